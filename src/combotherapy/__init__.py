@@ -1,0 +1,20 @@
+"""combotherapy: do physiotherapy and acupuncture together treat back pain better than either alone?
+
+The public API in one screen (``import combotherapy as ct``):
+
+Data
+    load, Trial, Instrument, REGISTRY, simulate_trial, deidentify, check_identifiers, table_one
+Errors
+    DataError, IdentifierError, ModelError
+"""
+
+from .errors import DataError, IdentifierError, ModelError
+from .instruments import REGISTRY, Instrument
+from .trial import Trial
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError", "IdentifierError", "ModelError",
+    "Instrument", "REGISTRY", "Trial",
+]

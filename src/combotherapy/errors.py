@@ -1,0 +1,93 @@
+"""The package's exception family.
+
+Every problem with the user's data is a :class:`DataError` (a ``ValueError``), so a caller
+can catch one type. A model that cannot be fitted as asked raises :class:`ModelError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["DataError", "IdentifierError", "ModelError", "Problem", "ProblemCollector"]
+
+#: how many row numbers a problem lists before it says "and N more"
+MAX_ROWS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input: where it is and what was expected.
+
+    ``rows`` are 0-based positions in the source as read (data rows, header excluded);
+    messages show them 1-based as "row 2" = second data row, like a spreadsheet minus header.
+    """
+
+    column: str | None
+    message: str
+    rows: tuple[int, ...] = ()
+    count: int | None = None
+
+    def describe(self) -> str:
+        where = f"column '{self.column}'" if self.column is not None else "dataset"
+        n = self.count if self.count is not None else len(self.rows)
+        text = f"{where}: {self.message}"
+        if self.rows:
+            shown = ", ".join(str(r + 1) for r in self.rows[:MAX_ROWS_SHOWN])
+            more = f" and {n - MAX_ROWS_SHOWN} more" if n > MAX_ROWS_SHOWN else ""
+            text += f" (rows {shown}{more}; {n} in all)"
+        elif n:
+            text += f" ({n} in all)"
+        return text
+
+
+class DataError(ValueError):
+    """The input data cannot be used as given.
+
+    The message lists every problem found in one pass; ``problems`` holds them as
+    :class:`Problem` records for programs that want to act on them.
+    """
+
+    def __init__(self, message: str | None = None, problems: Sequence[Problem] = ()):
+        self.problems: list[Problem] = list(problems)
+        if message is None:
+            message = self._format(self.problems)
+        elif self.problems:
+            message = message + "\n" + self._format(self.problems)
+        super().__init__(message)
+
+    @staticmethod
+    def _format(problems: Sequence[Problem]) -> str:
+        if not problems:
+            return "invalid data"
+        head = f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found in the data:"
+        return "\n".join([head] + [f"  - {p.describe()}" for p in problems])
+
+
+class IdentifierError(DataError):
+    """The data carry direct identifiers (HIPAA Safe Harbor); values are never shown."""
+
+
+class ModelError(RuntimeError):
+    """A model could not be fitted as asked (singular design, no convergence, ...).
+
+    The message says what to do instead; nothing is switched silently.
+    """
+
+
+@dataclass
+class ProblemCollector:
+    """Collects problems during a validation pass, then raises them all at once."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, column: str | None, message: str, rows: Iterable[int] = (), count: int | None = None) -> None:
+        rows = tuple(int(r) for r in rows)
+        self.problems.append(Problem(column, message, rows[:MAX_ROWS_SHOWN], count if count is not None else len(rows)))
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    def raise_if_any(self, error: type[DataError] = DataError, message: str | None = None) -> None:
+        if self.problems:
+            raise error(message, self.problems)
