@@ -10,6 +10,7 @@ Errors
 
 from .errors import DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
+from .io import load
 from .trial import Trial
 
 __version__ = "0.1.0"
@@ -17,4 +18,5 @@ __version__ = "0.1.0"
 __all__ = [
     "DataError", "IdentifierError", "ModelError",
     "Instrument", "REGISTRY", "Trial",
+    "load",
 ]

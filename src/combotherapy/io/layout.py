@@ -1,0 +1,179 @@
+"""Column mappings and layouts: whatever the export looked like, a long frame comes out.
+
+Every row keeps ``_row``, its position in the source (0-based data row), so that problems found
+later can name the rows of the file the user has in front of them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ProblemCollector
+from .readers import MISSING_TOKENS
+
+__all__ = ["apply_columns", "detect_layout", "wide_to_long", "parse_visits", "add_baseline_rows", "ROW"]
+
+ROW = "_row"
+REQUIRED = ("subject", "arm")
+_WIDE = re.compile(r"^(?P<outcome>.+?)_(?:w|week)(?P<week>\d+(?:\.\d+)?)$", re.IGNORECASE)
+_WEEK_LABEL = re.compile(r"^\s*(?:w|wk|week)\s*[-_ ]?\s*(\d+(?:\.\d+)?)\s*$", re.IGNORECASE)
+_BASELINE_LABEL = re.compile(r"^\s*(?:baseline|screening|bl|base)\s*$", re.IGNORECASE)
+BASELINE_SUFFIX = "_baseline"
+
+
+def close_matches(name: str, candidates) -> str:
+    hits = difflib.get_close_matches(name, [str(c) for c in candidates], n=3, cutoff=0.6)
+    if not hits:
+        lowered = {str(c).lower(): str(c) for c in candidates}
+        hits = [lowered[name.lower()]] if name.lower() in lowered else []
+    return f"; did you mean {', '.join(repr(h) for h in hits)}?" if hits else ""
+
+
+def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, problems: ProblemCollector) -> pd.DataFrame:
+    """Rename source columns to canonical names (``columns`` maps canonical -> source)."""
+    frame = frame.copy()
+    frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
+    dup = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if dup:
+        problems.add(None, f"duplicate column names {dup}: each column needs a unique name")
+        frame = frame.loc[:, ~frame.columns.duplicated()]
+    if not columns:
+        return frame
+    rename: dict[str, str] = {}
+    for canonical, src in columns.items():
+        src = str(src)
+        if src not in frame.columns:
+            problems.add(src, f"mapped to '{canonical}' in columns= but there is no such column"
+                         + close_matches(src, frame.columns))
+            continue
+        rename[src] = str(canonical)
+    clash = [c for c in rename.values() if c in frame.columns and c not in rename]
+    for c in clash:
+        problems.add(c, f"columns= maps another column to '{c}', but the file already has a column '{c}'; "
+                     f"map or rename one of them")
+    return frame.rename(columns=rename)
+
+
+def detect_layout(frame: pd.DataFrame, layout: str, problems: ProblemCollector) -> str:
+    if layout not in ("auto", "long", "wide"):
+        raise ValueError(f"layout must be 'auto', 'long' or 'wide', not {layout!r}")
+    wide_cols = [c for c in frame.columns if _WIDE.match(c)]
+    if layout == "auto":
+        if "visit" in frame.columns:
+            return "long"
+        if wide_cols:
+            return "wide"
+        problems.add("visit", "missing: cannot tell the layout. A long file needs a visit column "
+                     "(map it with columns={'visit': '<your column>'}); a wide file needs outcome columns "
+                     "named <outcome>_w<week>, such as pain_w0, pain_w12" + close_matches("visit", frame.columns))
+        return "unknown"
+    if layout == "wide" and not wide_cols:
+        problems.add(None, "layout='wide' but no column is named <outcome>_w<week> (such as pain_w0, pain_w12); "
+                     "map your columns to such names with columns=")
+    if layout == "long" and "visit" not in frame.columns:
+        problems.add("visit", "missing: a long layout needs a visit column; map it with columns={'visit': ...}"
+                     + close_matches("visit", frame.columns))
+    return layout
+
+
+def wide_to_long(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per subject -> one row per subject and visit (vectorised melt per outcome)."""
+    matches = {c: _WIDE.match(c) for c in frame.columns}
+    wide = {c: (m["outcome"], float(m["week"])) for c, m in matches.items() if m}
+    keep = [c for c in frame.columns if c not in wide]
+    pieces = []
+    for outcome in dict.fromkeys(o for o, _ in wide.values()):
+        cols = [c for c, (o, _) in wide.items() if o == outcome]
+        part = frame[[ROW] + cols].melt(id_vars=ROW, var_name="visit", value_name=outcome)
+        part["visit"] = part["visit"].map({c: wide[c][1] for c in cols}).astype(float)
+        pieces.append(part.set_index([ROW, "visit"])[outcome])
+    values = pd.concat(pieces, axis=1).reset_index()
+    long = values.merge(frame[keep], on=ROW, how="left")
+    return long.sort_values([ROW, "visit"], kind="stable").reset_index(drop=True)
+
+
+def _is_missing(values: pd.Series) -> np.ndarray:
+    text = values.astype("string").str.strip()
+    return (values.isna() | text.isin(MISSING_TOKENS)).to_numpy(dtype=bool)
+
+
+def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemCollector) -> pd.Series:
+    """Visit column -> float weeks: numbers as they are, labels through ``visits=`` or 'Week 12'/'baseline'."""
+    raw = frame["visit"]
+    missing = _is_missing(raw)
+    if missing.any():
+        problems.add("visit", "missing visit: every row needs a visit (weeks since randomisation, 0 = baseline)",
+                     frame.loc[missing, ROW], int(missing.sum()))
+    text = raw.astype("string").str.strip()
+    out = pd.Series(np.nan, index=frame.index, dtype=float)
+    if visits:
+        lookup = {_key(k): float(v) for k, v in visits.items()}
+        mapped = text.map(lambda s: lookup.get(_key(s), np.nan) if s is not pd.NA else np.nan).astype(float)
+        out = mapped
+    numeric = pd.to_numeric(text.where(~pd.Series(missing, index=frame.index)), errors="coerce")
+    out = out.fillna(numeric)
+    week = text.str.extract(_WEEK_LABEL, expand=False)
+    out = out.fillna(pd.to_numeric(week, errors="coerce"))
+    out = out.mask(text.str.match(_BASELINE_LABEL).fillna(False).astype(bool) & out.isna(), 0.0)
+    bad = out.isna().to_numpy() & ~missing
+    if bad.any():
+        labels = sorted(text[bad].unique().tolist())[:10]
+        known = f"; visits= maps {sorted(map(str, visits))}" if visits else ""
+        problems.add("visit", f"labels {labels} are not weeks: expected numbers (weeks since randomisation, "
+                     f"0 = baseline) or labels mapped with visits={{label: week}}{known}",
+                     frame.loc[bad, ROW], int(bad.sum()))
+    neg = (out < 0).to_numpy()
+    if neg.any():
+        problems.add("visit", "negative visit times: expected weeks since randomisation, 0 or more",
+                     frame.loc[neg, ROW], int(neg.sum()))
+    return out
+
+
+def _key(label) -> str:
+    """Visit and arm labels compare as text, with 1, 1.0 and '1' the same label."""
+    s = str(label).strip()
+    try:
+        f = float(s)
+        if f.is_integer():
+            return str(int(f))
+    except ValueError:
+        pass
+    return s
+
+
+def add_baseline_rows(frame: pd.DataFrame, baseline_cols: dict[str, str], subject_cols: list[str],
+                      problems: ProblemCollector) -> pd.DataFrame:
+    """Turn per-outcome baseline columns (``pain_baseline``, ADaM's BASE) into visit-0 rows.
+
+    A subject that already has a visit-0 row keeps it; its baseline cell fills a missing value
+    there, and a different value is a problem (two baselines disagree).
+    """
+    if not baseline_cols:
+        return frame
+    first = frame.drop_duplicates("subject")
+    base = first[["subject", ROW] + subject_cols].copy()
+    base["visit"] = 0.0
+    for outcome, col in baseline_cols.items():
+        base[outcome] = first[col].to_numpy()
+    has0 = frame.loc[frame["visit"] == 0.0, "subject"]
+    new = base.loc[~base["subject"].isin(has0)]
+    out = pd.concat([frame, new], ignore_index=True, sort=False)
+    at0 = out["visit"] == 0.0
+    for outcome, col in baseline_cols.items():
+        per_subject = first.set_index("subject")[col]
+        b = out.loc[at0, "subject"].map(per_subject)
+        if outcome in out.columns:
+            cur = out.loc[at0, outcome]
+            clash = cur.notna() & b.notna() & (cur.astype("string") != b.astype("string"))
+            if clash.any():
+                problems.add(col, f"baseline column disagrees with the visit-0 value of '{outcome}'",
+                             out.loc[clash[clash].index, ROW], int(clash.sum()))
+            out.loc[at0, outcome] = cur.where(cur.notna() & (cur.astype("string") != ""), b)
+        else:
+            out.loc[at0, outcome] = b
+    return out.drop(columns=list(baseline_cols.values()))

@@ -1,0 +1,164 @@
+"""``ct.load``: any supported export in, a validated, de-identified :class:`~combotherapy.Trial` out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from ..errors import ProblemCollector
+from ..instruments import Instrument, check_declared, instrument_for
+from ..trial import KEY_COLUMNS, Trial
+from ..validate import normalise_missing, validate_long
+from .layout import (
+    BASELINE_SUFFIX,
+    REQUIRED,
+    ROW,
+    add_baseline_rows,
+    apply_columns,
+    close_matches,
+    detect_layout,
+    parse_visits,
+    wide_to_long,
+)
+from .readers import read_source
+
+__all__ = ["load"]
+
+
+def load(
+    source: str | os.PathLike | pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    arms: Mapping | None = None,
+    layout: str = "auto",
+    outcomes: Mapping[str, Instrument] | None = None,
+    visits: Mapping | None = None,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    allow_identifiers: Sequence[str] = (),
+) -> Trial:
+    """Load a trial from a file or DataFrame into the canonical long form.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        ``.csv``, ``.tsv``, ``.parquet``, ``.xlsx``, ``.dta`` (Stata), ``.sas7bdat`` or ``.xpt`` (SAS),
+        or a DataFrame (copied, never modified). Files are only read.
+    columns : dict, optional
+        Canonical name -> source column, e.g. ``{"subject": "pid", "arm": "group", "visit": "week",
+        "pain": "nrs"}``. A per-outcome baseline column maps to ``"<outcome>_baseline"`` (CDISC ADaM's
+        ``BASE``: ``{"pain_baseline": "BASE"}``); it becomes visit-0 rows. In a wide file, map outcome
+        columns to ``<outcome>_w<week>`` names, e.g. ``{"headache_w0": "pk1", "headache_w52": "pk5"}``.
+    arms : dict, optional
+        Source arm label -> arm, e.g. ``{1: "acupuncture", 0: "control"}``. Canonical arms are
+        ``physio``, ``acupuncture``, ``combined`` and ``control``; any other name given here is declared.
+        Without it the labels must already be canonical arm names.
+    layout : {"auto", "long", "wide"}
+        Long: one row per subject and visit. Wide: one row per subject with ``<outcome>_w<week>`` columns.
+    outcomes : dict, optional
+        Instruments for outcomes that are not in :data:`combotherapy.REGISTRY`, e.g.
+        ``{"headache": ct.Instrument(low=0, better="lower", units="points")}``.
+    visits : dict, optional
+        Visit label -> weeks since randomisation, e.g. ``{"VIS1": 4, "VIS2": 8}``. Labels such as
+        ``"Week 12"``, ``"W12"`` and ``"baseline"`` are understood without it.
+    encoding : str, optional
+        Text encoding of csv/tsv files (default UTF-8, with or without a byte-order mark).
+    sheet : str or int, optional
+        Excel sheet (default the first).
+    allow_identifiers : sequence of str
+        Columns the user has checked and keeps knowingly although the identifier guard flags them.
+
+    Returns
+    -------
+    Trial
+
+    Raises
+    ------
+    IdentifierError
+        The data carry direct identifiers; the message names the columns and kinds, never values.
+    DataError
+        Every other problem found, all at once, with columns, row numbers (1 = first data row) and what
+        was expected.
+
+    Notes
+    -----
+    Missing values may be blank, ``NA``, ``N/A``, ``NaN``, ``NULL`` or ``.``. Nothing is dropped or
+    coerced silently: a value that cannot be used is reported, never turned into a missing value.
+
+    Example
+    -------
+    >>> import combotherapy as ct, pandas as pd
+    >>> raw = pd.DataFrame({"pid": ["a", "a", "b", "b"], "group": [1, 1, 0, 0],
+    ...                     "week": [0, 12, 0, 12], "nrs": [7, 3, 6, 5]})
+    >>> trial = ct.load(raw, columns={"subject": "pid", "arm": "group", "visit": "week", "pain": "nrs"},
+    ...                 arms={1: "acupuncture", 0: "control"})
+    >>> trial.arms, trial.visits
+    (['control', 'acupuncture'], [0.0, 12.0])
+    """
+    frame, name = read_source(source, encoding=encoding, sheet=sheet)
+    declared = check_declared(dict(outcomes) if outcomes else None)
+    problems = ProblemCollector()
+
+    frame = apply_columns(frame, columns, problems)
+    frame = normalise_missing(frame)
+    _guard_identifiers(frame, allow_identifiers)
+
+    missing_required = [c for c in REQUIRED if c not in frame.columns]
+    for c in missing_required:
+        problems.add(c, f"required column missing; map it with columns={{'{c}': '<your column>'}}"
+                     + close_matches(c, frame.columns))
+    shape = detect_layout(frame, layout, problems)
+    if missing_required or shape == "unknown" or problems:
+        problems.raise_if_any(message=f"cannot load {name}:")
+
+    frame = frame.reset_index(drop=True)
+    frame.insert(0, ROW, range(len(frame)))
+    if shape == "wide":
+        frame = wide_to_long(frame)
+    frame["visit"] = parse_visits(frame, visits, problems) if shape == "long" else frame["visit"]
+
+    outcome_cols = [c for c in frame.columns if c not in KEY_COLUMNS and c != ROW
+                    and instrument_for(c, declared) is not None]
+    instruments = {c: instrument_for(c, declared) for c in outcome_cols}
+    baseline_cols = {c[: -len(BASELINE_SUFFIX)]: c for c in frame.columns
+                     if c.endswith(BASELINE_SUFFIX) and instrument_for(c[: -len(BASELINE_SUFFIX)], declared)}
+    for outcome in baseline_cols:
+        instruments.setdefault(outcome, instrument_for(outcome, declared))
+    for undeclared in [k for k in declared if k not in instruments]:
+        problems.add(undeclared, "declared in outcomes= but there is no such column (after columns= mapping)"
+                     + close_matches(undeclared, frame.columns))
+
+    if baseline_cols and not problems:
+        subject_cols = [c for c in frame.columns if c not in KEY_COLUMNS and c != ROW and c not in baseline_cols.values()
+                        and c not in instruments and _constant_within(frame, c)]
+        subject_cols = ["arm"] + subject_cols + [c for c, i in instruments.items()
+                                                 if i.level == "subject" and c in frame.columns]
+        frame = add_baseline_rows(frame, baseline_cols, subject_cols, problems)
+
+    data = validate_long(frame, arms=arms, instruments=instruments, problems=problems)
+    problems.raise_if_any(message=f"cannot load {name}:")
+
+    data = _canonical_order(data, list(instruments))
+    notes = [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
+    return Trial(data, instruments, source=name, notes=notes)
+
+
+def _constant_within(frame: pd.DataFrame, col: str) -> bool:
+    return bool((frame.groupby("subject", dropna=False)[col].nunique(dropna=True) <= 1).all())
+
+
+def _guard_identifiers(frame: pd.DataFrame, allow: Sequence[str]) -> None:
+    from ..privacy import check_identifiers  # the guard runs on every column, before anything is dropped
+
+    check_identifiers(frame, allow=tuple(allow))
+
+
+def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
+    first = pd.factorize(data["subject"])[0]  # keep subjects in the order the file lists them
+    data = data.assign(_order=first).sort_values(["_order", "visit"], kind="stable")
+    rest = [c for c in data.columns if c not in (*KEY_COLUMNS, *outcomes, ROW, "_order")]
+    return data[list(KEY_COLUMNS) + outcomes + rest].reset_index(drop=True)
+
+

@@ -1,0 +1,157 @@
+"""One validation pass over a long frame: every problem is collected, then raised together.
+
+Input: the long frame built by :mod:`combotherapy.io.layout` (canonical column names, a float
+``visit`` column, ``_row`` = source row). Output: typed canonical columns. Nothing is dropped
+or coerced silently: a cell that cannot be used is a problem, reported with its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .arms import CANONICAL_ARMS, arm_order
+from .errors import ProblemCollector
+from .instruments import Instrument
+from .io.layout import ROW, _key
+from .io.readers import MISSING_TOKENS
+
+__all__ = ["normalise_missing", "validate_long"]
+
+
+def normalise_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells that spell "missing" (blank, NA, '.', ...) become real missing values, text columns only."""
+    out = frame.copy()
+    for c in out.columns:
+        col = out[c]
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            text = col.astype("string").str.strip()
+            out[c] = col.where(~text.isin(MISSING_TOKENS).fillna(False).astype(bool), np.nan)
+    return out
+
+
+def _rows(frame: pd.DataFrame, mask) -> pd.Series:
+    return frame.loc[np.asarray(mask, dtype=bool), ROW]
+
+
+def _to_numeric(frame: pd.DataFrame, col: str, what: str, problems: ProblemCollector) -> pd.Series:
+    raw = frame[col]
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype(float)
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        return raw.astype(float)
+    num = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").astype(float)
+    bad = num.isna() & raw.notna()
+    if bad.any():
+        problems.add(col, f"{bad.sum()} non-numeric value{'s' if bad.sum() > 1 else ''}: expected {what}",
+                     _rows(frame, bad), int(bad.sum()))
+    return num
+
+
+def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemCollector) -> pd.Series:
+    raw = frame["arm"]
+    missing = raw.isna()
+    if missing.any():
+        problems.add("arm", "missing arm: every subject needs its randomised arm", _rows(frame, missing),
+                     int(missing.sum()))
+    keys = raw.map(lambda v: _key(v) if not pd.isna(v) else None)
+    if arms:
+        lookup = {_key(k): str(v) for k, v in arms.items()}
+        mapped = keys.map(lookup)
+        hint = f"arms= maps {sorted(lookup)}"
+    else:
+        canon = {a: a for a in CANONICAL_ARMS}
+        mapped = keys.map(lambda k: canon.get(k.strip().lower()) if k is not None else None)
+        hint = (f"expected the canonical arms {list(CANONICAL_ARMS)}; map your labels with "
+                f"arms={{'<label>': 'physio', ...}} (other arm names are allowed when declared there)")
+    bad = mapped.isna() & ~missing
+    if bad.any():
+        seen = sorted(keys[bad].unique().tolist())[:10]
+        problems.add("arm", f"unknown arm labels {seen}; {hint}", _rows(frame, bad), int(bad.sum()))
+    return mapped
+
+
+def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Mapping[str, Instrument],
+                  problems: ProblemCollector) -> pd.DataFrame:
+    """Check and type the canonical columns; problems go to ``problems`` (the caller raises)."""
+    out = pd.DataFrame({ROW: frame[ROW].to_numpy()}, index=frame.index)
+
+    # subject: a string id; never missing
+    subj = frame["subject"]
+    miss = subj.isna()
+    if miss.any():
+        problems.add("subject", "missing subject id", _rows(frame, miss), int(miss.sum()))
+    out["subject"] = subj.map(lambda v: _key(v) if not pd.isna(v) else None).astype("str")
+
+    arm = _check_arms(frame, arms, problems)
+    out["visit"] = frame["visit"].astype(float)
+
+    # a subject randomised to two arms
+    pairs = pd.DataFrame({"s": out["subject"], "a": arm}).dropna()
+    n_arms = pairs.groupby("s")["a"].nunique()
+    two = n_arms.index[n_arms > 1]
+    if len(two):
+        rows = frame.loc[out["subject"].isin(two).to_numpy(), ROW]
+        problems.add("arm", f"{len(two)} subject{'s' if len(two) > 1 else ''} appear in more than one arm "
+                     "(a subject is randomised once)", rows, len(rows))
+
+    # one row per subject and visit
+    dup = out.duplicated(["subject", "visit"], keep=False) & out["subject"].notna() & out["visit"].notna()
+    if dup.any():
+        problems.add("visit", "duplicate subject-visit rows: expected one row per subject and visit",
+                     _rows(frame, dup), int(dup.sum()))
+
+    # outcomes: numbers in the instrument's range
+    for col, inst in instruments.items():
+        if col not in frame.columns:
+            continue
+        vals = _to_numeric(frame, col, f"numbers in {inst.range_text()} {inst.units}".rstrip(), problems)
+        lo_bad = pd.Series(False, index=frame.index)
+        if inst.low is not None:
+            lo_bad = (vals <= inst.low) if inst.low_open else (vals < inst.low)
+        hi_bad = (vals > inst.high) if inst.high is not None else pd.Series(False, index=frame.index)
+        out_of_range = (lo_bad | hi_bad).fillna(False).astype(bool)
+        if out_of_range.any():
+            problems.add(col, f"values outside the valid range {inst.range_text()} of {inst.label or col}",
+                         _rows(frame, out_of_range), int(out_of_range.sum()))
+        if inst.integer:
+            frac = (vals.notna() & (vals != np.round(vals))).astype(bool)
+            if frac.any():
+                problems.add(col, "values that are not whole numbers: expected counts / integer scores",
+                             _rows(frame, frac), int(frac.sum()))
+        out[col] = vals
+
+    # other columns: covariates, numeric when every value is a number, else text
+    for col in frame.columns:
+        if col in out.columns or col in ("arm", ROW):
+            continue
+        raw = frame[col]
+        if pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype):
+            out[col] = raw.astype(float) if not pd.api.types.is_bool_dtype(raw.dtype) else raw
+            continue
+        if isinstance(raw.dtype, pd.CategoricalDtype):
+            out[col] = raw
+            continue
+        num = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce")
+        if (num.notna() | raw.isna()).all() and raw.notna().any():
+            out[col] = num.astype(float)
+        else:
+            out[col] = raw.astype("string").str.strip().astype("str") if raw.notna().any() else raw
+            out[col] = out[col].where(raw.notna(), np.nan)
+
+    # subject-level outcomes are constant within a subject
+    for col, inst in instruments.items():
+        if inst.level != "subject" or col not in out.columns:
+            continue
+        varies = out.groupby("subject")[col].nunique(dropna=True)
+        bad_s = varies.index[varies > 1]
+        if len(bad_s):
+            rows = frame.loc[out["subject"].isin(bad_s).to_numpy(), ROW]
+            problems.add(col, f"a subject-level outcome takes different values within {len(bad_s)} "
+                         "subject(s): expected one value per subject", rows, len(rows))
+
+    levels = arm_order([a for a in arm.dropna().unique()])
+    out.insert(1, "arm", pd.Categorical(arm, categories=levels, ordered=True))
+    return out
