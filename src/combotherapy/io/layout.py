@@ -115,10 +115,10 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
         lookup = {_key(k): float(v) for k, v in visits.items()}
         mapped = text.map(lambda s: lookup.get(_key(s), np.nan) if s is not pd.NA else np.nan).astype(float)
         out = mapped
-    numeric = pd.to_numeric(text.where(~pd.Series(missing, index=frame.index)), errors="coerce")
+    numeric = pd.to_numeric(text.where(~pd.Series(missing, index=frame.index)), errors="coerce").astype(float)
     out = out.fillna(numeric)
     week = text.str.extract(_WEEK_LABEL, expand=False)
-    out = out.fillna(pd.to_numeric(week, errors="coerce"))
+    out = out.fillna(pd.to_numeric(week, errors="coerce").astype(float))
     out = out.mask(text.str.match(_BASELINE_LABEL).fillna(False).astype(bool) & out.isna(), 0.0)
     bad = out.isna().to_numpy() & ~missing
     if bad.any():

@@ -1,0 +1,264 @@
+"""ct.load: formats, layouts, mappings, messy exports, and every bad-input case in one DataError."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import combotherapy as ct
+
+
+def long_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "subject": ["s1", "s1", "s2", "s2", "s3", "s3"],
+        "arm": ["physio", "physio", "acupuncture", "acupuncture", "combined", "combined"],
+        "visit": [0, 12, 0, 12, 0, 12],
+        "pain": [7, 4, 6.5, 5, 8, 2],
+        "age": [40, 40, 51, 51, 63, 63],
+        "sex": ["female", "female", "male", "male", "female", "female"],
+    })
+
+
+def test_long_dataframe_canonical():
+    t = ct.load(long_frame())
+    assert t.arms == ["physio", "acupuncture", "combined"]
+    assert t.visits == [0.0, 12.0]
+    assert t.outcomes == ["pain"]
+    d = t.data
+    assert list(d.columns[:4]) == ["subject", "arm", "visit", "pain"]
+    assert pd.api.types.is_string_dtype(d["subject"]) and isinstance(d["arm"].dtype, pd.CategoricalDtype)
+    assert d["arm"].cat.ordered and d["visit"].dtype == float
+    assert t.baseline("pain").tolist() == [7, 6.5, 8]
+    assert t.at(12)["pain"].tolist() == [4, 5, 2]
+    assert t.wide("pain").loc["s2", 12.0] == 5
+    assert list(t.subjects.columns) == ["subject", "arm", "age", "sex"]
+
+
+def test_dataframe_source_not_modified():
+    raw = long_frame()
+    before = raw.copy()
+    ct.load(raw.rename(columns={"subject": "pid"}), columns={"subject": "pid"})
+    pd.testing.assert_frame_equal(raw, before)
+
+
+def test_mapping_numeric_arms_visit_labels_and_adam_baseline(tmp_path):
+    raw = pd.DataFrame({
+        "USUBJID": ["P1"] * 2 + ["P2"] * 2,
+        "TRT01PN": [1, 1, 0, 0],
+        "AVISIT": ["VIS1", "VIS2", "VIS1", "VIS2"],
+        "AVAL": [3.0, 2.0, 5.0, np.nan],
+        "BASE": [6.0, 6.0, 7.0, 7.0],
+    })
+    t = ct.load(raw, columns={"subject": "USUBJID", "arm": "TRT01PN", "visit": "AVISIT", "pain": "AVAL",
+                              "pain_baseline": "BASE"},
+                arms={1: "acupuncture", 0: "control"}, visits={"VIS1": 4, "VIS2": 12})
+    assert t.arms == ["control", "acupuncture"]
+    assert t.visits == [0.0, 4.0, 12.0]
+    assert t.baseline("pain").to_dict() == {"P1": 6.0, "P2": 7.0}
+    assert np.isnan(t.wide("pain").loc["P2", 12.0])
+    assert "BASE" not in t.data.columns and "pain_baseline" not in t.data.columns
+    assert any("baseline" in n for n in t.notes)
+
+
+def test_week_labels_understood_without_mapping():
+    raw = long_frame().assign(visit=["Baseline", "Week 12"] * 3)
+    assert ct.load(raw).visits == [0.0, 12.0]
+
+
+def test_csv_with_bom_and_missing_codes(tmp_path):
+    path = tmp_path / "trial.csv"
+    text = ("subject,arm,visit,pain,odi\n"
+            "s1,physio,0,7,40\ns1,physio,12,,NA\n"
+            "s2,combined,0,6,.\ns2,combined,12,NA,30\n")
+    path.write_bytes("\ufeff".encode() + text.encode())
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    t = ct.load(path)
+    assert t.data["pain"].isna().sum() == 2 and t.data["odi"].isna().sum() == 2
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # input never modified
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".parquet", ".xlsx", ".dta"])
+def test_binary_and_other_text_formats(tmp_path, suffix):
+    raw = long_frame()
+    path = tmp_path / f"trial{suffix}"
+    if suffix == ".tsv":
+        raw.to_csv(path, sep="\t", index=False)
+    elif suffix == ".parquet":
+        raw.to_parquet(path)
+    elif suffix == ".xlsx":
+        raw.to_excel(path, index=False)
+    else:
+        raw.to_stata(path, write_index=False)
+    t = ct.load(path)
+    assert t.n_subjects == 3 and t.data["pain"].tolist() == [7, 4, 6.5, 5, 8, 2]
+
+
+def test_sas_transport_file(tmp_path):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    path = tmp_path / "adqs.xpt"
+    raw = long_frame().rename(columns=str.upper)
+    pyreadstat.write_xport(raw, str(path), file_format_version=5)
+    t = ct.load(path, columns={"subject": "SUBJECT", "arm": "ARM", "visit": "VISIT", "pain": "PAIN"})
+    assert t.data["pain"].tolist() == [7, 4, 6.5, 5, 8, 2]
+
+
+def test_wide_layout_detected():
+    raw = pd.DataFrame({"subject": ["a", "b"], "arm": ["physio", "combined"], "pain_w0": [7, 8],
+                        "pain_w12": [5, np.nan], "odi_w0": [40, 50], "odi_w12": [30, 20], "age": [30, 40]})
+    t = ct.load(raw)
+    assert t.visits == [0.0, 12.0] and t.outcomes == ["pain", "odi"]
+    assert t.wide("odi").loc["b", 12.0] == 20 and np.isnan(t.wide("pain").loc["b", 12.0])
+    assert t.subjects["age"].tolist() == [30, 40]
+
+
+def test_declared_instrument_and_other_arm_names():
+    raw = long_frame().rename(columns={"pain": "headache"}).assign(arm=["a", "a", "b", "b", "b", "b"])
+    t = ct.load(raw, arms={"a": "laser", "b": "control"},
+                outcomes={"headache": ct.Instrument(low=0, high=None, better="lower", units="points")})
+    assert t.arms == ["control", "laser"] and t.instrument("headache").better == "lower"
+
+
+# --- every bad input, reported together ------------------------------------------------------------------
+
+def test_all_problems_in_one_error():
+    raw = long_frame()
+    raw.loc[1, "arm"] = "physiotherapy"            # unknown label
+    raw.loc[3, "pain"] = 14                        # out of range
+    raw.loc[5, "visit"] = -2                       # negative visit
+    raw = pd.concat([raw, raw.iloc[[0]]])          # duplicate subject-visit
+    with pytest.raises(ct.DataError) as err:
+        ct.load(raw)
+    msg = str(err.value)
+    assert "unknown arm labels ['physiotherapy']" in msg
+    assert "valid range [0, 10]" in msg and "rows 4" in msg
+    assert "negative visit" in msg and "rows 6" in msg
+    assert "duplicate subject-visit" in msg
+    assert len(err.value.problems) >= 4
+
+
+def test_subject_in_two_arms():
+    raw = long_frame()
+    raw.loc[1, "arm"] = "combined"
+    with pytest.raises(ct.DataError, match="more than one arm"):
+        ct.load(raw)
+
+
+def test_non_numeric_values_and_visits_listed_with_rows():
+    raw = long_frame().astype({"pain": object, "visit": object})
+    raw.loc[2, "pain"] = "severe"
+    raw.loc[4, "visit"] = "month three"
+    with pytest.raises(ct.DataError) as err:
+        ct.load(raw)
+    msg = str(err.value)
+    assert "non-numeric value" in msg and "rows 3" in msg
+    assert "['month three'] are not weeks" in msg and "rows 5" in msg
+
+
+def test_missing_required_columns_suggest_close_matches():
+    raw = long_frame().rename(columns={"subject": "subjct", "arm": "Arm"})
+    with pytest.raises(ct.DataError) as err:
+        ct.load(raw)
+    assert "'subject': required column missing" in str(err.value) and "'subjct'" in str(err.value)
+    assert "'Arm'" in str(err.value)
+
+
+def test_mapping_to_absent_column():
+    with pytest.raises(ct.DataError, match="no such column"):
+        ct.load(long_frame(), columns={"pain": "nrs"})
+
+
+def test_unknown_arm_lists_mapping():
+    with pytest.raises(ct.DataError, match=r"arms= maps \['0', '1'\]"):
+        ct.load(long_frame().assign(arm=[0, 0, 1, 1, 2, 2]), arms={0: "physio", 1: "combined"})
+
+
+def test_integer_instrument_rejects_fractions():
+    raw = long_frame().assign(rmdq=[3, 4.5, 6, 7, 8, 9])
+    with pytest.raises(ct.DataError, match="not whole numbers"):
+        ct.load(raw)
+
+
+def test_empty_and_unreadable_files(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(ct.DataError, match="empty"):
+        ct.load(empty)
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("subject,arm,visit,pain\n")
+    with pytest.raises(ct.DataError, match="no data rows"):
+        ct.load(header_only)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("subject,arm,visit,pain,site\ns1,physio,0,5,Malmö\n".encode("latin-1"))
+    with pytest.raises(ct.DataError, match="not valid utf-8"):
+        ct.load(latin)
+    assert ct.load(latin, encoding="latin-1").data["site"].iloc[0] == "Malmö"
+    with pytest.raises(ct.DataError, match="file not found"):
+        ct.load(tmp_path / "nope.csv")
+    with pytest.raises(ct.DataError, match="unknown file type"):
+        (tmp_path / "x.json").write_text("{}")
+        ct.load(tmp_path / "x.json")
+
+
+def test_subject_level_outcome_must_be_constant():
+    raw = long_frame().assign(recovery_time=[5, 6, 7, 7, 8, 8], recovered=[1, 1, 0, 0, 1, 1])
+    with pytest.raises(ct.DataError, match="different values within 1 subject"):
+        ct.load(raw)
+
+
+def test_cannot_tell_layout():
+    with pytest.raises(ct.DataError, match="cannot tell the layout"):
+        ct.load(long_frame().drop(columns="visit"))
+
+
+# --- the public trials load with a mapping (documented in README) ------------------------------------------
+
+def test_public_trials_load(datasets):
+    vickers = ct.load(datasets / "vickers_acupuncture_headache" / "acupuncture.csv",
+                      columns={"subject": "id", "arm": "group", "headache_w0": "pk1", "headache_w13": "pk2",
+                               "headache_w52": "pk5"},
+                      arms={1: "acupuncture", 0: "control"},
+                      outcomes={"headache": ct.Instrument(low=0, better="lower", units="points")})
+    assert vickers.n_subjects == 401 and vickers.visits == [0.0, 13.0, 52.0]
+    assert vickers.at(52)["headache"].notna().sum() == 301
+    fev = ct.load(datasets / "mmrm_fev_data" / "fev_data.csv",
+                  columns={"subject": "USUBJID", "arm": "ARMCD", "visit": "AVISIT", "fev1": "FEV1",
+                           "fev1_baseline": "FEV1_BL"},
+                  arms={"PBO": "control", "TRT": "treatment"}, visits={f"VIS{i}": i for i in range(1, 5)},
+                  outcomes={"fev1": ct.Instrument(low=0, better="higher", units="%")})
+    assert fev.n_subjects == 200 and fev.data.loc[fev.data["visit"] > 0, "fev1"].notna().sum() == 537
+    neck = ct.load(datasets / "ordinalcont_neck_pain_laser" / "neck_pain.csv",
+                   columns={"subject": "id", "arm": "laser", "visit": "time"}, arms={1: "laser", 2: "control"},
+                   visits={1: 0, 2: 7, 3: 12}, outcomes={"vas": ct.Instrument(low=0, high=1, better="lower")})
+    assert neck.n_subjects == 90 and len(neck.at(7)) == 84
+    bcva = ct.load(datasets / "mmrm_bcva_data" / "bcva_data.csv",
+                   columns={"subject": "USUBJID", "arm": "ARMCD", "visit": "VISITN", "bcva_change": "BCVA_CHG"},
+                   arms={"CTL": "control", "TRT": "treatment"},
+                   outcomes={"bcva_change": ct.Instrument(better="higher", units="letters")})
+    assert bcva.n_subjects == 1000 and len(bcva.data) == 8605
+
+
+# --- property: malformed input raises DataError and nothing else ---------------------------------------------
+
+cells = st.one_of(st.none(), st.integers(-5, 40), st.floats(allow_nan=True, allow_infinity=True),
+                  st.sampled_from(["", "NA", ".", "physio", "combined", "x", "Week 4", "-1", "1e3", " "]),
+                  st.text(max_size=4))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cols=st.lists(st.sampled_from(["subject", "arm", "visit", "pain", "odi", "age", "recovered", "pain_w0",
+                                   "pain_w12", "notes", "recovery_time"]), min_size=0, max_size=6, unique=True),
+    n=st.integers(0, 6),
+    data=st.data(),
+)
+def test_load_raises_only_data_error(cols, n, data):
+    frame = pd.DataFrame({c: data.draw(st.lists(cells, min_size=n, max_size=n)) for c in cols})
+    try:
+        ct.load(frame)
+    except ct.DataError:
+        pass
