@@ -1,0 +1,508 @@
+"""Responder analysis: who improved by a clinically important amount, and how the arms compare.
+
+A subject responds when the outcome at the chosen visit has improved from baseline, in the
+instrument's good direction, by at least a threshold: absolute units (IMMPACT: 2 points on a
+0-10 NRS) or a fraction of the baseline (30 % "moderately important", 50 % "substantial").
+The arms are compared with the risk difference (Newcombe), risk ratio (Katz), odds ratio from
+a logistic regression adjusted for baseline, and the number needed to treat (Altman).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from ..arms import contrast_label, contrast_pairs
+from ..errors import DataError, ModelError
+from ..export import format_value, to_html
+from ..instruments import Instrument
+from ..trial import Trial
+from .proportions import newcombe_diff_ci, nnt_altman, risk_ratio_katz, score_test_diff, wilson_ci, z_value
+
+__all__ = ["responders", "ResponderResult", "MEASURES"]
+
+#: the effect measures in ``.contrasts``, in the order they are listed for each pair
+MEASURES = ("risk_difference", "risk_ratio", "odds_ratio", "nnt")
+MISSING_RULES = ("nonresponder", "complete")
+ADJUST_METHODS = ("none", "bonferroni", "holm")
+#: improvements this close (relative) to the threshold count as reaching it: decimal data such as
+#: 10 -> 7 against 30 % would otherwise fail by rounding (0.3 * 10 = 3.0000000000000004 > 3)
+TIE_TOLERANCE = 1e-9
+#: fitted probabilities closer than this to 0 or 1 mean the logistic MLE does not exist
+SEPARATION_EPS = 1e-8
+_IDS_SHOWN = 5
+
+CONTRAST_COLUMNS = ["contrast", "first", "second", "measure", "estimate", "se", "df", "statistic", "p", "p_adj",
+                    "ci_low", "ci_high", "log_estimate", "note"]
+ARM_COLUMNS = ["arm", "n", "responders", "proportion", "ci_low", "ci_high", "missing_at_visit", "no_baseline",
+               "zero_baseline"]
+
+
+# ----------------------------------------------------------------------------------------------
+# result
+# ----------------------------------------------------------------------------------------------
+class ResponderResult:
+    """Result of :func:`responders`.
+
+    Attributes
+    ----------
+    arms : DataFrame
+        One row per arm: ``arm, n, responders, proportion, ci_low, ci_high`` (Wilson), and the
+        subjects behind the counts: ``missing_at_visit`` (no value at the visit: counted as
+        non-responders inside ``n`` with ``missing="nonresponder"``, excluded from ``n`` with
+        ``missing="complete"``), ``no_baseline`` (excluded) and ``zero_baseline`` (relative
+        thresholds only: counted as non-responders).
+    contrasts : DataFrame
+        Long form, one row per pair and ``measure`` (``risk_difference, risk_ratio, odds_ratio,
+        nnt``) with ``estimate, se, df, statistic, p, p_adj, ci_low, ci_high, log_estimate, note``.
+    subjects : DataFrame
+        Per subject: ``subject, arm, baseline, value, improvement, responder`` (NaN when excluded)
+        and ``status`` (why the subject counts as it does).
+    fitted : dict
+        What was computed: outcome, visit, threshold, relative, missing rule, definition,
+        n per arm, exclusions, logistic model and notes.
+    """
+
+    frames = ("arms", "contrasts", "subjects")
+
+    def __init__(self, arms: pd.DataFrame, contrasts: pd.DataFrame, subjects: pd.DataFrame, fitted: dict):
+        self.arms = arms
+        self.contrasts = contrasts
+        self.subjects = subjects
+        self.fitted = fitted
+
+    @property
+    def title(self) -> str:
+        f = self.fitted
+        return f"Responders: {f['label']} at week {f['visit']:g}"
+
+    def _describe(self) -> list[str]:
+        f = self.fitted
+        lines = [f"Responder: {f['definition']}."]
+        lines += f["notes"]
+        return lines
+
+    def _contrast_display(self) -> pd.DataFrame:
+        cols = ["contrast", "measure", "estimate", "ci_low", "ci_high", "p", "p_adj", "note"]
+        return self.contrasts[cols]
+
+    def summary(self, digits: int = 3) -> str:
+        """The analysis as plain text: definition, counts per arm, contrasts and notes."""
+        f = self.fitted
+        out = [self.title, "=" * len(self.title), *self._describe(), "",
+               f"Arms (Wilson {100 * (1 - f['alpha']):g}% CI):",
+               _text_table(self.arms, digits), "",
+               f"Contrasts (first - second; {f['ci_text']}; adjustment: {f['adjust']}):",
+               _text_table(self._contrast_display(), digits), "",
+               *[f"  {m}: {t}" for m, t in f["methods"].items()]]
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+        f = self.fitted
+        paras = "".join(f"<p>{html.escape(s)}</p>" for s in self._describe())
+        methods = "".join(f"<li><b>{html.escape(m)}</b>: {html.escape(t)}</li>" for m, t in f["methods"].items())
+        return (f"<div class='combotherapy-result'><h4>{html.escape(self.title)}</h4>{paras}"
+                + to_html(self.arms, caption=f"Arms (Wilson {100 * (1 - f['alpha']):g}% CI)")
+                + to_html(self._contrast_display(), caption=f"Contrasts (first - second; {f['ci_text']})")
+                + f"<ul>{methods}</ul></div>")
+
+
+def _text_table(df: pd.DataFrame, digits: int) -> str:
+    cells = [[str(c) for c in df.columns]] + [[format_value(v, digits) for v in row]
+                                              for row in df.itertuples(index=False, name=None)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
+    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
+
+
+# ----------------------------------------------------------------------------------------------
+# checks and classification
+# ----------------------------------------------------------------------------------------------
+def _ids(ids: pd.Index | pd.Series) -> str:
+    ids = list(ids)
+    more = f" and {len(ids) - _IDS_SHOWN} more" if len(ids) > _IDS_SHOWN else ""
+    return ", ".join(str(i) for i in ids[:_IDS_SHOWN]) + more
+
+
+def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float, relative: bool, missing: str,
+                     alpha: float, adjust: str) -> tuple[Instrument, float]:
+    if not isinstance(trial, Trial):
+        raise DataError(f"trial must be a ct.Trial (from ct.load), not {type(trial).__name__}")
+    inst = trial.instrument(outcome)
+    if inst.level != "visit" or inst.kind == "event":
+        raise DataError(f"outcome '{outcome}' is measured once per subject ({inst.kind}); a responder analysis "
+                        f"needs an outcome measured at baseline and follow-up visits, such as "
+                        f"{trial.visit_outcomes}")
+    v = trial._check_visit(visit)
+    if v == 0:
+        later = [f"{x:g}" for x in trial.visits if x > 0]
+        raise DataError(f"visit 0 is the baseline; choose a follow-up visit (weeks): {later}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(threshold) or threshold <= 0:
+        raise DataError(f"threshold must be a positive number (an improvement in {inst.units or 'units'}, or a "
+                        f"fraction of baseline with relative=True), not {threshold!r}")
+    if relative and inst.better == "lower" and threshold > 1:
+        raise DataError(f"relative threshold {threshold:g} asks for a reduction of more than 100% of baseline, "
+                        f"which is impossible for '{outcome}'; give a fraction such as 0.3 or 0.5")
+    if missing not in MISSING_RULES:
+        raise DataError(f"missing must be one of {MISSING_RULES}, not {missing!r}")
+    if adjust not in ADJUST_METHODS:
+        raise DataError(f"adjust must be one of {ADJUST_METHODS} for a responder analysis, not {adjust!r}")
+    try:
+        z_value(alpha)
+    except ValueError as e:
+        raise DataError(str(e)) from None
+    return inst, v
+
+
+def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold: float, relative: bool,
+              missing: str) -> pd.DataFrame:
+    data = trial.data
+    subj = data.drop_duplicates("subject").set_index("subject")["arm"]
+    at = data.loc[data["visit"] == v, ["subject", outcome]]
+    dup = at["subject"].duplicated(keep=False)
+    if dup.any():
+        raise DataError(f"subjects {_ids(at.loc[dup, 'subject'].unique())} have more than one row at week {v:g}; "
+                        f"a trial has one row per subject and visit: check the data with ct.load")
+    base = trial.baseline(outcome).reindex(subj.index)
+    value = at.set_index("subject")[outcome].reindex(subj.index)
+    frame = pd.DataFrame({"subject": subj.index.to_numpy(), "arm": subj.to_numpy(),
+                          "baseline": base.to_numpy(dtype=float), "value": value.to_numpy(dtype=float)})
+    frame["arm"] = pd.Categorical(frame["arm"], categories=trial.arms, ordered=True)
+
+    no_base = frame["baseline"].isna()
+    if no_base.any() and missing != "complete":
+        raise DataError(f"{int(no_base.sum())} subjects have no baseline (visit 0) value of '{outcome}': "
+                        f"{_ids(frame.loc[no_base, 'subject'])}. Response is a change from baseline; complete the "
+                        f"data, or pass missing='complete' to exclude them (they will be reported)")
+    if relative:
+        neg = frame["baseline"] < 0
+        if neg.any():
+            raise DataError(f"relative thresholds need positive baselines, but {int(neg.sum())} subjects have a "
+                            f"negative baseline '{outcome}' ({_ids(frame.loc[neg, 'subject'])}); use an absolute "
+                            f"threshold (relative=False)")
+
+    improvement = inst.sign * (frame["value"] - frame["baseline"])
+    cut = threshold * frame["baseline"] if relative else pd.Series(float(threshold), index=frame.index)
+    reached = improvement >= cut - TIE_TOLERANCE * np.maximum(1.0, cut.abs())
+    no_value = frame["value"].isna() & ~no_base
+    zero_base = (frame["baseline"] == 0) & relative
+
+    status = np.select(
+        [no_base, no_value & (missing == "complete"), no_value, zero_base, reached],
+        ["excluded: no baseline", "excluded: no value at visit", "non-responder: no value at visit",
+         "non-responder: baseline 0 (no relative improvement possible)", "responder"],
+        default="non-responder")
+    frame["improvement"] = improvement
+    frame["responder"] = np.where(pd.Series(status).str.startswith("excluded").to_numpy(), np.nan,
+                                  (status == "responder").astype(float))
+    frame["status"] = pd.Series(status, dtype="str")
+    return frame
+
+
+# ----------------------------------------------------------------------------------------------
+# effect measures
+# ----------------------------------------------------------------------------------------------
+def _p_adjust(p: np.ndarray, method: str) -> np.ndarray:
+    """Bonferroni or Holm over the non-missing p-values of one measure (one family per measure)."""
+    out = np.full_like(p, np.nan, dtype=float)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if method == "none" or m == 0:
+        return p.copy()
+    q = p[ok]
+    if method == "bonferroni":
+        out[ok] = np.minimum(1.0, q * m)
+        return out
+    order = np.argsort(q, kind="stable")
+    stepped = np.maximum.accumulate((m - np.arange(m)) * q[order])
+    adj = np.empty(m)
+    adj[order] = np.minimum(1.0, stepped)
+    out[ok] = adj
+    return out
+
+
+def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]], alpha: float,
+              outcome: str) -> tuple[pd.DataFrame, dict]:
+    """Baseline-adjusted log odds ratios for each pair: logit P(resp) = b0 + b_arm + b_base * baseline."""
+    counts = frame.groupby("arm", observed=True)["responder"].agg(["sum", "count"])
+    degenerate = [a for a in arms if counts.loc[a, "sum"] in (0, counts.loc[a, "count"])]
+    fit_arms = [a for a in arms if a not in degenerate]
+    rows = pd.DataFrame({"log_estimate": np.nan, "se": np.nan, "statistic": np.nan, "p": np.nan,
+                         "note": ""}, index=range(len(pairs)))
+    info = {"formula": f"responder ~ arm + baseline {outcome}", "family": "binomial (logit link)",
+            "arms": fit_arms, "not_estimable": degenerate, "n": 0}
+    for i, (a, b) in enumerate(pairs):
+        bad = [x for x in (a, b) if x in degenerate]
+        if bad:
+            which = "; ".join(f"'{x}' has {'no' if counts.loc[x, 'sum'] == 0 else 'only'} responders" for x in bad)
+            rows.loc[i, "note"] = (f"not estimable: {which} (the logistic MLE does not exist; "
+                                   f"see risk_difference and risk_ratio)")
+    if len(fit_arms) < 2:
+        return rows, info
+
+    sub = frame.loc[frame["arm"].isin(fit_arms)]
+    dummies = (sub["arm"].to_numpy()[:, None] == np.array(fit_arms[1:])[None, :]).astype(float)
+    X = np.column_stack([np.ones(len(sub)), dummies, sub["baseline"].to_numpy(dtype=float)])
+    y = sub["responder"].to_numpy(dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # separation is checked below from the fitted values
+        try:
+            fit = sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-13, maxiter=200)
+        except Exception as e:  # statsmodels raises PerfectSeparationError in some versions
+            raise ModelError(f"the logistic model responder ~ arm + baseline could not be fitted ({e}); "
+                             f"use the risk difference and risk ratio, which need no model") from None
+    mu = fit.fittedvalues
+    if not fit.converged or np.any(mu < SEPARATION_EPS) or np.any(mu > 1 - SEPARATION_EPS):
+        raise ModelError(f"responder status at this visit is perfectly predicted by arm and baseline '{outcome}' "
+                         f"(separation), so the baseline-adjusted odds ratio does not exist; report the risk "
+                         f"difference and risk ratio, or use a penalised (Firth) logistic model")
+    beta, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
+    pos = {a: j for j, a in enumerate(fit_arms)}  # column j of X for arm j > 0; reference arm is 0
+    ok = [i for i, (a, b) in enumerate(pairs) if a in pos and b in pos]
+    C = np.zeros((len(ok), X.shape[1]))
+    for r, i in enumerate(ok):
+        a, b = pairs[i]
+        if pos[a]:
+            C[r, pos[a]] += 1.0
+        if pos[b]:
+            C[r, pos[b]] -= 1.0
+    est = C @ beta
+    se = np.sqrt(np.einsum("ij,jk,ik->i", C, cov, C))
+    rows.loc[ok, "log_estimate"] = est
+    rows.loc[ok, "se"] = se
+    rows.loc[ok, "statistic"] = est / se
+    rows.loc[ok, "p"] = 2 * stats.norm.sf(np.abs(est / se))
+    info.update(n=int(len(sub)), baseline_coef=float(beta[-1]), baseline_se=float(np.sqrt(cov[-1, -1])))
+    return rows, info
+
+
+def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tuple[str, str]], alpha: float,
+                    adjust: str, outcome: str) -> tuple[pd.DataFrame, dict, list[str]]:
+    m = len(pairs)
+    # Bonferroni-adjusted intervals: each pair at alpha / m; Holm has no matching intervals
+    ci_alpha = alpha / m if adjust == "bonferroni" else alpha
+    z = z_value(ci_alpha)
+    first, second = [a for a, _ in pairs], [b for _, b in pairs]
+    t = arm_tab.set_index("arm")
+    x1, n1 = t.loc[first, "responders"].to_numpy(float), t.loc[first, "n"].to_numpy(float)
+    x2, n2 = t.loc[second, "responders"].to_numpy(float), t.loc[second, "n"].to_numpy(float)
+    labels = [contrast_label(a, b) for a, b in pairs]
+    base = pd.DataFrame({"contrast": labels, "first": first, "second": second})
+    notes: list[str] = []
+
+    rd = newcombe_diff_ci(x1, n1, x2, n2, ci_alpha)
+    zs, ps = score_test_diff(x1, n1, x2, n2)
+    rd_rows = base.assign(measure="risk_difference", estimate=rd.estimate, se=rd.se, statistic=zs, p=ps,
+                          ci_low=rd.ci_low, ci_high=rd.ci_high, log_estimate=np.nan, note="")
+
+    rr = risk_ratio_katz(x1, n1, x2, n2, ci_alpha)
+    rr_note = np.where(rr.corrected, "0.5 added to each cell (a zero count)", "")
+    rr_note = np.where(np.isnan(rr.log_estimate), "not estimable: no responders in either arm", rr_note)
+    rr_rows = base.assign(measure="risk_ratio", estimate=rr.estimate, se=rr.se, statistic=rr.statistic, p=rr.p,
+                          ci_low=rr.ci_low, ci_high=rr.ci_high, log_estimate=rr.log_estimate, note=rr_note)
+    if np.any(rr.corrected):
+        notes.append("Risk ratio: 0.5 was added to every cell of the 2x2 table for "
+                     + ", ".join(np.array(labels)[np.asarray(rr.corrected, bool)]) + " (a zero count).")
+
+    lg, info = _logistic(frame, list(t.index), pairs, alpha, outcome)
+    or_rows = base.assign(measure="odds_ratio", estimate=np.exp(lg["log_estimate"]), se=lg["se"],
+                          statistic=lg["statistic"], p=lg["p"], ci_low=np.exp(lg["log_estimate"] - z * lg["se"]),
+                          ci_high=np.exp(lg["log_estimate"] + z * lg["se"]), log_estimate=lg["log_estimate"],
+                          note=lg["note"])
+    if info["not_estimable"]:
+        notes.append("Odds ratio: not estimable for " + ", ".join(f"'{a}'" for a in info["not_estimable"])
+                     + " (no or only responders); the logistic model was fitted to the other arms.")
+
+    nnt = nnt_altman(rd.estimate, rd.ci_low, rd.ci_high)
+    nnt_rows = base.assign(measure="nnt", estimate=nnt.estimate, se=np.nan, statistic=np.nan, p=np.nan,
+                           ci_low=nnt.ci_low, ci_high=nnt.ci_high, log_estimate=np.nan, note=nnt.note)
+
+    out = pd.concat([rd_rows, rr_rows, or_rows, nnt_rows], ignore_index=True)
+    out["df"] = np.inf  # normal-theory (z) inference throughout
+    out["p_adj"] = np.nan
+    for meas in MEASURES:
+        sel = (out["measure"] == meas).to_numpy()
+        out.loc[sel, "p_adj"] = _p_adjust(out.loc[sel, "p"].to_numpy(float), adjust)
+    # long form ordered by pair, then measure
+    out["_pair"] = out["contrast"].map({c: i for i, c in enumerate(labels)})
+    out["_meas"] = out["measure"].map({mm: i for i, mm in enumerate(MEASURES)})
+    out = out.sort_values(["_pair", "_meas"], kind="stable").drop(columns=["_pair", "_meas"])
+    out["note"] = out["note"].astype("str")
+    return out[CONTRAST_COLUMNS].reset_index(drop=True), info, notes
+
+
+# ----------------------------------------------------------------------------------------------
+# public function
+# ----------------------------------------------------------------------------------------------
+def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, relative: bool = False,
+               missing: Literal["nonresponder", "complete"] = "nonresponder", reference: str | None = None,
+               alpha: float = 0.05, adjust: Literal["none", "bonferroni", "holm"] = "none") -> ResponderResult:
+    """Responders by improvement from baseline, per arm and compared between arms.
+
+    Parameters
+    ----------
+    trial : Trial
+        The trial (from :func:`combotherapy.load`).
+    outcome : str
+        An outcome measured at baseline and follow-up (e.g. ``"pain"``).
+    visit : float
+        Follow-up visit (weeks) at which response is judged.
+    threshold : float
+        Minimum improvement: in the instrument's units, or with ``relative=True`` a fraction of
+        the baseline value (IMMPACT: 0.3 moderately, 0.5 substantially important).
+    relative : bool
+        Read ``threshold`` as a fraction of baseline. Subjects with baseline 0 cannot improve by a
+        fraction of it: they count as non-responders and are reported. Negative baselines raise
+        :class:`DataError`.
+    missing : {"nonresponder", "complete"}
+        Subjects without a value at ``visit``: counted as non-responders (the usual conservative
+        rule; reported per arm), or excluded (complete cases; reported per arm). Subjects without a
+        baseline raise :class:`DataError` unless ``missing="complete"``, which excludes them.
+    reference : str, optional
+        Compare each arm against this one instead of all pairs.
+    alpha : float
+        1 - confidence level.
+    adjust : {"none", "bonferroni", "holm"}
+        Multiplicity adjustment over the pairs, within each measure (``p_adj``). Bonferroni also
+        widens the contrast intervals (each at ``alpha / m``); Holm adjusts p-values only (it has no
+        matching simultaneous intervals) and the intervals stay unadjusted.
+
+    Returns
+    -------
+    ResponderResult
+        ``.arms`` (n, responders, proportion, Wilson CI per arm), ``.contrasts`` (long form: one row
+        per pair and measure), ``.subjects`` (each subject's classification), ``.fitted``,
+        ``.summary()``.
+
+    Notes
+    -----
+    With ``s = +1`` when higher values are better and ``-1`` when lower are better, subject ``i``
+    responds when ``s (y_i,visit - y_i,0) >= c`` with ``c = threshold`` (absolute) or
+    ``c = threshold * y_i,0`` (relative); improvements within a relative ``1e-9`` of ``c`` count
+    (so that decimal data such as 10 -> 7 reach 30 %). For each pair (first, second):
+
+    - risk difference ``p1 - p2``: Newcombe's hybrid score interval (method 10), ``se`` the
+      unpooled Wald SE, ``statistic``/``p`` the pooled score test (= ``prop.test(correct=FALSE)``);
+    - risk ratio ``p1 / p2``: Katz log interval, Wald test on the log scale; 0.5 is added to each
+      cell only for tables with a zero count (``note`` says so);
+    - odds ratio: ``logit P(resp_i) = b0 + b_arm(i) + b_base y_i,0`` fitted by maximum likelihood
+      to all analysed subjects (all arms together), ``log OR = b_first - b_second``, Wald interval;
+      arms where nobody or everybody responded make the MLE not exist: their odds ratios are NaN
+      (with a note) and the model is fitted to the other arms; separation by baseline raises
+      :class:`ModelError`;
+    - NNT ``= 1 / RD`` with limits ``1 / RD_high`` and ``1 / RD_low``; when the RD interval
+      includes 0 the NNT interval passes through infinity (Altman 1998) and ``note`` says e.g.
+      ``"NNTB 8.0 (NNTH 30.2 to ∞ to NNTB 3.9)"``.
+
+    A positive risk difference (ratio above 1) means more responders in the first arm, which is
+    better for every instrument since response is defined in its good direction.
+
+    References
+    ----------
+    Dworkin RH et al. (2008) Interpreting the clinical importance of treatment outcomes in chronic
+    pain clinical trials: IMMPACT recommendations. J Pain 9:105-121.
+    Newcombe RG (1998) Stat Med 17:873-890. Katz D et al. (1978) Biometrics 34:469-474.
+    Altman DG (1998) BMJ 317:1309-1312.
+
+    Example
+    -------
+    >>> res = ct.responders(trial, "pain", 12, threshold=0.3, relative=True)  # doctest: +SKIP
+    >>> res.contrasts.query("measure == 'risk_difference'")  # doctest: +SKIP
+    """
+    inst, v = _check_arguments(trial, outcome, visit, threshold, relative, missing, alpha, adjust)
+    frame = _classify(trial, outcome, v, inst, threshold, relative, missing)
+    arms = [a for a in trial.arms if (frame["arm"] == a).any()]
+    analysed = frame.loc[frame["responder"].notna()].copy()
+
+    status_count = pd.crosstab(frame["arm"], frame["status"]).reindex(index=arms, fill_value=0)
+
+    def count(s: str) -> np.ndarray:
+        return (status_count[s].to_numpy(int) if s in status_count.columns else np.zeros(len(arms), int))
+
+    n = analysed.groupby("arm", observed=False)["responder"].count().reindex(arms).to_numpy(int)
+    x = analysed.groupby("arm", observed=False)["responder"].sum().reindex(arms).to_numpy(float).astype(int)
+    small = [f"'{a}' ({k})" for a, k in zip(arms, n) if k < 2]
+    if small:
+        raise DataError(f"arms with fewer than 2 subjects analysable at week {v:g}: {', '.join(small)}; a "
+                        f"comparison needs at least 2 per arm (choose another visit or check the data)")
+    if len(arms) < 2:
+        raise DataError(f"the trial has only one arm ({arms}); responders are compared between arms")
+
+    lo, hi = wilson_ci(x, n, alpha)
+    arm_tab = pd.DataFrame({
+        "arm": pd.Series(arms, dtype="str"), "n": n, "responders": x, "proportion": x / n, "ci_low": lo,
+        "ci_high": hi,
+        "missing_at_visit": count("non-responder: no value at visit") + count("excluded: no value at visit"),
+        "no_baseline": count("excluded: no baseline"),
+        "zero_baseline": count("non-responder: baseline 0 (no relative improvement possible)"),
+    })[ARM_COLUMNS]
+
+    try:
+        pairs = contrast_pairs(arms, reference)
+    except ValueError:
+        raise DataError(f"reference arm {reference!r} is not one of the trial's arms {arms}") from None
+    contrasts, logit, extra_notes = _contrast_table(arm_tab, analysed, pairs, alpha, adjust, outcome)
+
+    fitted = _record(trial, outcome, v, inst, threshold, relative, missing, reference, alpha, adjust, arm_tab,
+                     frame, logit, extra_notes, len(pairs))
+    subjects = frame[["subject", "arm", "baseline", "value", "improvement", "responder", "status"]]
+    return ResponderResult(arm_tab, contrasts, subjects.reset_index(drop=True), fitted)
+
+
+def _per_arm(tab: pd.DataFrame, col: str) -> str:
+    return ", ".join(f"{a} {k}" for a, k in zip(tab["arm"], tab[col]) if k)
+
+
+def _record(trial: Trial, outcome: str, v: float, inst: Instrument, threshold: float, relative: bool, missing: str,
+            reference: str | None, alpha: float, adjust: str, arm_tab: pd.DataFrame, frame: pd.DataFrame,
+            logit: dict, extra_notes: list[str], m: int) -> dict:
+    direction = "a decrease" if inst.better == "lower" else "an increase"
+    label = inst.label or outcome
+    if relative:
+        definition = (f"improvement in {label} ({direction}; {inst.better} is better) of at least "
+                      f"{100 * threshold:g}% of the baseline value from baseline to week {v:g}")
+    else:
+        definition = (f"improvement in {label} ({direction}; {inst.better} is better) of at least "
+                      f"{threshold:g} {inst.units} from baseline to week {v:g}")
+    notes = []
+    miss = _per_arm(arm_tab, "missing_at_visit")
+    if miss:
+        notes.append(f"No value at week {v:g}: " + ("counted as non-responders" if missing == "nonresponder"
+                                                     else "excluded (complete cases)") + f" ({miss}).")
+    nob = _per_arm(arm_tab, "no_baseline")
+    if nob:
+        ids = _ids(frame.loc[frame["status"] == "excluded: no baseline", "subject"])
+        notes.append(f"No baseline value: excluded ({nob}; subjects {ids}).")
+    zb = _per_arm(arm_tab, "zero_baseline")
+    if zb:
+        notes.append(f"Baseline 0: no relative improvement is possible; counted as non-responders ({zb}).")
+    notes += extra_notes
+    level = 100 * (1 - alpha)
+    ci_text = (f"{level:g}% CI, Bonferroni-adjusted (each at {100 * (1 - alpha / m):.4g}%)" if adjust == "bonferroni"
+               else f"{level:g}% CI" + (" (unadjusted: Holm adjusts p-values only)" if adjust == "holm" else ""))
+    return {
+        "analysis": "responders", "outcome": outcome, "label": label, "instrument": inst, "better": inst.better,
+        "visit": v, "threshold": float(threshold), "relative": bool(relative), "missing": missing,
+        "definition": definition, "reference": reference, "alpha": alpha, "adjust": adjust, "ci_text": ci_text,
+        "n": dict(zip(arm_tab["arm"], arm_tab["n"].astype(int))),
+        "excluded": frame.loc[frame["status"].str.startswith("excluded"), ["subject", "arm", "status"]]
+                         .rename(columns={"status": "reason"}).reset_index(drop=True),
+        "logistic": logit, "notes": notes, "source": trial.source,
+        "methods": {
+            "risk_difference": "Newcombe hybrid score interval (method 10); p from the pooled score test; "
+                               "se is the unpooled Wald SE",
+            "risk_ratio": "Katz log interval and Wald test on the log scale",
+            "odds_ratio": f"logistic regression {logit['formula']} (maximum likelihood), Wald interval",
+            "nnt": "1 / risk difference; interval from the RD interval (Altman 1998); positive = NNTB for the "
+                   "first arm, negative = NNTH",
+        },
+    }
