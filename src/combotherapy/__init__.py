@@ -11,6 +11,7 @@ Errors
 from .errors import DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
 from .io import load
+from .table_one import TableOne, table_one
 from .trial import Trial
 
 __version__ = "0.1.0"
@@ -19,4 +20,5 @@ __all__ = [
     "DataError", "IdentifierError", "ModelError",
     "Instrument", "REGISTRY", "Trial",
     "load",
+    "table_one", "TableOne",
 ]

@@ -25,6 +25,7 @@ from . import export
 from .arms import contrast_label, contrast_pairs
 from .errors import DataError, ProblemCollector
 from .files import write_text
+from .results import Fitted, Result
 from .trial import KEY_COLUMNS, Trial
 
 __all__ = ["table_one", "TableOne"]
@@ -185,8 +186,11 @@ def _level_text(v: object) -> str:
 # --------------------------------------------------------------------------------------------
 # the result
 # --------------------------------------------------------------------------------------------
-class TableOne:
+class TableOne(Result):
     """Baseline table by arm, returned by :func:`table_one`.
+
+    A :class:`~combotherapy.results.Result` whose exports show the display table and its notes
+    (the tidy frames stay available as attributes).
 
     Attributes
     ----------
@@ -202,33 +206,34 @@ class TableOne:
         ``variable, contrast, smd`` for every pair of arms.
     differences : DataFrame
         ``variable, level, contrast, estimate, se, df, ci_low, ci_high, method`` (empty
-        without a reference arm). Proportions are on the 0-1 scale here.
+        without a reference arm). Proportions are on the 0-1 scale here; Newcombe intervals
+        are not estimate +- z se, so their ``se`` and ``df`` are empty.
     variables : DataFrame
         What was summarised and how: ``variable, label, kind, display, source, skewness``.
     n : Series
         Subjects per arm (all randomised subjects in the trial).
     notes : list of str
-        Methods, in words, to print under the table.
+        Methods, in words, printed under the table.
     """
 
-    def __init__(self, table, numbers, smd, differences, variables, n, notes, *, reference, alpha,
+    tables = ("table", "numbers", "smd", "differences", "variables")
+    title_text = "Table 1. Baseline characteristics by arm"
+
+    def __init__(self, *, table, numbers, smd, differences, variables, n, notes, reference, alpha,
                  suppress_below):
-        self.table: pd.DataFrame = table
-        self.numbers: pd.DataFrame = numbers
-        self.smd: pd.DataFrame = smd
-        self.differences: pd.DataFrame = differences
-        self.variables: pd.DataFrame = variables
+        fitted = Fitted(model="Descriptive summary of the baseline (no model fitted)", alpha=alpha,
+                        n_per_arm={str(a): int(v) for a, v in n.items()}, notes=list(notes),
+                        extra={"reference": reference, "suppress_below": suppress_below})
+        super().__init__(self.title_text, fitted, table=table, numbers=numbers, smd=smd, differences=differences,
+                         variables=variables)
         self.n: pd.Series = n
-        self.notes: list[str] = notes
         self.reference: str | None = reference
         self.alpha = alpha
         self.suppress_below = suppress_below
 
-    title = "Table 1. Baseline characteristics by arm"
-
     # --- text -----------------------------------------------------------------------------
-    def summary(self) -> str:
-        """The table as plain text, with its methods notes."""
+    def summary(self, digits: int = 3) -> str:
+        """The table as plain text, with its methods notes (``digits`` is unused: cells are text)."""
         arms = ", ".join(f"{a} {n}" for a, n in self.n.items())
         body = self.table.to_string(index=False)
         notes = "\n".join(f"  {i + 1}. {t}" for i, t in enumerate(self.notes))
@@ -240,33 +245,31 @@ class TableOne:
     def _caption(self) -> str:
         return self.title + ". " + " ".join(self.notes)
 
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    # --- exports --------------------------------------------------------------------------
-    def to_markdown(self) -> str:
+    # --- exports (the display table only; cells are already formatted text) ----------------
+    def to_markdown(self, digits: int = 3) -> str:
         notes = "\n".join(f"{i + 1}. {t}" for i, t in enumerate(self.notes))
         return f"**{self.title}**\n\n" + export.to_markdown(self.table) + "\n" + notes + "\n"
 
-    def to_html(self) -> str:
+    def to_html(self, digits: int = 3) -> str:
         return export.to_html(self.table, caption=self._caption())
 
-    def to_latex(self) -> str:
+    def to_latex(self, digits: int = 3) -> str:
         return export.to_latex(self.table, caption=self._caption())
 
-    def to_csv(self, path: str | os.PathLike | None = None) -> str | Path:
-        """The display table as CSV text, or written (atomically) to ``path``.
+    def to_csv(self, path: str | os.PathLike | None = None, table: str | None = None) -> str | Path:
+        """The display table (or the named table) as CSV text, or written atomically to ``path``.
 
-        Read it back with ``pd.read_csv(path, dtype=str, keep_default_na=False)``.
+        Read the display table back with ``pd.read_csv(path, dtype=str, keep_default_na=False)``.
         """
-        text = export.to_csv(self.table)
+        frame = self.table if table is None else self.frames()[table]
+        text = export.to_csv(frame)
         return text if path is None else write_text(path, text)
 
-    def save(self, path: str | os.PathLike) -> Path:
+    def save(self, path: str | os.PathLike, digits: int = 3) -> Path:
         """Write the table; the suffix decides the format (.md, .html, .tex, .csv). Atomic."""
         path = Path(path)
         writers = {".md": self.to_markdown, ".html": self.to_html, ".htm": self.to_html, ".tex": self.to_latex,
-                   ".csv": lambda: export.to_csv(self.table)}
+                   ".csv": self.to_csv}
         suffix = path.suffix.lower()
         if suffix not in writers:
             raise DataError(f"cannot save a table as {suffix or 'a file without suffix'!r}: "
@@ -542,8 +545,9 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
                              columns=["name", "label", "kind", "display", "source", "skewness"])
     var_frame = var_frame.rename(columns={"name": "variable"})
     notes = _notes(variables, ref, arms, reference, alpha, suppress_below, skew_threshold, builder) + notes_default
-    return TableOne(builder.display(), builder.tidy(), builder.smd_frame(), builder.diff_frame(), var_frame,
-                    n_arm, notes, reference=reference, alpha=alpha, suppress_below=suppress_below)
+    return TableOne(table=builder.display(), numbers=builder.tidy(), smd=builder.smd_frame(),
+                    differences=builder.diff_frame(), variables=var_frame, n=n_arm, notes=notes,
+                    reference=reference, alpha=alpha, suppress_below=suppress_below)
 
 
 def _notes(variables, ref, arms, reference, alpha, k, skew_threshold, builder) -> list[str]:
