@@ -1,0 +1,168 @@
+"""``combotherapy reproduce``: run every notebook on the bundled data and fingerprint what it wrote.
+
+Each notebook has a parameters cell (tagged ``parameters``, papermill-style); we execute a copy
+with an injected cell that points it at the bundled data and the output folder, using nbclient
+and a fresh kernel. The output folder gets ``MANIFEST.sha256`` (one line per file, sorted). With
+``--check`` everything is regenerated into a temporary folder and compared with the committed
+manifest; on drift, the installed package versions are compared with the lock file, since figure
+bytes depend on library versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .files import write_text
+
+__all__ = ["repo_root", "reproduce", "check", "manifest", "NOTEBOOKS"]
+
+#: notebooks run by ``reproduce``, in order, with the dataset each reads (relative to the repository)
+NOTEBOOKS = {
+    "01_data_and_table1.ipynb": "data/sample/three_arm.csv",
+    "02_primary_outcome_pain.ipynb": "data/sample/three_arm.csv",
+    "03_every_claim.ipynb": "data/sample/three_arm.csv",
+    "04_who_benefits_and_synergy.ipynb": "data/sample/factorial.csv",
+    "05_vickers_headache_trial.ipynb": "../shared/datasets/vickers_acupuncture_headache/acupuncture.csv",
+}
+MANIFEST = "MANIFEST.sha256"
+LOCK = "requirements-lock.txt"
+COMMITTED = "results"
+
+
+def repo_root() -> Path:
+    """The repository holding ``notebooks/`` and ``data/sample/``: the working directory or a parent,
+    else the checkout the package was installed from (editable install)."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents, Path(__file__).resolve().parents[2]):
+        if (folder / "notebooks").is_dir() and (folder / "data" / "sample").is_dir():
+            return folder
+    raise FileNotFoundError("cannot find the combotherapy repository (notebooks/ and data/sample/); "
+                            "run the command from the repository's folder")
+
+
+def _progress(i: int, n: int, label: str, quiet: bool) -> None:
+    if quiet:
+        return
+    width = 30
+    done = int(width * i / n)
+    sys.stderr.write(f"\r[{'#' * done}{'.' * (width - done)}] {i}/{n} {label:<45}")
+    sys.stderr.flush()
+    if i == n:
+        sys.stderr.write("\n")
+
+
+def run_notebook(path: Path, parameters: dict, timeout: int = 900) -> None:
+    """Execute ``path`` in a fresh kernel with ``parameters`` injected after its parameters cell.
+
+    The stored notebook is not modified; its executed copy is discarded (figures and tables
+    are the notebook's outputs, written by the library into the output folder).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    source = "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
+    injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    idx = next((i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), -1)
+    nb.cells.insert(idx + 1, injected)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+
+
+def manifest(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` (except the manifest), by relative path."""
+    out = {}
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and f.name != MANIFEST and not f.name.startswith("."):
+            out[f.relative_to(folder).as_posix()] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+def _write_manifest(folder: Path) -> Path:
+    lines = [f"{h}  {name}" for name, h in manifest(folder).items()]
+    return write_text(folder / MANIFEST, "\n".join(lines) + "\n")
+
+
+def _read_manifest(path: Path) -> dict[str, str]:
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            h, name = line.split(None, 1)
+            out[name.strip()] = h
+    return out
+
+
+def reproduce(out: Path | str = COMMITTED, *, quiet: bool = False, root: Path | None = None) -> Path:
+    """Execute every notebook on the bundled data, writing into ``out``; return the manifest path."""
+    root = root or repo_root()
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    items = list(NOTEBOOKS.items())
+    start = time.perf_counter()
+    for i, (name, data) in enumerate(items):
+        _progress(i, len(items), name, quiet)
+        run_notebook(root / "notebooks" / name, {"data_path": str((root / data).resolve()),
+                                                  "out_dir": str(out / Path(name).stem)})
+    _progress(len(items), len(items), f"done in {time.perf_counter() - start:.0f} s", quiet)
+    return _write_manifest(out)
+
+
+def lock_differences(root: Path) -> list[str]:
+    """Installed versions that differ from the lock file, as readable lines."""
+    lock = root / LOCK
+    if not lock.exists():
+        return [f"no {LOCK} in the repository"]
+    diffs = []
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\s*([A-Za-z0-9_.\-]+)==([^\s;#]+)", line)
+        if not m:
+            continue
+        name, wanted = m.groups()
+        try:
+            have = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            have = "not installed"
+        if have != wanted:
+            diffs.append(f"{name}: installed {have}, lock file {wanted}")
+    return diffs
+
+
+def check(*, quiet: bool = False, root: Path | None = None) -> int:
+    """Regenerate into a temporary folder and compare with the committed manifest; 0 if identical."""
+    root = root or repo_root()
+    committed = root / COMMITTED / MANIFEST
+    if not committed.exists():
+        print(f"no committed manifest at {committed}; run `combotherapy reproduce` and commit results/")
+        return 1
+    tmp = Path(tempfile.mkdtemp(prefix="combotherapy-check-"))
+    try:
+        reproduce(tmp, quiet=quiet, root=root)
+        old, new = _read_manifest(committed), _read_manifest(tmp / MANIFEST)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
+    missing = sorted(old.keys() - new.keys())
+    extra = sorted(new.keys() - old.keys())
+    if not (changed or missing or extra):
+        print(f"reproduced: all {len(old)} files match {committed.relative_to(root)}")
+        return 0
+    print("drift from the committed results:")
+    for label, names in (("changed", changed), ("not produced any more", missing), ("new", extra)):
+        for n in names:
+            print(f"  {label}: {n}")
+    diffs = lock_differences(root)
+    if diffs:
+        print(f"installed versions that differ from {LOCK} (bytes of figures depend on them):")
+        for d in diffs:
+            print(f"  {d}")
+        print(f"install the locked versions with: python3 -m pip install -r {LOCK}")
+    else:
+        print(f"installed versions match {LOCK}: the drift comes from the code or the data")
+    return 1
