@@ -11,6 +11,7 @@ Errors
 from .errors import DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
 from .io import load
+from .simulate import simulate_trial
 from .table_one import TableOne, table_one
 from .trial import Trial
 
@@ -20,5 +21,6 @@ __all__ = [
     "DataError", "IdentifierError", "ModelError",
     "Instrument", "REGISTRY", "Trial",
     "load",
+    "simulate_trial",
     "table_one", "TableOne",
 ]
