@@ -136,7 +136,7 @@ class Effects:
 
     outcomes: Mapping[str, OutcomeEffect]
     recovery_hr: Mapping[str, float]
-    adherence_slope: float = 0.45
+    adherence_slope: float = 0.55
     adherence_direct: Mapping[str, float] = field(default_factory=dict)
     adverse_rates: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
@@ -170,7 +170,7 @@ class Effects:
 
 
 def _effect(change: dict, shape: dict | None = None, scale: str = "difference") -> OutcomeEffect:
-    base = {"control": "gradual", "physio": "linear", "acupuncture": "gradual", "combined": "linear"}
+    base = {"control": "gradual", "physio": "linear", "acupuncture": "linear", "combined": "linear"}
     return OutcomeEffect(MappingProxyType(change), MappingProxyType({**base, **(shape or {})}), scale)
 
 
@@ -187,16 +187,16 @@ DEFAULT_EFFECTS = Effects(
         "pain": _effect({"control": -1.0, "physio": -2.3, "acupuncture": -2.2, "combined": -3.5}, _EARLY),
         "odi": _effect({"control": -5.0, "physio": -11.0, "acupuncture": -10.0, "combined": -16.0}, _EARLY),
         "rmdq": _effect({"control": -1.5, "physio": -3.5, "acupuncture": -3.2, "combined": -5.2}, _EARLY),
-        "rom": _effect({"control": 2.0, "physio": 8.0, "acupuncture": 7.0, "combined": 13.0}),
+        "rom": _effect({"control": 2.0, "physio": 8.0, "acupuncture": 7.5, "combined": 13.5}),
         "crp": _effect({"control": 0.95, "physio": 0.95, "acupuncture": 0.95, "combined": 0.95}, scale="ratio"),
-        "analgesic_days": _effect({"control": 0.8, "physio": 0.8 * 0.7, "acupuncture": 0.8 * 0.65,
-                                   "combined": 0.8 * 0.7 * 0.65}, _EARLY, scale="ratio"),
+        "analgesic_days": _effect({"control": 0.8, "physio": 0.8 * 0.62, "acupuncture": 0.8 * 0.6,
+                                   "combined": 0.8 * 0.62 * 0.6}, _EARLY, scale="ratio"),
         "phq9": _effect({"control": -1.0, "physio": -2.5, "acupuncture": -2.5, "combined": -2.5}),
-        "eq5d": _effect({"control": 0.04, "physio": 0.14, "acupuncture": 0.13, "combined": 0.23}),
-        "endurance": _effect({"control": 3.0, "physio": 18.0, "acupuncture": 3.0, "combined": 18.0}),
+        "eq5d": _effect({"control": 0.04, "physio": 0.145, "acupuncture": 0.14, "combined": 0.245}),
+        "endurance": _effect({"control": 3.0, "physio": 21.0, "acupuncture": 3.0, "combined": 21.0}),
     }),
-    recovery_hr=MappingProxyType({"control": 1.0, "physio": 1.9, "acupuncture": 1.8, "combined": 1.9 * 1.8}),
-    adherence_slope=0.45,
+    recovery_hr=MappingProxyType({"control": 1.0, "physio": 2.1, "acupuncture": 2.0, "combined": 2.1 * 2.0}),
+    adherence_slope=0.55,
     adherence_direct=MappingProxyType({"control": 0.0, "physio": 0.0, "acupuncture": 0.0, "combined": 0.0}),
     adverse_rates=MappingProxyType({
         "bruising": MappingProxyType({"control": 0.0, "physio": 0.0, "acupuncture": 0.35, "combined": 0.35}),
@@ -547,7 +547,7 @@ def simulate_trial(
     negative binomial with mean :math:`\\exp(\\cdot)`). Arm effects versus each other at week 12 are
     :math:`h_a - h_b` on the latent scale; clipping at the range limits attenuates observed
     differences slightly. Sessions attended are binomial out of 12 with logit
-    :math:`\\mathrm{logit}(0.72) + \\gamma_a + 0.45(\\Delta_i - 1) + u_i`, where :math:`\\Delta_i` is
+    :math:`\\mathrm{logit}(0.72) + \\gamma_a + 0.55(\\Delta_i - 1) + u_i`, where :math:`\\Delta_i` is
     the fall in pain from baseline to the first follow-up visit. Recovery is Weibull (shape 1.3) with
     proportional hazards. Dropout is monotone, missing at random given the last observed pain.
     The full design is in the module docstring and ``data/sample/README.md``.
@@ -847,7 +847,7 @@ def _readme(frames: Mapping[str, pd.DataFrame]) -> str:
         "## Design",
         "",
         "* Covariates: age (normal 50 +/- 13, 18-80), sex (55 % female), pain duration (log-normal, median 9 "
-        "months; about 22 % acute, under 3 months), site (4 sites; sites shift severity).",
+        "months; about 20 % acute, under 3 months), site (4 sites; sites shift severity).",
         "* Repeated measures: mean trajectory + visit-specific SD x a correlated error, correlation "
         "0.3 + 0.7 exp(-|t - u| / 10 weeks) between visits; outcomes share a common severity factor. Values are "
         "rounded and clipped to the instrument's range. CRP is log-normal; analgesic days are negative binomial "
@@ -855,7 +855,8 @@ def _readme(frames: Mapping[str, pd.DataFrame]) -> str:
         "* Natural history (usual care) improves everyone; acute patients improve twice as much. Treatment effects "
         "are the same in acute and chronic pain (physiotherapy helps after years of pain).",
         "* Pain, disability and analgesic use fall early in the combined arm (most of the effect by week 4). "
-        "Attendance rises with the fall in pain by week 4 (0.45 log-odds per point), so the combined arm's better "
+        f"Attendance rises with the fall in pain by week 4 ({DEFAULT_EFFECTS.adherence_slope:g} log-odds per point), "
+        "so the combined arm's better "
         "adherence is mediated by early pain relief (no direct effect).",
         "* Recovery: Weibull proportional hazards, censored at dropout or week 26.",
         "* Dropout: monotone, missing at random given the last observed pain (0.35 log-odds per point).",
