@@ -11,6 +11,8 @@ Errors
 from .errors import DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
 from .io import load
+from .models.counts import CountResult, count_model
+from .models.survival import SurvivalResult, survival
 from .simulate import simulate_trial
 from .table_one import TableOne, table_one
 from .trial import Trial
@@ -21,6 +23,7 @@ __all__ = [
     "DataError", "IdentifierError", "ModelError",
     "Instrument", "REGISTRY", "Trial",
     "load",
+    "survival", "SurvivalResult", "count_model", "CountResult",
     "simulate_trial",
     "table_one", "TableOne",
 ]

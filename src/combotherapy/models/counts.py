@@ -1,0 +1,336 @@
+"""Counts at one visit (e.g. days with painkillers in the last 28 days): negative binomial or Poisson
+regression on arm and the baseline count, rate ratios between arms, and a dispersion check.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import special, stats
+
+from ..contrasts import compare, lsmeans
+from ..errors import DataError, ModelError, ProblemCollector
+from ..results import Fitted, Result
+from ..trial import Trial
+
+__all__ = ["count_model", "CountResult", "fit_negbin"]
+
+FAMILIES = ("negbin", "poisson")
+_TOL = 1e-12
+_MAX_ITER = 200
+#: theta above this is "no overdispersion": the NB likelihood is flat towards the Poisson boundary
+_THETA_MAX = 1e6
+
+
+class CountResult(Result):
+    """Result of :func:`count_model`.
+
+    Attributes
+    ----------
+    contrasts : DataFrame
+        Rate ratios ``"first - second"`` (first arm's rate over the second's): ``contrast, estimate, ci_low,
+        ci_high`` (ratio scale), ``log_estimate, se`` (log scale), ``statistic`` (Wald z), ``p, p_adj``.
+    rates : DataFrame
+        Model-based mean count per arm at the mean baseline count (per unit of exposure when ``exposure`` is
+        given): ``arm, estimate, ci_low, ci_high, log_estimate, se``.
+    coef : DataFrame
+        Coefficients on the log scale: ``term, estimate, se, statistic, p, ci_low, ci_high``.
+    dispersion : DataFrame
+        ``quantity, estimate, se, statistic, df, p``: theta (NB size) and alpha = 1/theta with SEs (negbin);
+        Pearson chi-square / df and the Cameron–Trivedi test of the Poisson fit; the likelihood-ratio test of
+        negative binomial against Poisson.
+    recommendation : str
+        ``"negbin"`` when the Cameron–Trivedi test finds overdispersion at level ``alpha``, else ``"poisson"``.
+    """
+
+    tables = ("contrasts", "rates", "coef", "dispersion")
+
+    def __init__(self, title: str, fitted: Fitted, *, recommendation: str, **tables: pd.DataFrame):
+        super().__init__(title, fitted, **tables)
+        self.recommendation = recommendation
+
+    def headline(self) -> list[str]:
+        return [f"Dispersion check recommends: {self.recommendation}"]
+
+
+# --- input ---------------------------------------------------------------------------------------
+def _count_problems(values: pd.Series, positions: np.ndarray, column: str, problems: ProblemCollector) -> None:
+    v = values.to_numpy(float)
+    ok = ~np.isnan(v)
+    if (ok & (v < 0)).any():
+        problems.add(column, "is negative; counts must be whole numbers >= 0", positions[ok & (v < 0)])
+    frac = ok & np.isfinite(v) & (v != np.round(v))
+    if frac.any():
+        problems.add(column, "is not a whole number; a count model needs whole-number counts (check for "
+                     "averaged or imputed values)", positions[frac])
+    if (ok & ~np.isfinite(v)).any():
+        problems.add(column, "is infinite; expected a whole-number count", positions[ok & ~np.isfinite(v)])
+
+
+def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Complete cases: one row per subject with ``subject, arm, y, base, exposure``; the excluded and why."""
+    trial.instrument(outcome)
+    v = trial._check_visit(visit)
+    if v == 0:
+        raise ModelError("visit 0 is the baseline; choose a post-baseline visit (the model adjusts for baseline)")
+    if exposure is not None and exposure not in trial.data.columns:
+        raise DataError(f"exposure column '{exposure}' is not in this trial; its columns are "
+                        f"{list(trial.data.columns)}")
+    data = trial.data
+    problems = ProblemCollector()
+    cols = [outcome] + ([exposure] if exposure else [])
+    num = {c: pd.to_numeric(data[c], errors="coerce") for c in cols}
+    for c in cols:
+        bad = data[c].notna() & num[c].isna()
+        if bad.any():
+            problems.add(c, "is not a number", np.flatnonzero(bad))
+    used = data["visit"].isin([0.0, v]).to_numpy()
+    pos = np.flatnonzero(used)
+    _count_problems(num[outcome][used], pos, outcome, problems)
+    if exposure:
+        at = (data["visit"] == v).to_numpy()
+        e = num[exposure].to_numpy(float)
+        bad = at & ~np.isnan(e) & ~(np.isfinite(e) & (e > 0))
+        if bad.any():
+            problems.add(exposure, f"is not a positive number at week {v:g}; exposure (time observed) must be > 0",
+                         np.flatnonzero(bad))
+    problems.raise_if_any()
+
+    subjects = data.drop_duplicates("subject")[["subject", "arm"]].set_index("subject")
+    rows = data.loc[data["visit"] == v].drop_duplicates("subject").set_index("subject")
+    frame = subjects.assign(
+        y=pd.to_numeric(rows[outcome], errors="coerce").reindex(subjects.index),
+        base=pd.to_numeric(trial.baseline(outcome), errors="coerce").reindex(subjects.index),
+        exposure=(pd.to_numeric(rows[exposure], errors="coerce").reindex(subjects.index) if exposure else 1.0),
+    ).reset_index()
+    reason = np.select([frame["y"].isna(), frame["base"].isna(), frame["exposure"].isna()],
+                       [f"no {outcome} at week {v:g}", f"no baseline {outcome}", f"no {exposure} at week {v:g}"],
+                       default="")
+    excluded = frame.loc[reason != "", ["subject", "arm"]].assign(reason=reason[reason != ""])
+    return frame.loc[reason == ""].reset_index(drop=True), excluded.reset_index(drop=True)
+
+
+# --- fitting -------------------------------------------------------------------------------------
+def _theta_ml(y: np.ndarray, mu: np.ndarray, theta: float) -> tuple[float, float]:
+    """Newton steps for the NB size theta at fixed means (MASS::theta.ml); returns (theta, observed info)."""
+    for _ in range(_MAX_ITER):
+        score = np.sum(special.digamma(theta + y) - special.digamma(theta) + np.log(theta) + 1
+                       - np.log(theta + mu) - (y + theta) / (mu + theta))
+        info = np.sum(-special.polygamma(1, theta + y) + special.polygamma(1, theta) - 1 / theta
+                      + 2 / (mu + theta) - (y + theta) / (mu + theta) ** 2)
+        step = score / info
+        theta_new = theta + step
+        if theta_new <= 0:  # keep the search inside the parameter space
+            theta_new = theta / 2
+        if abs(theta_new - theta) <= _TOL * max(1.0, theta) or theta_new > _THETA_MAX:
+            theta = theta_new
+            break
+        theta = theta_new
+    info = np.sum(-special.polygamma(1, theta + y) + special.polygamma(1, theta) - 1 / theta
+                  + 2 / (mu + theta) - (y + theta) / (mu + theta) ** 2)
+    return float(theta), float(info)
+
+
+def fit_negbin(y: np.ndarray, X: np.ndarray, offset: np.ndarray) -> dict:
+    """Negative binomial (NB2) regression by maximum likelihood, as ``MASS::glm.nb``.
+
+    Alternates IRLS for the coefficients at fixed theta and Newton steps for theta at fixed means until the
+    log-likelihood and theta settle (relative change below 1e-12).
+
+    Returns
+    -------
+    dict
+        ``params, vcov`` (covariance with theta fixed, from the expected information, as ``summary(glm.nb)``),
+        ``theta, theta_se`` (from the observed information of theta), ``llf``, ``mu``, ``iterations``.
+    """
+    pois = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(tol=_TOL, maxiter=_MAX_ITER)
+    mu = pois.fittedvalues
+    theta = len(y) / np.sum((y / mu - 1) ** 2)  # MASS's moment start
+    params, llf_old = pois.params, -np.inf
+    for it in range(1, _MAX_ITER + 1):
+        theta, _ = _theta_ml(y, mu, theta)
+        if not np.isfinite(theta) or theta > _THETA_MAX:
+            raise ModelError("no overdispersion: the negative binomial size theta runs to infinity (the counts "
+                             "look Poisson); use family='poisson'")
+        fit = sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=1 / theta), offset=offset).fit(
+            start_params=params, tol=_TOL, maxiter=_MAX_ITER)
+        params, mu, llf = fit.params, fit.fittedvalues, fit.llf
+        if abs(llf - llf_old) <= _TOL * abs(llf) and it > 1:
+            break
+        llf_old = llf
+    else:
+        raise ModelError(f"the negative binomial fit did not converge in {_MAX_ITER} iterations")
+    theta, info = _theta_ml(y, mu, theta)
+    return {"params": np.asarray(params), "vcov": np.asarray(fit.cov_params()), "theta": theta,
+            "theta_se": 1 / np.sqrt(info), "llf": float(llf), "mu": np.asarray(mu), "iterations": it}
+
+
+def _dispersion_checks(y: np.ndarray, pois) -> dict:
+    """Pearson chi-square / df and the Cameron–Trivedi regression test on a Poisson fit."""
+    mu = np.asarray(pois.fittedvalues)
+    pearson = float(np.sum((y - mu) ** 2 / mu))
+    df_resid = float(pois.df_resid)
+    aux = ((y - mu) ** 2 - y) / mu
+    # OLS through the origin of aux on mu: slope estimates alpha in var = mu + alpha mu^2
+    slope = np.sum(aux * mu) / np.sum(mu ** 2)
+    resid = aux - slope * mu
+    se = np.sqrt(np.sum(resid ** 2) / (len(y) - 1) / np.sum(mu ** 2))
+    return {"pearson": pearson, "df_resid": df_resid, "ct_alpha": float(slope), "ct_se": float(se),
+            "ct_statistic": float(slope / se), "ct_p": float(stats.norm.sf(slope / se))}
+
+
+# --- the analysis --------------------------------------------------------------------------------
+def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12, *, family: str = "negbin",
+                exposure: str | None = None, adjust: str = "none", alpha: float = 0.05,
+                reference: str | None = None) -> CountResult:
+    """Rate ratios between arms for a count outcome at one visit, adjusted for the baseline count.
+
+    Parameters
+    ----------
+    trial : Trial
+    outcome : str
+        Count outcome measured at visits (whole numbers >= 0), e.g. ``analgesic_days``.
+    visit : float
+        Visit analysed (weeks); the baseline (visit 0) count is the covariate.
+    family : {"negbin", "poisson"}
+        Negative binomial (NB2, dispersion by maximum likelihood as ``MASS::glm.nb``) or Poisson.
+    exposure : str, optional
+        Column with the time observed at the visit (e.g. diary days); enters as ``offset(log(exposure))`` so
+        that rates are per unit of exposure.
+    adjust : str
+        Multiplicity adjustment of the rate-ratio contrasts (see :mod:`combotherapy.contrasts`).
+    alpha : float
+        1 - confidence level.
+    reference : str, optional
+        Compare each arm with this arm only; default all pairs.
+
+    Returns
+    -------
+    CountResult
+        ``.contrasts`` (rate ratios), ``.rates``, ``.coef``, ``.dispersion``, ``.recommendation``.
+
+    Raises
+    ------
+    DataError
+        Counts that are negative or not whole numbers, a non-positive exposure (message names column and rows).
+    ModelError
+        Visit 0, an arm whose counts are all zero, a rank-deficient design, a negative binomial fit without
+        overdispersion (theta -> infinity: use Poisson), non-convergence.
+
+    Notes
+    -----
+    For subject i with count :math:`y_i` at the visit and baseline count :math:`b_i`,
+
+    .. math:: \\log E[y_i] = \\beta_0 + \\beta_{\\text{arm}(i)} + \\gamma b_i \\; [+ \\log \\text{exposure}_i]
+
+    with :math:`y_i` Poisson or negative binomial with :math:`\\mathrm{var} = \\mu + \\mu^2/\\theta`.
+    Complete cases only (count at the visit and baseline present): valid if dropout depends on arm and
+    baseline only. The rate ratio of arm a to arm b is :math:`\\exp(\\beta_a - \\beta_b)` with Wald z CI and
+    test; for the negative binomial the coefficients' covariance treats theta as known (as ``summary(glm.nb)``).
+    Dispersion: Pearson :math:`\\chi^2/\\mathrm{df}` of the Poisson fit, the Cameron–Trivedi test (OLS of
+    :math:`((y-\\hat\\mu)^2 - y)/\\hat\\mu` on :math:`\\hat\\mu` without intercept, one-sided z test of the
+    slope :math:`\\alpha > 0`), and the likelihood-ratio test of NB against Poisson with the boundary p-value
+    :math:`\\tfrac12 P(\\chi^2_1 > LR)`. The recommendation follows the Cameron–Trivedi test.
+
+    References
+    ----------
+    Venables WN, Ripley BD. Modern Applied Statistics with S, 4th ed. Springer, 2002 (glm.nb).
+    Cameron AC, Trivedi PK. Regression-based tests for overdispersion in the Poisson model. J Econometrics
+    1990;46:347-64. Self SG, Liang KY. J Am Stat Assoc 1987;82:605-10.
+
+    Example
+    -------
+    >>> res = ct.count_model(trial, "analgesic_days", visit=12)   # doctest: +SKIP
+    >>> res.contrasts[["contrast", "estimate", "ci_low", "ci_high", "p"]]   # doctest: +SKIP
+    """
+    if family not in FAMILIES:
+        raise ModelError(f"family must be 'negbin' or 'poisson', not {family!r}")
+    if not 0 < alpha < 1:
+        raise ModelError(f"alpha must be between 0 and 1, not {alpha!r}")
+    frame, excluded = _analysis_data(trial, outcome, visit, exposure)
+    arms = [a for a in trial.arms if (frame["arm"] == a).any()]
+    if len(arms) < 2:
+        raise ModelError(f"need at least two arms with '{outcome}' at week {visit:g} and at baseline; found {arms}")
+    if reference is not None and reference not in arms:
+        raise ModelError(f"reference arm '{reference}' is not among the analysed arms {arms}")
+    zero = frame.groupby("arm", observed=True)["y"].sum().reindex(arms)
+    if (zero == 0).any():
+        raise ModelError(f"arm(s) {list(zero.index[zero == 0])} have only zero counts of '{outcome}' at week "
+                         f"{visit:g}: their rate is 0 and rate ratios are not estimable")
+    a = frame["arm"].astype(str).to_numpy()
+    X = np.column_stack([np.ones(len(frame)), (a[:, None] == np.array(arms[1:])[None, :]).astype(float),
+                         frame["base"].to_numpy(float)])
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise ModelError("the design (arm + baseline count) is rank deficient, e.g. the baseline count is the same "
+                         "for every subject; the model cannot be fitted")
+    y = frame["y"].to_numpy(float)
+    offset = np.log(frame["exposure"].to_numpy(float))
+    names = ["(Intercept)"] + [f"arm: {arm}" for arm in arms[1:]] + [f"{outcome} at baseline"]
+
+    pois = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(tol=_TOL, maxiter=_MAX_ITER)
+    checks = _dispersion_checks(y, pois)
+    recommendation = "negbin" if checks["ct_p"] < alpha else "poisson"
+    disp_rows = []
+    if family == "negbin":
+        nb = fit_negbin(y, X, offset)
+        beta, vcov, llf = nb["params"], nb["vcov"], nb["llf"]
+        th, th_se = nb["theta"], nb["theta_se"]
+        disp_rows += [("theta (NB size)", th, th_se, np.nan, np.nan, np.nan),
+                      ("alpha = 1/theta", 1 / th, th_se / th ** 2, np.nan, np.nan, np.nan)]
+        lr = max(0.0, 2 * (llf - pois.llf))
+        lr_row = ("LR test NB vs Poisson", np.nan, np.nan, lr, 1.0, 0.5 * stats.chi2.sf(lr, 1))
+    else:
+        beta, vcov, llf = np.asarray(pois.params), np.asarray(pois.cov_params()), float(pois.llf)
+        lr_row = None
+    disp_rows += [
+        ("Pearson chi2/df (Poisson)", checks["pearson"] / checks["df_resid"], np.nan, checks["pearson"],
+         checks["df_resid"], stats.chi2.sf(checks["pearson"], checks["df_resid"])),
+        ("Cameron-Trivedi alpha (Poisson)", checks["ct_alpha"], checks["ct_se"], checks["ct_statistic"], np.nan,
+         checks["ct_p"]),
+    ] + ([lr_row] if lr_row else [])
+    dispersion = pd.DataFrame(disp_rows, columns=["quantity", "estimate", "se", "statistic", "df", "p"])
+
+    z = stats.norm.isf(alpha / 2)
+    se = np.sqrt(np.diag(vcov))
+    coef = pd.DataFrame({"term": names, "estimate": beta, "se": se, "statistic": beta / se,
+                         "p": 2 * stats.norm.sf(np.abs(beta / se)), "ci_low": beta - z * se, "ci_high": beta + z * se})
+    grid = pd.DataFrame({"arm": arms})
+    L = np.column_stack([np.ones(len(arms)), np.vstack([np.zeros(len(arms) - 1), np.eye(len(arms) - 1)]),
+                         np.full(len(arms), frame["base"].mean())])
+    contrasts = _ratio(compare(grid, L, beta, vcov, np.inf, reference=reference, adjust=adjust, alpha=alpha))
+    rates = _ratio(lsmeans(grid, L, beta, vcov, np.inf, alpha=alpha))
+
+    n_arm = frame.groupby("arm", observed=True).size().reindex(arms)
+    notes = [f"rate ratio 'first - second' = first arm's rate / second arm's rate; "
+             f"{'lower' if trial.instrument(outcome).better == 'lower' else 'higher'} counts are better",
+             "complete cases: subjects with the count at the visit and at baseline"]
+    if family == "poisson" and recommendation == "negbin":
+        notes.append("the counts are overdispersed (Cameron-Trivedi test): Poisson standard errors are too small; "
+                     "use family='negbin'")
+    if family == "negbin":
+        notes.append("coefficient covariance with theta held fixed, as summary(MASS::glm.nb)")
+    offset_text = f" + offset(log({exposure}))" if exposure else ""
+    fitted = Fitted(
+        model="negative binomial (NB2) regression, log link" if family == "negbin" else "Poisson regression, log link",
+        formula=f"{outcome}[week {visit:g}] ~ arm + {outcome}[baseline]{offset_text}", outcome=outcome,
+        visit=float(visit), df_method="Wald z (asymptotic)", adjust=adjust, alpha=alpha,
+        ci_adjust=contrasts.attrs.get("ci_adjust"), n_per_arm={arm: int(n_arm[arm]) for arm in arms},
+        excluded=excluded, notes=notes, extra={"family": family, "loglik": llf, "exposure": exposure},
+    )
+    return CountResult(f"Count model: {outcome} at week {visit:g}", fitted, recommendation=recommendation,
+                       contrasts=contrasts, rates=rates, coef=coef, dispersion=dispersion)
+
+
+def _ratio(log_table: pd.DataFrame) -> pd.DataFrame:
+    """Log-scale table -> ratio measure: estimate/ci on the ratio scale plus log_estimate and se."""
+    out = log_table.copy()
+    out["log_estimate"] = out["estimate"]
+    for col in ("estimate", "ci_low", "ci_high"):
+        out[col] = np.exp(out[col])
+    key = "contrast" if "contrast" in out.columns else "arm"
+    cols = [key, "estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic", "p", "p_adj"]
+    res = out[[c for c in cols if c in out.columns]].reset_index(drop=True)
+    res.attrs = log_table.attrs
+    return res

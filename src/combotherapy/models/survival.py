@@ -1,0 +1,480 @@
+"""Time to an event (recovery): Kaplan–Meier, log-rank, Cox hazard ratios, PH check and restricted mean.
+
+One call, :func:`survival`, gives everything a report on time to recovery needs; the Kaplan–Meier step
+tables are kept on the result (``.km_curves``) so that plots draw curves and numbers at risk without refitting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.duration.hazard_regression import PHReg
+from statsmodels.duration.survfunc import survdiff
+
+from ..contrasts import compare
+from ..errors import DataError, ModelError, ProblemCollector
+from ..results import Fitted, Result
+from ..trial import Trial
+
+__all__ = ["survival", "SurvivalResult", "km_table", "km_median", "rmst_by_arm", "cox_zph"]
+
+TIES = ("efron", "breslow")
+#: survival's tolerance for "the curve is at 0.5" in the median rule (sqrt of machine epsilon)
+_TOL = np.sqrt(np.finfo(float).eps)
+
+
+class SurvivalResult(Result):
+    """Result of :func:`survival`.
+
+    Attributes
+    ----------
+    km : DataFrame
+        Per arm: ``arm, n, events, median, ci_low, ci_high`` (median time to the event and its CI; NaN when
+        the curve, or the CI band, never reaches 0.5).
+    logrank : DataFrame
+        One row: ``statistic, df, p`` (log-rank chi-square test of equal survival in all arms).
+    hazard_ratios : DataFrame
+        Per contrast ``"first - second"``: hazard ratio of the first arm to the second, ``estimate, ci_low,
+        ci_high`` (ratio scale), ``log_estimate, se`` (log scale), ``statistic`` (Wald z), ``p, p_adj``.
+    ph_test : DataFrame
+        Proportional-hazards check: ``term, statistic, df, p`` per coefficient and ``GLOBAL``.
+    rmst : DataFrame
+        Per arm: ``arm, horizon, estimate, se, ci_low, ci_high`` (restricted mean event-free time).
+    rmst_contrasts : DataFrame
+        Differences in RMST between arms: ``contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high``.
+    rmst_ratios : DataFrame
+        Ratios of RMST: ``contrast, estimate, ci_low, ci_high, log_estimate, se, statistic, p, p_adj``.
+    km_curves : DataFrame
+        The Kaplan–Meier step functions: ``arm, time, n_risk, n_events, n_censored, survival, se, ci_low,
+        ci_high`` at every distinct time of each arm (``se`` is the Greenwood standard error of the survival).
+    ph_residuals : DataFrame
+        Scaled Schoenfeld residuals, one row per event: ``time``, ``km_time`` (1 - KM(t-), the x axis of R's
+        ``plot(cox.zph(fit))``) and one column per coefficient (``arm: <arm>``), as ``cox.zph(fit)$y``.
+    """
+
+    tables = ("km", "logrank", "hazard_ratios", "ph_test", "rmst", "rmst_contrasts", "rmst_ratios")
+
+    def __init__(self, title: str, fitted: Fitted, *, km_curves: pd.DataFrame, ph_residuals: pd.DataFrame,
+                 **tables: pd.DataFrame):
+        super().__init__(title, fitted, **tables)
+        self.km_curves = km_curves
+        self.ph_residuals = ph_residuals
+
+    def headline(self) -> list[str]:
+        lr = self.logrank.iloc[0]
+        return [f"Log-rank test: chi-square {lr['statistic']:.3f} on {int(lr['df'])} df, p = {lr['p']:.4g}"]
+
+
+# --- input ---------------------------------------------------------------------------------------
+def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per subject with ``subject, arm, time, event``; the subjects excluded and why.
+
+    Every problem is collected and raised together as one DataError naming column and rows (positions in
+    ``trial.data``, 1-based in the message).
+    """
+    data = trial.data
+    problems = ProblemCollector()
+    for col in (time, event):
+        if col not in data.columns:
+            raise DataError(f"column '{col}' is not in this trial; its columns are {list(data.columns)}. "
+                            f"Pass the name of the {'time' if col == time else 'event flag'} column.")
+    t = pd.to_numeric(data[time], errors="coerce")
+    e = pd.to_numeric(data[event], errors="coerce")
+    for col, raw, num in ((time, data[time], t), (event, data[event], e)):
+        bad = raw.notna() & num.isna()
+        if bad.any():
+            problems.add(col, "is not a number; expected a number", np.flatnonzero(bad))
+    tv, ev = t.to_numpy(float), e.to_numpy(float)
+    if np.isinf(tv).any():
+        problems.add(time, "is infinite; expected a finite time (censor at the last follow-up instead)",
+                     np.flatnonzero(np.isinf(tv)))
+    if (tv < 0).any():
+        problems.add(time, "is negative; times must be >= 0 (time since randomisation)", np.flatnonzero(tv < 0))
+    if (~np.isnan(ev) & ~np.isin(ev, (0.0, 1.0))).any():
+        problems.add(event, "is not 0 or 1; expected 1 = event observed, 0 = censored",
+                     np.flatnonzero(~np.isnan(ev) & ~np.isin(ev, (0.0, 1.0))))
+    if (np.isnan(tv) & ~np.isnan(ev)).any():
+        problems.add(time, f"is missing where '{event}' is given; give the time of the event or of the last "
+                     "follow-up (censoring), or leave both empty to exclude the subject",
+                     np.flatnonzero(np.isnan(tv) & ~np.isnan(ev)))
+    if (~np.isnan(tv) & np.isnan(ev)).any():
+        problems.add(event, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 (censored)",
+                     np.flatnonzero(~np.isnan(tv) & np.isnan(ev)))
+    frame = pd.DataFrame({"subject": data["subject"].to_numpy(), "arm": data["arm"].to_numpy(),
+                          "time": tv, "event": ev})
+    # subject-level columns repeat on every row of a subject: two different values is a data error
+    varying = frame.groupby("subject", sort=False)[["time", "event"]].transform("nunique") > 1
+    for col, name in (("time", time), ("event", event)):
+        if varying[col].any():
+            problems.add(name, "takes different values within a subject; it is a subject-level column and "
+                         "must be the same on every row of the subject", np.flatnonzero(varying[col]))
+    problems.raise_if_any()
+    subj = frame.groupby("subject", sort=False).agg(arm=("arm", "first"), time=("time", "first"),
+                                                     event=("event", "first")).reset_index()
+    none = subj["time"].isna() & subj["event"].isna()
+    excluded = subj.loc[none, ["subject", "arm"]].assign(reason="no follow-up recorded (time and event missing)")
+    return subj.loc[~none].reset_index(drop=True), excluded.reset_index(drop=True)
+
+
+# --- Kaplan–Meier --------------------------------------------------------------------------------
+def km_table(time: np.ndarray, event: np.ndarray, group: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
+    """Kaplan–Meier step tables for every group at once (vectorised).
+
+    Parameters
+    ----------
+    time, event, group : array
+        Follow-up time, event flag (1/0), group label per subject.
+    alpha : float
+        1 - confidence level of the pointwise bands.
+
+    Returns
+    -------
+    DataFrame
+        ``group, time, n_risk, n_events, n_censored, survival, se_log, se, ci_low, ci_high`` at every distinct
+        time (event or censoring) of each group, sorted by group (in order of first appearance) and time.
+
+    Notes
+    -----
+    :math:`S(t) = \\prod_{t_j \\le t} (1 - d_j / n_j)`; Greenwood's variance of :math:`\\log S`,
+    :math:`\\sum_{t_j \\le t} d_j / (n_j (n_j - d_j))`; pointwise band on the log scale,
+    :math:`S \\exp(\\pm z\\,\\mathrm{se}_{\\log})` capped at 1 — R ``survfit``'s default ``conf.type = "log"``.
+    Where the curve has dropped to 0 the band is undefined (NaN), as in R.
+    """
+    df = pd.DataFrame({"group": group, "time": time, "event": event})
+    order = list(pd.unique(df["group"]))
+    df["group"] = pd.Categorical(df["group"], categories=order)
+    g = (df.groupby(["group", "time"], observed=True, sort=True)["event"]
+         .agg(n_events="sum", n_all="size").reset_index())
+    g["n_events"] = g["n_events"].astype(int)
+    g["n_censored"] = g["n_all"] - g["n_events"]
+    # at risk at t: subjects whose time is >= t = reverse cumulative count within the group
+    g["n_risk"] = g.iloc[::-1].groupby("group", observed=True, sort=False)["n_all"].cumsum()
+    n, d = g["n_risk"].to_numpy(float), g["n_events"].to_numpy(float)
+    g["survival"] = pd.Series(1 - d / n).groupby(g["group"], observed=True).cumprod().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(n > d, d / (n * (n - d)), np.inf)
+    var_log = pd.Series(term).groupby(g["group"], observed=True).cumsum().to_numpy()
+    s = g["survival"].to_numpy()
+    se_log = np.where(s > 0, np.sqrt(var_log), np.nan)
+    z = stats.norm.isf(alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g["ci_low"] = np.where(s > 0, s * np.exp(-z * se_log), np.nan)
+        g["ci_high"] = np.where(s > 0, np.minimum(1.0, s * np.exp(z * se_log)), np.nan)
+    g["se_log"] = se_log
+    g["se"] = s * se_log
+    cols = ["group", "time", "n_risk", "n_events", "n_censored", "survival", "se_log", "se", "ci_low", "ci_high"]
+    out = g[cols].copy()
+    out["group"] = out["group"].astype(str)
+    return out
+
+
+def _first_below_half(y: np.ndarray, x: np.ndarray) -> float:
+    """R survival's median rule (``survmean``): first x where y <= 0.5; when y is exactly 0.5 there,
+    the midpoint between that x and the next x where y drops below 0.5."""
+    keep = ~np.isnan(y) & (y < 0.5 + _TOL)
+    if not keep.any():
+        return np.nan
+    x, y = x[keep], y[keep]
+    lower = np.flatnonzero(y < y[0])
+    if abs(y[0] - 0.5) < _TOL and lower.size:
+        return float((x[0] + x[lower[0]]) / 2)
+    return float(x[0])
+
+
+def km_median(curve: pd.DataFrame) -> tuple[float, float, float]:
+    """Median and its CI from one group's KM table: where the curve, its lower and its upper band reach 0.5.
+
+    The CI is the set of times at which the pointwise (log-transformed) band contains 0.5 (Brookmeyer and
+    Crowley's construction with the log transform), exactly as R ``summary(survfit(...))$table`` reports it.
+    """
+    x = curve["time"].to_numpy(float)
+    return (_first_below_half(curve["survival"].to_numpy(float), x),
+            _first_below_half(curve["ci_low"].to_numpy(float), x),
+            _first_below_half(curve["ci_high"].to_numpy(float), x))
+
+
+def rmst_by_arm(curves: pd.DataFrame, horizon: float) -> pd.DataFrame:
+    """Restricted mean survival time (area under each KM curve on [0, horizon]) and its variance.
+
+    Notes
+    -----
+    With event times :math:`t_j \\le \\tau`, :math:`\\hat\\mu(\\tau) = \\int_0^\\tau \\hat S(t)\\,dt` and
+    :math:`\\widehat{\\mathrm{var}} = \\sum_{t_j \\le \\tau} A_j^2\\, d_j / (n_j (n_j - d_j))` with
+    :math:`A_j = \\int_{t_j}^{\\tau} \\hat S(t)\\,dt` (Klein & Moeschberger 2003, sec. 4.5), the variance of
+    survRM2's ``rmst2`` and of R ``print(survfit, rmean = tau)``. Terms with :math:`n_j = d_j` are 0 (there
+    :math:`A_j = 0`).
+    """
+    c = curves.loc[curves["time"] <= horizon]
+    groups = list(pd.unique(curves["group"]))
+    rows = []
+    for grp in groups:  # one pass per arm (a handful), vectorised within
+        cg = c.loc[c["group"] == grp]
+        t = np.concatenate([[0.0], cg["time"].to_numpy(float), [horizon]])
+        s = np.concatenate([[1.0], cg["survival"].to_numpy(float)])  # S on [t_k, t_{k+1})
+        areas = np.diff(t) * s
+        after = np.cumsum(areas[::-1])[::-1][1:]  # area from each t_j to the horizon
+        n, d = cg["n_risk"].to_numpy(float), cg["n_events"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = np.where(n > d, d / (n * (n - d)), 0.0)
+        rows.append({"arm": grp, "horizon": float(horizon), "estimate": float(areas.sum()),
+                     "var": float(np.sum(after ** 2 * h))})
+    return pd.DataFrame(rows)
+
+
+# --- proportional hazards check ------------------------------------------------------------------
+def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray, ties: str
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Score test of proportional hazards (R ``cox.zph(fit, transform = "km")``, survival >= 3.0).
+
+    The Cox model is extended by :math:`X\\,g(t)` with :math:`g(t) = 1 - \\hat S(t-)` (pooled KM, left-continuous)
+    centred at its mean over the events; the score test of the added coefficients at
+    :math:`(\\hat\\beta, 0)` uses the full :math:`2p \\times 2p` information (Efron or Breslow as the fit).
+
+    Returns
+    -------
+    chisq (per coefficient), chisq_global, g-times of the events, event times (sorted),
+    scaled Schoenfeld residuals (events x p), and the ``km`` x-values of the events.
+    """
+    n, p = X.shape
+    X = X - X.mean(axis=0)  # centring: invariant statistics, better numerics (as survival's C code)
+    r = np.exp(X @ beta)
+    # pooled KM, left-continuous, at each subject's time: 1 - S(t-)
+    kmt = km_table(time, event, np.zeros(n), alpha=0.05)
+    kt, ks = kmt["time"].to_numpy(float), kmt["survival"].to_numpy(float)
+    idx = np.searchsorted(kt, time, side="left")  # number of table times strictly below t
+    ttimes = 1 - np.concatenate([[1.0], ks])[idx]
+    dead = event == 1
+    gtime = ttimes - ttimes[dead].mean()
+
+    # risk-set sums at each distinct event time, by reverse cumulative sums over time-sorted subjects
+    ut, inv = np.unique(time, return_inverse=True)
+    m = ut.size
+    xx = X[:, :, None] * X[:, None, :]
+    def by_time(v: np.ndarray) -> np.ndarray:
+        out = np.zeros((m,) + v.shape[1:])
+        np.add.at(out, inv, v)
+        return out
+    s0_all, s1_all, s2_all = by_time(r), by_time(r[:, None] * X), by_time(r[:, None, None] * xx)
+    S0 = np.cumsum(s0_all[::-1], axis=0)[::-1]
+    S1 = np.cumsum(s1_all[::-1], axis=0)[::-1]
+    S2 = np.cumsum(s2_all[::-1], axis=0)[::-1]
+    w = dead.astype(float)
+    D = by_time(w).astype(int)
+    D0, D1, D2 = by_time(w * r), by_time((w * r)[:, None] * X), by_time((w * r)[:, None, None] * xx)
+    Xd = by_time(w[:, None] * X)
+    g_t = by_time(w * gtime) / np.maximum(D, 1)  # g at each event time (same for all tied events)
+
+    ev = np.flatnonzero(D > 0)
+    dk = D[ev]
+    # Efron: the k-th of d tied events sees the tied deaths' risk scaled by (1 - k/d); Breslow: k/d = 0
+    rep = np.repeat(ev, dk)
+    k = np.arange(rep.size) - np.repeat(np.cumsum(dk) - dk, dk)
+    f = k / D[rep] if ties == "efron" else np.zeros(rep.size)
+    s0 = S0[rep] - f * D0[rep]
+    s1 = S1[rep] - f[:, None] * D1[rep]
+    s2 = S2[rep] - f[:, None, None] * D2[rep]
+    mean = s1 / s0[:, None]
+    V = s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :]
+    gk = g_t[rep]
+    imat = np.zeros((2 * p, 2 * p))
+    imat[:p, :p] = V.sum(axis=0)
+    imat[:p, p:] = imat[p:, :p] = (gk[:, None, None] * V).sum(axis=0)
+    imat[p:, p:] = (gk[:, None, None] ** 2 * V).sum(axis=0)
+    u = (g_t[ev, None] * Xd[ev]).sum(axis=0) - (gk[:, None] * mean).sum(axis=0)
+
+    full = np.concatenate([np.zeros(p), u])
+    chisq = np.array([full[np.r_[0:p, p + j]] @ np.linalg.solve(imat[np.ix_(np.r_[0:p, p + j], np.r_[0:p, p + j])],
+                                                                 full[np.r_[0:p, p + j]]) for j in range(p)])
+    global_ = float(full @ np.linalg.solve(imat, full))
+
+    # scaled Schoenfeld residuals: x_i minus the (Efron-averaged) risk-set mean, times (I/d)^-1, plus beta
+    mean_per_time = np.zeros((m, p))
+    np.add.at(mean_per_time, rep, mean)
+    mean_per_time[ev] /= dk[:, None]
+    order = np.lexsort((np.arange(n), time))
+    order = order[dead[order]]
+    schoen = X[order] - mean_per_time[inv[order]]
+    scaled = schoen @ np.linalg.inv(imat[:p, :p] / dead.sum()) + beta
+    return chisq, np.array([global_]), gtime[order], time[order], scaled, ttimes[order]
+
+
+# --- the analysis --------------------------------------------------------------------------------
+def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered", *, ties: str = "efron",
+             horizon: float | None = None, alpha: float = 0.05, reference: str | None = None,
+             adjust: str = "none") -> SurvivalResult:
+    """Time to an event by arm: Kaplan–Meier, log-rank, Cox hazard ratios, PH check and RMST.
+
+    Parameters
+    ----------
+    trial : Trial
+    time : str
+        Subject-level column with the time from randomisation to the event or to censoring (weeks).
+    event : str
+        Subject-level column: 1 = event observed at ``time``, 0 = censored at ``time``.
+    ties : {"efron", "breslow"}
+        Handling of tied event times in the Cox model: ``"efron"`` (R ``coxph``'s default) or ``"breslow"``
+        (SAS PROC PHREG's default).
+    horizon : float, optional
+        Horizon :math:`\\tau` of the restricted mean survival time. Default: the smallest of the arms' largest
+        follow-up times (survRM2's default); a larger horizon is refused because some arm's curve is not
+        estimated up to it.
+    alpha : float
+        1 - confidence level of every interval.
+    reference : str, optional
+        Compare each arm with this arm only; default all pairs (labels from
+        :func:`combotherapy.arms.contrast_pairs`).
+    adjust : str
+        Multiplicity adjustment of the hazard-ratio and RMST contrasts (see :mod:`combotherapy.contrasts`);
+        default none.
+
+    Returns
+    -------
+    SurvivalResult
+        ``.km``, ``.logrank``, ``.hazard_ratios``, ``.ph_test``, ``.rmst``, ``.rmst_contrasts``,
+        ``.rmst_ratios``, ``.km_curves``, ``.ph_residuals``.
+
+    Raises
+    ------
+    DataError
+        Negative or non-numeric times, an event flag other than 0/1, a time without an event flag or the
+        reverse, values that vary within a subject, a horizon beyond the follow-up.
+    ModelError
+        Fewer than two arms with follow-up, an arm without events (its hazard ratio is not estimable),
+        a Cox fit that does not converge.
+
+    Notes
+    -----
+    Subjects with neither time nor event are excluded (listed in ``fitted.excluded``). Per arm the Kaplan–Meier
+    estimate with Greenwood's variance and a log-transformed pointwise CI (R ``survfit``'s default
+    ``conf.type = "log"``); the median's CI is where that band crosses 0.5. The log-rank test compares all arms
+    (chi-square on k - 1 df). The Cox model is
+
+    .. math:: h_i(t) = h_0(t) \\exp(\\textstyle\\sum_a \\beta_a [\\text{arm}_i = a])
+
+    with the first arm as reference; the hazard ratio of arm a to arm b is :math:`\\exp(\\beta_a - \\beta_b)`
+    with Wald CI and test from the model-based covariance. A hazard ratio above 1 means the event comes sooner
+    in the first arm of the contrast. The PH check is the score test of R ``cox.zph`` (``transform = "km"``,
+    one row per coefficient and a global test); a small p suggests the hazard ratio changes over time, and the
+    RMST difference is then the better summary. RMST: see :func:`rmst_by_arm`; contrasts are differences with
+    :math:`\\mathrm{se} = \\sqrt{v_1 + v_2}` and ratios with delta-method log-scale se (as survRM2), z tests.
+
+    References
+    ----------
+    Kaplan EL, Meier P. J Am Stat Assoc 1958;53:457-81. Brookmeyer R, Crowley J. Biometrics 1982;38:29-41.
+    Efron B. J Am Stat Assoc 1977;72:557-65. Grambsch PM, Therneau TM. Biometrika 1994;81:515-26.
+    Royston P, Parmar MKB. BMC Med Res Methodol 2013;13:152 (RMST). Uno H et al. survRM2 (R package).
+
+    Example
+    -------
+    >>> res = ct.survival(trial, "recovery_time", "recovered")   # doctest: +SKIP
+    >>> res.hazard_ratios[["contrast", "estimate", "ci_low", "ci_high", "p"]]   # doctest: +SKIP
+    """
+    if ties not in TIES:
+        raise ModelError(f"ties must be 'efron' (R's default) or 'breslow' (SAS's default), not {ties!r}")
+    if not 0 < alpha < 1:
+        raise ModelError(f"alpha must be between 0 and 1, not {alpha!r}")
+    subj, excluded = _subject_data(trial, time, event)
+    arms = [a for a in trial.arms if (subj["arm"] == a).any()]
+    if len(arms) < 2:
+        raise ModelError(f"need at least two arms with follow-up in '{time}'; found {arms}")
+    if reference is not None and reference not in arms:
+        raise ModelError(f"reference arm '{reference}' is not among the arms with follow-up: {arms}")
+    subj["arm"] = pd.Categorical(subj["arm"].astype(str), categories=arms, ordered=True)
+    subj = subj.sort_values(["arm", "time"], kind="stable").reset_index(drop=True)
+    t, e, a = subj["time"].to_numpy(float), subj["event"].to_numpy(float), subj["arm"].astype(str).to_numpy()
+    events = subj.groupby("arm", observed=False)["event"].sum()
+    if (events == 0).any():
+        raise ModelError(f"arm(s) {list(events.index[events == 0])} have no events in '{event}': the hazard "
+                         "ratios against them are not estimable (infinite). Report the Kaplan–Meier curves only, "
+                         "or pool arms.")
+    notes = []
+    dropped = [arm for arm in trial.arms if arm not in arms]
+    if dropped:
+        notes.append(f"arm(s) {dropped} have no subject with follow-up and are left out")
+
+    # Kaplan–Meier
+    curves = km_table(t, e, a, alpha)
+    n_arm = subj.groupby("arm", observed=False).size()
+    km = pd.DataFrame([(arm, int(n_arm[arm]), int(events[arm]), *km_median(curves[curves["group"] == arm]))
+                       for arm in arms], columns=["arm", "n", "events", "median", "ci_low", "ci_high"])
+
+    # log-rank (statsmodels survdiff; rho = 0)
+    chisq, p_lr = survdiff(t, e, a)
+    logrank = pd.DataFrame({"statistic": [float(chisq)], "df": [len(arms) - 1], "p": [float(p_lr)]})
+
+    # Cox model, first arm as reference; all contrasts from the coefficient vector and its covariance
+    X = (a[:, None] == np.array(arms[1:])[None, :]).astype(float)
+    fit = PHReg(t, X, status=e, ties=ties).fit()
+    beta, vcov = np.asarray(fit.params, float), np.asarray(fit.cov_params(), float)
+    if not np.all(np.isfinite(beta)) or not np.all(np.isfinite(vcov)):
+        raise ModelError("the Cox model did not converge (non-finite estimates); check for arms whose events all "
+                         "come before any event of another arm (monotone likelihood)")
+    grid = pd.DataFrame({"arm": arms})
+    L = np.vstack([np.zeros(len(arms) - 1), np.eye(len(arms) - 1)])
+    hr = _ratio_table(compare(grid, L, beta, vcov, np.inf, reference=reference, adjust=adjust, alpha=alpha))
+
+    # proportional hazards (cox.zph, km transform)
+    chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t, e, X, beta, ties)
+    terms = [f"arm: {arm}" for arm in arms[1:]]
+    ph_test = pd.DataFrame({"term": terms + ["GLOBAL"], "statistic": np.concatenate([chisq_j, chisq_g]),
+                            "df": [1] * len(terms) + [len(terms)]})
+    ph_test["p"] = stats.chi2.sf(ph_test["statistic"], ph_test["df"])
+    ph_residuals = pd.concat([pd.DataFrame({"time": ev_time, "km_time": km_x}),
+                              pd.DataFrame(scaled, columns=terms)], axis=1)
+
+    # restricted mean survival time
+    largest = subj.groupby("arm", observed=False)["time"].max()
+    tau_max = float(largest.min())
+    tau = tau_max if horizon is None else float(horizon)
+    if not tau > 0:
+        raise DataError(f"horizon must be a positive time, not {horizon!r}")
+    if tau > tau_max:
+        raise DataError(f"horizon {tau:g} is beyond the follow-up of arm '{largest.idxmin()}' (its largest time "
+                        f"in '{time}' is {tau_max:g}): the area under its curve is not estimable up to {tau:g}. "
+                        f"Use a horizon <= {tau_max:g}.")
+    r = rmst_by_arm(curves, tau)
+    z = stats.norm.isf(alpha / 2)
+    se = np.sqrt(r["var"].to_numpy())
+    rmst = pd.DataFrame({"arm": r["arm"], "horizon": tau, "estimate": r["estimate"], "se": se,
+                         "ci_low": r["estimate"] - z * se, "ci_high": r["estimate"] + z * se})
+    m, v = r["estimate"].to_numpy(), r["var"].to_numpy()
+    rmst_contrasts = compare(grid, np.eye(len(arms)), m, np.diag(v), np.inf, reference=reference,
+                             adjust=adjust, alpha=alpha)
+    rmst_ratios = _ratio_table(compare(grid, np.eye(len(arms)), np.log(m), np.diag(v / m ** 2), np.inf,
+                                       reference=reference, adjust=adjust, alpha=alpha))
+
+    better = trial.instruments.get(event)
+    meaning = ("sooner in the first arm of the contrast" + (" (better: the event is desirable)"
+               if better is not None and better.better == "higher" else ""))
+    notes += [
+        f"hazard ratio > 1: the event ('{event}') comes {meaning}",
+        "median CI: where the log-transformed pointwise band crosses 0.5 (R survfit's default conf.type = 'log')",
+        f"RMST horizon {tau:g}" + (" (default: the smallest of the arms' largest follow-up times)"
+                                   if horizon is None else ""),
+        "PH check: score test of R cox.zph (transform 'km'); a small p means the hazard ratio changes over time",
+    ]
+    fitted = Fitted(
+        model=f"Kaplan–Meier, log-rank and Cox proportional hazards (ties: {ties})",
+        formula=f"Surv({time}, {event}) ~ arm", outcome=time, adjust=adjust, alpha=alpha,
+        ci_adjust=hr.attrs.get("ci_adjust"),
+        n_per_arm={arm: int(n_arm[arm]) for arm in arms}, excluded=excluded, notes=notes,
+        extra={"ties": ties, "horizon": tau, "events": {arm: int(events[arm]) for arm in arms},
+               "cox_loglik": float(fit.llf), "reference_arm_of_coding": arms[0]},
+    )
+    return SurvivalResult(f"Time to event: {time}", fitted, km=km, logrank=logrank, hazard_ratios=hr,
+                          ph_test=ph_test, rmst=rmst, rmst_contrasts=rmst_contrasts, rmst_ratios=rmst_ratios,
+                          km_curves=curves.rename(columns={"group": "arm"}).drop(columns="se_log"),
+                          ph_residuals=ph_residuals)
+
+
+def _ratio_table(log_table: pd.DataFrame) -> pd.DataFrame:
+    """A contrast table on the log scale -> ratio measure: estimate/ci on the ratio scale, log_estimate and se."""
+    out = log_table.copy()
+    out["log_estimate"] = out["estimate"]
+    for col in ("estimate", "ci_low", "ci_high"):
+        out[col] = np.exp(out[col])
+    cols = ["contrast", "estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic", "p", "p_adj"]
+    res = out[[c for c in cols if c in out.columns]].reset_index(drop=True)
+    res.attrs = log_table.attrs
+    return res
