@@ -119,7 +119,7 @@ def wilson_ci(x: ArrayLike, n: ArrayLike, alpha: float = 0.05) -> Interval:
         low = np.where(n > 0, (centre - half) / denom, np.nan)
         high = np.where(n > 0, (centre + half) / denom, np.nan)
     # x = 0 and x = n give exactly 0 and 1 algebraically; remove rounding residue
-    low = np.where(x == 0, 0.0, low)
+    low = np.where((x == 0) & (n > 0), 0.0, low)
     high = np.where((x == n) & (n > 0), 1.0, high)
     return Interval(_out(low), _out(high))
 

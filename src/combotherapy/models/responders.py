@@ -19,8 +19,8 @@ from scipy import stats
 
 from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ModelError
-from ..export import format_value, to_html
 from ..instruments import Instrument
+from ..results import Fitted, Result
 from ..trial import Trial
 from .proportions import newcombe_diff_ci, nnt_altman, risk_ratio_katz, score_test_diff, wilson_ci, z_value
 
@@ -46,7 +46,7 @@ ARM_COLUMNS = ["arm", "n", "responders", "proportion", "ci_low", "ci_high", "mis
 # ----------------------------------------------------------------------------------------------
 # result
 # ----------------------------------------------------------------------------------------------
-class ResponderResult:
+class ResponderResult(Result):
     """Result of :func:`responders`.
 
     Attributes
@@ -62,65 +62,35 @@ class ResponderResult:
         nnt``) with ``estimate, se, df, statistic, p, p_adj, ci_low, ci_high, log_estimate, note``.
     subjects : DataFrame
         Per subject: ``subject, arm, baseline, value, improvement, responder`` (NaN when excluded)
-        and ``status`` (why the subject counts as it does).
-    fitted : dict
-        What was computed: outcome, visit, threshold, relative, missing rule, definition,
-        n per arm, exclusions, logistic model and notes.
+        and ``status`` (why the subject counts as it does). Not part of the exported tables.
+    fitted : Fitted
+        What was computed; ``fitted.extra`` holds ``threshold``, ``relative``, ``missing``,
+        ``definition``, ``reference``, the logistic model (``logistic``) and ``methods``.
     """
 
-    frames = ("arms", "contrasts", "subjects")
+    tables = ("arms", "contrasts")
 
-    def __init__(self, arms: pd.DataFrame, contrasts: pd.DataFrame, subjects: pd.DataFrame, fitted: dict):
-        self.arms = arms
-        self.contrasts = contrasts
+    def __init__(self, title: str, fitted: Fitted, *, arms: pd.DataFrame, contrasts: pd.DataFrame,
+                 subjects: pd.DataFrame):
+        super().__init__(title, fitted, arms=arms, contrasts=contrasts)
         self.subjects = subjects
-        self.fitted = fitted
+
+    def headline(self) -> list[str]:
+        return [f"Responder: {self.fitted.extra['definition']}.",
+                "A positive risk difference (risk or odds ratio above 1, positive NNT) means more responders "
+                "in the first arm of the contrast, which is better."]
 
     @property
-    def title(self) -> str:
-        f = self.fitted
-        return f"Responders: {f['label']} at week {f['visit']:g}"
+    def threshold(self) -> float:
+        return self.fitted.extra["threshold"]
 
-    def _describe(self) -> list[str]:
-        f = self.fitted
-        lines = [f"Responder: {f['definition']}."]
-        lines += f["notes"]
-        return lines
+    @property
+    def relative(self) -> bool:
+        return self.fitted.extra["relative"]
 
-    def _contrast_display(self) -> pd.DataFrame:
-        cols = ["contrast", "measure", "estimate", "ci_low", "ci_high", "p", "p_adj", "note"]
-        return self.contrasts[cols]
-
-    def summary(self, digits: int = 3) -> str:
-        """The analysis as plain text: definition, counts per arm, contrasts and notes."""
-        f = self.fitted
-        out = [self.title, "=" * len(self.title), *self._describe(), "",
-               f"Arms (Wilson {100 * (1 - f['alpha']):g}% CI):",
-               _text_table(self.arms, digits), "",
-               f"Contrasts (first - second; {f['ci_text']}; adjustment: {f['adjust']}):",
-               _text_table(self._contrast_display(), digits), "",
-               *[f"  {m}: {t}" for m, t in f["methods"].items()]]
-        return "\n".join(out)
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        import html
-        f = self.fitted
-        paras = "".join(f"<p>{html.escape(s)}</p>" for s in self._describe())
-        methods = "".join(f"<li><b>{html.escape(m)}</b>: {html.escape(t)}</li>" for m, t in f["methods"].items())
-        return (f"<div class='combotherapy-result'><h4>{html.escape(self.title)}</h4>{paras}"
-                + to_html(self.arms, caption=f"Arms (Wilson {100 * (1 - f['alpha']):g}% CI)")
-                + to_html(self._contrast_display(), caption=f"Contrasts (first - second; {f['ci_text']})")
-                + f"<ul>{methods}</ul></div>")
-
-
-def _text_table(df: pd.DataFrame, digits: int) -> str:
-    cells = [[str(c) for c in df.columns]] + [[format_value(v, digits) for v in row]
-                                              for row in df.itertuples(index=False, name=None)]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
-    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
+    @property
+    def missing(self) -> str:
+        return self.fitted.extra["missing"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -455,7 +425,8 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     fitted = _record(trial, outcome, v, inst, threshold, relative, missing, reference, alpha, adjust, arm_tab,
                      frame, logit, extra_notes, len(pairs))
     subjects = frame[["subject", "arm", "baseline", "value", "improvement", "responder", "status"]]
-    return ResponderResult(arm_tab, contrasts, subjects.reset_index(drop=True), fitted)
+    title = f"Responders: {inst.label or outcome} at week {v:g}"
+    return ResponderResult(title, fitted, arms=arm_tab, contrasts=contrasts, subjects=subjects.reset_index(drop=True))
 
 
 def _per_arm(tab: pd.DataFrame, col: str) -> str:
@@ -464,15 +435,12 @@ def _per_arm(tab: pd.DataFrame, col: str) -> str:
 
 def _record(trial: Trial, outcome: str, v: float, inst: Instrument, threshold: float, relative: bool, missing: str,
             reference: str | None, alpha: float, adjust: str, arm_tab: pd.DataFrame, frame: pd.DataFrame,
-            logit: dict, extra_notes: list[str], m: int) -> dict:
+            logit: dict, extra_notes: list[str], m: int) -> Fitted:
     direction = "a decrease" if inst.better == "lower" else "an increase"
     label = inst.label or outcome
-    if relative:
-        definition = (f"improvement in {label} ({direction}; {inst.better} is better) of at least "
-                      f"{100 * threshold:g}% of the baseline value from baseline to week {v:g}")
-    else:
-        definition = (f"improvement in {label} ({direction}; {inst.better} is better) of at least "
-                      f"{threshold:g} {inst.units} from baseline to week {v:g}")
+    size = f"{100 * threshold:g}% of the baseline value" if relative else f"{threshold:g} {inst.units}".rstrip()
+    definition = (f"improvement in {label} ({direction}; {inst.better} is better) of at least {size} "
+                  f"from baseline to week {v:g}")
     notes = []
     miss = _per_arm(arm_tab, "missing_at_visit")
     if miss:
@@ -486,23 +454,33 @@ def _record(trial: Trial, outcome: str, v: float, inst: Instrument, threshold: f
     if zb:
         notes.append(f"Baseline 0: no relative improvement is possible; counted as non-responders ({zb}).")
     notes += extra_notes
-    level = 100 * (1 - alpha)
-    ci_text = (f"{level:g}% CI, Bonferroni-adjusted (each at {100 * (1 - alpha / m):.4g}%)" if adjust == "bonferroni"
-               else f"{level:g}% CI" + (" (unadjusted: Holm adjusts p-values only)" if adjust == "holm" else ""))
-    return {
-        "analysis": "responders", "outcome": outcome, "label": label, "instrument": inst, "better": inst.better,
-        "visit": v, "threshold": float(threshold), "relative": bool(relative), "missing": missing,
-        "definition": definition, "reference": reference, "alpha": alpha, "adjust": adjust, "ci_text": ci_text,
-        "n": dict(zip(arm_tab["arm"], arm_tab["n"].astype(int))),
-        "excluded": frame.loc[frame["status"].str.startswith("excluded"), ["subject", "arm", "status"]]
-                         .rename(columns={"status": "reason"}).reset_index(drop=True),
-        "logistic": logit, "notes": notes, "source": trial.source,
-        "methods": {
-            "risk_difference": "Newcombe hybrid score interval (method 10); p from the pooled score test; "
-                               "se is the unpooled Wald SE",
-            "risk_ratio": "Katz log interval and Wald test on the log scale",
-            "odds_ratio": f"logistic regression {logit['formula']} (maximum likelihood), Wald interval",
-            "nnt": "1 / risk difference; interval from the RD interval (Altman 1998); positive = NNTB for the "
-                   "first arm, negative = NNTH",
-        },
+    methods = {
+        "risk_difference": "Newcombe hybrid score interval (method 10); p from the pooled score test "
+                           "(= prop.test without continuity correction); se is the unpooled Wald SE",
+        "risk_ratio": "Katz log interval and Wald test on the log scale",
+        "odds_ratio": f"logistic regression {logit['formula']} (maximum likelihood), Wald interval on the log scale",
+        "nnt": "1 / risk difference, limits from the risk-difference interval (Altman 1998); positive = NNTB for "
+               "the first arm, negative = NNTH; an interval through infinity has ci_low > ci_high",
+        "arms": "Wilson score interval per arm (unadjusted)",
     }
+    notes += [f"{k}: {t}." for k, t in methods.items()]
+    if adjust == "bonferroni":
+        ci_adjust = f"bonferroni (each at {100 * (1 - alpha / m):.4g}%)"
+    elif adjust == "holm":
+        ci_adjust = "none (Holm adjusts p-values only; it has no matching intervals)"
+    else:
+        ci_adjust = "none"
+    excluded = (frame.loc[frame["status"].str.startswith("excluded"), ["subject", "arm", "status"]]
+                .rename(columns={"status": "reason"}).reset_index(drop=True))
+    excluded["arm"] = excluded["arm"].astype("str")
+    return Fitted(
+        model="Responder analysis (binary response: improvement from baseline of at least the threshold)",
+        formula=f"logit P(responder) ~ arm + baseline {outcome} (odds ratio); risk difference, risk ratio and NNT "
+                f"from the 2x2 tables",
+        outcome=outcome, visit=v, adjust=adjust, ci_adjust=ci_adjust, alpha=alpha,
+        n_per_arm={str(a): int(k) for a, k in zip(arm_tab["arm"], arm_tab["n"])},
+        excluded=excluded, notes=notes,
+        extra={"threshold": float(threshold), "relative": bool(relative), "missing": missing,
+               "definition": definition, "better": inst.better, "reference": reference, "logistic": logit,
+               "methods": methods, "source": trial.source},
+    )
