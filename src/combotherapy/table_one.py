@@ -25,6 +25,7 @@ from . import export
 from .arms import contrast_label, contrast_pairs
 from .errors import DataError, ProblemCollector
 from .files import write_text
+from .models.proportions import newcombe_diff_ci
 from .results import Fitted, Result
 from .trial import KEY_COLUMNS, Trial
 
@@ -52,26 +53,6 @@ class _Var:
 # --------------------------------------------------------------------------------------------
 # small statistical helpers (vectorised over pairs or levels)
 # --------------------------------------------------------------------------------------------
-def _wilson(x: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for x/n (R's ``prop.test(x, n, correct = FALSE)$conf.int``)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = x / n
-        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return centre - half, centre + half
-
-
-def _newcombe(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray, alpha: float):
-    """p1 - p2 with Newcombe's (1998) hybrid score interval, method 10."""
-    z = stats.norm.isf(alpha / 2)
-    l1, u1 = _wilson(x1, n1, z)
-    l2, u2 = _wilson(x2, n2, z)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p1, p2 = x1 / n1, x2 / n2
-    d = p1 - p2
-    return d, d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-
-
 def _welch(m1, s1, n1, m2, s2, n2, alpha: float):
     """Mean difference with its Welch (unequal variances) t interval; NaN when a group has n < 2."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -206,8 +187,9 @@ class TableOne(Result):
         ``variable, contrast, smd`` for every pair of arms.
     differences : DataFrame
         ``variable, level, contrast, estimate, se, df, ci_low, ci_high, method`` (empty
-        without a reference arm). Proportions are on the 0-1 scale here; Newcombe intervals
-        are not estimate +- z se, so their ``se`` and ``df`` are empty.
+        without a reference arm). Proportions are on the 0-1 scale here; for them ``se`` is the
+        unpooled Wald standard error (for meta-analysis; Newcombe's interval does not use it)
+        and ``df`` is empty.
     variables : DataFrame
         What was summarised and how: ``variable, label, kind, display, source, skewness``.
     n : Series
@@ -369,13 +351,13 @@ def _baseline_frame(trial: Trial, names: list[str]) -> tuple[pd.DataFrame, dict[
     source = {n: "subject" if n in subject_level else "baseline" for n in names}
     per_subject = [n for n in names if source[n] == "subject"]
     at_zero = [n for n in names if source[n] == "baseline"]
-    for n in per_subject:
-        frame[n] = subj[n].to_numpy()
+    for n in per_subject:  # keep the dtype: declared categories (and their order) matter
+        frame[n] = subj[n]
     if at_zero:
         base = trial.data.loc[trial.data["visit"] == 0.0, ["subject", *at_zero]].drop_duplicates("subject")
         base = base.set_index("subject").reindex(frame["subject"])
         for n in at_zero:
-            frame[n] = base[n].to_numpy()
+            frame[n] = base[n].set_axis(frame.index)
     return frame, source
 
 
@@ -757,21 +739,21 @@ class _Builder:
         diffs = {}
         for a, r in self.diff_pairs:
             x1, x2 = tab[a].to_numpy(float), tab[r].to_numpy(float)
-            n1, n2 = np.full_like(x1, x1.sum()), np.full_like(x2, x2.sum())
-            diffs[(a, r)] = _newcombe(x1, n1, x2, n2, self.alpha)
+            # one call per pair, vectorised over the levels; an arm with no recorded value gives NaN
+            diffs[(a, r)] = newcombe_diff_ci(x1, x1.sum(), x2, x2.sum(), self.alpha)
             label = contrast_label(a, r)
             hide = "hidden" if {a, r} & hidden else None
-            d, lo, hi = diffs[(a, r)]
+            d, lo, hi, se = (np.atleast_1d(v) for v in diffs[(a, r)])
             for i, t in enumerate(texts):
-                self.diff_rows.append((var.name, t, label, d[i], np.nan, np.nan, lo[i], hi[i], "Newcombe hybrid score"))
-                for st_, v in zip(("difference", "ci_low", "ci_high"), (d[i], lo[i], hi[i])):
+                self.diff_rows.append((var.name, t, label, d[i], se[i], np.nan, lo[i], hi[i], "Newcombe hybrid score"))
+                for st_, v in zip(("difference", "se", "ci_low", "ci_high"), (d[i], se[i], lo[i], hi[i])):
                     self._num(var.name, t, label, st_, v, hide)
         for i, t in enumerate(texts):
             row = {"Characteristic": "", "Level": t}
             for j, col in enumerate(self.arm_cols):
                 row[col] = self._count_cell(counts[i, j], pct[i, j], lvl_code[i, j], show_pct[j])
             for (a, r), col in zip(self.diff_pairs, self.diff_cols):
-                d, lo, hi = (v[i] * 100 for v in diffs[(a, r)])
+                d, lo, hi = (np.atleast_1d(v)[i] * 100 for v in diffs[(a, r)][:3])
                 row[col] = COMPLEMENT_MARK if {a, r} & hidden else (
                     f"{_fmt(d, 1)} ({_fmt(lo, 1)}, {_fmt(hi, 1)})" if np.isfinite(d) else "")
             self.rows.append(row)
