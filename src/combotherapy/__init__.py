@@ -8,7 +8,6 @@ Errors
     DataError, IdentifierError, ModelError
 """
 
-from . import plot  # ct.plot: figures (imports no pyplot, leaves rcParams alone)
 from .errors import DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
 from .io import load
@@ -29,5 +28,4 @@ __all__ = [
     "responders", "ResponderResult",
     "simulate_trial",
     "table_one", "TableOne",
-    "plot",
 ]
