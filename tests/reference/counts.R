@@ -64,7 +64,7 @@ analyse <- function(path, visit, exposure = NULL) {
   ct_stat <- ct_fit[1, "t value"]
   lr <- 2 * (as.numeric(logLik(nb)) - as.numeric(logLik(po)))
   list(
-    file = basename(path), visit = visit, exposure = if (is.null(exposure)) NA else exposure,
+    file = basename(path), md5 = unname(tools::md5sum(path)), visit = visit, exposure = if (is.null(exposure)) NA else exposure,
     arms = arms, n = nrow(d), n_per_arm = as.list(table(d$arm)),
     negbin = list(coef_names = names(coef(nb)), coef = unname(coef(nb)), vcov = unname(vcov(nb)),
                   se = unname(sqrt(diag(vcov(nb)))), theta = nb$theta, theta_se = nb$SE.theta,

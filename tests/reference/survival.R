@@ -58,7 +58,7 @@ analyse <- function(path, tau_user) {
   sub$arm <- factor(sub$arm, levels = arms)
   sub$time <- sub$recovery_time
   sub$event <- sub$recovered
-  out <- list(file = basename(path), arms = arms, n_used = nrow(sub))
+  out <- list(file = basename(path), md5 = unname(tools::md5sum(path)), arms = arms, n_used = nrow(sub))
 
   fit <- survfit(Surv(time, event) ~ arm, data = sub)
   tab <- summary(fit)$table

@@ -1,0 +1,293 @@
+"""ct.survival against R (survival 3.5-3: survfit, survdiff, coxph, cox.zph; RMST integrated by hand in R).
+
+Reference numbers: tests/reference/survival.R -> survival.json, on the fixture tests/reference/data/
+survival_fixture.csv (four unbalanced arms, tied whole-week times, censoring, two subjects without follow-up)
+and on the sample trial data/sample/three_arm.csv.
+Tolerances (relative): KM, log-rank and RMST estimates/SEs 1e-6; Cox (iterative) 1e-4; p-values 1e-4.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REFERENCE, SAMPLE
+from statsmodels.stats.multitest import multipletests
+
+import combotherapy as ct
+from combotherapy.arms import arm_order
+from combotherapy.instruments import REGISTRY
+from combotherapy.models.survival import rmst_by_arm
+
+REF = json.loads((REFERENCE / "survival.json").read_text())
+FIXTURE = REFERENCE / "data" / "survival_fixture.csv"
+EST, ITER, P = 1e-6, 1e-4, 1e-4
+
+
+def make_trial(frame: pd.DataFrame) -> ct.Trial:
+    """A canonical Trial built directly (no loader validation), so the model's own checks are exercised."""
+    frame = frame.copy()
+    frame["subject"] = frame["subject"].astype(str)
+    frame["arm"] = pd.Categorical(frame["arm"], categories=arm_order(list(pd.unique(frame["arm"]))), ordered=True)
+    frame["visit"] = frame["visit"].astype(float)
+    frame = frame.sort_values(["subject", "visit"]).reset_index(drop=True)
+    return ct.Trial(frame, {c: REGISTRY[c] for c in frame.columns if c in REGISTRY})
+
+
+@pytest.fixture(scope="module")
+def fixture_trial() -> ct.Trial:
+    return make_trial(pd.read_csv(FIXTURE))
+
+
+@pytest.fixture(scope="module")
+def sample_trial() -> ct.Trial:
+    path = SAMPLE / "three_arm.csv"
+    if "sample" not in REF:
+        pytest.fail("survival.json has no sample-trial numbers: run Rscript tests/reference/survival.R")
+    if hashlib.md5(path.read_bytes()).hexdigest() != REF["sample"]["md5"]:
+        pytest.fail("data/sample/three_arm.csv changed since survival.json was made: "
+                    "rerun Rscript tests/reference/survival.R")
+    return ct.load(path)
+
+
+@pytest.fixture(params=["fixture", "sample"])
+def case(request, fixture_trial, sample_trial):
+    trial = fixture_trial if request.param == "fixture" else sample_trial
+    return trial, REF[request.param]
+
+
+def close(actual, expected, rtol):
+    np.testing.assert_allclose(np.asarray(actual, float), np.asarray(expected, float), rtol=rtol, atol=0,
+                               equal_nan=True)
+
+
+# --- Kaplan–Meier -----------------------------------------------------------------------------
+def test_km_medians_and_cis_match_survfit(case):
+    trial, ref = case
+    km = ct.survival(trial).km
+    exp = pd.DataFrame(ref["km"])
+    assert km["arm"].tolist() == ref["arms"]
+    assert km["n"].tolist() == exp["n"].astype(int).tolist()
+    assert km["events"].tolist() == exp["events"].astype(int).tolist()
+    close(km[["median", "ci_low", "ci_high"]], exp[["median", "ci_low", "ci_high"]], EST)
+
+
+def test_km_step_tables_match_survfit(case):
+    trial, ref = case
+    curves = ct.survival(trial).km_curves
+    exp = pd.DataFrame(ref["km_curves"])
+    assert curves["arm"].tolist() == exp["arm"].tolist()
+    close(curves[["time", "n_risk", "n_events", "n_censored"]], exp[["time", "n_risk", "n_events", "n_censored"]], 0)
+    close(curves["survival"], exp["survival"], EST)
+    close(curves["se"], exp["survival"] * exp["se_log"], EST)
+    close(curves[["ci_low", "ci_high"]], exp[["ci_low", "ci_high"]], EST)
+
+
+def test_logrank_matches_survdiff(case):
+    trial, ref = case
+    lr = ct.survival(trial).logrank.iloc[0]
+    close(lr["statistic"], ref["logrank"]["statistic"], EST)
+    assert lr["df"] == ref["logrank"]["df"]
+    close(lr["p"], ref["logrank"]["p"], P)
+
+
+# --- Cox ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_hazard_ratios_match_coxph(case, ties):
+    trial, ref = case
+    hr = ct.survival(trial, ties=ties).hazard_ratios
+    exp = pd.DataFrame(ref[f"cox_{ties}"]["hazard_ratios"])
+    assert hr["contrast"].tolist() == exp["contrast"].tolist()
+    close(hr[["estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic"]],
+          exp[["estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic"]], ITER)
+    close(hr["p"], exp["p"], P)
+    assert (hr["p_adj"] == hr["p"]).all()  # adjust="none" by default
+
+
+def test_efron_and_breslow_differ_with_ties(fixture_trial):
+    efron = ct.survival(fixture_trial, ties="efron").hazard_ratios["log_estimate"]
+    breslow = ct.survival(fixture_trial, ties="breslow").hazard_ratios["log_estimate"]
+    assert np.max(np.abs(efron - breslow)) > 1e-3  # the fixture has many tied times
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_ph_check_matches_cox_zph(case, ties):
+    trial, ref = case
+    res = ct.survival(trial, ties=ties)
+    exp = pd.DataFrame(ref[f"cox_{ties}"]["zph"])
+    assert res.ph_test["term"].tolist()[-1] == "GLOBAL"
+    close(res.ph_test["statistic"], exp["chisq"], ITER)
+    close(res.ph_test["df"], exp["df"], 0)
+    close(res.ph_test["p"], exp["p"], P)
+    # a single factor is one term: R's terms = TRUE test equals the global test
+    close(res.ph_test["statistic"].iloc[-1], ref[f"cox_{ties}"]["zph_terms"][0]["chisq"], ITER)
+
+
+def test_scaled_schoenfeld_residuals_match_cox_zph(case):
+    trial, ref = case
+    res = ct.survival(trial).ph_residuals
+    zph = ref["cox_efron"]
+    exp = pd.DataFrame(np.array(zph["zph_y"]), columns=res.columns[2:])
+    exp.insert(0, "time", zph["zph_time"])
+    exp.insert(1, "km_time", zph["zph_x"])
+    # R orders tied events by file order, we by arm: compare after sorting within each time
+    key = list(res.columns)
+    got = res.sort_values(key).reset_index(drop=True)
+    want = exp.sort_values(key).reset_index(drop=True)
+    close(got["time"], want["time"], 0)
+    close(got["km_time"], want["km_time"], EST)
+    close(got.iloc[:, 2:], want.iloc[:, 2:], ITER)
+
+
+# --- RMST ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("which", [0, 1])
+def test_rmst_matches_integrated_km(case, which):
+    trial, ref = case
+    block = ref["rmst"][which]
+    horizon = None if block["is_default"] else block["horizon"]
+    res = ct.survival(trial, horizon=horizon)
+    exp = pd.DataFrame(block["per_arm"])
+    close(res.rmst["horizon"], exp["horizon"], 0)
+    close(res.rmst[["estimate", "se", "ci_low", "ci_high"]], exp[["estimate", "se", "ci_low", "ci_high"]], EST)
+    con = pd.DataFrame(block["contrasts"])
+    assert res.rmst_contrasts["contrast"].tolist() == con["contrast"].tolist()
+    close(res.rmst_contrasts[["estimate", "se", "statistic", "ci_low", "ci_high"]],
+          con[["estimate", "se", "statistic", "ci_low", "ci_high"]], EST)
+    close(res.rmst_contrasts["p"], con["p"], P)
+    close(res.rmst_ratios[["estimate", "log_estimate", "se", "ci_low", "ci_high"]],
+          con[["ratio", "log_ratio", "log_ratio_se", "ratio_ci_low", "ratio_ci_high"]], EST)
+    close(res.rmst_ratios["p"], con["ratio_p"], P)
+
+
+def test_rmst_variance_without_censoring_is_the_plug_in_variance_of_the_mean():
+    # With no censoring and the horizon at the largest time the KM area is the sample mean, and the
+    # Greenwood-type variance reduces to sum((x - mean)^2) / n^2 (the formula lifelines gets wrong does not).
+    rng = np.random.default_rng(7)
+    rows = []
+    for arm, n in (("physio", 15), ("combined", 23)):
+        t = np.round(rng.exponential(10, n), 1) + 0.1
+        rows.append(pd.DataFrame({"subject": [f"{arm}{i}" for i in range(n)], "arm": arm, "visit": 0.0,
+                                  "recovery_time": t, "recovered": 1.0}))
+    frame = pd.concat(rows, ignore_index=True)
+    tau = frame.groupby("arm")["recovery_time"].max().min()
+    res = ct.survival(make_trial(frame))
+    assert res.rmst["horizon"].iloc[0] == tau
+    for arm, grp in frame.groupby("arm"):
+        x = np.minimum(grp["recovery_time"].to_numpy(), tau)
+        row = res.rmst.set_index("arm").loc[arm]
+        close(row["estimate"], x.mean(), 1e-12)
+        if grp["recovery_time"].max() == tau:  # the horizon is this arm's largest time: exact identity
+            close(row["se"] ** 2, np.sum((x - x.mean()) ** 2) / x.size ** 2, 1e-10)
+
+
+def test_rmst_by_arm_flat_curve_has_zero_variance():
+    curves = pd.DataFrame({"group": ["a"], "time": [5.0], "n_risk": [4], "n_events": [0], "survival": [1.0]})
+    out = rmst_by_arm(curves, 10.0)
+    assert out["estimate"].iloc[0] == 10.0 and out["var"].iloc[0] == 0.0
+
+
+# --- options, record, display -------------------------------------------------------------------
+def test_reference_arm_gives_the_same_hazard_ratios(fixture_trial):
+    full = ct.survival(fixture_trial).hazard_ratios.set_index("contrast")
+    ref = ct.survival(fixture_trial, reference="control").hazard_ratios
+    assert ref["contrast"].tolist() == ["combined - control", "physio - control", "acupuncture - control"]
+    close(ref["estimate"], full.loc[ref["contrast"], "estimate"], 1e-12)
+
+
+def test_holm_adjustment_through_the_contrast_engine(fixture_trial):
+    res = ct.survival(fixture_trial, adjust="holm")
+    for table in (res.hazard_ratios, res.rmst_contrasts):
+        close(table["p_adj"], multipletests(table["p"], method="holm")[1], 1e-12)
+
+
+def test_exclusions_and_record(fixture_trial):
+    res = ct.survival(fixture_trial)
+    assert len(res.fitted.excluded) == 2
+    assert res.fitted.excluded["reason"].str.contains("no follow-up").all()
+    assert res.fitted.n_per_arm == {"control": 21, "physio": 35, "acupuncture": 27, "combined": 40}
+    assert "Surv(recovery_time, recovered) ~ arm" in res.fitted.formula
+    text = res.summary()
+    for name in ("hazard_ratios", "rmst_contrasts", "ph_test", "Log-rank test"):
+        assert name in text
+    assert "<table" in res._repr_html_()
+
+
+def test_km_curves_are_step_tables_for_plotting(fixture_trial):
+    curves = ct.survival(fixture_trial).km_curves
+    assert list(curves.columns) == ["arm", "time", "n_risk", "n_events", "n_censored", "survival", "se",
+                                    "ci_low", "ci_high"]
+    for _, c in curves.groupby("arm", sort=False):
+        assert c["time"].is_monotonic_increasing and c["survival"].is_monotonic_decreasing
+        # numbers at risk fall by the events and censorings of the previous time
+        np.testing.assert_array_equal(c["n_risk"].to_numpy()[1:],
+                                      (c["n_risk"] - c["n_events"] - c["n_censored"]).to_numpy()[:-1])
+
+
+# --- bad input ----------------------------------------------------------------------------------
+def _bad(frame_edit):
+    frame = pd.read_csv(FIXTURE)
+    frame_edit(frame)
+    return make_trial(frame)
+
+
+def test_negative_time_is_a_data_error():
+    trial = _bad(lambda f: f.__setitem__("recovery_time", f["recovery_time"].where(f["subject"] != "S010", -2.0)))
+    with pytest.raises(ct.DataError, match=r"recovery_time.*negative.*rows \d+, \d+"):
+        ct.survival(trial)
+
+
+def test_event_flag_must_be_0_or_1():
+    trial = _bad(lambda f: f.__setitem__("recovered", f["recovered"].where(f["subject"] != "S011", 2.0)))
+    with pytest.raises(ct.DataError, match=r"recovered.*not 0 or 1"):
+        ct.survival(trial)
+
+
+def test_missing_time_with_event_is_a_data_error():
+    def edit(f):
+        f.loc[f["subject"] == "S012", "recovery_time"] = np.nan
+        f.loc[f["subject"] == "S012", "recovered"] = 1.0
+    with pytest.raises(ct.DataError, match=r"recovery_time.*missing where 'recovered' is given"):
+        ct.survival(_bad(edit))
+
+
+def test_all_problems_reported_at_once():
+    def edit(f):
+        f.loc[f["subject"] == "S010", "recovery_time"] = -1.0
+        f.loc[f["subject"] == "S011", "recovered"] = 3.0
+    with pytest.raises(ct.DataError) as err:
+        ct.survival(_bad(edit))
+    assert len(err.value.problems) == 2
+
+
+def test_time_varying_within_subject_is_a_data_error():
+    def edit(f):
+        f.loc[(f["subject"] == "S013") & (f["visit"] == 12), "recovery_time"] = 99.0
+    with pytest.raises(ct.DataError, match=r"different values within a subject"):
+        ct.survival(_bad(edit))
+
+
+def test_horizon_beyond_follow_up_is_refused(fixture_trial):
+    with pytest.raises(ct.DataError, match=r"horizon 30 is beyond the follow-up of arm 'control'.*<= 24"):
+        ct.survival(fixture_trial, horizon=30)
+    with pytest.raises(ct.DataError, match="positive"):
+        ct.survival(fixture_trial, horizon=0)
+
+
+def test_arm_without_events_is_a_model_error():
+    def edit(f):
+        f.loc[(f["arm"] == "control") & f["recovered"].notna(), "recovered"] = 0.0
+    trial = _bad(edit)
+    with pytest.raises(ct.ModelError, match=r"control.*no events"):
+        ct.survival(trial)
+
+
+def test_bad_options(fixture_trial):
+    with pytest.raises(ct.ModelError, match="ties"):
+        ct.survival(fixture_trial, ties="exact")
+    with pytest.raises(ct.DataError, match="'days' is not in this trial"):
+        ct.survival(fixture_trial, time="days")
+    with pytest.raises(ct.ModelError, match="reference arm"):
+        ct.survival(fixture_trial, reference="yoga")
