@@ -56,7 +56,8 @@ from .trial import Trial
 
 __all__ = [
     "OutcomeEffect", "Effects", "DEFAULT_EFFECTS", "TRUTH", "PRIMARY_WEEK", "DEFAULT_VISITS",
-    "SAMPLE_SEEDS", "SAMPLE_DESIGNS", "simulate_trial", "simulate_frame", "truth_table", "write_sample_data",
+    "SAMPLE_SEEDS", "SAMPLE_DESIGNS", "simulate_trial", "simulate_frame", "truth_table", "claim_truth",
+    "write_sample_data",
     "sample_datapackage",
 ]
 
@@ -653,6 +654,22 @@ def truth_table(arms: Sequence[str] = CANONICAL_ARMS, effects: Effects | Mapping
                 "truth": ("true" if direction == "better" else "null") if combo and claim else "",
             })
     return pd.DataFrame(rows)
+
+
+def claim_truth(effects: Effects | Mapping | None = None) -> pd.DataFrame:
+    """One row per claim of issue 5: is the combined arm truly better than each monotherapy?
+
+    A claim is ``"true"`` when the combined arm is better than physiotherapy alone and acupuncture alone on
+    every outcome that tests it, ``"null"`` otherwise. Columns ``claim, claim_text, outcomes, truth``.
+    """
+    tab = truth_table(("physio", "acupuncture", "combined"), effects)
+    tab = tab[tab["truth"] != ""]
+    out = tab.groupby("claim", sort=True).agg(
+        claim_text=("claim_text", "first"),
+        outcomes=("outcome", lambda o: ", ".join(dict.fromkeys(o))),
+        truth=("truth", lambda t: "true" if (t == "true").all() else "null"),
+    )
+    return out.reset_index()
 
 
 #: the default truth for every pair of the four canonical arms
