@@ -1,0 +1,10 @@
+"""Mixed model for repeated measures (MMRM): ``ct.mmrm``.
+
+Modules: ``covariance`` (structures and their derivatives), ``design`` (design and pattern sufficient
+statistics), ``fit`` (REML/ML objective, analytic gradient and Hessian, optimiser), ``dfs`` (Satterthwaite,
+Kenward-Roger, residual), ``api`` (``mmrm`` and ``MMRMResult``).
+"""
+
+from .api import MMRMResult, fit, mmrm
+
+__all__ = ["mmrm", "fit", "MMRMResult"]

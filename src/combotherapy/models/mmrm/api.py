@@ -1,0 +1,387 @@
+"""``ct.mmrm``: the mixed model for repeated measures, and its result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ... import contrasts as engine
+from ...errors import DataError, ModelError
+from ...results import Fitted, Result
+from .covariance import STRUCTURES, make_structure
+from .design import MMRMData, build, design_maps, pattern_stats
+from .dfs import KenwardRoger, Residual, Satterthwaite
+from .fit import Fit, PatternStats, fit_covariance, moment_start
+
+__all__ = ["mmrm", "fit", "MMRMResult"]
+
+DF_METHODS = ("satterthwaite", "kenward-roger", "residual")
+_DF_LABEL = {"satterthwaite": "Satterthwaite (exact gradient, observed information)",
+             "kenward-roger": "Kenward-Roger (adjusted covariance of the fixed effects, observed information)",
+             "residual": "residual (observations minus fixed effects)"}
+
+
+class MMRMResult(Result):
+    """A fitted MMRM.
+
+    Attributes
+    ----------
+    coef : DataFrame
+        ``term, estimate, se, df, statistic, p, p_adj, ci_low, ci_high`` (``p_adj`` = ``p``: coefficients are not
+        adjusted).
+    lsmeans : DataFrame
+        ``visit, arm, estimate, se, df, ci_low, ci_high``.
+    contrasts : DataFrame
+        ``visit, contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high``; ``adjust`` within each visit.
+    type3 : DataFrame
+        ``term, num_df, den_df, statistic, p``: F tests of each term (SAS type III hypotheses).
+    covariance, correlation : DataFrame
+        Estimated within-subject covariance / correlation, visit x visit (weeks).
+    covariance_parameters : DataFrame
+        ``parameter, estimate, se`` in the natural (SAS) parametrisation.
+    loglik, aic, bic : float
+        REML (or ML) log-likelihood; AIC and BIC count the covariance parameters only under REML (as SAS and R's
+        mmrm), covariance plus fixed-effect parameters under ML; BIC uses the number of subjects analysed.
+    convergence : dict
+        Optimiser iterations, Newton steps, final Newton decrement and scaled gradient.
+    """
+
+    tables = ("coef", "lsmeans", "contrasts", "type3")
+
+    def __init__(self, title: str, fitted: Fitted, *, model: _Model, **tables: pd.DataFrame):
+        super().__init__(title, fitted, **tables)
+        self._model = model
+        self.loglik = model.loglik
+        self.aic, self.bic = model.aic, model.bic
+        self.convergence = model.convergence
+        vis = pd.Index(model.data.visits, name="visit")
+        Sigma = model.fit.state.Sigma
+        d = np.sqrt(np.diag(Sigma))
+        self.covariance = pd.DataFrame(Sigma, index=vis, columns=vis)
+        self.correlation = pd.DataFrame(Sigma / np.outer(d, d), index=vis, columns=vis)
+        self.covariance_parameters = model.parameter_table()
+
+    def headline(self) -> list[str]:
+        c = self.convergence
+        kind = "REML" if self._model.reml else "ML"
+        return [f"{kind} log-likelihood {self.loglik:.4f}; AIC {self.aic:.2f}; BIC {self.bic:.2f} "
+                f"({self._model.n_aic} parameters counted)",
+                f"Converged: {c['iterations']} quasi-Newton iterations, {c['newton_steps']} Newton steps, "
+                f"Newton decrement {c['newton_decrement']:.1e}"]
+
+    def summary(self, digits: int = 3) -> str:
+        text = super().summary(digits)
+        cov = self.covariance.round(digits).to_string()
+        return text + "\ncovariance (visits in weeks)\n----------------------------\n" + cov + "\n"
+
+    def contrast_at(self, visit: float) -> pd.DataFrame:
+        """The contrasts at one visit (weeks)."""
+        rows = self.contrasts[np.isclose(self.contrasts["visit"].to_numpy(float), float(visit))]
+        if rows.empty:
+            raise DataError(f"visit {visit:g} was not analysed; the visits are {self._model.data.visits}")
+        return rows.reset_index(drop=True)
+
+    def linear(self, weights: Mapping[str, float], visit: float, label: str = "contrast", *,
+               side: str = "two-sided") -> pd.DataFrame:
+        """Test any combination of arm LS means at one visit, e.g. the factorial interaction
+        ``{"combined": 1, "physio": -1, "acupuncture": -1, "control": 1}``.
+
+        Returns one row with ``contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high``, using the
+        model's df method and (for Kenward-Roger) adjusted covariance.
+        """
+        m = self._model
+        a = _visit_index(m.data, visit)
+        unknown = [arm for arm in weights if arm not in m.data.arms]
+        if unknown:
+            raise DataError(f"arm(s) {unknown} are not in the model; its arms are {m.data.arms}")
+        L = sum(w * m.lsmean_row(m.data.arms.index(arm), a) for arm, w in weights.items())
+        return engine.test_linear(np.atleast_2d(L), m.beta, m.vcov, m.df_rule, [label], alpha=m.alpha, side=side)
+
+
+def _visit_index(data: MMRMData, visit: float) -> int:
+    hit = np.flatnonzero(np.isclose(data.visits, float(visit)))
+    if not len(hit):
+        raise DataError(f"visit {visit:g} was not analysed; the visits (weeks) are {[f'{v:g}' for v in data.visits]}")
+    return int(hit[0])
+
+
+class _Model:
+    """Fitted numbers shared by the result's tables."""
+
+    def __init__(self, data: MMRMData, st: PatternStats, fit: Fit, structure, reml: bool, df: str, weights: str,
+                 alpha: float):
+        self.data, self.st, self.fit, self.structure = data, st, fit, structure
+        self.reml, self.alpha = reml, alpha
+        self.beta = fit.state.beta
+        self.A = 2 * np.linalg.inv(fit.hess_phi)      # asymptotic covariance of phi_hat (observed information)
+        D = structure.d1(fit.phi)
+        self.sat = Satterthwaite(fit.state.C, fit.P, self.A)
+        if df == "satterthwaite":
+            self.rule = self.sat
+        elif df == "kenward-roger":
+            self.rule = KenwardRoger(st, fit.state, D, structure.d2(fit.phi), fit.P, self.A)
+        else:
+            self.rule = Residual(fit.state.C, st.n_obs - st.p)
+        self.vcov = self.rule.vcov
+        self.df_rule = self.rule.df
+        m = structure.n_par
+        self.n_aic = m if reml else m + st.p
+        self.loglik = -fit.state.f / 2
+        self.aic = -2 * self.loglik + 2 * self.n_aic
+        self.bic = -2 * self.loglik + self.n_aic * np.log(len(data.subjects))
+        self.convergence = {"converged": True, "iterations": fit.iterations, "newton_steps": fit.newton_steps,
+                            "newton_decrement": fit.decrement, "max_scaled_gradient": fit.grad_norm,
+                            "evaluations": fit.evaluations}
+        self.sbar = self._reference_features(weights)
+
+    def _reference_features(self, weights: str) -> np.ndarray:
+        """Subject-level features of the reference grid: covariates at their mean over the analysed observations,
+        factor levels weighted equally (or by their frequency among the observations)."""
+        d = self.data
+        w = d.n_obs_per_subject.astype(float)
+        w = w / w.sum()
+        s = np.zeros(d.features.shape[1])
+        s[0] = 1.0
+        if d.baseline_feature is not None:
+            s[d.baseline_feature] = w @ d.features[:, d.baseline_feature]
+        for f in d.numeric.values():
+            s[f] = w @ d.features[:, f]
+        for levels, idx in d.factors.values():
+            for f in idx:
+                s[f] = 1.0 / len(levels) if weights == "equal" else w @ d.features[:, f]
+        return s
+
+    def lsmean_row(self, arm: int, visit: int) -> np.ndarray:
+        s = self.sbar.copy()
+        arm_cols = self.data.arm_features
+        s[arm_cols] = 0.0
+        if arm > 0:
+            s[arm_cols[arm - 1]] = 1.0
+        return self.st.M[visit] @ s
+
+    def grid(self) -> tuple[pd.DataFrame, np.ndarray]:
+        d = self.data
+        keys, rows = [], []
+        for a in range(len(d.visits)):  # loop over visits and arms
+            for j, arm in enumerate(d.arms):
+                keys.append({"visit": d.visits[a], "arm": arm})
+                rows.append(self.lsmean_row(j, a))
+        return pd.DataFrame(keys), np.vstack(rows)
+
+    def coef_table(self) -> pd.DataFrame:
+        p = len(self.beta)
+        eye = np.eye(p)
+        se = np.sqrt(np.diag(self.vcov))
+        dfs = np.array([self.df_rule(eye[j]) for j in range(p)])
+        t = self.beta / se
+        pv = 2 * stats.t.sf(np.abs(t), dfs)
+        half = stats.t.isf(self.alpha / 2, dfs) * se
+        return pd.DataFrame({"term": self.data.cols.names, "estimate": self.beta, "se": se, "df": dfs,
+                             "statistic": t, "p": pv, "p_adj": pv, "ci_low": self.beta - half,
+                             "ci_high": self.beta + half})
+
+    def type3_matrices(self) -> dict[str, np.ndarray]:
+        """SAS type III hypotheses for the treatment-coded design (see ``mmrm`` Notes)."""
+        cols = self.data.cols
+        terms = np.array(cols.terms)
+        p, k = len(terms), len(self.data.visits)
+        e = np.eye(p)
+        out: dict[str, list[np.ndarray]] = {}
+
+        def pick(term, feat=None, visit=None):
+            sel = terms == term
+            if feat is not None:
+                sel &= cols.feat == feat
+            if visit is not None:
+                sel &= cols.visit == visit
+            return np.flatnonzero(sel)
+
+        for j in pick("arm"):
+            f = cols.feat[j]
+            out.setdefault("arm", []).append(e[j] + e[pick("arm:visit", feat=f)].sum(axis=0) / k)
+        n_arms = len(self.data.arms)
+        for j in pick("visit"):
+            v = cols.visit[j]
+            out.setdefault("visit", []).append(e[j] + e[pick("arm:visit", visit=v)].sum(axis=0) / n_arms)
+        for j in pick("baseline"):
+            out.setdefault("baseline", []).append(e[j] + e[pick("baseline:visit")].sum(axis=0) / k)
+        for term in dict.fromkeys(terms):
+            if term in ("(Intercept)", "arm", "visit", "baseline"):
+                continue
+            out.setdefault(term, []).extend(e[pick(term)])
+        order = ["arm", "visit", "arm:visit", "baseline", "baseline:visit"]
+        names = [t for t in order if t in out] + [t for t in out if t not in order]
+        return {t: np.vstack(out[t]) for t in names}
+
+    def type3_table(self) -> pd.DataFrame:
+        rows = []
+        for term, L in self.type3_matrices().items():
+            F, ndf, ddf = self.rule.f_test(L, self.beta)
+            rows.append({"term": term, "num_df": ndf, "den_df": ddf, "statistic": F,
+                         "p": float(stats.f.sf(F, ndf, ddf))})
+        return pd.DataFrame(rows)
+
+    def parameter_table(self) -> pd.DataFrame:
+        visits = [f"{v:g}" for v in self.data.visits]
+        return pd.DataFrame({"parameter": self.structure.names(visits), "estimate": self.fit.phi,
+                             "se": np.sqrt(np.clip(np.diag(self.A), 0, None))})
+
+
+def _check_options(covariance: str, df: str, method: str, weights: str, adjust: str) -> None:
+    if covariance not in STRUCTURES:
+        raise ModelError(f"covariance={covariance!r} is not available; choose one of {', '.join(STRUCTURES)}")
+    if df not in DF_METHODS:
+        raise ModelError(f"df={df!r} is not available; choose one of {', '.join(DF_METHODS)}")
+    if method not in ("reml", "ml"):
+        raise ModelError(f"method={method!r}: choose 'reml' (default) or 'ml'")
+    if weights not in ("equal", "proportional"):
+        raise ModelError(f"weights={weights!r}: choose 'equal' (default, as SAS and emmeans) or 'proportional'")
+    if df == "kenward-roger" and method == "ml":
+        raise ModelError("Kenward-Roger degrees of freedom are defined for REML fits; use method='reml' or "
+                         "df='satterthwaite'")
+    if adjust not in engine.ADJUST_METHODS:
+        raise ModelError(f"adjust={adjust!r} is not available; choose one of {', '.join(engine.ADJUST_METHODS)}")
+
+
+def _check_identifiable(data: MMRMData, st: PatternStats, covariance: str, n_par: int) -> None:
+    n_sub, k = len(data.subjects), len(data.visits)
+    if st.n_obs - st.p <= n_par:
+        raise DataError(f"too few observations of '{data.outcome}' ({st.n_obs}) for {st.p} fixed effects and "
+                        f"{n_par} covariance parameters; use fewer covariates or a simpler covariance "
+                        "(covariance='cs' or 'ar1')")
+    if covariance == "unstructured" and k > 1:
+        if n_sub <= k:
+            raise DataError(f"too few subjects ({n_sub}) for an unstructured covariance over {k} visits "
+                            f"({n_par} parameters): it needs more subjects than visits; use covariance='cs', "
+                            "'ar1' or 'toeplitz'")
+        together = np.einsum("n,na,nb->ab", st.n, st.mask.astype(float), st.mask.astype(float))
+        never = np.argwhere(np.triu(together == 0))
+        if len(never):
+            pairs = ", ".join(f"{data.visits[a]:g} and {data.visits[b]:g}" for a, b in never[:5])
+            raise ModelError(f"no subject has '{data.outcome}' at both visits {pairs}, so their covariance cannot "
+                             "be estimated with covariance='unstructured'; use 'toeplitz', 'ar1' or 'cs'")
+
+
+def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: Sequence[str] = (),
+         baseline: bool = True, df: str = "satterthwaite", adjust: str = "none", method: str = "reml",
+         weights: str = "equal", reference: str | None = None, alpha: float = 0.05) -> MMRMResult:
+    """Mixed model for repeated measures: post-baseline values by arm and visit.
+
+    Parameters
+    ----------
+    trial : Trial
+        The trial (``ct.load``); baseline values are the visit-0 rows.
+    outcome : str
+        A visit-level outcome of the trial.
+    covariance : str
+        Within-subject covariance: ``"unstructured"`` (default), ``"cs"``, ``"ar1"``, ``"toeplitz"``,
+        ``"cs_het"``, ``"ar1_het"``, ``"toeplitz_het"``. AR(1) and Toeplitz forms treat the visits as equally
+        spaced (their position 1..k, as SAS ``REPEATED visit``).
+    covariates : sequence of str
+        Subject-level covariates; numeric columns enter linearly, other columns (text, categorical, boolean) as
+        factors (treatment coding, first level = reference: the category order of a categorical column, else
+        sorted).
+    baseline : bool
+        Include the baseline value and its interaction with visit (default). ``False`` drops both.
+    df : {"satterthwaite", "kenward-roger", "residual"}
+        Degrees of freedom (and, for Kenward-Roger, the adjusted covariance of the fixed effects).
+    adjust : str
+        Multiplicity adjustment across the pairs of arms within each visit (see ``combotherapy.contrasts``).
+    method : {"reml", "ml"}
+    weights : {"equal", "proportional"}
+        LS means average factor covariates over their levels with equal weights (SAS, emmeans) or with the
+        levels' frequencies among the analysed observations.
+    reference : str, optional
+        Compare each arm with this arm instead of all pairs.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    MMRMResult
+
+    Notes
+    -----
+    For subject ``i`` in arm ``g(i)`` with post-baseline visits ``j = 1..k`` (missing at random),
+
+        y_ij = mu + alpha_g(i) + tau_j + (alpha tau)_g(i)j + (b + b_j) y_i0 + x_i' gamma + e_ij,
+        e_i ~ N(0, Sigma),
+
+    with treatment coding (first arm, first visit, first factor level as references), ``y_i0`` the baseline value
+    (``baseline=True``) and ``Sigma`` the chosen structure. Every subject with at least one post-baseline value
+    (and, when used, a baseline value and the covariates) contributes all its observed visits. Parameters are
+    estimated by REML (or ML); beta by generalised least squares. The REML log-likelihood is the one SAS PROC
+    MIXED and R's mmrm report (without the ``log|X'X|`` term of nlme), so it depends on the coding of the fixed
+    effects.
+
+    The data enter the fit only as per-missingness-pattern sums of cross-products, computed in one vectorised
+    pass; the REML gradient and Hessian are analytic, the start is the moment estimate of Sigma from OLS
+    residuals, and convergence is declared when the Newton decrement is below 1e-12 (after quasi-Newton
+    iterations and Newton polishing steps). Non-convergence raises :class:`ModelError`; nothing is switched
+    silently.
+
+    LS means: the model's prediction for each arm and visit with numeric covariates and the baseline at their
+    mean over the analysed observations and factor covariates averaged over their levels. Type 3 tests use SAS's
+    type III hypotheses: arm = arm effect averaged over visits; visit = visit effect averaged over arms;
+    baseline = slope averaged over visits; for the visit main effect the baseline-by-visit terms are excluded
+    (evaluated at baseline 0), as in SAS. AIC and BIC count covariance parameters only (REML, as SAS and mmrm)
+    and use the number of subjects analysed in BIC (as mmrm; SAS counts every subject read).
+
+    References
+    ----------
+    Mallinckrodt CH, et al. Recommendations for the primary analysis of continuous endpoints in longitudinal
+    clinical trials. Drug Inf J 2008;42:303-19.
+    Kenward MG, Roger JH. Biometrics 1997;53:983-97.
+    Sabanes Bove D, et al. mmrm: Mixed Models for Repeated Measures. R package.
+
+    Example
+    -------
+    >>> fit = ct.mmrm(trial, "pain", covariates=["age", "sex"])          # doctest: +SKIP
+    >>> fit.contrasts[fit.contrasts["visit"] == 12]                          # doctest: +SKIP
+    """
+    _check_options(covariance, df, method, weights, adjust)
+    data = build(trial, outcome, covariates, baseline)
+    k = len(data.visits)
+    structure = make_structure(covariance, k)
+    M = design_maps(k, data.features.shape[1], data.cols)
+    st = pattern_stats(data.features, data.Y, M)
+    _check_identifiable(data, st, covariance, structure.n_par)
+    reml = method == "reml"
+    S0 = moment_start(st)
+    fit_ = fit_covariance(st, structure, structure.start(S0), reml)
+    model = _Model(data, st, fit_, structure, reml, df, weights, alpha)
+
+    grid, L = model.grid()
+    ls = engine.lsmeans(grid, L, model.beta, model.vcov, model.df_rule, alpha=alpha)
+    ls = ls[["visit", "arm"] + [c for c in ls.columns if c not in ("visit", "arm")]]
+    con = engine.compare(grid, L, model.beta, model.vcov, model.df_rule, reference=reference, adjust=adjust,
+                         alpha=alpha, by=["visit"])
+    inst = trial.instrument(outcome)
+    notes = list(data.notes)
+    if k == 1:
+        notes.append("one post-baseline visit: the covariance is a single variance whatever structure was asked")
+    if covariance in ("ar1", "toeplitz", "ar1_het", "toeplitz_het"):
+        notes.append("AR(1)/Toeplitz correlations are by visit position, treating visits as equally spaced")
+    notes.append(f"LS means: baseline and numeric covariates at their mean over the analysed observations; factor "
+                 f"covariates weighted {'equally over levels' if weights == 'equal' else 'by level frequency'}")
+    notes.append(f"AIC/BIC count {'covariance parameters only (SAS/mmrm REML convention)' if reml else 'covariance and fixed-effect parameters (ML)'}; BIC uses {len(data.subjects)} subjects")
+    notes.append(f"positive contrasts mean the first arm scores higher on {outcome}; {inst.better} is better")
+    terms = ["arm * visit"] + ([f"{outcome}_baseline * visit"] if baseline else []) + list(covariates)
+    counts = np.bincount(data.arm_codes, minlength=len(data.arms))
+    fitted = Fitted(model=f"MMRM ({'REML' if reml else 'ML'})", formula=f"{outcome} ~ " + " + ".join(terms),
+                    outcome=outcome, covariance=structure.label, df_method=_DF_LABEL[df], adjust=adjust,
+                    ci_adjust=con.attrs.get("ci_adjust"), alpha=alpha,
+                    n_per_arm={a: int(c) for a, c in zip(data.arms, counts)}, excluded=data.excluded,
+                    notes=notes + list(con.attrs.get("notes", [])),
+                    extra={"convergence": model.convergence, "n_observations": st.n_obs,
+                           "n_patterns": len(st.n), "visits": data.visits})
+    return MMRMResult(f"MMRM of {outcome}", fitted, model=model, coef=model.coef_table(), lsmeans=ls,
+                      contrasts=con, type3=model.type3_table())
+
+
+def fit(trial, outcome: str, **options) -> MMRMResult:
+    """Alias of :func:`mmrm` for callers that dispatch on a model name (``combination_test(model="mmrm")``)."""
+    return mmrm(trial, outcome, **options)

@@ -1,0 +1,261 @@
+"""From a Trial to the MMRM's subject-level arrays, its fixed-effects design and pattern sufficient statistics.
+
+Every fixed-effect column is a subject-level feature (1, an arm dummy, the baseline value, a covariate or one of its
+factor dummies) times, optionally, the indicator of one visit. So the design row of subject ``i`` at visit ``a`` is
+``x_ia = M_a s_i`` and the data are summarised, in one vectorised pass, by per-pattern cross-products of
+``(s_i, y_i)`` (:func:`pattern_stats`). No array of size subjects x visits x parameters is ever formed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ...errors import DataError, ProblemCollector
+from .fit import PatternStats
+
+__all__ = ["Columns", "MMRMData", "build", "design_maps", "pattern_stats"]
+
+
+@dataclass
+class Columns:
+    """The fixed-effects design: column ``j`` is feature ``feat[j]`` at visit ``visit[j]`` (-1: every visit)."""
+
+    feat: np.ndarray
+    visit: np.ndarray
+    names: list[str]
+    terms: list[str]
+
+
+def design_maps(k: int, q: int, cols: Columns) -> np.ndarray:
+    """M (k, p, q) with x_ia = M[a] @ s_i."""
+    p = len(cols.feat)
+    M = np.zeros((k, p, q))
+    for a in range(k):  # loop over visits
+        active = (cols.visit == -1) | (cols.visit == a)
+        M[a, np.flatnonzero(active), cols.feat[active]] = 1.0
+    return M
+
+
+def pattern_stats(features: np.ndarray, Y: np.ndarray, M: np.ndarray) -> PatternStats:
+    """Per-missingness-pattern sums of cross-products of (features, outcome): one pass, a loop over patterns only."""
+    n, k = Y.shape
+    mask = ~np.isnan(Y)
+    if k <= 62:
+        code = mask.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
+        uniq, inv = np.unique(code, return_inverse=True)
+    else:
+        uniq, inv = np.unique(mask, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    order = np.argsort(inv, kind="stable")
+    bounds = np.searchsorted(inv[order], np.arange(len(uniq) + 1))
+    q = features.shape[1]
+    Z = np.concatenate([features, np.where(mask, Y, 0.0)], axis=1)
+    P = len(uniq)
+    ZZ = np.empty((P, q + k, q + k))
+    pmask = np.empty((P, k), dtype=bool)
+    for j in range(P):  # loop over missingness patterns
+        idx = order[bounds[j]:bounds[j + 1]]
+        Zj = Z[idx]
+        ZZ[j] = Zj.T @ Zj
+        pmask[j] = mask[idx[0]]
+    counts = np.diff(bounds).astype(float)
+    return PatternStats(mask=pmask, n=counts, S=ZZ[:, :q, :q], Sy=ZZ[:, :q, q:], Syy=ZZ[:, q:, q:], M=M,
+                        n_obs=int(mask.sum()))
+
+
+@dataclass
+class MMRMData:
+    """The analysable data of one outcome, one row per subject."""
+
+    outcome: str
+    subjects: np.ndarray          # (n,) subject ids
+    arm_codes: np.ndarray         # (n,) index into arms
+    arms: list[str]
+    visits: list[float]
+    Y: np.ndarray                 # (n, k), NaN where missing
+    features: np.ndarray          # (n, q)
+    feature_names: list[str]
+    cols: Columns
+    baseline_feature: int | None
+    arm_features: list[int]       # feature index of the dummy of arms 2..A
+    numeric: dict[str, int]       # numeric covariate -> feature index
+    factors: dict[str, tuple[list[str], list[int]]]   # factor -> (levels, feature index of levels 2..L)
+    excluded: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_obs_per_subject(self) -> np.ndarray:
+        return (~np.isnan(self.Y)).sum(axis=1)
+
+    def visit_label(self, a: int) -> str:
+        return f"{self.visits[a]:g}"
+
+
+def _factor_levels(values: pd.Series) -> list:
+    present = values.dropna()
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        used = set(present.unique())
+        return [c for c in values.cat.categories if c in used]
+    return sorted(present.unique().tolist())
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype) \
+        and not isinstance(s.dtype, pd.CategoricalDtype)
+
+
+def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = True) -> MMRMData:
+    """Subject-level arrays and design for ``outcome ~ arm * visit [+ baseline * visit] + covariates``.
+
+    Raises DataError for duplicated visits, unknown columns, fewer than two arms, or an arm with no observation at
+    some visit.
+    """
+    trial.instrument(outcome)
+    df = trial.data
+    covariates = list(covariates)
+    problems = ProblemCollector()
+    for c in covariates:
+        if c not in df.columns:
+            problems.add(c, f"covariate '{c}' is not a column of the trial; its columns are {list(df.columns)}")
+        elif c in ("subject", "arm", "visit", outcome):
+            problems.add(c, "is part of the model already; do not list it as a covariate")
+    problems.raise_if_any()
+
+    scodes, subj_ids = pd.factorize(df["subject"], sort=False)
+    n_all = len(subj_ids)
+    visit = df["visit"].to_numpy(dtype=float)
+    y = df[outcome].to_numpy(dtype=float)
+    vcodes, _ = pd.factorize(visit)
+    key = scodes.astype(np.int64) * (int(vcodes.max()) + 1) + vcodes
+    dup = pd.Series(key).duplicated(keep=False).to_numpy()
+    if dup.any():
+        problems.add("visit", "the same subject has this visit more than once; each subject must have at most one "
+                     "row per visit (aggregate or remove the repeated rows)", np.flatnonzero(dup))
+        problems.raise_if_any()
+
+    post = visit > 0
+    used = post & ~np.isnan(y)
+    has_post = np.bincount(scodes[used], minlength=n_all) > 0
+    arm_all = np.full(n_all, -1)
+    arm_all[scodes] = df["arm"].cat.codes.to_numpy()
+    reasons = np.full(n_all, "", dtype=object)
+    reasons[~has_post] = f"no post-baseline value of {outcome}"
+    base = None
+    if baseline:
+        base = np.full(n_all, np.nan)
+        at0 = visit == 0
+        base[scodes[at0]] = y[at0]
+        reasons[(reasons == "") & np.isnan(base)] = f"missing baseline {outcome}"
+    cov_frame = None
+    if covariates:
+        cov_frame = df[covariates].groupby(scodes, sort=True).first()
+        for c in covariates:
+            miss = cov_frame[c].isna().to_numpy()
+            reasons[(reasons == "") & miss] = f"missing {c}"
+    keep = reasons == ""
+    all_arms = list(df["arm"].cat.categories)
+    excluded = pd.DataFrame({"subject": np.asarray(subj_ids)[~keep],
+                             "arm": [all_arms[i] if i >= 0 else None for i in arm_all[~keep]],
+                             "reason": reasons[~keep].astype(str)})
+
+    rows = used & keep[scodes]
+    new_code = np.cumsum(keep) - 1
+    visits = np.unique(visit[rows])
+    k = len(visits)
+    n = int(keep.sum())
+    if n == 0 or k == 0:
+        raise DataError(f"no subject has a post-baseline value of '{outcome}'"
+                        + (" together with a baseline value" if baseline else "") + "; nothing to analyse")
+    vidx = np.searchsorted(visits, visit[rows])
+    Y = np.full((n, k), np.nan)
+    Y[new_code[scodes[rows]], vidx] = y[rows]
+    arm_kept = arm_all[keep]
+    present = [i for i in range(len(all_arms)) if np.any(arm_kept == i)]
+    arms = [all_arms[i] for i in present]
+    if len(arms) < 2:
+        raise DataError(f"column 'arm': the MMRM compares arms, but only {arms} has subjects with post-baseline "
+                        f"values of '{outcome}'")
+    remap = np.full(len(all_arms), -1)
+    remap[present] = np.arange(len(present))
+    arm_codes = remap[arm_kept]
+    A = len(arms)
+    cells = np.bincount(arm_codes[new_code[scodes[rows]]] * k + vidx, minlength=A * k).reshape(A, k)
+    empty = np.argwhere(cells == 0)
+    if len(empty):
+        where = ", ".join(f"arm '{arms[i]}' at visit {visits[j]:g}" for i, j in empty[:10])
+        raise DataError(f"column '{outcome}': no observation for {where}; the arm-by-visit effect cannot be "
+                        "estimated there. Remove that visit from the analysis (filter the trial's data) or pool it "
+                        "with a neighbouring visit")
+
+    # subject-level features: 1, arm dummies, baseline, covariates
+    feats = [np.ones(n)]
+    names = ["(Intercept)"]
+    arm_feat = []
+    for j in range(1, A):
+        arm_feat.append(len(feats))
+        feats.append((arm_codes == j).astype(float))
+        names.append(f"arm[{arms[j]}]")
+    base_feat = None
+    if baseline:
+        base_feat = len(feats)
+        feats.append(base[keep])
+        names.append(f"{outcome}_baseline")
+    numeric: dict[str, int] = {}
+    factors: dict[str, tuple[list[str], list[int]]] = {}
+    notes: list[str] = []
+    for c in covariates:
+        col = cov_frame[c].iloc[np.flatnonzero(keep)]
+        if _is_numeric(col):
+            numeric[c] = len(feats)
+            feats.append(col.to_numpy(dtype=float))
+            names.append(c)
+            continue
+        levels = _factor_levels(col)
+        if len(levels) < 2:
+            notes.append(f"covariate '{c}' takes a single value among the analysed subjects and was left out")
+            continue
+        codes = pd.Categorical(col, categories=levels).codes
+        idx = []
+        for li, lev in enumerate(levels[1:], start=1):
+            idx.append(len(feats))
+            feats.append((codes == li).astype(float))
+            names.append(f"{c}[{lev}]")
+        factors[c] = ([str(v) for v in levels], idx)
+    features = np.column_stack(feats)
+
+    feat, vis, cnames, terms = [], [], [], []
+
+    def add(f, v, name, term):
+        feat.append(f)
+        vis.append(v)
+        cnames.append(name)
+        terms.append(term)
+
+    vlab = [f"visit[{v:g}]" for v in visits]
+    add(0, -1, "(Intercept)", "(Intercept)")
+    for j, f in enumerate(arm_feat, start=1):
+        add(f, -1, f"arm[{arms[j]}]", "arm")
+    for a in range(1, k):
+        add(0, a, vlab[a], "visit")
+    if base_feat is not None:
+        add(base_feat, -1, "baseline", "baseline")
+    for c, f in numeric.items():
+        add(f, -1, c, c)
+    for c, (levels, idx) in factors.items():
+        for lev, f in zip(levels[1:], idx):
+            add(f, -1, f"{c}[{lev}]", c)
+    for j, f in enumerate(arm_feat, start=1):
+        for a in range(1, k):
+            add(f, a, f"arm[{arms[j]}]:{vlab[a]}", "arm:visit")
+    if base_feat is not None:
+        for a in range(1, k):
+            add(base_feat, a, f"baseline:{vlab[a]}", "baseline:visit")
+    # keep covariate columns grouped by term in the order they were declared
+    cols = Columns(np.array(feat), np.array(vis), cnames, terms)
+    return MMRMData(outcome=outcome, subjects=np.asarray(subj_ids)[keep], arm_codes=arm_codes, arms=arms,
+                    visits=[float(v) for v in visits], Y=Y, features=features, feature_names=names, cols=cols,
+                    baseline_feature=base_feat, arm_features=arm_feat, numeric=numeric, factors=factors, excluded=excluded, notes=notes)
