@@ -20,6 +20,7 @@ import combotherapy as ct
 from combotherapy.arms import arm_order
 from combotherapy.instruments import REGISTRY, Instrument
 from combotherapy.models.responders import MEASURES, ResponderResult, responders
+from combotherapy.results import Result
 
 REF = json.loads((REFERENCE / "responders.json").read_text())
 CASES = REF["cases"]
@@ -152,6 +153,17 @@ def test_counts_follow_the_missing_rule(trial, unbalanced):
     assert set(cc_res.fitted.excluded["reason"]) == {"excluded: no value at visit"}
 
 
+def test_absent_rows_count_like_blank_values(unbalanced, trial):
+    # a follow-up row that is missing altogether is the same as a row with a blank value
+    blank = (unbalanced["visit"] == 12) & unbalanced["pain"].isna()
+    t = make_trial(unbalanced.loc[~blank])
+    for missing in ("nonresponder", "complete"):
+        a = responders(trial, "pain", 12, threshold=2, missing=missing)
+        b = responders(t, "pain", 12, threshold=2, missing=missing)
+        pd.testing.assert_frame_equal(a.arms, b.arms)
+        pd.testing.assert_frame_equal(a.contrasts, b.contrasts)
+
+
 def test_subject_table_agrees_with_arm_counts(trial):
     res = responders(trial, "rom", 12, threshold=10)
     by_arm = res.subjects.groupby("arm", observed=True)["responder"].agg(["sum", "count"])
@@ -265,6 +277,13 @@ def test_perfect_separation_by_baseline_is_a_model_error():
         responders(t, "pain", 8, threshold=2)
 
 
+def test_constant_baseline_is_a_model_error(unbalanced):
+    d = unbalanced.copy()
+    d.loc[d["visit"] == 0, "pain"] = 7.0
+    with pytest.raises(ct.ModelError, match="same for every subject"):
+        responders(make_trial(d), "pain", 12, threshold=2)
+
+
 def test_adjustment(trial):
     none = responders(trial, "pain", 12, threshold=2).contrasts
     bonf = responders(trial, "pain", 12, threshold=2, adjust="bonferroni").contrasts
@@ -285,7 +304,7 @@ def test_adjustment(trial):
 # --------------------------------------------------------------------------------------------
 def test_record_summary_and_html(trial):
     res = responders(trial, "pain", 12, threshold=0.3, relative=True)
-    assert isinstance(res, ct.Result) if hasattr(ct, "Result") else True
+    assert isinstance(res, Result)
     assert (res.threshold, res.relative, res.missing) == (0.3, True, "nonresponder")
     assert res.fitted.outcome == "pain" and res.fitted.visit == 12
     text = res.summary()

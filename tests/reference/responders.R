@@ -165,6 +165,8 @@ cases <- list(
        relative = FALSE, missing = "nonresponder"),
   list(name = "b_rom_abs10_complete_ref_holm", data = "unbalanced", outcome = "rom", visit = 12, threshold = 10,
        relative = FALSE, missing = "complete", reference = "control", adjust = "holm"),
+  list(name = "b_rom_rel20_nonresponder", data = "unbalanced", outcome = "rom", visit = 12, threshold = 0.2,
+       relative = TRUE, missing = "nonresponder"),
   list(name = "b_pain_abs2_bonferroni_90", data = "unbalanced", outcome = "pain", visit = 12, threshold = 2,
        relative = FALSE, missing = "nonresponder", adjust = "bonferroni", alpha = 0.10),
   list(name = "b_pain_abs4_zero_cell", data = "unbalanced", outcome = "pain", visit = 12, threshold = 4,

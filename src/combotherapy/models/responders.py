@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ModelError
@@ -200,7 +201,7 @@ def _p_adjust(p: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
-def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]], alpha: float,
+def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]],
               outcome: str) -> tuple[pd.DataFrame, dict]:
     """Baseline-adjusted log odds ratios for each pair: logit P(resp) = b0 + b_arm + b_base * baseline."""
     counts = frame.groupby("arm", observed=True)["responder"].agg(["sum", "count"])
@@ -223,11 +224,15 @@ def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]]
     dummies = (sub["arm"].to_numpy()[:, None] == np.array(fit_arms[1:])[None, :]).astype(float)
     X = np.column_stack([np.ones(len(sub)), dummies, sub["baseline"].to_numpy(dtype=float)])
     y = sub["responder"].to_numpy(dtype=float)
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise ModelError(f"the baseline '{outcome}' is the same for every subject analysed, so the logistic model "
+                         f"responder ~ arm + baseline cannot separate its effect from the intercept; the risk "
+                         f"difference and risk ratio need no model, but the adjusted odds ratio is not defined")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # separation is checked below from the fitted values
         try:
             fit = sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-13, maxiter=200)
-        except Exception as e:  # statsmodels raises PerfectSeparationError in some versions
+        except (PerfectSeparationError, np.linalg.LinAlgError, ValueError) as e:
             raise ModelError(f"the logistic model responder ~ arm + baseline could not be fitted ({e}); "
                              f"use the risk difference and risk ratio, which need no model") from None
     mu = fit.fittedvalues
@@ -283,7 +288,7 @@ def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tupl
         notes.append("Risk ratio: 0.5 was added to every cell of the 2x2 table for "
                      + ", ".join(np.array(labels)[np.asarray(rr.corrected, bool)]) + " (a zero count).")
 
-    lg, info = _logistic(frame, list(t.index), pairs, alpha, outcome)
+    lg, info = _logistic(frame, list(t.index), pairs, outcome)
     or_rows = base.assign(measure="odds_ratio", estimate=np.exp(lg["log_estimate"]), se=lg["se"],
                           statistic=lg["statistic"], p=lg["p"], ci_low=np.exp(lg["log_estimate"] - z * lg["se"]),
                           ci_high=np.exp(lg["log_estimate"] + z * lg["se"]), log_estimate=lg["log_estimate"],
