@@ -8,10 +8,12 @@ Errors
     DataError, IdentifierError, ModelError
 """
 
+from . import plot  # ct.plot: figures (imports no pyplot, leaves rcParams alone)
 from .errors import DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
 from .io import load
 from .models.counts import CountResult, count_model
+from .models.mmrm import MMRMResult, mmrm
 from .models.responders import ResponderResult, responders
 from .models.survival import SurvivalResult, survival
 from .simulate import simulate_trial
@@ -26,6 +28,8 @@ __all__ = [
     "load",
     "survival", "SurvivalResult", "count_model", "CountResult",
     "responders", "ResponderResult",
+    "mmrm", "MMRMResult",
     "simulate_trial",
     "table_one", "TableOne",
+    "plot",
 ]
