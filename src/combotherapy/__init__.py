@@ -8,7 +8,6 @@ Errors
     DataError, IdentifierError, ModelError
 """
 
-from . import plot  # ct.plot: figures (imports no pyplot, leaves rcParams alone)
 from .errors import DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
 from .io import load
@@ -31,5 +30,4 @@ __all__ = [
     "mmrm", "MMRMResult",
     "simulate_trial",
     "table_one", "TableOne",
-    "plot",
 ]
