@@ -291,6 +291,16 @@ def test_bool_column_is_categorical():
     assert set(t1.table["Level"]) >= {"True", "False"}
 
 
+def test_labels_from_instruments_and_overrides():
+    subj = pd.DataFrame({"subject": list("abcd"), "arm": ["physio", "physio", "combined", "combined"],
+                         "site": ["x", "y", "x", "y"]})
+    trial = make_trial(subj, {"eq5d": {0.0: [0.5, 0.6, 0.7, 0.8]}, "odi": {0.0: [30, 40, 50, 60]}})
+    chars = ct.table_one(trial, labels={"site": "Recruiting centre"}).table["Characteristic"]
+    assert "Recruiting centre, n (%)" in set(chars)
+    assert "EQ-5D index, mean (SD)" in set(chars)  # units "index" already in the label
+    assert "Oswestry Disability Index (%), mean (SD)" in set(chars)
+
+
 def test_default_leaves_out_subject_level_outcomes():
     subj = pd.DataFrame({"subject": list("abcd"), "arm": ["physio", "physio", "combined", "combined"],
                          "age": [40.0, 50, 60, 70], "recovery_time": [3.0, 4, 5, 6]})
@@ -408,15 +418,22 @@ def test_table_suppression_end_to_end(ref_trial):
 def test_missing_suppressed_hides_percentages():
     # 30 per arm; physio has 2 missing: showing 10 (35.7) would reveal a denominator of 28
     subj = pd.DataFrame({"subject": [f"s{i}" for i in range(60)], "arm": ["physio"] * 30 + ["combined"] * 30,
-                         "sex": (["female"] * 12 + ["male"] * 16 + [None] * 2) + (["female"] * 15 + ["male"] * 15)})
-    t1 = ct.table_one(make_trial(subj), suppress_below=11, reference="physio")
-    tab = t1.table.set_index("Level")
+                         "sex": (["female"] * 12 + ["male"] * 16 + [None] * 2) + (["female"] * 15 + ["male"] * 15),
+                         "age": [np.nan] + list(np.arange(29.0)) + list(np.arange(30.0) + 5)})
+    t1 = ct.table_one(make_trial(subj), ["sex", "age"], suppress_below=11, reference="physio")
+    tab = t1.table[t1.table["Characteristic"] != "Age (years), mean (SD)"].iloc[:4].set_index("Level")
     assert tab.loc["missing", "physio (n=30)"] == "<11"
     assert tab.loc["female", "physio (n=30)"] in {"12", "*"}
     assert "(" not in tab.loc["male", "physio (n=30)"]
     assert tab.loc["female", "combined (n=30)"] == "15 (50.0)"
     assert tab.loc["female", "combined - physio (95% CI)"] == "*"
     assert t1.table.iloc[0]["SMD"] == "*"
+    # a continuous variable keeps its SMD and difference: rounded means/SDs do not reveal the missing count
+    age = t1.table.index[t1.table["Characteristic"] == "Age (years), mean (SD)"][0]
+    assert t1.table.loc[age + 1, "physio (n=30)"] == "<11" and t1.table.loc[age + 1, "Overall (n=60)"] == "<11"
+    assert t1.table.loc[age + 1, "combined (n=30)"] == "0 (0.0)"
+    assert t1.table.loc[age, "combined - physio (95% CI)"].startswith("5.5 (")  # 19.5 - 14
+    assert t1.table.loc[age, "SMD"] not in {"", "*"}
 
 
 def test_no_suppression_by_default(tiny):
@@ -499,3 +516,36 @@ def test_visit_level_variable_without_baseline_rows(tiny):
     t1 = ct.table_one(trial)  # default: baseline outcomes left out, and said so
     assert list(t1.variables["variable"]) == ["age", "sex"]
     assert any("no visit-0" in n for n in t1.notes)
+
+
+# ------------------------------------------------------------------------------------------------
+# robustness: random small trials (unbalanced arms, arms with every value missing, constant columns)
+# ------------------------------------------------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_random_trials_never_crash_and_never_show_small_counts(data):
+    arms = data.draw(st.sampled_from([["physio", "combined"], ["physio", "acupuncture", "combined"],
+                                      ["control", "physio", "acupuncture", "combined"]]))
+    sizes = [data.draw(st.integers(1, 25)) for _ in arms]
+    n = sum(sizes)
+    arm = np.repeat(arms, sizes)
+    x = np.array(data.draw(st.lists(st.one_of(st.none(), st.floats(-50, 50)), min_size=n, max_size=n)), dtype=float)
+    g = data.draw(st.lists(st.sampled_from(["a", "b", "c", None]), min_size=n, max_size=n))
+    subj = pd.DataFrame({"subject": [f"s{i}" for i in range(n)], "arm": arm, "x": x, "g": pd.Series(g, dtype="str")})
+    k = data.draw(st.sampled_from([None, 5, 11]))
+    ref = data.draw(st.sampled_from([None, *arms]))
+    t1 = ct.table_one(make_trial(subj), reference=ref, suppress_below=k)
+    assert len(t1.table) >= 2 and t1.table.map(lambda c: isinstance(c, str)).all().all()
+    if k is not None:
+        counts = t1.table[t1.table["Level"] != ""][[c for c in t1.table.columns if "(n=" in c]]
+        small = re.compile(rf"^({'|'.join(str(i) for i in range(1, k))})( \(|$)")
+        assert not counts.map(lambda c: bool(small.match(c))).any().any()
+
+
+def test_single_arm_and_input_untouched(tiny):
+    before = tiny.data.copy()
+    ct.table_one(tiny, reference="physio", suppress_below=11)
+    pd.testing.assert_frame_equal(tiny.data, before)
+    one = _subset(tiny, ["physio"])
+    t1 = ct.table_one(one, ["age", "sex"])
+    assert not any(c.startswith("SMD") for c in t1.table.columns) and t1.smd.empty

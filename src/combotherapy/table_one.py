@@ -366,7 +366,10 @@ def _label(trial: Trial, name: str, labels: Mapping[str, str]) -> str:
         return labels[name]
     inst = trial.instruments.get(name)
     if inst is not None:
-        return inst.axis_label()
+        text = inst.label or name
+        # "EQ-5D index (index)" says nothing more than "EQ-5D index"
+        return text if not inst.units or inst.units.lower() in text.lower() else f"{text} ({inst.units})"
+
     return COVARIATE_LABELS.get(name, name)
 
 
@@ -457,9 +460,12 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
     arm cells add up to its overall cell, and each column (levels plus missing) adds up to
     the published arm size. While any equation has exactly one suppressed cell, its smallest
     shown positive cell is also suppressed (``"*"``, complementary suppression). Percentages
-    whose denominator would reveal a suppressed missing count are dropped, and SMDs and
-    differences involving an arm with a suppressed cell are shown as ``"*"``. This stops
-    recovery by subtraction, not every interval inference (no linear-programming audit).
+    whose denominator would reveal a suppressed missing count are dropped, and for categorical
+    variables the SMDs and differences involving an arm with a suppressed cell are shown as
+    ``"*"`` (proportions to one decimal pin down the counts behind them). Means, SDs, quartiles
+    and Welch intervals stay: rounded, they do not determine how many values lie behind them.
+    Arm sizes are published and never suppressed. This stops recovery by subtraction, not
+    every interval inference (no linear-programming audit).
 
     References
     ----------
@@ -655,7 +661,6 @@ class _Builder:
             cells = [f"{_fmt(m, dec)} [{_fmt(a, dec)}, {_fmt(b, dec)}]" if np.isfinite(m) else ""
                      for m, a, b in zip(st["median"], st["q1"], st["q3"])]
             suffix = "median [Q1, Q3]"
-        hidden = {a for a, c in zip(self.arms, code) if c}
         row = {"Characteristic": f"{var.label}, {suffix}", "Level": ""}
         row.update(dict(zip(self.arm_cols, cells)))
         row.update(self._smd_cells(var.name, lambda a, b: _smd_continuous(st.loc[a, "mean"], st.loc[a, "sd"],
@@ -665,12 +670,12 @@ class _Builder:
             d, se, df, lo, hi = _welch(st.loc[a, "mean"], st.loc[a, "sd"], st.loc[a, "n"],
                                        st.loc[r, "mean"], st.loc[r, "sd"], st.loc[r, "n"], self.alpha)
             label = contrast_label(a, r)
-            hide = "hidden" if {a, r} & hidden else None
+            # shown even when a missing count is suppressed: means, SDs and the interval are rounded and
+            # do not pin down the number of values behind them (unlike a percentage)
             self.diff_rows.append((var.name, None, label, d, se, df, lo, hi, "Welch t"))
             for s, v in zip(("difference", "se", "df", "ci_low", "ci_high"), (d, se, df, lo, hi)):
-                self._num(var.name, None, label, s, v, hide)
-            row[col] = COMPLEMENT_MARK if hide else (f"{_fmt(d, dec)} ({_fmt(lo, dec)}, {_fmt(hi, dec)})"
-                                                     if np.isfinite(lo) else _fmt(d, dec))
+                self._num(var.name, None, label, s, v)
+            row[col] = f"{_fmt(d, dec)} ({_fmt(lo, dec)}, {_fmt(hi, dec)})" if np.isfinite(lo) else _fmt(d, dec)
         self.rows.append(row)
         if missing.sum() > 0:
             self.rows.append(self._missing_row(missing, code))
