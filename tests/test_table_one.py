@@ -493,6 +493,7 @@ def test_unknown_covariate_names_it_with_close_matches(ref_trial):
     ({"continuous": ["sex"]}, r"column 'sex'.*holds"),
     ({"nonnormal": ["site"]}, r"column 'site'.*categorical="),
     ({"categorical": ["nope"]}, "'nope'.*not among"),
+    ({"labels": {"agee": "Age"}}, r"labels given for \['agee'\]"),
 ])
 def test_bad_options_raise_data_error(ref_trial, kwargs, pattern):
     with pytest.raises(ct.DataError, match=pattern):

@@ -369,7 +369,6 @@ def _label(trial: Trial, name: str, labels: Mapping[str, str]) -> str:
         text = inst.label or name
         # "EQ-5D index (index)" says nothing more than "EQ-5D index"
         return text if not inst.units or inst.units.lower() in text.lower() else f"{text} ({inst.units})"
-
     return COVARIATE_LABELS.get(name, name)
 
 
@@ -487,6 +486,10 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
     _check_options(trial, alpha, suppress_below, skew_threshold, reference, digits)
     names, notes_default = _select(trial, covariates, continuous, categorical, nonnormal)
     labels = dict(labels or {})
+    stray = [k for k in labels if k not in names]
+    if stray:
+        raise DataError(f"table_one: labels given for {stray}, which are not among the variables described {names}; "
+                        "check the spelling or add them to covariates")
     frame, source = _baseline_frame(trial, names)
 
     cont_set, cat_set, nonn_set = (set(_names(x, w)) for x, w in ((continuous, "continuous"),
