@@ -169,7 +169,7 @@ def _bad(edit):
 def test_fractional_counts_are_a_data_error():
     def edit(f):
         f.loc[f["subject"].isin(["C003", "C004"]) & (f["visit"] == 12), "analgesic_days"] = 2.5
-    with pytest.raises(ct.DataError, match=r"analgesic_days.*not a whole number.*rows \d+, \d+; 2 in all"):
+    with pytest.raises(ct.DataError, match=r"analgesic_days.*not a whole number.*subjects C003, C004\] \(rows \d+, \d+; 2 in all"):
         ct.count_model(_bad(edit))
 
 

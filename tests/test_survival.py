@@ -235,7 +235,7 @@ def _bad(frame_edit):
 
 def test_negative_time_is_a_data_error():
     trial = _bad(lambda f: f.__setitem__("recovery_time", f["recovery_time"].where(f["subject"] != "S010", -2.0)))
-    with pytest.raises(ct.DataError, match=r"recovery_time.*negative.*rows \d+, \d+"):
+    with pytest.raises(ct.DataError, match=r"recovery_time.*negative.*\[subject S010\] \(rows \d+, \d+"):
         ct.survival(trial)
 
 

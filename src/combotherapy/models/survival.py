@@ -24,6 +24,14 @@ TIES = ("efron", "breslow")
 _TOL = np.sqrt(np.finfo(float).eps)
 
 
+def _add(problems: ProblemCollector, subjects: np.ndarray, column: str, message: str, rows: np.ndarray) -> None:
+    """Record a problem with its rows of ``trial.data`` and the subjects they belong to (row positions in a
+    loaded trial need not match the source file; subject codes do)."""
+    ids = list(pd.unique(subjects[rows]))
+    shown = ", ".join(map(str, ids[:5])) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    problems.add(column, f"{message} [subject{'s' if len(ids) > 1 else ''} {shown}]", rows)
+
+
 class SurvivalResult(Result):
     """Result of :func:`survival`.
 
@@ -48,6 +56,8 @@ class SurvivalResult(Result):
     km_curves : DataFrame
         The Kaplan–Meier step functions: ``arm, time, n_risk, n_events, n_censored, survival, se, ci_low,
         ci_high`` at every distinct time of each arm (``se`` is the Greenwood standard error of the survival).
+        The curve is 1 before an arm's first time; the number at risk at time t is ``n_risk`` of the arm's first
+        row with ``time >= t`` (0 when there is none).
     ph_residuals : DataFrame
         Scaled Schoenfeld residuals, one row per event: ``time``, ``km_time`` (1 - KM(t-), the x axis of R's
         ``plot(cox.zph(fit))``) and one column per coefficient (``arm: <arm>``), as ``cox.zph(fit)$y``.
@@ -75,6 +85,7 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     """
     data = trial.data
     problems = ProblemCollector()
+    ids = data["subject"].to_numpy()
     for col in (time, event):
         if col not in data.columns:
             raise DataError(f"column '{col}' is not in this trial; its columns are {list(data.columns)}. "
@@ -84,22 +95,22 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     for col, raw, num in ((time, data[time], t), (event, data[event], e)):
         bad = raw.notna() & num.isna()
         if bad.any():
-            problems.add(col, "is not a number; expected a number", np.flatnonzero(bad))
+            _add(problems, ids, col, "is not a number; expected a number", np.flatnonzero(bad))
     tv, ev = t.to_numpy(float), e.to_numpy(float)
     if np.isinf(tv).any():
-        problems.add(time, "is infinite; expected a finite time (censor at the last follow-up instead)",
+        _add(problems, ids, time, "is infinite; expected a finite time (censor at the last follow-up instead)",
                      np.flatnonzero(np.isinf(tv)))
     if (tv < 0).any():
-        problems.add(time, "is negative; times must be >= 0 (time since randomisation)", np.flatnonzero(tv < 0))
+        _add(problems, ids, time, "is negative; times must be >= 0 (time since randomisation)", np.flatnonzero(tv < 0))
     if (~np.isnan(ev) & ~np.isin(ev, (0.0, 1.0))).any():
-        problems.add(event, "is not 0 or 1; expected 1 = event observed, 0 = censored",
+        _add(problems, ids, event, "is not 0 or 1; expected 1 = event observed, 0 = censored",
                      np.flatnonzero(~np.isnan(ev) & ~np.isin(ev, (0.0, 1.0))))
     if (np.isnan(tv) & ~np.isnan(ev)).any():
-        problems.add(time, f"is missing where '{event}' is given; give the time of the event or of the last "
+        _add(problems, ids, time, f"is missing where '{event}' is given; give the time of the event or of the last "
                      "follow-up (censoring), or leave both empty to exclude the subject",
                      np.flatnonzero(np.isnan(tv) & ~np.isnan(ev)))
     if (~np.isnan(tv) & np.isnan(ev)).any():
-        problems.add(event, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 (censored)",
+        _add(problems, ids, event, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 (censored)",
                      np.flatnonzero(~np.isnan(tv) & np.isnan(ev)))
     frame = pd.DataFrame({"subject": data["subject"].to_numpy(), "arm": data["arm"].to_numpy(),
                           "time": tv, "event": ev})
@@ -107,7 +118,7 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     varying = frame.groupby("subject", sort=False)[["time", "event"]].transform("nunique") > 1
     for col, name in (("time", time), ("event", event)):
         if varying[col].any():
-            problems.add(name, "takes different values within a subject; it is a subject-level column and "
+            _add(problems, ids, name, "takes different values within a subject; it is a subject-level column and "
                          "must be the same on every row of the subject", np.flatnonzero(varying[col]))
     problems.raise_if_any()
     subj = frame.groupby("subject", sort=False).agg(arm=("arm", "first"), time=("time", "first"),
@@ -203,7 +214,10 @@ def rmst_by_arm(curves: pd.DataFrame, horizon: float) -> pd.DataFrame:
     :math:`\\widehat{\\mathrm{var}} = \\sum_{t_j \\le \\tau} A_j^2\\, d_j / (n_j (n_j - d_j))` with
     :math:`A_j = \\int_{t_j}^{\\tau} \\hat S(t)\\,dt` (Klein & Moeschberger 2003, sec. 4.5), the variance of
     survRM2's ``rmst2`` and of R ``print(survfit, rmean = tau)``. Terms with :math:`n_j = d_j` are 0 (there
-    :math:`A_j = 0`).
+    :math:`A_j = 0`). This is the sampling variance of the estimated area. lifelines'
+    ``restricted_mean_survival_time(..., return_variance=True)`` instead returns
+    :math:`2\\int_0^\\tau t \\hat S(t)\\,dt - \\hat\\mu^2`, the variance of the restricted time
+    :math:`\\min(T, \\tau)` itself, which does not shrink with the sample size and must not be used for CIs.
     """
     c = curves.loc[curves["time"] <= horizon]
     groups = list(pd.unique(curves["group"]))
