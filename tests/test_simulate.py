@@ -71,6 +71,7 @@ def test_simulate_trial_returns_canonical_trial():
     assert data["visit"].dtype == np.float64
     assert trial.visits == [0.0, 4.0, 8.0, 12.0, 26.0]
     assert trial.n_subjects == 360
+    assert trial.source == "simulate_trial(seed=3)"
     for col in ("pain", "odi", "rmdq", "rom", "crp", "analgesic_days", "phq9", "eq5d", "endurance",
                 "sessions_attended", "sessions_planned", "recovery_time", "recovered", "adverse_events",
                 "ae_bruising", "ae_needle_pain", "ae_dizziness", "ae_muscle_soreness"):
@@ -347,16 +348,22 @@ def _package() -> dict:
 
 
 def test_committed_files_are_what_the_simulator_writes():
-    recorded = _package()["x-combotherapy"]["versions"]["numpy"]
+    versions = _package()["x-combotherapy"]["versions"]
+    recorded = versions["numpy"]
     if recorded != np.__version__:
         pytest.skip(f"numpy version differs: the sample files were written with numpy {recorded}, this is numpy "
                     f"{np.__version__}. numpy does not promise identical random streams across versions, so the "
                     "simulator may write different bytes; regenerate with write_sample_data to compare.")
-    for name, text in sim.sample_files().items():
+    other_pandas = "" if versions["pandas"] == pd.__version__ else (
+        f" (the files were written with pandas {versions['pandas']}, this is pandas {pd.__version__}: "
+        "a change in its CSV writer could explain it)")
+    # the README and data package record the writing versions: compare them with the recorded ones
+    for name, text in sim.sample_files(versions).items():
         committed = (SAMPLE / name).read_bytes()
         assert committed == text.encode("utf-8"), (
             f"data/sample/{name} is not what combotherapy.simulate.write_sample_data writes for the documented "
-            "seeds; regenerate it (see data/sample/README.md)")
+            f"seeds{other_pandas}; if the simulator changed on purpose, regenerate it (see data/sample/README.md) "
+            "and the R references computed on it")
 
 
 def test_write_sample_data_writes_the_listed_files(tmp_path):

@@ -480,13 +480,13 @@ def simulate_frame(
     visits: Sequence[float] = DEFAULT_VISITS,
     effects: Effects | Mapping | None = None,
     dropout: float = 0.15,
-    seed: int | None = None,
+    seed: int | None = 2024,
     rng: np.random.Generator | None = None,
     id_prefix: str = "S",
 ) -> pd.DataFrame:
     """Simulate a trial as a canonical long DataFrame (see :func:`simulate_trial` for the arguments).
 
-    ``id_prefix`` starts every subject id (``"S001"``...).
+    ``id_prefix`` starts every subject id (``"S001"``...). With ``rng`` given, pass ``seed=None``.
     """
     arms, sizes, v, eff = _check_args(arms, n_per_arm, visits, dropout, effects)
     return _draw(arms, sizes, v, eff, float(dropout), _generator(seed, rng), id_prefix)["frame"]
@@ -567,7 +567,9 @@ def simulate_trial(
     """
     frame = simulate_frame(arms=arms, n_per_arm=n_per_arm, visits=visits, effects=effects, dropout=dropout,
                            seed=seed, rng=rng)
-    return _to_trial(frame)
+    trial = _to_trial(frame)
+    trial.source = f"simulate_trial(seed={seed if rng is None else '<Generator>'})"
+    return trial
 
 
 def _to_trial(frame: pd.DataFrame) -> Trial:
@@ -766,8 +768,9 @@ def _versions() -> dict:
     return {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__}
 
 
-def sample_datapackage(frames: Mapping[str, pd.DataFrame], texts: Mapping[str, str]) -> dict:
-    """The Frictionless Data Package descriptor of the sample files."""
+def sample_datapackage(frames: Mapping[str, pd.DataFrame], texts: Mapping[str, str],
+                       versions: Mapping[str, str] | None = None) -> dict:
+    """The Frictionless Data Package descriptor of the sample files (``versions``: of the writing software)."""
     import hashlib
 
     resources = []
@@ -796,7 +799,7 @@ def sample_datapackage(frames: Mapping[str, pd.DataFrame], texts: Mapping[str, s
         "profile": "tabular-data-package",
         "resources": resources,
         "x-combotherapy": {"generator": "combotherapy.simulate.write_sample_data", "seeds": dict(SAMPLE_SEEDS),
-                           "versions": _versions()},
+                           "versions": dict(versions or _versions())},
     }
 
 
@@ -824,8 +827,8 @@ def _effects_markdown() -> str:
     return "\n".join(lines)
 
 
-def _readme(frames: Mapping[str, pd.DataFrame]) -> str:
-    v = _versions()
+def _readme(frames: Mapping[str, pd.DataFrame], versions: Mapping[str, str] | None = None) -> str:
+    v = dict(versions or _versions())
     parts = [
         "# Sample data (simulated, with known truth)",
         "",
@@ -899,13 +902,17 @@ def _readme(frames: Mapping[str, pd.DataFrame]) -> str:
     return "\n".join(parts)
 
 
-def sample_files() -> dict[str, str]:
-    """The text of every file of ``data/sample/`` as the simulator writes it (file name -> text)."""
+def sample_files(versions: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The text of every file of ``data/sample/`` as the simulator writes it (file name -> text).
+
+    ``versions`` (``{"python": ..., "numpy": ..., "pandas": ...}``) replaces the running versions in the
+    README and data package, so a test can compare everything but the recorded versions.
+    """
     frames = {name: simulate_frame(seed=SAMPLE_SEEDS[name], **SAMPLE_DESIGNS[name]) for name in SAMPLE_DESIGNS}
     texts = {name: _csv_text(f) for name, f in frames.items()}
     files = {f"{name}.csv": t for name, t in texts.items()}
-    files["datapackage.json"] = json.dumps(sample_datapackage(frames, texts), indent=2) + "\n"
-    files["README.md"] = _readme(frames)
+    files["datapackage.json"] = json.dumps(sample_datapackage(frames, texts, versions), indent=2) + "\n"
+    files["README.md"] = _readme(frames, versions)
     return files
 
 
