@@ -470,7 +470,8 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     ]
     fitted = Fitted(
         model=f"Kaplan–Meier, log-rank and Cox proportional hazards (ties: {ties})",
-        formula=f"Surv({time}, {event}) ~ arm", outcome=time, adjust=adjust, alpha=alpha,
+        formula=f"Surv({time}, {event}) ~ arm", outcome=time, df_method="Wald z (asymptotic)", adjust=adjust,
+        alpha=alpha,
         ci_adjust=hr.attrs.get("ci_adjust"),
         n_per_arm={arm: int(n_arm[arm]) for arm in arms}, excluded=excluded, notes=notes,
         extra={"ties": ties, "horizon": tau, "events": {arm: int(events[arm]) for arm in arms},
