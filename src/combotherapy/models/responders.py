@@ -19,6 +19,7 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 from ..arms import contrast_label, contrast_pairs
+from ..contrasts import adjust_pvalues
 from ..errors import DataError, ModelError
 from ..instruments import Instrument
 from ..results import Fitted, Result
@@ -184,20 +185,10 @@ def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold:
 # ----------------------------------------------------------------------------------------------
 def _p_adjust(p: np.ndarray, method: str) -> np.ndarray:
     """Bonferroni or Holm over the non-missing p-values of one measure (one family per measure)."""
-    out = np.full_like(p, np.nan, dtype=float)
-    ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if method == "none" or m == 0:
-        return p.copy()
-    q = p[ok]
-    if method == "bonferroni":
-        out[ok] = np.minimum(1.0, q * m)
-        return out
-    order = np.argsort(q, kind="stable")
-    stepped = np.maximum.accumulate((m - np.arange(m)) * q[order])
-    adj = np.empty(m)
-    adj[order] = np.minimum(1.0, stepped)
-    out[ok] = adj
+    out = p.astype(float).copy()
+    ok = ~np.isnan(out)
+    if method != "none" and ok.any():
+        out[ok] = adjust_pvalues(out[ok], method)
     return out
 
 
