@@ -723,6 +723,20 @@ _FIELD_TEXT = {
 }
 
 
+#: what a column means in the simulated files, beyond the registry's description
+_SIM_NOTES = {
+    "pain": "missing after dropout (monotone, missing at random given the last observed pain).",
+    "crp": "log-normal; about 3 % of samples lost at random.",
+    "analgesic_days": "negative binomial (shape 2.5) clipped at 28.",
+    "sessions_attended": "treatment sessions attended in the first 12 weeks: physiotherapy, acupuncture, or both "
+                         "at one visit in the combined arm; blank in usual care (no sessions).",
+    "sessions_planned": "12 weekly treatment sessions in every active arm; blank in usual care.",
+    "recovery_time": "censored at dropout or at week 26.",
+    "adverse_events": "sum of the ae_<type> columns; none serious.",
+    "ae_": "count over the 12-week treatment period (shortened by dropout); not serious.",
+}
+
+
 def _schema(frame: pd.DataFrame) -> dict:
     fields = []
     for c in frame.columns:
@@ -743,7 +757,11 @@ def _schema(frame: pd.DataFrame) -> dict:
             desc = f"{inst.label}: {inst.description}"
             unit = inst.units
             if c in _DESIGN and not inst.integer:
-                desc += f" (simulated; recorded to {_DESIGN[c]['decimals']} decimals)"
+                dec = _DESIGN[c]["decimals"]
+                desc += " (recorded as whole numbers)" if dec == 0 else f" (recorded to {dec} decimal{'s' * (dec > 1)})"
+            note = _SIM_NOTES.get("ae_" if c.startswith("ae_") else c)
+            if note:
+                desc += f". Simulation: {note}"
             lo, hi = inst.low, inst.high
             if c in _DESIGN:  # the simulator's own limits where tighter than the registry's
                 d = _DESIGN[c]
@@ -827,6 +845,13 @@ def _effects_markdown() -> str:
     return "\n".join(lines)
 
 
+def _claims_sentence() -> str:
+    ct_ = claim_truth()
+    held = ", ".join(str(c) for c in ct_.loc[ct_["truth"] == "true", "claim"])
+    not_held = ", ".join(str(c) for c in ct_.loc[ct_["truth"] == "null", "claim"])
+    return f"claims {held} hold; {not_held} do not"
+
+
 def _readme(frames: Mapping[str, pd.DataFrame], versions: Mapping[str, str] | None = None) -> str:
     v = dict(versions or _versions())
     parts = [
@@ -894,7 +919,9 @@ def _readme(frames: Mapping[str, pd.DataFrame], versions: Mapping[str, str] | No
         "",
         "The true contrasts (latent scale; clipping at range limits attenuates observed differences slightly; "
         "the adherence difference is without dropout). `truth` marks the claims of the claims report: `true` = "
-        "combined is better than that monotherapy, `null` = it is not.",
+        "combined is better than that monotherapy, `null` = it is not; a claim holds when every row of it is "
+        f"`true` (`combotherapy.simulate.claim_truth()`: {_claims_sentence()}). "
+        "`direction` says whether the first arm of the contrast is better on the instrument's own scale.",
         "",
         _truth_markdown(CANONICAL_ARMS),
         "",
