@@ -8,6 +8,7 @@ Errors
     DataError, IdentifierError, ModelError
 """
 
+from . import plot  # ct.plot: figures (imports no pyplot, leaves rcParams alone)
 from .errors import DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
 from .io import load
@@ -30,4 +31,5 @@ __all__ = [
     "mmrm", "MMRMResult",
     "simulate_trial",
     "table_one", "TableOne",
+    "plot",
 ]

@@ -1,0 +1,23 @@
+"""Figures: functions that draw a trial or a fitted result (never refitting) and return a Figure.
+
+``import combotherapy as ct`` then ``ct.plot.<function>``. Every function takes ``ax=`` to draw
+into an existing axes, draws inside the house :func:`style` (Okabe–Ito colours, one per arm,
+DejaVu Sans) without touching global rcParams, and never imports :mod:`matplotlib.pyplot`.
+:func:`save` writes PNG/SVG/PDF whose bytes are the same on every run.
+
+Each figure has a pure function that computes its numbers (``consort_counts``,
+``waterfall_data``, ``responder_curve_data``, ...) so they can be checked and tabulated.
+"""
+
+from .consort import ConsortCounts, consort, consort_counts
+from .responders import ResponderCurve, responder_curve, responder_curve_data
+from .save import figure_bytes, save
+from .style import ARM_COLORS, OKABE_ITO, arm_colors, arm_markers, style
+from .waterfall import waterfall, waterfall_data
+
+__all__ = [
+    "style", "save", "figure_bytes", "arm_colors", "arm_markers", "ARM_COLORS", "OKABE_ITO",
+    "consort", "consort_counts", "ConsortCounts",
+    "waterfall", "waterfall_data",
+    "responder_curve", "responder_curve_data", "ResponderCurve",
+]

@@ -1,0 +1,68 @@
+"""Helpers shared by the plot families: new figures without pyplot, arm checks, labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..errors import DataError
+from ..trial import Trial
+
+
+def new_figure(figsize: tuple[float, float]) -> Figure:
+    """A figure that belongs to no pyplot window manager.
+
+    Library figures are created with :class:`matplotlib.figure.Figure` directly, so making
+    hundreds of them (``combotherapy reproduce``) leaks nothing and needs no GUI backend.
+    In a notebook, they display as the value of a cell once the inline backend is active
+    (``%matplotlib inline`` or ``import matplotlib.pyplot``).
+    """
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is None:
+        fig = new_figure(figsize)
+        return fig, fig.add_subplot()
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, not {type(ax).__name__}")
+    return ax.get_figure(root=True), ax
+
+
+def check_trial(trial: object) -> Trial:
+    if not isinstance(trial, Trial):
+        raise DataError(f"expected a ct.Trial (from ct.load or ct.simulate_trial), not {type(trial).__name__}")
+    return trial
+
+
+def check_visit_outcome(trial: Trial, outcome: str, visit: float) -> float:
+    inst = trial.instrument(outcome)
+    if inst.level != "visit":
+        raise DataError(f"outcome '{outcome}' is measured once per subject, not at each visit; "
+                        f"choose a visit-level outcome ({', '.join(trial.visit_outcomes)})")
+    v = trial._check_visit(visit)
+    if v == 0.0:
+        raise DataError("visit 0 is the baseline; choose a follow-up visit to measure change from baseline")
+    return v
+
+
+def change_from_baseline(trial: Trial, outcome: str, visit: float) -> pd.DataFrame:
+    """One row per randomised subject: arm, baseline, value at ``visit`` and change (NaN when either is missing)."""
+    wide = trial.wide(outcome)
+    base = wide[0.0] if 0.0 in wide.columns else pd.Series(np.nan, index=wide.index)
+    out = pd.DataFrame({"arm": wide["arm"], "baseline": base.astype(float), "value": wide[visit].astype(float)})
+    out["change"] = out["value"] - out["baseline"]
+    return out.reset_index()
+
+
+def visit_label(visit: float) -> str:
+    return f"week {visit:g}"
+
+
+def legend_handles_order(arms: Sequence[str], handles: dict) -> tuple[list, list]:
+    keep = [a for a in arms if a in handles]
+    return [handles[a] for a in keep], keep
