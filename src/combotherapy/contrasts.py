@@ -302,6 +302,38 @@ def _family_adjust(t: np.ndarray, df: np.ndarray, p: np.ndarray, cov: np.ndarray
 
 
 # --- public ---------------------------------------------------------------------------------
+#: methods of :func:`p_adjust` (those that need only the p-values)
+P_ADJUST_METHODS = ("none", "holm", "bonferroni", "sidak")
+
+
+def p_adjust(p: Sequence[float] | np.ndarray, method: str = "holm", groups: Sequence | None = None) -> np.ndarray:
+    """Adjust a vector of p-values within families, as :func:`stats::p.adjust` (Sidak: ``1 - (1 - p)^m``).
+
+    For results whose tests are not linear contrasts of one model (exact tests, separate models), so the
+    p-value-only methods of this engine are the one implementation. NaN p-values are left NaN and do not
+    count towards the family size ``m`` (as ``p.adjust`` with ``n = sum(!is.na(p))``). ``groups`` gives each
+    p-value's family (default: one family). A family of one is not adjusted.
+
+    Example
+    -------
+    >>> p_adjust([0.01, 0.04, 0.03], "holm").round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    method = str(method).lower()
+    if method not in P_ADJUST_METHODS:
+        raise ModelError(f"adjust={method!r} is not known here; use one of {', '.join(P_ADJUST_METHODS)}")
+    p = np.asarray(p, dtype=float)
+    out = p.copy()
+    if method == "none" or p.size == 0:
+        return out
+    fam = np.zeros(p.size, dtype=int) if groups is None else pd.factorize(pd.Series(list(groups)))[0]
+    for g in np.unique(fam):  # loop over families, not subjects
+        rows = np.flatnonzero((fam == g) & ~np.isnan(p))
+        if len(rows) > 1:
+            out[rows] = _p_adjust(p[rows], method)
+    return out
+
+
 def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, labels: Sequence[str], *,
                 adjust: str = "none", alpha: float = 0.05, side: str = "two-sided",
                 groups: Sequence | None = None, k_means: Sequence[int] | int | None = None,
