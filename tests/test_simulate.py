@@ -160,6 +160,21 @@ def test_truth_table_has_true_and_null_claims():
     assert sim.claim_truth().set_index("claim")["truth"].to_dict() == by_claim.to_dict()
 
 
+def test_adherence_truth_depends_on_the_first_follow_up_and_effects_instances_work():
+    """Measured at week 1 the combined arm's pain has fallen less, so its adherence edge is smaller."""
+    t4 = sim.truth_table(("physio", "combined"))
+    t1 = sim.truth_table(("physio", "combined"), visits=(0, 1, 12))
+    pick = lambda t: t.loc[t["outcome"] == "sessions_attended", "value"].iloc[0]  # noqa: E731
+    assert 0 < pick(t1) < pick(t4)
+    eff = sim.DEFAULT_EFFECTS.updated({"adherence_direct": {"combined": 0.5}})
+    assert pick(sim.truth_table(("physio", "combined"), eff)) > pick(t4)
+    f = sim.simulate_frame(arms=("physio", "combined"), n_per_arm=3000, dropout=0.0, seed=9, effects=eff)
+    s = _subjects(f)
+    prop = (s["sessions_attended"] / 12).groupby(s["arm"], observed=True).mean()
+    se = np.sqrt(2 * 0.25 / 3000)
+    assert abs(prop["combined"] - prop["physio"] - pick(sim.truth_table(("physio", "combined"), eff))) < Z * se
+
+
 def test_additive_factorial_truth():
     """Combined vs control is the sum of the two monotherapies' effects (log scale for ratios) where built so."""
     t = sim.TRUTH.set_index(["outcome", "contrast"])["value"]

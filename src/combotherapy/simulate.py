@@ -612,7 +612,8 @@ def _adherence_mean(eff: Effects, arm: str, v: Sequence[float] = DEFAULT_VISITS)
     return total
 
 
-def truth_table(arms: Sequence[str] = CANONICAL_ARMS, effects: Effects | Mapping | None = None) -> pd.DataFrame:
+def truth_table(arms: Sequence[str] = CANONICAL_ARMS, effects: Effects | Mapping | None = None,
+                visits: Sequence[float] = DEFAULT_VISITS) -> pd.DataFrame:
     """The true contrasts between arms, one row per claim outcome and pair of arms.
 
     Columns: ``claim`` (number of the claim in issue 5, 0 for outcomes that test no claim), ``claim_text``,
@@ -620,9 +621,10 @@ def truth_table(arms: Sequence[str] = CANONICAL_ARMS, effects: Effects | Mapping
     scale: difference, ratio of geometric means, rate ratio, hazard ratio, difference in the proportion of
     sessions attended), ``null_value``, ``direction`` (``"better"``, ``"worse"``, ``"none"`` for the first
     arm) and ``truth`` for combined-vs-monotherapy rows (``"true"``: the combined arm is better;
-    ``"null"``: it is not), empty otherwise.
+    ``"null"``: it is not), empty otherwise. ``visits`` matter only for adherence (the early pain fall is
+    measured at the first follow-up visit).
     """
-    arms_l, _, _, eff = _check_args(list(arms), 2, DEFAULT_VISITS, 0.0, effects)
+    arms_l, _, v, eff = _check_args(list(arms), 2, visits, 0.0, effects)
     claim_of = {o: c for c, (_, outs) in CLAIMS.items() for o in outs}
     measures = {"crp": "ratio of geometric means", "analgesic_days": "rate ratio"}
     rows = []
@@ -635,7 +637,7 @@ def truth_table(arms: Sequence[str] = CANONICAL_ARMS, effects: Effects | Mapping
             elif outcome == "sessions_attended":
                 if "control" in (first, second):
                     continue  # usual care has no sessions
-                value = _adherence_mean(eff, first) - _adherence_mean(eff, second)
+                value = _adherence_mean(eff, first, v) - _adherence_mean(eff, second, v)
                 null, measure, sign = 0.0, "difference in proportion of sessions attended", 1
             else:
                 oe = eff.outcomes[outcome]
