@@ -16,6 +16,7 @@ from .models.counts import CountResult, count_model
 from .models.mmrm import MMRMResult, mmrm
 from .models.responders import ResponderResult, responders
 from .models.survival import SurvivalResult, survival
+from .privacy import check_identifiers, deidentify, find_identifiers
 from .simulate import simulate_trial
 from .table_one import TableOne, table_one
 from .trial import Trial
@@ -26,6 +27,7 @@ __all__ = [
     "DataError", "IdentifierError", "ModelError",
     "Instrument", "REGISTRY", "Trial",
     "load",
+    "deidentify", "check_identifiers", "find_identifiers",
     "survival", "SurvivalResult", "count_model", "CountResult",
     "responders", "ResponderResult",
     "mmrm", "MMRMResult",
