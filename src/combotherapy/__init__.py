@@ -9,10 +9,14 @@ Errors
 """
 
 from . import plot  # ct.plot: figures (imports no pyplot, leaves rcParams alone)
+from .claims import ClaimsReport, claims_report
 from .errors import DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
 from .io import load
+from .models.ancova import AncovaResult, ancova
+from .models.combination import CombinationResult, SynergyResult, combination_test, synergy
 from .models.counts import CountResult, count_model
+from .models.effect_sizes import EffectSizes, effect_sizes
 from .models.mmrm import MMRMResult, mmrm
 from .models.responders import ResponderResult, responders
 from .models.survival import SurvivalResult, survival
@@ -31,7 +35,10 @@ __all__ = [
     "survival", "SurvivalResult", "count_model", "CountResult",
     "responders", "ResponderResult",
     "mmrm", "MMRMResult",
+    "ancova", "AncovaResult", "combination_test", "CombinationResult", "synergy", "SynergyResult",
+    "effect_sizes", "EffectSizes",
     "simulate_trial",
     "table_one", "TableOne",
     "plot",
+    "claims_report", "ClaimsReport",
 ]

@@ -1,0 +1,340 @@
+"""The claims report: each popular claim about combined therapy, tested on the right outcome and model.
+
+The claims are data (``data/claims.csv``, :func:`default_claims`), read by code: one row per claim with the
+outcome that tests it, the model, the visit, the test and the minimal important difference (MID). Users
+extend the table with their own rows. Each claim is decided by the regulators' combination rule:
+
+* ``combination`` — the combination must beat **each** monotherapy (intersection–union test of Laska and
+  Meisner 1989): the claim's p-value is the larger of the two one-sided p-values of combined − physio and
+  combined − acupuncture, in the instrument's good direction;
+* ``physio_vs_control`` — physiotherapy beats usual care (optionally within a subgroup, e.g. chronic pain);
+* ``safety`` — acupuncture-containing arms have no more patients with adverse events than physiotherapy
+  alone, by more than the margin (one-sided non-inferiority on the risk difference).
+
+Then the p-values of all testable claims are adjusted (Holm by default, or fixed-sequence in table order,
+pain first) and each claim gets a verdict:
+
+* ``supported``: the adjusted p-value is below alpha;
+* ``not supported``: not significant, and the (1 - alpha) confidence interval of the deciding contrast
+  excludes a benefit as large as the MID — the data rule the claimed benefit out;
+* ``inconclusive``: neither; the interval still allows both no benefit and an important one;
+* ``not testable: ...``: the outcome, arm or subgroup variable is not in the data.
+
+References
+----------
+Laska EM, Meisner MJ. Testing whether an identified treatment is best. Biometrics 1989;45:1139-51.
+Dworkin RH et al. Interpreting the clinical importance of treatment outcomes in chronic pain clinical trials:
+IMMPACT recommendations. J Pain 2008;9:105-21.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .contrasts import adjust_pvalues
+from .errors import DataError
+from .instruments import REGISTRY
+from .results import Fitted, Result
+from .trial import Trial
+
+__all__ = ["claims_report", "default_claims", "ClaimsReport", "VERDICTS"]
+
+VERDICTS = ("supported", "not supported", "inconclusive")
+_COMBINATION = (("combined", "physio"), ("combined", "acupuncture"))
+_CLAIM_COLUMNS = ("id", "claim", "outcome", "model", "visit", "test", "mid", "subgroup")
+
+
+def default_claims() -> pd.DataFrame:
+    """The claims table shipped with the package (a copy: extend it and pass it to :func:`claims_report`)."""
+    text = resources.files("combotherapy").joinpath("data/claims.csv").read_text(encoding="utf-8")
+    return pd.read_csv(StringIO(text), dtype={"id": str, "subgroup": str}, keep_default_na=False,
+                       na_values={"visit": [""], "mid": [""]})
+
+
+@dataclass
+class _Contrast:
+    """One contrast from a fitted model, on the scale where the test is done (log for ratios)."""
+
+    label: str
+    estimate: float        # reported scale (ratio for ratio measures)
+    ci_low: float
+    ci_high: float
+    effect: float          # benefit-signed, on the test scale (log for ratios): > 0 means benefit
+    effect_low: float      # benefit-signed (1 - alpha) interval on the test scale
+    effect_high: float
+    p_one: float           # one-sided p for benefit
+    std_effect: float      # benefit-signed standardised effect, for the claims figure
+
+
+def _from_rows(rows: pd.DataFrame, sign: int, ratio: bool, alpha: float, scale_sd: float) -> dict[str, _Contrast]:
+    out = {}
+    for _, r in rows.iterrows():
+        est = float(r["log_estimate"]) if ratio else float(r["estimate"])
+        se = float(r["se"])
+        df = float(r["df"]) if "df" in r and pd.notna(r.get("df")) else math.inf
+        q = stats.t.ppf(1 - alpha / 2, df) if math.isfinite(df) else stats.norm.ppf(1 - alpha / 2)
+        eff = sign * est
+        lo, hi = eff - q * se, eff + q * se
+        p_one = float(stats.t.sf(eff / se, df) if math.isfinite(df) else stats.norm.sf(eff / se))
+        # log ratios are put on Cohen's d scale with Chinn's (2000) factor sqrt(3)/pi
+        std = eff * math.sqrt(3) / math.pi if ratio else eff / scale_sd
+        out[r["contrast"]] = _Contrast(r["contrast"], float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"]),
+                                       eff, lo, hi, p_one, std)
+    return out
+
+
+def _baseline_sd(trial: Trial, outcome: str) -> float:
+    base = trial.baseline(outcome).dropna()
+    arms = trial.subjects.set_index("subject")["arm"].reindex(base.index)
+    pooled = base.groupby(arms, observed=True).var(ddof=1)
+    n = base.groupby(arms, observed=True).size()
+    return float(np.sqrt(((n - 1) * pooled).sum() / (n - 1).sum()))
+
+
+# --- one evaluator per model: trial, claim row, pairs, alpha -> contrasts, units, measure ---------------------
+
+def _ancova(trial: Trial, claim: pd.Series, pairs, alpha: float, log: bool = False):
+    from .models.ancova import ancova
+
+    res = ancova(trial, claim["outcome"], claim["visit"], adjust="none", alpha=alpha, missing_baseline="exclude",
+                 scale="log" if log else "identity")
+    inst = trial.instrument(claim["outcome"])
+    rows = _pick(res.contrasts, pairs)
+    sd = 1.0 if log else _baseline_sd(trial, claim["outcome"])
+    measure = "ratio of geometric means" if log else "mean difference"
+    return _from_rows(rows, inst.sign, log, alpha, sd), ("" if log else inst.units), measure
+
+
+def _ancova_log(trial, claim, pairs, alpha):
+    return _ancova(trial, claim, pairs, alpha, log=True)
+
+
+def _count(trial, claim, pairs, alpha):
+    from .models.counts import count_model
+
+    res = count_model(trial, claim["outcome"], claim["visit"], alpha=alpha)
+    return _from_rows(_pick(res.contrasts, pairs), trial.instrument(claim["outcome"]).sign, True, alpha, 1.0), "", \
+        "rate ratio"
+
+
+def _survival(trial, claim, pairs, alpha):
+    from .models.survival import survival
+
+    res = survival(trial, claim["outcome"], "recovered", alpha=alpha)
+    # the event is recovery: a higher hazard of recovery is the benefit, whatever the time column's direction
+    return _from_rows(_pick(res.hazard_ratios, pairs), REGISTRY["recovered"].sign, True, alpha, 1.0), "", \
+        "hazard ratio (recovery)"
+
+
+def _adherence(trial, claim, pairs, alpha):
+    from .models.adherence import adherence
+
+    res = adherence(trial, attended=claim["outcome"], alpha=alpha)
+    return _from_rows(_pick(res.contrasts, pairs), 1, True, alpha, 1.0), "", "odds ratio (sessions attended)"
+
+
+def _safety(trial, claim, pairs, alpha):
+    from .models.safety import adverse_events
+
+    res = adverse_events(trial, alpha=alpha)
+    rows = _pick(res.contrasts.loc[res.contrasts["measure"] == "risk_difference"], pairs)
+    # fewer patients with events is the benefit: sign -1 on the risk difference
+    return _from_rows(rows.assign(df=math.inf), -1, False, alpha, 1.0), "", "risk difference (patients with AEs)"
+
+
+_MODELS: dict[str, Callable] = {"ancova": _ancova, "ancova_log": _ancova_log, "count": _count,
+                                "survival": _survival, "adherence": _adherence, "safety": _safety}
+_NEEDS = {"survival": ("recovered",), "adherence": ("sessions_planned",)}
+
+
+def _pick(table: pd.DataFrame, pairs) -> pd.DataFrame:
+    labels = [f"{a} - {b}" for a, b in pairs]
+    flipped = {f"{b} - {a}": f"{a} - {b}" for a, b in pairs}
+    have = table.loc[table["contrast"].isin(labels)]
+    missing = [lab for lab in labels if lab not in set(have["contrast"])]
+    if missing:  # the model labelled the pair the other way round: flip it (estimate, CI and statistic)
+        rev = table.loc[table["contrast"].isin(flipped)].copy()
+        ratio = "log_estimate" in rev.columns
+        if ratio:
+            rev["log_estimate"] = -rev["log_estimate"]
+            rev[["estimate", "ci_low", "ci_high"]] = 1 / rev[["estimate", "ci_high", "ci_low"]].to_numpy()
+        else:
+            rev[["estimate", "ci_low", "ci_high"]] = -rev[["estimate", "ci_high", "ci_low"]].to_numpy()
+        if "statistic" in rev.columns:
+            rev["statistic"] = -rev["statistic"]
+        rev["contrast"] = rev["contrast"].map(flipped)
+        have = pd.concat([have, rev], ignore_index=True)
+    return have.set_index("contrast").loc[labels].reset_index()
+
+
+# --- one claim ------------------------------------------------------------------------------------------------
+
+def _not_testable(claim: pd.Series, why: str) -> dict:
+    return {**_base_row(claim), "verdict": f"not testable: {why}", "reason": f"Not testable: {why}."}
+
+
+def _base_row(claim: pd.Series) -> dict:
+    return {"id": claim["id"], "claim": claim["claim"], "outcome": claim["outcome"], "model": claim["model"],
+            "visit": claim["visit"]}
+
+
+def _subset(trial: Trial, subgroup: str) -> Trial | str:
+    """Apply a subgroup filter such as ``pain_duration>=12`` (column, operator, number)."""
+    import re
+
+    m = re.match(r"^\s*(\w+)\s*(>=|<=|>|<|==)\s*([-\d.]+)\s*$", subgroup)
+    if not m:
+        raise DataError(f"cannot read the subgroup filter {subgroup!r}; write it as column>=number")
+    col, op, val = m.group(1), m.group(2), float(m.group(3))
+    if col not in trial.data.columns:
+        return f"no {col} data"
+    x = trial.data[col].astype(float)
+    keep = {">=": x >= val, "<=": x <= val, ">": x > val, "<": x < val, "==": x == val}[op]
+    return Trial(trial.data.loc[keep.to_numpy()].reset_index(drop=True), trial.instruments, source=trial.source)
+
+
+def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
+    outcome, model, test = claim["outcome"], claim["model"], claim["test"]
+    if model not in _MODELS:
+        raise DataError(f"claim {claim['id']}: unknown model {model!r}; known: {sorted(_MODELS)}")
+    if outcome not in trial.data.columns or trial.data[outcome].isna().all():
+        return _not_testable(claim, f"no {outcome} data")
+    for col in _NEEDS.get(model, ()):
+        if col not in trial.data.columns:
+            return _not_testable(claim, f"no {col} data")
+    if test == "combination":
+        pairs = _COMBINATION
+    elif test == "physio_vs_control":
+        pairs = (("physio", "control"),)
+    elif test == "safety":
+        pairs = tuple((a, "physio") for a in ("acupuncture", "combined") if a in trial.arms)
+    else:
+        raise DataError(f"claim {claim['id']}: unknown test {test!r}; use combination, physio_vs_control or safety")
+    absent = sorted({a for pair in pairs for a in pair} - set(trial.arms))
+    if absent or not pairs:
+        return _not_testable(claim, f"no {' or '.join(absent) or 'acupuncture'} arm")
+    if claim.get("subgroup"):
+        sub = _subset(trial, claim["subgroup"])
+        if isinstance(sub, str):
+            return _not_testable(claim, sub)
+        trial = sub
+    contrasts, units, measure = _MODELS[model](trial, claim, pairs, alpha)
+    mid = float(claim["mid"])
+    if test == "safety":
+        # non-inferiority: H0 risk difference >= margin; benefit-signed effect + margin > 0 rejects it
+        for c in contrasts.values():
+            se = (c.effect_high - c.effect_low) / (2 * stats.norm.ppf(1 - alpha / 2))
+            c.p_one = float(stats.norm.sf((c.effect + mid) / se))
+        mid_scale = mid
+    else:
+        mid_scale = abs(math.log(mid)) if measure not in ("mean difference",) else mid
+    deciding = max(contrasts.values(), key=lambda c: c.p_one)  # the intersection-union test: the weaker one
+    return {**_base_row(claim), "contrast": deciding.label, "measure": measure, "estimate": deciding.estimate,
+            "ci_low": deciding.ci_low, "ci_high": deciding.ci_high, "units": units, "p": deciding.p_one,
+            "std_effect": deciding.std_effect, "_effect_high": deciding.effect_high, "_mid": mid_scale,
+            "_test": test, "_pairs": len(pairs), "mid": mid}
+
+
+def _verdict(row: dict, alpha: float) -> tuple[str, str]:
+    est = f"{row['estimate']:.3g} {row['units']}".strip()
+    ci = f"{row['ci_low']:.3g} to {row['ci_high']:.3g}"
+    what = f"{row['contrast']}: {row['measure']} {est} ({100 * (1 - alpha):g}% CI {ci})"
+    if row["p_adj"] < alpha:
+        if row["_test"] == "safety":
+            return "supported", f"No more patients with adverse events than physiotherapy, within the margin of " \
+                                f"{row['mid']:g} ({what})."
+        both = "each monotherapy" if row["_test"] == "combination" else "the comparator"
+        return "supported", f"Better than {both}; the weaker comparison is {what}, adjusted p = {row['p_adj']:.2g}."
+    if row["_test"] != "safety" and row["_effect_high"] < row["_mid"]:
+        return "not supported", f"The data rule out a benefit as large as the minimal important difference " \
+                                f"({row['mid']:g}): {what}."
+    return "inconclusive", f"Not shown (adjusted p = {row['p_adj']:.2g}), but an important benefit is not ruled " \
+                           f"out either: {what}."
+
+
+class ClaimsReport(Result):
+    """One row per claim: outcome, model, deciding contrast, estimate and CI, p, adjusted p, verdict, reason."""
+
+    tables = ("table",)
+
+    def headline(self) -> list[str]:
+        counts = self.table["verdict"].value_counts()
+        return ["Verdicts: " + ", ".join(f"{v} {n}" for v, n in counts.items())]
+
+
+def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: float = 0.05,
+                  multiplicity: str = "holm") -> ClaimsReport:
+    """Test every claim in ``claims`` (default: the package's table) and give each a verdict.
+
+    Parameters
+    ----------
+    trial : Trial
+    claims : DataFrame, optional
+        Columns ``id, claim, outcome, model, visit, test, mid, subgroup`` (see :func:`default_claims`).
+        Models: ``ancova``, ``ancova_log``, ``count``, ``survival``, ``adherence``, ``safety``.
+    alpha : float
+        Family-wise error rate across the claims.
+    multiplicity : {"holm", "fixed-sequence", "none"}
+        Holm across the testable claims, or fixed-sequence in table order (the first claim — pain — tested
+        first; adjusted p = running maximum), or none.
+
+    Returns
+    -------
+    ClaimsReport
+        ``.table``: ``id, claim, outcome, model, visit, contrast, measure, estimate, ci_low, ci_high, units,
+        p, p_adj, verdict, reason, std_effect``. ``estimate`` and its CI belong to the deciding (weaker)
+        contrast, on the instrument's scale (ratio measures on the ratio scale); ``std_effect`` is the
+        benefit-signed standardised effect (mean differences over the pooled baseline SD; log ratios times
+        sqrt(3)/pi, Chinn 2000) for the claims figure.
+
+    Notes
+    -----
+    The one-sided p-value of each comparison is computed in the instrument's good direction from the model's
+    Wald (t or z) statistic. Intervals are unadjusted (1 - alpha) two-sided intervals.
+
+    Example
+    -------
+    >>> import combotherapy as ct
+    >>> report = ct.claims_report(ct.simulate_trial(seed=1))
+    >>> report.table[["id", "verdict"]].shape[1]
+    2
+    """
+    if multiplicity not in ("holm", "fixed-sequence", "none"):
+        raise ValueError("multiplicity must be 'holm', 'fixed-sequence' or 'none'")
+    table = default_claims() if claims is None else claims.copy()
+    absent = [c for c in _CLAIM_COLUMNS if c not in table.columns]
+    if absent:
+        raise DataError(f"the claims table lacks the columns {absent}; see ct.claims.default_claims()")
+    table["subgroup"] = table["subgroup"].fillna("").astype(str)
+    rows = [_evaluate(trial, claim, alpha) for _, claim in table.iterrows()]
+    testable = [r for r in rows if "p" in r]
+    if testable:
+        p = np.array([r["p"] for r in testable])
+        if multiplicity == "holm":
+            padj = adjust_pvalues(p, "holm")
+        elif multiplicity == "fixed-sequence":
+            padj = np.maximum.accumulate(p)
+        else:
+            padj = p
+        for r, q in zip(testable, padj):
+            r["p_adj"] = float(q)
+            r["verdict"], r["reason"] = _verdict(r, alpha)
+    cols = ["id", "claim", "outcome", "model", "visit", "contrast", "measure", "estimate", "ci_low", "ci_high",
+            "units", "p", "p_adj", "verdict", "reason", "std_effect"]
+    frame = pd.DataFrame(rows).reindex(columns=cols)
+    fitted = Fitted(model="claims report: intersection-union tests of combined vs each monotherapy",
+                    adjust=multiplicity, alpha=alpha,
+                    n_per_arm=trial.subjects["arm"].value_counts().reindex(trial.arms).astype(int).to_dict(),
+                    notes=["p is one-sided, in the instrument's good direction; for the combination rule it is the "
+                           "larger of the two p-values (combined vs physio, combined vs acupuncture).",
+                           "Verdicts: supported (adjusted p < alpha); not supported (the interval excludes the "
+                           "minimal important difference); inconclusive (neither)."])
+    return ClaimsReport("Claims report", fitted, table=frame)
