@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .files import write_text
 
-__all__ = ["repo_root", "reproduce", "check", "manifest", "NOTEBOOKS"]
+__all__ = ["repo_root", "reproduce", "check", "compare", "manifest", "NOTEBOOKS"]
 
 #: notebooks run by ``reproduce``, in order, with the dataset each reads (relative to the repository)
 NOTEBOOKS = {
@@ -137,23 +137,30 @@ def lock_differences(root: Path) -> list[str]:
 def check(*, quiet: bool = False, root: Path | None = None) -> int:
     """Regenerate into a temporary folder and compare with the committed manifest; 0 if identical."""
     root = root or repo_root()
-    committed = root / COMMITTED / MANIFEST
-    if not committed.exists():
-        print(f"no committed manifest at {committed}; run `combotherapy reproduce` and commit results/")
+    if not (root / COMMITTED / MANIFEST).exists():
+        print(f"no committed manifest at {root / COMMITTED / MANIFEST}; run `combotherapy reproduce` and commit "
+              f"{COMMITTED}/")
         return 1
     tmp = Path(tempfile.mkdtemp(prefix="combotherapy-check-"))
     try:
         reproduce(tmp, quiet=quiet, root=root)
-        old, new = _read_manifest(committed), _read_manifest(tmp / MANIFEST)
+        return compare(tmp, root=root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def compare(regenerated: Path, *, root: Path | None = None) -> int:
+    """Compare a regenerated folder's manifest with the committed one; print the drift; 0 if identical."""
+    root = root or repo_root()
+    committed = root / COMMITTED / MANIFEST
+    old, new = _read_manifest(committed), _read_manifest(Path(regenerated) / MANIFEST)
     changed = sorted(k for k in old.keys() & new.keys() if old[k] != new[k])
     missing = sorted(old.keys() - new.keys())
     extra = sorted(new.keys() - old.keys())
     if not (changed or missing or extra):
-        print(f"reproduced: all {len(old)} files match {committed.relative_to(root)}")
+        print(f"reproduced: all {len(old)} files match {COMMITTED}/{MANIFEST}")
         return 0
-    print("drift from the committed results:")
+    print(f"drift from the committed results ({COMMITTED}/{MANIFEST}):")
     for label, names in (("changed", changed), ("not produced any more", missing), ("new", extra)):
         for n in names:
             print(f"  {label}: {n}")
