@@ -4,6 +4,8 @@ The public API in one screen (``import combotherapy as ct``):
 
 Data
     load, Trial, Instrument, REGISTRY, simulate_trial, deidentify, check_identifiers, table_one
+Comparing arms
+    ancova, combination_test, synergy, effect_sizes (LS means and contrasts: combotherapy.contrasts)
 Errors
     DataError, IdentifierError, ModelError
 """
