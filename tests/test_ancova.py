@@ -267,3 +267,15 @@ def test_missing_covariate_follows_missing_baseline(fixture_trial):
     res = ancova(trial, "crp", 12, covariates=["age"], missing_baseline="exclude")
     ex = res.fitted.excluded.set_index("subject")
     assert ex.loc[who, "reason"] == "covariate 'age' missing"
+
+
+def test_one_sided_mvt_family_matches_emmeans(fixture_trial):
+    # the engine's one-sided multivariate-t adjustment (emmeans side = "<", adjust = "mvt"; R is QMC: 1e-3)
+    res = ancova(fixture_trial, "pain", 12, covariates=["age", "sex", "site"], missing_baseline="exclude")
+    out = res.model.compare(pairs=[("combined", "physio"), ("combined", "acupuncture")], adjust="mvt", side="less")
+    ref = {r["contrast"]: r for r in REF["fixture_pain"]["one_sided_mvt"]}
+    for _, row in out.iterrows():
+        r = ref[row["contrast"]]
+        np.testing.assert_allclose(row["p_adj"], r["p"], atol=MVT)
+        np.testing.assert_allclose(row["ci_high"], r["ci_high"], atol=MVT * 3 * row["se"])
+        assert np.isinf(row["ci_low"])
