@@ -95,11 +95,14 @@ def _fit(trial: Trial, outcome: str, visit: float, model: str, alpha: float, nee
 
 
 def _ratio(table: pd.DataFrame) -> pd.DataFrame:
+    """Log-scale rows as ratios: estimate, ci_low, ci_high exponentiated, log_estimate and se on the log scale."""
     out = table.copy()
-    out.insert(out.columns.get_loc("estimate"), "log_estimate", out["estimate"])
+    out["log_estimate"] = out["estimate"]
     for c in ("estimate", "ci_low", "ci_high"):
         out[c] = np.exp(out[c])
-    return out
+    first = [c for c in out.columns if c not in ("estimate", "ci_low", "ci_high", "log_estimate", "se")][:1]
+    lead = first + ["estimate", "ci_low", "ci_high", "log_estimate", "se"]
+    return out[lead + [c for c in out.columns if c not in lead]]
 
 
 # --- the combination rule -------------------------------------------------------------------------
