@@ -85,6 +85,16 @@ class ProblemCollector:
         rows = tuple(int(r) for r in rows)
         self.problems.append(Problem(column, message, rows[:MAX_ROWS_SHOWN], count if count is not None else len(rows)))
 
+    def add_for_subjects(self, subjects, column: str | None, message: str, rows) -> None:
+        """Record a problem at ``rows`` (positions in ``trial.data``) naming the ``subjects`` they belong to.
+
+        Row positions in a loaded trial need not match the source file; subject codes do.
+        """
+        rows = [int(r) for r in rows]
+        ids = list(dict.fromkeys(str(subjects[r]) for r in rows))
+        shown = ", ".join(ids[:MAX_ROWS_SHOWN]) + (f" and {len(ids) - MAX_ROWS_SHOWN} more" if len(ids) > MAX_ROWS_SHOWN else "")
+        self.add(column, f"{message} [subject{'s' if len(ids) > 1 else ''} {shown}]", rows)
+
     def __bool__(self) -> bool:
         return bool(self.problems)
 

@@ -23,14 +23,6 @@ _MAX_ITER = 200
 _THETA_MAX = 1e6
 
 
-def _add(problems: ProblemCollector, subjects: np.ndarray, column: str, message: str, rows: np.ndarray) -> None:
-    """Record a problem with its rows of ``trial.data`` and the subjects they belong to (row positions in a
-    loaded trial need not match the source file; subject codes do)."""
-    ids = list(pd.unique(subjects[rows]))
-    shown = ", ".join(map(str, ids[:5])) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-    problems.add(column, f"{message} [subject{'s' if len(ids) > 1 else ''} {shown}]", rows)
-
-
 class CountResult(Result):
     """Result of :func:`count_model`.
 
@@ -68,13 +60,13 @@ def _count_problems(values: pd.Series, positions: np.ndarray, column: str, probl
     v = values.to_numpy(float)
     ok = ~np.isnan(v)
     if (ok & (v < 0)).any():
-        _add(problems, ids, column, "is negative; counts must be whole numbers >= 0", positions[ok & (v < 0)])
+        problems.add_for_subjects(ids, column, "is negative; counts must be whole numbers >= 0", positions[ok & (v < 0)])
     frac = ok & np.isfinite(v) & (v != np.round(v))
     if frac.any():
-        _add(problems, ids, column, "is not a whole number; a count model needs whole-number counts (check for "
+        problems.add_for_subjects(ids, column, "is not a whole number; a count model needs whole-number counts (check for "
                      "averaged or imputed values)", positions[frac])
     if (ok & ~np.isfinite(v)).any():
-        _add(problems, ids, column, "is infinite; expected a whole-number count", positions[ok & ~np.isfinite(v)])
+        problems.add_for_subjects(ids, column, "is infinite; expected a whole-number count", positions[ok & ~np.isfinite(v)])
 
 
 def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | None
@@ -95,7 +87,7 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
     for c in cols:
         bad = data[c].notna() & num[c].isna()
         if bad.any():
-            _add(problems, ids, c, "is not a number", np.flatnonzero(bad))
+            problems.add_for_subjects(ids, c, "is not a number", np.flatnonzero(bad))
     used = data["visit"].isin([0.0, v]).to_numpy()
     pos = np.flatnonzero(used)
     _count_problems(num[outcome][used], pos, outcome, problems, ids)
@@ -104,7 +96,7 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
         e = num[exposure].to_numpy(float)
         bad = at & ~np.isnan(e) & ~(np.isfinite(e) & (e > 0))
         if bad.any():
-            _add(problems, ids, exposure, f"is not a positive number at week {v:g}; exposure (time observed) must be > 0",
+            problems.add_for_subjects(ids, exposure, f"is not a positive number at week {v:g}; exposure (time observed) must be > 0",
                          np.flatnonzero(bad))
     problems.raise_if_any()
 

@@ -24,14 +24,6 @@ TIES = ("efron", "breslow")
 _TOL = np.sqrt(np.finfo(float).eps)
 
 
-def _add(problems: ProblemCollector, subjects: np.ndarray, column: str, message: str, rows: np.ndarray) -> None:
-    """Record a problem with its rows of ``trial.data`` and the subjects they belong to (row positions in a
-    loaded trial need not match the source file; subject codes do)."""
-    ids = list(pd.unique(subjects[rows]))
-    shown = ", ".join(map(str, ids[:5])) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-    problems.add(column, f"{message} [subject{'s' if len(ids) > 1 else ''} {shown}]", rows)
-
-
 class SurvivalResult(Result):
     """Result of :func:`survival`.
 
@@ -95,22 +87,22 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     for col, raw, num in ((time, data[time], t), (event, data[event], e)):
         bad = raw.notna() & num.isna()
         if bad.any():
-            _add(problems, ids, col, "is not a number; expected a number", np.flatnonzero(bad))
+            problems.add_for_subjects(ids, col, "is not a number; expected a number", np.flatnonzero(bad))
     tv, ev = t.to_numpy(float), e.to_numpy(float)
     if np.isinf(tv).any():
-        _add(problems, ids, time, "is infinite; expected a finite time (censor at the last follow-up instead)",
+        problems.add_for_subjects(ids, time, "is infinite; expected a finite time (censor at the last follow-up instead)",
                      np.flatnonzero(np.isinf(tv)))
     if (tv < 0).any():
-        _add(problems, ids, time, "is negative; times must be >= 0 (time since randomisation)", np.flatnonzero(tv < 0))
+        problems.add_for_subjects(ids, time, "is negative; times must be >= 0 (time since randomisation)", np.flatnonzero(tv < 0))
     if (~np.isnan(ev) & ~np.isin(ev, (0.0, 1.0))).any():
-        _add(problems, ids, event, "is not 0 or 1; expected 1 = event observed, 0 = censored",
+        problems.add_for_subjects(ids, event, "is not 0 or 1; expected 1 = event observed, 0 = censored",
                      np.flatnonzero(~np.isnan(ev) & ~np.isin(ev, (0.0, 1.0))))
     if (np.isnan(tv) & ~np.isnan(ev)).any():
-        _add(problems, ids, time, f"is missing where '{event}' is given; give the time of the event or of the last "
+        problems.add_for_subjects(ids, time, f"is missing where '{event}' is given; give the time of the event or of the last "
                      "follow-up (censoring), or leave both empty to exclude the subject",
                      np.flatnonzero(np.isnan(tv) & ~np.isnan(ev)))
     if (~np.isnan(tv) & np.isnan(ev)).any():
-        _add(problems, ids, event, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 (censored)",
+        problems.add_for_subjects(ids, event, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 (censored)",
                      np.flatnonzero(~np.isnan(tv) & np.isnan(ev)))
     frame = pd.DataFrame({"subject": data["subject"].to_numpy(), "arm": data["arm"].to_numpy(),
                           "time": tv, "event": ev})
@@ -118,7 +110,7 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     varying = frame.groupby("subject", sort=False)[["time", "event"]].transform("nunique") > 1
     for col, name in (("time", time), ("event", event)):
         if varying[col].any():
-            _add(problems, ids, name, "takes different values within a subject; it is a subject-level column and "
+            problems.add_for_subjects(ids, name, "takes different values within a subject; it is a subject-level column and "
                          "must be the same on every row of the subject", np.flatnonzero(varying[col]))
     problems.raise_if_any()
     subj = frame.groupby("subject", sort=False).agg(arm=("arm", "first"), time=("time", "first"),
