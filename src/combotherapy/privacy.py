@@ -262,7 +262,7 @@ def _scan_column(pos: int, name: object, s: pd.Series) -> list[_Finding]:
     date_named = dob or _is_date_name(tokens)
     dtype_dates = isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(s.dtype)
     if isinstance(s.dtype, pd.PeriodDtype):
-        dtype_dates = s.dtype.freqstr[0] not in "YAQ"  # yearly or quarterly periods carry no month or day
+        dtype_dates = s.dtype.freq.name[0] not in "YAQ"  # yearly or quarterly periods carry no month or day
     if dtype_dates and present:
         why = "the date of birth" if dob else "a date-time column"
         out.append(_Finding(pos, name, FULL_DATE, "column name" if date_named else "values", present,
@@ -621,7 +621,10 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
     dob_cols = list(dict.fromkeys(f.column for f in found if f.rule == "dob"))
     zip_cols = list(dict.fromkeys([*(zip_columns or ()), *(f.column for f in found if f.rule == "zip")]))
     age_cols = list(dict.fromkeys([*(age_columns or ()), *(f.column for f in found if f.rule == "age")]))
-    date_cols = [c for c in date_cols if c != randomisation_date]
+    # columns the user drops are not converted first
+    dropped = set(drop or ())
+    date_cols, dob_cols, zip_cols, age_cols = ([c for c in cols if c not in dropped and c != randomisation_date]
+                                               for cols in (date_cols, dob_cols, zip_cols, age_cols))
     handled = {subject, randomisation_date, *date_cols, *dob_cols, *zip_cols, *age_cols}
 
     if subject is not None:
