@@ -1,7 +1,7 @@
 """Mixed model for repeated measures (MMRM): ``ct.mmrm``.
 
 Modules: ``covariance`` (structures and their derivatives), ``design`` (design and pattern sufficient
-statistics), ``fit`` (REML/ML objective, analytic gradient and Hessian, optimiser), ``dfs`` (Satterthwaite,
+statistics), ``reml`` (REML/ML objective, analytic gradient and Hessian, optimiser), ``dfs`` (Satterthwaite,
 Kenward-Roger, residual), ``api`` (``mmrm`` and ``MMRMResult``).
 """
 

@@ -14,7 +14,7 @@ from ...results import Fitted, Result
 from .covariance import STRUCTURES, make_structure
 from .design import MMRMData, build, design_maps, pattern_stats
 from .dfs import KenwardRoger, Residual, Satterthwaite
-from .fit import Fit, PatternStats, fit_covariance, moment_start
+from .reml import Fit, PatternStats, fit_covariance, moment_start
 
 __all__ = ["mmrm", "fit", "MMRMResult"]
 
@@ -248,10 +248,6 @@ def _check_options(covariance: str, df: str, method: str, weights: str, adjust: 
 
 def _check_identifiable(data: MMRMData, st: PatternStats, covariance: str, n_par: int) -> None:
     n_sub, k = len(data.subjects), len(data.visits)
-    if st.n_obs - st.p <= n_par:
-        raise DataError(f"too few observations of '{data.outcome}' ({st.n_obs}) for {st.p} fixed effects and "
-                        f"{n_par} covariance parameters; use fewer covariates or a simpler covariance "
-                        "(covariance='cs' or 'ar1')")
     if covariance == "unstructured" and k > 1:
         if n_sub <= k:
             raise DataError(f"too few subjects ({n_sub}) for an unstructured covariance over {k} visits "
@@ -263,6 +259,10 @@ def _check_identifiable(data: MMRMData, st: PatternStats, covariance: str, n_par
             pairs = ", ".join(f"{data.visits[a]:g} and {data.visits[b]:g}" for a, b in never[:5])
             raise ModelError(f"no subject has '{data.outcome}' at both visits {pairs}, so their covariance cannot "
                              "be estimated with covariance='unstructured'; use 'toeplitz', 'ar1' or 'cs'")
+    if st.n_obs - st.p <= n_par:
+        raise DataError(f"too few observations of '{data.outcome}' ({st.n_obs}) for {st.p} fixed effects and "
+                        f"{n_par} covariance parameters; use fewer covariates or a simpler covariance "
+                        "(covariance='cs' or 'ar1')")
 
 
 def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: Sequence[str] = (),

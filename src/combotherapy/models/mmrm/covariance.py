@@ -251,6 +251,19 @@ class Unstructured(Structure):
     def d1(self, phi):
         return self._d1
 
+    def jacobian(self, theta):
+        """Analytic d phi / d theta: dSigma = dL L' + L dL' for each Cholesky entry."""
+        theta = np.asarray(theta, float)
+        m = len(theta)
+        diag = self.rows == self.cols
+        L = np.zeros((self.k, self.k))
+        L[self.rows, self.cols] = np.where(diag, np.exp(theta), theta)
+        c = np.where(diag, np.exp(theta), 1.0)
+        U = np.zeros((m, self.k, self.k))
+        U[np.arange(m), self.rows, :] = c[:, None] * L[:, self.cols].T
+        dS = U + np.swapaxes(U, 1, 2)
+        return dS[:, self.rows, self.cols].T
+
     def start(self, S0):
         L = np.linalg.cholesky(S0)
         vals = L[self.rows, self.cols]

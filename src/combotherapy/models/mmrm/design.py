@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import DataError, ProblemCollector
-from .fit import PatternStats
+from .reml import PatternStats
 
 __all__ = ["Columns", "MMRMData", "build", "design_maps", "pattern_stats"]
 

@@ -31,13 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fit import PatternStats, State, xwx
+from .reml import PatternStats, State, _einsum, xwx
 
 __all__ = ["Satterthwaite", "KenwardRoger", "f_test"]
 
-
-def _einsum(spec: str, *ops):
-    return np.einsum(spec, *ops, optimize=True)
 
 
 @dataclass

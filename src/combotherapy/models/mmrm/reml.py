@@ -80,8 +80,19 @@ class State:
     extra: dict = field(default_factory=dict)
 
 
+_PATHS: dict = {}
+
+
 def _einsum(spec: str, *ops):
-    return np.einsum(spec, *ops, optimize=True)
+    """einsum with the contraction order computed once per (spec, shapes): the path search costs more than the
+    contraction for these small arrays."""
+    if len(ops) < 3:
+        return np.einsum(spec, *ops)
+    key = (spec, tuple(o.shape for o in ops))
+    path = _PATHS.get(key)
+    if path is None:
+        path = _PATHS[key] = np.einsum_path(spec, *ops, optimize="optimal")[0]
+    return np.einsum(spec, *ops, optimize=path)
 
 
 def xwx(st: PatternStats, A: np.ndarray) -> np.ndarray:
@@ -221,77 +232,87 @@ class Fit:
     evaluations: int
 
 
-def fit_covariance(st: PatternStats, structure: Structure, theta0: np.ndarray, reml: bool, *,
-                   tol: float = 1e-12, max_newton: int = 30, maxiter: int = 2000) -> Fit:
-    """Minimise f over theta: L-BFGS-B on f/N with the analytic gradient, then Newton steps.
+def _newton_direction(g: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Newton step with the Hessian's eigenvalues replaced by their absolute values (always a descent direction)."""
+    w, U = np.linalg.eigh(H)
+    floor = 1e-10 * max(float(np.abs(w).max()), 1e-300)
+    return -U @ ((U.T @ g) / np.maximum(np.abs(w), floor)), bool(w.min() > 0)
 
-    Convergence is judged by the Newton decrement ``g' H^-1 g`` (invariant to the parametrisation and to the
-    number of subjects; it estimates twice the distance of f from its minimum), not by the optimiser's flag.
+
+def fit_covariance(st: PatternStats, structure: Structure, theta0: np.ndarray, reml: bool, *,
+                   tol: float = 1e-12, max_newton: int = 100) -> Fit:
+    """Minimise f over theta by Newton's method with the analytic Hessian, from the moment start.
+
+    The Hessian in theta is ``J' H_phi J`` (``J = dphi/dtheta``); the omitted term is proportional to the gradient,
+    so the iteration is quadratically convergent at the optimum. Steps are damped by backtracking, and the
+    Hessian's eigenvalues are taken in absolute value away from the optimum. If Newton's method stalls, L-BFGS-B
+    on f/N is run and Newton resumes. Convergence is judged by the Newton decrement ``g' H^-1 g`` (invariant to
+    the parametrisation and to the number of subjects; about twice the distance of f from its minimum), never by
+    an optimiser's success flag.
     """
-    scale = 1.0 / st.n_obs
     count = {"n": 0}
 
-    def sig(theta):
-        return structure.sigma(structure.phi(theta))
-
-    def fg(theta):
+    def ev(theta):
         count["n"] += 1
         phi = structure.phi(theta)
-        s = evaluate(st, structure.sigma(phi), reml)
-        if s is None or not np.isfinite(s.f):
-            return np.inf, np.zeros_like(theta)
-        g = structure.jacobian(theta).T @ grad_phi(s, structure.d1(phi))
-        return s.f * scale, g * scale
+        return phi, evaluate(st, structure.sigma(phi), reml)
 
-    first = evaluate(st, sig(theta0), reml)
-    if first is None or not np.isfinite(first.f):
-        raise ModelError("the starting covariance is not positive definite; check the outcome for constant or "
-                         "duplicated values, or choose a simpler covariance (e.g. covariance='cs')")
-    res = optimize.minimize(fg, theta0, jac=True, method="L-BFGS-B",
-                            options={"maxiter": maxiter, "gtol": 1e-9, "ftol": 1e-15, "maxcor": 20})
-    theta = res.x
-    iterations = int(res.nit)
-    steps = 0
-    dec = np.inf
-    for steps in range(1, max_newton + 1):  # noqa: B007 - loop over Newton steps
-        phi = structure.phi(theta)
-        s = evaluate(st, structure.sigma(phi), reml)
+    def newton(theta, budget):
+        phi, s = ev(theta)
         if s is None:
-            break
-        D = structure.d1(phi)
-        J = structure.jacobian(theta)
-        g = J.T @ grad_phi(s, D)
-        Hp, _ = hessian(st, s, D, structure.d2(phi), reml)
-        Ht = J.T @ Hp @ J
-        w, U = np.linalg.eigh(Ht)
-        floor = 1e-8 * max(np.abs(w).max(), 1e-300)
-        step = -U @ ((U.T @ g) / np.maximum(np.abs(w), floor))  # modified Newton: |eigenvalues|
-        dec = float(-g @ step)
-        if dec < tol and w.min() > 0:
-            break
-        t = 1.0
-        while t > 1e-10:
-            s_new = evaluate(st, sig(theta + t * step), reml)
-            if s_new is not None and s_new.f <= s.f + 1e-4 * t * (g @ step) + 1e-12 * abs(s.f):
-                break
-            t /= 2
-        theta = theta + t * step
-    phi = structure.phi(theta)
-    s = evaluate(st, structure.sigma(phi), reml)
+            raise ModelError("the starting covariance is not positive definite; check the outcome for constant or "
+                             "duplicated values, or choose a simpler covariance (e.g. covariance='cs')")
+        dec, steps = np.inf, 0
+        for steps in range(1, budget + 1):  # loop over Newton iterations
+            D = structure.d1(phi)
+            J = structure.jacobian(theta)
+            g = J.T @ grad_phi(s, D)
+            Hp, _ = hessian(st, s, D, structure.d2(phi), reml)
+            step, pd = _newton_direction(g, J.T @ Hp @ J)
+            dec = float(-g @ step)
+            if pd and dec < tol:
+                return theta, steps, dec, True
+            t, slope = 1.0, float(g @ step)
+            while t > 1e-12:
+                phi_new, s_new = ev(theta + t * step)
+                if s_new is not None and s_new.f <= s.f + 1e-4 * t * slope + 1e-13 * abs(s.f):
+                    break
+                t /= 2
+            else:
+                return theta, steps, dec, False
+            theta, phi, s = theta + t * step, phi_new, s_new
+        return theta, steps, dec, False
+
+    theta, steps, dec, ok = newton(np.asarray(theta0, float), max_newton)
+    iterations = 0
+    if not ok:
+        scale = 1.0 / st.n_obs
+
+        def fg(th):
+            phi, s = ev(th)
+            if s is None or not np.isfinite(s.f):
+                return np.inf, np.zeros_like(th)
+            return s.f * scale, (structure.jacobian(th).T @ grad_phi(s, structure.d1(phi))) * scale
+
+        res = optimize.minimize(fg, theta, jac=True, method="L-BFGS-B",
+                                options={"maxiter": 2000, "gtol": 1e-10, "ftol": 1e-15})
+        iterations = int(res.nit)
+        theta, more, dec, ok = newton(res.x, 30)
+        steps += more
+    phi, s = ev(theta)
     D = structure.d1(phi)
     Hp, P = hessian(st, s, D, structure.d2(phi), reml)
     J = structure.jacobian(theta)
     g = J.T @ grad_phi(s, D)
     Ht = J.T @ Hp @ J
-    w = np.linalg.eigvalsh(Ht)
-    if w.min() <= 0:
+    if np.linalg.eigvalsh(Ht).min() <= 0:
         raise ModelError(f"the {structure.label} covariance did not converge to a maximum of the likelihood (the "
                          "Hessian is not positive definite: some covariance parameters are not identified by these "
                          "data); choose a simpler covariance, e.g. covariance='toeplitz', 'ar1' or 'cs'")
     dec = float(g @ np.linalg.solve(Ht, g))
-    if not dec < max(tol, 1e-8):
+    if not (ok and dec < max(tol, 1e-8)):
         raise ModelError(f"the {structure.label} covariance did not converge (Newton decrement {dec:.2g} after "
-                         f"{iterations} quasi-Newton iterations and {steps} Newton steps); choose a simpler "
+                         f"{steps} Newton steps and {iterations} quasi-Newton iterations); choose a simpler "
                          "covariance, e.g. covariance='toeplitz', 'ar1' or 'cs'")
     return Fit(theta=theta, phi=phi, state=s, hess_phi=Hp, P=P, iterations=iterations, newton_steps=steps,
-               decrement=dec, grad_norm=float(np.abs(g).max() * scale), evaluations=count["n"])
+               decrement=dec, grad_norm=float(np.abs(g).max() / st.n_obs), evaluations=count["n"])
