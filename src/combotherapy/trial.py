@@ -103,7 +103,8 @@ class Trial:
                             f"declare it with outcomes={{'{outcome}': ct.Instrument(...)}}")
         return inst
 
-    def _check_visit(self, visit: float) -> float:
+    def check_visit(self, visit: float) -> float:
+        """``visit`` as a float if the trial has it, else a DataError listing the trial's visits."""
         v = float(visit)
         if not np.isin(v, self.data["visit"].to_numpy(dtype=float)):
             raise DataError(f"visit {visit:g} is not in this trial; its visits (weeks) are "
@@ -113,7 +114,7 @@ class Trial:
     # --- views ---------------------------------------------------------------------------
     def at(self, visit: float) -> pd.DataFrame:
         """Rows at one visit (a copy)."""
-        v = self._check_visit(visit)
+        v = self.check_visit(visit)
         return self.data.loc[self.data["visit"] == v].reset_index(drop=True)
 
     def baseline(self, outcome: str) -> pd.Series:

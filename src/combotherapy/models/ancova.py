@@ -57,7 +57,7 @@ def prepare(trial: Trial, outcome: str, visit: float, covariates: Sequence[str] 
     if inst.level != "visit":
         raise DataError(f"outcome '{outcome}' is measured once per subject; ANCOVA needs an outcome measured at "
                         "baseline and at follow-up visits")
-    v = trial._check_visit(visit)
+    v = trial.check_visit(visit)
     if v == 0.0:
         raise DataError(f"visit 0 is the baseline of '{outcome}'; choose a follow-up visit from "
                         f"{[f'{x:g}' for x in trial.visits if x != 0]}")

@@ -73,7 +73,7 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Complete cases: one row per subject with ``subject, arm, y, base, exposure``; the excluded and why."""
     trial.instrument(outcome)
-    v = trial._check_visit(visit)
+    v = trial.check_visit(visit)
     if v == 0:
         raise ModelError("visit 0 is the baseline; choose a post-baseline visit (the model adjusts for baseline)")
     if exposure is not None and exposure not in trial.data.columns:

@@ -113,7 +113,7 @@ def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float,
         raise DataError(f"outcome '{outcome}' is measured once per subject ({inst.kind}); a responder analysis "
                         f"needs an outcome measured at baseline and follow-up visits, such as "
                         f"{trial.visit_outcomes}")
-    v = trial._check_visit(visit)
+    v = trial.check_visit(visit)
     if v == 0:
         later = [f"{x:g}" for x in trial.visits if x > 0]
         raise DataError(f"visit 0 is the baseline; choose a follow-up visit (weeks): {later}")

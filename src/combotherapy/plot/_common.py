@@ -44,7 +44,7 @@ def check_visit_outcome(trial: Trial, outcome: str, visit: float) -> float:
     if inst.level != "visit":
         raise DataError(f"outcome '{outcome}' is measured once per subject, not at each visit; "
                         f"choose a visit-level outcome ({', '.join(trial.visit_outcomes)})")
-    v = trial._check_visit(visit)
+    v = trial.check_visit(visit)
     if v == 0.0:
         raise DataError("visit 0 is the baseline; choose a follow-up visit to measure change from baseline")
     return v

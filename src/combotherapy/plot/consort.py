@@ -109,7 +109,7 @@ def consort_counts(trial: Trial, outcome: str | None = None, visit: float | None
     >>> counts.arms[["randomised", "analysed", "lost"]]  # doctest: +SKIP
     """
     trial = check_trial(trial)
-    primary = float(trial.visits[-1]) if visit is None else trial._check_visit(visit)
+    primary = float(trial.visits[-1]) if visit is None else trial.check_visit(visit)
     seen = _observed(trial, outcome)
     visits = np.asarray(seen.columns, dtype=float)
     arm = trial.data.drop_duplicates("subject").set_index("subject")["arm"].reindex(seen.index)
