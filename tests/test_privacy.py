@@ -405,6 +405,14 @@ def test_date_problems_are_data_errors():
     assert list(out.columns) == ["subject"]
 
 
+def test_index_preserved_and_rows_reported_by_position():
+    frame = pd.DataFrame({"subject": ["a", "b", "c"], "age": ["93", "old", "40"]}, index=[7, 7, 3])
+    with pytest.raises(ct.DataError, match=r"rows 2;"):  # rows are 1-based positions, whatever the index
+        ct.deidentify(frame, key=KEY)
+    out = ct.deidentify(frame.assign(age=[93, 50, 40]), key=KEY)
+    assert out.index.tolist() == [7, 7, 3] and out["age"].tolist() == [90, 50, 40]
+
+
 def test_keep_and_drop():
     frame = pd.DataFrame({"subject": ["a", "b"], "clinic_city": ["Leeds", "York"], "x": [1, 2], "pain": [3, 4]})
     out = ct.deidentify(frame, key=KEY, keep=["clinic_city"], drop=["x"])

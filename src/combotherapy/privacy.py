@@ -241,9 +241,18 @@ def _as_text(s: pd.Series) -> pd.Series | None:
     return s if s.dtype == "str" else s.astype("str")
 
 
-def _first_rows(mask: pd.Series, frame_index: pd.Index) -> tuple[int, ...]:
-    pos = frame_index.get_indexer(mask.index[mask.to_numpy(dtype=bool)][:5])
-    return tuple(int(p) for p in pos if p >= 0)
+def _first_rows(mask: pd.Series) -> tuple[int, ...]:
+    """Row positions of the first few True cells of a mask indexed by row position."""
+    return tuple(int(i) for i in mask.index[mask.to_numpy(dtype=bool)][:5])
+
+
+def _numbers(s: pd.Series, text: pd.Series | None) -> pd.Series:
+    """The column as floats (text parsed, other non-numbers missing)."""
+    if text is not None:
+        return pd.to_numeric(text, errors="coerce").astype(float)
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_complex_dtype(s.dtype):
+        return s.astype(float)
+    return pd.Series(np.nan, index=s.index)
 
 
 def _scan_column(pos: int, name: object, s: pd.Series) -> list[_Finding]:
@@ -253,7 +262,6 @@ def _scan_column(pos: int, name: object, s: pd.Series) -> list[_Finding]:
     present = int(s.notna().sum())
     for kind in kinds:
         out.append(_Finding(pos, name, kind, "column name", present, f"the column name says {kind}", "drop"))
-    rowpos = pd.RangeIndex(len(s))
     s_pos = s.reset_index(drop=True)  # masks are indexed by row position, so reported rows are positions
     text = _as_text(s_pos)
 
@@ -272,20 +280,20 @@ def _scan_column(pos: int, name: object, s: pd.Series) -> list[_Finding]:
         if text is not None:
             full = text.str.contains(_VALUE_PATTERNS[FULL_DATE])
             month = text.str.contains(_MONTH_YEAR) & ~full
-        odd = _numeric_dates(pd.to_numeric(text if text is not None else s_pos, errors="coerce"))
+        odd = _numeric_dates(_numbers(s_pos, text))
         n_full = int(full.sum()) if full is not None else 0
         n_month = int(month.sum()) if month is not None else 0
         rule = "dob" if dob else "date"
         if n_full:
             out.append(_Finding(pos, name, FULL_DATE, "column name", n_full, "a date column holding full dates",
-                                rule, _first_rows(full, rowpos)))
+                                rule, _first_rows(full)))
         elif n_month:
             out.append(_Finding(pos, name, MONTH_DATE, "column name", n_month,
-                                "a date column holding months and years", rule, _first_rows(month, rowpos)))
+                                "a date column holding months and years", rule, _first_rows(month)))
         elif int(odd.sum()):
             out.append(_Finding(pos, name, FULL_DATE, "column name", int(odd.sum()),
                                 "a date column holding numbers that are not years (YYYYMMDD or serial dates?)",
-                                rule, _first_rows(odd, rowpos)))
+                                rule, _first_rows(odd)))
         elif dob:
             out.append(_Finding(pos, name, FULL_DATE, "column name", present, "the date of birth", "dob"))
 
@@ -294,21 +302,21 @@ def _scan_column(pos: int, name: object, s: pd.Series) -> list[_Finding]:
         if text is not None:
             long = text.str.replace(r"[^0-9A-Za-z]", "", regex=True).str.len() > 3
         else:
-            num = pd.to_numeric(s_pos, errors="coerce")
+            num = _numbers(s_pos, None)
             long = num.abs() > 999  # 02134 stored as a number is 2134: four digits still identify
         if int(long.sum()):
             out.append(_Finding(pos, name, ZIP, "column name", int(long.sum()),
-                                "ZIP or postal codes longer than 3 characters", "zip", _first_rows(long, rowpos)))
+                                "ZIP or postal codes longer than 3 characters", "zip", _first_rows(long)))
 
     # ages above 89 (90 is the Safe Harbor category "90 or older")
     if set(tokens) & _AGE:
         scale = next((_AGE_UNITS[t] for t in tokens if t in _AGE_UNITS), 1.0)
-        num = pd.to_numeric(text if text is not None else s_pos, errors="coerce")
+        num = _numbers(s_pos, text)
         old = np.isfinite(num) & (num > AGE_TOP * scale)
         if int(old.sum()):
             out.append(_Finding(pos, name, AGE, "column name", int(old.sum()),
                                 f"ages above {AGE_TOP - 1} not top-coded at {AGE_TOP}", "age",
-                                _first_rows(old, rowpos)))
+                                _first_rows(old)))
 
     # text values, whatever the column is called
     if text is not None and len(text):
@@ -499,7 +507,7 @@ def _parse_dates(s: pd.Series, column: str) -> pd.Series:
         # day/month order is ambiguous outside ISO 8601: the user states the format, nothing is guessed
         raise DataError(None, [Problem(column, "dates not in ISO 8601 form (YYYY-MM-DD); parse the column "
                                        "with pd.to_datetime(frame[col], format=...) and call deidentify again, "
-                                       "or drop it with drop=[...]", _first_rows(bad, s.index), int(bad.sum()))])
+                                       "or drop it with drop=[...]", _first_rows(bad), int(bad.sum()))])
     return parsed.dt.normalize()
 
 
@@ -518,7 +526,7 @@ def _zip3(s: pd.Series, column: str) -> tuple[pd.Series, int]:
     if not ok.all():
         bad = ~ok
         raise DataError(None, [Problem(column, "not a US ZIP code (5 or 9 digits); drop the column with drop=[...] "
-                                       "or truncate it yourself", _first_rows(bad, s.index), int(bad.sum()))])
+                                       "or truncate it yourself", _first_rows(bad), int(bad.sum()))])
     three = text.str[:3]
     small = three.isin(RESTRICTED_ZIP3)
     return three.where(~small, "000").astype("str"), int(small.sum())
@@ -604,6 +612,7 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
     if any(f.rule == "index" for f in found):
         raise DataError("deidentify: the row index carries identifiers; call frame.reset_index() first "
                         "so that it is handled as a column")
+    original_index, attrs, frame = frame.index, dict(frame.attrs), frame.reset_index(drop=True)  # positions: reported rows, safe alignment
 
     out = frame.copy()
     log: list[dict[str, object]] = []
@@ -676,7 +685,7 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
         bad = frame[c].notna() & num.isna()
         if bad.any():
             raise DataError(None, [Problem(str(c), "ages that are not numbers; fix or drop the column",
-                                           _first_rows(bad, frame.index), int(bad.sum()))])
+                                           _first_rows(bad), int(bad.sum()))])
         top = num > AGE_TOP * scale
         out[c] = num.where(~top, AGE_TOP * scale)
         if pd.api.types.is_integer_dtype(frame[c].dtype):
@@ -689,6 +698,7 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
         why = ", ".join(kinds.get(c, ["asked for with drop="]))
         note(c, f"dropped ({why})")
     out = out.drop(columns=to_drop)
-    out.attrs = {**frame.attrs, "deidentify_log": log}
+    out.index = original_index
+    out.attrs = {**attrs, "deidentify_log": log}
     check_identifiers(out, allow=keep)  # the promise: what comes out passes the guard
     return out
