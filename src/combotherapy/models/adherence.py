@@ -1,0 +1,263 @@
+"""Capacity for physiotherapy: the proportion of planned sessions attended, by arm.
+
+A binomial GLM (logit link) of sessions attended out of sessions planned on arm (optionally the baseline of an
+outcome such as pain), odds ratios between arms through the shared contrast engine, model-based adherence per
+arm, and the Pearson dispersion; ``scale="pearson"`` gives the quasi-binomial fit (R's ``quasibinomial``).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import special
+
+from .. import contrasts as engine
+from ..errors import DataError, ModelError, ProblemCollector
+from ..results import Fitted, Result
+from ..trial import Trial
+from ._design import build_design
+from .proportions import z_value
+from .safety import _add, _ids, subject_frame
+
+__all__ = ["adherence", "AdherenceResult", "DISPERSION_WARN"]
+
+#: Pearson chi-square / df above this with ``scale=None`` adds a note recommending ``scale="pearson"``
+DISPERSION_WARN = 1.5
+SCALES = (None, "pearson")
+
+ARM_COLUMNS = ["arm", "n", "attended", "planned", "observed", "estimate", "se", "df", "ci_low", "ci_high",
+               "logit_estimate", "logit_se"]
+CONTRAST_COLUMNS = ["contrast", "estimate", "ci_low", "ci_high", "log_estimate", "se", "df", "statistic", "p",
+                    "p_adj"]
+
+
+class AdherenceResult(Result):
+    """Result of :func:`adherence`.
+
+    Attributes
+    ----------
+    by_arm : DataFrame
+        ``arm, n, attended, planned`` (sums), ``observed`` (attended / planned), the model-based adherence
+        ``estimate`` with delta-method ``se``, ``df`` and ``ci_low, ci_high`` (back-transformed from the logit
+        scale), and ``logit_estimate, logit_se``. With a baseline covariate the estimate is the adherence of a
+        subject at the mean baseline.
+    contrasts : DataFrame
+        Odds ratios ``"first - second"`` (odds of attending a session in the first arm over the second):
+        ``estimate, ci_low, ci_high`` (ratio scale), ``log_estimate, se`` (log scale), ``df, statistic, p, p_adj``.
+    coefficients : DataFrame
+        Logit-scale coefficients (R's treatment coding).
+    dispersion : DataFrame
+        Pearson chi-square, deviance, residual df, their ratios and the scale used.
+    phi : float
+        Pearson chi-square / residual df (1 means binomial variation; above 1 overdispersion).
+    subjects : DataFrame
+        The analysis set.
+    """
+
+    tables = ("by_arm", "contrasts", "coefficients", "dispersion")
+
+    def __init__(self, title: str, fitted: Fitted, *, by_arm: pd.DataFrame, contrasts: pd.DataFrame,
+                 coefficients: pd.DataFrame, dispersion: pd.DataFrame, phi: float, scale: str | None,
+                 subjects: pd.DataFrame):
+        super().__init__(title, fitted, by_arm=by_arm, contrasts=contrasts, coefficients=coefficients,
+                         dispersion=dispersion)
+        self.phi = phi
+        self.scale = scale
+        self.subjects = subjects
+
+    def headline(self) -> list[str]:
+        lines = ["Adherence (sessions attended / planned): " + ", ".join(
+            f"{a} {100 * e:.1f}%" for a, e in zip(self.by_arm["arm"], self.by_arm["estimate"])),
+            "An odds ratio above 1 means better attendance in the first arm."]
+        which = "quasi-binomial (standard errors scaled by it)" if self.scale == "pearson" else "binomial, not used"
+        lines.append(f"Dispersion (Pearson chi-square / df): {self.phi:.3g}; {which}.")
+        return lines
+
+
+def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = subject_frame(trial, [attended, planned], counts=[attended, planned], what=" (sessions)")
+    frame = frame.rename(columns={attended: "attended", planned: "planned"})
+    over = (frame["attended"] > frame["planned"]).to_numpy()
+    if over.any():
+        problems = ProblemCollector()
+        _add(problems, trial.data, attended, f"is larger than '{planned}'; a subject cannot attend more sessions "
+                                             "than were planned (check the two columns)",
+             trial.data["subject"].isin(frame.loc[over, "subject"]).to_numpy())
+        problems.raise_if_any()
+    conds = [frame["planned"].isna(), frame["planned"] == 0, frame["attended"].isna()]
+    reasons = [f"no '{planned}' recorded", f"0 sessions planned ('{planned}')", f"no '{attended}' recorded"]
+    if baseline is not None:
+        base = trial.baseline(baseline)
+        frame["baseline"] = base.reindex(frame["subject"]).to_numpy(float)
+        conds.append(frame["baseline"].isna())
+        reasons.append(f"no baseline '{baseline}'")
+    reason = np.select(conds, reasons, default="")
+    excluded = pd.DataFrame({"subject": frame["subject"][reason != ""].astype(str),
+                             "arm": frame["arm"][reason != ""].astype(str),
+                             "reason": reason[reason != ""]}).reset_index(drop=True)
+    return frame.loc[reason == ""].reset_index(drop=True), excluded
+
+
+def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str = "sessions_planned",
+              reference: str | None = None, alpha: float = 0.05, adjust_for_baseline: str | None = None,
+              scale: str | None = None, adjust: str = "holm") -> AdherenceResult:
+    """Adherence to the planned sessions by arm: binomial GLM and odds ratios between arms.
+
+    Parameters
+    ----------
+    trial : Trial
+    attended, planned : str
+        Subject-level counts of sessions attended and planned (whole numbers, attended <= planned).
+    reference : str, optional
+        Compare each arm with this arm instead of all pairs.
+    alpha : float
+        1 - confidence level.
+    adjust_for_baseline : str, optional
+        A visit-level outcome (e.g. ``"pain"``) whose baseline value enters the model linearly.
+    scale : {None, "pearson"}
+        ``None``: binomial variance, z tests. ``"pearson"``: quasi-binomial, standard errors multiplied by
+        ``sqrt(phi)`` with ``phi`` = Pearson chi-square / residual df and t tests on the residual df (R's
+        ``quasibinomial``).
+    adjust : str
+        Multiplicity adjustment of the odds-ratio p-values (see :mod:`combotherapy.contrasts`; default Holm).
+
+    Returns
+    -------
+    AdherenceResult
+        ``.by_arm``, ``.contrasts`` (odds ratios), ``.coefficients``, ``.dispersion``, ``.phi``, ``.fitted``.
+
+    Notes
+    -----
+    For subject ``i`` in arm ``a(i)`` with ``m_i`` planned and ``y_i`` attended sessions::
+
+        y_i ~ Binomial(m_i, p_i),   logit p_i = mu + tau_a(i) [+ beta * x_i]
+
+    (``x_i`` the baseline of ``adjust_for_baseline``), fitted by maximum likelihood; the quasi-binomial fit has
+    ``Var(y_i) = phi m_i p_i (1 - p_i)``. The odds ratio of arms ``a`` and ``b`` is ``exp(tau_a - tau_b)``
+    with a Wald interval on the log scale. Per-arm adherence is ``expit`` of the arm's linear predictor at the
+    mean baseline (without a covariate: the arm's pooled proportion ``sum y / sum m``), with the interval
+    back-transformed from the logit scale and the delta-method SE ``p (1 - p) se_logit`` (as emmeans with
+    ``type = "response"``).
+
+    Sessions are assumed independent within a subject given the covariates; subjects differ in their propensity
+    in practice, which shows as ``phi > 1``: then use ``scale="pearson"``. Subjects with no or 0 planned
+    sessions, or no attended count, are excluded and listed in ``fitted.excluded`` (usual care usually has no
+    sessions planned).
+
+    References
+    ----------
+    McCullagh P, Nelder JA (1989) Generalized Linear Models, 2nd ed., sections 4.5 and 9.2 (quasi-likelihood).
+    Williams DA (1982) Extra-binomial variation in logistic linear models. Appl Stat 31:144-148.
+
+    Example
+    -------
+    >>> res = ct.adherence(trial, adjust_for_baseline="pain")   # doctest: +SKIP
+    >>> res.contrasts[["contrast", "estimate", "ci_low", "ci_high", "p_adj"]]   # doctest: +SKIP
+    """
+    z_value(alpha)
+    if scale not in SCALES:
+        raise DataError(f"scale must be None (binomial) or 'pearson' (quasi-binomial), not {scale!r}")
+    if not isinstance(trial, Trial):
+        raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
+    frame, excluded = _prepare(trial, attended, planned, adjust_for_baseline)
+    arms_all = list(trial.arms)
+    arms = [a for a in arms_all if (frame["arm"] == a).any()]
+    notes: list[str] = []
+    absent = [a for a in arms_all if a not in arms]
+    if absent:
+        notes.append(f"Arm(s) {absent} have no subject with sessions planned and attended recorded (e.g. usual "
+                     "care without sessions) and are not analysed.")
+    counts = frame.groupby("arm", sort=False).size().reindex(arms)
+    small = counts[counts < 2]
+    if len(arms) < 2 or len(small):
+        raise DataError("adherence is compared between arms with at least 2 analysable subjects each; "
+                        f"analysable subjects per arm: {dict(counts.astype(int))}"
+                        + (f" (excluded: {len(excluded)})" if len(excluded) else ""))
+    if reference is not None and reference not in arms:
+        raise DataError(f"reference arm {reference!r} is not one of the analysed arms {arms}")
+    sums = frame.groupby("arm", sort=False)[["attended", "planned"]].sum().reindex(arms)
+    extreme = sums.index[(sums["attended"] == 0) | (sums["attended"] == sums["planned"])].tolist()
+    if extreme:
+        raise ModelError(f"in arm(s) {extreme} every subject attended none or all of the planned sessions, so the "
+                         "odds of attending are 0 or infinite there and the odds ratios do not exist; report the "
+                         "observed proportions (or drop that arm)")
+
+    numeric = ["baseline"] if adjust_for_baseline else []
+    design = build_design(frame, arms, numeric, [])
+    y = frame["attended"].to_numpy(float)
+    m = frame["planned"].to_numpy(float)
+    model = sm.GLM(np.column_stack([y, m - y]), design.X, family=sm.families.Binomial())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning from IRLS (perfect prediction, no convergence) is an error here
+        try:
+            fit = model.fit(tol=1e-12, maxiter=100)
+        except Exception as err:  # statsmodels raises warnings or linear-algebra errors for degenerate fits
+            raise ModelError(f"the binomial model of '{attended}' out of '{planned}' could not be fitted ({err}); "
+                             "check for arms or baseline values that predict attendance perfectly") from err
+    if not fit.converged:
+        raise ModelError("the binomial GLM did not converge; check the data for extreme baseline values")
+    df_resid = float(fit.df_resid)
+    if df_resid < 1:
+        raise ModelError(f"the model has {design.X.shape[1]} parameters and {len(frame)} subjects: no residual df")
+    phi = float(fit.pearson_chi2 / df_resid)
+    # quasi-binomial: same estimates, covariance times phi (R's quasibinomial). Scaled here rather than with
+    # statsmodels' fit(scale="X2"), whose scale ignores the binomial denominators of a two-column response.
+    used_scale = phi if scale == "pearson" else 1.0
+    beta, vcov = np.asarray(fit.params), np.asarray(fit.cov_params()) * used_scale
+    df = df_resid if scale == "pearson" else np.inf
+
+    lsm = engine.lsmeans(design.grid, design.L, beta, vcov, df, alpha=alpha)
+    p = special.expit(lsm["estimate"].to_numpy())
+    by_arm = pd.DataFrame({
+        "arm": pd.Series(arms, dtype="str"), "n": counts.to_numpy(int),
+        "attended": sums["attended"].to_numpy(int), "planned": sums["planned"].to_numpy(int),
+        "observed": (sums["attended"] / sums["planned"]).to_numpy(), "estimate": p,
+        "se": p * (1 - p) * lsm["se"].to_numpy(), "df": df, "ci_low": special.expit(lsm["ci_low"].to_numpy()),
+        "ci_high": special.expit(lsm["ci_high"].to_numpy()), "logit_estimate": lsm["estimate"].to_numpy(),
+        "logit_se": lsm["se"].to_numpy()})[ARM_COLUMNS]
+
+    con = engine.compare(design.grid, design.L, beta, vcov, df, reference=reference, adjust=adjust, alpha=alpha)
+    attrs = con.attrs
+    con = con.rename(columns={"estimate": "log_estimate"})
+    con["estimate"] = np.exp(con["log_estimate"])
+    con["ci_low"], con["ci_high"] = np.exp(con["ci_low"]), np.exp(con["ci_high"])
+    con = con[CONTRAST_COLUMNS]
+
+    coef = pd.DataFrame({"term": design.names, "estimate": beta, "se": np.sqrt(np.diag(vcov)), "df": df})
+    coef["statistic"] = coef["estimate"] / coef["se"]
+    coef["p"] = engine._unadjusted_p(coef["statistic"].to_numpy(), np.full(len(coef), df), "two-sided")
+    dispersion = pd.DataFrame({
+        "quantity": ["pearson_chi2", "deviance", "df_resid", "pearson_chi2/df", "deviance/df", "scale_used"],
+        "estimate": [float(fit.pearson_chi2), float(fit.deviance), df_resid, phi, float(fit.deviance) / df_resid,
+                     used_scale]})
+
+    if scale is None and phi > DISPERSION_WARN:
+        notes.append(f"Overdispersion: Pearson chi-square / df = {phi:.3g} (> {DISPERSION_WARN:g}); the binomial "
+                     "standard errors are too small. Refit with scale='pearson' (quasi-binomial).")
+    if scale == "pearson":
+        notes.append(f"Quasi-binomial: standard errors multiplied by sqrt({phi:.4g}); t tests and intervals on "
+                     f"{df_resid:g} residual df, as R's summary.glm for quasibinomial (emmeans 1.8.4 would use z).")
+    if adjust_for_baseline:
+        notes.append(f"Per-arm adherence is for a subject at the mean baseline {adjust_for_baseline} "
+                     f"({design.L[0, -1]:.4g}); the observed column is the raw pooled proportion.")
+    if len(excluded):
+        why = excluded.groupby("reason", sort=False).size()
+        notes.append("Excluded: " + "; ".join(f"{k} {r} (subjects {_ids(excluded.loc[excluded['reason'] == r, 'subject'])})"
+                                              for r, k in why.items()) + ".")
+    notes += attrs["notes"]
+    rhs = "arm" + (f" + {adjust_for_baseline}[week 0]" if adjust_for_baseline else "")
+    fitted = Fitted(
+        model="Binomial GLM, logit link" + (" (quasi-binomial: Pearson scale)" if scale == "pearson" else ""),
+        formula=f"cbind({attended}, {planned} - {attended}) ~ {rhs}", outcome=attended,
+        df_method=f"residual ({df_resid:g}), t tests" if scale == "pearson" else "asymptotic (z tests)",
+        adjust=attrs["adjust"], ci_adjust=attrs["ci_adjust"], alpha=alpha,
+        n_per_arm={a: int(k) for a, k in counts.items()}, excluded=excluded, notes=notes,
+        extra={"phi": phi, "scale": scale, "reference": reference, "baseline": adjust_for_baseline,
+               "converged": bool(fit.converged), "source": trial.source})
+    subjects = frame[["subject", "arm", "attended", "planned"] + (["baseline"] if adjust_for_baseline else [])]
+    return AdherenceResult("Adherence: sessions attended out of planned", fitted, by_arm=by_arm, contrasts=con,
+                           coefficients=coef, dispersion=dispersion, phi=phi, scale=scale, subjects=subjects)
