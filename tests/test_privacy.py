@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ import combotherapy as ct
 from combotherapy.privacy import RESTRICTED_ZIP3
 
 KEY = "a long secret kept apart from the data"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def kinds_of(frame: pd.DataFrame) -> dict[str, set[str]]:
@@ -47,7 +49,8 @@ def kinds_of(frame: pd.DataFrame) -> dict[str, set[str]]:
     ("DeviceID", "device serial"), ("imei", "device serial"),
     ("url", "URL"), ("website", "URL"), ("homepage", "URL"),
     ("ip", "IP address"), ("ip_address", "IP address"), ("IPAddress", "IP address"), ("ipv6", "IP address"),
-    ("photo", "biometric identifier or photograph"), ("vin", "vehicle identifier"),
+    ("photo", "biometric identifier or photograph"), ("vin", "vehicle identifier"), ("next_of_kin", "name"),
+    ("contact_name", "name"), ("employer", "name"),
 ])
 def test_flagged_by_column_name(column, kind):
     frame = pd.DataFrame({"subject": ["a", "b"], column: ["x", "y"]})
@@ -78,6 +81,8 @@ def test_date_named_columns_need_dates_more_precise_than_the_year():
         "consent_year_date": [2019, 2020],            # years only: allowed
         "RFSTDTC": ["2024-03-12T10:00", "2024-03-13T09:30"],  # CDISC date-time
         "visit_dt": [20240312, 20240409],             # YYYYMMDD numbers
+        "excel_date": [45363.0, 45391.5],              # spreadsheet serial dates
+        "study_day_date": [0, 84],                     # small numbers say nothing beyond the year
         "relationship": ["spouse", "none"],
         "candidate": ["2024-03", "x"],                # not a date name; a month-year value alone is not flagged
     })
@@ -86,8 +91,8 @@ def test_date_named_columns_need_dates_more_precise_than_the_year():
     assert k["randomisationDate"] == {"full date"}
     assert k["ship_date"] == {"date more precise than the year"}
     assert k["RFSTDTC"] == {"full date"}
-    assert k["visit_dt"] == {"full date"}
-    assert "consent_year_date" not in k and "relationship" not in k and "candidate" not in k
+    assert k["visit_dt"] == {"full date"} and k["excel_date"] == {"full date"}
+    assert "consent_year_date" not in k and "study_day_date" not in k and "relationship" not in k and "candidate" not in k
 
 
 def test_datetime_columns_are_dates_whatever_their_name():
@@ -213,6 +218,24 @@ def test_no_false_positives_on_a_canonical_trial():
     ct.check_identifiers(data)
     # and the same frame as an all-text export, as the loader reads CSV files
     ct.check_identifiers(data.astype(str))
+
+
+def test_no_false_positives_on_the_bundled_sample_data():
+    files = sorted((REPO / "data" / "sample").glob("*.csv"))
+    if not files:
+        pytest.skip("no sample data written yet")
+    for path in files:
+        for frame in (pd.read_csv(path), pd.read_csv(path, dtype=str, keep_default_na=False)):
+            assert ct.find_identifiers(frame).empty, path.name
+
+
+def test_load_runs_the_guard():
+    raw = ct.simulate_trial(seed=3, n_per_arm=5).data.assign(contact="a")
+    raw.loc[3, "contact"] = "reach me at someone@example.org"
+    with pytest.raises(ct.IdentifierError, match="'contact'") as info:
+        ct.load(raw)
+    assert "someone@example.org" not in str(info.value)
+    assert ct.load(raw, allow_identifiers=["contact"]).n_subjects == 15
 
 
 def test_no_false_positives_on_the_public_datasets(datasets):

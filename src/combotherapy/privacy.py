@@ -49,7 +49,8 @@ EMAIL, PHONE, SSN, IP, URL = "email address", "phone number", "US social securit
 _NAME_WORDS: dict[str, frozenset[str]] = {
     "name": frozenset({"surname", "surnames", "forename", "forenames", "firstname", "lastname", "fullname",
                        "givenname", "familyname", "middlename", "maidenname", "fname", "lname", "initials",
-                       "nickname", "patientname", "participantname", "subjectname"}),
+                       "nickname", "patientname", "participantname", "subjectname", "nextofkin", "employer",
+                       "employername"}),
     "address": frozenset({"address", "addresses", "addr", "street", "streetaddress", "addressline",
                           "housenumber", "houseno"}),
     "geographic subdivision smaller than a state": frozenset({
@@ -151,14 +152,12 @@ def _is_dob(tokens: list[str]) -> bool:
 
 
 def _numeric_dates(x: pd.Series) -> pd.Series:
-    """Numbers that look like calendar dates: YYYYMMDD, or 5-digit serial dates (Excel, SAS, Stata).
+    """Numbers in a date-named column that can encode a calendar date.
 
-    Small numbers (study days, weeks) and plain years are not dates.
+    YYYYMMDD, serial dates (Excel and SAS days, about 20,000-50,000) and epoch seconds are all
+    10,000 or more; plain years and study days or weeks are smaller and say nothing more than the year.
     """
-    whole = np.isfinite(x) & (x == np.floor(x))
-    month, day = (x // 100) % 100, x % 100
-    ymd = whole & (x >= 18000101) & (x <= 21001231) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
-    return (ymd | (whole & (x >= 10000) & (x <= 99999))).fillna(False).astype(bool)
+    return (np.isfinite(x) & (x.abs() >= 10000)).fillna(False).astype(bool)
 
 
 def _is_date_name(tokens: list[str]) -> bool:
@@ -292,7 +291,7 @@ def _scan_column(pos: int, name: object, s: pd.Series) -> list[_Finding]:
                                 "a date column holding months and years", rule, _first_rows(month)))
         elif int(odd.sum()):
             out.append(_Finding(pos, name, FULL_DATE, "column name", int(odd.sum()),
-                                "a date column holding numbers that are not years (YYYYMMDD or serial dates?)",
+                                "a date column holding large numbers (YYYYMMDD, serial or epoch dates?)",
                                 rule, _first_rows(odd)))
         elif dob:
             out.append(_Finding(pos, name, FULL_DATE, "column name", present, "the date of birth", "dob"))
