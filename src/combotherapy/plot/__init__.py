@@ -10,9 +10,12 @@ Each figure has a pure function that computes its numbers (``consort_counts``,
 """
 
 from .consort import ConsortCounts, consort, consort_counts
+from .forest import forest, forest_data
 from .responders import ResponderCurve, responder_curve, responder_curve_data
 from .save import figure_bytes, save
 from .style import ARM_COLORS, OKABE_ITO, arm_colors, arm_markers, style
+from .survival import KMPlotData, survival, survival_data
+from .trajectory import trajectory, trajectory_data
 from .waterfall import waterfall, waterfall_data
 
 __all__ = [
@@ -20,4 +23,7 @@ __all__ = [
     "consort", "consort_counts", "ConsortCounts",
     "waterfall", "waterfall_data",
     "responder_curve", "responder_curve_data", "ResponderCurve",
+    "trajectory", "trajectory_data",
+    "forest", "forest_data",
+    "survival", "survival_data", "KMPlotData",
 ]

@@ -203,7 +203,7 @@ def forest(results_or_frame: object, *, better: str | Mapping[str, str] | None =
         ax.axvline(null, color="#555555", linewidth=0.8, linestyle="--")
         if ratio:
             ax.set_xscale("log")
-            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
             ax.xaxis.set_major_formatter(lambda v, _: f"{v:g}")
             ax.xaxis.set_minor_locator(NullLocator())
             left, right = min(lo.min(), null), max(hi.max(), null)

@@ -1,0 +1,120 @@
+"""Forest rows: favoured sides per instrument, ratio detection, labels; images for differences and ratios."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_plot_common import check_image, make_trial
+
+import combotherapy as ct
+
+
+def diff_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "outcome": ["pain", "pain", "rom", "rom"],
+        "visit": [12.0] * 4,
+        "contrast": ["combined - physio", "combined - acupuncture"] * 2,
+        "estimate": [-1.1, -1.4, 6.0, 2.0], "ci_low": [-1.8, -2.1, 1.5, -2.5], "ci_high": [-0.4, -0.7, 10.5, 6.5],
+    })
+
+
+def ratio_frame() -> pd.DataFrame:
+    est = np.array([0.8, 0.7, 1.1])
+    return pd.DataFrame({"outcome": "crp", "contrast": ["combined - physio", "combined - acupuncture",
+                                                         "physio - acupuncture"],
+                         "estimate": est, "ci_low": est / 1.3, "ci_high": est * 1.3, "log_estimate": np.log(est),
+                         "se": 0.13})
+
+
+def test_favoured_side_follows_each_instrument():
+    d = ct.plot.forest_data(diff_frame())
+    # pain: lower is better, so estimates left of 0 (negative) favour combined
+    assert d.loc[0, ["favours_low", "favours_high"]].tolist() == ["combined", "physio"]
+    # rom: higher is better, so estimates right of 0 favour combined
+    assert d.loc[2, ["favours_low", "favours_high"]].tolist() == ["physio", "combined"]
+    assert d["better"].tolist() == ["lower", "lower", "higher", "higher"]
+    # the visit is the same in every row, so it is left out of the labels
+    assert d["label"].tolist() == ["pain · combined - physio", "pain · combined - acupuncture",
+                                   "rom · combined - physio", "rom · combined - acupuncture"]
+    assert not d["ratio"].any()
+
+
+def test_better_can_be_overridden_globally_or_per_outcome():
+    d = ct.plot.forest_data(diff_frame(), better={"rom": "lower"})
+    assert d.loc[2, "favours_low"] == "combined" and d.loc[0, "favours_low"] == "combined"
+    d = ct.plot.forest_data(diff_frame(), better="higher")
+    assert (d["favours_high"] == "combined").all()
+    unknown = diff_frame().assign(outcome="my_scale")
+    assert (ct.plot.forest_data(unknown)["favours_high"] == "").all()
+    with pytest.raises(ct.DataError, match="'lower' or 'higher'"):
+        ct.plot.forest_data(diff_frame(), better="up")
+
+
+def test_hazard_ratio_favours_the_arm_with_more_good_events():
+    t = make_trial(("physio", "combined"), n_per_arm=30, seed=2)
+    rng = np.random.default_rng(0)
+    subj = t.data["subject"].unique()
+    times = pd.Series(rng.exponential(10, subj.size).round(1) + 0.1, index=subj)
+    data = t.data.assign(recovery_time=t.data["subject"].map(times), recovered=1)
+    inst = ct.REGISTRY
+    t2 = ct.Trial(data, {**t.instruments, "recovery_time": inst["recovery_time"], "recovered": inst["recovered"]})
+    d = ct.plot.forest_data(ct.survival(t2))
+    assert d["ratio"].all()
+    assert d.loc[0, "contrast"] == "combined - physio"
+    assert d.loc[0, ["favours_low", "favours_high"]].tolist() == ["physio", "combined"]
+
+
+def test_ratio_measures_get_a_log_axis_and_a_line_at_one():
+    fig = ct.plot.forest(ratio_frame())
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    nulls = [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert nulls == [1.0]
+    fig = ct.plot.forest(diff_frame().iloc[:2])
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "linear"
+    assert [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"] == [0.0]
+    assert ax.get_xlabel() == "Difference in Pain intensity (NRS) (points)"
+
+
+def test_common_sides_are_labelled_once_mixed_sides_per_row():
+    one = ct.plot.forest(diff_frame().iloc[[0]])
+    texts = [t.get_text() for t in one.axes[0].texts]
+    assert texts == ["\u2190 favours combined", "favours physio \u2192"]
+    mixed = ct.plot.forest(diff_frame())
+    right = [t.get_text() for t in mixed.axes[1].get_yticklabels()]
+    assert right[0].endswith("\u2190 combined | physio \u2192") and right[2].endswith("\u2190 physio | combined \u2192")
+    assert right[-1].startswith("estimate [95% CI]")
+
+
+def test_real_results_and_lists_of_them():
+    t = make_trial(("control", "physio", "acupuncture", "combined"), n_per_arm=12, seed=6)
+    fits = [ct.mmrm(t, "pain"), ct.mmrm(t, "rom")]
+    d = ct.plot.forest_data(fits)
+    assert len(d) == sum(len(f.contrasts) for f in fits)
+    assert d["label"].iloc[0].startswith("pain · week 4 · ")
+    assert ct.plot.forest(fits).axes[0].get_yticklabels()[0].get_text() == d["label"].iloc[0]
+
+
+def test_bad_tables():
+    with pytest.raises(ct.DataError, match="lacks the columns"):
+        ct.plot.forest(diff_frame().drop(columns="ci_high"))
+    with pytest.raises(ct.DataError, match="mix ratio measures"):
+        ct.plot.forest([diff_frame(), ratio_frame()])
+    with pytest.raises(ct.DataError, match="rows 2"):
+        ct.plot.forest(diff_frame().assign(ci_low=[0.0, np.nan, 0.0, 0.0]))
+    with pytest.raises(ct.DataError, match="positive"):
+        ct.plot.forest(ratio_frame().assign(ci_low=[0.0, 0.5, 0.5]))
+    with pytest.raises(ct.DataError, match="no contrasts table"):
+        ct.plot.forest(make_trial())
+    with pytest.raises(ct.DataError, match="empty"):
+        ct.plot.forest([])
+
+
+def test_forest_image(tmp_path):
+    check_image(ct.plot.forest(diff_frame()), "forest_outcomes", tmp_path)
+
+
+def test_forest_ratio_image(tmp_path):
+    check_image(ct.plot.forest(ratio_frame().assign(measure="ratio of geometric means")), "forest_ratio", tmp_path)
