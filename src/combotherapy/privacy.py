@@ -255,75 +255,81 @@ def _numbers(s: pd.Series, text: pd.Series | None) -> pd.Series:
 
 
 def _scan_column(pos: int, name: object, s: pd.Series) -> list[_Finding]:
-    out: list[_Finding] = []
+    """Every finding in one column: its name, then name-and-value rules, then text values."""
     tokens = _tokens(name)
-    kinds = _name_kinds(name)
     present = int(s.notna().sum())
-    for kind in kinds:
-        out.append(_Finding(pos, name, kind, "column name", present, f"the column name says {kind}", "drop"))
-    s_pos = s.reset_index(drop=True)  # masks are indexed by row position, so reported rows are positions
-    text = _as_text(s_pos)
-
-    # dates: by name when the values carry more than the year, by dtype whatever the name
-    dob = _is_dob(tokens)
-    date_named = dob or _is_date_name(tokens)
-    dtype_dates = isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(s.dtype)
-    if isinstance(s.dtype, pd.PeriodDtype):
-        dtype_dates = s.dtype.freq.name[0] not in "YAQ"  # yearly or quarterly periods carry no month or day
-    if dtype_dates and present:
-        why = "the date of birth" if dob else "a date-time column"
-        out.append(_Finding(pos, name, FULL_DATE, "column name" if date_named else "values", present,
-                            f"{why} with calendar dates", "dob" if dob else "date"))
-    elif date_named and present:
-        full = month = None
-        if text is not None:
-            full = text.str.contains(_VALUE_PATTERNS[FULL_DATE])
-            month = text.str.contains(_MONTH_YEAR) & ~full
-        odd = _numeric_dates(_numbers(s_pos, text))
-        n_full = int(full.sum()) if full is not None else 0
-        n_month = int(month.sum()) if month is not None else 0
-        rule = "dob" if dob else "date"
-        if n_full:
-            out.append(_Finding(pos, name, FULL_DATE, "column name", n_full, "a date column holding full dates",
-                                rule, _first_rows(full)))
-        elif n_month:
-            out.append(_Finding(pos, name, MONTH_DATE, "column name", n_month,
-                                "a date column holding months and years", rule, _first_rows(month)))
-        elif int(odd.sum()):
-            out.append(_Finding(pos, name, FULL_DATE, "column name", int(odd.sum()),
-                                "a date column holding large numbers (YYYYMMDD, serial or epoch dates?)",
-                                rule, _first_rows(odd)))
-        elif dob:
-            out.append(_Finding(pos, name, FULL_DATE, "column name", present, "the date of birth", "dob"))
-
-    # ZIP codes: identifying beyond 3 characters
-    if set(tokens) & _ZIP or _grams(tokens) & _ZIP:
-        if text is not None:
-            long = text.str.replace(r"[^0-9A-Za-z]", "", regex=True).str.len() > 3
-        else:
-            num = _numbers(s_pos, None)
-            long = num.abs() > 999  # 02134 stored as a number is 2134: four digits still identify
-        if int(long.sum()):
-            out.append(_Finding(pos, name, ZIP, "column name", int(long.sum()),
-                                "ZIP or postal codes longer than 3 characters", "zip", _first_rows(long)))
-
-    # ages above 89 (90 is the Safe Harbor category "90 or older")
-    if set(tokens) & _AGE:
-        scale = next((_AGE_UNITS[t] for t in tokens if t in _AGE_UNITS), 1.0)
-        num = _numbers(s_pos, text)
-        old = np.isfinite(num) & (num > AGE_TOP * scale)
-        if int(old.sum()):
-            out.append(_Finding(pos, name, AGE, "column name", int(old.sum()),
-                                f"ages above {AGE_TOP - 1} not top-coded at {AGE_TOP}", "age",
-                                _first_rows(old)))
-
-    # text values, whatever the column is called
+    out = [_Finding(pos, name, kind, "column name", present, f"the column name says {kind}", "drop")
+           for kind in _name_kinds(name)]
+    s = s.reset_index(drop=True)  # masks are indexed by row position, so reported rows are positions
+    text = _as_text(s)
+    for rule in (_date_findings, _zip_findings, _age_findings):
+        out.extend(_Finding(pos, name, *f) for f in rule(tokens, s, text, present))
     if text is not None and len(text):
         skip = {f.kind for f in out} | ({FULL_DATE} if any(f.kind == MONTH_DATE for f in out) else set())
-        for kind, n, rows in _value_hits(text, skip):
-            out.append(_Finding(pos, name, kind, "values", n, f"cells match the {kind} pattern",
-                                "date" if kind == FULL_DATE else "drop", rows))
+        out.extend(_Finding(pos, name, kind, "values", n, f"cells match the {kind} pattern",
+                            "date" if kind == FULL_DATE else "drop", rows)
+                   for kind, n, rows in _value_hits(text, skip))
     return out
+
+
+def _date_findings(tokens: list[str], s: pd.Series, text: pd.Series | None, present: int) -> list[tuple]:
+    """Dates: by name when the values carry more than the year, by dtype whatever the name."""
+    if not present:
+        return []
+    dob = _is_dob(tokens)
+    named = dob or _is_date_name(tokens)
+    rule = "dob" if dob else "date"
+    typed = isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(s.dtype)
+    if isinstance(s.dtype, pd.PeriodDtype):
+        typed = s.dtype.freq.name[0] not in "YAQ"  # yearly or quarterly periods carry no month or day
+    if typed:
+        why = "the date of birth" if dob else "a date-time column"
+        return [(FULL_DATE, "column name" if named else "values", present, f"{why} with calendar dates", rule)]
+    if not named:
+        return []
+    if text is not None:
+        full = text.str.contains(_VALUE_PATTERNS[FULL_DATE])
+        if full.any():
+            return [(FULL_DATE, "column name", int(full.sum()), "a date column holding full dates", rule,
+                     _first_rows(full))]
+        month = text.str.contains(_MONTH_YEAR)
+        if month.any():
+            return [(MONTH_DATE, "column name", int(month.sum()), "a date column holding months and years", rule,
+                     _first_rows(month))]
+    large = _numeric_dates(_numbers(s, text))
+    if large.any():
+        return [(FULL_DATE, "column name", int(large.sum()),
+                 "a date column holding large numbers (YYYYMMDD, serial or epoch dates?)", rule, _first_rows(large))]
+    if dob:  # whatever its values look like, a date of birth is not let through unexamined
+        return [(FULL_DATE, "column name", present, "the date of birth", rule)]
+    return []
+
+
+def _zip_findings(tokens: list[str], s: pd.Series, text: pd.Series | None, present: int) -> list[tuple]:
+    """ZIP and postal codes identify beyond 3 characters."""
+    if not (set(tokens) & _ZIP or _grams(tokens) & _ZIP):
+        return []
+    if text is not None:
+        long = text.str.replace(r"[^0-9A-Za-z]", "", regex=True).str.len() > 3
+    else:
+        long = _numbers(s, None).abs() > 999  # 02134 stored as a number is 2134: four digits still identify
+    if not long.any():
+        return []
+    return [(ZIP, "column name", int(long.sum()), "ZIP or postal codes longer than 3 characters", "zip",
+             _first_rows(long))]
+
+
+def _age_findings(tokens: list[str], s: pd.Series, text: pd.Series | None, present: int) -> list[tuple]:
+    """Ages above 90 (90 itself is the Safe Harbor category "90 or older"), in the column's units."""
+    if not set(tokens) & _AGE:
+        return []
+    scale = next((_AGE_UNITS[t] for t in tokens if t in _AGE_UNITS), 1.0)
+    num = _numbers(s, text)
+    old = np.isfinite(num) & (num > AGE_TOP * scale)
+    if not old.any():
+        return []
+    return [(AGE, "column name", int(old.sum()), f"ages above {AGE_TOP - 1} not top-coded at {AGE_TOP}", "age",
+             _first_rows(old))]
 
 
 def _value_hits(text: pd.Series, skip: set[str]) -> list[tuple[str, int, tuple[int, ...]]]:
