@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,48 +17,98 @@ from .errors import DataError, ModelError
 
 __all__ = ["main"]
 
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+_EPILOG = ("exit status: 0 success; 1 the data cannot be used as given or a model cannot be fitted (the message says "
+           "why); 2 bad usage; 3 an internal error (a bug: set COMBOTHERAPY_TRACEBACK=1 to see the traceback)")
+
 
 # --- mapping options shared by every command that reads data ----------------------------------------------
 
-def _pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items or ():
-        if "=" not in item:
-            raise DataError(f"{what} {item!r} must look like KEY=VALUE")
-        k, v = item.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
+def _pair(text: str) -> tuple[str, str]:
+    """argparse type of KEY=VALUE options: a malformed one is a usage error (exit 2)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} must look like KEY=VALUE")
+    return key.strip(), value.strip()
+
+
+def _weeks_pair(text: str) -> tuple[str, float]:
+    key, value = _pair(text)
+    try:
+        return key, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the weeks after '=' must be a number") from None
+
+
+_MAPPING_KEYS = ("columns", "arms", "visits", "outcomes", "layout")
 
 
 def _add_mapping_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("mapping (how the file's columns and labels map to combotherapy's)")
-    g.add_argument("--mapping", type=Path, help="JSON file with any of: columns, arms, visits, outcomes, layout")
-    g.add_argument("--column", action="append", metavar="CANONICAL=SOURCE",
-                   help="column mapping, e.g. --column subject=pid --column pain=nrs (repeatable)")
-    g.add_argument("--arm", action="append", metavar="LABEL=ARM",
+    g.add_argument("--mapping", type=Path, metavar="JSON",
+                   help="JSON file with any of: columns, arms, visits, outcomes, layout; e.g. "
+                        '{"columns": {"subject": "id", "headache_w0": "pk1"}, "arms": {"1": "acupuncture"}, '
+                        '"outcomes": {"headache": {"low": 0, "better": "lower", "units": "points"}}}. '
+                        "Options given on the command line override it.")
+    g.add_argument("--column", action="append", type=_pair, metavar="CANONICAL=SOURCE",
+                   help="column mapping, e.g. --column subject=pid --column pain=nrs; wide files map "
+                        "<outcome>_w<week>, e.g. --column headache_w52=pk5 (repeatable)")
+    g.add_argument("--arm", action="append", type=_pair, metavar="LABEL=ARM",
                    help="arm label mapping, e.g. --arm 1=acupuncture --arm 0=control (repeatable)")
-    g.add_argument("--visit-label", action="append", metavar="LABEL=WEEKS",
+    g.add_argument("--visit-label", action="append", type=_weeks_pair, metavar="LABEL=WEEKS",
                    help="visit label mapping, e.g. --visit-label VIS1=4 (repeatable)")
-    g.add_argument("--layout", choices=["auto", "long", "wide"], default=None)
+    g.add_argument("--layout", choices=["auto", "long", "wide"], default=None,
+                   help="long: one row per subject and visit; wide: one row per subject (default: auto)")
     g.add_argument("--encoding", default=None, help="text encoding of csv/tsv files (default UTF-8)")
     g.add_argument("--allow-identifier", action="append", metavar="COLUMN",
                    help="keep a column the identifier guard flags, after checking it yourself (repeatable)")
 
 
-def _load(args: argparse.Namespace):
+def _read_mapping(path: Path) -> dict:
+    try:
+        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"cannot read the mapping file {path}: {e}") from None
+    except json.JSONDecodeError as e:
+        raise DataError(f"the mapping file {path} is not valid JSON: {e}") from None
+    if not isinstance(spec, dict):
+        raise DataError(f"the mapping file {path} must hold a JSON object with any of the keys "
+                        f"{', '.join(_MAPPING_KEYS)}")
+    unknown = [k for k in spec if k not in _MAPPING_KEYS]
+    if unknown:
+        raise DataError(f"the mapping file {path} has unknown key(s) {unknown}; the keys are "
+                        f"{', '.join(_MAPPING_KEYS)}")
+    for key in ("columns", "arms", "visits", "outcomes"):
+        if not isinstance(spec.get(key, {}), dict):
+            raise DataError(f"'{key}' in the mapping file {path} must be a JSON object (name: value pairs)")
+    return spec
+
+
+def _instruments(outcomes: dict, path: Path | None) -> dict:
     from .instruments import Instrument
+
+    out = {}
+    for name, fields in outcomes.items():
+        if not isinstance(fields, dict):
+            raise DataError(f"outcome '{name}' in the mapping file {path} must be a JSON object of instrument "
+                            'fields, e.g. {"low": 0, "better": "lower", "units": "points"}')
+        try:
+            out[name] = Instrument(**fields)
+        except (TypeError, ValueError) as e:
+            raise DataError(f"outcome '{name}' in the mapping file {path}: {e}. Instrument fields are low, high, "
+                            "better, units, label, kind, level, integer, low_open, description") from None
+    return out
+
+
+def _load(args: argparse.Namespace):
     from .io import load
 
-    spec: dict = {}
-    if args.mapping:
-        try:
-            spec = json.loads(Path(args.mapping).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
-            raise DataError(f"cannot read the mapping file {args.mapping}: {e}") from None
-    columns = {**spec.get("columns", {}), **_pairs(args.column, "--column")}
-    arms = {**spec.get("arms", {}), **_pairs(args.arm, "--arm")}
-    visits = {**spec.get("visits", {}), **{k: float(v) for k, v in _pairs(args.visit_label, "--visit-label").items()}}
-    outcomes = {name: Instrument(**fields) for name, fields in spec.get("outcomes", {}).items()}
+    spec = _read_mapping(args.mapping) if args.mapping else {}
+    columns = {**spec.get("columns", {}), **dict(args.column or ())}
+    arms = {**spec.get("arms", {}), **dict(args.arm or ())}
+    visits = {**spec.get("visits", {}), **dict(args.visit_label or ())}
+    outcomes = _instruments(spec.get("outcomes", {}), args.mapping)
     return load(args.data, columns=columns or None, arms=arms or None, visits=visits or None,
                 layout=args.layout or spec.get("layout", "auto"), outcomes=outcomes or None,
                 encoding=args.encoding, allow_identifiers=tuple(args.allow_identifier or ()))
@@ -66,12 +117,16 @@ def _load(args: argparse.Namespace):
 # --- commands -----------------------------------------------------------------------------------------------
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .report import describe_trial
+
     trial = _load(args)
     print(f"OK: {args.data} passed every check and the identifier guard.")
-    print(repr(trial))
-    for note in trial.notes:
-        print(f"  note: {note}")
-    return 0
+    for line in describe_trial(trial):
+        print(line)
+    if args.allow_identifier:
+        print("Kept although the identifier guard flags them (--allow-identifier, your responsibility): "
+              + ", ".join(args.allow_identifier))
+    return EXIT_OK
 
 
 def _cmd_table1(args: argparse.Namespace) -> int:
@@ -79,43 +134,48 @@ def _cmd_table1(args: argparse.Namespace) -> int:
 
     trial = _load(args)
     table = table_one(trial)
-    print(table.to_markdown())
+    print(table.summary())
     if args.out:
         table.save(args.out)
         print(f"written: {args.out}")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from .files import write_text
-    from .simulate import simulate_frame
+    from .simulate import _csv_text, simulate_frame
 
-    arms = tuple(a.strip() for a in args.arms.split(","))
-    frame = simulate_frame(arms=arms, n_per_arm=args.n, seed=args.seed)
-    write_text(args.out, frame.to_csv(index=False, lineterminator="\n"))
-    print(f"written: {args.out} ({frame['subject'].nunique()} subjects, {len(frame)} rows, seed {args.seed})")
-    return 0
+    arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
+    frame = simulate_frame(arms=arms, n_per_arm=args.n, visits=args.visits, dropout=args.dropout, seed=args.seed)
+    # the sample data's own CSV writer: whole numbers without decimals, missing values blank
+    write_text(args.out, _csv_text(frame))
+    print(f"written: {args.out} ({frame['subject'].nunique()} subjects, {len(frame)} rows; arms "
+          f"{', '.join(arms)}; seed {args.seed})")
+    return EXIT_OK
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from . import analysis
 
     trial = _load(args)
-    result = analysis.primary(trial, args.outcome, args.visit, model=args.model)
+    result = analysis.primary(trial, args.outcome, args.visit, model=args.model, covariates=args.covariate or ())
     if args.json:
         print(json.dumps(analysis.to_json(result), indent=2, allow_nan=False))
     else:
         print(result.summary())
-    return 0
+    return EXIT_OK
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     trial = _load(args)
-    path = write_report(trial, args.out, outcome=args.outcome, visit=args.visit)
-    print(f"written: {path}")
-    return 0
+    report = write_report(trial, args.out, outcome=args.outcome, visit=args.visit, covariates=args.covariate or (),
+                          data_file=args.data)
+    for section, why in report.skipped:
+        print(f"note: {section}: {why}", file=sys.stderr)
+    print(f"written: {report.path}")
+    return EXIT_OK
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
@@ -124,16 +184,34 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if args.check:
         return check(quiet=args.quiet)
     reproduce(args.out, quiet=args.quiet)
-    return 0
+    return EXIT_OK
+
+
+def _visits(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be comma-separated weeks, e.g. 0,4,8,12,26") from None
+
+
+def _proportion(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a proportion in [0, 1)")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="combotherapy", description=(
+    p = argparse.ArgumentParser(prog="combotherapy", epilog=_EPILOG, description=(
         "Outcomes research on combined rehabilitation therapies: do physiotherapy and acupuncture together "
-        "beat either alone? Every command reads de-identified data only."))
+        "beat either alone? Every command reads de-identified data only. Run 'combotherapy COMMAND --help' "
+        "for a command's options."))
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    r = sub.add_parser("reproduce", help="regenerate every figure and table from the bundled data",
+    r = sub.add_parser("reproduce", help="regenerate every figure and table from the bundled data", epilog=_EPILOG,
                        description="Execute every notebook on the bundled data and write figures, tables and "
                                    "MANIFEST.sha256; with --check, compare with the committed results.")
     r.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
@@ -142,55 +220,93 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_reproduce)
 
-    v = sub.add_parser("validate", help="check a data file and run the identifier guard",
-                       description="Run the loader's checks and the identifier guard; exit 1 on problems.")
-    v.add_argument("data", type=Path)
+    v = sub.add_parser("validate", help="check a data file and run the identifier guard", epilog=_EPILOG,
+                       description="Run the loader's checks and the identifier guard and say what was loaded "
+                                   "(subjects per arm, visits, outcomes). On problems, list every one (identifier "
+                                   "columns by name and kind, never their values) and exit 1.")
+    v.add_argument("data", type=Path, help="data file (.csv, .tsv, .parquet, .xlsx, .dta, .sas7bdat, .xpt)")
     _add_mapping_options(v)
     v.set_defaults(func=_cmd_validate)
 
-    t = sub.add_parser("table1", help="print the baseline table by arm")
-    t.add_argument("data", type=Path)
+    t = sub.add_parser("table1", help="print the baseline table by arm", epilog=_EPILOG,
+                       description="Print Table 1 (baseline characteristics by arm).")
+    t.add_argument("data", type=Path, help="data file")
     t.add_argument("--out", type=Path, help="also write it (.md, .html, .tex or .csv)")
     _add_mapping_options(t)
     t.set_defaults(func=_cmd_table1)
 
-    a = sub.add_parser("analyze", help="the primary comparison of arms",
-                       description="Compare arms on one outcome at one visit (ANCOVA) or over all visits (MMRM).")
-    a.add_argument("data", type=Path)
-    a.add_argument("--outcome", default="pain")
+    a = sub.add_parser("analyze", help="the primary comparison of arms", epilog=_EPILOG,
+                       description="Compare arms on one outcome: ANCOVA at one visit on the baseline value, or an "
+                                   "MMRM over all visits; LS means, pairwise contrasts (Holm) and, when the trial "
+                                   "has the arms, the combination rule (combined better than each monotherapy) and "
+                                   "the 2 x 2 factorial synergy analysis at that visit.")
+    a.add_argument("data", type=Path, help="data file")
+    a.add_argument("--outcome", default="pain", help="a visit-level outcome (default pain)")
     a.add_argument("--visit", type=float, default=12.0, help="weeks since randomisation (default 12)")
-    a.add_argument("--model", choices=["ancova", "mmrm"], default="ancova")
+    a.add_argument("--model", choices=["ancova", "mmrm"], default="ancova",
+                   help="ancova (value at the visit on baseline) or mmrm (all visits); default ancova")
+    a.add_argument("--covariate", action="append", metavar="COLUMN",
+                   help="adjust for this column too, e.g. --covariate age --covariate site (repeatable)")
     a.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_mapping_options(a)
     a.set_defaults(func=_cmd_analyze)
 
-    s = sub.add_parser("simulate", help="write a simulated sample trial (long CSV)")
-    s.add_argument("--out", type=Path, required=True)
+    s = sub.add_parser("simulate", help="write a simulated sample trial (long CSV)", epilog=_EPILOG,
+                       description="Simulate a trial with known true effects (see ct.simulate_trial) and write it "
+                                   "as a long CSV that every other command reads.")
+    s.add_argument("--out", type=Path, required=True, help="CSV file to write")
     s.add_argument("--n", type=int, default=120, help="subjects per arm (default 120)")
-    s.add_argument("--seed", type=int, default=2026)
-    s.add_argument("--arms", default="physio,acupuncture,combined", help="comma-separated arms")
+    s.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    s.add_argument("--arms", default="physio,acupuncture,combined",
+                   help="comma-separated arms among control, physio, acupuncture, combined "
+                        "(default physio,acupuncture,combined)")
+    s.add_argument("--visits", type=_visits, default=(0, 4, 8, 12, 26),
+                   help="comma-separated visit weeks starting at 0 (default 0,4,8,12,26)")
+    s.add_argument("--dropout", type=_proportion, default=0.15,
+                   help="expected proportion lost by the last visit (default 0.15)")
     s.set_defaults(func=_cmd_simulate)
 
-    h = sub.add_parser("report", help="a self-contained HTML report")
-    h.add_argument("data", type=Path)
-    h.add_argument("--out", type=Path, required=True)
-    h.add_argument("--outcome", default="pain")
-    h.add_argument("--visit", type=float, default=12.0)
+    h = sub.add_parser("report", help="a self-contained HTML report", epilog=_EPILOG,
+                       description="Write one HTML file, viewable offline (figures inline as SVG, no external "
+                                   "resources), with Table 1, the CONSORT diagram, the primary analysis (ANCOVA and "
+                                   "combination rule; MMRM over all visits), responders, the claims report and a "
+                                   "methods note. A section that cannot be computed for these data says why. The "
+                                   "same data and versions give the same bytes.")
+    h.add_argument("data", type=Path, help="data file")
+    h.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    h.add_argument("--outcome", default="pain", help="primary outcome (default pain)")
+    h.add_argument("--visit", type=float, default=12.0, help="primary visit, weeks (default 12)")
+    h.add_argument("--covariate", action="append", metavar="COLUMN",
+                   help="adjust the primary analysis for this column too (repeatable)")
     _add_mapping_options(h)
     h.set_defaults(func=_cmd_report)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run the command line; return the exit status (0 ok, 1 bad data or model, 2 bad usage, 3 internal error)."""
     try:
-        return int(args.func(args) or 0)
-    except (DataError, ModelError) as e:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # argparse exits 2 on bad usage and 0 after --help
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except (DataError, ModelError, ValueError) as e:  # ValueError: a bad value passed through to the library
         print(f"combotherapy {args.command}: {e}", file=sys.stderr)
-        return 1
-    except (OSError, ValueError) as e:
+        return EXIT_DATA
+    except OSError as e:  # a file that cannot be written (permissions, full disk, a folder in the way)
         print(f"combotherapy {args.command}: {e}", file=sys.stderr)
-        return 1
+        return EXIT_DATA
+    except KeyboardInterrupt:
+        print(f"combotherapy {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if os.environ.get("COMBOTHERAPY_TRACEBACK"):
+            raise
+        print(f"combotherapy {args.command}: internal error ({type(e).__name__}: {e}). This is a bug in "
+              "combotherapy; please report it with the command you ran (COMBOTHERAPY_TRACEBACK=1 shows the "
+              "traceback).", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover
