@@ -411,6 +411,14 @@ def test_datetime_and_text_date_columns():
     ct.check_identifiers(out)
 
 
+def test_month_year_dates_are_converted_and_said_so():
+    frame = pd.DataFrame({"subject": ["a", "b"], "onset_date": ["2023-11", "2024-01"],
+                          "rand_date": ["2024-01-15", "2024-01-20"]})
+    out = ct.deidentify(frame, key=KEY, randomisation_date="rand_date")
+    assert out["onset_day"].tolist() == [-75, -19]  # from the 1st: Nov 1 -> Jan 15 is 30 + 31 + 14 days
+    assert "month precision" in dict((d["column"], d["action"]) for d in out.attrs["deidentify_log"])["onset_date"]
+
+
 def test_date_problems_are_data_errors():
     base = pd.DataFrame({"subject": ["a", "b"], "visit_date": ["2024-03-12", "2024-03-13"],
                          "rand_date": ["2024-03-01", "2024-03-02"]})

@@ -482,9 +482,10 @@ def _hash_ids(values: pd.Series, key: bytes, column: str) -> pd.Series:
         rows = np.flatnonzero(values.isna().to_numpy())
         raise DataError(None, [Problem(column, "subject id missing; every row needs one before hashing",
                                        tuple(int(r) for r in rows[:5]), int(rows.size))])
-    num = pd.to_numeric(values, errors="coerce") if not pd.api.types.is_string_dtype(values.dtype) else None
-    if num is not None and num.notna().all() and (num == np.floor(num)).all():
-        values = num.astype("int64")  # 101 and 101.0 are one subject
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(values.dtype.categories.dtype)
+    if pd.api.types.is_float_dtype(values.dtype) and (values == np.floor(values)).all():
+        values = values.astype("int64")  # ids are compared as text: 101.0 read from a spreadsheet is 101
     codes, uniques = pd.factorize(values.astype(str))
     # hashing is per distinct id (not per row); HMAC has no vectorised form
     digests = np.array(["S" + hmac.new(key, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:HASH_CHARS]
@@ -617,7 +618,8 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
     if any(f.rule == "index" for f in found):
         raise DataError("deidentify: the row index carries identifiers; call frame.reset_index() first "
                         "so that it is handled as a column")
-    original_index, attrs, frame = frame.index, dict(frame.attrs), frame.reset_index(drop=True)  # positions: reported rows, safe alignment
+    # work on row positions (reported rows, safe alignment); the caller's index is put back at the end
+    original_index, attrs, frame = frame.index, dict(frame.attrs), frame.reset_index(drop=True)
 
     out = frame.copy()
     log: list[dict[str, object]] = []
@@ -665,7 +667,8 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
             days = (d - rand).dt.days.astype("Int64")
             out.insert(out.columns.get_loc(c), new, days)
             out = out.drop(columns=c)
-            note(c, f"converted to days since randomisation in '{new}' ({int(days.isna().sum())} missing)")
+            month = " (month precision: the first of the month was used)" if MONTH_DATE in kinds.get(c, ()) else ""
+            note(c, f"converted to days since randomisation in '{new}' ({int(days.isna().sum())} missing){month}")
         for c in dob_cols:
             b = _parse_dates(frame[c], str(c))
             before = (rand.dt.month < b.dt.month) | ((rand.dt.month == b.dt.month) & (rand.dt.day < b.dt.day))
