@@ -9,6 +9,7 @@ Each figure has a pure function that computes its numbers (``consort_counts``,
 ``waterfall_data``, ``responder_curve_data``, ...) so they can be checked and tabulated.
 """
 
+from .claims import claims, claims_data
 from .consort import ConsortCounts, consort, consort_counts
 from .forest import forest, forest_data
 from .responders import ResponderCurve, responder_curve, responder_curve_data
@@ -26,4 +27,5 @@ __all__ = [
     "trajectory", "trajectory_data",
     "forest", "forest_data",
     "survival", "survival_data", "KMPlotData",
+    "claims", "claims_data",
 ]

@@ -1,0 +1,83 @@
+"""The claims figure: standardised intervals mapped by hand, verdict markers, untestable claims."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_plot_common import check_image
+
+import combotherapy as ct
+
+
+def claims_table() -> pd.DataFrame:
+    # 1: pain, lower better, SD 2 -> std = -estimate / 2 ; 3: ratio of geometric means, f = -sqrt(3)/pi
+    f3 = -np.sqrt(3) / np.pi
+    return pd.DataFrame({
+        "id": ["1", "2", "3", "4", "5"],
+        "claim": ["Combined relieves pain better than either alone", "More range of motion",
+                  "Less inflammation", "Faster recovery", "Helps after years of pain"],
+        "outcome": ["pain", "rom", "crp", "recovery_time", "pain"],
+        "contrast": ["combined - physio", "combined - acupuncture", "combined - physio", "combined - physio", None],
+        "measure": ["mean difference", "mean difference", "ratio of geometric means", "hazard ratio (recovery)",
+                    None],
+        "estimate": [-1.0, 4.0, 0.8, 1.1, np.nan],
+        "ci_low": [-1.6, -1.0, 0.6, 0.9, np.nan],
+        "ci_high": [-0.4, 9.0, 1.05, 1.35, np.nan],
+        "verdict": ["supported", "inconclusive", "not supported", "inconclusive", "not testable: no control arm"],
+        "std_effect": [0.5, 0.4, f3 * np.log(0.8), np.sqrt(3) / np.pi * np.log(1.1), np.nan],
+    })
+
+
+def test_standardised_intervals_use_the_reports_own_factor():
+    d = ct.plot.claims_data(claims_table())
+    assert d.loc[0, ["std_low", "std_high"]].tolist() == pytest.approx([0.2, 0.8])     # -(-0.4)/2, -(-1.6)/2
+    assert d.loc[1, ["std_low", "std_high"]].tolist() == pytest.approx([-0.1, 0.9])    # 4 -> 0.4: factor 0.1
+    f3 = -np.sqrt(3) / np.pi
+    assert d.loc[2, ["std_low", "std_high"]].tolist() == pytest.approx(sorted([f3 * np.log(0.6),
+                                                                                f3 * np.log(1.05)]))
+    assert d["testable"].tolist() == [True, True, True, True, False]
+    # explicit standardised limits win over the mapping
+    given = claims_table().assign(std_ci_low=[0.1] * 5, std_ci_high=[0.9] * 5)
+    assert ct.plot.claims_data(given).loc[0, ["std_low", "std_high"]].tolist() == [0.1, 0.9]
+
+
+def test_no_interval_when_the_factor_is_undefined():
+    t = claims_table()
+    t.loc[0, ["estimate", "std_effect"]] = 0.0
+    d = ct.plot.claims_data(t)
+    assert np.isnan(d.loc[0, "std_low"]) and np.isnan(d.loc[0, "std_high"])
+    fig = ct.plot.claims(t)
+    assert len(fig.axes[0].collections) == 3  # intervals of claims 2-4 only
+
+
+def test_verdicts_by_marker_and_text():
+    fig = ct.plot.claims(claims_table())
+    ax, twin = fig.axes
+    markers = [(line.get_marker(), line.get_markerfacecolor()) for line in ax.get_lines()
+               if line.get_linestyle() == "None"]
+    assert markers == [("o", "#000000"), ("o", "white"), ("X", "#000000"), ("o", "white")]
+    assert [t.get_text() for t in twin.get_yticklabels()] == claims_table()["verdict"].tolist()
+    assert ax.get_yticklabels()[-1].get_text() == "5. pain"
+
+
+def test_real_report_renders():
+    pytest.importorskip("combotherapy.claims")
+    from combotherapy.claims import claims_report
+
+    report = claims_report(ct.simulate_trial(n_per_arm=40, seed=3))
+    fig = ct.plot.claims(report, labels="claim")
+    assert len(fig.axes[0].get_yticklabels()) == len(report.table)
+
+
+def test_bad_inputs():
+    with pytest.raises(ct.DataError, match="lacks the columns"):
+        ct.plot.claims(claims_table().drop(columns="std_effect"))
+    with pytest.raises(ct.DataError, match="labels must be"):
+        ct.plot.claims(claims_table(), labels="long")
+    with pytest.raises(ct.DataError, match="claims report"):
+        ct.plot.claims(42)
+
+
+def test_claims_image(tmp_path):
+    check_image(ct.plot.claims(claims_table()), "claims", tmp_path)
