@@ -118,3 +118,13 @@ def test_forest_image(tmp_path):
 
 def test_forest_ratio_image(tmp_path):
     check_image(ct.plot.forest(ratio_frame().assign(measure="ratio of geometric means")), "forest_ratio", tmp_path)
+
+
+def test_subgroup_rows_are_named_by_variable_and_level():
+    sub = pd.DataFrame({"variable": ["all subjects", "sex", "sex"], "level": ["all", "female", "male"],
+                        "contrast": "combined - physio", "outcome": "pain",
+                        "estimate": [-1.6, -1.7, -1.5], "ci_low": [-2.2, -2.5, -2.4], "ci_high": [-1.0, -0.9, -0.6]})
+    d = ct.plot.forest_data(sub)
+    assert d["label"].tolist() == ["all subjects · all", "sex · female", "sex · male"]
+    texts = [t.get_text() for t in ct.plot.forest(sub).axes[0].texts]
+    assert texts == ["\u2190 favours combined", "favours physio \u2192"]

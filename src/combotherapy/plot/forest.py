@@ -20,7 +20,7 @@ __all__ = ["forest_data", "forest"]
 
 _NEEDED = ("estimate", "ci_low", "ci_high")
 # identifying columns, in the order they appear in a row label
-_ID_COLUMNS = ("outcome", "subgroup", "level", "visit", "contrast", "label")
+_ID_COLUMNS = ("outcome", "subgroup", "variable", "level", "visit", "contrast", "label")
 # result tables a forest can show, in order of preference
 _TABLES = ("contrasts", "hazard_ratios", "table")
 
@@ -60,7 +60,7 @@ def forest_data(results_or_frame: object, *, better: str | Mapping[str, str] | N
     results_or_frame : Result, DataFrame, or a sequence of them
         Results with a contrasts table (``contrasts``; ``hazard_ratios`` of a survival result;
         ``table`` of a claims report), or frames with columns ``estimate, ci_low, ci_high`` and
-        any of ``outcome, subgroup, level, visit, contrast, label`` to name the rows. A
+        any of ``outcome, subgroup, variable, level, visit, contrast, label`` to name the rows. A
         ``log_estimate`` column marks a ratio measure.
     better : {"lower", "higher"} or mapping outcome -> str, optional
         Good direction of the outcome's scale, overriding a ``better`` column, the result's
