@@ -30,7 +30,18 @@ def figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figu
         return fig, fig.add_subplot()
     if not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes, not {type(ax).__name__}")
-    return ax.get_figure(root=True), ax
+    return root_figure(ax), ax
+
+
+def root_figure(ax: Axes) -> Figure:
+    """The top-level figure of ``ax`` (not a subfigure), on matplotlib before and after 3.10."""
+    try:
+        return ax.get_figure(root=True)
+    except TypeError:  # matplotlib < 3.10 has no root argument
+        fig = ax.figure
+        while getattr(fig, "figure", fig) is not fig:
+            fig = fig.figure
+        return fig
 
 
 def check_trial(trial: object) -> Trial:

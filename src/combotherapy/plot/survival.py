@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..errors import DataError
 from ..instruments import instrument_for
-from ._common import new_figure
+from ._common import new_figure, root_figure
 from .style import arm_colors, style
 
 __all__ = ["KMPlotData", "survival_data", "survival"]
@@ -176,7 +176,7 @@ def survival(result: object, *, cumulative: bool | None = None, ci: bool = True,
             else:
                 ax = fig.add_subplot()
         else:
-            fig = ax.get_figure(root=True)
+            fig = root_figure(ax)
             if risk_table:
                 tab = ax.inset_axes((0.0, -0.22 - 0.07 * len(arms), 1.0, 0.07 * len(arms)), sharex=ax)
         handles = []
