@@ -466,7 +466,7 @@ def check_identifiers(frame: pd.DataFrame, *, allow: Iterable[object] = ()) -> N
     if not found:
         return
     cols = list(dict.fromkeys(str(f.column) for f in found))
-    problems = [Problem(str(f.column), f"{f.kind} (found by {f.found_by}: {f.reason})", f.rows, f.n_cells)
+    problems = [Problem(str(f.column), f"{f.kind}, found by {f.found_by}" + _detail(f), f.rows, f.n_cells)
                 for f in found]
     head = (f"the data carry direct identifiers (HIPAA Safe Harbor) in {len(cols)} column"
             f"{'s' if len(cols) != 1 else ''}: {', '.join(repr(c) for c in cols)}. No value is shown.\n"
@@ -474,6 +474,11 @@ def check_identifiers(frame: pd.DataFrame, *, allow: Iterable[object] = ()) -> N
             "them; a column you have checked and know to be safe can be kept with allow=[<column>]"
             " (allow_identifiers= in ct.load).")
     raise IdentifierError(head, problems)
+
+
+def _detail(f: _Finding) -> str:
+    generic = f.reason.startswith(("the column name says", "cells match"))  # the kind already says it
+    return "" if generic else f": {f.reason}"
 
 
 # --- deidentify -------------------------------------------------------------------------------
