@@ -90,7 +90,7 @@ def _arms_missing(trial: Trial, needed: Sequence[str]) -> list[str]:
 
 
 def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
-            covariates: Sequence[str] = (), alpha: float = 0.05) -> PrimaryResult:
+            covariates: Sequence[str] = (), baseline: bool = True, alpha: float = 0.05) -> PrimaryResult:
     """Compare the arms on one outcome: LS means, pairwise contrasts and, when the arms allow, the combination
     rule and the factorial analysis.
 
@@ -108,6 +108,9 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
         post-baseline visit (unstructured covariance, Satterthwaite degrees of freedom).
     covariates : sequence of str
         Further adjustment covariates, passed to every model.
+    baseline : bool
+        MMRM only: adjust for the baseline value (and its interaction with visit). ``False`` for trials without
+        a baseline measurement; ANCOVA always adjusts for baseline.
     alpha : float
         1 - confidence level; one-sided level of each component test of the combination rule.
 
@@ -153,7 +156,12 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
         raise DataError(f"model {model!r} is not known; use one of {list(MODELS)}")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
-    options = {"covariates": list(covariates)}
+    options: dict = {"covariates": list(covariates)}
+    if model == "ancova" and not baseline:
+        raise DataError("ANCOVA compares arms at a visit adjusting for the baseline value, so it needs baseline; "
+                        "without baseline values use model='mmrm' with baseline=False")
+    if not baseline:
+        options["baseline"] = False
     if model == "ancova":
         fitted = ancova(trial, outcome, visit, alpha=alpha, **options)
     else:

@@ -158,7 +158,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from . import analysis
 
     trial = _load(args)
-    result = analysis.primary(trial, args.outcome, args.visit, model=args.model, covariates=args.covariate or ())
+    result = analysis.primary(trial, args.outcome, args.visit, model=args.model, covariates=args.covariate or (),
+                              baseline=not args.no_baseline)
     if args.json:
         print(json.dumps(analysis.to_json(result), indent=2, allow_nan=False))
     else:
@@ -247,6 +248,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="ancova (value at the visit on baseline) or mmrm (all visits); default ancova")
     a.add_argument("--covariate", action="append", metavar="COLUMN",
                    help="adjust for this column too, e.g. --covariate age --covariate site (repeatable)")
+    a.add_argument("--no-baseline", action="store_true",
+                   help="mmrm only: do not adjust for the baseline value (for data without baseline measurements)")
     a.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_mapping_options(a)
     a.set_defaults(func=_cmd_analyze)

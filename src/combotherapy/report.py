@@ -100,6 +100,15 @@ def _e(text: object) -> str:
     return html.escape(str(text))
 
 
+def _lines(text: str) -> str:
+    """Escaped text keeping its line breaks (a DataError lists one problem a line)."""
+    return "<br>\n".join(_e(line) for line in text.splitlines())
+
+
+def _p(text: str) -> str:
+    return f"<p>{_e(text)}</p>\n"
+
+
 def _html_list(lines: Sequence[str]) -> str:
     """Lines as a list; lines indented by two spaces become a sub-list of the line before."""
     out = ["<ul>"]
@@ -178,7 +187,7 @@ class _Builder:
         except (DataError, ModelError) as e:
             reason = str(e)
             self.skipped.append((what, reason))
-            return f'<p class="skipped">Not computed for these data: {_e(reason)}</p>\n'
+            return f'<p class="skipped">Not computed for these data: {_lines(reason)}</p>\n'
         except ImportError as e:
             reason = f"this part of combotherapy is not available in this installation ({e})"
             self.skipped.append((what, reason))
@@ -242,8 +251,12 @@ def _mmrm(trial: Trial, outcome: str, covariates: Sequence[str], b: _Builder) ->
         raise DataError(f"'{outcome}' has {len(visits)} post-baseline visit(s) with data "
                         f"({', '.join(f'week {v:g}' for v in visits) or 'none'}); a model over all visits needs at "
                         "least 2. The ANCOVA above is the analysis of these data.")
-    result = mmrm(trial, outcome, covariates=list(covariates))
-    out = [result.to_html()]
+    data = trial.data
+    has_baseline = bool(data.loc[data["visit"] == 0, outcome].notna().any())
+    result = mmrm(trial, outcome, covariates=list(covariates), baseline=has_baseline)
+    out = [] if has_baseline else [_p(f"The trial has no baseline (week 0) value of {outcome}: the model does not "
+                                      "adjust for baseline.")]
+    out.append(result.to_html())
     trajectory = _plot_function("trajectory")
     if trajectory is not None:
         out.append(b.attempt("Trajectory plot", lambda: _figure(
