@@ -1,0 +1,402 @@
+"""Does early pain relief carry the combined arm's effect? Causal mediation analysis of two arms.
+
+Mediator: change of an outcome (default pain) from baseline to an early visit. Outcome: adherence to the planned
+sessions (binomial GLM on sessions attended out of planned) or a visit-level outcome at a later visit (OLS
+adjusted for its baseline). Effects (ACME, ADE, total, proportion mediated) by the quasi-Bayesian simulation of
+Imai, Keele and Tingley (2010), with :class:`statsmodels.stats.mediation.Mediation` and a fixed seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.mediation import Mediation
+
+from ..errors import DataError, ModelError
+from ..results import Fitted, Result
+from ..trial import Trial
+from ._design import is_factor, ols
+from .adherence import _prepare as _sessions
+from .safety import _ids
+
+__all__ = ["mediation", "MediationResult", "ADHERENCE"]
+
+ADHERENCE = "adherence"
+EFFECT_ROWS = [("ACME (control)", "acme_control"), ("ACME (treated)", "acme_treated"),
+               ("ACME (average)", "acme_average"), ("ADE (control)", "ade_control"),
+               ("ADE (treated)", "ade_treated"), ("ADE (average)", "ade_average"), ("Total effect", "total"),
+               ("Prop. mediated (control)", "prop_control"), ("Prop. mediated (treated)", "prop_treated"),
+               ("Prop. mediated (average)", "prop_average")]
+IGNORABILITY = ("Causal reading rests on sequential ignorability (Imai et al. 2010): given the covariates, "
+                "treatment is independent of the potential mediators and outcomes (true by randomisation), and the "
+                "mediator is independent of the potential outcomes given treatment and covariates (NOT guaranteed "
+                "by randomisation: an unmeasured cause of both early pain relief and the outcome biases ACME and "
+                "ADE). Check with a sensitivity analysis before reading the ACME causally.")
+
+
+class _SharedError:
+    """Normal draws of the potential mediators M(0) and M(1) that share one error vector per replicate.
+
+    ``Mediation.fit`` asks for the mediator distribution under control, then under treatment, in every replicate.
+    R's ``mediation::mediate`` adds the same simulated error to both; drawing them independently (statsmodels'
+    default) adds spurious Monte Carlo variance ``b^2 * 2 sigma^2 / n`` to the ACME of a linear outcome.
+    """
+
+    def __init__(self, loc: np.ndarray, sd: float, owner: _CommonErrorOLS):
+        self.loc, self.sd, self.owner = loc, sd, owner
+
+    def rvs(self, size: int, rng: np.random.Generator | None = None, random_state=None) -> np.ndarray:
+        gen = rng if rng is not None else random_state
+        if self.owner.cached is None:
+            self.owner.cached = gen.standard_normal(size)
+            return self.loc + self.sd * self.owner.cached
+        err, self.owner.cached = self.owner.cached, None
+        return self.loc + self.sd * err
+
+
+class _CommonErrorOLS(sm.OLS):
+    """OLS mediator model whose simulated potential mediators use common random errors (see :class:`_SharedError`)."""
+
+    cached: np.ndarray | None = None
+
+    def get_distribution(self, params, scale, exog=None, dist_class=None):
+        return _SharedError(self.predict(params, exog), float(np.sqrt(scale)), self)
+
+
+class MediationResult(Result):
+    """Result of :func:`mediation`.
+
+    Attributes
+    ----------
+    effects : DataFrame
+        ``effect, estimate, se, ci_low, ci_high, p``: ACME, ADE (under control, under treatment, average), total
+        effect and proportion mediated. Estimates are means of the simulated draws, ``se`` their SD, intervals
+        percentiles, ``p`` twice the smaller tail proportion (as R's ``mediation``; 0 means below ``2 / n_sims``).
+        The proportions mediated are ratios with heavy tails: their estimate is the median of the draws, as R's
+        ``mediate`` reports them. On the outcome's scale
+        (adherence: proportion of planned sessions), treated arm minus comparator arm.
+    paths : DataFrame
+        The regression coefficients behind it: ``a`` (treatment -> mediator), ``b`` (mediator -> outcome), ``c'``
+        (direct) and ``c`` (total, outcome on treatment and covariates); for a linear outcome also ``a*b``
+        (product of coefficients, Sobel SE).
+    draws : DataFrame
+        The simulated ACME, ADE and total effect per replicate.
+    """
+
+    tables = ("effects", "paths")
+
+    def __init__(self, title: str, fitted: Fitted, *, effects: pd.DataFrame, paths: pd.DataFrame,
+                 draws: pd.DataFrame, data: pd.DataFrame):
+        super().__init__(title, fitted, effects=effects, paths=paths)
+        self.draws = draws
+        self.data = data
+
+    def headline(self) -> list[str]:
+        e = self.effects.set_index("effect")
+        acme, prop = e.loc["ACME (average)"], e.loc["Prop. mediated (average)"]
+        x = self.fitted.extra
+        return [f"ACME (average) {acme['estimate']:.3g} ({acme['ci_low']:.3g} to {acme['ci_high']:.3g}), p = "
+                f"{acme['p']:.3g}; proportion mediated {prop['estimate']:.3g} ({prop['ci_low']:.3g} to "
+                f"{prop['ci_high']:.3g}).",
+                f"Effects are {x['treated']} minus {x['control']} on the outcome's scale; the mediator is the "
+                f"change in {x['mediator']} from baseline to week {x['mediator_visit']:g}.",
+                "Sequential ignorability is assumed (see Notes)."]
+
+
+def _baseline_covariates(trial: Trial, covariates: Sequence[str], subjects: pd.Index) -> tuple[pd.DataFrame, list]:
+    data = trial.data
+    unknown = [c for c in covariates if c not in data.columns]
+    reserved = [c for c in covariates if c in ("subject", "arm", "visit")]
+    if unknown or reserved:
+        raise DataError(f"covariate(s) {unknown + reserved} cannot be used; give baseline covariates of this trial "
+                        f"({trial.covariates})")
+    notes = []
+    out = pd.DataFrame(index=subjects)
+    level = set(trial.subject_columns)
+    for c in covariates:
+        if c in level:
+            out[c] = data.groupby("subject", sort=False)[c].first().reindex(subjects)
+        else:
+            out[c] = data.loc[data["visit"] == 0.0].set_index("subject")[c].reindex(subjects)
+            notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
+    return out, notes
+
+
+def _columns(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Covariate columns of the design (factors: treatment coding, sorted levels, first as reference)."""
+    cols, names = [], []
+    for c in covariates:
+        if is_factor(frame[c]):
+            v = frame[c].astype(str).to_numpy()
+            for lev in sorted(pd.unique(v))[1:]:
+                cols.append((v == lev).astype(float))
+                names.append(f"{c}{lev}")
+        else:
+            cols.append(frame[c].to_numpy(float))
+            names.append(c)
+    return (np.column_stack(cols) if cols else np.empty((len(frame), 0))), names
+
+
+def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio"), mediator: str = "pain",
+              mediator_visit: float = 4, outcome: str = ADHERENCE, outcome_visit: float = 12,
+              covariates: Sequence[str] = (), n_sims: int = 1000, seed: int = 0, alpha: float = 0.05,
+              attended: str = "sessions_attended", planned: str = "sessions_planned") -> MediationResult:
+    """Causal mediation: is the effect of one arm against another carried by early change in the mediator?
+
+    Parameters
+    ----------
+    trial : Trial
+    treatment : (treated, control)
+        The two arms compared; other arms are not used.
+    mediator : str
+        Visit-level outcome whose change from baseline to ``mediator_visit`` is the mediator (``pain``: a negative
+        change is a reduction).
+    mediator_visit : float
+        Week of the mediator; must be after baseline and before ``outcome_visit``.
+    outcome : str
+        ``"adherence"`` (sessions ``attended`` out of ``planned``, binomial GLM) or a visit-level outcome measured
+        at ``outcome_visit`` (OLS adjusted for its baseline).
+    outcome_visit : float
+        Week of the outcome; for adherence, the end of the session period (week 12 in the sample trials).
+    covariates : sequence of str
+        Baseline covariates, in both models (numeric linear, text as factors).
+    n_sims : int
+        Simulation replicates (R's ``sims``; 1000 is R's default).
+    seed : int
+        Seed of the ``numpy.random.Generator`` driving the simulation: the same seed gives the same result.
+    alpha : float
+        1 - level of the percentile intervals.
+    attended, planned : str
+        Session count columns (adherence outcome only).
+
+    Returns
+    -------
+    MediationResult
+        ``.effects``, ``.paths``, ``.draws``, ``.fitted`` (both model formulas, n, excluded subjects).
+
+    Notes
+    -----
+    With ``T`` = 1 for the treated arm, ``M`` the change in the mediator and ``X`` the pre-treatment covariates
+    (the mediator's baseline, the outcome's baseline for a visit-level outcome, and ``covariates``)::
+
+        mediator model:  M = a0 + a T + g'X + e,         e ~ N(0, s^2)
+        outcome model:   Y = c0 + c' T + b M + h'X + u   (OLS), or
+                         attended ~ Binomial(planned, p),  logit p = c0 + c' T + b M + h'X
+
+    ACME(t) = E[Y(t, M(1)) - Y(t, M(0))], ADE(t) = E[Y(1, M(t)) - Y(0, M(t))], total = ADE(t) + ACME(1 - t),
+    proportion mediated = ACME / total. They are estimated by the quasi-Bayesian simulation of Imai, Keele and
+    Tingley (2010), as R's ``mediation::mediate``: in each replicate both models' coefficients are drawn from
+    their asymptotic normal distributions, potential mediators are simulated for every subject under T = 0 and
+    T = 1 (with one common error draw, as ``mediate`` does), the outcome model predicts the potential outcomes
+    (probabilities for adherence), and the effects are averaged over subjects. For a linear outcome the ACME is
+    ``a * b`` and the ADE ``c'`` (``.paths``); the simulation reproduces them up to Monte Carlo error.
+    The proportion mediated is unstable when the total effect is near 0.
+
+    References
+    ----------
+    Imai K, Keele L, Tingley D (2010) A general approach to causal mediation analysis. Psychol Methods
+    15:309-334. Tingley D, Yamamoto T, Hirose K, Keele L, Imai K (2014) mediation: R package for causal mediation
+    analysis. J Stat Softw 59(5). VanderWeele TJ (2015) Explanation in Causal Inference. Oxford University Press.
+
+    Example
+    -------
+    >>> res = ct.mediation(trial, outcome="pain", outcome_visit=12)   # doctest: +SKIP
+    >>> res.effects                                                  # doctest: +SKIP
+    """
+    if not isinstance(trial, Trial):
+        raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
+    if not (0 < alpha < 1):
+        raise DataError(f"alpha must be between 0 and 1, not {alpha!r}")
+    if isinstance(n_sims, bool) or not isinstance(n_sims, int | np.integer) or n_sims < 100:
+        raise DataError(f"n_sims must be a whole number >= 100 (1000 is usual), not {n_sims!r}")
+    treatment = tuple(treatment)
+    if len(treatment) != 2 or treatment[0] == treatment[1] or any(a not in trial.arms for a in treatment):
+        raise DataError(f"treatment must be two different arms of this trial (treated, comparator), e.g. "
+                        f"('combined', 'physio'); the arms are {trial.arms}, got {treatment}")
+    treated, control = treatment
+    m_inst = trial.instrument(mediator)
+    if m_inst.level != "visit":
+        raise DataError(f"mediator '{mediator}' is measured once per subject; the mediator is the change of a "
+                        "visit-level outcome from baseline")
+    mv = trial.check_visit(mediator_visit)
+    adherence = outcome == ADHERENCE
+    if adherence:
+        ov = float(outcome_visit)
+    else:
+        o_inst = trial.instrument(outcome)
+        if o_inst.level != "visit":
+            raise DataError(f"outcome '{outcome}' is measured once per subject; use outcome='adherence' or a "
+                            "visit-level outcome")
+        ov = trial.check_visit(outcome_visit)
+    if mv <= 0:
+        raise DataError(f"mediator_visit must be after baseline (the mediator is the change from week 0), not "
+                        f"{mediator_visit!r}")
+    if mv >= ov:
+        raise DataError(f"the mediator '{mediator}' is measured at week {mv:g}, at or after the outcome "
+                        f"('{outcome}' at week {ov:g}); a mediator must be measured before the outcome. Choose an "
+                        "earlier mediator_visit or a later outcome_visit.")
+
+    data = trial.data
+    subj = data.drop_duplicates("subject").set_index("subject")["arm"].astype(str)
+    subj = subj[subj.isin(treatment)]
+    frame = pd.DataFrame({"arm": subj, "T": (subj == treated).astype(float)})
+    at = data.loc[data["visit"] == mv].set_index("subject")[mediator]
+    frame["m_base"] = trial.baseline(mediator).reindex(frame.index)
+    frame["M"] = at.reindex(frame.index) - frame["m_base"]
+    reasons = [(frame["m_base"].isna(), f"no baseline {mediator}"),
+               (at.reindex(frame.index).isna(), f"no {mediator} at week {mv:g} (mediator)")]
+    excluded_sessions = pd.DataFrame(columns=["subject", "arm", "reason"])
+    if adherence:
+        sess, excluded_sessions = _sessions(trial, attended, planned, None)
+        sess = sess.set_index("subject")
+        frame["attended"] = sess["attended"].reindex(frame.index)
+        frame["planned"] = sess["planned"].reindex(frame.index)
+        excluded_sessions = excluded_sessions.loc[excluded_sessions["subject"].isin(frame.index)]
+        reasons.append((frame["planned"].isna() & ~frame.index.isin(excluded_sessions["subject"]),
+                        "no session counts"))
+        base_cols = ["m_base"]
+    else:
+        frame["Y"] = data.loc[data["visit"] == ov].set_index("subject")[outcome].reindex(frame.index)
+        reasons.append((frame["Y"].isna(), f"no {outcome} at week {ov:g} (outcome)"))
+        if outcome != mediator:
+            frame["y_base"] = trial.baseline(outcome).reindex(frame.index)
+            reasons.append((frame["y_base"].isna(), f"no baseline {outcome}"))
+            base_cols = ["m_base", "y_base"]
+        else:
+            base_cols = ["m_base"]
+    covariates = list(dict.fromkeys(covariates))
+    cov, notes = _baseline_covariates(trial, covariates, frame.index)
+    for c in covariates:
+        frame[c] = cov[c]
+        reasons.append((frame[c].isna(), f"covariate '{c}' missing"))
+    reason = pd.Series("", index=frame.index)
+    for mask, why in reasons:  # first reason wins
+        reason[(reason == "") & mask.to_numpy()] = why
+    if adherence:
+        reason[reason.index.isin(excluded_sessions["subject"])] = excluded_sessions.set_index("subject")["reason"]
+    keep = reason == ""
+    excluded = pd.DataFrame({"subject": frame.index[~keep].astype(str), "arm": frame["arm"][~keep].to_numpy(),
+                             "reason": reason[~keep].to_numpy()})
+    f = frame.loc[keep].reset_index()
+    counts = f["arm"].value_counts().reindex([treated, control], fill_value=0)
+    if (counts < 2).any():
+        raise DataError(f"too few subjects with mediator and outcome recorded: {dict(counts)}; each arm needs at "
+                        "least 2")
+
+    Z, z_names = _columns(f, base_cols + covariates)
+    z_names = [{"m_base": f"{mediator}[week 0]", "y_base": f"{outcome}[week 0]"}.get(n, n) for n in z_names]
+    T, M = f["T"].to_numpy(), f["M"].to_numpy()
+    one = np.ones(len(f))
+    Xm = np.column_stack([one, T, Z])
+    Xo = np.column_stack([one, T, M, Z])
+    m_terms = ["(Intercept)", "treatment"] + z_names
+    o_terms = ["(Intercept)", "treatment", "mediator"] + z_names
+    m_fit = ols(Xm, M, m_terms, what=" of the mediator")
+    if adherence:
+        y, n_tr = f["attended"].to_numpy(float), f["planned"].to_numpy(float)
+        outcome_model = sm.GLM(np.column_stack([y, n_tr - y]), Xo, family=sm.families.Binomial())
+        total_model = sm.GLM(np.column_stack([y, n_tr - y]), np.delete(Xo, 2, axis=1), family=sm.families.Binomial())
+        try:
+            o_res = outcome_model.fit(tol=1e-12, maxiter=100)
+            c_res = total_model.fit(tol=1e-12, maxiter=100)
+        except Exception as err:  # perfect prediction or singular design in IRLS
+            raise ModelError(f"the binomial outcome model could not be fitted ({err})") from err
+        ob, ocov, odf = np.asarray(o_res.params), np.asarray(o_res.cov_params()), np.inf
+        cb, ccov = np.asarray(c_res.params), np.asarray(c_res.cov_params())
+        fit_kw = {"tol": 1e-12, "maxiter": 100}
+    else:
+        yv = f["Y"].to_numpy(float)
+        o_fit = ols(Xo, yv, o_terms, what=" of the outcome")
+        c_fit = ols(np.delete(Xo, 2, axis=1), yv, [t for t in o_terms if t != "mediator"], what=" of the outcome")
+        ob, ocov, odf = o_fit.beta, o_fit.vcov, float(o_fit.df_resid)
+        cb, ccov = c_fit.beta, c_fit.vcov
+        outcome_model = sm.OLS(yv, Xo)
+        fit_kw = {}
+
+    med = Mediation(outcome_model, _CommonErrorOLS(M, Xm), exposure=(1, 1), mediator=2,
+                    outcome_fit_kwargs=fit_kw)
+    sim = med.fit(method="parametric", n_rep=int(n_sims), rng=np.random.default_rng(seed))
+    draws = pd.DataFrame({
+        "acme_control": sim.indirect_effects[0].mean(0), "acme_treated": sim.indirect_effects[1].mean(0),
+        "ade_control": sim.direct_effects[0].mean(0), "ade_treated": sim.direct_effects[1].mean(0)})
+    draws["acme_average"] = (draws["acme_control"] + draws["acme_treated"]) / 2
+    draws["ade_average"] = (draws["ade_control"] + draws["ade_treated"]) / 2
+    draws["total"] = draws["acme_average"] + draws["ade_average"]
+    for k in ("control", "treated", "average"):
+        draws[f"prop_{k}"] = draws[f"acme_{k}"] / draws["total"]
+    effects = _summarise(draws, alpha)
+
+    a_, a_se, m_df = m_fit.beta[1], np.sqrt(m_fit.vcov[1, 1]), float(m_fit.df_resid)
+    paths = [("a: treatment -> mediator", a_, a_se, m_df), ("b: mediator -> outcome", ob[2], np.sqrt(ocov[2, 2]), odf),
+             ("c': treatment -> outcome (direct)", ob[1], np.sqrt(ocov[1, 1]), odf),
+             ("c: treatment -> outcome (total, without mediator)", cb[1], np.sqrt(ccov[1, 1]),
+              odf if adherence else float(len(f) - len(cb)))]
+    if not adherence:
+        ab = a_ * ob[2]
+        paths.append(("a*b: product of coefficients (ACME)", ab, np.sqrt(a_**2 * ocov[2, 2] + ob[2] ** 2 * a_se**2),
+                      np.inf))
+    pt = pd.DataFrame(paths, columns=["path", "estimate", "se", "df"])
+    pt["statistic"] = pt["estimate"] / pt["se"]
+    dfs = pt["df"].to_numpy()
+    tails = np.where(np.isinf(dfs), stats.norm.sf(np.abs(pt["statistic"])),
+                     stats.t.sf(np.abs(pt["statistic"]), np.where(np.isinf(dfs), 1, dfs)))
+    pt["p"] = 2 * tails
+    crit = np.where(np.isinf(dfs), stats.norm.isf(alpha / 2), stats.t.isf(alpha / 2, np.where(np.isinf(dfs), 1, dfs)))
+    pt["ci_low"], pt["ci_high"] = pt["estimate"] - crit * pt["se"], pt["estimate"] + crit * pt["se"]
+
+    covs = " + ".join(["treatment"] + z_names)
+    m_formula = f"change in {mediator} (week {mv:g} - week 0) ~ {covs}"
+    o_formula = (f"cbind({attended}, {planned} - {attended}) ~ mediator + {covs} (binomial, logit)" if adherence
+                 else f"{outcome}[week {ov:g}] ~ mediator + {covs} (OLS)")
+    scale = "proportion of planned sessions attended" if adherence else f"{outcome} at week {ov:g}"
+    notes += [
+        f"Treatment: {treated} (T = 1) against {control} (T = 0); other arms are not used.",
+        f"Effects are on the scale of the outcome ({scale}), {treated} minus {control}.",
+        f"Quasi-Bayesian simulation (Imai et al. 2010) with statsmodels' Mediation: {n_sims} replicates, "
+        f"numpy Generator seed {seed}; potential mediators share one simulated error under T = 0 and T = 1, as in "
+        "R's mediation::mediate. Estimates are simulation means (medians for the proportions mediated), intervals "
+        "percentiles, p = 2 x the smaller tail proportion (0 means below 2 / n_sims).",
+        IGNORABILITY,
+    ]
+    if adherence:
+        notes.append(f"Sessions attended before week {mv:g} precede the mediator; only later sessions can be "
+                     "affected by it, so the temporal order is partial.")
+    if abs(effects.set_index("effect").loc["Total effect", "estimate"]) < \
+            effects.set_index("effect").loc["Total effect", "se"]:
+        notes.append("The total effect is small relative to its uncertainty: the proportion mediated is unstable "
+                     "and should not be interpreted.")
+    if len(excluded):
+        why = excluded.groupby("reason", sort=False).size()
+        notes.append("Excluded: " + "; ".join(
+            f"{k} {r} (subjects {_ids(excluded.loc[excluded['reason'] == r, 'subject'])})" for r, k in why.items())
+            + ".")
+    fitted = Fitted(
+        model="Causal mediation analysis (quasi-Bayesian simulation): OLS mediator model, "
+              + ("binomial GLM" if adherence else "OLS") + " outcome model",
+        formula=f"mediator: {m_formula}; outcome: {o_formula}", outcome=outcome,
+        visit=ov if not adherence else None, alpha=alpha, n_per_arm={a: int(k) for a, k in counts.items()},
+        excluded=excluded.reset_index(drop=True), notes=notes,
+        extra={"treated": treated, "control": control, "mediator": mediator, "mediator_visit": mv,
+               "outcome_visit": ov, "n_sims": int(n_sims), "seed": seed, "covariates": covariates,
+               "mediator_sigma": m_fit.sigma})
+    title = (f"Mediation: does the change in {mediator} by week {mv:g} carry the effect of {treated} vs {control} "
+             f"on {'adherence' if adherence else f'{outcome} at week {ov:g}'}?")
+    keep_cols = ["subject", "arm", "T", "M"] + [c for c in ("attended", "planned", "Y") if c in f.columns]
+    return MediationResult(title, fitted, effects=effects, paths=pt, draws=draws, data=f[keep_cols])
+
+
+def _summarise(draws: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    rows = []
+    for label, col in EFFECT_ROWS:
+        x = draws[col].to_numpy()
+        lo, hi = np.percentile(x, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+        p = 2 * min((x > 0).sum(), (x < 0).sum()) / len(x)
+        # proportions mediated are ratios with heavy tails: their point estimate is the median, as in mediate
+        point = float(np.median(x)) if col.startswith("prop") else float(x.mean())
+        rows.append({"effect": label, "estimate": point, "se": float(x.std(ddof=1)), "ci_low": lo,
+                     "ci_high": hi, "p": p})
+    return pd.DataFrame(rows)
