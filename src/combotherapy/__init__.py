@@ -6,6 +6,8 @@ Data
     load, Trial, Instrument, REGISTRY, simulate_trial, deidentify, check_identifiers, table_one
 Comparing arms
     ancova, combination_test, synergy, effect_sizes (LS means and contrasts: combotherapy.contrasts)
+Secondary outcomes, safety, who benefits
+    adverse_events, adherence, mediation, subgroups
 Errors
     DataError, IdentifierError, ModelError
 """
@@ -15,12 +17,16 @@ from .claims import ClaimsReport, claims_report
 from .errors import DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
 from .io import load
+from .models.adherence import AdherenceResult, adherence
 from .models.ancova import AncovaResult, ancova
 from .models.combination import CombinationResult, SynergyResult, combination_test, synergy
 from .models.counts import CountResult, count_model
 from .models.effect_sizes import EffectSizes, effect_sizes
+from .models.mediation import MediationResult, mediation
 from .models.mmrm import MMRMResult, mmrm
 from .models.responders import ResponderResult, responders
+from .models.safety import AdverseEventResult, adverse_events
+from .models.subgroups import SubgroupResult, subgroups
 from .models.survival import SurvivalResult, survival
 from .privacy import check_identifiers, deidentify, find_identifiers
 from .simulate import simulate_trial
@@ -43,4 +49,6 @@ __all__ = [
     "table_one", "TableOne",
     "plot",
     "claims_report", "ClaimsReport",
+    "adverse_events", "AdverseEventResult", "adherence", "AdherenceResult", "mediation", "MediationResult",
+    "subgroups", "SubgroupResult",
 ]
