@@ -249,7 +249,7 @@ cells = st.one_of(st.none(), st.integers(-5, 40), st.floats(allow_nan=True, allo
                   st.text(max_size=4))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     cols=st.lists(st.sampled_from(["subject", "arm", "visit", "pain", "odi", "age", "recovered", "pain_w0",
                                    "pain_w12", "notes", "recovery_time"]), min_size=0, max_size=6, unique=True),

@@ -63,7 +63,7 @@ def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemColl
         hint = f"arms= maps {sorted(lookup)}"
     else:
         canon = {a: a for a in CANONICAL_ARMS}
-        mapped = keys.map(lambda k: canon.get(k.strip().lower()) if k is not None else None)
+        mapped = keys.map(lambda k: canon.get(k.strip().lower()) if isinstance(k, str) else None)
         hint = (f"expected the canonical arms {list(CANONICAL_ARMS)}; map your labels with "
                 f"arms={{'<label>': 'physio', ...}} (other arm names are allowed when declared there)")
     bad = mapped.isna() & ~missing
