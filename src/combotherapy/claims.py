@@ -137,7 +137,7 @@ def _survival(trial, claim, pairs, alpha):
 def _adherence(trial, claim, pairs, alpha):
     from .models.adherence import adherence
 
-    res = adherence(trial, attended=claim["outcome"], alpha=alpha)
+    res = adherence(trial, attended=claim["outcome"], alpha=alpha, adjust="none")  # unadjusted, as for ancova
     return _from_rows(_pick(res.contrasts, pairs), 1, True, alpha, 1.0), "", "odds ratio (sessions attended)"
 
 
@@ -145,7 +145,8 @@ def _safety(trial, claim, pairs, alpha):
     from .models.safety import adverse_events
 
     res = adverse_events(trial, alpha=alpha)
-    rows = _pick(res.contrasts.loc[res.contrasts["measure"] == "risk_difference"], pairs)
+    con = res.contrasts
+    rows = _pick(con.loc[(con["measure"] == "risk_difference") & (con["type"] == "any")], pairs)  # any event
     # fewer patients with events is the benefit: sign -1 on the risk difference
     return _from_rows(rows.assign(df=math.inf), -1, False, alpha, 1.0), "", "risk difference (patients with AEs)"
 
