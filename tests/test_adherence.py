@@ -142,6 +142,10 @@ def test_missing_columns(trials):
         adherence(t, scale="deviance")
     with pytest.raises(ct.DataError, match="reference arm 'control'"):
         adherence(t, reference="control")
+    with pytest.raises(ct.DataError, match="once per subject"):
+        adherence(t, adjust_for_baseline="recovery_time")
+    with pytest.raises(ct.DataError, match="alpha"):
+        adherence(t, alpha=0)
 
 
 def test_no_sessions_at_all_in_an_arm_is_a_model_error(trials):

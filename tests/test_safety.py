@@ -237,7 +237,7 @@ def test_count_varying_within_subject(trial):
 
 
 def test_bad_arguments(trial):
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(ct.DataError, match="alpha"):
         adverse_events(trial, alpha=1.5)
     with pytest.raises(ct.DataError, match="adjust"):
         adverse_events(trial, adjust="tukey")

@@ -163,6 +163,8 @@ def test_bad_variables(trial):
         subgroups(trial, "pain", 7)
     with pytest.raises(ct.DataError, match="not in this trial"):
         subgroups(trial, "grip", 12)
+    with pytest.raises(ct.DataError, match="alpha"):
+        subgroups(trial, "pain", 12, alpha=5)
 
 
 def test_numeric_with_few_values_is_categorical(trial):

@@ -19,7 +19,6 @@ from ..errors import DataError, ModelError, ProblemCollector
 from ..results import Fitted, Result
 from ..trial import Trial
 from ._design import build_design
-from .proportions import z_value
 from .safety import _add, _ids, subject_frame
 
 __all__ = ["adherence", "AdherenceResult", "DISPERSION_WARN"]
@@ -91,6 +90,9 @@ def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None
     conds = [frame["planned"].isna(), frame["planned"] == 0, frame["attended"].isna()]
     reasons = [f"no '{planned}' recorded", f"0 sessions planned ('{planned}')", f"no '{attended}' recorded"]
     if baseline is not None:
+        if trial.instrument(baseline).level != "visit":
+            raise DataError(f"adjust_for_baseline='{baseline}' is measured once per subject; give a visit-level "
+                            "outcome whose week-0 value is the covariate (e.g. 'pain')")
         base = trial.baseline(baseline)
         frame["baseline"] = base.reindex(frame["subject"]).to_numpy(float)
         conds.append(frame["baseline"].isna())
@@ -158,7 +160,8 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
     >>> res = ct.adherence(trial, adjust_for_baseline="pain")   # doctest: +SKIP
     >>> res.contrasts[["contrast", "estimate", "ci_low", "ci_high", "p_adj"]]   # doctest: +SKIP
     """
-    z_value(alpha)
+    if not 0 < alpha < 1:
+        raise DataError(f"alpha must be between 0 and 1 (e.g. 0.05 for 95% intervals), not {alpha!r}")
     if scale not in SCALES:
         raise DataError(f"scale must be None (binomial) or 'pearson' (quasi-binomial), not {scale!r}")
     if not isinstance(trial, Trial):

@@ -23,7 +23,7 @@ from ..errors import DataError, ProblemCollector
 from ..instruments import AE_PREFIX
 from ..results import Fitted, Result
 from ..trial import Trial
-from .proportions import newcombe_diff_ci, wilson_ci, z_value
+from .proportions import newcombe_diff_ci, wilson_ci
 
 __all__ = ["adverse_events", "AdverseEventResult", "poisson_exact_ci", "rate_ratio_exact", "subject_frame"]
 
@@ -346,7 +346,8 @@ def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: f
     >>> res = ct.adverse_events(trial)                       # doctest: +SKIP
     >>> res.contrasts.query("type == 'any'")                 # doctest: +SKIP
     """
-    z_value(alpha)  # validates alpha
+    if not 0 < alpha < 1:
+        raise DataError(f"alpha must be between 0 and 1 (e.g. 0.05 for 95% intervals), not {alpha!r}")
     if str(adjust).lower() not in P_ADJUST_METHODS:
         raise DataError(f"adjust={adjust!r} is not known; use one of {', '.join(P_ADJUST_METHODS)}")
     if not isinstance(trial, Trial):

@@ -231,6 +231,8 @@ def subgroups(trial: Trial, outcome: str, visit: float,
     >>> res = ct.subgroups(trial, "pain", 12)                 # doctest: +SKIP
     >>> res.contrasts[["variable", "level", "contrast", "estimate", "ci_low", "ci_high", "interaction_p"]]  # doctest: +SKIP
     """
+    if not 0 < alpha < 1:
+        raise DataError(f"alpha must be between 0 and 1 (e.g. 0.05 for 95% intervals), not {alpha!r}")
     prep = prepare(trial, outcome, visit, (), missing_baseline=missing_baseline)
     arms, inst, v = prep.arms, prep.instrument, prep.visit
     chosen = _pairs(arms, pairs)
