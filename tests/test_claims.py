@@ -9,7 +9,7 @@ from scipy import stats
 
 import combotherapy as ct
 from combotherapy.claims import claims_report, default_claims
-from combotherapy.contrasts import adjust_pvalues
+from combotherapy.contrasts import p_adjust
 from combotherapy.simulate import claim_truth
 
 
@@ -49,7 +49,7 @@ def test_iut_p_is_the_larger_one_sided_p(sample, report):
 
 def test_holm_and_fixed_sequence(sample, report):
     testable = report.table.dropna(subset=["p"])
-    assert np.allclose(testable["p_adj"], adjust_pvalues(testable["p"].to_numpy(), "holm"))
+    assert np.allclose(testable["p_adj"], p_adjust(testable["p"].to_numpy(), "holm"))
     fixed = claims_report(sample, multiplicity="fixed-sequence").table.dropna(subset=["p"])
     assert np.allclose(fixed["p_adj"], np.maximum.accumulate(fixed["p"].to_numpy()))
     assert report.fitted.adjust == "holm"

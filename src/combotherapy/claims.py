@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .contrasts import adjust_pvalues
+from .contrasts import p_adjust
 from .errors import DataError
 from .instruments import REGISTRY
 from .results import Fitted, Result
@@ -320,7 +320,7 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     if testable:
         p = np.array([r["p"] for r in testable])
         if multiplicity == "holm":
-            padj = adjust_pvalues(p, "holm")
+            padj = p_adjust(p, "holm")
         elif multiplicity == "fixed-sequence":
             padj = np.maximum.accumulate(p)
         else:

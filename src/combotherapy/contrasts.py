@@ -89,8 +89,8 @@ from scipy import optimize, special, stats
 from .arms import contrast_label, contrast_pairs
 from .errors import ModelError
 
-__all__ = ["ADJUST_METHODS", "DfRule", "lsmeans", "compare", "test_linear", "contrast_matrix", "mvt_seed",
-           "adjust_pvalues"]
+__all__ = ["ADJUST_METHODS", "P_ADJUST_METHODS", "DfRule", "lsmeans", "compare", "test_linear", "contrast_matrix",
+           "mvt_seed", "p_adjust"]
 
 DfRule = float | int | Callable[[np.ndarray], float]
 
@@ -154,20 +154,6 @@ def _p_adjust(p: np.ndarray, method: str) -> np.ndarray:
     out = np.empty(m)
     out[order] = np.minimum(stepped, 1.0)
     return out
-
-
-def adjust_pvalues(p, method: str = "holm") -> np.ndarray:
-    """Adjust a vector of p-values as R's ``stats::p.adjust`` (``none``, ``bonferroni``, ``holm``, ``sidak``).
-
-    For families of tests that are not linear contrasts of one model (e.g. claims tested on different
-    outcomes); contrasts of one model use :func:`compare` / :func:`test_linear`.
-    """
-    p = np.asarray(p, dtype=float)
-    if method == "none":
-        return p.copy()
-    if method not in ("bonferroni", "holm", "sidak"):
-        raise ValueError(f"adjust must be 'none', 'bonferroni', 'holm' or 'sidak', not {method!r}")
-    return _p_adjust(p, method) if len(p) else p.copy()
 
 
 def _corr(cov: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 from ..arms import contrast_label, contrast_pairs
-from ..contrasts import adjust_pvalues
+from ..contrasts import p_adjust
 from ..errors import DataError, ModelError
 from ..instruments import Instrument
 from ..results import Fitted, Result
@@ -183,15 +183,6 @@ def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold:
 # ----------------------------------------------------------------------------------------------
 # effect measures
 # ----------------------------------------------------------------------------------------------
-def _p_adjust(p: np.ndarray, method: str) -> np.ndarray:
-    """Bonferroni or Holm over the non-missing p-values of one measure (one family per measure)."""
-    out = p.astype(float).copy()
-    ok = ~np.isnan(out)
-    if method != "none" and ok.any():
-        out[ok] = adjust_pvalues(out[ok], method)
-    return out
-
-
 def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]],
               outcome: str) -> tuple[pd.DataFrame, dict]:
     """Baseline-adjusted log odds ratios for each pair: logit P(resp) = b0 + b_arm + b_base * baseline."""
@@ -297,7 +288,7 @@ def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tupl
     out["p_adj"] = np.nan
     for meas in MEASURES:
         sel = (out["measure"] == meas).to_numpy()
-        out.loc[sel, "p_adj"] = _p_adjust(out.loc[sel, "p"].to_numpy(float), adjust)
+        out.loc[sel, "p_adj"] = p_adjust(out.loc[sel, "p"].to_numpy(float), adjust)
     # long form ordered by pair, then measure
     out["_pair"] = out["contrast"].map({c: i for i, c in enumerate(labels)})
     out["_meas"] = out["measure"].map({mm: i for i, mm in enumerate(MEASURES)})
