@@ -76,6 +76,11 @@ def test_help_describes_the_options(capsys):
         assert option in out
 
 
+def test_version(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"combotherapy {ct.__version__}"
+
+
 @pytest.mark.parametrize("argv", [
     [],                                                   # no command
     ["frobnicate"],                                       # unknown command

@@ -205,11 +205,18 @@ def _proportion(text: str) -> float:
     return value
 
 
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="combotherapy", epilog=_EPILOG, description=(
         "Outcomes research on combined rehabilitation therapies: do physiotherapy and acupuncture together "
         "beat either alone? Every command reads de-identified data only. Run 'combotherapy COMMAND --help' "
         "for a command's options."))
+    p.add_argument("--version", action="version", version=f"combotherapy {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     r = sub.add_parser("reproduce", help="regenerate every figure and table from the bundled data", epilog=_EPILOG,
