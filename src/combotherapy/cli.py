@@ -304,6 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DataError, ModelError, ValueError) as e:  # ValueError: a bad value passed through to the library
         print(f"combotherapy {args.command}: {e}", file=sys.stderr)
         return EXIT_DATA
+    except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head): not an error to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except OSError as e:  # a file that cannot be written (permissions, full disk, a folder in the way)
         print(f"combotherapy {args.command}: {e}", file=sys.stderr)
         return EXIT_DATA
