@@ -113,3 +113,24 @@ def test_exports(report, tmp_path):
     report.save(tmp_path / "claims.html")
     assert "<table" in (tmp_path / "claims.html").read_text()
     assert "Verdicts:" in report.summary()
+
+
+@pytest.mark.parametrize("n, seed", [(15, 3), (8, 5)])
+def test_small_trials_never_crash(n, seed):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        table = claims_report(ct.simulate_trial(n_per_arm=n, seed=seed)).table
+    assert table["verdict"].notna().all()
+    testable = table.dropna(subset=["p"])
+    assert np.isfinite(testable[["p", "p_adj", "std_effect"]].to_numpy(float)).all()
+
+
+def test_safety_claim_uses_any_event_risk_difference(sample, report):
+    row = report.table.set_index("id").loc["9"]
+    ae = ct.adverse_events(sample).contrasts
+    rd = ae.loc[(ae["type"] == "any") & (ae["measure"] == "risk_difference")].set_index("contrast")
+    assert row["estimate"] == pytest.approx(rd.loc[row["contrast"], "estimate"], rel=1e-12)
+    # the sample's needling events make the excess over physio larger than the 10-point margin
+    assert row["verdict"] == "not supported" and row["ci_low"] > 0.10

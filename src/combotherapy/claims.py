@@ -70,8 +70,11 @@ class _Contrast:
     effect: float          # benefit-signed, on the test scale (log for ratios): > 0 means benefit
     effect_low: float      # benefit-signed (1 - alpha) interval on the test scale
     effect_high: float
+    se: float              # on the test scale
     p_one: float           # one-sided p for benefit
     std_effect: float      # benefit-signed standardised effect, for the claims figure
+    std_low: float         # its (1 - alpha) interval
+    std_high: float
 
 
 def _from_rows(rows: pd.DataFrame, sign: int, ratio: bool, alpha: float, scale_sd: float) -> dict[str, _Contrast]:
@@ -83,11 +86,15 @@ def _from_rows(rows: pd.DataFrame, sign: int, ratio: bool, alpha: float, scale_s
         q = stats.t.ppf(1 - alpha / 2, df) if math.isfinite(df) else stats.norm.ppf(1 - alpha / 2)
         eff = sign * est
         lo, hi = eff - q * se, eff + q * se
-        p_one = float(stats.t.sf(eff / se, df) if math.isfinite(df) else stats.norm.sf(eff / se))
+        if not (math.isfinite(se) and se > 0 and math.isfinite(eff)):  # e.g. no events in either arm
+            p_one = math.nan
+            lo = hi = math.nan
+        else:
+            p_one = float(stats.t.sf(eff / se, df) if math.isfinite(df) else stats.norm.sf(eff / se))
         # log ratios are put on Cohen's d scale with Chinn's (2000) factor sqrt(3)/pi
-        std = eff * math.sqrt(3) / math.pi if ratio else eff / scale_sd
+        factor = math.sqrt(3) / math.pi if ratio else 1 / scale_sd
         out[r["contrast"]] = _Contrast(r["contrast"], float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"]),
-                                       eff, lo, hi, p_one, std)
+                                       eff, lo, hi, se, p_one, eff * factor, lo * factor, hi * factor)
     return out
 
 
@@ -147,8 +154,12 @@ def _safety(trial, claim, pairs, alpha):
     res = adverse_events(trial, alpha=alpha)
     con = res.contrasts
     rows = _pick(con.loc[(con["measure"] == "risk_difference") & (con["type"] == "any")], pairs)  # any event
+    # standardised like a mean difference of a 0/1 variable: over the SD sqrt(p(1 - p)) of the pooled proportion
+    arms = res.by_arm
+    pooled = float(arms["patients"].sum() / arms["n"].sum())
+    sd = math.sqrt(pooled * (1 - pooled)) if 0 < pooled < 1 else 1.0
     # fewer patients with events is the benefit: sign -1 on the risk difference
-    return _from_rows(rows.assign(df=math.inf), -1, False, alpha, 1.0), "", "risk difference (patients with AEs)"
+    return _from_rows(rows.assign(df=math.inf), -1, False, alpha, sd), "", "risk difference (patients with AEs)"
 
 
 _MODELS: dict[str, Callable] = {"ancova": _ancova, "ancova_log": _ancova_log, "count": _count,
@@ -166,7 +177,8 @@ def _pick(table: pd.DataFrame, pairs) -> pd.DataFrame:
         ratio = "log_estimate" in rev.columns
         if ratio:
             rev["log_estimate"] = -rev["log_estimate"]
-            rev[["estimate", "ci_low", "ci_high"]] = 1 / rev[["estimate", "ci_high", "ci_low"]].to_numpy()
+            with np.errstate(divide="ignore"):  # a ratio of 0 flips to infinity, as it should
+                rev[["estimate", "ci_low", "ci_high"]] = 1 / rev[["estimate", "ci_high", "ci_low"]].to_numpy()
         else:
             rev[["estimate", "ci_low", "ci_high"]] = -rev[["estimate", "ci_high", "ci_low"]].to_numpy()
         if "statistic" in rev.columns:
@@ -232,15 +244,20 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
     if test == "safety":
         # non-inferiority: H0 risk difference >= margin; benefit-signed effect + margin > 0 rejects it
         for c in contrasts.values():
-            se = (c.effect_high - c.effect_low) / (2 * stats.norm.ppf(1 - alpha / 2))
-            c.p_one = float(stats.norm.sf((c.effect + mid) / se))
-        mid_scale = mid
+            ok = math.isfinite(c.se) and c.se > 0 and math.isfinite(c.effect)
+            c.p_one = float(stats.norm.sf((c.effect + mid) / c.se)) if ok else math.nan
+        mid_scale = -mid  # the data rule safety out when even the lower limit of the excess exceeds the margin
     else:
         mid_scale = abs(math.log(mid)) if measure not in ("mean difference",) else mid
+    if any(not math.isfinite(c.p_one) for c in contrasts.values()):
+        bad = [c.label for c in contrasts.values() if not math.isfinite(c.p_one)]
+        return {**_base_row(claim), "measure": measure, "units": units, "verdict": "inconclusive",
+                "reason": f"Inconclusive: {', '.join(bad)} could not be estimated (no variation or no events)."}
     deciding = max(contrasts.values(), key=lambda c: c.p_one)  # the intersection-union test: the weaker one
     return {**_base_row(claim), "contrast": deciding.label, "measure": measure, "estimate": deciding.estimate,
             "ci_low": deciding.ci_low, "ci_high": deciding.ci_high, "units": units, "p": deciding.p_one,
-            "std_effect": deciding.std_effect, "_effect_high": deciding.effect_high, "_mid": mid_scale,
+            "std_effect": deciding.std_effect, "std_ci_low": deciding.std_low, "std_ci_high": deciding.std_high,
+            "_effect_high": deciding.effect_high, "_mid": mid_scale,
             "_test": test, "_pairs": len(pairs), "mid": mid}
 
 
@@ -254,7 +271,10 @@ def _verdict(row: dict, alpha: float) -> tuple[str, str]:
                                 f"{row['mid']:g} ({what})."
         both = "each monotherapy" if row["_test"] == "combination" else "the comparator"
         return "supported", f"Better than {both}; the weaker comparison is {what}, adjusted p = {row['p_adj']:.2g}."
-    if row["_test"] != "safety" and row["_effect_high"] < row["_mid"]:
+    if row["_effect_high"] < row["_mid"]:
+        if row["_test"] == "safety":
+            return "not supported", f"More patients with adverse events than with physiotherapy alone, by more " \
+                                    f"than the margin of {row['mid']:g} ({what})."
         return "not supported", f"The data rule out a benefit as large as the minimal important difference " \
                                 f"({row['mid']:g}): {what}."
     return "inconclusive", f"Not shown (adjusted p = {row['p_adj']:.2g}), but an important benefit is not ruled " \
@@ -291,10 +311,11 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     -------
     ClaimsReport
         ``.table``: ``id, claim, outcome, model, visit, contrast, measure, estimate, ci_low, ci_high, units,
-        p, p_adj, verdict, reason, std_effect``. ``estimate`` and its CI belong to the deciding (weaker)
+        p, p_adj, verdict, reason, std_effect, std_ci_low, std_ci_high``. ``estimate`` and its CI belong to the deciding (weaker)
         contrast, on the instrument's scale (ratio measures on the ratio scale); ``std_effect`` is the
         benefit-signed standardised effect (mean differences over the pooled baseline SD; log ratios times
-        sqrt(3)/pi, Chinn 2000) for the claims figure.
+        sqrt(3)/pi, Chinn 2000; risk differences over the SD of the pooled proportion) with its interval, for
+        the claims figure.
 
     Notes
     -----
@@ -329,7 +350,7 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
             r["p_adj"] = float(q)
             r["verdict"], r["reason"] = _verdict(r, alpha)
     cols = ["id", "claim", "outcome", "model", "visit", "contrast", "measure", "estimate", "ci_low", "ci_high",
-            "units", "p", "p_adj", "verdict", "reason", "std_effect"]
+            "units", "p", "p_adj", "verdict", "reason", "std_effect", "std_ci_low", "std_ci_high"]
     frame = pd.DataFrame(rows).reindex(columns=cols)
     fitted = Fitted(model="claims report: intersection-union tests of combined vs each monotherapy",
                     adjust=multiplicity, alpha=alpha,
