@@ -180,11 +180,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from .reproduce import check, reproduce
+    from .reproduce import NotebookError, check, reproduce
 
-    if args.check:
-        return check(quiet=args.quiet)
-    reproduce(args.out, quiet=args.quiet)
+    try:
+        if args.check:
+            return check(quiet=args.quiet)
+        manifest = reproduce(args.out, quiet=args.quiet)
+    except NotebookError as e:
+        print(f"combotherapy reproduce: {e}", file=sys.stderr)
+        return 1
+    print(f"written: {manifest.parent} (manifest {manifest.name})")
     return EXIT_OK
 
 

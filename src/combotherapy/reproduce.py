@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .files import write_text
 
-__all__ = ["repo_root", "reproduce", "check", "compare", "manifest", "NOTEBOOKS"]
+__all__ = ["repo_root", "reproduce", "check", "compare", "manifest", "NOTEBOOKS", "NotebookError"]
 
 #: notebooks run by ``reproduce``, in order, with the dataset each reads (relative to the repository)
 NOTEBOOKS = {
@@ -34,6 +34,10 @@ NOTEBOOKS = {
 MANIFEST = "MANIFEST.sha256"
 LOCK = "requirements-lock.txt"
 COMMITTED = "results"
+
+
+class NotebookError(RuntimeError):
+    """A notebook failed while ``reproduce`` executed it; the message names the notebook, cell and error."""
 
 
 def repo_root() -> Path:
@@ -66,6 +70,7 @@ def run_notebook(path: Path, parameters: dict, timeout: int = 900) -> None:
     """
     import nbformat
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
     source = "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
@@ -73,7 +78,13 @@ def run_notebook(path: Path, parameters: dict, timeout: int = 900) -> None:
     idx = next((i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), -1)
     nb.cells.insert(idx + 1, injected)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        cell = next((i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error"
+                                                               for o in c.get("outputs", []))), None)
+        where = f"cell {cell}" if cell is not None else "a cell"
+        raise NotebookError(f"{path.name} failed in {where}: {e.ename}: {e.evalue}") from None
 
 
 def manifest(folder: Path) -> dict[str, str]:
