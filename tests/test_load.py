@@ -262,3 +262,17 @@ def test_load_raises_only_data_error(cols, n, data):
         ct.load(frame)
     except ct.DataError:
         pass
+
+
+def test_subject_ids_keep_their_text(tmp_path):
+    # '001' and '1' are two subjects; a text id is never re-read as a number ('1e1' is not 10)
+    path = tmp_path / "ids.csv"
+    path.write_text("subject,arm,visit,pain\n001,physio,0,5\n001,physio,12,3\n1,combined,0,4\n1,combined,12,2\n"
+                    "1e1,physio,0,4\n1e1,physio,12,2\n")
+    t = ct.load(path)
+    assert t.subjects["subject"].tolist() == ["001", "1", "1e1"]
+    # ids stored as numbers read as whole numbers; a spreadsheet column may mix numbers and text
+    frame = long_frame().assign(subject=[101.0, 101.0, 102.0, 102.0, 7.5, 7.5])
+    assert ct.load(frame).subjects["subject"].tolist() == ["101", "102", "7.5"]
+    mixed = long_frame().assign(subject=pd.Series([5, 5, " B7 ", " B7 ", 6.0, 6.0], dtype=object))
+    assert ct.load(mixed).subjects["subject"].tolist() == ["5", "B7", "6"]

@@ -32,6 +32,42 @@ def normalise_missing(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _number_text(values: pd.Series) -> pd.Series:
+    """Numbers as id text: whole numbers without a decimal part (101.0 -> '101'), others as written by repr."""
+    f = values.astype(float)
+    whole = f.notna() & np.isfinite(f) & (f == np.floor(f)) & (f.abs() < 2.0**53)
+    out = f.astype(object).where(f.notna())
+    out[whole] = f[whole].astype("int64").astype(str)
+    out[f.notna() & ~whole] = f[f.notna() & ~whole].astype(str)
+    return out
+
+
+def subject_text(raw: pd.Series) -> pd.Series:
+    """Subject ids as text, exactly as the source wrote them (trimmed); missing stays missing.
+
+    Text is never re-read as a number, so '001' and '1' stay two subjects. Ids stored as numbers
+    (a numeric column, or number cells of a spreadsheet column) read as whole numbers when they are
+    whole (101.0, a float column's way of holding 101, reads '101').
+    """
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        raw = raw.astype(object)
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype(object).where(raw.notna()).astype("string").astype(object)
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        return _number_text(raw)
+    kind = pd.api.types.infer_dtype(raw, skipna=True)
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
+        return _number_text(pd.to_numeric(raw.astype(object), errors="coerce"))
+    if kind in ("string", "empty"):
+        out = raw.astype("string").str.strip().astype(object)
+    else:  # a spreadsheet column holding both text and numbers
+        obj = raw.astype(object)
+        text = obj.str.strip()
+        numbers = _number_text(pd.to_numeric(obj.where(text.isna() & obj.notna()), errors="coerce"))
+        out = text.where(text.notna(), numbers)
+    return out.where(out.notna(), np.nan)
+
+
 def _rows(frame: pd.DataFrame, mask) -> pd.Series:
     return frame.loc[np.asarray(mask, dtype=bool), ROW]
 
@@ -83,7 +119,7 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     miss = subj.isna()
     if miss.any():
         problems.add("subject", "missing subject id", _rows(frame, miss), int(miss.sum()))
-    out["subject"] = subj.map(lambda v: _key(v) if not pd.isna(v) else None).astype("str")
+    out["subject"] = subject_text(subj).astype("str")
 
     arm = _check_arms(frame, arms, problems)
     out["visit"] = frame["visit"].astype(float)
