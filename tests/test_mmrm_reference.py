@@ -1,0 +1,187 @@
+"""MMRM against R: nlme::gls + emmeans, an exact Satterthwaite computed by hand in R, pbkrtest and lmerTest.
+
+Fixtures: tests/reference/mmrm_gls.R -> mmrm_gls.json (mmrm's fev_data and the simulated trial
+tests/reference/data/mmrm_sim.csv: unbalanced arms, dropout, factor covariates) and tests/reference/mmrm_bcva.R ->
+mmrm_bcva.json (mmrm's bcva_data: 10 visits, 1000 subjects).
+
+Tolerances: REML/ML log-likelihood 1e-6 relative; coefficients, LS means and differences 1e-5 (relative, or
+absolute on the outcome's scale for values near zero); standard errors 1e-4 relative; covariance matrix 1e-4
+relative. Degrees of freedom: against the exact Satterthwaite df computed by hand in R (finite differences with
+Richardson extrapolation) 1e-4 relative; against emmeans' "appx-satterthwaite" for gls (numerical derivatives
+of nlme's approximate variance of the transformed parameters, not the exact df) 2e-2 relative — that is the
+reference's own accuracy, shown by its distance from the hand-computed exact df.
+Kenward-Roger: pbkrtest on the random-intercept model (= compound symmetry with a non-negative covariance) via
+emmeans(lmer.df = "kenward-roger"). pbkrtest weights with the expected information, SAS and R's mmrm with the
+observed one (which ct.mmrm uses): with the expected information our adjusted SEs and df match pbkrtest to 1e-5;
+the package's default is checked against SAS in test_mmrm_sas.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REFERENCE, SHARED
+from test_mmrm import fev_trial, sim_trial
+
+import combotherapy as ct
+from combotherapy import contrasts as engine
+from combotherapy.instruments import Instrument
+from combotherapy.models.mmrm import dfs
+from combotherapy.models.mmrm import reml as fitmod
+from combotherapy.trial import Trial
+
+GLS = json.loads((REFERENCE / "mmrm_gls.json").read_text())
+BCVA_JSON = REFERENCE / "mmrm_bcva.json"
+
+
+def _frame(d: dict) -> pd.DataFrame:
+    return pd.DataFrame(d)
+
+
+def _close(ours, ref, rtol, atol=0.0, what=""):
+    np.testing.assert_allclose(np.asarray(ours, float), np.asarray(ref, float), rtol=rtol, atol=atol, err_msg=what)
+
+
+def check_case(res: ct.MMRMResult, case: dict, df_rtol: float | None = 2e-2) -> None:
+    what = f"{case['covariance']} {case['method']} {case.get('weights', 'equal')}"
+    assert res.loglik == pytest.approx(case["loglik"], rel=1e-6), what
+    coef = _frame(case["coef"]).set_index("term")
+    ours = res.coef.set_index("term").loc[coef.index]
+    _close(ours["estimate"], coef["estimate"], 1e-5, 1e-5, what)
+    _close(ours["se"], coef["se"], 1e-4, 0, what)
+    _close(res.covariance.to_numpy(), np.array(case["sigma"]), 1e-4, 0, what)
+    ls = res.lsmeans.merge(_frame(case["lsmeans"]), on=["visit", "arm"], suffixes=("", "_r"))
+    assert len(ls) == len(res.lsmeans)
+    _close(ls["estimate"], ls["estimate_r"], 1e-5, 1e-5, what)
+    _close(ls["se"], ls["se_r"], 1e-4, 0, what)
+    con = res.contrasts.merge(_frame(case["contrasts"]), on=["visit", "contrast"], suffixes=("", "_r"))
+    assert len(con) == len(res.contrasts)
+    _close(con["estimate"], con["estimate_r"], 1e-5, 1e-5, what)
+    _close(con["se"], con["se_r"], 1e-4, 0, what)
+    if df_rtol is not None and case["method"] == "reml" and con["df_r"].notna().all():
+        _close(con["df"], con["df_r"], df_rtol, 0, what)
+        _close(ls["df"], ls["df_r"], df_rtol, 0, what)
+
+
+@pytest.fixture(scope="module")
+def fev():
+    return fev_trial()
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return sim_trial()
+
+
+@pytest.mark.parametrize("i", range(len(GLS["fev"])))
+def test_fev_data_against_gls_and_emmeans(fev, i):
+    case = GLS["fev"][i]
+    res = ct.mmrm(fev, "fev1", covariates=["race", "sex"], baseline=False, covariance=case["covariance"],
+                  method=case["method"])
+    check_case(res, case)
+
+
+@pytest.mark.parametrize("i", range(len(GLS["sim"])))
+def test_simulated_trial_against_gls_and_emmeans(sim, i):
+    case = GLS["sim"][i]
+    res = ct.mmrm(sim, "pain", covariates=["age", "sex", "site"], covariance=case["covariance"],
+                  method=case["method"], weights=case["weights"])
+    assert res.fitted.n == case["n_subjects"] and res.fitted.extra["n_observations"] == case["n_obs"]
+    check_case(res, case)
+
+
+@pytest.mark.parametrize("name", ["fev", "sim"])
+def test_satterthwaite_df_equal_exact_df_computed_by_hand_in_r(fev, sim, name):
+    ref = _frame(GLS["exact_satterthwaite"][name])
+    if name == "fev":
+        res = ct.mmrm(fev, "fev1", covariates=["race", "sex"], baseline=False)
+    else:
+        res = ct.mmrm(sim, "pain", covariates=["age", "sex", "site"])
+    m = res.contrasts.merge(ref, on=["visit", "contrast"], suffixes=("", "_r"))
+    assert len(m) == len(res.contrasts)
+    _close(m["df"], m["df_r"], 1e-4)
+
+
+def _pbkrtest_like(res: ct.MMRMResult):
+    """Our KR with pbkrtest's weighting (expected information) on the same fit."""
+    m = res._model
+    Hexp, _ = fitmod.hessian(m.st, m.fit.state, m.structure.d1(m.fit.phi), None, True, expected=True)
+    kr = dfs.KenwardRoger(m.st, m.fit.state, m.structure.d1(m.fit.phi), None, m.fit.P, 2 * np.linalg.inv(Hexp))
+    grid, L = m.grid()
+    keys, C, _ = engine.contrast_matrix(grid, L, by=["visit"])
+    keys["estimate"] = C @ m.beta
+    keys["se"] = np.sqrt(np.einsum("ip,pq,iq->i", C, kr.vcov, C))
+    keys["df"] = [kr.df(c) for c in C]
+    ls = grid.copy()
+    ls["se"] = np.sqrt(np.einsum("ip,pq,iq->i", L, kr.vcov, L))
+    ls["df"] = [kr.df(row) for row in L]
+    return ls, keys, kr
+
+
+def test_kenward_roger_against_pbkrtest_on_compound_symmetry(sim):
+    ref = GLS["lmer_cs"]
+    assert ref["var_subject"] > 0   # the random-intercept fit is the CS fit (no boundary)
+    res = ct.mmrm(sim, "pain", covariates=["age", "sex", "site"], covariance="cs", df="kenward-roger")
+    cov_ = res.covariance_parameters.set_index("parameter")["estimate"]
+    assert cov_["covariance"] == pytest.approx(ref["var_subject"], rel=1e-5)
+    assert cov_["residual variance"] == pytest.approx(ref["var_residual"], rel=1e-5)
+    ls, con, kr = _pbkrtest_like(res)
+    r_ls = ls.merge(_frame(ref["kr"]["lsmeans"]), on=["visit", "arm"], suffixes=("", "_r"))
+    r_con = con.merge(_frame(ref["kr"]["contrasts"]), on=["visit", "contrast"], suffixes=("", "_r"))
+    assert len(r_ls) == 20 and len(r_con) == 30
+    _close(r_con["estimate"], r_con["estimate_r"], 1e-5, 1e-5)
+    _close(r_ls["se"], r_ls["se_r"], 1e-5)
+    _close(r_con["se"], r_con["se_r"], 1e-5)
+    _close(r_ls["df"], r_ls["df_r"], 1e-5)
+    _close(r_con["df"], r_con["df_r"], 1e-5)
+    coef = _frame(ref["coef"]).set_index("term")
+    names = res.coef["term"].to_numpy()
+    order = [list(names).index(t) for t in coef.index]
+    _close(np.sqrt(np.diag(kr.vcov))[order], coef["se_kr"], 1e-5)
+    # the package default (observed information, as SAS and mmrm) differs from pbkrtest only slightly here
+    pub = res.contrasts.merge(con, on=["visit", "contrast"], suffixes=("", "_exp"))
+    _close(pub["se"], pub["se_exp"], 2e-3)
+
+
+def test_satterthwaite_against_lmertest_on_compound_symmetry(sim):
+    """lmerTest differentiates the covariance of the fixed effects numerically in (theta, sigma) and uses the
+    observed information of the REML deviance: the same quantity as our exact gradient, up to its numerics."""
+    ref = GLS["lmer_cs"]["satterthwaite"]
+    res = ct.mmrm(sim, "pain", covariates=["age", "sex", "site"], covariance="cs")
+    con = res.contrasts.merge(_frame(ref["contrasts"]), on=["visit", "contrast"], suffixes=("", "_r"))
+    ls = res.lsmeans.merge(_frame(ref["lsmeans"]), on=["visit", "arm"], suffixes=("", "_r"))
+    _close(con["se"], con["se_r"], 1e-5)
+    _close(con["df"], con["df_r"], 1e-4)
+    _close(ls["df"], ls["df_r"], 1e-4)
+
+
+# --- bcva_data: 10 visits, 1000 subjects -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bcva():
+    path = SHARED / "datasets" / "mmrm_bcva_data" / "bcva_data.csv"
+    if not path.exists() or not BCVA_JSON.exists():
+        pytest.skip("bcva_data or its fixture not available")
+    b = pd.read_csv(path)
+    # baseline BCVA becomes the visit-0 value of the outcome, so baseline=True gives BCVA_BL * visit
+    first = b.drop_duplicates("USUBJID")
+    post = pd.DataFrame({"subject": b["USUBJID"].astype(str), "arm": b["ARMCD"], "visit": b["VISITN"].astype(float),
+                         "bcva": b["BCVA_CHG"], "race": b["RACE"]})
+    base = pd.DataFrame({"subject": first["USUBJID"].astype(str), "arm": first["ARMCD"], "visit": 0.0,
+                         "bcva": first["BCVA_BL"], "race": first["RACE"]})
+    f = pd.concat([base, post], ignore_index=True).sort_values(["subject", "visit"], kind="stable")
+    f["arm"] = pd.Categorical(f["arm"], categories=["CTL", "TRT"], ordered=True)
+    f["race"] = pd.Categorical(f["race"], categories=["Asian", "Black", "White"])
+    return Trial(f.reset_index(drop=True), {"bcva": Instrument(better="higher", name="bcva")})
+
+
+@pytest.mark.parametrize("structure", ["unstructured", "cs", "ar1"])
+def test_bcva_data_against_gls_and_emmeans(bcva, structure):
+    ref = json.loads(BCVA_JSON.read_text())
+    case = next(c for c in ref["cases"] if c["covariance"] == structure)
+    case = {**case, "method": "reml"}
+    case["contrasts"] = {**case["contrasts"], "contrast": ["TRT - CTL"] * len(case["contrasts"]["visit"])}
+    res = ct.mmrm(bcva, "bcva", covariates=["race"], covariance=structure, reference="CTL")
+    check_case(res, case)
