@@ -276,3 +276,28 @@ def test_subject_ids_keep_their_text(tmp_path):
     assert ct.load(frame).subjects["subject"].tolist() == ["101", "102", "7.5"]
     mixed = long_frame().assign(subject=pd.Series([5, 5, " B7 ", " B7 ", 6.0, 6.0], dtype=object))
     assert ct.load(mixed).subjects["subject"].tolist() == ["5", "B7", "6"]
+
+
+def test_empty_rows_are_ignored_with_a_note_and_row_numbers_stay_the_files(tmp_path):
+    # a blank line and a line of empty cells: both ignored (listed in notes); later rows keep their numbers
+    path = tmp_path / "gaps.csv"
+    path.write_text("subject,arm,visit,pain\ns1,physio,0,5\n\ns1,physio,12,3\ns2,combined,0,44\n,,,\n"
+                    "s2,combined,12,3\n")
+    with pytest.raises(ct.DataError, match=r"column 'pain'.*\(rows 4; 1 in all\)"):
+        ct.load(path)
+    path.write_text(path.read_text().replace(",44", ",4"))
+    t = ct.load(path)
+    assert t.n_subjects == 2 and len(t.data) == 4
+    assert t.notes == ["2 empty rows ignored (rows 2, 5; 1 = first data row)"]
+    # a spreadsheet with a blank spacer row loads
+    frame = long_frame()
+    sheet = pd.concat([frame.iloc[:2], pd.DataFrame([[None] * frame.shape[1]], columns=frame.columns),
+                       frame.iloc[2:]], ignore_index=True)
+    xlsx = tmp_path / "blank_row.xlsx"
+    sheet.to_excel(xlsx, index=False)
+    t = ct.load(xlsx)
+    assert t.n_subjects == 3 and t.notes == ["1 empty row ignored (row 3; 1 = first data row)"]
+    # a file whose rows are all empty has no data
+    path.write_text("subject,arm,visit,pain\n,,,\n,,,\n")
+    with pytest.raises(ct.DataError, match="every row is empty"):
+        ct.load(path)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from ..errors import ProblemCollector
+from ..errors import DataError, ProblemCollector
 from ..instruments import Instrument, check_declared, instrument_for
 from ..trial import KEY_COLUMNS, Trial
 from ..validate import normalise_missing, validate_long
@@ -85,7 +85,9 @@ def load(
     Notes
     -----
     Missing values may be blank, ``NA``, ``N/A``, ``NaN``, ``NULL`` or ``.``. Nothing is dropped or
-    coerced silently: a value that cannot be used is reported, never turned into a missing value.
+    coerced silently: a value that cannot be used is reported, never turned into a missing value. An
+    empty row (every cell missing, such as a spacer line in a spreadsheet) holds no data and is ignored;
+    ``Trial.notes`` lists such rows. Row numbers in messages count the file's data rows, empty ones included.
 
     Example
     -------
@@ -115,6 +117,18 @@ def load(
 
     frame = frame.reset_index(drop=True)
     frame.insert(0, ROW, range(len(frame)))
+    notes = []
+    # an empty row (every cell missing, e.g. a spacer line in a spreadsheet) holds no data: it is ignored, and
+    # the trial's notes say which rows were ignored, so nothing disappears unannounced
+    blank = frame.drop(columns=ROW).isna().all(axis=1).to_numpy()
+    if blank.all():
+        raise DataError(f"{name} has no data: every row is empty.")
+    if blank.any():
+        rows = frame.loc[blank, ROW].to_numpy() + 1
+        shown = ", ".join(str(r) for r in rows[:10]) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+        notes.append(f"{len(rows)} empty row{'s' if len(rows) > 1 else ''} ignored (row{'s' if len(rows) > 1 else ''} "
+                     f"{shown}; 1 = first data row)")
+        frame = frame.loc[~blank].reset_index(drop=True)
     if shape == "wide":
         frame = wide_to_long(frame)
     frame["visit"] = parse_visits(frame, visits, problems) if shape == "long" else frame["visit"]
@@ -141,7 +155,7 @@ def load(
     problems.raise_if_any(message=f"cannot load {name}:")
 
     data = _canonical_order(data, list(instruments))
-    notes = [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
+    notes += [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
     return Trial(data, instruments, source=name, notes=notes)
 
 

@@ -25,8 +25,10 @@ SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm", ".dta",
 def _read_text(path: Path, sep: str, encoding: str | None) -> pd.DataFrame:
     enc = encoding or "utf-8-sig"  # utf-8-sig also strips a UTF-8 byte-order mark
     try:
+        # blank lines are kept (as empty rows, ignored later with a note) so that row numbers in messages
+        # are the file's data rows: pandas would otherwise skip them and shift every later row number
         return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=enc,
-                           skipinitialspace=False, on_bad_lines="error")
+                           skipinitialspace=False, on_bad_lines="error", skip_blank_lines=False)
     except UnicodeDecodeError as e:
         raise DataError(
             f"cannot read {path.name}: the file is not valid {enc} text (byte {e.start}). "
