@@ -301,3 +301,19 @@ def test_empty_rows_are_ignored_with_a_note_and_row_numbers_stay_the_files(tmp_p
     path.write_text("subject,arm,visit,pain\n,,,\n,,,\n")
     with pytest.raises(ct.DataError, match="every row is empty"):
         ct.load(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_repeated_column_names_are_an_error(tmp_path, suffix):
+    # pandas reads a repeated 'pain' as 'pain' and 'pain.1'; the second must not become a silent covariate
+    path = tmp_path / f"dup{suffix}"
+    frame = pd.DataFrame([["s1", "physio", 0, 5, 6], ["s1", "physio", 12, 3, 4]],
+                         columns=["subject", "arm", "visit", "pain", "pain"])
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_excel(path, index=False)
+    with pytest.raises(ct.DataError, match="column 'pain': the header names 2 columns 'pain'"):
+        ct.load(path)
+    with pytest.raises(ct.DataError, match="column 'pain': the header names 2 columns 'pain'"):
+        ct.load(frame)

@@ -38,9 +38,11 @@ def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, proble
     """Rename source columns to canonical names (``columns`` maps canonical -> source)."""
     frame = frame.copy()
     frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
-    dup = frame.columns[frame.columns.duplicated()].unique().tolist()
-    if dup:
-        problems.add(None, f"duplicate column names {dup}: each column needs a unique name")
+    counts = pd.Series(frame.columns).value_counts(sort=False)
+    for name, k in counts[counts > 1].items():
+        problems.add(name, f"the header names {k} columns '{name}': each column needs a unique name; rename "
+                     "or drop the copies")
+    if (counts > 1).any():
         frame = frame.loc[:, ~frame.columns.duplicated()]
     if not columns:
         return frame

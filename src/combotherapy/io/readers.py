@@ -42,6 +42,25 @@ def _read_text(path: Path, sep: str, encoding: str | None) -> pd.DataFrame:
         raise DataError(f"unknown encoding {encoding!r}; use a Python codec name such as 'utf-8' or 'latin-1'") from None
 
 
+def _header_cells(path: Path, suffix: str, sep: str, encoding: str | None, sheet) -> list[str] | None:
+    """The header row as written: pandas renames a repeated name 'pain' to 'pain.1', which would hide it."""
+    if suffix in (".xlsx", ".xlsm"):
+        head = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, header=None, nrows=1, dtype=object)
+    else:
+        head = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False,
+                           encoding=encoding or "utf-8-sig")
+    return None if head.empty else ["" if pd.isna(c) else str(c) for c in head.iloc[0]]
+
+
+def _restore_repeated_names(frame: pd.DataFrame, header: list[str] | None) -> pd.DataFrame:
+    names = [h.lstrip("\ufeff").strip() for h in header or []]
+    if len(names) == frame.shape[1] and len(set(n for n in names if n)) < len([n for n in names if n]):
+        frame = frame.copy()
+        # repeated names come back as written, so that validation reports them; blank ones keep pandas' name
+        frame.columns = [n if n else c for n, c in zip(names, frame.columns)]
+    return frame
+
+
 def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | None = None,
                 sheet: str | int | None = None) -> tuple[pd.DataFrame, str]:
     """Read ``source`` into a DataFrame; return it with a short name for messages.
@@ -84,6 +103,9 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
                         "pass encoding=") from None
     except (ValueError, OSError, KeyError, ImportError) as e:
         raise DataError(f"cannot read {path.name} as {suffix[1:]}: {e}") from None
+    if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm") and frame.shape[1] > 1:
+        sep = "," if suffix == ".csv" else "\t"
+        frame = _restore_repeated_names(frame, _header_cells(path, suffix, sep, encoding, sheet))
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise DataError(f"{path.name} has no data rows" + ("" if frame.shape[1] else " and no columns") + ".")
     return frame, path.name
