@@ -279,3 +279,11 @@ def test_one_sided_mvt_family_matches_emmeans(fixture_trial):
         np.testing.assert_allclose(row["p_adj"], r["p"], atol=MVT)
         np.testing.assert_allclose(row["ci_high"], r["ci_high"], atol=MVT * 3 * row["se"])
         assert np.isinf(row["ci_low"])
+
+
+def test_alpha_outside_zero_one_is_refused(fixture_trial):
+    for call in (lambda: ancova(fixture_trial, "pain", 12, alpha=5, missing_baseline="exclude"),
+                 lambda: ct.combination_test(fixture_trial, "pain", 12, alpha=1.5, missing_baseline="exclude"),
+                 lambda: ct.effect_sizes(ancova(fixture_trial, "pain", 12, missing_baseline="exclude"), alpha=0)):
+        with pytest.raises(ct.DataError, match="alpha must be a number between 0 and 1"):
+            call()

@@ -118,3 +118,13 @@ def test_bad_input():
         compare(grid, L, np.zeros(3), np.eye(3), 0)
     with pytest.raises(ct.ModelError, match="zero standard error"):
         compare(grid, L, np.zeros(3), np.diag([1.0, 1.0, 0.0]) * 0, 10)
+
+
+@pytest.mark.parametrize("alpha", [5, 0, 1, -0.1, float("nan"), "0.05x", True])
+def test_alpha_outside_zero_one_is_refused(alpha):
+    # alpha = 5 gave intervals that excluded their own estimate
+    grid, L = _grid(3), np.eye(3)
+    with pytest.raises(ct.DataError, match="alpha must be a number between 0 and 1"):
+        compare(grid, L, np.zeros(3), np.eye(3), 10, alpha=alpha)
+    with pytest.raises(ct.DataError, match="alpha must be a number between 0 and 1"):
+        lsmeans(grid, L, np.zeros(3), np.eye(3), 10, alpha=alpha)

@@ -87,10 +87,10 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from .arms import contrast_label, contrast_pairs
-from .errors import ModelError
+from .errors import DataError, ModelError
 
 __all__ = ["ADJUST_METHODS", "P_ADJUST_METHODS", "DfRule", "lsmeans", "compare", "test_linear", "contrast_matrix",
-           "mvt_seed", "p_adjust"]
+           "mvt_seed", "p_adjust", "check_alpha"]
 
 DfRule = float | int | Callable[[np.ndarray], float]
 
@@ -354,6 +354,7 @@ def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, l
         ``ci_adjust``, ``side``, ``alpha``, ``notes``.
     """
     method = _check_adjust(adjust, side)
+    alpha = check_alpha(alpha)
     C, est, se, cov, dfs = _estimate(C, beta, vcov, df)
     if len(labels) != C.shape[0]:
         raise ValueError("one label per row of C is needed")
@@ -394,6 +395,18 @@ def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, l
     return out
 
 
+def check_alpha(alpha: float) -> float:
+    """``alpha`` as a float strictly between 0 and 1, else a DataError (alpha=5 gave intervals that excluded
+    their own estimate)."""
+    try:
+        value = float(alpha)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(alpha, bool) or not 0 < value < 1:
+        raise DataError(f"alpha must be a number between 0 and 1 (0.05 gives 95% intervals), not {alpha!r}")
+    return value
+
+
 def _check_adjust(adjust: str, side: str) -> str:
     method = str(adjust).lower()
     if method not in ADJUST_METHODS:
@@ -409,6 +422,7 @@ def lsmeans(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
 
     Returns the grid's columns followed by ``estimate, se, df, ci_low, ci_high``.
     """
+    alpha = check_alpha(alpha)
     L, est, se, _, dfs = _estimate(L, beta, vcov, df)
     half = _t_isf(alpha / 2, dfs) * se
     out = grid.reset_index(drop=True).copy()
