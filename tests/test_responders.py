@@ -371,3 +371,20 @@ def test_duplicate_rows_at_visit(unbalanced):
     d = pd.concat([unbalanced, unbalanced.loc[(unbalanced["subject"] == "U007") & (unbalanced["visit"] == 12)]])
     with pytest.raises(ct.DataError, match="U007 have more than one row at week 12"):
         responders(make_trial(d), "pain", 12, threshold=2)
+
+
+def test_all_values_missing_at_the_visit_is_an_error(unbalanced):
+    # with missing='nonresponder' every subject used to count as a non-responder: all-zero arms, no error
+    d = unbalanced.copy()
+    d.loc[d["visit"] == 12, "pain"] = np.nan
+    for rule in ("nonresponder", "complete"):
+        with pytest.raises(ct.DataError, match="column 'pain': every value at week 12 is missing"):
+            responders(make_trial(d), "pain", 12, threshold=2, missing=rule)
+
+
+def test_arm_with_fewer_than_2_observed_values_is_an_error_even_when_missing_counts_as_failure(unbalanced):
+    d = unbalanced.copy()
+    control = d.loc[d["arm"] == "control", "subject"].unique()[1:]
+    d.loc[d["subject"].isin(control) & (d["visit"] == 12), "pain"] = np.nan
+    with pytest.raises(ct.DataError, match=r"fewer than 2 subjects with a 'pain' value at week 12: 'control' \(1\)"):
+        responders(make_trial(d), "pain", 12, threshold=2)

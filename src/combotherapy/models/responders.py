@@ -378,6 +378,16 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     inst, v = _check_arguments(trial, outcome, visit, threshold, relative, missing, alpha, adjust)
     frame = _classify(trial, outcome, v, inst, threshold, relative, missing)
     arms = [a for a in trial.arms if (frame["arm"] == a).any()]
+    # counting missing values as non-responders needs observed ones to count against: an arm (or a trial)
+    # without values at the visit would otherwise give confident comparisons of imputed zeros
+    seen = frame["value"].notna().groupby(frame["arm"], observed=False).sum().reindex(arms).astype(int)
+    if seen.sum() == 0:
+        raise DataError(f"column '{outcome}': every value at week {v:g} is missing; nothing to analyse at this "
+                        f"visit (choose another visit: {[f'{x:g}' for x in trial.visits if x > 0]})")
+    few = [f"'{a}' ({k})" for a, k in seen.items() if k < 2]
+    if few:
+        raise DataError(f"arms with fewer than 2 subjects with a '{outcome}' value at week {v:g}: {', '.join(few)}; "
+                        "a comparison needs at least 2 observed per arm (choose another visit or check the data)")
     analysed = frame.loc[frame["responder"].notna()].copy()
 
     status_count = pd.crosstab(frame["arm"], frame["status"]).reindex(index=arms, fill_value=0)
