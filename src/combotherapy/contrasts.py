@@ -352,6 +352,16 @@ def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, l
     DataFrame
         ``contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high``; ``attrs`` holds ``adjust``,
         ``ci_adjust``, ``side``, ``alpha``, ``notes``.
+
+    Example
+    -------
+    A 2 x 2 interaction, (combined - physio) - (acupuncture - control), from four cell means:
+
+    >>> import numpy as np
+    >>> C = np.array([[1.0, -1.0, -1.0, 1.0]])     # control, physio, acupuncture, combined
+    >>> out = test_linear(C, np.array([6.0, 5.0, 5.2, 4.0]), np.eye(4) * 0.04, 200, ["interaction"])
+    >>> round(float(out["estimate"].iloc[0]), 6), round(float(out["se"].iloc[0]), 6)
+    (-0.2, 0.4)
     """
     method = _check_adjust(adjust, side)
     alpha = check_alpha(alpha)
@@ -407,6 +417,9 @@ def check_alpha(alpha: float) -> float:
     return value
 
 
+test_linear.__test__ = False  # a library function whose name starts with "test": not a pytest test
+
+
 def _check_adjust(adjust: str, side: str) -> str:
     method = str(adjust).lower()
     if method not in ADJUST_METHODS:
@@ -420,7 +433,29 @@ def lsmeans(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
             alpha: float = 0.05) -> pd.DataFrame:
     """LS means (estimated marginal means) on the reference grid, with unadjusted (1 - alpha) CIs.
 
-    Returns the grid's columns followed by ``estimate, se, df, ci_low, ci_high``.
+    Parameters
+    ----------
+    grid : DataFrame
+        One row per LS mean (column ``arm``, optionally grouping columns such as ``visit``).
+    L : array (k, p)
+        Row ``i`` gives LS mean ``i`` as ``L[i] @ beta``.
+    beta, vcov, df
+        The model's estimates, their covariance and df rule (see the module docstring).
+    alpha : float
+        1 - confidence level, in (0, 1).
+
+    Returns
+    -------
+    DataFrame
+        The grid's columns followed by ``estimate, se, df, ci_low, ci_high``.
+
+    Example
+    -------
+    >>> import numpy as np, pandas as pd
+    >>> grid = pd.DataFrame({"arm": ["physio", "combined"]})
+    >>> L = np.array([[1.0, 0.0], [1.0, 1.0]])                    # intercept + treatment dummy
+    >>> lsmeans(grid, L, np.array([5.0, -1.0]), np.diag([0.04, 0.08]), 50)[["arm", "estimate"]].to_dict("list")
+    {'arm': ['physio', 'combined'], 'estimate': [5.0, 4.0]}
     """
     alpha = check_alpha(alpha)
     L, est, se, _, dfs = _estimate(L, beta, vcov, df)
@@ -491,6 +526,18 @@ def compare(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
     -------
     DataFrame
         ``[by...], contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high`` (see :func:`test_linear`).
+
+    Example
+    -------
+    >>> import numpy as np, pandas as pd
+    >>> grid = pd.DataFrame({"arm": ["control", "physio", "combined"]})
+    >>> L = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 1]], dtype=float)
+    >>> beta, vcov = np.array([6.0, -1.0, -2.0]), np.diag([0.05, 0.1, 0.1])
+    >>> res = compare(grid, L, beta, vcov, 100, reference="control", adjust="dunnett")
+    >>> res[["contrast", "estimate"]].to_dict("list")
+    {'contrast': ['combined - control', 'physio - control'], 'estimate': [-2.0, -1.0]}
+    >>> res.attrs["adjust"]
+    'dunnett'
     """
     method = _check_adjust(adjust, side)
     if method == "dunnett" and reference is None:

@@ -479,9 +479,14 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
 
     Example
     -------
+    >>> import combotherapy as ct
+    >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)     # or ct.load("data/sample/three_arm.csv")
     >>> t1 = ct.table_one(trial, ["age", "sex", "pain"], reference="physio", suppress_below=11)
-    >>> print(t1.summary())
-    >>> t1.save("table1.md")
+    >>> list(t1.table.columns[:6])
+    ['Characteristic', 'Level', 'physio (n=60)', 'acupuncture (n=60)', 'combined (n=60)', 'Overall (n=180)']
+    >>> t1.to_markdown().startswith("**Table 1.")
+    True
+    >>> t1.save("table1.md")     # doctest: +SKIP
     """
     _check_options(trial, alpha, suppress_below, skew_threshold, reference, digits)
     names, notes_default = _select(trial, covariates, continuous, categorical, nonnormal)

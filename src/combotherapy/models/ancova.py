@@ -272,9 +272,14 @@ def ancova(trial: Trial, outcome: str, visit: float, *, covariates: Sequence[str
     Example
     -------
     >>> import combotherapy as ct
-    >>> trial = ct.load("data/sample/three_arm.csv")          # doctest: +SKIP
-    >>> res = ct.ancova(trial, "pain", 12, covariates=["age", "site"])   # doctest: +SKIP
-    >>> res.contrasts[["contrast", "estimate", "ci_low", "ci_high", "p_adj"]]   # doctest: +SKIP
+    >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)     # or ct.load("data/sample/three_arm.csv")
+    >>> res = ct.ancova(trial, "pain", 12, covariates=["age", "site"])
+    >>> res.fitted.formula
+    'pain[week 12] ~ arm + pain[week 0] + age + site'
+    >>> res.contrasts["contrast"].tolist()
+    ['combined - physio', 'combined - acupuncture', 'physio - acupuncture']
+    >>> list(res.contrasts.columns[1:9])
+    ['estimate', 'se', 'df', 'statistic', 'p', 'p_adj', 'ci_low', 'ci_high']
     """
     if scale not in ("identity", "log"):
         raise DataError(f"scale must be 'identity' or 'log', not {scale!r}")

@@ -181,8 +181,15 @@ def combination_test(trial: Trial, outcome: str, visit: float, *, model: str = "
 
     Example
     -------
-    >>> res = ct.combination_test(trial, "pain", 12, covariates=["age", "site"])   # doctest: +SKIP
-    >>> res.verdict                                                               # doctest: +SKIP
+    >>> import combotherapy as ct
+    >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)
+    >>> res = ct.combination_test(trial, "pain", 12, covariates=["age", "site"])
+    >>> res.contrasts["contrast"].tolist()
+    ['combined - physio', 'combined - acupuncture']
+    >>> bool(res.p == res.contrasts["p"].max())     # the IUT p-value is the larger one-sided p
+    True
+    >>> res.verdict.startswith("The combination is better than each monotherapy")
+    True
     """
     tester = _fit(trial, outcome, visit, model, alpha, ("combined",) + MONOTHERAPIES, "The combination test",
                   options)
@@ -300,8 +307,13 @@ def synergy(trial: Trial, outcome: str, visit: float, *, alpha: float = 0.05, mo
 
     Example
     -------
-    >>> res = ct.synergy(ct.load("data/sample/factorial.csv"), "pain", 12)   # doctest: +SKIP
-    >>> res.verdict                                                         # doctest: +SKIP
+    >>> import combotherapy as ct
+    >>> trial = ct.simulate_trial(arms=("control", "physio", "acupuncture", "combined"), n_per_arm=60, seed=1)
+    >>> res = ct.synergy(trial, "pain", 12)               # or ct.load("data/sample/factorial.csv")
+    >>> res.effects["effect"].tolist()
+    ['physio', 'acupuncture', 'interaction']
+    >>> res.verdict in ("super-additive", "additive", "sub-additive")
+    True
     """
     tester = _fit(trial, outcome, visit, model, alpha, ("control", "physio", "acupuncture", "combined"),
                   "The synergy (2 x 2 factorial) analysis", options)

@@ -82,7 +82,12 @@ def effect_sizes(result, *, alpha: float | None = None) -> EffectSizes:
 
     Example
     -------
-    >>> es = ct.effect_sizes(ct.ancova(trial, "pain", 12))   # doctest: +SKIP
+    >>> import combotherapy as ct
+    >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)
+    >>> es = ct.effect_sizes(ct.ancova(trial, "pain", 12))
+    >>> es.effect_sizes[["contrast", "measure"]].head(2).to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'contrast': 'combined - physio', 'measure': 'hedges_g_change'},
+     {'contrast': 'combined - physio', 'measure': 'adjusted_difference_sd_baseline'}]
     """
     if not (hasattr(result, "model") and hasattr(result, "data") and hasattr(result, "contrasts")
             and hasattr(result, "scale")):
