@@ -317,3 +317,38 @@ def test_repeated_column_names_are_an_error(tmp_path, suffix):
         ct.load(path)
     with pytest.raises(ct.DataError, match="column 'pain': the header names 2 columns 'pain'"):
         ct.load(frame)
+
+
+def _wide_frame(names):
+    return pd.DataFrame({"subject": ["s1", "s2"], "arm": ["physio", "combined"],
+                         names[0]: [7.0, 6.0], names[1]: [5.0, 3.0], names[2]: [4.0, 2.0]})
+
+
+def test_wide_file_with_visit_labels():
+    # labels mapped by visits= (the outcome part may itself contain '_')
+    t = ct.load(_wide_frame(["pain_BL", "pain_VIS1", "pain_VIS2"]), visits={"BL": 0, "VIS1": 4, "VIS2": 12})
+    assert t.visits == [0.0, 4.0, 12.0] and t.outcomes == ["pain"]
+    assert t.wide("pain").loc["s2", [0.0, 4.0, 12.0]].tolist() == [6.0, 3.0, 2.0]
+    t = ct.load(_wide_frame(["analgesic_days_V0", "analgesic_days_V1", "analgesic_days_V2"]),
+                visits={"V0": 0, "V1": 4, "V2": 8})
+    assert t.outcomes == ["analgesic_days"] and t.visits == [0.0, 4.0, 8.0]
+    # week labels are understood without visits=
+    t = ct.load(_wide_frame(["pain_Week 0", "pain_week_4", "pain_wk12"]))
+    assert t.visits == [0.0, 4.0, 12.0]
+    # two columns for the same outcome and week are a problem, not a silent choice
+    with pytest.raises(ct.DataError, match=r"columns \['pain_w4', 'pain_week4'\] all hold 'pain' at week 4"):
+        ct.load(_wide_frame(["pain_w0", "pain_w4", "pain_week4"]))
+
+
+def test_outcome_name_in_other_case_is_not_a_silent_covariate():
+    # 'PAIN' with out-of-range values used to load as a covariate: no outcome and no range check
+    frame = long_frame().rename(columns={"pain": "PAIN"}).assign(PAIN=[70, 40, 65, 50, 80, 20])
+    with pytest.raises(ct.DataError, match=r"column 'PAIN': not an outcome, but the name is the outcome 'pain'"):
+        ct.load(frame)
+    with pytest.raises(ct.DataError, match=r"values outside the valid range"):
+        ct.load(frame, columns={"pain": "PAIN"})
+    wide = _wide_frame(["PAIN_BL", "PAIN_VIS1", "PAIN_VIS2"])
+    with pytest.raises(ct.DataError, match="column 'PAIN'"):
+        ct.load(wide, visits={"BL": 0, "VIS1": 4, "VIS2": 12})
+    declared = ct.load(frame, outcomes={"PAIN": ct.Instrument(low=0, high=100, better="lower")})
+    assert declared.outcomes == ["PAIN"]

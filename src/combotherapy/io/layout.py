@@ -61,10 +61,40 @@ def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, proble
     return frame.rename(columns=rename)
 
 
-def detect_layout(frame: pd.DataFrame, layout: str, problems: ProblemCollector) -> str:
+def wide_columns(columns, visits: Mapping | None = None) -> dict[str, tuple[str, float]]:
+    """Wide outcome columns -> (outcome, week): ``pain_w12``, ``pain_week12``, ``pain_Week 12`` and, with
+    ``visits=``, ``<outcome>_<label>`` for a mapped label (``PAIN_VIS1`` with ``visits={"VIS1": 4}``).
+
+    The label is the text after the last separator ('_' or a space) that makes a known label, so
+    ``analgesic_days_VIS1`` is outcome ``analgesic_days``; a bare number (``pain_12``) counts only when
+    ``visits=`` maps it.
+    """
+    lookup = {_key(k): float(v) for k, v in (visits or {}).items()}
+    out: dict[str, tuple[str, float]] = {}
+    for c in map(str, columns):  # a loop over column names, not rows
+        m = _WIDE.match(c)
+        if m:
+            out[c] = (m["outcome"], float(m["week"]))
+            continue
+        cuts = [i for i, ch in enumerate(c) if ch in "_ "][::-1]
+        for i in cuts:
+            outcome, label = c[:i].rstrip("_ "), c[i + 1:]
+            if not outcome or not label:
+                continue
+            week = _WEEK_LABEL.match(label)
+            if _key(label) in lookup:
+                out[c] = (outcome, lookup[_key(label)])
+                break
+            if week:
+                out[c] = (outcome, float(week.group(1)))
+                break
+    return out
+
+
+def detect_layout(frame: pd.DataFrame, layout: str, problems: ProblemCollector, visits: Mapping | None = None) -> str:
     if layout not in ("auto", "long", "wide"):
         raise ValueError(f"layout must be 'auto', 'long' or 'wide', not {layout!r}")
-    wide_cols = [c for c in frame.columns if _WIDE.match(c)]
+    wide_cols = list(wide_columns(frame.columns, visits))
     if layout == "auto":
         if "visit" in frame.columns:
             return "long"
@@ -72,7 +102,8 @@ def detect_layout(frame: pd.DataFrame, layout: str, problems: ProblemCollector) 
             return "wide"
         problems.add("visit", "missing: cannot tell the layout. A long file needs a visit column "
                      "(map it with columns={'visit': '<your column>'}); a wide file needs outcome columns "
-                     "named <outcome>_w<week>, such as pain_w0, pain_w12" + close_matches("visit", frame.columns))
+                     "named <outcome>_w<week>, such as pain_w0, pain_w12, or <outcome>_<label> with the labels "
+                     "mapped to weeks by visits=, such as visits={'VIS1': 4}" + close_matches("visit", frame.columns))
         return "unknown"
     if layout == "wide" and not wide_cols:
         problems.add(None, "layout='wide' but no column is named <outcome>_w<week> (such as pain_w0, pain_w12); "
@@ -83,10 +114,19 @@ def detect_layout(frame: pd.DataFrame, layout: str, problems: ProblemCollector) 
     return layout
 
 
-def wide_to_long(frame: pd.DataFrame) -> pd.DataFrame:
+def wide_to_long(frame: pd.DataFrame, visits: Mapping | None = None,
+                 problems: ProblemCollector | None = None) -> pd.DataFrame:
     """One row per subject -> one row per subject and visit (vectorised melt per outcome)."""
-    matches = {c: _WIDE.match(c) for c in frame.columns}
-    wide = {c: (m["outcome"], float(m["week"])) for c, m in matches.items() if m}
+    wide = wide_columns([c for c in frame.columns if c != ROW], visits)
+    by_key: dict[tuple[str, float], list[str]] = {}
+    for c, key in wide.items():
+        by_key.setdefault(key, []).append(c)
+    for (outcome, week), cols in by_key.items():
+        if len(cols) > 1:  # two columns for one outcome and week: a problem, and only the first is reshaped
+            if problems is not None:
+                problems.add(None, f"columns {cols} all hold '{outcome}' at week {week:g}: keep one, or map them "
+                             "to different weeks with visits=")
+            wide = {c: k for c, k in wide.items() if c not in cols[1:]}
     keep = [c for c in frame.columns if c not in wide]
     pieces = []
     for outcome in dict.fromkeys(o for o, _ in wide.values()):

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from ..errors import DataError, ProblemCollector
-from ..instruments import Instrument, check_declared, instrument_for
+from ..instruments import REGISTRY, Instrument, check_declared, instrument_for
 from ..trial import KEY_COLUMNS, Trial
 from ..validate import normalise_missing, validate_long
 from .layout import (
@@ -56,12 +56,15 @@ def load(
         ``physio``, ``acupuncture``, ``combined`` and ``control``; any other name given here is declared.
         Without it the labels must already be canonical arm names.
     layout : {"auto", "long", "wide"}
-        Long: one row per subject and visit. Wide: one row per subject with ``<outcome>_w<week>`` columns.
+        Long: one row per subject and visit. Wide: one row per subject with ``<outcome>_w<week>`` columns
+        (also ``pain_week12``, ``pain_Week 12``), or ``<outcome>_<label>`` columns whose labels ``visits=``
+        maps to weeks (``PAIN_VIS1`` ... with ``visits={"VIS1": 4, ...}``).
     outcomes : dict, optional
         Instruments for outcomes that are not in :data:`combotherapy.REGISTRY`, e.g.
         ``{"headache": ct.Instrument(low=0, better="lower", units="points")}``.
     visits : dict, optional
-        Visit label -> weeks since randomisation, e.g. ``{"VIS1": 4, "VIS2": 8}``. Labels such as
+        Visit label -> weeks since randomisation, e.g. ``{"VIS1": 4, "VIS2": 8}``, for the visit column of a
+        long file or the column-name suffixes of a wide one. Labels such as
         ``"Week 12"``, ``"W12"`` and ``"baseline"`` are understood without it.
     encoding : str, optional
         Text encoding of csv/tsv files (default UTF-8, with or without a byte-order mark).
@@ -111,7 +114,7 @@ def load(
     for c in missing_required:
         problems.add(c, f"required column missing; map it with columns={{'{c}': '<your column>'}}"
                      + close_matches(c, frame.columns))
-    shape = detect_layout(frame, layout, problems)
+    shape = detect_layout(frame, layout, problems, visits)
     if missing_required or shape == "unknown" or problems:
         problems.raise_if_any(message=f"cannot load {name}:")
 
@@ -130,7 +133,7 @@ def load(
                      f"{shown}; 1 = first data row)")
         frame = frame.loc[~blank].reset_index(drop=True)
     if shape == "wide":
-        frame = wide_to_long(frame)
+        frame = wide_to_long(frame, visits, problems)
     frame["visit"] = parse_visits(frame, visits, problems) if shape == "long" else frame["visit"]
 
     outcome_cols = [c for c in frame.columns if c not in KEY_COLUMNS and c != ROW
@@ -140,6 +143,15 @@ def load(
                      if c.endswith(BASELINE_SUFFIX) and instrument_for(c[: -len(BASELINE_SUFFIX)], declared)}
     for outcome in baseline_cols:
         instruments.setdefault(outcome, instrument_for(outcome, declared))
+    known = {k.lower(): k for k in [*REGISTRY, *declared]}
+    for c in [c for c in frame.columns if c not in KEY_COLUMNS and c != ROW and c not in instruments
+              and instrument_for(c, declared) is None and not c.endswith(BASELINE_SUFFIX)]:
+        canon = known.get(c.strip().lower())
+        if canon is not None:  # 'PAIN' would otherwise load as a covariate: no range check, no outcome
+            problems.add(c, f"not an outcome, but the name is the outcome '{canon}' in other letter case (names are "
+                         f"case-sensitive): rename it with columns={{'{canon}': '{c}'}} (in a wide file map each "
+                         f"column, e.g. {{'{canon}_w12': '<column>'}}), or declare it with "
+                         f"outcomes={{'{c}': ct.Instrument(...)}}")
     for undeclared in [k for k in declared if k not in instruments]:
         problems.add(undeclared, "declared in outcomes= but there is no such column (after columns= mapping)"
                      + close_matches(undeclared, frame.columns))
