@@ -352,3 +352,14 @@ def test_outcome_name_in_other_case_is_not_a_silent_covariate():
         ct.load(wide, visits={"BL": 0, "VIS1": 4, "VIS2": 12})
     declared = ct.load(frame, outcomes={"PAIN": ct.Instrument(low=0, high=100, better="lower")})
     assert declared.outcomes == ["PAIN"]
+
+
+def test_problem_lines_read_naturally():
+    frame = long_frame()
+    frame.loc[3, "pain"] = 11
+    frame.loc[2:3, "arm"] = ["acupuncture", "physio"]
+    with pytest.raises(ct.DataError) as err:
+        ct.load(frame)
+    text = str(err.value)
+    assert "values outside the valid range [0, 10] of Pain intensity (NRS) (rows 4; 1 in all)" in text
+    assert "1 subject appears in more than one arm" in text and "(rows 3, 4; 2 in all)" in text

@@ -130,7 +130,7 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     two = n_arms.index[n_arms > 1]
     if len(two):
         rows = frame.loc[out["subject"].isin(two).to_numpy(), ROW]
-        problems.add("arm", f"{len(two)} subject{'s' if len(two) > 1 else ''} appear in more than one arm "
+        problems.add("arm", f"{len(two)} subject{'s appear' if len(two) > 1 else ' appears'} in more than one arm "
                      "(a subject is randomised once)", rows, len(rows))
 
     # one row per subject and visit
