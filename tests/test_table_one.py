@@ -550,3 +550,17 @@ def test_single_arm_and_input_untouched(tiny):
     one = _subset(tiny, ["physio"])
     t1 = ct.table_one(one, ["age", "sex"])
     assert not any(c.startswith("SMD") for c in t1.table.columns) and t1.smd.empty
+
+
+def test_numeric_zero_one_code_is_shown_as_counts(tiny):
+    # sex coded 1/0 (as in the Vickers trial) was shown as "median [Q1, Q3]" = "1.0 [1.0, 1.0]"
+    data = tiny.data.assign(female=(tiny.data["sex"] == "female").astype(float).where(tiny.data["sex"].notna()))
+    trial = ct.Trial(data, tiny.instruments)
+    t1 = ct.table_one(trial, ["female", "age"])
+    assert t1.variables.set_index("variable")["kind"].to_dict() == {"female": "categorical", "age": "continuous"}
+    tab = t1.table.set_index("Level")
+    assert tab.loc["1", "physio (n=4)"] == "2 (66.7)" and tab.loc["0", "acupuncture (n=5)"] == "3 (60.0)"
+    assert any("female: numeric 0/1 code, shown as n (%)" in n for n in t1.notes)
+    # named in continuous=, it stays a number
+    kept = ct.table_one(trial, ["female"], continuous=["female"])
+    assert kept.variables["kind"].tolist() == ["continuous"]

@@ -392,8 +392,9 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
         adverse events, sessions) happen after randomisation and are left out unless named.
     continuous, categorical : list of str, optional
         Override the type read from the column: numbers are continuous and text, categorical
-        and boolean columns are categorical unless named here (e.g. a 0/1 or 1-5 coded
-        numeric column named in ``categorical``).
+        and boolean columns are categorical unless named here (e.g. a 1-5 coded numeric column
+        named in ``categorical``). A numeric column holding only 0 and 1 is a code and is
+        categorical unless named in ``continuous``.
     nonnormal : list of str, optional
         Continuous variables to show as median [Q1, Q3] whatever their skewness.
     reference : str, optional
@@ -503,6 +504,7 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
     found = ProblemCollector()
     numeric_forced = cont_set | nonn_set
     kinds = {}
+    binary: list[str] = []
     for name in names:
         s = frame[name]
         numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
@@ -511,9 +513,18 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
         elif name in numeric_forced and not numeric:
             found.add(name, f"named as continuous/nonnormal but holds {s.dtype} values; name it in "
                             "categorical= or convert it to numbers")
+        elif numeric and name not in numeric_forced and set(s.dropna().unique()) == {0, 1}:
+            # a 0/1 code (sex = 1/0, migraine yes/no): "1.0 [1.0, 1.0]" says nothing, n (%) says it all
+            kinds[name] = "categorical"
+            binary.append(name)
         else:
             kinds[name] = "continuous" if numeric else "categorical"
     found.raise_if_any(message="table_one cannot describe these variables:")
+    if binary:
+        notes_default = list(notes_default) + [
+            f"{', '.join(binary)}: numeric 0/1 code{'s' if len(binary) > 1 else ''}, shown as n (%) of each value; "
+            f"name {'them' if len(binary) > 1 else 'it'} in continuous= to show "
+            f"{'them as numbers' if len(binary) > 1 else 'it as a number'}."]
 
     counts = frame["arm"].value_counts()
     arms = [a for a in trial.arms if counts.get(a, 0) > 0]
