@@ -287,3 +287,15 @@ def test_alpha_outside_zero_one_is_refused(fixture_trial):
                  lambda: ct.effect_sizes(ancova(fixture_trial, "pain", 12, missing_baseline="exclude"), alpha=0)):
         with pytest.raises(ct.DataError, match="alpha must be a number between 0 and 1"):
             call()
+
+
+def test_one_covariate_as_a_string_and_bad_visits(fixture_trial):
+    # covariates="age" was split into 'a', 'g', 'e'
+    one = ancova(fixture_trial, "pain", 12, covariates="age", missing_baseline="exclude")
+    assert one.fitted.formula.endswith("+ age") and one.fitted.extra["covariates"] == ["age"]
+    comb = ct.combination_test(fixture_trial, "pain", 12, covariates="age", missing_baseline="exclude")
+    assert comb.fitted.formula.endswith("+ age")
+    with pytest.raises(ct.DataError, match=r"visit 12.0000001 is not in this trial"):
+        ancova(fixture_trial, "pain", 12.0000001)
+    with pytest.raises(ct.DataError, match="visit must be a number of weeks"):
+        ancova(fixture_trial, "pain", None)

@@ -105,9 +105,14 @@ class Trial:
 
     def check_visit(self, visit: float) -> float:
         """``visit`` as a float if the trial has it, else a DataError listing the trial's visits."""
-        v = float(visit)
+        try:
+            v = float(visit)
+        except (TypeError, ValueError):
+            raise DataError(f"visit must be a number of weeks since randomisation, not {visit!r}; this trial's "
+                            f"visits (weeks) are {[f'{x:g}' for x in self.visits]}") from None
         if not np.isin(v, self.data["visit"].to_numpy(dtype=float)):
-            raise DataError(f"visit {visit:g} is not in this trial; its visits (weeks) are "
+            shown = f"{v:g}" if float(f"{v:g}") == v else repr(v)  # 12.0000001 must not print as 12
+            raise DataError(f"visit {shown} is not in this trial; its visits (weeks) are "
                             f"{[f'{x:g}' for x in self.visits]}")
         return v
 

@@ -63,6 +63,8 @@ def prepare(trial: Trial, outcome: str, visit: float, covariates: Sequence[str] 
                         f"{[f'{x:g}' for x in trial.visits if x != 0]}")
     if missing_baseline not in ("error", "exclude"):
         raise DataError(f"missing_baseline must be 'error' or 'exclude', not {missing_baseline!r}")
+    if isinstance(covariates, str):  # covariates="age" means one covariate, not 'a', 'g', 'e'
+        covariates = [covariates]
     covariates = list(dict.fromkeys(covariates))
     unknown = [c for c in covariates if c not in trial.data.columns]
     reserved = [c for c in covariates if c in ("subject", "arm", "visit", outcome)]
@@ -284,6 +286,7 @@ def ancova(trial: Trial, outcome: str, visit: float, *, covariates: Sequence[str
     if scale not in ("identity", "log"):
         raise DataError(f"scale must be 'identity' or 'log', not {scale!r}")
     log = scale == "log"
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     prep = prepare(trial, outcome, visit, covariates, missing_baseline=missing_baseline, positive=log)
     if reference is not None and reference not in prep.arms:
         raise DataError(f"reference arm '{reference}' is not in this trial; its arms are {prep.arms}")
