@@ -363,3 +363,12 @@ def test_problem_lines_read_naturally():
     text = str(err.value)
     assert "values outside the valid range [0, 10] of Pain intensity (NRS) (rows 4; 1 in all)" in text
     assert "1 subject appears in more than one arm" in text and "(rows 3, 4; 2 in all)" in text
+
+
+def test_missing_required_columns_suggest_usual_export_names():
+    frame = pd.DataFrame({"USUBJID": ["a"], "TRT01P": ["physio"], "AVISIT": [0], "pain": [5]})
+    with pytest.raises(ct.DataError) as err:
+        ct.load(frame)
+    text = str(err.value)
+    assert "column 'subject': required column missing" in text and "did you mean 'USUBJID'?" in text
+    assert "did you mean 'TRT01P'?" in text and "did you mean 'AVISIT'?" in text

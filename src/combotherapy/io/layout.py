@@ -26,11 +26,25 @@ _BASELINE_LABEL = re.compile(r"^\s*(?:baseline|screening|bl|base)\s*$", re.IGNOR
 BASELINE_SUFFIX = "_baseline"
 
 
+#: what exports call the canonical columns (CDISC, REDCap, R/Stata habits), for "did you mean" hints
+SYNONYMS = {
+    "subject": ("id", "pid", "patid", "patient", "patient_id", "usubjid", "subjid", "subject_id", "participant",
+                "participant_id", "record_id", "case", "study_id"),
+    "arm": ("group", "grp", "treatment", "trt", "trt01p", "trt01a", "armcd", "actarm", "actarmcd", "allocation",
+            "randomisation", "randomization", "condition", "intervention"),
+    "visit": ("week", "wk", "time", "timepoint", "avisit", "avisitn", "visitn", "visitnum", "visit_week",
+              "weeks", "occasion", "follow_up"),
+}
+
+
 def close_matches(name: str, candidates) -> str:
-    hits = difflib.get_close_matches(name, [str(c) for c in candidates], n=3, cutoff=0.6)
+    candidates = [str(c) for c in candidates]
+    hits = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
     if not hits:
-        lowered = {str(c).lower(): str(c) for c in candidates}
+        lowered = {c.lower(): c for c in candidates}
         hits = [lowered[name.lower()]] if name.lower() in lowered else []
+    if not hits:
+        hits = [c for c in candidates if c.strip().lower() in SYNONYMS.get(name, ())][:3]
     return f"; did you mean {', '.join(repr(h) for h in hits)}?" if hits else ""
 
 
