@@ -372,3 +372,13 @@ def test_missing_required_columns_suggest_usual_export_names():
     text = str(err.value)
     assert "column 'subject': required column missing" in text and "did you mean 'USUBJID'?" in text
     assert "did you mean 'TRT01P'?" in text and "did you mean 'AVISIT'?" in text
+
+
+def test_stata_value_labels_mapped_by_code_get_a_hint(tmp_path):
+    frame = long_frame().assign(arm=[1, 1, 2, 2, 3, 3])
+    path = tmp_path / "labelled.dta"
+    frame.to_stata(path, write_index=False, value_labels={"arm": {1: "Physio", 2: "Acupuncture", 3: "Combined"}})
+    labels = {"Physio": "physio", "Acupuncture": "acupuncture", "Combined": "combined"}
+    assert ct.load(path, arms=labels).arms == ["physio", "acupuncture", "combined"]
+    with pytest.raises(ct.DataError, match=r"holds text labels \(value labels of a Stata file.*arms=\{'Acupuncture'"):
+        ct.load(path, arms={1: "physio", 2: "acupuncture", 3: "combined"})

@@ -86,6 +86,14 @@ def _to_numeric(frame: pd.DataFrame, col: str, what: str, problems: ProblemColle
     return num
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemCollector) -> pd.Series:
     raw = frame["arm"]
     missing = raw.isna()
@@ -105,6 +113,10 @@ def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemColl
     bad = mapped.isna() & ~missing
     if bad.any():
         seen = sorted(keys[bad].unique().tolist())[:10]
+        if arms and all(_is_number(k) for k in lookup) and not any(_is_number(s) for s in seen):
+            # a Stata/SPSS/SAS column with value labels is read as its labels, not its numeric codes
+            hint += (f"; the column holds text labels (value labels of a Stata file are applied when it is read), "
+                     f"so map those, e.g. arms={{{seen[0]!r}: ...}}")
         problems.add("arm", f"unknown arm labels {seen}; {hint}", _rows(frame, bad), int(bad.sum()))
     return mapped
 
