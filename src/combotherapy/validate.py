@@ -100,14 +100,16 @@ def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemColl
     if missing.any():
         problems.add("arm", "missing arm: every subject needs its randomised arm", _rows(frame, missing),
                      int(missing.sum()))
-    keys = raw.map(lambda v: _key(v) if not pd.isna(v) else None)
+    # labels are few: normalise each distinct label once, then map the column (no per-row Python)
+    distinct = pd.unique(raw[~missing].astype(object))
+    keys = raw.astype(object).map({v: _key(v) for v in distinct})
     if arms:
         lookup = {_key(k): str(v) for k, v in arms.items()}
         mapped = keys.map(lookup)
         hint = f"arms= maps {sorted(lookup)}"
     else:
         canon = {a: a for a in CANONICAL_ARMS}
-        mapped = keys.map(lambda k: canon.get(k.strip().lower()) if isinstance(k, str) else None)
+        mapped = keys.map({k: canon.get(k.strip().lower()) for k in pd.unique(keys.dropna())})
         hint = (f"expected the canonical arms {list(CANONICAL_ARMS)}; map your labels with "
                 f"arms={{'<label>': 'physio', ...}} (other arm names are allowed when declared there)")
     bad = mapped.isna() & ~missing

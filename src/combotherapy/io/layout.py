@@ -169,7 +169,8 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
     out = pd.Series(np.nan, index=frame.index, dtype=float)
     if visits:
         lookup = {_key(k): float(v) for k, v in visits.items()}
-        mapped = text.map(lambda s: lookup.get(_key(s), np.nan) if s is not pd.NA else np.nan).astype(float)
+        labels = {s: lookup.get(_key(s), np.nan) for s in pd.unique(text.dropna())}  # once per distinct label
+        mapped = text.astype(object).map(labels).astype(float)
         out = mapped
     numeric = pd.to_numeric(text.where(~pd.Series(missing, index=frame.index)), errors="coerce").astype(float)
     out = out.fillna(numeric)
