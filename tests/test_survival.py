@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -276,12 +277,41 @@ def test_horizon_beyond_follow_up_is_refused(fixture_trial):
         ct.survival(fixture_trial, horizon=0)
 
 
-def test_arm_without_events_is_a_model_error():
+def test_arm_without_events_keeps_curves_logrank_and_rmst():
+    """An arm without events is a result, not an error: its KM curve is flat at 1, the log-rank test and RMST use
+    it, and only its hazard ratios (MLE at -infinity) are empty; the other hazard ratios are the limit of the full
+    Cox fit, i.e. the fit without that arm."""
     def edit(f):
         f.loc[(f["arm"] == "control") & f["recovered"].notna(), "recovered"] = 0.0
     trial = _bad(edit)
-    with pytest.raises(ct.ModelError, match=r"control.*no events"):
-        ct.survival(trial)
+    res = ct.survival(trial)
+    km = res.km.set_index("arm")
+    assert km.loc["control", "events"] == 0 and np.isnan(km.loc["control", "median"])
+    assert np.isfinite(res.logrank["statistic"].iloc[0]) and res.logrank["df"].iloc[0] == 3
+    hr = res.hazard_ratios.set_index("contrast")
+    with_control = [c for c in hr.index if "control" in c]
+    assert len(with_control) == 3 and hr.loc[with_control, ["estimate", "se", "p"]].isna().all().all()
+    without = ct.survival(ct.Trial(trial.data.loc[trial.data["arm"] != "control"], trial.instruments))
+    rest = without.hazard_ratios.set_index("contrast")
+    close(hr.loc[rest.index, ["estimate", "se", "p"]], rest[["estimate", "se", "p"]], 1e-10)
+    rmst = res.rmst.set_index("arm")
+    assert rmst.loc["control", "estimate"] == rmst.loc["control", "horizon"] and rmst.loc["control", "se"] == 0
+    assert np.isfinite(res.rmst_contrasts["p"]).all()
+    assert any("no events" in n for n in res.notes)
+
+
+def test_all_subjects_censored():
+    def edit(f):
+        f.loc[f["recovered"].notna(), "recovered"] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = ct.survival(_bad(edit))
+    assert res.km["median"].isna().all() and (res.km["events"] == 0).all()
+    assert res.logrank[["statistic", "p"]].isna().all().all()
+    assert res.hazard_ratios[["estimate", "p"]].isna().all().all() and len(res.hazard_ratios) == 6
+    assert (res.rmst["estimate"] == res.rmst["horizon"]).all() and (res.rmst["se"] == 0).all()
+    assert (res.rmst_contrasts["estimate"] == 0).all() and res.rmst_contrasts["p"].isna().all()
+    assert "not defined" in res.summary()
 
 
 def test_bad_options(fixture_trial):

@@ -12,6 +12,7 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import survdiff
 
+from ..arms import contrast_pairs
 from ..contrasts import compare
 from ..errors import DataError, ModelError, ProblemCollector
 from ..results import Fitted, Result
@@ -65,6 +66,8 @@ class SurvivalResult(Result):
 
     def headline(self) -> list[str]:
         lr = self.logrank.iloc[0]
+        if not np.isfinite(lr["statistic"]):
+            return ["Log-rank test: not defined (no events in any arm)"]
         return [f"Log-rank test: chi-square {lr['statistic']:.3f} on {int(lr['df'])} df, p = {lr['p']:.4g}"]
 
 
@@ -346,12 +349,15 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         Negative or non-numeric times, an event flag other than 0/1, a time without an event flag or the
         reverse, values that vary within a subject, a horizon beyond the follow-up.
     ModelError
-        Fewer than two arms with follow-up, an arm without events (its hazard ratio is not estimable),
-        a Cox fit that does not converge.
+        Fewer than two arms with follow-up, a Cox fit that does not converge.
 
     Notes
     -----
-    Subjects with neither time nor event are excluded (listed in ``fitted.excluded``). Per arm the Kaplan–Meier
+    Subjects with neither time nor event are excluded (listed in ``fitted.excluded``). An arm without events
+    keeps its Kaplan–Meier curve, log-rank contribution and RMST; its hazard ratios are not estimable (the Cox
+    MLE of its coefficient is at -infinity) and are left empty, the Cox model being fitted to the arms with
+    events — the limit of the full fit for their coefficients. Without any event only the curves and the RMST
+    (the horizon, variance 0) remain. Per arm the Kaplan–Meier
     estimate with Greenwood's variance and a log-transformed pointwise CI (R ``survfit``'s default
     ``conf.type = "log"``); the median's CI is where that band crosses 0.5. The log-rank test compares all arms
     (chi-square on k - 1 df). The Cox model is
@@ -390,14 +396,18 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     subj = subj.sort_values(["arm", "time"], kind="stable").reset_index(drop=True)
     t, e, a = subj["time"].to_numpy(float), subj["event"].to_numpy(float), subj["arm"].astype(str).to_numpy()
     events = subj.groupby("arm", observed=False)["event"].sum()
-    if (events == 0).any():
-        raise ModelError(f"arm(s) {list(events.index[events == 0])} have no events in '{event}': the hazard "
-                         "ratios against them are not estimable (infinite). Report the Kaplan–Meier curves only, "
-                         "or pool arms.")
     notes = []
     dropped = [arm for arm in trial.arms if arm not in arms]
     if dropped:
         notes.append(f"arm(s) {dropped} have no subject with follow-up and are left out")
+    # an arm without events still has a Kaplan–Meier curve and an RMST; only its hazard ratios are not estimable
+    # (the Cox MLE of its coefficient is -infinity, and the other coefficients converge to the fit without it)
+    cox_arms = [arm for arm in arms if events[arm] > 0]
+    no_events = [arm for arm in arms if events[arm] == 0]
+    if no_events:
+        notes.append(f"arm(s) {no_events} have no events in '{event}': their hazard ratios are not estimable "
+                     "(0 or infinite) and are left empty; the Cox model is fitted to the arms with events "
+                     f"{cox_arms or '(none)'}. Kaplan–Meier, log-rank and RMST use every arm.")
 
     # Kaplan–Meier
     curves = km_table(t, e, a, alpha)
@@ -405,27 +415,50 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     km = pd.DataFrame([(arm, int(n_arm[arm]), int(events[arm]), *km_median(curves[curves["group"] == arm]))
                        for arm in arms], columns=["arm", "n", "events", "median", "ci_low", "ci_high"])
 
-    # log-rank (statsmodels survdiff; rho = 0)
-    chisq, p_lr = survdiff(t, e, a)
+    # log-rank (statsmodels survdiff; rho = 0); undefined without any event
+    if events.sum() > 0:
+        chisq, p_lr = survdiff(t, e, a)
+    else:
+        chisq, p_lr = np.nan, np.nan
+        notes.append(f"no events in '{event}' in any arm: the log-rank test is not defined")
     logrank = pd.DataFrame({"statistic": [float(chisq)], "df": [len(arms) - 1], "p": [float(p_lr)]})
 
-    # Cox model, first arm as reference; all contrasts from the coefficient vector and its covariance
-    X = (a[:, None] == np.array(arms[1:])[None, :]).astype(float)
-    fit = PHReg(t, X, status=e, ties=ties).fit()
-    beta, vcov = np.asarray(fit.params, float), np.asarray(fit.cov_params(), float)
-    if not np.all(np.isfinite(beta)) or not np.all(np.isfinite(vcov)):
-        raise ModelError("the Cox model did not converge (non-finite estimates); check for arms whose events all "
-                         "come before any event of another arm (monotone likelihood)")
-    grid = pd.DataFrame({"arm": arms})
-    L = np.vstack([np.zeros(len(arms) - 1), np.eye(len(arms) - 1)])
-    hr = _ratio_table(compare(grid, L, beta, vcov, np.inf, reference=reference, adjust=adjust, alpha=alpha))
+    # Cox model on the arms with events, first of them as reference; all contrasts from the coefficient vector
+    labels = [f"{x} - {y}" for x, y in contrast_pairs(arms, reference)]
+    terms = [f"arm: {arm}" for arm in cox_arms[1:]]
+    if len(cox_arms) >= 2:
+        on = np.isin(a, cox_arms)
+        t_c, e_c, a_c = t[on], e[on], a[on]
+        X = (a_c[:, None] == np.array(cox_arms[1:])[None, :]).astype(float)
+        fit = PHReg(t_c, X, status=e_c, ties=ties).fit()
+        beta, vcov = np.asarray(fit.params, float), np.asarray(fit.cov_params(), float)
+        if not np.all(np.isfinite(beta)) or not np.all(np.isfinite(vcov)):
+            raise ModelError("the Cox model did not converge (non-finite estimates); check for arms whose events "
+                             "all come before any event of another arm (monotone likelihood)")
+        grid = pd.DataFrame({"arm": cox_arms})
+        L = np.vstack([np.zeros(len(cox_arms) - 1), np.eye(len(cox_arms) - 1)])
+        ref_c = reference if reference in cox_arms else None
+        hr = compare(grid, L, beta, vcov, np.inf, reference=ref_c, adjust=adjust, alpha=alpha)
+        hr = hr.loc[hr["contrast"].isin(labels)]
+        cox_loglik = float(fit.llf)
+    else:
+        t_c = e_c = X = beta = None
+        hr = _empty_contrasts()
+        cox_loglik = np.nan
+    attrs = hr.attrs
+    hr = hr.set_index("contrast").reindex(labels).rename_axis("contrast").reset_index()
+    hr.attrs = attrs
+    hr = _ratio_table(hr)
 
     # proportional hazards (cox.zph, km transform)
-    chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t, e, X, beta, ties)
-    terms = [f"arm: {arm}" for arm in arms[1:]]
+    if beta is not None:
+        chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties)
+    else:
+        chisq_j, chisq_g, ev_time, scaled, km_x = (np.array([]), np.array([np.nan]), np.array([]),
+                                                    np.empty((0, 0)), np.array([]))
     ph_test = pd.DataFrame({"term": terms + ["GLOBAL"], "statistic": np.concatenate([chisq_j, chisq_g]),
                             "df": [1] * len(terms) + [len(terms)]})
-    ph_test["p"] = stats.chi2.sf(ph_test["statistic"], ph_test["df"])
+    ph_test["p"] = stats.chi2.sf(ph_test["statistic"], ph_test["df"]) if terms else np.nan
     ph_residuals = pd.concat([pd.DataFrame({"time": ev_time, "km_time": km_x}),
                               pd.DataFrame(scaled, columns=terms)], axis=1)
 
@@ -439,16 +472,19 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         raise DataError(f"horizon {tau:g} is beyond the follow-up of arm '{largest.idxmin()}' (its largest time "
                         f"in '{time}' is {tau_max:g}): the area under its curve is not estimable up to {tau:g}. "
                         f"Use a horizon <= {tau_max:g}.")
+    grid = pd.DataFrame({"arm": arms})
     r = rmst_by_arm(curves, tau)
     z = stats.norm.isf(alpha / 2)
     se = np.sqrt(r["var"].to_numpy())
     rmst = pd.DataFrame({"arm": r["arm"], "horizon": tau, "estimate": r["estimate"], "se": se,
                          "ci_low": r["estimate"] - z * se, "ci_high": r["estimate"] + z * se})
     m, v = r["estimate"].to_numpy(), r["var"].to_numpy()
-    rmst_contrasts = compare(grid, np.eye(len(arms)), m, np.diag(v), np.inf, reference=reference,
-                             adjust=adjust, alpha=alpha)
-    rmst_ratios = _ratio_table(compare(grid, np.eye(len(arms)), np.log(m), np.diag(v / m ** 2), np.inf,
-                                       reference=reference, adjust=adjust, alpha=alpha))
+    rmst_contrasts = _rmst_compare(grid, m, v, reference, adjust, alpha)
+    rmst_ratios = _ratio_table(_rmst_compare(grid, np.log(m), v / m ** 2, reference, adjust, alpha))
+    if (v == 0).any():
+        notes.append(f"arm(s) {[arm for arm, x in zip(arms, v) if x == 0]} have no events up to the horizon: "
+                     "their RMST is the horizon with variance 0; a contrast between two such arms is exactly known "
+                     "(se 0) and has no test")
 
     better = trial.instruments.get(event)
     meaning = ("sooner in the first arm of the contrast" + (" (better: the event is desirable)"
@@ -467,12 +503,47 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         ci_adjust=hr.attrs.get("ci_adjust"),
         n_per_arm={arm: int(n_arm[arm]) for arm in arms}, excluded=excluded, notes=notes,
         extra={"ties": ties, "horizon": tau, "events": {arm: int(events[arm]) for arm in arms},
-               "cox_loglik": float(fit.llf), "reference_arm_of_coding": arms[0]},
+               "cox_loglik": cox_loglik, "reference_arm_of_coding": cox_arms[0] if cox_arms else None,
+               "cox_arms": cox_arms},
     )
     return SurvivalResult(f"Time to event: {time}", fitted, km=km, logrank=logrank, hazard_ratios=hr,
                           ph_test=ph_test, rmst=rmst, rmst_contrasts=rmst_contrasts, rmst_ratios=rmst_ratios,
                           km_curves=curves.rename(columns={"group": "arm"}).drop(columns="se_log"),
                           ph_residuals=ph_residuals)
+
+
+def _empty_contrasts() -> pd.DataFrame:
+    """A contrast table without rows (nothing estimable), with the engine's columns and dtypes."""
+    out = pd.DataFrame({"contrast": pd.Series([], dtype="str"),
+                        **{c: pd.Series([], dtype=float) for c in ("estimate", "se", "df", "statistic", "p", "p_adj",
+                                                                    "ci_low", "ci_high")}})
+    out.attrs = {"ci_adjust": None}
+    return out
+
+
+def _rmst_compare(grid: pd.DataFrame, m: np.ndarray, v: np.ndarray, reference: str | None, adjust: str,
+                  alpha: float) -> pd.DataFrame:
+    """RMST contrasts (independent arms: covariance diag(v)); pairs whose variance is 0 (no events in either arm
+    before the horizon) are exact differences without a test, so they are left out of the engine and its
+    multiplicity family and reported with se 0."""
+    arms = grid["arm"].tolist()
+    pairs = contrast_pairs(arms, reference)
+    var = dict(zip(arms, v))
+    testable = [pq for pq in pairs if var[pq[0]] + var[pq[1]] > 0]
+    labels = [f"{x} - {y}" for x, y in pairs]
+    if testable:
+        out = compare(grid, np.eye(len(arms)), m, np.diag(v), np.inf, pairs=testable, adjust=adjust, alpha=alpha)
+    else:
+        out = _empty_contrasts()
+    attrs = out.attrs
+    out = out.set_index("contrast").reindex(labels).rename_axis("contrast").reset_index()
+    mean = dict(zip(arms, m))
+    exact = out["se"].isna().to_numpy()
+    out.loc[exact, "estimate"] = [mean[x] - mean[y] for (x, y), e in zip(pairs, exact) if e]
+    out.loc[exact, "se"] = 0.0
+    out.loc[exact, ["ci_low", "ci_high"]] = out.loc[exact, ["estimate", "estimate"]].to_numpy()
+    out.attrs = attrs
+    return out
 
 
 def _ratio_table(log_table: pd.DataFrame) -> pd.DataFrame:
