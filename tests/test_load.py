@@ -382,3 +382,24 @@ def test_stata_value_labels_mapped_by_code_get_a_hint(tmp_path):
     assert ct.load(path, arms=labels).arms == ["physio", "acupuncture", "combined"]
     with pytest.raises(ct.DataError, match=r"holds text labels \(value labels of a Stata file.*arms=\{'Acupuncture'"):
         ct.load(path, arms={1: "physio", 2: "acupuncture", 3: "combined"})
+
+
+def test_infinite_complex_and_unnamed_arm_values_are_problems():
+    frame = long_frame()
+    frame["endurance"] = [60.0, np.inf, 50.0, 55.0, 40.0, 45.0]      # unbounded instrument: inf passed
+    frame["visit"] = ["0", "1e400", "0", "12", "0", "12"]            # overflows to inf: passed as a visit
+    frame["weight"] = [70.0, 70.0, -np.inf, -np.inf, 80.0, 80.0]
+    with pytest.raises(ct.DataError) as err:
+        ct.load(frame)
+    text = str(err.value)
+    assert "column 'endurance': infinite values: expected finite numbers (rows 2; 1 in all)" in text
+    assert "column 'visit': infinite visit times" in text
+    assert "column 'weight': infinite values" in text
+    with pytest.raises(ct.DataError, match="column 'pain': complex numbers: expected real numbers"):
+        ct.load(long_frame().assign(pain=[1 + 2j, 3, 4, 2, 1, 1]))
+    with pytest.raises(ct.DataError, match=r"arms= maps \['acupuncture'\] to no arm name"):
+        ct.load(long_frame(), arms={"physio": "physio", "acupuncture": None, "combined": "combined"})
+    with pytest.raises(ct.DataError, match="DataFrame has no data rows"):
+        ct.load(long_frame().iloc[:0])
+    as_bytes = long_frame().assign(subject=lambda f: f["subject"].str.encode("utf-8"))
+    assert ct.load(as_bytes).subjects["subject"].tolist() == ["s1", "s2", "s3"]

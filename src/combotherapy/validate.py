@@ -56,6 +56,8 @@ def subject_text(raw: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(raw.dtype):
         return _number_text(raw)
     kind = pd.api.types.infer_dtype(raw, skipna=True)
+    if kind == "bytes":  # old SAS/Stata exports may hold ids as bytes
+        raw, kind = raw.str.decode("utf-8", errors="replace"), "string"
     if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
         return _number_text(pd.to_numeric(raw.astype(object), errors="coerce"))
     if kind in ("string", "empty"):
@@ -72,18 +74,37 @@ def _rows(frame: pd.DataFrame, mask) -> pd.Series:
     return frame.loc[np.asarray(mask, dtype=bool), ROW]
 
 
+def _real(frame: pd.DataFrame, col: str, problems: ProblemCollector) -> pd.Series | None:
+    """A numeric column as floats; complex numbers are a problem (casting would drop the imaginary part)."""
+    raw = frame[col]
+    if pd.api.types.is_complex_dtype(raw.dtype):
+        problems.add(col, "complex numbers: expected real numbers", _rows(frame, raw.notna()), int(raw.notna().sum()))
+        return pd.Series(np.nan, index=frame.index)
+    return raw.astype(float) if pd.api.types.is_numeric_dtype(raw.dtype) else None
+
+
+def _finite(frame: pd.DataFrame, col: str, values: pd.Series, problems: ProblemCollector) -> pd.Series:
+    """Infinite values ('inf', 1e400) are a problem, whatever the instrument's range."""
+    inf = np.isinf(values.to_numpy(dtype=float))
+    if inf.any():
+        problems.add(col, "infinite values: expected finite numbers", _rows(frame, inf), int(inf.sum()))
+        return values.mask(inf)  # reported above; masked so that a range check does not report them again
+    return values
+
+
 def _to_numeric(frame: pd.DataFrame, col: str, what: str, problems: ProblemCollector) -> pd.Series:
     raw = frame[col]
     if pd.api.types.is_bool_dtype(raw.dtype):
         return raw.astype(float)
-    if pd.api.types.is_numeric_dtype(raw.dtype):
-        return raw.astype(float)
+    real = _real(frame, col, problems)
+    if real is not None:
+        return _finite(frame, col, real, problems)
     num = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").astype(float)
     bad = num.isna() & raw.notna()
     if bad.any():
         problems.add(col, f"{bad.sum()} non-numeric value{'s' if bad.sum() > 1 else ''}: expected {what}",
                      _rows(frame, bad), int(bad.sum()))
-    return num
+    return _finite(frame, col, num, problems)
 
 
 def _is_number(text: str) -> bool:
@@ -104,7 +125,11 @@ def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemColl
     distinct = pd.unique(raw[~missing].astype(object))
     keys = raw.astype(object).map({v: _key(v) for v in distinct})
     if arms:
-        lookup = {_key(k): str(v) for k, v in arms.items()}
+        unnamed = [k for k, v in arms.items() if not isinstance(v, str) or not v.strip()]
+        if unnamed:
+            problems.add("arm", f"arms= maps {unnamed} to no arm name: give each label an arm name such as "
+                         "'physio', 'acupuncture', 'combined' or 'control'")
+        lookup = {_key(k): str(v).strip() for k, v in arms.items() if k not in unnamed}
         mapped = keys.map(lookup)
         hint = f"arms= maps {sorted(lookup)}"
     else:
@@ -178,15 +203,18 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
         if col in out.columns or col in ("arm", ROW):
             continue
         raw = frame[col]
-        if pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype):
-            out[col] = raw.astype(float) if not pd.api.types.is_bool_dtype(raw.dtype) else raw
+        if pd.api.types.is_bool_dtype(raw.dtype):
+            out[col] = raw
+            continue
+        if pd.api.types.is_numeric_dtype(raw.dtype):
+            out[col] = _finite(frame, col, _real(frame, col, problems), problems)
             continue
         if isinstance(raw.dtype, pd.CategoricalDtype):
             out[col] = raw
             continue
         num = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce")
         if (num.notna() | raw.isna()).all() and raw.notna().any():
-            out[col] = num.astype(float)
+            out[col] = _finite(frame, col, num.astype(float), problems)
         else:
             out[col] = raw.astype("string").str.strip().astype("str") if raw.notna().any() else raw
             out[col] = out[col].where(raw.notna(), np.nan)

@@ -184,6 +184,11 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
         problems.add("visit", f"labels {labels} are not weeks: expected numbers (weeks since randomisation, "
                      f"0 = baseline) or labels mapped with visits={{label: week}}{known}",
                      frame.loc[bad, ROW], int(bad.sum()))
+    inf = np.isinf(out.to_numpy())
+    if inf.any():
+        problems.add("visit", "infinite visit times: expected weeks since randomisation, a finite number",
+                     frame.loc[inf, ROW], int(inf.sum()))
+        out = out.mask(inf)
     neg = (out < 0).to_numpy()
     if neg.any():
         problems.add("visit", "negative visit times: expected weeks since randomisation, 0 or more",

@@ -124,6 +124,8 @@ def load(
     # an empty row (every cell missing, e.g. a spacer line in a spreadsheet) holds no data: it is ignored, and
     # the trial's notes say which rows were ignored, so nothing disappears unannounced
     blank = frame.drop(columns=ROW).isna().all(axis=1).to_numpy()
+    if len(frame) == 0:
+        raise DataError(f"{name} has no data rows.")
     if blank.all():
         raise DataError(f"{name} has no data: every row is empty.")
     if blank.any():
