@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from scipy import special, stats
@@ -9,13 +11,40 @@ from scipy import special, stats
 from ..errors import ModelError
 from ..results import Fitted, Result
 
+if TYPE_CHECKING:  # only for the annotation: ancova imports nothing from here, but keep import time low
+    from numpy.typing import ArrayLike
+
+    from .ancova import AncovaResult
+
 __all__ = ["effect_sizes", "EffectSizes", "hedges_g"]
 
 
-def hedges_g(m1, s1, n1, m2, s2, n2, alpha: float = 0.05) -> pd.DataFrame:
+def hedges_g(m1: ArrayLike, s1: ArrayLike, n1: ArrayLike, m2: ArrayLike, s2: ArrayLike, n2: ArrayLike,
+             alpha: float = 0.05) -> pd.DataFrame:
     """Hedges' g with its large-sample (Hedges-Olkin) variance and normal-approximation interval.
 
-    Vectorised over arrays of summary statistics. Same numbers as ``metafor::escalc(measure = "SMD")``.
+    Parameters
+    ----------
+    m1, s1, n1, m2, s2, n2 : array_like
+        Mean, SD and size of the first and second group (vectorised over arrays).
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    DataFrame
+        ``estimate, se, ci_low, ci_high, sd`` (``sd`` = the pooled SD).
+
+    Notes
+    -----
+    ``g = J(m) (m1 - m2) / s_p`` with ``s_p^2 = ((n1 - 1) s1^2 + (n2 - 1) s2^2) / m``, ``m = n1 + n2 - 2``,
+    ``J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2))``; ``var(g) = 1/n1 + 1/n2 + g^2 / (2 (n1 + n2))``.
+    Same numbers as ``metafor::escalc(measure = "SMD")``.
+
+    Example
+    -------
+    >>> round(float(hedges_g(5.0, 2.0, 50, 4.0, 2.0, 50)["estimate"].iloc[0]), 4)
+    0.4962
     """
     m1, s1, n1, m2, s2, n2 = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (m1, s1, n1, m2, s2, n2))
     df = n1 + n2 - 2
@@ -42,7 +71,7 @@ class EffectSizes(Result):
     tables = ("effect_sizes",)
 
 
-def effect_sizes(result, *, alpha: float | None = None) -> EffectSizes:
+def effect_sizes(result: AncovaResult, *, alpha: float | None = None) -> EffectSizes:
     """Standardised effect sizes for each contrast of an ANCOVA result.
 
     Parameters
