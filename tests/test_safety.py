@@ -15,7 +15,7 @@ import pytest
 from conftest import REFERENCE, REPO
 
 import combotherapy as ct
-from combotherapy.models.safety import adverse_events, rate_ratio_exact
+from combotherapy.models.safety import adverse_events, noninferiority_rd, rate_ratio_exact
 
 RTOL = 1e-6
 P_RTOL = 1e-4
@@ -250,3 +250,34 @@ def test_alpha_changes_interval_width(trial):
     wide = adverse_events(trial).by_arm
     assert ((narrow["ci_high"] - narrow["ci_low"]) < (wide["ci_high"] - wide["ci_low"])).all()
     close(narrow["proportion"], wide["proportion"])
+
+
+# ------------------------------------------------------------------------------------------------
+# non-inferiority of the risk difference (the claims report's safety test)
+# ------------------------------------------------------------------------------------------------
+NI = json.loads((REFERENCE / "noninferiority.json").read_text())
+
+
+def test_noninferiority_matches_restricted_mle_found_numerically_in_r():
+    """Farrington-Manning: the closed-form cubic root against R's numerical restricted maximum (optimize)."""
+    cases = pd.DataFrame(NI["cases"])
+    got = pd.concat([noninferiority_rd(c.x1, c.n1, c.x2, c.n2, c.margin) for c in cases.itertuples()],
+                    ignore_index=True)
+    close(got["estimate"], cases["estimate"], atol=1e-15)
+    close(got[["se", "statistic"]], cases[["se", "statistic"]])
+    close(got["p"], cases["p"], rtol=P_RTOL)
+
+
+def test_noninferiority_counts_come_from_the_sample_files():
+    for c in (c for c in NI["cases"] if "file" in c):
+        res = adverse_events(ct.load(REPO / c["file"])).by_arm.set_index("arm")
+        assert [res.loc[c["first"], "patients"], res.loc[c["first"], "n"], res.loc[c["second"], "patients"],
+                res.loc[c["second"], "n"]] == [c["x1"], c["n1"], c["x2"], c["n2"]]
+
+
+def test_noninferiority_with_no_events_is_shown_in_a_large_trial_and_bad_margin():
+    # a Wald test has se = 0 here and cannot decide; the score test's null SE is positive
+    out = noninferiority_rd([0, 0], [300, 10], [0, 0], [300, 10], 0.05)
+    assert out["p"].iloc[0] < 1e-3 and out["p"].iloc[1] > 0.05
+    with pytest.raises(ct.DataError, match="margin"):
+        noninferiority_rd(1, 10, 1, 10, 5)
