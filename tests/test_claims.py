@@ -10,6 +10,7 @@ from scipy import stats
 import combotherapy as ct
 from combotherapy.claims import claims_report, default_claims
 from combotherapy.contrasts import p_adjust
+from combotherapy.models.safety import noninferiority_rd
 from combotherapy.simulate import claim_truth
 
 
@@ -134,3 +135,87 @@ def test_safety_claim_uses_any_event_risk_difference(sample, report):
     assert row["estimate"] == pytest.approx(rd.loc[row["contrast"], "estimate"], rel=1e-12)
     # the sample's needling events make the excess over physio larger than the 10-point margin
     assert row["verdict"] == "not supported" and row["ci_low"] > 0.10
+
+
+def test_a_model_that_cannot_be_fitted_makes_its_claim_inconclusive_not_the_report_fail(sample):
+    """No painkiller days at all in the combined arm at week 12: rate ratios do not exist (ModelError in
+    ct.count_model); the other claims are still tested."""
+    data = sample.data.copy()
+    data.loc[(data["arm"] == "combined") & (data["visit"] == 12), "analgesic_days"] = 0.0
+    table = claims_report(ct.Trial(data, sample.instruments)).table.set_index("id")
+    assert table.loc["6", "verdict"] == "inconclusive"
+    assert "count model could not be fitted" in table.loc["6", "reason"] and "only zero counts" in \
+        table.loc["6", "reason"]
+    assert table.loc["1", "verdict"] == "supported"
+
+
+def test_safety_claim_without_any_adverse_event_is_supported():
+    """300 patients per arm and no adverse event anywhere: no excess as large as the margin is compatible with the
+    data (score test), so acupuncture is shown safe. A Wald test has se 0 here and could not decide."""
+    trial = ct.simulate_trial(n_per_arm=300, seed=4)
+    data = trial.data.copy()
+    data[[c for c in data.columns if c.startswith("ae_")] + ["adverse_events"]] = 0.0
+    row = claims_report(ct.Trial(data, trial.instruments)).table.set_index("id").loc["9"]
+    assert row["verdict"] == "supported" and row["estimate"] == 0
+    assert row["p"] == pytest.approx(float(noninferiority_rd(0, 300, 0, 300, 0.10)["p"].iloc[0]), rel=1e-12)
+
+
+def test_safety_p_is_the_score_test_and_not_supported_follows_the_reported_interval(sample, report):
+    row = report.table.set_index("id").loc["9"]
+    by_arm = ct.adverse_events(sample).by_arm.set_index("arm")
+    p = [float(noninferiority_rd(by_arm.loc[a, "patients"], by_arm.loc[a, "n"], by_arm.loc["physio", "patients"],
+                                 by_arm.loc["physio", "n"], 0.10)["p"].iloc[0]) for a in ("acupuncture", "combined")]
+    assert row["p"] == pytest.approx(max(p), rel=1e-12)
+    small = ct.simulate_trial(n_per_arm=8, seed=5)
+    for _, r in claims_report(small).table.query("id == '9'").iterrows():
+        assert (r["verdict"] == "not supported") == (r["ci_low"] > 0.10)
+
+
+def test_overdispersed_adherence_is_tested_with_the_quasi_binomial_fit(sample, report):
+    res = ct.adherence(sample, adjust="none", scale="pearson")
+    assert res.phi > 1.5  # sessions of one patient are correlated
+    row = report.table.set_index("id").loc["5"]
+    c = res.contrasts.set_index("contrast").loc[row["contrast"]]
+    assert row["p"] == pytest.approx(stats.t.sf(c["statistic"], c["df"]), rel=1e-10)
+    assert "quasi-binomial" in row["measure"]
+
+
+def test_data_errors_of_all_claims_are_reported_together(sample):
+    data = sample.data.copy()
+    subjects = data["subject"].unique()
+    data.loc[data["subject"] == subjects[0], "recovery_time"] = -1.0
+    data.loc[data["subject"] == subjects[1], "analgesic_days"] = 2.5
+    data.loc[data["subject"] == subjects[2], "adverse_events"] = -1.0
+    with pytest.raises(ct.DataError) as err:
+        claims_report(ct.Trial(data, sample.instruments))
+    columns = {p.column for p in err.value.problems}
+    assert {"recovery_time", "analgesic_days", "adverse_events"} <= columns
+    with pytest.raises(ct.DataError, match="multiplicity"):
+        claims_report(sample, multiplicity="hochberg")
+
+
+def test_each_claim_says_how_many_subjects_it_analysed(sample, report):
+    table = report.table.set_index("id")
+    res = ct.ancova(sample, "pain", 12, adjust="none", missing_baseline="exclude")
+    assert table.loc["1", "n"] == res.fitted.n and table.loc["1", "n_excluded"] == len(res.fitted.excluded)
+    assert table.loc["1", "n_excluded"] > 0  # dropout: subjects without week-12 pain are left out, and counted
+    assert pd.isna(table.loc["10", "n"])  # not testable
+
+
+def test_a_pair_labelled_the_other_way_round_is_flipped_by_its_scale(sample):
+    """The adverse-event table labels the pair 'physio - acupuncture'; the safety claim needs 'acupuncture -
+    physio': a risk difference changes sign (it was inverted like a ratio, because that table also carries an
+    empty log_estimate column)."""
+    from combotherapy.claims import _pick
+
+    con = ct.adverse_events(sample).contrasts
+    rd = con.loc[(con["type"] == "any") & (con["measure"] == "risk_difference")]
+    got = _pick(rd, (("acupuncture", "physio"),), ratio=False).iloc[0]
+    want = rd.set_index("contrast").loc["physio - acupuncture"]
+    assert got["contrast"] == "acupuncture - physio"
+    assert (got["estimate"], got["ci_low"], got["ci_high"]) == (-want["estimate"], -want["ci_high"], -want["ci_low"])
+    rr = _pick(con.loc[(con["type"] == "any") & (con["measure"] == "rate_ratio")], (("acupuncture", "physio"),),
+               ratio=True).iloc[0]
+    want = con.loc[(con["type"] == "any") & (con["measure"] == "rate_ratio")].set_index("contrast").loc[
+        "physio - acupuncture"]
+    assert rr["estimate"] == pytest.approx(1 / want["estimate"]) and rr["log_estimate"] == -want["log_estimate"]

@@ -40,7 +40,7 @@ import pandas as pd
 from scipy import stats
 
 from .contrasts import p_adjust
-from .errors import DataError
+from .errors import DataError, ModelError
 from .instruments import REGISTRY
 from .results import Fitted, Result
 from .trial import Trial
@@ -114,10 +114,10 @@ def _ancova(trial: Trial, claim: pd.Series, pairs, alpha: float, log: bool = Fal
     res = ancova(trial, claim["outcome"], claim["visit"], adjust="none", alpha=alpha, missing_baseline="exclude",
                  scale="log" if log else "identity")
     inst = trial.instrument(claim["outcome"])
-    rows = _pick(res.contrasts, pairs)
+    rows = _pick(res.contrasts, pairs, ratio=log)
     sd = 1.0 if log else _baseline_sd(trial, claim["outcome"])
     measure = "ratio of geometric means" if log else "mean difference"
-    return _from_rows(rows, inst.sign, log, alpha, sd), ("" if log else inst.units), measure
+    return _from_rows(rows, inst.sign, log, alpha, sd), ("" if log else inst.units), measure, res
 
 
 def _ancova_log(trial, claim, pairs, alpha):
@@ -128,8 +128,8 @@ def _count(trial, claim, pairs, alpha):
     from .models.counts import count_model
 
     res = count_model(trial, claim["outcome"], claim["visit"], alpha=alpha)
-    return _from_rows(_pick(res.contrasts, pairs), trial.instrument(claim["outcome"]).sign, True, alpha, 1.0), "", \
-        "rate ratio"
+    return _from_rows(_pick(res.contrasts, pairs, ratio=True), trial.instrument(claim["outcome"]).sign, True, alpha, 1.0), "", \
+        "rate ratio", res
 
 
 def _survival(trial, claim, pairs, alpha):
@@ -137,29 +137,47 @@ def _survival(trial, claim, pairs, alpha):
 
     res = survival(trial, claim["outcome"], "recovered", alpha=alpha)
     # the event is recovery: a higher hazard of recovery is the benefit, whatever the time column's direction
-    return _from_rows(_pick(res.hazard_ratios, pairs), REGISTRY["recovered"].sign, True, alpha, 1.0), "", \
-        "hazard ratio (recovery)"
+    return _from_rows(_pick(res.hazard_ratios, pairs, ratio=True), REGISTRY["recovered"].sign, True, alpha, 1.0), "", \
+        "hazard ratio (recovery)", res
 
 
 def _adherence(trial, claim, pairs, alpha):
     from .models.adherence import adherence
 
-    res = adherence(trial, attended=claim["outcome"], alpha=alpha, adjust="none")  # unadjusted, as for ancova
-    return _from_rows(_pick(res.contrasts, pairs), 1, True, alpha, 1.0), "", "odds ratio (sessions attended)"
+    # unadjusted, as for ancova; sessions of one patient are not independent trials, so when the binomial fit is
+    # overdispersed (Pearson phi > 1) the quasi-binomial fit is used: the binomial SEs would be too small
+    res = adherence(trial, attended=claim["outcome"], alpha=alpha, adjust="none")
+    measure = "odds ratio (sessions attended)"
+    if res.phi > 1:
+        res = adherence(trial, attended=claim["outcome"], alpha=alpha, adjust="none", scale="pearson")
+        measure = "odds ratio (sessions attended; quasi-binomial)"
+    return _from_rows(_pick(res.contrasts, pairs, ratio=True), 1, True, alpha, 1.0), "", measure, res
 
 
 def _safety(trial, claim, pairs, alpha):
-    from .models.safety import adverse_events
+    from .models.safety import adverse_events, noninferiority_rd
 
     res = adverse_events(trial, alpha=alpha)
     con = res.contrasts
-    rows = _pick(con.loc[(con["measure"] == "risk_difference") & (con["type"] == "any")], pairs)  # any event
+    rows = _pick(con.loc[(con["measure"] == "risk_difference") & (con["type"] == "any")], pairs,
+                 ratio=False)  # any event
+    arms = res.by_arm.set_index("arm")
     # standardised like a mean difference of a 0/1 variable: over the SD sqrt(p(1 - p)) of the pooled proportion
-    arms = res.by_arm
     pooled = float(arms["patients"].sum() / arms["n"].sum())
     sd = math.sqrt(pooled * (1 - pooled)) if 0 < pooled < 1 else 1.0
-    # fewer patients with events is the benefit: sign -1 on the risk difference
-    return _from_rows(rows.assign(df=math.inf), -1, False, alpha, sd), "", "risk difference (patients with AEs)"
+    first, second = [a for a, _ in pairs], [b for _, b in pairs]
+    # non-inferiority: Farrington-Manning score test of H0 risk difference >= margin (defined with 0 events too)
+    fm = noninferiority_rd(arms.loc[first, "patients"], arms.loc[first, "n"], arms.loc[second, "patients"],
+                           arms.loc[second, "n"], float(claim["mid"]))
+    out = {}
+    for (_, r), (_, f) in zip(rows.iterrows(), fm.iterrows()):
+        # fewer patients with events is the benefit: benefit-signed effects are minus the risk difference, and
+        # the verdict's interval is the reported (Newcombe) one
+        eff, lo, hi = -float(r["estimate"]), -float(r["ci_high"]), -float(r["ci_low"])
+        out[r["contrast"]] = _Contrast(r["contrast"], float(r["estimate"]), float(r["ci_low"]),
+                                       float(r["ci_high"]), eff, lo, hi, float(f["se"]), float(f["p"]),
+                                       eff / sd, lo / sd, hi / sd)
+    return out, "", "risk difference (patients with AEs)", res
 
 
 _MODELS: dict[str, Callable] = {"ancova": _ancova, "ancova_log": _ancova_log, "count": _count,
@@ -167,14 +185,16 @@ _MODELS: dict[str, Callable] = {"ancova": _ancova, "ancova_log": _ancova_log, "c
 _NEEDS = {"survival": ("recovered",), "adherence": ("sessions_planned",)}
 
 
-def _pick(table: pd.DataFrame, pairs) -> pd.DataFrame:
+def _pick(table: pd.DataFrame, pairs, *, ratio: bool) -> pd.DataFrame:
+    """The rows of ``pairs`` ("first - second"), flipping a pair the model labelled the other way round: a
+    difference changes sign, a ratio is inverted (``ratio`` says which; a table may carry an empty
+    ``log_estimate`` column for its differences, as the adverse-event table does)."""
     labels = [f"{a} - {b}" for a, b in pairs]
     flipped = {f"{b} - {a}": f"{a} - {b}" for a, b in pairs}
     have = table.loc[table["contrast"].isin(labels)]
     missing = [lab for lab in labels if lab not in set(have["contrast"])]
     if missing:  # the model labelled the pair the other way round: flip it (estimate, CI and statistic)
         rev = table.loc[table["contrast"].isin(flipped)].copy()
-        ratio = "log_estimate" in rev.columns
         if ratio:
             rev["log_estimate"] = -rev["log_estimate"]
             with np.errstate(divide="ignore"):  # a ratio of 0 flips to infinity, as it should
@@ -239,22 +259,25 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
         if isinstance(sub, str):
             return _not_testable(claim, sub)
         trial = sub
-    contrasts, units, measure = _MODELS[model](trial, claim, pairs, alpha)
+    try:
+        contrasts, units, measure, res = _MODELS[model](trial, claim, pairs, alpha)
+    except ModelError as err:  # the model cannot be fitted to these data: the claim cannot be decided
+        return {**_base_row(claim), "verdict": "inconclusive",
+                "reason": f"Inconclusive: the {model} model could not be fitted ({err})."}
+    fitted = res.fitted
+    size = {"n": fitted.n, "n_excluded": len(fitted.excluded)}
     mid = float(claim["mid"])
     if test == "safety":
-        # non-inferiority: H0 risk difference >= margin; benefit-signed effect + margin > 0 rejects it
-        for c in contrasts.values():
-            ok = math.isfinite(c.se) and c.se > 0 and math.isfinite(c.effect)
-            c.p_one = float(stats.norm.sf((c.effect + mid) / c.se)) if ok else math.nan
         mid_scale = -mid  # the data rule safety out when even the lower limit of the excess exceeds the margin
     else:
         mid_scale = abs(math.log(mid)) if measure not in ("mean difference",) else mid
     if any(not math.isfinite(c.p_one) for c in contrasts.values()):
         bad = [c.label for c in contrasts.values() if not math.isfinite(c.p_one)]
-        return {**_base_row(claim), "measure": measure, "units": units, "verdict": "inconclusive",
+        return {**_base_row(claim), **size, "measure": measure, "units": units, "verdict": "inconclusive",
                 "reason": f"Inconclusive: {', '.join(bad)} could not be estimated (no variation or no events)."}
     deciding = max(contrasts.values(), key=lambda c: c.p_one)  # the intersection-union test: the weaker one
-    return {**_base_row(claim), "contrast": deciding.label, "measure": measure, "estimate": deciding.estimate,
+    return {**_base_row(claim), **size, "contrast": deciding.label, "measure": measure,
+            "estimate": deciding.estimate,
             "ci_low": deciding.ci_low, "ci_high": deciding.ci_high, "units": units, "p": deciding.p_one,
             "std_effect": deciding.std_effect, "std_ci_low": deciding.std_low, "std_ci_high": deciding.std_high,
             "_effect_high": deciding.effect_high, "_mid": mid_scale,
@@ -277,6 +300,9 @@ def _verdict(row: dict, alpha: float) -> tuple[str, str]:
                                     f"than the margin of {row['mid']:g} ({what})."
         return "not supported", f"The data rule out a benefit as large as the minimal important difference " \
                                 f"({row['mid']:g}): {what}."
+    if row["_test"] == "safety":
+        return "inconclusive", f"An excess of adverse events within the margin of {row['mid']:g} is not shown " \
+                               f"(adjusted p = {row['p_adj']:.2g}), nor one beyond it: {what}."
     return "inconclusive", f"Not shown (adjusted p = {row['p_adj']:.2g}), but an important benefit is not ruled " \
                            f"out either: {what}."
 
@@ -311,7 +337,9 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     -------
     ClaimsReport
         ``.table``: ``id, claim, outcome, model, visit, contrast, measure, estimate, ci_low, ci_high, units,
-        p, p_adj, verdict, reason, std_effect, std_ci_low, std_ci_high``. ``estimate`` and its CI belong to the deciding (weaker)
+        p, p_adj, verdict, reason, n, n_excluded, std_effect, std_ci_low, std_ci_high``. ``n`` is the number of
+        subjects the claim's model analysed and ``n_excluded`` how many it left out (missing values; see the
+        model's own result for who and why). ``estimate`` and its CI belong to the deciding (weaker)
         contrast, on the instrument's scale (ratio measures on the ratio scale); ``std_effect`` is the
         benefit-signed standardised effect (mean differences over the pooled baseline SD; log ratios times
         sqrt(3)/pi, Chinn 2000; risk differences over the SD of the pooled proportion) with its interval, for
@@ -320,7 +348,12 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     Notes
     -----
     The one-sided p-value of each comparison is computed in the instrument's good direction from the model's
-    Wald (t or z) statistic. Intervals are unadjusted (1 - alpha) two-sided intervals.
+    Wald (t or z) statistic; for adherence from the quasi-binomial fit when the binomial one is overdispersed
+    (Pearson chi-square / df > 1); for safety from the Farrington–Manning score test of non-inferiority of the
+    risk difference (:func:`combotherapy.models.safety.noninferiority_rd`), which stays valid with no events.
+    Intervals are unadjusted (1 - alpha) two-sided intervals (for safety Newcombe's, which decide "not
+    supported"). A model that cannot be fitted to the data (e.g. no variation) makes its claim
+    ``inconclusive`` with the reason; data errors of all claims are collected into one ``DataError``.
 
     Example
     -------
@@ -330,13 +363,25 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     2
     """
     if multiplicity not in ("holm", "fixed-sequence", "none"):
-        raise ValueError("multiplicity must be 'holm', 'fixed-sequence' or 'none'")
+        raise DataError(f"multiplicity must be 'holm', 'fixed-sequence' or 'none', not {multiplicity!r}")
     table = default_claims() if claims is None else claims.copy()
     absent = [c for c in _CLAIM_COLUMNS if c not in table.columns]
     if absent:
         raise DataError(f"the claims table lacks the columns {absent}; see ct.claims.default_claims()")
     table["subgroup"] = table["subgroup"].fillna("").astype(str)
-    rows = [_evaluate(trial, claim, alpha) for _, claim in table.iterrows()]
+    rows, problems, messages = [], [], []
+    for _, claim in table.iterrows():  # one model per claim (a dozen)
+        try:
+            rows.append(_evaluate(trial, claim, alpha))
+        except DataError as err:  # keep going: the user gets every data problem of every claim at once
+            for pr in err.problems or ():
+                if pr not in problems:
+                    problems.append(pr)
+            if not err.problems and str(err) not in messages:
+                messages.append(str(err))
+    if problems or messages:
+        head = "the claims cannot be tested until the data problems below are fixed"
+        raise DataError("\n".join([head, *messages]) if messages else head, problems)
     testable = [r for r in rows if "p" in r]
     if testable:
         p = np.array([r["p"] for r in testable])
@@ -350,7 +395,8 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
             r["p_adj"] = float(q)
             r["verdict"], r["reason"] = _verdict(r, alpha)
     cols = ["id", "claim", "outcome", "model", "visit", "contrast", "measure", "estimate", "ci_low", "ci_high",
-            "units", "p", "p_adj", "verdict", "reason", "std_effect", "std_ci_low", "std_ci_high"]
+            "units", "p", "p_adj", "verdict", "reason", "n", "n_excluded", "std_effect", "std_ci_low",
+            "std_ci_high"]
     frame = pd.DataFrame(rows).reindex(columns=cols)
     fitted = Fitted(model="claims report: intersection-union tests of combined vs each monotherapy",
                     adjust=multiplicity, alpha=alpha,
