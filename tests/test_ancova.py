@@ -299,3 +299,10 @@ def test_one_covariate_as_a_string_and_bad_visits(fixture_trial):
         ancova(fixture_trial, "pain", 12.0000001)
     with pytest.raises(ct.DataError, match="visit must be a number of weeks"):
         ancova(fixture_trial, "pain", None)
+
+
+def test_covariate_without_any_value_is_named(fixture_trial):
+    # every subject was excluded and the error blamed the arms ("0 subjects")
+    trial = ct.Trial(fixture_trial.data.assign(notes=np.nan), fixture_trial.instruments)
+    with pytest.raises(ct.DataError, match=r"covariate\(s\) \['notes'\] have no value for any subject"):
+        ancova(trial, "pain", 12, covariates=["age", "notes"], missing_baseline="exclude")

@@ -90,6 +90,10 @@ def prepare(trial: Trial, outcome: str, visit: float, covariates: Sequence[str] 
         else:
             frame[c] = data.loc[data["visit"] == 0.0].set_index("subject")[c].reindex(frame.index)
             notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
+    empty = [c for c in covariates if frame[c].isna().all()]
+    if empty:  # otherwise every subject would be excluded and the message would blame the arms
+        raise DataError(f"covariate(s) {empty} have no value for any subject (at baseline for a covariate that "
+                        "varies between visits); drop them from covariates")
     if frame["value"].isna().all():
         raise DataError(f"column '{outcome}': every value at week {v:g} is missing; nothing to analyse at this "
                         "visit")
