@@ -403,3 +403,22 @@ def test_infinite_complex_and_unnamed_arm_values_are_problems():
         ct.load(long_frame().iloc[:0])
     as_bytes = long_frame().assign(subject=lambda f: f["subject"].str.encode("utf-8"))
     assert ct.load(as_bytes).subjects["subject"].tolist() == ["s1", "s2", "s3"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"visits": {"0": 0, "12": "twelve"}}, r"visits= must map each label to weeks.*\{'12': 'twelve'\}"),
+    ({"visits": {"0": 0, "12": None}}, r"visits= must map each label to weeks"),
+    ({"visits": ["0", "12"]}, r"visits= must be a dict such as"),
+    ({"arms": ["physio"]}, r"arms= must be a dict such as \{1: 'acupuncture', 0: 'control'\}, not list"),
+    ({"columns": "subject"}, r"columns= must be a dict such as"),
+    ({"layout": "tall"}, r"layout must be 'auto', 'long' or 'wide', not 'tall'"),
+])
+def test_malformed_arguments_are_data_errors(kwargs, match):
+    # these raised AttributeError / TypeError / ValueError from deep inside the loader
+    with pytest.raises(ct.DataError, match=match):
+        ct.load(long_frame(), **kwargs)
+
+
+def test_visits_values_may_be_numeric_text():
+    frame = long_frame().assign(visit=["BL", "W12"] * 3)
+    assert ct.load(frame, visits={"BL": "0", "W12": "12"}).visits == [0.0, 12.0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ProblemCollector
@@ -102,6 +103,7 @@ def load(
     >>> trial.arms, trial.visits
     (['control', 'acupuncture'], [0.0, 12.0])
     """
+    _check_arguments(columns, arms, visits, layout)
     frame, name = read_source(source, encoding=encoding, sheet=sheet)
     declared = check_declared(dict(outcomes) if outcomes else None)
     problems = ProblemCollector()
@@ -171,6 +173,35 @@ def load(
     data = _canonical_order(data, list(instruments))
     notes += [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
     return Trial(data, instruments, source=name, notes=notes)
+
+
+def _check_arguments(columns, arms, visits, layout) -> None:
+    """The mappings are dicts, and visits= maps labels to weeks; DataError (a ValueError) otherwise."""
+    examples = {"columns": "{'subject': 'pid', 'arm': 'group'}", "arms": "{1: 'acupuncture', 0: 'control'}",
+                "visits": "{'VIS1': 4, 'VIS2': 8}"}
+    wrong = [f"{what}= must be a dict such as {examples[what]}, not {type(value).__name__}"
+             for what, value in (("columns", columns), ("arms", arms), ("visits", visits))
+             if value is not None and not isinstance(value, Mapping)]
+    if isinstance(visits, Mapping):
+        bad = {k: v for k, v in visits.items() if not _weeks(v)}
+        if bad:
+            wrong.append(f"visits= must map each label to weeks since randomisation (a number, 0 or more); "
+                         f"these are not: {bad}")
+    if layout not in ("auto", "long", "wide"):
+        wrong.append(f"layout must be 'auto', 'long' or 'wide', not {layout!r}")
+    if wrong:
+        raise DataError("; ".join(wrong))
+
+
+def _weeks(value) -> bool:
+    """A visits= value: a finite number of weeks, 0 or more (numeric text such as '4' from a JSON file too)."""
+    if isinstance(value, bool) or value is None:
+        return False
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return False
+    return bool(np.isfinite(v) and v >= 0)
 
 
 def _constant_within(frame: pd.DataFrame, col: str) -> bool:
