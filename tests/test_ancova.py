@@ -306,3 +306,8 @@ def test_covariate_without_any_value_is_named(fixture_trial):
     trial = ct.Trial(fixture_trial.data.assign(notes=np.nan), fixture_trial.instruments)
     with pytest.raises(ct.DataError, match=r"covariate\(s\) \['notes'\] have no value for any subject"):
         ancova(trial, "pain", 12, covariates=["age", "notes"], missing_baseline="exclude")
+
+
+def test_covariates_none_means_no_covariates(fixture_trial):
+    res = ancova(fixture_trial, "pain", 12, covariates=None, missing_baseline="exclude")   # was TypeError
+    assert res.fitted.formula == "pain[week 12] ~ arm + pain[week 0]"

@@ -508,3 +508,9 @@ def test_guard_never_fails_otherwise(cols):
     except ct.DataError:
         return
     ct.check_identifiers(out)
+
+
+def test_deidentify_without_a_key_is_a_data_error():
+    # key=None raised TypeError
+    with pytest.raises(ct.DataError, match="key must be a secret text"):
+        ct.deidentify(pd.DataFrame({"subject": ["a"], "age": [40]}), key=None)

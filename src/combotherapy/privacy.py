@@ -606,7 +606,8 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
     (['subject', 'age'], [45, 90])
     """
     if not isinstance(key, (str, bytes)):
-        raise TypeError(f"key must be str or bytes, not {type(key).__name__}")
+        raise DataError(f"key must be a secret text (str or bytes, at least 16 bytes) that you keep apart from the "
+                        f"data, not {type(key).__name__}")
     key_bytes = key.encode("utf-8") if isinstance(key, str) else key
     if len(key_bytes) < MIN_KEY_BYTES:
         raise DataError(f"the hashing key must have at least {MIN_KEY_BYTES} bytes (got {len(key_bytes)}); "

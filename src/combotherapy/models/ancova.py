@@ -65,7 +65,7 @@ def prepare(trial: Trial, outcome: str, visit: float, covariates: Sequence[str] 
         raise DataError(f"missing_baseline must be 'error' or 'exclude', not {missing_baseline!r}")
     if isinstance(covariates, str):  # covariates="age" means one covariate, not 'a', 'g', 'e'
         covariates = [covariates]
-    covariates = list(dict.fromkeys(covariates))
+    covariates = list(dict.fromkeys(covariates or ()))
     unknown = [c for c in covariates if c not in trial.data.columns]
     reserved = [c for c in covariates if c in ("subject", "arm", "visit", outcome)]
     if unknown or reserved:
@@ -290,7 +290,7 @@ def ancova(trial: Trial, outcome: str, visit: float, *, covariates: Sequence[str
     if scale not in ("identity", "log"):
         raise DataError(f"scale must be 'identity' or 'log', not {scale!r}")
     log = scale == "log"
-    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates or ())
     prep = prepare(trial, outcome, visit, covariates, missing_baseline=missing_baseline, positive=log)
     if reference is not None and reference not in prep.arms:
         raise DataError(f"reference arm '{reference}' is not in this trial; its arms are {prep.arms}")
