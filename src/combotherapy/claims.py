@@ -8,6 +8,9 @@ extend the table with their own rows. Each claim is decided by the regulators' c
   Meisner 1989): the claim's p-value is the larger of the two one-sided p-values of combined − physio and
   combined − acupuncture, in the instrument's good direction;
 * ``physio_vs_control`` — physiotherapy beats usual care (optionally within a subgroup, e.g. chronic pain);
+* the mediation claim ("because pain falls first", model ``mediation``) uses the same rule on the average
+  causal mediated effect of early pain change on adherence (:func:`combotherapy.mediation`, 1000 simulations,
+  seed 0; one-sided Monte Carlo p = (draws <= 0, plus 1) / (draws, plus 1));
 * ``safety`` — acupuncture-containing arms have no more patients with adverse events than physiotherapy
   alone, by more than the margin (one-sided non-inferiority on the risk difference).
 
@@ -50,6 +53,9 @@ __all__ = ["claims_report", "default_claims", "ClaimsReport", "VERDICTS"]
 VERDICTS = ("supported", "not supported", "inconclusive")
 _COMBINATION = (("combined", "physio"), ("combined", "acupuncture"))
 _CLAIM_COLUMNS = ("id", "claim", "outcome", "model", "visit", "test", "mid", "subgroup")
+#: the mediator of the "because pain falls first" claim, and the simulation size of its mediation analyses
+MEDIATOR = "pain"
+MEDIATION_SIMS = 1000
 
 
 def default_claims() -> pd.DataFrame:
@@ -75,6 +81,7 @@ class _Contrast:
     std_effect: float      # benefit-signed standardised effect, for the claims figure
     std_low: float         # its (1 - alpha) interval
     std_high: float
+    fitted: Fitted | None = None  # the fit behind this contrast when it differs between contrasts (mediation)
 
 
 def _from_rows(rows: pd.DataFrame, sign: int, ratio: bool, alpha: float, scale_sd: float) -> dict[str, _Contrast]:
@@ -180,9 +187,36 @@ def _safety(trial, claim, pairs, alpha):
     return out, "", "risk difference (patients with AEs)", res
 
 
+def _mediation(trial, claim, pairs, alpha):
+    from .models.mediation import mediation
+
+    # "because pain falls first": the change in pain from baseline to the claim's visit (the first follow-up)
+    # mediates the combined arm's effect on adherence; one mediation analysis per pair (two arms each)
+    out = {}
+    for first, second in pairs:
+        res = mediation(trial, treatment=(first, second), mediator=MEDIATOR, mediator_visit=float(claim["visit"]),
+                        outcome="adherence", attended=claim["outcome"], n_sims=MEDIATION_SIMS, seed=0, alpha=alpha)
+        acme = res.draws["acme_average"].to_numpy()
+        row = res.effects.set_index("effect").loc["ACME (average)"]
+        # one-sided Monte Carlo p for ACME > 0, never 0: (draws <= 0, plus one) / (draws, plus one)
+        p_one = float((np.sum(acme <= 0) + 1) / (acme.size + 1))
+        attended = res.data["attended"].sum() / res.data["planned"].sum()
+        sd = math.sqrt(attended * (1 - attended)) if 0 < attended < 1 else 1.0
+        label = f"{first} - {second}"
+        out[label] = _Contrast(label, float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"]),
+                               float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"]), float(row["se"]),
+                               p_one, float(row["estimate"]) / sd, float(row["ci_low"]) / sd,
+                               float(row["ci_high"]) / sd, res.fitted)
+    return out, "", f"ACME via early {MEDIATOR} change (proportion of sessions)", None
+
+
 _MODELS: dict[str, Callable] = {"ancova": _ancova, "ancova_log": _ancova_log, "count": _count,
+                                "mediation": _mediation,
                                 "survival": _survival, "adherence": _adherence, "safety": _safety}
-_NEEDS = {"survival": ("recovered",), "adherence": ("sessions_planned",)}
+_NEEDS = {"survival": ("recovered",), "adherence": ("sessions_planned",),
+          "mediation": ("sessions_planned", MEDIATOR)}
+#: models measured at the claim's visit: the claim is not testable when the trial has no data there
+_AT_VISIT = {"ancova": None, "ancova_log": None, "count": None, "mediation": MEDIATOR}
 
 
 def _pick(table: pd.DataFrame, pairs, *, ratio: bool) -> pd.DataFrame:
@@ -234,6 +268,10 @@ def _subset(trial: Trial, subgroup: str) -> Trial | str:
     return Trial(trial.data.loc[keep.to_numpy()].reset_index(drop=True), trial.instruments, source=trial.source)
 
 
+def _size(fitted: Fitted) -> dict:
+    return {"n": fitted.n, "n_excluded": len(fitted.excluded)}
+
+
 def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
     outcome, model, test = claim["outcome"], claim["model"], claim["test"]
     if model not in _MODELS:
@@ -243,6 +281,11 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
     for col in _NEEDS.get(model, ()):
         if col not in trial.data.columns:
             return _not_testable(claim, f"no {col} data")
+    if model in _AT_VISIT:
+        col = _AT_VISIT[model] or outcome
+        at = trial.data.loc[trial.data["visit"] == float(claim["visit"]), col]
+        if not at.notna().any():
+            return _not_testable(claim, f"no {col} data at week {float(claim['visit']):g}")
     if test == "combination":
         pairs = _COMBINATION
     elif test == "physio_vs_control":
@@ -264,18 +307,18 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
     except ModelError as err:  # the model cannot be fitted to these data: the claim cannot be decided
         return {**_base_row(claim), "verdict": "inconclusive",
                 "reason": f"Inconclusive: the {model} model could not be fitted ({err})."}
-    fitted = res.fitted
-    size = {"n": fitted.n, "n_excluded": len(fitted.excluded)}
     mid = float(claim["mid"])
     if test == "safety":
         mid_scale = -mid  # the data rule safety out when even the lower limit of the excess exceeds the margin
     else:
-        mid_scale = abs(math.log(mid)) if measure not in ("mean difference",) else mid
+        mid_scale = abs(math.log(mid)) if "ratio" in measure else mid
     if any(not math.isfinite(c.p_one) for c in contrasts.values()):
         bad = [c.label for c in contrasts.values() if not math.isfinite(c.p_one)]
+        size = _size(res.fitted) if res is not None else {}
         return {**_base_row(claim), **size, "measure": measure, "units": units, "verdict": "inconclusive",
                 "reason": f"Inconclusive: {', '.join(bad)} could not be estimated (no variation or no events)."}
     deciding = max(contrasts.values(), key=lambda c: c.p_one)  # the intersection-union test: the weaker one
+    size = _size(deciding.fitted or res.fitted)
     return {**_base_row(claim), **size, "contrast": deciding.label, "measure": measure,
             "estimate": deciding.estimate,
             "ci_low": deciding.ci_low, "ci_high": deciding.ci_high, "units": units, "p": deciding.p_one,
@@ -326,7 +369,11 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     trial : Trial
     claims : DataFrame, optional
         Columns ``id, claim, outcome, model, visit, test, mid, subgroup`` (see :func:`default_claims`).
-        Models: ``ancova``, ``ancova_log``, ``count``, ``survival``, ``adherence``, ``safety``.
+        Models: ``ancova``, ``ancova_log``, ``count``, ``survival``, ``adherence``, ``safety``, ``mediation``
+        (``visit`` is then the week of the early pain measurement: the change in pain from baseline to it
+        mediates the effect on sessions attended; the claim is its average causal mediated effect, ACME > 0,
+        with ``mid`` in proportion of sessions). ``visit`` is the analysed week of visit-level models; a claim
+        whose outcome has no value at that week is not testable.
     alpha : float
         Family-wise error rate across the claims.
     multiplicity : {"holm", "fixed-sequence", "none"}
@@ -398,6 +445,10 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
             "units", "p", "p_adj", "verdict", "reason", "n", "n_excluded", "std_effect", "std_ci_low",
             "std_ci_high"]
     frame = pd.DataFrame(rows).reindex(columns=cols)
+    # counts stay whole numbers beside the empty cells of untestable claims; text columns are text
+    frame[["n", "n_excluded"]] = frame[["n", "n_excluded"]].astype("Int64")
+    text = ["id", "claim", "outcome", "model", "contrast", "measure", "units", "verdict", "reason"]
+    frame[text] = frame[text].astype("str")
     fitted = Fitted(model="claims report: intersection-union tests of combined vs each monotherapy",
                     adjust=multiplicity, alpha=alpha,
                     n_per_arm=trial.subjects["arm"].value_counts().reindex(trial.arms).astype(int).to_dict(),

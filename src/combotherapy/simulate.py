@@ -57,6 +57,7 @@ from .trial import Trial
 __all__ = [
     "OutcomeEffect", "Effects", "DEFAULT_EFFECTS", "TRUTH", "PRIMARY_WEEK", "DEFAULT_VISITS",
     "SAMPLE_SEEDS", "SAMPLE_DESIGNS", "simulate_trial", "simulate_frame", "truth_table", "claim_truth",
+    "report_truth",
     "write_sample_data",
     "sample_datapackage",
 ]
@@ -674,6 +675,60 @@ def claim_truth(effects: Effects | Mapping | None = None) -> pd.DataFrame:
         truth=("truth", lambda t: "true" if (t == "true").all() else "null"),
     )
     return out.reset_index()
+
+
+#: claims-table ids (``data/claims.csv``) of the outcomes that test the combination claims
+_REPORT_IDS = {"pain": "1", "rom": "2", "crp": "3", "recovery_time": "4", "sessions_attended": "5",
+               "analgesic_days": "6", "endurance": "7a", "phq9": "7b", "eq5d": "8"}
+
+
+def report_truth(effects: Effects | Mapping | None = None, *, visits: Sequence[float] = DEFAULT_VISITS,
+                 safety_margin: float = 0.10) -> pd.DataFrame:
+    """The truth behind every row of the claims report (``ct.claims_report``), one row per claim id.
+
+    Columns ``id, truth`` (``"true"``: the claim holds in the simulation, so a large trial should support it;
+    ``"null"``: it does not) and ``why``. Rows:
+
+    * ``1`` - ``8`` (``7a`` endurance, ``7b`` mood): the combined arm is better than each monotherapy on the
+      outcome (:func:`truth_table`);
+    * ``5b`` (pain falls first): attendance rises with the early fall in pain (``adherence_slope > 0``) and the
+      combined arm's mean fall in pain by the first follow-up exceeds each monotherapy's, in acute and chronic
+      patients;
+    * ``9`` (acupuncture is safe): the probability of at least one adverse event over the 12 treatment weeks,
+      ``1 - exp(-sum of the type rates)``, exceeds physiotherapy's by less than ``safety_margin`` in the
+      acupuncture and the combined arm;
+    * ``10`` (physiotherapy helps after years of pain): lower week-12 pain with physiotherapy than with usual
+      care in chronic patients (pain for 3 months or more, which includes the 12 months of the claim).
+    """
+    arms = ("control", "physio", "acupuncture", "combined")
+    _, _, v, eff = _check_args(list(arms), 2, visits, 0.0, effects)
+    tab = truth_table(("physio", "acupuncture", "combined"), eff, visits)
+    tab = tab[tab["truth"] != ""]
+    rows = []
+    for outcome, grp in tab.groupby("outcome", sort=False):
+        ok = bool((grp["truth"] == "true").all())
+        rows.append({"id": _REPORT_IDS[outcome], "truth": "true" if ok else "null",
+                     "why": "; ".join(f"{c}: {val:.4g} ({d})" for c, val, d in zip(grp["contrast"], grp["value"],
+                                                                                   grp["direction"]))})
+    # 5b: the early fall in pain carries the adherence effect
+    fall = {a: -_mean_change(eff.outcomes["pain"], np.array([a, a]), np.array([0.0, 1.0]), v[:2])[:, 1]
+            for a in ("physio", "acupuncture", "combined")}
+    more = all((fall["combined"] > fall[m]).all() for m in ("physio", "acupuncture"))
+    rows.append({"id": "5b", "truth": "true" if more and eff.adherence_slope > 0 else "null",
+                 "why": f"adherence slope {eff.adherence_slope:g}; mean pain fall by week {v[1]:g} (chronic, acute): "
+                        + ", ".join(f"{a} {x[0]:.3g}, {x[1]:.3g}" for a, x in fall.items())})
+    # 9: no excess of patients with adverse events as large as the margin
+    risk = {a: 1 - np.exp(-sum(r.get(a, 0.0) for r in eff.adverse_rates.values())) for a in arms}
+    excess = {a: risk[a] - risk["physio"] for a in ("acupuncture", "combined")}
+    rows.append({"id": "9", "truth": "true" if max(excess.values()) < safety_margin else "null",
+                 "why": ", ".join(f"{a} - physio: {x:.3g}" for a, x in excess.items())
+                        + f" (margin {safety_margin:g})"})
+    # 10: physiotherapy against usual care in chronic pain
+    gain = eff.outcomes["pain"].log_change("physio") - eff.outcomes["pain"].log_change("control")
+    rows.append({"id": "10", "truth": "true" if gain * REGISTRY["pain"].sign > 0 else "null",
+                 "why": f"physio - control at week 12 in chronic pain: {gain:.3g}"})
+    order = {k: i for i, k in enumerate(["1", "2", "3", "4", "5", "5b", "6", "7a", "7b", "8", "9", "10"])}
+    return pd.DataFrame(rows).sort_values("id", key=lambda x: x.map(order)).reset_index(drop=True)
 
 
 #: the default truth for every pair of the four canonical arms
