@@ -4,12 +4,18 @@ Fixtures: tests/reference/mmrm_gls.R -> mmrm_gls.json (mmrm's fev_data and the s
 tests/reference/data/mmrm_sim.csv: unbalanced arms, dropout, factor covariates) and tests/reference/mmrm_bcva.R ->
 mmrm_bcva.json (mmrm's bcva_data: 10 visits, 1000 subjects).
 
+nlme's ML standard errors carry a factor sqrt(N / (N - p)) that SAS and R's mmrm do not apply; it is removed
+before comparing. The proportional-weights LS means use observation frequencies of the factor levels (the R
+script passes them to emmeans explicitly: emmeans' own "proportional" counts rows weighted by gls's varIdent
+weights).
+
 Tolerances: REML/ML log-likelihood 1e-6 relative; coefficients, LS means and differences 1e-5 (relative, or
 absolute on the outcome's scale for values near zero); standard errors 1e-4 relative; covariance matrix 1e-4
 relative. Degrees of freedom: against the exact Satterthwaite df computed by hand in R (finite differences with
 Richardson extrapolation) 1e-4 relative; against emmeans' "appx-satterthwaite" for gls (numerical derivatives
-of nlme's approximate variance of the transformed parameters, not the exact df) 2e-2 relative — that is the
-reference's own accuracy, shown by its distance from the hand-computed exact df.
+of nlme's approximate variance of the transformed parameters, not the exact df) 3e-2 relative — that is the
+reference's own accuracy: for the unstructured fits, where the exact df are known, emmeans is up to 1.6% (fev)
+and 0.3% (simulated trial) away from them; the largest gap to ours on a structured fit is 2.2% (toeplitz_het).
 Kenward-Roger: pbkrtest on the random-intercept model (= compound symmetry with a non-negative covariance) via
 emmeans(lmer.df = "kenward-roger"). pbkrtest weights with the expected information, SAS and R's mmrm with the
 observed one (which ct.mmrm uses): with the expected information our adjusted SEs and df match pbkrtest to 1e-5;
@@ -45,8 +51,15 @@ def _close(ours, ref, rtol, atol=0.0, what=""):
     np.testing.assert_allclose(np.asarray(ours, float), np.asarray(ref, float), rtol=rtol, atol=atol, err_msg=what)
 
 
-def check_case(res: ct.MMRMResult, case: dict, df_rtol: float | None = 2e-2) -> None:
+def check_case(res: ct.MMRMResult, case: dict, df_rtol: float | None = 3e-2) -> None:
     what = f"{case['covariance']} {case['method']} {case.get('weights', 'equal')}"
+    if case["method"] == "ml":
+        # nlme scales the ML covariance of beta by N / (N - p) (vcov.gls); SAS and R's mmrm do not, nor do we
+        n, p = res.fitted.extra["n_observations"], len(res.coef)
+        scale = np.sqrt(n / (n - p))
+        case = {**case}
+        for key in ("coef", "lsmeans", "contrasts"):
+            case[key] = {**case[key], "se": list(np.asarray(case[key]["se"]) / scale)}
     assert res.loglik == pytest.approx(case["loglik"], rel=1e-6), what
     coef = _frame(case["coef"]).set_index("term")
     ours = res.coef.set_index("term").loc[coef.index]
@@ -61,7 +74,10 @@ def check_case(res: ct.MMRMResult, case: dict, df_rtol: float | None = 2e-2) -> 
     assert len(con) == len(res.contrasts)
     _close(con["estimate"], con["estimate_r"], 1e-5, 1e-5, what)
     _close(con["se"], con["se_r"], 1e-4, 0, what)
-    if df_rtol is not None and case["method"] == "reml" and con["df_r"].notna().all():
+    # emmeans falls back to one error df for all (N - p - number of covariance parameters) when its approximate
+    # Satterthwaite fails (bcva unstructured: 55 covariance parameters); there is then no df reference
+    fallback = con["df_r"].nunique() == 1
+    if df_rtol is not None and case["method"] == "reml" and con["df_r"].notna().all() and not fallback:
         _close(con["df"], con["df_r"], df_rtol, 0, what)
         _close(ls["df"], ls["df_r"], df_rtol, 0, what)
 

@@ -115,6 +115,11 @@ pairs_of <- function(arms) {   # combotherapy.arms.contrast_pairs order
 }
 
 emm_tables <- function(fit, data, weights = "equal", ...) {
+  if (identical(weights, "proportional")) {
+    # emmeans' "proportional" counts rows weighted by gls's variance weights (varIdent), not frequencies; pass the
+    # observation frequencies of the sex x site combinations explicitly (grid order: sex varies fastest)
+    weights <- as.vector(table(data$sex, data$site))
+  }
   emm <- emmeans(fit, ~ arm | visitf, data = data, weights = weights, ...)
   ls <- as.data.frame(summary(emm))
   con <- as.data.frame(summary(contrast(emm, method = pairs_of(levels(data$arm)), adjust = "none")))
