@@ -82,10 +82,74 @@ def test_common_sides_are_labelled_once_mixed_sides_per_row():
     one = ct.plot.forest(diff_frame().iloc[[0]])
     texts = [t.get_text() for t in one.axes[0].texts]
     assert texts == ["\u2190 favours combined", "favours physio \u2192"]
-    mixed = ct.plot.forest(diff_frame())
+    mixed = ct.plot.forest(diff_frame().iloc[:2].assign(contrast=["combined - physio", "physio - combined"]))
     right = [t.get_text() for t in mixed.axes[1].get_yticklabels()]
-    assert right[0].endswith("\u2190 combined | physio \u2192") and right[2].endswith("\u2190 physio | combined \u2192")
+    assert right[0].endswith("\u2190 combined | physio \u2192") and right[1].endswith("\u2190 physio | combined \u2192")
     assert right[-1].startswith("estimate [95% CI]")
+
+
+def test_differences_on_several_outcomes_get_one_panel_each_with_their_units():
+    # pain (points, lower better) and rom (degrees, higher better) on one axis would compare unlike units
+    fig = ct.plot.forest(diff_frame())
+    panels = [ax for ax in fig.axes if ax.get_xlabel()]
+    assert [ax.get_xlabel() for ax in panels] == ["Difference in Pain intensity (NRS) (points)",
+                                                 "Difference in Lumbar flexion range of motion (degrees)"]
+    # within a panel the outcome is constant, so the rows are named by contrast; sides are the panel's own
+    assert [t.get_text() for t in panels[0].get_yticklabels()] == ["combined - physio", "combined - acupuncture"]
+    # each row says its sides (the second arm differs between rows): combined on the left for pain, where lower
+    # is better, and on the right for rom
+    right = [t.get_text() for ax in fig.axes if not ax.get_xlabel() for t in ax.get_yticklabels()]
+    assert [r.split("   ", 1)[1] for r in right if not r.startswith("estimate")] == [
+        "\u2190 combined | physio \u2192", "\u2190 combined | acupuncture \u2192",
+        "\u2190 physio | combined \u2192", "\u2190 acupuncture | combined \u2192"]
+    # the column header is drawn once, on the top panel
+    headers = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text().startswith("estimate")]
+    assert len(headers) == 1
+    one = ct.plot.forest(diff_frame(), panels=False)
+    assert len([ax for ax in one.axes if ax.get_xlabel()]) == 1 and one.axes[0].get_xlabel() == "Difference"
+    from matplotlib.figure import Figure
+    with pytest.raises(ct.DataError, match="one panel each"):
+        ct.plot.forest(diff_frame(), ax=Figure().add_subplot())
+    # ratios share one log axis whatever the outcome
+    r = pd.concat([ratio_frame(), ratio_frame().assign(outcome="analgesic_days")])
+    assert len([ax for ax in ct.plot.forest(r).axes if ax.get_xlabel()]) == 1
+
+
+def test_declared_outcome_of_a_result_labels_sides_units_and_the_contrast():
+    # an outcome declared by the user is not in the registry: the result carries its instrument
+    t = make_trial(("control", "acupuncture"), n_per_arm=15, seed=4)
+    data = t.data.rename(columns={"pain": "headache"})
+    inst = ct.Instrument(low=0, better="lower", units="points", label="Headache score", name="headache")
+    t2 = ct.Trial(data, {"headache": inst, "rom": t.instruments["rom"]}, source="test")
+    for fit in (ct.mmrm(t2, "headache"), ct.ancova(t2, "headache", 12)):
+        d = ct.plot.forest_data(fit)
+        assert (d["better"] == "lower").all()
+        assert (d["favours_low"] == "acupuncture").all() and (d["favours_high"] == "control").all()
+        ax = ct.plot.forest(fit).axes[0]
+        assert [x.get_text() for x in ax.texts] == ["\u2190 favours acupuncture", "favours control \u2192"]
+    # MMRM rows are named by visit; the one contrast goes on the axis: which arm is subtracted from which
+    ax = ct.plot.forest(ct.mmrm(t2, "headache")).axes[0]
+    assert [x.get_text() for x in ax.get_yticklabels()] == ["week 4", "week 8", "week 12"]
+    assert ax.get_xlabel() == "Difference (acupuncture \u2212 control) in Headache score (points)"
+    # one row: named by its contrast, so the axis need not repeat it
+    ax = ct.plot.forest(ct.ancova(t2, "headache", 12)).axes[0]
+    assert [x.get_text() for x in ax.get_yticklabels()] == ["acupuncture - control"]
+    assert ax.get_xlabel() == "Difference in Headache score (points)"
+
+
+def test_interval_header_says_how_the_intervals_were_adjusted():
+    t = make_trial(n_per_arm=15, seed=4)
+    fig = ct.plot.forest(ct.ancova(t, "pain", 12))  # Holm p-values, Bonferroni intervals (as emmeans)
+    header = [x.get_text() for x in fig.axes[1].get_yticklabels()][-1]
+    assert header.startswith("estimate [95% CI, Bonferroni]")
+    fig = ct.plot.forest(ct.ancova(t, "pain", 12, adjust="none"))
+    assert [x.get_text() for x in fig.axes[1].get_yticklabels()][-1].startswith("estimate [95% CI]")
+
+
+def test_values_round_to_zero_without_a_sign():
+    frame = pd.DataFrame({"contrast": ["a - b"], "estimate": [-1.0], "ci_low": [-2.0], "ci_high": [-0.004]})
+    right = [x.get_text() for x in ct.plot.forest(frame).axes[1].get_yticklabels()]
+    assert right[0] == "\u22121.00 [\u22122.00, 0.00]"
 
 
 def test_real_results_and_lists_of_them():
@@ -94,7 +158,8 @@ def test_real_results_and_lists_of_them():
     d = ct.plot.forest_data(fits)
     assert len(d) == sum(len(f.contrasts) for f in fits)
     assert d["label"].iloc[0].startswith("pain · week 4 · ")
-    assert ct.plot.forest(fits).axes[0].get_yticklabels()[0].get_text() == d["label"].iloc[0]
+    # drawn in one panel per outcome, whose rows need not repeat the outcome
+    assert ct.plot.forest(fits).axes[0].get_yticklabels()[0].get_text() == d["label"].iloc[0].removeprefix("pain · ")
 
 
 def test_bad_tables():
@@ -125,6 +190,6 @@ def test_subgroup_rows_are_named_by_variable_and_level():
                         "contrast": "combined - physio", "outcome": "pain",
                         "estimate": [-1.6, -1.7, -1.5], "ci_low": [-2.2, -2.5, -2.4], "ci_high": [-1.0, -0.9, -0.6]})
     d = ct.plot.forest_data(sub)
-    assert d["label"].tolist() == ["all subjects · all", "sex · female", "sex · male"]
+    assert d["label"].tolist() == ["all subjects", "sex · female", "sex · male"]
     texts = [t.get_text() for t in ct.plot.forest(sub).axes[0].texts]
     assert texts == ["\u2190 favours combined", "favours physio \u2192"]

@@ -12,8 +12,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullLocator
 
 from ..errors import DataError
-from ..instruments import instrument_for
-from ._common import figure_and_axes
+from ..instruments import Instrument, instrument_for
+from ._common import new_figure, root_figure
 from .style import style
 
 __all__ = ["forest_data", "forest"]
@@ -39,6 +39,13 @@ def _from_result(result: object) -> pd.DataFrame:
         frame["visit"] = fitted.visit
     if "alpha" not in frame.columns and isinstance(getattr(fitted, "alpha", None), float):
         frame["alpha"] = fitted.alpha
+    if "ci_adjust" not in frame.columns and isinstance(getattr(fitted, "ci_adjust", None), str):
+        frame["ci_adjust"] = fitted.ci_adjust
+    inst = getattr(result, "instrument", None)
+    if isinstance(inst, Instrument) and name != "hazard_ratios":
+        # a declared outcome is not in the registry: its label, units and direction come with the result
+        frame["outcome_label"] = inst.label or inst.name
+        frame["units"] = inst.units or ""
     if "better" not in frame.columns:
         better = getattr(result, "better", None)
         if name == "hazard_ratios":
@@ -81,6 +88,13 @@ def forest_data(results_or_frame: object, *, better: str | Mapping[str, str] | N
     instrument's scale; that favours A when higher is better. For a hazard ratio the scale
     is the hazard of the event, so it favours A when the event is good (e.g. recovery).
     """
+    d = _rows(results_or_frame, better)
+    d["label"] = _labels(d)
+    return d
+
+
+def _rows(results_or_frame: object, better: str | Mapping[str, str] | None) -> pd.DataFrame:
+    """The rows of :func:`forest_data` before labelling."""
     items = list(results_or_frame) if isinstance(results_or_frame, (list, tuple)) else [results_or_frame]
     if not items:
         raise DataError("nothing to plot: the list of results is empty")
@@ -130,64 +144,155 @@ def forest_data(results_or_frame: object, *, better: str | Mapping[str, str] | N
     d["favours_high"] = np.where(known, np.where(higher, first, second), "")
     d["favours_low"] = np.where(known, np.where(higher, second, first), "")
 
-    ids = [c for c in _ID_COLUMNS if c in d.columns and c != "label"]
-    varying = [c for c in ids if d[c].astype(str).nunique() > 1] or (["contrast"] if "contrast" in ids else ids[:1])
-    if "label" in d.columns:
-        d["label"] = d["label"].astype(str)
-    elif varying:
-        parts = [d[c].map(lambda v: f"week {float(v):g}") if c == "visit" else d[c].astype(str) for c in varying]
-        d["label"] = parts[0].str.cat(parts[1:], sep=" · ") if len(parts) > 1 else parts[0]
-    else:
-        d["label"] = [f"row {i + 1}" for i in range(len(d))]
     return d.reset_index(drop=True)
 
 
+def _labels(d: pd.DataFrame) -> list[str]:
+    """Row labels: the identifying fields that vary between the rows, joined by " · " (a ``label`` column wins)."""
+    if "label" in d.columns:
+        return d["label"].astype(str).tolist()
+    ids = [c for c in _ID_COLUMNS if c in d.columns and c != "label"]
+    varying = [c for c in ids if d[c].astype(str).nunique() > 1] or (["contrast"] if "contrast" in ids else ids[:1])
+    if not varying:
+        return [f"row {i + 1}" for i in range(len(d))]
+    parts = pd.DataFrame({c: d[c].map(lambda v: f"week {float(v):g}") if c == "visit" else d[c].astype(str)
+                          for c in varying})
+    if {"variable", "level"} <= set(varying):
+        # the overall row of a subgroup table ("all subjects", level "all") needs no level
+        parts.loc[(d["variable"] == "all subjects") & (d["level"].astype(str) == "all"), "level"] = ""
+    return [" · ".join(p for p in row if p) for row in parts.itertuples(index=False, name=None)]
+
+
+def _constant_contrast(d: pd.DataFrame, labels: list[str]) -> str | None:
+    """The one contrast of every row when the labels do not name it (e.g. a two-arm MMRM by visit)."""
+    if "contrast" not in d.columns or d["contrast"].astype(str).nunique() != 1:
+        return None
+    contrast = str(d["contrast"].iloc[0])
+    return None if any(contrast in lab for lab in labels) else contrast
+
+
 def _ci_level(d: pd.DataFrame) -> str:
-    """The confidence level of the intervals, when the rows say it (column ``alpha``); else 95%."""
+    """The confidence level of the intervals (column ``alpha``, else 95%) and their adjustment (``ci_adjust``)."""
+    level = "95%"
     if "alpha" in d.columns and d["alpha"].nunique() == 1:
-        return f"{100 * (1 - float(d['alpha'].iloc[0])):g}%"
-    return "95%"
+        level = f"{100 * (1 - float(d['alpha'].iloc[0])):g}%"
+    adjust = d["ci_adjust"].dropna().astype(str).unique() if "ci_adjust" in d.columns else []
+    if len(adjust) == 1 and adjust[0].lower() not in ("none", ""):
+        return f"{level} CI, {adjust[0].capitalize()}"
+    return f"{level} CI"
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.2f}".replace("-", "\u2212")
+    text = f"{x:.2f}"
+    if float(text) == 0:  # -0.004 rounds to "-0.00": no sign on zero
+        text = text.lstrip("-")
+    return text.replace("-", "\u2212")
+
+
+def _xlabel(d: pd.DataFrame, ratio: bool, contrast: str | None) -> str:
+    """Axis label: the measure, the outcome with its units (from the result or the registry), the contrast."""
+    pair = ""
+    if contrast:
+        pair = " (" + contrast.replace(" - ", " / " if ratio else " \u2212 ") + ")"
+    if "measure" in d.columns and d["measure"].notna().any():
+        return str(d["measure"].dropna().iloc[0]).capitalize() + pair + (" (log scale)" if ratio else "")
+    outcomes = d["outcome"].dropna().astype(str).unique() if "outcome" in d.columns else []
+    what, units = None, ""
+    if len(outcomes) == 1:
+        if "outcome_label" in d.columns and d["outcome_label"].notna().any():
+            what = str(d["outcome_label"].dropna().iloc[0])
+            units = str(d["units"].dropna().iloc[0]) if "units" in d.columns and d["units"].notna().any() else ""
+        else:
+            inst = instrument_for(str(outcomes[0]))
+            what, units = (inst.label or inst.name, inst.units or "") if inst is not None else (str(outcomes[0]), "")
+    if ratio:
+        return ("Ratio" + pair + (f", {what}" if what else "")) + " (log scale)"
+    return "Difference" + pair + (f" in {what}" if what else "") + (f" ({units})" if units else "")
+
+
+def _panels(d: pd.DataFrame, panels: bool | None) -> list[pd.DataFrame]:
+    """Rows split into one panel per outcome when their differences are on different scales."""
+    several = "outcome" in d.columns and d["outcome"].astype(str).nunique() > 1
+    if panels is None:
+        # ratios share a log axis whatever the outcome; differences of different instruments do not share units
+        panels = several and not bool(d["ratio"].iloc[0])
+    if not panels or not several:
+        return [d]
+    order = list(dict.fromkeys(d["outcome"].astype(str)))
+    return [d.loc[d["outcome"].astype(str) == o] for o in order]
 
 
 def forest(results_or_frame: object, *, better: str | Mapping[str, str] | None = None, xlabel: str | None = None,
-           show_values: bool = True, ax: Axes | None = None) -> Figure:
+           show_values: bool = True, panels: bool | None = None, ax: Axes | None = None) -> Figure:
     """Draw contrasts with their confidence intervals, a line of no effect, and which side favours which arm.
 
     Parameters
     ----------
     results_or_frame : Result, DataFrame or a sequence of them
         See :func:`forest_data`. For example ``ct.mmrm(trial, "pain")`` (all visits), a list of
-        ANCOVA results for several outcomes, or a frame of subgroup contrasts.
+        ANCOVA results for several outcomes, or ``ct.subgroups(trial, "pain", 12)``.
     better : {"lower", "higher"} or mapping outcome -> str, optional
         Override the good direction of the outcomes.
     xlabel : str, optional
-        Axis label (default: from the instrument when all rows share one outcome).
+        Axis label (default: the measure, the outcome with its units, and the contrast when every row
+        has the same one).
     show_values : bool
         Print "estimate [ci_low, ci_high]" at the right of each row.
+    panels : bool, optional
+        One panel (with its own axis, units and favoured sides) per outcome. Default: yes when
+        differences of several outcomes are shown, whose units differ; ratio measures share one
+        log axis. ``False`` puts every row on one axis.
     ax : matplotlib Axes, optional
+        Draw into this axes (one panel only).
 
     Returns
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    DataError
+        ``ax`` given for rows that need several panels (pass ``panels=False`` to force one axis).
+
     Notes
     -----
     The line of no effect is at 0 for differences and at 1 for ratio measures (recognised by
     a ``log_estimate`` column), which are drawn on a log axis so that a ratio and its inverse
-    are equally far from 1. When every row favours the same arms on the same side, the sides
-    are labelled under the axis; otherwise each row says which side favours which arm. The
-    intervals are the result's own (adjusted or not, as the result reports); nothing is
-    recomputed.
+    are equally far from 1. When every row of a panel favours the same arms on the same side,
+    the sides are labelled under the axis; otherwise each row says which side favours which
+    arm. The intervals are the result's own (adjusted or not, as the result reports, and the
+    header says which); nothing is recomputed.
 
     Example
     -------
     >>> fig = ct.plot.forest(ct.mmrm(trial, "pain"))  # doctest: +SKIP
+    >>> fig = ct.plot.forest([ct.ancova(trial, o, 12) for o in ("pain", "odi", "rom")])  # doctest: +SKIP
     """
-    d = forest_data(results_or_frame, better=better)
+    d = _rows(results_or_frame, better)
+    groups = _panels(d, panels)
+    if ax is not None and len(groups) > 1:
+        names = ", ".join(str(g["outcome"].iloc[0]) for g in groups)
+        raise DataError(f"the rows are differences on {len(groups)} outcomes with different scales ({names}); "
+                        f"they need one panel each: call forest without ax=, draw one outcome per axes, or pass "
+                        f"panels=False to force a single axis")
+    with style():
+        if ax is None:
+            heights = [0.32 * len(g) + (1.3 if i == 0 else 1.0) for i, g in enumerate(groups)]
+            # per-row favoured sides need a wider right-hand column
+            fig = new_figure((8.5 if d["favours_high"].nunique() > 1 else 7.5, sum(heights)))
+            axes = fig.subplots(len(groups), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+        else:
+            if not isinstance(ax, Axes):
+                raise TypeError(f"ax must be a matplotlib Axes, not {type(ax).__name__}")
+            fig, axes = root_figure(ax), [ax]
+        for i, (a, g) in enumerate(zip(axes, groups)):
+            _draw(a, g.reset_index(drop=True), xlabel, show_values, header=i == 0)
+    return fig
+
+
+def _draw(ax: Axes, d: pd.DataFrame, xlabel: str | None, show_values: bool, header: bool = True) -> None:
+    """One panel of the forest (the column headers only on the top panel)."""
+    labels = _labels(d)
     ratio = bool(d["ratio"].iloc[0])
     null = 1.0 if ratio else 0.0
     n = len(d)
@@ -195,65 +300,59 @@ def forest(results_or_frame: object, *, better: str | Mapping[str, str] | None =
     sides = d[["favours_low", "favours_high"]].drop_duplicates()
     common = len(sides) == 1 and sides.iloc[0, 0] != ""
     per_row = not common and (d["favours_high"] != "").any()
-    with style():
-        fig, ax = figure_and_axes(ax, (7.5, 1.3 + 0.32 * n))
-        lo, hi, est = (d[c].to_numpy(dtype=float) for c in ("ci_low", "ci_high", "estimate"))
-        ax.hlines(y, lo, hi, color="#000000", linewidth=1.2)
-        ax.plot(est, y, linestyle="none", marker="s", markersize=5, color="#000000")
-        ax.axvline(null, color="#555555", linewidth=0.8, linestyle="--")
-        if ratio:
-            ax.set_xscale("log")
-            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
-            ax.xaxis.set_major_formatter(lambda v, _: f"{v:g}")
-            ax.xaxis.set_minor_locator(NullLocator())
-            left, right = min(lo.min(), null), max(hi.max(), null)
-            pad = (right / left) ** 0.08
-            ax.set_xlim(left / pad, right * pad)
-        else:
-            left, right = min(lo.min(), null), max(hi.max(), null)
-            pad = 0.08 * ((right - left) or 1.0)
-            ax.set_xlim(left - pad, right + pad)
-        ax.set_ylim(-0.7, n - 0.1)
-        ax.set_yticks(y)
-        ax.set_yticklabels(d["label"].tolist())
-        ax.tick_params(axis="y", length=0)
-        ax.spines["left"].set_visible(False)
-        # the right-hand columns are tick labels of a twin axis, so the layout engine makes room for them
-        right_text = [""] * n
-        header = []
-        if show_values:
-            right_text = [f"{_fmt(e)} [{_fmt(a)}, {_fmt(b)}]" for e, a, b in zip(est, lo, hi)]
-            header.append(f"{'ratio' if ratio else 'estimate'} [{_ci_level(d)} CI]")
-        if per_row:
-            right_text = [f"{t}   \u2190 {lo_} | {hi_} \u2192" if hi_ else t
-                          for t, lo_, hi_ in zip(right_text, d["favours_low"], d["favours_high"])]
-            header.append("favours: left | right")
-        if any(right_text):
-            twin = ax.twinx()
-            twin.set_ylim(ax.get_ylim())
+    lo, hi, est = (d[c].to_numpy(dtype=float) for c in ("ci_low", "ci_high", "estimate"))
+    ax.hlines(y, lo, hi, color="#000000", linewidth=1.2)
+    ax.plot(est, y, linestyle="none", marker="s", markersize=5, color="#000000")
+    ax.axvline(null, color="#555555", linewidth=0.8, linestyle="--")
+    if ratio:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v:g}")
+        ax.xaxis.set_minor_locator(NullLocator())
+        left, right = min(lo.min(), null), max(hi.max(), null)
+        pad = (right / left) ** 0.08
+        ax.set_xlim(left / pad, right * pad)
+    else:
+        left, right = min(lo.min(), null), max(hi.max(), null)
+        pad = 0.08 * ((right - left) or 1.0)
+        ax.set_xlim(left - pad, right + pad)
+    ax.set_ylim(-0.7, n - (0.1 if header else 0.4))
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels)
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    # the right-hand columns are tick labels of a twin axis, so the layout engine makes room for them
+    right_text = [""] * n
+    heading = []
+    if show_values:
+        right_text = [f"{_fmt(e)} [{_fmt(a)}, {_fmt(b)}]" for e, a, b in zip(est, lo, hi)]
+        heading.append(f"{'ratio' if ratio else 'estimate'} [{_ci_level(d)}]")
+    if per_row:
+        right_text = [f"{t}   \u2190 {lo_} | {hi_} \u2192" if hi_ else t
+                      for t, lo_, hi_ in zip(right_text, d["favours_low"], d["favours_high"])]
+        heading.append("favours: left | right")
+    if any(right_text):
+        twin = ax.twinx()
+        twin.set_ylim(ax.get_ylim())
+        if header:
             twin.set_yticks(np.append(y, n - 0.45))
-            twin.set_yticklabels(right_text + ["   ".join(header)], fontsize=8)
+            twin.set_yticklabels(right_text + ["   ".join(heading)], fontsize=8)
             twin.get_yticklabels()[-1].set_fontweight("bold")
-            twin.tick_params(axis="y", length=0)
-            for side in ("left", "right", "top", "bottom"):
-                twin.spines[side].set_visible(False)
-        if xlabel is None:
-            outcomes = d["outcome"].dropna().unique() if "outcome" in d.columns else []
-            inst = instrument_for(str(outcomes[0])) if len(outcomes) == 1 else None
-            if "measure" in d.columns and d["measure"].notna().any():
-                xlabel = str(d["measure"].dropna().iloc[0]).capitalize()
-            elif inst is not None:
-                what = inst.label or inst.name
-                xlabel = f"Ratio, {what}" if ratio else f"Difference in {what}" + (f" ({inst.units})" if inst.units
-                                                                                   else "")
-            else:
-                xlabel = "Ratio" if ratio else "Difference"
-            xlabel += " (log scale)" if ratio else ""
-        ax.set_xlabel(xlabel)
-        if common:
-            low, high = sides.iloc[0]
-            ax.annotate(f"\u2190 favours {low}", xy=(null, 0), xycoords=("data", "axes fraction"),
-                        xytext=(-6, 3), textcoords="offset points", ha="right", va="bottom", fontsize=8)
-            ax.annotate(f"favours {high} \u2192", xy=(null, 0), xycoords=("data", "axes fraction"),
-                        xytext=(6, 3), textcoords="offset points", ha="left", va="bottom", fontsize=8)
-    return fig
+        else:
+            twin.set_yticks(y)
+            twin.set_yticklabels(right_text, fontsize=8)
+        twin.tick_params(axis="y", length=0)
+        for side in ("left", "right", "top", "bottom"):
+            twin.spines[side].set_visible(False)
+    ax.set_xlabel(xlabel if xlabel is not None else _xlabel(d, ratio, _constant_contrast(d, labels)))
+    if common:
+        # under the tick labels, either side of the line of no effect: inside the axes they ran into the
+        # row labels (or the value column) whenever the line was near an edge
+        low, high = sides.iloc[0]
+        below = -(ax.xaxis.get_tick_padding() + 2.0 + 1.4 * float(ax.xaxis.get_ticklabels()[0].get_fontsize()
+                                                                   if ax.xaxis.get_ticklabels() else 8.0))
+        ax.annotate(f"\u2190 favours {low}", xy=(null, 0), xycoords=("data", "axes fraction"),
+                    xytext=(-4, below), textcoords="offset points", ha="right", va="top", fontsize=8)
+        ax.annotate(f"favours {high} \u2192", xy=(null, 0), xycoords=("data", "axes fraction"),
+                    xytext=(4, below), textcoords="offset points", ha="left", va="top", fontsize=8)
+        ax.xaxis.labelpad = 4.0 + 1.4 * 8.0

@@ -378,8 +378,11 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
                     notes=notes + list(con.attrs.get("notes", [])),
                     extra={"convergence": model.convergence, "n_observations": st.n_obs,
                            "n_patterns": len(st.n), "visits": data.visits})
-    return MMRMResult(f"MMRM of {outcome}", fitted, model=model, coef=model.coef_table(), lsmeans=ls,
-                      contrasts=con, type3=model.type3_table())
+    res = MMRMResult(f"MMRM of {outcome}", fitted, model=model, coef=model.coef_table(), lsmeans=ls,
+                     contrasts=con, type3=model.type3_table())
+    # as AncovaResult: plots label axes and favoured sides from the trial's (possibly declared) instrument
+    res.instrument, res.outcome, res.better = inst, outcome, inst.better
+    return res
 
 
 def fit(trial, outcome: str, **options) -> MMRMResult:
