@@ -157,8 +157,13 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
 
     Example
     -------
-    >>> res = ct.adherence(trial, adjust_for_baseline="pain")   # doctest: +SKIP
-    >>> res.contrasts[["contrast", "estimate", "ci_low", "ci_high", "p_adj"]]   # doctest: +SKIP
+    >>> import combotherapy as ct
+    >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)
+    >>> res = ct.adherence(trial, adjust_for_baseline="pain", scale="pearson")
+    >>> res.fitted.formula
+    'cbind(sessions_attended, sessions_planned - sessions_attended) ~ arm + pain[week 0]'
+    >>> res.contrasts["contrast"].tolist()           # odds ratios of attending a session
+    ['combined - physio', 'combined - acupuncture', 'physio - acupuncture']
     """
     if not 0 < alpha < 1:
         raise DataError(f"alpha must be between 0 and 1 (e.g. 0.05 for 95% intervals), not {alpha!r}")

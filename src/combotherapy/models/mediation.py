@@ -204,8 +204,17 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
 
     Example
     -------
-    >>> res = ct.mediation(trial, outcome="pain", outcome_visit=12)   # doctest: +SKIP
-    >>> res.effects                                                  # doctest: +SKIP
+    >>> import combotherapy as ct
+    >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)
+    >>> res = ct.mediation(trial, treatment=("combined", "physio"), mediator_visit=4, n_sims=200, seed=1)
+    >>> res.effects["effect"].tolist()[-1]
+    'Prop. mediated (average)'
+    >>> list(res.effects.columns)
+    ['effect', 'estimate', 'se', 'ci_low', 'ci_high', 'p']
+    >>> ct.mediation(trial, mediator_visit=12, outcome="pain", outcome_visit=4)
+    Traceback (most recent call last):
+    ...
+    combotherapy.errors.DataError: the mediator 'pain' is measured at week 12, at or after the outcome ...
     """
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")

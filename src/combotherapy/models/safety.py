@@ -401,8 +401,15 @@ def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: f
 
     Example
     -------
-    >>> res = ct.adverse_events(trial)                       # doctest: +SKIP
-    >>> res.contrasts.query("type == 'any'")                 # doctest: +SKIP
+    >>> import combotherapy as ct
+    >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)
+    >>> res = ct.adverse_events(trial)
+    >>> res.by_arm[["arm", "n", "patients"]].values.tolist()
+    [['physio', 60, 24], ['acupuncture', 60, 26], ['combined', 60, 39]]
+    >>> res.contrasts.query("type == 'any' and contrast == 'combined - physio'")["measure"].tolist()
+    ['risk_difference', 'rate_ratio']
+    >>> sorted(res.by_type["type"].unique())
+    ['bruising', 'dizziness', 'muscle_soreness', 'needle_pain']
     """
     if not 0 < alpha < 1:
         raise DataError(f"alpha must be between 0 and 1 (e.g. 0.05 for 95% intervals), not {alpha!r}")

@@ -228,8 +228,15 @@ def subgroups(trial: Trial, outcome: str, visit: float,
 
     Example
     -------
-    >>> res = ct.subgroups(trial, "pain", 12)                 # doctest: +SKIP
-    >>> res.contrasts[["variable", "level", "contrast", "estimate", "ci_low", "ci_high", "interaction_p"]]  # doctest: +SKIP
+    >>> import combotherapy as ct
+    >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)
+    >>> res = ct.subgroups(trial, "pain", 12, by=["pain_duration", "sex"])
+    >>> res.contrasts.query("variable == 'pain_duration'")["level"].unique().tolist()
+    ['acute (< 3 months)', 'chronic (>= 3 months)']
+    >>> res.interactions["variable"].tolist()       # one interaction test per variable
+    ['pain_duration', 'sex']
+    >>> res.note.startswith("Subgroup findings are exploratory")
+    True
     """
     if not 0 < alpha < 1:
         raise DataError(f"alpha must be between 0 and 1 (e.g. 0.05 for 95% intervals), not {alpha!r}")

@@ -379,8 +379,17 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
 
     Example
     -------
-    >>> res = ct.survival(trial, "recovery_time", "recovered")   # doctest: +SKIP
-    >>> res.hazard_ratios[["contrast", "estimate", "ci_low", "ci_high", "p"]]   # doctest: +SKIP
+    >>> import combotherapy as ct
+    >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)
+    >>> res = ct.survival(trial, "recovery_time", "recovered", ties="breslow", horizon=20)
+    >>> list(res.km.columns)
+    ['arm', 'n', 'events', 'median', 'ci_low', 'ci_high']
+    >>> res.hazard_ratios["contrast"].tolist()
+    ['combined - physio', 'combined - acupuncture', 'physio - acupuncture']
+    >>> res.rmst["horizon"].tolist()
+    [20.0, 20.0, 20.0]
+    >>> res.ph_test["term"].tolist()
+    ['arm: acupuncture', 'arm: combined', 'GLOBAL']
     """
     if ties not in TIES:
         raise ModelError(f"ties must be 'efron' (R's default) or 'breslow' (SAS's default), not {ties!r}")
