@@ -514,3 +514,18 @@ def test_deidentify_without_a_key_is_a_data_error():
     # key=None raised TypeError
     with pytest.raises(ct.DataError, match="key must be a secret text"):
         ct.deidentify(pd.DataFrame({"subject": ["a"], "age": [40]}), key=None)
+
+
+def test_mapping_an_identifier_to_a_canonical_name_does_not_hide_it():
+    # columns={"subject": "mrn"} renamed the record number to 'subject' before the guard looked at names
+    raw = pd.DataFrame({"mrn": ["10023", "10023", "20931", "20931"], "arm": ["physio"] * 2 + ["combined"] * 2,
+                        "visit": [0, 12, 0, 12], "pain": [5, 3, 4, 2]})
+    with pytest.raises(ct.IdentifierError, match="'mrn'") as err:
+        ct.load(raw, columns={"subject": "mrn"})
+    assert "10023" not in str(err.value)
+    named = raw.rename(columns={"mrn": "patient_name"}).assign(patient_name=["Ann Lee"] * 2 + ["Bo Chan"] * 2)
+    with pytest.raises(ct.IdentifierError, match="'patient_name'"):
+        ct.load(named, columns={"subject": "patient_name"})
+    # a user who has checked the column may keep it, under either name
+    assert ct.load(raw, columns={"subject": "mrn"}, allow_identifiers=["mrn"]).n_subjects == 2
+    assert ct.load(raw, columns={"subject": "mrn"}, allow_identifiers=["subject"]).n_subjects == 2

@@ -72,7 +72,9 @@ def load(
     sheet : str or int, optional
         Excel sheet (default the first).
     allow_identifiers : sequence of str
-        Columns the user has checked and keeps knowingly although the identifier guard flags them.
+        Columns the user has checked and keeps knowingly although the identifier guard flags them (source
+        or canonical name). The guard judges columns by their source names: mapping ``{"subject": "mrn"}``
+        does not make a record number safe.
 
     Returns
     -------
@@ -110,7 +112,7 @@ def load(
 
     frame = apply_columns(frame, columns, problems)
     frame = normalise_missing(frame)
-    _guard_identifiers(frame, allow_identifiers)
+    _guard_identifiers(frame, columns, allow_identifiers)
 
     missing_required = [c for c in REQUIRED if c not in frame.columns]
     for c in missing_required:
@@ -208,10 +210,20 @@ def _constant_within(frame: pd.DataFrame, col: str) -> bool:
     return bool((frame.groupby("subject", dropna=False)[col].nunique(dropna=True) <= 1).all())
 
 
-def _guard_identifiers(frame: pd.DataFrame, allow: Sequence[str]) -> None:
+def _guard_identifiers(frame: pd.DataFrame, columns: Mapping[str, str] | None, allow: Sequence[str]) -> None:
+    """The identifier guard on every column, under the names the source gave them.
+
+    Names matter: ``columns={"subject": "mrn"}`` must not turn a medical record number into an innocent
+    'subject'. A column may be allowed under its source or its canonical name.
+    """
     from ..privacy import check_identifiers  # the guard runs on every column, before anything is dropped
 
-    check_identifiers(frame, allow=tuple(allow))
+    source_of = {str(k): str(v) for k, v in (columns or {}).items() if str(v) != str(k)}
+    named = frame.set_axis([source_of.get(c, c) if source_of.get(c) not in frame.columns else c
+                            for c in frame.columns], axis=1)
+    allowed = {str(a) for a in ([allow] if isinstance(allow, str) else allow)}
+    allowed |= {source_of[a] for a in list(allowed) if a in source_of}
+    check_identifiers(named, allow=tuple(allowed))
 
 
 def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
