@@ -311,3 +311,12 @@ def test_covariate_without_any_value_is_named(fixture_trial):
 def test_covariates_none_means_no_covariates(fixture_trial):
     res = ancova(fixture_trial, "pain", 12, covariates=None, missing_baseline="exclude")   # was TypeError
     assert res.fitted.formula == "pain[week 12] ~ arm + pain[week 0]"
+
+
+def test_trial_without_any_baseline_says_how_to_map_one(fixture_trial):
+    # every subject was listed as 'no baseline' and missing_baseline='exclude' then blamed the arms
+    data = fixture_trial.data.loc[fixture_trial.data["visit"] > 0]
+    trial = ct.Trial(data.reset_index(drop=True), fixture_trial.instruments)
+    for rule in ("error", "exclude"):
+        with pytest.raises(ct.DataError, match=r"no subject has a baseline \(week 0\) value of 'pain'.*pain_baseline"):
+            ancova(trial, "pain", 12, missing_baseline=rule)

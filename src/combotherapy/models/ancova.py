@@ -90,6 +90,11 @@ def prepare(trial: Trial, outcome: str, visit: float, covariates: Sequence[str] 
         else:
             frame[c] = data.loc[data["visit"] == 0.0].set_index("subject")[c].reindex(frame.index)
             notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
+    if frame["baseline"].isna().all():  # not a few missing baselines: the trial has none to adjust for
+        raise DataError(f"no subject has a baseline (week 0) value of '{outcome}', and ANCOVA adjusts for it. If "
+                        f"the file has a baseline column, map it with columns={{'{outcome}_baseline': '<column>'}} "
+                        "(it becomes the week-0 rows); if the outcome is already a change from baseline, analyse "
+                        "it with ct.mmrm, which needs no baseline row.")
     empty = [c for c in covariates if frame[c].isna().all()]
     if empty:  # otherwise every subject would be excluded and the message would blame the arms
         raise DataError(f"covariate(s) {empty} have no value for any subject (at baseline for a covariate that "
