@@ -52,6 +52,13 @@ def _header_cells(path: Path, suffix: str, sep: str, encoding: str | None, sheet
     return None if head.empty else ["" if pd.isna(c) else str(c) for c in head.iloc[0]]
 
 
+def _maybe_mangled(columns) -> bool:
+    """True when a name looks like pandas' rename of a repeat ('pain.1' next to 'pain'): only then is the
+    header read again (reading a large workbook twice is slow)."""
+    names = {str(c) for c in columns}
+    return any(c.rpartition(".")[0] in names for c in names if c.rpartition(".")[2].isdigit())
+
+
 def _restore_repeated_names(frame: pd.DataFrame, header: list[str] | None) -> pd.DataFrame:
     names = [h.lstrip("\ufeff").strip() for h in header or []]
     if len(names) == frame.shape[1] and len(set(n for n in names if n)) < len([n for n in names if n]):
@@ -103,7 +110,7 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
                         "pass encoding=") from None
     except (ValueError, OSError, KeyError, ImportError) as e:
         raise DataError(f"cannot read {path.name} as {suffix[1:]}: {e}") from None
-    if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm") and frame.shape[1] > 1:
+    if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm") and _maybe_mangled(frame.columns):
         sep = "," if suffix == ".csv" else "\t"
         frame = _restore_repeated_names(frame, _header_cells(path, suffix, sep, encoding, sheet))
     if frame.shape[1] == 0 or frame.shape[0] == 0:
