@@ -270,3 +270,20 @@ def test_claims_at_a_visit_the_trial_does_not_have_are_not_testable(sample):
     assert table.loc["1", "verdict"] == "not testable: no pain data at week 12"
     assert table.loc["5b", "verdict"] == "not testable: no pain data at week 4"
     assert table.loc["4", "verdict"] == "supported"  # recovery does not depend on the visits
+
+
+def test_counts_without_overdispersion_use_the_poisson_limit(sample):
+    """Under-dispersed painkiller days (binomial out of 28): the negative binomial's theta runs to infinity
+    (ct.count_model refuses it); the claim uses the Poisson fit, the limit of the negative binomial, rather than
+    becoming inconclusive."""
+    data = sample.data.copy()
+    rng = np.random.default_rng(1)
+    p = np.where(data["arm"].astype(str) == "combined", 0.3, 0.5)
+    data["analgesic_days"] = np.where(data["analgesic_days"].notna(), rng.binomial(28, p), np.nan)
+    trial = ct.Trial(data, sample.instruments)
+    with pytest.raises(ct.ModelError, match="family='poisson'"):
+        ct.count_model(trial)
+    row = claims_report(trial).table.set_index("id").loc["6"]
+    pois = ct.count_model(trial, family="poisson").contrasts.set_index("contrast").loc[row["contrast"]]
+    assert row["verdict"] == "supported" and "Poisson" in row["measure"]
+    assert row["estimate"] == pytest.approx(pois["estimate"], rel=1e-12)

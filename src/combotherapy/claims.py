@@ -134,9 +134,17 @@ def _ancova_log(trial, claim, pairs, alpha):
 def _count(trial, claim, pairs, alpha):
     from .models.counts import count_model
 
-    res = count_model(trial, claim["outcome"], claim["visit"], alpha=alpha)
-    return _from_rows(_pick(res.contrasts, pairs, ratio=True), trial.instrument(claim["outcome"]).sign, True, alpha, 1.0), "", \
-        "rate ratio", res
+    measure = "rate ratio"
+    try:
+        res = count_model(trial, claim["outcome"], claim["visit"], alpha=alpha)
+    except ModelError as err:
+        if "family='poisson'" not in str(err):
+            raise
+        # no overdispersion: the negative binomial's theta runs to infinity and its limit is the Poisson fit
+        res = count_model(trial, claim["outcome"], claim["visit"], alpha=alpha, family="poisson")
+        measure = "rate ratio (Poisson: no overdispersion)"
+    sign = trial.instrument(claim["outcome"]).sign
+    return _from_rows(_pick(res.contrasts, pairs, ratio=True), sign, True, alpha, 1.0), "", measure, res
 
 
 def _survival(trial, claim, pairs, alpha):
