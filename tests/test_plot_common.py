@@ -67,21 +67,39 @@ def make_trial(arms=("physio", "acupuncture", "combined"), n_per_arm=12, visits=
     return ct.Trial(frame, {"pain": REGISTRY["pain"], "rom": REGISTRY["rom"]}, source="test")
 
 
+def figure_texts(fig: Figure) -> list[str]:
+    """Every visible text of a drawn figure (labels, tick labels, legend entries, numbers in boxes), in order."""
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
 def check_image(fig: Figure, name: str, tmp_path: Path, tol: float = 3.0) -> None:
-    """Compare ``fig`` with tests/baseline_images/<name>.png (RMS tolerance ``tol``).
+    """Compare ``fig`` with tests/baseline_images/<name>.png (RMS tolerance ``tol``) and its texts with <name>.json.
+
+    The pixel tolerance lets anti-aliasing differences between FreeType builds pass, but it also lets a
+    changed digit pass (one count changed in a CONSORT box moves the RMS by less than 3), so the figure's
+    texts are compared exactly as well.
 
     Regenerate baselines deliberately with ``COMBOTHERAPY_UPDATE_BASELINES=1 pytest tests/test_plot*.py``
     (see tests/baseline_images/README.md); CI never sets it, so a missing baseline fails.
     """
+    import json
+
     from matplotlib.testing.compare import compare_images
 
     expected = BASELINES / f"{name}.png"
+    expected_texts = BASELINES / f"{name}.json"
     if os.environ.get("COMBOTHERAPY_UPDATE_BASELINES") == "1":
         ct.plot.save(fig, expected)
+        expected_texts.write_text(json.dumps(figure_texts(fig), indent=1, ensure_ascii=False) + "\n",
+                                  encoding="utf-8")
         pytest.skip(f"baseline {expected.name} regenerated")
-    assert expected.exists(), f"no baseline {expected}; see tests/baseline_images/README.md"
+    assert expected.exists() and expected_texts.exists(), \
+        f"no baseline {expected} / {expected_texts.name}; see tests/baseline_images/README.md"
     actual = tmp_path / f"{name}.png"
-    ct.plot.save(fig, actual)
+    ct.plot.save(fig, actual)  # draws the figure, which sets the tick labels
+    assert figure_texts(fig) == json.loads(expected_texts.read_text(encoding="utf-8"))
     diff = compare_images(str(expected), str(actual), tol=tol)
     assert diff is None, diff
 

@@ -137,3 +137,16 @@ def test_consort_image(tmp_path):
 def test_consort_image_four_arms_primary_visit(tmp_path):
     t = make_trial(("control", "physio", "acupuncture", "combined"), n_per_arm=15, seed=4)
     check_image(ct.plot.consort(t, "pain", visit=8), "consort_4arms", tmp_path)
+
+
+def test_image_check_fails_when_one_count_changes(tmp_path, monkeypatch):
+    # one subject's week-12 value removed: 'analysed' drops by one and 'lost' rises by one in one box. The
+    # pixels move by less than the RMS tolerance, so the image check must also compare the texts.
+    monkeypatch.delenv("COMBOTHERAPY_UPDATE_BASELINES", raising=False)
+    t = make_trial(n_per_arm=20, seed=3)
+    d = t.data
+    s = d.loc[(d["visit"] == 12) & d["pain"].notna(), "subject"].iloc[0]
+    changed = ct.Trial(d.loc[~((d["subject"] == s) & (d["visit"] == 12))].reset_index(drop=True), t.instruments,
+                       source="test")
+    with pytest.raises(AssertionError):
+        check_image(ct.plot.consort(changed, "pain"), "consort_3arms", tmp_path)
