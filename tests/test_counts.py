@@ -209,3 +209,12 @@ def test_all_zero_arm_is_a_model_error():
         f.loc[(f["arm"] == "acupuncture") & (f["visit"] == 12) & f["analgesic_days"].notna(), "analgesic_days"] = 0
     with pytest.raises(ct.ModelError, match=r"acupuncture.*only zero counts"):
         ct.count_model(_bad(edit))
+
+
+def test_rate_ratio_table_follows_the_result_conventions(fixture_trial):
+    """Ratio measures: estimate and interval on the ratio scale, log_estimate and se on the log scale, and the
+    shared columns (df is infinite: Wald z)."""
+    con = ct.count_model(fixture_trial).contrasts
+    assert list(con.columns) == ["contrast", "estimate", "ci_low", "ci_high", "log_estimate", "se", "df",
+                                 "statistic", "p", "p_adj"]
+    assert np.isinf(con["df"]).all()

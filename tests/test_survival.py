@@ -321,3 +321,10 @@ def test_bad_options(fixture_trial):
         ct.survival(fixture_trial, time="days")
     with pytest.raises(ct.ModelError, match="reference arm"):
         ct.survival(fixture_trial, reference="yoga")
+
+
+def test_hazard_ratio_tables_follow_the_result_conventions(fixture_trial):
+    res = ct.survival(fixture_trial)
+    cols = ["contrast", "estimate", "ci_low", "ci_high", "log_estimate", "se", "df", "statistic", "p", "p_adj"]
+    assert list(res.hazard_ratios.columns) == cols and list(res.rmst_ratios.columns) == cols
+    assert np.isinf(res.hazard_ratios["df"]).all()

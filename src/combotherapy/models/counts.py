@@ -339,7 +339,7 @@ def _ratio(log_table: pd.DataFrame) -> pd.DataFrame:
     for col in ("estimate", "ci_low", "ci_high"):
         out[col] = np.exp(out[col])
     key = "contrast" if "contrast" in out.columns else "arm"
-    cols = [key, "estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic", "p", "p_adj"]
+    cols = [key, "estimate", "ci_low", "ci_high", "log_estimate", "se", "df", "statistic", "p", "p_adj"]
     res = out[[c for c in cols if c in out.columns]].reset_index(drop=True)
     res.attrs = log_table.attrs
     return res

@@ -561,7 +561,7 @@ def _ratio_table(log_table: pd.DataFrame) -> pd.DataFrame:
     out["log_estimate"] = out["estimate"]
     for col in ("estimate", "ci_low", "ci_high"):
         out[col] = np.exp(out[col])
-    cols = ["contrast", "estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic", "p", "p_adj"]
+    cols = ["contrast", "estimate", "ci_low", "ci_high", "log_estimate", "se", "df", "statistic", "p", "p_adj"]
     res = out[[c for c in cols if c in out.columns]].reset_index(drop=True)
     res.attrs = log_table.attrs
     return res
