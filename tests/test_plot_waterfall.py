@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import numpy as np
 import pytest
 from test_plot_common import check_image, make_trial
 from test_plot_consort import tiny_trial
@@ -65,12 +65,19 @@ def test_bars_are_coloured_by_arm(arms):
     assert ax.get_ylabel().endswith("(points)")
 
 
-def test_trial_where_nobody_has_a_change_still_draws():
-    t = tiny_trial()
-    empty = t.data.assign(pain=pd.Series(float("nan"), index=t.data.index).where(t.data["visit"] == 0, None))
-    fig = ct.plot.waterfall(ct.Trial(empty, t.instruments), "pain", 12)
-    assert len(fig.axes[0].patches) == 0
-
-
 def test_waterfall_image(tmp_path):
     check_image(ct.plot.waterfall(make_trial(n_per_arm=20, seed=3), "pain", 12), "waterfall_pain", tmp_path)
+
+
+def test_no_usable_change_is_a_data_error_not_an_empty_plot():
+    t = make_trial(("control", "physio"), n_per_arm=6, seed=2)
+    # no week-0 rows at all (as R mmrm's bcva_data, whose outcome is already a change)
+    no_base = ct.Trial(t.data.loc[t.data["visit"] > 0].reset_index(drop=True), t.instruments, source="test")
+    for draw in (ct.plot.waterfall, ct.plot.waterfall_data, ct.plot.responder_curve):
+        with pytest.raises(ct.DataError, match="baseline \\(week 0\\) value of 'pain'"):
+            draw(no_base, "pain", 12)
+    # baseline recorded but nobody measured at week 12
+    d = t.data.copy()
+    d.loc[d["visit"] == 12, "pain"] = np.nan
+    with pytest.raises(ct.DataError, match="no subject has both a baseline and a week-12 value of 'pain'"):
+        ct.plot.waterfall(ct.Trial(d, t.instruments, source="test"), "pain", 12)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -64,7 +63,10 @@ def check_visit_outcome(trial: Trial, outcome: str, visit: float) -> float:
 def change_from_baseline(trial: Trial, outcome: str, visit: float) -> pd.DataFrame:
     """One row per randomised subject: arm, baseline, value at ``visit`` and change (NaN when either is missing)."""
     wide = trial.wide(outcome)
-    base = wide[0.0] if 0.0 in wide.columns else pd.Series(np.nan, index=wide.index)
+    if 0.0 not in wide.columns or wide[0.0].isna().all():
+        raise DataError(f"no subject has a baseline (week 0) value of '{outcome}', so no change from baseline can "
+                        f"be computed; these figures need the outcome measured at week 0 and at week {visit:g}")
+    base = wide[0.0]
     out = pd.DataFrame({"arm": wide["arm"], "baseline": base.astype(float), "value": wide[visit].astype(float)})
     out["change"] = out["value"] - out["baseline"]
     return out.reset_index()

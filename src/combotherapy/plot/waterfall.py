@@ -60,6 +60,10 @@ def waterfall_data(trial: Trial, outcome: str, visit: float, *, relative: bool =
         base = d["baseline"].where(d["baseline"] != 0)
         d["change"] = 100.0 * (d["value"] - base) / base
     usable = d["change"].notna()
+    if not usable.any():
+        raise DataError(f"no subject has both a baseline and a week-{v:g} value of '{outcome}'"
+                        + (" (baseline 0 leaves the relative change undefined)" if relative else "")
+                        + ": nothing to draw")
     excluded = d.loc[~usable].groupby("arm", observed=False).size().reindex(trial.arms).fillna(0).astype(int)
     d = d.loc[usable].copy()
     d["improvement"] = trial.instrument(outcome).sign * d["change"]
