@@ -184,3 +184,11 @@ def test_visit_varying_variable_uses_baseline(trial):
     res = subgroups(ct.Trial(data, trial.instruments), "pain", 12, by=["severe"])
     assert set(res.contrasts.loc[res.contrasts["variable"] == "severe", "level"]) == {"moderate", "severe"}
     assert any("baseline (week 0) value defines" in n for n in res.notes)
+
+
+def test_cut_points_that_would_be_ignored_are_refused():
+    trial = ct.simulate_trial(n_per_arm=30, seed=1)
+    with pytest.raises(ct.DataError, match=r"cut points are given for \['age'\], which are not subgroup variables"):
+        ct.subgroups(trial, "pain", 12, by=["sex"], cuts={"age": [50]})
+    with pytest.raises(ct.DataError, match=r"\['sex'\], which are not numeric"):
+        ct.subgroups(trial, "pain", 12, by=["sex"], cuts={"sex": [1]})

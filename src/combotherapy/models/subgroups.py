@@ -252,6 +252,18 @@ def subgroups(trial: Trial, outcome: str, visit: float,
     if unknown or reserved or not by:
         raise DataError(f"subgroup variable(s) {unknown + reserved or by} cannot be used: give baseline covariates "
                         f"of this trial ({trial.covariates})")
+    unused = [c for c in cuts if c not in by]
+    text = [c for c in cuts if c in by and not (pd.api.types.is_numeric_dtype(trial.data[c])
+                                                  and not pd.api.types.is_bool_dtype(trial.data[c]))]
+    if unused or text:
+        msg = []
+        if unused:
+            msg.append(f"cut points are given for {unused}, which are not subgroup variables (by={by}); add them to "
+                       "by or drop the cuts")
+        if text:
+            msg.append(f"cut points are given for {text}, which are not numeric: their values are the subgroups; "
+                       "drop the cuts")
+        raise DataError("; ".join(msg))
     notes = list(prep.notes)
 
     overall = fit_linear(prep).compare(pairs=chosen, adjust=adjust, alpha=alpha)
