@@ -240,6 +240,14 @@ def _as_text(s: pd.Series) -> pd.Series | None:
     return s if s.dtype == "str" else s.astype("str")
 
 
+def _all_iso_dates(s: pd.Series) -> bool:
+    """True when the column holds no text, or every non-missing value is an ISO 8601 date (read as text:
+    pandas would read bare numbers as epochs)."""
+    text = _as_text(s)
+    return text is None or bool(pd.to_datetime(text, format="ISO8601", errors="coerce").notna().sum()
+                                == s.notna().sum())
+
+
 def _first_rows(mask: pd.Series) -> tuple[int, ...]:
     """Row positions of the first few True cells of a mask indexed by row position."""
     return tuple(int(i) for i in mask.index[mask.to_numpy(dtype=bool)][:5])
@@ -281,7 +289,7 @@ def _date_findings(tokens: list[str], s: pd.Series, text: pd.Series | None, pres
     rule = "dob" if dob else "date"
     typed = isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(s.dtype)
     if isinstance(s.dtype, pd.PeriodDtype):
-        typed = s.dtype.freq.name[0] not in "YAQ"  # yearly or quarterly periods carry no month or day
+        typed = s.dtype.freq.freqstr[0] not in "YAQ"  # yearly or quarterly periods carry no month or day
     if typed:
         why = "the date of birth" if dob else "a date-time column"
         return [(FULL_DATE, "column name" if named else "values", present, f"{why} with calendar dates", rule)]
@@ -638,8 +646,7 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
 
     # date columns: named or typed as dates, or text columns whose every value is an ISO date
     date_cols = list(dict.fromkeys([*(dates or ()), *(f.column for f in found if f.rule == "date" and (
-        f.found_by == "column name" or _as_text(frame[f.column]) is None or pd.to_datetime(
-            frame[f.column], format="ISO8601", errors="coerce").notna().sum() == frame[f.column].notna().sum()))]))
+        f.found_by == "column name" or _all_iso_dates(frame[f.column])))]))
     dob_cols = list(dict.fromkeys(f.column for f in found if f.rule == "dob"))
     zip_cols = list(dict.fromkeys([*(zip_columns or ()), *(f.column for f in found if f.rule == "zip")]))
     age_cols = list(dict.fromkeys([*(age_columns or ()), *(f.column for f in found if f.rule == "age")]))
