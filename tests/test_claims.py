@@ -287,3 +287,9 @@ def test_counts_without_overdispersion_use_the_poisson_limit(sample):
     pois = ct.count_model(trial, family="poisson").contrasts.set_index("contrast").loc[row["contrast"]]
     assert row["verdict"] == "supported" and "Poisson" in row["measure"]
     assert row["estimate"] == pytest.approx(pois["estimate"], rel=1e-12)
+
+
+def test_a_subgroup_filter_on_a_text_column_is_a_data_error(sample):
+    claims = default_claims().assign(subgroup=lambda t: np.where(t["id"] == "1", "sex>=1", t["subgroup"]))
+    with pytest.raises(ct.DataError, match="'sex' holds text"):
+        claims_report(sample, claims)

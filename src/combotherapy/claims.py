@@ -271,7 +271,10 @@ def _subset(trial: Trial, subgroup: str) -> Trial | str:
     col, op, val = m.group(1), m.group(2), float(m.group(3))
     if col not in trial.data.columns:
         return f"no {col} data"
-    x = trial.data[col].astype(float)
+    x = pd.to_numeric(trial.data[col], errors="coerce")
+    if (x.isna() & trial.data[col].notna()).any():
+        raise DataError(f"the subgroup filter {subgroup!r} compares '{col}' with a number, but '{col}' holds text; "
+                        "give a numeric column or drop the filter")
     keep = {">=": x >= val, "<=": x <= val, ">": x > val, "<": x < val, "==": x == val}[op]
     return Trial(trial.data.loc[keep.to_numpy()].reset_index(drop=True), trial.instruments, source=trial.source)
 
@@ -409,6 +412,15 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     Intervals are unadjusted (1 - alpha) two-sided intervals (for safety Newcombe's, which decide "not
     supported"). A model that cannot be fitted to the data (e.g. no variation) makes its claim
     ``inconclusive`` with the reason; data errors of all claims are collected into one ``DataError``.
+
+    References
+    ----------
+    Laska EM, Meisner MJ. Testing whether an identified treatment is best. Biometrics 1989;45:1139-51.
+    Holm S. A simple sequentially rejective multiple test procedure. Scand J Stat 1979;6:65-70.
+    Maurer W, Hothorn LA, Lehmacher W. Multiple comparisons in drug clinical trials and preclinical assays:
+    a-priori ordered hypotheses. In: Vollmar J (ed). Biometrie in der chemisch-pharmazeutischen Industrie 6,
+    Fischer, 1995 (fixed sequence). Farrington CP, Manning G. Stat Med 1990;9:1447-54 (non-inferiority).
+    Imai K, Keele L, Tingley D. Psychol Methods 2010;15:309-34 (mediation).
 
     Example
     -------

@@ -686,8 +686,25 @@ def report_truth(effects: Effects | Mapping | None = None, *, visits: Sequence[f
                  safety_margin: float = 0.10) -> pd.DataFrame:
     """The truth behind every row of the claims report (``ct.claims_report``), one row per claim id.
 
-    Columns ``id, truth`` (``"true"``: the claim holds in the simulation, so a large trial should support it;
-    ``"null"``: it does not) and ``why``. Rows:
+    Parameters
+    ----------
+    effects : Effects or mapping, optional
+        The simulator's truth (default :data:`DEFAULT_EFFECTS`; a mapping overrides single values).
+    visits : sequence of float
+        Visit weeks; the first follow-up is when early pain relief is measured (claims 5 and 5b).
+    safety_margin : float
+        The non-inferiority margin of the safety claim (risk difference of patients with an adverse event; the
+        ``mid`` of claim 9 in ``data/claims.csv``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``id, truth`` (``"true"``: the claim holds in the simulation, so a large trial should support it;
+        ``"null"``: it does not) and ``why`` (the true values behind it), in the order of the claims table.
+
+    Notes
+    -----
+    Rows:
 
     * ``1`` - ``8`` (``7a`` endurance, ``7b`` mood): the combined arm is better than each monotherapy on the
       outcome (:func:`truth_table`);
@@ -699,6 +716,12 @@ def report_truth(effects: Effects | Mapping | None = None, *, visits: Sequence[f
       acupuncture and the combined arm;
     * ``10`` (physiotherapy helps after years of pain): lower week-12 pain with physiotherapy than with usual
       care in chronic patients (pain for 3 months or more, which includes the 12 months of the claim).
+
+    Example
+    -------
+    >>> truth = report_truth().set_index("id")["truth"]
+    >>> truth[["1", "3", "5b", "7a", "9", "10"]].tolist()
+    ['true', 'null', 'true', 'null', 'null', 'true']
     """
     arms = ("control", "physio", "acupuncture", "combined")
     _, _, v, eff = _check_args(list(arms), 2, visits, 0.0, effects)
