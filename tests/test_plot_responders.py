@@ -44,11 +44,25 @@ def test_threshold_reached_exactly_counts_despite_float_rounding():
     assert r.at_thresholds.set_index("arm").loc["physio", "responders"] == 1
 
 
-def test_relative_improvement_is_percent_of_baseline():
-    r = ct.plot.responder_curve_data(tiny_trial(), "pain", 12, relative=True, thresholds=[30, 50])
+def test_relative_improvement_is_a_fraction_of_baseline_as_in_ct_responders():
+    t = tiny_trial()
+    r = ct.plot.responder_curve_data(t, "pain", 12, relative=True, thresholds=[0.3, 0.5])
     # A 3/6 = 50%, B 1.5/7 = 21.4%, E 4/6.5 = 61.5%, G 2.9/7 = 41.4%
     at = r.at_thresholds.set_index(["arm", "threshold"])["responders"]
-    assert at.to_dict() == {("physio", 30.0): 1, ("physio", 50.0): 1, ("combined", 30.0): 2, ("combined", 50.0): 1}
+    assert at.to_dict() == {("physio", 0.3): 1, ("physio", 0.5): 1, ("combined", 0.3): 2, ("combined", 0.5): 1}
+    # the same thresholds mean the same thing in the model: the curve passes through its proportions
+    big = make_trial(n_per_arm=40, seed=9)
+    r_big = ct.plot.responder_curve_data(big, "pain", 12, relative=True, thresholds=[0.3, 0.5])
+    for thr in (0.3, 0.5):
+        fit = ct.responders(big, "pain", 12, threshold=thr, relative=True, missing="complete")
+        model = fit.arms.set_index("arm")["proportion"]
+        curve = r_big.at_thresholds.loc[r_big.at_thresholds["threshold"] == thr].set_index("arm")["proportion"]
+        assert curve.astype(float).to_dict() == pytest.approx(model.reindex(curve.index).astype(float).to_dict())
+    # percentages by mistake: a 30-fold reduction of a lower-is-better score is impossible, so say what is meant
+    with pytest.raises(ct.DataError, match="fractions of the baseline value"):
+        ct.plot.responder_curve(t, "pain", 12, relative=True, thresholds=[30, 50])
+    fig = ct.plot.responder_curve(t, "pain", 12, relative=True, thresholds=[0.3, 0.5])
+    assert [x.get_text() for x in fig.axes[0].texts] == ["30%", "50%"]
 
 
 def test_curve_matches_the_empirical_survivor_function_on_a_larger_trial():
@@ -91,5 +105,5 @@ def test_responder_curve_image(tmp_path):
 
 def test_responder_curve_relative_image(tmp_path):
     t = make_trial(("control", "physio", "acupuncture", "combined"), n_per_arm=20, seed=8)
-    check_image(ct.plot.responder_curve(t, "pain", 12, thresholds=[30, 50], relative=True, missing="nonresponder"),
+    check_image(ct.plot.responder_curve(t, "pain", 12, thresholds=[0.3, 0.5], relative=True, missing="nonresponder"),
                 "responder_curve_pain_relative", tmp_path)

@@ -282,7 +282,7 @@ def _responders(trial: Trial, outcome: str, visit: float, b: _Builder) -> str:
         out.append(responders(trial, outcome, visit, threshold=threshold, relative=True).to_html())
     pct = [round(100 * t) for t in RESPONDER_THRESHOLDS]
     out.append(b.attempt("Responder curve", lambda: _figure(
-        responder_curve(trial, outcome, visit, thresholds=pct, relative=True), "fig-responders",
+        responder_curve(trial, outcome, visit, thresholds=RESPONDER_THRESHOLDS, relative=True), "fig-responders",
         f"Cumulative proportion of each arm improving by at least each percentage of baseline {label} at week "
         f"{visit:g} (subjects with a value at that visit); dotted lines mark {pct[0]}% and {pct[1]}%.")))
     out.append(b.attempt("Waterfall plot", lambda: _figure(

@@ -50,8 +50,9 @@ def _improvement(trial: Trial, outcome: str, visit: float, relative: bool) -> pd
         _relative_ok(trial, outcome)
     d = change_from_baseline(trial, outcome, v)
     if relative:
+        # a fraction of baseline, as ct.responders(relative=True): 0.3 is a 30% improvement
         base = d["baseline"].where(d["baseline"] != 0)
-        d["change"] = 100.0 * (d["value"] - base) / base
+        d["change"] = (d["value"] - base) / base
     d["improvement"] = trial.instrument(outcome).sign * d["change"]
     return d
 
@@ -69,10 +70,11 @@ def responder_curve_data(trial: Trial, outcome: str, visit: float, *, thresholds
     visit : float
         Follow-up visit (weeks).
     thresholds : sequence of float, optional
-        Responder definitions (improvement in the instrument's units, or in percent of
-        baseline when ``relative``) to tabulate.
+        Responder definitions to tabulate: improvements in the instrument's units or, when
+        ``relative``, fractions of the baseline value (0.3 for 30%), as in
+        :func:`combotherapy.responders`.
     relative : bool
-        Improvement as a percentage of baseline.
+        Improvement as a fraction of baseline.
     missing : {"exclude", "nonresponder"}
         ``exclude``: the denominator is the subjects with baseline and visit observed.
         ``nonresponder``: every randomised subject counts, and one without a usable change
@@ -85,8 +87,8 @@ def responder_curve_data(trial: Trial, outcome: str, visit: float, *, thresholds
     Notes
     -----
     With improvement :math:`I_i = s (y_{i,v} - y_{i,0})`, where :math:`s = -1` when lower
-    scores are better and :math:`+1` otherwise (relative: divided by :math:`y_{i,0}` and
-    times 100), the curve of arm :math:`a` is
+    scores are better and :math:`+1` otherwise (relative: divided by :math:`y_{i,0}`, a
+    fraction), the curve of arm :math:`a` is
     :math:`F_a(x) = \\#\\{i \\in a: I_i \\ge x\\} / n_a`, the complement of the empirical
     distribution function (compared with a relative tolerance of 1e-9 so that decimal data
     reaching a threshold exactly count as responders). It shows every responder definition at once, so no single
@@ -109,6 +111,10 @@ def responder_curve_data(trial: Trial, outcome: str, visit: float, *, thresholds
     thr = np.asarray([] if thresholds is None else list(thresholds), dtype=float)
     if thr.size and not np.isfinite(thr).all():
         raise DataError("thresholds must be finite numbers")
+    if relative and trial.instrument(outcome).better == "lower" and (thr > 1).any():
+        raise DataError(f"relative thresholds are fractions of the baseline value (0.3 for 30%), as in "
+                        f"ct.responders; {', '.join(f'{t:g}' for t in thr[thr > 1])} would ask for a reduction of "
+                        f"more than 100% of baseline, which is impossible for '{outcome}'")
     d = _improvement(trial, outcome, visit, relative)
     if missing == "exclude":
         d = d.loc[d["improvement"].notna()]
@@ -158,11 +164,12 @@ def responder_curve(trial: Trial, outcome: str, visit: float, *, thresholds: Seq
     visit : float
         Follow-up visit (weeks).
     thresholds : sequence of float, optional
-        Responder thresholds to mark with vertical lines (units of the instrument, or percent
-        of baseline when ``relative``); e.g. ``[30, 50]`` with ``relative=True`` for the
-        IMMPACT moderate and substantial pain improvements.
+        Responder thresholds to mark with vertical lines: units of the instrument or, when
+        ``relative``, fractions of baseline as in :func:`combotherapy.responders`; e.g.
+        ``[0.3, 0.5]`` with ``relative=True`` for the IMMPACT moderate and substantial pain
+        improvements (drawn and labelled as 30% and 50%).
     relative : bool
-        Improvement as a percentage of baseline.
+        Improvement as a fraction of baseline (the axis is labelled in percent).
     missing : {"exclude", "nonresponder"}
         How subjects without a usable change enter the denominator
         (see :func:`responder_curve_data`).
@@ -189,7 +196,7 @@ def responder_curve(trial: Trial, outcome: str, visit: float, *, thresholds: Seq
 
     Example
     -------
-    >>> fig = ct.plot.responder_curve(trial, "pain", 12, thresholds=[30, 50], relative=True)  # doctest: +SKIP
+    >>> fig = ct.plot.responder_curve(trial, "pain", 12, thresholds=[0.3, 0.5], relative=True)  # doctest: +SKIP
     """
     r = responder_curve_data(trial, outcome, visit, thresholds=thresholds, relative=relative, missing=missing)
     inst = trial.instrument(outcome)
@@ -199,6 +206,9 @@ def responder_curve(trial: Trial, outcome: str, visit: float, *, thresholds: Seq
     lo, hi = min([lo, *thr]), max([hi, *thr])
     span = (hi - lo) or 1.0
     left, right = lo - 0.05 * span, hi + 0.05 * span
+
+    def show(t: float) -> str:
+        return f"{100 * t:g}%" if relative else f"{t:g}"
     with style():
         fig, ax = figure_and_axes(ax, (7.2, 3.8))
         start = r.n.astype(float)
@@ -217,10 +227,11 @@ def responder_curve(trial: Trial, outcome: str, visit: float, *, thresholds: Seq
             ax.plot(x, y, drawstyle="steps-pre", color=colors[a], label=text)
         for t in thr:
             ax.axvline(t, color="#555555", linewidth=0.8, linestyle="--")
-            ax.text(t, 1.02, f"{t:g}{'%' if relative else ''}", ha="center", va="bottom", fontsize=7,
-                    transform=ax.get_xaxis_transform())
+            ax.text(t, 1.02, show(t), ha="center", va="bottom", fontsize=7, transform=ax.get_xaxis_transform())
         ax.axvline(0.0, color="#000000", linewidth=0.6, linestyle=":")
         ax.set_xlim(left, right)
+        if relative:
+            ax.xaxis.set_major_formatter(lambda x, _: f"{100 * x:g}".replace("-", "\u2212"))
         ax.set_ylim(0.0, 1.0)
         ax.yaxis.set_major_formatter(lambda y, _: f"{y:.0%}")
         what = inst.label or inst.name
@@ -229,7 +240,7 @@ def responder_curve(trial: Trial, outcome: str, visit: float, *, thresholds: Seq
                       + f"\n({'decrease' if inst.better == 'lower' else 'increase'} from baseline; "
                       "right = better)")
         ax.set_ylabel("Subjects improving by at least x")
-        title = "proportion at " + ", ".join(f"{t:g}{'%' if relative else ''}" for t in thr) if len(thr) else None
+        title = "proportion at " + ", ".join(show(t) for t in thr) if len(thr) else None
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), title=title, title_fontsize=8,
                   alignment="left")
     return fig
