@@ -72,7 +72,7 @@ class MMRMData:
     """The analysable data of one outcome, one row per subject."""
 
     outcome: str
-    subjects: np.ndarray          # (n,) subject ids
+    subjects: pd.Index            # (n,) subject ids
     arm_codes: np.ndarray         # (n,) index into arms
     arms: list[str]
     visits: list[float]
@@ -126,12 +126,13 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     problems.raise_if_any()
 
     scodes, subj_ids = pd.factorize(df["subject"], sort=False)
+    subj_ids = pd.Index(subj_ids)
     n_all = len(subj_ids)
     visit = df["visit"].to_numpy(dtype=float)
     y = df[outcome].to_numpy(dtype=float)
-    vcodes, _ = pd.factorize(visit)
+    vcodes, vuniq = pd.factorize(visit)
     key = scodes.astype(np.int64) * (int(vcodes.max()) + 1) + vcodes
-    dup = pd.Series(key).duplicated(keep=False).to_numpy()
+    dup = np.bincount(key)[key] > 1          # O(rows), no sort: key < subjects x distinct visits
     if dup.any():
         problems.add("visit", "the same subject has this visit more than once; each subject must have at most one "
                      "row per visit (aggregate or remove the repeated rows)", np.flatnonzero(dup))
@@ -142,39 +143,48 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     has_post = np.bincount(scodes[used], minlength=n_all) > 0
     arm_all = np.full(n_all, -1)
     arm_all[scodes] = df["arm"].cat.codes.to_numpy()
-    reasons = np.full(n_all, "", dtype=object)
-    reasons[~has_post] = f"no post-baseline value of {outcome}"
+    # exclusion reason per subject as a code (0 = analysed): the first reason that applies
+    reason_text = [f"no post-baseline value of {outcome}"]
+    reason = np.where(has_post, 0, 1).astype(np.int16)
     base = None
     if baseline:
         base = np.full(n_all, np.nan)
         at0 = visit == 0
         base[scodes[at0]] = y[at0]
-        reasons[(reasons == "") & np.isnan(base)] = f"missing baseline {outcome}"
+        reason_text.append(f"missing baseline {outcome}")
+        reason[(reason == 0) & np.isnan(base)] = len(reason_text)
     cov_frame = None
     if covariates:
         cov_frame = df[covariates].groupby(scodes, sort=True).first()
         for c in covariates:
-            miss = cov_frame[c].isna().to_numpy()
-            reasons[(reasons == "") & miss] = f"missing {c}"
-    keep = reasons == ""
+            reason_text.append(f"missing {c}")
+            reason[(reason == 0) & cov_frame[c].isna().to_numpy()] = len(reason_text)
+    keep = reason == 0
+    all_arms = np.array(list(df["arm"].cat.categories) + [None], dtype=object)
+    excluded = pd.DataFrame({"subject": subj_ids[~keep],
+                             "arm": all_arms[arm_all[~keep]],
+                             "reason": np.array([""] + reason_text, dtype=object)[reason[~keep]]})
     all_arms = list(df["arm"].cat.categories)
-    excluded = pd.DataFrame({"subject": np.asarray(subj_ids)[~keep],
-                             "arm": [all_arms[i] if i >= 0 else None for i in arm_all[~keep]],
-                             "reason": reasons[~keep].astype(str)})
 
     rows = used & keep[scodes]
     new_code = np.cumsum(keep) - 1
-    visits = np.unique(visit[rows])
+    # visits analysed, sorted, and each row's position among them, from the visit codes (no sort over rows)
+    vcount = np.bincount(vcodes[rows], minlength=len(vuniq))
+    present_codes = np.flatnonzero(vcount)
+    order = np.argsort(vuniq[present_codes])
+    visits = np.asarray(vuniq[present_codes][order], dtype=float)
+    position = np.full(len(vuniq), -1)
+    position[present_codes[order]] = np.arange(len(order))
     k = len(visits)
     n = int(keep.sum())
     if n == 0 or k == 0:
         raise DataError(f"no subject has a post-baseline value of '{outcome}'"
                         + (" together with a baseline value" if baseline else "") + "; nothing to analyse")
-    vidx = np.searchsorted(visits, visit[rows])
+    vidx = position[vcodes[rows]]
     Y = np.full((n, k), np.nan)
     Y[new_code[scodes[rows]], vidx] = y[rows]
     arm_kept = arm_all[keep]
-    present = [i for i in range(len(all_arms)) if np.any(arm_kept == i)]
+    present = np.flatnonzero(np.bincount(arm_kept[arm_kept >= 0], minlength=len(all_arms))).tolist()
     arms = [all_arms[i] for i in present]
     if len(arms) < 2:
         raise DataError(f"column 'arm': the MMRM compares arms, but only {arms} has subjects with post-baseline "
@@ -256,6 +266,6 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
             add(base_feat, a, f"baseline:{vlab[a]}", "baseline:visit")
     # keep covariate columns grouped by term in the order they were declared
     cols = Columns(np.array(feat), np.array(vis), cnames, terms)
-    return MMRMData(outcome=outcome, subjects=np.asarray(subj_ids)[keep], arm_codes=arm_codes, arms=arms,
+    return MMRMData(outcome=outcome, subjects=subj_ids[keep], arm_codes=arm_codes, arms=arms,
                     visits=[float(v) for v in visits], Y=Y, features=features, feature_names=names, cols=cols,
                     baseline_feature=base_feat, arm_features=arm_feat, numeric=numeric, factors=factors, excluded=excluded, notes=notes)
