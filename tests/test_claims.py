@@ -293,3 +293,20 @@ def test_a_subgroup_filter_on_a_text_column_is_a_data_error(sample):
     claims = default_claims().assign(subgroup=lambda t: np.where(t["id"] == "1", "sex>=1", t["subgroup"]))
     with pytest.raises(ct.DataError, match="'sex' holds text"):
         claims_report(sample, claims)
+
+
+def test_one_comparison_that_rules_out_the_mid_makes_the_claim_not_supported():
+    """Claim 7b (mood, MID 3 points) on a trial with a small acupuncture arm: the weaker comparison by p is the
+    imprecise combined - acupuncture (its interval still reaches the MID), but combined - physio rules a 3-point
+    benefit out, and 'better than EACH' cannot hold: not supported, shown with the comparison that decides it."""
+    trial = ct.simulate_trial(n_per_arm={"physio": 60, "acupuncture": 15, "combined": 60}, seed=10)
+    claims = default_claims().query("id == '7b'")
+    row = claims_report(trial, claims).table.iloc[0]
+    res = ct.ancova(trial, "phq9", 12, adjust="none", missing_baseline="exclude").contrasts.set_index("contrast")
+    upper = -res["ci_low"]  # lower PHQ-9 is better: the benefit-signed upper limit is minus the lower limit
+    assert upper["combined - acupuncture"] >= 3 > upper["combined - physio"]
+    p = [stats.t.cdf(res.loc[lab, "statistic"], res.loc[lab, "df"]) for lab in upper.index[:2]]
+    assert row["p"] == pytest.approx(max(p)) and p[1] > p[0]  # the IUT p is combined - acupuncture's
+    assert row["verdict"] == "not supported" and row["contrast"] == "combined - physio"
+    assert row["estimate"] == pytest.approx(res.loc["combined - physio", "estimate"], rel=1e-12)
+    assert "combined - physio" in row["reason"]

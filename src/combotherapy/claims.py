@@ -329,13 +329,17 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
         return {**_base_row(claim), **size, "measure": measure, "units": units, "verdict": "inconclusive",
                 "reason": f"Inconclusive: {', '.join(bad)} could not be estimated (no variation or no events)."}
     deciding = max(contrasts.values(), key=lambda c: c.p_one)  # the intersection-union test: the weaker one
-    size = _size(deciding.fitted or res.fitted)
-    return {**_base_row(claim), **size, "contrast": deciding.label, "measure": measure,
-            "estimate": deciding.estimate,
-            "ci_low": deciding.ci_low, "ci_high": deciding.ci_high, "units": units, "p": deciding.p_one,
-            "std_effect": deciding.std_effect, "std_ci_low": deciding.std_low, "std_ci_high": deciding.std_high,
-            "_effect_high": deciding.effect_high, "_mid": mid_scale,
-            "_test": test, "_pairs": len(pairs), "mid": mid}
+    # the claim (better than EACH comparator) is ruled out as soon as one comparison rules out the MID
+    ruled = min(contrasts.values(), key=lambda c: c.effect_high)
+    return {**_base_row(claim), **_shown(deciding, res), "measure": measure, "units": units, "p": deciding.p_one,
+            "_mid": mid_scale, "_test": test, "_pairs": len(pairs),
+            "mid": mid, "_ruled_out": _shown(ruled, res) if ruled.effect_high < mid_scale else None}
+
+
+def _shown(c: _Contrast, res) -> dict:
+    """The columns of the report row that describe one contrast."""
+    return {**_size(c.fitted or res.fitted), "contrast": c.label, "estimate": c.estimate, "ci_low": c.ci_low,
+            "ci_high": c.ci_high, "std_effect": c.std_effect, "std_ci_low": c.std_low, "std_ci_high": c.std_high}
 
 
 def _verdict(row: dict, alpha: float) -> tuple[str, str]:
@@ -348,7 +352,10 @@ def _verdict(row: dict, alpha: float) -> tuple[str, str]:
                                 f"{row['mid']:g} ({what})."
         both = "each monotherapy" if row["_test"] == "combination" else "the comparator"
         return "supported", f"Better than {both}; the weaker comparison is {what}, adjusted p = {row['p_adj']:.2g}."
-    if row["_effect_high"] < row["_mid"]:
+    if row["_ruled_out"] is not None:
+        row.update(row["_ruled_out"])  # show the comparison that rules the claim out
+        what = (f"{row['contrast']}: {row['measure']} {row['estimate']:.3g} {row['units']}".rstrip()
+                + f" ({100 * (1 - alpha):g}% CI {row['ci_low']:.3g} to {row['ci_high']:.3g})")
         if row["_test"] == "safety":
             return "not supported", f"More patients with adverse events than with physiotherapy alone, by more " \
                                     f"than the margin of {row['mid']:g} ({what})."
