@@ -18,10 +18,12 @@ Then the p-values of all testable claims are adjusted (Holm by default, or fixed
 pain first) and each claim gets a verdict:
 
 * ``supported``: the adjusted p-value is below alpha;
-* ``not supported``: not significant, and the (1 - alpha) confidence interval of the deciding contrast
-  excludes a benefit as large as the MID — the data rule the claimed benefit out;
-* ``inconclusive``: neither; the interval still allows both no benefit and an important one;
-* ``not testable: ...``: the outcome, arm or subgroup variable is not in the data.
+* ``not supported``: not significant, and the (1 - alpha) confidence interval of at least one of the claim's
+  comparisons excludes a benefit as large as the MID — the data rule the claimed benefit out (the row then
+  shows that comparison); for safety, the excess of patients with events exceeds the margin;
+* ``inconclusive``: neither; the intervals still allow both no benefit and an important one, or the model
+  could not be fitted (the reason says why);
+* ``not testable: ...``: the outcome (or its visit), arm or subgroup variable is not in the data.
 
 References
 ----------
@@ -481,6 +483,8 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
                     n_per_arm=trial.subjects["arm"].value_counts().reindex(trial.arms).astype(int).to_dict(),
                     notes=["p is one-sided, in the instrument's good direction; for the combination rule it is the "
                            "larger of the two p-values (combined vs physio, combined vs acupuncture).",
-                           "Verdicts: supported (adjusted p < alpha); not supported (the interval excludes the "
-                           "minimal important difference); inconclusive (neither)."])
+                           "Verdicts: supported (adjusted p < alpha); not supported (an interval excludes the "
+                           "minimal important difference); inconclusive (neither).",
+                           "Each claim's model drops subjects without the values it needs: see the columns n and "
+                           "n_excluded, and the model's own result for who and why."])
     return ClaimsReport("Claims report", fitted, table=frame)
