@@ -310,3 +310,17 @@ def test_one_comparison_that_rules_out_the_mid_makes_the_claim_not_supported():
     assert row["verdict"] == "not supported" and row["contrast"] == "combined - physio"
     assert row["estimate"] == pytest.approx(res.loc["combined - physio", "estimate"], rel=1e-12)
     assert "combined - physio" in row["reason"]
+
+
+def test_an_arm_missing_from_a_model_or_a_subgroup_does_not_break_the_report(sample):
+    # nobody in the acupuncture arm has recovery follow-up: survival leaves the arm out, claim 4 cannot be decided
+    data = sample.data.copy()
+    data.loc[data["arm"] == "acupuncture", ["recovery_time", "recovered"]] = np.nan
+    row = claims_report(ct.Trial(data, sample.instruments)).table.set_index("id").loc["4"]
+    assert row["verdict"] == "inconclusive" and "no comparison combined - acupuncture" in row["reason"]
+    # a tiny factorial trial without usual-care patients who have had pain for 12 months or more (was a KeyError)
+    tiny = ct.simulate_trial(arms=("control", "physio", "acupuncture", "combined"), n_per_arm=4, seed=3)
+    chronic = tiny.data.loc[tiny.data["pain_duration"] >= 12].drop_duplicates("subject")
+    assert "control" not in set(chronic["arm"].astype(str))
+    row = claims_report(tiny).table.set_index("id").loc["10"]
+    assert row["verdict"] == "not testable: no control subjects with pain_duration>=12"

@@ -249,6 +249,9 @@ def _pick(table: pd.DataFrame, pairs, *, ratio: bool) -> pd.DataFrame:
             rev["statistic"] = -rev["statistic"]
         rev["contrast"] = rev["contrast"].map(flipped)
         have = pd.concat([have, rev], ignore_index=True)
+    lost = [lab for lab in labels if lab not in set(have["contrast"])]
+    if lost:  # e.g. an arm without any usable value: the model left it out
+        raise ModelError(f"the model has no comparison {', '.join(lost)} (an arm without usable data)")
     return have.set_index("contrast").loc[labels].reset_index()
 
 
@@ -314,6 +317,9 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
         sub = _subset(trial, claim["subgroup"])
         if isinstance(sub, str):
             return _not_testable(claim, sub)
+        empty = sorted({a for pair in pairs for a in pair} - set(sub.data["arm"].astype(str)))
+        if empty:
+            return _not_testable(claim, f"no {' or '.join(empty)} subjects with {claim['subgroup']}")
         trial = sub
     try:
         contrasts, units, measure, res = _MODELS[model](trial, claim, pairs, alpha)
