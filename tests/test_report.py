@@ -231,7 +231,43 @@ def test_mmrm_without_baseline_rows():
     rep = build_report(no_baseline, outcome="pain", visit=12)
     mmrm = section(rep.html, "mmrm")
     assert "no baseline (week 0) value of pain" in mmrm and 'class="skipped"' not in mmrm
-    assert "baseline" in dict(rep.skipped)["Primary analysis: pain at week 12"]
+    # one sentence pointing to the analysis that is there, not a list of every subject without a baseline
+    reason = dict(rep.skipped)["Primary analysis: pain at week 12"]
+    assert reason.startswith("the trial has no baseline (week 0) value of pain")
+    assert "repeated-measures section" in reason and "missing_baseline=" not in reason
+
+
+def test_responder_curve_has_the_denominator_and_thresholds_of_the_tables(monkeypatch):
+    calls = []
+    original = ct.plot.responder_curve
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ct.plot, "responder_curve", spy)
+    trial = ct.simulate_trial(n_per_arm=20, seed=5)
+    rep = build_report(trial, outcome="pain", visit=12)
+    assert calls == [{"thresholds": report_module.RESPONDER_THRESHOLDS, "relative": True, "missing": "nonresponder"}]
+    text = section(rep.html, "responders")
+    assert "fig-responders" in text and "as non-responders (as in the tables)" in text
+    # the curve passes through the tables' proportions at each threshold
+    curve = ct.plot.responder_curve_data(trial, "pain", 12, thresholds=report_module.RESPONDER_THRESHOLDS,
+                                         relative=True, missing="nonresponder").at_thresholds
+    for thr in report_module.RESPONDER_THRESHOLDS:
+        fit = ct.responders(trial, "pain", 12, threshold=thr, relative=True)
+        at = curve.loc[curve["threshold"] == thr].set_index("arm")["proportion"].astype(float)
+        assert at.to_dict() == pytest.approx(fit.arms.set_index("arm")["proportion"].astype(float).to_dict())
+
+
+def test_wide_tables_scroll_inside_the_page(sample_html):
+    css = sample_html[sample_html.index("<style>"):sample_html.index("</style>")]
+    rule = css[css.index("table.combotherapy {"):]
+    assert "overflow-x: auto" in rule[:rule.index("}")]
+    # cells holding sentences get a readable width (squeezed, the claims table had rows 15 lines tall)
+    claims = section(sample_html, "claims")
+    assert '<td class="long">Combined therapy relieves pain better than either therapy alone</td>' in claims
+    assert "td.long { min-width:" in css
 
 
 def test_a_failing_section_does_not_cost_the_report(monkeypatch, two_arm_one_visit):

@@ -129,6 +129,8 @@ def _html_list(lines: Sequence[str]) -> str:
 
 # --- figures ----------------------------------------------------------------------------------------------------
 
+# a table cell holding a sentence (a claim, a reason): squeezed into a narrow column it made rows 15 lines tall
+_LONG_CELL = re.compile(r"<td>([^<]{40,})</td>")
 _XML_HEAD = re.compile(r"^.*?(?=<svg\b)", re.S)
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 _NAMESPACES = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
@@ -178,7 +180,7 @@ class _Builder:
     def section(self, key: str, title: str, render: Callable[[], str]) -> None:
         self.toc.append((key, title))
         self.parts.append(f'<section id="{key}">\n<h2>{_e(title)}</h2>\n')
-        self.parts.append(self.attempt(title, render))
+        self.parts.append(_LONG_CELL.sub(r'<td class="long">\1</td>', self.attempt(title, render)))
         self.parts.append("</section>\n")
 
     def attempt(self, what: str, render: Callable[[], str]) -> str:
@@ -222,6 +224,12 @@ def _consort(trial: Trial, outcome: str, visit: float) -> str:
 def _primary(trial: Trial, outcome: str, visit: float, covariates: Sequence[str], b: _Builder) -> str:
     from .analysis import primary
 
+    inst = trial.instrument(outcome)
+    if inst.level == "visit" and not trial.data.loc[trial.data["visit"] == 0, outcome].notna().any():
+        # the library's message lists every subject without a baseline and suggests a Python argument
+        raise DataError(f"the trial has no baseline (week 0) value of {outcome}, and the ANCOVA at week {visit:g} "
+                        "adjusts for it. The repeated-measures section analyses these data without baseline "
+                        "adjustment.")
     result = primary(trial, outcome, visit, "ancova", covariates=covariates)
     out = [result.to_html()]
     forest = _plot_function("forest")
@@ -281,10 +289,13 @@ def _responders(trial: Trial, outcome: str, visit: float, b: _Builder) -> str:
     for threshold in RESPONDER_THRESHOLDS:
         out.append(responders(trial, outcome, visit, threshold=threshold, relative=True).to_html())
     pct = [round(100 * t) for t in RESPONDER_THRESHOLDS]
+    # the same denominator as the tables above: every randomised subject, no value at the visit = non-responder
     out.append(b.attempt("Responder curve", lambda: _figure(
-        responder_curve(trial, outcome, visit, thresholds=RESPONDER_THRESHOLDS, relative=True), "fig-responders",
+        responder_curve(trial, outcome, visit, thresholds=RESPONDER_THRESHOLDS, relative=True,
+                        missing="nonresponder"), "fig-responders",
         f"Cumulative proportion of each arm improving by at least each percentage of baseline {label} at week "
-        f"{visit:g} (subjects with a value at that visit); dotted lines mark {pct[0]}% and {pct[1]}%.")))
+        f"{visit:g}; every randomised subject counts, those without a value at that visit as non-responders (as in "
+        f"the tables). Dashed lines mark {pct[0]}% and {pct[1]}%.")))
     out.append(b.attempt("Waterfall plot", lambda: _figure(
         waterfall(trial, outcome, visit), "fig-waterfall",
         f"Each subject's change in {label} from baseline to week {visit:g}, sorted, coloured by arm.")))
@@ -334,10 +345,12 @@ _CSS = """
 body { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; max-width: 1100px; margin: 2em auto;
        padding: 0 1em; color: #1a1a1a; line-height: 1.45; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #bbb; padding-bottom: .2em; margin-top: 2em; }
-table.combotherapy { border-collapse: collapse; margin: 1em 0; font-size: .85em; }
+table.combotherapy { border-collapse: collapse; margin: 1em 0; font-size: .85em;
+       display: block; max-width: 100%; overflow-x: auto; }  /* a wide table scrolls, the page does not */
 table.combotherapy caption { text-align: left; font-weight: bold; padding-bottom: .3em; caption-side: top; }
 table.combotherapy th, table.combotherapy td { border-bottom: 1px solid #ddd; padding: .2em .6em;
        text-align: left; vertical-align: top; }
+table.combotherapy td.long { min-width: 18em; }  /* sentences wrap in a readable column, the table scrolls */
 table.combotherapy thead th { border-bottom: 2px solid #555; }
 figure { margin: 1.5em 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: .9em; color: #333; }
