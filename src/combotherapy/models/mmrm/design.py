@@ -108,6 +108,29 @@ def _is_numeric(s: pd.Series) -> bool:
         and not isinstance(s.dtype, pd.CategoricalDtype)
 
 
+def _subject_codes(subject: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer code of each row's subject and the subjects in order of first appearance.
+
+    A Trial keeps each subject's rows together, so the codes are run numbers: one vectorised comparison of
+    neighbouring rows, then hashing only each run's first row to confirm that no subject returns later (a third
+    of the cost of hashing every row); otherwise a full factorisation.
+    """
+    vals = subject.array
+    if len(vals) > 1:
+        try:
+            change = np.empty(len(vals), dtype=bool)
+            change[0] = True
+            change[1:] = np.asarray(vals[1:] != vals[:-1], dtype=bool)
+            starts = np.flatnonzero(change)
+            _, uniq = pd.factorize(subject.iloc[starts], sort=False)
+            if len(uniq) == len(starts):
+                return np.cumsum(change) - 1, pd.Index(uniq)
+        except (TypeError, ValueError):  # e.g. missing subject ids: let the full factorisation handle them
+            pass
+    codes, uniq = pd.factorize(subject, sort=False)
+    return codes, pd.Index(uniq)
+
+
 def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = True) -> MMRMData:
     """Subject-level arrays and design for ``outcome ~ arm * visit [+ baseline * visit] + covariates``.
 
@@ -125,8 +148,7 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
             problems.add(c, "is part of the model already; do not list it as a covariate")
     problems.raise_if_any()
 
-    scodes, subj_ids = pd.factorize(df["subject"], sort=False)
-    subj_ids = pd.Index(subj_ids)
+    scodes, subj_ids = _subject_codes(df["subject"])
     n_all = len(subj_ids)
     visit = df["visit"].to_numpy(dtype=float)
     y = df[outcome].to_numpy(dtype=float)
@@ -181,8 +203,9 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
         raise DataError(f"no subject has a post-baseline value of '{outcome}'"
                         + (" together with a baseline value" if baseline else "") + "; nothing to analyse")
     vidx = position[vcodes[rows]]
+    row_subject = new_code[scodes[rows]]
     Y = np.full((n, k), np.nan)
-    Y[new_code[scodes[rows]], vidx] = y[rows]
+    Y.ravel()[row_subject * k + vidx] = y[rows]
     arm_kept = arm_all[keep]
     present = np.flatnonzero(np.bincount(arm_kept[arm_kept >= 0], minlength=len(all_arms))).tolist()
     arms = [all_arms[i] for i in present]
@@ -193,7 +216,7 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     remap[present] = np.arange(len(present))
     arm_codes = remap[arm_kept]
     A = len(arms)
-    cells = np.bincount(arm_codes[new_code[scodes[rows]]] * k + vidx, minlength=A * k).reshape(A, k)
+    cells = np.bincount(arm_codes[row_subject] * k + vidx, minlength=A * k).reshape(A, k)
     empty = np.argwhere(cells == 0)
     if len(empty):
         where = ", ".join(f"arm '{arms[i]}' at visit {visits[j]:g}" for i, j in empty[:10])
