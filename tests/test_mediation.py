@@ -206,3 +206,11 @@ def test_session_counts_not_whole_numbers(trial):
     data.loc[data["subject"] == s, "sessions_attended"] = 6.5
     with pytest.raises(ct.DataError, match=rf"sessions_attended.*not a whole number.*{s}"):
         mediation(ct.Trial(data, trial.instruments), n_sims=100)
+
+
+def test_perfect_prediction_in_the_outcome_model_is_a_model_error():
+    """Two subjects per arm: the binomial outcome model separates perfectly; the simulation used to run on
+    coefficients of 1e7 and report effects with intervals from -1 to 1."""
+    tiny = ct.simulate_trial(n_per_arm=2, seed=1)
+    with pytest.raises(ct.ModelError, match="binomial outcome model could not be fitted"):
+        mediation(tiny, n_sims=200)

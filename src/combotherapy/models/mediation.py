@@ -8,6 +8,7 @@ Imai, Keele and Tingley (2010), with :class:`statsmodels.stats.mediation.Mediati
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -309,11 +310,20 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
         y, n_tr = f["attended"].to_numpy(float), f["planned"].to_numpy(float)
         outcome_model = sm.GLM(np.column_stack([y, n_tr - y]), Xo, family=sm.families.Binomial())
         total_model = sm.GLM(np.column_stack([y, n_tr - y]), np.delete(Xo, 2, axis=1), family=sm.families.Binomial())
-        try:
-            o_res = outcome_model.fit(tol=1e-12, maxiter=100)
-            c_res = total_model.fit(tol=1e-12, maxiter=100)
-        except Exception as err:  # perfect prediction or singular design in IRLS
-            raise ModelError(f"the binomial outcome model could not be fitted ({err})") from err
+        with warnings.catch_warnings():
+            # a warning from IRLS (perfect prediction, no convergence, overflow) is an error here: the
+            # simulation would otherwise run on infinite coefficients and report meaningless effects
+            warnings.simplefilter("error")
+            try:
+                o_res = outcome_model.fit(tol=1e-12, maxiter=100)
+                c_res = total_model.fit(tol=1e-12, maxiter=100)
+            except Exception as err:  # perfect prediction or singular design in IRLS
+                raise ModelError(f"the binomial outcome model could not be fitted ({err}); with few subjects or "
+                                 "extreme attendance the mediator or treatment predicts attendance perfectly") \
+                    from err
+        if not (o_res.converged and c_res.converged):
+            raise ModelError("the binomial outcome model did not converge; check for subjects attending none or all "
+                             "sessions in one arm")
         ob, ocov, odf = np.asarray(o_res.params), np.asarray(o_res.cov_params()), np.inf
         cb, ccov = np.asarray(c_res.params), np.asarray(c_res.cov_params())
         fit_kw = {"tol": 1e-12, "maxiter": 100}
