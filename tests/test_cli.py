@@ -210,7 +210,7 @@ def test_validate_unknown_arm_labels(capsys, tmp_path, small_frame):
     assert code == 1 and out == ""
     assert err.startswith("combotherapy validate: ")
     assert "'arm'" in err and "physiotherapy" in err
-    assert "arms=" in err or "--arm" in err or "arm" in err  # says how to map labels
+    assert "--arm LABEL=ARM" in err  # says how to map labels on the command line
 
 
 def test_validate_identifier_column_names_the_column_never_the_values(capsys, tmp_path, small_frame):
@@ -433,3 +433,30 @@ def test_unwritable_output_is_exit_1(capsys, tmp_path):
     folder.mkdir()
     code, _, err = run(capsys, "simulate", "--out", folder, "--n", "3")
     assert code == 1 and "taken" in err
+
+
+def test_messages_naming_python_arguments_say_the_option_to_use(capsys, tmp_path, small_frame, fev):
+    # the loader's messages speak Python (columns={...}); a command-line user is told the option
+    path = write_variant(small_frame.rename(columns={"subject": "pid"}), tmp_path / "pid.csv")
+    code, _, err = run(capsys, "validate", path)
+    assert code == 1 and "columns={'subject'" in err
+    assert "On the command line: columns= is --column CANONICAL=SOURCE" in err
+    path = write_variant(small_frame, tmp_path / "arms.csv",
+                         arm=lambda f: f["arm"].replace({"physio": "physiotherapy"}))
+    _, _, err = run(capsys, "validate", path)
+    assert "arms= is --arm LABEL=ARM" in err
+    code, _, err = run(capsys, "analyze", fev[0], "--mapping", fev[1], "--outcome", "fev1", "--visit", "16",
+                       "--no-baseline")
+    assert code == 1 and "is --model mmrm --no-baseline" in err
+    # nothing to translate: no hint
+    _, _, err = run(capsys, "analyze", THREE_ARM, "--visit", "5")
+    assert "On the command line" not in err
+
+
+def test_output_path_that_is_a_folder_is_named(capsys, tmp_path):
+    folder = tmp_path / "taken"
+    folder.mkdir()
+    code, _, err = run(capsys, "report", THREE_ARM, "--out", folder)
+    assert code == 1
+    # the target, not the temporary file the write went through
+    assert f"cannot write {folder}: it is a folder" in err and ".tmp" not in err

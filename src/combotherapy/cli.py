@@ -298,6 +298,35 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+# the library's messages name its Python arguments; on the command line each has an option
+_CLI_EQUIVALENTS = (
+    ("columns=", "columns= is --column CANONICAL=SOURCE (or \"columns\" in --mapping)"),
+    ("arms=", "arms= is --arm LABEL=ARM"),
+    ("visits=", "visits= is --visit-label LABEL=WEEKS"),
+    ("outcomes=", "outcomes= is \"outcomes\" in a --mapping JSON file, e.g. "
+                  '{"outcomes": {"score": {"low": 0, "better": "lower", "units": "points"}}}'),
+    ("encoding=", "encoding= is --encoding"),
+    (("allow=", "allow_identifiers="), "allow_identifiers= is --allow-identifier COLUMN"),
+    ("baseline=False", "model='mmrm' with baseline=False is --model mmrm --no-baseline"),
+    ("covariates=", "covariates= is --covariate COLUMN"),
+)
+
+
+def _cli_hint(message: str) -> str:
+    """A line translating the Python arguments a library message mentions into this command's options."""
+    found = [text for keys, text in _CLI_EQUIVALENTS
+             if any(k in message for k in ((keys,) if isinstance(keys, str) else keys))]
+    return ("On the command line: " + "; ".join(found) + ".") if found else ""
+
+
+def _os_error(e: OSError) -> str:
+    # writes go through a temporary file renamed into place: name the target, not the temporary file
+    target = e.filename2 if e.filename2 is not None else e.filename
+    if isinstance(e, IsADirectoryError):
+        return f"cannot write {target}: it is a folder; give the path of a file"
+    return f"{e.strerror or e}: {target}" if target is not None else str(e)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 bad data or model, 2 bad usage, 3 internal error)."""
     try:
@@ -307,14 +336,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or EXIT_OK)
     except (DataError, ModelError, ValueError) as e:  # ValueError: a bad value passed through to the library
-        print(f"combotherapy {args.command}: {e}", file=sys.stderr)
+        hint = _cli_hint(str(e))
+        print(f"combotherapy {args.command}: {e}" + (f"\n{hint}" if hint else ""), file=sys.stderr)
         return EXIT_DATA
     except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head): not an error to report
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except OSError as e:  # a file that cannot be written (permissions, full disk, a folder in the way)
-        print(f"combotherapy {args.command}: {e}", file=sys.stderr)
+        print(f"combotherapy {args.command}: {_os_error(e)}", file=sys.stderr)
         return EXIT_DATA
     except KeyboardInterrupt:
         print(f"combotherapy {args.command}: interrupted", file=sys.stderr)
