@@ -84,3 +84,14 @@ def test_trajectory_image(tmp_path):
     t = make_trial(n_per_arm=20, seed=3)
     ls = lsmeans_frame(("physio", "acupuncture", "combined"))
     check_image(ct.plot.trajectory(fake_result(ls), t, raw=True), "trajectory_pain", tmp_path)
+
+
+def test_declared_outcome_labels_the_axis_without_the_trial_and_the_key_gives_the_level():
+    t = make_trial(("control", "acupuncture"), n_per_arm=12, seed=4)
+    inst = ct.Instrument(low=0, better="lower", units="points", label="Headache score", name="headache")
+    t2 = ct.Trial(t.data.rename(columns={"pain": "headache"}), {"headache": inst, "rom": t.instruments["rom"]},
+                  source="test")
+    fit = ct.mmrm(t2, "headache", alpha=0.1)
+    ax = ct.plot.trajectory(fit).axes[0]
+    assert ax.get_ylabel() == "Headache score (points)\n(lower is better)"
+    assert ax.get_legend().get_title().get_text() == "filled: LS mean (90% CI)"

@@ -105,12 +105,20 @@ def trajectory_data(result: object, trial: Trial | None = None, *, raw: bool = F
     return out.drop(columns=["_k", "_a"]).reset_index(drop=True)
 
 
-def _instrument(trial: Trial | None, outcome: str | None) -> Instrument | None:
+def _instrument(result: object, trial: Trial | None, outcome: str | None) -> Instrument | None:
     if outcome is None:
         return None
     if trial is not None and outcome in trial.data.columns:
         return trial.instrument(outcome)
+    own = getattr(result, "instrument", None)  # a declared outcome is not in the registry; its result knows it
+    if isinstance(own, Instrument) and (own.name or outcome) == outcome:
+        return own
     return instrument_for(outcome)
+
+
+def _ci_text(result: object) -> str:
+    alpha = getattr(getattr(result, "fitted", None), "alpha", None)
+    return f"{100 * (1 - alpha):g}% CI" if isinstance(alpha, float) and 0 < alpha < 1 else "CI"
 
 
 def trajectory(result: object, trial: Trial | None = None, *, raw: bool = False, outcome: str | None = None,
@@ -150,7 +158,7 @@ def trajectory(result: object, trial: Trial | None = None, *, raw: bool = False,
     """
     pts = trajectory_data(result, trial, raw=raw, outcome=outcome)
     _, fitted_outcome, _ = _lsmeans_of(result)
-    inst = _instrument(trial, outcome or fitted_outcome)
+    inst = _instrument(result, trial, outcome or fitted_outcome)
     arms = list(dict.fromkeys((trial.arms if trial is not None else []) + list(pts["arm"].unique())))
     arms = [a for a in arms if a in set(pts["arm"])]
     colors, markers = arm_colors(arms), arm_markers(arms)
@@ -182,7 +190,7 @@ def trajectory(result: object, trial: Trial | None = None, *, raw: bool = False,
             ax.set_ylabel(f"{inst.axis_label()}\n({inst.better} is better)")
         handles = [Line2D([], [], color=colors[a], marker=markers[a], label=a) for a in arms]
         kinds = set(pts["kind"])
-        key = ["filled: LS mean (95% CI)" if "lsmean" in kinds else ""]
+        key = [f"filled: LS mean ({_ci_text(result)})" if "lsmean" in kinds else ""]
         if "baseline" in kinds:
             key.append("week 0: observed mean ± SE")
         if "observed" in kinds:
