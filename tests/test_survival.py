@@ -328,3 +328,16 @@ def test_hazard_ratio_tables_follow_the_result_conventions(fixture_trial):
     cols = ["contrast", "estimate", "ci_low", "ci_high", "log_estimate", "se", "df", "statistic", "p", "p_adj"]
     assert list(res.hazard_ratios.columns) == cols and list(res.rmst_ratios.columns) == cols
     assert np.isinf(res.hazard_ratios["df"]).all()
+
+
+def test_monotone_likelihood_leaves_hazard_ratios_empty_not_absurd():
+    """Every combined-arm recovery comes while physio patients are at risk, every physio recovery after the
+    combined arm is gone: the Cox MLE is at infinity. statsmodels stops with a hazard ratio of 1e12 and p = 1;
+    the result says the HR is not estimable and keeps KM, log-rank and RMST."""
+    rows = [{"subject": f"{arm}{i}", "arm": arm, "visit": 0.0, "recovery_time": t, "recovered": 1.0}
+            for arm, times in (("physio", np.arange(10, 20.0)), ("combined", np.arange(1, 6.0, 0.5)))
+            for i, t in enumerate(times)]
+    res = ct.survival(make_trial(pd.DataFrame(rows)))
+    assert res.hazard_ratios[["estimate", "p"]].isna().all().all()
+    assert any("did not converge" in n for n in res.notes)
+    assert res.logrank["p"].iloc[0] < 1e-4 and res.km["median"].notna().all()

@@ -6,11 +6,14 @@ tables are kept on the result (``.km_curves``) so that plots draw curves and num
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import survdiff
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from ..arms import contrast_pairs
 from ..contrasts import compare
@@ -349,7 +352,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         Negative or non-numeric times, an event flag other than 0/1, a time without an event flag or the
         reverse, values that vary within a subject, a horizon beyond the follow-up.
     ModelError
-        Fewer than two arms with follow-up, a Cox fit that does not converge.
+        Fewer than two arms with follow-up.
 
     Notes
     -----
@@ -357,7 +360,8 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     keeps its Kaplan–Meier curve, log-rank contribution and RMST; its hazard ratios are not estimable (the Cox
     MLE of its coefficient is at -infinity) and are left empty, the Cox model being fitted to the arms with
     events — the limit of the full fit for their coefficients. Without any event only the curves and the RMST
-    (the horizon, variance 0) remain. Per arm the Kaplan–Meier
+    (the horizon, variance 0) remain. A Cox fit that does not converge (monotone likelihood) leaves the hazard
+    ratios and PH check empty, with a note. Per arm the Kaplan–Meier
     estimate with Greenwood's variance and a log-transformed pointwise CI (R ``survfit``'s default
     ``conf.type = "log"``); the median's CI is where that band crosses 0.5. The log-rank test compares all arms
     (chi-square on k - 1 df). The Cox model is
@@ -435,15 +439,24 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     # Cox model on the arms with events, first of them as reference; all contrasts from the coefficient vector
     labels = [f"{x} - {y}" for x, y in contrast_pairs(arms, reference)]
     terms = [f"arm: {arm}" for arm in cox_arms[1:]]
+    fit = None
     if len(cox_arms) >= 2:
         on = np.isin(a, cox_arms)
         t_c, e_c, a_c = t[on], e[on], a[on]
         X = (a_c[:, None] == np.array(cox_arms[1:])[None, :]).astype(float)
-        fit = PHReg(t_c, X, status=e_c, ties=ties).fit()
-        beta, vcov = np.asarray(fit.params, float), np.asarray(fit.cov_params(), float)
-        if not np.all(np.isfinite(beta)) or not np.all(np.isfinite(vcov)):
-            raise ModelError("the Cox model did not converge (non-finite estimates); check for arms whose events "
-                             "all come before any event of another arm (monotone likelihood)")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # non-convergence is checked here and reported in the notes
+            fit = PHReg(t_c, X, status=e_c, ties=ties).fit()
+            beta, vcov = np.asarray(fit.params, float), np.asarray(fit.cov_params(), float)
+        converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        if not (converged and np.all(np.isfinite(beta)) and np.all(np.isfinite(vcov))):
+            # monotone likelihood: a coefficient runs to +-infinity (e.g. every event of one arm comes while the
+            # other arm is still at risk and none of its events while the first is): no finite hazard ratio
+            notes.append("the Cox model did not converge (monotone likelihood: some hazard ratio is 0 or infinite, "
+                         "e.g. all events of one arm come before any event of another); hazard ratios and the PH "
+                         "check are left empty. Kaplan–Meier, log-rank and RMST are unaffected.")
+            fit = None
+    if fit is not None:
         grid = pd.DataFrame({"arm": cox_arms})
         L = np.vstack([np.zeros(len(cox_arms) - 1), np.eye(len(cox_arms) - 1)])
         ref_c = reference if reference in cox_arms else None
@@ -463,6 +476,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     if beta is not None:
         chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties)
     else:
+        terms = []
         chisq_j, chisq_g, ev_time, scaled, km_x = (np.array([]), np.array([np.nan]), np.array([]),
                                                     np.empty((0, 0)), np.array([]))
     ph_test = pd.DataFrame({"term": terms + ["GLOBAL"], "statistic": np.concatenate([chisq_j, chisq_g]),
