@@ -46,7 +46,8 @@ class MMRMResult(Result):
         REML (or ML) log-likelihood; AIC and BIC count the covariance parameters only under REML (as SAS and R's
         mmrm), covariance plus fixed-effect parameters under ML; BIC uses the number of subjects analysed.
     convergence : dict
-        Optimiser iterations, Newton steps, final Newton decrement and scaled gradient.
+        ``converged``, ``newton_steps``, ``iterations`` (L-BFGS-B fallback, usually 0), ``newton_decrement``,
+        ``max_scaled_gradient`` (largest gradient component divided by the number of observations), ``evaluations``.
     """
 
     tables = ("coef", "lsmeans", "contrasts", "type3")
@@ -69,7 +70,7 @@ class MMRMResult(Result):
         kind = "REML" if self._model.reml else "ML"
         return [f"{kind} log-likelihood {self.loglik:.4f}; AIC {self.aic:.2f}; BIC {self.bic:.2f} "
                 f"({self._model.n_aic} parameters counted)",
-                f"Converged: {c['iterations']} quasi-Newton iterations, {c['newton_steps']} Newton steps, "
+                f"Converged: {c['newton_steps']} Newton steps ({c['iterations']} quasi-Newton iterations), "
                 f"Newton decrement {c['newton_decrement']:.1e}"]
 
     def summary(self, digits: int = 3) -> str:
@@ -318,10 +319,10 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     effects.
 
     The data enter the fit only as per-missingness-pattern sums of cross-products, computed in one vectorised
-    pass; the REML gradient and Hessian are analytic, the start is the moment estimate of Sigma from OLS
-    residuals, and convergence is declared when the Newton decrement is below 1e-12 (after quasi-Newton
-    iterations and Newton polishing steps). Non-convergence raises :class:`ModelError`; nothing is switched
-    silently.
+    pass; the REML gradient and Hessian are analytic; Newton's method (damped, from the moment estimate of Sigma
+    from OLS residuals; L-BFGS-B as a fallback if it stalls) stops when the Newton decrement ``g'H^-1g`` is below
+    1e-12. Non-convergence, or a Hessian that is not positive definite at the end, raises :class:`ModelError`
+    suggesting a simpler covariance; nothing is switched silently.
 
     LS means: the model's prediction for each arm and visit with numeric covariates and the baseline at their
     mean over the analysed observations and factor covariates averaged over their levels. Type 3 tests use SAS's
