@@ -150,3 +150,28 @@ def test_image_check_fails_when_one_count_changes(tmp_path, monkeypatch):
                        source="test")
     with pytest.raises(AssertionError):
         check_image(ct.plot.consort(changed, "pain"), "consort_3arms", tmp_path)
+
+
+@pytest.mark.parametrize("arms", [("usual care plus education booklet", "physio"),
+                                  ("control", "physio", "acupuncture", "combined")])
+def test_every_text_fits_inside_its_box(arms):
+    # a long declared arm name ran out of its box and off the figure; it is now wrapped
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.patches import FancyBboxPatch
+
+    t = make_trial(arms, n_per_arm=8, seed=2)
+    fig = ct.plot.consort(t, "pain")
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax = fig.axes[0]
+    boxes = [p.get_window_extent(renderer) for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    for text in ax.texts:
+        bb = text.get_window_extent(renderer)
+        cx, cy = (bb.x0 + bb.x1) / 2, (bb.y0 + bb.y1) / 2
+        holder = [b for b in boxes if b.x0 <= cx <= b.x1 and b.y0 <= cy <= b.y1]
+        assert holder, text.get_text()
+        box = min(holder, key=lambda b: b.width)
+        assert box.x0 <= bb.x0 and bb.x1 <= box.x1 and box.y0 <= bb.y0 and bb.y1 <= box.y1, text.get_text()
+    assert fig.bbox.contains(*boxes[0].p0) and all(b.x1 <= fig.bbox.x1 for b in boxes)
+    texts = [x.get_text() for x in ax.texts]
+    if arms[0].startswith("usual"):
+        assert "Allocated to usual care plus" in texts and "education booklet" in texts

@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.textpath import TextToPath
 
 from ..errors import DataError
 from ..trial import Trial
@@ -144,6 +147,7 @@ def consort_counts(trial: Trial, outcome: str | None = None, visit: float | None
 
 
 # --- drawing ---------------------------------------------------------------------------------
+_TEXT_TO_PATH = TextToPath()
 _COL_W = 2.15    # box width per arm (inches)
 _GAP = 0.22      # horizontal gap between arm columns
 _SIDE = 0.92     # width of the stage-label column on the left
@@ -152,16 +156,44 @@ _PAD = 0.09      # vertical padding inside a box
 _VGAP = 0.24     # vertical gap between boxes (room for the arrow)
 
 
-def _box(ax: Axes, cx: float, top: float, lines: list[str], *, width: float, edge: str = "#000000",
-         lw: float = 0.8, weight_first: bool = False, face: str = "white") -> float:
-    """Draw a box whose top edge is at ``top``; return its bottom edge."""
-    h = len(lines) * _LINE + 2 * _PAD
+@lru_cache(maxsize=4096)
+def _text_width(text: str, bold: bool) -> float:
+    """Width in inches of ``text`` at 8 pt in the house font (from the font's metrics, no renderer)."""
+    prop = FontProperties(family="DejaVu Sans", size=8, weight="bold" if bold else "normal")
+    width, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)
+    return width / 72.0
+
+
+def _wrap(lines: list[str], width: float, weight_first: bool) -> list[str]:
+    """Lines broken at spaces so that each fits ``width`` inches (a long declared arm name overflowed its box)."""
+    out = []
+    for i, line in enumerate(lines):
+        bold = weight_first and i == 0
+        if _text_width(line, bold) <= width:  # the usual case: one measurement
+            out.append((line, bold))
+            continue
+        words, current = line.split(" "), ""
+        for w in words:
+            trial_line = f"{current} {w}" if current else w
+            if current and _text_width(trial_line, bold) > width:
+                out.append((current, bold))
+                current = w
+            else:
+                current = trial_line
+        out.append((current, bold))
+    return out
+
+
+def _box(ax: Axes, cx: float, top: float, lines: list[tuple[str, bool]], *, width: float, n_lines: int,
+         edge: str = "#000000", lw: float = 0.8, face: str = "white") -> float:
+    """Draw a box ``n_lines`` high whose top edge is at ``top`` (lines: text, bold); return its bottom edge."""
+    h = n_lines * _LINE + 2 * _PAD
     ax.add_patch(FancyBboxPatch((cx - width / 2, top - h), width, h, boxstyle="round,pad=0,rounding_size=0.05",
                                 facecolor=face, edgecolor=edge, linewidth=lw))
-    y = top - _PAD - _LINE / 2
-    for i, line in enumerate(lines):
+    y = top - _PAD - _LINE / 2 - (n_lines - len(lines)) * _LINE / 2  # centred in a box taller than its text
+    for i, (line, bold) in enumerate(lines):
         ax.text(cx, y - i * _LINE, line, ha="center", va="center", fontsize=8,
-                fontweight="bold" if (weight_first and i == 0) else "normal")
+                fontweight="bold" if bold else "normal")
     return top - h
 
 
@@ -216,15 +248,36 @@ def consort(trial: Trial, outcome: str | None = None, visit: float | None = None
     counts = consort_counts(trial, outcome, visit)
     arms = list(counts.arms.index)
     colors = arm_colors(arms)
-    vrows = counts.visits
-    n_visits = vrows["visit"].nunique()
+    inner = _COL_W - 0.12  # text width inside a box
+
+    top_lines = _wrap(["Randomised", f"n = {counts.randomised}"], inner, True)
+    alloc = [_wrap([f"Allocated to {a}", f"n = {row['randomised']}"], inner, True)
+             for a, row in counts.arms.iterrows()]
+    visit_rows = []
+    for v, block in counts.visits.groupby("visit", sort=True):
+        name = "Baseline" if v == 0 else visit_label(v).capitalize()
+        visit_rows.append([_wrap([f"{name}: assessed n = {int(r['assessed'])}",
+                                  f"missed, returned later n = {int(r['missed_returned'])}",
+                                  f"lost to follow-up n = {int(r['lost'])}"], inner, False)
+                           for _, r in block.set_index("arm").loc[arms].iterrows()])
+    what = counts.outcome or "any outcome"
+    final = [_wrap([f"Analysed at {visit_label(counts.primary_visit)}: n = {int(r['analysed'])}",
+                    f"({what} recorded)",
+                    f"not analysed n = {int(r['lost'] + r['missed_primary'])}",
+                    f"(lost {int(r['lost'])}; missed, returned later {int(r['missed_primary'])})"], inner, True)
+             for _, r in counts.arms.iterrows()]
+    # every box of a row has the height of the row's longest text, so the arrows line up
+    n_alloc = max(len(x) for x in alloc)
+    n_visit = [max(len(x) for x in row) for row in visit_rows]
+    n_final = max(len(x) for x in final)
+
+    def height_of(n: int) -> float:
+        return n * _LINE + 2 * _PAD
 
     width = _SIDE + len(arms) * _COL_W + (len(arms) + 1) * _GAP
     centers = _SIDE + _GAP + _COL_W / 2 + np.arange(len(arms)) * (_COL_W + _GAP)
-    h_top = 2 * _LINE + 2 * _PAD
-    h_visit = 3 * _LINE + 2 * _PAD
-    h_end = 4 * _LINE + 2 * _PAD
-    height = 0.15 + h_top + 0.42 + h_top + n_visits * (h_visit + _VGAP) + _VGAP + h_end + 0.15
+    height = (0.15 + height_of(len(top_lines)) + 0.42 + height_of(n_alloc)
+              + sum(height_of(n) + _VGAP for n in n_visit) + _VGAP + height_of(n_final) + 0.15)
 
     with style():
         own = ax is None
@@ -238,44 +291,33 @@ def consort(trial: Trial, outcome: str | None = None, visit: float | None = None
         ax.set_axis_off()
 
         top = height - 0.15
-        total = counts.randomised
-        bottom = _box(ax, float(centers.mean()), top, ["Randomised", f"n = {total}"], width=_COL_W,
-                      weight_first=True)
+        mid = float(centers.mean())
+        bottom = _box(ax, mid, top, top_lines, width=_COL_W, n_lines=len(top_lines))
         # elbow connector: down, across all arms, down into each allocation box
         y_bar = bottom - 0.21
-        _arrow(ax, float(centers.mean()), bottom, float(centers.mean()), y_bar, head=False)
+        _arrow(ax, mid, bottom, mid, y_bar, head=False)
         _arrow(ax, float(centers[0]), y_bar, float(centers[-1]), y_bar, head=False)
         row_top = bottom - 0.42
         for cx in centers:
             _arrow(ax, float(cx), y_bar, float(cx), row_top)
-        alloc_bottom = row_top
-        for cx, (a, row) in zip(centers, counts.arms.iterrows()):
-            alloc_bottom = _box(ax, float(cx), row_top, [f"Allocated to {a}", f"n = {row['randomised']}"],
-                                width=_COL_W, edge=colors[a], lw=1.6, weight_first=True)
+        for cx, a, lines in zip(centers, arms, alloc):
+            _box(ax, float(cx), row_top, lines, width=_COL_W, n_lines=n_alloc, edge=colors[a], lw=1.6)
+        alloc_bottom = row_top - height_of(n_alloc)
         _stage(ax, row_top, alloc_bottom, "Allocation")
 
         y = alloc_bottom
         follow_top = y - _VGAP
-        for v, block in vrows.groupby("visit", sort=True):
+        for row, n in zip(visit_rows, n_visit):
             box_top = y - _VGAP
-            for cx, (_, r) in zip(centers, block.set_index("arm").loc[arms].iterrows()):
+            for cx, lines in zip(centers, row):
                 _arrow(ax, float(cx), y, float(cx), box_top)
-                name = "Baseline" if v == 0 else visit_label(v).capitalize()
-                _box(ax, float(cx), box_top, [f"{name}: assessed n = {int(r['assessed'])}",
-                                              f"missed, returned later n = {int(r['missed_returned'])}",
-                                              f"lost to follow-up n = {int(r['lost'])}"], width=_COL_W)
-            y = box_top - h_visit
+                _box(ax, float(cx), box_top, lines, width=_COL_W, n_lines=n)
+            y = box_top - height_of(n)
         _stage(ax, follow_top, y, "Follow-up")
 
         box_top = y - _VGAP
-        what = counts.outcome or "any outcome"
-        for cx, (a, r) in zip(centers, counts.arms.iterrows()):
+        for cx, a, lines in zip(centers, arms, final):
             _arrow(ax, float(cx), y, float(cx), box_top)
-            end = _box(ax, float(cx), box_top,
-                       [f"Analysed at {visit_label(counts.primary_visit)}: n = {int(r['analysed'])}",
-                        f"({what} recorded)",
-                        f"not analysed n = {int(r['lost'] + r['missed_primary'])}",
-                        f"(lost {int(r['lost'])}; missed, returned later {int(r['missed_primary'])})"],
-                       width=_COL_W, edge=colors[a], lw=1.6, weight_first=True)
-        _stage(ax, box_top, end, "Analysis")
+            _box(ax, float(cx), box_top, lines, width=_COL_W, n_lines=n_final, edge=colors[a], lw=1.6)
+        _stage(ax, box_top, box_top - height_of(n_final), "Analysis")
     return fig
