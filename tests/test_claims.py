@@ -324,3 +324,13 @@ def test_an_arm_missing_from_a_model_or_a_subgroup_does_not_break_the_report(sam
     assert "control" not in set(chronic["arm"].astype(str))
     row = claims_report(tiny).table.set_index("id").loc["10"]
     assert row["verdict"] == "not testable: no control subjects with pain_duration>=12"
+
+
+def test_the_report_record_lists_subjects_left_out_of_claims(sample, report):
+    """The summary said 'Subjects excluded: none' while each claim's model dropped subjects with missing values."""
+    ex = report.fitted.excluded
+    table = report.table.set_index("id")
+    assert len(ex) == ex["subject"].nunique() > 0
+    for cid in ("1", "3", "5b"):
+        assert ex["claims"].str.split(", ").map(lambda ids, c=cid: c in ids).sum() == table.loc[cid, "n_excluded"]
+    assert "Subjects excluded: none" not in report.summary()

@@ -285,7 +285,19 @@ def _subset(trial: Trial, subgroup: str) -> Trial | str:
 
 
 def _size(fitted: Fitted) -> dict:
-    return {"n": fitted.n, "n_excluded": len(fitted.excluded)}
+    return {"n": fitted.n, "n_excluded": len(fitted.excluded),
+            "_excluded": fitted.excluded[["subject", "arm"]].astype(str)}
+
+
+def _excluded(rows: list[dict]) -> pd.DataFrame:
+    """Subjects left out of at least one claim's analysis, with the claims they are missing from."""
+    parts = [r["_excluded"].assign(claim=str(r["id"])) for r in rows if isinstance(r.get("_excluded"), pd.DataFrame)]
+    if not parts:
+        return pd.DataFrame(columns=["subject", "arm", "reason", "claims"])
+    long = pd.concat(parts, ignore_index=True)
+    out = long.groupby(["subject", "arm"], sort=False)["claim"].agg(", ".join).rename("claims").reset_index()
+    out.insert(2, "reason", "left out of some claims' analyses (missing values): see n_excluded per claim")
+    return out
 
 
 def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
@@ -485,7 +497,7 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     text = ["id", "claim", "outcome", "model", "contrast", "measure", "units", "verdict", "reason"]
     frame[text] = frame[text].astype("str")
     fitted = Fitted(model="claims report: intersection-union tests of combined vs each monotherapy",
-                    adjust=multiplicity, alpha=alpha,
+                    adjust=multiplicity, alpha=alpha, excluded=_excluded(rows),
                     n_per_arm=trial.subjects["arm"].value_counts().reindex(trial.arms).astype(int).to_dict(),
                     notes=["p is one-sided, in the instrument's good direction; for the combination rule it is the "
                            "larger of the two p-values (combined vs physio, combined vs acupuncture).",
