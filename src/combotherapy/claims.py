@@ -296,7 +296,8 @@ def _excluded(rows: list[dict]) -> pd.DataFrame:
         return pd.DataFrame(columns=["subject", "arm", "reason", "claims"])
     long = pd.concat(parts, ignore_index=True)
     out = long.groupby(["subject", "arm"], sort=False)["claim"].agg(", ".join).rename("claims").reset_index()
-    out.insert(2, "reason", "left out of some claims' analyses (missing values): see n_excluded per claim")
+    out.insert(2, "reason", "left out of some claims' analyses (missing values, or no sessions planned): see "
+                          "n_excluded per claim and the claims column")
     return out
 
 
