@@ -334,3 +334,13 @@ def test_the_report_record_lists_subjects_left_out_of_claims(sample, report):
     for cid in ("1", "3", "5b"):
         assert ex["claims"].str.split(", ").map(lambda ids, c=cid: c in ids).sum() == table.loc[cid, "n_excluded"]
     assert "Subjects excluded: none" not in report.summary()
+
+
+def test_fixed_sequence_reason_says_where_the_sequence_stopped():
+    from conftest import SAMPLE
+
+    table = claims_report(ct.load(SAMPLE / "factorial.csv"), multiplicity="fixed-sequence").table.set_index("id")
+    assert table.loc["3", "p"] >= 0.05 and table.loc["1", "verdict"] == "supported"
+    row = table.loc["6"]  # tiny own p, but after claim 3 in the sequence
+    assert row["p"] < 1e-3 and row["verdict"] == "inconclusive"
+    assert row["reason"].startswith("Not tested: the fixed sequence stopped at claim 3")

@@ -382,6 +382,9 @@ def _verdict(row: dict, alpha: float) -> tuple[str, str]:
                                     f"than the margin of {row['mid']:g} ({what})."
         return "not supported", f"The data rule out a benefit as large as the minimal important difference " \
                                 f"({row['mid']:g}): {what}."
+    if row.get("_stopped_at") is not None and row["p"] < alpha:
+        return "inconclusive", f"Not tested: the fixed sequence stopped at claim {row['_stopped_at']}, which was not " \
+                               f"shown (own p = {row['p']:.2g}, adjusted p = {row['p_adj']:.2g}): {what}."
     if row["_test"] == "safety":
         return "inconclusive", f"An excess of adverse events within the margin of {row['mid']:g} is not shown " \
                                f"(adjusted p = {row['p_adj']:.2g}), nor one beyond it: {what}."
@@ -484,6 +487,11 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
             padj = p_adjust(p, "holm")
         elif multiplicity == "fixed-sequence":
             padj = np.maximum.accumulate(p)
+            # the first claim not rejected stops the sequence: later claims are not tested, whatever their p
+            stop = np.flatnonzero(p >= alpha)
+            if stop.size:
+                for r in testable[stop[0] + 1:]:
+                    r["_stopped_at"] = testable[stop[0]]["id"]
         else:
             padj = p
         for r, q in zip(testable, padj):
