@@ -81,3 +81,10 @@ def test_bad_inputs():
 
 def test_claims_image(tmp_path):
     check_image(ct.plot.claims(claims_table()), "claims", tmp_path)
+
+
+def test_no_testable_claim_is_a_data_error_not_an_empty_panel():
+    # e.g. a public trial without any of the claims' outcomes: every row 'not testable'
+    table = claims_table().assign(std_effect=np.nan, verdict="not testable: no pain data")
+    with pytest.raises(ct.DataError, match="none of the .* claims could be tested .*not testable: no pain data"):
+        ct.plot.claims(table)

@@ -206,7 +206,11 @@ def test_missing_outcome_gives_sentences_not_a_failure(capsys, tmp_path, dataset
         assert "Not computed for these data: outcome &#x27;pain&#x27; is not in this trial" in section(text, key)
         assert 'class="skipped"' in section(text, key)
     assert 'class="skipped"' not in section(text, "table1") and "<svg" in section(text, "consort")
-    assert err.count("note: ") == 3 and "outcome 'pain' is not in this trial" in err
+    assert err.count("note: ") == 4 and "outcome 'pain' is not in this trial" in err
+    # none of the package's claims has data in this trial: the table says why per claim, and no empty figure
+    claims = section(text, "claims")
+    assert "<svg" not in claims and "claims could be tested on these data" in claims
+    assert "note: Claims figure: none of the" in err
 
 
 @pytest.fixture(scope="module")

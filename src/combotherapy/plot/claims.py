@@ -111,6 +111,10 @@ def claims(report: object, *, labels: str = "short", ax: Axes | None = None) -> 
     if labels not in ("short", "claim"):
         raise DataError(f"labels must be 'short' or 'claim', not {labels!r}")
     d = claims_data(report)
+    if not d["testable"].any():
+        reasons = ", ".join(dict.fromkeys(d["verdict"]))
+        raise DataError(f"none of the {len(d)} claims could be tested on these data ({reasons}): there is no "
+                        "effect to draw")
     n = len(d)
     y = np.arange(n)[::-1].astype(float)
     if labels == "short":
