@@ -193,3 +193,14 @@ def test_subgroup_rows_are_named_by_variable_and_level():
     assert d["label"].tolist() == ["all subjects", "sex · female", "sex · male"]
     texts = [t.get_text() for t in ct.plot.forest(sub).axes[0].texts]
     assert texts == ["\u2190 favours combined", "favours physio \u2192"]
+
+
+def test_subgroup_forest_gives_each_variables_interaction_test():
+    t = make_trial(("physio", "acupuncture", "combined"), n_per_arm=25, seed=12)
+    frame = t.data.assign(sex=np.where(t.data["subject"].str[-1].astype(int) % 2 == 0, "female", "male"))
+    t2 = ct.Trial(frame, t.instruments, source="test")
+    sub = ct.subgroups(t2, "pain", 12, by=["sex"])
+    p = float(sub.interactions.set_index("variable").loc["sex", "p"])
+    xlabel = ct.plot.forest(sub).axes[0].get_xlabel()
+    assert xlabel == ("Difference in Pain intensity (NRS) (points)\n"
+                      f"Interaction of arm and subgroup: sex p = {p:.2g}")

@@ -210,6 +210,18 @@ def _xlabel(d: pd.DataFrame, ratio: bool, contrast: str | None) -> str:
     return "Difference" + pair + (f" in {what}" if what else "") + (f" ({units})" if units else "")
 
 
+def _interaction_line(d: pd.DataFrame) -> str:
+    """Subgroup tables: the arm-by-subgroup interaction test of each variable, the test a subgroup forest needs."""
+    if not {"variable", "interaction_p"} <= set(d.columns):
+        return ""
+    tests = d.dropna(subset=["interaction_p"]).drop_duplicates("variable")
+    if tests.empty:
+        return ""
+    parts = [f"{v} p = {p:.2g}" if p >= 0.001 else f"{v} p < 0.001"
+             for v, p in zip(tests["variable"].astype(str), tests["interaction_p"].astype(float))]
+    return "\nInteraction of arm and subgroup: " + "; ".join(parts)
+
+
 def _panels(d: pd.DataFrame, panels: bool | None) -> list[pd.DataFrame]:
     """Rows split into one panel per outcome when their differences are on different scales."""
     several = "outcome" in d.columns and d["outcome"].astype(str).nunique() > 1
@@ -344,7 +356,8 @@ def _draw(ax: Axes, d: pd.DataFrame, xlabel: str | None, show_values: bool, head
         twin.tick_params(axis="y", length=0)
         for side in ("left", "right", "top", "bottom"):
             twin.spines[side].set_visible(False)
-    ax.set_xlabel(xlabel if xlabel is not None else _xlabel(d, ratio, _constant_contrast(d, labels)))
+    ax.set_xlabel((xlabel if xlabel is not None else _xlabel(d, ratio, _constant_contrast(d, labels)))
+                  + _interaction_line(d))
     if common:
         # under the tick labels, either side of the line of no effect: inside the axes they ran into the
         # row labels (or the value column) whenever the line was near an edge
