@@ -448,6 +448,12 @@ def test_messages_naming_python_arguments_say_the_option_to_use(capsys, tmp_path
     code, _, err = run(capsys, "analyze", fev[0], "--mapping", fev[1], "--outcome", "fev1", "--visit", "16",
                        "--no-baseline")
     assert code == 1 and "is --model mmrm --no-baseline" in err
+    # an outcome that is already a change from baseline (no week-0 rows): ANCOVA cannot, the MMRM can
+    no_base = write_variant(small_frame.loc[small_frame["visit"] != "0"], tmp_path / "nobase.csv")
+    code, _, err = run(capsys, "analyze", no_base)
+    assert code == 1 and "ct.mmrm is --model mmrm (with --no-baseline" in err
+    code, _, _ = run(capsys, "analyze", no_base, "--model", "mmrm", "--no-baseline")
+    assert code == 0
     # nothing to translate: no hint
     _, _, err = run(capsys, "analyze", THREE_ARM, "--visit", "5")
     assert "On the command line" not in err

@@ -309,6 +309,7 @@ _CLI_EQUIVALENTS = (
     (("allow=", "allow_identifiers="), "allow_identifiers= is --allow-identifier COLUMN"),
     ("baseline=False", "model='mmrm' with baseline=False is --model mmrm --no-baseline"),
     ("covariates=", "covariates= is --covariate COLUMN"),
+    ("with ct.mmrm", "ct.mmrm is --model mmrm (with --no-baseline for data without week-0 values)"),
 )
 
 
