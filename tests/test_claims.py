@@ -344,3 +344,23 @@ def test_fixed_sequence_reason_says_where_the_sequence_stopped():
     row = table.loc["6"]  # tiny own p, but after claim 3 in the sequence
     assert row["p"] < 1e-3 and row["verdict"] == "inconclusive"
     assert row["reason"].startswith("Not tested: the fixed sequence stopped at claim 3")
+
+
+def test_with_column_names_the_event_and_the_mediator(sample):
+    """The claims table's optional `with` column: another event flag for a survival claim."""
+    data = sample.data.assign(relapse_free=1 - sample.data["recovered"])
+    trial = ct.Trial(data, {**sample.instruments, "relapse_free": ct.Instrument(low=0, high=1, better="lower",
+                                                                                kind="event", level="subject")})
+    rows = pd.DataFrame([
+        {"id": "r1", "claim": "faster recovery", "outcome": "recovery_time", "model": "survival", "visit": np.nan,
+         "test": "combination", "mid": 1.25, "subgroup": "", "with": ""},
+        {"id": "r2", "claim": "other event", "outcome": "recovery_time", "model": "survival", "visit": np.nan,
+         "test": "combination", "mid": 1.25, "subgroup": "", "with": "relapse_free"},
+        {"id": "r3", "claim": "missing event", "outcome": "recovery_time", "model": "survival", "visit": np.nan,
+         "test": "combination", "mid": 1.25, "subgroup": "", "with": "no_such_flag"},
+    ])
+    table = claims_report(trial, rows).table.set_index("id")
+    assert table.loc["r1", "measure"] == "hazard ratio (recovered)"
+    assert table.loc["r2", "measure"] == "hazard ratio (relapse_free)"
+    assert table.loc["r2", "estimate"] != pytest.approx(table.loc["r1", "estimate"])
+    assert table.loc["r3", "verdict"] == "not testable: no no_such_flag data"

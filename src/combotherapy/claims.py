@@ -1,8 +1,10 @@
 """The claims report: each popular claim about combined therapy, tested on the right outcome and model.
 
 The claims are data (``data/claims.csv``, :func:`default_claims`), read by code: one row per claim with the
-outcome that tests it, the model, the visit, the test and the minimal important difference (MID). Users
-extend the table with their own rows. Each claim is decided by the regulators' combination rule:
+outcome that tests it, the model, the visit, the test and the minimal important difference (MID), and an optional
+``with`` column naming a model's second column (the event flag of a survival claim, default ``recovered``; the
+planned sessions of an adherence claim, default ``sessions_planned``; the mediator of a mediation claim, default
+``pain``). Users extend the table with their own rows. Each claim is decided by the regulators' combination rule:
 
 * ``combination`` — the combination must beat **each** monotherapy (intersection–union test of Laska and
   Meisner 1989): the claim's p-value is the larger of the two one-sided p-values of combined − physio and
@@ -152,10 +154,13 @@ def _count(trial, claim, pairs, alpha):
 def _survival(trial, claim, pairs, alpha):
     from .models.survival import survival
 
-    res = survival(trial, claim["outcome"], "recovered", alpha=alpha)
-    # the event is recovery: a higher hazard of recovery is the benefit, whatever the time column's direction
-    return _from_rows(_pick(res.hazard_ratios, pairs, ratio=True), REGISTRY["recovered"].sign, True, alpha, 1.0), "", \
-        "hazard ratio (recovery)", res
+    event = _with(claim)
+    res = survival(trial, claim["outcome"], event, alpha=alpha)
+    # the hazard is of the event (e.g. recovery): its instrument's direction says whether a higher hazard is the
+    # benefit, whatever the time column's direction
+    sign = trial.instruments[event].sign if event in trial.instruments else REGISTRY["recovered"].sign
+    return _from_rows(_pick(res.hazard_ratios, pairs, ratio=True), sign, True, alpha, 1.0), "", \
+        f"hazard ratio ({event})", res
 
 
 def _adherence(trial, claim, pairs, alpha):
@@ -163,10 +168,12 @@ def _adherence(trial, claim, pairs, alpha):
 
     # unadjusted, as for ancova; sessions of one patient are not independent trials, so when the binomial fit is
     # overdispersed (Pearson phi > 1) the quasi-binomial fit is used: the binomial SEs would be too small
-    res = adherence(trial, attended=claim["outcome"], alpha=alpha, adjust="none")
+    planned = _with(claim)
+    res = adherence(trial, attended=claim["outcome"], planned=planned, alpha=alpha, adjust="none")
     measure = "odds ratio (sessions attended)"
     if res.phi > 1:
-        res = adherence(trial, attended=claim["outcome"], alpha=alpha, adjust="none", scale="pearson")
+        res = adherence(trial, attended=claim["outcome"], planned=planned, alpha=alpha, adjust="none",
+                        scale="pearson")
         measure = "odds ratio (sessions attended; quasi-binomial)"
     return _from_rows(_pick(res.contrasts, pairs, ratio=True), 1, True, alpha, 1.0), "", measure, res
 
@@ -203,8 +210,9 @@ def _mediation(trial, claim, pairs, alpha):
     # "because pain falls first": the change in pain from baseline to the claim's visit (the first follow-up)
     # mediates the combined arm's effect on adherence; one mediation analysis per pair (two arms each)
     out = {}
+    mediator = _with(claim)
     for first, second in pairs:
-        res = mediation(trial, treatment=(first, second), mediator=MEDIATOR, mediator_visit=float(claim["visit"]),
+        res = mediation(trial, treatment=(first, second), mediator=mediator, mediator_visit=float(claim["visit"]),
                         outcome="adherence", attended=claim["outcome"], n_sims=MEDIATION_SIMS, seed=0, alpha=alpha)
         acme = res.draws["acme_average"].to_numpy()
         row = res.effects.set_index("effect").loc["ACME (average)"]
@@ -217,16 +225,24 @@ def _mediation(trial, claim, pairs, alpha):
                                float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"]), float(row["se"]),
                                p_one, float(row["estimate"]) / sd, float(row["ci_low"]) / sd,
                                float(row["ci_high"]) / sd, res.fitted)
-    return out, "", f"ACME via early {MEDIATOR} change (proportion of sessions)", None
+    return out, "", f"ACME via early {mediator} change (proportion of sessions)", None
 
 
 _MODELS: dict[str, Callable] = {"ancova": _ancova, "ancova_log": _ancova_log, "count": _count,
                                 "mediation": _mediation,
                                 "survival": _survival, "adherence": _adherence, "safety": _safety}
-_NEEDS = {"survival": ("recovered",), "adherence": ("sessions_planned",),
-          "mediation": ("sessions_planned", MEDIATOR)}
+#: the second column a model needs, when the claims table's optional ``with`` column leaves it blank: the event
+#: flag of a survival claim, the planned sessions of an adherence claim, the mediator of a mediation claim
+WITH_DEFAULTS = {"survival": "recovered", "adherence": "sessions_planned", "mediation": MEDIATOR}
+_NEEDS = {"mediation": ("sessions_planned",)}
 #: models measured at the claim's visit: the claim is not testable when the trial has no data there
-_AT_VISIT = {"ancova": None, "ancova_log": None, "count": None, "mediation": MEDIATOR}
+_AT_VISIT = {"ancova": None, "ancova_log": None, "count": None, "mediation": "with"}
+
+
+def _with(claim: pd.Series) -> str | None:
+    """The claim's second column: its ``with`` cell, else the model's default (``WITH_DEFAULTS``)."""
+    given = str(claim.get("with", "") or "").strip()
+    return given or WITH_DEFAULTS.get(claim["model"])
 
 
 def _pick(table: pd.DataFrame, pairs, *, ratio: bool) -> pd.DataFrame:
@@ -307,11 +323,11 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
         raise DataError(f"claim {claim['id']}: unknown model {model!r}; known: {sorted(_MODELS)}")
     if outcome not in trial.data.columns or trial.data[outcome].isna().all():
         return _not_testable(claim, f"no {outcome} data")
-    for col in _NEEDS.get(model, ()):
+    for col in (*_NEEDS.get(model, ()), *([_with(claim)] if _with(claim) else [])):
         if col not in trial.data.columns:
             return _not_testable(claim, f"no {col} data")
     if model in _AT_VISIT:
-        col = _AT_VISIT[model] or outcome
+        col = {None: outcome, "with": _with(claim)}[_AT_VISIT[model]]
         at = trial.data.loc[trial.data["visit"] == float(claim["visit"]), col]
         if not at.notna().any():
             return _not_testable(claim, f"no {col} data at week {float(claim['visit']):g}")
@@ -410,7 +426,8 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     ----------
     trial : Trial
     claims : DataFrame, optional
-        Columns ``id, claim, outcome, model, visit, test, mid, subgroup`` (see :func:`default_claims`).
+        Columns ``id, claim, outcome, model, visit, test, mid, subgroup`` and optionally ``with`` (see
+        :func:`default_claims` and the module docstring).
         Models: ``ancova``, ``ancova_log``, ``count``, ``survival``, ``adherence``, ``safety``, ``mediation``
         (``visit`` is then the week of the early pain measurement: the change in pain from baseline to it
         mediates the effect on sessions attended; the claim is its average causal mediated effect, ACME > 0,
