@@ -388,3 +388,31 @@ def test_constant_covariate_is_left_out_with_a_note(sim):
     r = ct.mmrm(Trial(d, sim.instruments), "pain", covariates=["centre"])
     assert any("centre" in n and "single value" in n for n in r.notes)
     assert not any(t.startswith("centre") for t in r.coef["term"])
+
+
+def test_subject_level_outcome_is_refused(sim):
+    d = sim.data.assign(recovery_time=10.0)
+    inst = {**sim.instruments, "recovery_time": Instrument(better="lower", name="recovery_time", level="subject")}
+    with pytest.raises(ct.DataError, match="'recovery_time' is measured once per subject.*visit-level"):
+        ct.mmrm(Trial(d, inst), "recovery_time")
+
+
+def test_covariates_given_as_one_string(sim):
+    a = ct.mmrm(sim, "pain", covariates="age")
+    b = ct.mmrm(sim, "pain", covariates=["age"])
+    assert a.loglik == b.loglik and "age" in set(a.coef["term"])
+
+
+def test_no_baseline_rows_says_how_to_map_one_or_drop_it(sim):
+    d = sim.data[sim.data["visit"] > 0].reset_index(drop=True)
+    with pytest.raises(ct.DataError, match=r"no subject has a baseline \(week 0\) value of 'pain'.*"
+                                           r"columns=\{'pain_baseline'.*baseline=False"):
+        ct.mmrm(Trial(d, sim.instruments), "pain")
+    without = ct.mmrm(Trial(d, sim.instruments), "pain", baseline=False)
+    assert without.loglik == pytest.approx(ct.mmrm(sim, "pain", baseline=False).loglik, rel=1e-12)
+
+
+def test_every_subject_excluded_names_the_reasons(sim):
+    d = sim.data.assign(bmi=np.nan)
+    with pytest.raises(ct.DataError, match=r"every subject was excluded: 257 missing bmi"):
+        ct.mmrm(Trial(d, sim.instruments), "pain", covariates=["bmi"])

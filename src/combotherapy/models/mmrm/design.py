@@ -131,15 +131,32 @@ def _subject_codes(subject: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniq)
 
 
+def _nothing_to_analyse(outcome: str, reason: np.ndarray, reason_text: list[str], no_baseline: bool) -> str:
+    """Why no subject is left: the trial has no baseline rows at all, or the count of each exclusion reason."""
+    if no_baseline:
+        return (f"no subject has a baseline (week 0) value of '{outcome}', and the model adjusts for it. If the file "
+                f"has a baseline column, map it with columns={{'{outcome}_baseline': '<column>'}} (it becomes the "
+                "week-0 rows); if the outcome is already a change from baseline, use baseline=False")
+    counts = np.bincount(reason, minlength=len(reason_text) + 1)[1:]
+    parts = [f"{c} {reason_text[i]}" for i, c in sorted(enumerate(counts), key=lambda t: -t[1]) if c]
+    return (f"'{outcome}': every subject was excluded: {', '.join(parts)}; nothing to analyse (drop the covariate "
+            "that is missing, or check the column mapping)")
+
+
 def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = True) -> MMRMData:
     """Subject-level arrays and design for ``outcome ~ arm * visit [+ baseline * visit] + covariates``.
 
     Raises DataError for duplicated visits, unknown columns, fewer than two arms, or an arm with no observation at
     some visit.
     """
-    trial.instrument(outcome)
+    if trial.instrument(outcome).level != "visit":
+        raise DataError(f"outcome '{outcome}' is measured once per subject; the MMRM needs a visit-level outcome "
+                        "measured at follow-up visits (for example one of "
+                        f"{[o for o in trial.visit_outcomes if o != outcome][:5]})")
     df = trial.data
-    covariates = list(covariates)
+    if isinstance(covariates, str):  # covariates="age" means one covariate, not 'a', 'g', 'e'
+        covariates = [covariates]
+    covariates = list(dict.fromkeys(covariates))
     problems = ProblemCollector()
     for c in covariates:
         if c not in df.columns:
@@ -200,8 +217,7 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     k = len(visits)
     n = int(keep.sum())
     if n == 0 or k == 0:
-        raise DataError(f"no subject has a post-baseline value of '{outcome}'"
-                        + (" together with a baseline value" if baseline else "") + "; nothing to analyse")
+        raise DataError(_nothing_to_analyse(outcome, reason, reason_text, baseline and not np.isfinite(base).any()))
     vidx = position[vcodes[rows]]
     row_subject = new_code[scodes[rows]]
     Y = np.full((n, k), np.nan)
