@@ -416,3 +416,22 @@ def test_every_subject_excluded_names_the_reasons(sim):
     d = sim.data.assign(bmi=np.nan)
     with pytest.raises(ct.DataError, match=r"every subject was excluded: 257 missing bmi"):
         ct.mmrm(Trial(d, sim.instruments), "pain", covariates=["bmi"])
+
+
+def test_time_varying_covariate_enters_at_its_baseline_value(sim):
+    # a covariate that changes between visits cannot enter a subject-level design row: its week-0 value is used
+    # (as ct.ancova does) and a note says so; it used to be the subject's first non-missing row, silently
+    d = sim.data.copy()
+    rng = np.random.default_rng(4)
+    d["weight"] = 70 + rng.normal(size=len(d))
+    base = d.loc[d["visit"] == 0].set_index("subject")["weight"]
+    fixed = d.assign(weight=d["subject"].map(base))
+    d = d.sample(frac=1.0, random_state=1).reset_index(drop=True)   # a subject's first row is not its baseline
+    r = ct.mmrm(Trial(d, sim.instruments), "pain", covariates=["weight"])
+    ref = ct.mmrm(Trial(fixed, sim.instruments), "pain", covariates=["weight"])
+    assert r.loglik == pytest.approx(ref.loglik, rel=1e-12)
+    assert any("'weight' varies between visits" in n and "baseline (week 0) value" in n for n in r.notes)
+    # a subject without a week-0 value of the covariate is excluded, with the reason
+    d.loc[(d["subject"] == "S001") & (d["visit"] == 0), "weight"] = np.nan
+    r = ct.mmrm(Trial(d, sim.instruments), "pain", covariates=["weight"])
+    assert r.fitted.excluded.set_index("subject").loc["S001", "reason"] == "missing weight at baseline (week 0)"

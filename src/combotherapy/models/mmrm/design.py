@@ -131,6 +131,19 @@ def _subject_codes(subject: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniq)
 
 
+def _subject_covariates(cov: pd.DataFrame, scodes: np.ndarray, n_all: int, at0: np.ndarray
+                        ) -> tuple[pd.DataFrame, list[str]]:
+    """One value per subject (rows 0..n_all-1 in subject-code order) of each covariate, and the covariates that
+    vary within subjects: those take their week-0 value (NaN when the subject has no week-0 row), the others the
+    subject's one non-missing value."""
+    g = cov.groupby(scodes, sort=True)
+    frame = g.first()
+    varying = [c for c, m in (g.nunique(dropna=True).max() > 1).items() if m]
+    for c in varying:
+        frame[c] = pd.Series(cov[c].array[at0], index=scodes[at0]).reindex(frame.index)  # keeps the dtype
+    return frame.reindex(pd.RangeIndex(n_all)), varying
+
+
 def _nothing_to_analyse(outcome: str, reason: np.ndarray, reason_text: list[str], no_baseline: bool) -> str:
     """Why no subject is left: the trial has no baseline rows at all, or the count of each exclusion reason."""
     if no_baseline:
@@ -193,11 +206,14 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
         reason_text.append(f"missing baseline {outcome}")
         reason[(reason == 0) & np.isnan(base)] = len(reason_text)
     cov_frame = None
+    notes: list[str] = []
     if covariates:
-        cov_frame = df[covariates].groupby(scodes, sort=True).first()
+        cov_frame, varying = _subject_covariates(df[covariates], scodes, n_all, visit == 0)
         for c in covariates:
-            reason_text.append(f"missing {c}")
+            reason_text.append(f"missing {c}" + (" at baseline (week 0)" if c in varying else ""))
             reason[(reason == 0) & cov_frame[c].isna().to_numpy()] = len(reason_text)
+        notes += [f"covariate '{c}' varies between visits within subjects; its baseline (week 0) value was used (the "
+                  "MMRM adjusts for subject-level covariates)" for c in varying]
     keep = reason == 0
     all_arms = np.array(list(df["arm"].cat.categories) + [None], dtype=object)
     excluded = pd.DataFrame({"subject": subj_ids[~keep],
@@ -255,7 +271,6 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
         names.append(f"{outcome}_baseline")
     numeric: dict[str, int] = {}
     factors: dict[str, tuple[list[str], list[int]]] = {}
-    notes: list[str] = []
     for c in covariates:
         col = cov_frame[c].iloc[np.flatnonzero(keep)]
         if _is_numeric(col):
