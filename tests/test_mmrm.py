@@ -435,3 +435,28 @@ def test_time_varying_covariate_enters_at_its_baseline_value(sim):
     d.loc[(d["subject"] == "S001") & (d["visit"] == 0), "weight"] = np.nan
     r = ct.mmrm(Trial(d, sim.instruments), "pain", covariates=["weight"])
     assert r.fitted.excluded.set_index("subject").loc["S001", "reason"] == "missing weight at baseline (week 0)"
+
+
+def test_constant_numeric_covariate_is_left_out_like_a_constant_factor(sim):
+    r = ct.mmrm(Trial(sim.data.assign(dose=2.5), sim.instruments), "pain", covariates=["dose", "age"])
+    assert any("dose" in n and "single value" in n for n in r.notes)
+    assert "dose" not in set(r.coef["term"])
+    assert r.loglik == pytest.approx(ct.mmrm(sim, "pain", covariates=["age"]).loglik, rel=1e-12)
+
+
+def test_collinear_covariates_are_named(sim):
+    d = sim.data.assign(age_months=sim.data["age"] * 12)
+    with pytest.raises(ct.DataError, match=r"covariate 'age_months' is a linear combination of the terms before it"
+                                           r".*drop 'age_months'"):
+        ct.mmrm(Trial(d, sim.instruments), "pain", covariates=["age", "age_months"])
+    # a factor whose levels coincide with another factor's
+    d = sim.data.assign(region=sim.data["site"].map({"north": "N", "south": "S", "east": "E", "west": "W"}))
+    with pytest.raises(ct.DataError, match="covariate 'region'"):
+        ct.mmrm(Trial(d, sim.instruments), "pain", covariates=["site", "region"])
+
+
+def test_constant_baseline_is_named(sim):
+    d = sim.data.copy()
+    d.loc[d["visit"] == 0, "pain"] = 5.0
+    with pytest.raises(ct.DataError, match=r"baseline value of 'pain' .*baseline=False"):
+        ct.mmrm(Trial(d, sim.instruments), "pain")

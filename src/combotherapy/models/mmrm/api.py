@@ -12,7 +12,7 @@ from ... import contrasts as engine
 from ...errors import DataError, ModelError
 from ...results import Fitted, Result
 from .covariance import STRUCTURES, make_structure
-from .design import MMRMData, build, design_maps, pattern_stats
+from .design import MMRMData, build, dependent_columns, design_maps, pattern_stats
 from .dfs import KenwardRoger, Residual, Satterthwaite
 from .reml import Fit, PatternStats, fit_covariance, moment_start
 
@@ -260,10 +260,30 @@ def _check_identifiable(data: MMRMData, st: PatternStats, covariance: str, n_par
             pairs = ", ".join(f"{data.visits[a]:g} and {data.visits[b]:g}" for a, b in never[:5])
             raise ModelError(f"no subject has '{data.outcome}' at both visits {pairs}, so their covariance cannot "
                              "be estimated with covariance='unstructured'; use 'toeplitz', 'ar1' or 'cs'")
+    dependent = dependent_columns(st)
+    if dependent:
+        raise DataError(_rank_message(data, dependent))
     if st.n_obs - st.p <= n_par:
         raise DataError(f"too few observations of '{data.outcome}' ({st.n_obs}) for {st.p} fixed effects and "
                         f"{n_par} covariance parameters; use fewer covariates or a simpler covariance "
                         "(covariance='cs' or 'ar1')")
+
+
+def _rank_message(data: MMRMData, dependent: list[int]) -> str:
+    """Name what makes the fixed-effects design rank deficient and what to do about it."""
+    terms = list(dict.fromkeys(data.cols.terms[j] for j in dependent))
+    covs = [t for t in terms if t in data.numeric or t in data.factors]
+    if covs:
+        names = ", ".join(f"'{c}'" for c in covs)
+        return (f"covariate {names} is a linear combination of the terms before it (the intercept, arm, visit, "
+                f"baseline or the covariates listed earlier) among the analysed subjects, so its effect is not "
+                f"identified; drop {names} from covariates=")
+    if "baseline" in terms or "baseline:visit" in terms:
+        return (f"the baseline value of '{data.outcome}' does not vary among the subjects analysed (at some visit), "
+                "so its slope is not identified; use baseline=False")
+    names = [data.cols.names[j] for j in dependent][:5]
+    return (f"the fixed-effects design is rank deficient: {names} cannot be estimated from these data; check that "
+            "every arm has observations at every visit")
 
 
 def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: Sequence[str] = (),

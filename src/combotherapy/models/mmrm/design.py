@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ...errors import DataError, ProblemCollector
-from .reml import PatternStats
+from .reml import PatternStats, xwx
 
-__all__ = ["Columns", "MMRMData", "build", "design_maps", "pattern_stats"]
+__all__ = ["Columns", "MMRMData", "build", "design_maps", "pattern_stats", "dependent_columns"]
 
 
 @dataclass
@@ -129,6 +129,33 @@ def _subject_codes(subject: pd.Series) -> tuple[np.ndarray, pd.Index]:
             pass
     codes, uniq = pd.factorize(subject, sort=False)
     return codes, pd.Index(uniq)
+
+
+def dependent_columns(st: PatternStats, tol: float = 1e-9) -> list[int]:
+    """Design columns that are linear combinations of the columns before them (empty when X has full rank).
+
+    From ``X'X`` (the pattern statistics with identity weights) scaled to unit diagonal: one eigenvalue check, and
+    only when it fails a sweep over the columns (not the rows) for the residual of each on the ones kept before it.
+    """
+    k = st.k
+    G = xwx(st, st.mask[:, :, None] * np.eye(k)[None])
+    d = np.sqrt(np.clip(np.diag(G), 0, None))
+    if np.all(d > 0):
+        R = G / np.outer(d, d)
+        w = np.linalg.eigvalsh(R)
+        if w.min() > tol * w.max():
+            return []
+    else:
+        R = G / np.outer(np.where(d > 0, d, 1), np.where(d > 0, d, 1))
+    kept: list[int] = []
+    dependent: list[int] = []
+    for j in range(len(d)):  # loop over design columns
+        res = R[j, j]
+        if kept and res > 0:
+            b = R[kept, j]
+            res = res - b @ np.linalg.solve(R[np.ix_(kept, kept)], b)
+        (dependent if res <= tol else kept).append(j)
+    return dependent
 
 
 def _subject_covariates(cov: pd.DataFrame, scodes: np.ndarray, n_all: int, at0: np.ndarray
@@ -274,8 +301,12 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     for c in covariates:
         col = cov_frame[c].iloc[np.flatnonzero(keep)]
         if _is_numeric(col):
+            values = col.to_numpy(dtype=float)
+            if np.ptp(values) == 0:   # as a one-level factor: nothing to adjust for, and collinear with the intercept
+                notes.append(f"covariate '{c}' takes a single value among the analysed subjects and was left out")
+                continue
             numeric[c] = len(feats)
-            feats.append(col.to_numpy(dtype=float))
+            feats.append(values)
             names.append(c)
             continue
         levels = _factor_levels(col)
