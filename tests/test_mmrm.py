@@ -460,3 +460,25 @@ def test_constant_baseline_is_named(sim):
     d.loc[d["visit"] == 0, "pain"] = 5.0
     with pytest.raises(ct.DataError, match=r"baseline value of 'pain' .*baseline=False"):
         ct.mmrm(Trial(d, sim.instruments), "pain")
+
+
+@pytest.mark.parametrize("structure, suggested, not_suggested", [
+    ("unstructured", "'toeplitz_het', 'toeplitz', 'ar1' or 'cs'", None),
+    ("toeplitz_het", "'toeplitz', 'ar1_het' or 'cs_het'", "'unstructured'"),
+    ("ar1_het", "'ar1'", "'toeplitz"),
+    ("ar1", "'cs'", "'toeplitz"),
+])
+def test_non_convergence_suggests_only_simpler_structures(sim, structure, suggested, not_suggested):
+    # an AR(1) fit that fails was told to try 'toeplitz' (more parameters) before
+    data, st, s, _ = core(sim, "pain", structure=structure)
+    with pytest.raises(ct.ModelError) as err:
+        fitmod.fit_covariance(st, s, s.start(fitmod.moment_start(st)), True, tol=-1.0)
+    assert f"covariance={suggested}" in str(err.value)
+    if not_suggested:
+        assert not_suggested not in str(err.value)
+
+
+def test_non_convergence_of_compound_symmetry_says_it_is_the_simplest(sim):
+    data, st, s, _ = core(sim, "pain", structure="cs")
+    with pytest.raises(ct.ModelError, match="compound symmetry is the simplest structure offered"):
+        fitmod.fit_covariance(st, s, s.start(fitmod.moment_start(st)), True, tol=-1.0)

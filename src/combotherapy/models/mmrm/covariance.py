@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STRUCTURES", "Structure", "make_structure"]
+__all__ = ["STRUCTURES", "SIMPLER", "Structure", "make_structure", "suggest_simpler"]
 
 STRUCTURES = ("unstructured", "cs", "ar1", "toeplitz", "cs_het", "ar1_het", "toeplitz_het")
 
@@ -416,6 +416,23 @@ class Heterogeneous(Structure):
 
     def names(self, visits):
         return [f"var({v})" for v in visits] + self.corr.names()
+
+
+#: structures to suggest when a fit fails: nested in the failed one (or, for AR(1), as few parameters), simplest last
+SIMPLER = {"unstructured": ("toeplitz_het", "toeplitz", "ar1", "cs"),
+           "toeplitz_het": ("toeplitz", "ar1_het", "cs_het"), "toeplitz": ("ar1", "cs"),
+           "ar1_het": ("ar1",), "cs_het": ("cs",), "ar1": ("cs",), "cs": ()}
+
+
+def suggest_simpler(name: str) -> str:
+    """The end of a ModelError message: which simpler covariance to try instead of ``name``."""
+    options = SIMPLER.get(name, ())
+    if not options:
+        return ("compound symmetry is the simplest structure offered: check the outcome for values that are constant "
+                "or repeated across visits, and the subjects for very few observations")
+    quoted = [f"'{o}'" for o in options]
+    listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f"choose a simpler covariance, e.g. covariance={listed}"
 
 
 def make_structure(name: str, k: int) -> Structure:

@@ -36,7 +36,7 @@ import numpy as np
 from scipy import optimize
 
 from ...errors import ModelError
-from .covariance import Structure
+from .covariance import Structure, suggest_simpler
 
 __all__ = ["PatternStats", "State", "evaluate", "hessian", "fit_covariance", "Fit"]
 
@@ -308,11 +308,11 @@ def fit_covariance(st: PatternStats, structure: Structure, theta0: np.ndarray, r
     if np.linalg.eigvalsh(Ht).min() <= 0:
         raise ModelError(f"the {structure.label} covariance did not converge to a maximum of the likelihood (the "
                          "Hessian is not positive definite: some covariance parameters are not identified by these "
-                         "data); choose a simpler covariance, e.g. covariance='toeplitz', 'ar1' or 'cs'")
+                         f"data); {suggest_simpler(structure.name)}")
     dec = float(g @ np.linalg.solve(Ht, g))
     if not (ok and dec < max(tol, 1e-8)):
         raise ModelError(f"the {structure.label} covariance did not converge (Newton decrement {dec:.2g} after "
-                         f"{steps} Newton steps and {iterations} quasi-Newton iterations); choose a simpler "
-                         "covariance, e.g. covariance='toeplitz', 'ar1' or 'cs'")
+                         f"{steps} Newton steps and {iterations} quasi-Newton iterations); "
+                         f"{suggest_simpler(structure.name)}")
     return Fit(theta=theta, phi=phi, state=s, hess_phi=Hp, P=P, iterations=iterations, newton_steps=steps,
                decrement=dec, grad_norm=float(np.abs(g).max() / st.n_obs), evaluations=count["n"])
