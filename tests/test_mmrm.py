@@ -11,6 +11,7 @@ import pytest
 from conftest import REFERENCE, SHARED
 
 import combotherapy as ct
+from combotherapy import export
 from combotherapy.arms import arm_order
 from combotherapy.instruments import Instrument
 from combotherapy.models.mmrm import covariance as cov
@@ -482,3 +483,41 @@ def test_non_convergence_of_compound_symmetry_says_it_is_the_simplest(sim):
     data, st, s, _ = core(sim, "pain", structure="cs")
     with pytest.raises(ct.ModelError, match="compound symmetry is the simplest structure offered"):
         fitmod.fit_covariance(st, s, s.start(fitmod.moment_start(st)), True, tol=-1.0)
+
+
+def test_baseline_mean_of_the_ls_means_is_recorded(sim):
+    # plots draw the week-0 point at the baseline the LS means are evaluated at: the mean over the analysed
+    # post-baseline observations (as emmeans and SAS), i.e. each subject's baseline weighted by its observations
+    r = ct.mmrm(sim, "pain", covariates=["age"])
+    d = sim.data
+    base = d.loc[d["visit"] == 0].set_index("subject")["pain"]
+    post = d[(d["visit"] > 0) & d["pain"].notna() & d["subject"].map(base).notna()]
+    assert r.fitted.extra["baseline_mean"] == pytest.approx(post["subject"].map(base).mean(), rel=1e-12)
+    # the reference arm's LS mean at the first visit is the prediction at that baseline (and age at its mean)
+    coef = r.coef.set_index("term")["estimate"]
+    age = post["subject"].map(d.drop_duplicates("subject").set_index("subject")["age"]).mean()
+    first = r.lsmeans.iloc[0]
+    assert (first["arm"], first["visit"]) == ("control", 2.0)
+    assert first["estimate"] == pytest.approx(coef["(Intercept)"] + coef["baseline"] * r.fitted.extra["baseline_mean"]
+                                              + coef["age"] * age, rel=1e-10)
+    assert ct.mmrm(sim, "pain", baseline=False).fitted.extra["baseline_mean"] is None
+
+
+def test_ar1_note_names_unequal_spacing_only_when_visits_are_unequally_spaced(sim):
+    r = ct.mmrm(sim, "pain", covariance="ar1")
+    note = [n for n in r.notes if "equally spaced" in n]
+    assert len(note) == 1 and "2, 4, 8, 12, 26" in note[0] and "unequally spaced" in note[0]
+    even = sim.data[sim.data["visit"].isin([0.0, 4.0, 8.0, 12.0])].reset_index(drop=True)
+    r = ct.mmrm(Trial(even, sim.instruments), "pain", covariance="toeplitz_het")
+    assert not any("spaced" in n for n in r.notes)
+    assert not any("spaced" in n for n in ct.mmrm(sim, "pain", covariance="cs").notes)
+
+
+def test_exports_carry_the_covariance_matrix(sim, tmp_path):
+    r = ct.mmrm(sim, "pain", covariance="cs")
+    value = export.format_value(r.covariance.iloc[0, 1], 3)      # e.g. "1.32": only the covariance has it
+    assert value not in ct.mmrm(sim, "pain", covariance="cs").to_markdown().split("### covariance")[0]
+    for text in (r.to_markdown(), r.to_html(), r._repr_html_()):
+        assert "covariance (visits in weeks)" in text and value in text
+    assert f"{r.covariance.iloc[0, 1]:.3f}" in r.summary()
+    assert value in r.save(tmp_path / "fit.md").read_text()

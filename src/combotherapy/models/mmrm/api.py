@@ -9,6 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from ... import contrasts as engine
+from ... import export
 from ...errors import DataError, ModelError
 from ...results import Fitted, Result
 from .covariance import STRUCTURES, make_structure
@@ -73,10 +74,24 @@ class MMRMResult(Result):
                 f"Converged: {c['newton_steps']} Newton steps ({c['iterations']} quasi-Newton iterations), "
                 f"Newton decrement {c['newton_decrement']:.1e}"]
 
+    def _covariance_table(self) -> pd.DataFrame:
+        labels = [f"{v:g}" for v in self.covariance.index]
+        return pd.DataFrame(self.covariance.to_numpy(), index=pd.Index(labels, name="visit"), columns=labels)
+
     def summary(self, digits: int = 3) -> str:
         text = super().summary(digits)
-        cov = self.covariance.round(digits).to_string()
+        cov = self._covariance_table().round(digits).to_string()
         return text + "\ncovariance (visits in weeks)\n----------------------------\n" + cov + "\n"
+
+    def to_markdown(self, digits: int = 3) -> str:
+        table = export.to_markdown(self._covariance_table(), digits=digits, index=True).rstrip("\n")
+        return super().to_markdown(digits) + "\n### covariance (visits in weeks)\n\n" + table + "\n"
+
+    def to_html(self, digits: int = 3) -> str:
+        text = super().to_html(digits)
+        table = export.to_html(self._covariance_table(), digits=digits, index=True,
+                               caption="covariance (visits in weeks)")
+        return text[: text.rindex("</div>")] + table + "\n</div>\n"
 
     def contrast_at(self, visit: float) -> pd.DataFrame:
         """The contrasts at one visit (weeks)."""
@@ -384,8 +399,12 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     notes = list(data.notes)
     if k == 1:
         notes.append("one post-baseline visit: the covariance is a single variance whatever structure was asked")
-    if covariance in ("ar1", "toeplitz", "ar1_het", "toeplitz_het"):
-        notes.append("AR(1)/Toeplitz correlations are by visit position, treating visits as equally spaced")
+    gaps = np.diff(data.visits)
+    if covariance in ("ar1", "toeplitz", "ar1_het", "toeplitz_het") and k > 2 and np.ptp(gaps) > 1e-9 * gaps.max():
+        notes.append(f"the visits (weeks {', '.join(f'{v:g}' for v in data.visits)}) are unequally spaced, but "
+                     f"{structure.label} correlations are by visit position: lag 1 is any two consecutive visits, "
+                     "whatever the time between them (as SAS REPEATED / TYPE=AR(1), TOEP); compare the fit (AIC) with "
+                     "covariance='unstructured', whose correlations are free")
     notes.append(f"LS means: baseline and numeric covariates at their mean over the analysed observations; factor "
                  f"covariates weighted {'equally over levels' if weights == 'equal' else 'by level frequency'}")
     notes.append(f"AIC/BIC count {'covariance parameters only (SAS/mmrm REML convention)' if reml else 'covariance and fixed-effect parameters (ML)'}; BIC uses {len(data.subjects)} subjects")
@@ -398,6 +417,9 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
                     n_per_arm={a: int(c) for a, c in zip(data.arms, counts)}, excluded=data.excluded,
                     notes=notes + list(con.attrs.get("notes", [])),
                     extra={"convergence": model.convergence, "n_observations": st.n_obs,
+                           # the baseline at which the LS means are evaluated (plots draw week 0 there)
+                           "baseline_mean": (None if data.baseline_feature is None
+                                             else float(model.sbar[data.baseline_feature])),
                            "n_patterns": len(st.n), "visits": data.visits})
     res = MMRMResult(f"MMRM of {outcome}", fitted, model=model, coef=model.coef_table(), lsmeans=ls,
                      contrasts=con, type3=model.type3_table())
