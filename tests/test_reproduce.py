@@ -64,3 +64,10 @@ def test_lock_file_is_installable_text():
     lines = [ln for ln in (REPO / rep.LOCK).read_text().splitlines() if ln and not ln.startswith("#")]
     assert lines and all("==" in ln for ln in lines)
     assert any(ln.startswith("matplotlib==") for ln in lines) and any(ln.startswith("numpy==") for ln in lines)
+
+
+def test_missing_public_dataset_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMBOTHERAPY_SHARED", str(tmp_path / "nowhere"))
+    with pytest.raises(rep.NotebookError, match="COMBOTHERAPY_SHARED"):
+        rep.reproduce(tmp_path / "out", quiet=True, root=REPO)
+    assert not (tmp_path / "out").exists()  # nothing started

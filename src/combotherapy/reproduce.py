@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import os
 import re
 import shutil
 import sys
@@ -29,7 +30,7 @@ NOTEBOOKS = {
     "02_primary_outcome_pain.ipynb": "data/sample/three_arm.csv",
     "03_every_claim.ipynb": "data/sample/three_arm.csv",
     "04_who_benefits_and_synergy.ipynb": "data/sample/factorial.csv",
-    "05_vickers_headache_trial.ipynb": "../shared/datasets/vickers_acupuncture_headache/acupuncture.csv",
+    "05_vickers_headache_trial.ipynb": "{shared}/datasets/vickers_acupuncture_headache/acupuncture.csv",
 }
 MANIFEST = "MANIFEST.sha256"
 LOCK = "requirements-lock.txt"
@@ -110,18 +111,28 @@ def _read_manifest(path: Path) -> dict[str, str]:
     return out
 
 
+def data_path(template: str, root: Path) -> Path:
+    """A notebook's dataset: a path in the repository, or in the public datasets folder ``shared/`` beside it
+    (``COMBOTHERAPY_SHARED`` names another place)."""
+    shared = Path(os.environ.get("COMBOTHERAPY_SHARED", root.parent / "shared"))
+    path = (root / template.format(shared=shared)).resolve()
+    if not path.exists():
+        raise NotebookError(f"the data file {path} is missing; the public datasets live in shared/ beside the "
+                            "repository (set COMBOTHERAPY_SHARED to their folder)")
+    return path
+
+
 def reproduce(out: Path | str = COMMITTED, *, quiet: bool = False, root: Path | None = None) -> Path:
     """Execute every notebook on the bundled data, writing into ``out``; return the manifest path."""
     root = root or repo_root()
+    paths = {name: data_path(template, root) for name, template in NOTEBOOKS.items()}  # all there before any runs
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    items = list(NOTEBOOKS.items())
     start = time.perf_counter()
-    for i, (name, data) in enumerate(items):
-        _progress(i, len(items), name, quiet)
-        run_notebook(root / "notebooks" / name, {"data_path": str((root / data).resolve()),
-                                                  "out_dir": str(out / Path(name).stem)})
-    _progress(len(items), len(items), f"done in {time.perf_counter() - start:.0f} s", quiet)
+    for i, (name, path) in enumerate(paths.items()):
+        _progress(i, len(paths), name, quiet)
+        run_notebook(root / "notebooks" / name, {"data_path": str(path), "out_dir": str(out / Path(name).stem)})
+    _progress(len(paths), len(paths), f"done in {time.perf_counter() - start:.0f} s", quiet)
     return _write_manifest(out)
 
 
