@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import DATASETS
 
 import combotherapy as ct
 from combotherapy.models.ancova import ancova
@@ -18,7 +19,7 @@ REF_DIR = Path(__file__).parent / "reference"
 REF = json.loads((REF_DIR / "ancova.json").read_text())
 ROOT = Path(__file__).parents[1]
 FIXTURE = REF_DIR / "data" / "ancova_fixture.csv"
-VICKERS = Path("/work/shared/datasets/vickers_acupuncture_headache/acupuncture.csv")
+VICKERS = DATASETS / "vickers_acupuncture_headache" / "acupuncture.csv"
 
 EST, PVAL, MVT = 1e-6, 1e-4, 1e-3
 
