@@ -314,6 +314,20 @@ def test_duplicated_visit_rows(sim):
         ct.mmrm(Trial(d, sim.instruments), "pain")
 
 
+def test_duplicated_visit_next_to_the_original_and_unsorted_visits(sim):
+    # the design pass skips the duplicate count when rows are sorted by subject and visit: a repeated row right
+    # after its original, or visits out of order within a subject, must still be checked
+    d = pd.concat([sim.data.iloc[:4], sim.data.iloc[[3]], sim.data.iloc[4:]], ignore_index=True)
+    with pytest.raises(ct.DataError, match=r"more than once.*rows 4, 5"):
+        ct.mmrm(Trial(d, sim.instruments), "pain")
+    d = pd.concat([sim.data.iloc[:4], sim.data.iloc[[1]], sim.data.iloc[4:]], ignore_index=True)
+    with pytest.raises(ct.DataError, match=r"more than once.*rows 2, 5"):
+        ct.mmrm(Trial(d, sim.instruments), "pain")
+    rev = sim.data.iloc[::-1].reset_index(drop=True)       # contiguous subjects, decreasing visits
+    assert ct.mmrm(Trial(rev, sim.instruments), "pain").loglik == pytest.approx(ct.mmrm(sim, "pain").loglik,
+                                                                                 rel=1e-12)
+
+
 def test_arm_without_observations_at_a_visit(sim):
     d = sim.data.copy()
     d.loc[(d["arm"] == "physio") & (d["visit"] == 8.0), "pain"] = np.nan

@@ -108,8 +108,8 @@ def _is_numeric(s: pd.Series) -> bool:
         and not isinstance(s.dtype, pd.CategoricalDtype)
 
 
-def _subject_codes(subject: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer code of each row's subject and the subjects in order of first appearance.
+def _subject_codes(subject: pd.Series) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """Integer code of each row's subject, the subjects in order of first appearance, and each one's first row.
 
     A Trial keeps each subject's rows together, so the codes are run numbers: one vectorised comparison of
     neighbouring rows, then hashing only each run's first row to confirm that no subject returns later (a third
@@ -124,11 +124,13 @@ def _subject_codes(subject: pd.Series) -> tuple[np.ndarray, pd.Index]:
             starts = np.flatnonzero(change)
             _, uniq = pd.factorize(subject.iloc[starts], sort=False)
             if len(uniq) == len(starts):
-                return np.cumsum(change) - 1, pd.Index(uniq)
+                return np.cumsum(change) - 1, pd.Index(uniq), starts
         except (TypeError, ValueError):  # e.g. missing subject ids: let the full factorisation handle them
             pass
     codes, uniq = pd.factorize(subject, sort=False)
-    return codes, pd.Index(uniq)
+    first = np.empty(len(uniq), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)   # the last write for each code is its first row
+    return codes, pd.Index(uniq), first
 
 
 def dependent_columns(st: PatternStats, tol: float = 1e-9) -> list[int]:
@@ -205,31 +207,39 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
             problems.add(c, "is part of the model already; do not list it as a covariate")
     problems.raise_if_any()
 
-    scodes, subj_ids = _subject_codes(df["subject"])
+    scodes, subj_ids, first_row = _subject_codes(df["subject"])
     n_all = len(subj_ids)
     visit = df["visit"].to_numpy(dtype=float)
     y = df[outcome].to_numpy(dtype=float)
     vcodes, vuniq = pd.factorize(visit)
-    key = scodes.astype(np.int64) * (int(vcodes.max()) + 1) + vcodes
-    dup = np.bincount(key)[key] > 1          # O(rows), no sort: key < subjects x distinct visits
-    if dup.any():
-        problems.add("visit", "the same subject has this visit more than once; each subject must have at most one "
-                     "row per visit (aggregate or remove the repeated rows)", np.flatnonzero(dup))
-        problems.raise_if_any()
+    # rows of a loaded Trial are sorted by subject and visit: if every row either starts the next new subject (codes
+    # are in order of first appearance) or has a later visit than the row before, there are no duplicates;
+    # otherwise count (subject, visit) pairs
+    step = np.diff(scodes)
+    if not np.all((step == 1) | ((step == 0) & (visit[1:] > visit[:-1]))):
+        key = scodes.astype(np.int64) * len(vuniq) + vcodes
+        dup = np.bincount(key)[key] > 1          # O(rows), no sort: key < subjects x distinct visits
+        if dup.any():
+            problems.add("visit", "the same subject has this visit more than once; each subject must have at most "
+                         "one row per visit (aggregate or remove the repeated rows)", np.flatnonzero(dup))
+            problems.raise_if_any()
 
-    post = visit > 0
-    used = post & ~np.isnan(y)
-    has_post = np.bincount(scodes[used], minlength=n_all) > 0
-    arm_all = np.full(n_all, -1)
-    arm_all[scodes] = df["arm"].cat.codes.to_numpy()
+    # the outcome as subjects x distinct visits in one scatter (no duplicates now): everything below is per subject
+    post_cols = np.flatnonzero(vuniq > 0)
+    post_cols = post_cols[np.argsort(vuniq[post_cols])]
+    Yall = np.full((n_all, len(vuniq)), np.nan)
+    Yall.ravel()[scodes * len(vuniq) + vcodes] = y
+    Ypost = Yall[:, post_cols]
+    observed = ~np.isnan(Ypost)
+    has_post = observed.any(axis=1)
+    arm_all = df["arm"].cat.codes.to_numpy()[first_row]
     # exclusion reason per subject as a code (0 = analysed): the first reason that applies
     reason_text = [f"no post-baseline value of {outcome}"]
     reason = np.where(has_post, 0, 1).astype(np.int16)
     base = None
     if baseline:
-        base = np.full(n_all, np.nan)
-        at0 = visit == 0
-        base[scodes[at0]] = y[at0]
+        zero = np.flatnonzero(vuniq == 0)
+        base = Yall[:, zero[0]] if len(zero) else np.full(n_all, np.nan)
         reason_text.append(f"missing baseline {outcome}")
         reason[(reason == 0) & np.isnan(base)] = len(reason_text)
     cov_frame = None
@@ -248,23 +258,14 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
                              "reason": np.array([""] + reason_text, dtype=object)[reason[~keep]]})
     all_arms = list(df["arm"].cat.categories)
 
-    rows = used & keep[scodes]
-    new_code = np.cumsum(keep) - 1
-    # visits analysed, sorted, and each row's position among them, from the visit codes (no sort over rows)
-    vcount = np.bincount(vcodes[rows], minlength=len(vuniq))
-    present_codes = np.flatnonzero(vcount)
-    order = np.argsort(vuniq[present_codes])
-    visits = np.asarray(vuniq[present_codes][order], dtype=float)
-    position = np.full(len(vuniq), -1)
-    position[present_codes[order]] = np.arange(len(order))
-    k = len(visits)
     n = int(keep.sum())
+    # visits analysed: post-baseline visits with a value in some analysed subject, sorted
+    present_visits = observed[keep].any(axis=0) if n else np.zeros(len(post_cols), dtype=bool)
+    visits = np.asarray(vuniq[post_cols][present_visits], dtype=float)
+    k = len(visits)
     if n == 0 or k == 0:
         raise DataError(_nothing_to_analyse(outcome, reason, reason_text, baseline and not np.isfinite(base).any()))
-    vidx = position[vcodes[rows]]
-    row_subject = new_code[scodes[rows]]
-    Y = np.full((n, k), np.nan)
-    Y.ravel()[row_subject * k + vidx] = y[rows]
+    Y = Ypost[keep][:, present_visits] if not present_visits.all() else Ypost[keep]
     arm_kept = arm_all[keep]
     present = np.flatnonzero(np.bincount(arm_kept[arm_kept >= 0], minlength=len(all_arms))).tolist()
     arms = [all_arms[i] for i in present]
@@ -275,7 +276,9 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     remap[present] = np.arange(len(present))
     arm_codes = remap[arm_kept]
     A = len(arms)
-    cells = np.bincount(arm_codes[row_subject] * k + vidx, minlength=A * k).reshape(A, k)
+    observed = ~np.isnan(Y)
+    cells = np.column_stack([np.bincount(arm_codes, weights=observed[:, a], minlength=A)  # loop over visits
+                             for a in range(k)])
     empty = np.argwhere(cells == 0)
     if len(empty):
         where = ", ".join(f"arm '{arms[i]}' at visit {visits[j]:g}" for i, j in empty[:10])
