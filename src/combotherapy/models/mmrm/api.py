@@ -317,9 +317,12 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
         ``"cs_het"``, ``"ar1_het"``, ``"toeplitz_het"``. AR(1) and Toeplitz forms treat the visits as equally
         spaced (their position 1..k, as SAS ``REPEATED visit``).
     covariates : sequence of str
-        Subject-level covariates; numeric columns enter linearly, other columns (text, categorical, boolean) as
-        factors (treatment coding, first level = reference: the category order of a categorical column, else
-        sorted).
+        Subject-level covariates (one name may be given as a string); numeric columns enter linearly, other columns
+        (text, categorical, boolean) as factors (treatment coding, first level = reference: the category order of
+        a categorical column, else sorted). A covariate that varies between visits within subjects enters at its
+        week-0 value (with a note); one that takes a single value among the analysed subjects is left out (with a
+        note); one that is a linear combination of the terms before it is a DataError naming it. Subjects missing
+        a covariate are excluded and listed in ``fitted.excluded`` with the reason.
     baseline : bool
         Include the baseline value and its interaction with visit (default). ``False`` drops both.
     df : {"satterthwaite", "kenward-roger", "residual"}
@@ -338,6 +341,8 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     Returns
     -------
     MMRMResult
+        ``fitted.extra`` records ``convergence``, ``n_observations``, ``n_patterns``, ``visits`` and
+        ``baseline_mean`` (the baseline value the LS means are evaluated at; None with ``baseline=False``).
 
     Notes
     -----
