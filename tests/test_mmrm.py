@@ -535,3 +535,11 @@ def test_exports_carry_the_covariance_matrix(sim, tmp_path):
         assert "covariance (visits in weeks)" in text and value in text
     assert f"{r.covariance.iloc[0, 1]:.3f}" in r.summary()
     assert value in r.save(tmp_path / "fit.md").read_text()
+
+
+def test_an_arm_whose_subjects_are_all_excluded_is_named(sim):
+    d = sim.data.copy()
+    d.loc[(d["arm"] == "physio") & (d["visit"] == 0), "pain"] = np.nan
+    r = ct.mmrm(Trial(d, sim.instruments), "pain")
+    assert "physio" not in r.fitted.n_per_arm and not r.contrasts["contrast"].str.contains("physio").any()
+    assert any("arm 'physio' has no analysed subject" in n and "70 missing baseline pain" in n for n in r.notes)

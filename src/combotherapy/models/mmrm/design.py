@@ -269,6 +269,11 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     arm_kept = arm_all[keep]
     present = np.flatnonzero(np.bincount(arm_kept[arm_kept >= 0], minlength=len(all_arms))).tolist()
     arms = [all_arms[i] for i in present]
+    randomised = np.flatnonzero(np.bincount(arm_all[arm_all >= 0], minlength=len(all_arms)))
+    for i in sorted(set(randomised.tolist()) - set(present)):  # loop over arms left without analysed subjects
+        counts = np.bincount(reason[arm_all == i], minlength=len(reason_text) + 1)[1:]
+        why = ", ".join(f"{c} {reason_text[j]}" for j, c in enumerate(counts) if c)
+        notes.append(f"arm '{all_arms[i]}' has no analysed subject ({why}) and is not in the tables")
     if len(arms) < 2:
         raise DataError(f"column 'arm': the MMRM compares arms, but only {arms} has subjects with post-baseline "
                         f"values of '{outcome}'")
