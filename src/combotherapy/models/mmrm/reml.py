@@ -97,8 +97,11 @@ def _einsum(spec: str, *ops):
 
 def xwx(st: PatternStats, A: np.ndarray) -> np.ndarray:
     """sum_n X_n' A_n X_n for per-pattern k x k matrices A (P, k, k) (or (..., P, k, k))."""
-    T = _einsum("...nab,nqr->...abqr", A, st.S)
-    return _einsum("apq,...abqr,bsr->...ps", st.M, T, st.M)
+    lead, (P, k) = A.shape[:-3], A.shape[-3:-1]
+    q = st.S.shape[1]
+    # sum over patterns as one matrix product (BLAS), not an einsum loop: (L, k^2, P) @ (P, q^2)
+    T = np.swapaxes(A.reshape(-1, P, k * k), 1, 2) @ st.S.reshape(P, q * q)
+    return _einsum("apq,...abqr,bsr->...ps", st.M, T.reshape(lead + (k, k, q, q)), st.M)
 
 
 def evaluate(st: PatternStats, Sigma: np.ndarray, reml: bool) -> State | None:
@@ -151,6 +154,20 @@ def p_matrices(st: PatternStats, state: State, D: np.ndarray) -> np.ndarray:
     return xwx(st, WDW)
 
 
+def _pair_traces(D: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``T_ij = sum_n tr(B_n D_i A_n D_j)`` for per-pattern ``A_n, B_n`` (P, k, k) and derivatives ``D`` (m, k, k).
+
+    The patterns are summed first into one ``k^2 x k^2`` matrix ``K = sum_n vec(A_n) vec(B_n)'`` (a matrix product,
+    ``P k^4``), then contracted with the derivatives (``m k^4``): the direct per-pattern contraction costs
+    ``P m^2 k^2``, which dominated the fit for many visits with intermittent missing values (many patterns and,
+    for an unstructured covariance, ``m = k(k+1)/2`` parameters).
+    """
+    m, k = D.shape[0], D.shape[1]
+    K = (A.reshape(len(A), k * k).T @ B.reshape(len(B), k * k)).reshape(k, k, k, k)   # K[c, d, e, b]
+    DA = np.tensordot(D, K, axes=([1, 2], [3, 0]))        # (m, d, e): sum_bc D_i[b,c] K[c,d,e,b]
+    return DA.reshape(m, k * k) @ D.reshape(m, k * k).T    # sum_de DA_i[d,e] D_j[d,e]
+
+
 def hessian(st: PatternStats, state: State, D: np.ndarray, D2: np.ndarray | None, reml: bool,
             expected: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Analytic Hessian of f in the natural parameters, and the P matrices.
@@ -163,15 +180,19 @@ def hessian(st: PatternStats, state: State, D: np.ndarray, D2: np.ndarray | None
     ``expected=True`` returns instead twice the expected information, ``tr(P V_i P V_j)``.
     """
     W, n = state.W, st.n
-    WD = _einsum("nab,ibc->niac", W, D)                  # W_n D_i
-    WDW = _einsum("niac,ncd->niad", WD, W)               # W_n D_i W_n
-    P = xwx(st, np.moveaxis(WDW, 1, 0))                  # (m, p, p)
+    Pn, k, m, q = W.shape[0], W.shape[1], D.shape[0], st.S.shape[1]
+    # W_n D_i W_n for every pattern n and parameter i by matrix products (BLAS) in the layout [n, a, i, b], so that
+    # no reshape copies: (P k, k) @ (k, m k), then a batched product with W_n
+    WD = (W.reshape(Pn * k, k) @ np.moveaxis(D, 0, 1).reshape(k, m * k)).reshape(Pn, k * m, k)
+    WDW = (WD @ W).reshape(Pn, k, m, k)
+    # P_i = sum_n X_n' W_n D_i W_n X_n: patterns summed in one product with the feature cross-products S_n
+    T = WDW.reshape(Pn, k * m * k).T @ st.S.reshape(Pn, q * q)
+    P = _einsum("apq,aibqr,bsr->ips", st.M, T.reshape(k, m, k, q, q), st.M)     # (m, p, p)
     # sum_n n_n tr(W D_i W D_j)
-    t1 = _einsum("n,niab,njba->ij", n, WD, WD)
+    t1 = _pair_traces(D, W * n[:, None, None], W)
     if reml:
         # tr(C Q_ij) = sum_n tr(W D_i W D_j W Q_n)
-        WQ = state.W @ state.Q                           # (P, k, k)
-        t_cq = _einsum("niab,njbc,nca->ij", WD, WD, WQ)
+        t_cq = _pair_traces(D, W, W @ state.Q @ W)
         CP = _einsum("pq,iqr->ipr", state.C, P)
         t_cpcp = _einsum("ipq,jqp->ij", CP, CP)
         trPVPV = t1 - 2 * t_cq + t_cpcp
@@ -181,11 +202,10 @@ def hessian(st: PatternStats, state: State, D: np.ndarray, D2: np.ndarray | None
     if expected:
         return trPVPV, P
     # 2 e' V_i V^-1 V_j e = 2 sum_n tr(W D_i W D_j W R)
-    WR = W @ state.R
-    t2 = 2 * _einsum("niab,njbc,nca->ij", WD, WD, WR)
+    t2 = 2 * _pair_traces(D, W, state.extra["WRW"])
     # h_i = sum_n X'W D_i W r: needs sum_s s r_sb = Sy - S gamma'
     Sr = st.Sy - _einsum("nqr,br->nqb", st.S, state.gamma)
-    h = _einsum("niab,apq,nqb->ip", WDW, st.M, Sr)
+    h = _einsum("naib,apq,nqb->ip", WDW, st.M, Sr)
     t3 = 2 * h @ state.C @ h.T
     Hs = -trPVPV + t2 - t3
     if D2 is not None:
