@@ -543,3 +543,14 @@ def test_an_arm_whose_subjects_are_all_excluded_is_named(sim):
     r = ct.mmrm(Trial(d, sim.instruments), "pain")
     assert "physio" not in r.fitted.n_per_arm and not r.contrasts["contrast"].str.contains("physio").any()
     assert any("arm 'physio' has no analysed subject" in n and "70 missing baseline pain" in n for n in r.notes)
+
+
+def test_too_few_observations_is_said_before_blaming_a_term(sim):
+    # one complete subject per arm, two visits: 8 observations for 10 fixed effects; the rank check blamed the
+    # baseline ("does not vary") instead of saying there are too few observations
+    d = sim.data[sim.data["visit"] <= 4.0]
+    complete = d.groupby("subject")["pain"].count() == 3
+    first = d[d["subject"].isin(complete[complete].index)].drop_duplicates("subject").groupby("arm", observed=True)
+    t = Trial(d[d["subject"].isin(first["subject"].first())].reset_index(drop=True), sim.instruments)
+    with pytest.raises(ct.DataError, match=r"too few observations of 'pain' \(8\) for 10 fixed effects"):
+        ct.mmrm(t, "pain", covariance="cs")

@@ -275,13 +275,13 @@ def _check_identifiable(data: MMRMData, st: PatternStats, covariance: str, n_par
             pairs = ", ".join(f"{data.visits[a]:g} and {data.visits[b]:g}" for a, b in never[:5])
             raise ModelError(f"no subject has '{data.outcome}' at both visits {pairs}, so their covariance cannot "
                              "be estimated with covariance='unstructured'; use 'toeplitz', 'ar1' or 'cs'")
-    dependent = dependent_columns(st)
-    if dependent:
-        raise DataError(_rank_message(data, dependent))
     if st.n_obs - st.p <= n_par:
         raise DataError(f"too few observations of '{data.outcome}' ({st.n_obs}) for {st.p} fixed effects and "
                         f"{n_par} covariance parameters; use fewer covariates or a simpler covariance "
                         "(covariance='cs' or 'ar1')")
+    dependent = dependent_columns(st)   # after the count: with fewer observations than effects every term is suspect
+    if dependent:
+        raise DataError(_rank_message(data, dependent))
 
 
 def _rank_message(data: MMRMData, dependent: list[int]) -> str:
