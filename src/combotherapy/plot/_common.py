@@ -60,8 +60,17 @@ def check_visit_outcome(trial: Trial, outcome: str, visit: float) -> float:
     return v
 
 
-def change_from_baseline(trial: Trial, outcome: str, visit: float) -> pd.DataFrame:
-    """One row per randomised subject: arm, baseline, value at ``visit`` and change (NaN when either is missing)."""
+def change_from_baseline(trial: Trial, outcome: str, visit: float, *, relative: bool = False) -> pd.DataFrame:
+    """One row per randomised subject: arm, baseline, value at ``visit`` and change (NaN when either is missing).
+
+    With ``relative`` the change is a fraction of baseline (0.3 = 30%, as ``ct.responders(relative=True)``),
+    NaN for a baseline of 0; the outcome's scale must have a true zero.
+    """
+    if relative:
+        inst = trial.instrument(outcome)
+        if inst.low is None or inst.low < 0:
+            raise DataError(f"relative change needs a scale with a true zero; '{outcome}' can be negative "
+                            f"(range {inst.range_text()}); use relative=False")
     wide = trial.wide(outcome)
     if 0.0 not in wide.columns or wide[0.0].isna().all():
         raise DataError(f"no subject has a baseline (week 0) value of '{outcome}', so no change from baseline can "
@@ -69,6 +78,8 @@ def change_from_baseline(trial: Trial, outcome: str, visit: float) -> pd.DataFra
     base = wide[0.0]
     out = pd.DataFrame({"arm": wide["arm"], "baseline": base.astype(float), "value": wide[visit].astype(float)})
     out["change"] = out["value"] - out["baseline"]
+    if relative:
+        out["change"] = out["change"] / out["baseline"].where(out["baseline"] != 0)
     return out.reset_index()
 
 

@@ -15,7 +15,6 @@ from ..errors import DataError
 from ..trial import Trial
 from ._common import change_from_baseline, check_trial, check_visit_outcome, figure_and_axes, visit_label
 from .style import arm_colors, style
-from .waterfall import _relative_ok
 
 __all__ = ["ResponderCurve", "responder_curve_data", "responder_curve"]
 
@@ -46,13 +45,8 @@ class ResponderCurve:
 
 def _improvement(trial: Trial, outcome: str, visit: float, relative: bool) -> pd.DataFrame:
     v = check_visit_outcome(trial, outcome, visit)
-    if relative:
-        _relative_ok(trial, outcome)
-    d = change_from_baseline(trial, outcome, v)
-    if relative:
-        # a fraction of baseline, as ct.responders(relative=True): 0.3 is a 30% improvement
-        base = d["baseline"].where(d["baseline"] != 0)
-        d["change"] = (d["value"] - base) / base
+    # relative: a fraction of baseline, as ct.responders(relative=True): 0.3 is a 30% improvement
+    d = change_from_baseline(trial, outcome, v, relative=relative)
     d["improvement"] = trial.instrument(outcome).sign * d["change"]
     return d
 

@@ -16,13 +16,6 @@ from .style import arm_colors, style
 __all__ = ["waterfall_data", "waterfall"]
 
 
-def _relative_ok(trial: Trial, outcome: str) -> None:
-    inst = trial.instrument(outcome)
-    if inst.low is None or inst.low < 0:
-        raise DataError(f"relative change needs a scale with a true zero; '{outcome}' can be negative "
-                        f"(range {inst.range_text()}); use relative=False")
-
-
 def waterfall_data(trial: Trial, outcome: str, visit: float, *, relative: bool = False) -> pd.DataFrame:
     """Each subject's change from baseline at ``visit``, ordered worst to best.
 
@@ -53,12 +46,9 @@ def waterfall_data(trial: Trial, outcome: str, visit: float, *, relative: bool =
     """
     trial = check_trial(trial)
     v = check_visit_outcome(trial, outcome, visit)
+    d = change_from_baseline(trial, outcome, v, relative=relative)
     if relative:
-        _relative_ok(trial, outcome)
-    d = change_from_baseline(trial, outcome, v)
-    if relative:
-        base = d["baseline"].where(d["baseline"] != 0)
-        d["change"] = 100.0 * (d["value"] - base) / base
+        d["change"] = 100.0 * d["change"]  # percent
     usable = d["change"].notna()
     if not usable.any():
         raise DataError(f"no subject has both a baseline and a week-{v:g} value of '{outcome}'"
