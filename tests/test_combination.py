@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import combotherapy as ct
@@ -150,3 +151,21 @@ def test_synergy_log_scale_reports_ratios(fixture_trial):
     eff = res.effects.set_index("effect")
     np.testing.assert_allclose(eff["estimate"], np.exp(eff["log_estimate"]))
     assert res.verdict in {"super-additive", "additive", "sub-additive"}
+
+
+def test_a_fitted_result_is_used_as_it_is():
+    """combination_test / synergy on an already fitted ANCOVA or MMRM give the same numbers as fitting by name."""
+    trial = ct.simulate_trial(arms=("control", "physio", "acupuncture", "combined"), n_per_arm=40, seed=2)
+    for fitted, name in ((ct.ancova(trial, "pain", 12), "ancova"), (ct.mmrm(trial, "pain"), "mmrm")):
+        visit_before = fitted.fitted.visit
+        pd.testing.assert_frame_equal(ct.combination_test(trial, "pain", 12, model=fitted).contrasts,
+                                      ct.combination_test(trial, "pain", 12, model=name).contrasts)
+        pd.testing.assert_frame_equal(ct.synergy(trial, "pain", 12, model=fitted).effects,
+                                      ct.synergy(trial, "pain", 12, model=name).effects)
+        assert fitted.fitted.visit == visit_before  # the caller's result is not modified
+    with pytest.raises(ct.DataError, match="week 12, not week 8"):
+        ct.combination_test(trial, "pain", 8, model=ct.ancova(trial, "pain", 12))
+    with pytest.raises(ct.DataError, match="is for 'pain', not 'odi'"):
+        ct.combination_test(trial, "odi", 12, model=ct.ancova(trial, "pain", 12))
+    with pytest.raises(ct.ModelError, match="cannot change it"):
+        ct.combination_test(trial, "pain", 12, model=ct.ancova(trial, "pain", 12), covariates=["age"])

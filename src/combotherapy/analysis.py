@@ -174,14 +174,14 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
         skipped.append(f"Combination rule not tested: it needs the arms {', '.join(_COMBINATION_ARMS)}; this trial "
                        f"has no {', '.join(missing)} arm (its arms are {', '.join(trial.arms)}).")
     else:
-        comb = combination_test(trial, outcome, visit, model=model, alpha=alpha, **options)
+        comb = combination_test(trial, outcome, visit, model=fitted, alpha=alpha)  # the model fitted above
     missing = _arms_missing(trial, _FACTORIAL_ARMS)
     if missing:
         syn = None
         skipped.append(f"Synergy (2 x 2 factorial) not analysed: it needs the arms {', '.join(_FACTORIAL_ARMS)}; "
                        f"this trial has no {', '.join(missing)} arm.")
     else:
-        syn = synergy(trial, outcome, visit, model=model, alpha=alpha, **options)
+        syn = synergy(trial, outcome, visit, model=fitted, alpha=alpha)
     return PrimaryResult(fitted, comb, syn, skipped)
 
 

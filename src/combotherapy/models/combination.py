@@ -13,7 +13,7 @@ carries the model's :class:`~combotherapy.results.Fitted` record. ``"ancova"`` a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,10 @@ class LinearTester:
 
 
 def _ancova_model(trial: Trial, outcome: str, visit: float, alpha: float, **options) -> LinearTester:
-    res = ancova(trial, outcome, visit, alpha=alpha, adjust="none", **options)
+    return _ancova_tester(ancova(trial, outcome, visit, alpha=alpha, adjust="none", **options), alpha)
+
+
+def _ancova_tester(res, alpha: float) -> LinearTester:
     arms = res.model.design.arms
 
     def test(weights: Mapping[str, float], label: str, *, side: str = "two-sided") -> pd.DataFrame:
@@ -55,14 +58,16 @@ def _ancova_model(trial: Trial, outcome: str, visit: float, alpha: float, **opti
 def _mmrm_model(trial: Trial, outcome: str, visit: float, alpha: float, **options) -> LinearTester:
     from .mmrm import mmrm  # imported here: the MMRM package is heavier and optional for ANCOVA users
 
-    res = mmrm(trial, outcome, alpha=alpha, **options)
+    return _mmrm_tester(mmrm(trial, outcome, alpha=alpha, **options), trial, outcome, visit)
+
+
+def _mmrm_tester(res, trial: Trial, outcome: str, visit: float) -> LinearTester:
     res.contrast_at(visit)   # DataError when the visit was not analysed
 
     def test(weights: Mapping[str, float], label: str, *, side: str = "two-sided") -> pd.DataFrame:
         return res.linear(dict(weights), visit, label, side=side)
 
-    fitted = res.fitted
-    fitted.visit = float(visit)
+    fitted = replace(res.fitted, visit=float(visit))  # a copy: the caller's MMRM result keeps its own record
     return LinearTester(test, fitted, trial.instrument(outcome), [a for a in trial.arms])
 
 
@@ -81,7 +86,7 @@ def _fit(trial: Trial, outcome: str, visit: float, model: str, alpha: float, nee
     if clash:
         raise ModelError(f"{purpose} sets {', '.join(clash)} itself (its contrasts are fixed and need no "
                          "multiplicity adjustment); remove that argument")
-    if model not in MODELS:
+    if isinstance(model, str) and model not in MODELS:
         raise ModelError(f"model={model!r} is not known; use one of {sorted(MODELS)}")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
@@ -91,7 +96,28 @@ def _fit(trial: Trial, outcome: str, visit: float, model: str, alpha: float, nee
         raise DataError(f"{purpose} needs the arms {list(needed)}; this trial has no {', '.join(missing)} arm "
                         f"(its arms are {trial.arms}). Name the arms with ct.load(..., arms={{...}}) if they are "
                         "labelled differently.")
-    return MODELS[model](trial, outcome, visit, alpha, **options)
+    if isinstance(model, str):
+        return MODELS[model](trial, outcome, visit, alpha, **options)
+    return _fitted_tester(model, trial, outcome, visit, alpha, options)
+
+
+def _fitted_tester(res, trial: Trial, outcome: str, visit: float, alpha: float, options: dict) -> LinearTester:
+    """A tester from a result the caller already fitted (no second fit of the same model)."""
+    from .ancova import AncovaResult
+    from .mmrm import MMRMResult
+
+    if options:
+        raise ModelError(f"model= is an already fitted result; options {sorted(options)} cannot change it")
+    if res.fitted.outcome != outcome:
+        raise DataError(f"the fitted result is for '{res.fitted.outcome}', not '{outcome}'")
+    if isinstance(res, AncovaResult):
+        if res.fitted.visit != float(visit):
+            raise DataError(f"the fitted ANCOVA is at week {res.fitted.visit:g}, not week {float(visit):g}")
+        return _ancova_tester(res, alpha)
+    if isinstance(res, MMRMResult):
+        return _mmrm_tester(res, trial, outcome, visit)
+    raise ModelError(f"model must be a model name ({sorted(MODELS)}) or a fitted ct.ancova / ct.mmrm result, "
+                     f"not {type(res).__name__}")
 
 
 def _ratio(table: pd.DataFrame) -> pd.DataFrame:
@@ -149,8 +175,9 @@ def combination_test(trial: Trial, outcome: str, visit: float, *, model: str = "
     outcome : str
     visit : float
         Follow-up visit (weeks).
-    model : {"ancova", "mmrm"} or a name added with :func:`register_model`
-        The model giving the contrasts (ANCOVA at the visit, or the MMRM's contrasts at the visit).
+    model : {"ancova", "mmrm"}, a name added with :func:`register_model`, or a fitted result
+        The model giving the contrasts (ANCOVA at the visit, or the MMRM's contrasts at the visit). A result of
+        :func:`combotherapy.ancova` or :func:`combotherapy.mmrm` for the same trial and outcome is used as it is.
     alpha : float
         One-sided significance level of each component test (and of the IUT).
     **options
@@ -272,8 +299,9 @@ def synergy(trial: Trial, outcome: str, visit: float, *, alpha: float = 0.05, mo
         Follow-up visit (weeks).
     alpha : float
         1 - confidence level of the two-sided intervals.
-    model : str
-        ``"ancova"`` (default: value at the visit on arm + baseline) or another registered model.
+    model : str or fitted result
+        ``"ancova"`` (default: value at the visit on arm + baseline), another registered model, or a fitted
+        :func:`combotherapy.ancova` / :func:`combotherapy.mmrm` result for the same trial and outcome.
     **options
         Passed to the model (e.g. ``covariates=``, ``missing_baseline=``).
 
