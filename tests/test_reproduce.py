@@ -138,3 +138,16 @@ def test_reproduce_never_writes_into_the_notebooks_folder(tmp_path, fake_run):
     with pytest.raises(rep.OutputError, match="input"):
         rep.reproduce(REPO / "notebooks", quiet=True, root=REPO, force=True)
     assert fake_run == []
+
+
+def test_default_output_is_the_repositorys_results_wherever_the_command_starts(tmp_path, monkeypatch):
+    root = _fake_repository(tmp_path / "repo")
+    for rel in {t for t in rep.NOTEBOOKS.values() if "{" not in t}:
+        (root / rel).write_text("subject,arm\n")
+    written = []
+    monkeypatch.setattr(rep, "run_notebook", lambda path, parameters, timeout=900: written.append(
+        parameters["out_dir"]))
+    monkeypatch.chdir(tmp_path)
+    manifest = rep.reproduce(quiet=True, root=root)
+    assert manifest == root / "results" / rep.MANIFEST and not (tmp_path / "results").exists()
+    assert all(rep.Path(w).parent == root / "results" for w in written)

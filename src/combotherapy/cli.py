@@ -242,7 +242,8 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="regenerate every figure and table from the bundled data", epilog=_EPILOG,
                        description="Execute every notebook on the bundled data and write figures, tables and "
                                    "MANIFEST.sha256; with --check, compare with the committed results.")
-    r.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
+    r.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: results/ of the repository whose notebooks run)")
     r.add_argument("--check", action="store_true", help="regenerate into a temporary folder and compare with the "
                    "committed manifest; exit 1 on drift")
     r.add_argument("--quiet", action="store_true", help="no progress bar")

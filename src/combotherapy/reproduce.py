@@ -128,12 +128,12 @@ def data_path(template: str, root: Path) -> Path:
     return path
 
 
-def reproduce(out: Path | str = COMMITTED, *, quiet: bool = False, root: Path | None = None,
+def reproduce(out: Path | str | None = None, *, quiet: bool = False, root: Path | None = None,
               force: bool = False) -> Path:
     """Execute every notebook on the bundled data, writing into ``out``; return the manifest path.
 
     ``root`` is the repository whose ``notebooks/`` run (default: the one the package was installed from, see
-    :func:`repo_root`). ``out`` must be absent, empty or an earlier run's results folder (it holds
+    :func:`repo_root`); ``out`` defaults to its ``results/`` folder, wherever the command is started. ``out`` must be absent, empty or an earlier run's results folder (it holds
     ``MANIFEST.sha256``); another folder is refused unless ``force`` (and one holding the notebooks or their data
     always is).
     """
@@ -144,6 +144,7 @@ def reproduce(out: Path | str = COMMITTED, *, quiet: bool = False, root: Path | 
     missing = [name for name in NOTEBOOKS if not (root / "notebooks" / name).is_file()]
     if missing:
         raise NotebookError(f"{root / 'notebooks'} lacks the notebook(s) {missing}")
+    out = root / COMMITTED if out is None else out
     check_output_folder(out, inputs=[root / "notebooks", *paths.values()], force=force)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
