@@ -151,3 +151,28 @@ def test_default_output_is_the_repositorys_results_wherever_the_command_starts(t
     manifest = rep.reproduce(quiet=True, root=root)
     assert manifest == root / "results" / rep.MANIFEST and not (tmp_path / "results").exists()
     assert all(rep.Path(w).parent == root / "results" for w in written)
+
+
+def test_notebook_runs_over_local_sockets_without_kernel_warnings(tmp_path, capfd):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("out_dir = 'nowhere'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import pathlib\npathlib.Path(out_dir).mkdir()\n"
+                                  "(pathlib.Path(out_dir) / 'x.md').write_text('ok')"),
+    ])
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    rep.run_notebook(path, {"out_dir": str(tmp_path / "out")}, timeout=120)
+    assert (tmp_path / "out" / "x.md").read_text() == "ok"
+    assert "without encryption" not in capfd.readouterr().err
+
+
+def test_failing_notebook_names_its_cell(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("1 / 0")])
+    path = tmp_path / "bad.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(rep.NotebookError, match="bad.ipynb failed in cell 2: ZeroDivisionError"):
+        rep.run_notebook(path, {}, timeout=120)

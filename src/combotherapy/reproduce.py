@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import os
 import re
 import shutil
 import sys
@@ -67,6 +68,16 @@ def _progress(i: int, n: int, label: str, quiet: bool) -> None:
         sys.stderr.write("\n")
 
 
+def _kernel_manager(sockets: str):
+    """A kernel that talks over local IPC sockets in the private folder ``sockets``, not over TCP: nothing listens
+    on the network, and the kernel has no reason to warn about unencrypted TCP. TCP on Windows (no IPC there)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    if os.name == "nt":
+        return AsyncKernelManager(kernel_name="python3")
+    return AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
+
+
 def run_notebook(path: Path, parameters: dict, timeout: int = 900) -> None:
     """Execute ``path`` in a fresh kernel with ``parameters`` injected after its parameters cell.
 
@@ -82,9 +93,11 @@ def run_notebook(path: Path, parameters: dict, timeout: int = 900) -> None:
     injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
     idx = next((i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), -1)
     nb.cells.insert(idx + 1, injected)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     try:
-        client.execute()
+        with tempfile.TemporaryDirectory(prefix="combotherapy-kernel-") as sockets:
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=_kernel_manager(sockets),
+                                    resources={"metadata": {"path": str(path.parent)}})
+            client.execute()
     except CellExecutionError as e:
         cell = next((i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error"
                                                                for o in c.get("outputs", []))), None)
