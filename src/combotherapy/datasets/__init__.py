@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..errors import DataError
 from ..instruments import Instrument
+
+if TYPE_CHECKING:
+    from ..trial import Trial
 
 __all__ = ["list", "path", "load", "source", "vickers", "fev_data", "bcva_data", "neck_pain", "antidepressant",
            "HERE", "REPOSITORY_FOLDER"]
@@ -199,7 +202,7 @@ def source(name: str) -> str:
     return file.read_text(encoding="utf-8")
 
 
-def load(name: str):
+def load(name: str) -> Trial | pd.DataFrame:
     """Load dataset ``name`` with one call: a mapped Trial for trials, a DataFrame for study-level data.
 
     Parameters
@@ -224,38 +227,70 @@ def load(name: str):
     if d.kind == "trial":
         from ..io import load as load_file  # lazy: the loaders import the whole reading stack
 
-        trial = load_file(file, **d.mapping)
-        return trial
+        return load_file(file, **d.mapping)
     # UTF-8 (a byte-order mark, if any, dropped); R's write.csv quotes text and writes NA for missing
     return pd.read_csv(file, encoding="utf-8-sig")
 
 
-def vickers():
+def vickers() -> Trial:
     """Vickers et al. (BMJ 2004), acupuncture for chronic headache: ``headache`` at weeks 0, 13 and 52, as a Trial.
 
     The wheel does not ship these data (non-commercial terms); they are in the source repository.
+
+    Example
+    -------
+    >>> import combotherapy as ct
+    >>> ct.datasets.vickers().n_subjects
+    401
     """
     return load("vickers_headache")
 
 
-def fev_data():
-    """R mmrm's ``fev_data`` as a Trial: ``fev1`` at visits 1-4, ``fev1_baseline``, arms control/treatment."""
+def fev_data() -> Trial:
+    """R mmrm's ``fev_data`` as a Trial: ``fev1`` at visits 1-4, ``fev1_baseline``, arms control/treatment.
+
+    Example
+    -------
+    >>> import combotherapy as ct
+    >>> ct.datasets.fev_data().n_subjects
+    200
+    """
     return load("fev_data")
 
 
-def bcva_data():
-    """R mmrm's ``bcva_data`` as a Trial: ``bcva_change`` at visits 1-10, arms control/treatment."""
+def bcva_data() -> Trial:
+    """R mmrm's ``bcva_data`` as a Trial: ``bcva_change`` at visits 1-10, arms control/treatment.
+
+    Example
+    -------
+    >>> import combotherapy as ct
+    >>> ct.datasets.bcva_data().n_subjects
+    1000
+    """
     return load("bcva_data")
 
 
-def neck_pain():
+def neck_pain() -> Trial:
     """Chow et al. (Pain 2006), laser vs sham for neck pain, as a Trial: ``vas`` at weeks 0, 7 and 12.
 
     The wheel does not ship these data (GPL); they are in the source repository.
+
+    Example
+    -------
+    >>> import combotherapy as ct
+    >>> ct.datasets.neck_pain().n_subjects
+    90
     """
     return load("neck_pain")
 
 
-def antidepressant():
-    """rbmi's antidepressant trial as a Trial: ``hamd17_change`` at weeks 1, 2, 4 and 6, arms control/treatment."""
+def antidepressant() -> Trial:
+    """rbmi's antidepressant trial as a Trial: ``hamd17_change`` at weeks 1, 2, 4 and 6, arms control/treatment.
+
+    Example
+    -------
+    >>> import combotherapy as ct
+    >>> ct.datasets.antidepressant().n_subjects
+    172
+    """
     return load("antidepressant")
