@@ -14,7 +14,8 @@ import pandas as pd
 
 from .arms import CANONICAL_ARMS, arm_order
 from .errors import ProblemCollector
-from .instruments import Instrument
+from .instruments import COVARIATE_RANGES, Instrument
+from .io.cells import DECIMAL_COMMA
 from .io.layout import ROW, _key
 from .io.readers import MISSING_TOKENS
 
@@ -23,12 +24,17 @@ __all__ = ["normalise_missing", "validate_long"]
 
 def normalise_missing(frame: pd.DataFrame) -> pd.DataFrame:
     """Cells that spell "missing" (blank, NA, '.', ...) become real missing values, text columns only."""
-    out = frame.copy()
-    for c in out.columns:
-        col = out[c]
+    parts = []
+    for i in range(frame.shape[1]):  # columns are rebuilt into one frame at the end: assigning them one by
+        col = frame.iloc[:, i]       # one is quadratic in the number of columns (10,000-column files)
         if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
             text = col.astype("string").str.strip()
-            out[c] = col.where(~text.isin(MISSING_TOKENS).fillna(False).astype(bool), np.nan)
+            col = col.where(~text.isin(MISSING_TOKENS).fillna(False).astype(bool), np.nan)
+        parts.append(col)
+    if not parts:
+        return frame.copy()
+    out = pd.concat(parts, axis=1, ignore_index=True)
+    out.columns = frame.columns
     return out
 
 
@@ -102,7 +108,10 @@ def _to_numeric(frame: pd.DataFrame, col: str, what: str, problems: ProblemColle
     num = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").astype(float)
     bad = num.isna() & raw.notna()
     if bad.any():
-        problems.add(col, f"{bad.sum()} non-numeric value{'s' if bad.sum() > 1 else ''}: expected {what}",
+        comma = raw.astype("string").str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool)
+        hint = ("; some are written with a decimal comma (such as 67,5): declare decimal=','"
+                if (comma & bad).any() else "")
+        problems.add(col, f"{bad.sum()} non-numeric value{'s' if bad.sum() > 1 else ''}: expected {what}{hint}",
                      _rows(frame, bad), int(bad.sum()))
     return _finite(frame, col, num, problems)
 
@@ -148,32 +157,76 @@ def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemColl
     return mapped
 
 
+def _covariate(frame: pd.DataFrame, col: str, problems: ProblemCollector) -> pd.Series:
+    """A column that is neither key nor outcome: numeric when every value is a number, else text.
+
+    Numbers written with a decimal comma ('67,5') in a file not declared ``decimal=","`` are a problem:
+    kept as text they would become a factor with one level per value.
+    """
+    raw = frame[col]
+    if pd.api.types.is_bool_dtype(raw.dtype) or isinstance(raw.dtype, pd.CategoricalDtype):
+        return raw
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        return _finite(frame, col, _real(frame, col, problems), problems)
+    text = raw.astype("string").str.strip()
+    num = pd.to_numeric(text, errors="coerce")
+    if (num.notna() | raw.isna()).all() and raw.notna().any():
+        return _finite(frame, col, num.astype(float), problems)
+    comma = text.str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool)
+    if comma.any() and (num.notna() | comma | raw.isna()).all():
+        problems.add(col, "numbers written with a decimal comma (such as 67,5): declare the file's decimal mark "
+                     "with decimal=',' (and sep=';' for a semicolon-separated file)", _rows(frame, comma),
+                     int(comma.sum()))
+    out = text.astype(object)
+    return out.where(raw.notna(), np.nan)
+
+
+def _covariate_ranges(frame: pd.DataFrame, out: dict, problems: ProblemCollector) -> None:
+    """Covariates with a known meaning (age, pain duration) outside what is possible are problems."""
+    for col, (low, high, what) in COVARIATE_RANGES.items():
+        vals = out.get(col)
+        if vals is None or not pd.api.types.is_numeric_dtype(vals.dtype) or pd.api.types.is_bool_dtype(vals.dtype):
+            continue
+        v = vals.astype(float)
+        bad = ((v < low) if low is not None else False) | ((v > high) if high is not None else False)
+        bad = pd.Series(bad, index=frame.index).fillna(False).astype(bool)
+        if bad.any():
+            lo = "-inf" if low is None else f"{low:g}"
+            hi = "inf" if high is None else f"{high:g}"
+            problems.add(col, f"impossible values: expected {what} in [{lo}, {hi}]", _rows(frame, bad),
+                         int(bad.sum()))
+
+
 def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Mapping[str, Instrument],
                   problems: ProblemCollector) -> pd.DataFrame:
     """Check and type the canonical columns; problems go to ``problems`` (the caller raises)."""
-    out = pd.DataFrame({ROW: frame[ROW].to_numpy()}, index=frame.index)
+    # columns are collected in a dict and the frame built once at the end (assigning thousands of columns
+    # one at a time is quadratic in their number)
+    out: dict[str, object] = {ROW: frame[ROW].to_numpy()}
 
     # subject: a string id; never missing
     subj = frame["subject"]
     miss = subj.isna()
     if miss.any():
         problems.add("subject", "missing subject id", _rows(frame, miss), int(miss.sum()))
-    out["subject"] = subject_text(subj).astype("str")
+    subject = subject_text(subj).astype("str")
+    out["subject"] = subject
 
     arm = _check_arms(frame, arms, problems)
     out["visit"] = frame["visit"].astype(float)
 
     # a subject randomised to two arms
-    pairs = pd.DataFrame({"s": out["subject"], "a": arm}).dropna()
+    pairs = pd.DataFrame({"s": subject, "a": arm}).dropna()
     n_arms = pairs.groupby("s")["a"].nunique()
     two = n_arms.index[n_arms > 1]
     if len(two):
-        rows = frame.loc[out["subject"].isin(two).to_numpy(), ROW]
+        rows = frame.loc[subject.isin(two).to_numpy(), ROW]
         problems.add("arm", f"{len(two)} subject{'s appear' if len(two) > 1 else ' appears'} in more than one arm "
                      "(a subject is randomised once)", rows, len(rows))
 
     # one row per subject and visit
-    dup = out.duplicated(["subject", "visit"], keep=False) & out["subject"].notna() & out["visit"].notna()
+    keys = pd.DataFrame({"subject": subject, "visit": out["visit"]})
+    dup = keys.duplicated(keep=False) & keys["subject"].notna() & keys["visit"].notna()
     if dup.any():
         problems.add("visit", "duplicate subject-visit rows: expected one row per subject and visit",
                      _rows(frame, dup), int(dup.sum()))
@@ -198,38 +251,24 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
                              _rows(frame, frac), int(frac.sum()))
         out[col] = vals
 
-    # other columns: covariates, numeric when every value is a number, else text
+    # other columns: covariates
     for col in frame.columns:
-        if col in out.columns or col in ("arm", ROW):
-            continue
-        raw = frame[col]
-        if pd.api.types.is_bool_dtype(raw.dtype):
-            out[col] = raw
-            continue
-        if pd.api.types.is_numeric_dtype(raw.dtype):
-            out[col] = _finite(frame, col, _real(frame, col, problems), problems)
-            continue
-        if isinstance(raw.dtype, pd.CategoricalDtype):
-            out[col] = raw
-            continue
-        num = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce")
-        if (num.notna() | raw.isna()).all() and raw.notna().any():
-            out[col] = _finite(frame, col, num.astype(float), problems)
-        else:
-            out[col] = raw.astype("string").str.strip().astype("str") if raw.notna().any() else raw
-            out[col] = out[col].where(raw.notna(), np.nan)
+        if col not in out and col not in ("arm", ROW):
+            out[col] = _covariate(frame, col, problems)
+    _covariate_ranges(frame, out, problems)
 
     # subject-level outcomes are constant within a subject
     for col, inst in instruments.items():
-        if inst.level != "subject" or col not in out.columns:
+        if inst.level != "subject" or col not in out:
             continue
-        varies = out.groupby("subject")[col].nunique(dropna=True)
+        varies = pd.Series(out[col]).groupby(subject.to_numpy()).nunique(dropna=True)
         bad_s = varies.index[varies > 1]
         if len(bad_s):
-            rows = frame.loc[out["subject"].isin(bad_s).to_numpy(), ROW]
+            rows = frame.loc[subject.isin(bad_s).to_numpy(), ROW]
             problems.add(col, f"a subject-level outcome takes different values within {len(bad_s)} "
                          "subject(s): expected one value per subject", rows, len(rows))
 
     levels = arm_order([a for a in arm.dropna().unique()])
-    out.insert(1, "arm", pd.Categorical(arm, categories=levels, ordered=True))
-    return out
+    result = pd.DataFrame(out, index=frame.index)
+    result.insert(1, "arm", pd.Categorical(arm, categories=levels, ordered=True))
+    return result
