@@ -222,9 +222,11 @@ def _covariates(frame: pd.DataFrame, cols: list[str], problems: ProblemCollector
     num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan).reshape(shape, order="F")
     filled = text.notna().to_numpy().reshape(shape, order="F")
     numeric = ((~np.isnan(num) | ~filled).all(axis=0)) & filled.any(axis=0)
+    infinite = np.isinf(num).any(axis=0)
     for j, c in enumerate(text_cols):
         if numeric[j]:  # every filled cell a number: the common case, no per-column string work
-            out[c] = _finite(frame, c, pd.Series(num[:, j], index=frame.index), problems)
+            values = pd.Series(num[:, j], index=frame.index)
+            out[c] = _finite(frame, c, values, problems) if infinite[j] else values
         else:
             out[c] = _covariate(frame, c, problems)
     return out
