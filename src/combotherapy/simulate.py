@@ -569,8 +569,9 @@ def simulate_trial(
     frame = simulate_frame(arms=arms, n_per_arm=n_per_arm, visits=visits, effects=effects, dropout=dropout,
                            seed=seed, rng=rng)
     trial = _to_trial(frame)
-    trial.source = f"simulate_trial(seed={seed if rng is None else '<Generator>'})"
-    return trial
+    # a Trial is immutable: the validated trial is relabelled through the documented fast constructor
+    return Trial._from_validated(trial.data, trial.instruments, decisions=trial.decisions,
+                                 source=f"simulate_trial(seed={seed if rng is None else '<Generator>'})")
 
 
 def _to_trial(frame: pd.DataFrame) -> Trial:

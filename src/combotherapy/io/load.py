@@ -190,7 +190,7 @@ def load(
 
     data = _canonical_order(data, list(instruments))
     notes += [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
-    return Trial(data, instruments, source=name, notes=notes)
+    return Trial._from_validated(data, instruments, source=name, notes=notes)
 
 
 def _check_arguments(columns, arms, visits, layout, missing=None) -> None:
