@@ -36,7 +36,7 @@ def test_writing_into_data_never_changes_the_trial():
     d = t.data
     d.loc[0, "pain"] = 99.0
     d["pain"] = 0.0
-    d.drop(columns="age", inplace=True)
+    del d["age"]
     assert t.data["pain"].tolist() == [6.0, 3, 7, 6, 8, 2] and "age" in t.data.columns
     with pytest.raises(ValueError):
         t.data["pain"].to_numpy()[0] = 5.0  # read-only view of the Trial's array

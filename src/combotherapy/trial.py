@@ -63,7 +63,8 @@ class Trial:
     source : str
         Where the data came from (a file name or ``"DataFrame"``).
     notes : list of str
-        What the loader did that a reader should know (empty rows ignored, sheets not read, ...).
+        What the loader did that a reader should know, as sentences: empty rows ignored, sheets not read,
+        missing-value codes, columns kept as covariates, mapping suggestions, post-randomisation covariates.
     decisions : tuple of Decision
         The loader's decisions, structured: covariates kept, mapping suggestions, post-baseline covariates, notes.
 
@@ -117,7 +118,7 @@ class Trial:
         put(self, "source", str(source))
         note_decisions = [Decision("note", None, n) for n in notes if n not in {d.message for d in decisions}]
         put(self, "decisions", tuple(decisions) + tuple(note_decisions))
-        put(self, "_notes", tuple(d.message for d in self.decisions if d.kind == "note"))
+        put(self, "_notes", tuple(d.message for d in self.decisions))
 
     def __setattr__(self, name, value):
         raise AttributeError(f"a Trial is immutable: cannot set {name!r}")
@@ -247,7 +248,8 @@ class Trial:
 
     def with_outcomes(self, **instruments: Instrument) -> Trial:
         """A new trial that treats more columns as outcomes (validated again: their values must fit)."""
-        return Trial(self._frame, {**self.instruments, **instruments}, source=self.source, notes=self.notes)
+        notes = [d.message for d in self.decisions if d.kind == "note"]  # the others are decided again
+        return Trial(self._frame, {**self.instruments, **instruments}, source=self.source, notes=notes)
 
     # --- display -------------------------------------------------------------------------
     def __repr__(self) -> str:

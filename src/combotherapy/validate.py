@@ -16,6 +16,7 @@ from .arms import CANONICAL_ARMS, arm_order
 from .errors import ProblemCollector
 from .instruments import COVARIATE_RANGES, Instrument
 from .io.cells import DECIMAL_COMMA
+from .io.decisions import shown_labels
 from .io.layout import ROW, _key
 from .io.readers import MISSING_TOKENS
 
@@ -173,11 +174,12 @@ def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemColl
     bad = mapped.isna() & ~missing
     if bad.any():
         seen = sorted(keys[bad].unique().tolist())[:10]
-        if arms and all(_is_number(k) for k in lookup) and not any(_is_number(s) for s in seen):
+        if arms and all(_is_number(k) for k in lookup) and not any(_is_number(s) for s in seen) and \
+                "not shown" not in shown_labels(seen, ""):
             # a Stata/SPSS/SAS column with value labels is read as its labels, not its numeric codes
             hint += (f"; the column holds text labels (value labels of a Stata file are applied when it is read), "
                      f"so map those, e.g. arms={{{seen[0]!r}: ...}}")
-        problems.add("arm", f"unknown arm labels {seen}; {hint}", _rows(frame, bad), int(bad.sum()))
+        problems.add("arm", f"{shown_labels(seen, 'arm labels')}; {hint}", _rows(frame, bad), int(bad.sum()))
     return mapped
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..errors import ProblemCollector
 from .cells import clean_name
+from .decisions import role_suggestions, shown_labels
 from .readers import MISSING_TOKENS
 
 __all__ = ["apply_columns", "detect_layout", "wide_to_long", "parse_visits", "add_baseline_rows", "ROW"]
@@ -133,14 +134,15 @@ def detect_layout(frame: pd.DataFrame, layout: str, problems: ProblemCollector, 
         problems.add("visit", "missing: cannot tell the layout. A long file needs a visit column "
                      "(map it with columns={'visit': '<your column>'}); a wide file needs outcome columns "
                      "named <outcome>_w<week>, such as pain_w0, pain_w12, or <outcome>_<label> with the labels "
-                     "mapped to weeks by visits=, such as visits={'VIS1': 4}" + close_matches("visit", frame.columns))
+                     "mapped to weeks by visits=, such as visits={'VIS1': 4}" + role_suggestions("visit", frame,
+                                                                                     SYNONYMS["visit"]))
         return "unknown"
     if layout == "wide" and not wide_cols:
         problems.add(None, "layout='wide' but no column is named <outcome>_w<week> (such as pain_w0, pain_w12); "
                      "map your columns to such names with columns=")
     if layout == "long" and "visit" not in frame.columns:
         problems.add("visit", "missing: a long layout needs a visit column; map it with columns={'visit': ...}"
-                     + close_matches("visit", frame.columns))
+                     + role_suggestions("visit", frame, SYNONYMS["visit"]))
     return layout
 
 
@@ -203,7 +205,7 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
     if bad.any():
         labels = sorted(text[bad].unique().tolist())[:10]
         known = f"; visits= maps {sorted(map(str, visits))}" if visits else ""
-        problems.add("visit", f"labels {labels} are not weeks: expected numbers (weeks since randomisation, "
+        problems.add("visit", f"{shown_labels(labels, 'visit labels')} are not weeks: expected numbers (weeks since randomisation, "
                      f"0 = baseline) or labels mapped with visits={{label: week}}{known}",
                      frame.loc[bad, ROW], int(bad.sum()))
     inf = np.isinf(out.to_numpy())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 
@@ -10,13 +11,15 @@ import pandas as pd
 
 from ..errors import DataError, ProblemCollector
 from ..instruments import REGISTRY, Instrument, check_declared, instrument_for
-from ..trial import KEY_COLUMNS, Trial
+from ..trial import KEY_COLUMNS, Decision, Trial
 from ..validate import normalise_missing, validate_long
-from .cells import apply_missing_codes
+from .cells import apply_missing_codes, clean_name
+from .decisions import decide, role_suggestions
 from .layout import (
     BASELINE_SUFFIX,
     REQUIRED,
     ROW,
+    SYNONYMS,
     add_baseline_rows,
     apply_columns,
     close_matches,
@@ -134,10 +137,10 @@ def load(
     missing_required = [c for c in REQUIRED if c not in frame.columns]
     for c in missing_required:
         problems.add(c, f"required column missing; map it with columns={{'{c}': '<your column>'}}"
-                     + close_matches(c, frame.columns))
+                     + role_suggestions(c, frame, SYNONYMS.get(c, ())))
     shape = detect_layout(frame, layout, problems, visits)
     if missing_required or shape == "unknown" or problems:
-        problems.raise_if_any(message=f"cannot load {name}:")
+        _raise(problems, name)
 
     frame = frame.reset_index(drop=True)
     frame.insert(0, ROW, range(len(frame)))
@@ -186,11 +189,19 @@ def load(
         frame = add_baseline_rows(frame, baseline_cols, subject_cols, problems)
 
     data = validate_long(frame, arms=arms, instruments=instruments, problems=problems)
-    problems.raise_if_any(message=f"cannot load {name}:")
+    _raise(problems, name)
 
     data = _canonical_order(data, list(instruments))
     notes += [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
-    return Trial._from_validated(data, instruments, source=name, notes=notes)
+    decisions = [Decision("note", None, n) for n in notes] + decide(data, instruments, (columns or {}).keys())
+    return Trial._from_validated(data, instruments, source=name, decisions=decisions)
+
+
+def _raise(problems: ProblemCollector, name: str) -> None:
+    """Raise every problem at once; headers and labels in messages lose control characters (terminal escapes)."""
+    problems.problems = [dataclasses.replace(p, column=None if p.column is None else clean_name(p.column),
+                                             message=clean_name(p.message)) for p in problems.problems]
+    problems.raise_if_any(message=f"cannot load {clean_name(name)}:")
 
 
 def _check_arguments(columns, arms, visits, layout, missing=None) -> None:
