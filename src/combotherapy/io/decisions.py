@@ -55,13 +55,24 @@ def _fits(values: pd.Series, inst: Instrument, constant: bool) -> bool:
     return constant if inst.level == "subject" else True
 
 
+def _cues() -> dict[str, set[str]]:
+    return {name: (_OUTCOME_WORDS.get(name, set()) | _words(name) | _words(inst.label)) - {"of", "the", "and", "last"}
+            for name, inst in REGISTRY.items()}
+
+
+_CUES = _cues()
+_ALL_CUES = set().union(*_CUES.values())
+
+
 def _outcome_suggestion(col: str, values: pd.Series, constant: bool, taken: set[str]) -> str | None:
     words = _words(col)
+    if not words & _ALL_CUES:  # most columns: no word of any registered outcome, nothing to check
+        return None
     best = None
     for name, inst in REGISTRY.items():
         if name in taken:
             continue
-        cues = (_OUTCOME_WORDS.get(name, set()) | _words(name) | _words(inst.label)) - {"of", "the", "and", "last"}
+        cues = _CUES[name]
         strong = (words & cues) - _IGNORED_WORDS
         if not strong and inst.kind != "event":
             continue
