@@ -229,3 +229,21 @@ def test_two_roles_mapped_to_one_column_and_bad_instrument_bounds():
         ct.Instrument(low="zero")
     with pytest.raises(ValueError, match="high must be a number"):
         ct.Instrument(high=None or "10")
+
+
+@pytest.mark.parametrize("mapping", [
+    {"outcomes": {"headache": {"low": "zero", "better": "lower"}}},
+    {"outcomes": {"headache": {"high": [10]}}},
+    {"columns": {"subject": "pid", "arm": "pid"}},
+])
+def test_mapping_files_with_bad_bounds_or_two_roles_are_data_errors(tmp_path, capsys, mapping):
+    import json
+
+    from combotherapy.cli import EXIT_DATA, main
+
+    data = tmp_path / "t.csv"
+    frame(3).rename(columns={"subject": "pid"}).assign(headache=1.0).to_csv(data, index=False)
+    spec = tmp_path / "map.json"
+    spec.write_text(json.dumps(mapping))
+    assert main(["validate", str(data), "--mapping", str(spec)]) == EXIT_DATA
+    assert "internal error" not in capsys.readouterr().err
