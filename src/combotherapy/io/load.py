@@ -112,6 +112,19 @@ def load(
     empty row (every cell missing, such as a spacer line in a spreadsheet) holds no data and is ignored;
     ``Trial.notes`` lists such rows. Row numbers in messages count the file's data rows, empty ones included.
 
+    The loader says what it decided, in ``Trial.decisions`` (structured) and ``Trial.notes`` (sentences, which
+    ``combotherapy validate`` prints): columns neither mapped nor registered are kept as covariates; a column
+    whose name and values fit a registered outcome (``recovery_weeks`` for ``recovery_time``, a 0/1 ``event``
+    for ``recovered``) gets a ``columns=`` suggestion; a covariate that changes after randomisation, or is
+    recorded only after baseline, is flagged as not a baseline characteristic. A missing required column is
+    suggested from columns whose names and values fit the role. Values are never shown in messages: unknown
+    arm or visit labels that look like identifiers are only counted, and control characters are removed
+    from headers.
+
+    Readers never guess: SAS transport zeros read as 0 and a truncated ``.xpt`` is refused; formula cells of
+    a workbook without computed values are an error; sheets not read are noted; every reader failure
+    (damaged or truncated files, nested, duration or undecodable cells) is a ``DataError`` naming the file.
+
     Example
     -------
     >>> import combotherapy as ct, pandas as pd
@@ -121,6 +134,9 @@ def load(
     ...                 arms={1: "acupuncture", 0: "control"})
     >>> trial.arms, trial.visits
     (['control', 'acupuncture'], [0.0, 12.0])
+    >>> ct.load(raw.assign(bmi=[22.0, 22.0, 31.5, 31.5]), columns={"subject": "pid", "arm": "group",
+    ...         "visit": "week", "pain": "nrs"}, arms={1: "acupuncture", 0: "control"}).notes
+    ["kept as covariates (neither mapped with columns= nor registered outcomes): 'bmi'"]
     """
     _check_arguments(columns, arms, visits, layout, missing)
     read = read_table(source, encoding=encoding, sheet=sheet, sep=sep, decimal=decimal)
