@@ -247,3 +247,11 @@ def test_mapping_files_with_bad_bounds_or_two_roles_are_data_errors(tmp_path, ca
     spec.write_text(json.dumps(mapping))
     assert main(["validate", str(data), "--mapping", str(spec)]) == EXIT_DATA
     assert "internal error" not in capsys.readouterr().err
+
+
+def test_xport_version_8_is_read_with_zeros(tmp_path):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    path = tmp_path / "v8.xpt"
+    pyreadstat.write_xport(frame(), str(path), file_format_version=8)
+    t = ct.load(path)
+    assert t.visits == [0.0, 12.0] and (t.at(0)["pain"] == 0.0).all()

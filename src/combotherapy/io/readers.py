@@ -181,6 +181,15 @@ def _xport_truncated(path: Path) -> str | None:
 
 
 def _read_xport(path: Path, encoding: str | None) -> pd.DataFrame:
+    with open(path, "rb") as fh:
+        head = fh.read(80)
+    if b"LIBV8" in head:  # version 8 transport (long names): pandas cannot read it, pyreadstat can
+        try:
+            import pyreadstat
+        except ImportError:
+            raise DataError(f"{path.name} is a SAS transport file of version 8; reading it needs the package "
+                            "pyreadstat (pip install 'combotherapy[spss]'), or export it as version 5") from None
+        return pyreadstat.read_xport(str(path), encoding=encoding)[0]
     why = _xport_truncated(path)
     if why:
         raise DataError(f"cannot read {path.name}: the SAS transport file is truncated or damaged ({why}); "
