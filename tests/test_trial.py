@@ -50,10 +50,14 @@ def test_public_constructor_validates():
     good = ct.load(raw()).data
     t = Trial(good, {"pain": ct.REGISTRY["pain"]}, source="mine")
     assert t.source == "mine" and t.n_subjects == 3 and t.outcomes == ["pain"]
-    bad = good.copy()
-    bad.loc[1, "pain"] = 40.0
-    with pytest.raises(ct.DataError, match=r"'pain'.*outside the valid range"):
-        Trial(bad, {"pain": ct.REGISTRY["pain"]})
+    with pytest.raises(ct.DataError, match=r"'arm'.*categorical"):
+        Trial(good.assign(arm=good["arm"].astype(str)), {"pain": ct.REGISTRY["pain"]})
+    with pytest.raises(ct.DataError, match=r"'visit'.*finite weeks"):
+        Trial(good.assign(visit=-good["visit"] - 1), {"pain": ct.REGISTRY["pain"]})
+    with pytest.raises(ct.DataError, match=r"'subject'.*missing values"):
+        Trial(good.assign(subject=None), {"pain": ct.REGISTRY["pain"]})
+    with pytest.raises(ct.DataError, match=r"'pain'.*must hold numbers"):
+        Trial(good.assign(pain="x"), {"pain": ct.REGISTRY["pain"]})
     dup = pd.concat([good, good.iloc[[0]]], ignore_index=True)
     with pytest.raises(ct.DataError, match="duplicate subject-visit"):
         Trial(dup, {"pain": ct.REGISTRY["pain"]})
@@ -61,7 +65,7 @@ def test_public_constructor_validates():
 
 def test_constructor_keeps_display_order_of_arms():
     good = ct.load(raw()).data
-    order = ["combined", "control", "physio"]
+    order = ["physio", "combined", "control"]
     good["arm"] = pd.Categorical(good["arm"].astype(str), categories=order, ordered=True)
     assert Trial(good, {"pain": ct.REGISTRY["pain"]}).arms == order
 

@@ -10,13 +10,14 @@ Subject-level columns (covariates such as age, and subject-level outcomes such a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, ProblemCollector
 from .instruments import Instrument, instrument_for
 
 __all__ = ["Trial", "Decision"]
@@ -47,10 +48,13 @@ class Decision:
 class Trial:
     """A validated, de-identified trial in canonical long form; immutable.
 
-    Build one with :func:`combotherapy.load`. ``Trial(data, instruments)`` also validates: it runs the loader's
-    checks on a canonical frame (keys ``subject``, ``arm``, ``visit``; outcome ranges; one row per subject and
-    visit), so a Trial always holds checked data. Code that generated the data itself may use the one fast
-    constructor :meth:`_from_validated`, which checks nothing.
+    Build one with :func:`combotherapy.load`, which runs every check (formats, mappings, ranges, the identifier
+    guard). ``Trial(data, instruments)`` takes a frame that is already canonical and checks the invariants every
+    analysis relies on (keys ``subject``, ``arm`` (categorical), ``visit`` (finite weeks, 0 or more) present and
+    never missing, one row per subject and visit, outcomes numeric), raising :class:`DataError` otherwise; it does
+    not re-run the loader's range checks, so that tests and subsets of a loaded trial can be built directly.
+    Code that generated the data itself may use the one fast constructor :meth:`_from_validated`, which checks
+    nothing.
 
     Attributes
     ----------
@@ -85,19 +89,8 @@ class Trial:
 
     def __init__(self, data: pd.DataFrame, instruments: Mapping[str, Instrument], *, source: str = "DataFrame",
                  notes: Sequence[str] | None = None):
-        from .io.load import load  # the validated path; load builds its result with _from_validated
-
-        arm = data["arm"] if "arm" in data.columns else None
-        labels = list(arm.cat.categories) if arm is not None and isinstance(arm.dtype, pd.CategoricalDtype) else \
-            ([] if arm is None else [a for a in pd.unique(arm.dropna())])
-        declared = {k: v for k, v in instruments.items() if k in data.columns}
-        checked = load(data, arms={a: str(a) for a in labels} or None, outcomes=declared or None, layout="long")
-        frame = checked._frame
-        if labels and list(frame["arm"].cat.categories) != [str(a) for a in labels]:
-            # the caller's display order of arms is kept (the loader would use the canonical order)
-            present = [str(a) for a in labels if str(a) in set(frame["arm"].astype(str))]
-            frame = frame.assign(arm=pd.Categorical(frame["arm"].astype(str), categories=present, ordered=True))
-        self._setup(frame, {**checked.instruments}, source, list(notes or ()), checked.decisions)
+        _check_canonical(data, instruments)
+        self._setup(data, instruments, source, list(notes or ()), ())
 
     @classmethod
     def _from_validated(cls, data: pd.DataFrame, instruments: Mapping[str, Instrument], *,
@@ -247,9 +240,23 @@ class Trial:
         return tab.reindex(pd.Index(self._frame["subject"].unique(), name="subject"))
 
     def with_outcomes(self, **instruments: Instrument) -> Trial:
-        """A new trial that treats more columns as outcomes (validated again: their values must fit)."""
-        notes = [d.message for d in self.decisions if d.kind == "note"]  # the others are decided again
-        return Trial(self._frame, {**self.instruments, **instruments}, source=self.source, notes=notes)
+        """A new trial that treats more columns as outcomes; their values must be numbers in the declared range."""
+        problems = ProblemCollector()
+        for name, inst in instruments.items():
+            if name not in self._frame.columns:
+                problems.add(name, "declared as an outcome but the trial has no such column")
+                continue
+            values = pd.to_numeric(self._frame[name], errors="coerce")
+            text = values.isna() & self._frame[name].notna()
+            low = (values <= inst.low) if inst.low_open else (values < inst.low) if inst.low is not None else False
+            bad = text | low | ((values > inst.high) if inst.high is not None else False)
+            if bad.any():
+                problems.add(name, f"values that are not numbers in {inst.range_text()}", np.flatnonzero(bad.to_numpy()))
+        problems.raise_if_any(message="cannot declare these outcomes:")
+        frame = self._frame.assign(**{n: pd.to_numeric(self._frame[n]) for n in instruments})
+        named = {n: (i if i.name else replace(i, name=n)) for n, i in instruments.items()}
+        keep = [d for d in self.decisions if not (d.column in instruments and d.kind in ("suggestion", "post_baseline"))]
+        return Trial._from_validated(frame, {**self.instruments, **named}, source=self.source, decisions=keep)
 
     # --- display -------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -258,6 +265,38 @@ class Trial:
         visits = ", ".join(f"{v:g}" for v in self.visits)
         return (f"<Trial from {self.source}: {self.n_subjects} subjects ({arms}); visits (weeks) {visits}; "
                 f"outcomes {', '.join(self.outcomes)}>")
+
+
+def _check_canonical(data: pd.DataFrame, instruments: Mapping[str, Instrument]) -> None:
+    """The invariants of a canonical frame that every analysis relies on; DataError listing what is wrong."""
+    problems = ProblemCollector()
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"Trial(data, ...) needs a pandas DataFrame, not {type(data).__name__}; load files with ct.load")
+    missing = [c for c in KEY_COLUMNS if c not in data.columns]
+    for c in missing:
+        problems.add(c, "required column missing from the canonical frame (build trials from files with ct.load)")
+    if not missing:
+        if not isinstance(data["arm"].dtype, pd.CategoricalDtype):
+            problems.add("arm", "must be a categorical column (its categories are the arms in display order)")
+        for c in KEY_COLUMNS:
+            gone = data[c].isna().to_numpy()
+            if gone.any():
+                problems.add(c, "missing values", np.flatnonzero(gone))
+        visit = pd.to_numeric(data["visit"], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(visit) | (visit < 0)
+        if bad.any():
+            problems.add("visit", "expected finite weeks since randomisation, 0 or more", np.flatnonzero(bad))
+        dup = data.duplicated(["subject", "visit"]).to_numpy()
+        if dup.any():
+            problems.add("visit", "duplicate subject-visit rows: expected one row per subject and visit",
+                         np.flatnonzero(dup))
+    for name, inst in instruments.items():
+        if not isinstance(inst, Instrument):
+            problems.add(name, f"the instrument must be a ct.Instrument, not {type(inst).__name__}")
+        elif name in data.columns and not (pd.api.types.is_numeric_dtype(data[name].dtype)
+                                           or data[name].isna().all()):
+            problems.add(name, "an outcome column must hold numbers")
+    problems.raise_if_any(message="not a canonical trial frame:")
 
 
 def _rebuild(frame, instruments, source, notes, decisions) -> Trial:
