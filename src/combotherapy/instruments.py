@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import csv
 import math
+import numbers
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Literal
 
+import numpy as np
+
 from .errors import DataError
 
-__all__ = ["Instrument", "REGISTRY", "instrument_for", "AE_PREFIX"]
+__all__ = ["Instrument", "REGISTRY", "instrument_for", "AE_PREFIX", "COVARIATE_RANGES"]
 
 #: columns named ``ae_<type>`` hold per-subject counts of adverse events of that type
 AE_PREFIX = "ae_"
@@ -56,6 +59,15 @@ class Instrument:
     name: str = ""
 
     def __post_init__(self) -> None:
+        for side in ("low", "high"):  # a bound read from a JSON mapping file may be text: refuse it here
+            v = getattr(self, side)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+                raise ValueError(f"{side} must be a number or None, not {type(v).__name__} {str(v)[:20]!r}")
+            if v is not None and math.isnan(v):
+                raise ValueError(f"{side} must be a number or None, not NaN")
+        for flag in ("integer", "low_open"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise ValueError(f"{flag} must be true or false, not {getattr(self, flag)!r}")
         if self.better not in ("lower", "higher"):
             raise ValueError(f"better must be 'lower' or 'higher', not {self.better!r}")
         if self.level not in ("visit", "subject"):
@@ -96,6 +108,16 @@ def _read_registry() -> dict[str, Instrument]:
 
 #: the known instruments, by canonical column name
 REGISTRY: dict[str, Instrument] = _read_registry()
+
+
+def _read_covariates() -> dict[str, tuple[float | None, float | None, str]]:
+    rows = resources.files("combotherapy").joinpath("data/covariates.csv").read_text(encoding="utf-8")
+    return {r["name"]: (_num(r["low"]), _num(r["high"]), r["meaning"]) for r in csv.DictReader(rows.splitlines())}
+
+
+#: covariates of the canonical data with a known meaning, and the values they can possibly take
+#: (name -> (low, high, meaning)); a value outside is an error in the data, never a patient
+COVARIATE_RANGES: dict[str, tuple[float | None, float | None, str]] = _read_covariates()
 
 
 def instrument_for(name: str, declared: dict[str, Instrument] | None = None) -> Instrument | None:

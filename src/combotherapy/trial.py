@@ -9,57 +9,167 @@ Subject-level columns (covariates such as age, and subject-level outcomes such a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, ProblemCollector
 from .instruments import Instrument, instrument_for
 
-__all__ = ["Trial"]
+__all__ = ["Trial", "Decision"]
 
 KEY_COLUMNS = ("subject", "arm", "visit")
 
 
-class Trial:
-    """A validated, de-identified trial in canonical long form.
+#: pandas >= 3 copies on write: a shallow copy of the frame can be handed out, and a write into it never reaches
+#: the Trial's own frame. Older pandas shares the arrays, so the frame handed out there is a deep copy.
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 
-    Build one with :func:`combotherapy.load`; the constructor assumes validated input.
+
+@dataclass(frozen=True)
+class Decision:
+    """Something the loader decided that a reader of the results should know.
+
+    ``kind`` is one of ``"covariate"`` (a column kept as a covariate), ``"suggestion"`` (a column that looks like a
+    registered outcome or a required role), ``"post_baseline"`` (a covariate that changes after randomisation),
+    ``"note"`` (everything else: empty rows ignored, sheets not read, missing-value codes, baseline columns).
+    ``column`` is the column concerned (control characters removed) or None; ``message`` the sentence shown.
+    """
+
+    kind: str
+    column: str | None
+    message: str
+
+
+class Trial:
+    """A validated, de-identified trial in canonical long form; immutable.
+
+    Build one with :func:`combotherapy.load`, which runs every check (formats, mappings, ranges, the identifier
+    guard). ``Trial(data, instruments)`` takes a frame that is already canonical and checks the invariants every
+    analysis relies on (keys ``subject``, ``arm`` (categorical), ``visit`` (finite weeks, 0 or more) present and
+    never missing, one row per subject and visit, outcomes numeric), raising :class:`DataError` otherwise; it does
+    not re-run the loader's range checks, so that tests and subsets of a loaded trial can be built directly.
+    Code that generated the data itself may use the one fast constructor :meth:`_from_validated`, which checks
+    nothing.
 
     Attributes
     ----------
     data : DataFrame
-        Canonical long frame, sorted by subject and visit.
-    instruments : dict
-        Instrument for every outcome column.
+        Canonical long frame, sorted by subject and visit. Each access returns a new frame object that shares
+        memory with the Trial's frame (pandas >= 3 copy-on-write: writing into it copies, so the Trial never
+        changes; with older pandas it is a deep copy). Analyses pay one shallow copy per access.
+    instruments : mapping
+        Instrument for every outcome column (read-only).
     source : str
         Where the data came from (a file name or ``"DataFrame"``).
+    notes : list of str
+        What the loader did that a reader should know, as sentences: empty rows ignored, sheets not read,
+        missing-value codes, columns kept as covariates, mapping suggestions, post-randomisation covariates.
+    decisions : tuple of Decision
+        The loader's decisions, structured: covariates kept, mapping suggestions, post-baseline covariates, notes.
+
+    Notes
+    -----
+    Attributes cannot be set or deleted (``AttributeError``); derive a new trial with :meth:`with_outcomes`.
+    Facts about subjects (subject-level columns, the subject table, visits) are computed once per Trial.
+
+    Example
+    -------
+    >>> import combotherapy as ct, pandas as pd
+    >>> t = ct.load(pd.DataFrame({"subject": ["a", "a"], "arm": ["physio"] * 2, "visit": [0, 12], "pain": [6, 3]}))
+    >>> t.source = "x"
+    Traceback (most recent call last):
+    ...
+    AttributeError: a Trial is immutable: cannot set 'source'
     """
 
     def __init__(self, data: pd.DataFrame, instruments: Mapping[str, Instrument], *, source: str = "DataFrame",
-                 notes: list[str] | None = None):
-        self.data = data
-        self.instruments = dict(instruments)
-        self.source = source
-        #: what the loader did that a reader should know (e.g. baseline column turned into visit-0 rows)
-        self.notes = list(notes or [])
+                 notes: Sequence[str] | None = None):
+        _check_canonical(data, instruments)
+        self._setup(data, instruments, source, list(notes or ()), ())
 
-    # --- structure -----------------------------------------------------------------------
+    @classmethod
+    def _from_validated(cls, data: pd.DataFrame, instruments: Mapping[str, Instrument], *,
+                        source: str = "DataFrame", notes: Sequence[str] = (),
+                        decisions: Sequence[Decision] = ()) -> Trial:
+        """The one fast constructor: no checks. Only for data already validated (the loader's own result) or
+        generated by this package in canonical form (the simulator); anything else goes through ``Trial(...)``
+        or :func:`combotherapy.load`."""
+        self = object.__new__(cls)
+        self._setup(data, instruments, source, list(notes), list(decisions))
+        return self
+
+    def _setup(self, data, instruments, source, notes, decisions) -> None:
+        frame = data.copy(deep=not _COPY_ON_WRITE)  # the caller's frame object is never the Trial's
+        put = object.__setattr__
+        put(self, "_frame", frame)
+        put(self, "instruments", MappingProxyType(dict(instruments)))
+        put(self, "source", str(source))
+        note_decisions = [Decision("note", None, n) for n in notes if n not in {d.message for d in decisions}]
+        put(self, "decisions", tuple(decisions) + tuple(note_decisions))
+        put(self, "_notes", tuple(d.message for d in self.decisions))
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a Trial is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"a Trial is immutable: cannot delete {name!r}")
+
+    @property
+    def notes(self) -> list[str]:
+        """The loader's notes as sentences (a new list each time)."""
+        return list(self._notes)
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The canonical long frame (a new frame object each time; writing into it never changes the Trial)."""
+        return self._frame.copy(deep=not _COPY_ON_WRITE)
+
+    def __reduce__(self):  # pickling and deepcopy rebuild through the fast path: the frame was validated
+        return (_rebuild, (self._frame, dict(self.instruments), self.source, self.notes, self.decisions))
+
+    # --- structure (computed once per Trial: the frame never changes) ---------------------
+    @cached_property
+    def _arms(self) -> tuple[str, ...]:
+        return tuple(self._frame["arm"].cat.categories)
+
+    @cached_property
+    def _visits(self) -> tuple[float, ...]:
+        return tuple(sorted(float(v) for v in pd.unique(self._frame["visit"].to_numpy(dtype=float))))
+
+    @cached_property
+    def _subject_columns(self) -> tuple[str, ...]:
+        cols = [c for c in self._frame.columns if c not in KEY_COLUMNS
+                and (c not in self.instruments or self.instruments[c].level == "subject")]
+        if not cols:
+            return ()
+        # a column is subject-level when it never takes two distinct values within a subject
+        nun = self._frame.groupby("subject", sort=False, observed=True)[cols].nunique(dropna=True).max()
+        return tuple(c for c in cols if nun[c] <= 1)
+
+    @cached_property
+    def _subjects(self) -> pd.DataFrame:
+        cols = ["arm", *self._subject_columns]
+        return self._frame.groupby("subject", sort=False, observed=True)[cols].first().reset_index()
+
     @property
     def arms(self) -> list[str]:
         """Arms in display order (the categorical order of ``data['arm']``)."""
-        return list(self.data["arm"].cat.categories)
+        return list(self._arms)
 
     @property
     def visits(self) -> list[float]:
         """Sorted visit times in weeks, 0 = baseline."""
-        return sorted(float(v) for v in self.data["visit"].unique())
+        return list(self._visits)
 
     @property
     def outcomes(self) -> list[str]:
         """Outcome columns (registry or declared instruments), in column order."""
-        return [c for c in self.data.columns if c in self.instruments]
+        return [c for c in self._frame.columns if c in self.instruments]
 
     @property
     def visit_outcomes(self) -> list[str]:
@@ -68,34 +178,25 @@ class Trial:
     @property
     def covariates(self) -> list[str]:
         """Non-outcome columns other than subject, arm and visit."""
-        return [c for c in self.data.columns if c not in KEY_COLUMNS and c not in self.instruments]
+        return [c for c in self._frame.columns if c not in KEY_COLUMNS and c not in self.instruments]
 
     @property
     def subject_columns(self) -> list[str]:
-        """Columns constant within every subject (subject-level covariates and outcomes)."""
-        cols = [c for c in self.data.columns if c not in KEY_COLUMNS]
-        if not cols:
-            return []
-        g = self.data.groupby("subject", sort=False, observed=True)[cols]
-        # a column is subject-level when it never takes two distinct values within a subject
-        nun = g.nunique(dropna=True).max()
-        inst = {c: self.instruments.get(c) for c in cols}
-        return [c for c in cols if nun[c] <= 1 and (inst[c] is None or inst[c].level == "subject")]
+        """Columns constant within every subject (subject-level covariates and outcomes); computed once."""
+        return list(self._subject_columns)
 
     @property
     def subjects(self) -> pd.DataFrame:
         """One row per subject: subject, arm and subject-level columns (first non-missing value)."""
-        cols = ["arm"] + self.subject_columns
-        out = self.data.groupby("subject", sort=False, observed=True)[cols].first().reset_index()
-        return out
+        return self._subjects.copy(deep=not _COPY_ON_WRITE)
 
     @property
     def n_subjects(self) -> int:
-        return int(self.data["subject"].nunique())
+        return len(self._subjects)
 
     def instrument(self, outcome: str) -> Instrument:
         """The instrument of an outcome column; DataError when the trial has no such outcome."""
-        if outcome not in self.data.columns:
+        if outcome not in self._frame.columns:
             raise DataError(f"outcome '{outcome}' is not in this trial; its outcomes are {self.outcomes}")
         inst = self.instruments.get(outcome) or instrument_for(outcome)
         if inst is None:
@@ -110,7 +211,7 @@ class Trial:
         except (TypeError, ValueError):
             raise DataError(f"visit must be a number of weeks since randomisation, not {visit!r}; this trial's "
                             f"visits (weeks) are {[f'{x:g}' for x in self.visits]}") from None
-        if not np.isin(v, self.data["visit"].to_numpy(dtype=float)):
+        if v not in self._visits:
             shown = f"{v:g}" if float(f"{v:g}") == v else repr(v)  # 12.0000001 must not print as 12
             raise DataError(f"visit {shown} is not in this trial; its visits (weeks) are "
                             f"{[f'{x:g}' for x in self.visits]}")
@@ -120,32 +221,83 @@ class Trial:
     def at(self, visit: float) -> pd.DataFrame:
         """Rows at one visit (a copy)."""
         v = self.check_visit(visit)
-        return self.data.loc[self.data["visit"] == v].reset_index(drop=True)
+        return self._frame.loc[self._frame["visit"] == v].reset_index(drop=True)
 
     def baseline(self, outcome: str) -> pd.Series:
         """Baseline (visit 0) value of ``outcome`` per subject, indexed by subject; NaN when missing."""
         self.instrument(outcome)
-        base = self.data.loc[self.data["visit"] == 0.0, ["subject", outcome]].set_index("subject")[outcome]
-        subjects = pd.Index(self.data["subject"].unique(), name="subject")
+        base = self._frame.loc[self._frame["visit"] == 0.0, ["subject", outcome]].set_index("subject")[outcome]
+        subjects = pd.Index(self._frame["subject"].unique(), name="subject")
         return base.reindex(subjects).rename(f"{outcome}_baseline")
 
     def wide(self, outcome: str) -> pd.DataFrame:
         """Subject × visit table of one outcome (columns are visit weeks), with the arm as first column."""
         self.instrument(outcome)
-        tab = self.data.pivot(index="subject", columns="visit", values=outcome)
+        tab = self._frame.pivot(index="subject", columns="visit", values=outcome)
         tab.columns = [float(c) for c in tab.columns]
-        arms = self.data.drop_duplicates("subject").set_index("subject")["arm"]
+        arms = self._frame.drop_duplicates("subject").set_index("subject")["arm"]
         tab.insert(0, "arm", arms.reindex(tab.index))
-        return tab.reindex(pd.Index(self.data["subject"].unique(), name="subject"))
+        return tab.reindex(pd.Index(self._frame["subject"].unique(), name="subject"))
 
     def with_outcomes(self, **instruments: Instrument) -> Trial:
-        """A copy that treats more columns as outcomes."""
-        return Trial(self.data, {**self.instruments, **instruments}, source=self.source, notes=self.notes)
+        """A new trial that treats more columns as outcomes; their values must be numbers in the declared range."""
+        problems = ProblemCollector()
+        for name, inst in instruments.items():
+            if name not in self._frame.columns:
+                problems.add(name, "declared as an outcome but the trial has no such column")
+                continue
+            values = pd.to_numeric(self._frame[name], errors="coerce")
+            text = values.isna() & self._frame[name].notna()
+            low = (values <= inst.low) if inst.low_open else (values < inst.low) if inst.low is not None else False
+            bad = text | low | ((values > inst.high) if inst.high is not None else False)
+            if bad.any():
+                problems.add(name, f"values that are not numbers in {inst.range_text()}", np.flatnonzero(bad.to_numpy()))
+        problems.raise_if_any(message="cannot declare these outcomes:")
+        frame = self._frame.assign(**{n: pd.to_numeric(self._frame[n]) for n in instruments})
+        named = {n: (i if i.name else replace(i, name=n)) for n, i in instruments.items()}
+        keep = [d for d in self.decisions if not (d.column in instruments and d.kind in ("suggestion", "post_baseline"))]
+        return Trial._from_validated(frame, {**self.instruments, **named}, source=self.source, decisions=keep)
 
     # --- display -------------------------------------------------------------------------
     def __repr__(self) -> str:
-        counts = self.data.drop_duplicates("subject")["arm"].value_counts().reindex(self.arms)
+        counts = self._frame.drop_duplicates("subject")["arm"].value_counts().reindex(self.arms)
         arms = ", ".join(f"{a} {n}" for a, n in counts.items())
         visits = ", ".join(f"{v:g}" for v in self.visits)
         return (f"<Trial from {self.source}: {self.n_subjects} subjects ({arms}); visits (weeks) {visits}; "
                 f"outcomes {', '.join(self.outcomes)}>")
+
+
+def _check_canonical(data: pd.DataFrame, instruments: Mapping[str, Instrument]) -> None:
+    """The invariants of a canonical frame that every analysis relies on; DataError listing what is wrong."""
+    problems = ProblemCollector()
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"Trial(data, ...) needs a pandas DataFrame, not {type(data).__name__}; load files with ct.load")
+    missing = [c for c in KEY_COLUMNS if c not in data.columns]
+    for c in missing:
+        problems.add(c, "required column missing from the canonical frame (build trials from files with ct.load)")
+    if not missing:
+        if not isinstance(data["arm"].dtype, pd.CategoricalDtype):
+            problems.add("arm", "must be a categorical column (its categories are the arms in display order)")
+        for c in KEY_COLUMNS:
+            gone = data[c].isna().to_numpy()
+            if gone.any():
+                problems.add(c, "missing values", np.flatnonzero(gone))
+        visit = pd.to_numeric(data["visit"], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(visit) | (visit < 0)
+        if bad.any():
+            problems.add("visit", "expected finite weeks since randomisation, 0 or more", np.flatnonzero(bad))
+        dup = data.duplicated(["subject", "visit"]).to_numpy()
+        if dup.any():
+            problems.add("visit", "duplicate subject-visit rows: expected one row per subject and visit",
+                         np.flatnonzero(dup))
+    for name, inst in instruments.items():
+        if not isinstance(inst, Instrument):
+            problems.add(name, f"the instrument must be a ct.Instrument, not {type(inst).__name__}")
+        elif name in data.columns and not (pd.api.types.is_numeric_dtype(data[name].dtype)
+                                           or data[name].isna().all()):
+            problems.add(name, "an outcome column must hold numbers")
+    problems.raise_if_any(message="not a canonical trial frame:")
+
+
+def _rebuild(frame, instruments, source, notes, decisions) -> Trial:
+    return Trial._from_validated(frame, instruments, source=source, notes=(), decisions=decisions)

@@ -1,7 +1,8 @@
 """Column mappings and layouts: whatever the export looked like, a long frame comes out.
 
-Every row keeps ``_row``, its position in the source (0-based data row), so that problems found
-later can name the rows of the file the user has in front of them.
+Every row keeps its position in the source (0-based data row) in the column ``ROW``, so that problems
+found later can name the rows of the file the user has in front of them. ``ROW`` starts with a NUL
+character, which no accepted header may contain, so it cannot collide with a user's column.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ProblemCollector
+from .cells import clean_name
+from .decisions import role_suggestions, shown_labels
 from .readers import MISSING_TOKENS
 
 __all__ = ["apply_columns", "detect_layout", "wide_to_long", "parse_visits", "add_baseline_rows", "ROW"]
 
-ROW = "_row"
+ROW = "\x00row"
 REQUIRED = ("subject", "arm")
 _WIDE = re.compile(r"^(?P<outcome>.+?)_(?:w|week)(?P<week>\d+(?:\.\d+)?)$", re.IGNORECASE)
 _WEEK_LABEL = re.compile(r"^\s*(?:w|wk|week)\s*[-_ ]?\s*(\d+(?:\.\d+)?)\s*$", re.IGNORECASE)
+#: 'Week -2', 'wk −4': a minus sign after a space is a negative week, not a separator
+_NEGATIVE_WEEK = re.compile(r"^\s*(?:w|wk|week)\s+[-\u2212]\s*\d", re.IGNORECASE)
 _BASELINE_LABEL = re.compile(r"^\s*(?:baseline|screening|bl|base)\s*$", re.IGNORECASE)
 BASELINE_SUFFIX = "_baseline"
 
@@ -50,22 +55,34 @@ def close_matches(name: str, candidates) -> str:
 
 def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, problems: ProblemCollector) -> pd.DataFrame:
     """Rename source columns to canonical names (``columns`` maps canonical -> source)."""
-    frame = frame.copy()
+    frame = frame.copy(deep=False)
     frame.columns = [str(c).lstrip("\ufeff").strip() for c in frame.columns]
+    nul = [i + 1 for i, c in enumerate(frame.columns) if "\x00" in c]
+    if nul:
+        problems.add(None, f"the header of column(s) {nul[:10]} (1 = first) holds a NUL character: rename them")
     counts = pd.Series(frame.columns).value_counts(sort=False)
     for name, k in counts[counts > 1].items():
-        problems.add(name, f"the header names {k} columns '{name}': each column needs a unique name; rename "
-                     "or drop the copies")
+        problems.add(clean_name(name), f"the header names {k} columns '{clean_name(name)}': each column needs a "
+                     "unique name; rename or drop the copies")
     if (counts > 1).any():
         frame = frame.loc[:, ~frame.columns.duplicated()]
     if not columns:
         return frame
     rename: dict[str, str] = {}
+    roles: dict[str, list[str]] = {}
+    for canonical, src in columns.items():
+        roles.setdefault(str(src), []).append(str(canonical))
+    for src, canon in roles.items():
+        if len(canon) > 1:
+            problems.add(clean_name(src), f"columns= maps one column to {len(canon)} names {canon}: a column has one "
+                         "role; map each name to its own column")
     for canonical, src in columns.items():
         src = str(src)
         if src not in frame.columns:
-            problems.add(src, f"mapped to '{canonical}' in columns= but there is no such column"
-                         + close_matches(src, frame.columns))
+            problems.add(clean_name(src), f"mapped to '{clean_name(canonical)}' in columns= but there is no such "
+                         "column" + close_matches(src, frame.columns))
+            continue
+        if len(roles[src]) > 1:
             continue
         rename[src] = str(canonical)
     clash = [c for c in rename.values() if c in frame.columns and c not in rename]
@@ -117,14 +134,15 @@ def detect_layout(frame: pd.DataFrame, layout: str, problems: ProblemCollector, 
         problems.add("visit", "missing: cannot tell the layout. A long file needs a visit column "
                      "(map it with columns={'visit': '<your column>'}); a wide file needs outcome columns "
                      "named <outcome>_w<week>, such as pain_w0, pain_w12, or <outcome>_<label> with the labels "
-                     "mapped to weeks by visits=, such as visits={'VIS1': 4}" + close_matches("visit", frame.columns))
+                     "mapped to weeks by visits=, such as visits={'VIS1': 4}" + role_suggestions("visit", frame,
+                                                                                     SYNONYMS["visit"]))
         return "unknown"
     if layout == "wide" and not wide_cols:
         problems.add(None, "layout='wide' but no column is named <outcome>_w<week> (such as pain_w0, pain_w12); "
                      "map your columns to such names with columns=")
     if layout == "long" and "visit" not in frame.columns:
         problems.add("visit", "missing: a long layout needs a visit column; map it with columns={'visit': ...}"
-                     + close_matches("visit", frame.columns))
+                     + role_suggestions("visit", frame, SYNONYMS["visit"]))
     return layout
 
 
@@ -175,13 +193,19 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
     numeric = pd.to_numeric(text.where(~pd.Series(missing, index=frame.index)), errors="coerce").astype(float)
     out = out.fillna(numeric)
     week = text.str.extract(_WEEK_LABEL, expand=False)
+    negative = text.str.match(_NEGATIVE_WEEK).fillna(False).astype(bool).to_numpy()
+    week = week.mask(negative)
     out = out.fillna(pd.to_numeric(week, errors="coerce").astype(float))
+    if negative.any():
+        problems.add("visit", "labels such as 'Week -2' are negative visit times: expected weeks since "
+                     "randomisation, 0 or more (map screening visits to 0 with visits= if they are the baseline)",
+                     frame.loc[negative, ROW], int(negative.sum()))
     out = out.mask(text.str.match(_BASELINE_LABEL).fillna(False).astype(bool) & out.isna(), 0.0)
-    bad = out.isna().to_numpy() & ~missing
+    bad = out.isna().to_numpy() & ~missing & ~negative
     if bad.any():
         labels = sorted(text[bad].unique().tolist())[:10]
         known = f"; visits= maps {sorted(map(str, visits))}" if visits else ""
-        problems.add("visit", f"labels {labels} are not weeks: expected numbers (weeks since randomisation, "
+        problems.add("visit", f"{shown_labels(labels, 'visit labels')} are not weeks: expected numbers (weeks since randomisation, "
                      f"0 = baseline) or labels mapped with visits={{label: week}}{known}",
                      frame.loc[bad, ROW], int(bad.sum()))
     inf = np.isinf(out.to_numpy())

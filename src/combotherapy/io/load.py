@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 
@@ -10,12 +11,15 @@ import pandas as pd
 
 from ..errors import DataError, ProblemCollector
 from ..instruments import REGISTRY, Instrument, check_declared, instrument_for
-from ..trial import KEY_COLUMNS, Trial
+from ..trial import KEY_COLUMNS, Decision, Trial
 from ..validate import normalise_missing, validate_long
+from .cells import apply_missing_codes, clean_name
+from .decisions import decide, role_suggestions
 from .layout import (
     BASELINE_SUFFIX,
     REQUIRED,
     ROW,
+    SYNONYMS,
     add_baseline_rows,
     apply_columns,
     close_matches,
@@ -23,7 +27,7 @@ from .layout import (
     parse_visits,
     wide_to_long,
 )
-from .readers import read_source
+from .readers import read_table
 
 __all__ = ["load"]
 
@@ -38,6 +42,9 @@ def load(
     visits: Mapping | None = None,
     encoding: str | None = None,
     sheet: str | int | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    missing: Mapping[str, Sequence] | None = None,
     allow_identifiers: Sequence[str] = (),
 ) -> Trial:
     """Load a trial from a file or DataFrame into the canonical long form.
@@ -70,7 +77,17 @@ def load(
     encoding : str, optional
         Text encoding of csv/tsv files (default UTF-8, with or without a byte-order mark).
     sheet : str or int, optional
-        Excel sheet (default the first).
+        Excel sheet, by name or position (default the first; ``Trial.notes`` names the sheets not read).
+    sep : str, optional
+        Field separator of a text file (default ``,`` for ``.csv``, tab for ``.tsv``/``.txt``), e.g. ``";"``
+        for a European CSV. A one-column file whose header holds ``;`` is refused with this hint.
+    decimal : {".", ","}, optional
+        Decimal mark of a text file. With ``decimal=","`` cells such as ``67,5`` read as 67.5. Without it,
+        a column whose numbers are written with a decimal comma is reported, never kept as text.
+    missing : dict, optional
+        Declared missing-value codes per column (named as after ``columns=``), or ``"*"`` for every column,
+        e.g. ``{"pain": [-99, 999], "*": ["."]}``; such cells become missing and ``Trial.notes`` says how
+        many. Codes are compared as numbers and as text (``-99``, ``"-99"`` and ``-99.0`` are one code).
     allow_identifiers : sequence of str
         Columns the user has checked and keeps knowingly although the identifier guard flags them (source
         or canonical name). The guard judges columns by their source names: mapping ``{"subject": "mrn"}``
@@ -95,6 +112,19 @@ def load(
     empty row (every cell missing, such as a spacer line in a spreadsheet) holds no data and is ignored;
     ``Trial.notes`` lists such rows. Row numbers in messages count the file's data rows, empty ones included.
 
+    The loader says what it decided, in ``Trial.decisions`` (structured) and ``Trial.notes`` (sentences, which
+    ``combotherapy validate`` prints): columns neither mapped nor registered are kept as covariates; a column
+    whose name and values fit a registered outcome (``recovery_weeks`` for ``recovery_time``, a 0/1 ``event``
+    for ``recovered``) gets a ``columns=`` suggestion; a covariate that changes after randomisation, or is
+    recorded only after baseline, is flagged as not a baseline characteristic. A missing required column is
+    suggested from columns whose names and values fit the role. Values are never shown in messages: unknown
+    arm or visit labels that look like identifiers are only counted, and control characters are removed
+    from headers.
+
+    Readers never guess: SAS transport zeros read as 0 and a truncated ``.xpt`` is refused; formula cells of
+    a workbook without computed values are an error; sheets not read are noted; every reader failure
+    (damaged or truncated files, nested, duration or undecodable cells) is a ``DataError`` naming the file.
+
     Example
     -------
     >>> import combotherapy as ct, pandas as pd
@@ -104,27 +134,32 @@ def load(
     ...                 arms={1: "acupuncture", 0: "control"})
     >>> trial.arms, trial.visits
     (['control', 'acupuncture'], [0.0, 12.0])
+    >>> ct.load(raw.assign(bmi=[22.0, 22.0, 31.5, 31.5]), columns={"subject": "pid", "arm": "group",
+    ...         "visit": "week", "pain": "nrs"}, arms={1: "acupuncture", 0: "control"}).notes
+    ["kept as covariates (neither mapped with columns= nor registered outcomes): 'bmi'"]
     """
-    _check_arguments(columns, arms, visits, layout)
-    frame, name = read_source(source, encoding=encoding, sheet=sheet)
+    _check_arguments(columns, arms, visits, layout, missing)
+    read = read_table(source, encoding=encoding, sheet=sheet, sep=sep, decimal=decimal)
+    frame, name, notes = read.frame, read.name, list(read.notes)
     declared = check_declared(dict(outcomes) if outcomes else None)
     problems = ProblemCollector()
 
     frame = apply_columns(frame, columns, problems)
     frame = normalise_missing(frame)
+    frame, coded = apply_missing_codes(frame, missing, problems)
+    notes += coded
     _guard_identifiers(frame, columns, allow_identifiers)
 
     missing_required = [c for c in REQUIRED if c not in frame.columns]
     for c in missing_required:
         problems.add(c, f"required column missing; map it with columns={{'{c}': '<your column>'}}"
-                     + close_matches(c, frame.columns))
+                     + role_suggestions(c, frame, SYNONYMS.get(c, ())))
     shape = detect_layout(frame, layout, problems, visits)
     if missing_required or shape == "unknown" or problems:
-        problems.raise_if_any(message=f"cannot load {name}:")
+        _raise(problems, name)
 
     frame = frame.reset_index(drop=True)
     frame.insert(0, ROW, range(len(frame)))
-    notes = []
     # an empty row (every cell missing, e.g. a spacer line in a spreadsheet) holds no data: it is ignored, and
     # the trial's notes say which rows were ignored, so nothing disappears unannounced
     blank = frame.drop(columns=ROW).isna().all(axis=1).to_numpy()
@@ -170,25 +205,38 @@ def load(
         frame = add_baseline_rows(frame, baseline_cols, subject_cols, problems)
 
     data = validate_long(frame, arms=arms, instruments=instruments, problems=problems)
-    problems.raise_if_any(message=f"cannot load {name}:")
+    _raise(problems, name)
 
     data = _canonical_order(data, list(instruments))
     notes += [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
-    return Trial(data, instruments, source=name, notes=notes)
+    decisions = [Decision("note", None, n) for n in notes] + decide(data, instruments, (columns or {}).keys())
+    return Trial._from_validated(data, instruments, source=name, decisions=decisions)
 
 
-def _check_arguments(columns, arms, visits, layout) -> None:
+def _raise(problems: ProblemCollector, name: str) -> None:
+    """Raise every problem at once; headers and labels in messages lose control characters (terminal escapes)."""
+    problems.problems = [dataclasses.replace(p, column=None if p.column is None else clean_name(p.column),
+                                             message=clean_name(p.message)) for p in problems.problems]
+    problems.raise_if_any(message=f"cannot load {clean_name(name)}:")
+
+
+def _check_arguments(columns, arms, visits, layout, missing=None) -> None:
     """The mappings are dicts, and visits= maps labels to weeks; DataError (a ValueError) otherwise."""
     examples = {"columns": "{'subject': 'pid', 'arm': 'group'}", "arms": "{1: 'acupuncture', 0: 'control'}",
-                "visits": "{'VIS1': 4, 'VIS2': 8}"}
+                "visits": "{'VIS1': 4, 'VIS2': 8}", "missing": "{'pain': [-99, 999]}"}
     wrong = [f"{what}= must be a dict such as {examples[what]}, not {type(value).__name__}"
-             for what, value in (("columns", columns), ("arms", arms), ("visits", visits))
+             for what, value in (("columns", columns), ("arms", arms), ("visits", visits), ("missing", missing))
              if value is not None and not isinstance(value, Mapping)]
     if isinstance(visits, Mapping):
         bad = {k: v for k, v in visits.items() if not _weeks(v)}
         if bad:
             wrong.append(f"visits= must map each label to weeks since randomisation (a number, 0 or more); "
                          f"these are not: {bad}")
+    if isinstance(missing, Mapping):
+        bad = [str(k) for k, v in missing.items() if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple, set))]
+        if bad:
+            wrong.append(f"missing= must map each column to a list of codes, e.g. {{'pain': [-99, 999]}}; "
+                         f"these are not lists: {bad}")
     if layout not in ("auto", "long", "wide"):
         wrong.append(f"layout must be 'auto', 'long' or 'wide', not {layout!r}")
     if wrong:
@@ -227,9 +275,11 @@ def _guard_identifiers(frame: pd.DataFrame, columns: Mapping[str, str] | None, a
 
 
 def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
-    first = pd.factorize(data["subject"])[0]  # keep subjects in the order the file lists them
-    data = data.assign(_order=first).sort_values(["_order", "visit"], kind="stable")
-    rest = [c for c in data.columns if c not in (*KEY_COLUMNS, *outcomes, ROW, "_order")]
-    return data[list(KEY_COLUMNS) + outcomes + rest].reset_index(drop=True)
+    # subjects in the order the file lists them, visits in time order; positional, so that no helper column
+    # can collide with a user's column name
+    first = pd.factorize(data["subject"])[0]
+    order = np.lexsort((data["visit"].to_numpy(dtype=float), first))
+    rest = [c for c in data.columns if c not in (*KEY_COLUMNS, *outcomes, ROW)]
+    return data[list(KEY_COLUMNS) + outcomes + rest].iloc[order].reset_index(drop=True)
 
 

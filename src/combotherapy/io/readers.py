@@ -2,24 +2,44 @@
 
 Text formats are read as text (no type guessing by pandas), so that the validator can say
 exactly which cells are not numbers; binary formats keep their types. Files are only read,
-never written.
+never written. Every failure of a reader, whatever the library raised, becomes a
+:class:`~combotherapy.DataError` that names the file and the problem.
 """
 
 from __future__ import annotations
 
 import os
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, ProblemCollector
+from .cells import check_cells, clean_name, read_decimal_commas
 
-__all__ = ["read_source", "MISSING_TOKENS", "SUFFIXES"]
+__all__ = ["read_source", "read_table", "Source", "MISSING_TOKENS", "SUFFIXES"]
 
 #: cell texts that mean "missing" in exports from R, SAS, Stata, Excel and hand-made sheets
 MISSING_TOKENS = frozenset({"", "NA", "N/A", "n/a", "NaN", "nan", ".", "NULL"})
 
-SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm", ".dta", ".sas7bdat", ".xpt")
+SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm", ".dta", ".sas7bdat", ".xpt", ".sav",
+            ".zsav")
+
+#: pandas' XPORT reader turns the IBM float zero into 2**-260 (5.397605e-79); no real measurement is that
+_XPORT_ZERO = 5.397605346934028e-79
+_XPORT_OBS = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
+_XPORT_NAMESTR = b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!"
+
+
+@dataclass
+class Source:
+    """What a reader produced: the cells, a short name for messages, and notes on what it decided."""
+
+    frame: pd.DataFrame
+    name: str
+    notes: list[str] = field(default_factory=list)
 
 
 def _read_text(path: Path, sep: str, encoding: str | None) -> pd.DataFrame:
@@ -27,7 +47,9 @@ def _read_text(path: Path, sep: str, encoding: str | None) -> pd.DataFrame:
     try:
         # blank lines are kept (as empty rows, ignored later with a note) so that row numbers in messages
         # are the file's data rows: pandas would otherwise skip them and shift every later row number
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=enc,
+        # object cells (one 2-D block) rather than pandas 3 arrow strings (one block per column): a 10,000-column
+        # file then costs one pass over its cells, not 10,000 per-column calls in every later step
+        return pd.read_csv(path, sep=sep, dtype=object, keep_default_na=False, encoding=enc,
                            skipinitialspace=False, on_bad_lines="error", skip_blank_lines=False)
     except UnicodeDecodeError as e:
         raise DataError(
@@ -37,7 +59,7 @@ def _read_text(path: Path, sep: str, encoding: str | None) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"{path.name} is empty: it has no header and no rows.") from None
     except pd.errors.ParserError as e:
-        raise DataError(f"cannot parse {path.name} as delimited text: {e}") from None
+        raise DataError(f"cannot parse {path.name} as delimited text: {_short(e)}") from None
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}; use a Python codec name such as 'utf-8' or 'latin-1'") from None
 
@@ -68,14 +90,163 @@ def _restore_repeated_names(frame: pd.DataFrame, header: list[str] | None) -> pd
     return frame
 
 
+def _short(error: BaseException) -> str:
+    """A library's message, one line, control characters removed and length bounded (it may quote cells)."""
+    text = clean_name(" ".join(str(error).split()))
+    return text[:200] + ("..." if len(text) > 200 else "")
+
+
+# --- Excel -------------------------------------------------------------------------------------------------
+
+def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
+    """One sheet of a workbook, with a note naming the sheets not read, and formula cells that carry no
+    computed value reported (a workbook written by a script holds formulas that no spreadsheet has computed:
+    read naively they would be missing values)."""
+    import openpyxl
+
+    notes: list[str] = []
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        names = book.sheetnames
+        if sheet is None:
+            chosen = names[0]
+        elif isinstance(sheet, int) and not isinstance(sheet, bool):
+            if not 0 <= sheet < len(names):
+                raise DataError(f"{path.name} has {len(names)} sheet(s); sheet={sheet} is not one of them "
+                                f"(0 = the first)")
+            chosen = names[sheet]
+        elif sheet in names:
+            chosen = sheet
+        else:
+            raise DataError(f"{path.name} has no sheet {clean_name(sheet)!r}; its sheets are "
+                            f"{[clean_name(n) for n in names]}")
+        if sheet is None and len(names) > 1:
+            others = [clean_name(n) for n in names[1:]]
+            notes.append(f"{path.name}: read the first sheet '{clean_name(chosen)}' of {len(names)}; not read: "
+                         f"{others} (choose another with sheet=)")
+        formulas = [[isinstance(v, str) and v.startswith("=") for v in row]
+                    for row in book[chosen].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    frame = pd.read_excel(path, sheet_name=chosen, dtype=object)
+    if formulas and len(formulas) > 1:
+        width = max(len(r) for r in formulas)
+        grid = np.array([r + [False] * (width - len(r)) for r in formulas[1:]], dtype=bool)
+        grid = grid[: frame.shape[0], : frame.shape[1]]
+        lost = grid & frame.isna().to_numpy()[: grid.shape[0], : grid.shape[1]]
+        if lost.any():
+            problems = ProblemCollector()
+            for j in np.flatnonzero(lost.any(axis=0)):
+                rows = np.flatnonzero(lost[:, j])
+                problems.add(clean_name(frame.columns[j]), "formula cells without a computed value (the workbook was "
+                             "written by a program that does not calculate formulas): open and save it in a "
+                             "spreadsheet program, or export the values", rows, len(rows))
+            problems.raise_if_any(message=f"cannot read {path.name}:")
+    return frame, notes
+
+
+# --- SAS transport -----------------------------------------------------------------------------------------
+
+def _xport_truncated(path: Path) -> str | None:
+    """Why a SAS XPORT (v5) file is cut short, or None when its length fits its records.
+
+    The file is a sequence of 80-byte records; observations of a fixed length follow the OBS header and the
+    last record is padded with blanks. A file whose length is not a multiple of 80, or that ends inside an
+    observation, was truncated. (A cut that falls exactly between observations on a record boundary cannot be
+    seen: XPORT v5 stores no observation count.)
+    """
+    data = path.read_bytes()
+    if len(data) % 80:
+        return f"its length ({len(data)} bytes) is not a whole number of 80-byte records"
+    at = data.find(_XPORT_NAMESTR)
+    obs = data.find(_XPORT_OBS)
+    if at < 0 or obs < 0:
+        return "it has no observation header"
+    try:
+        nvars = int(data[at + 54: at + 58])
+        member = data.rfind(b"HEADER RECORD*******DSCPTR  HEADER RECORD!!!!!!!", 0, at)
+        size = int(data[member + 74: member + 78]) if member >= 0 else 140
+    except ValueError:
+        return "its variable header cannot be read"
+    start = at + 80
+    lengths = [int.from_bytes(data[start + i * size + 4: start + i * size + 6], "big") for i in range(nvars)]
+    width = sum(lengths)
+    body = data[obs + 80:]
+    if width <= 0:
+        return "its variables have no length"
+    tail = body[len(body) // width * width:]
+    if tail.strip(b" "):
+        return f"it ends inside an observation ({len(tail)} of {width} bytes)"
+    return None
+
+
+def _read_xport(path: Path, encoding: str | None) -> pd.DataFrame:
+    with open(path, "rb") as fh:
+        head = fh.read(80)
+    if b"LIBV8" in head:  # version 8 transport (long names): pandas cannot read it, pyreadstat can
+        try:
+            import pyreadstat
+        except ImportError:
+            raise DataError(f"{path.name} is a SAS transport file of version 8; reading it needs the package "
+                            "pyreadstat (pip install 'combotherapy[spss]'), or export it as version 5") from None
+        return pyreadstat.read_xport(str(path), encoding=encoding)[0]
+    why = _xport_truncated(path)
+    if why:
+        raise DataError(f"cannot read {path.name}: the SAS transport file is truncated or damaged ({why}); "
+                        "export it again")
+    frame = pd.read_sas(path, format="xport", encoding=encoding or "utf-8")
+    num = frame.select_dtypes("number")
+    zero = np.abs(num.to_numpy(dtype=float)) == _XPORT_ZERO
+    if zero.any():  # the known zero bug of pandas' XPORT reader, corrected
+        frame[num.columns] = num.mask(zero, 0.0)
+    return frame
+
+
+def _read_spss(path: Path) -> pd.DataFrame:
+    try:
+        import pyreadstat
+    except ImportError:
+        raise DataError(f"reading {path.name} (SPSS) needs the package pyreadstat: "
+                        "pip install 'combotherapy[spss]'") from None
+    # value labels applied, as for Stata files; SPSS user-missing codes read as missing (the file declares them)
+    frame, _ = pyreadstat.read_sav(str(path), apply_value_formats=True, user_missing=False)
+    return frame
+
+
+# --- one entry point ---------------------------------------------------------------------------------------
+
 def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | None = None,
-                sheet: str | int | None = None) -> tuple[pd.DataFrame, str]:
+                sheet: str | int | None = None, sep: str | None = None,
+                decimal: str | None = None) -> tuple[pd.DataFrame, str]:
     """Read ``source`` into a DataFrame; return it with a short name for messages.
 
-    A DataFrame is copied (the caller's frame is never modified).
+    A DataFrame is copied (the caller's frame is never modified). See :func:`read_table` for the notes
+    a reader makes on what it decided.
     """
+    src = read_table(source, encoding=encoding, sheet=sheet, sep=sep, decimal=decimal)
+    return src.frame, src.name
+
+
+def read_table(source: str | os.PathLike | pd.DataFrame, *, encoding: str | None = None,
+               sheet: str | int | None = None, sep: str | None = None, decimal: str | None = None) -> Source:
+    """Read ``source``; the result carries notes (sheets not read, ...). Every failure is a DataError."""
+    if decimal not in (None, ".", ","):
+        raise DataError(f"decimal must be '.' or ',', not {decimal!r}")
+    if sep is not None and (not isinstance(sep, str) or len(sep) != 1):
+        raise DataError(f"sep must be one character such as ',', ';' or a tab, not {sep!r}")
     if isinstance(source, pd.DataFrame):
-        return source.copy(), "DataFrame"
+        frame, name, notes = source.copy(), "DataFrame", []
+    else:
+        frame, name, notes = _read_path(source, encoding, sheet, sep)
+    problems = ProblemCollector()
+    frame = check_cells(frame, problems)
+    problems.raise_if_any(message=f"cannot read {name}:")
+    if decimal == ",":
+        frame = read_decimal_commas(frame)
+    return Source(frame, name, notes)
+
+
+def _read_path(source, encoding, sheet, sep) -> tuple[pd.DataFrame, str, list[str]]:
     if not isinstance(source, (str, os.PathLike)):
         raise DataError(f"source must be a file path or a pandas DataFrame, not {type(source).__name__}")
     path = Path(source)
@@ -86,21 +257,23 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
     if path.stat().st_size == 0:
         raise DataError(f"{path.name} is empty (0 bytes).")
     suffix = path.suffix.lower()
+    text_sep = sep or ("," if suffix == ".csv" else "\t")
+    notes: list[str] = []
     try:
-        if suffix == ".csv":
-            frame = _read_text(path, ",", encoding)
-        elif suffix in (".tsv", ".txt"):
-            frame = _read_text(path, "\t", encoding)
+        if suffix in (".csv", ".tsv", ".txt"):
+            frame = _read_text(path, text_sep, encoding)
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         elif suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object)
+            frame, notes = _read_excel(path, sheet)
         elif suffix == ".dta":
             frame = pd.read_stata(path, convert_categoricals=True)
         elif suffix == ".sas7bdat":
             frame = pd.read_sas(path, format="sas7bdat", encoding=encoding or "utf-8")
         elif suffix == ".xpt":
-            frame = pd.read_sas(path, format="xport", encoding=encoding or "utf-8")
+            frame = _read_xport(path, encoding)
+        elif suffix in (".sav", ".zsav"):
+            frame = _read_spss(path)
         else:
             raise DataError(f"unknown file type {suffix!r} for {path.name}; supported: {', '.join(SUFFIXES)}")
     except DataError:
@@ -108,11 +281,19 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
     except UnicodeDecodeError as e:
         raise DataError(f"cannot read {path.name}: text is not valid {encoding or 'utf-8'} (byte {e.start}); "
                         "pass encoding=") from None
-    except (ValueError, OSError, KeyError, ImportError) as e:
-        raise DataError(f"cannot read {path.name} as {suffix[1:]}: {e}") from None
+    except zipfile.BadZipFile:
+        raise DataError(f"cannot read {path.name}: it is not a valid {suffix[1:]} workbook (the zip container is "
+                        "damaged or truncated); save it again from the spreadsheet program") from None
+    except MemoryError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any reader failure is a problem with the file, told as one
+        raise DataError(f"cannot read {path.name} as {suffix[1:]} (truncated or damaged?): "
+                        f"{type(e).__name__}: {_short(e)}") from None
     if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm") and _maybe_mangled(frame.columns):
-        sep = "," if suffix == ".csv" else "\t"
-        frame = _restore_repeated_names(frame, _header_cells(path, suffix, sep, encoding, sheet))
+        frame = _restore_repeated_names(frame, _header_cells(path, suffix, text_sep, encoding, sheet))
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise DataError(f"{path.name} has no data rows" + ("" if frame.shape[1] else " and no columns") + ".")
-    return frame, path.name
+    if suffix in (".csv", ".txt") and sep is None and frame.shape[1] == 1 and ";" in str(frame.columns[0]):
+        raise DataError(f"{path.name} has one column whose header holds ';': the file looks separated by "
+                        "semicolons (a European CSV); pass sep=';' (and decimal=',' if numbers are written 67,5)")
+    return frame, path.name, notes

@@ -11,7 +11,6 @@ from scipy import optimize, special, stats
 
 from ..arms import arm_order
 from ..errors import DataError
-from ..instruments import instrument_for
 from ..trial import Trial
 from .effects import (
     _DESIGN,
@@ -285,19 +284,14 @@ def simulate_trial(
     frame = simulate_frame(arms=arms, n_per_arm=n_per_arm, visits=visits, effects=effects, dropout=dropout,
                            seed=seed, rng=rng)
     trial = _to_trial(frame)
-    trial.source = f"simulate_trial(seed={seed if rng is None else '<Generator>'})"
-    return trial
+    # a Trial is immutable: the validated trial is relabelled through the documented fast constructor
+    return Trial._from_validated(trial.data, trial.instruments, decisions=trial.decisions,
+                                 source=f"simulate_trial(seed={seed if rng is None else '<Generator>'})")
 
 
 def _to_trial(frame: pd.DataFrame) -> Trial:
-    # the loader validates the draw like any other data; while parts of it (the identifier guard) are
-    # still being written, fall back to building the canonical Trial directly
-    try:
-        from .io import load
+    # the loader validates the draw like any other data (the split into simulate/ had turned this import into one
+    # that always failed, so the draw silently skipped validation)
+    from ..io import load
 
-        return load(frame)
-    except ImportError:
-        pass
-    data = frame.assign(subject=frame["subject"].astype(str), visit=frame["visit"].astype(float))
-    instruments = {c: instrument_for(c) for c in data.columns if instrument_for(c) is not None}
-    return Trial(data, instruments, source="simulate_trial")
+    return load(frame)

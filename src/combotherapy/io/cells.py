@@ -1,0 +1,179 @@
+"""What a cell may hold: one scalar per cell, text that is text, numbers that are numbers.
+
+Readers of binary formats (Parquet, Stata, SAS, SPSS) and DataFrames handed in by a caller can carry
+cells that no trial column can hold: lists, structs, durations, undecodable bytes. They are found here,
+column by column (never cell by cell in Python), and reported as problems naming the column, so that
+nothing reaches the validator as an exception from deep inside pandas.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ProblemCollector
+
+__all__ = ["check_cells", "apply_missing_codes", "read_decimal_commas", "DECIMAL_COMMA", "clean_name"]
+
+#: a number written with a decimal comma: 67,5 or -0,25 (no thousands separators)
+DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray)
+_UNSUPPORTED_KINDS = {"timedelta": "durations", "timedelta64": "durations", "period": "periods",
+                      "interval": "intervals", "time": "times of day"}
+
+
+def clean_name(name) -> str:
+    """A column name as it may be printed: control characters (terminal escapes, NUL) replaced by '?'."""
+    return _CONTROL.sub("?", str(name))
+
+
+def _decode_bytes(col: pd.Series) -> tuple[pd.Series, bool]:
+    """Bytes cells as UTF-8 text; False when some cell is not valid UTF-8 (never replaced silently)."""
+    obj = col.astype(object)
+    is_bytes = obj.map(type).isin((bytes, bytearray))
+    try:
+        decoded = obj[is_bytes].map(lambda b: bytes(b).decode("utf-8"))
+    except UnicodeDecodeError:
+        return col, False
+    out = obj.copy()
+    out[is_bytes] = decoded
+    return out, True
+
+
+def check_cells(frame: pd.DataFrame, problems: ProblemCollector) -> pd.DataFrame:
+    """Report cells that cannot be trial data; bytes become text. Returns the (possibly decoded) frame.
+
+    Problems name the column and what it holds, never a value: the column may hold identifiers.
+    """
+    decoded: dict[str, pd.Series] = {}
+    dtypes = frame.dtypes.to_numpy()
+    objects = [i for i, d in enumerate(dtypes) if pd.api.types.is_object_dtype(d)]
+    # the kind of every object column from one 2-D array: per-column pandas access costs milliseconds
+    block = frame.iloc[:, objects].to_numpy(dtype=object) if objects else None
+    kinds = {i: pd.api.types.infer_dtype(block[:, j], skipna=True) for j, i in enumerate(objects)}
+    for i, c in enumerate(frame.columns):  # a loop over columns; each check is vectorised over its cells
+        if kinds.get(i) in ("string", "empty", "integer", "floating", "boolean", "mixed-integer-float"):
+            continue  # plain text or numbers: nothing to check
+        if i not in kinds and (pd.api.types.is_string_dtype(dtypes[i]) or pd.api.types.is_numeric_dtype(dtypes[i])):
+            continue
+        col = frame.iloc[:, i]
+        name = clean_name(c)
+        if pd.api.types.is_timedelta64_dtype(col.dtype) or isinstance(col.dtype, (pd.PeriodDtype,
+                                                                                   pd.IntervalDtype)):
+            problems.add(name, f"holds {'durations' if pd.api.types.is_timedelta64_dtype(col.dtype) else 'periods or intervals'}"
+                         f" ({col.dtype}): expected numbers or text; convert it (e.g. durations to weeks) before loading")
+            continue
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(object)
+        elif col.dtype != object:
+            continue
+        kind = kinds.get(i) or pd.api.types.infer_dtype(col, skipna=True)
+        if kind in _UNSUPPORTED_KINDS:
+            problems.add(name, f"holds {_UNSUPPORTED_KINDS[kind]}: expected numbers or text; convert it before loading")
+            continue
+        if kind == "bytes" or kind.startswith("mixed") or kind == "unknown-array":
+            types = col.map(type)
+            nested = types.map(lambda t: issubclass(t, _CONTAINERS)).to_numpy(dtype=bool)
+            if nested.any():
+                problems.add(name, "holds lists, arrays or structures (nested values): expected one number or "
+                             "text per cell; flatten the column before loading", np.flatnonzero(nested),
+                             int(nested.sum()))
+                continue
+            if types.isin((bytes, bytearray)).any():
+                text, ok = _decode_bytes(col)
+                if not ok:
+                    problems.add(name, "holds bytes that are not valid UTF-8 text: re-export the file with text "
+                                 "columns in UTF-8")
+                    continue
+                decoded[c] = text
+    return _replace(frame, decoded) if decoded else frame
+
+
+def _replace(frame: pd.DataFrame, columns: Mapping) -> pd.DataFrame:
+    """``frame`` with some columns replaced, built in one step (column-by-column assignment is quadratic
+    in the number of columns)."""
+    if not len(frame.columns):
+        return frame
+    parts = [columns[c] if c in columns else frame.iloc[:, i] for i, c in enumerate(frame.columns)]
+    out = pd.concat(parts, axis=1, ignore_index=True)
+    out.columns = frame.columns
+    return out
+
+
+def _code_text(code) -> str:
+    """Codes compare as text with 99, 99.0 and '99' the same code."""
+    s = str(code).strip()
+    try:
+        f = float(s)
+    except ValueError:
+        return s
+    return str(int(f)) if np.isfinite(f) and f.is_integer() else repr(f)
+
+
+def apply_missing_codes(frame: pd.DataFrame, missing: Mapping[str, Sequence] | None,
+                        problems: ProblemCollector) -> tuple[pd.DataFrame, list[str]]:
+    """Cells holding a declared missing-value code become missing; notes say how many, per column.
+
+    ``missing`` maps a column (as named after ``columns=`` mapping, or ``"*"`` for every column) to its
+    codes, e.g. ``{"pain": [-99, 999], "*": ["."]}``. Numbers and their text compare equal (-99, '-99',
+    -99.0). A column that is not in the data is a problem, so that a typo does not leave codes in as values.
+    """
+    if not missing:
+        return frame, []
+    notes: list[str] = []
+    changed: dict[str, pd.Series] = {}
+    every = missing.get("*", ())
+    for key in missing:
+        if key != "*" and key not in frame.columns:
+            problems.add(clean_name(key), "named in missing= but there is no such column (after columns= mapping)")
+    for c in frame.columns:
+        codes = list(missing.get(c, ())) + list(every)
+        if not codes:
+            continue
+        col = frame[c]
+        wanted = {_code_text(code) for code in codes}
+        numeric = np.array([float(t) for t in wanted if _is_float(t)], dtype=float)
+        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            hit = np.isin(col.to_numpy(dtype=float, na_value=np.nan), numeric)
+        else:
+            text = col.astype("string").str.strip()
+            hit = text.isin(wanted).fillna(False).to_numpy(dtype=bool)
+            if len(numeric):
+                hit = hit | np.isin(pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan), numeric)
+        if hit.any():
+            changed[c] = col.mask(pd.Series(hit, index=col.index))
+            notes.append(f"column '{clean_name(c)}': {int(hit.sum())} cell{'s' if hit.sum() > 1 else ''} holding a "
+                         "declared missing-value code read as missing (missing=)")
+    if changed:
+        frame = _replace(frame, changed)
+    return frame, notes
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells that are numbers written with a decimal comma ('67,5') get a decimal point ('67.5').
+
+    Only for files declared ``decimal=","``; other text is left as written (the validator then reports
+    the cells that are not numbers).
+    """
+    changed = {}
+    for i, c in enumerate(frame.columns):
+        col = frame.iloc[:, i]
+        if col.dtype != object and not pd.api.types.is_string_dtype(col.dtype):
+            continue
+        text = col.astype("string").str.strip()
+        comma = text.str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool)
+        if comma.any():
+            changed[c] = col.where(~comma, text.str.replace(",", ".", regex=False))
+    return _replace(frame, changed) if changed else frame

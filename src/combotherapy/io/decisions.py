@@ -1,0 +1,209 @@
+"""The loader tells what it decided: columns kept as covariates, columns that look like outcomes or like a
+missing required role, covariates measured after randomisation.
+
+Suggestions come from names *and* values: a column is proposed for a role only when its values fit it
+(an arm column has few distinct labels; a visit column few numeric values, 0 or more; an event flag only 0
+and 1; a time to recovery non-negative numbers, one per subject). Values are never shown: a column may hold
+identifiers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..instruments import COVARIATE_RANGES, REGISTRY, Instrument
+from ..trial import KEY_COLUMNS, Decision
+from .cells import clean_name
+
+__all__ = ["decide", "role_suggestions", "shown_labels"]
+
+#: words in column names that point to a registered outcome (beyond the outcome's own name and label)
+_OUTCOME_WORDS = {
+    "recovery_time": {"recovery", "recover", "recovered", "weeks", "time", "tte", "days", "duration"},
+    "recovered": {"recovered", "recovery", "event", "status", "censor", "censored", "cnsr", "flag"},
+    "pain": {"nrs", "vas", "pain"}, "odi": {"oswestry", "odi"}, "rmdq": {"roland", "rmdq", "rmq"},
+    "adverse_events": {"ae", "aes", "adverse", "events"}, "sessions_attended": {"attended", "sessions"},
+    "sessions_planned": {"planned", "sessions"}, "phq9": {"phq", "phq9", "depression"},
+}
+_IGNORED_WORDS = {"time", "weeks", "days", "duration", "flag", "status", "events", "sessions"}
+_KNOWN_COVARIATES = set(COVARIATE_RANGES) | {"sex", "site", "gender", "center", "centre"}
+
+
+def _words(name: str) -> set[str]:
+    name = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name))
+    return {w for w in re.split(r"[^a-z0-9]+", name.lower()) if w}
+
+
+def _fits(values: pd.Series, inst: Instrument, constant: bool) -> bool:
+    """Do the values fit the instrument: numbers in range, whole when it counts, 0/1 for an event flag."""
+    x = pd.to_numeric(values, errors="coerce")
+    present = values.notna()
+    if not present.any() or (x.isna() & present).any():
+        return False
+    x = x[present].to_numpy(dtype=float)
+    if inst.low is not None and (x < inst.low).any() or inst.high is not None and (x > inst.high).any():
+        return False
+    if inst.integer and (x != np.round(x)).any():
+        return False
+    if inst.kind == "event" and not np.isin(x, (0.0, 1.0)).all():
+        return False
+    return constant if inst.level == "subject" else True
+
+
+def _cues() -> dict[str, set[str]]:
+    return {name: (_OUTCOME_WORDS.get(name, set()) | _words(name) | _words(inst.label)) - {"of", "the", "and", "last"}
+            for name, inst in REGISTRY.items()}
+
+
+_CUES = _cues()
+_ALL_CUES = set().union(*_CUES.values())
+
+
+def _outcome_suggestion(col: str, values: pd.Series, constant: bool, taken: set[str]) -> str | None:
+    words = _words(col)
+    if not words & _ALL_CUES:  # most columns: no word of any registered outcome, nothing to check
+        return None
+    best = None
+    for name, inst in REGISTRY.items():
+        if name in taken:
+            continue
+        cues = _CUES[name]
+        strong = (words & cues) - _IGNORED_WORDS
+        if not strong and inst.kind != "event":
+            continue
+        if inst.kind == "event" and not (words & cues):
+            continue
+        if _fits(values, inst, constant):
+            score = len(words & cues) + difflib.SequenceMatcher(None, col.lower(), name).ratio()
+            if best is None or score > best[0]:
+                best = (score, name)
+    return None if best is None else best[1]
+
+
+def decide(data: pd.DataFrame, instruments: Mapping[str, Instrument], mapped: Iterable[str]) -> list[Decision]:
+    """Decisions about the validated canonical frame ``data`` (sorted by subject and visit)."""
+    mapped = set(mapped)
+    covariates = [c for c in data.columns if c not in KEY_COLUMNS and c not in instruments]
+    out: list[Decision] = []
+    if not covariates:
+        return out
+    unexplained = [c for c in covariates if c not in mapped and c not in _KNOWN_COVARIATES]
+    if unexplained:
+        shown = ", ".join(f"'{clean_name(c)}'" for c in unexplained[:20])
+        more = f" and {len(unexplained) - 20} more" if len(unexplained) > 20 else ""
+        out.append(Decision("covariate", None, f"kept as covariates (neither mapped with columns= nor registered "
+                                                f"outcomes): {shown}{more}"))
+    # within-subject change, for every covariate at once: the frame is sorted by subject, so a change is a
+    # row whose value differs from the row before it of the same subject (missing cells never count)
+    block = data[covariates]
+    same = (data["subject"].to_numpy()[1:] == data["subject"].to_numpy()[:-1])[:, None]
+    cur, prev = block.iloc[1:].to_numpy(dtype=object), block.iloc[:-1].to_numpy(dtype=object)
+    filled = block.notna().to_numpy()
+    changes = (same & filled[1:] & filled[:-1] & (cur != prev)).any(axis=0) if len(block) > 1 else \
+        np.zeros(len(covariates), dtype=bool)
+    baseline = (data["visit"].to_numpy(dtype=float) == 0.0)
+    only_later = filled.any(axis=0) & ~filled[baseline].any(axis=0) if baseline.any() else \
+        np.zeros(len(covariates), dtype=bool)
+    for j, c in enumerate(covariates):
+        name = clean_name(c)
+        if changes[j]:
+            out.append(Decision("post_baseline", name, f"covariate '{name}' changes between visits of a subject: it "
+                                "is measured after randomisation, so it is not a baseline characteristic"))
+        elif only_later[j]:
+            out.append(Decision("post_baseline", name, f"covariate '{name}' is recorded only after baseline (no value "
+                                "at visit 0): it is not a baseline characteristic"))
+    taken = set(instruments)
+    index = {c: j for j, c in enumerate(covariates)}
+    for c in unexplained:
+        target = _outcome_suggestion(str(c), data[c], not changes[index[c]], taken)
+        if target:
+            name = clean_name(c)
+            out.append(Decision("suggestion", name, f"column '{name}' looks like the registered outcome '{target}' "
+                                f"({REGISTRY[target].label}): if it is, map it with columns={{'{target}': '{name}'}}; "
+                                "as loaded it is a covariate, measured after randomisation, and must not be shown as "
+                                "a baseline characteristic"))
+    return out
+
+
+# --- a missing required column: suggestions from names and values ---------------------------------------
+
+def _visit_numbers(present: pd.Series) -> pd.Series:
+    text = present.astype(str).str.strip()
+    weeks = text.str.extract(r"(?i)^(?:w|wk|week|visit|v)\s*[-_ ]?\s*(\d+(?:\.\d+)?)$", expand=False)
+    return pd.to_numeric(text, errors="coerce").fillna(pd.to_numeric(weeks, errors="coerce"))
+
+
+def _role_fit(role: str, col: pd.Series, n_rows: int) -> tuple[bool, str | None]:
+    """(values contradict the role, description when they positively fit it); never shows a value."""
+    present = col.dropna()
+    if present.empty:
+        return True, None
+    try:
+        k = int(present.nunique())
+    except TypeError:  # unhashable cells are reported elsewhere
+        return True, None
+    if role == "arm":
+        num = pd.to_numeric(present, errors="coerce")
+        fractional = bool(num.notna().all() and (num != np.round(num)).any())
+        contradicts = k > 8 or fractional
+        return contradicts, (f"{k} distinct labels" if not contradicts and 2 <= k < n_rows else None)
+    if role == "visit":
+        num = _visit_numbers(present)
+        contradicts = num.notna().mean() < 0.9 or bool((num.dropna() < 0).any())
+        return contradicts, (f"{k} distinct visit values" if not contradicts and 2 <= k <= 30 and k < n_rows else None)
+    if role == "subject":
+        fits = max(2, n_rows // 30) <= k < n_rows
+        return False, (f"{k} distinct ids, each on about {n_rows / k:.1f} rows" if fits else None)
+    return False, None
+
+
+def role_suggestions(role: str, frame: pd.DataFrame, synonyms: Iterable[str]) -> str:
+    """'; did you mean ...' for a missing required column: columns whose name is close and whose values do not
+    contradict the role, else columns whose values fit it (described by their shape, never by a value)."""
+    names = [str(c) for c in frame.columns if str(c) not in (*KEY_COLUMNS, "\x00row")]
+    lowered = {c.lower(): c for c in names}
+    by_name = difflib.get_close_matches(role, names, n=5, cutoff=0.6)
+    by_name += [lowered[w] for w in difflib.get_close_matches(role, list(lowered), n=5, cutoff=0.6)]
+    by_name += [c for c in names if c.strip().lower() in set(synonyms)]
+    by_name += [c for c in names if role in _words(c)]
+    by_name = list(dict.fromkeys(by_name))
+    named = [c for c in by_name if not _role_fit(role, frame[c], len(frame))[0]][:3]
+    if named:
+        return "; did you mean " + ", ".join(f"'{clean_name(c)}'" for c in named) + "?"
+    fitting = []
+    for c in names:
+        fit = _role_fit(role, frame[c], len(frame))[1]
+        if fit:
+            fitting.append(f"'{clean_name(c)}' ({fit})")
+        if len(fitting) == 3:
+            break
+    return ("; did you mean " + ", ".join(fitting) + "?") if fitting else ""
+
+
+# --- labels that may be identifiers are never echoed ----------------------------------------------------
+
+_VOCAB = {"care", "usual", "group", "arm", "control", "therapy", "physio", "physiotherapy", "acupuncture", "combined",
+          "treatment", "placebo", "sham", "standard", "exercise", "active", "drug", "waitlist", "wait", "list",
+          "week", "visit", "baseline", "screening", "follow", "up", "day", "month", "end", "study", "both", "none"}
+
+
+def _looks_identifying(label: str) -> bool:
+    s = str(label)
+    if "@" in s or re.search(r"\d{3,}", s) or len(s) > 40:
+        return True
+    words = re.findall(r"[A-Za-z]+", s)
+    caps = [w for w in words if w[0].isupper() and len(w) > 1 and w.lower() not in _VOCAB]
+    return len(caps) >= 2  # 'John Smith', 'Mary Ann Jones': two capitalised words outside the trial vocabulary
+
+
+def shown_labels(labels: list, what: str) -> str:
+    """Labels for a message: listed when none looks like an identifier, else only counted."""
+    labels = [clean_name(x) for x in labels]
+    if any(_looks_identifying(x) for x in labels):
+        return f"{len(labels)} unknown {what} (not shown: they look like identifiers)"
+    return f"unknown {what} {labels}"
