@@ -341,3 +341,82 @@ def test_monotone_likelihood_leaves_hazard_ratios_empty_not_absurd():
     assert res.hazard_ratios[["estimate", "p"]].isna().all().all()
     assert any("did not converge" in n for n in res.notes)
     assert res.logrank["p"].iloc[0] < 1e-4 and res.km["median"].notna().all()
+
+
+# --- covariates and strata (issue 9 item 5): tests/reference/survival_adjusted.R -----------------------------
+REF_ADJ = json.loads((REFERENCE / "survival_adjusted.json").read_text())
+ADJ_FILES = {"safety_unbalanced.csv": REFERENCE / "data" / "safety_unbalanced.csv",
+             "factorial.csv": SAMPLE / "factorial.csv"}
+
+
+@pytest.fixture(scope="module", params=list(k for k in REF_ADJ if isinstance(REF_ADJ[k], dict) and "logrank" in REF_ADJ[k]))
+def adjusted_case(request):
+    ref = REF_ADJ[request.param]
+    path = ADJ_FILES[ref["file"]]
+    assert hashlib.md5(path.read_bytes()).hexdigest() == ref["md5"], f"{path} changed: rerun survival_adjusted.R"
+    return ct.load(path), {"covariates": ref["covariates"], "strata": ref["strata"]}, ref
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_adjusted_and_stratified_cox_match_coxph(adjusted_case, ties):
+    trial, kwargs, ref = adjusted_case
+    res = ct.survival(trial, ties=ties, **kwargs)
+    r = ref[f"cox_{ties}"]
+    assert res.fitted.n_per_arm == ref["n_per_arm"]
+    names = res.coefficients["term"].str.replace("arm: ", "arm")
+    assert sorted(names) == sorted(r["coef_names"])  # numeric covariates precede factors in the package
+    coef = res.coefficients.set_index(names)
+    close(coef.loc[r["coef_names"], "estimate"], r["coef"], ITER)
+    close(coef.loc[r["coef_names"], "se"], r["se"], ITER)
+    close(res.fitted.extra["cox_loglik"], r["loglik"][1], EST)
+    exp = pd.DataFrame(r["hazard_ratios"])
+    hr = res.hazard_ratios
+    assert hr["contrast"].tolist() == exp["contrast"].tolist()
+    close(hr[["estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic"]],
+          exp[["estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic"]], ITER)
+    close(hr["p"], exp["p"], P)
+    if "zph" in r:
+        zph = pd.DataFrame(r["zph"])
+        got = res.ph_test.set_index(res.ph_test["term"].str.replace("arm: ", "arm"))
+        close(got.loc[zph["term"], "statistic"], zph["chisq"], ITER)
+        close(got.loc[zph["term"], "p"], zph["p"], P)
+    else:
+        assert res.ph_test["term"].tolist() == ["GLOBAL"]
+        assert any("not computed for a stratified" in n for n in res.fitted.notes)
+
+
+def test_stratified_logrank_matches_survdiff(adjusted_case):
+    trial, kwargs, ref = adjusted_case
+    lr = ct.survival(trial, **kwargs).logrank.iloc[0]
+    close(lr["statistic"], ref["logrank"]["statistic"], EST)
+    close(lr["df"], ref["logrank"]["df"], 0)
+    close(lr["p"], ref["logrank"]["p"], P)
+
+
+def test_adjusted_survival_records_the_model(adjusted_case):
+    trial, kwargs, ref = adjusted_case
+    res = ct.survival(trial, **kwargs)
+    for c in ref["covariates"]:
+        assert f" + {c}" in res.fitted.formula
+    if kwargs["strata"]:
+        assert f"strata({kwargs['strata']})" in res.fitted.formula
+        assert any("log-rank test is stratified" in n for n in res.fitted.notes)
+    if "pain_duration" in ref["covariates"]:
+        assert "covariate 'pain_duration' missing" in set(res.fitted.excluded["reason"])
+    # the Kaplan–Meier part stays unadjusted: the same as without covariates on the same subjects
+    assert res.km["n"].sum() == ref["n_used"]
+
+
+def test_strata_with_two_columns_and_a_missing_stratum():
+    frame = pd.read_csv(REFERENCE / "data" / "safety_unbalanced.csv")
+    subj = frame["subject"] == frame["subject"].iloc[0]
+    frame.loc[subj, "site"] = np.nan
+    trial = ct.load(frame)
+    res = ct.survival(trial, strata=["site", "sex"])
+    assert "stratum 'site' missing" in set(res.fitted.excluded["reason"])
+    assert "strata(site, sex)" in res.fitted.formula
+
+
+def test_unknown_stratum_column_is_a_data_error(fixture_trial):
+    with pytest.raises(ct.DataError, match=r"\['centre'\] are not columns"):
+        ct.survival(fixture_trial, strata="centre")

@@ -30,12 +30,12 @@ class Covariates:
     names: list[str]
     notes: list[str]
 
-    def reasons(self, subjects: pd.Series) -> np.ndarray:
+    def reasons(self, subjects: pd.Series, what: str = "covariate") -> np.ndarray:
         """Exclusion reason per subject ("" when every covariate is present), in the order of ``subjects``."""
         v = self.values.reindex(subjects.to_numpy())
         reason = np.full(len(subjects), "", dtype=object)
         for c in self.names[::-1]:  # the first missing covariate names the reason
-            reason = np.where(v[c].isna().to_numpy(), f"covariate '{c}' missing", reason)
+            reason = np.where(v[c].isna().to_numpy(), f"{what} '{c}' missing", reason)
         return reason
 
     def split(self, analysed: pd.DataFrame) -> tuple[list[str], list[str]]:

@@ -7,6 +7,7 @@ tables are kept on the result (``.km_curves``) so that plots draw curves and num
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from ..contrasts import compare
 from ..errors import DataError, ModelError, ProblemCollector
 from ..results import Fitted, Result
 from ..trial import Trial
+from ._covariates import Covariates, arm_design, subject_covariates
 
 __all__ = ["survival", "SurvivalResult", "km_table", "km_median", "rmst_by_arm", "cox_zph"]
 
@@ -41,6 +43,9 @@ class SurvivalResult(Result):
     hazard_ratios : DataFrame
         Per contrast ``"first - second"``: hazard ratio of the first arm to the second, ``estimate, ci_low,
         ci_high`` (ratio scale), ``log_estimate, se`` (log scale), ``statistic`` (Wald z), ``p, p_adj``.
+    coefficients : DataFrame
+        The Cox model's coefficients (log hazard ratios against the first arm, and the covariates'):
+        ``term, estimate, se, statistic, p, ci_low, ci_high`` (Wald z), empty when the model was not fitted.
     ph_test : DataFrame
         Proportional-hazards check: ``term, statistic, df, p`` per coefficient and ``GLOBAL``.
     rmst : DataFrame
@@ -59,7 +64,7 @@ class SurvivalResult(Result):
         ``plot(cox.zph(fit))``) and one column per coefficient (``arm: <arm>``), as ``cox.zph(fit)$y``.
     """
 
-    tables = ("km", "logrank", "hazard_ratios", "ph_test", "rmst", "rmst_contrasts", "rmst_ratios")
+    tables = ("km", "logrank", "hazard_ratios", "coefficients", "ph_test", "rmst", "rmst_contrasts", "rmst_ratios")
 
     def __init__(self, title: str, fitted: Fitted, *, km_curves: pd.DataFrame, ph_residuals: pd.DataFrame,
                  **tables: pd.DataFrame):
@@ -124,6 +129,23 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     none = subj["time"].isna() & subj["event"].isna()
     excluded = subj.loc[none, ["subject", "arm"]].assign(reason="no follow-up recorded (time and event missing)")
     return subj.loc[~none].reset_index(drop=True), excluded.reset_index(drop=True)
+
+
+def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates, strat: Covariates | None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Covariate columns and one ``stratum`` label per subject; subjects missing either are excluded."""
+    subj = subj.join(cov.values[cov.names], on="subject")
+    reason = cov.reasons(subj["subject"])
+    if strat is not None:
+        sv = strat.values.reindex(subj["subject"].to_numpy())
+        reason = np.where(reason == "", strat.reasons(subj["subject"], "stratum"), reason)
+        # the combination of the strata columns' levels is the stratum (R: strata(a, b))
+        subj["stratum"] = sv.astype(object).fillna("").astype(str).agg(", ".join, axis=1).to_numpy()
+    keep = reason == ""
+    if keep.all():
+        return subj, excluded
+    more = subj.loc[~keep, ["subject", "arm"]].assign(reason=reason[~keep])
+    return subj.loc[keep].reset_index(drop=True), pd.concat([excluded, more], ignore_index=True)
 
 
 # --- Kaplan–Meier --------------------------------------------------------------------------------
@@ -312,10 +334,11 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
 
 
 # --- the analysis --------------------------------------------------------------------------------
-def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered", *, ties: str = "efron",
+def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered", *,
+             covariates: Sequence[str] | str = (), strata: Sequence[str] | str | None = None, ties: str = "efron",
              horizon: float | None = None, alpha: float = 0.05, reference: str | None = None,
              adjust: str = "none") -> SurvivalResult:
-    """Time to an event by arm: Kaplan–Meier, log-rank, Cox hazard ratios, PH check and RMST.
+    """Time to an event by arm: Kaplan–Meier, log-rank, Cox hazard ratios (adjusted, stratified), PH check, RMST.
 
     Parameters
     ----------
@@ -324,6 +347,12 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         Subject-level column with the time from randomisation to the event or to censoring (weeks).
     event : str
         Subject-level column: 1 = event observed at ``time``, 0 = censored at ``time``.
+    covariates : sequence of str
+        Adjustment covariates of the Cox model (numeric linearly, text columns as factors; a column that varies
+        between visits enters with its baseline value). Subjects missing one are excluded and listed.
+    strata : str or sequence of str, optional
+        Column(s) whose levels (combinations of levels) get their own baseline hazard, as ``strata()`` in R's
+        ``coxph``; the log-rank test is then stratified by them (R ``survdiff(... + strata())``).
     ties : {"efron", "breslow"}
         Handling of tied event times in the Cox model: ``"efron"`` (R ``coxph``'s default) or ``"breslow"``
         (SAS PROC PHREG's default).
@@ -399,7 +428,10 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         raise ModelError(f"ties must be 'efron' (R's default) or 'breslow' (SAS's default), not {ties!r}")
     if not 0 < alpha < 1:
         raise ModelError(f"alpha must be between 0 and 1, not {alpha!r}")
+    cov = subject_covariates(trial, covariates, reserved=[time, event])
+    strat = subject_covariates(trial, strata, reserved=[time, event]) if strata is not None else None
     subj, excluded = _subject_data(trial, time, event)
+    subj, excluded = _with_covariates(subj, excluded, cov, strat)
     arms = [a for a in trial.arms if (subj["arm"] == a).any()]
     if len(arms) < 2:
         raise ModelError(f"need at least two arms with follow-up in '{time}'; found {arms}")
@@ -428,9 +460,10 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     km = pd.DataFrame([(arm, int(n_arm[arm]), int(events[arm]), *km_median(curves[curves["group"] == arm]))
                        for arm in arms], columns=["arm", "n", "events", "median", "ci_low", "ci_high"])
 
-    # log-rank (statsmodels survdiff; rho = 0); undefined without any event
+    # log-rank (statsmodels survdiff; rho = 0), stratified when strata are given; undefined without any event
+    stratum = subj["stratum"].to_numpy() if strat is not None else None
     if events.sum() > 0:
-        chisq, p_lr = survdiff(t, e, a)
+        chisq, p_lr = survdiff(t, e, a, strata=stratum)
     else:
         chisq, p_lr = np.nan, np.nan
         notes.append(f"no events in '{event}' in any arm: the log-rank test is not defined")
@@ -442,11 +475,16 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     fit = None
     if len(cox_arms) >= 2:
         on = np.isin(a, cox_arms)
-        t_c, e_c, a_c = t[on], e[on], a[on]
-        X = (a_c[:, None] == np.array(cox_arms[1:])[None, :]).astype(float)
+        t_c, e_c = t[on], e[on]
+        design = arm_design(subj.loc[on].reset_index(drop=True), cox_arms, cov, intercept=False)
+        X = design.X
+        if np.linalg.matrix_rank(X) < X.shape[1]:
+            raise ModelError("the Cox design (arm + covariates) is rank deficient: a covariate is constant, "
+                             "constant within arms or a copy of another among the subjects analysed; remove it")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # non-convergence is checked here and reported in the notes
-            fit = PHReg(t_c, X, status=e_c, ties=ties).fit()
+            fit = PHReg(t_c, X, status=e_c, ties=ties,
+                        strata=stratum[on] if stratum is not None else None).fit()
             beta, vcov = np.asarray(fit.params, float), np.asarray(fit.cov_params(), float)
         converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
         if not (converged and np.all(np.isfinite(beta)) and np.all(np.isfinite(vcov))):
@@ -457,13 +495,21 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                          "check are left empty. Kaplan–Meier, log-rank and RMST are unaffected.")
             fit = None
     if fit is not None:
-        grid = pd.DataFrame({"arm": cox_arms})
-        L = np.vstack([np.zeros(len(cox_arms) - 1), np.eye(len(cox_arms) - 1)])
+        grid, L = design.grid, design.L  # covariate entries cancel in the arm contrasts
+        terms = [f"arm: {arm}" for arm in cox_arms[1:]] + design.names[len(cox_arms) - 1:]
         ref_c = reference if reference in cox_arms else None
         hr = compare(grid, L, beta, vcov, np.inf, reference=ref_c, adjust=adjust, alpha=alpha)
         hr = hr.loc[hr["contrast"].isin(labels)]
         cox_loglik = float(fit.llf)
+        z = stats.norm.isf(alpha / 2)
+        se_b = np.sqrt(np.diag(vcov))
+        coefficients = pd.DataFrame({"term": terms, "estimate": beta, "se": se_b, "statistic": beta / se_b,
+                                     "p": 2 * stats.norm.sf(np.abs(beta / se_b)), "ci_low": beta - z * se_b,
+                                     "ci_high": beta + z * se_b})
     else:
+        coefficients = pd.DataFrame({"term": pd.Series([], dtype="str"),
+                                     **{c: pd.Series([], dtype=float)
+                                        for c in ("estimate", "se", "statistic", "p", "ci_low", "ci_high")}})
         t_c = e_c = X = beta = None
         hr = _empty_contrasts()
         cox_loglik = np.nan
@@ -472,8 +518,13 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     hr.attrs = attrs
     hr = _ratio_table(hr)
 
-    # proportional hazards (cox.zph, km transform)
-    if beta is not None:
+    # proportional hazards (cox.zph, km transform); the stratified version is not implemented
+    if beta is not None and strat is not None:
+        notes.append("PH check: not computed for a stratified Cox model (R: cox.zph(fit) on the stratified fit)")
+        terms = []
+        chisq_j, chisq_g, ev_time, scaled, km_x = (np.array([]), np.array([np.nan]), np.array([]),
+                                                    np.empty((0, 0)), np.array([]))
+    elif beta is not None:
         chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties)
     else:
         terms = []
@@ -518,19 +569,26 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         f"RMST horizon {tau:g}" + (" (default: the smallest of the arms' largest follow-up times)"
                                    if horizon is None else ""),
         "PH check: score test of R cox.zph (transform 'km'); a small p means the hazard ratio changes over time",
-    ]
+    ] + cov.notes
+    if cov.names or strat is not None:
+        notes.append("hazard ratios are adjusted" + (f" for {', '.join(cov.names)}" if cov.names else "")
+                     + (f" and stratified by {', '.join(strat.names)}" if strat is not None else "")
+                     + "; Kaplan–Meier curves, medians and RMST are unadjusted"
+                     + ("; the log-rank test is stratified" if strat is not None else ""))
     fitted = Fitted(
         model=f"Kaplan–Meier, log-rank and Cox proportional hazards (ties: {ties})",
-        formula=f"Surv({time}, {event}) ~ arm", outcome=time, df_method="Wald z (asymptotic)", adjust=adjust,
+        formula=f"Surv({time}, {event}) ~ arm" + "".join(f" + {c}" for c in cov.names)
+                + (f" + strata({', '.join(strat.names)})" if strat is not None else ""), outcome=time, df_method="Wald z (asymptotic)", adjust=adjust,
         alpha=alpha,
         ci_adjust=hr.attrs.get("ci_adjust"),
         n_per_arm={arm: int(n_arm[arm]) for arm in arms}, excluded=excluded, notes=notes,
         extra={"ties": ties, "horizon": tau, "events": {arm: int(events[arm]) for arm in arms},
                "cox_loglik": cox_loglik, "reference_arm_of_coding": cox_arms[0] if cox_arms else None,
-               "cox_arms": cox_arms},
+               "cox_arms": cox_arms, "covariates": list(cov.names),
+               "strata": list(strat.names) if strat is not None else []},
     )
     return SurvivalResult(f"Time to event: {time}", fitted, km=km, logrank=logrank, hazard_ratios=hr,
-                          ph_test=ph_test, rmst=rmst, rmst_contrasts=rmst_contrasts, rmst_ratios=rmst_ratios,
+                          coefficients=coefficients, ph_test=ph_test, rmst=rmst, rmst_contrasts=rmst_contrasts, rmst_ratios=rmst_ratios,
                           km_curves=curves.rename(columns={"group": "arm"}).drop(columns="se_log"),
                           ph_residuals=ph_residuals)
 
