@@ -8,6 +8,7 @@ arm, and the Pearson dispersion; ``scale="pearson"`` gives the quasi-binomial fi
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from .. import contrasts as engine
 from ..errors import DataError, ModelError, ProblemCollector
 from ..results import Fitted, Result
 from ..trial import Trial
-from ._design import build_design
+from ._covariates import Covariates, arm_design, subject_covariates
 from .safety import _add, _ids, subject_frame
 
 __all__ = ["adherence", "AdherenceResult", "DISPERSION_WARN"]
@@ -76,7 +77,7 @@ class AdherenceResult(Result):
         return lines
 
 
-def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None
+def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None, cov: Covariates
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = subject_frame(trial, [attended, planned], counts=[attended, planned], what=" (sessions)")
     frame = frame.rename(columns={attended: "attended", planned: "planned"})
@@ -97,7 +98,8 @@ def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None
         frame["baseline"] = base.reindex(frame["subject"]).to_numpy(float)
         conds.append(frame["baseline"].isna())
         reasons.append(f"no baseline '{baseline}'")
-    reason = np.select(conds, reasons, default="")
+    frame = frame.join(cov.values[cov.names], on="subject")
+    reason = np.select(conds, reasons, default=cov.reasons(frame["subject"]))
     excluded = pd.DataFrame({"subject": frame["subject"][reason != ""].astype(str),
                              "arm": frame["arm"][reason != ""].astype(str),
                              "reason": reason[reason != ""]}).reset_index(drop=True)
@@ -106,7 +108,8 @@ def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None
 
 def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str = "sessions_planned",
               reference: str | None = None, alpha: float = 0.05, adjust_for_baseline: str | None = None,
-              scale: str | None = None, adjust: str = "holm") -> AdherenceResult:
+              covariates: Sequence[str] | str = (), scale: str | None = None,
+              adjust: str = "holm") -> AdherenceResult:
     """Adherence to the planned sessions by arm: binomial GLM and odds ratios between arms.
 
     Parameters
@@ -120,6 +123,11 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
         1 - confidence level.
     adjust_for_baseline : str, optional
         A visit-level outcome (e.g. ``"pain"``) whose baseline value enters the model linearly.
+    covariates : sequence of str
+        Further adjustment covariates (numeric linearly, text columns as factors; a column that varies between
+        visits enters with its baseline value). Subjects missing one are excluded and listed. Per-arm adherence is
+        then the emmeans-style prediction at the reference grid (numeric covariates at their mean, two-valued
+        ones averaged over the two values, factor levels equally weighted).
     scale : {None, "pearson"}
         ``None``: binomial variance, z tests. ``"pearson"``: quasi-binomial, standard errors multiplied by
         ``sqrt(phi)`` with ``phi`` = Pearson chi-square / residual df and t tests on the residual df (R's
@@ -171,7 +179,8 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
         raise DataError(f"scale must be None (binomial) or 'pearson' (quasi-binomial), not {scale!r}")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
-    frame, excluded = _prepare(trial, attended, planned, adjust_for_baseline)
+    cov = subject_covariates(trial, covariates, reserved=[attended, planned])
+    frame, excluded = _prepare(trial, attended, planned, adjust_for_baseline, cov)
     arms_all = list(trial.arms)
     arms = [a for a in arms_all if (frame["arm"] == a).any()]
     notes: list[str] = []
@@ -194,8 +203,11 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
                          "odds of attending are 0 or infinite there and the odds ratios do not exist; report the "
                          "observed proportions (or drop that arm)")
 
-    numeric = ["baseline"] if adjust_for_baseline else []
-    design = build_design(frame, arms, numeric, [])
+    design = arm_design(frame, arms, cov, ["baseline"] if adjust_for_baseline else [])
+    if np.linalg.matrix_rank(design.X) < design.X.shape[1]:
+        raise ModelError("the design (arm" + (" + baseline" if adjust_for_baseline else "") + " + covariates) is "
+                         "rank deficient: a covariate is constant, constant within arms or a copy of another "
+                         "among the subjects analysed; remove it")
     y = frame["attended"].to_numpy(float)
     m = frame["planned"].to_numpy(float)
     model = sm.GLM(np.column_stack([y, m - y]), design.X, family=sm.families.Binomial())
@@ -251,13 +263,18 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
                      f"{df_resid:g} residual df, as R's summary.glm for quasibinomial (emmeans 1.8.4 would use z).")
     if adjust_for_baseline:
         notes.append(f"Per-arm adherence is for a subject at the mean baseline {adjust_for_baseline} "
-                     f"({design.L[0, -1]:.4g}); the observed column is the raw pooled proportion.")
+                     f"({design.L[0, len(arms)]:.4g}); the observed column is the raw pooled proportion.")
+    if cov.names:
+        notes.append("Per-arm adherence is the prediction at mean numeric covariates (two-valued ones averaged over "
+                     "their two values) with factor levels equally weighted, as emmeans builds its grid.")
+    notes += cov.notes
     if len(excluded):
         why = excluded.groupby("reason", sort=False).size()
         notes.append("Excluded: " + "; ".join(f"{k} {r} (subjects {_ids(excluded.loc[excluded['reason'] == r, 'subject'])})"
                                               for r, k in why.items()) + ".")
     notes += attrs["notes"]
-    rhs = "arm" + (f" + {adjust_for_baseline}[week 0]" if adjust_for_baseline else "")
+    rhs = "arm" + (f" + {adjust_for_baseline}[week 0]" if adjust_for_baseline else "") \
+        + "".join(f" + {c}" for c in cov.names)
     fitted = Fitted(
         model="Binomial GLM, logit link" + (" (quasi-binomial: Pearson scale)" if scale == "pearson" else ""),
         formula=f"cbind({attended}, {planned} - {attended}) ~ {rhs}", outcome=attended,
@@ -265,7 +282,9 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
         adjust=attrs["adjust"], ci_adjust=attrs["ci_adjust"], alpha=alpha,
         n_per_arm={a: int(k) for a, k in counts.items()}, excluded=excluded, notes=notes,
         extra={"phi": phi, "scale": scale, "reference": reference, "baseline": adjust_for_baseline,
+               "covariates": list(cov.names),
                "converged": bool(fit.converged), "source": trial.source})
-    subjects = frame[["subject", "arm", "attended", "planned"] + (["baseline"] if adjust_for_baseline else [])]
+    subjects = frame[["subject", "arm", "attended", "planned"] + (["baseline"] if adjust_for_baseline else [])
+                     + list(cov.names)]
     return AdherenceResult("Adherence: sessions attended out of planned", fitted, by_arm=by_arm, contrasts=con,
                            coefficients=coef, dispersion=dispersion, phi=phi, scale=scale, subjects=subjects)
