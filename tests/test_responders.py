@@ -471,3 +471,24 @@ def test_threshold_beyond_the_instrument_range_suggests_relative():
     with pytest.raises(ct.DataError, match=r"threshold 30 is larger than the whole range of 'pain' \(0 to 10.*"
                                            r"threshold=0.3, relative=True"):
         responders(trial, "pain", 12, threshold=30)
+
+
+def test_batched_bootstrap_fits_equal_one_glm_per_sample():
+    """The bootstrap fits all samples in one Newton iteration; each equals statsmodels' GLM on that sample."""
+    import statsmodels.api as sm
+
+    from combotherapy.models.standardisation import _batched_logistic
+    rng = np.random.default_rng(3)
+    n = 120
+    X = np.column_stack([np.ones(n), rng.integers(0, 2, n), rng.normal(50, 10, n)])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-2 + 0.8 * X[:, 1] + 0.04 * X[:, 2])))).astype(float)
+    idx = rng.integers(0, n, (5, n))
+    beta, ok = _batched_logistic(X[idx], y[idx], np.zeros(3))
+    assert ok.all()
+    for b, rows in zip(beta, idx):
+        ref = sm.GLM(y[rows], X[rows], family=sm.families.Binomial()).fit(tol=1e-12).params
+        np.testing.assert_allclose(b, ref, rtol=1e-8)
+    # a separated sample is flagged, not returned as an estimate
+    Xs = np.column_stack([np.ones(20), np.r_[np.zeros(10), np.ones(10)]])
+    ys = np.r_[np.zeros(10), np.ones(10)]
+    assert not _batched_logistic(Xs[None], ys[None], np.zeros(2))[1][0]

@@ -22,11 +22,8 @@ FDA. Adjusting for covariates in randomized clinical trials for drugs and biolog
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import special, stats
 
 __all__ = ["counterfactual_designs", "standardised_risks", "standardised_contrasts", "bootstrap_risks"]
@@ -66,30 +63,55 @@ def standardised_contrasts(P: np.ndarray, J: np.ndarray, vcov: np.ndarray, first
     return out
 
 
+def _batched_logistic(X: np.ndarray, y: np.ndarray, beta0: np.ndarray, max_iter: int = 50, tol: float = 1e-10
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Newton-Raphson (= IRLS) for many logistic fits at once: ``X (B, n, p)``, ``y (B, n)``; returns the
+    estimates ``(B, p)`` and whether each fit converged to an interior MLE (no separation)."""
+    B, _, p = X.shape
+    beta = np.broadcast_to(beta0, (B, p)).copy()
+    done = np.zeros(B, bool)
+    for _ in range(max_iter):
+        mu = special.expit(np.einsum("bnp,bp->bn", X, beta))
+        w = mu * (1 - mu)
+        info = np.einsum("bnp,bn,bnq->bpq", X, w, X)
+        score = np.einsum("bnp,bn->bp", X, y - mu)
+        with np.errstate(all="ignore"):
+            try:
+                step = np.linalg.solve(info, score[..., None])[..., 0]
+            except np.linalg.LinAlgError:  # a singular sample (e.g. a factor level not drawn): solve one by one
+                step = np.stack([np.linalg.lstsq(i, s_, rcond=None)[0] for i, s_ in zip(info, score)])
+        step = np.where(done[:, None] | ~np.isfinite(step), 0.0, step)
+        beta += step
+        done |= np.max(np.abs(step), axis=1) <= tol * (1 + np.max(np.abs(beta), axis=1))
+        if done.all():
+            break
+    mu = special.expit(np.einsum("bnp,bp->bn", X, beta))
+    ok = done & np.all((mu > 1e-8) & (mu < 1 - 1e-8), axis=1) & np.all(np.isfinite(beta), axis=1)
+    return beta, ok
+
+
 def bootstrap_risks(X: np.ndarray, y: np.ndarray, arm_index: np.ndarray, n_arms: int, arm_columns: slice,
-                    beta: np.ndarray, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+                    beta: np.ndarray, n_boot: int, rng: np.random.Generator, chunk: int = 200
+                    ) -> tuple[np.ndarray, int]:
     """Standardised risks in ``n_boot`` bootstrap samples drawn within arms (``(n_ok, k)``) and the number of
-    samples where the logistic MLE did not exist (separation, non-convergence), which are left out."""
+    samples where the logistic MLE did not exist (separation, non-convergence), which are left out.
+
+    The samples are fitted together (a batched Newton iteration, the same estimates as one GLM fit per sample),
+    ``chunk`` at a time to bound memory.
+    """
     order = np.argsort(arm_index, kind="stable")
     sizes = np.bincount(arm_index, minlength=n_arms)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    # draw positions within each arm for all samples at once: (n_boot, n)
+    # positions within each arm for all samples at once: (n_boot, n)
     u = rng.random((n_boot, len(y)))
-    within = np.floor(u * np.repeat(sizes, sizes)).astype(int) + np.repeat(starts, sizes)
-    idx = order[within]
+    idx = order[np.floor(u * np.repeat(sizes, sizes)).astype(int) + np.repeat(starts, sizes)]
     risks, failed = [], 0
-    for rows in idx:  # one logistic fit per bootstrap sample
+    for lo in range(0, n_boot, chunk):  # chunks of samples, vectorised within
+        rows = idx[lo:lo + chunk]
         Xb, yb = X[rows], y[rows]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                fit = sm.GLM(yb, Xb, family=sm.families.Binomial()).fit(start_params=beta, tol=1e-10, maxiter=100)
-            except (np.linalg.LinAlgError, ValueError):
-                failed += 1
-                continue
-        mu = np.asarray(fit.fittedvalues)
-        if not fit.converged or np.any(mu < 1e-8) or np.any(mu > 1 - 1e-8):
-            failed += 1
-            continue
-        risks.append(standardised_risks(counterfactual_designs(Xb, n_arms, arm_columns), np.asarray(fit.params))[0])
-    return np.array(risks).reshape(-1, n_arms), failed
+        b, ok = _batched_logistic(Xb, yb, beta)
+        failed += int((~ok).sum())
+        Xa = np.broadcast_to(Xb[ok][:, None], (ok.sum(), n_arms) + Xb.shape[1:]).copy()
+        Xa[..., arm_columns] = np.eye(n_arms)[None, :, None, 1:]
+        risks.append(special.expit(np.einsum("bknp,bp->bkn", Xa, b[ok])).mean(axis=2))
+    return np.concatenate(risks).reshape(-1, n_arms), failed
