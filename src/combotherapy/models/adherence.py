@@ -77,8 +77,10 @@ class AdherenceResult(Result):
         return lines
 
 
-def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None, cov: Covariates
+def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None, cov: Covariates | None = None
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    # mediation.py calls this without covariates
+    cov = cov if cov is not None else subject_covariates(trial, ())
     frame = subject_frame(trial, [attended, planned], counts=[attended, planned], what=" (sessions)")
     frame = frame.rename(columns={attended: "attended", planned: "planned"})
     over = (frame["attended"] > frame["planned"]).to_numpy()
