@@ -12,6 +12,7 @@
 #   - per-arm rates: emmeans(fit, ~ arm, offset = 0) (per unit of exposure), emmeans' default reference grid
 #     (numeric covariates at their mean, two-valued numeric covariates averaged over the two values, factor
 #     levels equally weighted), type = "response" for the rate and its CI; the log-scale estimate and SE.
+# The "interaction" case has the formula terms age*sex + site (the package's covariates=["age*sex", "C(site)"]).
 # Datasets: tests/reference/data/safety_unbalanced.csv (four unbalanced arms, dropout, two subjects without
 # pain_duration, a site with two subjects), tests/reference/data/counts_fixture.csv (exposure column
 # days_observed) and data/sample/factorial.csv (four arms of 100).
@@ -47,7 +48,7 @@ rates <- function(fit, d) {
              ci_low = r$asymp.LCL, ci_high = r$asymp.UCL)
 }
 
-analyse <- function(path, visit, covariates, exposure = NULL) {
+analyse <- function(path, visit, covariates, exposure = NULL, vars = covariates) {
   raw <- read.csv(path)
   base <- raw[raw$visit == 0, c("subject", "analgesic_days")]
   names(base)[2] <- "base"
@@ -55,11 +56,11 @@ analyse <- function(path, visit, covariates, exposure = NULL) {
   d <- merge(at, base, by = "subject", sort = FALSE)
   keep <- !is.na(d$analgesic_days) & !is.na(d$base)
   if (!is.null(exposure)) keep <- keep & !is.na(d[[exposure]])
-  for (c in covariates) keep <- keep & !is.na(d[[c]])
+  for (c in vars) keep <- keep & !is.na(d[[c]])
   d <- d[keep, ]
   arms <- arm_levels[arm_levels %in% d$arm]
   d$arm <- factor(d$arm, levels = arms)
-  for (c in covariates) if (is.character(d[[c]])) d[[c]] <- factor(d[[c]])
+  for (c in vars) if (is.character(d[[c]])) d[[c]] <- factor(d[[c]])
   d$y <- d$analgesic_days
   d$off <- if (is.null(exposure)) 0 else log(d[[exposure]])
   f <- as.formula(paste("y ~ arm + base", paste(c("", covariates), collapse = " + "), "+ offset(off)"))
@@ -67,7 +68,7 @@ analyse <- function(path, visit, covariates, exposure = NULL) {
   nb <- glm.nb(f, data = d, control = ctl)
   po <- glm(f, family = poisson, data = d, control = ctl)
   list(
-    file = basename(path), md5 = unname(tools::md5sum(path)), visit = visit, covariates = covariates,
+    file = basename(path), md5 = unname(tools::md5sum(path)), visit = visit, covariates = I(covariates),
     exposure = if (is.null(exposure)) NA else exposure, formula = deparse(f),
     arms = arms, n = nrow(d), n_per_arm = as.list(table(d$arm)), subjects = sort(as.character(d$subject)),
     negbin = list(coef_names = names(coef(nb)), coef = unname(coef(nb)), vcov = unname(vcov(nb)),
@@ -87,7 +88,9 @@ res <- list(
                   jsonlite = as.character(packageVersion("jsonlite"))),
   unbalanced = analyse("tests/reference/data/safety_unbalanced.csv", 12, c("age", "sex", "pain_duration", "site")),
   exposure = analyse("tests/reference/data/counts_fixture.csv", 12, c("sex"), exposure = "days_observed"),
-  factorial = analyse("data/sample/factorial.csv", 12, c("age", "sex", "site"))
+  factorial = analyse("data/sample/factorial.csv", 12, c("age", "sex", "site")),
+  # formula terms: an interaction (the package's "age*sex", "C(site)")
+  interaction = analyse("data/sample/factorial.csv", 12, c("age*sex", "site"), vars = c("age", "sex", "site"))
 )
 writeLines(toJSON(res, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", matrix = "rowmajor"),
            "tests/reference/counts_adjusted.json")

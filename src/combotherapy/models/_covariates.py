@@ -1,10 +1,11 @@
-"""Covariates for the secondary models (counts, survival, responders, adherence): one value per subject, the
-subjects without one, and the design columns with the emmeans-style reference grid.
+"""Covariates for the secondary models (counts, survival, responders, adherence, safety): one value per subject,
+the subjects without one, and the design with the emmeans-style reference grid.
 
-A covariate that varies between visits enters with its baseline (week 0) value, a subject-level column with the
-subject's value. The design columns and grid come from :func:`combotherapy.models._design.build_design`, so
-these models follow the same reference-grid rule as ANCOVA (numeric covariates at their mean over the analysed
-subjects, two-valued numeric covariates averaged over the two values, factor levels equally weighted).
+Covariates are formula terms (``"age"``, ``"C(site)"``, ``"age*sex"``, ``"ns(age, df=3)"``); the design and the
+grid come from the one builder, :func:`combotherapy.inference.model_matrix` and
+:func:`combotherapy.inference.reference_grid` (patsy), so these models follow the same reference-grid rule as
+ANCOVA and MMRM (:data:`combotherapy.inference.GRID_RULE`). A column that varies between visits enters with its
+baseline (week 0) value, a subject-level column with the subject's value.
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..inference import ReferenceGrid, formula_variables, model_matrix, reference_grid
 from ..trial import Trial
-from ._design import build_design, is_factor
 
-__all__ = ["Covariates", "subject_covariates", "arm_design"]
+__all__ = ["Covariates", "Design", "subject_covariates", "arm_design"]
 
 
 @dataclass
 class Covariates:
-    """Covariate values per subject (index: subject) and how each enters the model."""
+    """Covariate values per subject (index: subject), the formula terms and the columns behind them."""
 
-    values: pd.DataFrame       # one column per covariate, index subject
-    names: list[str]
+    values: pd.DataFrame       # one column per variable, index subject
+    names: list[str]           # the variables (data columns) the terms use
+    terms: list[str]           # the formula terms as given
     notes: list[str]
 
     def reasons(self, subjects: pd.Series, what: str = "covariate") -> np.ndarray:
@@ -38,38 +40,29 @@ class Covariates:
             reason = np.where(v[c].isna().to_numpy(), f"{what} '{c}' missing", reason)
         return reason
 
-    def split(self, analysed: pd.DataFrame) -> tuple[list[str], list[str]]:
-        """(numeric, factor) covariates, judged on the analysed rows as R's model.frame would."""
-        factors = [c for c in self.names if is_factor(analysed[c])]
-        return [c for c in self.names if c not in factors], factors
-
 
 def subject_covariates(trial: Trial, covariates: Sequence[str] | str | None, *,
                        reserved: Sequence[str] = ()) -> Covariates:
-    """Check covariate names and take one value per subject (baseline value for visit-level columns).
+    """Check covariate terms and take one value per subject of each variable (baseline value for visit-level
+    columns).
 
     Raises
     ------
     DataError
-        A covariate that is not a column of the trial, is part of the design (subject, arm, visit or the
-        analysed outcome), or has no value for any subject.
+        A term that is not valid formula syntax or names something that is not a column, a variable that is part
+        of the design (subject, arm, visit or the analysed outcome), or one with no value for any subject.
     """
-    if isinstance(covariates, str):  # covariates="age" means one covariate, not 'a', 'g', 'e'
+    if isinstance(covariates, str):  # covariates="age" means one term, not 'a', 'g', 'e'
         covariates = [covariates]
-    names = list(dict.fromkeys(covariates or ()))
+    terms = list(dict.fromkeys(covariates or ()))
     data = trial.data
-    unknown = [c for c in names if c not in data.columns]
+    names = formula_variables(terms, data.columns) if terms else []
     taken = [c for c in names if c in ("subject", "arm", "visit", *reserved)]
-    msg = []
-    if unknown:
-        msg.append(f"covariate(s) {unknown} are not columns of this trial (its covariates are {trial.covariates})")
     if taken:
-        msg.append(f"{taken} cannot be covariates: subject, arm and visit are part of the design, and the outcome "
-                   "(and its baseline) enter the model already")
-    if msg:
-        raise DataError("; ".join(msg))
-    subjects = pd.unique(data["subject"])
-    values = pd.DataFrame(index=pd.Index(subjects, name="subject"))
+        raise DataError(f"{taken} cannot be covariates: subject, arm and visit are part of the design, and the "
+                        "outcome (and its baseline) enter the model already", kind="reserved column",
+                        column=taken[0])
+    values = pd.DataFrame(index=pd.Index(pd.unique(data["subject"]), name="subject"))
     notes = []
     subject_level = set(trial.subject_columns)
     for c in names:
@@ -82,20 +75,37 @@ def subject_covariates(trial: Trial, covariates: Sequence[str] | str | None, *,
     empty = [c for c in names if values[c].isna().all()]
     if empty:
         raise DataError(f"covariate(s) {empty} have no value for any subject (at baseline for a covariate that "
-                        "varies between visits); drop them from covariates")
-    return Covariates(values, names, notes)
+                        "varies between visits); drop them from covariates", kind="empty column", column=empty[0])
+    return Covariates(values, names, terms, notes)
 
 
-def arm_design(frame: pd.DataFrame, arms: Sequence[str], cov: Covariates, numeric_first: Sequence[str] = (),
-               *, intercept: bool = True):
-    """Design ``[1] + arm + numeric_first + covariates`` on ``frame`` (which holds the covariate columns).
+@dataclass
+class Design:
+    """A model matrix with R-style column names and the arm reference grid (rows of ``grid.L`` on ``X``'s
+    columns)."""
 
-    Returns the :class:`~combotherapy.models._design.Design`; with ``intercept=False`` (Cox models) the
-    intercept column and its grid entry are dropped.
+    X: np.ndarray
+    names: list[str]
+    grid: ReferenceGrid
+    formula: str
+
+    @property
+    def L(self) -> np.ndarray:
+        return self.grid.L
+
+
+def arm_design(frame: pd.DataFrame, arms: Sequence[str], cov: Covariates, fixed: Sequence[str] = (),
+               *, intercept: bool = True) -> Design:
+    """Design ``1 + arm + fixed + covariate terms`` on ``frame`` (which holds the covariate columns) and its grid.
+
+    With ``intercept=False`` (Cox models) the intercept column and its grid entry are dropped: the grid's values
+    are then log relative hazards against the grid mean, and their differences the log hazard ratios.
     """
-    numeric, factors = cov.split(frame)
-    design = build_design(frame, arms, list(numeric_first) + numeric, factors)
+    frame = frame.assign(arm=frame["arm"].astype(str))
+    spec = model_matrix(frame, list(arms), list(fixed), cov.terms)
+    grid = reference_grid(spec, frame)
+    X, names, L = spec.X, list(spec.names), grid.L
     if not intercept:
-        design.X, design.L = design.X[:, 1:], design.L[:, 1:]
-        design.names, design.terms = design.names[1:], design.terms[1:]
-    return design
+        X, names, L = X[:, 1:], names[1:], L[:, 1:]
+        grid = ReferenceGrid(grid.frame, L, grid.rule)
+    return Design(X, names, grid, spec.formula)

@@ -16,9 +16,10 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import survdiff
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from ..arms import contrast_pairs
-from ..contrasts import compare
+from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
+from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ModelError, ProblemCollector
+from ..inference import Inference, engine
 from ..results import Fitted, Result
 from ..trial import Trial
 from ._covariates import Covariates, arm_design, subject_covariates
@@ -34,25 +35,30 @@ class SurvivalResult(Result):
 
     Attributes
     ----------
-    km : DataFrame
-        Per arm: ``arm, n, events, median, ci_low, ci_high`` (median time to the event and its CI; NaN when
+    by_arm : DataFrame
+        Kaplan–Meier per arm: ``arm, n, events, median, ci_low, ci_high`` (median time to the event and its CI; NaN when
         the curve, or the CI band, never reaches 0.5).
     logrank : DataFrame
         One row: ``statistic, df, p`` (log-rank chi-square test of equal survival in all arms).
-    hazard_ratios : DataFrame
-        Per contrast ``"first - second"``: hazard ratio of the first arm to the second, ``estimate, ci_low,
-        ci_high`` (ratio scale), ``log_estimate, se`` (log scale), ``statistic`` (Wald z), ``p, p_adj``.
+    contrasts : DataFrame
+        Cox hazard ratios of the first arm to the second: ``first, second, contrast, estimate, log_estimate, se,
+        df, statistic, p, p_adj, ci_low, ci_high`` (``estimate`` and limits on the ratio scale, ``log_estimate``
+        and ``se`` on the log scale, Wald z); NaN for pairs that are not estimable.
     coefficients : DataFrame
-        The Cox model's coefficients (log hazard ratios against the first arm, and the covariates'):
-        ``term, estimate, se, statistic, p, ci_low, ci_high`` (Wald z), empty when the model was not fitted.
+        The Cox model's coefficients (log hazard ratios against the first arm, and the covariates'; R names):
+        ``term, estimate, se, df, statistic, p, ci_low, ci_high`` (Wald z), empty when the model was not fitted.
+    inference : Inference or None
+        The Cox model for ``compare``/``test`` at any alpha or adjustment (log link: hazard ratios); its grid's
+        cells are log relative hazards against the grid mean. None when the model was not fitted.
     ph_test : DataFrame
         Proportional-hazards check: ``term, statistic, df, p`` per coefficient and ``GLOBAL``.
     rmst : DataFrame
         Per arm: ``arm, horizon, estimate, se, ci_low, ci_high`` (restricted mean event-free time).
     rmst_contrasts : DataFrame
-        Differences in RMST between arms: ``contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high``.
+        Differences in RMST between arms: ``first, second, contrast, estimate, se, df, statistic, p, p_adj,
+        ci_low, ci_high``.
     rmst_ratios : DataFrame
-        Ratios of RMST: ``contrast, estimate, ci_low, ci_high, log_estimate, se, statistic, p, p_adj``.
+        Ratios of RMST: the same with ``log_estimate`` after ``estimate`` (ratio scale estimate and limits).
     km_curves : DataFrame
         The Kaplan–Meier step functions: ``arm, time, n_risk, n_events, n_censored, survival, se, ci_low,
         ci_high`` at every distinct time of each arm (``se`` is the Greenwood standard error of the survival).
@@ -63,7 +69,7 @@ class SurvivalResult(Result):
         ``plot(cox.zph(fit))``) and one column per coefficient (``arm: <arm>``), as ``cox.zph(fit)$y``.
     """
 
-    tables = ("km", "logrank", "hazard_ratios", "coefficients", "ph_test", "rmst", "rmst_contrasts", "rmst_ratios")
+    tables = ("by_arm", "logrank", "contrasts", "coefficients", "ph_test", "rmst", "rmst_contrasts", "rmst_ratios")
 
     def __init__(self, title: str, fitted: Fitted, *, km_curves: pd.DataFrame, ph_residuals: pd.DataFrame,
                  **tables: pd.DataFrame):
@@ -150,8 +156,8 @@ def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates
 # --- the analysis --------------------------------------------------------------------------------
 def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered", *,
              covariates: Sequence[str] | str = (), strata: Sequence[str] | str | None = None, ties: str = "efron",
-             horizon: float | None = None, alpha: float = 0.05, reference: str | None = None,
-             adjust: str = "none") -> SurvivalResult:
+             horizon: float | None = None, alpha: float = DEFAULTS["alpha"], reference: str | None = None,
+             adjust: str = DEFAULTS["adjust"]) -> SurvivalResult:
     """Time to an event by arm: Kaplan–Meier, log-rank, Cox hazard ratios (adjusted, stratified), PH check, RMST.
 
     Parameters
@@ -162,8 +168,9 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     event : str
         Subject-level column: 1 = event observed at ``time``, 0 = censored at ``time``.
     covariates : sequence of str
-        Adjustment covariates of the Cox model (numeric linearly, text columns as factors; a column that varies
-        between visits enters with its baseline value). Subjects missing one are excluded and listed.
+        Adjustment covariates of the Cox model as formula terms (``"age"``, ``"C(site)"``, ``"age*sex"``,
+        ``"ns(age, df=3)"``; a column that varies between visits enters with its baseline value). Subjects missing
+        one are excluded and listed.
     strata : str or sequence of str, optional
         Column(s) whose levels (combinations of levels) get their own baseline hazard, as ``strata()`` in R's
         ``coxph``; the log-rank test is then stratified by them (R ``survdiff(... + strata())``).
@@ -180,14 +187,15 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         Compare each arm with this arm only; default all pairs (labels from
         :func:`combotherapy.arms.contrast_pairs`).
     adjust : str
-        Multiplicity adjustment of the hazard-ratio and RMST contrasts (see :mod:`combotherapy.contrasts`);
-        default none.
+        Multiplicity adjustment of the hazard-ratio and RMST contrasts (see :mod:`combotherapy.inference`);
+        default Holm (``combotherapy.arguments.DEFAULTS``).
 
     Returns
     -------
     SurvivalResult
-        ``.km``, ``.logrank``, ``.hazard_ratios``, ``.ph_test``, ``.rmst``, ``.rmst_contrasts``,
-        ``.rmst_ratios``, ``.km_curves``, ``.ph_residuals``.
+        ``.by_arm`` (Kaplan–Meier medians), ``.logrank``, ``.contrasts`` (hazard ratios), ``.coefficients``,
+        ``.ph_test``, ``.rmst``, ``.rmst_contrasts``, ``.rmst_ratios``, ``.km_curves``, ``.ph_residuals``,
+        ``.inference``.
 
     Raises
     ------
@@ -229,19 +237,18 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     >>> import combotherapy as ct
     >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)
     >>> res = ct.survival(trial, "recovery_time", "recovered", ties="breslow", horizon=20)
-    >>> list(res.km.columns)
+    >>> list(res.by_arm.columns)
     ['arm', 'n', 'events', 'median', 'ci_low', 'ci_high']
-    >>> res.hazard_ratios["contrast"].tolist()
+    >>> res.contrasts["contrast"].tolist()
     ['combined - physio', 'combined - acupuncture', 'physio - acupuncture']
     >>> res.rmst["horizon"].tolist()
     [20.0, 20.0, 20.0]
     >>> res.ph_test["term"].tolist()
-    ['arm: acupuncture', 'arm: combined', 'GLOBAL']
+    ['armacupuncture', 'armcombined', 'GLOBAL']
     """
-    if ties not in TIES:
-        raise ModelError(f"ties must be 'efron' (R's default) or 'breslow' (SAS's default), not {ties!r}")
-    if not 0 < alpha < 1:
-        raise ModelError(f"alpha must be between 0 and 1, not {alpha!r}")
+    ties = check_choice(ties, TIES, "ties", " (efron: R's default; breslow: SAS's default)")
+    alpha = check_alpha(alpha)
+    adjust = check_adjust(adjust)
     cov = subject_covariates(trial, covariates, reserved=[time, event])
     strat = subject_covariates(trial, strata, reserved=[time, event]) if strata is not None else None
     subj, excluded = _subject_data(trial, time, event)
@@ -249,8 +256,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     arms = [a for a in trial.arms if (subj["arm"] == a).any()]
     if len(arms) < 2:
         raise ModelError(f"need at least two arms with follow-up in '{time}'; found {arms}")
-    if reference is not None and reference not in arms:
-        raise ModelError(f"reference arm '{reference}' is not among the arms with follow-up: {arms}")
+    reference = check_reference(reference, arms)
     subj["arm"] = pd.Categorical(subj["arm"].astype(str), categories=arms, ordered=True)
     subj = subj.sort_values(["arm", "time"], kind="stable").reset_index(drop=True)
     t, e, a = subj["time"].to_numpy(float), subj["event"].to_numpy(float), subj["arm"].astype(str).to_numpy()
@@ -284,9 +290,8 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     logrank = pd.DataFrame({"statistic": [float(chisq)], "df": [len(arms) - 1], "p": [float(p_lr)]})
 
     # Cox model on the arms with events, first of them as reference; all contrasts from the coefficient vector
-    labels = [f"{x} - {y}" for x, y in contrast_pairs(arms, reference)]
-    terms = [f"arm: {arm}" for arm in cox_arms[1:]]
-    fit = None
+    pairs = contrast_pairs(arms, reference)
+    fit = inference = None
     if len(cox_arms) >= 2:
         on = np.isin(a, cox_arms)
         t_c, e_c = t[on], e[on]
@@ -294,7 +299,8 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         X = design.X
         if np.linalg.matrix_rank(X) < X.shape[1]:
             raise ModelError("the Cox design (arm + covariates) is rank deficient: a covariate is constant, "
-                             "constant within arms or a copy of another among the subjects analysed; remove it")
+                             "constant within arms or a copy of another among the subjects analysed; remove it",
+                             kind="singular")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # non-convergence is checked here and reported in the notes
             fit = PHReg(t_c, X, status=e_c, ties=ties,
@@ -309,28 +315,20 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                          "check are left empty. Kaplan–Meier, log-rank and RMST are unaffected.")
             fit = None
     if fit is not None:
-        grid, L = design.grid, design.L  # covariate entries cancel in the arm contrasts
-        terms = [f"arm: {arm}" for arm in cox_arms[1:]] + design.names[len(cox_arms) - 1:]
+        # the grid's cells are log relative hazards against the grid mean; their differences the log hazard ratios
+        inference = Inference(tuple(design.names), beta, vcov, np.inf, "z", design.grid, link="log")
+        terms = list(design.names)
         ref_c = reference if reference in cox_arms else None
-        hr = compare(grid, L, beta, vcov, np.inf, reference=ref_c, adjust=adjust, alpha=alpha)
-        hr = hr.loc[hr["contrast"].isin(labels)]
+        hr = inference.compare(reference=ref_c, adjust=adjust, alpha=alpha)
+        keep = [(f, g) in set(pairs) for f, g in zip(hr["first"], hr["second"])]
+        hr = _by_pairs(hr.loc[keep], pairs)
         cox_loglik = float(fit.llf)
-        z = stats.norm.isf(alpha / 2)
-        se_b = np.sqrt(np.diag(vcov))
-        coefficients = pd.DataFrame({"term": terms, "estimate": beta, "se": se_b, "statistic": beta / se_b,
-                                     "p": 2 * stats.norm.sf(np.abs(beta / se_b)), "ci_low": beta - z * se_b,
-                                     "ci_high": beta + z * se_b})
+        coefficients = inference.coefficients(alpha)
     else:
-        coefficients = pd.DataFrame({"term": pd.Series([], dtype="str"),
-                                     **{c: pd.Series([], dtype=float)
-                                        for c in ("estimate", "se", "statistic", "p", "ci_low", "ci_high")}})
+        coefficients = _empty_table(["term"], ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high"))
         t_c = e_c = X = beta = None
-        hr = _empty_contrasts()
+        hr = _by_pairs(_empty_contrasts(ratio=True), pairs)
         cox_loglik = np.nan
-    attrs = hr.attrs
-    hr = hr.set_index("contrast").reindex(labels).rename_axis("contrast").reset_index()
-    hr.attrs = attrs
-    hr = _ratio_table(hr)
 
     # proportional hazards (cox.zph, km transform); the stratified version is not implemented
     if beta is not None and strat is not None:
@@ -339,6 +337,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         chisq_j, chisq_g, ev_time, scaled, km_x = (np.array([]), np.array([np.nan]), np.array([]),
                                                     np.empty((0, 0)), np.array([]))
     elif beta is not None:
+        terms = terms
         chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties)
     else:
         terms = []
@@ -368,7 +367,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                          "ci_low": r["estimate"] - z * se, "ci_high": r["estimate"] + z * se})
     m, v = r["estimate"].to_numpy(), r["var"].to_numpy()
     rmst_contrasts = _rmst_compare(grid, m, v, reference, adjust, alpha)
-    rmst_ratios = _ratio_table(_rmst_compare(grid, np.log(m), v / m ** 2, reference, adjust, alpha))
+    rmst_ratios = _as_ratio(_rmst_compare(grid, np.log(m), v / m ** 2, reference, adjust, alpha))
     if (v == 0).any():
         notes.append(f"arm(s) {[arm for arm, x in zip(arms, v) if x == 0]} have no events up to the horizon: "
                      "their RMST is the horizon with variance 0; a contrast between two such arms is exactly known "
@@ -391,28 +390,48 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                      + ("; the log-rank test is stratified" if strat is not None else ""))
     fitted = Fitted(
         model=f"Kaplan–Meier, log-rank and Cox proportional hazards (ties: {ties})",
-        formula=f"Surv({time}, {event}) ~ arm" + "".join(f" + {c}" for c in cov.names)
-                + (f" + strata({', '.join(strat.names)})" if strat is not None else ""), outcome=time, df_method="Wald z (asymptotic)", adjust=adjust,
+        formula=f"Surv({time}, {event}) ~ arm" + "".join(f" + {c}" for c in cov.terms)
+                + (f" + strata({', '.join(strat.names)})" if strat is not None else ""), outcome=time,
+        df_method="Wald z (asymptotic)", adjust=adjust,
         alpha=alpha,
         ci_adjust=hr.attrs.get("ci_adjust"),
         n_per_arm={arm: int(n_arm[arm]) for arm in arms}, excluded=excluded, notes=notes,
         extra={"ties": ties, "horizon": tau, "events": {arm: int(events[arm]) for arm in arms},
                "cox_loglik": cox_loglik, "reference_arm_of_coding": cox_arms[0] if cox_arms else None,
-               "cox_arms": cox_arms, "covariates": list(cov.names),
+               "cox_arms": cox_arms, "covariates": list(cov.terms),
                "strata": list(strat.names) if strat is not None else []},
     )
-    return SurvivalResult(f"Time to event: {time}", fitted, km=km, logrank=logrank, hazard_ratios=hr,
+    res = SurvivalResult(f"Time to event: {time}", fitted, by_arm=km, logrank=logrank, contrasts=hr,
                           coefficients=coefficients, ph_test=ph_test, rmst=rmst, rmst_contrasts=rmst_contrasts, rmst_ratios=rmst_ratios,
                           km_curves=curves.rename(columns={"group": "arm"}).drop(columns="se_log"),
                           ph_residuals=ph_residuals)
+    res.inference = inference
+    res.instrument = trial.instruments.get(event)  # the hazard is of the event: its direction says what is better
+    res.better = res.instrument.better if res.instrument is not None else None
+    return res
 
 
-def _empty_contrasts() -> pd.DataFrame:
-    """A contrast table without rows (nothing estimable), with the engine's columns and dtypes."""
-    out = pd.DataFrame({"contrast": pd.Series([], dtype="str"),
-                        **{c: pd.Series([], dtype=float) for c in ("estimate", "se", "df", "statistic", "p", "p_adj",
-                                                                    "ci_low", "ci_high")}})
+def _empty_table(text: list[str], numbers: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({**{c: pd.Series([], dtype="str") for c in text},
+                         **{c: pd.Series([], dtype=float) for c in numbers}})
+
+
+def _empty_contrasts(ratio: bool = False) -> pd.DataFrame:
+    """A contrast table without rows (nothing estimable), with the interface's columns and dtypes."""
+    numbers = ("estimate",) + (("log_estimate",) if ratio else ()) + ("se", "df", "statistic", "p", "p_adj",
+                                                                      "ci_low", "ci_high")
+    out = _empty_table(["first", "second", "contrast"], numbers)
     out.attrs = {"ci_adjust": None}
+    return out
+
+
+def _by_pairs(table: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """One row per pair (first, second) in ``pairs`` order; pairs not in ``table`` get empty (NaN) estimates."""
+    attrs = table.attrs
+    index = pd.MultiIndex.from_tuples(pairs, names=["first", "second"])
+    out = table.set_index(["first", "second"]).reindex(index).reset_index()
+    out["contrast"] = [contrast_label(f, g) for f, g in pairs]
+    out.attrs = attrs
     return out
 
 
@@ -425,29 +444,26 @@ def _rmst_compare(grid: pd.DataFrame, m: np.ndarray, v: np.ndarray, reference: s
     pairs = contrast_pairs(arms, reference)
     var = dict(zip(arms, v))
     testable = [pq for pq in pairs if var[pq[0]] + var[pq[1]] > 0]
-    labels = [f"{x} - {y}" for x, y in pairs]
     if testable:
-        out = compare(grid, np.eye(len(arms)), m, np.diag(v), np.inf, pairs=testable, adjust=adjust, alpha=alpha)
+        out = engine.compare(grid, np.eye(len(arms)), m, np.diag(v), np.inf, pairs=testable, adjust=adjust,
+                             alpha=alpha)
     else:
         out = _empty_contrasts()
-    attrs = out.attrs
-    out = out.set_index("contrast").reindex(labels).rename_axis("contrast").reset_index()
+    out = _by_pairs(out, pairs)
     mean = dict(zip(arms, m))
     exact = out["se"].isna().to_numpy()
     out.loc[exact, "estimate"] = [mean[x] - mean[y] for (x, y), e in zip(pairs, exact) if e]
     out.loc[exact, "se"] = 0.0
     out.loc[exact, ["ci_low", "ci_high"]] = out.loc[exact, ["estimate", "estimate"]].to_numpy()
-    out.attrs = attrs
     return out
 
 
-def _ratio_table(log_table: pd.DataFrame) -> pd.DataFrame:
-    """A contrast table on the log scale -> ratio measure: estimate/ci on the ratio scale, log_estimate and se."""
+def _as_ratio(log_table: pd.DataFrame) -> pd.DataFrame:
+    """A contrast table on the log scale -> ratio measure (the interface's layout): estimate and limits on the
+    ratio scale, ``log_estimate`` after ``estimate``, ``se`` on the log scale."""
     out = log_table.copy()
-    out["log_estimate"] = out["estimate"]
+    out.insert(out.columns.get_loc("estimate") + 1, "log_estimate", out["estimate"])
     for col in ("estimate", "ci_low", "ci_high"):
         out[col] = np.exp(out[col])
-    cols = ["contrast", "estimate", "ci_low", "ci_high", "log_estimate", "se", "df", "statistic", "p", "p_adj"]
-    res = out[[c for c in cols if c in out.columns]].reset_index(drop=True)
-    res.attrs = log_table.attrs
-    return res
+    out.attrs = log_table.attrs
+    return out
