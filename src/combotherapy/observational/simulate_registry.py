@@ -12,8 +12,9 @@ Data-generating model (one row per subject):
 - Treatment (reference ``physio``), multinomial logit with linear predictors
   acupuncture: -0.2 + 0.03 (age - 55) + 0.4 [F] + 0.3 (pain0 - 6.5);
   combined: -0.4 + 0.01 (age - 55) + 0.9 (pain0 - 6.5) + 0.5 (log pain_duration - 2.5).
-- Week-12 pain = 1.5 + 0.6 pain0 + 0.02 (age - 55) + 0.6 (log pain_duration - 2.5) + tau_A + N(0, 1.2^2),
+- Week-12 pain = 2.5 + 0.6 pain0 + 0.02 (age - 55) + 0.6 (log pain_duration - 2.5) + tau_A + N(0, 1.2^2),
   with tau = {physio: 0, acupuncture: -0.3, combined: -1.2}: constant effects, so ATE = ATT = overlap effect.
+  Not clipped to the 0-10 range (so the truth is exact): about 1 in 10,000 values falls below 0 and 4 in 1,000 above 10.
 - ``recovered`` (binary) ~ Bernoulli(expit(0.5 - 0.5 (pain0 - 6.5) + gamma_A)), gamma = {0, 0.2, 0.6}.
 
 ``TRUE_EFFECTS`` holds the true week-12 pain contrasts; the binary truth depends on the covariate distribution and
@@ -76,8 +77,8 @@ def simulate_registry(n: int = 2000, *, seed: int | np.random.Generator = 2026, 
     arm_code = (rng.random(n)[:, None] > np.cumsum(prob, axis=1)).sum(axis=1)
     arm_code = np.minimum(arm_code, len(ARMS) - 1)
     tau = np.array([TAU[a] for a in ARMS])
-    mu = 1.5 + 0.6 * pain0 + 0.02 * (age - 55) + 0.6 * ld
-    pain = np.clip(mu + tau[arm_code] + rng.normal(0, 1.2, n), 0, None).round(2)
+    mu = 2.5 + 0.6 * pain0 + 0.02 * (age - 55) + 0.6 * ld
+    pain = (mu + tau[arm_code] + rng.normal(0, 1.2, n)).round(2)  # not clipped: keeps the truth exact
     gamma = np.array([GAMMA[a] for a in ARMS])
     risk = expit(0.5 - 0.5 * (pain0 - 6.5)[:, None] + gamma[None, :])
     recovered = (rng.random(n) < risk[np.arange(n), arm_code]).astype(int)
