@@ -90,8 +90,8 @@ def weighted_moments(X: np.ndarray, w: np.ndarray, onehot: np.ndarray) -> tuple[
 
 
 def balance(weights: WeightsResult | PropensityResult, *, threshold: float = THRESHOLD,
-            covariates: str | None = None, w: np.ndarray | None = None, method: str | None = None
-            ) -> BalanceResult:
+            covariates: str | None = None, w: np.ndarray | None = None, method: str | None = None,
+            denominator: str = "pooled") -> BalanceResult:
     """Balance of the confounders across arms before and after weighting.
 
     Parameters
@@ -108,6 +108,9 @@ def balance(weights: WeightsResult | PropensityResult, *, threshold: float = THR
         Explicit weights (one per subject of the propensity frame), overriding ``weights``.
     method : str, optional
         Label of the adjustment in the headline.
+    denominator : str, default "pooled"
+        SD in the SMD's denominator: "pooled" (both arms of the pair, unweighted) or an arm name (that arm's
+        unweighted SD, e.g. the treated arm for an ATT, as ``MatchIt``'s summary does).
 
     Returns
     -------
@@ -148,10 +151,12 @@ def balance(weights: WeightsResult | PropensityResult, *, threshold: float = THR
     used = wt > 0
     m1, v1 = weighted_moments(X[used], wt[used], onehot[used])
     arms = ps.arms
+    if denominator != "pooled" and denominator not in arms:
+        raise DataError(f"denominator must be 'pooled' or one of the arms {arms}, not {denominator!r}")
     rows = []
     for first, second in contrast_pairs(arms):  # pairs of arms, not subjects
         i, j = arms.index(first), arms.index(second)
-        sd = np.sqrt((v0[i] + v0[j]) / 2)
+        sd = np.sqrt((v0[i] + v0[j]) / 2) if denominator == "pooled" else np.sqrt(v0[arms.index(denominator)])
         with np.errstate(divide="ignore", invalid="ignore"):
             rows.append(pd.DataFrame({
                 "covariate": names, "first": first, "second": second, "contrast": contrast_label(first, second),
@@ -165,7 +170,9 @@ def balance(weights: WeightsResult | PropensityResult, *, threshold: float = THR
     t1 = pd.DataFrame({"covariate": np.tile(names, K), "arm": np.repeat(arms, len(names)),
                        "mean_before": m0.ravel(), "sd_before": np.sqrt(v0).ravel(),
                        "mean_after": m1.ravel(), "sd_after": np.sqrt(v1).ravel()})
-    notes = ["SMD denominators are the unweighted pooled SDs of the two arms; indicator (0/1) covariates are "
+    den = "unweighted pooled SDs of the two arms" if denominator == "pooled" else \
+        f"unweighted SD of the {denominator} arm"
+    notes = [f"SMD denominators are the {den}; indicator (0/1) covariates are "
              "standardised too; variance ratios use reliability-weighted variances."]
     fitted = Fitted(model=f"Covariate balance ({method})", formula=ps.fitted.formula,
                     n_per_arm={a: int(n) for a, n in zip(arms, onehot[used].sum(axis=0))}, notes=notes,

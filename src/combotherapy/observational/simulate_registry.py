@@ -23,11 +23,14 @@ is returned per sample in ``frame.attrs["truth"]`` (average of each arm's true r
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit, softmax
 
-__all__ = ["ARMS", "TAU", "GAMMA", "TRUE_EFFECTS", "simulate_registry"]
+__all__ = ["ARMS", "TAU", "GAMMA", "TRUE_EFFECTS", "simulate_registry", "write_registry_sample"]
 
 ARMS = ("physio", "acupuncture", "combined")
 TAU = {"physio": 0.0, "acupuncture": -0.3, "combined": -1.2}
@@ -90,3 +93,14 @@ def simulate_registry(n: int = 2000, *, seed: int | np.random.Generator = 2026, 
     frame.attrs["truth"] = {"pain": {f"{a} - {b}": v for (a, b), v in TRUE_EFFECTS.items()},
                             "recovered_risk": {a: float(risk[:, k].mean()) for k, a in enumerate(ARMS)}}
     return frame
+
+
+#: the shipped sample registry: data/sample/registry.csv
+SAMPLE_N, SAMPLE_SEED = 1000, 20261206
+
+
+def write_registry_sample(folder: str | os.PathLike) -> Path:
+    """Write ``registry.csv`` (``SAMPLE_N`` subjects, seed ``SAMPLE_SEED``) into ``folder``, atomically."""
+    from ..files import write_text
+    frame = simulate_registry(SAMPLE_N, seed=SAMPLE_SEED)
+    return write_text(Path(folder) / "registry.csv", frame.to_csv(index=False, lineterminator="\n"))
