@@ -1,0 +1,41 @@
+"""Routine-care (observational) data: comparing arms when nobody was randomised.
+
+The workflow, for two or more arms::
+
+    ps = propensity_score(data, "age + sex + pain0 + log(pain_duration)")   # generalised propensity score
+    w = iptw(ps, "ATE")                      # or "ATT" (target=arm) / "overlap"; trim=, truncate=
+    balance(w)                               # SMDs for every pair of arms, before/after, threshold 0.1
+    weighted_means(w, "pain")                # weighted arm means + contrasts (SEs account for the estimated PS)
+    aipw(ps, "pain")                         # doubly robust
+    evalues(aipw(ps, "pain"))                # sensitivity to unmeasured confounding
+    match(two_arm_ps, caliper=0.2)           # two arms only (see matching's notes: why weighting for three)
+
+Data can be declared observational with :func:`mark_observational`; an unadjusted comparison of
+non-randomised arms (:func:`unadjusted`) carries a warning. :func:`simulate_registry` makes a registry with
+confounding by indication and a known truth (``TRUE_EFFECTS``).
+"""
+
+from .balance import BalanceResult, balance
+from .design import (
+    ConfoundingWarning,
+    ObservationalData,
+    UnadjustedResult,
+    design_of,
+    mark_observational,
+    unadjusted,
+)
+from .doubly_robust import AIPWResult, aipw
+from .evalues import evalue, evalues
+from .ipw import WeightedMeansResult, weighted_means
+from .matching import MatchResult, match
+from .propensity import PropensityResult, propensity_score
+from .simulate_registry import TRUE_EFFECTS, simulate_registry
+from .weights import WeightsResult, effective_sample_size, iptw
+
+__all__ = [
+    "propensity_score", "PropensityResult", "iptw", "WeightsResult", "effective_sample_size",
+    "balance", "BalanceResult", "weighted_means", "WeightedMeansResult", "aipw", "AIPWResult",
+    "match", "MatchResult", "evalue", "evalues",
+    "mark_observational", "ObservationalData", "design_of", "unadjusted", "UnadjustedResult", "ConfoundingWarning",
+    "simulate_registry", "TRUE_EFFECTS",
+]

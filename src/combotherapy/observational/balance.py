@@ -91,7 +91,7 @@ def weighted_moments(X: np.ndarray, w: np.ndarray, onehot: np.ndarray) -> tuple[
 
 def balance(weights: WeightsResult | PropensityResult, *, threshold: float = THRESHOLD,
             covariates: str | None = None, w: np.ndarray | None = None, method: str | None = None,
-            denominator: str = "pooled") -> BalanceResult:
+            denominator: str = "pooled", pairs: list[tuple[str, str]] | None = None) -> BalanceResult:
     """Balance of the confounders across arms before and after weighting.
 
     Parameters
@@ -111,6 +111,8 @@ def balance(weights: WeightsResult | PropensityResult, *, threshold: float = THR
     denominator : str, default "pooled"
         SD in the SMD's denominator: "pooled" (both arms of the pair, unweighted) or an arm name (that arm's
         unweighted SD, e.g. the treated arm for an ATT, as ``MatchIt``'s summary does).
+    pairs : list of (first, second), optional
+        Pairs of arms to compare (default: every pair, in the package's contrast order).
 
     Returns
     -------
@@ -154,7 +156,7 @@ def balance(weights: WeightsResult | PropensityResult, *, threshold: float = THR
     if denominator != "pooled" and denominator not in arms:
         raise DataError(f"denominator must be 'pooled' or one of the arms {arms}, not {denominator!r}")
     rows = []
-    for first, second in contrast_pairs(arms):  # pairs of arms, not subjects
+    for first, second in pairs or contrast_pairs(arms):  # pairs of arms, not subjects
         i, j = arms.index(first), arms.index(second)
         sd = np.sqrt((v0[i] + v0[j]) / 2) if denominator == "pooled" else np.sqrt(v0[arms.index(denominator)])
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -112,10 +112,8 @@ def match(ps: PropensityResult, *, treated: str | None = None, caliper: float | 
 
     Example
     -------
-    >>> import pandas as pd
-    >>> from combotherapy.observational import propensity_score, match
-    >>> from combotherapy.datasets import path  # doctest: +SKIP
-    >>> reg = __import__("combotherapy.observational", fromlist=["x"]).simulate_registry(400, seed=5)
+    >>> from combotherapy.observational import match, propensity_score, simulate_registry
+    >>> reg = simulate_registry(400, seed=5)
     >>> two = reg[reg["arm"] != "acupuncture"]
     >>> m = match(propensity_score(two, "age + sex + pain0"), caliper=0.2)
     >>> m.counts["arm"].tolist()
@@ -163,7 +161,8 @@ def match(ps: PropensityResult, *, treated: str | None = None, caliper: float | 
                            "matched": [int((weights[c_rows] > 0).sum()), int(matched.sum())]})
     counts["unmatched"] = counts["n"] - counts["matched"]
     counts = counts.set_index("arm").loc[ps.arms].reset_index()
-    bal = balance(ps, w=weights, method="matching", denominator=treated, threshold=threshold)
+    bal = balance(ps, w=weights, method="matching", denominator=treated, threshold=threshold,
+                  pairs=[(treated, control)])
     effect = None
     if outcome is not None:
         effect = _att(outcome_vector(ps.data, outcome), is_t, weights, subclass, replace, treated, control, alpha)

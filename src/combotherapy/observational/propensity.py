@@ -27,7 +27,8 @@ from formulaic import model_matrix
 from ..errors import DataError, ModelError
 from ..results import Fitted, Result
 from ..trial import Trial
-from ._data import check_design, covariate_names, subject_frame
+from ._data import covariate_names, subject_frame
+from .design import ObservationalData, unwrap
 
 __all__ = ["PropensityResult", "propensity_score"]
 
@@ -89,15 +90,16 @@ class PropensityResult(Result):
         return self.probabilities[np.arange(len(self.received)), self.received]
 
 
-def propensity_score(data: pd.DataFrame | Trial, covariates: str | Sequence[str], *, treatment: str = "arm",
+def propensity_score(data: pd.DataFrame | Trial | ObservationalData, covariates: str | Sequence[str], *, treatment: str = "arm",
                      outcome: str | None = None, visit: float | None = None, design: str = "observational",
                      alpha: float = 0.05) -> PropensityResult:
     """Fit the (generalised) propensity score of the treatment received.
 
     Parameters
     ----------
-    data : DataFrame or Trial
-        One row per subject (or a Trial, reduced to one row per subject at ``visit``).
+    data : DataFrame, Trial or ObservationalData
+        One row per subject (or a Trial, reduced to one row per subject at ``visit``); data wrapped by
+        :func:`mark_observational` set ``design="observational"``.
     covariates : str or sequence of str
         Right-hand side of the model as formula terms (``"age + sex + C(site)"``) or a list of column names.
     treatment : str, default "arm"
@@ -106,8 +108,8 @@ def propensity_score(data: pd.DataFrame | Trial, covariates: str | Sequence[str]
         An outcome to carry along (checked for missing values now), for :func:`aipw` and :func:`weighted_means`.
     visit : float, optional
         With a Trial: the visit whose rows are used.
-    design : {"observational", "randomised"}
-        Recorded on the result; with "observational" the notes say that adjustment is for measured confounders
+    design : {"observational", "randomised"}, default "observational"
+        Recorded on the result (``fitted.extra["design"]``); with "observational" the notes say that adjustment is for measured confounders
         only.
     alpha : float
         For the coefficient intervals.
@@ -135,7 +137,7 @@ def propensity_score(data: pd.DataFrame | Trial, covariates: str | Sequence[str]
     >>> ps.scores.shape
     (300, 3)
     """
-    check_design(design)
+    data, design = unwrap(data, design)
     rhs, needed = covariate_names(covariates)
     frame, arms = subject_frame(data, treatment=treatment, columns=needed, outcome=outcome, visit=visit)
     try:
