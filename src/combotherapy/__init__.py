@@ -12,7 +12,7 @@ Errors
     DataError, IdentifierError, ModelError
 """
 
-from . import observational  # ct.observational: propensity scores, weights, matching, AIPW, E-values
+from . import observational as observational  # ct.observational: propensity scores, weights, matching, AIPW, E-values
 from . import plot  # ct.plot: figures (imports no pyplot, leaves rcParams alone)
 from .claims import ClaimsReport, claims_report
 from .errors import DataError, IdentifierError, ModelError
