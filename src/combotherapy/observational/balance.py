@@ -5,10 +5,11 @@ Definitions (the same before and after, so only the weights change):
 - covariates are the variables of the propensity formula; a numeric column is used as is, a text/categorical
   column becomes one 0/1 indicator per level (``"sex: F"``), so every level is checked;
 - weighted mean m = sum w x / sum w; weighted variance s^2 = sum w (x - m)^2 / (sum w - sum w^2 / sum w)
-  (reliability weights; equal weights give R's ``var``);
+  (reliability weights; equal weights give R's ``var``); for a 0/1 covariate s^2 = m (1 - m), as MatchIt and
+  cobalt, and no variance ratio is reported (NaN);
 - standardised mean difference of arms a, b: (m_a - m_b) / sqrt((s_a^2 + s_b^2) / 2) with the UNWEIGHTED
-  variances in the denominator (as cobalt does), so weighting moves the numerator only; binary covariates are
-  standardised too;
+  variances in the denominator (as cobalt does), so weighting moves the numerator only (``denominator=`` an arm
+  uses that arm's SD, as MatchIt's summary for the ATT); binary covariates are standardised too;
 - variance ratio s_a^2 / s_b^2 (weighted after);
 - a covariate fails when its largest |SMD| over all pairs after adjustment exceeds ``threshold`` (0.1, Austin 2009).
 """
@@ -152,6 +153,11 @@ def balance(weights: WeightsResult | PropensityResult, *, threshold: float = THR
     m0, v0 = weighted_moments(X, np.ones(len(X)), onehot)
     used = wt > 0
     m1, v1 = weighted_moments(X[used], wt[used], onehot[used])
+    # a 0/1 covariate's spread is that of a proportion, p(1 - p) (as MatchIt and cobalt); its variance ratio
+    # says nothing the means do not, so it is not reported
+    binary = np.all((X == 0) | (X == 1), axis=0)
+    v0 = np.where(binary, m0 * (1 - m0), v0)
+    v1 = np.where(binary, m1 * (1 - m1), v1)
     arms = ps.arms
     if denominator != "pooled" and denominator not in arms:
         raise DataError(f"denominator must be 'pooled' or one of the arms {arms}, not {denominator!r}")
@@ -164,7 +170,8 @@ def balance(weights: WeightsResult | PropensityResult, *, threshold: float = THR
                 "covariate": names, "first": first, "second": second, "contrast": contrast_label(first, second),
                 "smd_before": np.where(sd > 0, (m0[i] - m0[j]) / sd, 0.0),
                 "smd_after": np.where(sd > 0, (m1[i] - m1[j]) / sd, 0.0),
-                "vr_before": v0[i] / v0[j], "vr_after": v1[i] / v1[j]}))
+                "vr_before": np.where(binary, np.nan, v0[i] / v0[j]),
+                "vr_after": np.where(binary, np.nan, v1[i] / v1[j])}))
     table = pd.concat(rows, ignore_index=True)
     worst = table.assign(a=table["smd_after"].abs()).groupby("covariate", sort=False)["a"].max()
     failing = [c for c in names if worst[c] > threshold]
@@ -175,7 +182,8 @@ def balance(weights: WeightsResult | PropensityResult, *, threshold: float = THR
     den = "unweighted pooled SDs of the two arms" if denominator == "pooled" else \
         f"unweighted SD of the {denominator} arm"
     notes = [f"SMD denominators are the {den}; indicator (0/1) covariates are "
-             "standardised too; variance ratios use reliability-weighted variances."]
+             "standardised too (SD sqrt(p(1-p))); variance ratios use reliability-weighted variances and are not "
+             "shown for 0/1 covariates."]
     fitted = Fitted(model=f"Covariate balance ({method})", formula=ps.fitted.formula,
                     n_per_arm={a: int(n) for a, n in zip(arms, onehot[used].sum(axis=0))}, notes=notes,
                     extra={"design": ps.design, "threshold": threshold})

@@ -190,25 +190,45 @@ def match(ps: PropensityResult, *, treated: str | None = None, caliper: float | 
 
 
 def _greedy(d: np.ndarray, order: np.ndarray, c_rows: np.ndarray, width: float, replace: bool) -> np.ndarray:
-    """Control row matched to each treated row of ``order`` (-1 if none within the caliper)."""
-    dist_c = d[c_rows]
+    """Control row matched to each treated row of ``order`` (-1 if none within the caliper).
+
+    Subjects are ranked by score (stable: equal scores keep data order). For a treated subject the candidates
+    are the nearest available control ranked below it and the nearest ranked above; the lower one wins a tie in
+    distance. This fixes which of several controls with identical scores is taken, as MatchIt does.
+    """
+    rank = np.empty(len(d), dtype=int)
+    rank[np.argsort(d, kind="stable")] = np.arange(len(d))
+    c_sorted = c_rows[np.argsort(rank[c_rows])]          # controls in rank order
+    c_rank = rank[c_sorted]
     if replace:
         # with replacement every treated subject picks independently: fully vectorised
-        gap = np.abs(d[order][:, None] - dist_c[None, :])
-        best = gap.argmin(axis=1)
-        ok = gap[np.arange(len(order)), best] <= width
-        return np.where(ok, c_rows[best], -1)
-    available = np.ones(len(c_rows), bool)
+        pos = np.searchsorted(c_rank, rank[order])
+        left = np.where(pos > 0, c_sorted[np.maximum(pos - 1, 0)], -1)
+        right = np.where(pos < len(c_sorted), c_sorted[np.minimum(pos, len(c_sorted) - 1)], -1)
+        return _choose(d, order, left, right, width)
+    available = np.ones(len(c_sorted), bool)
     partner = np.full(len(order), -1)
     # greedy matching without replacement is sequential by definition (each choice removes a control for the
     # next treated subject), so this loop over treated subjects cannot be vectorised; each step is.
     for i, t in enumerate(order):
-        gap = np.where(available, np.abs(dist_c - d[t]), np.inf)
-        j = int(gap.argmin())
-        if gap[j] <= width:
-            partner[i] = c_rows[j]
-            available[j] = False
+        below = np.flatnonzero(available & (c_rank < rank[t]))
+        above = np.flatnonzero(available & (c_rank > rank[t]))
+        lo = below[-1] if below.size else -1
+        hi = above[0] if above.size else -1
+        pick = _choose(d, np.array([t]), np.array([c_sorted[lo] if lo >= 0 else -1]),
+                       np.array([c_sorted[hi] if hi >= 0 else -1]), width)[0]
+        if pick >= 0:
+            partner[i] = pick
+            available[lo if pick == (c_sorted[lo] if lo >= 0 else -2) else hi] = False
     return partner
+
+
+def _choose(d, treated, left, right, width) -> np.ndarray:
+    """Nearer of the left/right candidates (left on ties), or -1 when neither is within the caliper."""
+    gl = np.where(left >= 0, d[treated] - d[np.maximum(left, 0)], np.inf)
+    gr = np.where(right >= 0, d[np.maximum(right, 0)] - d[treated], np.inf)
+    pick = np.where(gl <= gr, left, right)
+    return np.where(np.minimum(gl, gr) <= width, pick, -1)
 
 
 def _att(y, is_t, w, subclass, replace, treated, control, alpha) -> pd.DataFrame:
