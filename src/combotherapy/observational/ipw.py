@@ -175,29 +175,35 @@ def weighted_means(weights: WeightsResult, outcome: str, *, se: str = "stacked",
 
 
 def _bootstrap(weights: WeightsResult, outcome: str, n_boot: int, seed) -> np.ndarray:
-    from .propensity import propensity_score
-    from .weights import iptw
+    """Covariance of the weighted means over bootstrap resamples of subjects (score re-fitted each time)."""
+    from .propensity import fit_scores
+    from .weights import raw_weights
     if seed is None:
         raise DataError("the bootstrap needs seed= (an int or numpy Generator) so the result can be reproduced")
     if n_boot < 50:
         raise DataError("n_boot must be at least 50")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     ps = weights.ps
-    n = len(ps.data)
+    X, codes, y = ps.X, ps.received, ps.data[outcome].to_numpy(float)
+    n, K = len(codes), len(ps.arms)
+    target = None if weights.target is None else ps.arms.index(weights.target)
+    trim, truncate = weights.fitted.extra.get("trim"), weights.fitted.extra.get("truncate")
     reps = []
     failed = 0
     for _ in range(n_boot):  # loop over replicates; every replicate is vectorised
         idx = rng.integers(0, n, n)
-        try:
-            ps_b = propensity_score(ps.data.iloc[idx].reset_index(drop=True), ps.covariates,
-                                    treatment=ps.treatment, design=ps.design)
-            w_b = iptw(ps_b, weights.estimand, target=weights.target, stabilize=weights.stabilized)
-        except (DataError, ModelError):
+        c = codes[idx]
+        if np.bincount(c, minlength=K).min() < 2 or np.linalg.matrix_rank(X[idx]) < X.shape[1]:
             failed += 1
             continue
-        y = ps_b.data[outcome].to_numpy(float)
-        reps.append(_hajek(w_b.weights, ps_b.indicator(), y))
+        try:
+            _, e = fit_scores(X[idx], c, K)
+        except ModelError:
+            failed += 1
+            continue
+        w, *_ = raw_weights(e, c, weights.estimand, target, weights.stabilized, trim, truncate)
+        reps.append(_hajek(w, (c[:, None] == np.arange(K)[None, :]).astype(float), y[idx]))
     if failed > n_boot // 10:
-        raise ModelError(f"{failed} of {n_boot} bootstrap replicates could not be fitted (an arm absent or "
-                         "separation); use se='stacked'")
+        raise ModelError(f"{failed} of {n_boot} bootstrap replicates could not be fitted (an arm too small, a "
+                         "factor level absent, or separation); use se='stacked'")
     return np.cov(np.asarray(reps), rowvar=False)

@@ -154,29 +154,7 @@ def propensity_score(data: pd.DataFrame | Trial | ObservationalData, covariates:
                          f"{columns}): remove collinear terms")
     codes = frame[treatment].cat.codes.to_numpy()
     K = len(arms)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # separation and convergence are checked explicitly below
-        try:
-            if K == 2:
-                fit = sm.Logit(codes.astype(float), X).fit(method="newton", maxiter=100, tol=1e-12, disp=False)
-            else:
-                fit = sm.MNLogit(codes, X).fit(method="newton", maxiter=100, tol=1e-12, disp=False)
-        except (np.linalg.LinAlgError, ValueError, OverflowError) as exc:
-            raise ModelError(f"the propensity model could not be fitted ({exc}); treatment is probably perfectly "
-                             "predicted by the covariates: remove or coarsen the offending covariate") from None
-    probs = np.asarray(fit.predict(X), dtype=float)
-    if K == 2:
-        probs = np.column_stack([1.0 - probs, probs])
-    extreme = (probs < SEPARATION_TOL) | (probs > 1 - SEPARATION_TOL)
-    converged = bool(fit.mle_retvals.get("converged", True))
-    if extreme.any() or not converged or not np.all(np.isfinite(fit.params)):
-        rows = np.flatnonzero(extreme.any(axis=1))
-        raise ModelError(
-            "treatment is (almost) perfectly predicted by the covariates: "
-            f"{rows.size} subject(s) have a fitted probability within {SEPARATION_TOL:g} of 0 or 1"
-            f"{'' if converged else ' and the fit did not converge'} (rows {', '.join(str(r + 1) for r in rows[:5])}"
-            f"{' ...' if rows.size > 5 else ''}). There is no overlap for them: restrict the population to "
-            "subjects who could have received every arm, or remove the covariate that determines treatment.")
+    fit, probs = fit_scores(X, codes, K)
     params = np.asarray(fit.params).reshape(X.shape[1], -1)  # p x (K-1)
     cov = np.asarray(fit.cov_params())
     se = np.sqrt(np.diag(cov)).reshape(params.shape, order="F")
@@ -239,3 +217,34 @@ def outside_common_support(probs: np.ndarray, codes: np.ndarray) -> np.ndarray:
     lo = np.max([np.min(np.where(onehot[:, [j]], probs, np.inf), axis=0) for j in range(K)], axis=0)
     hi = np.min([np.max(np.where(onehot[:, [j]], probs, -np.inf), axis=0) for j in range(K)], axis=0)
     return ((probs < lo) | (probs > hi)).any(axis=1)
+
+
+def fit_scores(X: np.ndarray, codes: np.ndarray, K: int):
+    """Fit the (multinomial) logistic model; return the statsmodels fit and the n x K probabilities.
+
+    Raises ModelError on separation (a probability within SEPARATION_TOL of 0 or 1) or non-convergence.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # separation and convergence are checked explicitly below
+        try:
+            if K == 2:
+                fit = sm.Logit(codes.astype(float), X).fit(method="newton", maxiter=100, tol=1e-12, disp=False)
+            else:
+                fit = sm.MNLogit(codes, X).fit(method="newton", maxiter=100, tol=1e-12, disp=False)
+        except (np.linalg.LinAlgError, ValueError, OverflowError) as exc:
+            raise ModelError(f"the propensity model could not be fitted ({exc}); treatment is probably perfectly "
+                             "predicted by the covariates: remove or coarsen the offending covariate") from None
+    probs = np.asarray(fit.predict(X), dtype=float)
+    if K == 2:
+        probs = np.column_stack([1.0 - probs, probs])
+    extreme = (probs < SEPARATION_TOL) | (probs > 1 - SEPARATION_TOL)
+    converged = bool(fit.mle_retvals.get("converged", True))
+    if extreme.any() or not converged or not np.all(np.isfinite(fit.params)):
+        rows = np.flatnonzero(extreme.any(axis=1))
+        raise ModelError(
+            "treatment is (almost) perfectly predicted by the covariates: "
+            f"{rows.size} subject(s) have a fitted probability within {SEPARATION_TOL:g} of 0 or 1"
+            f"{'' if converged else ' and the fit did not converge'} (rows {', '.join(str(r + 1) for r in rows[:5])}"
+            f"{' ...' if rows.size > 5 else ''}). There is no overlap for them: restrict the population to "
+            "subjects who could have received every arm, or remove the covariate that determines treatment.")
+    return fit, probs

@@ -140,25 +140,10 @@ def iptw(ps: PropensityResult, estimand: str = "ATE", *, target: str | None = No
                         "below it")
     if truncate is not None and not 0.5 < truncate < 1:
         raise DataError("truncate must be a quantile in (0.5, 1), e.g. 0.99")
-    e = ps.probabilities
+    w, trimmed, truncated, cap = raw_weights(ps.probabilities, ps.received, estimand,
+                                             None if target is None else arms.index(target), stabilize, trim,
+                                             truncate)
     a = ps.received
-    n = e.shape[0]
-    e_a = e[np.arange(n), a]
-    if estimand == "ATE":
-        w = 1.0 / e_a
-        if stabilize:
-            w = w * (np.bincount(a, minlength=len(arms)) / n)[a]
-    elif estimand == "ATT":
-        w = e[:, arms.index(target)] / e_a
-    else:
-        w = (1.0 / e_a) / (1.0 / e).sum(axis=1)
-    trimmed = np.zeros(n, bool) if trim is None else e.min(axis=1) < trim
-    w = np.where(trimmed, 0.0, w)
-    truncated = np.zeros(n, bool)
-    if truncate is not None:
-        cap = float(np.quantile(w[~trimmed], truncate))
-        truncated = w > cap
-        w = np.minimum(w, cap)
     table = _table(w, a, arms, truncated, trimmed)
     empty = table.loc[table["n_used"] == 0, "arm"].tolist()
     if empty:
@@ -182,7 +167,8 @@ def iptw(ps: PropensityResult, estimand: str = "ATE", *, target: str | None = No
         excluded["subject"] = ps.data["subject"].to_numpy()[trimmed]
     fitted = Fitted(model=f"Inverse probability of treatment weights ({estimand})", formula=ps.fitted.formula,
                     n_per_arm=dict(zip(table["arm"], table["n_used"].astype(int))), excluded=excluded,
-                    notes=notes, extra={"design": ps.design, "estimand": estimand, "target": target})
+                    notes=notes, extra={"design": ps.design, "estimand": estimand, "target": target,
+                                               "trim": trim, "truncate": truncate})
     return WeightsResult(f"Weights ({estimand}{' of ' + target if target else ''})", fitted, table=table,
                          weights=w, ps=ps, estimand=estimand, target=target, stabilized=stabilize,
                          truncated=truncated, trimmed=trimmed)
@@ -213,3 +199,27 @@ def _describe(estimand, target, stabilize) -> str:
         return f"Estimand: effect in the population that received {target}; weight e_{target}(x)/e_A(x)."
     return ("Estimand: effect in the overlap population (clinical equipoise); weight (1/e_A)/sum_k(1/e_k) "
             "(generalised overlap weights).")
+
+
+def raw_weights(e: np.ndarray, a: np.ndarray, estimand: str, target: int | None, stabilize: bool,
+                trim: float | None, truncate: float | None):
+    """Weights from scores ``e`` (n x K) and arm codes ``a``: (w, trimmed, truncated, cap)."""
+    n, K = e.shape
+    e_a = e[np.arange(n), a]
+    if estimand == "ATE":
+        w = 1.0 / e_a
+        if stabilize:
+            w = w * (np.bincount(a, minlength=K) / n)[a]
+    elif estimand == "ATT":
+        w = e[:, target] / e_a
+    else:
+        w = (1.0 / e_a) / (1.0 / e).sum(axis=1)
+    trimmed = np.zeros(n, bool) if trim is None else e.min(axis=1) < trim
+    w = np.where(trimmed, 0.0, w)
+    truncated = np.zeros(n, bool)
+    cap = np.inf
+    if truncate is not None:
+        cap = float(np.quantile(w[~trimmed], truncate))
+        truncated = w > cap
+        w = np.minimum(w, cap)
+    return w, trimmed, truncated, cap
