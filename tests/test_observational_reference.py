@@ -172,3 +172,22 @@ def test_matching_matches_matchit(ps_lal, mref, replace):
     np.testing.assert_allclose(m.balance["smd_after"], r["smd_after"][1:], rtol=RTOL, atol=1e-12)
     vr = np.array([np.nan if v == "NA" else v for v in r["vr_after"][1:]], float)
     np.testing.assert_allclose(m.balance["vr_after"], vr, rtol=RTOL, equal_nan=True)
+
+
+@pytest.mark.parametrize("key,outcome,covariates,rtol_svy", [
+    ("registry_wreg_linear", "pain", "pain0 + age + sex + log(pain_duration)", RTOL),
+    # svyglm's logistic vcov uses the IRLS working weights of its last iteration (glm epsilon 1e-8): 1e-4
+    ("registry_wreg_logistic", "recovered", "pain0 + sex", 1e-4)])
+def test_weighted_regression_matches_svyglm_and_stacked_sandwich(ps_reg, ref, key, outcome, covariates, rtol_svy):
+    r = ref[key]
+    w = ob.iptw(ps_reg)
+    known = ob.weighted_regression(w, outcome, covariates, se="known")
+    assert [t.replace("[", "").replace("]", "") for t in known.terms] == r["terms"]
+    np.testing.assert_allclose(known.beta, r["coef"], rtol=RTOL, atol=1e-8)
+    np.testing.assert_allclose(known.vcov, r["svy_vcov"], rtol=rtol_svy, atol=1e-10)
+    stacked = ob.weighted_regression(w, outcome, covariates)
+    np.testing.assert_allclose(stacked.beta, r["stacked_coef"], rtol=RTOL, atol=1e-8)
+    np.testing.assert_allclose(stacked.vcov, r["stacked_vcov"], rtol=RTOL, atol=1e-12)
+    if outcome == "recovered":
+        c = stacked.contrasts.set_index("contrast")
+        np.testing.assert_allclose(c.loc["combined - physio", "estimate"], np.exp(stacked.beta[2]), rtol=1e-12)

@@ -184,6 +184,42 @@ out$evalues <- list(rr_example = c(evalue_rr(3.9), evalue_ci(3.9, 1.8, 8.7)),
                     hr_common = {h <- function(x) (1 - 0.5^sqrt(x)) / (1 - 0.5^sqrt(1 / x));
                                  c(evalue_rr(h(0.6)), evalue_ci(h(0.6), h(0.45), h(0.8)))})
 
+
+# ---- weighted outcome regressions (registry, ATE weights): svyglm (weights known) and stacked sandwich ----
+stacked_reg <- function(d, X, theta_beta, Z, y, estimand, binary) {
+  n <- nrow(X); p <- ncol(X); K <- nlevels(d$arm); a <- as.integer(d$arm); q <- ncol(Z)
+  probs <- function(b) { B <- matrix(b, nrow = p); E <- cbind(1, exp(X %*% B)); E / rowSums(E) }
+  mean_fn <- function(eta) if (binary) plogis(eta) else eta
+  psi <- function(theta) {
+    b <- theta[seq_len(p * (K - 1))]; g <- theta[p * (K - 1) + seq_len(q)]
+    P <- probs(b); w <- weights_of(P, a, estimand)
+    Ind <- outer(a, seq_len(K), "==") * 1
+    sc <- do.call(cbind, lapply(2:K, function(k) X * (Ind[, k] - P[, k])))
+    cbind(sc, Z * as.vector(w * (y - mean_fn(Z %*% g))))
+  }
+  w0 <- weights_of(probs(theta_beta), a, estimand)
+  g0 <- coef(glm.fit(Z, y, weights = w0, family = if (binary) quasibinomial() else gaussian(),
+                     control = glm.control(epsilon = 1e-14, maxit = 100)))
+  th <- c(theta_beta, g0)
+  A <- -jacobian(function(t) colMeans(psi(t)), th)
+  Ps <- psi(th); V <- solve(A) %*% (crossprod(Ps) / n) %*% t(solve(A)) / n
+  idx <- p * (K - 1) + seq_len(q)
+  list(coef = unname(g0), vcov = unname(V[idx, idx]))
+}
+wate <- weights_of(ps$P, a, "ATE")
+reg$.w <- wate
+des <- svydesign(ids = ~1, weights = ~.w, data = reg)
+f_lin <- pain ~ arm + pain0 + age + sex + log(pain_duration)
+f_log <- recovered ~ arm + pain0 + sex
+s_lin <- svyglm(f_lin, design = des)
+s_log <- svyglm(f_log, design = des, family = quasibinomial())
+st_lin <- stacked_reg(reg, ps$X, ps$coef, model.matrix(f_lin, reg), reg$pain, "ATE", FALSE)
+st_log <- stacked_reg(reg, ps$X, ps$coef, model.matrix(f_log, reg), reg$recovered, "ATE", TRUE)
+out$registry_wreg_linear <- list(terms = names(coef(s_lin)), coef = unname(coef(s_lin)), svy_vcov = unname(vcov(s_lin)),
+                                 stacked_coef = st_lin$coef, stacked_vcov = st_lin$vcov)
+out$registry_wreg_logistic <- list(terms = names(coef(s_log)), coef = unname(coef(s_log)), svy_vcov = unname(vcov(s_log)),
+                                   stacked_coef = st_log$coef, stacked_vcov = st_log$vcov)
+
 # ---- lalonde, two arms (ATT of treat = 1) ----
 psl <- fit_ps(lal, PS_LAL)
 al <- as.integer(lal$arm)

@@ -6,6 +6,7 @@ The workflow, for two or more arms::
     w = iptw(ps, "ATE")                      # or "ATT" (target=arm) / "overlap"; trim=, truncate=
     balance(w)                               # SMDs for every pair of arms, before/after, threshold 0.1
     weighted_means(w, "pain")                # weighted arm means + contrasts (SEs account for the estimated PS)
+    weighted_regression(w, "pain", "pain0")  # weighted ANCOVA / logistic, same SEs
     aipw(ps, "pain")                         # doubly robust
     evalues(aipw(ps, "pain"))                # sensitivity to unmeasured confounding
     match(two_arm_ps, caliper=0.2)           # two arms only (see matching's notes: why weighting for three)
@@ -28,6 +29,7 @@ from .doubly_robust import AIPWResult, aipw
 from .evalues import evalue, evalues
 from .ipw import WeightedMeansResult, weighted_means
 from .matching import MatchResult, match
+from .outcome_models import WeightedRegressionResult, weighted_regression
 from .propensity import PropensityResult, propensity_score
 from .simulate_registry import TRUE_EFFECTS, simulate_registry
 from .weights import WeightsResult, effective_sample_size, iptw
@@ -35,7 +37,7 @@ from .weights import WeightsResult, effective_sample_size, iptw
 __all__ = [
     "propensity_score", "PropensityResult", "iptw", "WeightsResult", "effective_sample_size",
     "balance", "BalanceResult", "weighted_means", "WeightedMeansResult", "aipw", "AIPWResult",
-    "match", "MatchResult", "evalue", "evalues",
+    "match", "MatchResult", "evalue", "evalues", "weighted_regression", "WeightedRegressionResult",
     "mark_observational", "ObservationalData", "design_of", "unadjusted", "UnadjustedResult", "ConfoundingWarning",
     "simulate_registry", "TRUE_EFFECTS",
 ]
