@@ -174,3 +174,35 @@ def test_missing_baseline_excluded(trials):
     res = adherence(rebuild(base, data), adjust_for_baseline="pain")
     assert res.fitted.excluded.set_index("subject").loc[s, "reason"] == "no baseline 'pain'"
     assert res.fitted.n_per_arm["combined"] == 50
+
+
+# --- covariates (issue 9 item 5): tests/reference/adherence_adjusted.R ------------------------------------------
+REF_ADJ = json.loads((REPO / "tests/reference/adherence_adjusted.json").read_text())
+ADJ_FILES = {"safety_unbalanced.csv": REPO / "tests/reference/data/safety_unbalanced.csv",
+             "factorial.csv": REPO / "data/sample/factorial.csv"}
+
+
+@pytest.mark.parametrize("case", list(REF_ADJ["cases"]))
+def test_adjusted_adherence_matches_r(case):
+    ref = REF_ADJ["cases"][case]
+    path = ADJ_FILES[ref["file"]]
+    assert hashlib.md5(path.read_bytes()).hexdigest() == ref["md5"], f"{path} changed: rerun adherence_adjusted.R"
+    res = adherence(ct.load(path), covariates=ref["covariates"], adjust="none",
+                    adjust_for_baseline="pain" if ref["baseline"] else None,
+                    scale="pearson" if ref["family"] == "quasibinomial" else None)
+    assert len(res.fitted.excluded) == ref["excluded"]
+    exp = frame(ref["by_arm"]).set_index("arm")
+    got = res.by_arm.set_index("arm")
+    assert list(got.index) == list(exp.index) and got["n"].tolist() == exp["n"].tolist()
+    for col in ["estimate", "se", "ci_low", "ci_high", "logit_estimate", "logit_se"]:
+        close(got[col], exp[col])
+    exp_c = frame(ref["contrasts"])
+    assert res.contrasts["contrast"].tolist() == exp_c["contrast"].tolist()
+    for col in ["estimate", "log_estimate", "se", "ci_low", "ci_high", "p"]:
+        close(res.contrasts[col], exp_c[col])
+    coef = res.coefficients.set_index("term")
+    assert sorted(coef.index) == sorted(ref["coef_names"])  # numeric covariates precede factors in the package
+    close(coef.loc[ref["coef_names"], "estimate"], ref["coef"])
+    close(coef.loc[ref["coef_names"], "se"], ref["se"])
+    close(res.phi, ref["phi"])
+    assert all(f" + {c}" in res.fitted.formula for c in ref["covariates"])

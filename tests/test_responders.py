@@ -388,3 +388,107 @@ def test_arm_with_fewer_than_2_observed_values_is_an_error_even_when_missing_cou
     d.loc[d["subject"].isin(control) & (d["visit"] == 12), "pain"] = np.nan
     with pytest.raises(ct.DataError, match=r"fewer than 2 subjects with a 'pain' value at week 12: 'control' \(1\)"):
         responders(make_trial(d), "pain", 12, threshold=2)
+
+
+# --- covariates: adjusted odds ratio, standardised risk difference and ratio (tests/reference/responders_adjusted.R)
+REF_ADJ = json.loads((REFERENCE / "responders_adjusted.json").read_text())
+ADJ_FILES = {"safety_unbalanced.csv": REFERENCE / "data" / "safety_unbalanced.csv",
+             "factorial.csv": REPO / "data" / "sample" / "factorial.csv"}
+
+
+@pytest.fixture(scope="module", params=["unbalanced", "factorial", "factorial_odi"])
+def adjusted(request):
+    ref = REF_ADJ[request.param]
+    path = ADJ_FILES[ref["file"]]
+    assert hashlib.md5(path.read_bytes()).hexdigest() == ref["md5"], f"{path} changed: rerun responders_adjusted.R"
+    res = responders(ct.load(path), ref["outcome"], ref["visit"], threshold=ref["threshold"],
+                     relative=ref["relative"], covariates=ref["covariates"])
+    return res, ref
+
+
+def test_adjusted_measures_match_R(adjusted):
+    res, ref = adjusted
+    assert res.fitted.n_per_arm == ref["n_per_arm"]
+    assert dict(zip(res.arms["arm"], res.arms["responders"])) == ref["responders"]
+    exp = pd.DataFrame(ref["contrasts"]).set_index("contrast")
+    con = res.contrasts.set_index(["measure", "contrast"])
+    rd = con.loc["adjusted_risk_difference"].loc[exp.index]
+    np.testing.assert_allclose(rd[["estimate", "se", "ci_low", "ci_high"]],
+                               exp[["rd", "rd_se", "rd_low", "rd_high"]], rtol=RTOL, atol=1e-9)  # limits near 0
+    np.testing.assert_allclose(rd["p"], exp["rd_p"], rtol=PTOL)
+    rr = con.loc["adjusted_risk_ratio"].loc[exp.index]
+    np.testing.assert_allclose(rr[["estimate", "log_estimate", "se", "ci_low", "ci_high"]],
+                               exp[["rr", "rr_log", "rr_se", "rr_low", "rr_high"]], rtol=RTOL)
+    np.testing.assert_allclose(rr["p"], exp["rr_p"], rtol=PTOL)
+    orr = con.loc["odds_ratio"].loc[exp.index]
+    np.testing.assert_allclose(orr[["log_estimate", "se"]], exp[["or_log", "or_se"]], rtol=RTOL)
+    np.testing.assert_allclose(orr["p"], exp["or_p"], rtol=PTOL)
+    std = pd.DataFrame(ref["standardised"])
+    assert res.standardised["arm"].tolist() == std["arm"].tolist()
+    np.testing.assert_allclose(res.standardised[["estimate", "se", "ci_low", "ci_high"]],
+                               std[["estimate", "se", "ci_low", "ci_high"]], rtol=RTOL)
+
+
+def test_adjusted_record_and_exclusions(adjusted):
+    res, ref = adjusted
+    assert res.fitted.extra["covariates"] == ref["covariates"]
+    assert all(f"+ {c}" in res.fitted.extra["logistic"]["formula"] for c in ref["covariates"])
+    if "pain_duration" in ref["covariates"]:
+        assert "excluded: covariate 'pain_duration' missing" in set(res.fitted.excluded["reason"])
+    assert "standardised" in res.frames() and "g-computation" in res.summary()
+
+
+def test_without_covariates_the_tables_are_unchanged():
+    path = ADJ_FILES["factorial.csv"]
+    plain = responders(ct.load(path), "pain", 12, threshold=2)
+    assert plain.standardised is None and "standardised" not in plain.frames()
+    assert plain.contrasts["measure"].unique().tolist() == list(MEASURES)
+    std = responders(ct.load(path), "pain", 12, threshold=2, standardise=True)
+    assert std.contrasts["measure"].unique().tolist()[-2:] == ["adjusted_risk_difference", "adjusted_risk_ratio"]
+    same = plain.contrasts.set_index(["contrast", "measure"])
+    again = std.contrasts.set_index(["contrast", "measure"]).loc[same.index]
+    pd.testing.assert_frame_equal(same, again)
+
+
+def test_bootstrap_is_seeded_and_close_to_the_delta_method():
+    trial = ct.load(ADJ_FILES["factorial.csv"])
+    kw = dict(threshold=2, covariates=["age", "sex"], interval="bootstrap", n_boot=300)
+    a = responders(trial, "pain", 12, rng=7, **kw)
+    b = responders(trial, "pain", 12, rng=np.random.default_rng(7), **kw)
+    pd.testing.assert_frame_equal(a.contrasts, b.contrasts)
+    delta = responders(trial, "pain", 12, threshold=2, covariates=["age", "sex"])
+    sel = a.contrasts["measure"] == "adjusted_risk_difference"
+    np.testing.assert_allclose(a.contrasts.loc[sel, "estimate"], delta.contrasts.loc[sel, "estimate"], rtol=1e-12)
+    # the bootstrap SE estimates the same sampling variation as the delta method (300 samples: within 25%)
+    np.testing.assert_allclose(a.contrasts.loc[sel, "se"], delta.contrasts.loc[sel, "se"], rtol=0.25)
+    with pytest.raises(ct.DataError, match="rng="):
+        responders(trial, "pain", 12, threshold=2, interval="bootstrap")
+
+
+def test_threshold_beyond_the_instrument_range_suggests_relative():
+    """Issue 9: a 30-point threshold on a 0-10 scale silently gave 0 responders in every arm."""
+    trial = ct.load(ADJ_FILES["factorial.csv"])
+    with pytest.raises(ct.DataError, match=r"threshold 30 is larger than the whole range of 'pain' \(0 to 10.*"
+                                           r"threshold=0.3, relative=True"):
+        responders(trial, "pain", 12, threshold=30)
+
+
+def test_batched_bootstrap_fits_equal_one_glm_per_sample():
+    """The bootstrap fits all samples in one Newton iteration; each equals statsmodels' GLM on that sample."""
+    import statsmodels.api as sm
+
+    from combotherapy.models.standardisation import _batched_logistic
+    rng = np.random.default_rng(3)
+    n = 120
+    X = np.column_stack([np.ones(n), rng.integers(0, 2, n), rng.normal(50, 10, n)])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-2 + 0.8 * X[:, 1] + 0.04 * X[:, 2])))).astype(float)
+    idx = rng.integers(0, n, (5, n))
+    beta, ok = _batched_logistic(X[idx], y[idx], np.zeros(3))
+    assert ok.all()
+    for b, rows in zip(beta, idx):
+        ref = sm.GLM(y[rows], X[rows], family=sm.families.Binomial()).fit(tol=1e-12).params
+        np.testing.assert_allclose(b, ref, rtol=1e-8)
+    # a separated sample is flagged, not returned as an estimate
+    Xs = np.column_stack([np.ones(20), np.r_[np.zeros(10), np.ones(10)]])
+    ys = np.r_[np.zeros(10), np.ones(10)]
+    assert not _batched_logistic(Xs[None], ys[None], np.zeros(2))[1][0]

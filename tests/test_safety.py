@@ -281,3 +281,37 @@ def test_noninferiority_with_no_events_is_shown_in_a_large_trial_and_bad_margin(
     assert out["p"].iloc[0] < 1e-3 and out["p"].iloc[1] > 0.05
     with pytest.raises(ct.DataError, match="margin"):
         noninferiority_rd(1, 10, 1, 10, 5)
+
+
+# --- covariate-adjusted rate ratios (issue 9 item 5): tests/reference/safety_adjusted.R --------------------------
+REF_ADJ = json.loads((REPO / "tests/reference/safety_adjusted.json").read_text())
+ADJ_FILES = {"safety_unbalanced.csv": REPO / "tests/reference/data/safety_unbalanced.csv",
+             "factorial.csv": REPO / "data/sample/factorial.csv"}
+
+
+@pytest.mark.parametrize("case", list(REF_ADJ["cases"]))
+def test_adjusted_rate_ratios_match_r(case):
+    ref = REF_ADJ["cases"][case]
+    path = ADJ_FILES[ref["file"]]
+    assert hashlib.md5(path.read_bytes()).hexdigest() == ref["md5"], f"{path} changed: rerun safety_adjusted.R"
+    res = adverse_events(ct.load(path), covariates=ref["covariates"], family=ref["family"])
+    got = res.contrasts.loc[res.contrasts["measure"] == "adjusted_rate_ratio"]
+    exp = pd.DataFrame(ref["rate_ratios"])
+    assert got["contrast"].tolist() == exp["contrast"].tolist()
+    assert (got["type"] == "any").all()
+    tol = 1e-4 if ref["family"] == "negbin" else 1e-6
+    close(got[["estimate", "log_estimate", "se", "ci_low", "ci_high"]].to_numpy(),
+          exp[["estimate", "log_estimate", "se", "ci_low", "ci_high"]].to_numpy(), rtol=tol)
+    close(got["p"].to_numpy(), exp["p"].to_numpy(), rtol=1e-4)
+    assert res.fitted.extra["covariates"] == ref["covariates"]
+
+
+def test_adjusted_negbin_without_overdispersion_falls_back_to_poisson_and_says_so():
+    res = adverse_events(ct.load(ADJ_FILES["safety_unbalanced.csv"]), covariates=["age", "sex", "pain_duration"])
+    assert any("Poisson regression" in n and "runs to infinity" in n for n in res.fitted.notes)
+    assert any("leave out 13 subject(s) with 0 weeks of follow-up" in n for n in res.fitted.notes)
+
+
+def test_without_covariates_no_adjusted_rows():
+    res = adverse_events(ct.load(ADJ_FILES["factorial.csv"]))
+    assert "adjusted_rate_ratio" not in set(res.contrasts["measure"])

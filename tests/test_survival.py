@@ -68,7 +68,7 @@ def close(actual, expected, rtol):
 # --- Kaplan–Meier -----------------------------------------------------------------------------
 def test_km_medians_and_cis_match_survfit(case):
     trial, ref = case
-    km = ct.survival(trial).km
+    km = ct.survival(trial).by_arm
     exp = pd.DataFrame(ref["km"])
     assert km["arm"].tolist() == ref["arms"]
     assert km["n"].tolist() == exp["n"].astype(int).tolist()
@@ -99,18 +99,18 @@ def test_logrank_matches_survdiff(case):
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 def test_hazard_ratios_match_coxph(case, ties):
     trial, ref = case
-    hr = ct.survival(trial, ties=ties).hazard_ratios
+    hr = ct.survival(trial, ties=ties, adjust="none").contrasts  # R's intervals are unadjusted
     exp = pd.DataFrame(ref[f"cox_{ties}"]["hazard_ratios"])
     assert hr["contrast"].tolist() == exp["contrast"].tolist()
     close(hr[["estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic"]],
           exp[["estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic"]], ITER)
     close(hr["p"], exp["p"], P)
-    assert (hr["p_adj"] == hr["p"]).all()  # adjust="none" by default
+    assert (hr["p_adj"] == hr["p"]).all()
 
 
 def test_efron_and_breslow_differ_with_ties(fixture_trial):
-    efron = ct.survival(fixture_trial, ties="efron").hazard_ratios["log_estimate"]
-    breslow = ct.survival(fixture_trial, ties="breslow").hazard_ratios["log_estimate"]
+    efron = ct.survival(fixture_trial, ties="efron").contrasts["log_estimate"]
+    breslow = ct.survival(fixture_trial, ties="breslow").contrasts["log_estimate"]
     assert np.max(np.abs(efron - breslow)) > 1e-3  # the fixture has many tied times
 
 
@@ -149,7 +149,7 @@ def test_rmst_matches_integrated_km(case, which):
     trial, ref = case
     block = ref["rmst"][which]
     horizon = None if block["is_default"] else block["horizon"]
-    res = ct.survival(trial, horizon=horizon)
+    res = ct.survival(trial, horizon=horizon, adjust="none")  # R's intervals are unadjusted
     exp = pd.DataFrame(block["per_arm"])
     close(res.rmst["horizon"], exp["horizon"], 0)
     close(res.rmst[["estimate", "se", "ci_low", "ci_high"]], exp[["estimate", "se", "ci_low", "ci_high"]], EST)
@@ -192,15 +192,15 @@ def test_rmst_by_arm_flat_curve_has_zero_variance():
 
 # --- options, record, display -------------------------------------------------------------------
 def test_reference_arm_gives_the_same_hazard_ratios(fixture_trial):
-    full = ct.survival(fixture_trial).hazard_ratios.set_index("contrast")
-    ref = ct.survival(fixture_trial, reference="control").hazard_ratios
+    full = ct.survival(fixture_trial).contrasts.set_index("contrast")
+    ref = ct.survival(fixture_trial, reference="control").contrasts
     assert ref["contrast"].tolist() == ["combined - control", "physio - control", "acupuncture - control"]
     close(ref["estimate"], full.loc[ref["contrast"], "estimate"], 1e-12)
 
 
 def test_holm_adjustment_through_the_contrast_engine(fixture_trial):
     res = ct.survival(fixture_trial, adjust="holm")
-    for table in (res.hazard_ratios, res.rmst_contrasts):
+    for table in (res.contrasts, res.rmst_contrasts):
         close(table["p_adj"], multipletests(table["p"], method="holm")[1], 1e-12)
 
 
@@ -211,7 +211,7 @@ def test_exclusions_and_record(fixture_trial):
     assert res.fitted.n_per_arm == {"control": 21, "physio": 35, "acupuncture": 27, "combined": 40}
     assert "Surv(recovery_time, recovered) ~ arm" in res.fitted.formula
     text = res.summary()
-    for name in ("hazard_ratios", "rmst_contrasts", "ph_test", "Log-rank test"):
+    for name in ("contrasts", "rmst_contrasts", "ph_test", "Log-rank test"):
         assert name in text
     assert "<table" in res._repr_html_()
 
@@ -285,14 +285,14 @@ def test_arm_without_events_keeps_curves_logrank_and_rmst():
         f.loc[(f["arm"] == "control") & f["recovered"].notna(), "recovered"] = 0.0
     trial = _bad(edit)
     res = ct.survival(trial)
-    km = res.km.set_index("arm")
+    km = res.by_arm.set_index("arm")
     assert km.loc["control", "events"] == 0 and np.isnan(km.loc["control", "median"])
     assert np.isfinite(res.logrank["statistic"].iloc[0]) and res.logrank["df"].iloc[0] == 3
-    hr = res.hazard_ratios.set_index("contrast")
+    hr = res.contrasts.set_index("contrast")
     with_control = [c for c in hr.index if "control" in c]
     assert len(with_control) == 3 and hr.loc[with_control, ["estimate", "se", "p"]].isna().all().all()
     without = ct.survival(ct.Trial(trial.data.loc[trial.data["arm"] != "control"], trial.instruments))
-    rest = without.hazard_ratios.set_index("contrast")
+    rest = without.contrasts.set_index("contrast")
     close(hr.loc[rest.index, ["estimate", "se", "p"]], rest[["estimate", "se", "p"]], 1e-10)
     rmst = res.rmst.set_index("arm")
     assert rmst.loc["control", "estimate"] == rmst.loc["control", "horizon"] and rmst.loc["control", "se"] == 0
@@ -306,28 +306,33 @@ def test_all_subjects_censored():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         res = ct.survival(_bad(edit))
-    assert res.km["median"].isna().all() and (res.km["events"] == 0).all()
+    assert res.by_arm["median"].isna().all() and (res.by_arm["events"] == 0).all()
     assert res.logrank[["statistic", "p"]].isna().all().all()
-    assert res.hazard_ratios[["estimate", "p"]].isna().all().all() and len(res.hazard_ratios) == 6
+    assert res.contrasts[["estimate", "p"]].isna().all().all() and len(res.contrasts) == 6
     assert (res.rmst["estimate"] == res.rmst["horizon"]).all() and (res.rmst["se"] == 0).all()
     assert (res.rmst_contrasts["estimate"] == 0).all() and res.rmst_contrasts["p"].isna().all()
     assert "not defined" in res.summary()
 
 
 def test_bad_options(fixture_trial):
-    with pytest.raises(ct.ModelError, match="ties"):
+    with pytest.raises(ct.DataError, match="ties"):
         ct.survival(fixture_trial, ties="exact")
     with pytest.raises(ct.DataError, match="'days' is not in this trial"):
         ct.survival(fixture_trial, time="days")
-    with pytest.raises(ct.ModelError, match="reference arm"):
+    with pytest.raises(ct.DataError, match="yoga"):
         ct.survival(fixture_trial, reference="yoga")
 
 
 def test_hazard_ratio_tables_follow_the_result_conventions(fixture_trial):
     res = ct.survival(fixture_trial)
-    cols = ["contrast", "estimate", "ci_low", "ci_high", "log_estimate", "se", "df", "statistic", "p", "p_adj"]
-    assert list(res.hazard_ratios.columns) == cols and list(res.rmst_ratios.columns) == cols
-    assert np.isinf(res.hazard_ratios["df"]).all()
+    cols = ["first", "second", "contrast", "estimate", "log_estimate", "se", "df", "statistic", "p", "p_adj",
+            "ci_low", "ci_high"]
+    assert list(res.contrasts.columns) == cols and list(res.rmst_ratios.columns) == cols
+    assert np.isinf(res.contrasts["df"]).all()
+    # the interface: hazard ratios at another alpha from the fitted model, without refitting
+    again = res.compare(alpha=0.01, adjust="holm")
+    np.testing.assert_allclose(again["estimate"], res.contrasts["estimate"], rtol=1e-12)
+    assert (again["ci_low"] < res.contrasts["ci_low"]).all()
 
 
 def test_monotone_likelihood_leaves_hazard_ratios_empty_not_absurd():
@@ -338,6 +343,85 @@ def test_monotone_likelihood_leaves_hazard_ratios_empty_not_absurd():
             for arm, times in (("physio", np.arange(10, 20.0)), ("combined", np.arange(1, 6.0, 0.5)))
             for i, t in enumerate(times)]
     res = ct.survival(make_trial(pd.DataFrame(rows)))
-    assert res.hazard_ratios[["estimate", "p"]].isna().all().all()
+    assert res.contrasts[["estimate", "p"]].isna().all().all()
     assert any("did not converge" in n for n in res.notes)
-    assert res.logrank["p"].iloc[0] < 1e-4 and res.km["median"].notna().all()
+    assert res.logrank["p"].iloc[0] < 1e-4 and res.by_arm["median"].notna().all()
+
+
+# --- covariates and strata (issue 9 item 5): tests/reference/survival_adjusted.R -----------------------------
+REF_ADJ = json.loads((REFERENCE / "survival_adjusted.json").read_text())
+ADJ_FILES = {"safety_unbalanced.csv": REFERENCE / "data" / "safety_unbalanced.csv",
+             "factorial.csv": SAMPLE / "factorial.csv"}
+
+
+@pytest.fixture(scope="module", params=list(k for k in REF_ADJ if isinstance(REF_ADJ[k], dict) and "logrank" in REF_ADJ[k]))
+def adjusted_case(request):
+    ref = REF_ADJ[request.param]
+    path = ADJ_FILES[ref["file"]]
+    assert hashlib.md5(path.read_bytes()).hexdigest() == ref["md5"], f"{path} changed: rerun survival_adjusted.R"
+    return ct.load(path), {"covariates": ref["covariates"], "strata": ref["strata"]}, ref
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_adjusted_and_stratified_cox_match_coxph(adjusted_case, ties):
+    trial, kwargs, ref = adjusted_case
+    res = ct.survival(trial, ties=ties, adjust="none", **kwargs)
+    r = ref[f"cox_{ties}"]
+    assert res.fitted.n_per_arm == ref["n_per_arm"]
+    names = res.coefficients["term"]
+    assert sorted(names) == sorted(r["coef_names"])  # numeric covariates precede factors in the package
+    coef = res.coefficients.set_index(names)
+    close(coef.loc[r["coef_names"], "estimate"], r["coef"], ITER)
+    close(coef.loc[r["coef_names"], "se"], r["se"], ITER)
+    close(res.fitted.extra["cox_loglik"], r["loglik"][1], EST)
+    exp = pd.DataFrame(r["hazard_ratios"])
+    hr = res.contrasts
+    assert hr["contrast"].tolist() == exp["contrast"].tolist()
+    close(hr[["estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic"]],
+          exp[["estimate", "ci_low", "ci_high", "log_estimate", "se", "statistic"]], ITER)
+    close(hr["p"], exp["p"], P)
+    if "zph" in r:
+        zph = pd.DataFrame(r["zph"])
+        got = res.ph_test.set_index("term")
+        close(got.loc[zph["term"], "statistic"], zph["chisq"], ITER)
+        close(got.loc[zph["term"], "p"], zph["p"], P)
+    else:
+        assert res.ph_test["term"].tolist() == ["GLOBAL"]
+        assert any("not computed for a stratified" in n for n in res.fitted.notes)
+
+
+def test_stratified_logrank_matches_survdiff(adjusted_case):
+    trial, kwargs, ref = adjusted_case
+    lr = ct.survival(trial, **kwargs).logrank.iloc[0]
+    close(lr["statistic"], ref["logrank"]["statistic"], EST)
+    close(lr["df"], ref["logrank"]["df"], 0)
+    close(lr["p"], ref["logrank"]["p"], P)
+
+
+def test_adjusted_survival_records_the_model(adjusted_case):
+    trial, kwargs, ref = adjusted_case
+    res = ct.survival(trial, **kwargs)
+    for c in ref["covariates"]:
+        assert f" + {c}" in res.fitted.formula
+    if kwargs["strata"]:
+        assert f"strata({kwargs['strata']})" in res.fitted.formula
+        assert any("log-rank test is stratified" in n for n in res.fitted.notes)
+    if "pain_duration" in ref["covariates"]:
+        assert "covariate 'pain_duration' missing" in set(res.fitted.excluded["reason"])
+    # the Kaplan–Meier part stays unadjusted: the same as without covariates on the same subjects
+    assert res.by_arm["n"].sum() == ref["n_used"]
+
+
+def test_strata_with_two_columns_and_a_missing_stratum():
+    frame = pd.read_csv(REFERENCE / "data" / "safety_unbalanced.csv")
+    subj = frame["subject"] == frame["subject"].iloc[0]
+    frame.loc[subj, "site"] = np.nan
+    trial = ct.load(frame)
+    res = ct.survival(trial, strata=["site", "sex"])
+    assert "stratum 'site' missing" in set(res.fitted.excluded["reason"])
+    assert "strata(site, sex)" in res.fitted.formula
+
+
+def test_unknown_stratum_column_is_a_data_error(fixture_trial):
+    with pytest.raises(ct.DataError, match=r"\['centre'\] are not columns"):
+        ct.survival(fixture_trial, strata="centre")

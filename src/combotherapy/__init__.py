@@ -15,7 +15,7 @@ Errors
 from . import observational as observational  # ct.observational: propensity scores, weights, matching, AIPW, E-values
 from . import plot  # ct.plot: figures (imports no pyplot, leaves rcParams alone)
 from .claims import ClaimsReport, claims_report
-from .errors import DataError, IdentifierError, ModelError
+from .errors import ArgumentError, DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
 from .io import load
 from .models.adherence import AdherenceResult, adherence
@@ -37,7 +37,7 @@ from .trial import Trial
 __version__ = "0.1.0"
 
 __all__ = [
-    "DataError", "IdentifierError", "ModelError",
+    "ArgumentError", "DataError", "IdentifierError", "ModelError",
     "Instrument", "REGISTRY", "Trial",
     "load",
     "deidentify", "check_identifiers", "find_identifiers",

@@ -37,7 +37,7 @@ IMMPACT recommendations. J Pain 2008;9:105-21.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from io import StringIO
@@ -46,8 +46,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .contrasts import p_adjust
-from .errors import DataError, ModelError
+from .arguments import DEFAULTS, check_alpha, check_choice
+from .errors import ArgumentError, DataError, ModelError
+from .inference import p_adjust
 from .instruments import REGISTRY
 from .results import Fitted, Result
 from .trial import Trial
@@ -119,16 +120,26 @@ def _baseline_sd(trial: Trial, outcome: str) -> float:
 
 # --- one evaluator per model: trial, claim row, pairs, alpha -> contrasts, units, measure ---------------------
 
+def _from_result(res: Result, trial: Trial, claim: pd.Series, pairs, alpha: float):
+    """Any fitted result with an inference: its contrasts of ``pairs`` at the claim's visit, unadjusted, at
+    ``alpha`` — the one evaluator for every model that implements the interface (no per-model code)."""
+    grid = res.inference.grid.frame
+    visit = float(claim["visit"]) if "visit" in grid.columns else None
+    con = res.compare(pairs=list(pairs), visit=visit, adjust="none", alpha=alpha)
+    ratio = "log_estimate" in con.columns
+    inst = res.instrument if res.instrument is not None else trial.instrument(claim["outcome"])
+    sd = 1.0 if ratio else _baseline_sd(trial, claim["outcome"])
+    measure = {"log": "ratio", "logit": "odds ratio"}.get(res.inference.link, "mean difference")
+    return _from_rows(con, inst.sign, ratio, alpha, sd), ("" if ratio else inst.units), measure, res
+
+
 def _ancova(trial: Trial, claim: pd.Series, pairs, alpha: float, log: bool = False):
     from .models.ancova import ancova
 
-    res = ancova(trial, claim["outcome"], claim["visit"], adjust="none", alpha=alpha, missing_baseline="exclude",
+    res = ancova(trial, claim["outcome"], claim["visit"], alpha=alpha, missing_baseline="exclude",
                  scale="log" if log else "identity")
-    inst = trial.instrument(claim["outcome"])
-    rows = _pick(res.contrasts, pairs, ratio=log)
-    sd = 1.0 if log else _baseline_sd(trial, claim["outcome"])
-    measure = "ratio of geometric means" if log else "mean difference"
-    return _from_rows(rows, inst.sign, log, alpha, sd), ("" if log else inst.units), measure, res
+    contrasts, units, _, res = _from_result(res, trial, claim, pairs, alpha)
+    return contrasts, units, "ratio of geometric means" if log else "mean difference", res
 
 
 def _ancova_log(trial, claim, pairs, alpha):
@@ -142,7 +153,8 @@ def _count(trial, claim, pairs, alpha):
     try:
         res = count_model(trial, claim["outcome"], claim["visit"], alpha=alpha)
     except ModelError as err:
-        if "family='poisson'" not in str(err):
+        # branch on the error's kind; the message test stays only until counts.py sets kind (engineer E's file)
+        if err.kind != "no overdispersion" and "family='poisson'" not in str(err):
             raise
         # no overdispersion: the negative binomial's theta runs to infinity and its limit is the Poisson fit
         res = count_model(trial, claim["outcome"], claim["visit"], alpha=alpha, family="poisson")
@@ -317,9 +329,9 @@ def _excluded(rows: list[dict]) -> pd.DataFrame:
     return out
 
 
-def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
+def _evaluate(trial: Trial, claim: pd.Series, alpha: float, fitted: Result | None = None) -> dict:
     outcome, model, test = claim["outcome"], claim["model"], claim["test"]
-    if model not in _MODELS:
+    if fitted is None and model not in _MODELS:
         raise DataError(f"claim {claim['id']}: unknown model {model!r}; known: {sorted(_MODELS)}")
     if outcome not in trial.data.columns or trial.data[outcome].isna().all():
         return _not_testable(claim, f"no {outcome} data")
@@ -351,7 +363,10 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float) -> dict:
             return _not_testable(claim, f"no {' or '.join(empty)} subjects with {claim['subgroup']}")
         trial = sub
     try:
-        contrasts, units, measure, res = _MODELS[model](trial, claim, pairs, alpha)
+        if fitted is not None:
+            contrasts, units, measure, res = _from_result(fitted, trial, claim, pairs, alpha)
+        else:
+            contrasts, units, measure, res = _MODELS[model](trial, claim, pairs, alpha)
     except ModelError as err:  # the model cannot be fitted to these data: the claim cannot be decided
         return {**_base_row(claim), "verdict": "inconclusive",
                 "reason": f"Inconclusive: the {model} model could not be fitted ({err})."}
@@ -418,8 +433,8 @@ class ClaimsReport(Result):
         return ["Verdicts: " + ", ".join(f"{v} {n}" for v, n in counts.items())]
 
 
-def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: float = 0.05,
-                  multiplicity: str = "holm") -> ClaimsReport:
+def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: float = DEFAULTS["alpha"],
+                  multiplicity: str = "holm", results: Mapping[str, Result] | None = None) -> ClaimsReport:
     """Test every claim in ``claims`` (default: the package's table) and give each a verdict.
 
     Parameters
@@ -438,6 +453,10 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     multiplicity : {"holm", "fixed-sequence", "none"}
         Holm across the testable claims, or fixed-sequence in table order (the first claim — pain — tested
         first; adjusted p = running maximum), or none.
+    results : mapping of claim id -> fitted result, optional
+        Already fitted results to decide those claims with instead of fitting the claim's ``model`` by name: any
+        result with an ``inference`` (``ct.ancova``, ``ct.mmrm``, or a model of your own) for the claim's outcome;
+        its contrasts of the claim's pairs are recomputed at ``alpha``, unadjusted.
 
     Returns
     -------
@@ -477,8 +496,13 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     >>> report.table[["id", "verdict"]].shape[1]
     2
     """
-    if multiplicity not in ("holm", "fixed-sequence", "none"):
-        raise DataError(f"multiplicity must be 'holm', 'fixed-sequence' or 'none', not {multiplicity!r}")
+    multiplicity = check_choice(multiplicity, ("holm", "fixed-sequence", "none"), "multiplicity")
+    alpha = check_alpha(alpha)
+    results = dict(results or {})
+    bad = [k for k, r in results.items() if not isinstance(r, Result) or r.inference is None]
+    if bad:
+        raise ArgumentError(f"results for claim(s) {bad} are not fitted results with an inference interface",
+                            argument="results", kind="no inference")
     table = default_claims() if claims is None else claims.copy()
     absent = [c for c in _CLAIM_COLUMNS if c not in table.columns]
     if absent:
@@ -487,7 +511,7 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     rows, problems, messages = [], [], []
     for _, claim in table.iterrows():  # one model per claim (a dozen)
         try:
-            rows.append(_evaluate(trial, claim, alpha))
+            rows.append(_evaluate(trial, claim, alpha, results.get(str(claim["id"]))))
         except DataError as err:  # keep going: the user gets every data problem of every claim at once
             for pr in err.problems or ():
                 if pr not in problems:

@@ -8,17 +8,19 @@ arm, and the Pearson dispersion; ``scale="pearson"`` gives the quasi-binomial fi
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import special
 
-from .. import contrasts as engine
+from ..arguments import DEFAULTS, check_adjust, check_alpha, check_reference
 from ..errors import DataError, ModelError, ProblemCollector
+from ..inference import Inference
 from ..results import Fitted, Result
 from ..trial import Trial
-from ._design import build_design
+from ._covariates import Covariates, arm_design, subject_covariates
 from .safety import _add, _ids, subject_frame
 
 __all__ = ["adherence", "AdherenceResult", "DISPERSION_WARN"]
@@ -29,8 +31,6 @@ SCALES = (None, "pearson")
 
 ARM_COLUMNS = ["arm", "n", "attended", "planned", "observed", "estimate", "se", "df", "ci_low", "ci_high",
                "logit_estimate", "logit_se"]
-CONTRAST_COLUMNS = ["contrast", "estimate", "ci_low", "ci_high", "log_estimate", "se", "df", "statistic", "p",
-                    "p_adj"]
 
 
 class AdherenceResult(Result):
@@ -76,8 +76,10 @@ class AdherenceResult(Result):
         return lines
 
 
-def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None
+def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None, cov: Covariates | None = None
              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    # mediation.py calls this without covariates
+    cov = cov if cov is not None else subject_covariates(trial, ())
     frame = subject_frame(trial, [attended, planned], counts=[attended, planned], what=" (sessions)")
     frame = frame.rename(columns={attended: "attended", planned: "planned"})
     over = (frame["attended"] > frame["planned"]).to_numpy()
@@ -97,7 +99,8 @@ def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None
         frame["baseline"] = base.reindex(frame["subject"]).to_numpy(float)
         conds.append(frame["baseline"].isna())
         reasons.append(f"no baseline '{baseline}'")
-    reason = np.select(conds, reasons, default="")
+    frame = frame.join(cov.values[cov.names], on="subject")
+    reason = np.select(conds, reasons, default=cov.reasons(frame["subject"]))
     excluded = pd.DataFrame({"subject": frame["subject"][reason != ""].astype(str),
                              "arm": frame["arm"][reason != ""].astype(str),
                              "reason": reason[reason != ""]}).reset_index(drop=True)
@@ -105,8 +108,9 @@ def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None
 
 
 def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str = "sessions_planned",
-              reference: str | None = None, alpha: float = 0.05, adjust_for_baseline: str | None = None,
-              scale: str | None = None, adjust: str = "holm") -> AdherenceResult:
+              reference: str | None = None, alpha: float = DEFAULTS["alpha"], adjust_for_baseline: str | None = None,
+              covariates: Sequence[str] | str = (), scale: str | None = None,
+              adjust: str = DEFAULTS["adjust"]) -> AdherenceResult:
     """Adherence to the planned sessions by arm: binomial GLM and odds ratios between arms.
 
     Parameters
@@ -120,6 +124,11 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
         1 - confidence level.
     adjust_for_baseline : str, optional
         A visit-level outcome (e.g. ``"pain"``) whose baseline value enters the model linearly.
+    covariates : sequence of str
+        Further adjustment covariates as formula terms (``"age"``, ``"C(site)"``, ``"age*sex"``,
+        ``"ns(age, df=3)"``; a column that varies between visits enters with its baseline value). Subjects missing one are excluded and listed. Per-arm adherence is
+        then the emmeans-style prediction at the reference grid (numeric covariates at their mean, two-valued
+        ones averaged over the two values, factor levels equally weighted).
     scale : {None, "pearson"}
         ``None``: binomial variance, z tests. ``"pearson"``: quasi-binomial, standard errors multiplied by
         ``sqrt(phi)`` with ``phi`` = Pearson chi-square / residual df and t tests on the residual df (R's
@@ -165,13 +174,14 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
     >>> res.contrasts["contrast"].tolist()           # odds ratios of attending a session
     ['combined - physio', 'combined - acupuncture', 'physio - acupuncture']
     """
-    if not 0 < alpha < 1:
-        raise DataError(f"alpha must be between 0 and 1 (e.g. 0.05 for 95% intervals), not {alpha!r}")
+    alpha = check_alpha(alpha)
+    adjust = check_adjust(adjust)
     if scale not in SCALES:
         raise DataError(f"scale must be None (binomial) or 'pearson' (quasi-binomial), not {scale!r}")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
-    frame, excluded = _prepare(trial, attended, planned, adjust_for_baseline)
+    cov = subject_covariates(trial, covariates, reserved=[attended, planned])
+    frame, excluded = _prepare(trial, attended, planned, adjust_for_baseline, cov)
     arms_all = list(trial.arms)
     arms = [a for a in arms_all if (frame["arm"] == a).any()]
     notes: list[str] = []
@@ -185,8 +195,7 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
         raise DataError("adherence is compared between arms with at least 2 analysable subjects each; "
                         f"analysable subjects per arm: {dict(counts.astype(int))}"
                         + (f" (excluded: {len(excluded)})" if len(excluded) else ""))
-    if reference is not None and reference not in arms:
-        raise DataError(f"reference arm {reference!r} is not one of the analysed arms {arms}")
+    reference = check_reference(reference, arms)
     sums = frame.groupby("arm", sort=False)[["attended", "planned"]].sum().reindex(arms)
     extreme = sums.index[(sums["attended"] == 0) | (sums["attended"] == sums["planned"])].tolist()
     if extreme:
@@ -194,8 +203,11 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
                          "odds of attending are 0 or infinite there and the odds ratios do not exist; report the "
                          "observed proportions (or drop that arm)")
 
-    numeric = ["baseline"] if adjust_for_baseline else []
-    design = build_design(frame, arms, numeric, [])
+    design = arm_design(frame, arms, cov, ["baseline"] if adjust_for_baseline else [])
+    if np.linalg.matrix_rank(design.X) < design.X.shape[1]:
+        raise ModelError("the design (arm" + (" + baseline" if adjust_for_baseline else "") + " + covariates) is "
+                         "rank deficient: a covariate is constant, constant within arms or a copy of another "
+                         "among the subjects analysed; remove it")
     y = frame["attended"].to_numpy(float)
     m = frame["planned"].to_numpy(float)
     model = sm.GLM(np.column_stack([y, m - y]), design.X, family=sm.families.Binomial())
@@ -218,7 +230,9 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
     beta, vcov = np.asarray(fit.params), np.asarray(fit.cov_params()) * used_scale
     df = df_resid if scale == "pearson" else np.inf
 
-    lsm = engine.lsmeans(design.grid, design.L, beta, vcov, df, alpha=alpha)
+    inference = Inference(tuple(design.names), beta, vcov, df, "residual" if scale == "pearson" else "z",
+                          design.grid, link="logit")
+    lsm = inference.emmeans(alpha=alpha, scale="link")
     p = special.expit(lsm["estimate"].to_numpy())
     by_arm = pd.DataFrame({
         "arm": pd.Series(arms, dtype="str"), "n": counts.to_numpy(int),
@@ -228,16 +242,10 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
         "ci_high": special.expit(lsm["ci_high"].to_numpy()), "logit_estimate": lsm["estimate"].to_numpy(),
         "logit_se": lsm["se"].to_numpy()})[ARM_COLUMNS]
 
-    con = engine.compare(design.grid, design.L, beta, vcov, df, reference=reference, adjust=adjust, alpha=alpha)
+    # odds ratios: the interface's ratio layout (first, second, estimate, log_estimate, ...)
+    con = inference.compare(reference=reference, adjust=adjust, alpha=alpha)
     attrs = con.attrs
-    con = con.rename(columns={"estimate": "log_estimate"})
-    con["estimate"] = np.exp(con["log_estimate"])
-    con["ci_low"], con["ci_high"] = np.exp(con["ci_low"]), np.exp(con["ci_high"])
-    con = con[CONTRAST_COLUMNS]
-
-    coef = pd.DataFrame({"term": design.names, "estimate": beta, "se": np.sqrt(np.diag(vcov)), "df": df})
-    coef["statistic"] = coef["estimate"] / coef["se"]
-    coef["p"] = engine._unadjusted_p(coef["statistic"].to_numpy(), np.full(len(coef), df), "two-sided")
+    coef = inference.coefficients(alpha)
     dispersion = pd.DataFrame({
         "quantity": ["pearson_chi2", "deviance", "df_resid", "pearson_chi2/df", "deviance/df", "scale_used"],
         "estimate": [float(fit.pearson_chi2), float(fit.deviance), df_resid, phi, float(fit.deviance) / df_resid,
@@ -251,13 +259,18 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
                      f"{df_resid:g} residual df, as R's summary.glm for quasibinomial (emmeans 1.8.4 would use z).")
     if adjust_for_baseline:
         notes.append(f"Per-arm adherence is for a subject at the mean baseline {adjust_for_baseline} "
-                     f"({design.L[0, -1]:.4g}); the observed column is the raw pooled proportion.")
+                     f"({design.L[0, design.names.index('baseline')]:.4g}); the observed column is the raw pooled "
+                     "proportion.")
+    if cov.names:
+        notes.append("Per-arm adherence is the prediction at the reference grid. " + design.grid.rule)
+    notes += cov.notes
     if len(excluded):
         why = excluded.groupby("reason", sort=False).size()
         notes.append("Excluded: " + "; ".join(f"{k} {r} (subjects {_ids(excluded.loc[excluded['reason'] == r, 'subject'])})"
                                               for r, k in why.items()) + ".")
     notes += attrs["notes"]
-    rhs = "arm" + (f" + {adjust_for_baseline}[week 0]" if adjust_for_baseline else "")
+    rhs = "arm" + (f" + {adjust_for_baseline}[week 0]" if adjust_for_baseline else "") \
+        + "".join(f" + {c}" for c in cov.terms)
     fitted = Fitted(
         model="Binomial GLM, logit link" + (" (quasi-binomial: Pearson scale)" if scale == "pearson" else ""),
         formula=f"cbind({attended}, {planned} - {attended}) ~ {rhs}", outcome=attended,
@@ -265,7 +278,13 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
         adjust=attrs["adjust"], ci_adjust=attrs["ci_adjust"], alpha=alpha,
         n_per_arm={a: int(k) for a, k in counts.items()}, excluded=excluded, notes=notes,
         extra={"phi": phi, "scale": scale, "reference": reference, "baseline": adjust_for_baseline,
+               "covariates": list(cov.terms),
                "converged": bool(fit.converged), "source": trial.source})
-    subjects = frame[["subject", "arm", "attended", "planned"] + (["baseline"] if adjust_for_baseline else [])]
-    return AdherenceResult("Adherence: sessions attended out of planned", fitted, by_arm=by_arm, contrasts=con,
-                           coefficients=coef, dispersion=dispersion, phi=phi, scale=scale, subjects=subjects)
+    subjects = frame[["subject", "arm", "attended", "planned"] + (["baseline"] if adjust_for_baseline else [])
+                     + list(cov.names)]
+    res = AdherenceResult("Adherence: sessions attended out of planned", fitted, by_arm=by_arm, contrasts=con,
+                          coefficients=coef, dispersion=dispersion, phi=phi, scale=scale, subjects=subjects)
+    res.inference = inference
+    res.instrument = trial.instruments.get(attended)
+    res.better = res.instrument.better if res.instrument is not None else "higher"
+    return res

@@ -4,15 +4,19 @@ regression on arm and the baseline count, rate ratios between arms, and a disper
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import special, stats
 
-from ..contrasts import compare, lsmeans
+from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
 from ..errors import DataError, ModelError, ProblemCollector
+from ..inference import Inference
 from ..results import Fitted, Result
 from ..trial import Trial
+from ._covariates import Covariates, arm_design, subject_covariates
 
 __all__ = ["count_model", "CountResult", "fit_negbin"]
 
@@ -29,13 +33,17 @@ class CountResult(Result):
     Attributes
     ----------
     contrasts : DataFrame
-        Rate ratios ``"first - second"`` (first arm's rate over the second's): ``contrast, estimate, ci_low,
-        ci_high`` (ratio scale), ``log_estimate, se`` (log scale), ``statistic`` (Wald z), ``p, p_adj``.
-    rates : DataFrame
-        Model-based mean count per arm at the mean baseline count (per unit of exposure when ``exposure`` is
-        given): ``arm, estimate, ci_low, ci_high, log_estimate, se``.
-    coef : DataFrame
-        Coefficients on the log scale: ``term, estimate, se, statistic, p, ci_low, ci_high``.
+        Rate ratios (first arm's rate over the second's): ``first, second, contrast, estimate, log_estimate, se,
+        df, statistic, p, p_adj, ci_low, ci_high`` (``estimate`` and limits on the ratio scale, ``log_estimate``
+        and ``se`` on the log scale, Wald z).
+    by_arm : DataFrame
+        Model-based mean count per arm at the reference grid (per unit of exposure when ``exposure`` is given):
+        ``arm, estimate, log_estimate, se, df, ci_low, ci_high``.
+    coefficients : DataFrame
+        Coefficients on the log scale (R names): ``term, estimate, se, df, statistic, p, ci_low, ci_high``.
+    inference : Inference
+        Coefficients, covariance, z tests, the arm reference grid and the log link, for ``emmeans``,
+        ``compare`` and ``test`` at any alpha or adjustment.
     dispersion : DataFrame
         ``quantity, estimate, se, statistic, df, p``: theta (NB size) and alpha = 1/theta with SEs (negbin);
         Pearson chi-square / df and the Cameron–Trivedi test of the Poisson fit; the likelihood-ratio test of
@@ -44,7 +52,7 @@ class CountResult(Result):
         ``"negbin"`` when the Cameron–Trivedi test finds overdispersion at level ``alpha``, else ``"poisson"``.
     """
 
-    tables = ("contrasts", "rates", "coef", "dispersion")
+    tables = ("contrasts", "by_arm", "coefficients", "dispersion")
 
     def __init__(self, title: str, fitted: Fitted, *, recommendation: str, **tables: pd.DataFrame):
         super().__init__(title, fitted, **tables)
@@ -69,9 +77,10 @@ def _count_problems(values: pd.Series, positions: np.ndarray, column: str, probl
         problems.add_for_subjects(ids, column, "is infinite; expected a whole-number count", positions[ok & ~np.isfinite(v)])
 
 
-def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | None
+def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | None, cov: Covariates
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Complete cases: one row per subject with ``subject, arm, y, base, exposure``; the excluded and why."""
+    """Complete cases: one row per subject with ``subject, arm, y, base, exposure`` and the covariates; the
+    excluded and why."""
     trial.instrument(outcome)
     v = trial.check_visit(visit)
     if v == 0:
@@ -107,9 +116,10 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
         base=pd.to_numeric(trial.baseline(outcome), errors="coerce").reindex(subjects.index),
         exposure=(pd.to_numeric(rows[exposure], errors="coerce").reindex(subjects.index) if exposure else 1.0),
     ).reset_index()
+    frame = frame.join(cov.values[cov.names], on="subject")
     reason = np.select([frame["y"].isna(), frame["base"].isna(), frame["exposure"].isna()],
                        [f"no {outcome} at week {v:g}", f"no baseline {outcome}", f"no {exposure} at week {v:g}"],
-                       default="")
+                       default=cov.reasons(frame["subject"]))
     excluded = frame.loc[reason != "", ["subject", "arm"]].assign(reason=reason[reason != ""])
     return frame.loc[reason == ""].reset_index(drop=True), excluded.reset_index(drop=True)
 
@@ -185,9 +195,10 @@ def _dispersion_checks(y: np.ndarray, pois) -> dict:
 
 # --- the analysis --------------------------------------------------------------------------------
 def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12, *, family: str = "negbin",
-                exposure: str | None = None, adjust: str = "none", alpha: float = 0.05,
+                exposure: str | None = None, covariates: Sequence[str] | str = (),
+                adjust: str = DEFAULTS["adjust"], alpha: float = DEFAULTS["alpha"],
                 reference: str | None = None) -> CountResult:
-    """Rate ratios between arms for a count outcome at one visit, adjusted for the baseline count.
+    """Rate ratios between arms for a count outcome at one visit, adjusted for the baseline count and covariates.
 
     Parameters
     ----------
@@ -201,6 +212,11 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     exposure : str, optional
         Column with the time observed at the visit (e.g. diary days); enters as ``offset(log(exposure))`` so
         that rates are per unit of exposure.
+    covariates : sequence of str
+        Further adjustment covariates as formula terms: ``"age"``, ``"C(site)"``, ``"age*sex"``,
+        ``"ns(age, df=3)"``. Numeric columns enter linearly, text columns as factors (treatment coding, levels
+        sorted as R's ``factor()``); a column that varies between visits enters with its baseline value.
+        Subjects missing a covariate are excluded and listed.
     adjust : str
         Multiplicity adjustment of the rate-ratio contrasts (see :mod:`combotherapy.contrasts`).
     alpha : float
@@ -211,12 +227,14 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     Returns
     -------
     CountResult
-        ``.contrasts`` (rate ratios), ``.rates``, ``.coef``, ``.dispersion``, ``.recommendation``.
+        ``.contrasts`` (rate ratios), ``.by_arm`` (rates), ``.coefficients``, ``.dispersion``,
+        ``.recommendation``, ``.inference``.
 
     Raises
     ------
     DataError
-        Counts that are negative or not whole numbers, a non-positive exposure (message names column and rows).
+        Counts that are negative or not whole numbers, a non-positive exposure (message names column and rows),
+        an unknown covariate, an arm of the trial without any subject analysable at the visit.
     ModelError
         Visit 0, an arm whose counts are all zero, a rank-deficient design, a negative binomial fit without
         overdispersion (theta -> infinity: use Poisson), non-convergence.
@@ -225,11 +243,14 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     -----
     For subject i with count :math:`y_i` at the visit and baseline count :math:`b_i`,
 
-    .. math:: \\log E[y_i] = \\beta_0 + \\beta_{\\text{arm}(i)} + \\gamma b_i \\; [+ \\log \\text{exposure}_i]
+    .. math:: \\log E[y_i] = \\beta_0 + \\beta_{\\text{arm}(i)} + \\gamma b_i + z_i^T\\delta
+              \\; [+ \\log \\text{exposure}_i]
 
     with :math:`y_i` Poisson or negative binomial with :math:`\\mathrm{var} = \\mu + \\mu^2/\\theta`.
-    Complete cases only (count at the visit and baseline present): valid if dropout depends on arm and
-    baseline only. The rate ratio of arm a to arm b is :math:`\\exp(\\beta_a - \\beta_b)` with Wald z CI and
+    (:math:`z_i` the covariates). Complete cases only (count at the visit, baseline and covariates present):
+    valid if dropout depends on arm, baseline and covariates only. The per-arm rates (``by_arm``) are the
+    emmeans-style predictions at the reference grid (:data:`combotherapy.inference.GRID_RULE`), per unit of
+    exposure. The rate ratio of arm a to arm b is :math:`\\exp(\\beta_a - \\beta_b)` with Wald z CI and
     test; for the negative binomial the coefficients' covariance treats theta as known (as ``summary(glm.nb)``).
     Dispersion: Pearson :math:`\\chi^2/\\mathrm{df}` of the Poisson fit, the Cameron–Trivedi test (OLS of
     :math:`((y-\\hat\\mu)^2 - y)/\\hat\\mu` on :math:`\\hat\\mu` without intercept, one-sided z test of the
@@ -254,29 +275,36 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     >>> list(res.contrasts.columns[1:6])         # rate ratios, plus the log scale
     ['estimate', 'ci_low', 'ci_high', 'log_estimate', 'se']
     """
-    if family not in FAMILIES:
-        raise ModelError(f"family must be 'negbin' or 'poisson', not {family!r}")
-    if not 0 < alpha < 1:
-        raise ModelError(f"alpha must be between 0 and 1, not {alpha!r}")
-    frame, excluded = _analysis_data(trial, outcome, visit, exposure)
-    arms = [a for a in trial.arms if (frame["arm"] == a).any()]
+    family = check_choice(family, FAMILIES, "family")
+    alpha = check_alpha(alpha)
+    adjust = check_adjust(adjust)
+    cov = subject_covariates(trial, covariates, reserved=[outcome] + ([exposure] if exposure else []))
+    frame, excluded = _analysis_data(trial, outcome, visit, exposure, cov)
+    present = [a for a in trial.arms if (trial.data["arm"] == a).any()]
+    arms = [a for a in present if (frame["arm"] == a).any()]
+    lost = [a for a in present if a not in arms]
+    if lost:
+        # an arm must never vanish from the tables silently (ancova and responders refuse too)
+        why = "; ".join(f"'{a}': " + ", ".join(f"{k} {r}" for r, k in excluded.loc[excluded["arm"] == a, "reason"]
+                                                      .value_counts(sort=False).items()) for a in lost)
+        raise DataError(f"arm(s) {lost} have no subject analysable (a count of '{outcome}' at week {visit:g} and "
+                        f"at baseline{', and every covariate' if cov.names else ''}), so they cannot be compared "
+                        f"({why}). Choose a visit with data in every arm, or drop the arm from the trial first.")
     if len(arms) < 2:
         raise ModelError(f"need at least two arms with '{outcome}' at week {visit:g} and at baseline; found {arms}")
-    if reference is not None and reference not in arms:
-        raise ModelError(f"reference arm '{reference}' is not among the analysed arms {arms}")
+    reference = check_reference(reference, arms)
     zero = frame.groupby("arm", observed=True)["y"].sum().reindex(arms)
     if (zero == 0).any():
         raise ModelError(f"arm(s) {list(zero.index[zero == 0])} have only zero counts of '{outcome}' at week "
                          f"{visit:g}: their rate is 0 and rate ratios are not estimable")
-    a = frame["arm"].astype(str).to_numpy()
-    X = np.column_stack([np.ones(len(frame)), (a[:, None] == np.array(arms[1:])[None, :]).astype(float),
-                         frame["base"].to_numpy(float)])
+    design = arm_design(frame.rename(columns={"base": "baseline"}), arms, cov, ["baseline"])
+    X = design.X
     if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise ModelError("the design (arm + baseline count) is rank deficient, e.g. the baseline count is the same "
-                         "for every subject; the model cannot be fitted")
+        raise ModelError("the design (arm + baseline count" + (" + covariates" if cov.names else "") + ") is rank "
+                         "deficient, e.g. the baseline count is the same for every subject or a covariate is "
+                         "constant or a copy of another; the model cannot be fitted")
     y = frame["y"].to_numpy(float)
     offset = np.log(frame["exposure"].to_numpy(float))
-    names = ["(Intercept)"] + [f"arm: {arm}" for arm in arms[1:]] + [f"{outcome} at baseline"]
 
     pois = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(tol=_TOL, maxiter=_MAX_ITER)
     checks = _dispersion_checks(y, pois)
@@ -301,20 +329,18 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     ] + ([lr_row] if lr_row else [])
     dispersion = pd.DataFrame(disp_rows, columns=["quantity", "estimate", "se", "statistic", "df", "p"])
 
-    z = stats.norm.isf(alpha / 2)
-    se = np.sqrt(np.diag(vcov))
-    coef = pd.DataFrame({"term": names, "estimate": beta, "se": se, "statistic": beta / se,
-                         "p": 2 * stats.norm.sf(np.abs(beta / se)), "ci_low": beta - z * se, "ci_high": beta + z * se})
-    grid = pd.DataFrame({"arm": arms})
-    L = np.column_stack([np.ones(len(arms)), np.vstack([np.zeros(len(arms) - 1), np.eye(len(arms) - 1)]),
-                         np.full(len(arms), frame["base"].mean())])
-    contrasts = _ratio(compare(grid, L, beta, vcov, np.inf, reference=reference, adjust=adjust, alpha=alpha))
-    rates = _ratio(lsmeans(grid, L, beta, vcov, np.inf, alpha=alpha))
+    inference = Inference(tuple(design.names), np.asarray(beta, float), np.asarray(vcov, float), np.inf, "z",
+                          design.grid, link="log")
+    contrasts = inference.compare(reference=reference, adjust=adjust, alpha=alpha)
+    by_arm = inference.emmeans(alpha=alpha)
 
     n_arm = frame.groupby("arm", observed=True).size().reindex(arms)
     notes = [f"rate ratio 'first - second' = first arm's rate / second arm's rate; "
              f"{'lower' if trial.instrument(outcome).better == 'lower' else 'higher'} counts are better",
-             "complete cases: subjects with the count at the visit and at baseline"]
+             "complete cases: subjects with the count at the visit and at baseline"
+             + (" and every covariate" if cov.names else "")] + cov.notes
+    notes.append("by_arm: rates at the reference grid (the mean baseline count; " + design.grid.rule[0].lower()
+                 + design.grid.rule[1:] + ")" + (" per unit of exposure" if exposure else ""))
     if family == "poisson" and recommendation == "negbin":
         notes.append("the counts are overdispersed (Cameron-Trivedi test): Poisson standard errors are too small; "
                      "use family='negbin'")
@@ -323,23 +349,18 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     offset_text = f" + offset(log({exposure}))" if exposure else ""
     fitted = Fitted(
         model="negative binomial (NB2) regression, log link" if family == "negbin" else "Poisson regression, log link",
-        formula=f"{outcome}[week {visit:g}] ~ arm + {outcome}[baseline]{offset_text}", outcome=outcome,
+        formula=f"{outcome}[week {visit:g}] ~ arm + baseline"
+                + "".join(f" + {c}" for c in cov.terms) + offset_text, outcome=outcome,
         visit=float(visit), df_method="Wald z (asymptotic)", adjust=adjust, alpha=alpha,
         ci_adjust=contrasts.attrs.get("ci_adjust"), n_per_arm={arm: int(n_arm[arm]) for arm in arms},
-        excluded=excluded, notes=notes, extra={"family": family, "loglik": llf, "exposure": exposure},
+        excluded=excluded, notes=notes, extra={"family": family, "loglik": llf, "exposure": exposure,
+                                               "covariates": list(cov.terms)},
     )
-    return CountResult(f"Count model: {outcome} at week {visit:g}", fitted, recommendation=recommendation,
-                       contrasts=contrasts, rates=rates, coef=coef, dispersion=dispersion)
-
-
-def _ratio(log_table: pd.DataFrame) -> pd.DataFrame:
-    """Log-scale table -> ratio measure: estimate/ci on the ratio scale plus log_estimate and se."""
-    out = log_table.copy()
-    out["log_estimate"] = out["estimate"]
-    for col in ("estimate", "ci_low", "ci_high"):
-        out[col] = np.exp(out[col])
-    key = "contrast" if "contrast" in out.columns else "arm"
-    cols = [key, "estimate", "ci_low", "ci_high", "log_estimate", "se", "df", "statistic", "p", "p_adj"]
-    res = out[[c for c in cols if c in out.columns]].reset_index(drop=True)
-    res.attrs = log_table.attrs
+    res = CountResult(f"Count model: {outcome} at week {visit:g}", fitted, recommendation=recommendation,
+                      contrasts=contrasts, by_arm=by_arm, dispersion=dispersion)
+    res.inference = inference
+    res.coefficients = inference.coefficients(alpha)
+    res.instrument = trial.instrument(outcome)
+    res.better = res.instrument.better
     return res
+

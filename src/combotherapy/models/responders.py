@@ -10,6 +10,7 @@ a logistic regression adjusted for baseline, and the number needed to treat (Alt
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -24,12 +25,17 @@ from ..errors import DataError, ModelError
 from ..instruments import Instrument
 from ..results import Fitted, Result
 from ..trial import Trial
+from ._covariates import Covariates, arm_design, subject_covariates
 from .proportions import newcombe_diff_ci, nnt_altman, risk_ratio_katz, score_test_diff, wilson_ci, z_value
+from .standardisation import bootstrap_risks, counterfactual_designs, standardised_contrasts, standardised_risks
 
 __all__ = ["responders", "ResponderResult", "MEASURES"]
 
 #: the effect measures in ``.contrasts``, in the order they are listed for each pair
 MEASURES = ("risk_difference", "risk_ratio", "odds_ratio", "nnt")
+#: the standardised (g-computation) measures added with covariates or ``standardise=True``
+ADJUSTED = ("adjusted_risk_difference", "adjusted_risk_ratio")
+INTERVALS = ("delta", "bootstrap")
 MISSING_RULES = ("nonresponder", "complete")
 ADJUST_METHODS = ("none", "bonferroni", "holm")
 #: improvements this close (relative) to the threshold count as reaching it: decimal data such as
@@ -62,6 +68,9 @@ class ResponderResult(Result):
     contrasts : DataFrame
         Long form, one row per pair and ``measure`` (``risk_difference, risk_ratio, odds_ratio,
         nnt``) with ``estimate, se, df, statistic, p, p_adj, ci_low, ci_high, log_estimate, note``.
+    standardised : DataFrame or None
+        With standardisation: the covariate-adjusted risk per arm, ``arm, estimate, se, ci_low, ci_high``
+        (the average predicted risk of the analysed subjects had all been given that arm).
     subjects : DataFrame
         Per subject: ``subject, arm, baseline, value, improvement, responder`` (NaN when excluded)
         and ``status`` (why the subject counts as it does). Not part of the exported tables.
@@ -70,11 +79,12 @@ class ResponderResult(Result):
         ``definition``, ``reference``, the logistic model (``logistic``) and ``methods``.
     """
 
-    tables = ("arms", "contrasts")
+    tables = ("arms", "contrasts", "standardised")
 
     def __init__(self, title: str, fitted: Fitted, *, arms: pd.DataFrame, contrasts: pd.DataFrame,
-                 subjects: pd.DataFrame):
+                 subjects: pd.DataFrame, standardised: pd.DataFrame | None = None):
         super().__init__(title, fitted, arms=arms, contrasts=contrasts)
+        self.standardised = standardised
         self.subjects = subjects
 
     def headline(self) -> list[str]:
@@ -121,6 +131,13 @@ def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float,
             or not np.isfinite(threshold) or threshold <= 0:
         raise DataError(f"threshold must be a positive number (an improvement in {inst.units or 'units'}, or a "
                         f"fraction of baseline with relative=True), not {threshold!r}")
+    span = None if inst.low is None or inst.high is None else inst.high - inst.low
+    if not relative and span is not None and threshold > span:
+        raise DataError(f"threshold {threshold:g} is larger than the whole range of '{outcome}' ({inst.low:g} to "
+                        f"{inst.high:g}{' ' + inst.units if inst.units else ''}): nobody can improve that much, "
+                        f"so every arm would have 0 responders. For a relative improvement (e.g. 30% of "
+                        f"baseline) pass threshold={threshold / 100:g}, relative=True; otherwise give the "
+                        f"improvement in {inst.units or 'the instrument’s units'}")
     if relative and inst.better == "lower" and threshold > 1:
         raise DataError(f"relative threshold {threshold:g} asks for a reduction of more than 100% of baseline, "
                         f"which is impossible for '{outcome}'; give a fraction such as 0.3 or 0.5")
@@ -184,14 +201,18 @@ def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold:
 # effect measures
 # ----------------------------------------------------------------------------------------------
 def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]],
-              outcome: str) -> tuple[pd.DataFrame, dict]:
-    """Baseline-adjusted log odds ratios for each pair: logit P(resp) = b0 + b_arm + b_base * baseline."""
+              outcome: str, cov: Covariates) -> tuple[pd.DataFrame, dict]:
+    """Adjusted log odds ratios for each pair: logit P(resp) = b0 + b_arm + b_base * baseline + covariates.
+
+    ``info["model"]`` holds what standardisation needs (the fit, its design and arms) when the model was fitted.
+    """
     counts = frame.groupby("arm", observed=True)["responder"].agg(["sum", "count"])
     degenerate = [a for a in arms if counts.loc[a, "sum"] in (0, counts.loc[a, "count"])]
     fit_arms = [a for a in arms if a not in degenerate]
     rows = pd.DataFrame({"log_estimate": np.nan, "se": np.nan, "statistic": np.nan, "p": np.nan,
                          "note": ""}, index=range(len(pairs)))
-    info = {"formula": f"responder ~ arm + baseline {outcome}", "family": "binomial (logit link)",
+    info = {"formula": f"responder ~ arm + baseline {outcome}" + "".join(f" + {c}" for c in cov.names),
+            "family": "binomial (logit link)",
             "arms": fit_arms, "not_estimable": degenerate, "n": 0}
     for i, (a, b) in enumerate(pairs):
         bad = [x for x in (a, b) if x in degenerate]
@@ -202,14 +223,18 @@ def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]]
     if len(fit_arms) < 2:
         return rows, info
 
-    sub = frame.loc[frame["arm"].isin(fit_arms)]
-    dummies = (sub["arm"].to_numpy()[:, None] == np.array(fit_arms[1:])[None, :]).astype(float)
-    X = np.column_stack([np.ones(len(sub)), dummies, sub["baseline"].to_numpy(dtype=float)])
+    sub = frame.loc[frame["arm"].isin(fit_arms)].reset_index(drop=True)
+    sub = sub.assign(arm=sub["arm"].astype(str))
+    design = arm_design(sub, fit_arms, cov, ["baseline"])
+    X = design.X
     y = sub["responder"].to_numpy(dtype=float)
     if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise ModelError(f"the baseline '{outcome}' is the same for every subject analysed, so the logistic model "
-                         f"responder ~ arm + baseline cannot separate its effect from the intercept; the risk "
-                         f"difference and risk ratio need no model, but the adjusted odds ratio is not defined")
+        what = (f"the baseline '{outcome}' is the same for every subject analysed" if not cov.names else
+                f"the baseline '{outcome}' or a covariate is constant, or a copy of another term, among the "
+                "subjects analysed")
+        raise ModelError(f"{what}, so the logistic model {info['formula']} cannot separate its effect from the "
+                         "intercept; the risk difference and risk ratio need no model, but the adjusted odds "
+                         "ratio is not defined")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # separation is checked below from the fitted values
         try:
@@ -219,10 +244,11 @@ def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]]
                              f"use the risk difference and risk ratio, which need no model") from None
     mu = fit.fittedvalues
     if not fit.converged or np.any(mu < SEPARATION_EPS) or np.any(mu > 1 - SEPARATION_EPS):
-        raise ModelError(f"responder status at this visit is perfectly predicted by arm and baseline '{outcome}' "
-                         f"(separation), so the baseline-adjusted odds ratio does not exist; report the risk "
-                         f"difference and risk ratio, or use a penalised (Firth) logistic model")
-    beta, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
+        raise ModelError(f"responder status at this visit is perfectly predicted by arm and baseline '{outcome}'"
+                         f"{' and the covariates' if cov.names else ''} (separation), so the adjusted odds ratio "
+                         "does not exist; report the risk difference and risk ratio, or use a penalised (Firth) "
+                         "logistic model")
+    beta, vcov = np.asarray(fit.params), np.asarray(fit.cov_params())
     pos = {a: j for j, a in enumerate(fit_arms)}  # column j of X for arm j > 0; reference arm is 0
     ok = [i for i, (a, b) in enumerate(pairs) if a in pos and b in pos]
     C = np.zeros((len(ok), X.shape[1]))
@@ -233,17 +259,76 @@ def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]]
         if pos[b]:
             C[r, pos[b]] -= 1.0
     est = C @ beta
-    se = np.sqrt(np.einsum("ij,jk,ik->i", C, cov, C))
+    se = np.sqrt(np.einsum("ij,jk,ik->i", C, vcov, C))
     rows.loc[ok, "log_estimate"] = est
     rows.loc[ok, "se"] = se
     rows.loc[ok, "statistic"] = est / se
     rows.loc[ok, "p"] = 2 * stats.norm.sf(np.abs(est / se))
-    info.update(n=int(len(sub)), baseline_coef=float(beta[-1]), baseline_se=float(np.sqrt(cov[-1, -1])))
+    k = len(fit_arms)  # the baseline's column follows the intercept and the arm dummies
+    info.update(n=int(len(sub)), baseline_coef=float(beta[k]), baseline_se=float(np.sqrt(vcov[k, k])),
+                terms=list(design.names), coef=beta.tolist(),
+                model={"design": design, "beta": beta, "vcov": vcov, "frame": sub, "y": y})
     return rows, info
 
 
+def _standardised_rows(base: pd.DataFrame, info: dict, pairs: list[tuple[str, str]], ci_alpha: float,
+                       interval: str, n_boot: int, rng: np.random.Generator | None
+                       ) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
+    """Covariate-adjusted (standardised) risk differences and ratios per pair, and the standardised risk per arm."""
+    empty = base.assign(estimate=np.nan, se=np.nan, statistic=np.nan, p=np.nan, ci_low=np.nan, ci_high=np.nan,
+                        log_estimate=np.nan, note="not estimable: the logistic model has no estimate for this arm "
+                                                  "(no or only responders)")
+    rd_rows, rr_rows = empty.assign(measure=ADJUSTED[0]), empty.assign(measure=ADJUSTED[1])
+    model = info.get("model")
+    if model is None:
+        return pd.concat([rd_rows, rr_rows], ignore_index=True), None, []
+    fit_arms, design = info["arms"], model["design"]
+    k = len(fit_arms)
+    cols = slice(1, k)
+    Xa = counterfactual_designs(design.X, k, cols)
+    P, J = standardised_risks(Xa, model["beta"])
+    ok = [i for i, (a, b) in enumerate(pairs) if a in fit_arms and b in fit_arms]
+    first = np.array([fit_arms.index(pairs[i][0]) for i in ok], dtype=int)
+    second = np.array([fit_arms.index(pairs[i][1]) for i in ok], dtype=int)
+    z = stats.norm.isf(ci_alpha / 2)
+    notes = []
+    arm_se = np.sqrt(np.einsum("kp,pq,kq->k", J, model["vcov"], J))
+    risks = pd.DataFrame({"arm": fit_arms, "estimate": P, "se": arm_se, "ci_low": P - z * arm_se,
+                          "ci_high": P + z * arm_se})
+    if interval == "delta":
+        res = standardised_contrasts(P, J, model["vcov"], first, second, ci_alpha)
+        rd, lrr = res["difference"], res["log_ratio"]
+    else:
+        arm_index = np.array([fit_arms.index(a) for a in model["frame"]["arm"]], dtype=int)
+        boot, failed = bootstrap_risks(design.X, model["y"], arm_index, k, cols, model["beta"], n_boot, rng)
+        if failed:
+            notes.append(f"Adjusted risks, bootstrap: {failed} of {n_boot} samples had no logistic estimate "
+                         "(separation or non-convergence) and were left out.")
+        if len(boot) < 2:
+            raise ModelError("the bootstrap of the adjusted risks failed in almost every sample (separation); use "
+                             "interval='delta'")
+        q = [100 * ci_alpha / 2, 100 * (1 - ci_alpha / 2)]
+        frames = []
+        for est, draws in ((P[first] - P[second], boot[:, first] - boot[:, second]),
+                           (np.log(P[first] / P[second]), np.log(boot[:, first] / boot[:, second]))):
+            se = draws.std(axis=0, ddof=1)
+            lo, hi = np.percentile(draws, q, axis=0)
+            frames.append(pd.DataFrame({"estimate": est, "se": se, "statistic": est / se,
+                                        "p": 2 * stats.norm.sf(np.abs(est / se)), "ci_low": lo, "ci_high": hi}))
+        rd, lrr = frames
+        risks["se"] = boot.std(axis=0, ddof=1)
+        risks["ci_low"], risks["ci_high"] = np.percentile(boot, q, axis=0)
+    for col in ("estimate", "se", "statistic", "p", "ci_low", "ci_high"):
+        rd_rows.loc[ok, col] = rd[col].to_numpy()
+        rr_rows.loc[ok, col] = (np.exp(lrr[col]) if col in ("estimate", "ci_low", "ci_high") else lrr[col]).to_numpy()
+    rr_rows.loc[ok, "log_estimate"] = lrr["estimate"].to_numpy()
+    rd_rows.loc[ok, "note"] = rr_rows.loc[ok, "note"] = ""
+    return pd.concat([rd_rows, rr_rows], ignore_index=True), risks, notes
+
+
 def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tuple[str, str]], alpha: float,
-                    adjust: str, outcome: str) -> tuple[pd.DataFrame, dict, list[str]]:
+                    adjust: str, outcome: str, cov: Covariates, standardise: bool, interval: str, n_boot: int,
+                    rng: np.random.Generator | None) -> tuple[pd.DataFrame, dict, list[str], pd.DataFrame | None]:
     m = len(pairs)
     # Bonferroni-adjusted intervals: each pair at alpha / m; Holm has no matching intervals
     ci_alpha = alpha / m if adjust == "bonferroni" else alpha
@@ -270,7 +355,7 @@ def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tupl
         notes.append("Risk ratio: 0.5 was added to every cell of the 2x2 table for "
                      + ", ".join(np.array(labels)[np.asarray(rr.corrected, bool)]) + " (a zero count).")
 
-    lg, info = _logistic(frame, list(t.index), pairs, outcome)
+    lg, info = _logistic(frame, list(t.index), pairs, outcome, cov)
     or_rows = base.assign(measure="odds_ratio", estimate=np.exp(lg["log_estimate"]), se=lg["se"],
                           statistic=lg["statistic"], p=lg["p"], ci_low=np.exp(lg["log_estimate"] - z * lg["se"]),
                           ci_high=np.exp(lg["log_estimate"] + z * lg["se"]), log_estimate=lg["log_estimate"],
@@ -283,18 +368,25 @@ def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tupl
     nnt_rows = base.assign(measure="nnt", estimate=nnt.estimate, se=np.nan, statistic=np.nan, p=np.nan,
                            ci_low=nnt.ci_low, ci_high=nnt.ci_high, log_estimate=np.nan, note=nnt.note)
 
-    out = pd.concat([rd_rows, rr_rows, or_rows, nnt_rows], ignore_index=True)
+    parts = [rd_rows, rr_rows, or_rows, nnt_rows]
+    risks = None
+    if standardise:
+        std_rows, risks, std_notes = _standardised_rows(base, info, pairs, ci_alpha, interval, n_boot, rng)
+        parts.append(std_rows)
+        notes += std_notes
+    out = pd.concat(parts, ignore_index=True)
     out["df"] = np.inf  # normal-theory (z) inference throughout
     out["p_adj"] = np.nan
-    for meas in MEASURES:
+    for meas in MEASURES + ADJUSTED:
         sel = (out["measure"] == meas).to_numpy()
         out.loc[sel, "p_adj"] = p_adjust(out.loc[sel, "p"].to_numpy(float), adjust)
     # long form ordered by pair, then measure
     out["_pair"] = out["contrast"].map({c: i for i, c in enumerate(labels)})
-    out["_meas"] = out["measure"].map({mm: i for i, mm in enumerate(MEASURES)})
+    out["_meas"] = out["measure"].map({mm: i for i, mm in enumerate(MEASURES + ADJUSTED)})
     out = out.sort_values(["_pair", "_meas"], kind="stable").drop(columns=["_pair", "_meas"])
     out["note"] = out["note"].astype("str")
-    return out[CONTRAST_COLUMNS].reset_index(drop=True), info, notes
+    info.pop("model", None)  # arrays for standardisation only; the record keeps plain values
+    return out[CONTRAST_COLUMNS].reset_index(drop=True), info, notes, risks
 
 
 # ----------------------------------------------------------------------------------------------
@@ -302,7 +394,10 @@ def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tupl
 # ----------------------------------------------------------------------------------------------
 def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, relative: bool = False,
                missing: Literal["nonresponder", "complete"] = "nonresponder", reference: str | None = None,
-               alpha: float = 0.05, adjust: Literal["none", "bonferroni", "holm"] = "none") -> ResponderResult:
+               alpha: float = 0.05, adjust: Literal["none", "bonferroni", "holm"] = "none",
+               covariates: Sequence[str] | str = (), standardise: bool | None = None,
+               interval: Literal["delta", "bootstrap"] = "delta", n_boot: int = 2000,
+               rng: np.random.Generator | int | None = None) -> ResponderResult:
     """Responders by improvement from baseline, per arm and compared between arms.
 
     Parameters
@@ -332,6 +427,21 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
         Multiplicity adjustment over the pairs, within each measure (``p_adj``). Bonferroni also
         widens the contrast intervals (each at ``alpha / m``); Holm adjusts p-values only (it has no
         matching simultaneous intervals) and the intervals stay unadjusted.
+    covariates : sequence of str
+        Adjustment covariates of the logistic model besides the baseline (numeric linearly, text columns as
+        factors; a column that varies between visits enters with its baseline value). Subjects missing one are
+        excluded from every measure (one analysis set) and listed.
+    standardise : bool, optional
+        Add the covariate-adjusted (standardised, g-computation) risk difference and risk ratio
+        (``adjusted_risk_difference``, ``adjusted_risk_ratio``) and the ``standardised`` per-arm risks.
+        Default: when covariates are given.
+    interval : {"delta", "bootstrap"}
+        Standard errors and intervals of the standardised measures: delta method (covariates held at their
+        observed values), or a bootstrap of subjects within arms with percentile intervals.
+    n_boot : int
+        Bootstrap samples (``interval="bootstrap"``).
+    rng : numpy.random.Generator or int
+        Randomness of the bootstrap (a Generator, or a seed); required with ``interval="bootstrap"``.
 
     Returns
     -------
@@ -356,6 +466,10 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
       arms where nobody or everybody responded make the MLE not exist: their odds ratios are NaN
       (with a note) and the model is fitted to the other arms; separation by baseline raises
       :class:`ModelError`;
+    - adjusted (standardised) risk difference and ratio: from the same logistic model, every analysed
+      subject is predicted under each arm and the predictions averaged, :math:`\\hat P_a = n^{-1}\\sum_i
+      \\mathrm{expit}(x_i(a)^T\\hat\\beta)`; ``P_first - P_second`` and ``P_first / P_second`` (log scale)
+      with delta-method or bootstrap intervals (see :mod:`combotherapy.models.standardisation`);
     - NNT ``= 1 / RD`` with limits ``1 / RD_high`` and ``1 / RD_low``; when the RD interval
       includes 0 the NNT interval passes through infinity (Altman 1998) and ``note`` says e.g.
       ``"NNTB 8.0 (NNTH 30.2 to ∞ to NNTB 3.9)"``.
@@ -381,7 +495,24 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     ['risk_difference', 'risk_ratio', 'odds_ratio', 'nnt']
     """
     inst, v = _check_arguments(trial, outcome, visit, threshold, relative, missing, alpha, adjust)
+    cov = subject_covariates(trial, covariates, reserved=[outcome])
+    standardise = bool(cov.names) if standardise is None else bool(standardise)
+    if interval not in INTERVALS:
+        raise DataError(f"interval must be one of {INTERVALS}, not {interval!r}")
+    if interval == "bootstrap":
+        if rng is None:
+            raise DataError("interval='bootstrap' needs rng= (a numpy Generator or an integer seed) so the result "
+                            "can be reproduced")
+        if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
+            raise DataError(f"n_boot must be a whole number of at least 100 bootstrap samples, not {n_boot!r}")
+        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     frame = _classify(trial, outcome, v, inst, threshold, relative, missing)
+    if cov.names:
+        frame = frame.join(cov.values[cov.names], on="subject")
+        why = cov.reasons(frame["subject"])
+        lack = (why != "") & ~frame["status"].str.startswith("excluded").to_numpy()
+        frame.loc[lack, "status"] = "excluded: " + why[lack].astype(str)
+        frame.loc[lack, "responder"] = np.nan
     arms = [a for a in trial.arms if (frame["arm"] == a).any()]
     # counting missing values as non-responders needs observed ones to count against: an arm (or a trial)
     # without values at the visit would otherwise give confident comparisons of imputed zeros
@@ -422,13 +553,23 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
         pairs = contrast_pairs(arms, reference)
     except ValueError:
         raise DataError(f"reference arm {reference!r} is not one of the trial's arms {arms}") from None
-    contrasts, logit, extra_notes = _contrast_table(arm_tab, analysed, pairs, alpha, adjust, outcome)
+    contrasts, logit, extra_notes, risks = _contrast_table(arm_tab, analysed, pairs, alpha, adjust, outcome, cov,
+                                                           standardise, interval, n_boot, rng)
 
+    extra_notes += cov.notes
+    if standardise:
+        extra_notes.append(f"Adjusted risk difference and ratio: standardised (g-computation) from the logistic "
+                           f"model {logit['formula']}, averaging each subject's predicted risk under each arm; "
+                           + ("delta-method intervals (covariates held at their observed values)"
+                              if interval == "delta" else f"bootstrap within arms ({n_boot} samples), percentile "
+                              "intervals") + ".")
     fitted = _record(trial, outcome, v, inst, threshold, relative, missing, reference, alpha, adjust, arm_tab,
                      frame, logit, extra_notes, len(pairs))
+    fitted.extra.update(covariates=list(cov.names), standardise=standardise, interval=interval)
     subjects = frame[["subject", "arm", "baseline", "value", "improvement", "responder", "status"]]
     title = f"Responders: {inst.label or outcome} at week {v:g}"
-    return ResponderResult(title, fitted, arms=arm_tab, contrasts=contrasts, subjects=subjects.reset_index(drop=True))
+    return ResponderResult(title, fitted, arms=arm_tab, contrasts=contrasts, subjects=subjects.reset_index(drop=True),
+                           standardised=risks)
 
 
 def _per_arm(tab: pd.DataFrame, col: str) -> str:

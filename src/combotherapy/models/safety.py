@@ -23,6 +23,7 @@ from ..errors import DataError, ProblemCollector
 from ..instruments import AE_PREFIX
 from ..results import Fitted, Result
 from ..trial import Trial
+from ._covariates import subject_covariates
 from .proportions import newcombe_diff_ci, wilson_ci
 
 __all__ = ["adverse_events", "AdverseEventResult", "poisson_exact_ci", "rate_ratio_exact", "subject_frame",
@@ -346,7 +347,8 @@ def _followup(trial: Trial, followup: str | float | None) -> tuple[pd.Series, st
 
 def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: float = 0.05,
                    reference: str | None = None, adjust: str = "none",
-                   followup: str | float | None = None) -> AdverseEventResult:
+                   followup: str | float | None = None, covariates: Sequence[str] | str = (),
+                   family: str = "negbin") -> AdverseEventResult:
     """Adverse events per arm, by type, and compared between arms.
 
     Parameters
@@ -367,6 +369,14 @@ def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: f
     followup : str or float, optional
         Time at risk per subject: a column of weeks (default ``followup_weeks`` when present), a number of
         weeks for everyone, or (default otherwise) the subject's last visit with any outcome value.
+    covariates : sequence of str
+        Adds covariate-adjusted incidence rate ratios of all adverse events (measure ``adjusted_rate_ratio``,
+        type ``"any"``): a count regression of each subject's events on arm and the covariates with
+        ``offset(log(follow-up weeks))``. Subjects with 0 weeks or a missing covariate are left out of that
+        model only (the notes say how many).
+    family : {"negbin", "poisson"}
+        The adjusted model: negative binomial (as ``MASS::glm.nb``; subjects differ in their propensity) or
+        Poisson.
 
     Returns
     -------
@@ -383,6 +393,9 @@ def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: f
       (Garwood 1936; ``poisson.test``);
     - risk difference ``x_1/n_1 - x_2/n_2`` with Newcombe's hybrid score interval (method 10); the p-value is
       Fisher's exact test (two-sided, summing tables no more likely than the observed, as ``fisher.test``);
+    - adjusted rate ratio (with ``covariates``): ``log E[E_i] = log T_i + b_arm(i) + z_i' d`` for subject
+      ``i`` with ``E_i`` events in ``T_i`` weeks, negative binomial or Poisson; ``exp(b_1 - b_2)`` with a Wald
+      interval (see :func:`combotherapy.count_model`);
     - rate ratio ``(E_1/T_1) / (E_2/T_2)``: conditional on ``E_1 + E_2``, ``E_1`` is binomial with
       ``pi = T_1 RR / (T_1 RR + T_2)``; Clopper-Pearson limits of ``pi`` give exact limits of RR and the binomial
       test of ``pi = T_1 / (T_1 + T_2)`` gives the p-value (``poisson.test(c(E1, E2), c(T1, T2))``).
@@ -417,6 +430,9 @@ def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: f
         raise DataError(f"adjust={adjust!r} is not known; use one of {', '.join(P_ADJUST_METHODS)}")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
+    cov = subject_covariates(trial, covariates, reserved=[TOTAL]) if covariates else None
+    if family not in ("negbin", "poisson"):
+        raise DataError(f"family must be 'negbin' or 'poisson', not {family!r}")
     type_cols = _type_columns(trial, types)
     has_total = TOTAL in trial.data.columns
     if not has_total and not type_cols:
@@ -479,6 +495,12 @@ def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: f
     con = pd.concat(tables, ignore_index=True)
     con["df"] = np.nan          # exact tests: no degrees of freedom
     con["statistic"] = np.nan   # exact tests: the p-value is not from a test statistic
+    if cov is not None:
+        from .safety_adjusted import adjusted_rate_ratios  # counts and adherence import this module's helpers
+
+        adj, adj_notes = adjusted_rate_ratios(analysed, TOTAL, arms, pairs, cov, family, alpha)
+        con = pd.concat([con, adj], ignore_index=True)
+        notes += adj_notes
     con["p_adj"] = p_adjust(con["p"].to_numpy(float), adjust, groups=list(zip(con["type"], con["measure"])))
     con["note"] = con["note"].astype("str")
     con = con[CONTRAST_COLUMNS]
@@ -499,6 +521,7 @@ def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: f
         outcome=TOTAL, adjust=adjust, alpha=alpha,
         n_per_arm={a: int(k) for a, k in zip(by_arm["arm"], by_arm["n"])}, excluded=excluded, notes=notes,
         extra={"types": [c[len(AE_PREFIX):] for c in type_cols], "reference": reference, "followup": followup,
+               "covariates": list(cov.names) if cov is not None else [], "family": family if cov else None,
                "source": trial.source})
     subjects = analysed[["subject", "arm", TOTAL, *type_cols, "followup"]].rename(
         columns={"followup": "followup_weeks"}).reset_index(drop=True)

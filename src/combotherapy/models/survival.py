@@ -7,6 +7,7 @@ tables are kept on the result (``.km_curves``) so that plots draw curves and num
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,17 +16,18 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import survdiff
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from ..arms import contrast_pairs
-from ..contrasts import compare
+from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
+from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ModelError, ProblemCollector
+from ..inference import Inference, engine
 from ..results import Fitted, Result
 from ..trial import Trial
+from ._covariates import Covariates, arm_design, subject_covariates
+from .survival_estimators import cox_zph, km_median, km_table, rmst_by_arm
 
 __all__ = ["survival", "SurvivalResult", "km_table", "km_median", "rmst_by_arm", "cox_zph"]
 
 TIES = ("efron", "breslow")
-#: survival's tolerance for "the curve is at 0.5" in the median rule (sqrt of machine epsilon)
-_TOL = np.sqrt(np.finfo(float).eps)
 
 
 class SurvivalResult(Result):
@@ -33,22 +35,30 @@ class SurvivalResult(Result):
 
     Attributes
     ----------
-    km : DataFrame
-        Per arm: ``arm, n, events, median, ci_low, ci_high`` (median time to the event and its CI; NaN when
+    by_arm : DataFrame
+        Kaplan–Meier per arm: ``arm, n, events, median, ci_low, ci_high`` (median time to the event and its CI; NaN when
         the curve, or the CI band, never reaches 0.5).
     logrank : DataFrame
         One row: ``statistic, df, p`` (log-rank chi-square test of equal survival in all arms).
-    hazard_ratios : DataFrame
-        Per contrast ``"first - second"``: hazard ratio of the first arm to the second, ``estimate, ci_low,
-        ci_high`` (ratio scale), ``log_estimate, se`` (log scale), ``statistic`` (Wald z), ``p, p_adj``.
+    contrasts : DataFrame
+        Cox hazard ratios of the first arm to the second: ``first, second, contrast, estimate, log_estimate, se,
+        df, statistic, p, p_adj, ci_low, ci_high`` (``estimate`` and limits on the ratio scale, ``log_estimate``
+        and ``se`` on the log scale, Wald z); NaN for pairs that are not estimable.
+    coefficients : DataFrame
+        The Cox model's coefficients (log hazard ratios against the first arm, and the covariates'; R names):
+        ``term, estimate, se, df, statistic, p, ci_low, ci_high`` (Wald z), empty when the model was not fitted.
+    inference : Inference or None
+        The Cox model for ``compare``/``test`` at any alpha or adjustment (log link: hazard ratios); its grid's
+        cells are log relative hazards against the grid mean. None when the model was not fitted.
     ph_test : DataFrame
         Proportional-hazards check: ``term, statistic, df, p`` per coefficient and ``GLOBAL``.
     rmst : DataFrame
         Per arm: ``arm, horizon, estimate, se, ci_low, ci_high`` (restricted mean event-free time).
     rmst_contrasts : DataFrame
-        Differences in RMST between arms: ``contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high``.
+        Differences in RMST between arms: ``first, second, contrast, estimate, se, df, statistic, p, p_adj,
+        ci_low, ci_high``.
     rmst_ratios : DataFrame
-        Ratios of RMST: ``contrast, estimate, ci_low, ci_high, log_estimate, se, statistic, p, p_adj``.
+        Ratios of RMST: the same with ``log_estimate`` after ``estimate`` (ratio scale estimate and limits).
     km_curves : DataFrame
         The Kaplan–Meier step functions: ``arm, time, n_risk, n_events, n_censored, survival, se, ci_low,
         ci_high`` at every distinct time of each arm (``se`` is the Greenwood standard error of the survival).
@@ -59,7 +69,7 @@ class SurvivalResult(Result):
         ``plot(cox.zph(fit))``) and one column per coefficient (``arm: <arm>``), as ``cox.zph(fit)$y``.
     """
 
-    tables = ("km", "logrank", "hazard_ratios", "ph_test", "rmst", "rmst_contrasts", "rmst_ratios")
+    tables = ("by_arm", "logrank", "contrasts", "coefficients", "ph_test", "rmst", "rmst_contrasts", "rmst_ratios")
 
     def __init__(self, title: str, fitted: Fitted, *, km_curves: pd.DataFrame, ph_residuals: pd.DataFrame,
                  **tables: pd.DataFrame):
@@ -126,196 +136,29 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     return subj.loc[~none].reset_index(drop=True), excluded.reset_index(drop=True)
 
 
-# --- Kaplan–Meier --------------------------------------------------------------------------------
-def km_table(time: np.ndarray, event: np.ndarray, group: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
-    """Kaplan–Meier step tables for every group at once (vectorised).
-
-    Parameters
-    ----------
-    time, event, group : array
-        Follow-up time, event flag (1/0), group label per subject.
-    alpha : float
-        1 - confidence level of the pointwise bands.
-
-    Returns
-    -------
-    DataFrame
-        ``group, time, n_risk, n_events, n_censored, survival, se_log, se, ci_low, ci_high`` at every distinct
-        time (event or censoring) of each group, sorted by group (in order of first appearance) and time.
-
-    Notes
-    -----
-    :math:`S(t) = \\prod_{t_j \\le t} (1 - d_j / n_j)`; Greenwood's variance of :math:`\\log S`,
-    :math:`\\sum_{t_j \\le t} d_j / (n_j (n_j - d_j))`; pointwise band on the log scale,
-    :math:`S \\exp(\\pm z\\,\\mathrm{se}_{\\log})` capped at 1 — R ``survfit``'s default ``conf.type = "log"``.
-    Where the curve has dropped to 0 the band is undefined (NaN), as in R.
-    """
-    df = pd.DataFrame({"group": group, "time": time, "event": event})
-    order = list(pd.unique(df["group"]))
-    df["group"] = pd.Categorical(df["group"], categories=order)
-    g = (df.groupby(["group", "time"], observed=True, sort=True)["event"]
-         .agg(n_events="sum", n_all="size").reset_index())
-    g["n_events"] = g["n_events"].astype(int)
-    g["n_censored"] = g["n_all"] - g["n_events"]
-    # at risk at t: subjects whose time is >= t = reverse cumulative count within the group
-    g["n_risk"] = g.iloc[::-1].groupby("group", observed=True, sort=False)["n_all"].cumsum()
-    n, d = g["n_risk"].to_numpy(float), g["n_events"].to_numpy(float)
-    g["survival"] = pd.Series(1 - d / n).groupby(g["group"], observed=True).cumprod().to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        term = np.where(n > d, d / (n * (n - d)), np.inf)
-    var_log = pd.Series(term).groupby(g["group"], observed=True).cumsum().to_numpy()
-    s = g["survival"].to_numpy()
-    se_log = np.where(s > 0, np.sqrt(var_log), np.nan)
-    z = stats.norm.isf(alpha / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g["ci_low"] = np.where(s > 0, s * np.exp(-z * se_log), np.nan)
-        g["ci_high"] = np.where(s > 0, np.minimum(1.0, s * np.exp(z * se_log)), np.nan)
-    g["se_log"] = se_log
-    g["se"] = s * se_log
-    cols = ["group", "time", "n_risk", "n_events", "n_censored", "survival", "se_log", "se", "ci_low", "ci_high"]
-    out = g[cols].copy()
-    out["group"] = out["group"].astype(str)
-    return out
-
-
-def _first_below_half(y: np.ndarray, x: np.ndarray) -> float:
-    """R survival's median rule (``survmean``): first x where y <= 0.5; when y is exactly 0.5 there,
-    the midpoint between that x and the next x where y drops below 0.5."""
-    keep = ~np.isnan(y) & (y < 0.5 + _TOL)
-    if not keep.any():
-        return np.nan
-    x, y = x[keep], y[keep]
-    lower = np.flatnonzero(y < y[0])
-    if abs(y[0] - 0.5) < _TOL and lower.size:
-        return float((x[0] + x[lower[0]]) / 2)
-    return float(x[0])
-
-
-def km_median(curve: pd.DataFrame) -> tuple[float, float, float]:
-    """Median and its CI from one group's KM table: where the curve, its lower and its upper band reach 0.5.
-
-    The CI is the set of times at which the pointwise (log-transformed) band contains 0.5 (Brookmeyer and
-    Crowley's construction with the log transform), exactly as R ``summary(survfit(...))$table`` reports it.
-    """
-    x = curve["time"].to_numpy(float)
-    return (_first_below_half(curve["survival"].to_numpy(float), x),
-            _first_below_half(curve["ci_low"].to_numpy(float), x),
-            _first_below_half(curve["ci_high"].to_numpy(float), x))
-
-
-def rmst_by_arm(curves: pd.DataFrame, horizon: float) -> pd.DataFrame:
-    """Restricted mean survival time (area under each KM curve on [0, horizon]) and its variance.
-
-    Notes
-    -----
-    With event times :math:`t_j \\le \\tau`, :math:`\\hat\\mu(\\tau) = \\int_0^\\tau \\hat S(t)\\,dt` and
-    :math:`\\widehat{\\mathrm{var}} = \\sum_{t_j \\le \\tau} A_j^2\\, d_j / (n_j (n_j - d_j))` with
-    :math:`A_j = \\int_{t_j}^{\\tau} \\hat S(t)\\,dt` (Klein & Moeschberger 2003, sec. 4.5), the variance of
-    survRM2's ``rmst2`` and of R ``print(survfit, rmean = tau)``. Terms with :math:`n_j = d_j` are 0 (there
-    :math:`A_j = 0`). This is the sampling variance of the estimated area. lifelines'
-    ``restricted_mean_survival_time(..., return_variance=True)`` instead returns
-    :math:`2\\int_0^\\tau t \\hat S(t)\\,dt - \\hat\\mu^2`, the variance of the restricted time
-    :math:`\\min(T, \\tau)` itself, which does not shrink with the sample size and must not be used for CIs.
-    """
-    c = curves.loc[curves["time"] <= horizon]
-    groups = list(pd.unique(curves["group"]))
-    rows = []
-    for grp in groups:  # one pass per arm (a handful), vectorised within
-        cg = c.loc[c["group"] == grp]
-        t = np.concatenate([[0.0], cg["time"].to_numpy(float), [horizon]])
-        s = np.concatenate([[1.0], cg["survival"].to_numpy(float)])  # S on [t_k, t_{k+1})
-        areas = np.diff(t) * s
-        after = np.cumsum(areas[::-1])[::-1][1:]  # area from each t_j to the horizon
-        n, d = cg["n_risk"].to_numpy(float), cg["n_events"].to_numpy(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            h = np.where(n > d, d / (n * (n - d)), 0.0)
-        rows.append({"arm": grp, "horizon": float(horizon), "estimate": float(areas.sum()),
-                     "var": float(np.sum(after ** 2 * h))})
-    return pd.DataFrame(rows)
-
-
-# --- proportional hazards check ------------------------------------------------------------------
-def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray, ties: str
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Score test of proportional hazards (R ``cox.zph(fit, transform = "km")``, survival >= 3.0).
-
-    The Cox model is extended by :math:`X\\,g(t)` with :math:`g(t) = 1 - \\hat S(t-)` (pooled KM, left-continuous)
-    centred at its mean over the events; the score test of the added coefficients at
-    :math:`(\\hat\\beta, 0)` uses the full :math:`2p \\times 2p` information (Efron or Breslow as the fit).
-
-    Returns
-    -------
-    chisq (per coefficient), chisq_global, g-times of the events, event times (sorted),
-    scaled Schoenfeld residuals (events x p), and the ``km`` x-values of the events.
-    """
-    n, p = X.shape
-    X = X - X.mean(axis=0)  # centring: invariant statistics, better numerics (as survival's C code)
-    r = np.exp(X @ beta)
-    # pooled KM, left-continuous, at each subject's time: 1 - S(t-)
-    kmt = km_table(time, event, np.zeros(n), alpha=0.05)
-    kt, ks = kmt["time"].to_numpy(float), kmt["survival"].to_numpy(float)
-    idx = np.searchsorted(kt, time, side="left")  # number of table times strictly below t
-    ttimes = 1 - np.concatenate([[1.0], ks])[idx]
-    dead = event == 1
-    gtime = ttimes - ttimes[dead].mean()
-
-    # risk-set sums at each distinct event time, by reverse cumulative sums over time-sorted subjects
-    ut, inv = np.unique(time, return_inverse=True)
-    m = ut.size
-    xx = X[:, :, None] * X[:, None, :]
-    def by_time(v: np.ndarray) -> np.ndarray:
-        out = np.zeros((m,) + v.shape[1:])
-        np.add.at(out, inv, v)
-        return out
-    s0_all, s1_all, s2_all = by_time(r), by_time(r[:, None] * X), by_time(r[:, None, None] * xx)
-    S0 = np.cumsum(s0_all[::-1], axis=0)[::-1]
-    S1 = np.cumsum(s1_all[::-1], axis=0)[::-1]
-    S2 = np.cumsum(s2_all[::-1], axis=0)[::-1]
-    w = dead.astype(float)
-    D = by_time(w).astype(int)
-    D0, D1, D2 = by_time(w * r), by_time((w * r)[:, None] * X), by_time((w * r)[:, None, None] * xx)
-    Xd = by_time(w[:, None] * X)
-    g_t = by_time(w * gtime) / np.maximum(D, 1)  # g at each event time (same for all tied events)
-
-    ev = np.flatnonzero(D > 0)
-    dk = D[ev]
-    # Efron: the k-th of d tied events sees the tied deaths' risk scaled by (1 - k/d); Breslow: k/d = 0
-    rep = np.repeat(ev, dk)
-    k = np.arange(rep.size) - np.repeat(np.cumsum(dk) - dk, dk)
-    f = k / D[rep] if ties == "efron" else np.zeros(rep.size)
-    s0 = S0[rep] - f * D0[rep]
-    s1 = S1[rep] - f[:, None] * D1[rep]
-    s2 = S2[rep] - f[:, None, None] * D2[rep]
-    mean = s1 / s0[:, None]
-    V = s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :]
-    gk = g_t[rep]
-    imat = np.zeros((2 * p, 2 * p))
-    imat[:p, :p] = V.sum(axis=0)
-    imat[:p, p:] = imat[p:, :p] = (gk[:, None, None] * V).sum(axis=0)
-    imat[p:, p:] = (gk[:, None, None] ** 2 * V).sum(axis=0)
-    u = (g_t[ev, None] * Xd[ev]).sum(axis=0) - (gk[:, None] * mean).sum(axis=0)
-
-    full = np.concatenate([np.zeros(p), u])
-    chisq = np.array([full[np.r_[0:p, p + j]] @ np.linalg.solve(imat[np.ix_(np.r_[0:p, p + j], np.r_[0:p, p + j])],
-                                                                 full[np.r_[0:p, p + j]]) for j in range(p)])
-    global_ = float(full @ np.linalg.solve(imat, full))
-
-    # scaled Schoenfeld residuals: x_i minus the (Efron-averaged) risk-set mean, times (I/d)^-1, plus beta
-    mean_per_time = np.zeros((m, p))
-    np.add.at(mean_per_time, rep, mean)
-    mean_per_time[ev] /= dk[:, None]
-    order = np.lexsort((np.arange(n), time))
-    order = order[dead[order]]
-    schoen = X[order] - mean_per_time[inv[order]]
-    scaled = schoen @ np.linalg.inv(imat[:p, :p] / dead.sum()) + beta
-    return chisq, np.array([global_]), gtime[order], time[order], scaled, ttimes[order]
+def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates, strat: Covariates | None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Covariate columns and one ``stratum`` label per subject; subjects missing either are excluded."""
+    subj = subj.join(cov.values[cov.names], on="subject")
+    reason = cov.reasons(subj["subject"])
+    if strat is not None:
+        sv = strat.values.reindex(subj["subject"].to_numpy())
+        reason = np.where(reason == "", strat.reasons(subj["subject"], "stratum"), reason)
+        # the combination of the strata columns' levels is the stratum (R: strata(a, b))
+        subj["stratum"] = sv.astype(object).fillna("").astype(str).agg(", ".join, axis=1).to_numpy()
+    keep = reason == ""
+    if keep.all():
+        return subj, excluded
+    more = subj.loc[~keep, ["subject", "arm"]].assign(reason=reason[~keep])
+    return subj.loc[keep].reset_index(drop=True), pd.concat([excluded, more], ignore_index=True)
 
 
 # --- the analysis --------------------------------------------------------------------------------
-def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered", *, ties: str = "efron",
-             horizon: float | None = None, alpha: float = 0.05, reference: str | None = None,
-             adjust: str = "none") -> SurvivalResult:
-    """Time to an event by arm: Kaplan–Meier, log-rank, Cox hazard ratios, PH check and RMST.
+def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered", *,
+             covariates: Sequence[str] | str = (), strata: Sequence[str] | str | None = None, ties: str = "efron",
+             horizon: float | None = None, alpha: float = DEFAULTS["alpha"], reference: str | None = None,
+             adjust: str = DEFAULTS["adjust"]) -> SurvivalResult:
+    """Time to an event by arm: Kaplan–Meier, log-rank, Cox hazard ratios (adjusted, stratified), PH check, RMST.
 
     Parameters
     ----------
@@ -324,6 +167,13 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         Subject-level column with the time from randomisation to the event or to censoring (weeks).
     event : str
         Subject-level column: 1 = event observed at ``time``, 0 = censored at ``time``.
+    covariates : sequence of str
+        Adjustment covariates of the Cox model as formula terms (``"age"``, ``"C(site)"``, ``"age*sex"``,
+        ``"ns(age, df=3)"``; a column that varies between visits enters with its baseline value). Subjects missing
+        one are excluded and listed.
+    strata : str or sequence of str, optional
+        Column(s) whose levels (combinations of levels) get their own baseline hazard, as ``strata()`` in R's
+        ``coxph``; the log-rank test is then stratified by them (R ``survdiff(... + strata())``).
     ties : {"efron", "breslow"}
         Handling of tied event times in the Cox model: ``"efron"`` (R ``coxph``'s default) or ``"breslow"``
         (SAS PROC PHREG's default).
@@ -337,14 +187,15 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         Compare each arm with this arm only; default all pairs (labels from
         :func:`combotherapy.arms.contrast_pairs`).
     adjust : str
-        Multiplicity adjustment of the hazard-ratio and RMST contrasts (see :mod:`combotherapy.contrasts`);
-        default none.
+        Multiplicity adjustment of the hazard-ratio and RMST contrasts (see :mod:`combotherapy.inference`);
+        default Holm (``combotherapy.arguments.DEFAULTS``).
 
     Returns
     -------
     SurvivalResult
-        ``.km``, ``.logrank``, ``.hazard_ratios``, ``.ph_test``, ``.rmst``, ``.rmst_contrasts``,
-        ``.rmst_ratios``, ``.km_curves``, ``.ph_residuals``.
+        ``.by_arm`` (Kaplan–Meier medians), ``.logrank``, ``.contrasts`` (hazard ratios), ``.coefficients``,
+        ``.ph_test``, ``.rmst``, ``.rmst_contrasts``, ``.rmst_ratios``, ``.km_curves``, ``.ph_residuals``,
+        ``.inference``.
 
     Raises
     ------
@@ -386,25 +237,26 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     >>> import combotherapy as ct
     >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)
     >>> res = ct.survival(trial, "recovery_time", "recovered", ties="breslow", horizon=20)
-    >>> list(res.km.columns)
+    >>> list(res.by_arm.columns)
     ['arm', 'n', 'events', 'median', 'ci_low', 'ci_high']
-    >>> res.hazard_ratios["contrast"].tolist()
+    >>> res.contrasts["contrast"].tolist()
     ['combined - physio', 'combined - acupuncture', 'physio - acupuncture']
     >>> res.rmst["horizon"].tolist()
     [20.0, 20.0, 20.0]
     >>> res.ph_test["term"].tolist()
-    ['arm: acupuncture', 'arm: combined', 'GLOBAL']
+    ['armacupuncture', 'armcombined', 'GLOBAL']
     """
-    if ties not in TIES:
-        raise ModelError(f"ties must be 'efron' (R's default) or 'breslow' (SAS's default), not {ties!r}")
-    if not 0 < alpha < 1:
-        raise ModelError(f"alpha must be between 0 and 1, not {alpha!r}")
+    ties = check_choice(ties, TIES, "ties", " (efron: R's default; breslow: SAS's default)")
+    alpha = check_alpha(alpha)
+    adjust = check_adjust(adjust)
+    cov = subject_covariates(trial, covariates, reserved=[time, event])
+    strat = subject_covariates(trial, strata, reserved=[time, event]) if strata is not None else None
     subj, excluded = _subject_data(trial, time, event)
+    subj, excluded = _with_covariates(subj, excluded, cov, strat)
     arms = [a for a in trial.arms if (subj["arm"] == a).any()]
     if len(arms) < 2:
         raise ModelError(f"need at least two arms with follow-up in '{time}'; found {arms}")
-    if reference is not None and reference not in arms:
-        raise ModelError(f"reference arm '{reference}' is not among the arms with follow-up: {arms}")
+    reference = check_reference(reference, arms)
     subj["arm"] = pd.Categorical(subj["arm"].astype(str), categories=arms, ordered=True)
     subj = subj.sort_values(["arm", "time"], kind="stable").reset_index(drop=True)
     t, e, a = subj["time"].to_numpy(float), subj["event"].to_numpy(float), subj["arm"].astype(str).to_numpy()
@@ -428,25 +280,31 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     km = pd.DataFrame([(arm, int(n_arm[arm]), int(events[arm]), *km_median(curves[curves["group"] == arm]))
                        for arm in arms], columns=["arm", "n", "events", "median", "ci_low", "ci_high"])
 
-    # log-rank (statsmodels survdiff; rho = 0); undefined without any event
+    # log-rank (statsmodels survdiff; rho = 0), stratified when strata are given; undefined without any event
+    stratum = subj["stratum"].to_numpy() if strat is not None else None
     if events.sum() > 0:
-        chisq, p_lr = survdiff(t, e, a)
+        chisq, p_lr = survdiff(t, e, a, strata=stratum)
     else:
         chisq, p_lr = np.nan, np.nan
         notes.append(f"no events in '{event}' in any arm: the log-rank test is not defined")
     logrank = pd.DataFrame({"statistic": [float(chisq)], "df": [len(arms) - 1], "p": [float(p_lr)]})
 
     # Cox model on the arms with events, first of them as reference; all contrasts from the coefficient vector
-    labels = [f"{x} - {y}" for x, y in contrast_pairs(arms, reference)]
-    terms = [f"arm: {arm}" for arm in cox_arms[1:]]
-    fit = None
+    pairs = contrast_pairs(arms, reference)
+    fit = inference = None
     if len(cox_arms) >= 2:
         on = np.isin(a, cox_arms)
-        t_c, e_c, a_c = t[on], e[on], a[on]
-        X = (a_c[:, None] == np.array(cox_arms[1:])[None, :]).astype(float)
+        t_c, e_c = t[on], e[on]
+        design = arm_design(subj.loc[on].reset_index(drop=True), cox_arms, cov, intercept=False)
+        X = design.X
+        if np.linalg.matrix_rank(X) < X.shape[1]:
+            raise ModelError("the Cox design (arm + covariates) is rank deficient: a covariate is constant, "
+                             "constant within arms or a copy of another among the subjects analysed; remove it",
+                             kind="singular")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # non-convergence is checked here and reported in the notes
-            fit = PHReg(t_c, X, status=e_c, ties=ties).fit()
+            fit = PHReg(t_c, X, status=e_c, ties=ties,
+                        strata=stratum[on] if stratum is not None else None).fit()
             beta, vcov = np.asarray(fit.params, float), np.asarray(fit.cov_params(), float)
         converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
         if not (converged and np.all(np.isfinite(beta)) and np.all(np.isfinite(vcov))):
@@ -457,23 +315,29 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                          "check are left empty. Kaplan–Meier, log-rank and RMST are unaffected.")
             fit = None
     if fit is not None:
-        grid = pd.DataFrame({"arm": cox_arms})
-        L = np.vstack([np.zeros(len(cox_arms) - 1), np.eye(len(cox_arms) - 1)])
+        # the grid's cells are log relative hazards against the grid mean; their differences the log hazard ratios
+        inference = Inference(tuple(design.names), beta, vcov, np.inf, "z", design.grid, link="log")
+        terms = list(design.names)
         ref_c = reference if reference in cox_arms else None
-        hr = compare(grid, L, beta, vcov, np.inf, reference=ref_c, adjust=adjust, alpha=alpha)
-        hr = hr.loc[hr["contrast"].isin(labels)]
+        hr = inference.compare(reference=ref_c, adjust=adjust, alpha=alpha)
+        keep = [(f, g) in set(pairs) for f, g in zip(hr["first"], hr["second"])]
+        hr = _by_pairs(hr.loc[keep], pairs)
         cox_loglik = float(fit.llf)
+        coefficients = inference.coefficients(alpha)
     else:
+        coefficients = _empty_table(["term"], ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high"))
         t_c = e_c = X = beta = None
-        hr = _empty_contrasts()
+        hr = _by_pairs(_empty_contrasts(ratio=True), pairs)
         cox_loglik = np.nan
-    attrs = hr.attrs
-    hr = hr.set_index("contrast").reindex(labels).rename_axis("contrast").reset_index()
-    hr.attrs = attrs
-    hr = _ratio_table(hr)
 
-    # proportional hazards (cox.zph, km transform)
-    if beta is not None:
+    # proportional hazards (cox.zph, km transform); the stratified version is not implemented
+    if beta is not None and strat is not None:
+        notes.append("PH check: not computed for a stratified Cox model (R: cox.zph(fit) on the stratified fit)")
+        terms = []
+        chisq_j, chisq_g, ev_time, scaled, km_x = (np.array([]), np.array([np.nan]), np.array([]),
+                                                    np.empty((0, 0)), np.array([]))
+    elif beta is not None:
+        terms = terms
         chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties)
     else:
         terms = []
@@ -503,7 +367,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                          "ci_low": r["estimate"] - z * se, "ci_high": r["estimate"] + z * se})
     m, v = r["estimate"].to_numpy(), r["var"].to_numpy()
     rmst_contrasts = _rmst_compare(grid, m, v, reference, adjust, alpha)
-    rmst_ratios = _ratio_table(_rmst_compare(grid, np.log(m), v / m ** 2, reference, adjust, alpha))
+    rmst_ratios = _as_ratio(_rmst_compare(grid, np.log(m), v / m ** 2, reference, adjust, alpha))
     if (v == 0).any():
         notes.append(f"arm(s) {[arm for arm, x in zip(arms, v) if x == 0]} have no events up to the horizon: "
                      "their RMST is the horizon with variance 0; a contrast between two such arms is exactly known "
@@ -518,29 +382,56 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         f"RMST horizon {tau:g}" + (" (default: the smallest of the arms' largest follow-up times)"
                                    if horizon is None else ""),
         "PH check: score test of R cox.zph (transform 'km'); a small p means the hazard ratio changes over time",
-    ]
+    ] + cov.notes
+    if cov.names or strat is not None:
+        notes.append("hazard ratios are adjusted" + (f" for {', '.join(cov.names)}" if cov.names else "")
+                     + (f" and stratified by {', '.join(strat.names)}" if strat is not None else "")
+                     + "; Kaplan–Meier curves, medians and RMST are unadjusted"
+                     + ("; the log-rank test is stratified" if strat is not None else ""))
     fitted = Fitted(
         model=f"Kaplan–Meier, log-rank and Cox proportional hazards (ties: {ties})",
-        formula=f"Surv({time}, {event}) ~ arm", outcome=time, df_method="Wald z (asymptotic)", adjust=adjust,
+        formula=f"Surv({time}, {event}) ~ arm" + "".join(f" + {c}" for c in cov.terms)
+                + (f" + strata({', '.join(strat.names)})" if strat is not None else ""), outcome=time,
+        df_method="Wald z (asymptotic)", adjust=adjust,
         alpha=alpha,
         ci_adjust=hr.attrs.get("ci_adjust"),
         n_per_arm={arm: int(n_arm[arm]) for arm in arms}, excluded=excluded, notes=notes,
         extra={"ties": ties, "horizon": tau, "events": {arm: int(events[arm]) for arm in arms},
                "cox_loglik": cox_loglik, "reference_arm_of_coding": cox_arms[0] if cox_arms else None,
-               "cox_arms": cox_arms},
+               "cox_arms": cox_arms, "covariates": list(cov.terms),
+               "strata": list(strat.names) if strat is not None else []},
     )
-    return SurvivalResult(f"Time to event: {time}", fitted, km=km, logrank=logrank, hazard_ratios=hr,
-                          ph_test=ph_test, rmst=rmst, rmst_contrasts=rmst_contrasts, rmst_ratios=rmst_ratios,
+    res = SurvivalResult(f"Time to event: {time}", fitted, by_arm=km, logrank=logrank, contrasts=hr,
+                          coefficients=coefficients, ph_test=ph_test, rmst=rmst, rmst_contrasts=rmst_contrasts, rmst_ratios=rmst_ratios,
                           km_curves=curves.rename(columns={"group": "arm"}).drop(columns="se_log"),
                           ph_residuals=ph_residuals)
+    res.inference = inference
+    res.instrument = trial.instruments.get(event)  # the hazard is of the event: its direction says what is better
+    res.better = res.instrument.better if res.instrument is not None else None
+    return res
 
 
-def _empty_contrasts() -> pd.DataFrame:
-    """A contrast table without rows (nothing estimable), with the engine's columns and dtypes."""
-    out = pd.DataFrame({"contrast": pd.Series([], dtype="str"),
-                        **{c: pd.Series([], dtype=float) for c in ("estimate", "se", "df", "statistic", "p", "p_adj",
-                                                                    "ci_low", "ci_high")}})
+def _empty_table(text: list[str], numbers: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({**{c: pd.Series([], dtype="str") for c in text},
+                         **{c: pd.Series([], dtype=float) for c in numbers}})
+
+
+def _empty_contrasts(ratio: bool = False) -> pd.DataFrame:
+    """A contrast table without rows (nothing estimable), with the interface's columns and dtypes."""
+    numbers = ("estimate",) + (("log_estimate",) if ratio else ()) + ("se", "df", "statistic", "p", "p_adj",
+                                                                      "ci_low", "ci_high")
+    out = _empty_table(["first", "second", "contrast"], numbers)
     out.attrs = {"ci_adjust": None}
+    return out
+
+
+def _by_pairs(table: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """One row per pair (first, second) in ``pairs`` order; pairs not in ``table`` get empty (NaN) estimates."""
+    attrs = table.attrs
+    index = pd.MultiIndex.from_tuples(pairs, names=["first", "second"])
+    out = table.set_index(["first", "second"]).reindex(index).reset_index()
+    out["contrast"] = [contrast_label(f, g) for f, g in pairs]
+    out.attrs = attrs
     return out
 
 
@@ -553,29 +444,26 @@ def _rmst_compare(grid: pd.DataFrame, m: np.ndarray, v: np.ndarray, reference: s
     pairs = contrast_pairs(arms, reference)
     var = dict(zip(arms, v))
     testable = [pq for pq in pairs if var[pq[0]] + var[pq[1]] > 0]
-    labels = [f"{x} - {y}" for x, y in pairs]
     if testable:
-        out = compare(grid, np.eye(len(arms)), m, np.diag(v), np.inf, pairs=testable, adjust=adjust, alpha=alpha)
+        out = engine.compare(grid, np.eye(len(arms)), m, np.diag(v), np.inf, pairs=testable, adjust=adjust,
+                             alpha=alpha)
     else:
         out = _empty_contrasts()
-    attrs = out.attrs
-    out = out.set_index("contrast").reindex(labels).rename_axis("contrast").reset_index()
+    out = _by_pairs(out, pairs)
     mean = dict(zip(arms, m))
     exact = out["se"].isna().to_numpy()
     out.loc[exact, "estimate"] = [mean[x] - mean[y] for (x, y), e in zip(pairs, exact) if e]
     out.loc[exact, "se"] = 0.0
     out.loc[exact, ["ci_low", "ci_high"]] = out.loc[exact, ["estimate", "estimate"]].to_numpy()
-    out.attrs = attrs
     return out
 
 
-def _ratio_table(log_table: pd.DataFrame) -> pd.DataFrame:
-    """A contrast table on the log scale -> ratio measure: estimate/ci on the ratio scale, log_estimate and se."""
+def _as_ratio(log_table: pd.DataFrame) -> pd.DataFrame:
+    """A contrast table on the log scale -> ratio measure (the interface's layout): estimate and limits on the
+    ratio scale, ``log_estimate`` after ``estimate``, ``se`` on the log scale."""
     out = log_table.copy()
-    out["log_estimate"] = out["estimate"]
+    out.insert(out.columns.get_loc("estimate") + 1, "log_estimate", out["estimate"])
     for col in ("estimate", "ci_low", "ci_high"):
         out[col] = np.exp(out[col])
-    cols = ["contrast", "estimate", "ci_low", "ci_high", "log_estimate", "se", "df", "statistic", "p", "p_adj"]
-    res = out[[c for c in cols if c in out.columns]].reset_index(drop=True)
-    res.attrs = log_table.attrs
-    return res
+    out.attrs = log_table.attrs
+    return out

@@ -1,0 +1,199 @@
+"""The estimators behind :func:`combotherapy.survival` that need no trial: Kaplan–Meier step tables, the median
+and its interval, the restricted mean survival time, and the proportional-hazards score test (``cox.zph``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["km_table", "km_median", "rmst_by_arm", "cox_zph"]
+
+#: survival's tolerance for "the curve is at 0.5" in the median rule (sqrt of machine epsilon)
+_TOL = np.sqrt(np.finfo(float).eps)
+
+
+# --- Kaplan–Meier --------------------------------------------------------------------------------
+def km_table(time: np.ndarray, event: np.ndarray, group: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
+    """Kaplan–Meier step tables for every group at once (vectorised).
+
+    Parameters
+    ----------
+    time, event, group : array
+        Follow-up time, event flag (1/0), group label per subject.
+    alpha : float
+        1 - confidence level of the pointwise bands.
+
+    Returns
+    -------
+    DataFrame
+        ``group, time, n_risk, n_events, n_censored, survival, se_log, se, ci_low, ci_high`` at every distinct
+        time (event or censoring) of each group, sorted by group (in order of first appearance) and time.
+
+    Notes
+    -----
+    :math:`S(t) = \\prod_{t_j \\le t} (1 - d_j / n_j)`; Greenwood's variance of :math:`\\log S`,
+    :math:`\\sum_{t_j \\le t} d_j / (n_j (n_j - d_j))`; pointwise band on the log scale,
+    :math:`S \\exp(\\pm z\\,\\mathrm{se}_{\\log})` capped at 1 — R ``survfit``'s default ``conf.type = "log"``.
+    Where the curve has dropped to 0 the band is undefined (NaN), as in R.
+    """
+    df = pd.DataFrame({"group": group, "time": time, "event": event})
+    order = list(pd.unique(df["group"]))
+    df["group"] = pd.Categorical(df["group"], categories=order)
+    g = (df.groupby(["group", "time"], observed=True, sort=True)["event"]
+         .agg(n_events="sum", n_all="size").reset_index())
+    g["n_events"] = g["n_events"].astype(int)
+    g["n_censored"] = g["n_all"] - g["n_events"]
+    # at risk at t: subjects whose time is >= t = reverse cumulative count within the group
+    g["n_risk"] = g.iloc[::-1].groupby("group", observed=True, sort=False)["n_all"].cumsum()
+    n, d = g["n_risk"].to_numpy(float), g["n_events"].to_numpy(float)
+    g["survival"] = pd.Series(1 - d / n).groupby(g["group"], observed=True).cumprod().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(n > d, d / (n * (n - d)), np.inf)
+    var_log = pd.Series(term).groupby(g["group"], observed=True).cumsum().to_numpy()
+    s = g["survival"].to_numpy()
+    se_log = np.where(s > 0, np.sqrt(var_log), np.nan)
+    z = stats.norm.isf(alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g["ci_low"] = np.where(s > 0, s * np.exp(-z * se_log), np.nan)
+        g["ci_high"] = np.where(s > 0, np.minimum(1.0, s * np.exp(z * se_log)), np.nan)
+    g["se_log"] = se_log
+    g["se"] = s * se_log
+    cols = ["group", "time", "n_risk", "n_events", "n_censored", "survival", "se_log", "se", "ci_low", "ci_high"]
+    out = g[cols].copy()
+    out["group"] = out["group"].astype(str)
+    return out
+
+
+def _first_below_half(y: np.ndarray, x: np.ndarray) -> float:
+    """R survival's median rule (``survmean``): first x where y <= 0.5; when y is exactly 0.5 there,
+    the midpoint between that x and the next x where y drops below 0.5."""
+    keep = ~np.isnan(y) & (y < 0.5 + _TOL)
+    if not keep.any():
+        return np.nan
+    x, y = x[keep], y[keep]
+    lower = np.flatnonzero(y < y[0])
+    if abs(y[0] - 0.5) < _TOL and lower.size:
+        return float((x[0] + x[lower[0]]) / 2)
+    return float(x[0])
+
+
+def km_median(curve: pd.DataFrame) -> tuple[float, float, float]:
+    """Median and its CI from one group's KM table: where the curve, its lower and its upper band reach 0.5.
+
+    The CI is the set of times at which the pointwise (log-transformed) band contains 0.5 (Brookmeyer and
+    Crowley's construction with the log transform), exactly as R ``summary(survfit(...))$table`` reports it.
+    """
+    x = curve["time"].to_numpy(float)
+    return (_first_below_half(curve["survival"].to_numpy(float), x),
+            _first_below_half(curve["ci_low"].to_numpy(float), x),
+            _first_below_half(curve["ci_high"].to_numpy(float), x))
+
+
+def rmst_by_arm(curves: pd.DataFrame, horizon: float) -> pd.DataFrame:
+    """Restricted mean survival time (area under each KM curve on [0, horizon]) and its variance.
+
+    Notes
+    -----
+    With event times :math:`t_j \\le \\tau`, :math:`\\hat\\mu(\\tau) = \\int_0^\\tau \\hat S(t)\\,dt` and
+    :math:`\\widehat{\\mathrm{var}} = \\sum_{t_j \\le \\tau} A_j^2\\, d_j / (n_j (n_j - d_j))` with
+    :math:`A_j = \\int_{t_j}^{\\tau} \\hat S(t)\\,dt` (Klein & Moeschberger 2003, sec. 4.5), the variance of
+    survRM2's ``rmst2`` and of R ``print(survfit, rmean = tau)``. Terms with :math:`n_j = d_j` are 0 (there
+    :math:`A_j = 0`). This is the sampling variance of the estimated area. lifelines'
+    ``restricted_mean_survival_time(..., return_variance=True)`` instead returns
+    :math:`2\\int_0^\\tau t \\hat S(t)\\,dt - \\hat\\mu^2`, the variance of the restricted time
+    :math:`\\min(T, \\tau)` itself, which does not shrink with the sample size and must not be used for CIs.
+    """
+    c = curves.loc[curves["time"] <= horizon]
+    groups = list(pd.unique(curves["group"]))
+    rows = []
+    for grp in groups:  # one pass per arm (a handful), vectorised within
+        cg = c.loc[c["group"] == grp]
+        t = np.concatenate([[0.0], cg["time"].to_numpy(float), [horizon]])
+        s = np.concatenate([[1.0], cg["survival"].to_numpy(float)])  # S on [t_k, t_{k+1})
+        areas = np.diff(t) * s
+        after = np.cumsum(areas[::-1])[::-1][1:]  # area from each t_j to the horizon
+        n, d = cg["n_risk"].to_numpy(float), cg["n_events"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = np.where(n > d, d / (n * (n - d)), 0.0)
+        rows.append({"arm": grp, "horizon": float(horizon), "estimate": float(areas.sum()),
+                     "var": float(np.sum(after ** 2 * h))})
+    return pd.DataFrame(rows)
+
+
+# --- proportional hazards check ------------------------------------------------------------------
+def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray, ties: str
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Score test of proportional hazards (R ``cox.zph(fit, transform = "km")``, survival >= 3.0).
+
+    The Cox model is extended by :math:`X\\,g(t)` with :math:`g(t) = 1 - \\hat S(t-)` (pooled KM, left-continuous)
+    centred at its mean over the events; the score test of the added coefficients at
+    :math:`(\\hat\\beta, 0)` uses the full :math:`2p \\times 2p` information (Efron or Breslow as the fit).
+
+    Returns
+    -------
+    chisq (per coefficient), chisq_global, g-times of the events, event times (sorted),
+    scaled Schoenfeld residuals (events x p), and the ``km`` x-values of the events.
+    """
+    n, p = X.shape
+    X = X - X.mean(axis=0)  # centring: invariant statistics, better numerics (as survival's C code)
+    r = np.exp(X @ beta)
+    # pooled KM, left-continuous, at each subject's time: 1 - S(t-)
+    kmt = km_table(time, event, np.zeros(n), alpha=0.05)
+    kt, ks = kmt["time"].to_numpy(float), kmt["survival"].to_numpy(float)
+    idx = np.searchsorted(kt, time, side="left")  # number of table times strictly below t
+    ttimes = 1 - np.concatenate([[1.0], ks])[idx]
+    dead = event == 1
+    gtime = ttimes - ttimes[dead].mean()
+
+    # risk-set sums at each distinct event time, by reverse cumulative sums over time-sorted subjects
+    ut, inv = np.unique(time, return_inverse=True)
+    m = ut.size
+    xx = X[:, :, None] * X[:, None, :]
+    def by_time(v: np.ndarray) -> np.ndarray:
+        out = np.zeros((m,) + v.shape[1:])
+        np.add.at(out, inv, v)
+        return out
+    s0_all, s1_all, s2_all = by_time(r), by_time(r[:, None] * X), by_time(r[:, None, None] * xx)
+    S0 = np.cumsum(s0_all[::-1], axis=0)[::-1]
+    S1 = np.cumsum(s1_all[::-1], axis=0)[::-1]
+    S2 = np.cumsum(s2_all[::-1], axis=0)[::-1]
+    w = dead.astype(float)
+    D = by_time(w).astype(int)
+    D0, D1, D2 = by_time(w * r), by_time((w * r)[:, None] * X), by_time((w * r)[:, None, None] * xx)
+    Xd = by_time(w[:, None] * X)
+    g_t = by_time(w * gtime) / np.maximum(D, 1)  # g at each event time (same for all tied events)
+
+    ev = np.flatnonzero(D > 0)
+    dk = D[ev]
+    # Efron: the k-th of d tied events sees the tied deaths' risk scaled by (1 - k/d); Breslow: k/d = 0
+    rep = np.repeat(ev, dk)
+    k = np.arange(rep.size) - np.repeat(np.cumsum(dk) - dk, dk)
+    f = k / D[rep] if ties == "efron" else np.zeros(rep.size)
+    s0 = S0[rep] - f * D0[rep]
+    s1 = S1[rep] - f[:, None] * D1[rep]
+    s2 = S2[rep] - f[:, None, None] * D2[rep]
+    mean = s1 / s0[:, None]
+    V = s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :]
+    gk = g_t[rep]
+    imat = np.zeros((2 * p, 2 * p))
+    imat[:p, :p] = V.sum(axis=0)
+    imat[:p, p:] = imat[p:, :p] = (gk[:, None, None] * V).sum(axis=0)
+    imat[p:, p:] = (gk[:, None, None] ** 2 * V).sum(axis=0)
+    u = (g_t[ev, None] * Xd[ev]).sum(axis=0) - (gk[:, None] * mean).sum(axis=0)
+
+    full = np.concatenate([np.zeros(p), u])
+    chisq = np.array([full[np.r_[0:p, p + j]] @ np.linalg.solve(imat[np.ix_(np.r_[0:p, p + j], np.r_[0:p, p + j])],
+                                                                 full[np.r_[0:p, p + j]]) for j in range(p)])
+    global_ = float(full @ np.linalg.solve(imat, full))
+
+    # scaled Schoenfeld residuals: x_i minus the (Efron-averaged) risk-set mean, times (I/d)^-1, plus beta
+    mean_per_time = np.zeros((m, p))
+    np.add.at(mean_per_time, rep, mean)
+    mean_per_time[ev] /= dk[:, None]
+    order = np.lexsort((np.arange(n), time))
+    order = order[dead[order]]
+    schoen = X[order] - mean_per_time[inv[order]]
+    scaled = schoen @ np.linalg.inv(imat[:p, :p] / dead.sum()) + beta
+    return chisq, np.array([global_]), gtime[order], time[order], scaled, ttimes[order]
