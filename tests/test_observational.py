@@ -239,3 +239,28 @@ def test_sample_registry_file_is_reproducible(tmp_path):
     assert write_registry_sample(tmp_path).read_bytes() == shipped.read_bytes()
     frame = pd.read_csv(shipped)
     assert len(frame) == SAMPLE_N and SAMPLE_SEED == 20261206
+
+
+def test_weighted_analyses_implement_the_shared_inference_interface():
+    trial = ct.simulate_trial(seed=3)
+    complete = trial.at(12).dropna(subset=["pain"])  # the user's explicit complete-case choice
+    ps = ob.propensity_score(complete, "age + sex + pain_duration", design="randomised")
+    w = ob.iptw(ps)
+    reg = ob.weighted_regression(w, "pain", "age + sex + pain_duration")
+    for res in (ob.weighted_means(w, "pain"), ob.aipw(ps, "pain"), reg):
+        assert res.inference is not None and res.better == "lower"
+        em = res.emmeans()
+        assert em["arm"].tolist() == ps.arms
+        # contrasts through the interface equal the module's own table (no adjustment)
+        cmp = res.compare(adjust="none").set_index("contrast")
+        own = res.contrasts.set_index("contrast")
+        np.testing.assert_allclose(cmp.loc[own.index, "estimate"], own["estimate"], rtol=1e-12)
+        np.testing.assert_allclose(cmp.loc[own.index, "se"], own["se"], rtol=1e-12)
+        combo = ct.combination_test(trial, "pain", 12, model=res)
+        assert combo.contrasts["first"].eq("combined").all() and combo.p == combo.contrasts["p"].max()
+    # emmeans rule: numeric covariates at their mean, a two-level factor (sex) averaged over its levels
+    L = reg.inference.grid.L
+    cols = list(reg.terms)
+    assert L[0, cols.index("age")] == pytest.approx(complete["age"].mean())
+    assert L[0, cols.index("sex[male]")] == pytest.approx(0.5)
+    np.testing.assert_allclose(reg.by_arm["estimate"], L @ reg.beta)

@@ -83,11 +83,11 @@ def test_weights_balance_and_weighted_means(ps_reg, ref, estimand, target):
     np.testing.assert_allclose(w.table["ess"], r["ess"], rtol=RTOL)
     _balance_close(ob.balance(w).balance, r["balance"])
     stacked = ob.weighted_means(w, "pain")
-    np.testing.assert_allclose(stacked.means["estimate"], r["means"], rtol=RTOL)
+    np.testing.assert_allclose(stacked.by_arm["estimate"], r["means"], rtol=RTOL)
     np.testing.assert_allclose(stacked.vcov, r["stacked_vcov"], rtol=RTOL, atol=1e-12)
     np.testing.assert_allclose(stacked.contrasts["se"], np.array(r["stacked_contrasts"])[:, 1], rtol=RTOL)
     known = ob.weighted_means(w, "pain", se="known")
-    np.testing.assert_allclose(known.means["estimate"], r["svy_means"], rtol=RTOL)
+    np.testing.assert_allclose(known.by_arm["estimate"], r["svy_means"], rtol=RTOL)
     np.testing.assert_allclose(known.vcov, r["svy_vcov"], rtol=RTOL, atol=1e-12)
     np.testing.assert_allclose(known.contrasts["se"], np.array(r["svy_contrasts"])[:, 1], rtol=RTOL)
 
@@ -106,7 +106,7 @@ def test_stabilised_and_truncated_weights(ps_reg, ref):
 def test_aipw_continuous_and_evalues(ps_reg, ref):
     r = ref["registry_aipw_pain"]
     a = ob.aipw(ps_reg, "pain")
-    np.testing.assert_allclose(a.means["estimate"], r["means"], rtol=RTOL)
+    np.testing.assert_allclose(a.by_arm["estimate"], r["means"], rtol=RTOL)
     np.testing.assert_allclose(a.vcov, r["vcov"], rtol=RTOL, atol=1e-12)
     np.testing.assert_allclose(a.contrasts[["estimate", "se"]].to_numpy(), r["contrasts"], rtol=RTOL)
     np.testing.assert_allclose(a.sd_outcome, r["sd_outcome"], rtol=1e-12)
@@ -118,7 +118,7 @@ def test_aipw_continuous_and_evalues(ps_reg, ref):
 def test_aipw_binary_risk_ratios_and_evalues(ps_reg, ref):
     r = ref["registry_aipw_recovered"]
     a = ob.aipw(ps_reg, "recovered")
-    np.testing.assert_allclose(a.means["estimate"], r["means"], rtol=RTOL)
+    np.testing.assert_allclose(a.by_arm["estimate"], r["means"], rtol=RTOL)
     np.testing.assert_allclose(a.vcov, r["vcov"], rtol=RTOL, atol=1e-12)
     np.testing.assert_allclose(a.ratios["estimate"], r["rr"], rtol=RTOL)
     np.testing.assert_allclose(a.ratios["se"], r["log_se"], rtol=RTOL)
@@ -149,7 +149,7 @@ def test_lalonde_att_weights(ps_lal, ref):
     np.testing.assert_allclose(w.table["ess"], r["ess"], rtol=RTOL)
     _balance_close(ob.balance(w, pairs=[("1", "0")]).balance, r["balance"])
     m = ob.weighted_means(w, "re78")
-    np.testing.assert_allclose(m.means["estimate"], r["means"], rtol=RTOL)
+    np.testing.assert_allclose(m.by_arm["estimate"], r["means"], rtol=RTOL)
     np.testing.assert_allclose(m.vcov, r["stacked_vcov"], rtol=RTOL)
     k = ob.weighted_means(w, "re78", se="known")
     np.testing.assert_allclose(k.vcov, r["svy_vcov"], rtol=RTOL, atol=1e-6)

@@ -18,6 +18,7 @@ from ..errors import DataError
 from ..results import Fitted, Result
 from ..trial import Trial
 from ._data import check_design, subject_frame
+from ._inference import arm_means_inference, attach
 from ._tables import contrast_table, means_table
 
 __all__ = ["ConfoundingWarning", "ObservationalData", "UnadjustedResult", "design_of", "mark_observational",
@@ -89,10 +90,10 @@ def unwrap(data, design: str) -> tuple[Trial | pd.DataFrame, str]:
 class UnadjustedResult(Result):
     """Raw per-arm means and differences, with the design stated."""
 
-    tables = ("means", "contrasts")
+    tables = ("by_arm", "contrasts")
 
-    def __init__(self, title, fitted, *, means, contrasts, design):
-        super().__init__(title, fitted, means=means, contrasts=contrasts)
+    def __init__(self, title, fitted, *, by_arm, contrasts, design):
+        super().__init__(title, fitted, by_arm=by_arm, contrasts=contrasts)
         self.design = design
 
     def headline(self) -> list[str]:
@@ -156,6 +157,8 @@ def unadjusted(data: Trial | pd.DataFrame | ObservationalData, outcome: str, *, 
     fitted = Fitted(model="Unadjusted comparison of means (unequal variances, normal reference)",
                     formula=f"{outcome} ~ {treatment}", outcome=outcome, df_method="z", adjust=adjust, alpha=alpha,
                     n_per_arm=dict(zip(arms, n.tolist())), notes=notes, extra={"design": design})
-    return UnadjustedResult(f"Unadjusted comparison of {outcome} ({design} data)", fitted,
-                            means=means_table(arms, mean, vcov, alpha),
-                            contrasts=contrast_table(arms, mean, vcov, alpha=alpha, adjust=adjust), design=design)
+    out = UnadjustedResult(f"Unadjusted comparison of {outcome} ({design} data)", fitted,
+                           by_arm=means_table(arms, mean, vcov, alpha),
+                           contrasts=contrast_table(arms, mean, vcov, alpha=alpha, adjust=adjust), design=design)
+    attach(out, arm_means_inference(arms, mean, vcov), outcome)
+    return out

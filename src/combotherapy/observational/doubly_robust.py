@@ -20,6 +20,7 @@ from formulaic import model_matrix
 from ..errors import DataError, ModelError
 from ..results import Fitted, Result
 from ._data import covariate_names
+from ._inference import arm_means_inference, attach
 from ._tables import contrast_table, means_table, ratio_table
 from .ipw import outcome_vector
 from .propensity import PropensityResult
@@ -38,10 +39,10 @@ class AIPWResult(Result):
         K x K covariance of the per-arm means.
     """
 
-    tables = ("means", "contrasts", "ratios")
+    tables = ("by_arm", "contrasts", "ratios")
 
-    def __init__(self, title, fitted, *, means, contrasts, ratios, vcov, influence, outcome, ps, sd_outcome):
-        tabs = {"means": means, "contrasts": contrasts}
+    def __init__(self, title, fitted, *, by_arm, contrasts, ratios, vcov, influence, outcome, ps, sd_outcome):
+        tabs = {"by_arm": by_arm, "contrasts": contrasts}
         if ratios is not None:
             tabs["ratios"] = ratios
         super().__init__(title, fitted, **tabs)
@@ -87,7 +88,7 @@ def aipw(ps: PropensityResult, outcome: str, *, outcome_covariates: str | None =
     >>> from combotherapy.observational import simulate_registry, propensity_score, aipw
     >>> ps = propensity_score(simulate_registry(500, seed=4), "age + sex + pain0 + log(pain_duration)")
     >>> r = aipw(ps, "pain")
-    >>> r.means["arm"].tolist()
+    >>> r.by_arm["arm"].tolist()
     ['physio', 'acupuncture', 'combined']
     """
     if not isinstance(ps, PropensityResult):
@@ -151,8 +152,10 @@ def aipw(ps: PropensityResult, outcome: str, *, outcome_covariates: str | None =
                     "per arm)", formula=f"{outcome} ~ {rhs} (per arm); {ps.fitted.formula}", outcome=outcome,
                     df_method="z", adjust=adjust, alpha=alpha, n_per_arm=ps.fitted.n_per_arm, notes=notes,
                     extra={"design": ps.design, "family": family})
-    return AIPWResult(f"Doubly robust comparison of {outcome}", fitted, means=means, contrasts=contrasts,
-                      ratios=ratios, vcov=vcov, influence=phi, outcome=outcome, ps=ps,
-                      sd_outcome=float(np.sqrt(resid_var)))
+    out = AIPWResult(f"Doubly robust comparison of {outcome}", fitted, by_arm=means, contrasts=contrasts,
+                     ratios=ratios, vcov=vcov, influence=phi, outcome=outcome, ps=ps,
+                     sd_outcome=float(np.sqrt(resid_var)))
+    attach(out, arm_means_inference(arms, psi, vcov), outcome)
+    return out
 
 

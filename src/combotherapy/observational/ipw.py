@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import DataError, ModelError
 from ..results import Fitted, Result
+from ._inference import arm_means_inference, attach
 from ._tables import contrast_table, means_table, ratio_table
 from .weights import WeightsResult
 
@@ -30,10 +31,10 @@ SE_METHODS = ("stacked", "known", "bootstrap")
 class WeightedMeansResult(Result):
     """Weighted arm means (``means``), contrasts and, for a 0/1 outcome, risk ratios (``ratios``)."""
 
-    tables = ("means", "contrasts", "ratios")
+    tables = ("by_arm", "contrasts", "ratios")
 
-    def __init__(self, title, fitted, *, means, contrasts, ratios, vcov, weights, outcome, se_method):
-        tabs = {"means": means, "contrasts": contrasts}
+    def __init__(self, title, fitted, *, by_arm, contrasts, ratios, vcov, weights, outcome, se_method):
+        tabs = {"by_arm": by_arm, "contrasts": contrasts}
         if ratios is not None:
             tabs["ratios"] = ratios
         super().__init__(title, fitted, **tabs)
@@ -169,9 +170,11 @@ def weighted_means(weights: WeightsResult, outcome: str, *, se: str = "stacked",
                     f"weights from {ps.fitted.formula}", outcome=outcome, df_method="z", adjust=adjust,
                     alpha=alpha, n_per_arm=weights.fitted.n_per_arm, excluded=weights.fitted.excluded,
                     notes=notes, extra={"design": ps.design, "estimand": weights.estimand, "se": se})
-    return WeightedMeansResult(f"Weighted comparison of {outcome} ({weights.estimand})", fitted, means=means,
-                               contrasts=contrasts, ratios=ratios, vcov=vcov, weights=weights, outcome=outcome,
-                               se_method=se)
+    out = WeightedMeansResult(f"Weighted comparison of {outcome} ({weights.estimand})", fitted, by_arm=means,
+                              contrasts=contrasts, ratios=ratios, vcov=vcov, weights=weights, outcome=outcome,
+                              se_method=se)
+    attach(out, arm_means_inference(arms, mu, vcov), outcome)
+    return out
 
 
 def _bootstrap(weights: WeightsResult, outcome: str, n_boot: int, seed) -> np.ndarray:

@@ -25,8 +25,10 @@ from scipy.special import expit
 
 from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ModelError
+from ..inference import GRID_RULE, Inference, ReferenceGrid
 from ..results import Fitted, Result
 from ._data import covariate_names
+from ._inference import attach, regression_grid
 from ._tables import ADJUST
 from .ipw import outcome_vector
 from .weights import WeightsResult
@@ -39,6 +41,9 @@ class WeightedRegressionResult(Result):
 
     Attributes
     ----------
+    by_arm : DataFrame
+        Estimated marginal means per arm from the shared inference interface (reference grid: the package's
+        emmeans rule over the covariates; response scale).
     coefficients : DataFrame
         ``term, estimate, se, df, statistic, p, ci_low, ci_high`` (link scale).
     contrasts : DataFrame
@@ -47,7 +52,7 @@ class WeightedRegressionResult(Result):
     link : "identity" or "logit".
     """
 
-    tables = ("coefficients", "contrasts")
+    tables = ("by_arm", "coefficients", "contrasts")
 
     def __init__(self, title, fitted, *, coefficients, contrasts, terms, beta, vcov, link, weights, outcome):
         super().__init__(title, fitted, coefficients=coefficients, contrasts=contrasts)
@@ -57,12 +62,14 @@ class WeightedRegressionResult(Result):
         self.design = weights.ps.design
 
 
-def _design(weights: WeightsResult, covariates: str | None) -> tuple[np.ndarray, list[str]]:
+def _design(weights: WeightsResult, covariates: str | None) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Design matrix, column names and the reference grid's L (one row per arm)."""
     ps = weights.ps
     arms = ps.arms
     onehot = ps.indicator()
     cols = [np.ones(len(onehot)), *[onehot[:, k] for k in range(1, len(arms))]]
     names = ["(Intercept)", *[f"arm{a}" for a in arms[1:]]]
+    L = regression_grid(arms)
     if covariates:
         rhs, needed = covariate_names(covariates)
         absent = [c for c in needed if c not in ps.data.columns]
@@ -80,10 +87,11 @@ def _design(weights: WeightsResult, covariates: str | None) -> tuple[np.ndarray,
         keep = [j for j, nm in enumerate(cov_names) if not _first_level(nm, cov_names)]
         cols += [Z[:, j] for j in keep]
         names += [cov_names[j] for j in keep]
+        L = regression_grid(arms, ps.data, mm.model_spec, needed, keep)
     X = np.column_stack(cols)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ModelError(f"the outcome model's design is rank deficient ({names}): remove collinear terms")
-    return X, names
+    return X, names, L
 
 
 def _first_level(name: str, names: list[str]) -> bool:
@@ -158,7 +166,7 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
         family = "binomial" if binary else "gaussian"
     if family not in ("gaussian", "binomial") or (family == "binomial" and not binary):
         raise DataError(f"family must be 'gaussian' or 'binomial' (0/1 outcome), not {family!r}")
-    X, names = _design(weights, covariates)
+    X, names, L = _design(weights, covariates)
     w = weights.weights
     used = w > 0
     gamma = _fit(X[used], y[used], w[used], family == "binomial")
@@ -180,9 +188,13 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
                     outcome=outcome, df_method="z", adjust=adjust, alpha=alpha,
                     n_per_arm=weights.fitted.n_per_arm, excluded=weights.fitted.excluded, notes=notes,
                     extra={"design": ps.design, "estimand": weights.estimand, "se": se, "link": link})
-    return WeightedRegressionResult(f"Weighted regression of {outcome}", fitted, coefficients=coef,
-                                    contrasts=contrasts, terms=names, beta=gamma, vcov=vcov, link=link,
-                                    weights=weights, outcome=outcome)
+    out = WeightedRegressionResult(f"Weighted regression of {outcome}", fitted, coefficients=coef,
+                                   contrasts=contrasts, terms=names, beta=gamma, vcov=vcov, link=link,
+                                   weights=weights, outcome=outcome)
+    grid = ReferenceGrid(pd.DataFrame({"arm": ps.arms}), L, GRID_RULE)
+    attach(out, Inference(tuple(names), gamma, vcov, np.inf, "z", grid, link=link), outcome)
+    out.by_arm = out.inference.emmeans(alpha=alpha)
+    return out
 
 
 def _sandwich(weights, X, y, gamma, binary, se):
