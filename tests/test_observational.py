@@ -264,3 +264,22 @@ def test_weighted_analyses_implement_the_shared_inference_interface():
     assert L[0, cols.index("age")] == pytest.approx(complete["age"].mean())
     assert L[0, cols.index("sex[male]")] == pytest.approx(0.5)
     np.testing.assert_allclose(reg.by_arm["estimate"], L @ reg.beta)
+
+
+def test_evalues_beside_every_kind_of_contrast(small):
+    ps = ob.propensity_score(small, PS)
+    w = ob.iptw(ps)
+    logit = ob.weighted_regression(w, "recovered", "pain0")
+    ev = ob.evalues(logit)
+    # recovery is common (about 60%): the square-root conversion of the odds ratio
+    assert ev["measure"].str.contains("common").all()
+    np.testing.assert_allclose(ev["rr"], np.sqrt(logit.contrasts["estimate"]), rtol=1e-12)
+    rare = ob.evalues(logit, rare=True)
+    np.testing.assert_allclose(rare["rr"], logit.contrasts["estimate"], rtol=1e-12)
+    lin = ob.evalues(ob.weighted_regression(w, "pain", "pain0"))
+    assert (lin["evalue"] >= 1).all() and (lin["evalue_ci"] <= lin["evalue"]).all()
+    two = small[small["arm"] != "acupuncture"].reset_index(drop=True)
+    m = ob.match(ob.propensity_score(two, PS), caliper=0.2, outcome="pain")
+    assert len(ob.evalues(m)) == 1
+    with pytest.raises(ct.DataError):
+        ob.evalues(ps)

@@ -105,14 +105,16 @@ def evalue(estimate, ci_low=None, ci_high=None, *, measure: str = "RR", rare: bo
 def evalues(result, *, rare: bool | None = None) -> pd.DataFrame:
     """E-values for every contrast of a weighted, doubly robust or matched analysis, beside the estimates.
 
-    A 0/1 outcome uses the risk ratios (``result.ratios``); a continuous outcome converts each difference to an
-    SMD by dividing by the pooled within-arm SD of the outcome (``d = estimate / sd``, ``se_d = se / sd``).
+    A 0/1 outcome uses the risk ratios (``result.ratios``), or the odds ratios of a weighted logistic regression
+    (rare outcome, RR ~ OR, when every arm's proportion is below 15%, else RR ~ sqrt(OR)); a continuous outcome
+    converts each difference to an SMD by dividing by the pooled within-arm SD of the outcome
+    (``d = estimate / sd``, ``se_d = se / sd``).
 
     Parameters
     ----------
     result : AIPWResult, WeightedMeansResult or MatchResult
     rare : bool, optional
-        Not needed for risk ratios and SMDs; kept for symmetry with :func:`evalue`.
+        For odds ratios: override the rare-outcome rule (default: decided from the data, < 15% in every arm).
 
     Returns
     -------
@@ -127,13 +129,21 @@ def evalues(result, *, rare: bool | None = None) -> pd.DataFrame:
     True
     """
     ratios = getattr(result, "ratios", None)
-    if isinstance(ratios, pd.DataFrame):
+    contrasts = getattr(result, "contrasts", None)
+    if getattr(result, "link", None) == "logit" and isinstance(contrasts, pd.DataFrame):
+        # odds ratios of a weighted logistic model: the rare-outcome rule decides the conversion
+        if rare is None:
+            rare = _rare(result)
+        table = contrasts.copy()
+        ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
+                    measure="OR", rare=rare)
+        table["measure"] = f"OR ({'rare outcome: RR ~ OR' if rare else 'common outcome: RR ~ sqrt(OR)'})"
+    elif isinstance(ratios, pd.DataFrame):
         table = ratios.copy()
         ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
                     measure="RR")
         table["measure"] = "RR"
     else:
-        contrasts = getattr(result, "contrasts", None)
         sd = _outcome_sd(result)
         if not isinstance(contrasts, pd.DataFrame) or sd is None:
             raise DataError(f"{type(result).__name__} has no contrasts with an outcome SD or risk ratios; use "
@@ -161,3 +171,12 @@ def _outcome_sd(result) -> float | None:
     K = len(ps.arms)
     ss = sum(np.square(y[codes == k] - y[codes == k].mean()).sum() for k in range(K))
     return float(np.sqrt(ss / (len(y) - K)))
+
+
+def _rare(result) -> bool:
+    """Is the 0/1 outcome below RARE_OUTCOME in every arm (the VanderWeele-Ding rule for odds ratios)?"""
+    ps = getattr(getattr(result, "weights", None), "ps", None) or getattr(result, "ps", None)
+    y = ps.data[result.outcome].to_numpy(float)
+    props = np.bincount(ps.received, weights=y, minlength=len(ps.arms)) / np.bincount(ps.received,
+                                                                                     minlength=len(ps.arms))
+    return bool(np.all(props < RARE_OUTCOME))
