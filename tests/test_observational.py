@@ -283,3 +283,13 @@ def test_evalues_beside_every_kind_of_contrast(small):
     assert len(ob.evalues(m)) == 1
     with pytest.raises(ct.DataError):
         ob.evalues(ps)
+
+
+def test_weighted_regression_bootstrap_agrees_with_stacked(small):
+    w = ob.iptw(ob.propensity_score(small, PS))
+    st = ob.weighted_regression(w, "pain", "pain0")
+    bs = ob.weighted_regression(w, "pain", "pain0", se="bootstrap", n_boot=100, seed=4)
+    np.testing.assert_allclose(bs.beta, st.beta)
+    np.testing.assert_allclose(bs.contrasts["se"], st.contrasts["se"], rtol=0.3)
+    with pytest.raises(ct.DataError, match="seed"):
+        ob.weighted_regression(w, "pain", se="bootstrap")

@@ -35,6 +35,11 @@ from .weights import WeightsResult
 
 __all__ = ["WeightedRegressionResult", "weighted_regression"]
 
+_SE_TEXT = {"stacked": "stacked estimating equations (propensity model estimated)",
+            "known": "robust sandwich, weights treated as known (as survey::svyglm)",
+            "bootstrap": "nonparametric bootstrap of subjects, {n_boot} replicates, propensity and outcome models "
+                         "re-fitted"}
+
 
 class WeightedRegressionResult(Result):
     """Weighted regression of an outcome on arm (+ covariates).
@@ -119,7 +124,8 @@ def _fit(X, y, w, binary):
 
 
 def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | None = None, *,
-                        family: str = "auto", se: str = "stacked", alpha: float = 0.05, adjust: str = "none"
+                        family: str = "auto", se: str = "stacked", alpha: float = 0.05, adjust: str = "none",
+                        n_boot: int = 500, seed: int | np.random.Generator | None = None
                         ) -> WeightedRegressionResult:
     """Propensity-weighted regression of an outcome on arm and covariates (weighted ANCOVA / logistic).
 
@@ -132,9 +138,15 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     covariates : str, optional
         Formula terms of the outcome model (e.g. ``"pain0 + age"``); none gives the weighted arm means model.
     family : {"auto", "gaussian", "binomial"}
-    se : {"stacked", "known"}
+    se : {"stacked", "known", "bootstrap"}
+        Stacked estimating equations (default), weights treated as known, or a nonparametric bootstrap of
+        subjects that re-fits the propensity model and the outcome model in every replicate.
     alpha : float
     adjust : {"none", "holm", "bonferroni"}
+    n_boot : int
+        Bootstrap replicates (``se="bootstrap"``).
+    seed : int or Generator
+        Required for the bootstrap.
 
     Returns
     -------
@@ -155,8 +167,8 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     """
     if not isinstance(weights, WeightsResult):
         raise DataError(f"expected a WeightsResult from iptw(), not {type(weights).__name__}")
-    if se not in ("stacked", "known"):
-        raise DataError(f"se must be 'stacked' or 'known', not {se!r}")
+    if se not in ("stacked", "known", "bootstrap"):
+        raise DataError(f"se must be 'stacked', 'known' or 'bootstrap', not {se!r}")
     if adjust not in ADJUST:
         raise DataError(f"adjust must be one of {list(ADJUST)}, not {adjust!r}")
     ps = weights.ps
@@ -170,7 +182,10 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     w = weights.weights
     used = w > 0
     gamma = _fit(X[used], y[used], w[used], family == "binomial")
-    vcov = _sandwich(weights, X, y, gamma, family == "binomial", se)
+    if se == "bootstrap":
+        vcov = _bootstrap(weights, X, y, family == "binomial", n_boot, seed)
+    else:
+        vcov = _sandwich(weights, X, y, gamma, family == "binomial", se)
     sd = np.sqrt(np.diag(vcov))
     q = stats.norm.ppf(1 - alpha / 2)
     z = gamma / sd
@@ -179,7 +194,7 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     contrasts = _arm_contrasts(ps.arms, gamma, vcov, alpha, adjust, family == "binomial")
     link = "logit" if family == "binomial" else "identity"
     notes = [*weights.notes,
-             f"Standard errors: {'stacked estimating equations (propensity model estimated)' if se == 'stacked' else 'robust sandwich, weights treated as known (as survey::svyglm)'}; z reference.",
+             f"Standard errors: {_SE_TEXT[se].format(n_boot=n_boot)}; z reference.",
              "Arm contrasts are the arm coefficients" + (" (conditional on the covariates; odds ratios for a "
                                                          "logistic model)." if covariates else ".")]
     fitted = Fitted(model=f"Propensity-weighted {'logistic' if family == 'binomial' else 'linear'} regression "
@@ -253,3 +268,37 @@ def _arm_contrasts(arms, gamma, vcov, alpha, adjust, ratio) -> pd.DataFrame:
         out["estimate"] = np.exp(est)
         out["ci_low"], out["ci_high"] = np.exp(out["ci_low"]), np.exp(out["ci_high"])
     return out
+
+
+def _bootstrap(weights, X, y, binary, n_boot, seed) -> np.ndarray:
+    from .propensity import fit_scores
+    from .weights import raw_weights
+    if seed is None:
+        raise DataError("the bootstrap needs seed= (an int or numpy Generator) so the result can be reproduced")
+    if n_boot < 50:
+        raise DataError("n_boot must be at least 50")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    ps = weights.ps
+    Xp, codes = ps.X, ps.received
+    n, K = len(codes), len(ps.arms)
+    target = None if weights.target is None else ps.arms.index(weights.target)
+    extra = weights.fitted.extra
+    reps, failed = [], 0
+    for _ in range(n_boot):  # loop over replicates; each replicate is vectorised
+        idx = rng.integers(0, n, n)
+        c = codes[idx]
+        if (np.bincount(c, minlength=K).min() < 2 or np.linalg.matrix_rank(Xp[idx]) < Xp.shape[1]
+                or np.linalg.matrix_rank(X[idx]) < X.shape[1]):
+            failed += 1
+            continue
+        try:
+            _, e = fit_scores(Xp[idx], c, K)
+            w, *_ = raw_weights(e, c, weights.estimand, target, weights.stabilized, extra.get("trim"),
+                                extra.get("truncate"))
+            keep = w > 0
+            reps.append(_fit(X[idx][keep], y[idx][keep], w[keep], binary))
+        except (ModelError, np.linalg.LinAlgError):
+            failed += 1
+    if failed > n_boot // 10:
+        raise ModelError(f"{failed} of {n_boot} bootstrap replicates could not be fitted; use se='stacked'")
+    return np.cov(np.asarray(reps), rowvar=False)
