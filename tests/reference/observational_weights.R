@@ -186,10 +186,10 @@ out$evalues <- list(rr_example = c(evalue_rr(3.9), evalue_ci(3.9, 1.8, 8.7)),
 
 
 # ---- weighted outcome regressions (registry, ATE weights): svyglm (weights known) and stacked sandwich ----
-stacked_reg <- function(d, X, theta_beta, Z, y, estimand, binary) {
+stacked_reg <- function(d, X, theta_beta, Z, y, estimand, family) {
   n <- nrow(X); p <- ncol(X); K <- nlevels(d$arm); a <- as.integer(d$arm); q <- ncol(Z)
   probs <- function(b) { B <- matrix(b, nrow = p); E <- cbind(1, exp(X %*% B)); E / rowSums(E) }
-  mean_fn <- function(eta) if (binary) plogis(eta) else eta
+  mean_fn <- function(eta) switch(family, gaussian = eta, binomial = plogis(eta), poisson = exp(eta))
   psi <- function(theta) {
     b <- theta[seq_len(p * (K - 1))]; g <- theta[p * (K - 1) + seq_len(q)]
     P <- probs(b); w <- weights_of(P, a, estimand)
@@ -198,7 +198,8 @@ stacked_reg <- function(d, X, theta_beta, Z, y, estimand, binary) {
     cbind(sc, Z * as.vector(w * (y - mean_fn(Z %*% g))))
   }
   w0 <- weights_of(probs(theta_beta), a, estimand)
-  g0 <- coef(glm.fit(Z, y, weights = w0, family = if (binary) quasibinomial() else gaussian(),
+  g0 <- coef(glm.fit(Z, y, weights = w0, family = switch(family, gaussian = gaussian(), binomial = quasibinomial(),
+                                                         poisson = quasipoisson()),
                      control = glm.control(epsilon = 1e-14, maxit = 100)))
   th <- c(theta_beta, g0)
   A <- -jacobian(function(t) colMeans(psi(t)), th)
@@ -213,8 +214,16 @@ f_lin <- pain ~ arm + pain0 + age + sex + log(pain_duration)
 f_log <- recovered ~ arm + pain0 + sex
 s_lin <- svyglm(f_lin, design = des)
 s_log <- svyglm(f_log, design = des, family = quasibinomial())
-st_lin <- stacked_reg(reg, ps$X, ps$coef, model.matrix(f_lin, reg), reg$pain, "ATE", FALSE)
-st_log <- stacked_reg(reg, ps$X, ps$coef, model.matrix(f_log, reg), reg$recovered, "ATE", TRUE)
+st_lin <- stacked_reg(reg, ps$X, ps$coef, model.matrix(f_lin, reg), reg$pain, "ATE", "gaussian")
+st_log <- stacked_reg(reg, ps$X, ps$coef, model.matrix(f_log, reg), reg$recovered, "ATE", "binomial")
+# a count for the log-linear (robust Poisson) check: week-12 pain rounded to whole points (all >= 1 here)
+reg$count <- pmax(round(reg$pain), 0)
+f_poi <- count ~ arm + pain0 + sex
+des <- svydesign(ids = ~1, weights = ~.w, data = reg)
+s_poi <- svyglm(f_poi, design = des, family = quasipoisson())
+st_poi <- stacked_reg(reg, ps$X, ps$coef, model.matrix(f_poi, reg), reg$count, "ATE", "poisson")
+out$registry_wreg_poisson <- list(terms = names(coef(s_poi)), coef = unname(coef(s_poi)), svy_vcov = unname(vcov(s_poi)),
+                                  stacked_coef = st_poi$coef, stacked_vcov = st_poi$vcov)
 out$registry_wreg_linear <- list(terms = names(coef(s_lin)), coef = unname(coef(s_lin)), svy_vcov = unname(vcov(s_lin)),
                                  stacked_coef = st_lin$coef, stacked_vcov = st_lin$vcov)
 out$registry_wreg_logistic <- list(terms = names(coef(s_log)), coef = unname(coef(s_log)), svy_vcov = unname(vcov(s_log)),

@@ -4,7 +4,8 @@ The outcome is regressed on the arm (treatment coding, first arm as reference) a
 subject weighted by its propensity weight; covariates in the outcome model make the weighted analysis doubly
 robust for the arm coefficients of a linear model and sharpen it. Estimating equations (canonical links)
 
-    U_i(gamma) = w_i(beta) x_i (y_i - mu(x_i' gamma)),   mu = identity (gaussian) or expit (binomial),
+    U_i(gamma) = w_i(beta) x_i (y_i - mu(x_i' gamma)),   mu = identity (gaussian), expit (binomial) or exp
+    (poisson: counts, a robust-Poisson marginal structural model),
 
 are stacked with the propensity model's score equations; the sandwich A^-1 B A^-T / n then carries the uncertainty
 of the estimated score (``se="stacked"``). ``se="known"`` treats the weights as fixed (``survey::svyglm`` with
@@ -108,19 +109,23 @@ def _first_level(name: str, names: list[str]) -> bool:
     return len(same) > 1 and same[0] == name
 
 
-def _fit(X, y, w, binary):
-    if not binary:
+def _mean(eta, family):
+    return expit(eta) if family == "binomial" else np.exp(eta) if family == "poisson" else eta
+
+
+def _fit(X, y, w, family):
+    if family == "gaussian":
         XtW = X.T * w
         return np.linalg.solve(XtW @ X, XtW @ y)
     g = np.zeros(X.shape[1])
     for _ in range(100):  # Newton on the weighted score; a handful of iterations, not a loop over subjects
-        mu = expit(X @ g)
-        H = (X.T * (w * mu * (1 - mu))) @ X
+        mu = _mean(X @ g, family)
+        H = (X.T * (w * (mu * (1 - mu) if family == "binomial" else mu))) @ X
         step = np.linalg.solve(H, X.T @ (w * (y - mu)))
         g = g + step
         if np.max(np.abs(step)) < 1e-12:
             return g
-    raise ModelError("the weighted logistic model did not converge (separation?): simplify the outcome model")
+    raise ModelError(f"the weighted {family} model did not converge (separation?): simplify the outcome model")
 
 
 def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | None = None, *,
@@ -137,7 +142,9 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     outcome : str
     covariates : str, optional
         Formula terms of the outcome model (e.g. ``"pain0 + age"``); none gives the weighted arm means model.
-    family : {"auto", "gaussian", "binomial"}
+    family : {"auto", "gaussian", "binomial", "poisson"}
+        "auto": binomial for a 0/1 outcome, else gaussian. "poisson" (log link) for counts: with sandwich SEs
+        it is valid for any count distribution (negative binomial included) since only the mean model is used.
     se : {"stacked", "known", "bootstrap"}
         Stacked estimating equations (default), weights treated as known, or a nonparametric bootstrap of
         subjects that re-fits the propensity model and the outcome model in every replicate.
@@ -176,28 +183,32 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     binary = bool(np.isin(y, (0.0, 1.0)).all())
     if family == "auto":
         family = "binomial" if binary else "gaussian"
-    if family not in ("gaussian", "binomial") or (family == "binomial" and not binary):
-        raise DataError(f"family must be 'gaussian' or 'binomial' (0/1 outcome), not {family!r}")
+    if family not in ("gaussian", "binomial", "poisson") or (family == "binomial" and not binary):
+        raise DataError(f"family must be 'gaussian', 'binomial' (0/1 outcome) or 'poisson', not {family!r}")
+    if family == "poisson" and (np.any(y < 0) or np.any(y != np.round(y))):
+        raise DataError(f"column '{outcome}': family='poisson' needs non-negative whole numbers (counts)")
     X, names, L = _design(weights, covariates)
     w = weights.weights
     used = w > 0
-    gamma = _fit(X[used], y[used], w[used], family == "binomial")
+    gamma = _fit(X[used], y[used], w[used], family)
     if se == "bootstrap":
-        vcov = _bootstrap(weights, X, y, family == "binomial", n_boot, seed)
+        vcov = _bootstrap(weights, X, y, family, n_boot, seed)
     else:
-        vcov = _sandwich(weights, X, y, gamma, family == "binomial", se)
+        vcov = _sandwich(weights, X, y, gamma, family, se)
     sd = np.sqrt(np.diag(vcov))
     q = stats.norm.ppf(1 - alpha / 2)
     z = gamma / sd
     coef = pd.DataFrame({"term": names, "estimate": gamma, "se": sd, "df": np.inf, "statistic": z,
                          "p": 2 * stats.norm.sf(np.abs(z)), "ci_low": gamma - q * sd, "ci_high": gamma + q * sd})
-    contrasts = _arm_contrasts(ps.arms, gamma, vcov, alpha, adjust, family == "binomial")
-    link = "logit" if family == "binomial" else "identity"
+    contrasts = _arm_contrasts(ps.arms, gamma, vcov, alpha, adjust, family != "gaussian")
+    link = {"gaussian": "identity", "binomial": "logit", "poisson": "log"}[family]
     notes = [*weights.notes,
              f"Standard errors: {_SE_TEXT[se].format(n_boot=n_boot)}; z reference.",
-             "Arm contrasts are the arm coefficients" + (" (conditional on the covariates; odds ratios for a "
-                                                         "logistic model)." if covariates else ".")]
-    fitted = Fitted(model=f"Propensity-weighted {'logistic' if family == 'binomial' else 'linear'} regression "
+             "Arm contrasts are the arm coefficients" + (" (conditional on the covariates)" if covariates else "")
+             + ("; odds ratios for a logistic model." if family == "binomial" else
+                "; rate ratios for a Poisson model." if family == "poisson" else ".")]
+    kind = {"gaussian": "linear", "binomial": "logistic", "poisson": "Poisson (log-linear)"}[family]
+    fitted = Fitted(model=f"Propensity-weighted {kind} regression "
                     f"({weights.estimand} weights)",
                     formula=f"{outcome} ~ arm" + (f" + {covariate_names(covariates)[0]}" if covariates else ""),
                     outcome=outcome, df_method="z", adjust=adjust, alpha=alpha,
@@ -212,12 +223,12 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     return out
 
 
-def _sandwich(weights, X, y, gamma, binary, se):
+def _sandwich(weights, X, y, gamma, family, se):
     ps = weights.ps
     w = weights.weights
     n, p = X.shape
-    mu = expit(X @ gamma) if binary else X @ gamma
-    dmu = mu * (1 - mu) if binary else np.ones(n)
+    mu = _mean(X @ gamma, family)
+    dmu = mu * (1 - mu) if family == "binomial" else mu if family == "poisson" else np.ones(n)
     u = X * (w * (y - mu))[:, None]                                   # outcome equations, n x p
     A_gg = (X.T * (w * dmu)) @ X / n
     if se == "known":
@@ -270,7 +281,7 @@ def _arm_contrasts(arms, gamma, vcov, alpha, adjust, ratio) -> pd.DataFrame:
     return out
 
 
-def _bootstrap(weights, X, y, binary, n_boot, seed) -> np.ndarray:
+def _bootstrap(weights, X, y, family, n_boot, seed) -> np.ndarray:
     from .propensity import fit_scores
     from .weights import raw_weights
     if seed is None:
@@ -296,7 +307,7 @@ def _bootstrap(weights, X, y, binary, n_boot, seed) -> np.ndarray:
             w, *_ = raw_weights(e, c, weights.estimand, target, weights.stabilized, extra.get("trim"),
                                 extra.get("truncate"))
             keep = w > 0
-            reps.append(_fit(X[idx][keep], y[idx][keep], w[keep], binary))
+            reps.append(_fit(X[idx][keep], y[idx][keep], w[keep], family))
         except (ModelError, np.linalg.LinAlgError):
             failed += 1
     if failed > n_boot // 10:
