@@ -12,7 +12,8 @@
 # modules' docstrings). Stacked sandwich: psi_i(theta) = (multinomial/logistic score; w_i(beta) 1{A_i = a}(Y_i - mu_a)),
 # A = -d mean(psi)/d theta by numDeriv::jacobian (numerical, independent of the analytic derivative in Python),
 # B = mean(psi psi'), V = A^-1 B A^-T / n.
-suppressPackageStartupMessages({library(nnet); library(survey); library(jsonlite); library(numDeriv)})
+suppressPackageStartupMessages({library(nnet); library(survey); library(jsonlite); library(numDeriv)
+                                 library(survival)})
 
 ARMS <- c("physio", "acupuncture", "combined")
 reg <- read.csv("data/sample/registry.csv")
@@ -137,6 +138,7 @@ evalue_ci <- function(rr, lo, hi) ifelse(rr >= 1, ifelse(lo <= 1, 1, evalue_rr(l
 
 out <- list()
 out$meta <- list(R = R.version.string, nnet = as.character(packageVersion("nnet")),
+                 survival = as.character(packageVersion("survival")),
                  survey = as.character(packageVersion("survey")), numDeriv = as.character(packageVersion("numDeriv")),
                  md5_registry = unname(tools::md5sum("data/sample/registry.csv")),
                  md5_lalonde = unname(tools::md5sum("src/combotherapy/datasets/matchit_lalonde/lalonde.csv")))
@@ -228,6 +230,13 @@ out$registry_wreg_linear <- list(terms = names(coef(s_lin)), coef = unname(coef(
                                  stacked_coef = st_lin$coef, stacked_vcov = st_lin$vcov)
 out$registry_wreg_logistic <- list(terms = names(coef(s_log)), coef = unname(coef(s_log)), svy_vcov = unname(vcov(s_log)),
                                    stacked_coef = st_log$coef, stacked_vcov = st_log$vcov)
+
+# weighted Cox (ATE and overlap weights): coxph with case weights, robust (Lin-Wei) SEs, Breslow ties
+for (est in c("ATE", "overlap")) {
+  reg$.wc <- weights_of(ps$P, a, est)
+  fc <- coxph(Surv(work_weeks, returned) ~ arm, data = reg, weights = .wc, robust = TRUE, ties = "breslow")
+  out[[paste0("registry_cox_", est)]] <- list(coef = unname(coef(fc)), vcov = unname(vcov(fc)))
+}
 
 # ---- lalonde, two arms (ATT of treat = 1) ----
 psl <- fit_ps(lal, PS_LAL)

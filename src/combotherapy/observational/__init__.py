@@ -6,7 +6,8 @@ The workflow, for two or more arms::
     w = iptw(ps, "ATE")                      # or "ATT" (target=arm) / "overlap"; trim=, truncate=
     balance(w)                               # SMDs for every pair of arms, before/after, threshold 0.1
     weighted_means(w, "pain")                # weighted arm means + contrasts (SEs account for the estimated PS)
-    weighted_regression(w, "pain", "pain0")  # weighted ANCOVA / logistic, same SEs
+    weighted_regression(w, "pain", "pain0")  # weighted ANCOVA / logistic / Poisson, same SEs
+    weighted_cox(w, "work_weeks", "returned")  # hazard ratios, robust SEs
     aipw(ps, "pain")                         # doubly robust
     evalues(aipw(ps, "pain"))                # sensitivity to unmeasured confounding
     match(two_arm_ps, caliper=0.2)           # two arms only (see matching's notes: why weighting for three)
@@ -32,12 +33,14 @@ from .matching import MatchResult, match
 from .outcome_models import WeightedRegressionResult, weighted_regression
 from .propensity import PropensityResult, propensity_score
 from .simulate_registry import TRUE_EFFECTS, simulate_registry
+from .weighted_cox import WeightedCoxResult, weighted_cox
 from .weights import WeightsResult, effective_sample_size, iptw
 
 __all__ = [
     "propensity_score", "PropensityResult", "iptw", "WeightsResult", "effective_sample_size",
     "balance", "BalanceResult", "weighted_means", "WeightedMeansResult", "aipw", "AIPWResult",
     "match", "MatchResult", "evalue", "evalues", "weighted_regression", "WeightedRegressionResult",
+    "weighted_cox", "WeightedCoxResult",
     "mark_observational", "ObservationalData", "design_of", "unadjusted", "UnadjustedResult", "ConfoundingWarning",
     "simulate_registry", "TRUE_EFFECTS",
 ]

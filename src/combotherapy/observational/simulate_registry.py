@@ -16,6 +16,9 @@ Data-generating model (one row per subject):
   with tau = {physio: 0, acupuncture: -0.3, combined: -1.2}: constant effects, so ATE = ATT = overlap effect.
   Not clipped to the 0-10 range (so the truth is exact): about 1 in 10,000 values falls below 0 and 4 in 1,000 above 10.
 - ``recovered`` (binary) ~ Bernoulli(expit(0.5 - 0.5 (pain0 - 6.5) + gamma_A)), gamma = {0, 0.2, 0.6}.
+- ``work_weeks``/``returned``: time to return to work, exponential with hazard
+  0.08 exp(-0.25 (pain0 - 6.5)) HR_A, HR = {physio 1, acupuncture 1.2, combined 1.5}, censored at 26 weeks
+  (drawn after every other column, so adding it left the earlier columns unchanged).
 
 ``TRUE_EFFECTS`` holds the true week-12 pain contrasts; the binary truth depends on the covariate distribution and
 is returned per sample in ``frame.attrs["truth"]`` (average of each arm's true risk over the simulated subjects).
@@ -30,11 +33,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, softmax
 
-__all__ = ["ARMS", "TAU", "GAMMA", "TRUE_EFFECTS", "simulate_registry", "write_registry_sample"]
+__all__ = ["ARMS", "TAU", "GAMMA", "HR", "TRUE_EFFECTS", "simulate_registry", "write_registry_sample"]
 
 ARMS = ("physio", "acupuncture", "combined")
 TAU = {"physio": 0.0, "acupuncture": -0.3, "combined": -1.2}
 GAMMA = {"physio": 0.0, "acupuncture": 0.2, "combined": 0.6}
+#: true conditional hazard ratios of returning to work (vs physio)
+HR = {"physio": 1.0, "acupuncture": 1.2, "combined": 1.5}
 #: true contrasts of week-12 pain ("first - second"), the same for every estimand
 TRUE_EFFECTS = {("combined", "physio"): -1.2, ("combined", "acupuncture"): -0.9, ("physio", "acupuncture"): 0.3}
 
@@ -54,7 +59,8 @@ def simulate_registry(n: int = 2000, *, seed: int | np.random.Generator = 2026, 
     Returns
     -------
     DataFrame
-        ``subject, arm, age, sex, pain_duration, pain0, pain, recovered`` (one row per subject);
+        ``subject, arm, age, sex, pain_duration, pain0, pain, recovered, work_weeks, returned`` (one row per
+        subject);
         ``attrs["truth"]`` holds the true pain contrasts and the binary outcome's true risks.
 
     Example
@@ -85,11 +91,16 @@ def simulate_registry(n: int = 2000, *, seed: int | np.random.Generator = 2026, 
     gamma = np.array([GAMMA[a] for a in ARMS])
     risk = expit(0.5 - 0.5 * (pain0 - 6.5)[:, None] + gamma[None, :])
     recovered = (rng.random(n) < risk[np.arange(n), arm_code]).astype(int)
+    # time to return to work (weeks): exponential, hazard 0.08 exp(-0.25 (pain0 - 6.5) + log HR_A), censored at 26
+    hazard = 0.08 * np.exp(-0.25 * (pain0 - 6.5) + np.log(np.array([HR[a] for a in ARMS]))[arm_code])
+    t_event = rng.exponential(1.0 / hazard)
+    work_weeks = np.minimum(t_event, 26.0).round(2)
+    returned = (t_event <= 26.0).astype(int)
     frame = pd.DataFrame({
         "subject": [f"R{i:05d}" for i in range(1, n + 1)],
         "arm": pd.Categorical(np.asarray(ARMS)[arm_code], categories=list(ARMS)),
         "age": age, "sex": np.where(female, "F", "M"), "pain_duration": duration, "pain0": pain0,
-        "pain": pain, "recovered": recovered})
+        "pain": pain, "recovered": recovered, "work_weeks": work_weeks, "returned": returned})
     frame.attrs["truth"] = {"pain": {f"{a} - {b}": v for (a, b), v in TRUE_EFFECTS.items()},
                             "recovered_risk": {a: float(risk[:, k].mean()) for k, a in enumerate(ARMS)}}
     return frame
