@@ -293,3 +293,18 @@ def test_weighted_regression_bootstrap_agrees_with_stacked(small):
     np.testing.assert_allclose(bs.contrasts["se"], st.contrasts["se"], rtol=0.3)
     with pytest.raises(ct.DataError, match="seed"):
         ob.weighted_regression(w, "pain", se="bootstrap")
+
+
+def test_weighted_cox_bootstrap_interface_and_missing_times(small):
+    w = ob.iptw(ob.propensity_score(small, PS))
+    known = ob.weighted_cox(w, "work_weeks", "returned")
+    boot = ob.weighted_cox(w, "work_weeks", "returned", se="bootstrap", n_boot=60, seed=2)
+    np.testing.assert_allclose(boot.beta, known.beta)
+    np.testing.assert_allclose(np.sqrt(np.diag(boot.vcov)), np.sqrt(np.diag(known.vcov)), rtol=0.4)
+    hr = known.compare(adjust="none").set_index("contrast")
+    assert hr.loc["combined - physio", "estimate"] > 1  # returning to work sooner with both therapies
+    d = small.copy()
+    d.loc[[2, 9], "work_weeks"] = np.nan
+    w2 = ob.iptw(ob.propensity_score(d, PS))
+    with pytest.raises(ct.DataError, match="rows 3, 10"):
+        ob.weighted_cox(w2, "work_weeks", "returned")
