@@ -308,3 +308,10 @@ def test_weighted_cox_bootstrap_interface_and_missing_times(small):
     w2 = ob.iptw(ob.propensity_score(d, PS))
     with pytest.raises(ct.DataError, match="rows 3, 10"):
         ob.weighted_cox(w2, "work_weeks", "returned")
+
+
+def test_trial_baseline_outcome_as_confounder():
+    trial = ct.simulate_trial(seed=5)
+    ps = ob.propensity_score(trial, "age + pain_baseline", visit=12, design="randomised")
+    base = trial.baseline("pain")
+    np.testing.assert_allclose(ps.data["pain_baseline"], ps.data["subject"].map(base).to_numpy(float))

@@ -55,7 +55,8 @@ def subject_frame(data: pd.DataFrame | Trial, *, treatment: str, columns: Sequen
     ----------
     data : DataFrame or Trial
         A DataFrame with one row per subject, or a Trial (reduced to its rows at ``visit``; subject-level
-        covariates repeat on every row, so any visit carries them).
+        covariates repeat on every row, so any visit carries them; ``<outcome>_baseline`` in the formula takes
+        the visit-0 value of a visit-level outcome, e.g. ``pain_baseline``).
     treatment : str
         Column holding the treatment received.
     columns : sequence of str
@@ -75,6 +76,11 @@ def subject_frame(data: pd.DataFrame | Trial, *, treatment: str, columns: Sequen
         if visit is None:
             visit = data.visits[-1] if outcome is not None else data.visits[0]
         frame = data.at(visit).reset_index(drop=True)
+        # baseline values of visit-level outcomes are confounders too: offer them as <outcome>_baseline
+        wanted_base = [c for c in columns if c.endswith("_baseline") and c[:-9] in data.visit_outcomes
+                       and c not in frame.columns]
+        for c in wanted_base:
+            frame[c] = frame["subject"].map(data.baseline(c[:-9]))
     elif isinstance(data, pd.DataFrame):
         frame = data.reset_index(drop=True)
     else:
