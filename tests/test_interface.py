@@ -85,6 +85,10 @@ def test_inference_settings_are_arguments_not_frozen_into_the_fit(trial):
     np.testing.assert_allclose(wide["ci_low"], refit.contrasts["ci_low"], rtol=1e-12)
 
 
+def frames_of(res) -> set[str]:
+    return set(type(res).tables)
+
+
 def _results(trial):
     anc = ct.ancova(trial, "pain", 12, covariates=["age", "C(site)"])
     mm = ct.mmrm(trial, "pain", covariance="cs")
@@ -98,6 +102,13 @@ def _results(trial):
         "subgroups": ct.subgroups(trial, "pain", 12, by=["sex"]),
         "primary": primary(trial, "pain", 12),
         "toy": cell_means(trial, "pain", 12),
+        # engineer E's models (branch adjusted)
+        "count": ct.count_model(trial, "analgesic_days", 12),
+        "survival": ct.survival(trial, "recovery_time", "recovered"),
+        "adherence": ct.adherence(trial),
+        "responders": ct.responders(trial, "pain", 12, threshold=2),
+        "adverse_events": ct.adverse_events(trial),
+        "mediation": ct.mediation(trial, n_sims=100),
     }
     return out
 
@@ -108,7 +119,11 @@ def results(trial):
 
 
 @pytest.mark.parametrize("name", ["ancova", "ancova_log", "mmrm", "combination", "synergy", "effect_sizes",
-                                  "subgroups", "primary", "toy"])
+                                  "subgroups", "primary", "toy", "count", "survival", "adherence",
+                                  pytest.param("responders", marks=pytest.mark.xfail(
+                                      reason="ct.responders still names its per-arm table 'arms' (engineer E's "
+                                             "file): to be renamed by_arm", strict=False)),
+                                  "adverse_events", "mediation"])
 def test_every_result_speaks_the_vocabulary(results, name, tmp_path):
     res = results[name]
     assert isinstance(res, Result) and isinstance(res.title, str) and isinstance(res.fitted, Fitted)
@@ -116,7 +131,9 @@ def test_every_result_speaks_the_vocabulary(results, name, tmp_path):
     for attr in ("instrument", "better", "inference", "coefficients"):
         assert hasattr(res, attr)
     assert res.better in (None, "lower", "higher")
-    assert not hasattr(res, "lsmeans") and not hasattr(res, "coef") and not hasattr(res, "model")
+    old = [n for n in ("lsmeans", "rates", "arms", "km", "coef", "hazard_ratios", "model")
+           if isinstance(getattr(res, n, None), pd.DataFrame | Result) or n in frames_of(res)]
+    assert not old, f"old names {old}: the per-arm table is by_arm, the coefficients are coefficients"
     frames = res.frames()
     assert frames and all(isinstance(f, pd.DataFrame) for f in frames.values())
     if "contrasts" in frames and name != "subgroups":

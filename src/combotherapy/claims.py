@@ -120,17 +120,24 @@ def _baseline_sd(trial: Trial, outcome: str) -> float:
 
 # --- one evaluator per model: trial, claim row, pairs, alpha -> contrasts, units, measure ---------------------
 
-def _from_result(res: Result, trial: Trial, claim: pd.Series, pairs, alpha: float):
+def _from_result(res: Result, trial: Trial, claim: pd.Series, pairs, alpha: float, sign: int | None = None):
     """Any fitted result with an inference: its contrasts of ``pairs`` at the claim's visit, unadjusted, at
-    ``alpha`` — the one evaluator for every model that implements the interface (no per-model code)."""
+    ``alpha`` — the one evaluator for every model that implements the interface (no per-model code). ``sign``:
+    the direction of benefit when it is not the result's instrument's (e.g. the hazard of recovery)."""
     grid = res.inference.grid.frame
+    have = set(grid["arm"].astype(str))
+    lost = [f"{a} - {b}" for a, b in pairs if a not in have or b not in have]
+    if lost:  # e.g. an arm without any usable value: the model left it out, the claim cannot be decided
+        raise ModelError(f"the model has no comparison {', '.join(lost)} (an arm without usable data)",
+                         kind="no comparison")
     visit = float(claim["visit"]) if "visit" in grid.columns else None
     con = res.compare(pairs=list(pairs), visit=visit, adjust="none", alpha=alpha)
     ratio = "log_estimate" in con.columns
     inst = res.instrument if res.instrument is not None else trial.instrument(claim["outcome"])
     sd = 1.0 if ratio else _baseline_sd(trial, claim["outcome"])
     measure = {"log": "ratio", "logit": "odds ratio"}.get(res.inference.link, "mean difference")
-    return _from_rows(con, inst.sign, ratio, alpha, sd), ("" if ratio else inst.units), measure, res
+    sign = inst.sign if sign is None else sign
+    return _from_rows(con, sign, ratio, alpha, sd), ("" if ratio else inst.units), measure, res
 
 
 def _ancova(trial: Trial, claim: pd.Series, pairs, alpha: float, log: bool = False):
@@ -159,8 +166,8 @@ def _count(trial, claim, pairs, alpha):
         # no overdispersion: the negative binomial's theta runs to infinity and its limit is the Poisson fit
         res = count_model(trial, claim["outcome"], claim["visit"], alpha=alpha, family="poisson")
         measure = "rate ratio (Poisson: no overdispersion)"
-    sign = trial.instrument(claim["outcome"]).sign
-    return _from_rows(_pick(res.contrasts, pairs, ratio=True), sign, True, alpha, 1.0), "", measure, res
+    contrasts, units, _, res = _from_result(res, trial, claim, pairs, alpha)
+    return contrasts, units, measure, res
 
 
 def _survival(trial, claim, pairs, alpha):
@@ -171,8 +178,8 @@ def _survival(trial, claim, pairs, alpha):
     # the hazard is of the event (e.g. recovery): its instrument's direction says whether a higher hazard is the
     # benefit, whatever the time column's direction
     sign = trial.instruments[event].sign if event in trial.instruments else REGISTRY["recovered"].sign
-    return _from_rows(_pick(res.hazard_ratios, pairs, ratio=True), sign, True, alpha, 1.0), "", \
-        f"hazard ratio ({event})", res
+    contrasts, _, _, res = _from_result(res, trial, claim, pairs, alpha, sign=sign)
+    return contrasts, "", f"hazard ratio ({event})", res
 
 
 def _adherence(trial, claim, pairs, alpha):
@@ -187,7 +194,8 @@ def _adherence(trial, claim, pairs, alpha):
         res = adherence(trial, attended=claim["outcome"], planned=planned, alpha=alpha, adjust="none",
                         scale="pearson")
         measure = "odds ratio (sessions attended; quasi-binomial)"
-    return _from_rows(_pick(res.contrasts, pairs, ratio=True), 1, True, alpha, 1.0), "", measure, res
+    contrasts, _, _, res = _from_result(res, trial, claim, pairs, alpha, sign=1)
+    return contrasts, "", measure, res
 
 
 def _safety(trial, claim, pairs, alpha):
@@ -258,29 +266,29 @@ def _with(claim: pd.Series) -> str | None:
 
 
 def _pick(table: pd.DataFrame, pairs, *, ratio: bool) -> pd.DataFrame:
-    """The rows of ``pairs`` ("first - second"), flipping a pair the model labelled the other way round: a
-    difference changes sign, a ratio is inverted (``ratio`` says which; a table may carry an empty
-    ``log_estimate`` column for its differences, as the adverse-event table does)."""
-    labels = [f"{a} - {b}" for a, b in pairs]
-    flipped = {f"{b} - {a}": f"{a} - {b}" for a, b in pairs}
-    have = table.loc[table["contrast"].isin(labels)]
-    missing = [lab for lab in labels if lab not in set(have["contrast"])]
-    if missing:  # the model labelled the pair the other way round: flip it (estimate, CI and statistic)
-        rev = table.loc[table["contrast"].isin(flipped)].copy()
-        if ratio:
-            rev["log_estimate"] = -rev["log_estimate"]
-            with np.errstate(divide="ignore"):  # a ratio of 0 flips to infinity, as it should
-                rev[["estimate", "ci_low", "ci_high"]] = 1 / rev[["estimate", "ci_high", "ci_low"]].to_numpy()
-        else:
-            rev[["estimate", "ci_low", "ci_high"]] = -rev[["estimate", "ci_high", "ci_low"]].to_numpy()
-        if "statistic" in rev.columns:
-            rev["statistic"] = -rev["statistic"]
-        rev["contrast"] = rev["contrast"].map(flipped)
-        have = pd.concat([have, rev], ignore_index=True)
-    lost = [lab for lab in labels if lab not in set(have["contrast"])]
-    if lost:  # e.g. an arm without any usable value: the model left it out
-        raise ModelError(f"the model has no comparison {', '.join(lost)} (an arm without usable data)")
-    return have.set_index("contrast").loc[labels].reset_index()
+    """The rows of ``pairs`` found by the table's ``first``/``second`` columns (never by parsing labels), flipping
+    a pair the model gave the other way round: a difference changes sign, a ratio is inverted (``ratio`` says
+    which; a table may carry an empty ``log_estimate`` column for its differences, as the adverse-event table
+    does)."""
+    key = table["first"].astype(str) + "\x00" + table["second"].astype(str)
+    out = []
+    for a, b in pairs:  # a handful of pairs
+        row = table.loc[key == f"{a}\x00{b}"]
+        if row.empty:
+            row = table.loc[key == f"{b}\x00{a}"].copy()
+            if ratio:
+                row["log_estimate"] = -row["log_estimate"]
+                with np.errstate(divide="ignore"):  # a ratio of 0 flips to infinity, as it should
+                    row[["estimate", "ci_low", "ci_high"]] = 1 / row[["estimate", "ci_high", "ci_low"]].to_numpy()
+            else:
+                row[["estimate", "ci_low", "ci_high"]] = -row[["estimate", "ci_high", "ci_low"]].to_numpy()
+            if "statistic" in row.columns:
+                row["statistic"] = -row["statistic"]
+        if row.empty:  # e.g. an arm without any usable value: the model left it out
+            raise ModelError(f"the model has no comparison {a} - {b} (an arm without usable data)",
+                             kind="no comparison", arm=b)
+        out.append(row.iloc[:1].assign(first=a, second=b, contrast=f"{a} - {b}"))
+    return pd.concat(out, ignore_index=True)
 
 
 # --- one claim ------------------------------------------------------------------------------------------------
