@@ -315,3 +315,43 @@ def test_trial_baseline_outcome_as_confounder():
     ps = ob.propensity_score(trial, "age + pain_baseline", visit=12, design="randomised")
     base = trial.baseline("pain")
     np.testing.assert_allclose(ps.data["pain_baseline"], ps.data["subject"].map(base).to_numpy(float))
+
+
+def _observational_results(small):
+    ps = ob.propensity_score(small, PS)
+    w = ob.iptw(ps)
+    two = small[small["arm"] != "acupuncture"].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ob.ConfoundingWarning)
+        raw = ob.unadjusted(small, "pain")
+    return {"propensity": ps, "weights": w, "balance": ob.balance(w), "weighted_means": ob.weighted_means(w, "pain"),
+            "weighted_means_binary": ob.weighted_means(w, "recovered"), "aipw": ob.aipw(ps, "pain"),
+            "regression": ob.weighted_regression(w, "pain", "pain0 + sex"),
+            "logistic": ob.weighted_regression(w, "recovered", "pain0"),
+            "cox": ob.weighted_cox(w, "work_weeks", "returned"), "unadjusted": raw,
+            "match": ob.match(ob.propensity_score(two, PS), caliper=0.2, outcome="pain")}
+
+
+def test_every_observational_result_speaks_the_vocabulary(small, tmp_path):
+    import json
+
+    from combotherapy.results import Fitted, Result
+    for name, res in _observational_results(small).items():
+        assert isinstance(res, Result) and isinstance(res.fitted, Fitted), name
+        assert list(res.excluded.columns)[:3] == ["subject", "arm", "reason"], name
+        assert res.better in (None, "lower", "higher")
+        old = [n for n in ("lsmeans", "rates", "arms", "km", "coef", "hazard_ratios", "model", "means")
+               if isinstance(getattr(res, n, None), pd.DataFrame) or n in type(res).tables]
+        assert not old, (name, old)
+        frames = res.frames()
+        assert frames, name
+        if "contrasts" in frames:
+            assert {"first", "second", "contrast", "estimate", "ci_low", "ci_high"} <= set(res.contrasts.columns)
+        if res.inference is not None:
+            emm = res.emmeans(alpha=0.1)
+            con = res.compare(adjust="bonferroni")
+            assert set(con["first"]) | set(con["second"]) <= set(emm["arm"]), name
+        assert res.fitted.extra["design"] == "observational", name
+        doc = json.loads(json.dumps(res.to_json(), allow_nan=False))
+        assert set(doc["tables"]) == set(frames), name
+        assert res.save(tmp_path / f"{name}.md").exists() and res.to_csv(tmp_path / f"{name}.csv").exists()
