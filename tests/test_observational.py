@@ -355,3 +355,14 @@ def test_every_observational_result_speaks_the_vocabulary(small, tmp_path):
         doc = json.loads(json.dumps(res.to_json(), allow_nan=False))
         assert set(doc["tables"]) == set(frames), name
         assert res.save(tmp_path / f"{name}.md").exists() and res.to_csv(tmp_path / f"{name}.csv").exists()
+
+
+def test_evalues_are_shown_beside_observational_contrasts(small):
+    ps = ob.propensity_score(small, PS)
+    a = ob.aipw(ps, "pain")
+    assert "evalues" in a.frames() and "E-values" in a.summary()
+    pd.testing.assert_frame_equal(a.evalues[["evalue", "evalue_ci"]], ob.evalues(a)[["evalue", "evalue_ci"]])
+    cox = ob.weighted_cox(ob.iptw(ps), "work_weeks", "returned")
+    assert cox.evalues["measure"].str.startswith("HR (common").all()  # about 90% return to work
+    rnd = ob.aipw(ob.propensity_score(small, PS, design="randomised"), "pain")
+    assert "evalues" not in rnd.frames()

@@ -39,7 +39,7 @@ class AIPWResult(Result):
         K x K covariance of the per-arm means.
     """
 
-    tables = ("by_arm", "contrasts", "ratios")
+    tables = ("by_arm", "contrasts", "ratios", "evalues")
 
     def __init__(self, title, fitted, *, by_arm, contrasts, ratios, vcov, influence, outcome, ps, sd_outcome):
         tabs = {"by_arm": by_arm, "contrasts": contrasts}
@@ -156,6 +156,13 @@ def aipw(ps: PropensityResult, outcome: str, *, outcome_covariates: str | None =
                      ratios=ratios, vcov=vcov, influence=phi, outcome=outcome, ps=ps,
                      sd_outcome=float(np.sqrt(resid_var)))
     attach(out, arm_means_inference(arms, psi, vcov), outcome)
+    return _with_evalues(out)
+
+
+def _with_evalues(out):
+    """On observational data, put the E-values beside the contrasts (a table ``evalues``) and say so."""
+    if out.design == "observational":
+        from .evalues import EVALUE_NOTE, evalue_table
+        out.evalues = evalue_table(out)
+        out.fitted.notes.append(EVALUE_NOTE)
     return out
-
-

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..errors import DataError
 
-__all__ = ["MEASURES", "RARE_OUTCOME", "evalue", "evalues"]
+__all__ = ["MEASURES", "RARE_OUTCOME", "EVALUE_NOTE", "evalue", "evalue_table", "evalues"]
 
 MEASURES = ("RR", "OR", "HR", "SMD")
 #: outcome proportion below which an OR or HR is taken to approximate a RR
@@ -130,7 +130,15 @@ def evalues(result, *, rare: bool | None = None) -> pd.DataFrame:
     """
     ratios = getattr(result, "ratios", None)
     contrasts = getattr(result, "contrasts", None)
-    if getattr(result, "link", None) == "logit" and isinstance(contrasts, pd.DataFrame):
+    if getattr(result, "event", None) is not None and isinstance(contrasts, pd.DataFrame):
+        # hazard ratios of a weighted Cox model: rare when the event happened to < 15% in every arm
+        if rare is None:
+            rare = _rare(result, result.event)
+        table = contrasts.copy()
+        ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
+                    measure="HR", rare=rare)
+        table["measure"] = f"HR ({'rare event: RR ~ HR' if rare else 'common event: RR from the HR conversion'})"
+    elif getattr(result, "link", None) == "logit" and isinstance(contrasts, pd.DataFrame):
         # odds ratios of a weighted logistic model: the rare-outcome rule decides the conversion
         if rare is None:
             rare = _rare(result)
@@ -173,10 +181,23 @@ def _outcome_sd(result) -> float | None:
     return float(np.sqrt(ss / (len(y) - K)))
 
 
-def _rare(result) -> bool:
+def _rare(result, column: str | None = None) -> bool:
     """Is the 0/1 outcome below RARE_OUTCOME in every arm (the VanderWeele-Ding rule for odds ratios)?"""
     ps = getattr(getattr(result, "weights", None), "ps", None) or getattr(result, "ps", None)
-    y = ps.data[result.outcome].to_numpy(float)
+    y = ps.data[column or result.outcome].to_numpy(float)
     props = np.bincount(ps.received, weights=y, minlength=len(ps.arms)) / np.bincount(ps.received,
                                                                                      minlength=len(ps.arms))
     return bool(np.all(props < RARE_OUTCOME))
+
+
+def evalue_table(result) -> pd.DataFrame:
+    """The E-value columns shown beside a result's contrasts (``contrast, first, second, estimate, measure, rr,
+    evalue, evalue_ci``)."""
+    t = evalues(result)
+    return t[["contrast", "first", "second", "estimate", "measure", "rr", "evalue", "evalue_ci"]].reset_index(
+        drop=True)
+
+
+EVALUE_NOTE = ("E-values (VanderWeele & Ding 2017): the risk-ratio association an unmeasured confounder would need "
+               "with both treatment and outcome to explain the estimate (evalue) or its confidence limit (evalue_ci) "
+               "away.")

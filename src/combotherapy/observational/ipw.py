@@ -31,7 +31,7 @@ SE_METHODS = ("stacked", "known", "bootstrap")
 class WeightedMeansResult(Result):
     """Weighted arm means (``means``), contrasts and, for a 0/1 outcome, risk ratios (``ratios``)."""
 
-    tables = ("by_arm", "contrasts", "ratios")
+    tables = ("by_arm", "contrasts", "ratios", "evalues")
 
     def __init__(self, title, fitted, *, by_arm, contrasts, ratios, vcov, weights, outcome, se_method):
         tabs = {"by_arm": by_arm, "contrasts": contrasts}
@@ -174,7 +174,7 @@ def weighted_means(weights: WeightsResult, outcome: str, *, se: str = "stacked",
                               contrasts=contrasts, ratios=ratios, vcov=vcov, weights=weights, outcome=outcome,
                               se_method=se)
     attach(out, arm_means_inference(arms, mu, vcov), outcome)
-    return out
+    return _with_evalues(out)
 
 
 def _bootstrap(weights: WeightsResult, outcome: str, n_boot: int, seed) -> np.ndarray:
@@ -210,3 +210,12 @@ def _bootstrap(weights: WeightsResult, outcome: str, n_boot: int, seed) -> np.nd
         raise ModelError(f"{failed} of {n_boot} bootstrap replicates could not be fitted (an arm too small, a "
                          "factor level absent, or separation); use se='stacked'")
     return np.cov(np.asarray(reps), rowvar=False)
+
+
+def _with_evalues(out):
+    """On observational data, put the E-values beside the contrasts (a table ``evalues``) and say so."""
+    if out.design == "observational":
+        from .evalues import EVALUE_NOTE, evalue_table
+        out.evalues = evalue_table(out)
+        out.fitted.notes.append(EVALUE_NOTE)
+    return out

@@ -51,7 +51,7 @@ class MatchResult(Result):
         Balance before and after matching (SMD denominator: the treated arm's SD, as MatchIt).
     """
 
-    tables = ("counts", "effect", "balance")
+    tables = ("counts", "effect", "evalues", "balance")
 
     def __init__(self, title, fitted, *, counts, effect, pairs, weights, subclass, balance_result, ps, treated,
                  control, outcome, caliper_width):
@@ -184,9 +184,10 @@ def match(ps: PropensityResult, *, treated: str | None = None, caliper: float | 
                     outcome=outcome, df_method="z", alpha=alpha,
                     n_per_arm=dict(zip(counts["arm"], counts["matched"])), excluded=excluded, notes=notes,
                     extra={"design": ps.design, "replace": replace, "caliper": caliper})
-    return MatchResult(f"Matched comparison: {treated} vs {control}", fitted, counts=counts, effect=effect,
-                       pairs=pairs, weights=weights, subclass=subclass, balance_result=bal, ps=ps,
-                       treated=treated, control=control, outcome=outcome, caliper_width=width)
+    out = MatchResult(f"Matched comparison: {treated} vs {control}", fitted, counts=counts, effect=effect,
+                      pairs=pairs, weights=weights, subclass=subclass, balance_result=bal, ps=ps,
+                      treated=treated, control=control, outcome=outcome, caliper_width=width)
+    return _with_evalues(out) if effect is not None else out
 
 
 def _greedy(d: np.ndarray, order: np.ndarray, c_rows: np.ndarray, width: float, replace: bool) -> np.ndarray:
@@ -259,3 +260,10 @@ def _att(y, is_t, w, subclass, replace, treated, control, alpha) -> pd.DataFrame
                          "ci_low": [est - q * se], "ci_high": [est + q * se]})
 
 
+def _with_evalues(out):
+    """On observational data, put the E-values beside the contrasts (a table ``evalues``) and say so."""
+    if out.design == "observational":
+        from .evalues import EVALUE_NOTE, evalue_table
+        out.evalues = evalue_table(out)
+        out.fitted.notes.append(EVALUE_NOTE)
+    return out

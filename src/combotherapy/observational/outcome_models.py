@@ -58,7 +58,7 @@ class WeightedRegressionResult(Result):
     link : "identity" or "logit".
     """
 
-    tables = ("by_arm", "coefficients", "contrasts")
+    tables = ("by_arm", "coefficients", "contrasts", "evalues")
 
     def __init__(self, title, fitted, *, coefficients, contrasts, terms, beta, vcov, link, weights, outcome):
         super().__init__(title, fitted, coefficients=coefficients, contrasts=contrasts)
@@ -220,7 +220,7 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     grid = ReferenceGrid(pd.DataFrame({"arm": ps.arms}), L, GRID_RULE)
     attach(out, Inference(tuple(names), gamma, vcov, np.inf, "z", grid, link=link), outcome)
     out.by_arm = out.inference.emmeans(alpha=alpha)
-    return out
+    return _with_evalues(out)
 
 
 def _sandwich(weights, X, y, gamma, family, se):
@@ -313,3 +313,12 @@ def _bootstrap(weights, X, y, family, n_boot, seed) -> np.ndarray:
     if failed > n_boot // 10:
         raise ModelError(f"{failed} of {n_boot} bootstrap replicates could not be fitted; use se='stacked'")
     return np.cov(np.asarray(reps), rowvar=False)
+
+
+def _with_evalues(out):
+    """On observational data, put the E-values beside the contrasts (a table ``evalues``) and say so."""
+    if out.design == "observational":
+        from .evalues import EVALUE_NOTE, evalue_table
+        out.evalues = evalue_table(out)
+        out.fitted.notes.append(EVALUE_NOTE)
+    return out

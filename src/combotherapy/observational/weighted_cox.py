@@ -43,7 +43,7 @@ class WeightedCoxResult(Result):
         Log hazard ratios vs the first arm.
     """
 
-    tables = ("contrasts", "coefficients")
+    tables = ("contrasts", "evalues", "coefficients")
 
     def __init__(self, title, fitted, *, contrasts, coefficients, beta, vcov, weights, time, event):
         super().__init__(title, fitted, contrasts=contrasts, coefficients=coefficients)
@@ -200,7 +200,7 @@ def weighted_cox(weights: WeightsResult, time: str, event: str, *, se: str = "kn
     out.inference = Inference(tuple(f"arm{a}" for a in arms[1:]), g, V, np.inf, "z", grid, link="log")
     inst = instrument_for(event)
     out.instrument, out.better = inst, (inst.better if inst is not None else None)
-    return out
+    return _with_evalues(out)
 
 
 def _bootstrap(weights, t, d, X, n_boot, seed):
@@ -232,3 +232,12 @@ def _bootstrap(weights, t, d, X, n_boot, seed):
     if failed > n_boot // 10:
         raise ModelError(f"{failed} of {n_boot} bootstrap replicates could not be fitted; use se='known'")
     return np.atleast_2d(np.cov(np.asarray(reps), rowvar=False))
+
+
+def _with_evalues(out):
+    """On observational data, put the E-values beside the contrasts (a table ``evalues``) and say so."""
+    if out.design == "observational":
+        from .evalues import EVALUE_NOTE, evalue_table
+        out.evalues = evalue_table(out)
+        out.fitted.notes.append(EVALUE_NOTE)
+    return out
