@@ -262,7 +262,7 @@ def test_weighted_analyses_implement_the_shared_inference_interface():
     L = reg.inference.grid.L
     cols = list(reg.terms)
     assert L[0, cols.index("age")] == pytest.approx(complete["age"].mean())
-    assert L[0, cols.index("sex[male]")] == pytest.approx(0.5)
+    assert L[0, cols.index("sexmale")] == pytest.approx(0.5)
     np.testing.assert_allclose(reg.by_arm["estimate"], L @ reg.beta)
 
 

@@ -18,10 +18,17 @@ from ..arms import arm_order
 from ..errors import DataError, Problem
 from ..trial import Trial
 
-__all__ = ["DESIGNS", "check_design", "covariate_names", "subject_frame"]
+__all__ = ["DESIGNS", "check_design", "covariate_names", "r_names", "subject_frame"]
 
 #: the designs a result can name; "observational" switches on the confounding warnings
 DESIGNS = ("observational", "randomised")
+
+
+def r_names(names) -> list[str]:
+    """Formula-library column names in R's style, as the rest of the package reports coefficients:
+    ``Intercept`` -> ``(Intercept)``, ``sex[T.M]`` / ``sex[M]`` -> ``sexM``, ``C(site)[T.b]`` -> ``C(site)b``."""
+    import re
+    return ["(Intercept)" if n == "Intercept" else re.sub(r"\[(?:T\.)?([^\]]*)\]", r"\1", n) for n in names]
 
 
 def check_design(design: str) -> str:

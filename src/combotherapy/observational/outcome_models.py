@@ -28,7 +28,7 @@ from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ModelError
 from ..inference import GRID_RULE, Inference, ReferenceGrid
 from ..results import Fitted, Result
-from ._data import covariate_names
+from ._data import covariate_names, r_names
 from ._inference import attach, regression_grid
 from ._tables import ADJUST
 from .ipw import outcome_vector
@@ -92,7 +92,7 @@ def _design(weights: WeightsResult, covariates: str | None) -> tuple[np.ndarray,
         # column (full rank beside the intercept), as R's treatment contrasts do
         keep = [j for j, nm in enumerate(cov_names) if not _first_level(nm, cov_names)]
         cols += [Z[:, j] for j in keep]
-        names += [cov_names[j] for j in keep]
+        names += r_names([cov_names[j] for j in keep])
         L = regression_grid(arms, ps.data, mm.model_spec, needed, keep)
     X = np.column_stack(cols)
     if np.linalg.matrix_rank(X) < X.shape[1]:

@@ -27,7 +27,7 @@ from formulaic import model_matrix
 from ..errors import DataError, ModelError
 from ..results import Fitted, Result
 from ..trial import Trial
-from ._data import covariate_names, subject_frame
+from ._data import covariate_names, r_names, subject_frame
 from .design import ObservationalData, unwrap
 
 __all__ = ["PropensityResult", "propensity_score"]
@@ -145,8 +145,8 @@ def propensity_score(data: pd.DataFrame | Trial | ObservationalData, covariates:
     except Exception as exc:  # formulaic raises several types for bad terms
         raise DataError(f"the covariate formula '{rhs}' could not be built: {exc}") from None
     X = np.asarray(mm, dtype=float)
-    columns = list(mm.model_spec.column_names)
-    if "Intercept" not in columns:
+    columns = r_names(mm.model_spec.column_names)
+    if "(Intercept)" not in columns:
         raise DataError("the propensity model needs an intercept; remove '- 1' or '+ 0' from the formula")
     rank = np.linalg.matrix_rank(X)
     if rank < X.shape[1]:
