@@ -321,3 +321,14 @@ def test_trial_without_any_baseline_says_how_to_map_one(fixture_trial):
     for rule in ("error", "exclude"):
         with pytest.raises(ct.DataError, match=r"no subject has a baseline \(week 0\) value of 'pain'.*pain_baseline"):
             ancova(trial, "pain", 12, missing_baseline=rule)
+
+
+def test_an_exact_fit_is_a_model_error_not_noise(fixture_trial):
+    """Issue 10: zero residual variance relative to the outcome's scale gave p = 1e-7 noise; now a ModelError."""
+    data = fixture_trial.data.copy()
+    base = data.loc[data["visit"] == 0].set_index("subject")["pain"]
+    at12 = data["visit"] == 12
+    data.loc[at12, "pain"] = data.loc[at12, "subject"].map(base).to_numpy() + 1.0   # week 12 = baseline + 1
+    with pytest.raises(ct.ModelError, match="fitted exactly") as err:
+        ancova(ct.Trial(data, fixture_trial.instruments), "pain", 12, missing_baseline="exclude")
+    assert err.value.kind == "degenerate"

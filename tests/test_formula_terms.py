@@ -101,6 +101,25 @@ def test_mmrm_two_valued_covariate_follows_the_grid_rule(tmp_path):
     assert "two-valued" in " ".join(res.notes)
 
 
+def test_mmrm_formula_terms_match_gls_emmeans():
+    d = pd.read_csv(SIM_CSV)
+    f = pd.DataFrame({"subject": d["subject"].astype(str),
+                      "arm": pd.Categorical(d["arm"], categories=arm_order(list(d["arm"].unique())), ordered=True),
+                      "visit": d["visit"].astype(float), "pain": d["pain"].astype(float),
+                      "age": d["age"].astype(float), "sex": d["sex"].astype(str), "site": d["site"].astype(str)})
+    trial = ct.Trial(f, {"pain": ct.Instrument(better="lower", name="pain")})
+    res = ct.mmrm(trial, "pain", covariates=["age*sex", "C(site)"], covariance="cs", adjust="none")
+    ref = REF["mmrm_terms"]
+    assert res.loglik == pytest.approx(ref["loglik"], rel=1e-8)
+    r = _frame(ref["lsmeans"]).assign(visit=lambda x: x["visit"].astype(float))
+    m = res.by_arm.merge(r, on=["visit", "arm"], suffixes=("", "_r"))
+    assert len(m) == len(res.by_arm) == len(r)
+    np.testing.assert_allclose(m["estimate"], m["estimate_r"], rtol=5e-5)   # gls tolerance, as above
+    np.testing.assert_allclose(m["se"], m["se_r"], rtol=2e-4)
+    ours = dict(zip(res.coefficients["term"], res.coefficients["estimate"]))
+    assert ours["age:sexM"] == pytest.approx(ref["coefficients"]["age:sexM"], rel=1e-4)
+
+
 def test_formula_variables_and_errors():
     cols = ["age", "sex", "site", "pain"]
     assert formula_variables(["age*sex", "C(site)", "ns(age, df=3)", "np.log(pain)"], cols) == \

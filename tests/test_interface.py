@@ -136,7 +136,7 @@ def test_every_result_speaks_the_vocabulary(results, name, tmp_path):
     assert not old, f"old names {old}: the per-arm table is by_arm, the coefficients are coefficients"
     frames = res.frames()
     assert frames and all(isinstance(f, pd.DataFrame) for f in frames.values())
-    if "contrasts" in frames and name != "subgroups":
+    if "contrasts" in frames:
         assert {"first", "second", "contrast", "estimate", "ci_low", "ci_high"} <= set(res.contrasts.columns)
     if res.inference is not None:
         emm = res.emmeans(alpha=0.1)

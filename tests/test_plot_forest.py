@@ -14,6 +14,7 @@ def diff_frame() -> pd.DataFrame:
     return pd.DataFrame({
         "outcome": ["pain", "pain", "rom", "rom"],
         "visit": [12.0] * 4,
+        "first": ["combined"] * 4, "second": ["physio", "acupuncture"] * 2,   # arm identity as data
         "contrast": ["combined - physio", "combined - acupuncture"] * 2,
         "estimate": [-1.1, -1.4, 6.0, 2.0], "ci_low": [-1.8, -2.1, 1.5, -2.5], "ci_high": [-0.4, -0.7, 10.5, 6.5],
     })
@@ -21,8 +22,9 @@ def diff_frame() -> pd.DataFrame:
 
 def ratio_frame() -> pd.DataFrame:
     est = np.array([0.8, 0.7, 1.1])
-    return pd.DataFrame({"outcome": "crp", "contrast": ["combined - physio", "combined - acupuncture",
-                                                         "physio - acupuncture"],
+    return pd.DataFrame({"outcome": "crp", "first": ["combined", "combined", "physio"],
+                         "second": ["physio", "acupuncture", "acupuncture"],
+                         "contrast": ["combined - physio", "combined - acupuncture", "physio - acupuncture"],
                          "estimate": est, "ci_low": est / 1.3, "ci_high": est * 1.3, "log_estimate": np.log(est),
                          "se": 0.13})
 
@@ -82,7 +84,8 @@ def test_common_sides_are_labelled_once_mixed_sides_per_row():
     one = ct.plot.forest(diff_frame().iloc[[0]])
     texts = [t.get_text() for t in one.axes[0].texts]
     assert texts == ["\u2190 favours combined", "favours physio \u2192"]
-    mixed = ct.plot.forest(diff_frame().iloc[:2].assign(contrast=["combined - physio", "physio - combined"]))
+    mixed = ct.plot.forest(diff_frame().iloc[:2].assign(contrast=["combined - physio", "physio - combined"],
+                                                     first=["combined", "physio"], second=["physio", "combined"]))
     right = [t.get_text() for t in mixed.axes[1].get_yticklabels()]
     assert right[0].endswith("\u2190 combined | physio \u2192") and right[1].endswith("\u2190 physio | combined \u2192")
     assert right[-1].startswith("estimate [95% CI]")
@@ -187,7 +190,7 @@ def test_forest_ratio_image(tmp_path):
 
 def test_subgroup_rows_are_named_by_variable_and_level():
     sub = pd.DataFrame({"variable": ["all subjects", "sex", "sex"], "level": ["all", "female", "male"],
-                        "contrast": "combined - physio", "outcome": "pain",
+                        "first": "combined", "second": "physio", "contrast": "combined - physio", "outcome": "pain",
                         "estimate": [-1.6, -1.7, -1.5], "ci_low": [-2.2, -2.5, -2.4], "ci_high": [-1.0, -0.9, -0.6]})
     d = ct.plot.forest_data(sub)
     assert d["label"].tolist() == ["all subjects", "sex · female", "sex · male"]

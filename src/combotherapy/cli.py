@@ -256,7 +256,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("data", type=Path, help="data file")
     a.add_argument("--outcome", default="pain", help="a visit-level outcome (default pain)")
     a.add_argument("--visit", type=float, default=12.0, help="weeks since randomisation (default 12)")
-    a.add_argument("--model", choices=["ancova", "mmrm"], default="ancova",
+    a.add_argument("--model", choices=list(analysis_models()), default="ancova",
                    help="ancova (value at the visit on baseline) or mmrm (all visits); default ancova")
     a.add_argument("--covariate", action="append", metavar="COLUMN",
                    help="adjust for this column too, e.g. --covariate age --covariate site (repeatable)")
@@ -313,8 +313,23 @@ _CLI_EQUIVALENTS = (
 )
 
 
-def _cli_hint(message: str) -> str:
+#: an ArgumentError's ``argument`` field -> this command's option (fields, not message text, for these errors)
+_CLI_OPTIONS = {"covariates": "covariates= is --covariate COLUMN", "visit": "visit= is --visit WEEKS",
+                "model": "model= is --model", "baseline": "baseline=False is --no-baseline"}
+
+
+def analysis_models() -> tuple[str, ...]:
+    """The model names of the primary analysis (one table: combotherapy.analysis.MODELS)."""
+    from .analysis import MODELS
+
+    return MODELS
+
+
+def _cli_hint(message: str, error: Exception | None = None) -> str:
     """A line translating the Python arguments a library message mentions into this command's options."""
+    argument = getattr(error, "argument", None)
+    if argument in _CLI_OPTIONS:
+        return "On the command line: " + _CLI_OPTIONS[argument] + "."
     found = [text for keys, text in _CLI_EQUIVALENTS
              if any(k in message for k in ((keys,) if isinstance(keys, str) else keys))]
     return ("On the command line: " + "; ".join(found) + ".") if found else ""
@@ -337,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or EXIT_OK)
     except (DataError, ModelError, ValueError) as e:  # ValueError: a bad value passed through to the library
-        hint = _cli_hint(str(e))
+        hint = _cli_hint(str(e), e)
         print(f"combotherapy {args.command}: {e}" + (f"\n{hint}" if hint else ""), file=sys.stderr)
         return EXIT_DATA
     except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head): not an error to report

@@ -11,7 +11,7 @@
 #      differs from putting female at its mean or averaging the age:female column.
 # MMRM (nlme::gls, compound symmetry, REML) on tests/reference/data/mmrm_sim.csv: pain ~ arm * visit +
 #   base * visit + age + female, female = 1 for sex "F" else 0 (numeric); LS means by emmeans (cov.keep = "2": female averaged over 0
-#   and 1 with equal weights, not at its mean).
+#   and 1 with equal weights, not at its mean); and the same MMRM with the formula terms age * sex + factor(site).
 suppressPackageStartupMessages({library(emmeans); library(jsonlite); library(nlme); library(splines)})
 emm_options(msg.interaction = FALSE)
 ARMS <- c("control", "physio", "acupuncture", "combined")
@@ -46,11 +46,12 @@ cases <- list(A = ancova_case("age * sex + factor(site)"), B = ancova_case("ns(a
 sim_raw <- read.csv("tests/reference/data/mmrm_sim.csv")
 b0 <- sim_raw[sim_raw$visit == 0, c("subject", "pain")]; names(b0)[2] <- "base"
 sim <- merge(sim_raw[sim_raw$visit > 0, ], b0, by = "subject")
-sim <- sim[!is.na(sim$pain) & !is.na(sim$base) & !is.na(sim$age) & !is.na(sim$sex), ]
+sim <- sim[!is.na(sim$pain) & !is.na(sim$base) & !is.na(sim$age) & !is.na(sim$sex) & !is.na(sim$site), ]
 sim <- sim[order(sim$subject, sim$visit), ]
 sim <- data.frame(id = sim$subject, arm = factor(sim$arm, levels = intersect(ARMS, unique(sim$arm))),
                   visitf = factor(sim$visit), vi = match(sim$visit, sort(unique(sim$visit))), y = sim$pain,
-                  base = sim$base, age = sim$age, female = as.numeric(sim$sex == "F"))
+                  base = sim$base, age = sim$age, female = as.numeric(sim$sex == "F"), sex = factor(sim$sex),
+                  site = factor(sim$site))
 gfit <- gls(y ~ arm * visitf + base * visitf + age + female, data = sim, method = "REML",
             correlation = corCompSymm(form = ~ vi | id),
             control = glsControl(opt = "optim", tolerance = 1e-14, maxIter = 500, msMaxIter = 500))
@@ -59,8 +60,17 @@ emm_mean <- emmeans(gfit, ~ arm | visitf, mode = "df.error", cov.reduce = mean, 
 mmrm_case <- list(loglik = as.numeric(logLik(gfit)), female_mean = mean(sim$female), lsmeans = tab(emm_g),
                   lsmeans_at_mean = tab(emm_mean), coefficients = as.list(coef(gfit)))
 
+# MMRM with formula terms: age * sex + factor(site) (emmeans: age at its mean over the observations, sex and
+# site levels equally weighted, age:sex built from the grid values)
+gfit2 <- gls(y ~ arm * visitf + base * visitf + age * sex + site, data = sim, method = "REML",
+             correlation = corCompSymm(form = ~ vi | id),
+             control = glsControl(opt = "optim", tolerance = 1e-14, maxIter = 500, msMaxIter = 500))
+mmrm_terms <- list(loglik = as.numeric(logLik(gfit2)),
+                   lsmeans = tab(emmeans(gfit2, ~ arm | visitf, mode = "df.error")),
+                   coefficients = as.list(coef(gfit2)))
+
 md5 <- function(p) unname(tools::md5sum(p))
-out <- list(ancova = cases, mmrm = mmrm_case,
+out <- list(ancova = cases, mmrm = mmrm_case, mmrm_terms = mmrm_terms,
             versions = list(R = R.version.string, emmeans = as.character(packageVersion("emmeans")),
                             nlme = as.character(packageVersion("nlme"))),
             inputs = list(ancova_fixture = md5(fixture), mmrm_sim = md5("tests/reference/data/mmrm_sim.csv")))

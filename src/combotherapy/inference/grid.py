@@ -41,8 +41,8 @@ from patsy.mgcv_cubic_splines import CR
 
 from ..errors import DataError, ModelError
 
-__all__ = ["GRID_RULE", "ModelSpec", "ReferenceGrid", "formula_variables", "is_factor", "model_matrix",
-           "reference_grid", "ns"]
+__all__ = ["GRID_RULE", "ModelSpec", "ReferenceGrid", "covariate_terms", "formula_variables", "is_factor",
+           "model_matrix", "reference_grid", "ns"]
 
 GRID_RULE = ("Reference grid (emmeans' default): a numeric variable with two distinct values is treated as a factor "
              "with equal weights, other numeric variables are at their mean over the analysed subjects, factor "
@@ -227,15 +227,51 @@ class ReferenceGrid:
         return [c for c in self.frame.columns if c != "arm"]
 
 
-def _levels(data: pd.Series) -> tuple[list, np.ndarray | None]:
-    """Grid values of one variable and their weights (None: a single value)."""
+def _levels(data: pd.Series, weights: np.ndarray | None = None) -> tuple[list, np.ndarray | None]:
+    """Grid values of one variable and their weights (None: a single value). ``weights`` weight the mean of a
+    numeric variable (observations per subject in a repeated-measures model, as emmeans on the long data)."""
     if isinstance(data.dtype, pd.CategoricalDtype):
         return list(data.cat.categories), None
     x = data.to_numpy(float)
     distinct = np.unique(x)
     if len(distinct) == 2:
         return list(distinct), None
-    return [float(x.mean())], None
+    return [float(np.average(x, weights=weights))], None
+
+
+def covariate_terms(frame: pd.DataFrame, terms: Sequence[str], weights: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, list[str], list[str], np.ndarray]:
+    """Columns of covariate ``terms`` alone (no intercept, no arm) and their reference-grid value.
+
+    For models that build the rest of their design themselves (the MMRM): returns ``X`` (n x q), R-style column
+    names, each column's term, and the grid row (q,) by :data:`GRID_RULE` (covariates enter additively, so the
+    row is the same for every arm and visit).
+    """
+    variables = formula_variables(terms, frame.columns)
+    data = frame[variables].copy()
+    for c in variables:
+        if is_factor(data[c]) and not isinstance(data[c].dtype, pd.CategoricalDtype):
+            values = data[c].astype(str)
+            data[c] = pd.Categorical(values, categories=sorted(values.unique()))
+        if is_factor(data[c]) and data[c].nunique() < 2:
+            raise ModelError(f"covariate '{c}' has a single level among the analysed subjects, so it cannot be "
+                             "estimated; drop it from covariates", kind="singular", column=c)
+    env = patsy.EvalEnvironment([_ENV])
+    X = patsy.dmatrix("1 + " + " + ".join(terms), data, eval_env=env, NA_action="raise", return_type="dataframe")
+    info = X.design_info
+    names = [_r_name(n) for n in info.column_names]
+    col_terms = [""] * len(names)
+    for term, sl in info.term_slices.items():
+        for j in range(sl.start, sl.stop):
+            col_terms[j] = term.name()
+    combos = pd.MultiIndex.from_product([_levels(data[v], weights)[0] for v in variables],
+                                        names=variables).to_frame(index=False)
+    for v in variables:
+        if isinstance(data[v].dtype, pd.CategoricalDtype):
+            combos[v] = pd.Categorical(combos[v], categories=data[v].cat.categories)
+    (Xg,) = patsy.build_design_matrices([info], combos, return_type="matrix")
+    ref = np.asarray(Xg, dtype=float).mean(axis=0)        # equal weights over the grid's combinations
+    return X.to_numpy(float)[:, 1:], names[1:], col_terms[1:], ref[1:]
 
 
 def reference_grid(spec: ModelSpec, frame: pd.DataFrame, arm_col: str = "arm") -> ReferenceGrid:

@@ -122,6 +122,14 @@ def ols(X: np.ndarray, y: np.ndarray, terms: Sequence[str], what: str = "") -> O
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ beta
     sigma2 = float(resid @ resid) / df
+    spread = float(np.ptp(y))
+    if spread == 0 or np.sqrt(sigma2) <= 1e-10 * spread:
+        # an exact fit (identical values, or an outcome copied from a covariate): the residual variance is
+        # rounding noise, and tests on it would report p-values such as 1e-7 that mean nothing
+        raise ModelError(f"the outcome{what} is fitted exactly: its residual variance is zero relative to its scale "
+                         "(all values identical, or the outcome a copy of the baseline or a covariate). There is no "
+                         "variation left to test differences between arms against; check the data.",
+                         kind="degenerate")
     Rinv = np.linalg.solve(R, np.eye(p))
     vcov = sigma2 * (Rinv @ Rinv.T)  # (X'X)^-1 = R^-1 R^-T
     return OlsFit(beta=beta, vcov=vcov, df_resid=df, sigma=float(np.sqrt(sigma2)), residuals=resid)

@@ -41,8 +41,8 @@ OVERALL = "all subjects"
 EXPLORATORY_NOTE = ("Subgroup findings are exploratory: the trial was not powered for them, many comparisons are "
                     "made, and an effect in one subgroup but not another is not evidence of a difference between "
                     "subgroups; judge heterogeneity by the interaction test, and confirm any finding in a new trial.")
-COLUMNS = ["variable", "level", "contrast", "n", "estimate", "se", "df", "statistic", "p", "p_adj", "ci_low",
-           "ci_high", "interaction_p"]
+COLUMNS = ["variable", "level", "first", "second", "contrast", "n", "estimate", "se", "df", "statistic", "p", "p_adj",
+           "ci_low", "ci_high", "interaction_p"]
 
 
 def _cut_labels(cuts: Sequence[float]) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -22,7 +21,7 @@ _NEEDED = ("estimate", "ci_low", "ci_high")
 # identifying columns, in the order they appear in a row label
 _ID_COLUMNS = ("outcome", "subgroup", "variable", "level", "visit", "contrast", "label")
 # result tables a forest can show, in order of preference
-_TABLES = ("contrasts", "hazard_ratios", "table")
+_TABLES = ("contrasts", "table")
 
 
 def _from_result(result: object) -> pd.DataFrame:
@@ -41,21 +40,17 @@ def _from_result(result: object) -> pd.DataFrame:
         frame["alpha"] = fitted.alpha
     if "ci_adjust" not in frame.columns and isinstance(getattr(fitted, "ci_adjust", None), str):
         frame["ci_adjust"] = fitted.ci_adjust
+    # the result vocabulary: its instrument (for a survival result, the event's) and direction of benefit
     inst = getattr(result, "instrument", None)
-    if isinstance(inst, Instrument) and name != "hazard_ratios":
+    if isinstance(inst, Instrument) and inst.kind == "event":
+        # a hazard ratio above 1 means more events in the first arm: good when the event is good
+        frame["measure"] = f"hazard ratio, {(inst.label or inst.name).lower()}"
+    elif isinstance(inst, Instrument):
         # a declared outcome is not in the registry: its label, units and direction come with the result
         frame["outcome_label"] = inst.label or inst.name
         frame["units"] = inst.units or ""
-    if "better" not in frame.columns:
-        better = getattr(result, "better", None)
-        if name == "hazard_ratios":
-            # a hazard ratio above 1 means more events in the first arm: good when the event is good
-            m = re.search(r"Surv\(\s*\w+\s*,\s*(\w+)\s*\)", getattr(fitted, "formula", "") or "")
-            inst = instrument_for(m.group(1)) if m else None
-            better = inst.better if inst is not None else None
-            frame["measure"] = "hazard ratio" + (f", {(inst.label or inst.name).lower()}" if inst is not None else "")
-        if better in ("lower", "higher"):
-            frame["better"] = better
+    if "better" not in frame.columns and getattr(result, "better", None) in ("lower", "higher"):
+        frame["better"] = result.better
     return frame
 
 
@@ -136,9 +131,10 @@ def _rows(results_or_frame: object, better: str | Mapping[str, str] | None) -> p
         raise DataError(f"better must be 'lower' or 'higher', not {sorted(set(col[bad_dir]))}")
     d["better"] = col.astype(object).where(col.notna(), None)
 
-    pairs = d["contrast"].astype(str).str.split(" - ", n=1, regex=False) if "contrast" in d.columns else None
-    first = pairs.str[0] if pairs is not None else pd.Series("", index=d.index)
-    second = pairs.str[1].fillna("") if pairs is not None else pd.Series("", index=d.index)
+    # the arms of each row from the identity columns (first, second); a bare table without them names no arm
+    blank = pd.Series("", index=d.index)
+    first = d["first"].fillna("").astype(str) if "first" in d.columns else blank
+    second = d["second"].fillna("").astype(str) if "second" in d.columns else blank
     known = (d["better"].notna() & (second != "")).to_numpy()
     higher = (d["better"] == "higher").to_numpy()
     d["favours_high"] = np.where(known, np.where(higher, first, second), "")

@@ -145,6 +145,8 @@ class _Model:
         for levels, idx in d.factors.values():
             for f in idx:
                 s[f] = 1.0 / len(levels) if weights == "equal" else w @ d.features[:, f]
+        for f, value in d.formula_ref.items():   # formula terms: built from the grid values (GRID_RULE)
+            s[f] = value
         return s
 
     def lsmean_row(self, arm: int, visit: int) -> np.ndarray:
@@ -253,7 +255,8 @@ def _check_identifiable(data: MMRMData, st: PatternStats, covariance: str, n_par
 def _rank_message(data: MMRMData, dependent: list[int]) -> str:
     """Name what makes the fixed-effects design rank deficient and what to do about it."""
     terms = list(dict.fromkeys(data.cols.terms[j] for j in dependent))
-    covs = [t for t in terms if t in data.numeric or t in data.factors]
+    covs = [t for t in terms if t in data.numeric or t in data.factors
+            or t not in ("(Intercept)", "arm", "visit", "arm:visit", "baseline", "baseline:visit")]
     if covs:
         names = ", ".join(f"'{c}'" for c in covs)
         return (f"covariate {names} is a linear combination of the terms before it (the intercept, arm, visit, "

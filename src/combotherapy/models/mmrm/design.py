@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import DataError, ProblemCollector
+from ...inference.grid import covariate_terms, formula_variables
 from .reml import PatternStats, xwx
 
 __all__ = ["Columns", "MMRMData", "build", "design_maps", "pattern_stats", "dependent_columns"]
@@ -85,6 +86,8 @@ class MMRMData:
     numeric: dict[str, int]       # numeric covariate -> feature index
     factors: dict[str, tuple[list[str], list[int]]]   # factor -> (levels, feature index of levels 2..L)
     excluded: pd.DataFrame
+    # formula terms ("age*sex", "ns(age, df=3)"): feature index -> its reference-grid value (GRID_RULE)
+    formula_ref: dict[int, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -199,6 +202,12 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     if isinstance(covariates, str):  # covariates="age" means one covariate, not 'a', 'g', 'e'
         covariates = [covariates]
     covariates = list(dict.fromkeys(covariates))
+    # plain column names keep the hand-built coding below; any other term goes through the formula library
+    terms = [c for c in covariates if c not in df.columns and not str(c).isidentifier()]
+    plain = [c for c in covariates if c not in terms]
+    if terms:
+        covariates = list(dict.fromkeys(plain + [v for v in formula_variables(terms, list(df.columns))
+                                                 if v not in plain]))
     problems = ProblemCollector()
     for c in covariates:
         if c not in df.columns:
@@ -306,7 +315,11 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
         names.append(f"{outcome}_baseline")
     numeric: dict[str, int] = {}
     factors: dict[str, tuple[list[str], list[int]]] = {}
+    formula_ref: dict[int, float] = {}
+    in_terms = set(formula_variables(terms, list(df.columns))) if terms else set()
     for c in covariates:
+        if c in in_terms and c not in plain:   # used only inside formula terms: built below
+            continue
         col = cov_frame[c].iloc[np.flatnonzero(keep)]
         if _is_numeric(col):
             values = col.to_numpy(dtype=float)
@@ -328,6 +341,16 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
             feats.append((codes == li).astype(float))
             names.append(f"{c}[{lev}]")
         factors[c] = ([str(v) for v in levels], idx)
+    term_cols: list[tuple[str, str, int]] = []
+    if terms:
+        sub = cov_frame.iloc[np.flatnonzero(keep)].reset_index(drop=True)
+        weights = (~np.isnan(Y)).sum(axis=1).astype(float)
+        X, col_names, col_terms, ref = covariate_terms(sub, terms, weights)
+        for j in range(X.shape[1]):
+            formula_ref[len(feats)] = float(ref[j])
+            term_cols.append((col_names[j], col_terms[j], len(feats)))
+            feats.append(X[:, j])
+            names.append(col_names[j])
     features = np.column_stack(feats)
 
     feat, vis, cnames, terms = [], [], [], []
@@ -351,6 +374,8 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     for c, (levels, idx) in factors.items():
         for lev, f in zip(levels[1:], idx):
             add(f, -1, f"{c}[{lev}]", c)
+    for name, term, f in term_cols:
+        add(f, -1, name, term)
     for j, f in enumerate(arm_feat, start=1):
         for a in range(1, k):
             add(f, a, f"arm[{arms[j]}]:{vlab[a]}", "arm:visit")
@@ -361,4 +386,5 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     cols = Columns(np.array(feat), np.array(vis), cnames, terms)
     return MMRMData(outcome=outcome, subjects=subj_ids[keep], arm_codes=arm_codes, arms=arms,
                     visits=[float(v) for v in visits], Y=Y, features=features, feature_names=names, cols=cols,
-                    baseline_feature=base_feat, arm_features=arm_feat, numeric=numeric, factors=factors, excluded=excluded, notes=notes)
+                    baseline_feature=base_feat, arm_features=arm_feat, numeric=numeric, factors=factors,
+                    excluded=excluded, notes=notes, formula_ref=formula_ref)
