@@ -231,11 +231,39 @@ out$registry_wreg_linear <- list(terms = names(coef(s_lin)), coef = unname(coef(
 out$registry_wreg_logistic <- list(terms = names(coef(s_log)), coef = unname(coef(s_log)), svy_vcov = unname(vcov(s_log)),
                                    stacked_coef = st_log$coef, stacked_vcov = st_log$vcov)
 
-# weighted Cox (ATE and overlap weights): coxph with case weights, robust (Lin-Wei) SEs, Breslow ties
+# weighted Cox (ATE and overlap weights): coxph with case weights, robust (Lin-Wei) SEs, Breslow ties; and the
+# stacked sandwich: psi = (multinomial score, w_i * score residual_i), A_gb = -d U(g; w(beta)) / d beta / n with the
+# weighted Breslow score U written out below and differentiated by numDeriv, A_gg = solve(naive.var) / n
+cox_score <- function(g, tt, dd, Z, w) {
+  r <- w * exp(drop(Z %*% g)); U <- rep(0, ncol(Z))
+  for (i in which(dd == 1)) {
+    at <- tt >= tt[i]
+    U <- U + w[i] * (Z[i, ] - colSums(r[at] * Z[at, , drop = FALSE]) / sum(r[at]))
+  }
+  U
+}
 for (est in c("ATE", "overlap")) {
   reg$.wc <- weights_of(ps$P, a, est)
   fc <- coxph(Surv(work_weeks, returned) ~ arm, data = reg, weights = .wc, robust = TRUE, ties = "breslow")
-  out[[paste0("registry_cox_", est)]] <- list(coef = unname(coef(fc)), vcov = unname(vcov(fc)))
+  Z <- model.matrix(~ arm, reg)[, -1]; n <- nrow(reg); p <- ncol(ps$X)
+  U_of_beta <- function(b) {
+    B <- matrix(b, nrow = p); E <- cbind(1, exp(ps$X %*% B)); P <- E / rowSums(E)
+    cox_score(coef(fc), reg$work_weeks, reg$returned, Z, weights_of(P, a, est))
+  }
+  dU <- jacobian(U_of_beta, ps$coef)
+  Ind <- outer(a, 1:3, "==") * 1
+  sc <- do.call(cbind, lapply(2:3, function(k) ps$X * (Ind[, k] - ps$P[, k])))
+  Ibb <- -jacobian(function(b) { B <- matrix(b, nrow = p); E <- cbind(1, exp(ps$X %*% B)); P <- E / rowSums(E)
+                                 colMeans(do.call(cbind, lapply(2:3, function(k) ps$X * (Ind[, k] - P[, k])))) },
+                   ps$coef)
+  psi_g <- reg$.wc * residuals(fc, type = "score")
+  q <- length(ps$coef); k <- ncol(Z)
+  A <- matrix(0, q + k, q + k)
+  A[1:q, 1:q] <- Ibb; A[q + 1:k, 1:q] <- -dU / n; A[q + 1:k, q + 1:k] <- solve(fc$naive.var) / n
+  psi <- cbind(sc, psi_g)
+  V <- solve(A) %*% (crossprod(psi) / n) %*% t(solve(A)) / n
+  out[[paste0("registry_cox_", est)]] <- list(coef = unname(coef(fc)), vcov = unname(vcov(fc)),
+                                              stacked_vcov = unname(V[q + 1:k, q + 1:k]))
 }
 
 # ---- lalonde, two arms (ATT of treat = 1) ----

@@ -6,6 +6,8 @@ Weighted partial likelihood with Breslow's handling of ties,
 
 maximised by Newton's method. Standard errors:
 
+- ``se="stacked"`` (default): the propensity model's score equations stacked with the Cox score, represented
+  by its Lin-Wei residuals w_i r_i (M-estimation), so the estimated score's uncertainty is carried;
 - ``se="known"``: the robust (Lin-Wei) sandwich with the weights treated as known, as
   ``survival::coxph(..., weights = w, robust = TRUE, ties = "breslow")``: V = D'D with
   D_i = w_i r_i' I^-1, r_i the score residual of subject i;
@@ -105,10 +107,58 @@ def _robust(t, d, X, w, g, info, r, S0, xbar, order):
     eg = np.exp(X @ g)
     resid = d[:, None] * (X - xbar) - eg[:, None] * (X * Ai[:, None] - Bi)
     D = (w[:, None] * resid) @ np.linalg.inv(info)
-    return D.T @ D
+    return D.T @ D, w[:, None] * resid
 
 
-def weighted_cox(weights: WeightsResult, time: str, event: str, *, se: str = "known", alpha: float = 0.05,
+def _score(t, d, X, w, g):
+    """Weighted Cox score U(g) = sum_i w_i d_i (x_i - S1/S0) at fixed g."""
+    _, S0, S1 = _risk_sums(np.argsort(-t, kind="stable"), t, X, w, g)
+    return ((w * d)[:, None] * (X - S1 / S0[:, None])).sum(axis=0)
+
+
+def _stacked(weights, t, d, X, g, info, psi_g):
+    """Covariance of g from the propensity score equations stacked with the Cox score (Lin-Wei residuals as its
+    i.i.d. representation); the derivative of the Cox score with respect to the propensity coefficients is taken
+    by central differences (the weights are smooth in them)."""
+    from scipy.special import softmax
+
+    from .weights import raw_weights
+    ps = weights.ps
+    Xp, e, a = ps.X, ps.probabilities, ps.received
+    n, p = Xp.shape
+    K = e.shape[1]
+    b0 = ps.coefficients["estimate"].to_numpy()   # equation by equation, as statsmodels and R order them
+    target = None if weights.target is None else ps.arms.index(weights.target)
+    extra = weights.fitted.extra
+
+    def score_at(b):
+        eta = np.column_stack([np.zeros(n), Xp @ b.reshape(K - 1, p).T])
+        w, *_ = raw_weights(softmax(eta, axis=1), a, weights.estimand, target, weights.stabilized,
+                            extra.get("trim"), extra.get("truncate"))
+        return _score(t, d, X, w, g)
+
+    dU = np.empty((X.shape[1], b0.size))
+    for j in range(b0.size):  # one column per propensity coefficient (a handful), not per subject
+        h = 1e-6 * max(1.0, abs(b0[j]))
+        up, down = b0.copy(), b0.copy()
+        up[j] += h
+        down[j] -= h
+        dU[:, j] = (score_at(up) - score_at(down)) / (2 * h)
+    onehot = ps.indicator()
+    gsc = onehot[:, 1:] - e[:, 1:]
+    psi_b = (Xp[:, :, None] * gsc[:, None, :]).transpose(0, 2, 1).reshape(n, -1)
+    E = e[:, 1:]
+    inner = np.einsum("ik,kl->ikl", E, np.eye(K - 1)) - np.einsum("ik,il->ikl", E, E)
+    A_bb = np.einsum("ikl,ip,iq->kplq", inner, Xp, Xp).reshape((K - 1) * p, -1) / n
+    qb, q = A_bb.shape[0], X.shape[1]
+    A = np.zeros((qb + q, qb + q))
+    A[:qb, :qb], A[qb:, :qb], A[qb:, qb:] = A_bb, -dU / n, info / n
+    psi = np.hstack([psi_b, psi_g])
+    Ainv = np.linalg.inv(A)
+    return (Ainv @ (psi.T @ psi / n) @ Ainv.T / n)[qb:, qb:]
+
+
+def weighted_cox(weights: WeightsResult, time: str, event: str, *, se: str = "stacked", alpha: float = 0.05,
                  adjust: str = "none", n_boot: int = 200, seed: int | np.random.Generator | None = None
                  ) -> WeightedCoxResult:
     """Propensity-weighted Cox model of time to an event on arm (a marginal structural Cox model).
@@ -119,7 +169,7 @@ def weighted_cox(weights: WeightsResult, time: str, event: str, *, se: str = "kn
         From :func:`iptw`; time and event are read from the propensity score's subject frame.
     time, event : str
         Follow-up time and the 0/1 event indicator (1 = event, 0 = censored).
-    se : {"known", "bootstrap"}
+    se : {"stacked", "known", "bootstrap"}
     alpha, adjust
         Interval level; p-value adjustment of the contrasts ("none", "holm", "bonferroni").
     n_boot, seed
@@ -143,8 +193,8 @@ def weighted_cox(weights: WeightsResult, time: str, event: str, *, se: str = "kn
     """
     if not isinstance(weights, WeightsResult):
         raise DataError(f"expected a WeightsResult from iptw(), not {type(weights).__name__}")
-    if se not in ("known", "bootstrap"):
-        raise DataError(f"se must be 'known' or 'bootstrap', not {se!r}")
+    if se not in ("stacked", "known", "bootstrap"):
+        raise DataError(f"se must be 'stacked', 'known' or 'bootstrap', not {se!r}")
     if adjust not in ADJUST:
         raise DataError(f"adjust must be one of {list(ADJUST)}, not {adjust!r}")
     ps = weights.ps
@@ -166,10 +216,14 @@ def weighted_cox(weights: WeightsResult, time: str, event: str, *, se: str = "kn
     X = ps.indicator()[:, 1:]
     used = weights.weights > 0
     g, info, r, S0, xbar, order = _fit(t[used], d[used], X[used], weights.weights[used])
-    if se == "known":
-        V = _robust(t[used], d[used], X[used], weights.weights[used], g, info, r, S0, xbar, order)
-    else:
+    if se == "bootstrap":
         V = _bootstrap(weights, t, d, X, n_boot, seed)
+    else:
+        V, psi_used = _robust(t[used], d[used], X[used], weights.weights[used], g, info, r, S0, xbar, order)
+        if se == "stacked":
+            psi_g = np.zeros((len(t), X.shape[1]))
+            psi_g[used] = psi_used
+            V = _stacked(weights, t, d, X, g, info, psi_g)
     # per-arm log relative hazards vs the first arm: (0, g) with covariance padded; contrasts are differences
     mu = np.r_[0.0, g]
     Vm = np.zeros((len(arms), len(arms)))
@@ -186,9 +240,11 @@ def weighted_cox(weights: WeightsResult, time: str, event: str, *, se: str = "kn
                          "ci_high": g + q * sd})
     notes = [*weights.notes, "Cox model with Breslow ties, weighted partial likelihood; hazard ratios are "
              "marginal (population-averaged in the weighted population).",
-             "Standard errors: " + ("robust (Lin-Wei) sandwich with the weights treated as known, as coxph(robust "
-                                    "= TRUE)." if se == "known" else f"bootstrap, {n_boot} replicates, propensity "
-                                    "model re-fitted.")]
+             "Standard errors: " + {"known": "robust (Lin-Wei) sandwich with the weights treated as known, as "
+                                             "coxph(robust = TRUE).",
+                                    "stacked": "stacked estimating equations (propensity model estimated; Lin-Wei "
+                                               "residuals for the Cox score).",
+                                    "bootstrap": f"bootstrap, {n_boot} replicates, propensity model re-fitted."}[se]]
     fitted = Fitted(model=f"Propensity-weighted Cox regression ({weights.estimand} weights)",
                     formula=f"Surv({time}, {event}) ~ arm", df_method="z", adjust=adjust, alpha=alpha,
                     n_per_arm=weights.fitted.n_per_arm, excluded=weights.fitted.excluded, notes=notes,
