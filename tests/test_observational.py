@@ -297,11 +297,11 @@ def test_weighted_regression_bootstrap_agrees_with_stacked(small):
 
 def test_weighted_cox_bootstrap_interface_and_missing_times(small):
     w = ob.iptw(ob.propensity_score(small, PS))
-    known = ob.weighted_cox(w, "work_weeks", "returned")
+    stacked = ob.weighted_cox(w, "work_weeks", "returned")
     boot = ob.weighted_cox(w, "work_weeks", "returned", se="bootstrap", n_boot=60, seed=2)
-    np.testing.assert_allclose(boot.beta, known.beta)
-    np.testing.assert_allclose(np.sqrt(np.diag(boot.vcov)), np.sqrt(np.diag(known.vcov)), rtol=0.4)
-    hr = known.compare(adjust="none").set_index("contrast")
+    np.testing.assert_allclose(boot.beta, stacked.beta)
+    np.testing.assert_allclose(np.sqrt(np.diag(boot.vcov)), np.sqrt(np.diag(stacked.vcov)), rtol=0.4)
+    hr = stacked.compare(adjust="none").set_index("contrast")
     assert hr.loc["combined - physio", "estimate"] > 1  # returning to work sooner with both therapies
     d = small.copy()
     d.loc[[2, 9], "work_weeks"] = np.nan
