@@ -14,8 +14,8 @@ Errors
 """
 
 # ct.datasets: the public datasets that ship with the package; ct.plot: figures (imports no pyplot, leaves
-# rcParams alone)
-from . import datasets, plot
+# rcParams alone); ct.observational: propensity scores, weights, matching, AIPW, E-values
+from . import datasets, observational, plot
 from .claims import ClaimsReport, claims_report
 from .errors import ArgumentError, DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
@@ -50,7 +50,7 @@ __all__ = [
     "effect_sizes", "EffectSizes",
     "simulate_trial",
     "table_one", "TableOne",
-    "plot", "datasets",
+    "plot", "datasets", "observational",
     "claims_report", "ClaimsReport",
     "adverse_events", "AdverseEventResult", "adherence", "AdherenceResult", "mediation", "MediationResult",
     "subgroups", "SubgroupResult",

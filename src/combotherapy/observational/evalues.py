@@ -1,0 +1,203 @@
+"""E-values: how strong unmeasured confounding would have to be to explain an estimate away.
+
+The E-value (VanderWeele & Ding 2017) is the minimum strength of association, on the risk-ratio scale, that an
+unmeasured confounder would need with both the treatment and the outcome (conditional on the measured covariates)
+to move the point estimate (or the confidence limit nearest the null) to the null:
+
+    E = RR + sqrt(RR (RR - 1))   for RR >= 1 (for RR < 1 apply it to 1/RR);
+
+for a confidence interval, E is computed for the limit closest to 1, and is 1 when the interval contains 1.
+Other measures are first converted to an approximate risk ratio:
+
+- odds ratio: RR ~ OR when the outcome is rare (< 15% in every arm, ``rare=True``), else RR ~ sqrt(OR);
+- hazard ratio: RR ~ HR when rare, else RR ~ (1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR));
+- standardised mean difference d (with its SE): RR ~ exp(0.91 d), limits exp(0.91 d -/+ 1.78 se).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+
+__all__ = ["MEASURES", "RARE_OUTCOME", "EVALUE_NOTE", "evalue", "evalue_table", "evalues"]
+
+MEASURES = ("RR", "OR", "HR", "SMD")
+#: outcome proportion below which an OR or HR is taken to approximate a RR
+RARE_OUTCOME = 0.15
+
+
+def _e(rr: np.ndarray) -> np.ndarray:
+    rr = np.where(rr < 1, 1 / rr, rr)
+    return rr + np.sqrt(rr * (rr - 1))
+
+
+def _to_rr(x, measure, rare):
+    x = np.asarray(x, dtype=float)
+    if measure == "RR" or (measure in ("OR", "HR") and rare):
+        return x
+    if measure == "OR":
+        return np.sqrt(x)
+    if measure == "HR":
+        return (1 - 0.5 ** np.sqrt(x)) / (1 - 0.5 ** np.sqrt(1 / x))
+    raise AssertionError(measure)
+
+
+def evalue(estimate, ci_low=None, ci_high=None, *, measure: str = "RR", rare: bool | None = None, se=None
+           ) -> pd.DataFrame:
+    """E-values of estimates (vectorised).
+
+    Parameters
+    ----------
+    estimate : float or array
+        Ratio (RR, OR, HR) on the ratio scale, or a standardised mean difference (``measure="SMD"``).
+    ci_low, ci_high : float or array, optional
+        Confidence limits (ratio measures). For an SMD give ``se`` instead.
+    measure : {"RR", "OR", "HR", "SMD"}
+    rare : bool, optional
+        Required for OR and HR: is the outcome rare (< 15%) in every arm?
+    se : float or array, optional
+        Standard error of the SMD.
+
+    Returns
+    -------
+    DataFrame
+        ``rr, rr_low, rr_high`` (approximate risk ratios), ``evalue`` (point estimate), ``evalue_ci`` (limit
+        nearest the null; 1 when the interval includes the null; NaN when no interval was given).
+
+    References
+    ----------
+    VanderWeele TJ, Ding P. Sensitivity analysis in observational research: introducing the E-value. Ann Intern
+    Med 2017;167:268-74.
+
+    Example
+    -------
+    >>> round(float(evalue(3.9, 1.8, 8.7)["evalue"].iloc[0]), 2)
+    7.26
+    """
+    if measure not in MEASURES:
+        raise DataError(f"measure must be one of {list(MEASURES)}, not {measure!r}")
+    if measure in ("OR", "HR") and rare is None:
+        raise DataError(f"an {measure} needs rare=True or False: is the outcome below {RARE_OUTCOME:.0%} in every "
+                        "arm? (a common outcome uses the square-root conversion)")
+    est = np.atleast_1d(np.asarray(estimate, dtype=float))
+    if measure == "SMD":
+        if se is None:
+            raise DataError("an SMD needs its standard error (se=) for the interval's E-value")
+        s = np.atleast_1d(np.asarray(se, dtype=float))
+        rr, lo, hi = np.exp(0.91 * est), np.exp(0.91 * est - 1.78 * s), np.exp(0.91 * est + 1.78 * s)
+    else:
+        if np.any(est <= 0):
+            raise DataError(f"a {measure} must be positive")
+        rr = _to_rr(est, measure, rare)
+        lo = _to_rr(ci_low, measure, rare) if ci_low is not None else np.full_like(rr, np.nan)
+        hi = _to_rr(ci_high, measure, rare) if ci_high is not None else np.full_like(rr, np.nan)
+        lo, hi = np.broadcast_to(lo, rr.shape).astype(float), np.broadcast_to(hi, rr.shape).astype(float)
+    e_point = _e(rr)
+    # the limit nearest the null: the lower one above 1, the upper one below 1
+    near = np.where(rr >= 1, lo, hi)
+    crosses = np.where(rr >= 1, lo <= 1, hi >= 1)
+    e_ci = np.where(np.isnan(near), np.nan, np.where(crosses, 1.0, _e(np.where(np.isnan(near), 1.0, near))))
+    return pd.DataFrame({"rr": rr, "rr_low": lo, "rr_high": hi, "evalue": e_point, "evalue_ci": e_ci})
+
+
+def evalues(result, *, rare: bool | None = None) -> pd.DataFrame:
+    """E-values for every contrast of a weighted, doubly robust or matched analysis, beside the estimates.
+
+    A 0/1 outcome uses the risk ratios (``result.ratios``), or the odds ratios of a weighted logistic regression
+    (rare outcome, RR ~ OR, when every arm's proportion is below 15%, else RR ~ sqrt(OR)); a continuous outcome
+    converts each difference to an SMD by dividing by the pooled within-arm SD of the outcome
+    (``d = estimate / sd``, ``se_d = se / sd``).
+
+    Parameters
+    ----------
+    result : AIPWResult, WeightedMeansResult or MatchResult
+    rare : bool, optional
+        For odds ratios: override the rare-outcome rule (default: decided from the data, < 15% in every arm).
+
+    Returns
+    -------
+    DataFrame
+        The contrast table with ``measure, rr, evalue, evalue_ci`` added.
+
+    Example
+    -------
+    >>> from combotherapy.observational import simulate_registry, propensity_score, aipw, evalues
+    >>> ps = propensity_score(simulate_registry(500, seed=4), "age + sex + pain0 + log(pain_duration)")
+    >>> "evalue" in evalues(aipw(ps, "pain")).columns
+    True
+    """
+    ratios = getattr(result, "ratios", None)
+    contrasts = getattr(result, "contrasts", None)
+    if getattr(result, "event", None) is not None and isinstance(contrasts, pd.DataFrame):
+        # hazard ratios of a weighted Cox model: rare when the event happened to < 15% in every arm
+        if rare is None:
+            rare = _rare(result, result.event)
+        table = contrasts.copy()
+        ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
+                    measure="HR", rare=rare)
+        table["measure"] = f"HR ({'rare event: RR ~ HR' if rare else 'common event: RR from the HR conversion'})"
+    elif getattr(result, "link", None) == "logit" and isinstance(contrasts, pd.DataFrame):
+        # odds ratios of a weighted logistic model: the rare-outcome rule decides the conversion
+        if rare is None:
+            rare = _rare(result)
+        table = contrasts.copy()
+        ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
+                    measure="OR", rare=rare)
+        table["measure"] = f"OR ({'rare outcome: RR ~ OR' if rare else 'common outcome: RR ~ sqrt(OR)'})"
+    elif isinstance(ratios, pd.DataFrame):
+        table = ratios.copy()
+        ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
+                    measure="RR")
+        table["measure"] = "RR"
+    else:
+        sd = _outcome_sd(result)
+        if not isinstance(contrasts, pd.DataFrame) or sd is None:
+            raise DataError(f"{type(result).__name__} has no contrasts with an outcome SD or risk ratios; use "
+                            "evalue() with the numbers directly")
+        table = contrasts.copy()
+        table["smd"] = table["estimate"] / sd
+        ev = evalue(table["smd"].to_numpy(), measure="SMD", se=table["se"].to_numpy() / sd)
+        table["measure"] = f"SMD (difference / outcome SD {sd:.4g})"
+    table["rr"] = ev["rr"].to_numpy()
+    table["evalue"] = ev["evalue"].to_numpy()
+    table["evalue_ci"] = ev["evalue_ci"].to_numpy()
+    return table
+
+
+def _outcome_sd(result) -> float | None:
+    sd = getattr(result, "sd_outcome", None)
+    if sd is not None:
+        return float(sd)
+    ps = getattr(getattr(result, "weights", None), "ps", None) or getattr(result, "ps", None)
+    outcome = getattr(result, "outcome", None)
+    if ps is None or outcome is None:
+        return None
+    y = ps.data[outcome].to_numpy(float)
+    codes = ps.received
+    K = len(ps.arms)
+    ss = sum(np.square(y[codes == k] - y[codes == k].mean()).sum() for k in range(K))
+    return float(np.sqrt(ss / (len(y) - K)))
+
+
+def _rare(result, column: str | None = None) -> bool:
+    """Is the 0/1 outcome below RARE_OUTCOME in every arm (the VanderWeele-Ding rule for odds ratios)?"""
+    ps = getattr(getattr(result, "weights", None), "ps", None) or getattr(result, "ps", None)
+    y = ps.data[column or result.outcome].to_numpy(float)
+    props = np.bincount(ps.received, weights=y, minlength=len(ps.arms)) / np.bincount(ps.received,
+                                                                                     minlength=len(ps.arms))
+    return bool(np.all(props < RARE_OUTCOME))
+
+
+def evalue_table(result) -> pd.DataFrame:
+    """The E-value columns shown beside a result's contrasts (``contrast, first, second, estimate, measure, rr,
+    evalue, evalue_ci``)."""
+    t = evalues(result)
+    return t[["contrast", "first", "second", "estimate", "measure", "rr", "evalue", "evalue_ci"]].reset_index(
+        drop=True)
+
+
+EVALUE_NOTE = ("E-values (VanderWeele & Ding 2017): the risk-ratio association an unmeasured confounder would need "
+               "with both treatment and outcome to explain the estimate (evalue) or its confidence limit (evalue_ci) "
+               "away.")
