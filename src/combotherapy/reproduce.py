@@ -35,6 +35,7 @@ NOTEBOOKS = {
     "03_every_claim.ipynb": "data/sample/three_arm.csv",
     "04_who_benefits_and_synergy.ipynb": "data/sample/factorial.csv",
     "05_vickers_headache_trial.ipynb": "{datasets}/vickers_acupuncture_headache/acupuncture.csv",
+    "06_when_nobody_was_randomised.ipynb": "data/sample/registry.csv",
 }
 LOCK = "requirements-lock.txt"
 COMMITTED = "results"
