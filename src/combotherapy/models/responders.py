@@ -19,8 +19,8 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
-from ..arguments import MISSING_RULES as ARG_MISSING_RULES
 from ..arguments import DEFAULTS, check_alpha, check_choice, check_reference
+from ..arguments import MISSING_RULES as ARG_MISSING_RULES
 from ..arms import contrast_label, contrast_pairs
 from ..errors import ArgumentError, DataError, ModelError
 from ..inference import Inference, p_adjust
