@@ -170,3 +170,39 @@ def test_a_fitted_result_is_used_as_it_is():
         ct.combination_test(trial, "odi", 12, model=ct.ancova(trial, "pain", 12))
     with pytest.raises(ct.ArgumentError, match="cannot change it"):
         ct.combination_test(trial, "pain", 12, model=ct.ancova(trial, "pain", 12), covariates=["age"])
+
+
+def test_alpha_is_honoured_with_an_already_fitted_model(factorial):
+    """Audit: a fitted MMRM passed with alpha=0.01 kept its 95% intervals while labelling them 99%."""
+    fit = ct.mmrm(factorial, "pain", covariance="cs")                     # fitted at the default alpha 0.05
+    refit = ct.mmrm(factorial, "pain", covariance="cs", alpha=0.01)
+    syn = ct.synergy(factorial, "pain", 12, model=fit, alpha=0.01)
+    syn_refit = ct.synergy(factorial, "pain", 12, model=refit, alpha=0.01)
+    np.testing.assert_allclose(syn.effects[["ci_low", "ci_high"]], syn_refit.effects[["ci_low", "ci_high"]],
+                               rtol=1e-12)
+    at95 = ct.synergy(factorial, "pain", 12, model=fit, alpha=0.05).interaction
+    assert syn.interaction["ci_high"] - syn.interaction["ci_low"] > at95["ci_high"] - at95["ci_low"]
+    comb = ct.combination_test(factorial, "pain", 12, model=fit, alpha=0.01)
+    direct = fit.test([{"combined": 1, "physio": -1}, {"combined": 1, "acupuncture": -1}], visit=12,
+                      adjust="none", alpha=0.01, side="less")
+    np.testing.assert_allclose(comb.contrasts["ci_high"], direct["ci_high"], rtol=1e-12)
+
+
+def test_one_sided_default_is_ich_e9_and_matches_the_two_sided_95_interval(three_arm):
+    """Audit: the default was a one-sided 0.05 (= two-sided 0.10). Now 0.025 one-sided, stated in the result, and
+    its interval is the matching end of the two-sided 95% interval."""
+    res = ct.combination_test(three_arm, "pain", 12, missing_baseline="exclude")
+    assert res.alpha == 0.025 and res.fitted.alpha == 0.025
+    assert any("ICH E9" in n for n in res.notes)
+    two = ct.ancova(three_arm, "pain", 12, missing_baseline="exclude", adjust="none", alpha=0.05)
+    two = two.contrasts.set_index("contrast")
+    for _, row in res.contrasts.iterrows():
+        assert row["ci_high"] == pytest.approx(two.loc[row["contrast"], "ci_high"], rel=1e-12)
+        assert row["p"] == pytest.approx(two.loc[row["contrast"], "p"] / 2, rel=1e-9)
+
+
+def test_primary_tests_at_half_the_two_sided_alpha(three_arm):
+    from combotherapy.analysis import primary
+
+    res = primary(three_arm, "pain", 12, alpha=0.05)
+    assert res.combination_result.alpha == 0.025

@@ -55,15 +55,25 @@ def is_factor(s: pd.Series) -> bool:
 
 
 class _NaturalSpline(CR):
-    """``ns(x, df)``: patsy's natural cubic regression spline with ``df + 1`` knots at quantiles (ends at the
-    range), centred so it can sit beside an intercept; the same function space as R's ``ns(x, df)`` + intercept."""
+    """``ns(x, df)``: a natural cubic spline with ``df - 1`` inner knots at quantiles of ``x`` (all values, ties
+    included, as R's ``splines::ns``) and boundary knots at the range, centred so it can sit beside an intercept:
+    the same function space as R's ``ns(x, df)`` + intercept. patsy's ``cr`` takes its quantiles of the *distinct*
+    values, so the knots are computed here and passed to it."""
 
     def memorize_chunk(self, x, df=3, lower_bound=None, upper_bound=None):
-        super().memorize_chunk(x, df=df, lower_bound=lower_bound, upper_bound=upper_bound,
-                               constraints="center")
+        self._chunks = [*getattr(self, "_chunks", []), np.atleast_1d(np.asarray(x, dtype=float))]
+        self._ns_args = (int(df), lower_bound, upper_bound)
+
+    def memorize_finish(self):
+        x = np.concatenate(self._chunks)
+        df, lower, upper = self._ns_args
+        del self._chunks
+        inner = np.quantile(x, np.linspace(0, 1, df + 1)[1:-1])   # R's quantile type 7 = numpy's default
+        super().memorize_chunk(x, knots=inner, lower_bound=lower, upper_bound=upper, constraints="center")
+        super().memorize_finish()
 
     def transform(self, x, df=3, lower_bound=None, upper_bound=None):
-        return super().transform(x, df=df, lower_bound=lower_bound, upper_bound=upper_bound,
+        return super().transform(x, knots=None, lower_bound=lower_bound, upper_bound=upper_bound,
                                  constraints="center")
 
 

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .. import contrasts as engine
 from ..analysis_set import analysis_set
 from ..arms import contrast_pairs
 from ..errors import DataError
+from ..inference import engine
 from ..instruments import Instrument
 from ..results import Fitted, Result
 from ..trial import Trial
