@@ -147,7 +147,7 @@ def test_report_shows_the_library_numbers(sample_html):
     responders = section(sample_html, "responders")
     for threshold in (0.3, 0.5):
         res = ct.responders(trial, "pain", 12, threshold=threshold, relative=True)
-        for v in res.arms["proportion"]:
+        for v in res.by_arm["proportion"]:
             assert f"<td>{number(v)}</td>" in responders
 
 
