@@ -134,7 +134,7 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
         ``sqrt(phi)`` with ``phi`` = Pearson chi-square / residual df and t tests on the residual df (R's
         ``quasibinomial``).
     adjust : str
-        Multiplicity adjustment of the odds-ratio p-values (see :mod:`combotherapy.contrasts`; default Holm).
+        Multiplicity adjustment of the odds-ratio p-values (see :mod:`combotherapy.inference`; default Holm).
 
     Returns
     -------

@@ -218,7 +218,7 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
         sorted as R's ``factor()``); a column that varies between visits enters with its baseline value.
         Subjects missing a covariate are excluded and listed.
     adjust : str
-        Multiplicity adjustment of the rate-ratio contrasts (see :mod:`combotherapy.contrasts`).
+        Multiplicity adjustment of the rate-ratio contrasts (see :mod:`combotherapy.inference`; default Holm).
     alpha : float
         1 - confidence level.
     reference : str, optional
