@@ -51,8 +51,9 @@ class Trial:
     Build one with :func:`combotherapy.load`, which runs every check (formats, mappings, ranges, the identifier
     guard). ``Trial(data, instruments)`` takes a frame that is already canonical and checks the invariants every
     analysis relies on (keys ``subject``, ``arm`` (categorical), ``visit`` (finite weeks, 0 or more) present and
-    never missing, one row per subject and visit, outcomes numeric), raising :class:`DataError` otherwise; it does
-    not re-run the loader's range checks, so that tests and subsets of a loaded trial can be built directly.
+    never missing; instruments are :class:`Instrument`), raising :class:`DataError` otherwise; it does not re-run
+    the loader's checks (ranges, duplicates, the identifier guard), which the models repeat where they matter, so
+    that subsets of a loaded trial and crafted test trials can be built directly.
     Code that generated the data itself may use the one fast constructor :meth:`_from_validated`, which checks
     nothing.
 
@@ -286,16 +287,10 @@ def _check_canonical(data: pd.DataFrame, instruments: Mapping[str, Instrument]) 
         bad = ~np.isfinite(visit) | (visit < 0)
         if bad.any():
             problems.add("visit", "expected finite weeks since randomisation, 0 or more", np.flatnonzero(bad))
-        dup = data.duplicated(["subject", "visit"]).to_numpy()
-        if dup.any():
-            problems.add("visit", "duplicate subject-visit rows: expected one row per subject and visit",
-                         np.flatnonzero(dup))
+    # duplicate rows and non-numeric outcome cells are left to the models' own checks, which name the subjects
     for name, inst in instruments.items():
         if not isinstance(inst, Instrument):
             problems.add(name, f"the instrument must be a ct.Instrument, not {type(inst).__name__}")
-        elif name in data.columns and not (pd.api.types.is_numeric_dtype(data[name].dtype)
-                                           or data[name].isna().all()):
-            problems.add(name, "an outcome column must hold numbers")
     problems.raise_if_any(message="not a canonical trial frame:")
 
 

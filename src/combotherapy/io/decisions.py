@@ -30,7 +30,10 @@ _OUTCOME_WORDS = {
     "adverse_events": {"ae", "aes", "adverse", "events"}, "sessions_attended": {"attended", "sessions"},
     "sessions_planned": {"planned", "sessions"}, "phq9": {"phq", "phq9", "depression"},
 }
-_IGNORED_WORDS = {"time", "weeks", "days", "duration", "flag", "status", "events", "sessions"}
+#: words too common to point to one outcome by themselves (from the registry's labels)
+_IGNORED_WORDS = {"time", "weeks", "days", "duration", "flag", "status", "events", "sessions", "with", "use", "to",
+                  "index", "range", "motion", "protein", "c", "reactive", "rating", "scale", "numeric", "in", "s",
+                  "5d", "eq", "28", "9", "observed", "physiotherapy"}
 _KNOWN_COVARIATES = set(COVARIATE_RANGES) | {"sex", "site", "gender", "center", "centre"}
 
 
