@@ -5,7 +5,9 @@ import importlib
 
 import pytest
 
-MODULES = ["errors", "instruments", "arms", "trial", "validate", "privacy", "simulate", "table_one", "contrasts",
+MODULES = ["errors", "instruments", "arms", "trial", "validate", "privacy.detect", "privacy.deidentify",
+           "privacy.disclosure", "simulate",
+           "table_one.stats", "contrasts",
            "results", "export", "files", "io.load", "io.layout", "io.readers", "models.ancova",
            "models.combination", "models.effect_sizes", "models.responders", "models.proportions", "models._design"]
 
