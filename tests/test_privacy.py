@@ -242,10 +242,25 @@ def test_no_false_positives_on_the_public_datasets():
     files = sorted((REPO / "src/combotherapy/datasets").glob("*/*.csv"))
     assert files, "no public dataset found"
     for path in files:
+        # meta-analysis inputs are study-level published data: authors and study labels are publication metadata
+        kind = "study" if path.parent.name.startswith(("metafor_", "netmeta_")) else "trial"
         for frame in (pd.read_csv(path, encoding="utf-8-sig"),
                       pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)):
-            found = ct.find_identifiers(frame)
+            found = ct.find_identifiers(frame, kind=kind)
             assert found.empty, (path.name, found.to_dict("records"))
+
+
+def test_study_level_files_carry_authors_as_publication_metadata():
+    studies = pd.DataFrame({"author": ["John Smith", "Maria Garcia Lopez"], "study": ["Smith 2004", "Garcia 2010"],
+                            "year": [2004, 2010], "published": ["12 March 2004", "Mar 2010"],
+                            "contact": ["j.smith@uni.edu", None], "events": [3, 5], "n": [40, 41]})
+    trial = ct.find_identifiers(studies)
+    assert {"author", "published", "contact"} <= set(trial["column"])
+    study = ct.find_identifiers(studies, kind="study")
+    # author, study and year are metadata; a publication date is not a patient's date; an e-mail is still caught
+    assert set(study["column"]) == {"contact"}
+    with pytest.raises(ct.DataError, match="kind must be"):
+        ct.find_identifiers(studies, kind="meta")
 
 
 # --- the error message ----------------------------------------------------------------------

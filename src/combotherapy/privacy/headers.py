@@ -25,6 +25,7 @@ FULL_DATE = "full date"
 MONTH_DATE = "date more precise than the year"
 ZIP = "ZIP code (more than 3 digits)"
 AGE = "age over 89"
+NAME, ADDRESS, RECORD = "name", "address", "medical record number"
 EMAIL, PHONE, SSN, IP, URL = "email address", "phone number", "US social security number", "IP address", "URL"
 
 # --- column names -----------------------------------------------------------------------------
@@ -33,20 +34,31 @@ _NAME_WORDS: dict[str, frozenset[str]] = {
     "name": frozenset({"surname", "surnames", "forename", "forenames", "firstname", "lastname", "fullname",
                        "givenname", "familyname", "middlename", "maidenname", "fname", "lname", "initials",
                        "nickname", "patientname", "participantname", "subjectname", "nextofkin", "employer",
-                       "employername"}),
+                       "employername", "patname", "ptname", "pname", "fullnames", "nom", "prenom", "nombre",
+                       "apellido", "apellidos", "vorname", "nachname", "nome", "cognome", "voornaam", "achternaam",
+                       "imie", "nazwisko", "familienname", "nomdefamille"}),
     "address": frozenset({"address", "addresses", "addr", "street", "streetaddress", "addressline",
-                          "housenumber", "houseno"}),
+                          "housenumber", "houseno", "adresse", "direccion", "indirizzo", "endereco",
+                          "strasse", "calle", "domicilio"}),
     "geographic subdivision smaller than a state": frozenset({
         "city", "town", "county", "precinct", "village", "suburb", "neighbourhood", "neighborhood", "borough",
-        "municipality", "latitude", "longitude", "geolocation", "geocode", "gps"}),
+        "municipality", "latitude", "longitude", "geolocation", "geocode", "gps", "ville", "ciudad",
+        "stadt", "wohnort", "citta", "cidade", "localidad", "gemeinde", "lat", "lon", "lng"}),
     EMAIL: frozenset({"email", "emails", "emailaddress", "emailaddr"}),
     PHONE: frozenset({"phone", "phones", "telephone", "tel", "telno", "phoneno", "phonenumber", "mobile",
-                      "mobileno", "mobilephone", "cellphone", "cellno", "cellnumber", "pager"}),
+                      "mobileno", "mobilephone", "cellphone", "cellno", "cellnumber", "pager", "telefono", "telefon",
+                      "telefone", "celular", "movil", "cellulare", "handy", "portable", "contactno", "contactnumber"}),
     "fax": frozenset({"fax", "faxno", "faxnumber", "facsimile"}),
-    SSN: frozenset({"ssn", "socialsecurity", "socialsecurityno", "socialsecuritynumber", "socsec"}),
+    SSN: frozenset({"ssn", "socialsecurity", "socialsecurityno", "socialsecuritynumber", "socsec", "ssnno",
+                    "nir", "bsn", "pesel", "personnummer", "dni", "cpf", "curp", "nationalinsurance",
+                    "nationalinsuranceno", "taxid", "steuerid", "codicefiscale"}),
     "medical record number": frozenset({"mrn", "medicalrecord", "medicalrecordno", "medicalrecordnumber", "medrec",
                                         "hospitalnumber", "hospitalno", "hospno", "chartno", "chartnumber",
-                                        "caseno", "casenumber"}),
+                                        "caseno", "casenumber", "recno", "recnum", "recordno", "recordnumber", "recordnum",
+                                        "medicalrecordid", "patientnumber", "patientno", "patientnum", "patno",
+                                        "patnum", "ptno", "ptnum", "ptnumber", "hospitalid", "hospid", "chartid",
+                                        "ehrid", "emrid", "nhi", "nhc", "fileno", "filenumber", "casenum",
+                                        "historiaclinica", "krankenaktennummer"}),
     "health-plan number": frozenset({"healthplanid", "healthplanno", "healthplannumber", "memberid", "memberno",
                                      "membernumber", "beneficiaryid", "beneficiarynumber", "policyno",
                                      "policynumber", "nhsno", "nhsnumber", "nhsid", "insuranceid", "insuranceno",
@@ -65,6 +77,19 @@ _NAME_WORDS: dict[str, frozenset[str]] = {
     "biometric identifier or photograph": frozenset({"photo", "photograph", "fingerprint", "voiceprint",
                                                      "faceimage", "retinascan"}),
 }
+# Words that announce an identifier only alone or beside identifier-ish words: "ip_adherence" (investigational
+# product), "mobile_app_use", "tel_consult", "photo_therapy", "gps_seen" and "city_size" are measurements.
+_WEAK = frozenset({"ip", "mobile", "tel", "photo", "photograph", "gps", "city", "town", "county", "village", "suburb",
+                   "borough", "municipality", "precinct", "neighbourhood", "neighborhood", "pager", "handy",
+                   "portable", "lat", "lon", "lng", "account", "accounts", "nom", "nome", "nombre", "movil"})
+_COMPANIONS = frozenset({
+    "no", "nr", "num", "number", "numbers", "id", "code", "address", "addr", "name", "home", "work", "contact",
+    "patient", "pt", "subject", "participant", "primary", "secondary", "alt", "alternate", "main", "current",
+    "of", "residence", "birth", "v4", "v6", "phone", "cell", "personal", "private", "emergency", "kin", "mother",
+    "father", "spouse", "file", "image", "url", "latitude", "longitude", "coord", "coords", "coordinates",
+    "location", "position", "raw", "text", "txt", "str", "value", "val", "country", "state", "1", "2", "3",
+    "pat", "person", "family", "full", "first", "last", "given", "de", "del", "la", "le", "and", "or", "fixed",
+    "bank", "user", "owner", "holder", "login", "source", "client", "dest", "remote", "host"})
 # Long, distinctive words also recognised at the end of a run-together token ("homephone").
 _AFFIX_WORDS: dict[str, tuple[str, ...]] = {
     "name": ("surname", "forename", "firstname", "lastname", "fullname"),
@@ -82,14 +107,64 @@ _PERSON = frozenset({"first", "last", "full", "given", "family", "middle", "maid
                      "christian", "birth", "proxy", "caregiver", "carer"})
 _DOB = frozenset({"dob", "dateofbirth", "birthdate", "birthday", "birthdt", "brthdtc", "brthdt", "datebirth",
                   "birthdatetime"})
-_DATE_TOKENS = frozenset({"date", "dates", "dt", "datetime", "timestamp", "dttm", "dtm", "dtc"})
+_DATE_TOKENS = frozenset({"date", "dates", "dt", "datetime", "timestamp", "dttm", "dtm", "dtc", "datum", "fecha",
+                          "fechas", "dat"})
+# tokens that make large numbers in a column epoch seconds rather than counts
+_TIME_TOKENS = frozenset({"time", "timestamp", "ts", "epoch", "unix", "created", "modified", "updated", "at", "when",
+                          "datetime", "stamp", "timestamps", "logged", "recorded"})
 # English words ending in "date" that are not dates ("candidate", "update")
 _NOT_DATES = frozenset({"candidate", "candidates", "update", "updated", "validate", "validated", "invalidate",
                         "mandate", "mandated", "accommodate", "consolidate", "liquidate", "intimidate", "sedate",
                         "elucidate", "dilapidate"})
 _ZIP = frozenset({"zip", "zipcode", "zipcodes", "postcode", "postcodes", "postalcode", "postal", "plz", "zip5",
                   "zipcd"})
-_AGE = frozenset({"age", "ages"})
+_AGE = frozenset({"age", "ages", "ageyears", "ageyrs", "ageyr", "agey", "yearsold", "yrsold", "yearold", "edad",
+                  "alter", "idade", "leeftijd", "wiek", "vozrast", "ageatconsent", "ageatentry", "ageatbaseline",
+                  "ageatrandomisation", "ageatrandomization", "anos", "annees", "jahre"})
+# year of birth: Safe Harbor allows the year unless it implies an age over 89
+_YOB = frozenset({"yob", "yearofbirth", "birthyear", "birthyr", "yrofbirth", "birthyears", "geburtsjahr",
+                  "anneedenaissance", "anodenacimiento", "annodinascita", "anonacimiento", "brthyr"})
+# headers whose 5-digit values are postal codes
+_RESIDENCE = frozenset({"residence", "residency", "home", "domicile", "domicilio", "wohnort", "postalarea",
+                        "location", "area", "district", "locality", "cp", "codepostal", "codigopostal", "cap",
+                        "postleitzahl", "postnummer", "postnr", "homearea", "hometown"})
+# headers of study-assigned pseudonyms: structured study ids (101-01-0001) are legitimate there
+_SUBJECT = frozenset({"subject", "subjects", "subj", "subjid", "usubjid", "subjectid", "subjectno", "subjectnumber",
+                      "participantid", "participant", "ptid", "studyid", "screeningno", "screeningnumber", "scrno",
+                      "randno", "randomisationno", "randomizationno", "randomisationnumber", "randomizationnumber",
+                      "id", "ids", "studysubjectid", "pseudonym", "pseudoid", "studyno", "patient", "patientid",
+                      "usubj"})
+_SUBJECT_QUALIFIERS = frozenset({"no", "nr", "num", "number", "code", "study", "patient", "pt", "pat", "screening",
+                                 "rand", "randomisation", "randomization", "trial", "unique", "u", "id"})
+# headers of study codes and software versions: digit groups there are codes, not phones, SSNs or IP addresses
+_CODE = frozenset({"code", "codes", "studycode", "protocol", "protocolno", "protocolnumber", "kit", "kitno",
+                   "kitnumber", "lot", "lotno", "lotnumber", "batch", "batchno", "batchnumber", "form", "crf",
+                   "randcode", "sitecode", "trialcode", "trialno", "version", "versions", "ver", "release", "build",
+                   "firmware", "software", "swversion", "appversion", "fw", "sw", "drugcode", "itemcode",
+                   "productcode", "catalogue", "catalog", "sku", "eudract", "nct", "isrctn", "registration"})
+_VERSION = frozenset({"version", "versions", "ver", "release", "build", "firmware", "software", "swversion",
+                      "appversion", "fw", "sw"})
+# publication metadata of study-level files (meta-analysis inputs): authors and study labels are not patients
+_PUBLICATION = frozenset({"author", "authors", "firstauthor", "study", "studies", "studlab", "studylabel", "studyname",
+                          "trial", "trials", "reference", "ref", "citation", "publication", "journal", "source",
+                          "year", "pubyear", "publicationyear", "label", "name", "names", "investigator",
+                          "investigators", "group", "author1", "authoryear", "published", "publicationdate",
+                          "pubdate", "doi", "pmid"})
+
+
+def roles(tokens: list[str], kind: str = "trial") -> set[str]:
+    """What a header says about its column: ``subject`` ids, study ``code``, software ``version``, ``publication``."""
+    grams = _grams(tokens)
+    out = set()
+    if grams & _SUBJECT and set(tokens) <= _SUBJECT | _SUBJECT_QUALIFIERS:
+        out.add("subject")
+    if grams & _CODE:
+        out.add("code")
+    if grams & _VERSION:
+        out.add("version")
+    if kind == "study" and grams & _PUBLICATION:
+        out.add("publication")
+    return out
 _AGE_UNITS = {"months": 12.0, "month": 12.0, "mo": 12.0, "mos": 12.0, "weeks": 52.1775, "week": 52.1775,
               "wk": 52.1775, "wks": 52.1775, "days": 365.25, "day": 365.25, "d": 365.25}
 
@@ -116,7 +191,11 @@ def _name_kinds(name: object) -> list[str]:
     """Kinds of identifier a column name announces on its own (dates, ZIP and age need their values)."""
     tokens = _tokens(name)
     grams = _grams(tokens)
-    kinds = [k for k, words in _NAME_WORDS.items() if grams & words]
+    kinds = []
+    for k, words in _NAME_WORDS.items():
+        hit = grams & words
+        if hit and (hit - _WEAK or all(t in _COMPANIONS or t in hit for t in tokens)):
+            kinds.append(k)
     for kind, words in _AFFIX_WORDS.items():
         if kind not in kinds and any(t != w and t.endswith(w) for t in tokens for w in words):
             kinds.append(kind)
@@ -144,5 +223,11 @@ def _numeric_dates(x: pd.Series) -> pd.Series:
 
 
 def _is_date_name(tokens: list[str]) -> bool:
-    return any(t in _DATE_TOKENS or (t.endswith(("date", "dtc", "dtm")) and t not in _NOT_DATES) for t in tokens)
+    # CDISC/SAS numeric dates end in DT (RANDDT, RFSTDT, TRTSDT): short run-together tokens only
+    return any(t in _DATE_TOKENS or (t.endswith(("date", "dtc", "dtm")) and t not in _NOT_DATES)
+               or (t.endswith("dt") and 4 <= len(t) <= 8) or t.startswith(("fecha", "datum")) for t in tokens)
+
+
+def _is_time_name(tokens: list[str]) -> bool:
+    return _is_date_name(tokens) or bool(set(tokens) & _TIME_TOKENS)
 
