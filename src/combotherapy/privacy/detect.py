@@ -38,7 +38,7 @@ from .headers import (
     _tokens,
     roles,
 )
-from .names import given_name_only, is_name_header, name_values, names_in_text
+from .names import candidates, given_name_only, is_name_header, name_values, names_in_text
 from .patterns import (
     DIGITS_PHONE,
     DIGITS_RECORD,
@@ -140,6 +140,13 @@ def _header_findings(name: object) -> list[str]:
     return kinds
 
 
+def _in(name: object, names: set) -> bool:
+    try:
+        return name in names
+    except TypeError:  # an unhashable label
+        return False
+
+
 def _study_ids(u: pd.Series) -> bool:
     """Structured study ids (``101-01-0001``): digit groups sharing their leading digits (site, country).
 
@@ -174,12 +181,13 @@ def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Seri
         if kind not in skip and plain.any():
             m = contains(u[plain], pattern)
             masks[kind] = m if kind not in masks else pd.concat([masks[kind], m])
-    if NAME not in skip and not words.empty:
-        longer = contains(words, r"[^ ]+ [^ ]+ [^ ]")
-        m = name_values(words) | names_in_text(words[longer]).reindex(words.index, fill_value=False)
-        single = given_name_only(words)
+    named = candidates(words) if NAME not in skip and not words.empty else words.iloc[:0]
+    if len(named):
+        longer = contains(named, r"[^ ]+ [^ ]+ [^ ]")
+        m = name_values(named) | names_in_text(named[longer]).reindex(named.index, fill_value=False)
+        single = given_name_only(named).reindex(words.index, fill_value=False)
         if single.sum() >= 3 and single.mean() >= 0.5:
-            m |= single  # a column of given names alone
+            m = m.reindex(words.index, fill_value=False) | single  # a column of given names alone
         masks[NAME] = m
     hits = []
     for kind, m in masks.items():
@@ -197,7 +205,7 @@ def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Seri
 def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) -> list[_Finding]:
     """Every finding in one column: its header, its name, name-and-value rules, then values."""
     tokens = _tokens(name)
-    role = roles(tokens, kind) | ({"subject"} if name in subject else set())
+    role = roles(tokens, kind) | ({"subject"} if _in(name, subject) else set())
     present = int(s.notna().sum())
     in_header = _header_findings(name)
     label = f"column {pos + 1} (header withheld)" if in_header else printable(name)
@@ -224,7 +232,7 @@ def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) 
         out.extend(_Finding(pos, name, *f, label) for f in rule(tokens, s, text, present, x))
     if text is not None and len(text):
         skip = {f.kind for f in out} | ({FULL_DATE} if any(f.kind == MONTH_DATE for f in out) else set())
-        if "subject" in role:
+        if _in(name, subject) or tokens in (["subject"], ["subjid"], ["usubjid"]):
             skip.add(RECORD)  # the subject column is pseudonymised (hashed) by deidentify, not dropped
         if role & {"subject", "code"} and ("code" in role or _study_ids(u)):
             skip |= {PHONE, SSN, IP, RECORD}

@@ -156,7 +156,7 @@ def roles(tokens: list[str], kind: str = "trial") -> set[str]:
     """What a header says about its column: ``subject`` ids, study ``code``, software ``version``, ``publication``."""
     grams = _grams(tokens)
     out = set()
-    if grams & _SUBJECT and set(tokens) <= _SUBJECT | _SUBJECT_QUALIFIERS:
+    if (grams & (_SUBJECT - {"id", "ids"}) or tokens in (["id"], ["ids"])) and set(tokens) <= _SUBJECT | _SUBJECT_QUALIFIERS:
         out.add("subject")
     if grams & _CODE:
         out.add("code")

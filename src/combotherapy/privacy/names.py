@@ -38,7 +38,10 @@ maneuver manoeuvre questionnaire criteria classification approach protocol thera
 street road avenue lane university college school institute foundation trust house group arm site study trial only
 plus and or the of care ward unit program programme exercise exercises model type level grade stage phase week
 weeks day days month months year years visit baseline follow up control combined physio acupuncture yes no none
-other unknown missing male female left right both mild moderate severe pain""".split())
+other unknown missing male female left right both mild moderate severe pain wort""".split())
+# a given name after these is a place or a saint ("Saint Louis", "San Diego", "Mount Pleasant")
+_PLACE_BEFORE = frozenset({"st", "saint", "san", "santa", "sainte", "sao", "mount", "mt", "lake", "port", "fort",
+                           "cape", "new"})
 _TITLES = (r"(?:^|[^A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra|Srta|Mme|Mlle|Herr|Frau|Sig|Sig\.ra|Dña|Dona)"
            r"\.? [A-Z][a-zà-ÿ'’-]+")
 _WORD = r"([A-Za-zÀ-ÿ][A-Za-zÀ-ÿ'’-]*\.?)"
@@ -51,6 +54,17 @@ def lexicon() -> tuple[frozenset[str], frozenset[str]]:
         table = pd.read_csv(fh, dtype=str, keep_default_na=False)
     return (frozenset(table.loc[table["type"] == "first", "name"]),
             frozenset(table.loc[table["type"] == "last", "name"]))
+
+
+@lru_cache(maxsize=8)
+def _index(words: frozenset[str]) -> pd.Index:
+    return pd.Index(sorted(words), dtype=object)
+
+
+def _member(words: pd.Series, vocabulary: frozenset[str]) -> pd.Series:
+    """``words.isin(vocabulary)`` through a cached hash index (Series.isin rebuilds it from the set every call)."""
+    found = _index(vocabulary).get_indexer(words.to_numpy(dtype=object, na_value=None)) >= 0
+    return pd.Series(found, index=words.index)
 
 
 def _fold(words: pd.Series) -> pd.Series:
@@ -79,6 +93,22 @@ def _words(u: pd.Series) -> pd.DataFrame:
                          "upper": contains(words, r"^[A-ZÀ-Þ'’-]{2,}\.?$").to_numpy(dtype=bool)})
 
 
+@lru_cache(maxsize=1)
+def _gate() -> str:
+    """One RE2 pattern that any value naming a person must match: a capitalised or upper-case given name, an
+    initial before a capitalised word, a title, or letters outside ASCII (folded by the word rules)."""
+    first, _ = lexicon()
+    names = "|".join(sorted(first))
+    caps = "|".join(sorted(n.capitalize() for n in first))
+    return (r"(?:^|[^A-Za-z])(?:" + caps + r")(?:\Z|[^a-z])|(?:^|[^A-Za-z])(?i:" + names + r")(?:\Z|[^A-Za-z])"
+            r"|(?:^|[^A-Za-z])[A-Z]\.? [A-Z][a-z]|[A-Z][a-z]+, [A-Z]|[À-ÿ]|" + _TITLES)
+
+
+def candidates(u: pd.Series) -> pd.Series:
+    """The distinct values worth the word-level rules (most columns have none)."""
+    return u[contains(u, _gate())]
+
+
 def name_values(u: pd.Series) -> pd.Series:
     """Boolean mask over ``u`` (distinct text values): the value is a person's name, alone or with a number."""
     first, last = lexicon()
@@ -92,11 +122,12 @@ def name_values(u: pd.Series) -> pd.Series:
     w = _words(short.reset_index(drop=True))
     if w.empty:
         return out
-    w["first"] = w["folded"].isin(first) & (w["cap"] | w["upper"])
-    w["last"] = w["folded"].isin(last) & (w["cap"] | w["upper"])
+    before = w.groupby("value")["folded"].shift(1)
+    w["first"] = _member(w["folded"], first) & (w["cap"] | w["upper"]) & ~_member(before, _PLACE_BEFORE)
+    w["last"] = _member(w["folded"], last) & (w["cap"] | w["upper"])
     w["initial"] = w["word"].str.fullmatch(r"[A-Z]\.?").fillna(False).astype(bool)
-    w["other"] = (w["cap"] | w["upper"]) & ~w["folded"].isin(_NOT_SURNAMES) & ~w["initial"]
-    w["stop"] = w["folded"].isin(_NOT_SURNAMES)
+    w["stop"] = _member(w["folded"], _NOT_SURNAMES)
+    w["other"] = (w["cap"] | w["upper"]) & ~w["stop"] & ~w["initial"]
     g = w.groupby("value")
     agg = pd.DataFrame({"n": g.size(), "first": g["first"].sum(), "last": g["last"].sum(),
                         "initial": g["initial"].sum(), "other": g["other"].sum(), "stop": g["stop"].any(),
@@ -117,7 +148,7 @@ def given_name_only(u: pd.Series) -> pd.Series:
     one = contains(u, r"^[ \t]*[A-ZÀ-Þ][a-zà-ÿ'’-]+[ \t]*\Z").fillna(False).astype(bool)
     out = pd.Series(False, index=u.index)
     if one.any():
-        out[one] = _fold(u[one].str.strip()).isin(first).to_numpy(dtype=bool)
+        out[one] = _member(_fold(u[one].str.strip()), first).to_numpy(dtype=bool)
     return out
 
 
@@ -136,7 +167,9 @@ def names_in_text(u: pd.Series) -> pd.Series:
         return out
     # "Alexander technique", "Thomas test": a given name before a common word names a method, not a person
     after = w.groupby("value")["folded"].shift(-1)
-    hit = w.loc[w["cap"] & w["folded"].isin(first) & ~after.isin(_NOT_SURNAMES), "value"].unique()
+    before = w.groupby("value")["folded"].shift(1)
+    hit = w.loc[w["cap"] & _member(w["folded"], first) & ~_member(after, _NOT_SURNAMES)
+                & ~_member(before, _PLACE_BEFORE), "value"].unique()
     out.loc[pos[hit].to_numpy()] = True
     return out
 

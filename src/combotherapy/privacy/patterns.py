@@ -8,6 +8,7 @@ cheap test for the pattern's tell-tale characters (:data:`PREFILTER`).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -102,12 +103,20 @@ NUMBER = r"^[ \t]*-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?[ \t]*\Z"  #
 _SEVEN = r"[0-9*#Xx](?:[^0-9]{0,3}[0-9]){6}"     # seven digits with short gaps: phones, SSNs, record numbers
 _MONTHS = (r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|f[ée]v|mai|juin|juil|ao[uû]t|d[ée]c|j[äa]n|m[äa]r"
            r"|okt|dez|ene|abr|ago|dic|gen|mag|giu|lug|set|ott|fev|out|mei)")
-PREFILTER = {EMAIL: "@", URL: r"(?i)://|www\.", PHONE: _SEVEN, SSN: _SEVEN, IP: r"[0-9a-fA-F][.:][0-9a-fA-F:]",
+PREFILTER = {EMAIL: "@", URL: r"(?i)://|www\.", PHONE: _SEVEN, SSN: _SEVEN + r"|[*Xx#]{2}", IP: r"[0-9a-fA-F][.:][0-9a-fA-F:]",
              FULL_DATE: r"[0-9][-/.][0-9]|" + _MONTHS, MONTH_DATE: r"[12][0-9]{3}", AGE: r"(?:9|1[0-2])[0-9]",
              ZIP: r"[0-9]{5}|[A-Z][0-9]|[0-9][A-Z]{2}",
              ADDRESS: (r"[0-9][A-Za-z]?,? [A-Za-z]|(?i:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|damm|straat|laan"
                        r"|gracht|plein|calle|c/|avenida|avda|paseo|plaza|carrer|via|viale|piazza|corso|rua|travessa)"),
              RECORD: r"(?i)mrn|rec|hosp|chart|pat|nhs|case"}
+
+
+_SMALL = 64
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
 
 
 def contains(text: pd.Series, pattern: str) -> pd.Series:
@@ -118,6 +127,11 @@ def contains(text: pd.Series, pattern: str) -> pd.Series:
     """
     if not len(text):
         return pd.Series(False, index=text.index, dtype=bool)
+    if len(text) <= _SMALL:
+        # a handful of distinct values: Python's cached compiled pattern beats a call into Arrow (which compiles)
+        search = _compiled(pattern).search
+        return pd.Series([bool(search(v)) for v in text.to_numpy(dtype=object, na_value="")], index=text.index,
+                         dtype=bool)
     try:
         # patterns are written with Python's \Z (end of text); RE2 spells it \z
         found = pc.match_substring_regex(pa.array(text.array, type=pa.large_string()), pattern.replace(r"\Z", r"\z"))
