@@ -11,8 +11,54 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, Problem
-from .detect import _all_iso_dates, _as_text, _first_rows, _scan, check_identifiers
-from .headers import _AGE_UNITS, AGE_TOP, HASH_CHARS, MIN_KEY_BYTES, MONTH_DATE, RESTRICTED_ZIP3, _tokens
+from .detect import _all_iso_dates, _as_text, _first_rows, _scan, check_identifiers, safe_label
+from .headers import _AGE_UNITS, AGE_TOP, HASH_CHARS, MIN_KEY_BYTES, MONTH_DATE, RESTRICTED_ZIP3, _tokens, roles
+from .patterns import contains
+
+#: words of a column name that announce free text (with multi-word values)
+_FREE_TEXT_WORDS = frozenset({"note", "notes", "comment", "comments", "text", "remark", "remarks", "narrative",
+                              "description", "memo", "freetext", "free", "observation", "observations",
+                              "observaciones", "bemerkungen", "bemerkung", "commentaire", "commentaires", "details",
+                              "detail", "history", "story", "message", "messages", "summary", "specify", "other"})
+
+
+def _check_key(key: object) -> bytes:
+    """The key as bytes, refused when short or guessable (one repeated character, whitespace, few symbols)."""
+    if not isinstance(key, (str, bytes)):
+        raise DataError(f"key must be a secret text (str or bytes, at least {MIN_KEY_BYTES} bytes) that you keep "
+                        f"apart from the data, not {type(key).__name__}")
+    key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+    if len(key_bytes) < MIN_KEY_BYTES:
+        raise DataError(f"the hashing key must have at least {MIN_KEY_BYTES} bytes (got {len(key_bytes)}); "
+                        "use a long random secret and keep it apart from the data")
+    counts = np.bincount(np.frombuffer(key_bytes, dtype=np.uint8), minlength=256)
+    p = counts[counts > 0] / len(key_bytes)
+    bits = float(-(p * np.log2(p)).sum() * len(key_bytes))  # Shannon estimate of the key's information
+    if not key_bytes.strip() or (counts > 0).sum() < 8 or bits < 48:
+        raise DataError("the hashing key is too weak (whitespace, one repeated character or too few distinct "
+                        f"characters, about {bits:.0f} bits); use a long random secret, e.g. secrets.token_hex(32), "
+                        "and keep it apart from the data")
+    return key_bytes
+
+
+def free_text_columns(frame: pd.DataFrame) -> list[object]:
+    """Text columns holding free text: many-worded values under a note-like name, or mostly long values.
+
+    Free text can name people in ways no pattern foresees, so :func:`deidentify` drops it by default.
+    """
+    out = []
+    for pos in range(frame.shape[1]):
+        name, text = frame.columns[pos], _as_text(frame.iloc[:, pos])
+        if text is None or not len(text) or roles(_tokens(name)) & {"subject", "code"}:
+            continue
+        u = pd.Series(pd.unique(text), dtype="str")
+        multi = contains(u, r"[^ ]+ [^ ]+ [^ ]")      # three words or more
+        long = contains(u, r"(?:[^ ]+ ){5}[^ ]") | (u.str.len() >= 60)
+        named = bool(set(_tokens(name)) & _FREE_TEXT_WORDS)
+        if (named and multi.any()) or (len(u) >= 3 and long.mean() >= 0.25):
+            out.append(name)
+    return out
+
 
 __all__ = ["deidentify"]
 
@@ -81,7 +127,8 @@ def _zip3(s: pd.Series, column: str) -> tuple[pd.Series, int]:
 def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "subject",
                drop: Sequence[str] | None = None, dates: Sequence[str] | None = None,
                randomisation_date: str | None = None, zip_columns: Sequence[str] | None = None,
-               age_columns: Sequence[str] | None = None, keep: Sequence[str] = ()) -> pd.DataFrame:
+               age_columns: Sequence[str] | None = None, keep: Sequence[str] = (),
+               drop_free_text: bool = True) -> pd.DataFrame:
     """Turn a semi-identified export into one that passes :func:`check_identifiers`.
 
     Parameters
@@ -104,7 +151,10 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
     zip_columns, age_columns : sequence of str, optional
         More ZIP and age columns (flagged ones are handled anyway).
     keep : sequence of str
-        Flagged columns the user has checked and keeps as they are.
+        Flagged columns (or free-text columns) the user has checked and keeps as they are.
+    drop_free_text : bool
+        Drop free-text columns (:func:`free_text_columns`) even when no identifier was found in them
+        (default), because free text can name people in ways no pattern foresees.
 
     Returns
     -------
@@ -114,10 +164,13 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
 
     Notes
     -----
-    - Direct identifiers (names, contact details, record numbers, free text holding them, ...)
-      are dropped.
+    - Direct identifiers (names, contact details, record numbers, ...) and free-text columns are
+      dropped.
     - Subject ids become ``"S" + HMAC-SHA256(key, id)`` truncated to 12 hex characters
-      (48 bits; a collision among distinct ids is checked for and refused).
+      (48 bits; a collision among distinct ids is checked for and refused). A subject column whose
+      name is itself an identifier (``mrn``) is renamed ``subject``. The key must have at least 16
+      bytes and look random: one repeated character, whitespace, fewer than 8 distinct characters
+      or under about 48 bits (Shannon estimate) are refused.
     - A calendar date ``d`` of subject ``i`` becomes ``(d - r_i)`` in whole days, with ``r_i``
       the subject's randomisation date; column ``visit_date`` becomes ``visit_day`` and other
       columns gain ``_day``. Text dates must be ISO 8601 (other orders are ambiguous).
@@ -125,7 +178,9 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
       in column ``age_at_randomisation`` (or ``<column>_age`` if that exists).
     - ZIP codes keep their first 3 digits; the 17 prefixes of areas with 20,000 people or fewer
       (:data:`RESTRICTED_ZIP3`) become ``"000"``.
-    - Ages above 90 become 90, the category "90 or older".
+    - Ages above 90 become 90, the category "90 or older"; years of birth implying an age over
+      89 become the current year minus 90.
+    - The output always passes :func:`check_identifiers` (checked before it is returned).
 
     References
     ----------
@@ -140,22 +195,17 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
     >>> list(safe.columns), safe["age"].tolist()
     (['subject', 'age'], [45, 90])
     """
-    if not isinstance(key, (str, bytes)):
-        raise DataError(f"key must be a secret text (str or bytes, at least 16 bytes) that you keep apart from the "
-                        f"data, not {type(key).__name__}")
-    key_bytes = key.encode("utf-8") if isinstance(key, str) else key
-    if len(key_bytes) < MIN_KEY_BYTES:
-        raise DataError(f"the hashing key must have at least {MIN_KEY_BYTES} bytes (got {len(key_bytes)}); "
-                        "use a long random secret and keep it apart from the data")
+    key_bytes = _check_key(key)
     named = [c for c in [subject, randomisation_date, *(drop or ()), *(dates or ()), *(zip_columns or ()),
                          *(age_columns or ()), *keep] if c is not None]
     missing = [c for c in named if c not in frame.columns]
     if missing:
-        raise DataError(f"deidentify: no column(s) {missing} in the frame; its columns are {list(frame.columns)}")
+        raise DataError(f"deidentify: no column(s) {[safe_label(c, -1) for c in missing]} in the frame; its columns "
+                        f"are {[safe_label(c, i) for i, c in enumerate(frame.columns)]}")
     if frame.columns.duplicated().any():
-        raise DataError(f"deidentify: duplicated column names {list(frame.columns[frame.columns.duplicated()])}; "
-                        "rename them first")
-    found = [f for f in _scan(frame) if f.column not in set(keep)]
+        dup = frame.columns[frame.columns.duplicated()]
+        raise DataError(f"deidentify: duplicated column names {[safe_label(c, -1) for c in dup]}; rename them first")
+    found = [f for f in _scan(frame, subject=subject) if f.column not in set(keep)]
     if any(f.rule == "index" for f in found):
         raise DataError("deidentify: the row index carries identifiers; call frame.reset_index() first "
                         "so that it is handled as a column")
@@ -168,8 +218,10 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
     for f in found:
         kinds.setdefault(f.column, []).append(f.kind)
 
+    labels = {f.column: f.label for f in found}
+
     def note(column: object, action: str) -> None:
-        log.append({"column": str(column), "action": action})
+        log.append({"column": labels.get(column, safe_label(column, -1)), "action": action})
 
     # date columns: named or typed as dates, or text columns whose every value is an ISO date
     date_cols = list(dict.fromkeys([*(dates or ()), *(f.column for f in found if f.rule == "date" and (
@@ -177,11 +229,13 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
     dob_cols = list(dict.fromkeys(f.column for f in found if f.rule == "dob"))
     zip_cols = list(dict.fromkeys([*(zip_columns or ()), *(f.column for f in found if f.rule == "zip")]))
     age_cols = list(dict.fromkeys([*(age_columns or ()), *(f.column for f in found if f.rule == "age")]))
+    yob_cols = list(dict.fromkeys(f.column for f in found if f.rule == "yob"))
     # columns the user drops are not converted first
     dropped = set(drop or ())
     date_cols, dob_cols, zip_cols, age_cols = ([c for c in cols if c not in dropped and c != randomisation_date]
                                                for cols in (date_cols, dob_cols, zip_cols, age_cols))
-    handled = {subject, randomisation_date, *date_cols, *dob_cols, *zip_cols, *age_cols}
+    yob_cols = [c for c in yob_cols if c not in dropped]
+    handled = {subject, randomisation_date, *date_cols, *dob_cols, *zip_cols, *age_cols, *yob_cols}
 
     if subject is not None:
         out[subject] = _hash_ids(frame[subject], key_bytes, subject)
@@ -240,14 +294,32 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
             out[c] = out[c].astype(frame[c].dtype)
         note(c, f"top-coded at {AGE_TOP} years ('90 or older'): {int(top.sum())} cells")
 
-    to_drop = [c for c in dict.fromkeys([*(drop or ()), *(f.column for f in found)])
+    for c in yob_cols:
+        # Safe Harbor: a year of birth implying an age over 89 joins the category "90 or older"
+        oldest = pd.Timestamp.now().year - AGE_TOP
+        num = pd.to_numeric(frame[c], errors="coerce")
+        old = num < oldest
+        out[c] = num.where(~old, oldest)
+        note(c, f"years of birth before {oldest} set to {oldest} ('90 or older'): {int(old.sum())} cells")
+
+    if drop_free_text:
+        for c in free_text_columns(frame):
+            if c not in handled and c not in set(keep):
+                kinds.setdefault(c, []).append("free text (may name people; keep=[...] keeps it)")
+    to_drop = [c for c in dict.fromkeys([*(drop or ()), *(f.column for f in found), *kinds])
                if c not in handled and c in out.columns]
     for c in to_drop:
-        why = ", ".join(kinds.get(c, ["asked for with drop="]))
+        why = ", ".join(dict.fromkeys(kinds.get(c, ["asked for with drop="])))
         note(c, f"dropped ({why})")
     out = out.drop(columns=to_drop)
+    if subject is not None and any(f.column == subject and f.found_by == "column name" for f in found):
+        # the hashes are pseudonyms, not record numbers: a header such as 'mrn' would misname them
+        new = next(n for n in ("subject", "subject_id", "pseudonym") if n not in out.columns)
+        out = out.rename(columns={subject: new})
+        note(subject, f"renamed to '{new}': the column now holds pseudonyms, not what its name says")
+        subject = new
     out.index = original_index
     out.attrs = {**attrs, "deidentify_log": log}
-    check_identifiers(out, allow=keep)  # the promise: what comes out passes the guard
+    check_identifiers(out, allow=keep, subject=subject)  # the promise: what comes out passes the guard
     return out
 

@@ -105,6 +105,13 @@ def printable(name: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def safe_label(name: object, position: int) -> str:
+    """A header as it may be printed: withheld when it holds an identifier, control characters removed."""
+    if _header_findings(name):
+        return f"column {position + 1} (header withheld)" if position >= 0 else "a column (header withheld)"
+    return printable(name)
+
+
 def _as_text(s: pd.Series) -> pd.Series | None:
     """A text view of a column (Arrow-backed ``str``) or None when the column holds no text."""
     if isinstance(s.dtype, pd.CategoricalDtype):
@@ -152,11 +159,13 @@ def _study_ids(u: pd.Series) -> bool:
 
     Real phone numbers and SSNs have (nearly) as many leading-digit prefixes as values; study ids share a few.
     """
+    if contains(u, r"^S[0-9a-f]{12}\Z").all():
+        return True  # pseudonyms written by deidentify
     digits = u.str.replace(r"[^0-9]", "", regex=True)
     digits = digits[digits.str.len() >= 3]
     if len(digits) <= 1:
         return True
-    return digits.str[:3].nunique() <= max(1, len(digits) // 2)
+    return digits.str[:3].nunique() <= max(1.0, 0.75 * len(digits))
 
 
 def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Series, skip: set[str]) -> list[tuple]:

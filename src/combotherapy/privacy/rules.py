@@ -90,8 +90,9 @@ def date_findings(tokens: list[str], s: pd.Series, text: pd.Series | None, prese
         return [(FULL_DATE, "column name" if named else "values", present, f"{why} with calendar dates", rule, ())]
     if not named:
         # numbers that only a calendar explains: YYYYMMDD everywhere, or epoch seconds under a time-like name
-        finite = x[np.isfinite(x)]
-        if len(finite) and _yyyymmdd(finite).mean() >= 0.9:
+        lo, hi = (x.min(), x.max()) if x.notna().any() else (np.nan, np.nan)
+        # cheap range test first: most numeric columns cannot hold YYYYMMDD numbers at all
+        if hi >= 19000101 and lo <= 21001231 and _yyyymmdd(x[np.isfinite(x)]).mean() >= 0.9:
             hits = _yyyymmdd(x)
             return [(FULL_DATE, "values", int(hits.sum()), "numbers that read as YYYYMMDD dates", "drop",
                      first_rows(hits))]
@@ -150,7 +151,7 @@ def age_findings(tokens: list[str], s: pd.Series, text: pd.Series | None, presen
     that imply an age above 89."""
     grams = _grams(tokens)
     if grams & _YOB:
-        limit = pd.Timestamp.now().year - (AGE_TOP - 1)
+        limit = pd.Timestamp.now().year - AGE_TOP  # the year 90 years ago stands for "90 or older"
         old = (np.isfinite(x) & (x > 1800) & (x < limit)).fillna(False).astype(bool)
         if old.any():
             return [(AGE, "column name", int(old.sum()), f"years of birth implying an age above {AGE_TOP - 1}",
@@ -159,13 +160,15 @@ def age_findings(tokens: list[str], s: pd.Series, text: pd.Series | None, presen
     if not (set(tokens) & _AGE or grams & _AGE):
         return []
     scale = next((_AGE_UNITS[t] for t in tokens if t in _AGE_UNITS), 1.0)
+    rule = "age"
     if text is not None and x.isna().all():
         # "95 years", "92 ans": a number before a unit word
         x = pd.to_numeric(text.str.extract(r"^[ \t]*([0-9]+(?:\.[0-9]+)?)", expand=False), errors="coerce")
+        rule = "drop"  # "95 years" is not a number deidentify could top-code
     old = (np.isfinite(x) & (x > AGE_TOP * scale)).fillna(False).astype(bool)
     if not old.any():
         return []
-    return [(AGE, "column name", int(old.sum()), f"ages above {AGE_TOP - 1} not top-coded at {AGE_TOP}", "age",
+    return [(AGE, "column name", int(old.sum()), f"ages above {AGE_TOP - 1} not top-coded at {AGE_TOP}", rule,
              first_rows(old))]
 
 
