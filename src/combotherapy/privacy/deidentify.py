@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, Problem
-from .detect import _all_iso_dates, _as_text, _first_rows, _scan, check_identifiers, safe_label
+from .detect import _all_iso_dates, _as_text, _first_rows, _scan, check_identifiers, printable, safe_label
 from .headers import _AGE_UNITS, AGE_TOP, HASH_CHARS, MIN_KEY_BYTES, MONTH_DATE, RESTRICTED_ZIP3, _tokens, roles
 from .patterns import contains
 
@@ -238,33 +238,33 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
     handled = {subject, randomisation_date, *date_cols, *dob_cols, *zip_cols, *age_cols, *yob_cols}
 
     if subject is not None:
-        out[subject] = _hash_ids(frame[subject], key_bytes, subject)
+        out[subject] = _hash_ids(frame[subject], key_bytes, safe_label(subject, -1))
         note(subject, f"replaced ids by keyed hashes (HMAC-SHA256, {HASH_CHARS} hex characters)")
 
     if date_cols or dob_cols:
         if randomisation_date is None:
-            raise DataError(f"deidentify: columns {[str(c) for c in date_cols + dob_cols]} hold calendar dates; "
+            raise DataError(f"deidentify: columns {[safe_label(c, -1) for c in date_cols + dob_cols]} hold calendar dates; "
                             "name the randomisation-date column with randomisation_date=... to turn them into days "
                             "since randomisation, or drop them with drop=[...]")
         rand = _parse_dates(frame[randomisation_date], randomisation_date)
         if subject is not None:
             per = rand.groupby(frame[subject].astype(str), sort=False)
             if (per.nunique() > 1).any():
-                raise DataError(f"column '{randomisation_date}': {int((per.nunique() > 1).sum())} subject(s) have "
+                raise DataError(f"column '{safe_label(randomisation_date, -1)}': {int((per.nunique() > 1).sum())} subject(s) have "
                                 "more than one randomisation date; it must be constant within a subject")
             rand = per.transform("first")  # rows without it take their subject's date
         for c in date_cols:
-            d = _parse_dates(frame[c], str(c))
+            d = _parse_dates(frame[c], safe_label(c, -1))
             new = re.sub(r"(?i)[_ .]?(?:date|dt|dtc|dttm|datetime)$", "", str(c)) + "_day"
             if new in out.columns and new != c:
-                raise DataError(f"deidentify: column '{c}' would become '{new}', which already exists; rename one")
+                raise DataError(f"deidentify: column '{safe_label(c, -1)}' would become '{printable(new)}', which already exists; rename one")
             days = (d - rand).dt.days.astype("Int64")
             out.insert(out.columns.get_loc(c), new, days)
             out = out.drop(columns=c)
             month = " (month precision: the first of the month was used)" if MONTH_DATE in kinds.get(c, ()) else ""
             note(c, f"converted to days since randomisation in '{new}' ({int(days.isna().sum())} missing){month}")
         for c in dob_cols:
-            b = _parse_dates(frame[c], str(c))
+            b = _parse_dates(frame[c], safe_label(c, -1))
             before = (rand.dt.month < b.dt.month) | ((rand.dt.month == b.dt.month) & (rand.dt.day < b.dt.day))
             age = (rand.dt.year - b.dt.year - before.astype(int)).astype("Int64")
             n_top = int((age > AGE_TOP).sum())
@@ -279,14 +279,14 @@ def deidentify(frame: pd.DataFrame, *, key: str | bytes, subject: str | None = "
         note(randomisation_date, "randomisation date dropped after use")
 
     for c in zip_cols:
-        out[c], n_small = _zip3(frame[c], str(c))
+        out[c], n_small = _zip3(frame[c], safe_label(c, -1))
         note(c, f"truncated to 3-digit ZIP; {n_small} in areas of 20,000 people or fewer set to 000")
     for c in age_cols:
         scale = next((_AGE_UNITS[t] for t in _tokens(c) if t in _AGE_UNITS), 1.0)
         num = pd.to_numeric(frame[c], errors="coerce")
         bad = frame[c].notna() & num.isna()
         if bad.any():
-            raise DataError(None, [Problem(str(c), "ages that are not numbers; fix or drop the column",
+            raise DataError(None, [Problem(safe_label(c, -1), "ages that are not numbers; fix or drop the column",
                                            _first_rows(bad), int(bad.sum()))])
         top = num > AGE_TOP * scale
         out[c] = num.where(~top, AGE_TOP * scale)
