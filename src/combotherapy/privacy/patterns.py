@@ -102,10 +102,11 @@ _INTL = re.compile(r"(?:\+|(?<![0-9])00)[1-9][0-9 ()/.-]{6,22}[0-9]")
 NUMBER = r"^[ \t]*-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?[ \t]*\Z"  # no "+": "+4915112345678" is a phone
 _SEVEN = r"[0-9*#Xx](?:[^0-9]{0,3}[0-9]){6}"     # seven digits with short gaps: phones, SSNs, record numbers
 _MONTHS = (r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|f[ée]v|mai|juin|juil|ao[uû]t|d[ée]c|j[äa]n|m[äa]r"
-           r"|okt|dez|ene|abr|ago|dic|gen|mag|giu|lug|set|ott|fev|out|mei)")
+           r"|okt|dez|ene|abr|ago|dic|gen|mag|giu|lug|set|ott|fev|out|mei|avr|maa)")
 PREFILTER = {EMAIL: "@", URL: r"(?i)://|www\.", PHONE: _SEVEN, SSN: _SEVEN + r"|[*Xx#]{2}", IP: r"[0-9a-fA-F][.:][0-9a-fA-F:]",
-             FULL_DATE: r"[0-9][-/.][0-9]|" + _MONTHS, MONTH_DATE: r"[12][0-9]{3}", AGE: r"(?:9|1[0-2])[0-9]",
-             ZIP: r"[0-9]{5}|[A-Z][0-9]|[0-9][A-Z]{2}",
+             FULL_DATE: r"[0-9][-/.][0-9]|" + _MONTHS, MONTH_DATE: _MONTHS,
+             AGE: r"(?:9|1[0-2])[0-9](?:\.[0-9])? ?-?[A-Za-zå]|(?i:age|edad|alter|idade)",
+             ZIP: r"[A-Z]{2},? [0-9]{5}|[0-9][A-Z]{2}|[A-Z][0-9][A-Z]|[0-9]{5} [A-ZÄÖÜ]",
              ADDRESS: (r"[0-9][A-Za-z]?,? [A-Za-z]|(?i:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|damm|straat|laan"
                        r"|gracht|plein|calle|c/|avenida|avda|paseo|plaza|carrer|via|viale|piazza|corso|rua|travessa)"),
              RECORD: r"(?i)mrn|rec|hosp|chart|pat|nhs|case"}
