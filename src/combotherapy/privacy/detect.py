@@ -99,6 +99,12 @@ class _Finding:
     label: str = ""      # printable header
 
 
+def _finding(pos: int, name: object, f: tuple, label: str) -> _Finding:
+    """A finding from a rule's tuple ``(kind, found_by, n_cells, reason, rule, rows)``."""
+    kind, found_by, n_cells, reason, rule, rows = f
+    return _Finding(pos, name, kind, found_by, n_cells, reason, rule, tuple(rows), label)
+
+
 def printable(name: object, limit: int = 80) -> str:
     """A header safe to print: terminal escape sequences and control characters removed, length bounded."""
     text = _CONTROL.sub("", str(name))
@@ -238,7 +244,7 @@ def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) 
     for rule in rules:
         if rule is long_number_findings and out:
             continue
-        out.extend(_Finding(pos, name, *f, label) for f in rule(tokens, s, text, present, x))
+        out.extend(_finding(pos, name, f, label) for f in rule(tokens, s, text, present, x))
     if text is not None and len(text):
         skip = {f.kind for f in out} | ({FULL_DATE} if any(f.kind == MONTH_DATE for f in out) else set())
         if _in(name, subject) or tokens in (["subject"], ["subjid"], ["usubjid"]):
@@ -249,11 +255,12 @@ def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) 
             skip |= {IP, FULL_DATE, MONTH_DATE}
         if "publication" in role:
             skip |= {NAME, FULL_DATE, MONTH_DATE, AGE}
-        out.extend(_Finding(pos, name, *f, label) for f in _value_hits(text, codes, u, plain, skip))
+        assert codes is not None and u is not None and plain is not None
+        out.extend(_finding(pos, name, f, label) for f in _value_hits(text, codes, u, plain, skip))
     return out
 
 
-def _scan(frame: pd.DataFrame, kind: str = "trial", subject: Iterable[object] | object = None) -> list[_Finding]:
+def _scan(frame: pd.DataFrame, kind: str = "trial", subject: str | Iterable[object] | None = None) -> list[_Finding]:
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
     if kind not in KINDS_OF_FILE:
@@ -412,9 +419,9 @@ def check_identifiers(frame: pd.DataFrame, *, allow: Iterable[object] = (), kind
             " (allow_identifiers= in ct.load).")
     err = IdentifierError(head, problems)
     # fields for programs: which column, which kind (never a value), without parsing the message
-    err.findings = tuple(IdentifierFinding(f.label, f.position, f.kind, f.found_by, f.n_cells) for f in found)
-    err.columns = tuple(cols)
-    err.kinds = tuple(dict.fromkeys(f.kind for f in found))
+    err.__dict__.update(findings=tuple(IdentifierFinding(f.label, f.position, f.kind, f.found_by, f.n_cells)
+                                       for f in found),
+                        columns=tuple(cols), kinds=tuple(dict.fromkeys(f.kind for f in found)))
     raise err
 
 

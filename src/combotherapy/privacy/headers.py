@@ -196,8 +196,8 @@ def _name_kinds(name: object) -> list[str]:
         hit = grams & words
         if hit and (hit - _WEAK or all(t in _COMPANIONS or t in hit for t in tokens)):
             kinds.append(k)
-    for kind, words in _AFFIX_WORDS.items():
-        if kind not in kinds and any(t != w and t.endswith(w) for t in tokens for w in words):
+    for kind, affixes in _AFFIX_WORDS.items():
+        if kind not in kinds and any(t != w and t.endswith(w) for t in tokens for w in affixes):
             kinds.append(kind)
     if tokens == ["serial"] and "device serial" not in kinds:  # "serial_crp" is a series of measurements
         kinds.append("device serial")

@@ -46,7 +46,7 @@ def numbers(s: pd.Series, text: pd.Series | None, codes: np.ndarray | None = Non
     marking the distinct values that look like numbers).
     """
     if text is not None:
-        if codes is None:
+        if codes is None or uniques is None or plain is None:
             return pd.to_numeric(text, errors="coerce").astype(float)
         parsed = np.full(len(uniques), np.nan)
         if plain.any():

@@ -83,6 +83,7 @@ class TableOne(Result):
     """
 
     tables = ("table", "numbers", "smd", "differences", "variables")
+    table: pd.DataFrame
     title_text = "Table 1. Baseline characteristics by arm"
 
     def __init__(self, *, table, numbers, smd, differences, variables, n, notes, reference, alpha,

@@ -335,7 +335,7 @@ class _Builder:
             self._num(name, None, label, "smd", v, "hidden" if hide else None)
         finite = {p: v for p, v in values.items() if np.isfinite(v)}
         if len(self.arms) > 2 and finite:
-            pair = max(finite, key=finite.get)
+            pair = max(finite, key=lambda p: finite[p])
             self._num(name, None, contrast_label(*pair), "smd_max", finite[pair], "hidden" if hidden_arms else None)
         cells = {}
         lookup = {frozenset(p): v for p, v in values.items()}
