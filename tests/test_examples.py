@@ -5,8 +5,9 @@ import importlib
 
 import pytest
 
-MODULES = ["errors", "instruments", "arms", "trial", "validate", "privacy", "datasets", "simulate.effects",
-           "simulate.generator", "simulate.truth", "simulate.publish", "table_one", "contrasts",
+MODULES = ["errors", "instruments", "arms", "trial", "validate", "privacy.detect", "privacy.deidentify",
+           "privacy.disclosure", "datasets", "simulate.effects", "simulate.generator", "simulate.truth",
+           "simulate.publish", "table_one.stats", "contrasts",
            "results", "export", "files", "io.load", "io.layout", "io.readers", "models.ancova",
            "models.combination", "models.effect_sizes", "models.responders", "models.proportions", "models._design"]
 

@@ -1,41 +1,33 @@
-"""Table 1: the baseline characteristics of a trial, by arm.
+"""Table 1, statistics: the baseline of a trial by arm (:func:`table_one`).
 
 :func:`table_one` summarises, for every randomised subject, the visit-0 (baseline) value of
 each visit-level outcome and each subject-level covariate, arm by arm: mean (SD) or
 median [Q1, Q3] for continuous variables, n (%) for categories, missing counts,
 standardised mean differences, and optionally each arm's difference from a reference arm
 with its confidence interval. Small counts can be suppressed for publication, with
-complementary suppression so that they cannot be recovered by subtraction.
+complementary suppression (:mod:`combotherapy.privacy.disclosure`) so that they cannot be
+recovered by subtraction. Display text and exports: :mod:`combotherapy.table_one.format`.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import export
-from .arms import contrast_label, contrast_pairs
-from .errors import DataError, ProblemCollector
-from .files import write_text
-from .models.proportions import newcombe_diff_ci
-from .results import Fitted, Result
-from .trial import KEY_COLUMNS, Trial
+from ..arms import contrast_label, contrast_pairs
+from ..errors import DataError, ProblemCollector
+from ..models.proportions import newcombe_diff_ci
+from ..privacy.disclosure import complementary_suppression as _suppress
+from ..trial import Trial
+from .format import COMPLEMENT_MARK, TableOne, _auto_decimals, _fmt, _level_text, _notes
+from .select import _baseline_frame, _check_options, _label, _names, _select
 
-__all__ = ["table_one", "TableOne"]
-
-#: display labels of the canonical covariates (instruments carry their own label and units)
-COVARIATE_LABELS = {"age": "Age (years)", "sex": "Sex", "pain_duration": "Pain duration (months)", "site": "Site"}
-
-#: marker for a count replaced because a smaller count elsewhere could otherwise be recovered
-COMPLEMENT_MARK = "*"
+__all__ = ["table_one"]
 
 _CONT_STATS = ("n", "missing", "mean", "sd", "median", "q1", "q3", "min", "max")
 
@@ -48,6 +40,7 @@ class _Var:
     display: str  # "mean", "median" or "n (%)"
     source: str  # "baseline" (visit-0 row) or "subject" (subject-level column)
     skewness: float = float("nan")
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,277 +92,6 @@ def _smd_categorical(c1: np.ndarray, c2: np.ndarray) -> float:
         return 0.0 if np.all(d == 0) else float("nan")
     return float(np.sqrt(max(d @ np.linalg.pinv(s, rtol=np.sqrt(np.finfo(float).eps)) @ d, 0.0)))
 
-
-# --------------------------------------------------------------------------------------------
-# complementary suppression
-# --------------------------------------------------------------------------------------------
-def _suppress(grid: np.ndarray, k: int, columns_constrained: bool) -> np.ndarray:
-    """Suppression codes for a count grid (rows = levels [+ missing], columns = arms + overall).
-
-    Returns 0 = shown, 1 = primary (1 <= count < k), 2 = complementary. Every row satisfies
-    ``sum(arm cells) = overall cell`` and, when ``columns_constrained``, every column sums to
-    the published arm size. Complementary cells are added until no such equation has exactly
-    one suppressed cell (then nothing can be recovered by one subtraction): the smallest
-    positive shown cell of the equation is chosen, a zero only when no positive one is left.
-    """
-    code = np.where((grid >= 1) & (grid < k), 1, 0)
-    lines = [("row", i) for i in range(grid.shape[0])]
-    if columns_constrained:
-        lines += [("col", j) for j in range(grid.shape[1])]
-    changed = True
-    while changed:  # terminates: each pass suppresses at least one more cell or stops
-        changed = False
-        for axis, i in lines:
-            codes = code[i, :] if axis == "row" else code[:, i]
-            values = grid[i, :] if axis == "row" else grid[:, i]
-            if np.count_nonzero(codes) != 1:
-                continue
-            shown = np.flatnonzero(codes == 0)
-            if shown.size == 0:
-                continue
-            positive = shown[values[shown] > 0]
-            pool = positive if positive.size else shown
-            pick = pool[np.argmin(values[pool])]
-            if axis == "row":
-                code[i, pick] = 2
-            else:
-                code[pick, i] = 2
-            changed = True
-    return code
-
-
-# --------------------------------------------------------------------------------------------
-# formatting
-# --------------------------------------------------------------------------------------------
-def _fmt(x: float, decimals: int) -> str:
-    """A number with fixed decimals; empty when missing, never "-0.0"."""
-    if x is None or np.isnan(x):
-        return ""
-    if np.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    text = f"{x:.{decimals}f}"
-    return text.lstrip("-") if float(text) == 0 else text
-
-
-def _auto_decimals(spread: float) -> int:
-    """Decimals that show the spread (SD or IQR) to about two significant digits, 1 to 3."""
-    if not np.isfinite(spread) or spread <= 0:
-        return 1
-    return int(np.clip(1 - math.floor(math.log10(spread)), 1, 3))
-
-
-def _level_text(v: object) -> str:
-    if isinstance(v, float | np.floating) and float(v).is_integer():
-        return str(int(v))
-    return str(v)
-
-
-# --------------------------------------------------------------------------------------------
-# the result
-# --------------------------------------------------------------------------------------------
-class TableOne(Result):
-    """Baseline table by arm, returned by :func:`table_one`.
-
-    A :class:`~combotherapy.results.Result` whose exports show the display table and its notes
-    (the tidy frames stay available as attributes).
-
-    Attributes
-    ----------
-    table : DataFrame
-        The display table (every cell a string): ``Characteristic``, ``Level``, one column per
-        arm (``"physio (n=102)"``), ``Overall (n=...)``, SMD column(s), and with a reference arm
-        one ``"<arm> - <reference> (95% CI)"`` column per other arm.
-    numbers : DataFrame
-        Tidy long frame of the raw numbers: ``variable, level, arm, statistic, value,
-        suppression``. ``arm`` is an arm, ``"overall"``, or a contrast ``"first - second"``.
-        These are the unsuppressed numbers: keep them private when you publish ``table``.
-    smd : DataFrame
-        ``variable, contrast, smd`` for every pair of arms.
-    differences : DataFrame
-        ``variable, level, contrast, estimate, se, df, ci_low, ci_high, method`` (empty
-        without a reference arm). Proportions are on the 0-1 scale here; for them ``se`` is the
-        unpooled Wald standard error (for meta-analysis; Newcombe's interval does not use it)
-        and ``df`` is empty.
-    variables : DataFrame
-        What was summarised and how: ``variable, label, kind, display, source, skewness``.
-    n : Series
-        Subjects per arm (all randomised subjects in the trial).
-    notes : list of str
-        Methods, in words, printed under the table.
-    """
-
-    tables = ("table", "numbers", "smd", "differences", "variables")
-    title_text = "Table 1. Baseline characteristics by arm"
-
-    def __init__(self, *, table, numbers, smd, differences, variables, n, notes, reference, alpha,
-                 suppress_below):
-        fitted = Fitted(model="Descriptive summary of the baseline (no model fitted)", alpha=alpha,
-                        n_per_arm={str(a): int(v) for a, v in n.items()}, notes=list(notes),
-                        extra={"reference": reference, "suppress_below": suppress_below})
-        super().__init__(self.title_text, fitted, table=table, numbers=numbers, smd=smd, differences=differences,
-                         variables=variables)
-        self.n: pd.Series = n
-        self.reference: str | None = reference
-        self.alpha = alpha
-        self.suppress_below = suppress_below
-
-    # --- text -----------------------------------------------------------------------------
-    def summary(self, digits: int = 3) -> str:
-        """The table as plain text, with its methods notes (``digits`` is unused: cells are text)."""
-        arms = ", ".join(f"{a} {n}" for a, n in self.n.items())
-        body = self.table.to_string(index=False)
-        notes = "\n".join(f"  {i + 1}. {t}" for i, t in enumerate(self.notes))
-        return f"{self.title}\nSubjects: {arms} (total {int(self.n.sum())})\n\n{body}\n\nNotes:\n{notes}\n"
-
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _caption(self) -> str:
-        return self.title + ". " + " ".join(self.notes)
-
-    # --- exports (the display table only; cells are already formatted text) ----------------
-    def to_markdown(self, digits: int = 3) -> str:
-        notes = "\n".join(f"{i + 1}. {t}" for i, t in enumerate(self.notes))
-        return f"**{self.title}**\n\n" + export.to_markdown(self.table) + "\n" + notes + "\n"
-
-    def to_html(self, digits: int = 3) -> str:
-        return export.to_html(self.table, caption=self._caption())
-
-    def to_latex(self, digits: int = 3) -> str:
-        return export.to_latex(self.table, caption=self._caption())
-
-    def to_csv(self, path: str | os.PathLike | None = None, table: str | None = None) -> str | Path:
-        """The display table (or the named table) as CSV text, or written atomically to ``path``.
-
-        Read the display table back with ``pd.read_csv(path, dtype=str, keep_default_na=False)``.
-        """
-        frame = self.table if table is None else self.frames()[table]
-        text = export.to_csv(frame)
-        return text if path is None else write_text(path, text)
-
-    def save(self, path: str | os.PathLike, digits: int = 3) -> Path:
-        """Write the table; the suffix decides the format (.md, .html, .tex, .csv). Atomic."""
-        path = Path(path)
-        writers = {".md": self.to_markdown, ".html": self.to_html, ".htm": self.to_html, ".tex": self.to_latex,
-                   ".csv": self.to_csv}
-        suffix = path.suffix.lower()
-        if suffix not in writers:
-            raise DataError(f"cannot save a table as {suffix or 'a file without suffix'!r}: "
-                            f"use one of {', '.join(sorted(writers))}")
-        return write_text(path, writers[suffix]())
-
-
-# --------------------------------------------------------------------------------------------
-# input checks
-# --------------------------------------------------------------------------------------------
-def _names(arg: str | Iterable[str] | None, what: str) -> list[str]:
-    if arg is None:
-        return []
-    if isinstance(arg, str):
-        return [arg]
-    try:
-        out = list(arg)
-    except TypeError:
-        raise DataError(f"{what} must be a column name or a list of column names, "
-                        f"not {type(arg).__name__}") from None
-    bad = [x for x in out if not isinstance(x, str)]
-    if bad:
-        raise DataError(f"{what} must hold column names (strings); got {bad[:5]}")
-    return list(dict.fromkeys(out))
-
-
-def _check_options(trial, alpha, suppress_below, skew_threshold, reference, digits) -> None:
-    if not isinstance(trial, Trial):
-        raise DataError(f"table_one needs a ct.Trial (from ct.load or ct.simulate_trial), not "
-                        f"{type(trial).__name__}")
-    problems = []
-    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
-        problems.append(f"alpha must be a number between 0 and 1 (0.05 gives 95% intervals), not {alpha!r}")
-    if suppress_below is not None and not (isinstance(suppress_below, int | np.integer) and
-                                           not isinstance(suppress_below, bool) and suppress_below >= 2):
-        problems.append(f"suppress_below must be None or a whole number >= 2 (e.g. 11), not {suppress_below!r}")
-    if skew_threshold is not None and not (isinstance(skew_threshold, int | float) and skew_threshold > 0):
-        problems.append(f"skew_threshold must be None or a positive number, not {skew_threshold!r}")
-    if digits is not None and not (isinstance(digits, int) and 0 <= digits <= 6):
-        problems.append(f"digits must be None (automatic) or a whole number 0-6, not {digits!r}")
-    if reference is not None and reference not in trial.arms:
-        problems.append(f"reference arm {reference!r} is not an arm of this trial; its arms are {trial.arms}")
-    if problems:
-        raise DataError("table_one: " + "; ".join(problems))
-
-
-def _unknown(name: str, available: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(available), n=3, cutoff=0.6)
-    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
-    return f"not a column of this trial; {hint}columns available: {list(available)}"
-
-
-def _select(trial: Trial, covariates, continuous, categorical, nonnormal) -> tuple[list[str], list[str]]:
-    """The variables to describe, in order, and notes about defaults."""
-    notes: list[str] = []
-    available = [c for c in trial.data.columns if c not in KEY_COLUMNS]
-    has_baseline = bool((trial.data["visit"] == 0).any())
-    subject_level = set(trial.subject_columns)
-    if covariates is None:
-        # subject-level outcomes (recovery, adverse events, sessions) happen after randomisation
-        chosen = list(trial.covariates)
-        if has_baseline:
-            chosen += list(trial.visit_outcomes)
-        elif trial.visit_outcomes:
-            notes.append("The trial has no visit-0 rows, so no baseline outcomes are shown.")
-    else:
-        chosen = _names(covariates, "covariates")
-    found = ProblemCollector()
-    for name in chosen:
-        if name in KEY_COLUMNS:
-            found.add(name, f"'{name}' is a key column (subject, arm, visit), not a baseline characteristic")
-        elif name not in available:
-            found.add(name, _unknown(name, available))
-        elif name not in subject_level and not has_baseline:
-            found.add(name, "varies by visit, and the trial has no visit-0 (baseline) rows to take it from")
-    cont, cat, nonn = (_names(x, w) for x, w in ((continuous, "continuous"), (categorical, "categorical"),
-                                                 (nonnormal, "nonnormal")))
-    for what, names in (("continuous", cont), ("categorical", cat), ("nonnormal", nonn)):
-        for name in names:
-            if name not in chosen:
-                found.add(name, f"named in {what}= but not among the variables described "
-                                f"{chosen}" + ("" if name in available else "; " + _unknown(name, available)))
-    for name in sorted(set(cat) & (set(cont) | set(nonn))):
-        found.add(name, "named as categorical and as continuous/nonnormal; name it in one only")
-    found.raise_if_any(message="table_one cannot describe these variables:")
-    if not chosen:
-        raise DataError("table_one: there is nothing to describe: the trial has no covariates and no baseline "
-                        "outcomes; name variables with covariates=[...]")
-    return chosen, notes
-
-
-def _baseline_frame(trial: Trial, names: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
-    """One row per randomised subject: subject, arm and each variable (visit-0 value if visit-level)."""
-    subj = trial.subjects
-    subject_level = set(trial.subject_columns)
-    frame = subj[["subject", "arm"]].copy()
-    source = {n: "subject" if n in subject_level else "baseline" for n in names}
-    per_subject = [n for n in names if source[n] == "subject"]
-    at_zero = [n for n in names if source[n] == "baseline"]
-    for n in per_subject:  # keep the dtype: declared categories (and their order) matter
-        frame[n] = subj[n]
-    if at_zero:
-        base = trial.data.loc[trial.data["visit"] == 0.0, ["subject", *at_zero]].drop_duplicates("subject")
-        base = base.set_index("subject").reindex(frame["subject"])
-        for n in at_zero:
-            frame[n] = base[n].set_axis(frame.index)
-    return frame, source
-
-
-def _label(trial: Trial, name: str, labels: Mapping[str, str]) -> str:
-    if name in labels:
-        return labels[name]
-    inst = trial.instruments.get(name)
-    if inst is not None:
-        text = inst.label or name
-        # "EQ-5D index (index)" says nothing more than "EQ-5D index"
-        return text if not inst.units or inst.units.lower() in text.lower() else f"{text} ({inst.units})"
-    return COVARIATE_LABELS.get(name, name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -557,29 +279,6 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
                     reference=reference, alpha=alpha, suppress_below=suppress_below)
 
 
-def _notes(variables, ref, arms, reference, alpha, k, skew_threshold, builder) -> list[str]:
-    conf = f"{100 * (1 - alpha):g}%"
-    out = ["Continuous variables: mean (SD), or median [Q1, Q3] (R type 7 quartiles) "
-           + (f"when the pooled sample skewness exceeds {skew_threshold:g} in absolute value or the variable "
-              "was named as non-normal." if skew_threshold is not None else "when named as non-normal."),
-           "Categorical variables: n (%) of the subjects with a recorded value; missing: n (% of the arm)."]
-    if any(v.source == "baseline" for v in variables):
-        out.append("Outcomes are their visit-0 (baseline) values; a subject without one counts as missing.")
-    if len(arms) == 2:
-        out.append("SMD: absolute standardised mean difference (categorical: Yang & Dalton 2012).")
-    elif len(arms) > 2:
-        out.append(f"SMD: absolute standardised mean difference of each arm against {ref}, and the largest over "
-                   "all pairs of arms (categorical: Yang & Dalton 2012).")
-    if reference is not None:
-        out.append(f"Differences from {reference} with {conf} confidence intervals: means with Welch's t interval; "
-                   "proportions in percentage points with Newcombe's hybrid score interval. Descriptive, "
-                   "unadjusted, no significance tests (CONSORT 2010).")
-    if k is not None:
-        out.append(f"Counts of 1 to {k - 1} are shown as <{k} and their percentages omitted; "
-                   f"{COMPLEMENT_MARK} marks a count or statistic withheld so that a <{k} count cannot be "
-                   "worked out by subtraction or from percentages.")
-    return out
-
 
 # --------------------------------------------------------------------------------------------
 # assembling the numbers and the display
@@ -636,7 +335,7 @@ class _Builder:
             self._num(name, None, label, "smd", v, "hidden" if hide else None)
         finite = {p: v for p, v in values.items() if np.isfinite(v)}
         if len(self.arms) > 2 and finite:
-            pair = max(finite, key=finite.get)
+            pair = max(finite, key=lambda p: finite[p])
             self._num(name, None, contrast_label(*pair), "smd_max", finite[pair], "hidden" if hidden_arms else None)
         cells = {}
         lookup = {frozenset(p): v for p, v in values.items()}
@@ -800,3 +499,4 @@ class _Builder:
     def diff_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.diff_rows, columns=["variable", "level", "contrast", "estimate", "se", "df",
                                                      "ci_low", "ci_high", "method"])
+

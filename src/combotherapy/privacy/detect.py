@@ -1,0 +1,430 @@
+"""The identifier guard (HIPAA Safe Harbor): find and refuse direct identifiers, never showing a value.
+
+:func:`find_identifiers` looks for the direct identifiers of the HIPAA Safe Harbor list
+(45 CFR 164.514(b)(2)) in three places: the column headers themselves (an e-mail address or a person's
+name used as a header), the column names (tokenised, so ``ship_date`` is a date but ``relationship`` is
+not an IP address), and the values, whatever the column is called. It reports columns, kinds and counts,
+never a value. :func:`check_identifiers` turns the findings into an
+:class:`~combotherapy.errors.IdentifierError` whose ``findings`` code can branch on; ``ct.load`` calls it
+on every frame it reads.
+
+Values are scanned per distinct value, not per row, with patterns written for RE2 so that pandas runs them
+in Arrow's vectorised engine; the word-level person-name rules see at most
+:data:`~combotherapy.privacy.names.MAX_VALUES` distinct values of a column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, IdentifierError, Problem
+from .headers import (
+    AGE,
+    EMAIL,
+    FULL_DATE,
+    IP,
+    MONTH_DATE,
+    NAME,
+    PHONE,
+    RECORD,
+    SSN,
+    URL,
+    _name_kinds,
+    _tokens,
+    roles,
+)
+from .names import candidates, given_name_only, is_name_header, name_values, names_in_text
+from .patterns import (
+    DIGITS_PHONE,
+    DIGITS_RECORD,
+    DIGITS_SSN,
+    NUMBER,
+    PREFILTER,
+    VALUE_PATTERNS,
+    VERSION,
+    contains,
+    phone_cells,
+)
+from .rules import age_findings, date_findings, first_rows, long_number_findings, numbers, zip_findings
+
+__all__ = ["find_identifiers", "check_identifiers", "IdentifierFinding", "KINDS_OF_FILE"]
+
+#: ``kind=`` of :func:`find_identifiers`: patient-level trial data, or study-level published data
+KINDS_OF_FILE = ("trial", "study")
+_HEADER_KINDS = (EMAIL, PHONE, SSN, URL, IP, RECORD)
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class IdentifierFinding:
+    """One flagged column and kind, as carried by ``IdentifierError.findings`` (never a value).
+
+    Attributes
+    ----------
+    column : str
+        The column's header, printable (control characters removed); ``"column 3 (header withheld)"``
+        when the header itself holds an identifier.
+    position : int
+        0-based position of the column in the frame (negative: a level of the row index).
+    kind : str
+        What was found (``"name"``, ``"phone number"``, ``"full date"``, ...).
+    found_by : str
+        ``"column name"``, ``"values"`` or ``"column header"``.
+    n_cells : int
+        Cells that identify.
+    """
+
+    column: str
+    position: int
+    kind: str
+    found_by: str
+    n_cells: int
+
+
+@dataclass(frozen=True)
+class _Finding:
+    position: int        # column position in the frame (names may repeat)
+    column: object       # the real label (allow=, deidentify); never printed as such
+    kind: str
+    found_by: str        # "column name", "values" or "column header"
+    n_cells: int
+    reason: str          # why, in words, never a value
+    rule: str            # internal: what deidentify does with it (drop, date, dob, zip, age, yob, index)
+    rows: tuple[int, ...] = ()
+    label: str = ""      # printable header
+
+
+def _finding(pos: int, name: object, f: tuple, label: str) -> _Finding:
+    """A finding from a rule's tuple ``(kind, found_by, n_cells, reason, rule, rows)``."""
+    kind, found_by, n_cells, reason, rule, rows = f
+    return _Finding(pos, name, kind, found_by, n_cells, reason, rule, tuple(rows), label)
+
+
+def printable(name: object, limit: int = 80) -> str:
+    """A header safe to print: terminal escape sequences and control characters removed, length bounded."""
+    text = _CONTROL.sub("", str(name))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def safe_label(name: object, position: int) -> str:
+    """A header as it may be printed: withheld when it holds an identifier, control characters removed."""
+    if _header_findings(name):
+        return f"column {position + 1} (header withheld)" if position >= 0 else "a column (header withheld)"
+    return printable(name)
+
+
+def _as_text(s: pd.Series) -> pd.Series | None:
+    """A text view of a column (Arrow-backed ``str``) or None when the column holds no text."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(s.dtype.categories.dtype)
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+        return None
+    if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
+        return None
+    s = s.dropna()
+    # mixed object columns: every value is looked at as its text (dates and numbers included)
+    return s if s.dtype == "str" else s.astype("str")
+
+
+def _all_iso_dates(s: pd.Series) -> bool:
+    """True when the column holds no text, or every non-missing value is an ISO 8601 date (read as text:
+    pandas would read bare numbers as epochs)."""
+    text = _as_text(s)
+    return text is None or bool(pd.to_datetime(text, format="ISO8601", errors="coerce").notna().sum()
+                                == s.notna().sum())
+
+
+_first_rows = first_rows  # deidentify's name for it
+
+
+def _header_findings(name: object) -> list[str]:
+    """Kinds of identifier held by the header text itself (an e-mail address used as a column name)."""
+    h = pd.Series([str(name)], dtype="str")
+    kinds = [k for k in _HEADER_KINDS if k != PHONE and re.search(VALUE_PATTERNS[k], str(name))]
+    if bool(phone_cells(h).iloc[0]):
+        kinds.append(PHONE)
+    if is_name_header(str(name)):
+        kinds.append(NAME)
+    return kinds
+
+
+def _in(name: object, names: set) -> bool:
+    try:
+        return name in names
+    except TypeError:  # an unhashable label
+        return False
+
+
+def _study_ids(u: pd.Series) -> bool:
+    """Structured study ids (``101-01-0001``): digit groups sharing their leading digits (site, country).
+
+    Real phone numbers and SSNs have (nearly) as many leading-digit prefixes as values; study ids share a few.
+    """
+    if contains(u, r"^S[0-9a-f]{12}\Z").all():
+        return True  # pseudonyms written by deidentify
+    digits = u.str.replace(r"[^0-9]", "", regex=True)
+    digits = digits[digits.str.len() >= 3]
+    if len(digits) <= 1:
+        return True
+    return digits.str[:3].nunique() <= max(1.0, 0.75 * len(digits))
+
+
+def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Series, skip: set[str]) -> list[tuple]:
+    """(kind, found_by, cells, reason, rule, rows) for each kind of identifier in a text column's values.
+
+    Patterns run once per distinct value (``u``, with ``codes`` mapping cells to them), and only on values
+    that pass a cheap test for the pattern's tell-tale characters.
+    """
+    words = u[~plain]
+    masks: dict[str, pd.Series] = {}
+    for kind, pattern in VALUE_PATTERNS.items():
+        if kind in skip or words.empty:
+            continue
+        cand = words[contains(words, PREFILTER[kind])]
+        if kind == IP:
+            cand = cand.str.replace(VERSION, " ", regex=True)
+        if cand.empty:
+            continue
+        masks[kind] = phone_cells(cand) if kind == PHONE else contains(cand, pattern)
+    digit_rules = ((PHONE, DIGITS_PHONE), (SSN, DIGITS_SSN), (RECORD, DIGITS_RECORD))
+    for kind, pattern in digit_rules:
+        if kind not in skip and plain.any():
+            m = contains(u[plain], pattern)
+            masks[kind] = m if kind not in masks else pd.concat([masks[kind], m])
+    named = candidates(words) if NAME not in skip and not words.empty else words.iloc[:0]
+    if len(named):
+        longer = contains(named, r"[^ ]+ [^ ]+ [^ ]")
+        m = name_values(named) | names_in_text(named[longer]).reindex(named.index, fill_value=False)
+        single = given_name_only(named).reindex(words.index, fill_value=False)
+        if single.sum() >= 3 and single.mean() >= 0.5:
+            m = m.reindex(words.index, fill_value=False) | single  # a column of given names alone
+        masks[NAME] = m
+    hits = []
+    for kind, m in masks.items():
+        matched = m.index[m.to_numpy(dtype=bool)].to_numpy()
+        if not matched.size:
+            continue
+        cells = np.isin(codes, matched)
+        rows = tuple(int(r) for r in text.index[cells][:5])
+        reason = {NAME: "person names in the values", RECORD: "record numbers in the values",
+                  AGE: f"ages above {89} written in the values"}.get(kind, f"cells match the {kind} pattern")
+        hits.append((kind, "values", int(cells.sum()), reason, "date" if kind == FULL_DATE else "drop", rows))
+    return hits
+
+
+def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) -> list[_Finding]:
+    """Every finding in one column: its header, its name, name-and-value rules, then values."""
+    tokens = _tokens(name)
+    role = roles(tokens, kind) | ({"subject"} if _in(name, subject) else set())
+    present = int(s.notna().sum())
+    in_header = _header_findings(name)
+    label = f"column {pos + 1} (header withheld)" if in_header else printable(name)
+    out = [_Finding(pos, name, k, "column header", present, f"the column header itself holds {k}", "drop", (),
+                    label) for k in in_header]
+    if "publication" not in role:
+        out += [_Finding(pos, name, k, "column name", present, f"the column name says {k}", "drop", (), label)
+                for k in _name_kinds(name)]
+    s = s.reset_index(drop=True)  # masks are indexed by row position, so reported rows are positions
+    text = _as_text(s)
+    codes = u = plain = None
+    if text is not None:
+        # every value rule works on the distinct values; cells are counted through the codes
+        codes, uniques = pd.factorize(text)
+        u = pd.Series(uniques, dtype="str")
+        plain = contains(u, NUMBER)
+    x = numbers(s, text, codes, u, plain)
+    rules = [zip_findings] + ([] if "publication" in role else [date_findings, age_findings])
+    if not role & {"subject", "code"}:
+        rules.append(long_number_findings)
+    for rule in rules:
+        if rule is long_number_findings and out:
+            continue
+        out.extend(_finding(pos, name, f, label) for f in rule(tokens, s, text, present, x))
+    if text is not None and len(text):
+        skip = {f.kind for f in out} | ({FULL_DATE} if any(f.kind == MONTH_DATE for f in out) else set())
+        if _in(name, subject) or tokens in (["subject"], ["subjid"], ["usubjid"]):
+            skip.add(RECORD)  # the subject column is pseudonymised (hashed) by deidentify, not dropped
+        if role & {"subject", "code"} and ("code" in role or _study_ids(u)):
+            skip |= {PHONE, SSN, IP, RECORD}
+        if "version" in role:
+            skip |= {IP, FULL_DATE, MONTH_DATE}
+        if "publication" in role:
+            skip |= {NAME, FULL_DATE, MONTH_DATE, AGE}
+        assert codes is not None and u is not None and plain is not None
+        out.extend(_finding(pos, name, f, label) for f in _value_hits(text, codes, u, plain, skip))
+    return out
+
+
+def _scan(frame: pd.DataFrame, kind: str = "trial", subject: str | Iterable[object] | None = None) -> list[_Finding]:
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    if kind not in KINDS_OF_FILE:
+        raise DataError(f"kind must be 'trial' (patient-level data) or 'study' (published study-level data), "
+                        f"not {printable(kind)!r}")
+    subjects = set() if subject is None else ({subject} if isinstance(subject, str) else set(subject))
+    found: list[_Finding] = []
+    for pos in range(frame.shape[1]):
+        found.extend(_scan_column(pos, frame.columns[pos], frame.iloc[:, pos], kind, subjects))
+    # an identifying index (names, record numbers, dates as the row labels) counts too
+    if not isinstance(frame.index, pd.RangeIndex):
+        for level in range(frame.index.nlevels):
+            values = frame.index.get_level_values(level)
+            label = (f"index level '{printable(values.name)}'" if values.name is not None
+                     else f"index level {level}")
+            found.extend(_Finding(-1 - level, label, f.kind, f.found_by, f.n_cells, f.reason, "index", f.rows, label)
+                         for f in _scan_column(-1 - level, values.name if values.name is not None else "",
+                                               pd.Series(values), kind, subjects))
+    return found
+
+
+def find_identifiers(frame: pd.DataFrame, *, kind: str = "trial",
+                     subject: str | Iterable[str] | None = None) -> pd.DataFrame:
+    """Find columns that carry direct identifiers (HIPAA Safe Harbor), without showing any value.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Any table, as read from an export. Not modified.
+    kind : {"trial", "study"}
+        ``"trial"``: patient-level data (the default). ``"study"``: study-level published data such as
+        meta-analysis inputs, whose ``author``, ``study``, ``studlab``, ``trial``, ``year`` (and similar)
+        columns are publication metadata: they are not searched for names, dates or ages.
+    subject : str or list of str, optional
+        The column(s) holding the study's subject ids (the mapped subject column). Structured study ids
+        such as ``101-01-0001`` are legitimate there; columns named like ``subject``, ``SUBJID``,
+        ``USUBJID``, ``participant_id`` are treated so without being named.
+
+    Returns
+    -------
+    DataFrame
+        One row per flagged column and kind of identifier (a free-text column holding e-mail
+        addresses and phone numbers gives two rows), with columns ``column``, ``kind``,
+        ``found_by`` (``"column name"``, ``"values"`` or ``"column header"``), ``n_cells`` (cells that
+        identify: for a column flagged by name alone, its non-missing cells) and ``reason``. ``column`` is
+        the column's label, except that a header holding an identifier itself is shown as
+        ``"column N (header withheld)"`` and control characters are removed. Empty when nothing is found.
+        Values never appear.
+
+    Notes
+    -----
+    *Headers.* A header holding an e-mail address, phone number, SSN, URL, IP address, record number or a
+    person's name (given name and surname from the name lexicon) is flagged and never printed.
+
+    *Column names* are split into words (``visitDate`` -> ``visit``, ``date``) and neighbouring words joined
+    (``first_name`` -> ``firstname``), then matched against word lists for each Safe Harbor category, in
+    several languages (``PATNAME``, ``nombre``, ``telefono``, ``RecNo``, ``patient_number``). Words that name
+    measurements as often as identifiers (``ip``, ``mobile``, ``tel``, ``photo``, ``gps``, ``city``) count
+    only alone or beside identifier words: ``ip_adherence``, ``mobile_app_use``, ``tel_consult``,
+    ``photo_therapy``, ``gps_seen`` and ``city_size`` are not flagged.
+
+    *Names and values together.* A date-named column (``*_date``, ``dob``, CDISC ``*DTC`` and ``*DT``,
+    ``fecha``, ``datum``) is flagged when it holds full dates, months with years (a year alone is allowed) or
+    numbers of 10,000 or more (SAS, Excel and epoch dates, YYYYMMDD); numbers that all read as YYYYMMDD
+    are dates whatever the name; epoch seconds under a time-like name. A ZIP column when codes are longer
+    than 3 characters; a residence-like column (``residence``, ``home``, ``wohnort``) holding 5-digit codes.
+    An age column (``age``, ``years_old``, ``ageyears``, ``edad``, ``Alter``) when ages exceed 90 (90 is the
+    category "90 or older"; ``age_months`` is scaled); a year of birth (``yob``) implying an age over 89.
+    Whole numbers of 9 to 15 digits that are not round (phones, SSNs and record numbers stored as numbers).
+
+    *Values*, whatever the column is called: e-mail addresses; phone numbers (``+`` and ``00``
+    international forms with 8 to 15 digits, North-American, and national forms such as
+    ``06 12 34 56 78``, ``03-1234-5678``, ``07700900123``, ``030/1234567``); SSNs (``123-45-6789``,
+    ``123 45 6789``, ``123456789``, ``***-**-6789``); IPv4 (not after ``v``/``version``) and IPv6
+    addresses; URLs; full dates in ISO, US, European (``01.03.24``) and written forms in English, French,
+    German, Spanish, Italian, Portuguese and Dutch; month and year (``Mar 2024``, ``März 2024``); ages over
+    89 written with a unit (``95 years``, ``92 ans``); ZIP codes with a city and state, UK and Canadian
+    postcodes, European postcodes before a town; street addresses; record numbers (``MRN: 00123456``,
+    zero-padded digit runs); and person names (:mod:`combotherapy.privacy.names`: a lexicon of common given
+    names and surnames across locales, plus a shape rule; names inside free text and after titles).
+
+    *Context.* In subject-id columns, structured study ids whose leading digits repeat (sites) are not
+    phones or SSNs; in study-code and version columns (``study_code``, ``protocol_no``, ``kit``,
+    ``software_version``) digit groups are codes and dotted numbers are versions.
+
+    References
+    ----------
+    45 CFR 164.514(b)(2). U.S. Department of Health and Human Services (2012). Guidance Regarding
+    Methods for De-identification of Protected Health Information in Accordance with the HIPAA
+    Privacy Rule.
+
+    Example
+    -------
+    >>> import pandas as pd, combotherapy as ct
+    >>> raw = pd.DataFrame({"subject": ["a", "b"], "notes": ["call 555-123-4567", "fine"], "pain": [3, 4]})
+    >>> ct.find_identifiers(raw)[["column", "kind", "found_by", "n_cells"]]
+      column          kind found_by  n_cells
+    0  notes  phone number   values        1
+    """
+    rows = [{"column": f.column if f.label == printable(f.column) and not _CONTROL.search(str(f.column))
+             else f.label, "kind": f.kind, "found_by": f.found_by, "n_cells": f.n_cells, "reason": f.reason}
+            for f in _scan(frame, kind, subject)]
+    return pd.DataFrame(rows, columns=["column", "kind", "found_by", "n_cells", "reason"]).astype(
+        {"n_cells": "int64"})
+
+
+def check_identifiers(frame: pd.DataFrame, *, allow: Iterable[object] = (), kind: str = "trial",
+                      subject: str | Iterable[str] | None = None) -> None:
+    """Refuse a table that carries direct identifiers.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table to check (not modified).
+    allow : iterable of column names
+        Columns the user has checked and keeps knowingly (e.g. ``zip3`` holding 3-digit codes
+        stored with a wrong width); they are not searched.
+    kind : {"trial", "study"}
+        See :func:`find_identifiers`: ``"study"`` for published study-level data (meta-analysis inputs).
+    subject : str or list of str, optional
+        The subject-id column(s); see :func:`find_identifiers`.
+
+    Raises
+    ------
+    IdentifierError
+        Naming every flagged column and the kind of identifier, with the number of cells and
+        the first row numbers, never a value; and saying how to fix it. Its ``findings`` attribute is a
+        tuple of :class:`IdentifierFinding` (``column, position, kind, found_by, n_cells``);
+        ``columns`` and ``kinds`` list the flagged columns and kinds.
+
+    Notes
+    -----
+    See :func:`find_identifiers` for what is looked for.
+
+    Example
+    -------
+    >>> import pandas as pd, combotherapy as ct
+    >>> ct.check_identifiers(pd.DataFrame({"subject": ["a"], "pain": [3]}))  # passes silently
+    >>> try:
+    ...     ct.check_identifiers(pd.DataFrame({"contact": ["+44 20 7946 0958"]}))
+    ... except ct.IdentifierError as err:
+    ...     print([(f.column, f.kind) for f in err.findings])
+    [('contact', 'phone number')]
+    """
+    allowed = set(allow) if not isinstance(allow, str) else {allow}
+    found = [f for f in _scan(frame, kind, subject) if f.column not in allowed]
+    if not found:
+        return
+    cols = list(dict.fromkeys(f.label for f in found))
+    problems = [Problem(f.label, f"{f.kind}, found by {f.found_by}" + _detail(f), f.rows, f.n_cells)
+                for f in found]
+    head = (f"the data carry direct identifiers (HIPAA Safe Harbor) in {len(cols)} column"
+            f"{'s' if len(cols) != 1 else ''}: {', '.join(repr(c) for c in cols)}. No value is shown.\n"
+            "To fix: drop these columns, or run ct.deidentify(frame, key=...) to drop, hash, shift and truncate "
+            "them; a column you have checked and know to be safe can be kept with allow=[<column>]"
+            " (allow_identifiers= in ct.load).")
+    err = IdentifierError(head, problems)
+    # fields for programs: which column, which kind (never a value), without parsing the message
+    err.__dict__.update(findings=tuple(IdentifierFinding(f.label, f.position, f.kind, f.found_by, f.n_cells)
+                                       for f in found),
+                        columns=tuple(cols), kinds=tuple(dict.fromkeys(f.kind for f in found)))
+    raise err
+
+
+def _detail(f: _Finding) -> str:
+    generic = f.reason.startswith(("the column name says", "cells match"))  # the kind already says it
+    return "" if generic else f": {f.reason}"
