@@ -77,13 +77,14 @@ def test_ratio_measures_get_a_log_axis_and_a_line_at_one():
     ax = fig.axes[0]
     assert ax.get_xscale() == "linear"
     assert [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"] == [0.0]
-    assert ax.get_xlabel() == "Difference in Pain intensity (NRS) (points)"
+    # every row is at week 12 and no label says so: the axis does
+    assert ax.get_xlabel() == "Difference in Pain intensity (NRS, points) at week 12"
 
 
 def test_common_sides_are_labelled_once_mixed_sides_per_row():
     one = ct.plot.forest(diff_frame().iloc[[0]])
     texts = [t.get_text() for t in one.axes[0].texts]
-    assert texts == ["\u2190 favours combined", "favours physio \u2192"]
+    assert texts == ["Comparison", "\u2190 favours combined", "favours physio \u2192"]   # the row labels' header
     mixed = ct.plot.forest(diff_frame().iloc[:2].assign(contrast=["combined - physio", "physio - combined"],
                                                      first=["combined", "physio"], second=["physio", "combined"]))
     right = [t.get_text() for t in mixed.axes[1].get_yticklabels()]
@@ -95,8 +96,8 @@ def test_differences_on_several_outcomes_get_one_panel_each_with_their_units():
     # pain (points, lower better) and rom (degrees, higher better) on one axis would compare unlike units
     fig = ct.plot.forest(diff_frame())
     panels = [ax for ax in fig.axes if ax.get_xlabel()]
-    assert [ax.get_xlabel() for ax in panels] == ["Difference in Pain intensity (NRS) (points)",
-                                                 "Difference in Lumbar flexion range of motion (degrees)"]
+    assert [ax.get_xlabel() for ax in panels] == ["Difference in Pain intensity (NRS, points) at week 12",
+                                                 "Difference in Lumbar flexion range of motion (degrees) at week 12"]
     # within a panel the outcome is constant, so the rows are named by contrast; sides are the panel's own
     assert [t.get_text() for t in panels[0].get_yticklabels()] == ["combined - physio", "combined - acupuncture"]
     # each row says its sides (the second arm differs between rows): combined on the left for pain, where lower
@@ -109,7 +110,7 @@ def test_differences_on_several_outcomes_get_one_panel_each_with_their_units():
     headers = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text().startswith("estimate")]
     assert len(headers) == 1
     one = ct.plot.forest(diff_frame(), panels=False)
-    assert len([ax for ax in one.axes if ax.get_xlabel()]) == 1 and one.axes[0].get_xlabel() == "Difference"
+    assert len([ax for ax in one.axes if ax.get_xlabel()]) == 1 and one.axes[0].get_xlabel() == "Difference at week 12"
     from matplotlib.figure import Figure
     with pytest.raises(ct.DataError, match="one panel each"):
         ct.plot.forest(diff_frame(), ax=Figure().add_subplot())
@@ -129,7 +130,7 @@ def test_declared_outcome_of_a_result_labels_sides_units_and_the_contrast():
         assert (d["better"] == "lower").all()
         assert (d["favours_low"] == "acupuncture").all() and (d["favours_high"] == "control").all()
         ax = ct.plot.forest(fit).axes[0]
-        assert [x.get_text() for x in ax.texts] == ["\u2190 favours acupuncture", "favours control \u2192"]
+        assert [x.get_text() for x in ax.texts][-2:] == ["\u2190 favours acupuncture", "favours control \u2192"]
     # MMRM rows are named by visit; the one contrast goes on the axis: which arm is subtracted from which
     ax = ct.plot.forest(ct.mmrm(t2, "headache")).axes[0]
     assert [x.get_text() for x in ax.get_yticklabels()] == ["week 4", "week 8", "week 12"]
@@ -137,7 +138,7 @@ def test_declared_outcome_of_a_result_labels_sides_units_and_the_contrast():
     # one row: named by its contrast, so the axis need not repeat it
     ax = ct.plot.forest(ct.ancova(t2, "headache", 12)).axes[0]
     assert [x.get_text() for x in ax.get_yticklabels()] == ["acupuncture - control"]
-    assert ax.get_xlabel() == "Difference in Headache score (points)"
+    assert ax.get_xlabel() == "Difference in Headache score (points) at week 12"
 
 
 def test_interval_header_says_how_the_intervals_were_adjusted():
@@ -195,7 +196,23 @@ def test_subgroup_rows_are_named_by_variable_and_level():
     d = ct.plot.forest_data(sub)
     assert d["label"].tolist() == ["all subjects", "sex · female", "sex · male"]
     texts = [t.get_text() for t in ct.plot.forest(sub).axes[0].texts]
-    assert texts == ["\u2190 favours combined", "favours physio \u2192"]
+    assert texts == ["Subgroup", "\u2190 favours combined", "favours physio \u2192"]
+
+
+def test_subgroup_forest_shows_n_and_marks_small_subgroups():
+    sub = pd.DataFrame({"variable": ["all subjects", "age", "age"], "level": ["all", "< 65", ">= 65"],
+                        "first": "combined", "second": "physio", "contrast": "combined - physio", "outcome": "pain",
+                        "visit": 12.0, "n": [90, 84, 6],
+                        "estimate": [-1.6, -1.7, -0.5], "ci_low": [-2.2, -2.5, -4.4], "ci_high": [-1.0, -0.9, 3.4]})
+    fig = ct.plot.forest(sub)
+    ax, twin = fig.axes[0], fig.axes[1]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["all subjects", "age \u00b7 < 65", "age \u00b7 >= 65 \u2020"]        # the 6-subject row is marked
+    right = [t.get_text() for t in twin.get_yticklabels()]
+    assert right[0].startswith("90   ") and right[2].startswith("6   ")               # n per row
+    assert right[-1].startswith("n   estimate [95% CI]")                               # column headers
+    assert "\u2020 fewer than 20 subjects" in ax.get_xlabel()
+    assert ax.get_xlabel().startswith("Difference (combined \u2212 physio) in Pain intensity (NRS, points) at week 12")
 
 
 def test_subgroup_forest_gives_each_variables_interaction_test():
@@ -205,5 +222,8 @@ def test_subgroup_forest_gives_each_variables_interaction_test():
     sub = ct.subgroups(t2, "pain", 12, by=["sex"])
     p = float(sub.interactions.set_index("variable").loc["sex", "p"])
     xlabel = ct.plot.forest(sub).axes[0].get_xlabel()
-    assert xlabel == ("Difference in Pain intensity (NRS) (points)\n"
-                      f"Interaction of arm and subgroup: sex p = {p:.2g}")
+    small = (sub.contrasts["n"] < 20).any()
+    assert xlabel == ("Difference in Pain intensity (NRS, points) at week 12\n"
+                      f"Interaction of arm and subgroup: sex p = {p:.2g}"
+                      + ("\n\u2020 fewer than 20 subjects: too few for a stable estimate; read with caution"
+                         if small else ""))

@@ -28,7 +28,8 @@ def km_table() -> pd.DataFrame:
 
 
 def km_result(event="recovered") -> Result:
-    r = Result("KM", Fitted(model="KM", formula=f"Surv(recovery_time, {event}) ~ arm", outcome="recovery_time"))
+    r = Result("KM", Fitted(model="KM", formula=f"Surv(recovery_time, {event}) ~ arm", outcome="recovery_time",
+                            extra={"time": "recovery_time", "event": event}))
     r.km_curves = km_table()
     return r
 
@@ -52,8 +53,12 @@ def test_curves_start_at_time_zero_and_flip_when_cumulative():
     assert s.curves.loc[s.curves["arm"] == "combined", "estimate"].tolist() == pytest.approx([1, 2 / 3, 1 / 3, 1 / 3])
     # an adverse event (lower is better) is shown as the proportion still free of it
     assert not ct.plot.survival_data(km_result("adverse_events")).cumulative
-    # default table times are the axis ticks from 0 to the last time
+    # without a recorded visit schedule the table times are round ticks from 0 to the last time
     assert ct.plot.survival_data(km_result()).at_risk["time"].unique().tolist() == [0, 2, 4, 6]
+    # with one (ct.survival records the trial's visits) the ticks and numbers at risk are at the visits
+    r = km_result()
+    r.fitted.extra["visits"] = [3.0, 5.0, 12.0]        # a visit after the last time is not an axis tick ...
+    assert ct.plot.survival_data(r).at_risk["time"].unique().tolist() == [0, 3, 5, 7]   # ... the last interval goes on
 
 
 def test_bad_inputs():

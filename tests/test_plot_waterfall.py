@@ -62,7 +62,16 @@ def test_bars_are_coloured_by_arm(arms):
     bars = ax.patches
     assert len(bars) == len(d)
     assert [mc.to_hex(b.get_facecolor()) for b in bars] == [colors[a].lower() for a in d["arm"]]
-    assert ax.get_ylabel().endswith("(points)")
+    assert ax.get_ylabel().startswith("Change in Pain intensity (NRS, points)\n")   # units merged, not doubled
+    # subjects without a change are said to be missing a value, never "without change" (a change of zero)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not any("without change" in t for t in legend)
+    excluded = d.attrs["excluded"]
+    for arm, k in excluded.items():
+        if k:
+            assert any(t.startswith(f"{arm} (") and t.endswith(f", {k} missing)") for t in legend)
+    if sum(excluded.values()):
+        assert ax.get_xlabel().endswith(f"not shown: {sum(excluded.values())} missing (no baseline or week 12 value)")
 
 
 def test_waterfall_image(tmp_path):

@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["Instrument", "REGISTRY", "instrument_for", "AE_PREFIX", "COVARIATE_RANGES"]
+__all__ = ["Instrument", "REGISTRY", "instrument_for", "AE_PREFIX", "COVARIATE_RANGES", "with_units"]
 
 #: columns named ``ae_<type>`` hold per-subject counts of adverse events of that type
 AE_PREFIX = "ae_"
@@ -86,8 +86,20 @@ class Instrument:
         return f"{'(' if self.low_open else '['}{lo}, {hi}]"
 
     def axis_label(self) -> str:
-        text = self.label or self.name
-        return f"{text} ({self.units})" if self.units else text
+        return with_units(self.label or self.name, self.units)
+
+
+def with_units(text: str, units: str | None) -> str:
+    """``text`` with its units in parentheses, merged into a trailing parenthesis rather than doubled.
+
+    >>> with_units("Pain intensity (NRS)", "points"), with_units("Endurance", "s"), with_units("EQ-5D", "")
+    ('Pain intensity (NRS, points)', 'Endurance (s)', 'EQ-5D')
+    """
+    if not units:
+        return text
+    if text.endswith(")") and "(" in text:
+        return f"{text[:-1]}, {units})"
+    return f"{text} ({units})"
 
 
 def _num(text: str) -> float | None:

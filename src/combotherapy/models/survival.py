@@ -399,7 +399,9 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         extra={"ties": ties, "horizon": tau, "events": {arm: int(events[arm]) for arm in arms},
                "cox_loglik": cox_loglik, "reference_arm_of_coding": cox_arms[0] if cox_arms else None,
                "cox_arms": cox_arms, "covariates": list(cov.terms),
-               "strata": list(strat.names) if strat is not None else []},
+               "strata": list(strat.names) if strat is not None else [],
+               # read by the Kaplan-Meier figure: the columns (not parsed back from the formula) and the schedule
+               "time": time, "event": event, "visits": [float(v) for v in trial.visits if v > 0]},
     )
     res = SurvivalResult(f"Time to event: {time}", fitted, by_arm=km, logrank=logrank, contrasts=hr,
                           coefficients=coefficients, ph_test=ph_test, rmst=rmst, rmst_contrasts=rmst_contrasts, rmst_ratios=rmst_ratios,

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullLocator
 
 from ..errors import DataError
-from ..instruments import Instrument, instrument_for
+from ..instruments import Instrument, instrument_for, with_units
 from ._common import new_figure, root_figure
 from .style import style
 
@@ -203,7 +203,37 @@ def _xlabel(d: pd.DataFrame, ratio: bool, contrast: str | None) -> str:
             what, units = (inst.label or inst.name, inst.units or "") if inst is not None else (str(outcomes[0]), "")
     if ratio:
         return ("Ratio" + pair + (f", {what}" if what else "")) + " (log scale)"
-    return "Difference" + pair + (f" in {what}" if what else "") + (f" ({units})" if units else "")
+    return "Difference" + pair + (f" in {with_units(what, units)}" if what else (f" ({units})" if units else ""))
+
+
+def _constant_visit(d: pd.DataFrame, labels: list[str]) -> str:
+    """" at week 12" when every row is at one visit that the row labels do not name (a forest across outcomes)."""
+    if "visit" not in d.columns or d["visit"].isna().any() or d["visit"].astype(float).nunique() != 1:
+        return ""
+    week = f"week {float(d['visit'].iloc[0]):g}"
+    return "" if any(week in lab for lab in labels) else f" at {week}"
+
+
+#: subgroups with fewer subjects than this are marked in a subgroup forest: their estimates are too unstable to read
+SMALL_SUBGROUP = 20
+
+
+def _small_rows(d: pd.DataFrame) -> np.ndarray:
+    if "n" not in d.columns or not {"variable", "level"} <= set(d.columns):
+        return np.zeros(len(d), dtype=bool)
+    n = pd.to_numeric(d["n"], errors="coerce").to_numpy(dtype=float)
+    return np.nan_to_num(n, nan=np.inf) < SMALL_SUBGROUP
+
+
+def _row_header(d: pd.DataFrame) -> str:
+    """The heading of the row labels: what the rows are."""
+    if {"variable", "level"} <= set(d.columns):
+        return "Subgroup"
+    if "outcome" in d.columns and d["outcome"].astype(str).nunique() > 1:
+        return "Outcome"
+    if "visit" in d.columns and d["visit"].astype(str).nunique() > 1:
+        return "Visit"
+    return "Comparison"
 
 
 def _interaction_line(d: pd.DataFrame) -> str:
@@ -301,6 +331,8 @@ def forest(results_or_frame: object, *, better: str | Mapping[str, str] | None =
 def _draw(ax: Axes, d: pd.DataFrame, xlabel: str | None, show_values: bool, header: bool = True) -> None:
     """One panel of the forest (the column headers only on the top panel)."""
     labels = _labels(d)
+    small = _small_rows(d)
+    labels = [f"{lab} \u2020" if sm else lab for lab, sm in zip(labels, small)]
     ratio = bool(d["ratio"].iloc[0])
     null = 1.0 if ratio else 0.0
     n = len(d)
@@ -332,8 +364,13 @@ def _draw(ax: Axes, d: pd.DataFrame, xlabel: str | None, show_values: bool, head
     # the right-hand columns are tick labels of a twin axis, so the layout engine makes room for them
     right_text = [""] * n
     heading = []
+    if "n" in d.columns and pd.to_numeric(d["n"], errors="coerce").notna().all():
+        # how many subjects each row rests on (a subgroup of 6 must not look like one of 600)
+        right_text = [f"{int(v)}" for v in pd.to_numeric(d["n"])]
+        heading.append("n")
     if show_values:
-        right_text = [f"{_fmt(e)} [{_fmt(a)}, {_fmt(b)}]" for e, a, b in zip(est, lo, hi)]
+        values = [f"{_fmt(e)} [{_fmt(a)}, {_fmt(b)}]" for e, a, b in zip(est, lo, hi)]
+        right_text = [f"{t}   {v}".strip() for t, v in zip(right_text, values)]
         heading.append(f"{'ratio' if ratio else 'estimate'} [{_ci_level(d)}]")
     if per_row:
         right_text = [f"{t}   \u2190 {lo_} | {hi_} \u2192" if hi_ else t
@@ -352,8 +389,15 @@ def _draw(ax: Axes, d: pd.DataFrame, xlabel: str | None, show_values: bool, head
         twin.tick_params(axis="y", length=0)
         for side in ("left", "right", "top", "bottom"):
             twin.spines[side].set_visible(False)
-    ax.set_xlabel((xlabel if xlabel is not None else _xlabel(d, ratio, _constant_contrast(d, labels)))
-                  + _interaction_line(d))
+    if header:
+        # the heading of the row labels, level with the value columns' heading
+        ax.annotate(_row_header(d), xy=(0, n - 0.45), xycoords=("axes fraction", "data"), xytext=(-4, 0),
+                    textcoords="offset points", ha="right", va="center", fontsize=8, fontweight="bold")
+    footnote = (f"\n\u2020 fewer than {SMALL_SUBGROUP} subjects: too few for a stable estimate; read with caution"
+                if small.any() else "")
+    ax.set_xlabel((xlabel if xlabel is not None else _xlabel(d, ratio, _constant_contrast(d, labels))
+                   + _constant_visit(d, labels))
+                  + _interaction_line(d) + footnote)
     if common:
         # under the tick labels, either side of the line of no effect: inside the axes they ran into the
         # row labels (or the value column) whenever the line was near an edge

@@ -12,6 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..errors import DataError
+from ..instruments import with_units
 from ..trial import Trial
 from ._common import change_from_baseline, check_trial, check_visit_outcome, figure_and_axes, visit_label
 from .style import arm_colors, style
@@ -230,7 +231,7 @@ def responder_curve(trial: Trial, outcome: str, visit: float, *, thresholds: Seq
         ax.yaxis.set_major_formatter(lambda y, _: f"{y:.0%}")
         what = inst.label or inst.name
         unit = "% of baseline" if relative else inst.units
-        ax.set_xlabel(f"Improvement in {what} at {visit_label(float(visit))}" + (f" ({unit})" if unit else "")
+        ax.set_xlabel(f"Improvement in {with_units(what, unit)} at {visit_label(float(visit))}"
                       + f"\n({'decrease' if inst.better == 'lower' else 'increase'} from baseline; "
                       "right = better)")
         ax.set_ylabel("Subjects improving by at least x")

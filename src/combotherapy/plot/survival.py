@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -57,9 +56,15 @@ def _km_of(result: object) -> tuple[pd.DataFrame, str | None, str | None]:
         raise DataError(f"the Kaplan–Meier table lacks the columns {absent}; it needs {list(_KM_COLUMNS)}")
     if table.empty:
         raise DataError("the Kaplan–Meier table is empty: nothing to plot")
-    formula = getattr(getattr(result, "fitted", None), "formula", "") or ""
-    m = re.search(r"Surv\(\s*(\w+)\s*,\s*(\w+)\s*\)", formula)
-    return table, (m.group(1) if m else None), (m.group(2) if m else None)
+    extra = getattr(getattr(result, "fitted", None), "extra", None) or {}
+    # the result names its columns (fitted.extra); nothing is parsed back from the formula text
+    return table, extra.get("time"), extra.get("event")
+
+
+def _visits(result: object) -> list[float]:
+    """The trial's follow-up visits (weeks) recorded by ``ct.survival``: the natural ticks of the time axis."""
+    extra = getattr(getattr(result, "fitted", None), "extra", None) or {}
+    return [float(v) for v in extra.get("visits", []) if np.isfinite(v) and v > 0]
 
 
 def survival_data(result: object, *, cumulative: bool | None = None,
@@ -74,7 +79,8 @@ def survival_data(result: object, *, cumulative: bool | None = None,
         Plot 1 - S(t), the proportion with the event. Default: yes when the event is a good one
         (its instrument says higher is better, e.g. recovery), else S(t).
     times : sequence of float, optional
-        Times of the numbers-at-risk table (default: the axis ticks, 0 to the last time).
+        Times of the numbers-at-risk table (default: 0 and the trial's scheduled visits recorded by
+        :func:`combotherapy.survival`, else round ticks from 0 to the last time).
 
     Returns
     -------
@@ -105,7 +111,16 @@ def survival_data(result: object, *, cumulative: bool | None = None,
                            "ci_low": 1 - hi if cumulative else lo, "ci_high": 1 - lo if cumulative else hi,
                            "n_censored": cur["n_censored"].astype(int)})
     tmax = float(km["time"].max())
-    if times is None:
+    visits = [v for v in _visits(result) if v <= tmax * 1.001]
+    if times is None and len(visits) >= 2:
+        # ticks and numbers at risk at the scheduled visits; follow-up that runs past the last visit continues at
+        # the last visit interval, so the axis is labelled to its end
+        t = [0.0, *visits]
+        step = t[-1] - t[-2]
+        while t[-1] + step <= tmax * 1.001:
+            t.append(t[-1] + step)
+        t = np.asarray(t, dtype=float)
+    elif times is None:
         ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(0.0, tmax)
         t = np.asarray([x for x in ticks if 0 <= x <= tmax + 1e-12], dtype=float)
     else:
@@ -139,7 +154,7 @@ def survival(result: object, *, cumulative: bool | None = None, ci: bool = True,
     risk_table : bool
         Add the numbers-at-risk table under the axis.
     times : sequence of float, optional
-        Times of the numbers-at-risk table (default: the axis ticks).
+        Times of the numbers-at-risk table and of the axis ticks (default: 0 and the trial's visits).
     ax : matplotlib Axes, optional
         Draw the curves here; the table then goes into an inset just below it (leave room).
 
@@ -192,7 +207,11 @@ def survival(result: object, *, cumulative: bool | None = None, ci: bool = True,
                 # last time (S = 0 there) does not erase the band before it, as step="post" would
                 xs = np.column_stack([x[:-1], x[1:]]).ravel()
                 lo_, hi_ = (np.repeat(g[c].to_numpy(dtype=float)[:-1], 2) for c in ("ci_low", "ci_high"))
-                ax.fill_between(xs, lo_, hi_, color=colors[a], alpha=0.15, linewidth=0)
+                # a light fill plus thin edges: where two arms' bands overlap each stays readable (two strong
+                # fills mixed into one muddy colour)
+                ax.fill_between(xs, lo_, hi_, color=colors[a], alpha=0.08, linewidth=0)
+                for edge in (lo_, hi_):
+                    ax.plot(xs, edge, color=colors[a], linewidth=0.5, alpha=0.55)
             cens = g["n_censored"].to_numpy() > 0
             ax.plot(x[cens], yv[cens], linestyle="none", marker="|", markersize=5, color=colors[a])
             handles.append(Line2D([], [], color=colors[a], label=f"{a} (n = {int(n_tot[a])}, "

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..errors import DataError
+from ..instruments import with_units
 from ..trial import Trial
 from ._common import change_from_baseline, check_trial, check_visit_outcome, figure_and_axes, visit_label
 from .style import arm_colors, style
@@ -114,11 +115,18 @@ def waterfall(trial: Trial, outcome: str, visit: float, *, relative: bool = Fals
         unit = "%" if relative else inst.units
         what = inst.label or inst.name
         kind = "Percent change" if relative else "Change"
-        ax.set_ylabel(f"{kind} in {what}\nfrom baseline to {visit_label(float(visit))}" + (f" ({unit})" if unit else ""))
+        ax.set_ylabel(f"{kind} in {with_units(what, unit)}\nfrom baseline to {visit_label(float(visit))}")
         counts = d.groupby("arm", observed=False).size()
         excl = d.attrs["excluded"]
+        # subjects without a change are missing a value (or, for a relative change, have baseline 0): say so,
+        # never call them "without change", which reads as a change of zero
+        n_missing = int(sum(excl.values()))
+        if n_missing:
+            why = (f"no baseline or {visit_label(float(visit))} value, or baseline 0" if relative
+                   else f"no baseline or {visit_label(float(visit))} value")
+            ax.set_xlabel(f"{ax.get_xlabel()}\nnot shown: {n_missing} missing ({why})")
         handles = [Patch(color=colors[a], label=f"{a} (n = {int(counts.get(a, 0))}"
-                         + (f"; {excl[a]} without change)" if excl.get(a) else ")")) for a in trial.arms]
+                         + (f", {excl[a]} missing)" if excl.get(a) else ")")) for a in trial.arms]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.08, 1.0))
         # which way is better: an arrow inside the plot on the right, pointing along the good direction
         up = inst.better == "higher"
