@@ -12,6 +12,7 @@ Errors
     DataError, IdentifierError, ModelError
 """
 
+from . import meta as meta  # ct.meta: evidence across trials (meta-analysis, NMA, component NMA)
 from . import plot  # ct.plot: figures (imports no pyplot, leaves rcParams alone)
 from .claims import ClaimsReport, claims_report
 from .errors import DataError, IdentifierError, ModelError
