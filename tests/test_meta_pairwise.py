@@ -175,7 +175,7 @@ def test_rma_degenerate_inputs(bcg):
     assert meta.rma(same).summary().startswith("Meta-analysis")
 
 
-@pytest.mark.parametrize("name", ["effect_sizes", "pairwise", "metareg"])
+@pytest.mark.parametrize("name", ["effect_sizes", "pairwise_ma", "metareg"])
 def test_docstring_examples_run(name):
     import doctest
     import importlib

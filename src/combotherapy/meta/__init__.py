@@ -10,11 +10,14 @@ then :func:`read_studies` deliberately skips it).
 """
 
 from .effect_sizes import MEASURES, escalc, pairwise
+from . import network
 from .metareg import MetaRegResult, metareg
-from .pairwise import RegTestResult, RMAResult, influence, leave1out, regtest, rma, trimfill
+from .network import NetmetaResult, league_table, netmeta, netrank, netsplit
+from .pairwise_ma import RegTestResult, RMAResult, influence, leave1out, regtest, rma, trimfill
 
 __all__ = [
     "MEASURES", "escalc", "pairwise",
     "rma", "RMAResult", "leave1out", "influence", "regtest", "RegTestResult", "trimfill",
     "metareg", "MetaRegResult",
+    "netmeta", "NetmetaResult", "netsplit", "netrank", "league_table", "network",
 ]

@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ModelError
-from .pairwise import RMAResult, rma
+from .pairwise_ma import RMAResult, rma
 
 __all__ = ["metareg", "MetaRegResult"]
 
