@@ -9,8 +9,8 @@ not run on study-level files (the privacy module is being rewritten to accept a 
 then :func:`read_studies` deliberately skips it).
 """
 
-from .effect_sizes import MEASURES, escalc, pairwise
 from . import network
+from .effect_sizes import MEASURES, escalc, pairwise
 from .metareg import MetaRegResult, metareg
 from .network import NetmetaResult, league_table, netmeta, netrank, netsplit
 from .pairwise_ma import RegTestResult, RMAResult, influence, leave1out, regtest, rma, trimfill
