@@ -34,10 +34,10 @@ nma_out <- function(net) {
          prop.common = ns$prop.common, prop.random = ns$prop.random))
 }
 cnma_out <- function(nc) list(comps = nc$comps, trts = nc$trts,
-  Comp.common = nc$Comp.common, seComp.common = nc$seComp.common,
-  Comp.random = nc$Comp.random, seComp.random = nc$seComp.random,
-  Comb.common = nc$Comb.common, seComb.common = nc$seComb.common,
-  Comb.random = nc$Comb.random, seComb.random = nc$seComb.random,
+  Comp.common = setNames(as.list(nc$Comp.common), nc$comps), seComp.common = setNames(as.list(nc$seComp.common), nc$comps),
+  Comp.random = setNames(as.list(nc$Comp.random), nc$comps), seComp.random = setNames(as.list(nc$seComp.random), nc$comps),
+  Comb.common = setNames(as.list(nc$Comb.common), nc$trts), seComb.common = setNames(as.list(nc$seComb.common), nc$trts),
+  Comb.random = setNames(as.list(nc$Comb.random), nc$trts), seComb.random = setNames(as.list(nc$seComb.random), nc$trts),
   TE.random = mat(nc$TE.random), seTE.random = mat(nc$seTE.random),
   tau = nc$tau, tau2 = nc$tau^2, I2 = nc$I2,
   Q.additive = nc$Q.additive, df.Q.additive = nc$df.Q.additive, pval.Q.additive = nc$pval.Q.additive,

@@ -9,7 +9,8 @@ not run on study-level files (the privacy module is being rewritten to accept a 
 then :func:`read_studies` deliberately skips it).
 """
 
-from . import network
+from . import component, network
+from .component import CNMASynergyResult, NetcombResult, cnma_synergy, discomb, netcomb
 from .effect_sizes import MEASURES, escalc, pairwise
 from .metareg import MetaRegResult, metareg
 from .network import NetmetaResult, league_table, netmeta, netrank, netsplit
@@ -20,4 +21,5 @@ __all__ = [
     "rma", "RMAResult", "leave1out", "influence", "regtest", "RegTestResult", "trimfill",
     "metareg", "MetaRegResult",
     "netmeta", "NetmetaResult", "netsplit", "netrank", "league_table", "network",
+    "netcomb", "discomb", "NetcombResult", "cnma_synergy", "CNMASynergyResult", "component",
 ]
