@@ -34,6 +34,9 @@ def prepare(data: pd.DataFrame, TE: str, seTE: str, treat1: str, treat2: str, st
                       "treat2": data[treat2].astype(str).str.strip().to_numpy(),
                       "TE": pd.to_numeric(data[TE], errors="coerce").to_numpy(dtype=float),
                       "seTE": pd.to_numeric(data[seTE], errors="coerce").to_numpy(dtype=float)})
+    for c in ("n1", "n2"):   # arm sizes, when known, size the nodes of the network graph
+        if c in data.columns:
+            d[c] = pd.to_numeric(data[c], errors="coerce").to_numpy(dtype=float)
     notes = list(data.attrs.get("notes", []))
     miss = ~np.isfinite(d["TE"].to_numpy()) | ~(d["seTE"].to_numpy() > 0)
     if miss.any():
