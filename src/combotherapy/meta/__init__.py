@@ -12,12 +12,13 @@ then :func:`read_studies` deliberately skips it).
 from . import component, network
 from .component import CNMASynergyResult, NetcombResult, cnma_synergy, discomb, netcomb
 from .effect_sizes import MEASURES, escalc, pairwise
+from .io import arms_from_wide, read_studies
 from .metareg import MetaRegResult, metareg
 from .network import NetmetaResult, league_table, netmeta, netrank, netsplit
 from .pairwise_ma import RegTestResult, RMAResult, influence, leave1out, regtest, rma, trimfill
 
 __all__ = [
-    "MEASURES", "escalc", "pairwise",
+    "MEASURES", "escalc", "pairwise", "read_studies", "arms_from_wide",
     "rma", "RMAResult", "leave1out", "influence", "regtest", "RegTestResult", "trimfill",
     "metareg", "MetaRegResult",
     "netmeta", "NetmetaResult", "netsplit", "netrank", "league_table", "network",
