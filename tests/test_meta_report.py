@@ -22,9 +22,14 @@ def test_cli_meta_wide_arm_file(tmp_path, capsys):
 
 
 def test_cli_meta_contrast_file_with_components(tmp_path):
-    rc = main(["meta", str(DS / "netmeta_Linde2016/linde2016_contrasts.csv"), "--out", str(tmp_path),
-               "--column", "study=id", "--column", "TE=lnOR", "--column", "seTE=selnOR", "--reference", "Placebo",
-               "--inactive", "Placebo", "--synergy", "Face-to-face CBT", "SSRI", "--larger-is-better"])
+    # Baker 2009 as contrasts (made from its arms), combinations "Fluticasone+Salmeterol", "Budesonide+Formoterol"
+    from combotherapy import meta
+    arms = pd.read_csv(DS / "netmeta_Baker2009/baker2009.csv")
+    pw = meta.pairwise(arms, study="id", treatment="treatment", event="exac", n="total", measure="OR")
+    src = tmp_path / "baker_contrasts.csv"
+    pw.rename(columns={"study": "trial", "TE": "logOR"}).to_csv(src, index=False)
+    rc = main(["meta", str(src), "--out", str(tmp_path), "--column", "study=trial", "--column", "TE=logOR",
+               "--reference", "Placebo", "--inactive", "Placebo", "--synergy", "Fluticasone", "Salmeterol"])
     assert rc == 0
     text = (tmp_path / "synergy.md").read_text()
     assert "Verdict:" in text
