@@ -62,3 +62,13 @@ def test_evidence_notebook_is_stored_clean_and_ends_with_the_verdict():
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
     assert "parameters" in code[0]["metadata"]["tags"]
     assert "syn.verdict" in "".join(code[-1]["source"])
+
+
+def test_readme_example_runs():
+    import re
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    section = text[text.index("## Evidence across trials"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    env: dict = {}
+    exec(compile(code, "README.md", "exec"), env)
+    assert set(env["cnma"].components["component"]) == {"acupuncture", "physio"}
