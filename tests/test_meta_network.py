@@ -169,3 +169,24 @@ def test_docstring_examples_run(name):
     import importlib
     module = importlib.import_module(f"combotherapy.meta.{name}")
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+@pytest.mark.parametrize("measure", ["MD", "SMD"])
+def test_pairwise_continuous_arms_match_meta(measure):
+    arms = pd.read_csv(DS / "netmeta_Senn2013/senn2013_arms.csv")
+    pw = meta.pairwise(arms, study="study", treatment="treatment", mean="mean", sd="sd", n="n", measure=measure)
+    ref = pd.DataFrame(REF[f"senn_arms_{measure}"])
+    got = pw.merge(ref, left_on=["study", "treat1", "treat2"], right_on=["studlab", "treat1", "treat2"])
+    assert len(got) == len(ref) == len(pw) == 28
+    np.testing.assert_allclose(got["TE_x"], got["TE_y"], atol=1e-12)
+    np.testing.assert_allclose(got["seTE_x"], got["seTE_y"], atol=1e-12)
+
+
+@pytest.mark.parametrize("measure", ["RR", "RD"])
+def test_pairwise_binary_arms_match_meta(measure):
+    pw = meta.pairwise(smoking_arms(), study="study", treatment="treat", event="event", n="n", measure=measure)
+    ref = pd.DataFrame(REF[f"smoke_pairwise_{measure}"])
+    got = pw.merge(ref, left_on=["study", "treat1", "treat2"], right_on=["studlab", "treat1", "treat2"])
+    assert len(got) == len(ref) == 28
+    np.testing.assert_allclose(got["TE_x"], got["TE_y"], atol=1e-12)
+    np.testing.assert_allclose(got["seTE_x"], got["seTE_y"], atol=1e-12)

@@ -61,6 +61,16 @@ out$smoke_pairwise <- list(studlab = pw2$studlab, treat1 = pw2$treat1, treat2 = 
 net2 <- netmeta(pw2, reference.group = "A")
 out$smoke <- nma_out(net2)
 
+# arm-level effect sizes of other measures (meta's conventions, through netmeta's pairwise)
+pwo <- function(pw) list(studlab = as.character(pw$studlab), treat1 = pw$treat1, treat2 = pw$treat2, TE = pw$TE, seTE = pw$seTE)
+sennarms <- read.csv(file.path(ds, "netmeta_Senn2013/senn2013_arms.csv"))
+out$md5$senn_arms <- unname(tools::md5sum(file.path(ds, "netmeta_Senn2013/senn2013_arms.csv")))
+out$senn_arms_MD <- pwo(pairwise(studlab = study, treat = treatment, n = n, mean = mean, sd = sd, data = sennarms, sm = "MD"))
+out$senn_arms_SMD <- pwo(pairwise(studlab = study, treat = treatment, n = n, mean = mean, sd = sd, data = sennarms, sm = "SMD"))
+for (sm in c("RR", "RD"))
+  out[[paste0("smoke_pairwise_", sm)]] <- pwo(pairwise(list(treat1, treat2, treat3), event = list(event1, event2, event3),
+                                                       n = list(n1, n2, n3), data = smoke, sm = sm))
+
 linde <- read.csv(file.path(ds, files["linde"]))
 pw3 <- pairwise(treat = int, event = resp, n = n, studlab = paste(author, year), data = linde, reference = "Placebo",
                 sm = "OR")

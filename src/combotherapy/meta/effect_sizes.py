@@ -248,6 +248,7 @@ def pairwise(data: pd.DataFrame, *, study: str, treatment: str, measure: str, ev
     study, treatment : str
         Columns with the study label and the treatment of the arm (combinations as ``"A + B"``).
     measure : {"MD", "SMD", "OR", "RR", "RD", "IRR"}
+        ``SMD`` is Cohen's d here (see Notes), as in meta/netmeta.
     event, n, mean, sd, time : str, optional
         Columns with events and arm size (``OR``, ``RR``, ``RD``), means, SDs and size (``MD``, ``SMD``), or
         events and person-time (``IRR``).
@@ -267,7 +268,10 @@ def pairwise(data: pd.DataFrame, *, study: str, treatment: str, measure: str, ev
 
     Notes
     -----
-    ``TE`` is treat1 minus treat2 (log scale for ratio measures), arms paired in the order they appear.
+    ``TE`` is treat1 minus treat2 (log scale for ratio measures), arms paired in the order they appear. The formulas
+    are meta's ``pairwise``: for ``SMD`` Cohen's d on the SD pooled over all arms of the study, variance
+    ``1/n1 + 1/n2 + d^2/(2 N_study)`` (Crippa and Orsini 2016; Hedges' g is not consistent in multi-arm studies); the risk ratio adds the increment to events and arm sizes once; the risk
+    difference uses the increment only in its variance. (``escalc`` follows metafor, whose SMD variance differs.)
 
     References
     ----------
@@ -316,8 +320,6 @@ def pairwise(data: pd.DataFrame, *, study: str, treatment: str, measure: str, ev
     if measure in ("OR", "RR", "RD", "IRR"):
         e = arms[event].to_numpy()
         zero = (e == 0) | ((e == arms[n].to_numpy()) if measure != "IRR" else False)
-        if measure == "RD":
-            zero[:] = False   # meta adds no increment for the risk difference by default
         study_zero = pd.Series(zero).groupby(arms["study"].to_numpy(), sort=False).transform("any").to_numpy()
         if allincr and zero.any():
             study_zero[:] = True
@@ -325,6 +327,11 @@ def pairwise(data: pd.DataFrame, *, study: str, treatment: str, measure: str, ev
         if study_zero.any():
             shown = ", ".join(dict.fromkeys(labels[study_zero]))
             notes.append(f"continuity correction {incr:g} added to every arm of the studies with a zero cell ({shown}).")
+    if measure == "SMD":
+        by = arms.groupby("study", sort=False)
+        ss = (arms[n] - 1) * arms[sd] ** 2
+        arms["sd_study"] = np.sqrt(ss.groupby(arms["study"]).transform("sum") / by[n].transform(lambda x: (x - 1).sum()))
+        arms["n_study"] = by[n].transform("sum")
     # every pair (i < j) of arms within a study, vectorised by a self-merge on the study label
     pairs = arms.merge(arms, on="study", suffixes=("1", "2"))
     pairs = pairs[pairs["row1"] < pairs["row2"]].sort_values(["row1", "row2"]).reset_index(drop=True)
@@ -358,22 +365,28 @@ def _arm_contrast(pairs: pd.DataFrame, measure: str, event, n, mean, sd, time):
         n1, n2 = pairs[f"{n}1"].to_numpy(), pairs[f"{n}2"].to_numpy()
         if measure == "MD":
             return m1 - m2, s1 ** 2 / n1, s2 ** 2 / n2
-        sp = np.sqrt(((n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2) / (n1 + n2 - 2))
-        g = _hedges_j(n1 + n2 - 2) * (m1 - m2) / sp
-        v = (n1 + n2) / (n1 * n2) + g ** 2 / (2 * (n1 + n2))
-        return g, v * n2 / (n1 + n2), v * n1 / (n1 + n2)
+        # meta's pairwise (Crippa and Orsini 2016, eqs 4-5): Cohen's d on the SD pooled over all arms of the study,
+        # variance 1/n1 + 1/n2 + d^2 / (2 N_study): consistent across the contrasts of a multi-arm study
+        d = (m1 - m2) / pairs["sd_study1"].to_numpy()
+        term = d ** 2 / (2 * pairs["n_study1"].to_numpy())
+        return d, 1 / n1 + term / 2, 1 / n2 + term / 2
     i1, i2 = pairs["incr1"].to_numpy(), pairs["incr2"].to_numpy()
     e1, e2 = pairs[f"{event}1"].to_numpy() + i1, pairs[f"{event}2"].to_numpy() + i2
     if measure == "IRR":
         t1, t2 = pairs[f"{time}1"].to_numpy(), pairs[f"{time}2"].to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log((e1 / t1) / (e2 / t2)), 1 / e1, 1 / e2
-    n1, n2 = pairs[f"{n}1"].to_numpy() + 2 * i1, pairs[f"{n}2"].to_numpy() + 2 * i2
+    n1, n2 = pairs[f"{n}1"].to_numpy(), pairs[f"{n}2"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         if measure == "OR":
-            return (np.log(e1 / (n1 - e1)) - np.log(e2 / (n2 - e2)), 1 / e1 + 1 / (n1 - e1), 1 / e2 + 1 / (n2 - e2))
+            m1, m2 = n1 + 2 * i1, n2 + 2 * i2
+            return (np.log(e1 / (m1 - e1)) - np.log(e2 / (m2 - e2)), 1 / e1 + 1 / (m1 - e1), 1 / e2 + 1 / (m2 - e2))
         if measure == "RR":
-            return np.log(e1 / n1) - np.log(e2 / n2), 1 / e1 - 1 / n1, 1 / e2 - 1 / n2
-        p1, p2 = e1 / n1, e2 / n2
-        return p1 - p2, p1 * (1 - p1) / n1, p2 * (1 - p2) / n2
+            # meta's default (RR.Cochrane = FALSE): the increment is added to the events and once to the arm size
+            m1, m2 = n1 + i1, n2 + i2
+            return np.log(e1 / m1) - np.log(e2 / m2), 1 / e1 - 1 / m1, 1 / e2 - 1 / m2
+        # risk difference: no increment in the estimate, only in its variance (meta)
+        r1, r2 = pairs[f"{event}1"].to_numpy(), pairs[f"{event}2"].to_numpy()
+        return (r1 / n1 - r2 / n2, e1 * (n1 - r1 + i1) / (n1 + 2 * i1) ** 3,
+                e2 * (n2 - r2 + i2) / (n2 + 2 * i2) ** 3)
 
