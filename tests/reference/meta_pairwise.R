@@ -60,4 +60,8 @@ out$metareg <- list(bcg_ablat_year_REML = list(b = as.numeric(mr$beta), se = mr$
                       QE = mr$QE, QM = mr$QM, QMp = mr$QMp, I2 = mr$I2, R2 = mr$R2),
                     bcg_alloc_DL_knha = list(b = as.numeric(mr2$beta), se = mr2$se, pval = mr2$pval, tau2 = mr2$tau2,
                       QE = mr2$QE, QM = mr2$QM, QMp = mr2$QMp, QMdf = mr2$QMdf))
+# a linear combination of meta-regression coefficients (random vs systematic allocation)
+an <- anova(mr2, X = c(0, 1, -1))
+out$metareg$bcg_alloc_contrast <- list(est = as.numeric(an$Xb), se = as.numeric(an$se), zval = as.numeric(an$zval),
+                                       pval = as.numeric(an$pval))
 cat(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE))

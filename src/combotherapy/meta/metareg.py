@@ -33,6 +33,33 @@ class MetaRegResult(RMAResult):
         """Estimate vector, covariance and df (inf for z tests): what the shared contrast engine needs."""
         return self.b, self.vb, float(self.estimates["df"].iloc[0])
 
+    def contrast(self, C, labels, *, adjust: str = "none", side: str = "two-sided") -> pd.DataFrame:
+        """Linear combinations ``C @ beta`` of the coefficients through the package's one contrast engine
+        (:func:`combotherapy.contrasts.test_linear`), so they read like every other result's contrasts.
+
+        Parameters
+        ----------
+        C : array (m, p)
+            One row per combination, one column per coefficient (``estimates["term"]`` order).
+        labels : sequence of str
+        adjust, side
+            As :func:`combotherapy.contrasts.test_linear`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> d = pd.DataFrame({"yi": [-0.9, -1.6, -1.3, -1.4, -0.2, -0.5], "vi": [0.33, 0.19, 0.41, 0.02, 0.05, 0.1],
+        ...                   "alloc": ["a", "b", "c", "a", "b", "c"]})
+        >>> res = metareg(d, ["alloc"], method="DL")
+        >>> res.contrast([[0, 1, -1]], ["b - c"])["contrast"].tolist()
+        ['b - c']
+        """
+        from ..contrasts import test_linear
+
+        beta, vcov, df = self.coefficients()
+        return test_linear(np.atleast_2d(np.asarray(C, dtype=float)), beta, vcov, df, list(labels), adjust=adjust,
+                           alpha=1 - self.level, side=side)
+
 
 def metareg(data: pd.DataFrame, mods: Sequence[str], *, yi="yi", vi="vi", sei=None, study="study",
             method: str = "REML", test: str = "z", level: float = 0.95) -> MetaRegResult:
