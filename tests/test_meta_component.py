@@ -89,6 +89,9 @@ def test_baker_cnma_matches_netcomb_and_published(baker_nma):
     assert round(a.loc["additive", "Q"], 2) == 62.74 and a.loc["additive", "df"] == 48
     assert round(a.loc["difference", "Q"], 2) == 1.88 and round(a.loc["difference", "p"], 4) == 0.3908
     assert round(res.tau2, 4) == 0.0101
+    h = res.heterogeneity.iloc[0]
+    assert (round(h["I2"], 1), round(h["I2_low"], 1), round(h["I2_high"], 1)) == (23.5, 0.0, 46.7)
+    assert h["I2_high"] == pytest.approx(100 * REF["baker_cnma"]["upper.I2"], abs=1e-6)
     comb = res.combinations.query("model == 'random'").set_index("treatment")
     assert round(float(np.exp(comb.loc["Budesonide+Formoterol", "estimate"])), 2) == 0.69
 

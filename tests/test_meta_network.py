@@ -50,6 +50,8 @@ def check_nma(res, ref, models=("common", "random")):
     assert h["tau2"] == pytest.approx(ref["tau2"], abs=TOL)
     assert h["Q"] == pytest.approx(ref["Q"], abs=TOL)
     assert h["df"] == ref["df.Q"]
+    for col, rcol in (("I2", "I2"), ("I2_low", "lower.I2"), ("I2_high", "upper.I2")):
+        assert h[col] == pytest.approx(100 * ref[rcol], abs=1e-6), col
 
 
 def test_senn_matches_netmeta(senn):
@@ -111,6 +113,8 @@ def test_baker_drops_inestimable_study_and_matches_published():
     # Balduzzi et al. (2023), JSS section 5.3: k = 38, tau^2 = 0.0111, Q within 43.20 (df 34), between 17.66 (df 12)
     assert pw["study"].nunique() == 38
     assert round(res.tau2, 4) == 0.0111
+    h = res.heterogeneity.iloc[0]
+    assert (round(h["I2"], 1), round(h["I2_low"], 1), round(h["I2_high"], 1)) == (24.4, 0.0, 47.7)
     d = res.decomposition.set_index("source")
     assert round(d.loc["within designs", "Q"], 2) == 43.20 and d.loc["within designs", "df"] == 34
     assert round(d.loc["between designs", "Q"], 2) == 17.66 and d.loc["between designs", "df"] == 12

@@ -165,3 +165,25 @@ def df_total(d: pd.DataFrame, n_params: int) -> int:
     """Independent comparisons (sum over studies of arms - 1) minus the parameters estimated."""
     per_study = d.drop_duplicates("study")["narms"].to_numpy()
     return int(np.sum(per_study - 1) - n_params)
+
+
+def i2_interval(Q: float, df: float, level: float = 0.95) -> tuple[float, float, float]:
+    """I^2 (percent) with the test-based interval of Higgins and Thompson (2002), as meta/netmeta report it."""
+    if not (df >= 1) or not np.isfinite(Q):
+        return (np.nan, np.nan, np.nan)
+    k = df + 1
+    H = np.sqrt(Q / df)
+    if Q > k:
+        se = 0.5 * (np.log(Q) - np.log(df)) / (np.sqrt(2 * Q) - np.sqrt(2 * k - 3))
+    elif k > 2:
+        se = np.sqrt(1 / (2 * (k - 2)) * (1 - 1 / (3 * (k - 2) ** 2)))
+    else:
+        se = np.nan
+    from scipy.stats import norm
+    z = norm.ppf(0.5 + level / 2)
+    logh = np.log(max(H, 1.0))
+    lo, hi = max(np.exp(logh - z * se), 1.0), max(np.exp(logh + z * se), 1.0)
+
+    def i2(h):
+        return 100 * (h ** 2 - 1) / h ** 2
+    return i2(np.exp(logh)), i2(lo), i2(hi)

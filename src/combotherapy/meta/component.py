@@ -164,8 +164,8 @@ def _fit(d: pd.DataFrame, C: pd.DataFrame, q_standard: float, df_standard: float
     additivity = pd.DataFrame({"model": ["additive", "standard", "difference"], "Q": [q_add, q_standard, q_diff],
                                "df": [float(df_add), float(df_standard), float(df_diff)],
                                "p": [pv(q_add, df_add), pv(q_standard, df_standard), pv(q_diff, df_diff)]})
-    het = pd.DataFrame({"tau2": [tau2], "tau": [np.sqrt(tau2)],
-                        "I2": [max(0.0, 100 * (q_add - df_add) / q_add) if (df_add > 0 and q_add > 0) else np.nan]})
+    i2, i2_lo, i2_hi = _graph.i2_interval(q_add, df_add, level)
+    het = pd.DataFrame({"tau2": [tau2], "tau": [np.sqrt(tau2)], "I2": [i2], "I2_low": [i2_lo], "I2_high": [i2_hi]})
     fitted = Fitted(model=f"{name}: treatment effect = sum of component effects (weighted least squares)",
                     formula="TE ~ B C beta", df_method="normal (z)", alpha=1 - level,
                     notes=list(d.attrs.get("notes", [])) + extra_notes + [

@@ -31,7 +31,7 @@ class NetmetaResult(Result):
     comparisons : DataFrame
         Every ordered pair ``treat1, treat2`` (treat1 - treat2) for both models.
     heterogeneity : DataFrame
-        ``tau2, tau, I2, Q, df, p``.
+        ``tau2, tau, I2`` (percent) with its Higgins-Thompson interval ``I2_low, I2_high``, ``Q, df, p``.
     decomposition : DataFrame
         Q: total, within designs, between designs (common effects) and between designs under the random-effects
         design-by-treatment interaction model (``tau_within``).
@@ -147,7 +147,8 @@ def netmeta(data: pd.DataFrame, *, TE: str = "TE", seTE: str = "seTE", treat1: s
     fits = {"common": common, "random": random}
     measure = measure or data.attrs.get("measure", "")
     Q = common["Q"]
-    het = pd.DataFrame({"tau2": [tau2], "tau": [np.sqrt(tau2)], "I2": [max(0.0, 100 * (Q - df) / Q) if Q > 0 else 0.0],
+    i2, i2_lo, i2_hi = _graph.i2_interval(Q, df, level)
+    het = pd.DataFrame({"tau2": [tau2], "tau": [np.sqrt(tau2)], "I2": [i2], "I2_low": [i2_lo], "I2_high": [i2_hi],
                         "Q": [Q], "df": [df], "p": [stats.chi2.sf(Q, df) if df > 0 else np.nan]})
     res = NetmetaResult(f"Network meta-analysis{f' ({measure})' if measure else ''}",
                         Fitted(model="contrast-based network meta-analysis (graph-theoretical, weighted least squares)",
