@@ -16,8 +16,9 @@ import pandas as pd
 from scipy import linalg, stats
 
 from ..errors import DataError, ModelError
-from ..results import Fitted, Result
+from ..results import Result
 from . import _graph
+from ._fitted import StudyFitted as Fitted
 from .network import NetmetaResult, pscores
 
 __all__ = ["netcomb", "discomb", "NetcombResult", "cnma_synergy", "CNMASynergyResult", "component_matrix"]
@@ -169,7 +170,8 @@ def _fit(d: pd.DataFrame, C: pd.DataFrame, q_standard: float, df_standard: float
     fitted = Fitted(model=f"{name}: treatment effect = sum of component effects (weighted least squares)",
                     formula="TE ~ B C beta", df_method="normal (z)", alpha=1 - level,
                     notes=list(d.attrs.get("notes", [])) + extra_notes + [
-                        "tau2 by the generalised DerSimonian-Laird estimator of the component model."])
+                        "tau2 by the generalised DerSimonian-Laird estimator of the component model."],
+                    studies=int(d["study"].nunique()), comparisons=len(d))
     res = NetcombResult(f"{name}{f' ({measure})' if measure else ''}", fitted, trts=trts, C=C, fits=fits, tau2=tau2,
                         small_values=small_values, level=level, measure=measure, data=d,
                         components=pd.concat(comp_rows, ignore_index=True),
@@ -372,6 +374,7 @@ def cnma_synergy(nma: NetmetaResult | pd.DataFrame, first: str, second: str, *, 
     fitted = Fitted(model=f"component NMA with a {first} x {second} interaction ({model} effects)",
                     alpha=1 - res.level, notes=res.notes + [
                         "Interaction = effect of the combination minus the sum of the two components' effects; "
-                        f"{'ratio measures are shown on the ratio scale (1 = additive on the log scale)' if ratio else '0 = additive'}."])
+                        f"{'ratio measures are shown on the ratio scale (1 = additive on the log scale)' if ratio else '0 = additive'}."],
+                    studies=res.fitted.studies, comparisons=res.fitted.comparisons)
     return CNMASynergyResult(f"Synergy of {first} and {second} across trials", fitted, verdict=verdict,
                              explanation=why, model=res, effects=eff, additivity=res.additivity)

@@ -14,8 +14,9 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataError
-from ..results import Fitted, Result
+from ..results import Result
 from . import _graph
+from ._fitted import StudyFitted as Fitted
 
 __all__ = ["netmeta", "NetmetaResult", "netsplit", "netrank", "league_table"]
 
@@ -155,7 +156,8 @@ def netmeta(data: pd.DataFrame, *, TE: str = "TE", seTE: str = "seTE", treat1: s
                                formula="TE ~ treatment differences", df_method="normal (z)", alpha=1 - level,
                                notes=list(d.attrs.get("notes", [])) + [
                                    f"tau2 by the generalised DerSimonian-Laird estimator; reference: {reference}; "
-                                   f"small values are {small_values}."]),
+                                   f"small values are {small_values}."],
+                               studies=int(d["study"].nunique()), comparisons=len(d)),
                         trts=trts, reference=reference, data=d, fits=fits, tau2=tau2, small_values=small_values,
                         level=level, measure=measure, estimates=pd.DataFrame(), heterogeneity=het,
                         decomposition=_decomposition(d, B, y, common, df), ranking=pd.DataFrame(),

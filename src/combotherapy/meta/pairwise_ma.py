@@ -14,8 +14,9 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataError, ModelError, ProblemCollector
-from ..results import Fitted, Result
+from ..results import Result
 from . import _wls
+from ._fitted import StudyFitted as Fitted
 
 __all__ = ["rma", "RMAResult", "leave1out", "influence", "regtest", "trimfill", "RegTestResult"]
 
@@ -196,7 +197,7 @@ def _fit(y, v, X, terms, labels, method, test, level, measure, notes, name="Meta
     model = "common-effect model" if method == "FE" else f"random-effects model (tau2: {method})"
     fitted = Fitted(model=f"{name}: {model}", formula=" + ".join(terms) if p > 1 else "",
                     df_method="Hartung-Knapp-Sidik-Jonkman (t, k - p df)" if test == "knha" else "normal (z)",
-                    alpha=1 - level, notes=notes + [f"measure: {measure}; k = {k} studies."])
+                    alpha=1 - level, notes=notes + [f"measure: {measure}."], studies=k)
     out = RMAResult(f"{name} ({measure}, {model})", fitted, y=y, v=v, X=X, terms=terms, labels=labels,
                     method=method, test=test, level=level, b=b, vb=vb, tau2=t2, measure=measure,
                     estimates=est, heterogeneity=het, studies=studies)
@@ -358,7 +359,7 @@ def regtest(res: RMAResult, model: str = "rma") -> RegTestResult:
     test = pd.DataFrame({"model": [model], "predictor": ["sei"], "statistic": [stat], "df": [df], "p": [pv],
                          "limit": [limit], "ci_low": [lo], "ci_high": [hi]})
     return RegTestResult("Regression test for funnel plot asymmetry (Egger)",
-                         Fitted(model=f"{'meta-regression' if model == 'rma' else 'weighted regression'} y ~ sei"),
+                         Fitted(model=f"{'meta-regression' if model == 'rma' else 'weighted regression'} y ~ sei", studies=res.k),
                          test=test)
 
 
