@@ -374,7 +374,8 @@ def cnma_synergy(nma: NetmetaResult | pd.DataFrame, first: str, second: str, *, 
     fitted = Fitted(model=f"component NMA with a {first} x {second} interaction ({model} effects)",
                     alpha=1 - res.level, notes=res.notes + [
                         "Interaction = effect of the combination minus the sum of the two components' effects; "
-                        f"{'ratio measures are shown on the ratio scale (1 = additive on the log scale)' if ratio else '0 = additive'}."],
+                        + ("ratio measures are shown on the ratio scale (1 = additive on the log scale)." if ratio
+                           else "0 = additive.")],
                     studies=res.fitted.studies, comparisons=res.fitted.comparisons)
     return CNMASynergyResult(f"Synergy of {first} and {second} across trials", fitted, verdict=verdict,
                              explanation=why, model=res, effects=eff, additivity=res.additivity)

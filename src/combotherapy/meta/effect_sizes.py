@@ -270,8 +270,9 @@ def pairwise(data: pd.DataFrame, *, study: str, treatment: str, measure: str, ev
     -----
     ``TE`` is treat1 minus treat2 (log scale for ratio measures), arms paired in the order they appear. The formulas
     are meta's ``pairwise``: for ``SMD`` Cohen's d on the SD pooled over all arms of the study, variance
-    ``1/n1 + 1/n2 + d^2/(2 N_study)`` (Crippa and Orsini 2016; Hedges' g is not consistent in multi-arm studies); the risk ratio adds the increment to events and arm sizes once; the risk
-    difference uses the increment only in its variance. (``escalc`` follows metafor, whose SMD variance differs.)
+    ``1/n1 + 1/n2 + d^2/(2 N_study)`` (Crippa and Orsini 2016; Hedges' g is not consistent in multi-arm
+    studies); the risk ratio adds the increment to events and arm sizes once; the risk difference uses the
+    increment only in its variance. (``escalc`` follows metafor: Hedges' g with metafor's variance.)
 
     References
     ----------
@@ -290,7 +291,8 @@ def pairwise(data: pd.DataFrame, *, study: str, treatment: str, measure: str, ev
     if measure not in need:
         raise ValueError(f"measure must be one of {', '.join(need)}, not {measure!r}")
     if any(c is None for c in need[measure]):
-        raise ValueError(f"measure {measure} needs the columns {'mean, sd, n' if measure in ('MD', 'SMD') else 'event, ' + ('time' if measure == 'IRR' else 'n')}")
+        cols = "mean, sd, n" if measure in ("MD", "SMD") else ("event, time" if measure == "IRR" else "event, n")
+        raise ValueError(f"measure {measure} needs the columns {cols}")
     p = ProblemCollector()
     for c in (study, treatment, *need[measure]):
         if c not in data.columns:
