@@ -48,3 +48,10 @@ def test_reported_contrasts_from_confidence_intervals():
     np.testing.assert_allclose(es["sei"], (np.log(d["hi"]) - np.log(d["lo"])) / (2 * 1.959963984540054))
     with pytest.raises(ct.DataError, match="above the upper limit"):
         meta.escalc("GEN", d, yi=[0.1, 0.2], ci_low=[0.3, 0.1], ci_high=[0.2, 0.3], study="study")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from combotherapy.meta import io
+    assert doctest.testmod(io, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE).failed == 0
