@@ -194,3 +194,29 @@ def test_pairwise_binary_arms_match_meta(measure):
     assert len(got) == len(ref) == 28
     np.testing.assert_allclose(got["TE_x"], got["TE_y"], atol=1e-12)
     np.testing.assert_allclose(got["seTE_x"], got["seTE_y"], atol=1e-12)
+
+
+def test_messy_export_whitespace_text_numbers_and_missing_se():
+    d = pd.DataFrame({"study": ["s1", "s2", "s3", "s4"], "treat1": [" A", "B ", "A", "A"],
+                      "treat2": ["B", " C", "C ", "B"], "TE": ["0.5", "0.3", "0.4", "0.45"],
+                      "seTE": ["0.2", "0.2", "0.25", ""]})
+    res = meta.netmeta(d)
+    assert res.trts == ["A", "B", "C"]
+    assert any("left out" in n and "s4" in n for n in res.notes)      # dropped with a note, as netmeta
+    assert res.data["study"].tolist() == ["s1", "s2", "s3"]
+    arms = pd.DataFrame({"s": ["a", "a", "b", "b"], "t": ["A", "B", "A", "B"], "e": ["3", "x", "4", "5"],
+                         "n": [20, 20, 20, 20]})
+    with pytest.raises(ct.DataError, match="'e': is missing or not a number"):
+        meta.pairwise(arms, study="s", treatment="t", event="e", n="n", measure="OR")
+
+
+def test_homogeneous_network_has_zero_tau_and_equal_models():
+    # consistent effects A-B = 0.2, B-C = 0.3, A-C = 0.5 with unbalanced precision
+    d = pd.DataFrame({"study": ["s1", "s2", "s3", "s4"], "treat1": ["A", "B", "A", "A"], "treat2": ["B", "C", "C", "B"],
+                      "TE": [0.2, 0.3, 0.5, 0.2], "seTE": [0.05, 0.3, 0.2, 0.4]})
+    res = meta.netmeta(d, reference="A")
+    assert res.tau2 == 0.0
+    c = res.estimates.query("model == 'common'")["estimate"].to_numpy()
+    r = res.estimates.query("model == 'random'")["estimate"].to_numpy()
+    np.testing.assert_allclose(c, r)
+    np.testing.assert_allclose(c, [-0.2, -0.5], atol=1e-12)   # B - A and C - A
