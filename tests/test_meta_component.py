@@ -132,3 +132,10 @@ def test_docstring_examples_run(name):
     import importlib
     module = importlib.import_module(f"combotherapy.meta.{name}")
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_sucra_of_component_model_ranks_treatments(baker_nma):
+    res = meta.netcomb(baker_nma, inactive="Placebo")
+    r = meta.netrank(res, "SUCRA", nsim=4000, rng=np.random.default_rng(11))
+    assert sorted(r["treatment"]) == sorted(res.trts)
+    np.testing.assert_allclose(r["sucra"], r["pscore"], atol=0.03)

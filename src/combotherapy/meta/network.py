@@ -386,8 +386,13 @@ def netrank(res, method: str = "P-score", model: str = "random", nsim: int = 100
         raise ValueError("method must be 'P-score' or 'SUCRA'")
     rng = rng if rng is not None else np.random.default_rng(1)
     f = res.fits[model]
+    theta, cov = f["theta"], f["cov"]
+    C = getattr(res, "C", None)
+    if C is not None:   # a component model: treatment effects are C beta
+        Cm = C.to_numpy(dtype=float)
+        theta, cov = Cm @ theta, Cm @ cov @ Cm.T
     n = res.n
-    draws = rng.multivariate_normal(f["theta"], f["cov"], size=nsim, method="eigh")
+    draws = rng.multivariate_normal(theta, cov, size=nsim, method="eigh")
     sign = 1.0 if res.small_values == "desirable" else -1.0
     ranks = np.argsort(np.argsort(sign * draws, axis=1, kind="stable"), axis=1) + 1
     probs = np.stack([(ranks == r).mean(axis=0) for r in range(1, n + 1)], axis=1)
