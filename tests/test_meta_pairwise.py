@@ -195,3 +195,19 @@ def test_metareg_contrast_through_the_shared_engine_matches_metafor_anova(bcg):
     rz = meta.metareg(bcg, ["alloc"])
     two = rz.contrast([[0, 1, 0], [0, 0, 1]], ["random", "systematic"], adjust="holm")
     assert np.isinf(two["df"]).all() and (two["p_adj"] >= two["p"]).all()
+
+
+def test_arm_level_pairwise_agrees_with_escalc_for_two_arm_studies():
+    cont = pd.DataFrame(REF["cont"])
+    cont["study"] = [f"s{i}" for i in range(len(cont))]
+    arms = pd.concat([
+        cont.assign(arm="T", mean=cont["m1"], sd=cont["sd1"], n=cont["n1"], x=cont["x1"], t=cont["t1"]),
+        cont.assign(arm="C", mean=cont["m2"], sd=cont["sd2"], n=cont["n2"], x=cont["x2"], t=cont["t2"])],
+        ignore_index=True).sort_values("study", kind="stable")
+    md = meta.pairwise(arms, study="study", treatment="arm", mean="mean", sd="sd", n="n", measure="MD")
+    np.testing.assert_allclose(md["TE"], REF["escalc"]["cont_MD"]["yi"], atol=1e-12)
+    np.testing.assert_allclose(md["seTE"] ** 2, REF["escalc"]["cont_MD"]["vi"], atol=1e-12)
+    irr = meta.pairwise(arms, study="study", treatment="arm", event="x", time="t", measure="IRR")
+    # study 3 has a zero count: both conventions add 0.5 to the counts of that study
+    np.testing.assert_allclose(irr["TE"], REF["escalc"]["cont_IRR"]["yi"], atol=1e-12)
+    np.testing.assert_allclose(irr["seTE"] ** 2, REF["escalc"]["cont_IRR"]["vi"], atol=1e-12)
