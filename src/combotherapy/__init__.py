@@ -15,8 +15,9 @@ Errors
 """
 
 # ct.datasets: the public datasets that ship with the package; ct.plot: figures (imports no pyplot, leaves
-# rcParams alone); ct.observational: propensity scores, weights, matching, AIPW, E-values
-from . import datasets, observational, plot
+# rcParams alone); ct.observational: propensity scores, weights, matching, AIPW, E-values; ct.meta: evidence across
+# trials (meta-analysis, network meta-analysis, component NMA)
+from . import datasets, meta, observational, plot
 from .claims import ClaimsReport, claims_report
 from .errors import ArgumentError, DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
@@ -51,7 +52,7 @@ __all__ = [
     "effect_sizes", "EffectSizes",
     "simulate_trial",
     "table_one", "TableOne",
-    "plot", "datasets", "observational",
+    "plot", "datasets", "observational", "meta",
     "claims_report", "ClaimsReport",
     "adverse_events", "AdverseEventResult", "adherence", "AdherenceResult", "mediation", "MediationResult",
     "subgroups", "SubgroupResult",

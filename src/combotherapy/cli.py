@@ -319,6 +319,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="adjust the primary analysis for this column too (repeatable)")
     _add_mapping_options(h)
     h.set_defaults(func=_cmd_report)
+
+    from .plot.meta_report import register_cli  # the `meta` command (study-level files) lives with its report
+    register_cli(sub, _EPILOG)
     return p
 
 

@@ -9,6 +9,7 @@ Each figure has a pure function that computes its numbers (``consort_counts``,
 ``waterfall_data``, ``responder_curve_data``, ...) so they can be checked and tabulated.
 """
 
+from . import meta as meta  # ct.plot.meta: figures of the evidence across trials (meta-analysis, NMA)
 from .claims import claims, claims_data
 from .consort import ConsortCounts, consort, consort_counts
 from .forest import forest, forest_data
