@@ -1,0 +1,13 @@
+"""Missing data: estimands, intercurrent events, conditional mean and multiple imputation (MAR and reference-based),
+delta adjustment, tipping point and the sensitivity panel.
+
+``import combotherapy as ct``: ``ct.missing.conditional_mean``, ``ct.missing.approximate_bayes``,
+``ct.missing.bootstrap_mi``, ``ct.missing.tipping_point``, ``ct.missing.sensitivity_panel``, ``ct.missing.Estimand``.
+"""
+
+from .bayes import approximate_bayes, bootstrap_mi
+from .conditional_mean import conditional_mean
+from .estimand import STRATEGIES, Estimand
+from .result import ImputationResult
+
+__all__ = ["conditional_mean", "approximate_bayes", "bootstrap_mi", "Estimand", "STRATEGIES", "ImputationResult"]
