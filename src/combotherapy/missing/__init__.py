@@ -7,7 +7,8 @@ delta adjustment, tipping point and the sensitivity panel.
 
 from .bayes import approximate_bayes, bootstrap_mi
 from .conditional_mean import conditional_mean
+from .delta import TippingPointResult, tipping_point
 from .estimand import STRATEGIES, Estimand
 from .result import ImputationResult
 
-__all__ = ["conditional_mean", "approximate_bayes", "bootstrap_mi", "Estimand", "STRATEGIES", "ImputationResult"]
+__all__ = ["conditional_mean", "approximate_bayes", "bootstrap_mi", "tipping_point", "TippingPointResult", "Estimand", "STRATEGIES", "ImputationResult"]
