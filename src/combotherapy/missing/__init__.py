@@ -10,5 +10,6 @@ from .conditional_mean import conditional_mean
 from .delta import TippingPointResult, tipping_point
 from .estimand import STRATEGIES, Estimand
 from .result import ImputationResult
+from .sensitivity import SensitivityPanel, sensitivity_panel
 
-__all__ = ["conditional_mean", "approximate_bayes", "bootstrap_mi", "tipping_point", "TippingPointResult", "Estimand", "STRATEGIES", "ImputationResult"]
+__all__ = ["conditional_mean", "approximate_bayes", "bootstrap_mi", "tipping_point", "TippingPointResult", "sensitivity_panel", "SensitivityPanel", "Estimand", "STRATEGIES", "ImputationResult"]
