@@ -8,10 +8,13 @@ Comparing arms
     ancova, combination_test, synergy, effect_sizes (LS means and contrasts: combotherapy.contrasts)
 Secondary outcomes, safety, who benefits
     adverse_events, adherence, mediation, subgroups
+Missing data (ct.missing)
+    conditional_mean, approximate_bayes, bootstrap_mi, tipping_point, sensitivity_panel, Estimand
 Errors
     DataError, IdentifierError, ModelError
 """
 
+from . import missing  # noqa: I001  (ct.missing: estimands, imputation, tipping point, sensitivity panel)
 from . import plot  # ct.plot: figures (imports no pyplot, leaves rcParams alone)
 from .claims import ClaimsReport, claims_report
 from .errors import DataError, IdentifierError, ModelError
@@ -47,7 +50,7 @@ __all__ = [
     "effect_sizes", "EffectSizes",
     "simulate_trial",
     "table_one", "TableOne",
-    "plot",
+    "plot", "missing",
     "claims_report", "ClaimsReport",
     "adverse_events", "AdverseEventResult", "adherence", "AdherenceResult", "mediation", "MediationResult",
     "subgroups", "SubgroupResult",
