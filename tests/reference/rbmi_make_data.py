@@ -5,7 +5,6 @@ long CSV tests/reference/rbmi_sample_trial.csv read by rbmi_reference.R: one row
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 import combotherapy as ct
 

@@ -71,7 +71,8 @@ def sensitivity(result: object, *, ax: Axes | None = None, figsize: tuple[float,
         tips = getattr(getattr(result, "tipping", None), "tipping", None)
         if isinstance(tips, pd.DataFrame) and len(tips):
             text = "; ".join(f"{r.contrast}: {r.tipping_delta:.3g}" if np.isfinite(r.tipping_delta)
-                             else f"{r.contrast}: beyond grid" for r in tips.itertuples())
+                             else f"{r.contrast}: {'beyond the grid' if r.holds_at_zero else 'no claim at 0'}"
+                             for r in tips.itertuples())
             ax.set_title(f"tipping point (MI MAR): {text}", fontsize=8)
         ax.legend(frameon=False, fontsize=8, loc="best")
     return fig
