@@ -8,8 +8,9 @@ delta adjustment, tipping point and the sensitivity panel.
 from .bayes import approximate_bayes, bootstrap_mi
 from .conditional_mean import conditional_mean
 from .delta import TippingPointResult, tipping_point
-from .estimand import STRATEGIES, Estimand
+from .estimand import STRATEGIES, Estimand, estimand
 from .result import ImputationResult
 from .sensitivity import SensitivityPanel, sensitivity_panel
 
-__all__ = ["conditional_mean", "approximate_bayes", "bootstrap_mi", "tipping_point", "TippingPointResult", "sensitivity_panel", "SensitivityPanel", "Estimand", "STRATEGIES", "ImputationResult"]
+__all__ = ["conditional_mean", "approximate_bayes", "bootstrap_mi", "tipping_point", "TippingPointResult",
+           "sensitivity_panel", "SensitivityPanel", "Estimand", "estimand", "STRATEGIES", "ImputationResult"]

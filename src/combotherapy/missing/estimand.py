@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..errors import DataError, ProblemCollector
 
-__all__ = ["STRATEGIES", "Estimand", "normalise_strategy", "events_from_dropout", "event_arrays"]
+__all__ = ["STRATEGIES", "Estimand", "estimand", "normalise_strategy", "events_from_dropout", "event_arrays"]
 
 #: strategy codes (index into this tuple is the code used in arrays)
 STRATEGIES = ("MAR", "J2R", "CR", "CIR", "LMCF")
@@ -160,3 +160,39 @@ def event_arrays(events: pd.DataFrame, subjects: pd.Index, visits: list[float], 
 
 def describe(strategy: str) -> str:
     return _DESCRIBE[strategy]
+
+
+def estimand(trial, outcome: str, *, events: pd.DataFrame | None = None, strategy: str | None = None,
+             reference_arms=None, covariates=(), baseline: bool = True) -> Estimand:
+    """The estimand of an analysis of ``outcome`` with these intercurrent events and strategies, without fitting
+    anything (to attach to a primary result, a report or a notebook).
+
+    Parameters
+    ----------
+    trial : Trial
+    outcome : str
+    events : DataFrame, optional
+        ``subject, visit[, strategy]``; default derived from monotone dropout (and the estimand says so).
+    strategy : str, optional
+        Strategy for every event (default MAR, i.e. hypothetical).
+    reference_arms : str or dict, optional
+        Imputation references (reference-based strategies).
+    covariates : sequence of str
+    baseline : bool
+
+    Returns
+    -------
+    Estimand
+
+    Example
+    -------
+    >>> import combotherapy as ct
+    >>> e = ct.missing.estimand(ct.simulate_trial(n_per_arm=30, seed=3), "pain")
+    >>> e.lines()[0]
+    'Estimand (ICH E9(R1))'
+    """
+    from .model import prepare
+    from .result import estimand_of
+    imp = prepare(trial, outcome, covariates=covariates, baseline=baseline, events=events, strategy=strategy,
+                  reference_arms=reference_arms)
+    return estimand_of(imp, trial, outcome, events is not None)
