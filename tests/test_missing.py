@@ -380,3 +380,27 @@ def test_sensitivity_panel(sample):
     fig = ct.plot.sensitivity(p)
     assert len(fig.axes[0].get_yticklabels()) == 6
     assert "Sensitivity" in p.summary()
+
+
+def test_plots_reject_other_results(sample):
+    fit = ct.mmrm(sample, "pain")
+    with pytest.raises(ct.DataError, match="tipping-point result"):
+        ct.plot.tipping_point(fit)
+    with pytest.raises(ct.DataError, match="sensitivity panel"):
+        ct.plot.sensitivity(fit)
+
+
+def test_bootstrap_mi_has_no_imputed_trial(small):
+    res = ct.missing.bootstrap_mi(small, "pain", n_boot=3, per_boot=2, seed=1)
+    with pytest.raises(ct.DataError, match="bootstrap samples"):
+        res.imputed_trial()
+    assert res.fitted.extra["bootstrap_samples"] == 3
+
+
+def test_estimand_without_fit(small):
+    ev = pd.DataFrame({"subject": [small.data["subject"].iloc[0]], "visit": [12.0], "strategy": ["J2R"],
+                       "event": ["stopped treatment"]})
+    e = ct.missing.estimand(small, "pain", events=ev, reference_arms=REFS)
+    assert e.events["event"].tolist() == ["stopped treatment"] and e.events["subjects"].tolist() == [1]
+    assert not e.notes
+    assert "stopped treatment (1 subjects): J2R" in str(e)

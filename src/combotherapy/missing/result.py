@@ -179,7 +179,9 @@ class ImputationResult(Result):
         elif self.run.full is not None:
             Y = impute(imp, *self.run.full)
         else:
-            raise ValueError("bootstrapped ML imputations impute bootstrap samples, not the trial's subjects")
+            from ..errors import DataError
+            raise DataError("bootstrapped ML imputations impute bootstrap samples, not the trial's subjects; use "
+                            "approximate_bayes or conditional_mean for an imputed trial")
         d = self._trial.data
         vis = np.asarray(imp.data.visits)
         long = pd.DataFrame({"subject": np.repeat(imp.data.subjects.astype(str).to_numpy(), imp.k),
