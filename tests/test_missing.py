@@ -404,3 +404,17 @@ def test_estimand_without_fit(small):
     assert e.events["event"].tolist() == ["stopped treatment"] and e.events["subjects"].tolist() == [1]
     assert not e.notes
     assert "stopped treatment (1 subjects): J2R" in str(e)
+
+
+def test_published_rbmi_condmean_vignette(anti):
+    """rbmi's vignette 'CondMean_Inference' (antidepressant_data, J2R to placebo, conditional mean imputation with
+    jackknife) prints trt_6 = 1.929 (SE 0.862) and trt_7 = 2.126 (SE 0.858, p = 0.013) for PLACEBO - DRUG, to three
+    decimals."""
+    res = ct.missing.conditional_mean(anti, "hamd", strategy="J2R")
+    c = res.contrasts.set_index("visit")
+    assert (c["contrast"] == "drug - control").all()
+    assert -c.loc[4.0, "estimate"] == pytest.approx(1.929, abs=5e-4)
+    assert c.loc[4.0, "se"] == pytest.approx(0.862, abs=5e-4)
+    assert -c.loc[6.0, "estimate"] == pytest.approx(2.126, abs=5e-4)
+    assert c.loc[6.0, "se"] == pytest.approx(0.858, abs=5e-4)
+    assert c.loc[6.0, "p"] == pytest.approx(0.013, abs=5e-4)
