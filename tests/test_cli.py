@@ -187,7 +187,7 @@ def test_analyze_mmrm_public_dataset_against_sas(capsys, fev):
                        "--model", "mmrm", "--no-baseline", "--covariate", "RACE", "--covariate", "SEX", "--json")
     assert code == 0
     doc = json.loads(out)
-    lsm = pd.DataFrame(doc["tables"]["lsmeans"])
+    lsm = pd.DataFrame(doc["tables"]["by_arm"])
     np.testing.assert_allclose(lsm["estimate"], ref["lsmeans"]["estimate"], atol=3e-4)
     np.testing.assert_allclose(lsm["se"], ref["lsmeans"]["se"], atol=2e-4)
     con = pd.DataFrame(doc["tables"]["contrasts"])

@@ -49,7 +49,7 @@ def test_effect_sizes_refuse_log_scale_and_other_results():
     trial = ct.load(Path(__file__).parent / "reference" / "data" / "ancova_fixture.csv")
     with pytest.raises(ct.ModelError, match="ratio of geometric means"):
         ct.effect_sizes(ct.ancova(trial, "crp", 12, scale="log"))
-    with pytest.raises(ct.ModelError, match="needs a result of ct.ancova"):
+    with pytest.raises(ct.ModelError, match="needs a fitted one-visit model"):
         ct.effect_sizes(ct.combination_test(trial, "pain", 12, missing_baseline="exclude"))
 
 

@@ -55,19 +55,19 @@ def check_case(res: ct.MMRMResult, case: dict, df_rtol: float | None = 3e-2) -> 
     what = f"{case['covariance']} {case['method']} {case.get('weights', 'equal')}"
     if case["method"] == "ml":
         # nlme scales the ML covariance of beta by N / (N - p) (vcov.gls); SAS and R's mmrm do not, nor do we
-        n, p = res.fitted.extra["n_observations"], len(res.coef)
+        n, p = res.fitted.extra["n_observations"], len(res.coefficients)
         scale = np.sqrt(n / (n - p))
         case = {**case}
         for key in ("coef", "lsmeans", "contrasts"):
             case[key] = {**case[key], "se": list(np.asarray(case[key]["se"]) / scale)}
     assert res.loglik == pytest.approx(case["loglik"], rel=1e-6), what
     coef = _frame(case["coef"]).set_index("term")
-    ours = res.coef.set_index("term").loc[coef.index]
+    ours = res.coefficients.set_index("term").loc[coef.index]
     _close(ours["estimate"], coef["estimate"], 1e-5, 1e-5, what)
     _close(ours["se"], coef["se"], 1e-4, 0, what)
     _close(res.covariance.to_numpy(), np.array(case["sigma"]), 1e-4, 0, what)
-    ls = res.lsmeans.merge(_frame(case["lsmeans"]), on=["visit", "arm"], suffixes=("", "_r"))
-    assert len(ls) == len(res.lsmeans)
+    ls = res.by_arm.merge(_frame(case["lsmeans"]), on=["visit", "arm"], suffixes=("", "_r"))
+    assert len(ls) == len(res.by_arm)
     _close(ls["estimate"], ls["estimate_r"], 1e-5, 1e-5, what)
     _close(ls["se"], ls["se_r"], 1e-4, 0, what)
     con = res.contrasts.merge(_frame(case["contrasts"]), on=["visit", "contrast"], suffixes=("", "_r"))
@@ -154,7 +154,7 @@ def test_kenward_roger_against_pbkrtest_on_compound_symmetry(sim):
     _close(r_ls["df"], r_ls["df_r"], 1e-5)
     _close(r_con["df"], r_con["df_r"], 1e-5)
     coef = _frame(ref["coef"]).set_index("term")
-    names = res.coef["term"].to_numpy()
+    names = res.coefficients["term"].to_numpy()
     order = [list(names).index(t) for t in coef.index]
     _close(np.sqrt(np.diag(kr.vcov))[order], coef["se_kr"], 1e-5)
     # the package default (observed information, as SAS and mmrm) differs from pbkrtest only slightly here
@@ -168,7 +168,7 @@ def test_satterthwaite_against_lmertest_on_compound_symmetry(sim):
     ref = GLS["lmer_cs"]["satterthwaite"]
     res = ct.mmrm(sim, "pain", covariates=["age", "sex", "site"], covariance="cs")
     con = res.contrasts.merge(_frame(ref["contrasts"]), on=["visit", "contrast"], suffixes=("", "_r"))
-    ls = res.lsmeans.merge(_frame(ref["lsmeans"]), on=["visit", "arm"], suffixes=("", "_r"))
+    ls = res.by_arm.merge(_frame(ref["lsmeans"]), on=["visit", "arm"], suffixes=("", "_r"))
     _close(con["se"], con["se_r"], 1e-5)
     _close(con["df"], con["df_r"], 1e-4)
     _close(ls["df"], ls["df_r"], 1e-4)
@@ -241,7 +241,7 @@ def test_multi_row_f_tests_against_pbkrtest_and_lmertest(sim, data, name):
     res = ct.mmrm(trial, "pain", covariates=["age", "sex", "site"], covariance="cs")
     assert res.fitted.n == case["n_subjects"]
     assert res.loglik == pytest.approx(case["loglik"], rel=1e-6)
-    L = _hypotheses(list(res.coef["term"]))[name]
+    L = _hypotheses(list(res.coefficients["term"]))[name]
     assert L.shape[0] == ref["rows"]
     m = res._model
     _, _, kr = _pbkrtest_like(res)

@@ -46,7 +46,7 @@ def test_reml_loglik_matches_sas_and_r_mmrm(fev):
 
 def test_coefficients_match_sas(fev):
     ref = pd.DataFrame(SAS["coef"]).set_index("term")
-    ours = fev.coef.set_index("term").loc[ref.index]
+    ours = fev.coefficients.set_index("term").loc[ref.index]
     np.testing.assert_allclose(ours["estimate"], ref["estimate"], atol=3e-4)
     np.testing.assert_allclose(ours["se"], ref["se"], atol=2e-4)
     np.testing.assert_allclose(ours["df"], ref["df"], atol=0.55)
@@ -58,7 +58,7 @@ def test_covariance_matches_sas(fev):
 
 def test_lsmeans_and_differences_match_sas(fev):
     ref = pd.DataFrame(SAS["lsmeans"])
-    ours = fev.lsmeans.merge(ref, on=["visit", "arm"], suffixes=("", "_sas"))
+    ours = fev.by_arm.merge(ref, on=["visit", "arm"], suffixes=("", "_sas"))
     assert len(ours) == len(ref)
     np.testing.assert_allclose(ours["estimate"], ours["estimate_sas"], atol=3e-4)
     np.testing.assert_allclose(ours["se"], ours["se_sas"], atol=2e-4)

@@ -14,7 +14,7 @@ from combotherapy.results import Fitted, Result
 
 def fake_result(lsmeans: pd.DataFrame, outcome: str = "pain", excluded=()) -> Result:
     ex = pd.DataFrame({"subject": list(excluded), "arm": "x", "reason": "test"})
-    return Result("fake MMRM", Fitted(model="test", outcome=outcome, excluded=ex), lsmeans=lsmeans)
+    return Result("fake MMRM", Fitted(model="test", outcome=outcome, excluded=ex), by_arm=lsmeans)
 
 
 def lsmeans_frame(arms=("physio", "combined"), visits=(4.0, 8.0, 12.0)) -> pd.DataFrame:
@@ -59,7 +59,7 @@ def test_bad_inputs():
         ct.plot.trajectory(lsmeans_frame().drop(columns="ci_low"))
     with pytest.raises(ct.DataError, match="needs the trial"):
         ct.plot.trajectory(fake_result(lsmeans_frame()), raw=True)
-    with pytest.raises(ct.DataError, match="lsmeans"):
+    with pytest.raises(ct.DataError, match="by_arm"):
         ct.plot.trajectory(tiny_trial())
     with pytest.raises(ct.DataError, match="pass outcome"):
         ct.plot.trajectory(lsmeans_frame(), tiny_trial())
@@ -74,7 +74,7 @@ def test_real_mmrm_fit_plots_one_series_per_arm(arms):
     assert [h.get_text() for h in ax.get_legend().get_texts()] == list(arms)
     assert "(lower is better)" in ax.get_ylabel()
     d = ct.plot.trajectory_data(fit, t)
-    ls = d.loc[d["kind"] == "lsmean"].merge(fit.lsmeans.assign(arm=fit.lsmeans["arm"].astype(str)),
+    ls = d.loc[d["kind"] == "lsmean"].merge(fit.by_arm.assign(arm=fit.by_arm["arm"].astype(str)),
                                             on=["arm", "visit"])
     assert np.allclose(ls["estimate_x"], ls["estimate_y"])
     assert [float(x) for x in ax.get_xticks()] == [0.0, 4.0, 8.0, 12.0]

@@ -17,7 +17,7 @@ Errors
 from . import missing  # noqa: I001  (ct.missing: estimands, imputation, tipping point, sensitivity panel)
 from . import plot  # ct.plot: figures (imports no pyplot, leaves rcParams alone)
 from .claims import ClaimsReport, claims_report
-from .errors import DataError, IdentifierError, ModelError
+from .errors import ArgumentError, DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
 from .io import load
 from .models.adherence import AdherenceResult, adherence
@@ -39,7 +39,7 @@ from .trial import Trial
 __version__ = "0.1.0"
 
 __all__ = [
-    "DataError", "IdentifierError", "ModelError",
+    "ArgumentError", "DataError", "IdentifierError", "ModelError",
     "Instrument", "REGISTRY", "Trial",
     "load",
     "deidentify", "check_identifiers", "find_identifiers",

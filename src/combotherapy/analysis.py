@@ -8,20 +8,16 @@ trial has the arms they need) and bundles their results; :func:`to_json` turns a
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-import numpy as np
-import pandas as pd
-
+from .arguments import check_alpha, check_choice
 from .errors import DataError
-from .results import Fitted, Result
+from .results import Result, to_json
 from .trial import Trial
 
-__all__ = ["primary", "PrimaryResult", "to_json", "MODELS"]
+__all__ = ["primary", "PrimaryResult", "to_json", "MODELS"]  # to_json: from results (kept here for the CLI)
 
-#: models :func:`primary` can fit
+#: models :func:`primary` can fit (names of :data:`combotherapy.models.catalog.FITS`)
 MODELS = ("ancova", "mmrm")
 
 _COMBINATION_ARMS = ("combined", "physio", "acupuncture")
@@ -34,7 +30,7 @@ class PrimaryResult(Result):
 
     Attributes
     ----------
-    model : Result
+    model_result : Result
         The fitted model (:class:`~combotherapy.AncovaResult` or :class:`~combotherapy.MMRMResult`).
     combination : CombinationResult or None
         The combination rule (combined better than each monotherapy), or ``None`` when the trial lacks one of
@@ -43,20 +39,21 @@ class PrimaryResult(Result):
         The 2 x 2 factorial analysis, or ``None`` without all four arms (``control`` included).
     skipped : list of str
         Why an analysis was not done (the arms it needs and the arms the trial has).
-    lsmeans, contrasts : DataFrame
+    by_arm, contrasts : DataFrame
         The model's tables (every visit for an MMRM); ``combination`` and ``synergy`` the tables of those tests.
     verdict : str or None
         The combination rule's verdict.
     """
 
-    tables = ("lsmeans", "contrasts", "combination", "synergy")
+    tables = ("by_arm", "contrasts", "combination", "synergy")
 
     def __init__(self, model: Result, combination: Result | None, synergy: Result | None, skipped: list[str]):
-        super().__init__(f"Primary analysis: {model.title}", model.fitted, lsmeans=model.lsmeans,
+        super().__init__(f"Primary analysis: {model.title}", model.fitted, by_arm=model.by_arm,
                          contrasts=model.contrasts,
                          combination=combination.contrasts if combination is not None else None,
                          synergy=synergy.effects if synergy is not None else None)
-        self.model = model
+        self.model_result = model
+        self.instrument, self.better = model.instrument, model.better
         self.combination_result = combination
         self.synergy_result = synergy
         self.skipped = list(skipped)
@@ -64,7 +61,7 @@ class PrimaryResult(Result):
 
     def parts(self) -> list[Result]:
         """The results bundled here, in display order."""
-        return [r for r in (self.model, self.combination_result, self.synergy_result) if r is not None]
+        return [r for r in (self.model_result, self.combination_result, self.synergy_result) if r is not None]
 
     def headline(self) -> list[str]:
         return [line for r in self.parts() for line in r.headline()] + self.skipped
@@ -112,13 +109,15 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
         MMRM only: adjust for the baseline value (and its interaction with visit). ``False`` for trials without
         a baseline measurement; ANCOVA always adjusts for baseline.
     alpha : float
-        1 - confidence level; one-sided level of each component test of the combination rule.
+        1 - confidence level of the two-sided intervals; the combination rule's one-sided tests use
+        ``alpha / 2`` (0.025 for 95% intervals, ICH E9), so each test rejects exactly when the matching end of the
+        two-sided interval excludes no difference.
 
     Returns
     -------
     PrimaryResult
-        ``.model`` (the fitted model), ``.combination_result``, ``.synergy_result`` (or ``None`` with the reason
-        in ``.skipped``), ``.verdict`` and the tables ``lsmeans, contrasts, combination, synergy``.
+        ``.model_result`` (the fitted model), ``.combination_result``, ``.synergy_result`` (or ``None`` with the reason
+        in ``.skipped``), ``.verdict`` and the tables ``by_arm, contrasts, combination, synergy``.
 
     Raises
     ------
@@ -146,14 +145,13 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
     >>> from combotherapy.analysis import primary
     >>> res = primary(ct.simulate_trial(n_per_arm=30, seed=1), "pain", 12)
     >>> list(res.frames())
-    ['lsmeans', 'contrasts', 'combination']
+    ['by_arm', 'contrasts', 'combination']
     """
-    from .models.ancova import ancova
+    from .models.catalog import fit_model
     from .models.combination import combination_test, synergy
-    from .models.mmrm import mmrm
 
-    if model not in MODELS:
-        raise DataError(f"model {model!r} is not known; use one of {list(MODELS)}")
+    check_choice(model, MODELS, "model")
+    alpha = check_alpha(alpha)
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
     options: dict = {"covariates": list(covariates)}
@@ -162,11 +160,7 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
                         "without baseline values use model='mmrm' with baseline=False")
     if not baseline:
         options["baseline"] = False
-    if model == "ancova":
-        fitted = ancova(trial, outcome, visit, alpha=alpha, **options)
-    else:
-        fitted = mmrm(trial, outcome, alpha=alpha, **options)
-        fitted.contrast_at(visit)  # a DataError naming the analysed visits when this one was not
+    fitted = fit_model(model, trial, outcome, visit, alpha=alpha, **options)
     skipped = []
     missing = _arms_missing(trial, _COMBINATION_ARMS)
     if missing:
@@ -174,7 +168,9 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
         skipped.append(f"Combination rule not tested: it needs the arms {', '.join(_COMBINATION_ARMS)}; this trial "
                        f"has no {', '.join(missing)} arm (its arms are {', '.join(trial.arms)}).")
     else:
-        comb = combination_test(trial, outcome, visit, model=fitted, alpha=alpha)  # the model fitted above
+        # the model fitted above; one-sided level alpha / 2, so the test agrees with the two-sided (1 - alpha)
+        # intervals of the contrasts (0.025 for 95%, ICH E9)
+        comb = combination_test(trial, outcome, visit, model=fitted, alpha=alpha / 2)
     missing = _arms_missing(trial, _FACTORIAL_ARMS)
     if missing:
         syn = None
@@ -185,84 +181,3 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
     return PrimaryResult(fitted, comb, syn, skipped)
 
 
-# --- JSON -------------------------------------------------------------------------------------------------------
-
-def _plain(value: Any) -> Any:
-    """A value as a JSON-able Python object; NaN, infinities and missing values become None."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, pd.DataFrame):
-        return _records(value)
-    if isinstance(value, pd.Series):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(v) for v in value]
-    if isinstance(value, Fitted):
-        return _fitted(value)
-    if isinstance(value, Result):
-        return to_json(value)
-    # anything else (a fitted model object, an Instrument, ...) is described, not serialised
-    return str(value)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    columns = [str(c) for c in frame.columns]
-    return [dict(zip(columns, (_plain(v) for v in row))) for row in frame.itertuples(index=False, name=None)]
-
-
-def _fitted(f: Fitted) -> dict[str, Any]:
-    return {"model": f.model, "formula": f.formula or None, "outcome": f.outcome, "visit": _plain(f.visit),
-            "covariance": f.covariance, "df_method": f.df_method, "adjust": f.adjust, "ci_adjust": f.ci_adjust,
-            "alpha": _plain(f.alpha), "n": f.n, "n_per_arm": _plain(f.n_per_arm), "excluded": _records(f.excluded),
-            "notes": list(f.notes), "extra": _plain(f.extra)}
-
-
-def to_json(result: Result) -> dict[str, Any]:
-    """Any result as a JSON-able dict: title, what was fitted, headline, every table, and the verdict if any.
-
-    Parameters
-    ----------
-    result : Result
-        Any result of the library (``ct.ancova``, ``ct.mmrm``, ``ct.combination_test``, :func:`primary`, ...).
-
-    Returns
-    -------
-    dict
-        ``{"type", "title", "fitted", "headline", "tables": {name: [row, ...]}}`` plus ``"verdict"`` when the
-        result has one and, for :class:`PrimaryResult`, ``"parts"`` (each bundled result in the same form) and
-        ``"skipped"``. Numbers are Python floats/ints; NaN and infinities are ``None`` (JSON ``null``), so
-        ``json.dumps(..., allow_nan=False)`` succeeds.
-
-    Example
-    -------
-    >>> import json, combotherapy as ct
-    >>> from combotherapy.analysis import to_json
-    >>> res = ct.ancova(ct.simulate_trial(n_per_arm=20, seed=1), "pain", 12)
-    >>> sorted(json.loads(json.dumps(to_json(res), allow_nan=False))["tables"])
-    ['coefficients', 'contrasts', 'lsmeans']
-    """
-    if not isinstance(result, Result):
-        raise DataError(f"to_json needs a combotherapy result, not {type(result).__name__}")
-    out: dict[str, Any] = {"type": type(result).__name__, "title": result.title, "fitted": _fitted(result.fitted),
-                           "headline": list(result.headline()),
-                           "tables": {name: _records(frame) for name, frame in result.frames().items()}}
-    verdict = getattr(result, "verdict", None)
-    if verdict is not None:
-        out["verdict"] = _plain(verdict)
-    if isinstance(result, PrimaryResult):
-        out["parts"] = [to_json(r) for r in result.parts()]
-        out["skipped"] = list(result.skipped)
-    return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["DataError", "IdentifierError", "ModelError", "Problem", "ProblemCollector"]
+__all__ = ["ArgumentError", "DataError", "IdentifierError", "ModelError", "Problem", "ProblemCollector"]
 
 #: how many row numbers a problem lists before it says "and N more"
 MAX_ROWS_SHOWN = 5
@@ -48,8 +48,11 @@ class DataError(ValueError):
     :class:`Problem` records for programs that want to act on them.
     """
 
-    def __init__(self, message: str | None = None, problems: Sequence[Problem] = ()):
+    def __init__(self, message: str | None = None, problems: Sequence[Problem] = (), *, kind: str | None = None,
+                 column: str | None = None, arm: str | None = None):
         self.problems: list[Problem] = list(problems)
+        # fields code can branch on (never the message text, never a raw value from the data)
+        self.kind, self.column, self.arm = kind, column, arm
         if message is None:
             message = self._format(self.problems)
         elif self.problems:
@@ -68,11 +71,29 @@ class IdentifierError(DataError):
     """The data carry direct identifiers (HIPAA Safe Harbor); values are never shown."""
 
 
+class ArgumentError(DataError):
+    """An argument of a call (alpha, adjust, reference arm, visit, threshold, covariance name...) is not usable.
+
+    Raised only by :mod:`combotherapy.arguments`; ``argument`` names the argument, ``kind`` says what is wrong
+    (``"unknown"``, ``"out of range"``, ``"unknown arm"``, ``"unknown visit"``), ``arm`` the canonical arm name.
+    """
+
+    def __init__(self, message: str, *, argument: str, kind: str, arm: str | None = None):
+        super().__init__(message, kind=kind, arm=arm)
+        self.argument = argument
+
+
 class ModelError(RuntimeError):
     """A model could not be fitted as asked (singular design, no convergence, ...).
 
-    The message says what to do instead; nothing is switched silently.
+    The message says what to do instead; nothing is switched silently. ``kind`` (e.g. ``"singular"``,
+    ``"not estimable"``, ``"degenerate"``), ``column`` and ``arm`` (canonical name) are fields code can branch on.
     """
+
+    def __init__(self, message: str = "", *, kind: str | None = None, column: str | None = None,
+                 arm: str | None = None):
+        super().__init__(message)
+        self.kind, self.column, self.arm = kind, column, arm
 
 
 @dataclass

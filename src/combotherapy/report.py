@@ -235,7 +235,7 @@ def _primary(trial: Trial, outcome: str, visit: float, covariates: Sequence[str]
     forest = _plot_function("forest")
     if forest is not None:
         out.append(b.attempt("Forest plot of the primary contrasts", lambda: _figure(
-            forest(result.model), "fig-forest",
+            forest(result.model_result), "fig-forest",
             f"Differences between arms in {trial.instruments[outcome].label or outcome} at week {visit:g} "
             "(ANCOVA, Holm/Bonferroni-adjusted intervals as in the table).")))
     return "\n".join(out)

@@ -10,7 +10,7 @@ Example
 >>> import pandas as pd
 >>> class Toy(Result):
 ...     tables = ("lsmeans",)
->>> r = Toy("Toy analysis", Fitted(model="OLS", formula="y ~ arm"), lsmeans=pd.DataFrame({"arm": ["a"], "estimate": [1.0]}))
+>>> r = Toy("Toy analysis", Fitted(model="OLS", formula="y ~ arm"), by_arm=pd.DataFrame({"arm": ["a"], "estimate": [1.0]}))
 >>> print(r.to_markdown().splitlines()[0])
 ## Toy analysis
 """
@@ -18,17 +18,23 @@ Example
 from __future__ import annotations
 
 import html
+import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import export
+from .arguments import DEFAULTS
+from .errors import DataError, ModelError
 from .files import write_text
+from .inference.core import Inference
 
-__all__ = ["Fitted", "Result"]
+__all__ = ["Fitted", "Result", "to_json"]
 
 
 @dataclass
@@ -107,7 +113,25 @@ class Fitted:
 
 
 class Result:
-    """Base of all analysis results.
+    """Base of all analysis results, and the one inference interface.
+
+    The vocabulary (the same names for the same things in every result; see CONTRIBUTING.md):
+
+    ``by_arm``
+        the per-arm table (EMMs, rates, proportions, medians...: one row per arm, or per visit and arm);
+    ``contrasts``
+        the arm comparisons, with ``first``, ``second`` (canonical arm names; ``visit`` where it applies) beside
+        the display label ``contrast``;
+    ``coefficients``
+        the model's coefficient table (``term, estimate, se, df, statistic, p, ci_low, ci_high``);
+    ``instrument``, ``better``
+        the outcome's :class:`~combotherapy.Instrument` and its good direction (``"lower"``/``"higher"``), or None;
+    ``fitted``, ``excluded``
+        what was fitted (:class:`Fitted`), and who was excluded and why (``subject, arm, reason``);
+    ``inference``
+        the model's :class:`~combotherapy.inference.Inference` (None for results that are not a model fit);
+        from it come :meth:`emmeans`, :meth:`compare`, :meth:`test` and :attr:`coefficients`, with alpha,
+        adjustment and side chosen at each call.
 
     Parameters
     ----------
@@ -122,6 +146,10 @@ class Result:
 
     #: names of the DataFrame attributes, in display order (subclasses override)
     tables: tuple[str, ...] = ()
+    #: the model's inference record (set by models that compare arms through a fitted model)
+    inference: Inference | None = None
+    instrument = None
+    better: str | None = None
 
     def __init__(self, title: str, fitted: Fitted, **tables: pd.DataFrame):
         self.title = title
@@ -145,6 +173,106 @@ class Result:
     def notes(self) -> list[str]:
         return self.fitted.notes
 
+    @property
+    def excluded(self) -> pd.DataFrame:
+        """Who was excluded and why: ``subject, arm, reason``."""
+        return self.fitted.excluded
+
+    # --- the inference interface ------------------------------------------------------------
+    def _inference(self) -> Inference:
+        if self.inference is None:
+            raise ModelError(f"{type(self).__name__} is not a model fit with estimates and a covariance, so it has "
+                             "no emmeans/compare/test; use its tables", kind="no inference")
+        return self.inference
+
+    @property
+    def coefficients(self) -> pd.DataFrame | None:
+        """The coefficient table: the model's own, or built from :attr:`inference` (None without either)."""
+        own = self.__dict__.get("_coefficients")
+        if own is not None:
+            return own
+        return None if self.inference is None else self.inference.coefficients()
+
+    @coefficients.setter
+    def coefficients(self, frame: pd.DataFrame | None) -> None:
+        self.__dict__["_coefficients"] = frame
+
+    def emmeans(self, by: list[str] | None = None, *, alpha: float = DEFAULTS["alpha"], scale: str = "response",
+                visit: float | None = None) -> pd.DataFrame:
+        """Estimated marginal means of the reference grid's cells (arm, and visit where it applies).
+
+        Parameters
+        ----------
+        by : list of str, optional
+            Grid columns shown first (default: every grid column but ``arm``).
+        alpha : float
+            1 - confidence level of the (unadjusted) intervals.
+        scale : {"response", "link"}
+            Back-transform log/logit EMMs (``estimate, ci_low, ci_high``; ``<link>_estimate, se`` stay on the link
+            scale), or report the linear predictor.
+        visit : float, optional
+            Only this visit.
+
+        Returns
+        -------
+        DataFrame
+            Grid columns, ``estimate, se, df, ci_low, ci_high``.
+        """
+        return self._inference().emmeans(by, alpha=alpha, scale=scale, visit=visit)
+
+    def compare(self, pairs: list[tuple[str, str]] | None = None, *, reference: str | None = None,
+                by: list[str] | None = None, visit: float | None = None, adjust: str = DEFAULTS["adjust"],
+                alpha: float = DEFAULTS["alpha"], side: str = DEFAULTS["side"], scale: str = "response"
+                ) -> pd.DataFrame:
+        """Compare arms: all pairs, each arm against ``reference``, or the given ``pairs`` of (first, second).
+
+        Parameters
+        ----------
+        pairs : list of (str, str), optional
+        reference : str, optional
+            Each arm against this one (``adjust="dunnett"`` is then available).
+        by : list of str, optional
+            Families for the adjustment (default: within each visit).
+        visit : float, optional
+            Only this visit.
+        adjust : {"holm", "none", "bonferroni", "sidak", "tukey", "dunnett", "mvt"}
+        alpha : float
+        side : {"two-sided", "greater", "less"}
+        scale : {"response", "link"}
+            Ratios (log/logit links) or differences on the link scale.
+
+        Returns
+        -------
+        DataFrame
+            ``[visit], first, second, contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high``
+            (``log_estimate`` after ``estimate`` for ratios); ``attrs`` records ``adjust, ci_adjust, side, alpha,
+            notes``.
+        """
+        return self._inference().compare(pairs, reference=reference, by=by, visit=visit, adjust=adjust, alpha=alpha,
+                                         side=side, scale=scale)
+
+    def test(self, L, labels=None, *, visit: float | None = None, adjust: str = DEFAULTS["adjust"],
+             alpha: float = DEFAULTS["alpha"], side: str = DEFAULTS["side"], scale: str = "response"
+             ) -> pd.DataFrame:
+        """Test linear combinations: a matrix on the coefficients, or ``{arm: weight}`` mappings on the grid.
+
+        Parameters
+        ----------
+        L : array (m, p), mapping or list of mappings
+            Rows on ``inference.beta`` (coefficient order ``inference.terms``), or arm weights at ``visit``,
+            e.g. the factorial interaction ``{"combined": 1, "physio": -1, "acupuncture": -1, "control": 1}``.
+        labels : str or list of str, optional
+            The ``contrast`` column.
+        visit, adjust, alpha, side, scale
+            As :meth:`compare`.
+
+        Returns
+        -------
+        DataFrame
+            ``contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high``.
+        """
+        return self._inference().test(L, labels, visit=visit, adjust=adjust, alpha=alpha, side=side, scale=scale)
+
     # --- text ----------------------------------------------------------------------------------
     def summary(self, digits: int = 3) -> str:
         """Plain-text report: title, what was fitted, headline, tables, notes."""
@@ -167,7 +295,15 @@ class Result:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def parts(self) -> list[Result]:
+        """Results bundled in this one (e.g. the primary analysis), in display order; none by default."""
+        return []
+
     # --- exports -------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The result as a JSON-able dict (see :func:`to_json`)."""
+        return to_json(self)
+
     def to_markdown(self, digits: int = 3) -> str:
         out = [f"## {self.title}", ""] + [f"- {line}" for line in self.fitted.lines()]
         if self.headline():
@@ -220,3 +356,86 @@ def _plain(frame: pd.DataFrame, digits: int) -> str:
     """A table as aligned plain text with the export module's number formatting."""
     cells = frame.map(lambda v: export.format_value(v, digits)) if len(frame) else frame.astype(str)
     return cells.to_string(index=False)
+
+
+# --- JSON (every result: Result.to_json) -------------------------------------------------------------------------------------------------------
+
+def _json_value(value: Any) -> Any:
+    """A value as a JSON-able Python object; NaN, infinities and missing values become None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, pd.DataFrame):
+        return _records(value)
+    if isinstance(value, pd.Series):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return [_json_value(v) for v in value.tolist()]
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json_value(v) for v in value]
+    if isinstance(value, Fitted):
+        return _fitted(value)
+    if isinstance(value, Result):
+        return to_json(value)
+    # anything else (a fitted model object, an Instrument, ...) is described, not serialised
+    return str(value)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    columns = [str(c) for c in frame.columns]
+    return [dict(zip(columns, (_json_value(v) for v in row))) for row in frame.itertuples(index=False, name=None)]
+
+
+def _fitted(f: Fitted) -> dict[str, Any]:
+    return {"model": f.model, "formula": f.formula or None, "outcome": f.outcome, "visit": _json_value(f.visit),
+            "covariance": f.covariance, "df_method": f.df_method, "adjust": f.adjust, "ci_adjust": f.ci_adjust,
+            "alpha": _json_value(f.alpha), "n": f.n, "n_per_arm": _json_value(f.n_per_arm), "excluded": _records(f.excluded),
+            "notes": list(f.notes), "extra": _json_value(f.extra)}
+
+
+def to_json(result: Result) -> dict[str, Any]:
+    """Any result as a JSON-able dict: title, what was fitted, headline, every table, and the verdict if any.
+
+    Parameters
+    ----------
+    result : Result
+        Any result of the library (``ct.ancova``, ``ct.mmrm``, ``ct.combination_test``, :func:`primary`, ...).
+
+    Returns
+    -------
+    dict
+        ``{"type", "title", "fitted", "headline", "tables": {name: [row, ...]}}`` plus ``"verdict"`` when the
+        result has one and, for :class:`PrimaryResult`, ``"parts"`` (each bundled result in the same form) and
+        ``"skipped"``. Numbers are Python floats/ints; NaN and infinities are ``None`` (JSON ``null``), so
+        ``json.dumps(..., allow_nan=False)`` succeeds.
+
+    Example
+    -------
+    >>> import json, combotherapy as ct
+    >>> res = ct.ancova(ct.simulate_trial(n_per_arm=20, seed=1), "pain", 12)
+    >>> sorted(json.loads(json.dumps(res.to_json(), allow_nan=False))["tables"])
+    ['by_arm', 'coefficients', 'contrasts']
+    """
+    if not isinstance(result, Result):
+        raise DataError(f"to_json needs a combotherapy result, not {type(result).__name__}")
+    out: dict[str, Any] = {"type": type(result).__name__, "title": result.title, "fitted": _fitted(result.fitted),
+                           "headline": list(result.headline()),
+                           "tables": {name: _records(frame) for name, frame in result.frames().items()}}
+    verdict = getattr(result, "verdict", None)
+    if verdict is not None:
+        out["verdict"] = _json_value(verdict)
+    parts = result.parts()
+    if parts:
+        out["parts"] = [to_json(r) for r in parts]
+        out["skipped"] = list(getattr(result, "skipped", []))
+    return out

@@ -3,91 +3,35 @@
 :func:`combination_test` is the regulators' combination rule (intersection-union / min test of Laska and
 Meisner); :func:`synergy` is the 2 x 2 factorial analysis (needs a usual-care control arm).
 
-Both fit a model through a small registry, :data:`MODELS`: name -> ``fn(trial, outcome, visit, alpha,
-**options) -> LinearTester``. A :class:`LinearTester` tests any weighted combination of the arms' LS means at the
-visit (``tester({"combined": 1, "physio": -1}, "combined - physio", side="less")`` -> one-row contrast table) and
-carries the model's :class:`~combotherapy.results.Fitted` record. ``"ancova"`` and ``"mmrm"`` are registered;
-:func:`register_model` adds others.
+Both are consumers of the inference interface only: they take any fitted result that has an ``inference``
+(``ct.ancova``, ``ct.mmrm``, or a model added later) or a model name from :data:`combotherapy.models.catalog.FITS`,
+and ask it ``result.test({arm: weight}, label, visit=..., alpha=..., side=...)`` — so the alpha and side asked
+here are the ones the intervals are computed at, whatever the fit was called with.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, ModelError
-from ..instruments import Instrument
+from ..arguments import DEFAULTS, check_alpha
+from ..errors import ArgumentError, DataError
 from ..results import Fitted, Result
 from ..trial import Trial
-from .ancova import ancova
+from .catalog import fit_model
 
-__all__ = ["combination_test", "synergy", "CombinationResult", "SynergyResult", "MODELS", "register_model",
-           "LinearTester"]
+__all__ = ["combination_test", "synergy", "CombinationResult", "SynergyResult"]
 
 MONOTHERAPIES = ("physio", "acupuncture")
 
 
-@dataclass
-class LinearTester:
-    """A fitted model's test of weighted sums of arm LS means at one visit."""
-
-    test: Callable[..., pd.DataFrame]    # (weights: Mapping[str, float], label: str, *, side: str) -> one row
-    fitted: Fitted
-    instrument: Instrument
-    arms: list[str]
-    log: bool = False                    # estimates are on the log scale (report ratios)
-
-
-def _ancova_model(trial: Trial, outcome: str, visit: float, alpha: float, **options) -> LinearTester:
-    return _ancova_tester(ancova(trial, outcome, visit, alpha=alpha, adjust="none", **options), alpha)
-
-
-def _ancova_tester(res, alpha: float) -> LinearTester:
-    arms = res.model.design.arms
-
-    def test(weights: Mapping[str, float], label: str, *, side: str = "two-sided") -> pd.DataFrame:
-        C = np.array([[float(weights.get(a, 0.0)) for a in arms]])
-        return res.model.linear(C, [label], side=side, alpha=alpha)
-
-    return LinearTester(test, res.fitted, res.instrument, list(arms), log=res.scale == "log")
-
-
-def _mmrm_model(trial: Trial, outcome: str, visit: float, alpha: float, **options) -> LinearTester:
-    from .mmrm import mmrm  # imported here: the MMRM package is heavier and optional for ANCOVA users
-
-    return _mmrm_tester(mmrm(trial, outcome, alpha=alpha, **options), trial, outcome, visit)
-
-
-def _mmrm_tester(res, trial: Trial, outcome: str, visit: float) -> LinearTester:
-    res.contrast_at(visit)   # DataError when the visit was not analysed
-
-    def test(weights: Mapping[str, float], label: str, *, side: str = "two-sided") -> pd.DataFrame:
-        return res.linear(dict(weights), visit, label, side=side)
-
-    fitted = replace(res.fitted, visit=float(visit))  # a copy: the caller's MMRM result keeps its own record
-    return LinearTester(test, fitted, trial.instrument(outcome), [a for a in trial.arms])
-
-
-#: model name -> function(trial, outcome, visit, alpha, **options) -> LinearTester
-MODELS: dict[str, Callable[..., LinearTester]] = {"ancova": _ancova_model, "mmrm": _mmrm_model}
-
-
-def register_model(name: str, fn: Callable[..., LinearTester]) -> None:
-    """Make ``model=name`` available to :func:`combination_test` and :func:`synergy`."""
-    MODELS[name] = fn
-
-
-def _fit(trial: Trial, outcome: str, visit: float, model: str, alpha: float, needed: Sequence[str],
-         purpose: str, options: dict) -> LinearTester:
+def _source(trial: Trial, outcome: str, visit: float, model: str | Result, needed: tuple[str, ...], purpose: str,
+            options: dict) -> Result:
+    """The fitted result the contrasts come from: fitted here from a model name, or the caller's own fit."""
     clash = [k for k in ("adjust", "reference", "alpha") if k in options]
     if clash:
-        raise ModelError(f"{purpose} sets {', '.join(clash)} itself (its contrasts are fixed and need no "
-                         "multiplicity adjustment); remove that argument")
-    if isinstance(model, str) and model not in MODELS:
-        raise ModelError(f"model={model!r} is not known; use one of {sorted(MODELS)}")
+        raise ArgumentError(f"{purpose} sets {', '.join(clash)} itself (its contrasts are fixed and need no "
+                            "multiplicity adjustment); remove that argument", argument=clash[0], kind="conflict")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
     present = set(trial.data["arm"].astype(str))
@@ -95,40 +39,32 @@ def _fit(trial: Trial, outcome: str, visit: float, model: str, alpha: float, nee
     if missing:
         raise DataError(f"{purpose} needs the arms {list(needed)}; this trial has no {', '.join(missing)} arm "
                         f"(its arms are {trial.arms}). Name the arms with ct.load(..., arms={{...}}) if they are "
-                        "labelled differently.")
+                        "labelled differently.", kind="missing arm", arm=missing[0])
     if isinstance(model, str):
-        return MODELS[model](trial, outcome, visit, alpha, **options)
-    return _fitted_tester(model, trial, outcome, visit, alpha, options)
-
-
-def _fitted_tester(res, trial: Trial, outcome: str, visit: float, alpha: float, options: dict) -> LinearTester:
-    """A tester from a result the caller already fitted (no second fit of the same model)."""
-    from .ancova import AncovaResult
-    from .mmrm import MMRMResult
-
+        return fit_model(model, trial, outcome, visit, **options)
     if options:
-        raise ModelError(f"model= is an already fitted result; options {sorted(options)} cannot change it")
-    if res.fitted.outcome != outcome:
-        raise DataError(f"the fitted result is for '{res.fitted.outcome}', not '{outcome}'")
-    if isinstance(res, AncovaResult):
-        if res.fitted.visit != float(visit):
-            raise DataError(f"the fitted ANCOVA is at week {res.fitted.visit:g}, not week {float(visit):g}")
-        return _ancova_tester(res, alpha)
-    if isinstance(res, MMRMResult):
-        return _mmrm_tester(res, trial, outcome, visit)
-    raise ModelError(f"model must be a model name ({sorted(MODELS)}) or a fitted ct.ancova / ct.mmrm result, "
-                     f"not {type(res).__name__}")
+        raise ArgumentError(f"model= is an already fitted result; options {sorted(options)} cannot change it",
+                            argument="model", kind="conflict")
+    if not isinstance(model, Result) or model.inference is None:
+        raise ArgumentError(f"model must be a model name or a fitted result with an inference interface (e.g. "
+                            f"ct.ancova, ct.mmrm), not {type(model).__name__}", argument="model", kind="unknown")
+    if model.fitted.outcome != outcome:
+        raise DataError(f"the fitted result is for '{model.fitted.outcome}', not '{outcome}'", kind="other outcome",
+                        column=outcome)
+    if model.fitted.visit is not None and float(model.fitted.visit) != float(visit):
+        raise DataError(f"the fitted result is at week {model.fitted.visit:g}, not week {float(visit):g}",
+                        kind="other visit")
+    return model
 
 
-def _ratio(table: pd.DataFrame) -> pd.DataFrame:
-    """Log-scale rows as ratios: estimate, ci_low, ci_high exponentiated, log_estimate and se on the log scale."""
-    out = table.copy()
-    out["log_estimate"] = out["estimate"]
-    for c in ("estimate", "ci_low", "ci_high"):
-        out[c] = np.exp(out[c])
-    first = [c for c in out.columns if c not in ("estimate", "ci_low", "ci_high", "log_estimate", "se")][:1]
-    lead = first + ["estimate", "ci_low", "ci_high", "log_estimate", "se"]
-    return out[lead + [c for c in out.columns if c not in lead]]
+def _at_visit(res: Result, visit: float) -> float | None:
+    """The visit to pass to ``test``: only when the result's grid has visits."""
+    return float(visit) if "visit" in res.inference.grid.frame.columns else None
+
+
+def _record(res: Result, trial: Trial, outcome: str) -> tuple[Fitted, object]:
+    inst = res.instrument if res.instrument is not None else trial.instrument(outcome)
+    return res.fitted, inst
 
 
 # --- the combination rule -------------------------------------------------------------------------
@@ -164,8 +100,8 @@ class CombinationResult(Result):
         return [f"Min statistic {self.statistic:.3f}; intersection-union p = {self.p:.4g}", self.verdict]
 
 
-def combination_test(trial: Trial, outcome: str, visit: float, *, model: str = "ancova", alpha: float = 0.05,
-                     **options) -> CombinationResult:
+def combination_test(trial: Trial, outcome: str, visit: float, *, model: str | Result = "ancova",
+                     alpha: float = DEFAULTS["one_sided_alpha"], **options) -> CombinationResult:
     """The combination rule: is the combined arm better than **each** monotherapy?
 
     Parameters
@@ -175,11 +111,14 @@ def combination_test(trial: Trial, outcome: str, visit: float, *, model: str = "
     outcome : str
     visit : float
         Follow-up visit (weeks).
-    model : {"ancova", "mmrm"}, a name added with :func:`register_model`, or a fitted result
-        The model giving the contrasts (ANCOVA at the visit, or the MMRM's contrasts at the visit). A result of
-        :func:`combotherapy.ancova` or :func:`combotherapy.mmrm` for the same trial and outcome is used as it is.
+    model : str or fitted result
+        A model name of :data:`combotherapy.models.catalog.FITS` (``"ancova"``: ANCOVA at the visit; ``"mmrm"``:
+        the MMRM's contrasts at the visit), or any fitted result with an ``inference`` for the same outcome (used
+        as it is; its contrasts are recomputed at this ``alpha``).
     alpha : float
-        One-sided significance level of each component test (and of the IUT).
+        One-sided significance level of each component test (and of the IUT). Default 0.025, the one-sided
+        level of a superiority claim (ICH E9): the same decision as a two-sided 95% interval, whose matching end
+        is the one-sided 97.5% interval reported.
     **options
         Passed to the model (``covariates=``, ``missing_baseline=``, ``scale=`` for ANCOVA; ``covariance=``,
         ``df=`` ... for MMRM).
@@ -218,17 +157,18 @@ def combination_test(trial: Trial, outcome: str, visit: float, *, model: str = "
     >>> res.verdict.startswith("The combination is better than each monotherapy")
     True
     """
-    tester = _fit(trial, outcome, visit, model, alpha, ("combined",) + MONOTHERAPIES, "The combination test",
-                  options)
-    inst = tester.instrument
+    alpha = check_alpha(alpha)
+    res = _source(trial, outcome, visit, model, ("combined",) + MONOTHERAPIES, "The combination test", options)
+    fitted, inst = _record(res, trial, outcome)
     side = "greater" if inst.better == "higher" else "less"
-    rows = [tester.test({"combined": 1.0, mono: -1.0}, f"combined - {mono}", side=side) for mono in MONOTHERAPIES]
-    table = pd.concat(rows, ignore_index=True)
+    table = res.test([{"combined": 1.0, mono: -1.0} for mono in MONOTHERAPIES],
+                     [f"combined - {mono}" for mono in MONOTHERAPIES], visit=_at_visit(res, visit), adjust="none",
+                     alpha=alpha, side=side)
+    table.insert(0, "second", list(MONOTHERAPIES))
+    table.insert(0, "first", "combined")
     table["p_adj"] = table["p"]
     good = inst.sign * table["statistic"].to_numpy()
     stat, p = float(good.min()), float(table["p"].max())
-    if tester.log:
-        table = _ratio(table)
     label = inst.label or outcome
     v = float(visit)
     if p <= alpha:
@@ -238,18 +178,22 @@ def combination_test(trial: Trial, outcome: str, visit: float, *, model: str = "
         weak = [m for m, pm in zip(MONOTHERAPIES, table["p"]) if pm > alpha]
         verdict = (f"The combination is not shown to be better than both monotherapies on {label} at week {v:g} "
                    f"(intersection-union p = {p:.3g} > {alpha:g}); not shown better than {' or '.join(weak)}.")
-    fitted = tester.fitted
     notes = [n for n in fitted.notes if not n.startswith(("Multivariate-t", "LS means", "Holm"))]
     notes += [f"One-sided tests in the good direction ({inst.better} {label} is better) at level {alpha:g}; "
               "the combination is claimed superior only if both reject (intersection-union test), so no "
               "multiplicity adjustment is applied and p_adj equals p.",
-              f"Intervals are one-sided {100 * (1 - alpha):g}% intervals."]
+              f"Intervals are one-sided {100 * (1 - alpha):g}% intervals, consistent with the tests: an interval "
+              "excludes no difference exactly when its test rejects"
+              + (" (with alpha = 0.025, the matching end of the two-sided 95% interval; ICH E9)." if alpha == 0.025
+                 else ".")]
     record = Fitted(model=f"{fitted.model}; intersection-union min test", formula=fitted.formula, outcome=outcome,
                     visit=v, covariance=fitted.covariance, df_method=fitted.df_method, adjust="none (IUT)",
                     alpha=alpha, n_per_arm=fitted.n_per_arm, excluded=fitted.excluded, notes=notes,
-                    extra={"model": model, "side": side})
-    return CombinationResult(f"Combination rule: {label} at week {v:g}", record, contrasts=table, statistic=stat,
-                             p=p, alpha=alpha, verdict=verdict)
+                    extra={"model": model if isinstance(model, str) else type(model).__name__, "side": side})
+    out = CombinationResult(f"Combination rule: {label} at week {v:g}", record, contrasts=table, statistic=stat,
+                            p=p, alpha=alpha, verdict=verdict)
+    out.instrument, out.better, out.side = inst, inst.better, side
+    return out
 
 
 # --- synergy --------------------------------------------------------------------------------------
@@ -286,8 +230,8 @@ _FACTORIAL = {
 }
 
 
-def synergy(trial: Trial, outcome: str, visit: float, *, alpha: float = 0.05, model: str = "ancova",
-            **options) -> SynergyResult:
+def synergy(trial: Trial, outcome: str, visit: float, *, alpha: float = DEFAULTS["alpha"],
+            model: str | Result = "ancova", **options) -> SynergyResult:
     """2 x 2 factorial analysis: main effects of physiotherapy and acupuncture and their interaction.
 
     Parameters
@@ -300,8 +244,9 @@ def synergy(trial: Trial, outcome: str, visit: float, *, alpha: float = 0.05, mo
     alpha : float
         1 - confidence level of the two-sided intervals.
     model : str or fitted result
-        ``"ancova"`` (default: value at the visit on arm + baseline), another registered model, or a fitted
-        :func:`combotherapy.ancova` / :func:`combotherapy.mmrm` result for the same trial and outcome.
+        ``"ancova"`` (default: value at the visit on arm + baseline), another name of
+        :data:`combotherapy.models.catalog.FITS`, or any fitted result with an ``inference`` for the same trial and
+        outcome (its contrasts are recomputed at this ``alpha``).
     **options
         Passed to the model (e.g. ``covariates=``, ``missing_baseline=``).
 
@@ -343,19 +288,19 @@ def synergy(trial: Trial, outcome: str, visit: float, *, alpha: float = 0.05, mo
     >>> res.verdict in ("super-additive", "additive", "sub-additive")
     True
     """
-    tester = _fit(trial, outcome, visit, model, alpha, ("control", "physio", "acupuncture", "combined"),
+    alpha = check_alpha(alpha)
+    res = _source(trial, outcome, visit, model, ("control", "physio", "acupuncture", "combined"),
                   "The synergy (2 x 2 factorial) analysis", options)
-    rows = [tester.test(w, name, side="two-sided") for name, w in _FACTORIAL.items()]
-    effects = pd.concat(rows, ignore_index=True).rename(columns={"contrast": "effect"}).drop(columns="p_adj")
-    if tester.log:
-        effects = _ratio(effects)
-    inst = tester.instrument
+    fitted, inst = _record(res, trial, outcome)
+    effects = res.test(list(_FACTORIAL.values()), list(_FACTORIAL), visit=_at_visit(res, visit), adjust="none",
+                       alpha=alpha, side="two-sided")
+    effects = effects.rename(columns={"contrast": "effect"}).drop(columns="p_adj")
+    ratio = "log_estimate" in effects.columns
     label = inst.label or outcome
     inter = effects.iloc[2]
-    lo, hi = (np.log(inter["ci_low"]), np.log(inter["ci_high"])) if tester.log else (inter["ci_low"],
-                                                                                      inter["ci_high"])
+    lo, hi = (np.log(inter["ci_low"]), np.log(inter["ci_high"])) if ratio else (inter["ci_low"], inter["ci_high"])
     good_lo, good_hi = sorted((inst.sign * lo, inst.sign * hi))
-    unit = "ratio" if tester.log else "difference"
+    unit = "ratio" if ratio else "difference"
     ci = f"{100 * (1 - alpha):g}% CI {inter['ci_low']:.3g} to {inter['ci_high']:.3g}"
     if good_lo > 0:
         verdict = "super-additive"
@@ -368,9 +313,8 @@ def synergy(trial: Trial, outcome: str, visit: float, *, alpha: float = 0.05, mo
     else:
         verdict = "additive"
         why = (f"The interaction {unit} {inter['estimate']:.3g} ({ci}) includes "
-               f"{'1' if tester.log else '0'}: the data are consistent with additive effects; departures within "
+               f"{'1' if ratio else '0'}: the data are consistent with additive effects; departures within "
                "the interval cannot be ruled out.")
-    fitted = tester.fitted
     v = float(visit)
     notes = [n for n in fitted.notes if not n.startswith(("Multivariate-t", "LS means", "Holm"))]
     notes += ["Main effect of a therapy = its effect averaged over the two levels of the other therapy "
@@ -380,6 +324,9 @@ def synergy(trial: Trial, outcome: str, visit: float, *, alpha: float = 0.05, mo
               "interaction, not its point estimate."]
     record = Fitted(model=f"{fitted.model}; 2 x 2 factorial contrasts", formula=fitted.formula, outcome=outcome,
                     visit=v, covariance=fitted.covariance, df_method=fitted.df_method, adjust="none", alpha=alpha,
-                    n_per_arm=fitted.n_per_arm, excluded=fitted.excluded, notes=notes, extra={"model": model})
-    return SynergyResult(f"Synergy (2 x 2 factorial): {label} at week {v:g}", record, effects=effects,
-                         verdict=verdict, explanation=why)
+                    n_per_arm=fitted.n_per_arm, excluded=fitted.excluded, notes=notes,
+                    extra={"model": model if isinstance(model, str) else type(model).__name__})
+    out = SynergyResult(f"Synergy (2 x 2 factorial): {label} at week {v:g}", record, effects=effects,
+                        verdict=verdict, explanation=why)
+    out.instrument, out.better = inst, inst.better
+    return out

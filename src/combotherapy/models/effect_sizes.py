@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ..analysis_set import change
+from ..arguments import check_alpha
 from ..errors import ModelError
 from ..results import Fitted, Result
 
@@ -118,18 +120,20 @@ def effect_sizes(result: AncovaResult, *, alpha: float | None = None) -> EffectS
     [{'contrast': 'combined - physio', 'measure': 'hedges_g_change'},
      {'contrast': 'combined - physio', 'measure': 'adjusted_difference_sd_baseline'}]
     """
-    if not (hasattr(result, "model") and hasattr(result, "data") and hasattr(result, "contrasts")
-            and hasattr(result, "scale")):
-        raise ModelError(f"effect_sizes needs a result of ct.ancova, not {type(result).__name__}")
-    if result.scale != "identity":
+    data = getattr(result, "data", None)
+    if (getattr(result, "inference", None) is None or not isinstance(data, pd.DataFrame)
+            or not {"value", "baseline"} <= set(data.columns)):
+        raise ModelError(f"effect_sizes needs a fitted one-visit model with a baseline (e.g. ct.ancova), not "
+                         f"{type(result).__name__}", kind="wrong result")
+    if result.inference.link != "identity":
         raise ModelError("effect_sizes standardises mean differences; a log-scale ANCOVA already reports a "
                          "scale-free effect (the ratio of geometric means). Refit with scale='identity'.")
-    a = result.fitted.alpha if alpha is None else float(alpha)
-    d = result.data.assign(change=result.data["value"] - result.data["baseline"], arm=result.data["arm"].astype(str))
+    a = result.fitted.alpha if alpha is None else check_alpha(alpha)
+    d = data.assign(change=change(data["value"], data["baseline"]), arm=data["arm"].astype(str))
     stats_by_arm = d.groupby("arm")[["change", "baseline"]].agg(["mean", "var", "count"])
     labels = result.contrasts["contrast"].tolist()
-    first = [lab.split(" - ")[0] for lab in labels]
-    second = [lab.split(" - ")[1] for lab in labels]
+    first = result.contrasts["first"].astype(str).tolist()    # identity from the columns, never from the labels
+    second = result.contrasts["second"].astype(str).tolist()
     s1, s2 = stats_by_arm.loc[first], stats_by_arm.loc[second]
     n1, n2 = s1[("change", "count")].to_numpy(float), s2[("change", "count")].to_numpy(float)
     g = hedges_g(s1[("change", "mean")], np.sqrt(s1[("change", "var")]), n1,
@@ -137,15 +141,16 @@ def effect_sizes(result: AncovaResult, *, alpha: float | None = None) -> EffectS
     sd_base = np.sqrt(((n1 - 1) * s1[("baseline", "var")].to_numpy() + (n2 - 1) * s2[("baseline", "var")].to_numpy())
                       / (n1 + n2 - 2))
     pairs = list(zip(first, second))
-    con = result.model.compare(pairs=pairs, adjust="none", alpha=a)
+    con = result.compare(pairs=pairs, adjust="none", alpha=a)
     adj = pd.DataFrame({"estimate": con["estimate"] / sd_base, "se": con["se"] / sd_base,
                         "ci_low": con["ci_low"] / sd_base, "ci_high": con["ci_high"] / sd_base, "sd": sd_base})
-    common = {"contrast": labels, "n_first": n1.astype(int), "n_second": n2.astype(int)}
+    common = {"first": first, "second": second, "contrast": labels, "n_first": n1.astype(int),
+              "n_second": n2.astype(int)}
     out = pd.concat([g.assign(measure="hedges_g_change", **common), adj.assign(measure="adjusted_difference_sd_baseline",
                                                                               **common)], ignore_index=True)
     out["_order"] = np.tile(np.arange(len(labels)), 2)
     out = out.sort_values(["_order", "measure"], kind="stable", ascending=[True, False]).drop(columns="_order")
-    out = out[["contrast", "measure", "estimate", "se", "ci_low", "ci_high", "sd", "n_first", "n_second"]]
+    out = out[["first", "second", "contrast", "measure", "estimate", "se", "ci_low", "ci_high", "sd", "n_first", "n_second"]]
     f = result.fitted
     notes = ["hedges_g_change: Hedges' g of the change from baseline (pooled SD of the two arms, exact small-sample "
              "correction), Hedges-Olkin large-sample variance, normal-approximation interval (as metafor's escalc "

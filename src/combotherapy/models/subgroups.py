@@ -16,13 +16,14 @@ import pandas as pd
 from scipy import stats
 
 from .. import contrasts as engine
+from ..analysis_set import analysis_set
 from ..arms import contrast_pairs
 from ..errors import DataError
 from ..instruments import Instrument
 from ..results import Fitted, Result
 from ..trial import Trial
 from ._design import ols
-from .ancova import fit_linear, prepare
+from .ancova import fit_linear
 
 __all__ = ["subgroups", "SubgroupResult", "DEFAULT_CUTS", "EXPLORATORY_NOTE"]
 
@@ -240,7 +241,7 @@ def subgroups(trial: Trial, outcome: str, visit: float,
     """
     if not 0 < alpha < 1:
         raise DataError(f"alpha must be between 0 and 1 (e.g. 0.05 for 95% intervals), not {alpha!r}")
-    prep = prepare(trial, outcome, visit, (), missing_baseline=missing_baseline)
+    prep = analysis_set(trial, outcome, visit, missing=missing_baseline)
     arms, inst, v = prep.arms, prep.instrument, prep.visit
     chosen = _pairs(arms, pairs)
     cuts = dict(cuts or {})
@@ -266,7 +267,7 @@ def subgroups(trial: Trial, outcome: str, visit: float,
         raise DataError("; ".join(msg))
     notes = list(prep.notes)
 
-    overall = fit_linear(prep).compare(pairs=chosen, adjust=adjust, alpha=alpha)
+    overall = fit_linear(prep)[2].compare(pairs=chosen, adjust=adjust, alpha=alpha)
     rows = [overall.assign(variable=OVERALL, level="all", interaction_p=np.nan,
                            n=_pair_n(prep.frame.assign(level="all"), chosen, ["all"] * len(chosen)))]
     inter_rows, skipped_rows, count_rows = [], [], []

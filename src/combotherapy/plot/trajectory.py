@@ -24,9 +24,9 @@ def _lsmeans_of(result: object) -> tuple[pd.DataFrame, str | None, pd.Index]:
     if isinstance(result, pd.DataFrame):
         table, outcome, excluded = result, None, pd.Index([])
     else:
-        table = getattr(result, "lsmeans", None)
+        table = getattr(result, "by_arm", None)
         if not isinstance(table, pd.DataFrame):
-            raise DataError(f"expected a result with an 'lsmeans' table (e.g. from ct.mmrm), not "
+            raise DataError(f"expected a result with a 'by_arm' table of LS means (e.g. from ct.mmrm), not "
                             f"{type(result).__name__}")
         fitted = getattr(result, "fitted", None)
         outcome = getattr(fitted, "outcome", None)
@@ -61,7 +61,7 @@ def trajectory_data(result: object, trial: Trial | None = None, *, raw: bool = F
     Parameters
     ----------
     result : MMRMResult or DataFrame
-        A result with an ``lsmeans`` table (columns ``arm, visit, estimate, ci_low, ci_high``),
+        A result with a ``by_arm`` table of LS means (columns ``arm, visit, estimate, ci_low, ci_high``),
         or such a table itself.
     trial : Trial, optional
         The analysed trial; gives the baseline (week 0) and the observed means.
@@ -128,7 +128,7 @@ def trajectory(result: object, trial: Trial | None = None, *, raw: bool = False,
     Parameters
     ----------
     result : MMRMResult or DataFrame
-        From :func:`combotherapy.mmrm` (its ``lsmeans``), or a table with columns ``arm, visit,
+        From :func:`combotherapy.mmrm` (its ``by_arm``), or a table with columns ``arm, visit,
         estimate, ci_low, ci_high``.
     trial : Trial, optional
         The analysed trial. With it the observed baseline mean ± SE of the analysed subjects is

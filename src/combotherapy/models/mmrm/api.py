@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ... import contrasts as engine
 from ... import export
-from ...errors import DataError, ModelError
+from ...arguments import ADJUST_METHODS, DEFAULTS, check_alpha, check_choice, check_reference
+from ...errors import ArgumentError, DataError, ModelError
+from ...inference import GRID_RULE, Inference, ReferenceGrid
 from ...results import Fitted, Result
 from .covariance import STRUCTURES, make_structure
 from .design import MMRMData, build, dependent_columns, design_maps, pattern_stats
@@ -30,13 +31,16 @@ class MMRMResult(Result):
 
     Attributes
     ----------
-    coef : DataFrame
-        ``term, estimate, se, df, statistic, p, p_adj, ci_low, ci_high`` (``p_adj`` = ``p``: coefficients are not
-        adjusted).
-    lsmeans : DataFrame
-        ``visit, arm, estimate, se, df, ci_low, ci_high``.
+    coefficients : DataFrame
+        ``term, estimate, se, df, statistic, p, ci_low, ci_high`` (unadjusted).
+    by_arm : DataFrame
+        LS means (EMMs): ``visit, arm, estimate, se, df, ci_low, ci_high``.
     contrasts : DataFrame
-        ``visit, contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high``; ``adjust`` within each visit.
+        ``visit, first, second, contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high``; ``adjust``
+        within each visit.
+    inference : Inference
+        Estimates, covariance (Kenward-Roger: adjusted), the df rule and the visit x arm grid, for
+        :meth:`emmeans`, :meth:`compare` and :meth:`test` at any alpha, adjustment or side.
     type3 : DataFrame
         ``term, num_df, den_df, statistic, p``: F tests of each term (SAS type III hypotheses).
     covariance, correlation : DataFrame
@@ -51,7 +55,7 @@ class MMRMResult(Result):
         ``max_scaled_gradient`` (largest gradient component divided by the number of observations), ``evaluations``.
     """
 
-    tables = ("coef", "lsmeans", "contrasts", "type3")
+    tables = ("coefficients", "by_arm", "contrasts", "type3")
 
     def __init__(self, title: str, fitted: Fitted, *, model: _Model, **tables: pd.DataFrame):
         super().__init__(title, fitted, **tables)
@@ -93,37 +97,6 @@ class MMRMResult(Result):
                                caption="covariance (visits in weeks)")
         return text[: text.rindex("</div>")] + table + "\n</div>\n"
 
-    def contrast_at(self, visit: float) -> pd.DataFrame:
-        """The contrasts at one visit (weeks)."""
-        rows = self.contrasts[np.isclose(self.contrasts["visit"].to_numpy(float), float(visit))]
-        if rows.empty:
-            raise DataError(f"visit {visit:g} was not analysed; the visits are {self._model.data.visits}")
-        return rows.reset_index(drop=True)
-
-    def linear(self, weights: Mapping[str, float], visit: float, label: str = "contrast", *,
-               side: str = "two-sided") -> pd.DataFrame:
-        """Test any combination of arm LS means at one visit, e.g. the factorial interaction
-        ``{"combined": 1, "physio": -1, "acupuncture": -1, "control": 1}``.
-
-        Returns one row with ``contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high``, using the
-        model's df method and (for Kenward-Roger) adjusted covariance.
-        """
-        m = self._model
-        a = _visit_index(m.data, visit)
-        unknown = [arm for arm in weights if arm not in m.data.arms]
-        if unknown:
-            raise DataError(f"arm(s) {unknown} are not in the model; its arms are {m.data.arms}")
-        L = sum(w * m.lsmean_row(m.data.arms.index(arm), a) for arm, w in weights.items())
-        return engine.test_linear(np.atleast_2d(L), m.beta, m.vcov, m.df_rule, [label], alpha=m.alpha, side=side)
-
-
-def _visit_index(data: MMRMData, visit: float) -> int:
-    hit = np.flatnonzero(np.isclose(data.visits, float(visit)))
-    if not len(hit):
-        raise DataError(f"visit {visit:g} was not analysed; the visits (weeks) are {[f'{v:g}' for v in data.visits]}")
-    return int(hit[0])
-
-
 class _Model:
     """Fitted numbers shared by the result's tables."""
 
@@ -154,8 +127,11 @@ class _Model:
         self.sbar = self._reference_features(weights)
 
     def _reference_features(self, weights: str) -> np.ndarray:
-        """Subject-level features of the reference grid: covariates at their mean over the analysed observations,
-        factor levels weighted equally (or by their frequency among the observations)."""
+        """Subject-level features of the reference grid by the one grid rule (:data:`GRID_RULE`): numeric
+        covariates at their mean over the analysed observations (emmeans on the long data), except two-valued
+        ones, which are averaged over their two values with equal weights (emmeans' ``cov.keep = "2"``; covariates
+        enter additively here, so that average is the midpoint); factor levels weighted equally (or by their
+        frequency among the observations)."""
         d = self.data
         w = d.n_obs_per_subject.astype(float)
         w = w / w.sum()
@@ -164,7 +140,8 @@ class _Model:
         if d.baseline_feature is not None:
             s[d.baseline_feature] = w @ d.features[:, d.baseline_feature]
         for f in d.numeric.values():
-            s[f] = w @ d.features[:, f]
+            distinct = np.unique(d.features[:, f])
+            s[f] = distinct.mean() if len(distinct) == 2 else w @ d.features[:, f]
         for levels, idx in d.factors.values():
             for f in idx:
                 s[f] = 1.0 / len(levels) if weights == "equal" else w @ d.features[:, f]
@@ -187,17 +164,11 @@ class _Model:
                 rows.append(self.lsmean_row(j, a))
         return pd.DataFrame(keys), np.vstack(rows)
 
-    def coef_table(self) -> pd.DataFrame:
-        p = len(self.beta)
-        eye = np.eye(p)
-        se = np.sqrt(np.diag(self.vcov))
-        dfs = np.array([self.df_rule(eye[j]) for j in range(p)])
-        t = self.beta / se
-        pv = 2 * stats.t.sf(np.abs(t), dfs)
-        half = stats.t.isf(self.alpha / 2, dfs) * se
-        return pd.DataFrame({"term": self.data.cols.names, "estimate": self.beta, "se": se, "df": dfs,
-                             "statistic": t, "p": pv, "p_adj": pv, "ci_low": self.beta - half,
-                             "ci_high": self.beta + half})
+    def inference(self, df: str) -> Inference:
+        grid, L = self.grid()
+        method = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "residual": "residual"}[df]
+        return Inference(tuple(self.data.cols.names), self.beta, self.vcov, self.df_rule, method,
+                         ReferenceGrid(grid, L))
 
     def type3_matrices(self) -> dict[str, np.ndarray]:
         """SAS type III hypotheses for the treatment-coded design (see ``mmrm`` Notes)."""
@@ -247,19 +218,14 @@ class _Model:
 
 
 def _check_options(covariance: str, df: str, method: str, weights: str, adjust: str) -> None:
-    if covariance not in STRUCTURES:
-        raise ModelError(f"covariance={covariance!r} is not available; choose one of {', '.join(STRUCTURES)}")
-    if df not in DF_METHODS:
-        raise ModelError(f"df={df!r} is not available; choose one of {', '.join(DF_METHODS)}")
-    if method not in ("reml", "ml"):
-        raise ModelError(f"method={method!r}: choose 'reml' (default) or 'ml'")
-    if weights not in ("equal", "proportional"):
-        raise ModelError(f"weights={weights!r}: choose 'equal' (default, as SAS and emmeans) or 'proportional'")
+    check_choice(covariance, tuple(STRUCTURES), "covariance")
+    check_choice(df, DF_METHODS, "df")
+    check_choice(method, ("reml", "ml"), "method")
+    check_choice(weights, ("equal", "proportional"), "weights", " (equal, the default, as SAS and emmeans)")
+    check_choice(adjust, ADJUST_METHODS, "adjust")
     if df == "kenward-roger" and method == "ml":
-        raise ModelError("Kenward-Roger degrees of freedom are defined for REML fits; use method='reml' or "
-                         "df='satterthwaite'")
-    if adjust not in engine.ADJUST_METHODS:
-        raise ModelError(f"adjust={adjust!r} is not available; choose one of {', '.join(engine.ADJUST_METHODS)}")
+        raise ArgumentError("Kenward-Roger degrees of freedom are defined for REML fits; use method='reml' or "
+                            "df='satterthwaite'", argument="df", kind="conflict")
 
 
 def _check_identifiable(data: MMRMData, st: PatternStats, covariance: str, n_par: int) -> None:
@@ -302,8 +268,8 @@ def _rank_message(data: MMRMData, dependent: list[int]) -> str:
 
 
 def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: Sequence[str] = (),
-         baseline: bool = True, df: str = "satterthwaite", adjust: str = "none", method: str = "reml",
-         weights: str = "equal", reference: str | None = None, alpha: float = 0.05) -> MMRMResult:
+         baseline: bool = True, df: str = "satterthwaite", adjust: str = DEFAULTS["adjust"], method: str = "reml",
+         weights: str = "equal", reference: str | None = None, alpha: float = DEFAULTS["alpha"]) -> MMRMResult:
     """Mixed model for repeated measures: post-baseline values by arm and visit.
 
     Parameters
@@ -355,8 +321,8 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     (``baseline=True``) and ``Sigma`` the chosen structure. Every subject with at least one post-baseline value
     (and, when used, a baseline value and the covariates) contributes all its observed visits. Parameters are
     estimated by REML (or ML); beta by generalised least squares. The REML log-likelihood is the one SAS PROC
-    MIXED and R's mmrm report (without the ``log|X'X|`` term of nlme), so it depends on the coding of the fixed
-    effects.
+    MIXED, R's mmrm and ``nlme::gls`` report (nlme 3.1-162 agrees to 1e-11: it has no extra ``log|X'X|`` term);
+    through ``log|X'V^-1X|`` it depends on the coding of the fixed effects.
 
     The data enter the fit only as per-missingness-pattern sums of cross-products, computed in one vectorised
     pass; the REML gradient and Hessian are analytic; Newton's method (damped, from the moment estimate of Sigma
@@ -365,7 +331,9 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     suggesting a simpler covariance; nothing is switched silently.
 
     LS means: the model's prediction for each arm and visit with numeric covariates and the baseline at their
-    mean over the analysed observations and factor covariates averaged over their levels. Type 3 tests use SAS's
+    mean over the analysed observations (a two-valued numeric covariate, e.g. sex coded 0/1, averaged over its two
+    values with equal weights, as emmeans and :func:`combotherapy.ancova`) and factor covariates averaged over
+    their levels. Type 3 tests use SAS's
     type III hypotheses: arm = arm effect averaged over visits; visit = visit effect averaged over arms;
     baseline = slope averaged over visits; for the visit main effect the baseline-by-visit terms are excluded
     (evaluated at baseline 0), as in SAS. AIC and BIC count covariance parameters only (REML, as SAS and mmrm)
@@ -384,6 +352,7 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     >>> fit.contrasts[fit.contrasts["visit"] == 12]                          # doctest: +SKIP
     """
     _check_options(covariance, df, method, weights, adjust)
+    alpha = check_alpha(alpha)
     data = build(trial, outcome, covariates, baseline)
     k = len(data.visits)
     structure = make_structure(covariance, k)
@@ -395,11 +364,10 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     fit_ = fit_covariance(st, structure, structure.start(S0), reml)
     model = _Model(data, st, fit_, structure, reml, df, weights, alpha)
 
-    grid, L = model.grid()
-    ls = engine.lsmeans(grid, L, model.beta, model.vcov, model.df_rule, alpha=alpha)
-    ls = ls[["visit", "arm"] + [c for c in ls.columns if c not in ("visit", "arm")]]
-    con = engine.compare(grid, L, model.beta, model.vcov, model.df_rule, reference=reference, adjust=adjust,
-                         alpha=alpha, by=["visit"])
+    inf = model.inference(df)
+    reference = check_reference(reference, data.arms)
+    ls = inf.emmeans(alpha=alpha)
+    con = inf.compare(reference=reference, adjust=adjust, alpha=alpha)
     inst = trial.instrument(outcome)
     notes = list(data.notes)
     if k == 1:
@@ -410,8 +378,9 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
                      f"{structure.label} correlations are by visit position: lag 1 is any two consecutive visits, "
                      "whatever the time between them (as SAS REPEATED / TYPE=AR(1), TOEP); compare the fit (AIC) with "
                      "covariance='unstructured', whose correlations are free")
-    notes.append(f"LS means: baseline and numeric covariates at their mean over the analysed observations; factor "
-                 f"covariates weighted {'equally over levels' if weights == 'equal' else 'by level frequency'}")
+    notes.append(f"LS means: baseline and numeric covariates at their mean over the analysed observations (a "
+                 f"two-valued numeric covariate averaged over its two values with equal weights); factor covariates "
+                 f"weighted {'equally over levels' if weights == 'equal' else 'by level frequency'}. " + GRID_RULE)
     notes.append(f"AIC/BIC count {'covariance parameters only (SAS/mmrm REML convention)' if reml else 'covariance and fixed-effect parameters (ML)'}; BIC uses {len(data.subjects)} subjects")
     notes.append(f"positive contrasts mean the first arm scores higher on {outcome}; {inst.better} is better")
     terms = ["arm * visit"] + ([f"{outcome}_baseline * visit"] if baseline else []) + list(covariates)
@@ -426,8 +395,9 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
                            "baseline_mean": (None if data.baseline_feature is None
                                              else float(model.sbar[data.baseline_feature])),
                            "n_patterns": len(st.n), "visits": data.visits})
-    res = MMRMResult(f"MMRM of {outcome}", fitted, model=model, coef=model.coef_table(), lsmeans=ls,
+    res = MMRMResult(f"MMRM of {outcome}", fitted, model=model, coefficients=inf.coefficients(alpha), by_arm=ls,
                      contrasts=con, type3=model.type3_table())
+    res.inference = inf
     # as AncovaResult: plots label axes and favoured sides from the trial's (possibly declared) instrument
     res.instrument, res.outcome, res.better = inst, outcome, inst.better
     return res

@@ -14,8 +14,9 @@ With ``V_n = Sigma[obs, obs]``, ``W_n = V_n^{-1}`` (embedded in ``k x k`` with z
     REML: f = sum_n n_n log|V_n| + log|H| + sum_n tr(W_n R_n) + (N - p) log(2 pi)
     ML:   f = sum_n n_n log|V_n|          + sum_n tr(W_n R_n) + N log(2 pi)
 
-(``beta`` profiled out by GLS; the REML criterion is the one SAS PROC MIXED and R's mmrm report: no
-``log|X'X|`` term, so it depends on the coding of the fixed effects, here treatment coding with raw covariates).
+(``beta`` profiled out by GLS; the REML criterion is the one SAS PROC MIXED, R's mmrm and ``nlme::gls`` report —
+nlme 3.1-162 gives the same value to 1e-11, with no extra ``log|X'X|`` term; through ``log|H|`` it depends on the
+coding of the fixed effects, here treatment coding with raw covariates).
 Its derivative with respect to Sigma is ``df = tr(E dSigma)`` with
 ``E = sum_n [n_n W_n - W_n (Q_n + R_n) W_n]`` (``Q_n = sum x_i C x_i'``, REML only). The Hessian with respect to
 the natural covariance parameters is analytic (see :func:`hessian`).

@@ -1,4 +1,4 @@
-"""The contrast engine: internal identities here; agreement with emmeans in tests/test_ancova.py (R fixtures)."""
+"""The contrast engine (combotherapy.inference.engine): internal identities here; agreement with emmeans in tests/test_ancova.py (R fixtures)."""
 
 import numpy as np
 import pandas as pd
@@ -6,8 +6,8 @@ import pytest
 from scipy import stats
 
 import combotherapy as ct
-from combotherapy.contrasts import compare, lsmeans
-from combotherapy.contrasts import test_linear as linear
+from combotherapy.inference.engine import compare, lsmeans
+from combotherapy.inference.engine import test_linear as linear
 
 ARMS4 = ["control", "physio", "acupuncture", "combined"]
 
@@ -32,7 +32,9 @@ def test_pairwise_labels_and_columns():
     grid, L = _grid(3), np.eye(3)
     out = compare(grid, L, np.array([1.0, 2.0, 3.5]), np.eye(3), 30, adjust="none")
     assert out["contrast"].tolist() == ["combined - physio", "combined - acupuncture", "physio - acupuncture"]
-    assert list(out.columns) == ["contrast", "estimate", "se", "df", "statistic", "p", "p_adj", "ci_low", "ci_high"]
+    assert list(out.columns) == ["first", "second", "contrast", "estimate", "se", "df", "statistic", "p", "p_adj",
+                                 "ci_low", "ci_high"]
+    assert out["first"].tolist() == ["combined", "combined", "physio"]
     np.testing.assert_allclose(out["estimate"], [2.5, 1.5, -1.0])
     np.testing.assert_allclose(out["se"], np.sqrt(2))
     np.testing.assert_allclose(out["p"], 2 * stats.t.sf(np.abs(out["estimate"]) / np.sqrt(2), 30))
@@ -78,7 +80,7 @@ def test_dunnett_is_single_step_mvt_against_reference():
     np.testing.assert_allclose(dun["p_adj"], mvt["p_adj"])
     # Dunnett lies between the unadjusted and Bonferroni p-values
     assert np.all(dun["p_adj"] >= dun["p"]) and np.all(dun["p_adj"] <= np.minimum(3 * dun["p"], 1) + 1e-12)
-    with pytest.raises(ct.ModelError, match="reference"):
+    with pytest.raises(ct.ArgumentError, match="reference"):
         compare(grid, L, beta, V, 40, adjust="dunnett")
 
 
@@ -110,9 +112,9 @@ def test_callable_df_and_lsmeans():
 
 def test_bad_input():
     grid, L = _grid(3), np.eye(3)
-    with pytest.raises(ct.ModelError, match="adjust"):
+    with pytest.raises(ct.ArgumentError, match="adjust"):
         compare(grid, L, np.zeros(3), np.eye(3), 10, adjust="scheffe")
-    with pytest.raises(ct.ModelError, match="reference arm 'control'"):
+    with pytest.raises(ct.ArgumentError, match="reference arm 'control'"):
         compare(grid, L, np.zeros(3), np.eye(3), 10, reference="control")
     with pytest.raises(ct.ModelError, match="degrees of freedom"):
         compare(grid, L, np.zeros(3), np.eye(3), 0)
@@ -128,3 +130,20 @@ def test_alpha_outside_zero_one_is_refused(alpha):
         compare(grid, L, np.zeros(3), np.eye(3), 10, alpha=alpha)
     with pytest.raises(ct.DataError, match="alpha must be a number between 0 and 1"):
         lsmeans(grid, L, np.zeros(3), np.eye(3), 10, alpha=alpha)
+
+
+def test_tukey_p_values_far_in_the_tail_are_not_printed_as_zero():
+    """Audit: the studentized-range tail underflowed to exactly 0 below ~1e-15; an adjusted p is never below the
+    unadjusted one, which is a positive, true bound."""
+    grid, L = _grid(3), np.eye(3)
+    out = compare(grid, L, np.array([0.0, 10.0, 20.0]), np.eye(3) * 0.1, 200, adjust="tukey")
+    assert (out["p_adj"] > 0).all()
+    assert (out["p_adj"] >= out["p"]).all()
+
+
+def test_p_adjust_matches_statsmodels_multipletests():
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.array([0.01, 0.04, 0.03, 0.2, 0.5])
+    for method in ("holm", "bonferroni", "sidak"):
+        np.testing.assert_allclose(ct.inference.p_adjust(p, method), multipletests(p, method=method)[1])

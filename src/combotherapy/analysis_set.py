@@ -1,0 +1,221 @@
+"""The one analysis-set builder: a ``Trial`` plus outcome, visit, baseline, covariates and a missing-data rule ->
+one row per analysed subject, and the excluded subjects with their reasons.
+
+Every model that compares arms starts here, so "who was analysed, and why not the others" has one answer and one
+wording; :func:`change` is the one rule for change from baseline (absolute, or relative to a non-zero baseline).
+
+Example
+-------
+>>> import combotherapy as ct
+>>> trial = ct.simulate_trial(n_per_arm=20, seed=3)
+>>> s = analysis_set(trial, "pain", 12, covariates=["age", "C(site)"], missing="exclude")
+>>> list(s.frame.columns)
+['subject', 'arm', 'value', 'baseline', 'age', 'site']
+>>> list(s.excluded.columns)
+['subject', 'arm', 'reason']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .arguments import check_choice
+from .errors import DataError, ModelError
+from .inference.grid import formula_variables
+from .instruments import Instrument
+from .trial import Trial
+
+__all__ = ["AnalysisSet", "analysis_set", "change", "list_subjects", "MISSING"]
+
+#: the missing-data rule for a subject without a value needed by the model
+MISSING = ("error", "exclude")
+_MAX_LISTED = 10
+
+
+def list_subjects(ids: Sequence[str]) -> str:
+    """Subject codes for a message: the first ten, then "and N more"."""
+    ids = [str(i) for i in ids]
+    more = f" and {len(ids) - _MAX_LISTED} more" if len(ids) > _MAX_LISTED else ""
+    return ", ".join(ids[:_MAX_LISTED]) + more
+
+
+def change(value, baseline, *, relative: bool = False):
+    """The one change-from-baseline rule: ``value - baseline``; with ``relative`` a fraction of the baseline
+    (0.3 = 30%), NaN where the baseline is 0 (no relative change from nothing)."""
+    diff = value - baseline
+    if not relative:
+        return diff
+    base = baseline.where(baseline != 0) if isinstance(baseline, pd.Series) else np.where(baseline != 0, baseline,
+                                                                                          np.nan)
+    return diff / base
+
+
+@dataclass(frozen=True)
+class AnalysisSet:
+    """Who is analysed, with what.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per analysed subject: ``subject, arm, value`` (the outcome at ``visit``, or the subject-level
+        outcome), ``baseline`` (when used), then the columns the covariate terms use.
+    excluded : DataFrame
+        ``subject, arm, reason``: every randomised subject not in ``frame``.
+    arms : list of str
+        Canonical names of the arms analysed, in display order.
+    instrument : Instrument
+    visit : float or None
+        The visit (weeks), None for a subject-level outcome.
+    covariates : list of str
+        The covariate terms as given; ``variables`` the data columns behind them.
+    notes : list of str
+    """
+
+    frame: pd.DataFrame
+    excluded: pd.DataFrame
+    arms: list[str]
+    instrument: Instrument
+    visit: float | None
+    covariates: list[str]
+    variables: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_per_arm(self) -> dict[str, int]:
+        n = self.frame["arm"].astype(str).value_counts().reindex(self.arms, fill_value=0)
+        return {a: int(k) for a, k in n.items()}
+
+
+def _covariate_terms(trial: Trial, outcome: str, covariates) -> tuple[list[str], list[str]]:
+    if isinstance(covariates, str):  # covariates="age" means one covariate, not 'a', 'g', 'e'
+        covariates = [covariates]
+    terms = list(dict.fromkeys(covariates or ()))
+    variables = formula_variables(terms, list(trial.data.columns))
+    reserved = [c for c in variables if c in ("subject", "arm", "visit", outcome)]
+    if reserved:
+        raise DataError(f"{reserved} cannot be covariates: subject, arm and visit are part of the design and the "
+                        f"baseline of '{outcome}' is always included", kind="reserved column", column=reserved[0])
+    return terms, variables
+
+
+def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, baseline: bool = True,
+                 covariates: Sequence[str] = (), missing: str = "error", positive: bool = False,
+                 min_per_arm: int = 2) -> AnalysisSet:
+    """Assemble the analysis set of one outcome (at one visit, or per subject) and record every exclusion.
+
+    Parameters
+    ----------
+    trial : Trial
+    outcome : str
+        A registered or declared outcome.
+    visit : float, optional
+        Follow-up visit (weeks) of a visit-level outcome; omit for a subject-level outcome.
+    baseline : bool
+        Add the week-0 value of a visit-level outcome as column ``baseline`` (ANCOVA); it must then exist. Pass
+        False for a subject-level outcome.
+    covariates : sequence of str
+        Formula terms (``"age"``, ``"C(site)"``, ``"age*sex"``, ``"ns(age, df=3)"``); their data columns are
+        taken per subject (a covariate that varies between visits at its baseline value, with a note).
+    missing : {"error", "exclude"}
+        A subject with an outcome value but no baseline or covariate value: a DataError listing them, or
+        exclusion with the reason recorded.
+    positive : bool
+        Outcome and baseline must be > 0 (log-scale analyses).
+    min_per_arm : int
+        Fewest subjects an arm may have; fewer is a ModelError naming the arm.
+
+    Returns
+    -------
+    AnalysisSet
+
+    Raises
+    ------
+    DataError
+        Unknown outcome, covariate or visit; nothing to analyse; missing values under ``missing="error"``.
+    ModelError
+        An arm with fewer than ``min_per_arm`` analysed subjects.
+    """
+    if not isinstance(trial, Trial):
+        raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
+    missing = check_choice(missing, MISSING, "missing")
+    inst = trial.instrument(outcome)
+    terms, variables = _covariate_terms(trial, outcome, covariates)
+    data = trial.data
+    subjects = data.drop_duplicates("subject")[["subject", "arm"]].set_index("subject")
+    frame = subjects.copy()
+    v: float | None = None
+    if inst.level == "visit":
+        v = trial.check_visit(visit)   # a DataError naming the trial's visits (also for visit=None)
+        if v == 0.0:
+            raise DataError(f"visit 0 is the baseline of '{outcome}'; choose a follow-up visit from "
+                            f"{[f'{x:g}' for x in trial.visits if x != 0]}", kind="baseline visit", column=outcome)
+        frame["value"] = data.loc[data["visit"] == v].set_index("subject")[outcome].reindex(frame.index)
+        if baseline:
+            frame["baseline"] = trial.baseline(outcome).reindex(frame.index)
+            if frame["baseline"].isna().all():
+                raise DataError(
+                    f"no subject has a baseline (week 0) value of '{outcome}', and the analysis adjusts for it. If "
+                    f"the file has a baseline column, map it with columns={{'{outcome}_baseline': '<column>'}} (it "
+                    "becomes the week-0 rows); if the outcome is already a change from baseline, analyse it with "
+                    "ct.mmrm, which needs no baseline row.", kind="no baseline", column=outcome)
+    elif baseline:
+        raise DataError(f"outcome '{outcome}' is measured once per subject; this analysis needs an outcome measured "
+                        "at baseline and at follow-up visits", kind="subject-level outcome", column=outcome)
+    else:
+        frame["value"] = data.groupby("subject", sort=False)[outcome].first().reindex(frame.index)
+    where = f" at week {v:g}" if v is not None else ""
+    notes: list[str] = []
+    subject_level = set(trial.subject_columns)
+    for c in variables:
+        if c in subject_level:
+            frame[c] = data.groupby("subject", sort=False)[c].first().reindex(frame.index)
+        else:
+            frame[c] = data.loc[data["visit"] == 0.0].set_index("subject")[c].reindex(frame.index)
+            notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
+    empty = [c for c in variables if frame[c].isna().all()]
+    if empty:  # otherwise every subject would be excluded and the message would blame the arms
+        raise DataError(f"covariate(s) {empty} have no value for any subject (at baseline for a covariate that "
+                        "varies between visits); drop them from covariates", kind="empty column", column=empty[0])
+    if frame["value"].isna().all():
+        raise DataError(f"column '{outcome}': every value{where} is missing; nothing to analyse",
+                        kind="no outcome", column=outcome)
+    reasons = pd.Series("", index=frame.index)
+    reasons[frame["value"].isna()] = f"no {outcome} value{where}"
+    checks = ([("baseline", f"no baseline {outcome} value")] if baseline else []) + [
+        (c, f"covariate '{c}' missing") for c in variables]
+    for col, what in checks:
+        miss = (reasons == "") & frame[col].isna()
+        if miss.any() and missing == "error":
+            label = f"baseline '{outcome}' (week 0)" if col == "baseline" else f"covariate '{col}'"
+            a_value = f"a week-{v:g} value" if v is not None else "a value"
+            raise DataError(f"{int(miss.sum())} subject(s) with {a_value} of '{outcome}' "
+                            f"have no {label}: {list_subjects(frame.index[miss])}. Complete the data, or pass "
+                            "missing_baseline='exclude' to analyse without them (they are then listed as excluded).",
+                            kind="missing covariate", column=col if col != "baseline" else outcome)
+        reasons[miss] = what
+    if positive:
+        cols = ["value", "baseline"] if baseline else ["value"]
+        bad = (reasons == "") & (frame[cols] <= 0).any(axis=1)
+        if bad.any():
+            raise DataError(f"column '{outcome}': scale='log' needs positive values, but {int(bad.sum())} subject(s) "
+                            f"have a value <= 0 at baseline or{where}: {list_subjects(frame.index[bad])}. "
+                            "Check the values, or analyse on the original scale (scale='identity').",
+                            kind="not positive", column=outcome)
+    keep = reasons == ""
+    excluded = pd.DataFrame({"subject": frame.index[~keep], "arm": frame["arm"][~keep].astype(str).to_numpy(),
+                             "reason": reasons[~keep].to_numpy()})
+    analysed = frame.loc[keep].reset_index()
+    arms = [a for a in trial.arms if a in set(subjects["arm"].astype(str))]
+    counts = analysed["arm"].astype(str).value_counts().reindex(arms, fill_value=0)
+    small = counts[counts < min_per_arm]
+    if len(small):
+        listed = ", ".join(f"{a} ({n} subject{'s' if n != 1 else ''})" for a, n in small.items())
+        raise ModelError(f"arm(s) {listed} have fewer than {min_per_arm} subjects with '{outcome}'{where} (and "
+                         f"baseline/covariates); an arm needs at least {min_per_arm} to estimate its mean with an "
+                         "error. Choose another visit or drop that arm from the data.", kind="small arm",
+                         arm=str(small.index[0]), column=outcome)
+    return AnalysisSet(analysed, excluded, arms, inst, v, terms, variables, notes)

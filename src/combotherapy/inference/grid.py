@@ -1,0 +1,250 @@
+"""Model matrices from formula terms, and the one reference-grid rule, for every model that compares arms.
+
+The formula library is **patsy** (already installed with statsmodels, so no new dependency): its design
+information remembers each term's coding and each stateful transform's state (factor levels, spline knots,
+centring), so the reference grid is built by evaluating the *same* terms on grid rows — interactions and splines
+come from the grid values, never from averaged columns, which is what emmeans does.
+
+Covariate terms use the usual formula syntax: ``"age"``, ``"C(site)"``, ``"age*sex"``, ``"age:sex"``,
+``"ns(age, df=3)"`` (a natural cubic spline with knots at quantiles; spans the same functions as R's
+``splines::ns(age, df = 3)`` with an intercept, so fitted values and LS means equal R's, while its coefficients
+are in another basis), ``"np.log(crp)"``.
+
+:data:`GRID_RULE` is the one rule, stated in every result (emmeans' defaults): a numeric variable with two
+distinct values among the analysed subjects is treated as a factor with those two values weighted equally
+(``cov.keep = "2"``); any other numeric variable is set to its mean over the analysed subjects; the levels of a
+factor are weighted equally; each grid row is put through the model's terms and the rows of one arm (and visit)
+are averaged with equal weights.
+
+Example
+-------
+>>> import numpy as np, pandas as pd
+>>> f = pd.DataFrame({"arm": ["a", "b"] * 4, "baseline": np.arange(8.0), "sex": [0, 1, 1, 0, 0, 0, 1, 1]})
+>>> spec = model_matrix(f, ["a", "b"], ["baseline"], ["sex"])
+>>> spec.names
+['(Intercept)', 'armb', 'baseline', 'sex']
+>>> reference_grid(spec, f).L.round(2).tolist()
+[[1.0, 0.0, 3.5, 0.5], [1.0, 1.0, 3.5, 0.5]]
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import patsy
+from patsy.mgcv_cubic_splines import CR
+
+from ..errors import DataError, ModelError
+
+__all__ = ["GRID_RULE", "ModelSpec", "ReferenceGrid", "formula_variables", "is_factor", "model_matrix",
+           "reference_grid", "ns"]
+
+GRID_RULE = ("Reference grid (emmeans' default): a numeric variable with two distinct values is treated as a factor "
+             "with equal weights, other numeric variables are at their mean over the analysed subjects, factor "
+             "levels are weighted equally, and interaction and spline terms are built from those grid values.")
+
+
+def is_factor(s: pd.Series) -> bool:
+    """Text, categorical and boolean columns are factors; numbers are numeric (as R's ``lm`` treats them)."""
+    return not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+
+
+class _NaturalSpline(CR):
+    """``ns(x, df)``: patsy's natural cubic regression spline with ``df + 1`` knots at quantiles (ends at the
+    range), centred so it can sit beside an intercept; the same function space as R's ``ns(x, df)`` + intercept."""
+
+    def memorize_chunk(self, x, df=3, lower_bound=None, upper_bound=None):
+        super().memorize_chunk(x, df=df, lower_bound=lower_bound, upper_bound=upper_bound,
+                               constraints="center")
+
+    def transform(self, x, df=3, lower_bound=None, upper_bound=None):
+        return super().transform(x, df=df, lower_bound=lower_bound, upper_bound=upper_bound,
+                                 constraints="center")
+
+
+ns = patsy.stateful_transform(_NaturalSpline)
+
+#: names the formula terms may call besides patsy's own (C, cr, cc, bs, center, standardize, I, Q)
+_ENV = {"ns": ns, "np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt}
+
+
+def formula_variables(terms: Sequence[str], columns: Sequence[str]) -> list[str]:
+    """The data columns that formula ``terms`` use, in order of first use.
+
+    Raises
+    ------
+    DataError
+        A term that is not valid formula syntax, or that names something that is not a column.
+    """
+    out: list[str] = []
+    unknown: list[str] = []
+    cols = set(columns)
+    for term in terms:
+        try:
+            desc = patsy.ModelDesc.from_formula("~ " + str(term))
+        except patsy.PatsyError as err:
+            raise DataError(f"covariate term {term!r} is not valid formula syntax ({err.message}); write terms "
+                            "such as 'age', 'C(site)', 'age*sex' or 'ns(age, df=3)'", kind="formula") from None
+        for t in desc.rhs_termlist:
+            for factor in t.factors:
+                tree = ast.parse(factor.code, mode="eval")
+                called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+                called |= {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Name) and id(node) not in called:
+                        target = out if node.id in cols else unknown
+                        if node.id not in target:
+                            target.append(node.id)
+    if unknown:
+        raise DataError(f"covariate(s) {unknown} are not columns of this trial (its columns are {sorted(cols)})",
+                        kind="unknown column", column=unknown[0])
+    return out
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model matrix built by the formula library, with what the grid needs to rebuild it.
+
+    ``names`` are R-style column names (``(Intercept)``, ``armphysio``, ``baseline``, ``sitesite2``,
+    ``age:sexM``); ``terms`` gives each column's term; ``variables`` the data columns behind the terms
+    (``arm`` first); ``formula`` the right-hand side as fitted.
+    """
+
+    X: np.ndarray
+    names: list[str]
+    terms: list[str]
+    variables: list[str]
+    formula: str
+    arms: list[str]
+    design_info: patsy.DesignInfo
+
+
+_LEVEL = re.compile(r"^(?:C\()?([A-Za-z_][\w.]*)(?:,[^\]]*)?\)?\[T\.(.*)\]$")
+
+
+def _r_name(name: str) -> str:
+    """patsy's ``site[T.site2]`` / ``C(site)[T.site2]`` -> R's ``sitesite2``, part by part for interactions."""
+    if name == "Intercept":
+        return "(Intercept)"
+    return ":".join(_LEVEL.sub(r"\1\2", part) for part in name.split(":"))
+
+
+def model_matrix(frame: pd.DataFrame, arms: Sequence[str], fixed: Sequence[str] = (),
+                 covariates: Sequence[str] = (), arm_col: str = "arm") -> ModelSpec:
+    """``1 + arm + fixed + covariates`` with R's treatment coding (first arm = reference).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The analysis frame (one row per analysed subject or observation).
+    arms : sequence of str
+        Arm levels in display order; the first is the reference of the coding.
+    fixed : sequence of str
+        Plain numeric columns always in the model (e.g. ``baseline``).
+    covariates : sequence of str
+        Formula terms (see the module docstring).
+
+    Raises
+    ------
+    ModelError
+        A factor with a single level among the analysed rows (it cannot be estimated).
+    """
+    arms = [str(a) for a in arms]
+    variables = [arm_col, *fixed, *formula_variables(covariates, frame.columns)]
+    data = _coded(frame, variables, arm_col, arms)
+    for c in variables[1:]:
+        if is_factor(data[c]) and data[c].nunique() < 2:
+            raise ModelError(f"covariate '{c}' has a single level among the analysed subjects, so it cannot be "
+                             "estimated (the design would be singular); drop it from covariates", kind="singular",
+                             column=c)
+    rhs = " + ".join([arm_col, *fixed, *covariates])
+    env = patsy.EvalEnvironment([_ENV])
+    try:
+        X = patsy.dmatrix(rhs, data, eval_env=env, NA_action="raise", return_type="dataframe")
+    except patsy.PatsyError as err:
+        raise DataError(f"the covariate terms could not be built: {err.message}", kind="formula") from None
+    info = X.design_info
+    names = [_r_name(n) for n in info.column_names]
+    terms = [""] * len(names)
+    for term, sl in info.term_slices.items():
+        for j in range(sl.start, sl.stop):
+            terms[j] = "(Intercept)" if term.name() == "Intercept" else term.name()
+    return ModelSpec(X=X.to_numpy(float), names=names, terms=terms, variables=variables, formula=rhs, arms=arms,
+                     design_info=info)
+
+
+def _coded(frame: pd.DataFrame, variables: Sequence[str], arm_col: str, arms: Sequence[str]) -> pd.DataFrame:
+    data = frame[list(dict.fromkeys(variables))].copy()
+    data[arm_col] = pd.Categorical(data[arm_col].astype(str), categories=list(arms))
+    for c in variables[1:]:
+        if is_factor(data[c]) and not isinstance(data[c].dtype, pd.CategoricalDtype):
+            # R's factor(): levels sorted, only those present
+            values = data[c].astype(str)
+            data[c] = pd.Categorical(values, categories=sorted(values.unique()))
+    return data
+
+
+@dataclass(frozen=True)
+class ReferenceGrid:
+    """The cells whose estimated marginal means a model reports.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per cell: column ``arm`` (canonical arm name), optionally ``visit`` (weeks) and other by-columns.
+    L : ndarray (len(frame), p)
+        Row ``i`` gives cell ``i``'s EMM on the link scale as ``L[i] @ beta``.
+    rule : str
+        How covariates were set (:data:`GRID_RULE`).
+    """
+
+    frame: pd.DataFrame
+    L: np.ndarray
+    rule: str = GRID_RULE
+
+    def __post_init__(self):
+        if len(self.frame) != self.L.shape[0] or "arm" not in self.frame.columns:
+            raise ValueError("a reference grid needs an 'arm' column and one row of L per cell")
+
+    @property
+    def by(self) -> list[str]:
+        """The grid's columns other than ``arm`` (e.g. ``["visit"]``)."""
+        return [c for c in self.frame.columns if c != "arm"]
+
+
+def _levels(data: pd.Series) -> tuple[list, np.ndarray | None]:
+    """Grid values of one variable and their weights (None: a single value)."""
+    if isinstance(data.dtype, pd.CategoricalDtype):
+        return list(data.cat.categories), None
+    x = data.to_numpy(float)
+    distinct = np.unique(x)
+    if len(distinct) == 2:
+        return list(distinct), None
+    return [float(x.mean())], None
+
+
+def reference_grid(spec: ModelSpec, frame: pd.DataFrame, arm_col: str = "arm") -> ReferenceGrid:
+    """The arm reference grid of ``spec`` over the analysed ``frame`` by :data:`GRID_RULE`.
+
+    Every combination of the variables' grid values is put through the model's terms (so an interaction or a
+    spline is evaluated at grid values), then the rows of each arm are averaged with equal weights.
+    """
+    data = _coded(frame, spec.variables, arm_col, spec.arms)
+    others = [v for v in dict.fromkeys(spec.variables) if v != arm_col]
+    values = [_levels(data[v])[0] for v in others]
+    combos = pd.MultiIndex.from_product([spec.arms, *values], names=[arm_col, *others]).to_frame(index=False)
+    for v in others:
+        if isinstance(data[v].dtype, pd.CategoricalDtype):
+            combos[v] = pd.Categorical(combos[v], categories=data[v].cat.categories)
+    combos[arm_col] = pd.Categorical(combos[arm_col], categories=spec.arms)
+    (Xg,) = patsy.build_design_matrices([spec.design_info], combos, return_type="matrix")
+    Xg = np.asarray(Xg, dtype=float)
+    codes = combos[arm_col].cat.codes.to_numpy()
+    counts = np.bincount(codes, minlength=len(spec.arms)).astype(float)
+    L = (np.eye(len(spec.arms))[codes].T @ Xg) / counts[:, None]   # equal-weight average within each arm
+    return ReferenceGrid(pd.DataFrame({arm_col: spec.arms}), L)
