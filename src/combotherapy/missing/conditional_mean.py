@@ -77,7 +77,7 @@ def conditional_mean(trial: Trial, outcome: str, *, strategy: str | None = None,
     Returns
     -------
     ImputationResult
-        ``contrasts`` and ``lsmeans`` at each visit; ``estimand``; ``imputed_trial()`` gives the completed trial.
+        ``contrasts`` and ``by_arm`` at each visit; ``estimand``; ``imputed_trial()`` gives the completed trial.
 
     Notes
     -----
@@ -100,7 +100,7 @@ def conditional_mean(trial: Trial, outcome: str, *, strategy: str | None = None,
     >>> trial = ct.simulate_trial(n_per_arm=30, seed=3)
     >>> res = ct.missing.conditional_mean(trial, "pain", strategy="J2R", reference_arms="physio")
     >>> list(res.contrasts.columns[:4])
-    ['visit', 'contrast', 'first', 'second']
+    ['visit', 'first', 'second', 'contrast']
     """
     if se not in ("jackknife", "bootstrap"):
         raise DataError(f"se={se!r}: choose 'jackknife' or 'bootstrap'")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import contrasts as engine
+from ..inference import p_adjust
 from ..results import Fitted, Result
 from ..trial import Trial
 from . import pool
@@ -90,7 +90,7 @@ class Run:
         return pool.interval(out, self.alpha)
 
     def tables(self, delta=None, adjust: str = "none") -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(contrasts, lsmeans) tables."""
+        """(contrasts, by_arm) tables."""
         pooled = self.pooled(delta)
         visits = self.imp.data.visits
         tab = self.plan.table
@@ -101,9 +101,9 @@ class Run:
                 long[c] = np.asarray(pooled[c], float).ravel()
         long = long.join(tab, on="row").drop(columns="row")
         con = long[long["kind"] == "contrast"].drop(columns=["kind", "arm"])
-        con.insert(len(con.columns), "p_adj", engine.p_adjust(con["p"].to_numpy(), adjust, con["visit"].to_numpy()))
+        con.insert(len(con.columns), "p_adj", p_adjust(con["p"].to_numpy(), adjust, con["visit"].to_numpy()))
         extra = ["fmi"] if "fmi" in con.columns else []
-        con = con[["visit", "contrast", "first", "second"] + RESULT_COLUMNS + extra]
+        con = con[["visit", "first", "second", "contrast"] + RESULT_COLUMNS + extra]
         ls = long[long["kind"] == "lsmean"]
         ls = ls[["visit", "arm", "estimate", "se", "df", "ci_low", "ci_high"] + extra]
         return (con.sort_values(["visit"], kind="stable").reset_index(drop=True),
@@ -143,16 +143,16 @@ class ImputationResult(Result):
     Attributes
     ----------
     contrasts : DataFrame
-        ``visit, contrast, first, second, estimate, se, df, statistic, p, p_adj, ci_low, ci_high`` (and ``fmi``,
+        ``visit, first, second, contrast, estimate, se, df, statistic, p, p_adj, ci_low, ci_high`` (and ``fmi``,
         the fraction of missing information, for Rubin's rules).
-    lsmeans : DataFrame
-        ``visit, arm, estimate, se, df, ci_low, ci_high``.
+    by_arm : DataFrame
+        ``visit, arm, estimate, se, df, ci_low, ci_high``: the arm means (ANCOVA EMMs, covariates at their mean).
     estimand : Estimand
         What is estimated; printed in the summary.
     method, strategy : str
     """
 
-    tables = ("contrasts", "lsmeans")
+    tables = ("contrasts", "by_arm")
 
     def __init__(self, title: str, fitted: Fitted, *, run: Run, estimand: Estimand, method: str, strategy: str,
                  trial: Trial, **tables: pd.DataFrame):
@@ -228,4 +228,4 @@ def finish(run: Run, trial: Trial, outcome: str, *, method: str, strategy: str, 
                            "missing_values": missing, **extra})
     return ImputationResult(f"{method} ({strategy}) of {outcome}", fitted, run=run,
                             estimand=estimand_of(imp, trial, outcome, events_given), method=method,
-                            strategy=strategy, trial=trial, contrasts=con, lsmeans=ls)
+                            strategy=strategy, trial=trial, contrasts=con, by_arm=ls)
