@@ -10,14 +10,16 @@ Comparing arms
     (combotherapy.inference; arguments checked by combotherapy.arguments, analysis sets by combotherapy.analysis_set)
 Secondary outcomes, safety, who benefits
     adverse_events, adherence, mediation, subgroups
+Missing data (ct.missing)
+    conditional_mean, approximate_bayes, bootstrap_mi, tipping_point, sensitivity_panel, Estimand
 Errors
     DataError, IdentifierError, ModelError, ArgumentError (bad arguments; fields argument, kind, arm)
 """
 
 # ct.datasets: the public datasets that ship with the package; ct.plot: figures (imports no pyplot, leaves
 # rcParams alone); ct.observational: propensity scores, weights, matching, AIPW, E-values; ct.meta: evidence across
-# trials (meta-analysis, network meta-analysis, component NMA)
-from . import datasets, meta, observational, plot
+# trials (meta-analysis, network meta-analysis, component NMA); ct.missing: estimands, imputation, tipping point
+from . import datasets, meta, missing, observational, plot
 from .claims import ClaimsReport, claims_report
 from .errors import ArgumentError, DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
@@ -52,7 +54,7 @@ __all__ = [
     "effect_sizes", "EffectSizes",
     "simulate_trial",
     "table_one", "TableOne",
-    "plot", "datasets", "observational", "meta",
+    "plot", "datasets", "observational", "meta", "missing",
     "claims_report", "ClaimsReport",
     "adverse_events", "AdverseEventResult", "adherence", "AdherenceResult", "mediation", "MediationResult",
     "subgroups", "SubgroupResult",

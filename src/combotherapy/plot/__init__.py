@@ -15,8 +15,10 @@ from .consort import ConsortCounts, consort, consort_counts
 from .forest import forest, forest_data
 from .responders import ResponderCurve, responder_curve, responder_curve_data
 from .save import figure_bytes, save
+from .sensitivity import sensitivity, sensitivity_data
 from .style import ARM_COLORS, OKABE_ITO, arm_colors, arm_markers, style
 from .survival import KMPlotData, survival, survival_data
+from .tipping_point import tipping_point, tipping_point_data
 from .trajectory import trajectory, trajectory_data
 from .waterfall import waterfall, waterfall_data
 
@@ -29,4 +31,5 @@ __all__ = [
     "forest", "forest_data",
     "survival", "survival_data", "KMPlotData",
     "claims", "claims_data",
+    "tipping_point", "tipping_point_data", "sensitivity", "sensitivity_data",
 ]
