@@ -57,7 +57,7 @@ def test_cli_meta_bad_file_exits_1_with_message(tmp_path, capsys):
 
 def test_evidence_notebook_is_stored_clean_and_ends_with_the_verdict():
     import json
-    nb = json.loads((Path(__file__).parents[1] / "notebooks/06_evidence_across_trials.ipynb").read_text())
+    nb = json.loads((Path(__file__).parents[1] / "notebooks/07_evidence_across_trials.ipynb").read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
     assert "parameters" in code[0]["metadata"]["tags"]

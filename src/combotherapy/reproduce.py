@@ -36,6 +36,7 @@ NOTEBOOKS = {
     "04_who_benefits_and_synergy.ipynb": "data/sample/factorial.csv",
     "05_vickers_headache_trial.ipynb": "{datasets}/vickers_acupuncture_headache/acupuncture.csv",
     "06_when_nobody_was_randomised.ipynb": "data/sample/registry.csv",
+    "07_evidence_across_trials.ipynb": "{datasets}/netmeta_Linde2016/linde2016.csv",
 }
 LOCK = "requirements-lock.txt"
 COMMITTED = "results"
