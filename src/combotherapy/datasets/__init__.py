@@ -126,6 +126,9 @@ _REGISTRY: dict[str, _Dataset] = {
     "discomb_example": _Dataset("netmeta_discomb_example", "discomb_example.csv",
                                 "netmeta's artificial disconnected network with combination treatments", _GPL,
                                 "R package netmeta, help page of discomb()"),
+    "lalonde": _Dataset("matchit_lalonde", "lalonde.csv",
+                        "LaLonde / Dehejia-Wahba: NSW job training vs PSID comparison, 614 men (observational)",
+                        _GPL, "R package MatchIt, lalonde"),
 }
 
 

@@ -145,7 +145,7 @@ def sensitivity_panel(trial: Trial, outcome: str, *, visit: float | None = None,
     results: dict = {}
     results["complete cases"] = ancova(trial, outcome, v, covariates=covariates, adjust="none", alpha=alpha,
                                        missing_baseline="exclude")
-    results["MMRM"] = mmrm(trial, outcome, covariates=covariates, alpha=alpha)
+    results["MMRM"] = mmrm(trial, outcome, covariates=covariates, adjust="none", alpha=alpha)  # as every row: unadjusted
 
     def imp(strategy):
         if method == "conditional_mean":
