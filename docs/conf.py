@@ -44,6 +44,7 @@ autodoc_member_order = "bysource"
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 napoleon_use_rtype = False
+napoleon_use_ivar = True       # "Attributes" sections as fields: properties are documented once, by autodoc
 
 nb_execution_mode = "off"       # notebooks are executed by `combotherapy reproduce`, not by the docs build
 myst_enable_extensions = ["dollarmath", "colon_fence"]
