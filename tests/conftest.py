@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -11,15 +10,15 @@ import pytest
 matplotlib.use("Agg")  # tests never open windows; the library itself never picks a backend
 
 REPO = Path(__file__).resolve().parents[1]
-# the public datasets live in shared/ beside the checkout (also in CI, which copies shared/ beside the clone)
-SHARED = Path(os.environ.get("COMBOTHERAPY_SHARED", REPO.parent / "shared"))
-DATASETS = SHARED / "datasets"
+# the public datasets ship inside the repository (src/combotherapy/datasets/<folder>/, each with SOURCE.md)
+DATASETS = REPO / "src" / "combotherapy" / "datasets"
 REFERENCE = REPO / "tests" / "reference"
 SAMPLE = REPO / "data" / "sample"
 
 
 @pytest.fixture(scope="session")
 def datasets() -> Path:
-    if not DATASETS.is_dir():
-        pytest.skip(f"public datasets not found at {DATASETS} (set COMBOTHERAPY_SHARED)")
+    # a reference check that cannot find its data fails: a green run must mean every check ran
+    if not (DATASETS / "vickers_acupuncture_headache" / "acupuncture.csv").is_file():
+        pytest.fail(f"the public datasets are missing from {DATASETS} (they are part of the repository)")
     return DATASETS

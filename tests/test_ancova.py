@@ -178,7 +178,6 @@ def test_result_exports(fixture_trial, tmp_path):
 
 
 # --- the published trial ------------------------------------------------------------------------------
-@pytest.mark.skipif(not VICKERS.exists(), reason="shared Vickers dataset not available")
 def test_vickers_headache_trial_primary_result():
     """Vickers et al. BMJ 2004;328:744, abstract: adjusted difference 4.6 (95% CI 2.2 to 7.0; P = 0.0002).
 

@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["errors", "instruments", "arms", "trial", "validate", "privacy", "simulate", "table_one", "contrasts",
+MODULES = ["errors", "instruments", "arms", "trial", "validate", "privacy", "datasets", "simulate.effects",
+           "simulate.generator", "simulate.truth", "simulate.publish", "table_one", "contrasts",
            "results", "export", "files", "io.load", "io.layout", "io.readers", "models.ancova",
            "models.combination", "models.effect_sizes", "models.responders", "models.proportions", "models._design"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REFERENCE, SHARED
+from conftest import DATASETS, REFERENCE
 
 import combotherapy as ct
 from combotherapy import export
@@ -20,7 +20,7 @@ from combotherapy.models.mmrm import reml as fitmod
 from combotherapy.trial import Trial
 
 SIM_CSV = REFERENCE / "data" / "mmrm_sim.csv"
-FEV_CSV = SHARED / "datasets" / "mmrm_fev_data" / "fev_data.csv"
+FEV_CSV = DATASETS / "mmrm_fev_data" / "fev_data.csv"
 
 
 # --- trials used across the MMRM tests ----------------------------------------------------------------------------
@@ -38,7 +38,7 @@ def sim_trial(frame: pd.DataFrame | None = None) -> Trial:
 def fev_trial() -> Trial:
     """mmrm's fev_data with SAS/mmrm reference levels (PBO, Asian, Male, visit 1); baseline rows absent."""
     if not FEV_CSV.exists():
-        pytest.skip(f"fev_data not found at {FEV_CSV}")
+        pytest.fail(f"fev_data not found at {FEV_CSV}")
     d = pd.read_csv(FEV_CSV)
     f = pd.DataFrame({"subject": d["USUBJID"].astype(str),
                       "arm": pd.Categorical(d["ARMCD"], categories=["PBO", "TRT"], ordered=True),

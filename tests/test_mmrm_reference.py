@@ -29,7 +29,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REFERENCE, SHARED
+from conftest import DATASETS, REFERENCE
 from test_mmrm import fev_trial, sim_trial
 
 import combotherapy as ct
@@ -177,9 +177,9 @@ def test_satterthwaite_against_lmertest_on_compound_symmetry(sim):
 # --- bcva_data: 10 visits, 1000 subjects -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def bcva():
-    path = SHARED / "datasets" / "mmrm_bcva_data" / "bcva_data.csv"
+    path = DATASETS / "mmrm_bcva_data" / "bcva_data.csv"
     if not path.exists() or not BCVA_JSON.exists():
-        pytest.skip("bcva_data or its fixture not available")
+        pytest.fail(f"bcva_data ({path}) or its fixture ({BCVA_JSON}) is missing")
     b = pd.read_csv(path)
     # baseline BCVA becomes the visit-0 value of the outcome, so baseline=True gives BCVA_BL * visit
     first = b.drop_duplicates("USUBJID")

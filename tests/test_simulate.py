@@ -432,3 +432,18 @@ def test_sample_files_load():
     for name, n in (("three_arm.csv", 360), ("factorial.csv", 400)):
         trial = ct.load(SAMPLE / name)
         assert trial.n_subjects == n
+
+
+def test_simulator_package_keeps_one_concern_per_short_module():
+    import importlib
+    from pathlib import Path
+
+    folder = Path(sim.__file__).parent
+    sizes = {f.name: len(f.read_text().splitlines()) for f in folder.glob("*.py")}
+    assert set(sizes) == {"__init__.py", "effects.py", "generator.py", "truth.py", "publish.py"}
+    assert max(sizes.values()) < 600, sizes
+    # the public names stay importable from combotherapy.simulate
+    for name in sim.__all__:
+        assert getattr(sim, name) is not None
+    assert sim.simulate_trial is importlib.import_module("combotherapy").simulate_trial
+    assert sim.TRUTH.equals(sim.truth_table())

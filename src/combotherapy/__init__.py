@@ -3,7 +3,8 @@
 The public API in one screen (``import combotherapy as ct``):
 
 Data
-    load, Trial, Instrument, REGISTRY, simulate_trial, deidentify, check_identifiers, table_one
+    load, Trial, Instrument, REGISTRY, simulate_trial, deidentify, check_identifiers, table_one;
+    datasets (the public datasets: list, path, load)
 Comparing arms
     ancova, combination_test, synergy, effect_sizes (LS means and contrasts: combotherapy.contrasts)
 Secondary outcomes, safety, who benefits
@@ -12,7 +13,9 @@ Errors
     DataError, IdentifierError, ModelError
 """
 
-from . import plot  # ct.plot: figures (imports no pyplot, leaves rcParams alone)
+# ct.datasets: the public datasets that ship with the package; ct.plot: figures (imports no pyplot, leaves
+# rcParams alone)
+from . import datasets, plot
 from .claims import ClaimsReport, claims_report
 from .errors import ArgumentError, DataError, IdentifierError, ModelError
 from .instruments import REGISTRY, Instrument
@@ -47,7 +50,7 @@ __all__ = [
     "effect_sizes", "EffectSizes",
     "simulate_trial",
     "table_one", "TableOne",
-    "plot",
+    "plot", "datasets",
     "claims_report", "ClaimsReport",
     "adverse_events", "AdverseEventResult", "adherence", "AdherenceResult", "mediation", "MediationResult",
     "subgroups", "SubgroupResult",

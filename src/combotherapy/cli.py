@@ -129,15 +129,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _output(args: argparse.Namespace):
+    """``--out`` through files.command_output: never an input file; another existing file only with --force."""
+    from contextlib import nullcontext
+
+    from .files import command_output
+
+    if args.out is None:
+        return nullcontext()
+    return command_output(args.out, inputs=(getattr(args, "data", None), getattr(args, "mapping", None)),
+                          force=args.force)
+
+
 def _cmd_table1(args: argparse.Namespace) -> int:
     from .table_one import table_one
 
-    trial = _load(args)
-    table = table_one(trial)
-    print(table.summary())
-    if args.out:
-        table.save(args.out)
-        print(f"written: {args.out}")
+    with _output(args):
+        trial = _load(args)
+        table = table_one(trial)
+        print(table.summary())
+        if args.out:
+            table.save(args.out)
+            print(f"written: {args.out}")
     return EXIT_OK
 
 
@@ -146,9 +159,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate import _csv_text, simulate_frame
 
     arms = tuple(a.strip() for a in args.arms.split(",") if a.strip())
-    frame = simulate_frame(arms=arms, n_per_arm=args.n, visits=args.visits, dropout=args.dropout, seed=args.seed)
-    # the sample data's own CSV writer: whole numbers without decimals, missing values blank
-    write_text(args.out, _csv_text(frame))
+    with _output(args):
+        frame = simulate_frame(arms=arms, n_per_arm=args.n, visits=args.visits, dropout=args.dropout, seed=args.seed)
+        # the sample data's own CSV writer: whole numbers without decimals, missing values blank
+        write_text(args.out, _csv_text(frame))
     print(f"written: {args.out} ({frame['subject'].nunique()} subjects, {len(frame)} rows; arms "
           f"{', '.join(arms)}; seed {args.seed})")
     return EXIT_OK
@@ -170,9 +184,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    trial = _load(args)
-    report = write_report(trial, args.out, outcome=args.outcome, visit=args.visit, covariates=args.covariate or (),
-                          data_file=args.data)
+    with _output(args):
+        trial = _load(args)
+        report = write_report(trial, args.out, outcome=args.outcome, visit=args.visit,
+                              covariates=args.covariate or (), data_file=args.data)
     for section, why in report.skipped:
         print(f"note: {section}: {why}", file=sys.stderr)
     print(f"written: {report.path}")
@@ -184,8 +199,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     try:
         if args.check:
-            return check(quiet=args.quiet)
-        manifest = reproduce(args.out, quiet=args.quiet)
+            return check(quiet=args.quiet, root=args.notebooks)
+        manifest = reproduce(args.out, quiet=args.quiet, root=args.notebooks, force=args.force)
     except NotebookError as e:
         print(f"combotherapy reproduce: {e}", file=sys.stderr)
         return 1
@@ -227,10 +242,16 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="regenerate every figure and table from the bundled data", epilog=_EPILOG,
                        description="Execute every notebook on the bundled data and write figures, tables and "
                                    "MANIFEST.sha256; with --check, compare with the committed results.")
-    r.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
+    r.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: results/ of the repository whose notebooks run)")
     r.add_argument("--check", action="store_true", help="regenerate into a temporary folder and compare with the "
                    "committed manifest; exit 1 on drift")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--notebooks", type=Path, metavar="FOLDER", default=None,
+                   help="run the notebooks of this repository folder (holding notebooks/ and data/sample/) instead "
+                        "of those of the repository combotherapy was installed from")
+    r.add_argument("--force", action="store_true", help="write into a non-empty --out folder that holds no "
+                   "manifest of an earlier run")
     r.set_defaults(func=_cmd_reproduce)
 
     v = sub.add_parser("validate", help="check a data file and run the identifier guard", epilog=_EPILOG,
@@ -245,6 +266,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Print Table 1 (baseline characteristics by arm).")
     t.add_argument("data", type=Path, help="data file")
     t.add_argument("--out", type=Path, help="also write it (.md, .html, .tex or .csv)")
+    t.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")
     _add_mapping_options(t)
     t.set_defaults(func=_cmd_table1)
 
@@ -270,6 +292,7 @@ def _parser() -> argparse.ArgumentParser:
                        description="Simulate a trial with known true effects (see ct.simulate_trial) and write it "
                                    "as a long CSV that every other command reads.")
     s.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    s.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")
     s.add_argument("--n", type=int, default=120, help="subjects per arm (default 120)")
     s.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     s.add_argument("--arms", default="physio,acupuncture,combined",
@@ -289,6 +312,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "same data and versions give the same bytes.")
     h.add_argument("data", type=Path, help="data file")
     h.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    h.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")
     h.add_argument("--outcome", default="pain", help="primary outcome (default pain)")
     h.add_argument("--visit", type=float, default=12.0, help="primary visit, weeks (default 12)")
     h.add_argument("--covariate", action="append", metavar="COLUMN",

@@ -6,6 +6,10 @@ and a fresh kernel. The output folder gets ``MANIFEST.sha256`` (one line per fil
 ``--check`` everything is regenerated into a temporary folder and compared with the committed
 manifest; on drift, the installed package versions are compared with the lock file, since figure
 bytes depend on library versions.
+
+Only the notebooks of the repository the package was installed from run (found from the package's own location,
+never by searching the working directory: a folder someone else prepared does not get its notebooks executed),
+or those of a folder named explicitly (``root=``, ``combotherapy reproduce --notebooks FOLDER``).
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .files import write_text
+from .files import MANIFEST, OutputError, check_output_folder, write_text
 
-__all__ = ["repo_root", "reproduce", "check", "compare", "manifest", "NOTEBOOKS", "NotebookError"]
+__all__ = ["repo_root", "reproduce", "check", "compare", "manifest", "NOTEBOOKS", "NotebookError", "OutputError"]
 
 #: notebooks run by ``reproduce``, in order, with the dataset each reads (relative to the repository)
 NOTEBOOKS = {
@@ -30,9 +34,8 @@ NOTEBOOKS = {
     "02_primary_outcome_pain.ipynb": "data/sample/three_arm.csv",
     "03_every_claim.ipynb": "data/sample/three_arm.csv",
     "04_who_benefits_and_synergy.ipynb": "data/sample/factorial.csv",
-    "05_vickers_headache_trial.ipynb": "{shared}/datasets/vickers_acupuncture_headache/acupuncture.csv",
+    "05_vickers_headache_trial.ipynb": "{datasets}/vickers_acupuncture_headache/acupuncture.csv",
 }
-MANIFEST = "MANIFEST.sha256"
 LOCK = "requirements-lock.txt"
 COMMITTED = "results"
 
@@ -42,14 +45,16 @@ class NotebookError(RuntimeError):
 
 
 def repo_root() -> Path:
-    """The repository holding ``notebooks/`` and ``data/sample/``: the working directory or a parent,
-    else the checkout the package was installed from (editable install)."""
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents, Path(__file__).resolve().parents[2]):
-        if (folder / "notebooks").is_dir() and (folder / "data" / "sample").is_dir():
-            return folder
-    raise FileNotFoundError("cannot find the combotherapy repository (notebooks/ and data/sample/); "
-                            "run the command from the repository's folder")
+    """The repository the package was installed from: ``src/combotherapy`` (this package) two levels down, with
+    ``notebooks/`` and ``data/sample/`` beside ``src/``. The working directory is never searched."""
+    package = Path(__file__).resolve().parent
+    root = package.parents[1]
+    if package.parent.name == "src" and (root / "notebooks").is_dir() and (root / "data" / "sample").is_dir():
+        return root
+    raise NotebookError(f"combotherapy is installed from {package}, not from a clone of its repository, so its "
+                        "notebooks are not here. Clone the repository and install it with "
+                        "`python3 -m pip install -e \".[notebooks]\"`, or name a repository folder: "
+                        "`combotherapy reproduce --notebooks FOLDER`.")
 
 
 def _progress(i: int, n: int, label: str, quiet: bool) -> None:
@@ -61,6 +66,16 @@ def _progress(i: int, n: int, label: str, quiet: bool) -> None:
     sys.stderr.flush()
     if i == n:
         sys.stderr.write("\n")
+
+
+def _kernel_manager(sockets: str):
+    """A kernel that talks over local IPC sockets in the private folder ``sockets``, not over TCP: nothing listens
+    on the network, and the kernel has no reason to warn about unencrypted TCP. TCP on Windows (no IPC there)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    if os.name == "nt":
+        return AsyncKernelManager(kernel_name="python3")
+    return AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
 
 
 def run_notebook(path: Path, parameters: dict, timeout: int = 900) -> None:
@@ -78,9 +93,11 @@ def run_notebook(path: Path, parameters: dict, timeout: int = 900) -> None:
     injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
     idx = next((i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), -1)
     nb.cells.insert(idx + 1, injected)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     try:
-        client.execute()
+        with tempfile.TemporaryDirectory(prefix="combotherapy-kernel-") as sockets:
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=_kernel_manager(sockets),
+                                    resources={"metadata": {"path": str(path.parent)}})
+            client.execute()
     except CellExecutionError as e:
         cell = next((i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error"
                                                                for o in c.get("outputs", []))), None)
@@ -112,20 +129,36 @@ def _read_manifest(path: Path) -> dict[str, str]:
 
 
 def data_path(template: str, root: Path) -> Path:
-    """A notebook's dataset: a path in the repository, or in the public datasets folder ``shared/`` beside it
-    (``COMBOTHERAPY_SHARED`` names another place)."""
-    shared = Path(os.environ.get("COMBOTHERAPY_SHARED", root.parent / "shared"))
-    path = (root / template.format(shared=shared)).resolve()
+    """A notebook's dataset: a path in the repository, or a public dataset shipped in the package
+    (``{datasets}``: :data:`combotherapy.datasets.HERE`)."""
+    from .datasets import HERE, REPOSITORY_FOLDER
+
+    path = (root / template.format(datasets=HERE)).resolve()
     if not path.exists():
-        raise NotebookError(f"the data file {path} is missing; the public datasets live in shared/ beside the "
-                            "repository (set COMBOTHERAPY_SHARED to their folder)")
+        where = f" (in the repository: {REPOSITORY_FOLDER}/)" if "{datasets}" in template else ""
+        raise NotebookError(f"the data file {path} is missing{where}; `combotherapy reproduce` needs a clone of "
+                            "the repository (pip install -e), which holds every dataset the notebooks read")
     return path
 
 
-def reproduce(out: Path | str = COMMITTED, *, quiet: bool = False, root: Path | None = None) -> Path:
-    """Execute every notebook on the bundled data, writing into ``out``; return the manifest path."""
-    root = root or repo_root()
+def reproduce(out: Path | str | None = None, *, quiet: bool = False, root: Path | None = None,
+              force: bool = False) -> Path:
+    """Execute every notebook on the bundled data, writing into ``out``; return the manifest path.
+
+    ``root`` is the repository whose ``notebooks/`` run (default: the one the package was installed from, see
+    :func:`repo_root`); ``out`` defaults to its ``results/`` folder, wherever the command is started. ``out`` must be absent, empty or an earlier run's results folder (it holds
+    ``MANIFEST.sha256``); another folder is refused unless ``force`` (and one holding the notebooks or their data
+    always is).
+    """
+    root = Path(root).resolve() if root is not None else repo_root()
+    if not (root / "notebooks").is_dir():
+        raise NotebookError(f"{root} holds no notebooks/ folder: name a combotherapy repository folder")
     paths = {name: data_path(template, root) for name, template in NOTEBOOKS.items()}  # all there before any runs
+    missing = [name for name in NOTEBOOKS if not (root / "notebooks" / name).is_file()]
+    if missing:
+        raise NotebookError(f"{root / 'notebooks'} lacks the notebook(s) {missing}")
+    out = root / COMMITTED if out is None else out
+    check_output_folder(out, inputs=[root / "notebooks", *paths.values()], force=force)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -102,7 +102,7 @@ effect_ref <- function(d, covariates, pairs) {
 fixture <- read.csv("tests/reference/data/ancova_fixture.csv", stringsAsFactors = FALSE)
 three <- read.csv("data/sample/three_arm.csv", stringsAsFactors = FALSE)
 fact <- read.csv("data/sample/factorial.csv", stringsAsFactors = FALSE)
-vick <- read.csv("../shared/datasets/vickers_acupuncture_headache/acupuncture.csv", fileEncoding = "UTF-8-BOM")
+vick <- read.csv("src/combotherapy/datasets/vickers_acupuncture_headache/acupuncture.csv", fileEncoding = "UTF-8-BOM")
 
 fx_pain <- at_visit(fixture, "pain", 12)
 fx_crp <- at_visit(fixture, "crp", 12)

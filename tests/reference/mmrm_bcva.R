@@ -9,7 +9,7 @@
 
 suppressPackageStartupMessages({library(nlme); library(emmeans); library(jsonlite)})
 emm_options(msg.interaction = FALSE)
-shared <- Sys.getenv("COMBOTHERAPY_SHARED", file.path("..", "shared"))
+datasets <- file.path("src", "combotherapy", "datasets")  # the public datasets, in the repository
 
 # gls stops short of the REML maximum (its estimates were ~1e-4 away from the optimum, both with optim and
 # nlminb), so each fit is the best of both optimisers, then refitted from its own estimates until the
@@ -46,7 +46,7 @@ best_gls <- function(args, cov, k, rounds = 6, optimizers = c("optim", "nlminb")
   best
 }
 
-b <- read.csv(file.path(shared, "datasets", "mmrm_bcva_data", "bcva_data.csv"))
+b <- read.csv(file.path(datasets, "mmrm_bcva_data", "bcva_data.csv"))
 d <- data.frame(id = factor(b$USUBJID), arm = factor(b$ARMCD, levels = c("CTL", "TRT")), visitf = factor(b$VISITN),
                 vi = b$VISITN, y = b$BCVA_CHG, base = b$BCVA_BL,
                 race = factor(b$RACE, levels = c("Asian", "Black", "White")))

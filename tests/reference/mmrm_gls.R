@@ -23,10 +23,10 @@ suppressPackageStartupMessages({
 })
 emm_options(msg.interaction = FALSE, msg.nesting = FALSE)
 
-shared <- Sys.getenv("COMBOTHERAPY_SHARED", file.path("..", "shared"))
+datasets <- file.path("src", "combotherapy", "datasets")  # the public datasets, in the repository
 
 # --- data -------------------------------------------------------------------------------------------------------
-fev <- read.csv(file.path(shared, "datasets", "mmrm_fev_data", "fev_data.csv"))
+fev <- read.csv(file.path(datasets, "mmrm_fev_data", "fev_data.csv"))
 fev <- data.frame(id = fev$USUBJID, arm = factor(fev$ARMCD, levels = c("PBO", "TRT")),
                   visitf = factor(fev$VISITN), vi = fev$VISITN, y = fev$FEV1,
                   race = factor(fev$RACE, levels = c("Asian", "Black or African American", "White")),
