@@ -319,6 +319,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="adjust the primary analysis for this column too (repeatable)")
     _add_mapping_options(h)
     h.set_defaults(func=_cmd_report)
+
+    from .power.command import add_parser as add_power  # its logic lives in combotherapy.power
+
+    add_power(sub, _EPILOG)
     return p
 
 

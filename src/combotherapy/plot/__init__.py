@@ -12,6 +12,7 @@ Each figure has a pure function that computes its numbers (``consort_counts``,
 from .claims import claims, claims_data
 from .consort import ConsortCounts, consort, consort_counts
 from .forest import forest, forest_data
+from .power import power_curve, power_curve_data
 from .responders import ResponderCurve, responder_curve, responder_curve_data
 from .save import figure_bytes, save
 from .style import ARM_COLORS, OKABE_ITO, arm_colors, arm_markers, style
@@ -28,4 +29,5 @@ __all__ = [
     "forest", "forest_data",
     "survival", "survival_data", "KMPlotData",
     "claims", "claims_data",
+    "power_curve", "power_curve_data",
 ]
