@@ -18,7 +18,7 @@ from scipy import stats
 
 from ..arms import contrast_pairs
 from ..errors import ModelError
-from ..instruments import instrument_for
+from ..instruments import Instrument, instrument_for
 from ..simulate.effects import SITES
 from .design import Design
 
@@ -88,7 +88,6 @@ def ancova_arrays(design: Design, d: dict[str, Any], outcome: str) -> np.ndarray
 
 def to_trial(design: Design, d: dict[str, Any]):
     """A :class:`~combotherapy.trial.Trial` built directly from a draw (already valid: no loader, no CSV)."""
-    from ..instruments import instrument_for
     from ..trial import Trial
 
     arm = d["arm"]
@@ -102,8 +101,14 @@ def to_trial(design: Design, d: dict[str, Any]):
         "age": np.repeat(d["age"], nv), "sex": np.repeat(np.where(d["female"] > 0, "female", "male"), nv),
         "pain_duration": np.repeat(d["duration"], nv), "site": np.repeat(np.asarray(SITES)[d["site"]], nv),
         **{o: x.ravel() for o, x in d["values"].items() if o in design.outcomes}})
-    instruments = {o: instrument_for(o) for o in design.outcomes}
+    instruments = {o: _instrument(o) for o in design.outcomes}
     return Trial(frame, instruments, source="power simulation")
+
+
+def _instrument(outcome: str) -> Instrument:
+    inst = instrument_for(outcome)
+    assert inst is not None  # the design accepts registry outcomes only
+    return inst
 
 
 def interface_arrays(design: Design, d: dict[str, Any], outcome: str) -> np.ndarray:
@@ -112,7 +117,10 @@ def interface_arrays(design: Design, d: dict[str, Any], outcome: str) -> np.ndar
 
     options: dict[str, Any] = {"covariates": list(design.covariates)} if design.covariates else {}
     res = fit_model(design.model, to_trial(design, d), outcome, design.visit, **options)
-    visit = design.visit if "visit" in res.inference.grid.frame.columns else None
+    inf = res.inference
+    if inf is None:
+        raise ModelError(f"model '{design.model}' gave a result without an inference interface", kind="no inference")
+    visit = design.visit if "visit" in inf.grid.frame.columns else None
     table = res.compare(pairs=pairs(design), adjust="none", visit=visit)
     return table[["estimate", "statistic", "df"]].to_numpy(float)
 
@@ -137,14 +145,14 @@ def holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def decisions(design: Design, sims: pd.DataFrame) -> dict[tuple[str, str, str], np.ndarray]:
+def decisions(design: Design, sims: pd.DataFrame) -> dict[tuple[str, str, str], Any]:
     """Rejections (bool per simulation) keyed by (kind, outcome, test)."""
-    out: dict[tuple[str, str, str], np.ndarray] = {}
+    out: dict[tuple[str, str, str], Any] = {}
     prs = pairs(design)
     has_combination = all(a in design.arms for a in ("combined", *MONOTHERAPIES))
     iut = []
     for o in design.outcomes:
-        sign = instrument_for(o).sign
+        sign = _instrument(o).sign
         t = np.column_stack([sims[f"{o}:{a}-{b}:t"] for a, b in prs])
         df = np.column_stack([sims[f"{o}:{a}-{b}:df"] for a, b in prs])
         p2 = 2 * stats.t.sf(np.abs(t), df)

@@ -184,12 +184,21 @@ def make_design(*, arms: Sequence[str] = ("physio", "acupuncture", "combined"), 
     if float(visit) not in set(v.tolist()) or float(visit) == 0.0:
         raise DataError(f"visit {visit} is not a follow-up visit of the design ({v.tolist()})", kind="other visit")
     design = Design(arms=tuple(arms_l), n=tuple(int(k) for k in ns), allocation=alloc,
-                    visits=tuple(float(x) for x in v), visit=float(visit), outcomes=tuple(outs), effects=eff,
+                    visits=tuple(float(x) for x in v), visit=float(visit), outcomes=tuple(outs), effects=_plain(eff),
                     dropout=float(dropout), covariates=tuple(covariates), model=model, alpha=check_alpha(alpha),
                     one_sided_alpha=check_alpha(one_sided_alpha), overrides=overrides)
     for k in design.n:
         check_sizes(design, k)
     return design
+
+
+def _plain(eff: Effects) -> Effects:
+    """The effects with plain dicts instead of read-only mapping proxies, so a design pickles (Dask workers in
+    other processes or on other machines receive it)."""
+    outcomes = {k: OutcomeEffect(dict(e.change), dict(e.shape), e.scale) for k, e in eff.outcomes.items()}
+    return Effects(outcomes=outcomes, recovery_hr=dict(eff.recovery_hr), adherence_slope=eff.adherence_slope,
+                   adherence_direct=dict(eff.adherence_direct),
+                   adverse_rates={k: dict(v) for k, v in eff.adverse_rates.items()})
 
 
 def check_sizes(design: Design, n: int) -> dict[str, int]:
@@ -237,12 +246,13 @@ def draw(design: Design, n: int, rng: np.random.Generator) -> dict[str, Any]:
     needed = [o for o in _DESIGN if o in design.outcomes or (o == "pain" and design.dropout > 0)]
     values: dict[str, np.ndarray] = {}
     for name in needed:
-        d = _DESIGN[name]
+        d: Any = _DESIGN[name]
         w = abs(d["load"])
         z = np.sign(d["load"]) * np.sqrt(w) * common + np.sqrt(1 - w) * (rng.standard_normal((m, nv)) @ chol.T)
         mean = d["base"] + _mean_change(design.effects.outcomes[name], names, acute, v)
         mean += (AGE_EFFECT.get(name, 0.0) * (age - 50.0) + FEMALE_EFFECT.get(name, 0.0) * female)[:, None]
-        values[name] = np.clip(np.round(mean + _visit_sd(d, v)[None, :] * z, d["decimals"]), d["lo"], d["hi"]) + 0.0
+        x = np.clip(np.round(mean + _visit_sd(d, v)[None, :] * z, d["decimals"]), d["lo"], d["hi"])
+        values[name] = np.asarray(x, dtype=float) + 0.0  # no negative zeros
     if design.dropout > 0:
         # the simulator's rule: equal expected hazard per interval, logit slope on the last observed pain
         q = 1.0 - (1.0 - design.dropout) ** (1.0 / (nv - 1))
