@@ -235,6 +235,20 @@ def test_other_bad_designs():
         ct.power(n=20, n_sims=0)
 
 
+def test_effects_from_a_pilot_trial():
+    from combotherapy.power import effects_from_pilot
+
+    pilot = ct.simulate_trial(n_per_arm=40, seed=12)
+    eff = effects_from_pilot(pilot, ["pain", "rom"])
+    res = ct.ancova(pilot, "pain", 12, missing_baseline="exclude")
+    con = res.contrasts.set_index("contrast")["estimate"]
+    assert eff["pain"]["combined"] - eff["pain"]["physio"] == pytest.approx(con["combined - physio"], abs=1e-10)
+    d = make_design(n=20, effects=eff, outcomes=["pain", "rom"])
+    assert d.effects.outcomes["rom"].change["combined"] == pytest.approx(eff["rom"]["combined"])
+    with pytest.raises(ct.DataError):
+        effects_from_pilot(pilot, "pain", arms=["control", "physio"])
+
+
 def test_interface_path_mmrm_runs():
     res = ct.power(n=15, n_sims=2, seed=1, null=False, model="mmrm", dropout=0.0)
     assert res.select("combination")["sims"].iloc[0] == 2

@@ -10,7 +10,7 @@ draw), ``analyse`` (one trial's analysis, the decisions, the table), ``runner`` 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,10 @@ import pandas as pd
 from ..errors import DataError, ModelError
 from ..files import write_text
 from .analyse import power_table
-from .design import POWER_COVARIATES, POWER_OUTCOMES, Design, make_design
+from .design import POWER_COVARIATES, POWER_OUTCOMES, Design, effects_from_pilot, make_design
 from .runner import run
 
-__all__ = ["power", "sample_size", "PowerResult", "SampleSizeResult", "Design", "make_design",
+__all__ = ["power", "sample_size", "PowerResult", "SampleSizeResult", "Design", "make_design", "effects_from_pilot",
            "POWER_OUTCOMES", "POWER_COVARIATES", "run_design_file"]
 
 
@@ -264,6 +264,3 @@ def run_design_file(design_path: str | Path, out: str | Path, *, n_sims: int = 1
     res.to_csv(out)
     return res
 
-
-def _sequence(x: Any) -> Sequence:
-    return x if isinstance(x, list | tuple) else [x]
