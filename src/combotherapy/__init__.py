@@ -35,6 +35,7 @@ from .models.responders import ResponderResult, responders
 from .models.safety import AdverseEventResult, adverse_events
 from .models.subgroups import SubgroupResult, subgroups
 from .models.survival import SurvivalResult, survival
+from .power import PowerResult, power, sample_size  # ct.power: the function (its package is combotherapy.power)
 from .privacy import check_identifiers, deidentify, find_identifiers
 from .simulate import simulate_trial
 from .table_one import TableOne, table_one
@@ -53,6 +54,7 @@ __all__ = [
     "ancova", "AncovaResult", "combination_test", "CombinationResult", "synergy", "SynergyResult",
     "effect_sizes", "EffectSizes",
     "simulate_trial",
+    "power", "sample_size", "PowerResult",
     "table_one", "TableOne",
     "plot", "datasets", "observational", "meta", "missing",
     "claims_report", "ClaimsReport",

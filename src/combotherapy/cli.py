@@ -322,6 +322,9 @@ def _parser() -> argparse.ArgumentParser:
 
     from .plot.meta_report import register_cli  # the `meta` command (study-level files) lives with its report
     register_cli(sub, _EPILOG)
+    from .power.command import add_parser as add_power  # its logic lives in combotherapy.power
+
+    add_power(sub, _EPILOG)
     return p
 
 

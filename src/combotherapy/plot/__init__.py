@@ -13,6 +13,7 @@ from . import meta as meta  # ct.plot.meta: figures of the evidence across trial
 from .claims import claims, claims_data
 from .consort import ConsortCounts, consort, consort_counts
 from .forest import forest, forest_data
+from .power import power_curve, power_curve_data
 from .responders import ResponderCurve, responder_curve, responder_curve_data
 from .save import figure_bytes, save
 from .sensitivity import sensitivity, sensitivity_data
@@ -32,4 +33,5 @@ __all__ = [
     "survival", "survival_data", "KMPlotData",
     "claims", "claims_data",
     "tipping_point", "tipping_point_data", "sensitivity", "sensitivity_data",
+    "power_curve", "power_curve_data",
 ]
