@@ -22,6 +22,7 @@ from ..results import Fitted, Result
 from ._data import covariate_names
 from ._inference import arm_means_inference, attach
 from ._tables import contrast_table, means_table, ratio_table
+from .evalues import with_evalues
 from .ipw import outcome_vector
 from .propensity import PropensityResult
 
@@ -156,13 +157,5 @@ def aipw(ps: PropensityResult, outcome: str, *, outcome_covariates: str | None =
                      ratios=ratios, vcov=vcov, influence=phi, outcome=outcome, ps=ps,
                      sd_outcome=float(np.sqrt(resid_var)))
     attach(out, arm_means_inference(arms, psi, vcov), outcome)
-    return _with_evalues(out)
+    return with_evalues(out)
 
-
-def _with_evalues(out):
-    """On observational data, put the E-values beside the contrasts (a table ``evalues``) and say so."""
-    if out.design == "observational":
-        from .evalues import EVALUE_NOTE, evalue_table
-        out.evalues = evalue_table(out)
-        out.fitted.notes.append(EVALUE_NOTE)
-    return out

@@ -201,3 +201,11 @@ def evalue_table(result) -> pd.DataFrame:
 EVALUE_NOTE = ("E-values (VanderWeele & Ding 2017): the risk-ratio association an unmeasured confounder would need "
                "with both treatment and outcome to explain the estimate (evalue) or its confidence limit (evalue_ci) "
                "away.")
+
+
+def with_evalues(out):
+    """On observational data, put the E-values beside the contrasts (a table ``evalues``) and say so."""
+    if out.design == "observational":
+        out.evalues = evalue_table(out)
+        out.fitted.notes.append(EVALUE_NOTE)
+    return out

@@ -17,10 +17,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, ModelError
+from ..errors import DataError
 from ..results import Fitted, Result
+from ._bootstrap import bootstrap_cov
 from ._inference import arm_means_inference, attach
 from ._tables import contrast_table, means_table, ratio_table
+from .evalues import with_evalues
 from .weights import WeightsResult
 
 __all__ = ["WeightedMeansResult", "weighted_means", "stacked_vcov"]
@@ -174,48 +176,13 @@ def weighted_means(weights: WeightsResult, outcome: str, *, se: str = "stacked",
                               contrasts=contrasts, ratios=ratios, vcov=vcov, weights=weights, outcome=outcome,
                               se_method=se)
     attach(out, arm_means_inference(arms, mu, vcov), outcome)
-    return _with_evalues(out)
+    return with_evalues(out)
 
 
 def _bootstrap(weights: WeightsResult, outcome: str, n_boot: int, seed) -> np.ndarray:
     """Covariance of the weighted means over bootstrap resamples of subjects (score re-fitted each time)."""
-    from .propensity import fit_scores
-    from .weights import raw_weights
-    if seed is None:
-        raise DataError("the bootstrap needs seed= (an int or numpy Generator) so the result can be reproduced")
-    if n_boot < 50:
-        raise DataError("n_boot must be at least 50")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    ps = weights.ps
-    X, codes, y = ps.X, ps.received, ps.data[outcome].to_numpy(float)
-    n, K = len(codes), len(ps.arms)
-    target = None if weights.target is None else ps.arms.index(weights.target)
-    trim, truncate = weights.fitted.extra.get("trim"), weights.fitted.extra.get("truncate")
-    reps = []
-    failed = 0
-    for _ in range(n_boot):  # loop over replicates; every replicate is vectorised
-        idx = rng.integers(0, n, n)
-        c = codes[idx]
-        if np.bincount(c, minlength=K).min() < 2 or np.linalg.matrix_rank(X[idx]) < X.shape[1]:
-            failed += 1
-            continue
-        try:
-            _, e = fit_scores(X[idx], c, K)
-        except ModelError:
-            failed += 1
-            continue
-        w, *_ = raw_weights(e, c, weights.estimand, target, weights.stabilized, trim, truncate)
-        reps.append(_hajek(w, (c[:, None] == np.arange(K)[None, :]).astype(float), y[idx]))
-    if failed > n_boot // 10:
-        raise ModelError(f"{failed} of {n_boot} bootstrap replicates could not be fitted (an arm too small, a "
-                         "factor level absent, or separation); use se='stacked'")
-    return np.cov(np.asarray(reps), rowvar=False)
+    y = weights.ps.data[outcome].to_numpy(float)
+    K = len(weights.ps.arms)
+    return bootstrap_cov(weights, lambda idx, c, w: _hajek(w, (c[:, None] == np.arange(K)[None, :]).astype(float),
+                                                           y[idx]), n_boot, seed)
 
-
-def _with_evalues(out):
-    """On observational data, put the E-values beside the contrasts (a table ``evalues``) and say so."""
-    if out.design == "observational":
-        from .evalues import EVALUE_NOTE, evalue_table
-        out.evalues = evalue_table(out)
-        out.fitted.notes.append(EVALUE_NOTE)
-    return out

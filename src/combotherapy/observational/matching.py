@@ -25,6 +25,7 @@ from ..arms import contrast_label
 from ..errors import DataError, ModelError
 from ..results import Fitted, Result
 from .balance import balance
+from .evalues import with_evalues
 from .ipw import outcome_vector
 from .propensity import PropensityResult
 
@@ -187,7 +188,7 @@ def match(ps: PropensityResult, *, treated: str | None = None, caliper: float | 
     out = MatchResult(f"Matched comparison: {treated} vs {control}", fitted, counts=counts, effect=effect,
                       pairs=pairs, weights=weights, subclass=subclass, balance_result=bal, ps=ps,
                       treated=treated, control=control, outcome=outcome, caliper_width=width)
-    return _with_evalues(out) if effect is not None else out
+    return with_evalues(out) if effect is not None else out
 
 
 def _greedy(d: np.ndarray, order: np.ndarray, c_rows: np.ndarray, width: float, replace: bool) -> np.ndarray:
@@ -259,11 +260,3 @@ def _att(y, is_t, w, subclass, replace, treated, control, alpha) -> pd.DataFrame
                          "estimate": [est], "se": [se], "df": [np.inf], "statistic": [z], "p": [p], "p_adj": [p],
                          "ci_low": [est - q * se], "ci_high": [est + q * se]})
 
-
-def _with_evalues(out):
-    """On observational data, put the E-values beside the contrasts (a table ``evalues``) and say so."""
-    if out.design == "observational":
-        from .evalues import EVALUE_NOTE, evalue_table
-        out.evalues = evalue_table(out)
-        out.fitted.notes.append(EVALUE_NOTE)
-    return out

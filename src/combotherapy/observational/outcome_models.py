@@ -28,9 +28,11 @@ from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ModelError
 from ..inference import GRID_RULE, Inference, ReferenceGrid
 from ..results import Fitted, Result
+from ._bootstrap import bootstrap_cov
 from ._data import covariate_names, r_names
 from ._inference import attach, regression_grid
 from ._tables import ADJUST
+from .evalues import with_evalues
 from .ipw import outcome_vector
 from .weights import WeightsResult
 
@@ -220,7 +222,7 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     grid = ReferenceGrid(pd.DataFrame({"arm": ps.arms}), L, GRID_RULE)
     attach(out, Inference(tuple(names), gamma, vcov, np.inf, "z", grid, link=link), outcome)
     out.by_arm = out.inference.emmeans(alpha=alpha)
-    return _with_evalues(out)
+    return with_evalues(out)
 
 
 def _sandwich(weights, X, y, gamma, family, se):
@@ -282,43 +284,9 @@ def _arm_contrasts(arms, gamma, vcov, alpha, adjust, ratio) -> pd.DataFrame:
 
 
 def _bootstrap(weights, X, y, family, n_boot, seed) -> np.ndarray:
-    from .propensity import fit_scores
-    from .weights import raw_weights
-    if seed is None:
-        raise DataError("the bootstrap needs seed= (an int or numpy Generator) so the result can be reproduced")
-    if n_boot < 50:
-        raise DataError("n_boot must be at least 50")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    ps = weights.ps
-    Xp, codes = ps.X, ps.received
-    n, K = len(codes), len(ps.arms)
-    target = None if weights.target is None else ps.arms.index(weights.target)
-    extra = weights.fitted.extra
-    reps, failed = [], 0
-    for _ in range(n_boot):  # loop over replicates; each replicate is vectorised
-        idx = rng.integers(0, n, n)
-        c = codes[idx]
-        if (np.bincount(c, minlength=K).min() < 2 or np.linalg.matrix_rank(Xp[idx]) < Xp.shape[1]
-                or np.linalg.matrix_rank(X[idx]) < X.shape[1]):
-            failed += 1
-            continue
-        try:
-            _, e = fit_scores(Xp[idx], c, K)
-            w, *_ = raw_weights(e, c, weights.estimand, target, weights.stabilized, extra.get("trim"),
-                                extra.get("truncate"))
-            keep = w > 0
-            reps.append(_fit(X[idx][keep], y[idx][keep], w[keep], family))
-        except (ModelError, np.linalg.LinAlgError):
-            failed += 1
-    if failed > n_boot // 10:
-        raise ModelError(f"{failed} of {n_boot} bootstrap replicates could not be fitted; use se='stacked'")
-    return np.cov(np.asarray(reps), rowvar=False)
+    def statistic(idx, c, w):
+        keep = w > 0
+        return _fit(X[idx][keep], y[idx][keep], w[keep], family)
 
+    return bootstrap_cov(weights, statistic, n_boot, seed, design=X)
 
-def _with_evalues(out):
-    """On observational data, put the E-values beside the contrasts (a table ``evalues``) and say so."""
-    if out.design == "observational":
-        from .evalues import EVALUE_NOTE, evalue_table
-        out.evalues = evalue_table(out)
-        out.fitted.notes.append(EVALUE_NOTE)
-    return out

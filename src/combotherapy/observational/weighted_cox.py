@@ -28,7 +28,9 @@ from ..errors import DataError, ModelError, Problem
 from ..inference import Inference, ReferenceGrid
 from ..instruments import instrument_for
 from ..results import Fitted, Result
+from ._bootstrap import bootstrap_cov
 from ._tables import ADJUST, contrast_table
+from .evalues import with_evalues
 from .weights import WeightsResult
 
 __all__ = ["WeightedCoxResult", "weighted_cox"]
@@ -256,44 +258,13 @@ def weighted_cox(weights: WeightsResult, time: str, event: str, *, se: str = "st
     out.inference = Inference(tuple(f"arm{a}" for a in arms[1:]), g, V, np.inf, "z", grid, link="log")
     inst = instrument_for(event)
     out.instrument, out.better = inst, (inst.better if inst is not None else None)
-    return _with_evalues(out)
+    return with_evalues(out)
 
 
 def _bootstrap(weights, t, d, X, n_boot, seed):
-    from .propensity import fit_scores
-    from .weights import raw_weights
-    if seed is None:
-        raise DataError("the bootstrap needs seed= (an int or numpy Generator) so the result can be reproduced")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    ps = weights.ps
-    Xp, codes = ps.X, ps.received
-    n, K = len(codes), len(ps.arms)
-    target = None if weights.target is None else ps.arms.index(weights.target)
-    extra = weights.fitted.extra
-    reps, failed = [], 0
-    for _ in range(n_boot):  # loop over replicates; each is vectorised
-        idx = rng.integers(0, n, n)
-        c = codes[idx]
-        if np.bincount(c, minlength=K).min() < 2 or np.linalg.matrix_rank(Xp[idx]) < Xp.shape[1]:
-            failed += 1
-            continue
-        try:
-            _, e = fit_scores(Xp[idx], c, K)
-            w, *_ = raw_weights(e, c, weights.estimand, target, weights.stabilized, extra.get("trim"),
-                                extra.get("truncate"))
-            keep = w > 0
-            reps.append(_fit(t[idx][keep], d[idx][keep], X[idx][keep], w[keep])[0])
-        except (ModelError, np.linalg.LinAlgError):
-            failed += 1
-    if failed > n_boot // 10:
-        raise ModelError(f"{failed} of {n_boot} bootstrap replicates could not be fitted; use se='known'")
-    return np.atleast_2d(np.cov(np.asarray(reps), rowvar=False))
+    def statistic(idx, c, w):
+        keep = w > 0
+        return _fit(t[idx][keep], d[idx][keep], X[idx][keep], w[keep])[0]
 
+    return bootstrap_cov(weights, statistic, n_boot, seed, instead="known", min_boot=1)
 
-def _with_evalues(out):
-    """On observational data, put the E-values beside the contrasts (a table ``evalues``) and say so."""
-    if out.design == "observational":
-        from .evalues import EVALUE_NOTE, evalue_table
-        out.evalues = evalue_table(out)
-        out.fitted.notes.append(EVALUE_NOTE)
-    return out
