@@ -86,9 +86,10 @@ def test_identifier_like_labels_are_counted_not_echoed():
     assert "Smith" not in text and "Jones" not in text and "123456" not in text
     raw = frame(6).astype({"visit": object})
     raw.loc[0, "visit"] = "Peter Miller"
-    with pytest.raises(ct.DataError, match="1 unknown visit labels \\(not shown") as err:
+    with pytest.raises(ct.DataError) as err:
         ct.load(raw)
-    assert "Miller" not in str(err.value)
+    assert isinstance(err.value, ct.IdentifierError) or "1 unknown visit labels (not shown" in str(err.value)
+    assert "Miller" not in str(err.value) and "Peter" not in str(err.value)
     raw = frame(6)
     raw.loc[0, "arm"] = "usual care"
     with pytest.raises(ct.DataError, match=r"unknown arm labels \['usual care'\]"):

@@ -38,6 +38,7 @@ NOTEBOOKS = {
     "06_when_nobody_was_randomised.ipynb": "data/sample/registry.csv",
     "07_evidence_across_trials.ipynb": "{datasets}/netmeta_Linde2016/linde2016.csv",
     "08_what_the_dropouts_did.ipynb": "data/sample/three_arm.csv",
+    "09_planning_the_next_trial.ipynb": "data/sample/three_arm.csv",
 }
 LOCK = "requirements-lock.txt"
 COMMITTED = "results"
