@@ -367,3 +367,40 @@ def test_with_column_names_the_event_and_the_mediator(sample):
     assert table.loc["r2", "measure"] == "hazard ratio (relapse_free)"
     assert table.loc["r2", "estimate"] != pytest.approx(table.loc["r1", "estimate"])
     assert table.loc["r3", "verdict"] == "not testable: no no_such_flag data"
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_combination_test_and_claims_report_give_the_same_verdict(seed):
+    """Issue 11 item 4: the same outcome and settings (one claim, no multiplicity, the same one-sided alpha and
+    MID) give the same verdict from ct.combination_test and ct.claims_report; they share combotherapy.verdict."""
+    trial = ct.simulate_trial(n_per_arm=40, seed=seed)
+    claims = default_claims().query("id == '1'")
+    for alpha in (0.025, 0.05):
+        row = claims_report(trial, claims, alpha=alpha, multiplicity="none").table.iloc[0]
+        res = ct.combination_test(trial, "pain", 12, alpha=alpha, mid=1.0, missing_baseline="exclude")
+        assert row["p"] == pytest.approx(res.p, rel=1e-10)
+        assert row["verdict"] == res.decision
+
+
+def test_multiplicity_that_changes_a_verdict_is_said_in_the_row():
+    from combotherapy.verdict import decide, multiplicity_note
+
+    assert decide(0.06, 0.05, effect=2.0, mid=1.0) == "not supported"
+    assert decide(0.03, 0.05, effect=2.0, mid=1.0) == "supported"
+    assert decide(0.01, 0.05, effect=-2.0, mid=1.0) == "not supported"  # significant the wrong way
+    assert decide(0.01, 0.05, effect=0.5, mid=1.0, mid_units="points") == \
+        "supported, below the minimal important difference of 1 point"
+    assert decide(0.01, 0.05, effect=0.2, mid=0.8, ratio=True).endswith("of 0.8 (ratio)")
+    assert decide(float("nan"), 0.05, effect=1.0) == "not supported"
+    assert multiplicity_note(0.01, 0.03, 0.05, "holm", 3) is None
+    assert "not after the holm adjustment across 3 claims" in multiplicity_note(0.02, 0.06, 0.05, "holm", 3)
+
+
+def test_the_report_row_says_when_holm_turned_a_significant_claim_down(report):
+    table = report.table
+    changed = table.loc[(table["p"] < 0.05) & (table["p_adj"] >= 0.05)]
+    for _, r in changed.iterrows():
+        assert r["verdict"] == "not supported" and "not after the holm adjustment" in r["reason"]
+    kept = table.loc[table["p_adj"] < 0.05]
+    assert kept["verdict"].str.startswith("supported").all()
+    assert kept["reason"].str.contains("minimal important difference is").all()

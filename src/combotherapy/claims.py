@@ -394,7 +394,7 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float, fitted: Result | Non
     # the claim (better than EACH comparator) is ruled out as soon as one comparison rules out the MID
     ruled = min(contrasts.values(), key=lambda c: c.effect_high)
     return {**_base_row(claim), **_shown(deciding, res), "measure": measure, "units": units, "p": deciding.p_one,
-            "_mid": mid_scale, "_effect": deciding.effect, "_test": test, "_pairs": len(pairs),
+            "_mid": mid_scale, "_effect": min(c.effect for c in contrasts.values()), "_test": test, "_pairs": len(pairs),
             "mid": mid, "_ruled_out": _shown(ruled, res) if ruled.effect_high < mid_scale else None}
 
 
