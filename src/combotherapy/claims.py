@@ -301,7 +301,7 @@ def _not_testable(claim: pd.Series, why: str) -> dict:
 
 def _base_row(claim: pd.Series) -> dict:
     return {"id": claim["id"], "claim": claim["claim"], "outcome": claim["outcome"], "model": claim["model"],
-            "visit": claim["visit"]}
+            "visit": claim["visit"], "mid": float(pd.to_numeric(claim["mid"], errors="coerce"))}
 
 
 def _subset(trial: Trial, subgroup: str) -> Trial | str:
@@ -393,7 +393,11 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float, fitted: Result | Non
     deciding = max(contrasts.values(), key=lambda c: c.p_one)  # the intersection-union test: the weaker one
     # the claim (better than EACH comparator) is ruled out as soon as one comparison rules out the MID
     ruled = min(contrasts.values(), key=lambda c: c.effect_high)
+    # the MID on the figure's standardised scale: the factor the report used for this claim's effects
+    factors = [c.std_effect / c.effect for c in contrasts.values() if math.isfinite(c.effect) and c.effect != 0]
+    std_mid = mid_scale * factors[0] if factors else math.nan
     return {**_base_row(claim), **_shown(deciding, res), "measure": measure, "units": units, "p": deciding.p_one,
+            "std_mid": std_mid,
             "_mid": mid_scale, "_effect": min(c.effect for c in contrasts.values()), "_test": test, "_pairs": len(pairs),
             "mid": mid, "_ruled_out": _shown(ruled, res) if ruled.effect_high < mid_scale else None}
 
@@ -482,7 +486,9 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     -------
     ClaimsReport
         ``.table``: ``id, claim, outcome, model, visit, contrast, measure, estimate, ci_low, ci_high, units,
-        p, p_adj, verdict, reason, n, n_excluded, std_effect, std_ci_low, std_ci_high``. ``n`` is the number of
+        mid, p, p_adj, verdict, reason, n, n_excluded, std_effect, std_ci_low, std_ci_high, std_mid``
+        (``mid``: the claim's minimal important difference, beside its verdict; ``std_mid``: the MID on the
+        standardised scale of ``std_effect``, for the figure; for safety minus the margin). ``n`` is the number of
         subjects the claim's model analysed and ``n_excluded`` how many it left out (missing values; see the
         model's own result for who and why). ``estimate`` and its CI belong to the deciding (weaker)
         contrast, on the instrument's scale (ratio measures on the ratio scale); ``std_effect`` is the
@@ -559,8 +565,8 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
             r["p_adj"] = float(q)
             r["verdict"], r["reason"] = _verdict(r, alpha, multiplicity, len(testable))
     cols = ["id", "claim", "outcome", "model", "visit", "contrast", "measure", "estimate", "ci_low", "ci_high",
-            "units", "p", "p_adj", "verdict", "reason", "n", "n_excluded", "std_effect", "std_ci_low",
-            "std_ci_high"]
+            "units", "mid", "p", "p_adj", "verdict", "reason", "n", "n_excluded", "std_effect", "std_ci_low",
+            "std_ci_high", "std_mid"]
     frame = pd.DataFrame(rows).reindex(columns=cols)
     # counts stay whole numbers beside the empty cells of untestable claims; text columns are text
     frame[["n", "n_excluded"]] = frame[["n", "n_excluded"]].astype("Int64")
