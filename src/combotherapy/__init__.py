@@ -13,28 +13,73 @@ Errors
     DataError, IdentifierError, ModelError
 """
 
-# ct.datasets: the public datasets that ship with the package; ct.plot: figures (imports no pyplot, leaves
-# rcParams alone); ct.observational: propensity scores, weights, matching, AIPW, E-values
-from . import datasets, observational, plot
-from .claims import ClaimsReport, claims_report
-from .errors import ArgumentError, DataError, IdentifierError, ModelError
-from .instruments import REGISTRY, Instrument
-from .io import load
-from .models.adherence import AdherenceResult, adherence
-from .models.ancova import AncovaResult, ancova
-from .models.combination import CombinationResult, SynergyResult, combination_test, synergy
-from .models.counts import CountResult, count_model
-from .models.effect_sizes import EffectSizes, effect_sizes
-from .models.mediation import MediationResult, mediation
-from .models.mmrm import MMRMResult, mmrm
-from .models.responders import ResponderResult, responders
-from .models.safety import AdverseEventResult, adverse_events
-from .models.subgroups import SubgroupResult, subgroups
-from .models.survival import SurvivalResult, survival
-from .privacy import check_identifiers, deidentify, find_identifiers
-from .simulate import simulate_trial
-from .table_one import TableOne, table_one
-from .trial import Trial
+# Names are imported when first used (PEP 562), so `combotherapy --help` and `import combotherapy.cli` do not pay
+# for pandas, scipy, statsmodels and matplotlib. ct.datasets: the public datasets that ship with the package;
+# ct.plot: figures (imports no pyplot, leaves rcParams alone); ct.observational: propensity scores, weights,
+# matching, AIPW, E-values.
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
+#: public name -> the module that defines it (a module name alone for the subpackages)
+_LAZY = {
+    "datasets": ".datasets", "observational": ".observational", "plot": ".plot",
+    "ClaimsReport": ".claims", "claims_report": ".claims",
+    "ArgumentError": ".errors", "DataError": ".errors", "IdentifierError": ".errors", "ModelError": ".errors",
+    "REGISTRY": ".instruments", "Instrument": ".instruments",
+    "load": ".io",
+    "AdherenceResult": ".models.adherence", "adherence": ".models.adherence",
+    "AncovaResult": ".models.ancova", "ancova": ".models.ancova",
+    "CombinationResult": ".models.combination", "SynergyResult": ".models.combination",
+    "combination_test": ".models.combination", "synergy": ".models.combination",
+    "CountResult": ".models.counts", "count_model": ".models.counts",
+    "EffectSizes": ".models.effect_sizes", "effect_sizes": ".models.effect_sizes",
+    "MediationResult": ".models.mediation", "mediation": ".models.mediation",
+    "MMRMResult": ".models.mmrm", "mmrm": ".models.mmrm",
+    "ResponderResult": ".models.responders", "responders": ".models.responders",
+    "AdverseEventResult": ".models.safety", "adverse_events": ".models.safety",
+    "SubgroupResult": ".models.subgroups", "subgroups": ".models.subgroups",
+    "SurvivalResult": ".models.survival", "survival": ".models.survival",
+    "check_identifiers": ".privacy", "deidentify": ".privacy", "find_identifiers": ".privacy",
+    "simulate_trial": ".simulate",
+    "TableOne": ".table_one", "table_one": ".table_one",
+    "Trial": ".trial",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'combotherapy' has no attribute {name!r}")
+    module = _importlib.import_module(_LAZY[name], __name__)
+    value = module if name in ("datasets", "observational", "plot") else getattr(module, name)
+    globals()[name] = value  # later look-ups do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if _TYPE_CHECKING:  # type checkers and IDEs see the eager imports
+    from . import datasets, observational, plot  # noqa: F401
+    from .claims import ClaimsReport, claims_report  # noqa: F401
+    from .errors import ArgumentError, DataError, IdentifierError, ModelError  # noqa: F401
+    from .instruments import REGISTRY, Instrument  # noqa: F401
+    from .io import load  # noqa: F401
+    from .models.adherence import AdherenceResult, adherence  # noqa: F401
+    from .models.ancova import AncovaResult, ancova  # noqa: F401
+    from .models.combination import CombinationResult, SynergyResult, combination_test, synergy  # noqa: F401
+    from .models.counts import CountResult, count_model  # noqa: F401
+    from .models.effect_sizes import EffectSizes, effect_sizes  # noqa: F401
+    from .models.mediation import MediationResult, mediation  # noqa: F401
+    from .models.mmrm import MMRMResult, mmrm  # noqa: F401
+    from .models.responders import ResponderResult, responders  # noqa: F401
+    from .models.safety import AdverseEventResult, adverse_events  # noqa: F401
+    from .models.subgroups import SubgroupResult, subgroups  # noqa: F401
+    from .models.survival import SurvivalResult, survival  # noqa: F401
+    from .privacy import check_identifiers, deidentify, find_identifiers  # noqa: F401
+    from .simulate import simulate_trial  # noqa: F401
+    from .table_one import TableOne, table_one  # noqa: F401
+    from .trial import Trial  # noqa: F401
 
 __version__ = "0.1.0"
 
