@@ -18,6 +18,8 @@ Errors
 # ct.plot: figures (imports no pyplot, leaves rcParams alone); ct.observational: propensity scores, weights,
 # matching, AIPW, E-values.
 import importlib as _importlib
+import sys as _sys
+import types as _types
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 #: public name -> the module that defines it (a module name alone for the subpackages)
@@ -46,17 +48,33 @@ _LAZY = {
 }
 
 
+_SUBPACKAGES = ("datasets", "observational", "plot")
+
+
 def __getattr__(name: str):
     if name not in _LAZY:
         raise AttributeError(f"module 'combotherapy' has no attribute {name!r}")
     module = _importlib.import_module(_LAZY[name], __name__)
-    value = module if name in ("datasets", "observational", "plot") else getattr(module, name)
+    value = module if name in _SUBPACKAGES else getattr(module, name)
     globals()[name] = value  # later look-ups do not come back here
     return value
 
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(_types.ModuleType):
+    """Importing a submodule binds it on the package (``combotherapy.table_one``); where a public function has
+    the module's name, the function stays the package's attribute (as with the former eager imports)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if isinstance(value, _types.ModuleType) and name in _LAZY and name not in _SUBPACKAGES:
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
 
 
 if _TYPE_CHECKING:  # type checkers and IDEs see the eager imports

@@ -97,8 +97,8 @@ def _add_shared(p: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     if "reference" in names:
         g.add_argument("--reference", metavar="ARM", help="compare every arm with this one")
     if "covariance" in names:
-        g.add_argument("--covariance", metavar="STRUCTURE", help="covariance structure, e.g. unstructured, "
-                       "toeplitz, ar1, compound-symmetry")
+        g.add_argument("--covariance", metavar="STRUCTURE", help="covariance structure, e.g. unstructured, cs, ar1, "
+                       "toeplitz")
     if "df" in names:
         g.add_argument("--df", metavar="METHOD", help="denominator degrees of freedom: satterthwaite, "
                        "kenward-roger, residual")
