@@ -9,7 +9,7 @@ from scipy import stats
 
 import combotherapy as ct
 from combotherapy.claims import claims_report, default_claims
-from combotherapy.contrasts import p_adjust
+from combotherapy.inference import p_adjust
 from combotherapy.models.safety import noninferiority_rd
 from combotherapy.simulate import claim_truth, report_truth
 

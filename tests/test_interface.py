@@ -120,9 +120,7 @@ def results(trial):
 
 @pytest.mark.parametrize("name", ["ancova", "ancova_log", "mmrm", "combination", "synergy", "effect_sizes",
                                   "subgroups", "primary", "toy", "count", "survival", "adherence",
-                                  pytest.param("responders", marks=pytest.mark.xfail(
-                                      reason="ct.responders still names its per-arm table 'arms' (engineer E's "
-                                             "file): to be renamed by_arm", strict=False)),
+                                  "responders",
                                   "adverse_events", "mediation"])
 def test_every_result_speaks_the_vocabulary(results, name, tmp_path):
     res = results[name]

@@ -33,7 +33,7 @@ from conftest import DATASETS, REFERENCE
 from test_mmrm import fev_trial, sim_trial
 
 import combotherapy as ct
-from combotherapy import contrasts as engine
+from combotherapy.inference import engine
 from combotherapy.instruments import Instrument
 from combotherapy.models.mmrm import dfs
 from combotherapy.models.mmrm import reml as fitmod

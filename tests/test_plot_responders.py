@@ -54,8 +54,8 @@ def test_relative_improvement_is_a_fraction_of_baseline_as_in_ct_responders():
     big = make_trial(n_per_arm=40, seed=9)
     r_big = ct.plot.responder_curve_data(big, "pain", 12, relative=True, thresholds=[0.3, 0.5])
     for thr in (0.3, 0.5):
-        fit = ct.responders(big, "pain", 12, threshold=thr, relative=True, missing="complete")
-        model = fit.arms.set_index("arm")["proportion"]
+        fit = ct.responders(big, "pain", 12, threshold=thr, relative=True, missing="exclude")
+        model = fit.by_arm.set_index("arm")["proportion"]
         curve = r_big.at_thresholds.loc[r_big.at_thresholds["threshold"] == thr].set_index("arm")["proportion"]
         assert curve.astype(float).to_dict() == pytest.approx(model.reindex(curve.index).astype(float).to_dict())
     # percentages by mistake: a 30-fold reduction of a lower-is-better score is impossible, so say what is meant

@@ -147,7 +147,7 @@ def test_report_shows_the_library_numbers(sample_html):
     responders = section(sample_html, "responders")
     for threshold in (0.3, 0.5):
         res = ct.responders(trial, "pain", 12, threshold=threshold, relative=True)
-        for v in res.arms["proportion"]:
+        for v in res.by_arm["proportion"]:
             assert f"<td>{number(v)}</td>" in responders
 
 
@@ -261,7 +261,7 @@ def test_responder_curve_has_the_denominator_and_thresholds_of_the_tables(monkey
     for thr in report_module.RESPONDER_THRESHOLDS:
         fit = ct.responders(trial, "pain", 12, threshold=thr, relative=True)
         at = curve.loc[curve["threshold"] == thr].set_index("arm")["proportion"].astype(float)
-        assert at.to_dict() == pytest.approx(fit.arms.set_index("arm")["proportion"].astype(float).to_dict())
+        assert at.to_dict() == pytest.approx(fit.by_arm.set_index("arm")["proportion"].astype(float).to_dict())
 
 
 def test_wide_tables_scroll_inside_the_page(sample_html):

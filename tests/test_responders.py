@@ -26,6 +26,8 @@ REF = json.loads((REFERENCE / "responders.json").read_text())
 CASES = REF["cases"]
 RTOL, PTOL = 1e-6, 1e-4
 UNBALANCED = REFERENCE / "data" / "responders_unbalanced.csv"
+#: responders.R names the missing-data rules as the package did before the shared vocabulary
+R_MISSING = {"complete": "exclude", "nonresponder": "non-responder"}
 
 
 def make_trial(frame: pd.DataFrame, outcomes=("pain", "rom"), instruments=None) -> ct.Trial:
@@ -67,7 +69,7 @@ def case_trial(args: dict) -> ct.Trial:
 
 def run_case(args: dict) -> ResponderResult:
     return responders(case_trial(args), args["outcome"], args["visit"], threshold=args["threshold"],
-                      relative=args["relative"], missing=args["missing"], reference=args.get("reference"),
+                      relative=args["relative"], missing=R_MISSING[args["missing"]], reference=args.get("reference"),
                       alpha=args["alpha"], adjust=args["adjust"])
 
 
@@ -84,7 +86,7 @@ def col(ref: dict, name: str) -> np.ndarray:
 def test_arms_match_r(name):
     ref = CASES[name]
     res = run_case(ref["args"])
-    arms = res.arms
+    arms = res.by_arm
     assert list(arms["arm"]) == ref["arms"]["arm"]
     np.testing.assert_array_equal(arms["n"], ref["arms"]["n"])
     np.testing.assert_array_equal(arms["responders"], ref["arms"]["responders"])
@@ -137,8 +139,8 @@ def test_counts_follow_the_missing_rule(trial, unbalanced):
     wk12 = unbalanced.loc[unbalanced["visit"] == 12]
     missing = wk12.loc[wk12["pain"].isna()].groupby("arm").size()
     total = unbalanced.drop_duplicates("subject").groupby("arm").size()
-    nr = responders(trial, "pain", 12, threshold=2).arms.set_index("arm")
-    cc = responders(trial, "pain", 12, threshold=2, missing="complete").arms.set_index("arm")
+    nr = responders(trial, "pain", 12, threshold=2).by_arm.set_index("arm")
+    cc = responders(trial, "pain", 12, threshold=2, missing="exclude").by_arm.set_index("arm")
     for arm in total.index:
         m = int(missing.get(arm, 0))
         assert nr.loc[arm, "missing_at_visit"] == m == cc.loc[arm, "missing_at_visit"]
@@ -148,7 +150,7 @@ def test_counts_follow_the_missing_rule(trial, unbalanced):
     res = responders(trial, "pain", 12, threshold=2)
     assert any("counted as non-responders" in n for n in res.notes)
     assert res.fitted.excluded.empty
-    cc_res = responders(trial, "pain", 12, threshold=2, missing="complete")
+    cc_res = responders(trial, "pain", 12, threshold=2, missing="exclude")
     assert len(cc_res.fitted.excluded) == int(missing.sum())
     assert set(cc_res.fitted.excluded["reason"]) == {"excluded: no value at visit"}
 
@@ -157,20 +159,20 @@ def test_absent_rows_count_like_blank_values(unbalanced, trial):
     # a follow-up row that is missing altogether is the same as a row with a blank value
     blank = (unbalanced["visit"] == 12) & unbalanced["pain"].isna()
     t = make_trial(unbalanced.loc[~blank])
-    for missing in ("nonresponder", "complete"):
+    for missing in ("non-responder", "exclude"):
         a = responders(trial, "pain", 12, threshold=2, missing=missing)
         b = responders(t, "pain", 12, threshold=2, missing=missing)
-        pd.testing.assert_frame_equal(a.arms, b.arms)
+        pd.testing.assert_frame_equal(a.by_arm, b.by_arm)
         pd.testing.assert_frame_equal(a.contrasts, b.contrasts)
 
 
 def test_subject_table_agrees_with_arm_counts(trial):
     res = responders(trial, "rom", 12, threshold=10)
     by_arm = res.subjects.groupby("arm", observed=True)["responder"].agg(["sum", "count"])
-    arms = res.arms.set_index("arm")
+    arms = res.by_arm.set_index("arm")
     np.testing.assert_array_equal(by_arm.loc[arms.index, "sum"], arms["responders"])
     np.testing.assert_array_equal(by_arm.loc[arms.index, "count"], arms["n"])
-    assert res.fitted.n_per_arm == dict(zip(res.arms["arm"], res.arms["n"]))
+    assert res.fitted.n_per_arm == dict(zip(res.by_arm["arm"], res.by_arm["n"]))
 
 
 def test_zero_baseline_cannot_be_relative_responder(trial):
@@ -178,10 +180,10 @@ def test_zero_baseline_cannot_be_relative_responder(trial):
     s = res.subjects.set_index("subject")
     assert s.loc["U070", "baseline"] == 0 and s.loc["U070", "responder"] == 0
     assert s.loc["U070", "status"].startswith("non-responder: baseline 0")
-    assert res.arms.set_index("arm").loc["acupuncture", "zero_baseline"] == 1
+    assert res.by_arm.set_index("arm").loc["acupuncture", "zero_baseline"] == 1
     assert any("Baseline 0" in n for n in res.notes)
     # an absolute threshold has no such problem
-    assert responders(trial, "pain", 12, threshold=2).arms["zero_baseline"].sum() == 0
+    assert responders(trial, "pain", 12, threshold=2).by_arm["zero_baseline"].sum() == 0
 
 
 def test_direction_follows_the_instrument(unbalanced):
@@ -191,23 +193,23 @@ def test_direction_follows_the_instrument(unbalanced):
     t = make_trial(neg, instruments=inst)
     a = responders(t, "rom", 12, threshold=10)
     b = responders(t, "rom_neg", 12, threshold=10)
-    pd.testing.assert_frame_equal(a.arms, b.arms)
+    pd.testing.assert_frame_equal(a.by_arm, b.by_arm)
     np.testing.assert_allclose(a.contrasts["estimate"], b.contrasts["estimate"], rtol=1e-6)
     # and a lower-is-better reading of ROM gives different responders
     flipped = t.with_outcomes(rom=replace(REGISTRY["rom"], better="lower"))
-    assert responders(flipped, "rom", 12, threshold=10).arms["responders"].sum() < a.arms["responders"].sum()
+    assert responders(flipped, "rom", 12, threshold=10).by_arm["responders"].sum() < a.by_arm["responders"].sum()
 
 
 def test_missing_baseline_is_an_error_unless_complete(unbalanced):
     d = unbalanced.loc[~(unbalanced["subject"].isin(["U005", "U041"]) & (unbalanced["visit"] == 0))].copy()
     d.loc[(d["subject"] == "U066") & (d["visit"] == 0), "pain"] = np.nan
     t = make_trial(d)
-    with pytest.raises(ct.DataError, match=r"3 subjects have no baseline.*U005, U041, U066.*missing='complete'"):
+    with pytest.raises(ct.DataError, match=r"3 subjects have no baseline.*U005, U041, U066.*missing='exclude'"):
         responders(t, "pain", 12, threshold=2)
-    res = responders(t, "pain", 12, threshold=2, missing="complete")
+    res = responders(t, "pain", 12, threshold=2, missing="exclude")
     ex = res.fitted.excluded
     assert set(ex.loc[ex["reason"] == "excluded: no baseline", "subject"]) == {"U005", "U041", "U066"}
-    assert res.arms["no_baseline"].sum() == 3
+    assert res.by_arm["no_baseline"].sum() == 3
     assert any("No baseline value: excluded" in n and "U005" in n for n in res.notes)
 
 
@@ -243,8 +245,8 @@ def test_nnt_is_inverse_risk_difference(trial):
 
 
 def test_zero_cells(trial):
-    res = responders(trial, "pain", 12, threshold=6, missing="complete")
-    arms = res.arms.set_index("arm")
+    res = responders(trial, "pain", 12, threshold=6, missing="exclude")
+    arms = res.by_arm.set_index("arm")
     assert arms.loc["control", "responders"] == 0 and arms.loc["acupuncture", "responders"] == 0
     c = res.contrasts.set_index(["contrast", "measure"])
     # one zero: corrected risk ratio, said so
@@ -285,7 +287,7 @@ def test_constant_baseline_is_a_model_error(unbalanced):
 
 
 def test_adjustment(trial):
-    none = responders(trial, "pain", 12, threshold=2).contrasts
+    none = responders(trial, "pain", 12, threshold=2, adjust="none").contrasts
     bonf = responders(trial, "pain", 12, threshold=2, adjust="bonferroni").contrasts
     holm = responders(trial, "pain", 12, threshold=2, adjust="holm").contrasts
     np.testing.assert_allclose(none["p"], none["p_adj"], equal_nan=True)
@@ -305,7 +307,7 @@ def test_adjustment(trial):
 def test_record_summary_and_html(trial):
     res = responders(trial, "pain", 12, threshold=0.3, relative=True)
     assert isinstance(res, Result)
-    assert (res.threshold, res.relative, res.missing) == (0.3, True, "nonresponder")
+    assert (res.threshold, res.relative, res.missing) == (0.3, True, "non-responder")
     assert res.fitted.outcome == "pain" and res.fitted.visit == 12
     text = res.summary()
     assert "at least 30% of the baseline value" in text and "lower is better" in text
@@ -313,7 +315,7 @@ def test_record_summary_and_html(trial):
     assert "combined - physio" in text
     html = res._repr_html_()
     assert "<table" in html and "combined - physio" in html
-    assert res.to_frame()["table"].unique().tolist() == ["arms", "contrasts"]
+    assert res.to_frame()["table"].unique().tolist() == ["by_arm", "contrasts"]
 
 
 def test_public_name():
@@ -333,8 +335,8 @@ def test_public_name():
     ({"threshold": float("nan")}, "positive number"),
     ({"threshold": "2"}, "positive number"),
     ({"threshold": 1.5, "relative": True}, "more than 100%"),
-    ({"missing": "impute"}, "missing must be one of"),
-    ({"adjust": "tukey"}, "adjust must be one of"),
+    ({"missing": "impute"}, "missing='impute' is not known"),
+    ({"adjust": "tukey"}, "adjust='tukey' is not known"),
     ({"alpha": 1.2}, "alpha"),
     ({"reference": "sham"}, "reference arm 'sham'"),
 ])
@@ -356,7 +358,7 @@ def test_negative_baseline_with_relative_threshold(unbalanced):
     t = make_trial(d, instruments={"eq5d": REGISTRY["eq5d"]})
     with pytest.raises(ct.DataError, match="negative baseline.*U010.*relative=False"):
         responders(t, "eq5d", 12, threshold=0.3, relative=True)
-    assert responders(t, "eq5d", 12, threshold=0.1).arms["n"].sum() == 126
+    assert responders(t, "eq5d", 12, threshold=0.1).by_arm["n"].sum() == 126
 
 
 def test_arm_with_too_few_subjects(unbalanced):
@@ -377,7 +379,7 @@ def test_all_values_missing_at_the_visit_is_an_error(unbalanced):
     # with missing='nonresponder' every subject used to count as a non-responder: all-zero arms, no error
     d = unbalanced.copy()
     d.loc[d["visit"] == 12, "pain"] = np.nan
-    for rule in ("nonresponder", "complete"):
+    for rule in ("non-responder", "exclude"):
         with pytest.raises(ct.DataError, match="column 'pain': every value at week 12 is missing"):
             responders(make_trial(d), "pain", 12, threshold=2, missing=rule)
 
@@ -409,7 +411,7 @@ def adjusted(request):
 def test_adjusted_measures_match_R(adjusted):
     res, ref = adjusted
     assert res.fitted.n_per_arm == ref["n_per_arm"]
-    assert dict(zip(res.arms["arm"], res.arms["responders"])) == ref["responders"]
+    assert dict(zip(res.by_arm["arm"], res.by_arm["responders"])) == ref["responders"]
     exp = pd.DataFrame(ref["contrasts"]).set_index("contrast")
     con = res.contrasts.set_index(["measure", "contrast"])
     rd = con.loc["adjusted_risk_difference"].loc[exp.index]
@@ -492,3 +494,20 @@ def test_batched_bootstrap_fits_equal_one_glm_per_sample():
     Xs = np.column_stack([np.ones(20), np.r_[np.zeros(10), np.ones(10)]])
     ys = np.r_[np.zeros(10), np.ones(10)]
     assert not _batched_logistic(Xs[None], ys[None], np.zeros(2))[1][0]
+
+
+def test_interface_gives_the_logistic_odds_ratios_at_any_alpha(trial):
+    res = responders(trial, "pain", 12, threshold=2, adjust="none", covariates=["age"])
+    orr = res.contrasts.loc[res.contrasts["measure"] == "odds_ratio"].set_index(["first", "second"])
+    via = res.compare(adjust="none").set_index(["first", "second"])
+    np.testing.assert_allclose(via.loc[orr.index, "estimate"], orr["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(via.loc[orr.index, "ci_low"], orr["ci_low"], rtol=1e-12)
+    wider = res.compare(adjust="none", alpha=0.01).set_index(["first", "second"])
+    assert (wider.loc[orr.index, "ci_low"] < orr["ci_low"]).all()
+    assert res.inference.link == "logit" and res.better == "lower" and res.instrument.name in ("pain", "")
+
+
+def test_missing_error_refuses_missing_values(trial):
+    with pytest.raises(ct.DataError, match="no 'pain' value at week 12") as err:
+        responders(trial, "pain", 12, threshold=2, missing="error")
+    assert err.value.kind == "missing value" and err.value.column == "pain"

@@ -315,3 +315,11 @@ def test_adjusted_negbin_without_overdispersion_falls_back_to_poisson_and_says_s
 def test_without_covariates_no_adjusted_rows():
     res = adverse_events(ct.load(ADJ_FILES["factorial.csv"]))
     assert "adjusted_rate_ratio" not in set(res.contrasts["measure"])
+
+
+def test_adjusted_model_is_the_results_inference():
+    res = adverse_events(ct.load(ADJ_FILES["factorial.csv"]), covariates=["age", "C(site)"], family="poisson")
+    rows = res.contrasts.loc[res.contrasts["measure"] == "adjusted_rate_ratio"].set_index(["first", "second"])
+    via = res.compare(adjust="none").set_index(["first", "second"])
+    np.testing.assert_allclose(via.loc[rows.index, "estimate"], rows["estimate"], rtol=1e-12)
+    assert res.better == "lower" and adverse_events(ct.load(ADJ_FILES["factorial.csv"])).inference is None

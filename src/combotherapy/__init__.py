@@ -6,11 +6,12 @@ Data
     load, Trial, Instrument, REGISTRY, simulate_trial, deidentify, check_identifiers, table_one;
     datasets (the public datasets: list, path, load)
 Comparing arms
-    ancova, combination_test, synergy, effect_sizes (LS means and contrasts: combotherapy.contrasts)
+    ancova, mmrm, combination_test, synergy, effect_sizes; every model result: .emmeans(), .compare(), .test()
+    (combotherapy.inference; arguments checked by combotherapy.arguments, analysis sets by combotherapy.analysis_set)
 Secondary outcomes, safety, who benefits
     adverse_events, adherence, mediation, subgroups
 Errors
-    DataError, IdentifierError, ModelError
+    DataError, IdentifierError, ModelError, ArgumentError (bad arguments; fields argument, kind, arm)
 """
 
 # Names are imported when first used (PEP 562), so `combotherapy --help` and `import combotherapy.cli` do not pay

@@ -406,7 +406,7 @@ def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, l
                       "(as emmeans does).")
     if used == "mvt" or used == "dunnett":
         notes.append("Multivariate-t probabilities by spherical-radial integration (deterministic; see "
-                     "combotherapy.contrasts).")
+                     "combotherapy.inference.engine).")
     half = crit * se
     ci_low = np.where(side == "less", -np.inf, est - half)
     ci_high = np.where(side == "greater", np.inf, est + half)

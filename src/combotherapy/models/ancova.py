@@ -1,7 +1,7 @@
 """ANCOVA at one visit: value ~ arm + baseline + covariates, fitted by ordinary least squares.
 
 The analysis the CONSORT/EMA guidance recommends for a continuous outcome measured at baseline and at a fixed
-follow-up visit. LS means and contrasts come from the shared contrast engine (:mod:`combotherapy.contrasts`),
+follow-up visit. LS means and contrasts come from the shared contrast engine (:mod:`combotherapy.inference`),
 so they match R's ``emmeans`` on ``lm``.
 """
 

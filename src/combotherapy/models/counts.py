@@ -272,8 +272,10 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     'negbin'
     >>> res.contrasts["contrast"].tolist()
     ['combined - physio', 'combined - acupuncture', 'physio - acupuncture']
-    >>> list(res.contrasts.columns[1:6])         # rate ratios, plus the log scale
-    ['estimate', 'ci_low', 'ci_high', 'log_estimate', 'se']
+    >>> list(res.contrasts.columns[:6])          # rate ratios, plus the log scale
+    ['first', 'second', 'contrast', 'estimate', 'log_estimate', 'se']
+    >>> res.compare(reference="physio", alpha=0.01)["contrast"].tolist()   # more inference, no refit
+    ['combined - physio', 'acupuncture - physio']
     """
     family = check_choice(family, FAMILIES, "family")
     alpha = check_alpha(alpha)

@@ -19,9 +19,11 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
+from ..arguments import DEFAULTS, check_alpha, check_choice, check_reference
+from ..arguments import MISSING_RULES as ARG_MISSING_RULES
 from ..arms import contrast_label, contrast_pairs
-from ..contrasts import p_adjust
-from ..errors import DataError, ModelError
+from ..errors import ArgumentError, DataError, ModelError
+from ..inference import Inference, p_adjust
 from ..instruments import Instrument
 from ..results import Fitted, Result
 from ..trial import Trial
@@ -36,7 +38,9 @@ MEASURES = ("risk_difference", "risk_ratio", "odds_ratio", "nnt")
 #: the standardised (g-computation) measures added with covariates or ``standardise=True``
 ADJUSTED = ("adjusted_risk_difference", "adjusted_risk_ratio")
 INTERVALS = ("delta", "bootstrap")
-MISSING_RULES = ("nonresponder", "complete")
+#: the shared missing-data vocabulary (combotherapy.arguments.MISSING_RULES): no value at the visit counts as a
+#: non-responder, excludes the subject, or is an error
+MISSING_RULES = ARG_MISSING_RULES
 ADJUST_METHODS = ("none", "bonferroni", "holm")
 #: improvements this close (relative) to the threshold count as reaching it: decimal data such as
 #: 10 -> 7 against 30 % would otherwise fail by rounding (0.3 * 10 = 3.0000000000000004 > 3)
@@ -59,11 +63,11 @@ class ResponderResult(Result):
 
     Attributes
     ----------
-    arms : DataFrame
+    by_arm : DataFrame
         One row per arm: ``arm, n, responders, proportion, ci_low, ci_high`` (Wilson), and the
         subjects behind the counts: ``missing_at_visit`` (no value at the visit: counted as
-        non-responders inside ``n`` with ``missing="nonresponder"``, excluded from ``n`` with
-        ``missing="complete"``), ``no_baseline`` (excluded) and ``zero_baseline`` (relative
+        non-responders inside ``n`` with ``missing="non-responder"``, excluded from ``n`` with
+        ``missing="exclude"``), ``no_baseline`` (excluded) and ``zero_baseline`` (relative
         thresholds only: counted as non-responders).
     contrasts : DataFrame
         Long form, one row per pair and ``measure`` (``risk_difference, risk_ratio, odds_ratio,
@@ -79,11 +83,11 @@ class ResponderResult(Result):
         ``definition``, ``reference``, the logistic model (``logistic``) and ``methods``.
     """
 
-    tables = ("arms", "contrasts", "standardised")
+    tables = ("by_arm", "contrasts", "standardised")
 
-    def __init__(self, title: str, fitted: Fitted, *, arms: pd.DataFrame, contrasts: pd.DataFrame,
+    def __init__(self, title: str, fitted: Fitted, *, by_arm: pd.DataFrame, contrasts: pd.DataFrame,
                  subjects: pd.DataFrame, standardised: pd.DataFrame | None = None):
-        super().__init__(title, fitted, arms=arms, contrasts=contrasts)
+        super().__init__(title, fitted, by_arm=by_arm, contrasts=contrasts)
         self.standardised = standardised
         self.subjects = subjects
 
@@ -118,6 +122,9 @@ def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float,
                      alpha: float, adjust: str) -> tuple[Instrument, float]:
     if not isinstance(trial, Trial):
         raise DataError(f"trial must be a ct.Trial (from ct.load), not {type(trial).__name__}")
+    alpha, missing = check_alpha(alpha), check_choice(missing, MISSING_RULES, "missing")
+    adjust = check_choice(adjust, ADJUST_METHODS, "adjust", " (a responder analysis adjusts each measure's "
+                          "p-values over the pairs)")
     inst = trial.instrument(outcome)
     if inst.level != "visit" or inst.kind == "event":
         raise DataError(f"outcome '{outcome}' is measured once per subject ({inst.kind}); a responder analysis "
@@ -129,27 +136,22 @@ def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float,
         raise DataError(f"visit 0 is the baseline; choose a follow-up visit (weeks): {later}")
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)) \
             or not np.isfinite(threshold) or threshold <= 0:
-        raise DataError(f"threshold must be a positive number (an improvement in {inst.units or 'units'}, or a "
-                        f"fraction of baseline with relative=True), not {threshold!r}")
+        raise ArgumentError(f"threshold must be a positive number (an improvement in {inst.units or 'units'}, or "
+                            f"a fraction of baseline with relative=True), not {threshold!r}", argument="threshold",
+                            kind="out of range")
     span = None if inst.low is None or inst.high is None else inst.high - inst.low
     if not relative and span is not None and threshold > span:
-        raise DataError(f"threshold {threshold:g} is larger than the whole range of '{outcome}' ({inst.low:g} to "
-                        f"{inst.high:g}{' ' + inst.units if inst.units else ''}): nobody can improve that much, "
-                        f"so every arm would have 0 responders. For a relative improvement (e.g. 30% of "
-                        f"baseline) pass threshold={threshold / 100:g}, relative=True; otherwise give the "
-                        f"improvement in {inst.units or 'the instrument’s units'}")
+        raise ArgumentError(f"threshold {threshold:g} is larger than the whole range of '{outcome}' ({inst.low:g} "
+                            f"to {inst.high:g}{' ' + inst.units if inst.units else ''}): nobody can improve that "
+                            "much, so every arm would have 0 responders. For a relative improvement (e.g. 30% of "
+                            f"baseline) pass threshold={threshold / 100:g}, relative=True; otherwise give the "
+                            f"improvement in {inst.units or 'the instrument’s units'}", argument="threshold",
+                            kind="out of range")
     if relative and inst.better == "lower" and threshold > 1:
-        raise DataError(f"relative threshold {threshold:g} asks for a reduction of more than 100% of baseline, "
-                        f"which is impossible for '{outcome}'; give a fraction such as 0.3 or 0.5")
-    if missing not in MISSING_RULES:
-        raise DataError(f"missing must be one of {MISSING_RULES}, not {missing!r}")
-    if adjust not in ADJUST_METHODS:
-        raise DataError(f"adjust must be one of {ADJUST_METHODS} for a responder analysis, not {adjust!r}")
-    try:
-        z_value(alpha)
-    except ValueError as e:
-        raise DataError(str(e)) from None
-    return inst, v
+        raise ArgumentError(f"relative threshold {threshold:g} asks for a reduction of more than 100% of baseline, "
+                            f"which is impossible for '{outcome}'; give a fraction such as 0.3 or 0.5",
+                            argument="threshold", kind="out of range")
+    return inst, v, alpha, missing, adjust
 
 
 def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold: float, relative: bool,
@@ -168,10 +170,17 @@ def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold:
     frame["arm"] = pd.Categorical(frame["arm"], categories=trial.arms, ordered=True)
 
     no_base = frame["baseline"].isna()
-    if no_base.any() and missing != "complete":
+    if no_base.any() and missing != "exclude":
         raise DataError(f"{int(no_base.sum())} subjects have no baseline (visit 0) value of '{outcome}': "
                         f"{_ids(frame.loc[no_base, 'subject'])}. Response is a change from baseline; complete the "
-                        f"data, or pass missing='complete' to exclude them (they will be reported)")
+                        f"data, or pass missing='exclude' to exclude them (they will be reported)",
+                        kind="missing baseline", column=outcome)
+    no_value = frame["value"].isna() & ~no_base
+    if no_value.any() and missing == "error":
+        raise DataError(f"{int(no_value.sum())} subjects have no '{outcome}' value at week {v:g}: "
+                        f"{_ids(frame.loc[no_value, 'subject'])}. Pass missing='non-responder' to count them as "
+                        "non-responders, or missing='exclude' to leave them out (they will be reported)",
+                        kind="missing value", column=outcome)
     if relative:
         neg = frame["baseline"] < 0
         if neg.any():
@@ -182,11 +191,10 @@ def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold:
     improvement = inst.sign * (frame["value"] - frame["baseline"])
     cut = threshold * frame["baseline"] if relative else pd.Series(float(threshold), index=frame.index)
     reached = improvement >= cut - TIE_TOLERANCE * np.maximum(1.0, cut.abs())
-    no_value = frame["value"].isna() & ~no_base
     zero_base = (frame["baseline"] == 0) & relative
 
     status = np.select(
-        [no_base, no_value & (missing == "complete"), no_value, zero_base, reached],
+        [no_base, no_value & (missing == "exclude"), no_value, zero_base, reached],
         ["excluded: no baseline", "excluded: no value at visit", "non-responder: no value at visit",
          "non-responder: baseline 0 (no relative improvement possible)", "responder"],
         default="non-responder")
@@ -267,7 +275,8 @@ def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]]
     k = len(fit_arms)  # the baseline's column follows the intercept and the arm dummies
     info.update(n=int(len(sub)), baseline_coef=float(beta[k]), baseline_se=float(np.sqrt(vcov[k, k])),
                 terms=list(design.names), coef=beta.tolist(),
-                model={"design": design, "beta": beta, "vcov": vcov, "frame": sub, "y": y})
+                model={"design": design, "beta": beta, "vcov": vcov, "frame": sub, "y": y},
+                inference=Inference(tuple(design.names), beta, vcov, np.inf, "z", design.grid, link="logit"))
     return rows, info
 
 
@@ -393,8 +402,8 @@ def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tupl
 # public function
 # ----------------------------------------------------------------------------------------------
 def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, relative: bool = False,
-               missing: Literal["nonresponder", "complete"] = "nonresponder", reference: str | None = None,
-               alpha: float = 0.05, adjust: Literal["none", "bonferroni", "holm"] = "none",
+               missing: Literal["non-responder", "exclude", "error"] = "non-responder", reference: str | None = None,
+               alpha: float = DEFAULTS["alpha"], adjust: Literal["none", "bonferroni", "holm"] = DEFAULTS["adjust"],
                covariates: Sequence[str] | str = (), standardise: bool | None = None,
                interval: Literal["delta", "bootstrap"] = "delta", n_boot: int = 2000,
                rng: np.random.Generator | int | None = None) -> ResponderResult:
@@ -415,10 +424,11 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
         Read ``threshold`` as a fraction of baseline. Subjects with baseline 0 cannot improve by a
         fraction of it: they count as non-responders and are reported. Negative baselines raise
         :class:`DataError`.
-    missing : {"nonresponder", "complete"}
+    missing : {"non-responder", "exclude", "error"}
         Subjects without a value at ``visit``: counted as non-responders (the usual conservative
         rule; reported per arm), or excluded (complete cases; reported per arm). Subjects without a
-        baseline raise :class:`DataError` unless ``missing="complete"``, which excludes them.
+        baseline raise :class:`DataError` unless ``missing="exclude"``, which excludes them; ``"error"`` refuses
+        any missing value. The same vocabulary and default as the responder curve.
     reference : str, optional
         Compare each arm against this one instead of all pairs.
     alpha : float
@@ -446,7 +456,7 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     Returns
     -------
     ResponderResult
-        ``.arms`` (n, responders, proportion, Wilson CI per arm), ``.contrasts`` (long form: one row
+        ``.by_arm`` (n, responders, proportion, Wilson CI per arm), ``.contrasts`` (long form: one row
         per pair and measure), ``.subjects`` (each subject's classification), ``.fitted``,
         ``.summary()``.
 
@@ -489,12 +499,13 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     >>> import combotherapy as ct
     >>> trial = ct.simulate_trial(n_per_arm=60, seed=1)
     >>> res = ct.responders(trial, "pain", 12, threshold=0.3, relative=True)   # IMMPACT: 30% less pain
-    >>> res.arms["n"].tolist()
+    >>> res.by_arm["n"].tolist()
     [60, 60, 60]
     >>> res.contrasts["measure"].unique().tolist()
     ['risk_difference', 'risk_ratio', 'odds_ratio', 'nnt']
     """
-    inst, v = _check_arguments(trial, outcome, visit, threshold, relative, missing, alpha, adjust)
+    inst, v, alpha, missing, adjust = _check_arguments(trial, outcome, visit, threshold, relative, missing, alpha,
+                                                       adjust)
     cov = subject_covariates(trial, covariates, reserved=[outcome])
     standardise = bool(cov.names) if standardise is None else bool(standardise)
     if interval not in INTERVALS:
@@ -549,12 +560,10 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
         "zero_baseline": count("non-responder: baseline 0 (no relative improvement possible)"),
     })[ARM_COLUMNS]
 
-    try:
-        pairs = contrast_pairs(arms, reference)
-    except ValueError:
-        raise DataError(f"reference arm {reference!r} is not one of the trial's arms {arms}") from None
+    pairs = contrast_pairs(arms, check_reference(reference, arms))
     contrasts, logit, extra_notes, risks = _contrast_table(arm_tab, analysed, pairs, alpha, adjust, outcome, cov,
                                                            standardise, interval, n_boot, rng)
+    inference = logit.pop("inference", None)  # the logistic model (odds ratios), on the arms where it exists
 
     extra_notes += cov.notes
     if standardise:
@@ -568,8 +577,11 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     fitted.extra.update(covariates=list(cov.names), standardise=standardise, interval=interval)
     subjects = frame[["subject", "arm", "baseline", "value", "improvement", "responder", "status"]]
     title = f"Responders: {inst.label or outcome} at week {v:g}"
-    return ResponderResult(title, fitted, arms=arm_tab, contrasts=contrasts, subjects=subjects.reset_index(drop=True),
-                           standardised=risks)
+    res = ResponderResult(title, fitted, by_arm=arm_tab, contrasts=contrasts,
+                          subjects=subjects.reset_index(drop=True), standardised=risks)
+    res.inference = inference
+    res.instrument, res.better = inst, inst.better
+    return res
 
 
 def _per_arm(tab: pd.DataFrame, col: str) -> str:
@@ -587,7 +599,7 @@ def _record(trial: Trial, outcome: str, v: float, inst: Instrument, threshold: f
     notes = []
     miss = _per_arm(arm_tab, "missing_at_visit")
     if miss:
-        notes.append(f"No value at week {v:g}: " + ("counted as non-responders" if missing == "nonresponder"
+        notes.append(f"No value at week {v:g}: " + ("counted as non-responders" if missing == "non-responder"
                                                      else "excluded (complete cases)") + f" ({miss}).")
     nob = _per_arm(arm_tab, "no_baseline")
     if nob:

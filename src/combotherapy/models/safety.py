@@ -18,8 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from ..arms import contrast_label, contrast_pairs
-from ..contrasts import P_ADJUST_METHODS, p_adjust
 from ..errors import DataError, ProblemCollector
+from ..inference import P_ADJUST_METHODS, p_adjust
 from ..instruments import AE_PREFIX
 from ..results import Fitted, Result
 from ..trial import Trial
@@ -498,7 +498,7 @@ def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: f
     if cov is not None:
         from .safety_adjusted import adjusted_rate_ratios  # counts and adherence import this module's helpers
 
-        adj, adj_notes = adjusted_rate_ratios(analysed, TOTAL, arms, pairs, cov, family, alpha)
+        adj, adj_notes, inference = adjusted_rate_ratios(analysed, TOTAL, arms, pairs, cov, family, alpha)
         con = pd.concat([con, adj], ignore_index=True)
         notes += adj_notes
     con["p_adj"] = p_adjust(con["p"].to_numpy(float), adjust, groups=list(zip(con["type"], con["measure"])))
@@ -521,9 +521,14 @@ def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: f
         outcome=TOTAL, adjust=adjust, alpha=alpha,
         n_per_arm={a: int(k) for a, k in zip(by_arm["arm"], by_arm["n"])}, excluded=excluded, notes=notes,
         extra={"types": [c[len(AE_PREFIX):] for c in type_cols], "reference": reference, "followup": followup,
-               "covariates": list(cov.names) if cov is not None else [], "family": family if cov else None,
+               "covariates": list(cov.terms) if cov is not None else [], "family": family if cov else None,
                "source": trial.source})
     subjects = analysed[["subject", "arm", TOTAL, *type_cols, "followup"]].rename(
         columns={"followup": "followup_weeks"}).reset_index(drop=True)
-    return AdverseEventResult("Adverse events", fitted, by_arm=by_arm, by_type=by_type, contrasts=con,
-                              subjects=subjects)
+    res = AdverseEventResult("Adverse events", fitted, by_arm=by_arm, by_type=by_type, contrasts=con,
+                             subjects=subjects)
+    # with covariates the adjusted count model is the one model behind the result (rate ratios via compare())
+    res.inference = inference if cov is not None else None
+    res.instrument = trial.instruments.get(TOTAL)
+    res.better = res.instrument.better if res.instrument is not None else "lower"
+    return res

@@ -10,6 +10,7 @@ from scipy import stats
 
 from ..arms import contrast_label
 from ..errors import ModelError
+from ..inference import Inference
 from ._covariates import Covariates, arm_design
 from .counts import fit_negbin
 
@@ -17,8 +18,9 @@ __all__ = ["adjusted_rate_ratios"]
 
 
 def adjusted_rate_ratios(analysed: pd.DataFrame, total: str, arms: list[str], pairs: list[tuple[str, str]],
-                         cov: Covariates, family: str, alpha: float) -> tuple[pd.DataFrame, list[str]]:
-    """Rows ``type="any", measure="adjusted_rate_ratio"`` per pair, and notes on who was left out.
+                         cov: Covariates, family: str, alpha: float) -> tuple[pd.DataFrame, list[str], Inference]:
+    """Rows ``type="any", measure="adjusted_rate_ratio"`` per pair, notes on who was left out, and the model's
+    :class:`~combotherapy.inference.Inference` (log link: rates per week on the grid, rate ratios).
 
     ``analysed`` has one row per subject with ``arm``, the event count ``total`` and ``followup`` (weeks).
     """
@@ -53,22 +55,20 @@ def adjusted_rate_ratios(analysed: pd.DataFrame, total: str, arms: list[str], pa
             nb = fit_negbin(y, design.X, offset)
             beta, vcov = nb["params"], nb["vcov"]
             notes.append(f"Adjusted rate ratios: negative binomial regression (theta {nb['theta']:.4g}, as "
-                         "MASS::glm.nb) of events on arm + " + " + ".join(cov.names)
+                         "MASS::glm.nb) of events on arm + " + " + ".join(cov.terms)
                          + " with offset(log(follow-up weeks)); Wald intervals.")
         except ModelError:  # theta -> infinity: the counts are Poisson; say so and use that model
             used = "poisson"
     if used == "poisson":
         fit = sm.GLM(y, design.X, family=sm.families.Poisson(), offset=offset).fit(tol=1e-12, maxiter=200)
         beta, vcov = np.asarray(fit.params), np.asarray(fit.cov_params())
-        notes.append("Adjusted rate ratios: Poisson regression of events on arm + " + " + ".join(cov.names)
+        notes.append("Adjusted rate ratios: Poisson regression of events on arm + " + " + ".join(cov.terms)
                      + " with offset(log(follow-up weeks)); Wald intervals"
                      + (" (no overdispersion: the negative binomial size runs to infinity)." if family == "negbin"
                         else "."))
-    pos = {a: j for j, a in enumerate(arms)}  # column j of the design for arm j > 0
-    C = np.zeros((len(pairs), len(beta)))
-    for r, (a, b) in enumerate(pairs):
-        C[r, pos[a]] += 1.0 if pos[a] else 0.0
-        C[r, pos[b]] -= 1.0 if pos[b] else 0.0
+    inference = Inference(tuple(design.names), np.asarray(beta, float), np.asarray(vcov, float), np.inf, "z",
+                          design.grid, link="log")
+    C = np.array([design.L[arms.index(a)] - design.L[arms.index(b)] for a, b in pairs])
     est = C @ beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", C, vcov, C))
     z = stats.norm.isf(alpha / 2)
@@ -78,4 +78,4 @@ def adjusted_rate_ratios(analysed: pd.DataFrame, total: str, arms: list[str], pa
                          "statistic": est / se, "p": 2 * stats.norm.sf(np.abs(est / se)),
                          "ci_low": np.exp(est - z * se), "ci_high": np.exp(est + z * se), "log_estimate": est,
                          "note": ""})
-    return rows, notes
+    return rows, notes, inference

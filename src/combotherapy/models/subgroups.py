@@ -196,7 +196,7 @@ def subgroups(trial: Trial, outcome: str, visit: float,
     alpha : float
         1 - confidence level.
     adjust : str
-        Multiplicity adjustment within each subgroup level (see :mod:`combotherapy.contrasts`); default none:
+        Multiplicity adjustment within each subgroup level (see :mod:`combotherapy.inference.engine`); default none:
         the analysis is exploratory.
     missing_baseline : {"error", "exclude"}
         Subjects with a follow-up value but no baseline (as :func:`combotherapy.ancova`).

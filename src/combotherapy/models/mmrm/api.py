@@ -297,7 +297,7 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     df : {"satterthwaite", "kenward-roger", "residual"}
         Degrees of freedom (and, for Kenward-Roger, the adjusted covariance of the fixed effects).
     adjust : str
-        Multiplicity adjustment across the pairs of arms within each visit (see ``combotherapy.contrasts``).
+        Multiplicity adjustment across the pairs of arms within each visit (see ``combotherapy.inference.engine``).
     method : {"reml", "ml"}
     weights : {"equal", "proportional"}
         LS means average factor covariates over their levels with equal weights (SAS, emmeans) or with the
