@@ -393,7 +393,7 @@ def test_multiplicity_that_changes_a_verdict_is_said_in_the_row():
     assert decide(0.01, 0.05, effect=0.2, mid=0.8, ratio=True).endswith("of 0.8 (ratio)")
     assert decide(float("nan"), 0.05, effect=1.0) == "not supported"
     assert multiplicity_note(0.01, 0.03, 0.05, "holm", 3) is None
-    assert "not after the holm adjustment across 3 claims" in multiplicity_note(0.02, 0.06, 0.05, "holm", 3)
+    assert "not after the holm adjustment across 3 claims (adjusted p = 0.06)" in multiplicity_note(0.02, 0.06, 0.05, "holm", 3)
 
 
 def test_the_report_row_says_when_holm_turned_a_significant_claim_down(report):

@@ -52,7 +52,7 @@ from .inference import p_adjust
 from .instruments import REGISTRY
 from .results import Fitted, Result
 from .trial import Trial
-from .verdict import BELOW_MID, NOT_SUPPORTED, SUPPORTED, decide, mid_phrase, multiplicity_note
+from .verdict import BELOW_MID, NOT_SUPPORTED, SUPPORTED, decide, mid_phrase, multiplicity_note, p_text
 
 __all__ = ["claims_report", "default_claims", "ClaimsReport", "VERDICTS"]
 
@@ -425,14 +425,14 @@ def _verdict(row: dict, alpha: float, method: str, n_tests: int) -> tuple[str, s
     note = multiplicity_note(row["p"], p_adj, alpha, method, n_tests)
     if stopped:
         note = (f"Not tested: the fixed sequence stopped at claim {row['_stopped_at']}, which was not shown "
-                f"(own p = {row['p']:.2g}).")
+                f"(own p {p_text(row['p'])}).")
     if verdict != NOT_SUPPORTED:
         if safety:
             why = f"No more patients with adverse events than physiotherapy, within the margin of {row['mid']:g}"
         else:
             both = "each monotherapy" if row["_test"] == "combination" else "the comparator"
             why = f"Better than {both}"
-        return verdict, f"{why}; the weaker comparison is {what}, adjusted p = {row['p_adj']:.2g}; {mid}."
+        return verdict, f"{why}; the weaker comparison is {what}, adjusted p {p_text(row['p_adj'])}; {mid}."
     if row["_ruled_out"] is not None:
         row.update(row["_ruled_out"])  # show the comparison that rules the claimed benefit out
         what = (f"{row['contrast']}: {row['measure']} {row['estimate']:.3g} {row['units']}".rstrip()
@@ -443,7 +443,7 @@ def _verdict(row: dict, alpha: float, method: str, n_tests: int) -> tuple[str, s
     else:
         why = "Not shown" + (", nor an excess beyond the margin" if safety else "; an important benefit is not "
                              "ruled out either")
-    text = f"{why} (adjusted p = {row['p_adj']:.2g}): {what}; {mid}."
+    text = f"{why} (adjusted p {p_text(row['p_adj'])}): {what}; {mid}."
     return verdict, (f"{note} {text}" if note else text)
 
 

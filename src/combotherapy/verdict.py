@@ -19,10 +19,15 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["SUPPORTED", "NOT_SUPPORTED", "BELOW_MID", "decide", "multiplicity_note", "mid_phrase"]
+__all__ = ["SUPPORTED", "NOT_SUPPORTED", "BELOW_MID", "decide", "multiplicity_note", "mid_phrase", "p_text"]
 
 SUPPORTED, NOT_SUPPORTED = "supported", "not supported"
 BELOW_MID = "supported, below the minimal important difference"
+
+
+def p_text(p: float) -> str:
+    """``"< 0.001"`` or ``"= 0.045"``: a p-value in a sentence, as journals print it."""
+    return "< 0.001" if p < 0.001 else f"= {p:.2g}"
 
 
 def mid_phrase(mid: float, units: str = "", *, ratio: bool = False) -> str:
@@ -80,6 +85,6 @@ def decide(p_adj: float, alpha: float, *, effect: float, mid: float | None = Non
 def multiplicity_note(p: float, p_adj: float, alpha: float, method: str, n_tests: int) -> str | None:
     """The sentence a row carries when the multiplicity adjustment changed its decision (else None)."""
     if math.isfinite(p) and math.isfinite(p_adj) and p < alpha <= p_adj:
-        return (f"Significant on its own (p = {p:.2g}) but not after the {method} adjustment across {n_tests} "
-                f"claims (adjusted p = {p_adj:.2g}).")
+        return (f"Significant on its own (p {p_text(p)}) but not after the {method} adjustment across {n_tests} "
+                f"claims (adjusted p {p_text(p_adj)}).")
     return None
