@@ -163,8 +163,7 @@ def _cmd_table1(args: argparse.Namespace) -> int:
         trial = _load(args)
         table = table_one(trial)
         fmt = output_format(args) if args.out else "text"
-        if args.out is None or fmt == "text":
-            print(table.summary())
+        print(table.summary())
         if args.out:
             if fmt in ("docx", "xlsx", "json"):
                 emit(table, args, _provenance(args))
