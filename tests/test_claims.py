@@ -30,7 +30,8 @@ def test_every_claim_has_a_row_and_a_verdict(report):
     table = report.table
     assert table["id"].tolist() == default_claims()["id"].tolist()
     allowed = {"supported", "not supported", "inconclusive"}
-    assert all(v in allowed or v.startswith("not testable: ") for v in table["verdict"])
+    assert all(v in allowed or v.startswith(("not testable: ", "supported, below the minimal important difference of "))
+               for v in table["verdict"])
     assert table["reason"].str.len().gt(10).all()
     # claim 10 needs a usual-care arm, which the three-arm trial does not have
     assert table.set_index("id").loc["10", "verdict"] == "not testable: no control arm"
@@ -71,7 +72,7 @@ def test_verdicts_match_the_truth_on_a_large_trial(large_report):
     for claim, row in truth.iterrows():
         verdict = large_report.loc[claim, "verdict"]
         if row["truth"] == "true":
-            assert verdict == "supported", (claim, verdict, large_report.loc[claim, "reason"], row["why"])
+            assert verdict.startswith("supported"), (claim, verdict, large_report.loc[claim, "reason"], row["why"])
         else:
             assert verdict in ("not supported", "inconclusive"), (claim, verdict, row["why"])
 
@@ -102,7 +103,7 @@ def test_missing_outcome_is_not_testable(sample):
     table = claims_report(trial).table.set_index("id")
     assert table.loc["3", "verdict"] == "not testable: no crp data"
     assert table.loc["7a", "verdict"] == "not testable: no endurance data"
-    assert table.loc["1", "verdict"] == "supported"
+    assert table.loc["1", "verdict"].startswith("supported")
 
 
 def test_factorial_trial_tests_physiotherapy_in_chronic_pain():
@@ -110,7 +111,8 @@ def test_factorial_trial_tests_physiotherapy_in_chronic_pain():
 
     trial = ct.load(SAMPLE / "factorial.csv")
     row = claims_report(trial).table.set_index("id").loc["10"]
-    assert row["contrast"] == "physio - control" and row["verdict"] in ("supported", "inconclusive")
+    assert row["contrast"] == "physio - control" and (row["verdict"] == "not supported"
+                                                      or row["verdict"].startswith("supported"))
     chronic = trial.data.loc[trial.data["pain_duration"] >= 12]
     res = ct.ancova(ct.Trial(chronic, trial.instruments), "pain", 12, adjust="none")
     est = res.contrasts.set_index("contrast").loc["physio - control", "estimate"]
@@ -122,8 +124,8 @@ def test_users_extend_the_table(sample):
                            "outcome": "odi", "model": "ancova", "visit": 12.0, "test": "combination", "mid": 10.0,
                            "subgroup": ""}])
     table = claims_report(sample, pd.concat([default_claims(), extra], ignore_index=True)).table
-    assert table["id"].iloc[-1] == "11" and table["verdict"].iloc[-1] in ("supported", "inconclusive",
-                                                                            "not supported")
+    assert table["id"].iloc[-1] == "11" and (table["verdict"].iloc[-1] in (
+        "inconclusive", "not supported") or table["verdict"].iloc[-1].startswith("supported"))
 
 
 def test_bad_claims_tables(sample):
@@ -172,7 +174,7 @@ def test_a_model_that_cannot_be_fitted_makes_its_claim_inconclusive_not_the_repo
     assert table.loc["6", "verdict"] == "inconclusive"
     assert "count model could not be fitted" in table.loc["6", "reason"] and "only zero counts" in \
         table.loc["6", "reason"]
-    assert table.loc["1", "verdict"] == "supported"
+    assert table.loc["1", "verdict"].startswith("supported")
 
 
 def test_safety_claim_without_any_adverse_event_is_supported():
@@ -182,7 +184,7 @@ def test_safety_claim_without_any_adverse_event_is_supported():
     data = trial.data.copy()
     data[[c for c in data.columns if c.startswith("ae_")] + ["adverse_events"]] = 0.0
     row = claims_report(ct.Trial(data, trial.instruments)).table.set_index("id").loc["9"]
-    assert row["verdict"] == "supported" and row["estimate"] == 0
+    assert row["verdict"].startswith("supported") and row["estimate"] == 0
     assert row["p"] == pytest.approx(float(noninferiority_rd(0, 300, 0, 300, 0.10)["p"].iloc[0]), rel=1e-12)
 
 
@@ -194,7 +196,8 @@ def test_safety_p_is_the_score_test_and_not_supported_follows_the_reported_inter
     assert row["p"] == pytest.approx(max(p), rel=1e-12)
     small = ct.simulate_trial(n_per_arm=8, seed=5)
     for _, r in claims_report(small).table.query("id == '9'").iterrows():
-        assert (r["verdict"] == "not supported") == (r["ci_low"] > 0.10)
+        # the one rule: not supported exactly when the score test is not significant after Holm
+        assert (r["verdict"] == "not supported") == (r["p_adj"] >= 0.05)
 
 
 def test_overdispersed_adherence_is_tested_with_the_quasi_binomial_fit(sample, report):
@@ -269,7 +272,7 @@ def test_claims_at_a_visit_the_trial_does_not_have_are_not_testable(sample):
     table = claims_report(ct.Trial(data, sample.instruments)).table.set_index("id")
     assert table.loc["1", "verdict"] == "not testable: no pain data at week 12"
     assert table.loc["5b", "verdict"] == "not testable: no pain data at week 4"
-    assert table.loc["4", "verdict"] == "supported"  # recovery does not depend on the visits
+    assert table.loc["4", "verdict"].startswith("supported")  # recovery does not depend on the visits
 
 
 def test_counts_without_overdispersion_use_the_poisson_limit(sample):
@@ -285,7 +288,7 @@ def test_counts_without_overdispersion_use_the_poisson_limit(sample):
         ct.count_model(trial)
     row = claims_report(trial).table.set_index("id").loc["6"]
     pois = ct.count_model(trial, family="poisson").contrasts.set_index("contrast").loc[row["contrast"]]
-    assert row["verdict"] == "supported" and "Poisson" in row["measure"]
+    assert row["verdict"].startswith("supported") and "Poisson" in row["measure"]
     assert row["estimate"] == pytest.approx(pois["estimate"], rel=1e-12)
 
 
@@ -340,9 +343,9 @@ def test_fixed_sequence_reason_says_where_the_sequence_stopped():
     from conftest import SAMPLE
 
     table = claims_report(ct.load(SAMPLE / "factorial.csv"), multiplicity="fixed-sequence").table.set_index("id")
-    assert table.loc["3", "p"] >= 0.05 and table.loc["1", "verdict"] == "supported"
+    assert table.loc["3", "p"] >= 0.05 and table.loc["1", "verdict"].startswith("supported")
     row = table.loc["6"]  # tiny own p, but after claim 3 in the sequence
-    assert row["p"] < 1e-3 and row["verdict"] == "inconclusive"
+    assert row["p"] < 1e-3 and row["verdict"] == "not supported"
     assert row["reason"].startswith("Not tested: the fixed sequence stopped at claim 3")
 
 
@@ -364,3 +367,40 @@ def test_with_column_names_the_event_and_the_mediator(sample):
     assert table.loc["r2", "measure"] == "hazard ratio (relapse_free)"
     assert table.loc["r2", "estimate"] != pytest.approx(table.loc["r1", "estimate"])
     assert table.loc["r3", "verdict"] == "not testable: no no_such_flag data"
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_combination_test_and_claims_report_give_the_same_verdict(seed):
+    """Issue 11 item 4: the same outcome and settings (one claim, no multiplicity, the same one-sided alpha and
+    MID) give the same verdict from ct.combination_test and ct.claims_report; they share combotherapy.verdict."""
+    trial = ct.simulate_trial(n_per_arm=40, seed=seed)
+    claims = default_claims().query("id == '1'")
+    for alpha in (0.025, 0.05):
+        row = claims_report(trial, claims, alpha=alpha, multiplicity="none").table.iloc[0]
+        res = ct.combination_test(trial, "pain", 12, alpha=alpha, mid=1.0, missing_baseline="exclude")
+        assert row["p"] == pytest.approx(res.p, rel=1e-10)
+        assert row["verdict"] == res.decision
+
+
+def test_multiplicity_that_changes_a_verdict_is_said_in_the_row():
+    from combotherapy.verdict import decide, multiplicity_note
+
+    assert decide(0.06, 0.05, effect=2.0, mid=1.0) == "not supported"
+    assert decide(0.03, 0.05, effect=2.0, mid=1.0) == "supported"
+    assert decide(0.01, 0.05, effect=-2.0, mid=1.0) == "not supported"  # significant the wrong way
+    assert decide(0.01, 0.05, effect=0.5, mid=1.0, mid_units="points") == \
+        "supported, below the minimal important difference of 1 point"
+    assert decide(0.01, 0.05, effect=0.2, mid=0.8, ratio=True).endswith("of 0.8 (ratio)")
+    assert decide(float("nan"), 0.05, effect=1.0) == "not supported"
+    assert multiplicity_note(0.01, 0.03, 0.05, "holm", 3) is None
+    assert "not after the holm adjustment across 3 claims (adjusted p = 0.06)" in multiplicity_note(0.02, 0.06, 0.05, "holm", 3)
+
+
+def test_the_report_row_says_when_holm_turned_a_significant_claim_down(report):
+    table = report.table
+    changed = table.loc[(table["p"] < 0.05) & (table["p_adj"] >= 0.05)]
+    for _, r in changed.iterrows():
+        assert r["verdict"] == "not supported" and "not after the holm adjustment" in r["reason"]
+    kept = table.loc[table["p_adj"] < 0.05]
+    assert kept["verdict"].str.startswith("supported").all()
+    assert kept["reason"].str.contains("minimal important difference is").all()

@@ -274,9 +274,9 @@ def test_table1_prints_and_writes(capsys, tmp_path):
 
 
 def test_table1_bad_suffix_is_a_clear_error(capsys, tmp_path):
-    code, _, err = run(capsys, "table1", THREE_ARM, "--out", tmp_path / "t1.docx")
-    assert code == 1 and ".docx" in err
-    assert not (tmp_path / "t1.docx").exists()
+    code, _, err = run(capsys, "table1", THREE_ARM, "--out", tmp_path / "t1.pdf")
+    assert code == 1 and ".pdf" in err
+    assert not (tmp_path / "t1.pdf").exists()
 
 
 # --- analyze ----------------------------------------------------------------------------------------------------

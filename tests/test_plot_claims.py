@@ -24,8 +24,11 @@ def claims_table() -> pd.DataFrame:
         "estimate": [-1.0, 4.0, 0.8, 1.1, np.nan],
         "ci_low": [-1.6, -1.0, 0.6, 0.9, np.nan],
         "ci_high": [-0.4, 9.0, 1.05, 1.35, np.nan],
-        "verdict": ["supported", "inconclusive", "not supported", "inconclusive", "not testable: no control arm"],
+        "verdict": ["supported", "supported, below the minimal important difference of 5 degrees", "not supported",
+                    "inconclusive", "not testable: no control arm"],
         "std_effect": [0.5, 0.4, f3 * np.log(0.8), np.sqrt(3) / np.pi * np.log(1.1), np.nan],
+        # MIDs on the same scale: 1 point / SD 2; 5 degrees * 0.1; |log 0.8| * sqrt(3)/pi; |log 1.25| ...
+        "std_mid": [0.5, 0.5, -f3 * abs(np.log(0.8)), np.sqrt(3) / np.pi * np.log(1.25), np.nan],
     })
 
 
@@ -56,8 +59,22 @@ def test_verdicts_by_marker_and_text():
     ax, twin = fig.axes
     markers = [(line.get_marker(), line.get_markerfacecolor()) for line in ax.get_lines()
                if line.get_linestyle() == "None"]
-    assert markers == [("o", "#000000"), ("o", "white"), ("X", "#000000"), ("o", "white")]
-    assert [t.get_text() for t in twin.get_yticklabels()] == claims_table()["verdict"].tolist()
+    verdicts = [m for m in markers if m[0] != "|"]
+    assert verdicts == [("o", "#000000"), ("o", "#999999"), ("X", "#000000"), ("o", "white")]
+    texts = [t.get_text() for t in twin.get_yticklabels()]
+    assert texts[1] == "supported, below the MID of 5 degrees" and texts[0] == "supported"
+    assert texts[2:] == claims_table()["verdict"].tolist()[2:]
+
+
+def test_each_claims_mid_is_drawn_at_its_standardised_value():
+    """Issue 11: verdicts depend on the MIDs, so the figure draws them (red ticks) beside the effects."""
+    t = claims_table()
+    fig = ct.plot.claims(t)
+    ax = fig.axes[0]
+    mids = [line for line in ax.get_lines() if line.get_marker() == "|"]
+    assert [float(m.get_xdata()[0]) for m in mids] == pytest.approx(t["std_mid"].dropna().tolist())
+    assert "minimal important difference" in [h.get_label() for h in ax.get_legend().legend_handles]
+    assert ct.plot.claims_data(t.drop(columns="std_mid"))["std_mid"].isna().all()  # older tables still plot
     assert ax.get_yticklabels()[-1].get_text() == "5. pain"
 
 
@@ -68,6 +85,9 @@ def test_real_report_renders():
     report = claims_report(ct.simulate_trial(n_per_arm=40, seed=3))
     fig = ct.plot.claims(report, labels="claim")
     assert len(fig.axes[0].get_yticklabels()) == len(report.table)
+    table = report.table.set_index("id")
+    # pain: MID 1 point over the pooled baseline SD, the factor of std_effect / benefit-signed estimate
+    assert table.loc["1", "std_mid"] == pytest.approx(table.loc["1", "std_effect"] / -table.loc["1", "estimate"])
 
 
 def test_bad_inputs():

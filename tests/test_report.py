@@ -264,14 +264,37 @@ def test_responder_curve_has_the_denominator_and_thresholds_of_the_tables(monkey
         assert at.to_dict() == pytest.approx(fit.by_arm.set_index("arm")["proportion"].astype(float).to_dict())
 
 
-def test_wide_tables_scroll_inside_the_page(sample_html):
+def test_wide_tables_wrap_to_the_page_with_journal_headers(sample_html):
+    """Issue 11: the claims table scrolled (and was cut in print) after `measure`; headers were raw names and p
+    printed as 2.29e-30. Now cells wrap, headers are human, p-values as journals print them, CIs as 'a to b'.
+    (The real-browser geometry check is tests/test_report_browser.py.)"""
     css = sample_html[sample_html.index("<style>"):sample_html.index("</style>")]
     rule = css[css.index("table.combotherapy {"):]
-    assert "overflow-x: auto" in rule[:rule.index("}")]
-    # cells holding sentences get a readable width (squeezed, the claims table had rows 15 lines tall)
+    assert "overflow-x: auto" not in rule[:rule.index("}")] and "overflow-wrap: anywhere" in css
+    assert "@media print" in css and "table-header-group" in css
     claims = section(sample_html, "claims")
     assert '<td class="long">Combined therapy relieves pain better than either therapy alone</td>' in claims
-    assert "td.long { min-width:" in css
+    for header in ("<th scope=\"col\">Verdict</th>", "<th scope=\"col\">95% CI</th>",
+                   "<th scope=\"col\">p (Holm)</th>", "<th scope=\"col\">MID</th>"):
+        assert header in claims
+    table = claims[claims.index("<table"):claims.index("</table>")]
+    assert "ci_low" not in table and "p_adj" not in table and not re.search(r"\de-\d", table)
+    assert " to " in claims and "&lt; 0.001" in sample_html
+
+
+def test_journal_formats():
+    import pandas as pd
+
+    from combotherapy.report_tables import format_ci, format_p, journal_frame
+
+    assert [format_p(p) for p in (2.29e-30, 0.00099, 0.001, 0.0451, 0.123, 1.0, float("nan"))] == \
+        ["< 0.001", "< 0.001", "0.001", "0.045", "0.12", "1", ""]
+    assert format_ci(0.5, float("inf")) == "0.5 to ∞" and format_ci(float("nan"), 1) == ""
+    t = pd.DataFrame({"estimate": [1.0], "se": [0.1], "df": [float("inf")], "statistic": [10.0], "p": [0.01],
+                      "p_adj": [0.02], "ci_low": [0.8], "ci_high": [1.2]})
+    j = journal_frame(t, adjust="bonferroni", alpha=0.1)
+    assert j.columns.tolist() == ["Estimate", "SE", "p", "p (Bonferroni)", "90% CI"]  # z test: no df column
+    assert journal_frame(t.assign(p_adj=t["p"]), adjust="holm").columns.tolist()[-2:] == ["p", "95% CI"]
 
 
 def test_a_failing_section_does_not_cost_the_report(monkeypatch, two_arm_one_visit):

@@ -19,12 +19,12 @@ planned sessions of an adherence claim, default ``sessions_planned``; the mediat
 Then the p-values of all testable claims are adjusted (Holm by default, or fixed-sequence in table order,
 pain first) and each claim gets a verdict:
 
-* ``supported``: the adjusted p-value is below alpha;
-* ``not supported``: not significant, and the (1 - alpha) confidence interval of at least one of the claim's
-  comparisons excludes a benefit as large as the MID — the data rule the claimed benefit out (the row then
-  shows that comparison); for safety, the excess of patients with events exceeds the margin;
-* ``inconclusive``: neither; the intervals still allow both no benefit and an important one, or the model
-  could not be fitted (the reason says why);
+* ``supported``: the adjusted p-value is below alpha with the estimate in the claimed direction — the one rule
+  of :func:`combotherapy.verdict.decide`, which ``combination_test`` uses too; a supported claim whose estimate
+  is smaller than its MID reads ``supported, below the minimal important difference of 1 point``;
+* ``not supported``: otherwise; the reason says whether the data rule out a benefit as large as the MID, and
+  when the multiplicity adjustment turned a significant test into a not-supported claim;
+* ``inconclusive``: the model could not be fitted or a contrast could not be estimated (the reason says why);
 * ``not testable: ...``: the outcome (or its visit), arm or subgroup variable is not in the data.
 
 References
@@ -52,10 +52,12 @@ from .inference import p_adjust
 from .instruments import REGISTRY
 from .results import Fitted, Result
 from .trial import Trial
+from .verdict import BELOW_MID, NOT_SUPPORTED, SUPPORTED, decide, mid_phrase, multiplicity_note, p_text
 
 __all__ = ["claims_report", "default_claims", "ClaimsReport", "VERDICTS"]
 
-VERDICTS = ("supported", "not supported", "inconclusive")
+#: the verdicts (a supported claim below its MID reads "supported, below the minimal important difference of ...")
+VERDICTS = (SUPPORTED, BELOW_MID, NOT_SUPPORTED, "inconclusive")
 _COMBINATION = (("combined", "physio"), ("combined", "acupuncture"))
 _CLAIM_COLUMNS = ("id", "claim", "outcome", "model", "visit", "test", "mid", "subgroup")
 #: the mediator of the "because pain falls first" claim, and the simulation size of its mediation analyses
@@ -299,7 +301,7 @@ def _not_testable(claim: pd.Series, why: str) -> dict:
 
 def _base_row(claim: pd.Series) -> dict:
     return {"id": claim["id"], "claim": claim["claim"], "outcome": claim["outcome"], "model": claim["model"],
-            "visit": claim["visit"]}
+            "visit": claim["visit"], "mid": float(pd.to_numeric(claim["mid"], errors="coerce"))}
 
 
 def _subset(trial: Trial, subgroup: str) -> Trial | str:
@@ -391,8 +393,12 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float, fitted: Result | Non
     deciding = max(contrasts.values(), key=lambda c: c.p_one)  # the intersection-union test: the weaker one
     # the claim (better than EACH comparator) is ruled out as soon as one comparison rules out the MID
     ruled = min(contrasts.values(), key=lambda c: c.effect_high)
+    # the MID on the figure's standardised scale: the factor the report used for this claim's effects
+    factors = [c.std_effect / c.effect for c in contrasts.values() if math.isfinite(c.effect) and c.effect != 0]
+    std_mid = mid_scale * factors[0] if factors else math.nan
     return {**_base_row(claim), **_shown(deciding, res), "measure": measure, "units": units, "p": deciding.p_one,
-            "_mid": mid_scale, "_test": test, "_pairs": len(pairs),
+            "std_mid": std_mid,
+            "_mid": mid_scale, "_effect": min(c.effect for c in contrasts.values()), "_test": test, "_pairs": len(pairs),
             "mid": mid, "_ruled_out": _shown(ruled, res) if ruled.effect_high < mid_scale else None}
 
 
@@ -402,33 +408,43 @@ def _shown(c: _Contrast, res) -> dict:
             "ci_high": c.ci_high, "std_effect": c.std_effect, "std_ci_low": c.std_low, "std_ci_high": c.std_high}
 
 
-def _verdict(row: dict, alpha: float) -> tuple[str, str]:
-    est = f"{row['estimate']:.3g} {row['units']}".strip()
-    ci = f"{row['ci_low']:.3g} to {row['ci_high']:.3g}"
-    what = f"{row['contrast']}: {row['measure']} {est} ({100 * (1 - alpha):g}% CI {ci})"
-    if row["p_adj"] < alpha:
-        if row["_test"] == "safety":
-            return "supported", f"No more patients with adverse events than physiotherapy, within the margin of " \
-                                f"{row['mid']:g} ({what})."
-        both = "each monotherapy" if row["_test"] == "combination" else "the comparator"
-        return "supported", f"Better than {both}; the weaker comparison is {what}, adjusted p = {row['p_adj']:.2g}."
+def _verdict(row: dict, alpha: float, method: str, n_tests: int) -> tuple[str, str]:
+    """The verdict by the one rule (:func:`combotherapy.verdict.decide`) and the reason that explains it."""
+    level = f"{100 * (1 - alpha):g}% CI"
+    what = (f"{row['contrast']}: {row['measure']} {row['estimate']:.3g} {row['units']}".rstrip()
+            + f" ({level} {row['ci_low']:.3g} to {row['ci_high']:.3g})")
+    safety = row["_test"] == "safety"
+    ratio = "ratio" in row["measure"]
+    stopped = row.get("_stopped_at") is not None
+    p_adj = math.inf if stopped else row["p_adj"]
+    # non-inferiority (safety): the claimed direction is "no worse than the margin", effect above -margin
+    effect = row["_effect"] - row["_mid"] if safety else row["_effect"]
+    verdict = decide(p_adj, alpha, effect=effect, mid=None if safety else row["mid"],
+                     mid_effect=None if safety else row["_mid"], mid_units=row["units"], ratio=ratio)
+    mid = f"the minimal important difference is {mid_phrase(row['mid'], row['units'], ratio=ratio)}"
+    note = multiplicity_note(row["p"], p_adj, alpha, method, n_tests)
+    if stopped:
+        note = (f"Not tested: the fixed sequence stopped at claim {row['_stopped_at']}, which was not shown "
+                f"(own p {p_text(row['p'])}).")
+    if verdict != NOT_SUPPORTED:
+        if safety:
+            why = f"No more patients with adverse events than physiotherapy, within the margin of {row['mid']:g}"
+        else:
+            both = "each monotherapy" if row["_test"] == "combination" else "the comparator"
+            why = f"Better than {both}"
+        return verdict, f"{why}; the weaker comparison is {what}, adjusted p {p_text(row['p_adj'])}; {mid}."
     if row["_ruled_out"] is not None:
-        row.update(row["_ruled_out"])  # show the comparison that rules the claim out
+        row.update(row["_ruled_out"])  # show the comparison that rules the claimed benefit out
         what = (f"{row['contrast']}: {row['measure']} {row['estimate']:.3g} {row['units']}".rstrip()
-                + f" ({100 * (1 - alpha):g}% CI {row['ci_low']:.3g} to {row['ci_high']:.3g})")
-        if row["_test"] == "safety":
-            return "not supported", f"More patients with adverse events than with physiotherapy alone, by more " \
-                                    f"than the margin of {row['mid']:g} ({what})."
-        return "not supported", f"The data rule out a benefit as large as the minimal important difference " \
-                                f"({row['mid']:g}): {what}."
-    if row.get("_stopped_at") is not None and row["p"] < alpha:
-        return "inconclusive", f"Not tested: the fixed sequence stopped at claim {row['_stopped_at']}, which was not " \
-                               f"shown (own p = {row['p']:.2g}, adjusted p = {row['p_adj']:.2g}): {what}."
-    if row["_test"] == "safety":
-        return "inconclusive", f"An excess of adverse events within the margin of {row['mid']:g} is not shown " \
-                               f"(adjusted p = {row['p_adj']:.2g}), nor one beyond it: {what}."
-    return "inconclusive", f"Not shown (adjusted p = {row['p_adj']:.2g}), but an important benefit is not ruled " \
-                           f"out either: {what}."
+                + f" ({level} {row['ci_low']:.3g} to {row['ci_high']:.3g})")
+        why = ("More patients with adverse events than with physiotherapy alone, by more than the margin of "
+               f"{row['mid']:g}" if safety else
+               "Not shown, and the data rule out a benefit as large as the minimal important difference")
+    else:
+        why = "Not shown" + (", nor an excess beyond the margin" if safety else "; an important benefit is not "
+                             "ruled out either")
+    text = f"{why} (adjusted p {p_text(row['p_adj'])}): {what}; {mid}."
+    return verdict, (f"{note} {text}" if note else text)
 
 
 class ClaimsReport(Result):
@@ -470,7 +486,9 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     -------
     ClaimsReport
         ``.table``: ``id, claim, outcome, model, visit, contrast, measure, estimate, ci_low, ci_high, units,
-        p, p_adj, verdict, reason, n, n_excluded, std_effect, std_ci_low, std_ci_high``. ``n`` is the number of
+        mid, p, p_adj, verdict, reason, n, n_excluded, std_effect, std_ci_low, std_ci_high, std_mid``
+        (``mid``: the claim's minimal important difference, beside its verdict; ``std_mid``: the MID on the
+        standardised scale of ``std_effect``, for the figure; for safety minus the margin). ``n`` is the number of
         subjects the claim's model analysed and ``n_excluded`` how many it left out (missing values; see the
         model's own result for who and why). ``estimate`` and its CI belong to the deciding (weaker)
         contrast, on the instrument's scale (ratio measures on the ratio scale); ``std_effect`` is the
@@ -545,10 +563,10 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
             padj = p
         for r, q in zip(testable, padj):
             r["p_adj"] = float(q)
-            r["verdict"], r["reason"] = _verdict(r, alpha)
+            r["verdict"], r["reason"] = _verdict(r, alpha, multiplicity, len(testable))
     cols = ["id", "claim", "outcome", "model", "visit", "contrast", "measure", "estimate", "ci_low", "ci_high",
-            "units", "p", "p_adj", "verdict", "reason", "n", "n_excluded", "std_effect", "std_ci_low",
-            "std_ci_high"]
+            "units", "mid", "p", "p_adj", "verdict", "reason", "n", "n_excluded", "std_effect", "std_ci_low",
+            "std_ci_high", "std_mid"]
     frame = pd.DataFrame(rows).reindex(columns=cols)
     # counts stay whole numbers beside the empty cells of untestable claims; text columns are text
     frame[["n", "n_excluded"]] = frame[["n", "n_excluded"]].astype("Int64")
@@ -559,8 +577,10 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
                     n_per_arm=trial.subjects["arm"].value_counts().reindex(trial.arms).astype(int).to_dict(),
                     notes=["p is one-sided, in the instrument's good direction; for the combination rule it is the "
                            "larger of the two p-values (combined vs physio, combined vs acupuncture).",
-                           "Verdicts: supported (adjusted p < alpha); not supported (an interval excludes the "
-                           "minimal important difference); inconclusive (neither).",
+                           "Verdicts (one rule, combotherapy.verdict.decide): supported when the adjusted p < alpha "
+                           "with the estimate in the claimed direction, otherwise not supported; a supported claim "
+                           "whose estimate is below its minimal important difference says so; inconclusive only "
+                           "when the model could not be fitted.",
                            "Each claim's model drops subjects without the values it needs: see the columns n and "
                            "n_excluded, and the model's own result for who and why."])
     return ClaimsReport("Claims report", fitted, table=frame)

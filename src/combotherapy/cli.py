@@ -141,16 +141,48 @@ def _output(args: argparse.Namespace):
                           force=args.force)
 
 
+def _provenance(args: argparse.Namespace) -> dict:
+    """What produced an output: package version, command, input file and its sha256, seed and options."""
+    from .files import _sha256
+
+    data = getattr(args, "data", None)
+    skip = {"func", "command", "data", "out", "force", "format"}
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in sorted(vars(args).items())
+               if k not in skip and v not in (None, False, [], ())}
+    return {"package": f"combotherapy {_version()}", "command": args.command,
+            "input": str(data) if data is not None else None,
+            "input_sha256": _sha256(Path(data)) if data is not None and Path(data).is_file() else None,
+            "seed": getattr(args, "seed", None), "options": options}
+
+
 def _cmd_table1(args: argparse.Namespace) -> int:
+    from .cli_analyses import emit, output_format
     from .table_one import table_one
 
     with _output(args):
         trial = _load(args)
         table = table_one(trial)
+        fmt = output_format(args) if args.out else "text"
         print(table.summary())
         if args.out:
-            table.save(args.out)
-            print(f"written: {args.out}")
+            if fmt in ("docx", "xlsx", "json"):
+                emit(table, args, _provenance(args))
+            else:
+                table.save(args.out)
+                from .files import write_text
+                write_text(Path(str(args.out) + ".provenance.json"), json.dumps(_provenance(args), indent=2) + "\n")
+                print(f"written: {args.out}")
+    return EXIT_OK
+
+
+def _cmd_analysis(args: argparse.Namespace) -> int:
+    """Every command of cli_analyses.ANALYSES: load, call the library function, print or write the result."""
+    from .cli_analyses import call, emit
+
+    with _output(args):
+        trial = _load(args)
+        result = call(args, trial)
+        emit(result, args, _provenance(args) if args.out is not None else None)
     return EXIT_OK
 
 
@@ -265,7 +297,10 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("table1", help="print the baseline table by arm", epilog=_EPILOG,
                        description="Print Table 1 (baseline characteristics by arm).")
     t.add_argument("data", type=Path, help="data file")
-    t.add_argument("--out", type=Path, help="also write it (.md, .html, .tex or .csv)")
+    t.add_argument("--out", type=Path, help="also write it (.md, .html, .tex, .csv, .json, .docx or .xlsx; a "
+                   "provenance sidecar <out>.provenance.json records version, input sha256 and options)")
+    t.add_argument("--format", choices=("md", "html", "tex", "csv", "json", "docx", "xlsx"),
+                   help="format of --out (default: its suffix)")
     t.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")
     _add_mapping_options(t)
     t.set_defaults(func=_cmd_table1)
@@ -278,7 +313,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("data", type=Path, help="data file")
     a.add_argument("--outcome", default="pain", help="a visit-level outcome (default pain)")
     a.add_argument("--visit", type=float, default=12.0, help="weeks since randomisation (default 12)")
-    a.add_argument("--model", choices=list(analysis_models()), default="ancova",
+    a.add_argument("--model", choices=_PRIMARY_MODELS, default="ancova",
                    help="ancova (value at the visit on baseline) or mmrm (all visits); default ancova")
     a.add_argument("--covariate", action="append", metavar="COLUMN",
                    help="adjust for this column too, e.g. --covariate age --covariate site (repeatable)")
@@ -303,6 +338,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--dropout", type=_proportion, default=0.15,
                    help="expected proportion lost by the last visit (default 0.15)")
     s.set_defaults(func=_cmd_simulate)
+
+    from .cli_analyses import add_analysis_commands
+
+    add_analysis_commands(sub, _cmd_analysis, _add_mapping_options, _EPILOG)
 
     h = sub.add_parser("report", help="a self-contained HTML report", epilog=_EPILOG,
                        description="Write one HTML file, viewable offline (figures inline as SVG, no external "
@@ -346,6 +385,11 @@ _CLI_EQUIVALENTS = (
 #: an ArgumentError's ``argument`` field -> this command's option (fields, not message text, for these errors)
 _CLI_OPTIONS = {"covariates": "covariates= is --covariate COLUMN", "visit": "visit= is --visit WEEKS",
                 "model": "model= is --model", "baseline": "baseline=False is --no-baseline"}
+
+
+#: the primary analysis's models, spelled here so that --help imports no statistics (a test checks that this
+#: equals combotherapy.analysis.MODELS)
+_PRIMARY_MODELS = ("ancova", "mmrm")
 
 
 def analysis_models() -> tuple[str, ...]:

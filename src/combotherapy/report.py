@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .errors import DataError, ModelError
 from .files import write_text
+from .report_tables import result_html
 from .trial import Trial
 
 __all__ = ["write_report", "build_report", "Report", "describe_trial"]
@@ -231,7 +232,7 @@ def _primary(trial: Trial, outcome: str, visit: float, covariates: Sequence[str]
                         "adjusts for it. The repeated-measures section analyses these data without baseline "
                         "adjustment.")
     result = primary(trial, outcome, visit, "ancova", covariates=covariates)
-    out = [result.to_html()]
+    out = [result_html(result)]
     forest = _plot_function("forest")
     if forest is not None:
         out.append(b.attempt("Forest plot of the primary contrasts", lambda: _figure(
@@ -264,7 +265,7 @@ def _mmrm(trial: Trial, outcome: str, covariates: Sequence[str], b: _Builder) ->
     result = mmrm(trial, outcome, covariates=list(covariates), baseline=has_baseline)
     out = [] if has_baseline else [_p(f"The trial has no baseline (week 0) value of {outcome}: the model does not "
                                       "adjust for baseline.")]
-    out.append(result.to_html())
+    out.append(result_html(result))
     trajectory = _plot_function("trajectory")
     if trajectory is not None:
         out.append(b.attempt("Trajectory plot", lambda: _figure(
@@ -287,7 +288,7 @@ def _responders(trial: Trial, outcome: str, visit: float, b: _Builder) -> str:
     trial.check_visit(visit)
     out = []
     for threshold in RESPONDER_THRESHOLDS:
-        out.append(responders(trial, outcome, visit, threshold=threshold, relative=True).to_html())
+        out.append(result_html(responders(trial, outcome, visit, threshold=threshold, relative=True)))
     pct = [round(100 * t) for t in RESPONDER_THRESHOLDS]
     # the same denominator as the tables above: every randomised subject, no value at the visit = non-responder
     out.append(b.attempt("Responder curve", lambda: _figure(
@@ -306,7 +307,7 @@ def _claims(trial: Trial, b: _Builder) -> str:
     from . import claims as claims_module
 
     report = claims_module.claims_report(trial)
-    out = [report.to_html()]
+    out = [result_html(report)]
     draw = _plot_function("claims")
     if draw is not None:
         out.append(b.attempt("Claims figure", lambda: _figure(
@@ -345,18 +346,28 @@ _CSS = """
 body { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; max-width: 1100px; margin: 2em auto;
        padding: 0 1em; color: #1a1a1a; line-height: 1.45; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #bbb; padding-bottom: .2em; margin-top: 2em; }
-table.combotherapy { border-collapse: collapse; margin: 1em 0; font-size: .85em;
-       display: block; max-width: 100%; overflow-x: auto; }  /* a wide table scrolls, the page does not */
+table.combotherapy { border-collapse: collapse; margin: 1em 0; font-size: .85em; width: auto; max-width: 100%; }
+/* every table fits the page: cells wrap (long words too) instead of the table scrolling or being cut in print */
+table.combotherapy th, table.combotherapy td { overflow-wrap: anywhere; word-break: break-word; hyphens: auto; }
 table.combotherapy caption { text-align: left; font-weight: bold; padding-bottom: .3em; caption-side: top; }
 table.combotherapy th, table.combotherapy td { border-bottom: 1px solid #ddd; padding: .2em .6em;
        text-align: left; vertical-align: top; }
-table.combotherapy td.long { min-width: 18em; }  /* sentences wrap in a readable column, the table scrolls */
+table.combotherapy td.long { min-width: 14em; }  /* sentences wrap in a readable column */
 table.combotherapy thead th { border-bottom: 2px solid #555; }
 figure { margin: 1.5em 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: .9em; color: #333; }
 .skipped { background: #fff4e0; border-left: 4px solid #e69f00; padding: .4em .8em; }
 .meta { color: #444; font-size: .9em; }
 nav ol { columns: 2; }
+@page { size: A4; margin: 14mm 12mm; }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 9pt; }
+  table.combotherapy { font-size: 7.5pt; page-break-inside: auto; }
+  table.combotherapy tr { page-break-inside: avoid; }
+  table.combotherapy thead { display: table-header-group; }  /* headers repeat on every printed page */
+  table.combotherapy td.long { min-width: 0; }
+  nav { display: none; }
+}
 """
 
 

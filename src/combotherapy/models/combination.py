@@ -18,6 +18,7 @@ from ..arguments import DEFAULTS, check_alpha
 from ..errors import ArgumentError, DataError
 from ..results import Fitted, Result
 from ..trial import Trial
+from ..verdict import NOT_SUPPORTED, SUPPORTED, decide, mid_phrase
 from .catalog import fit_model
 
 __all__ = ["combination_test", "synergy", "CombinationResult", "SynergyResult"]
@@ -93,7 +94,7 @@ class CombinationResult(Result):
                  alpha: float, verdict: str):
         super().__init__(title, fitted, contrasts=contrasts)
         self.statistic, self.p, self.alpha = float(statistic), float(p), alpha
-        self.superior = bool(p <= alpha)
+        self.superior = bool(p < alpha)  # the one rule (combotherapy.verdict.decide): p < alpha
         self.verdict = verdict
 
     def headline(self) -> list[str]:
@@ -101,7 +102,8 @@ class CombinationResult(Result):
 
 
 def combination_test(trial: Trial, outcome: str, visit: float, *, model: str | Result = "ancova",
-                     alpha: float = DEFAULTS["one_sided_alpha"], **options) -> CombinationResult:
+                     alpha: float = DEFAULTS["one_sided_alpha"], mid: float | None = None,
+                     **options) -> CombinationResult:
     """The combination rule: is the combined arm better than **each** monotherapy?
 
     Parameters
@@ -119,6 +121,9 @@ def combination_test(trial: Trial, outcome: str, visit: float, *, model: str | R
         One-sided significance level of each component test (and of the IUT). Default 0.025, the one-sided
         level of a superiority claim (ICH E9): the same decision as a two-sided 95% interval, whose matching end
         is the one-sided 97.5% interval reported.
+    mid : float, optional
+        The minimal important difference (a ratio for ratio measures): reported beside the verdict, which is
+        decided by :func:`combotherapy.verdict.decide` — the one rule the claims report uses too.
     **options
         Passed to the model (``covariates=``, ``missing_baseline=``, ``scale=`` for ANCOVA; ``covariance=``,
         ``df=`` ... for MMRM).
@@ -126,7 +131,9 @@ def combination_test(trial: Trial, outcome: str, visit: float, *, model: str | R
     Returns
     -------
     CombinationResult
-        ``.contrasts``, ``.statistic`` (min t), ``.p`` (max one-sided p), ``.superior``, ``.verdict``.
+        ``.contrasts``, ``.statistic`` (min t), ``.p`` (max one-sided p), ``.superior``, ``.verdict``, and
+        ``.decision`` (``"supported"``, ``"supported, below the minimal important difference of ..."`` or
+        ``"not supported"``: the claims report's verdict for the same outcome and settings).
 
     Notes
     -----
@@ -171,9 +178,14 @@ def combination_test(trial: Trial, outcome: str, visit: float, *, model: str | R
     stat, p = float(good.min()), float(table["p"].max())
     label = inst.label or outcome
     v = float(visit)
-    if p <= alpha:
+    ratio = "log_estimate" in table.columns
+    effect = float((inst.sign * table["log_estimate" if ratio else "estimate"]).min())
+    decision = decide(p, alpha, effect=effect, mid=mid, mid_units=inst.units, ratio=ratio)
+    if decision != NOT_SUPPORTED:
         verdict = (f"The combination is better than each monotherapy on {label} at week {v:g} "
-                   f"(intersection-union p = {p:.3g} <= {alpha:g}; {inst.better} is better).")
+                   f"(intersection-union p = {p:.3g} < {alpha:g}; {inst.better} is better)."
+                   + (f" The smaller difference is below the minimal important difference of "
+                      f"{mid_phrase(mid, inst.units, ratio=ratio)}." if decision != SUPPORTED else ""))
     else:
         weak = [m for m, pm in zip(MONOTHERAPIES, table["p"]) if pm > alpha]
         verdict = (f"The combination is not shown to be better than both monotherapies on {label} at week {v:g} "
@@ -192,7 +204,7 @@ def combination_test(trial: Trial, outcome: str, visit: float, *, model: str | R
                     extra={"model": model if isinstance(model, str) else type(model).__name__, "side": side})
     out = CombinationResult(f"Combination rule: {label} at week {v:g}", record, contrasts=table, statistic=stat,
                             p=p, alpha=alpha, verdict=verdict)
-    out.instrument, out.better, out.side = inst, inst.better, side
+    out.instrument, out.better, out.side, out.decision = inst, inst.better, side, decision
     return out
 
 

@@ -19,8 +19,15 @@ __all__ = ["claims_data", "claims"]
 _NEEDED = ("id", "outcome", "contrast", "measure", "estimate", "ci_low", "ci_high", "verdict", "std_effect")
 # verdicts are told apart by shape and fill, not colour: the colours belong to the arms
 _MARK = {"supported": dict(marker="o", markerfacecolor="#000000"),
-         "inconclusive": dict(marker="o", markerfacecolor="white"),
-         "not supported": dict(marker="X", markerfacecolor="#000000")}
+         "supported, below the MID": dict(marker="o", markerfacecolor="#999999"),
+         "not supported": dict(marker="X", markerfacecolor="#000000"),
+         "inconclusive": dict(marker="o", markerfacecolor="white")}
+_MID = dict(marker="|", markersize=11, markeredgewidth=2.0, color="#c0392b")
+
+
+def _mark(verdict: str) -> dict:
+    key = "supported, below the MID" if verdict.startswith("supported, below") else verdict
+    return _MARK.get(key, dict(marker="D", markerfacecolor="#999999"))
 
 
 def claims_data(report: object) -> pd.DataFrame:
@@ -34,7 +41,9 @@ def claims_data(report: object) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``id, claim, outcome, contrast, verdict, std_effect, std_low, std_high, testable``.
+        ``id, claim, outcome, contrast, verdict, std_effect, std_low, std_high, std_mid, testable``
+        (``std_mid``: the claim's minimal important difference on the same scale, NaN when the report has
+        none).
         ``std_effect`` is the report's benefit-signed standardised effect (positive = the claim's
         direction of benefit). Its interval is the report's ``std_ci_low``/``std_ci_high`` when
         present; otherwise the report's interval mapped by the same factor the report used for
@@ -75,7 +84,10 @@ def claims_data(report: object) -> pd.DataFrame:
         "id": t["id"].astype(str), "claim": t["claim"].astype(str) if "claim" in t else "",
         "outcome": t["outcome"].astype(str), "contrast": t["contrast"].fillna("").astype(str),
         "verdict": t["verdict"].astype(str), "std_effect": std,
-        "std_low": np.fmin(a, b), "std_high": np.fmax(a, b), "testable": testable,
+        "std_low": np.fmin(a, b), "std_high": np.fmax(a, b),
+        "std_mid": (pd.to_numeric(t["std_mid"], errors="coerce").to_numpy(dtype=float) if "std_mid" in t
+                    else np.full(len(t), np.nan)),
+        "testable": testable,
     })
 
 
@@ -99,9 +111,11 @@ def claims(report: object, *, labels: str = "short", ax: Axes | None = None) -> 
     -----
     Effects are signed so that right of 0 is the claimed benefit, whatever the instrument's
     direction, which puts claims measured on different scales on one axis. The verdict (from
-    the report: adjusted test, and whether the interval rules out the minimal important
-    difference) is shown by the marker — filled circle supported, open circle inconclusive,
-    cross not supported — and written at the right; claims that could not be tested are
+    the report: the adjusted test in the claimed direction) is shown by the marker — filled
+    circle supported, grey circle supported below the minimal important difference (MID),
+    cross not supported, open circle inconclusive — and written at the right; each claim's
+    MID is drawn as a red tick on the same standardised scale, so a reader sees why a
+    significant effect can still be below it; claims that could not be tested are
     listed with the reason. See :func:`claims_data` for the intervals.
 
     Example
@@ -127,11 +141,14 @@ def claims(report: object, *, labels: str = "short", ax: Axes | None = None) -> 
         for yi, row in zip(y[ok], d.loc[ok].itertuples()):
             if np.isfinite(row.std_low) and np.isfinite(row.std_high):
                 ax.hlines(yi, row.std_low, row.std_high, color="#000000", linewidth=1.2)
-            style_ = _MARK.get(row.verdict, dict(marker="D", markerfacecolor="#999999"))
+            if np.isfinite(row.std_mid):  # the MID the verdict is read against (issue 11: drawn, not implied)
+                ax.plot([row.std_mid], [yi], linestyle="none", **_MID)
+            style_ = _mark(row.verdict)
             ax.plot([row.std_effect], [yi], linestyle="none", markersize=6.5, markeredgecolor="#000000",
                     markeredgewidth=1.0, **style_)
         ax.axvline(0.0, color="#555555", linewidth=0.8, linestyle="--")
-        vals = np.concatenate([d.loc[ok, c].to_numpy(dtype=float) for c in ("std_effect", "std_low", "std_high")]
+        vals = np.concatenate([d.loc[ok, c].to_numpy(dtype=float)
+                               for c in ("std_effect", "std_low", "std_high", "std_mid")]
                               + [np.zeros(1)])
         vals = vals[np.isfinite(vals)]
         pad = 0.08 * ((vals.max() - vals.min()) or 1.0)
@@ -147,12 +164,14 @@ def claims(report: object, *, labels: str = "short", ax: Axes | None = None) -> 
         twin = ax.twinx()
         twin.set_ylim(ax.get_ylim())
         twin.set_yticks(y)
-        twin.set_yticklabels(d["verdict"].tolist(), fontsize=8)
+        twin.set_yticklabels([v.replace("minimal important difference", "MID") for v in d["verdict"]], fontsize=8)
         twin.tick_params(axis="y", length=0)
         for side in ("left", "right", "top", "bottom"):
             twin.spines[side].set_visible(False)
         ax.set_xlabel("Standardised effect in the claimed direction (right of 0 = benefit)")
         key = [Line2D([], [], linestyle="none", markersize=6.5, markeredgecolor="#000000", label=v, **m)
                for v, m in _MARK.items()]
-        ax.legend(handles=key, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=3, borderaxespad=0.0)
+        key.append(Line2D([], [], linestyle="none", label="minimal important difference", **_MID))
+        ax.legend(handles=key, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=3, borderaxespad=0.0,
+                  fontsize=8)
     return fig
