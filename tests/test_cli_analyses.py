@@ -151,3 +151,10 @@ def test_claims_command_maps_adjust_to_multiplicity(capsys):
     assert got["fitted"]["adjust"] == "none"
     rows = got["tables"]["table"]
     assert all(r["p"] == r["p_adj"] for r in rows if r["p"] is not None)
+
+
+def test_meta_measures_declared_for_the_parser_are_the_meta_modules():
+    from combotherapy.cli_extra import META_MEASURES
+    from combotherapy.meta import MEASURES
+
+    assert tuple(sorted(MEASURES)) == META_MEASURES

@@ -359,10 +359,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_mapping_options(h)
     h.set_defaults(func=_cmd_report)
 
-    from .plot.meta_report import register_cli  # the `meta` command (study-level files) lives with its report
-    register_cli(sub, _EPILOG)
-    from .power.command import add_parser as add_power  # its logic lives in combotherapy.power
+    from .cli_extra import add_meta, add_power  # declared without importing the statistics behind them
 
+    add_meta(sub, _EPILOG)
     add_power(sub, _EPILOG)
     return p
 

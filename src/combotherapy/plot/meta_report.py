@@ -21,7 +21,7 @@ from ..files import write_text
 from . import meta as figs
 from .save import save
 
-__all__ = ["meta_report", "register_cli"]
+__all__ = ["meta_report"]
 
 
 def meta_report(source: str | os.PathLike | pd.DataFrame, out: str | os.PathLike, *, measure: str | None = None,
@@ -115,27 +115,6 @@ def _cmd_meta(args: argparse.Namespace) -> int:
     for path in written:
         print(f"written: {path}")
     return 0
-
-
-def register_cli(sub, epilog: str) -> None:
-    """Add the ``meta`` command to the ``combotherapy`` parser (called from :mod:`combotherapy.cli`)."""
-    m = sub.add_parser("meta", help="meta-analysis / network meta-analysis of a study-level file", epilog=epilog,
-                       description="Read a study-level file (one row per arm, per contrast, or per study with "
-                                   "numbered arm columns) and write the pairwise or network meta-analysis, the "
-                                   "component NMA when treatments are combinations ('A + B'), and their figures. "
-                                   "Author and study columns are publication metadata: no identifier guard.")
-    m.add_argument("data", type=Path, help="study-level file (.csv, .tsv, .parquet, .xlsx, .dta, .sas7bdat)")
-    m.add_argument("--out", type=Path, required=True, help="output folder")
-    m.add_argument("--measure", choices=sorted(meta.MEASURES), help="effect measure for arm data (default OR for "
-                   "events, MD for means)")
-    m.add_argument("--column", action="append", type=_pair, metavar="NAME=SOURCE",
-                   help="use SOURCE as study, treatment, event, n, mean, sd, time (repeatable)")
-    m.add_argument("--reference", help="reference treatment")
-    m.add_argument("--inactive", help="inactive component of a component NMA (placebo, usual care)")
-    m.add_argument("--synergy", nargs=2, metavar=("A", "B"), help="components whose interaction gives the verdict")
-    m.add_argument("--larger-is-better", action="store_true", help="larger effects are good (e.g. response)")
-    m.add_argument("--method", default="REML", help="tau^2 method of a pairwise meta-analysis (default REML)")
-    m.set_defaults(func=_cmd_meta)
 
 
 def _pair(text: str) -> tuple[str, str]:
