@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["errors", "instruments", "arms", "trial", "validate", "privacy.detect", "privacy.deidentify",
            "privacy.disclosure", "datasets", "simulate.effects", "simulate.generator", "simulate.truth",
-           "simulate.publish", "table_one.stats", "contrasts",
+           "simulate.publish", "table_one.stats", "inference.engine",
            "results", "export", "files", "io.load", "io.layout", "io.readers", "models.ancova",
            "models.combination", "models.effect_sizes", "models.responders", "models.proportions", "models._design"]
 

@@ -162,8 +162,7 @@ def _count(trial, claim, pairs, alpha):
     try:
         res = count_model(trial, claim["outcome"], claim["visit"], alpha=alpha)
     except ModelError as err:
-        # branch on the error's kind; the message test stays only until counts.py sets kind (engineer E's file)
-        if err.kind != "no overdispersion" and "family='poisson'" not in str(err):
+        if err.kind != "no overdispersion":   # branch on the error's kind, never on its text
             raise
         # no overdispersion: the negative binomial's theta runs to infinity and its limit is the Poisson fit
         res = count_model(trial, claim["outcome"], claim["visit"], alpha=alpha, family="poisson")

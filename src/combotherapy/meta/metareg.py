@@ -35,7 +35,7 @@ class MetaRegResult(RMAResult):
 
     def contrast(self, C, labels, *, adjust: str = "none", side: str = "two-sided") -> pd.DataFrame:
         """Linear combinations ``C @ beta`` of the coefficients through the package's one contrast engine
-        (:func:`combotherapy.contrasts.test_linear`), so they read like every other result's contrasts.
+        (:func:`combotherapy.inference.engine.test_linear`), so they read like every other result's contrasts.
 
         Parameters
         ----------
@@ -43,7 +43,7 @@ class MetaRegResult(RMAResult):
             One row per combination, one column per coefficient (``estimates["term"]`` order).
         labels : sequence of str
         adjust, side
-            As :func:`combotherapy.contrasts.test_linear`.
+            As :func:`combotherapy.inference.engine.test_linear`.
 
         Examples
         --------
@@ -54,7 +54,7 @@ class MetaRegResult(RMAResult):
         >>> res.contrast([[0, 1, -1]], ["b - c"])["contrast"].tolist()
         ['b - c']
         """
-        from ..contrasts import test_linear
+        from ..inference.engine import test_linear
 
         beta, vcov, df = self.coefficients()
         return test_linear(np.atleast_2d(np.asarray(C, dtype=float)), beta, vcov, df, list(labels), adjust=adjust,

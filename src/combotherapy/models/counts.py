@@ -165,7 +165,7 @@ def fit_negbin(y: np.ndarray, X: np.ndarray, offset: np.ndarray) -> dict:
         theta, _ = _theta_ml(y, mu, theta)
         if not np.isfinite(theta) or theta > _THETA_MAX:
             raise ModelError("no overdispersion: the negative binomial size theta runs to infinity (the counts "
-                             "look Poisson); use family='poisson'")
+                             "look Poisson); use family='poisson'", kind="no overdispersion")
         fit = sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=1 / theta), offset=offset).fit(
             start_params=params, tol=_TOL, maxiter=_MAX_ITER)
         params, mu, llf = fit.params, fit.fittedvalues, fit.llf
