@@ -99,6 +99,9 @@ class _Finding:
     label: str = ""      # printable header
 
 
+#: the pseudonyms ``deidentify`` writes: "S" + the first 12 hex characters of a keyed HMAC-SHA256
+PSEUDONYM = r"^S[0-9a-f]{12}\Z"
+
 def _finding(pos: int, name: object, f: tuple, label: str) -> _Finding:
     """A finding from a rule's tuple ``(kind, found_by, n_cells, reason, rule, rows)``."""
     kind, found_by, n_cells, reason, rule, rows = f
@@ -165,7 +168,7 @@ def _study_ids(u: pd.Series) -> bool:
 
     Real phone numbers and SSNs have (nearly) as many leading-digit prefixes as values; study ids share a few.
     """
-    if contains(u, r"^S[0-9a-f]{12}\Z").all():
+    if contains(u, PSEUDONYM).all():
         return True  # pseudonyms written by deidentify
     digits = u.str.replace(r"[^0-9]", "", regex=True)
     digits = digits[digits.str.len() >= 3]
@@ -180,7 +183,9 @@ def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Seri
     Patterns run once per distinct value (``u``, with ``codes`` mapping cells to them), and only on values
     that pass a cheap test for the pattern's tell-tale characters.
     """
-    words = u[~plain]
+    # deidentify's own pseudonyms ("S" + 12 hex characters) are never identifiers, whatever the column is called:
+    # their hex digits could otherwise read as a phone number or a record number
+    words = u[~plain & ~contains(u, PSEUDONYM)]
     masks: dict[str, pd.Series] = {}
     for kind, pattern in VALUE_PATTERNS.items():
         if kind in skip or words.empty:
