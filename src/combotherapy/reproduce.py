@@ -30,6 +30,7 @@ __all__ = ["repo_root", "reproduce", "check", "compare", "manifest", "NOTEBOOKS"
 
 #: notebooks run by ``reproduce``, in order, with the dataset each reads (relative to the repository)
 NOTEBOOKS = {
+    "00_your_own_data.ipynb": "data/sample/three_arm.csv",
     "01_data_and_table1.ipynb": "data/sample/three_arm.csv",
     "02_primary_outcome_pain.ipynb": "data/sample/three_arm.csv",
     "03_every_claim.ipynb": "data/sample/three_arm.csv",
