@@ -5,8 +5,8 @@ The package index's vulnerability API is not reachable from CI, so the advisorie
 tests/test_supply_chain.py checks the locked versions (requirements-lock.txt) and the minimum versions of
 pyproject.toml against them offline. Refresh the list from time to time and after changing the lock:
 
-    git clone --depth 1 https://github.com/pypa/advisory-database /tmp/advisory-database
-    python3 .ci/refresh_advisories.py /tmp/advisory-database        # needs PyYAML (pip install pyyaml)
+    git clone --depth 1 https://github.com/pypa/advisory-database .advisory-database
+    python3 .ci/refresh_advisories.py .advisory-database        # needs PyYAML (pip install pyyaml)
 
 Only the folders of the packages in requirements-lock.txt and of the build backend are read.
 """

@@ -1,6 +1,6 @@
 # Reference numbers for combotherapy.meta.netmeta / netcomb / discomb (netmeta built from source, see "netmeta_commit").
 # Run from the repository root: Rscript tests/reference/meta_network.R (writes tests/reference/meta_network.json)
-suppressPackageStartupMessages({.libPaths(c("/work/rlib", .libPaths())); library(netmeta); library(jsonlite)})
+suppressPackageStartupMessages({.libPaths(c(Sys.getenv("COMBOTHERAPY_RLIB", "rlib"), .libPaths())); library(netmeta); library(jsonlite)})
 ds <- "src/combotherapy/datasets"
 files <- c(senn = "netmeta_Senn2013/senn2013.csv", smoke = "netmeta_smokingcessation/smokingcessation.csv",
            linde = "netmeta_Linde2016/linde2016.csv", baker = "netmeta_Baker2009/baker2009.csv",

@@ -12,8 +12,8 @@
 # On lalonde it pairs units up to 0.9995 apart on the logit with a 0.36 caliper. The numbers here come from
 # MatchIt 4.5.1 (github kosukeimai/MatchIt, commit ea40f25584f5cb3a9038f3c8dfa3b65049bd4582) with only that fix
 # applied (abs( -> std::abs( in src/nn_matchC*.cpp; Makevars without LAPACK/BLAS, which the matching code does not
-# use), installed with R CMD INSTALL -l /work/rlib_observational. Newer MatchIt needs rlang >= 1.1 (Debian: 1.0.6).
-MATCHIT_LIB <- Sys.getenv("MATCHIT_LIB", "/work/rlib_observational")
+# use), installed with R CMD INSTALL -l rlib_observational (a folder beside the repository, or set MATCHIT_LIB). Newer MatchIt needs rlang >= 1.1 (Debian: 1.0.6).
+MATCHIT_LIB <- Sys.getenv("MATCHIT_LIB", "rlib_observational")
 suppressPackageStartupMessages({library(MatchIt, lib.loc = MATCHIT_LIB); library(sandwich); library(jsonlite)})
 
 lal <- read.csv("src/combotherapy/datasets/matchit_lalonde/lalonde.csv")

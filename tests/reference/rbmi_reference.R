@@ -1,5 +1,5 @@
 # Reference numbers for combotherapy.missing from R's rbmi (built from public source; see the json for commits).
-#   RBMI_COMMIT=<sha> MMRM_COMMIT=<sha> R_LIBS=/work/rlib-missing Rscript tests/reference/rbmi_reference.R  (repo root)
+#   RBMI_COMMIT=<sha> MMRM_COMMIT=<sha> R_LIBS=<library with mmrm and rbmi built from source> Rscript tests/reference/rbmi_reference.R  (repo root)
 # Built from openpharma/rbmi 5961fa0 and openpharma/mmrm ec290b2 against Debian TMB 1.9.2; about 35 min on 2 busy cores.
 # Data: rbmi's antidepressant_data (src/combotherapy/datasets/rbmi_antidepressant/) and the package's sample trial
 # (tests/reference/rbmi_sample_trial.csv, written by rbmi_make_data.py).
