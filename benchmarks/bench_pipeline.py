@@ -357,6 +357,13 @@ PEERS_IN_PROCESS: dict[str, Callable[..., Any]] = {"ancova": peer_ancova, "count
                                                     "mediation": peer_mediation}
 
 
+def _combined_vs_physio(result) -> float:
+    """The combined - physio contrast of a result (log scale for ratio measures)."""
+    c = result.contrasts
+    row = c.loc[(c["first"] == "combined") & (c["second"] == "physio")].iloc[0]
+    return float(row["log_estimate"] if "log_estimate" in c else row["estimate"])
+
+
 def run_step(step: str, size: int, folder: Path, trial_pickle: Path) -> dict:
     """One (step, size): the package's call and its peer, each timed once with its peak memory."""
     import warnings
@@ -389,13 +396,17 @@ def run_step(step: str, size: int, folder: Path, trial_pickle: Path) -> dict:
     if step == "table_one":
         out["nonnormal"] = _nonnormal(trial)
         trial = _load_trial(trial_pickle)      # the timed call gets a fresh trial (no facts cached by the above)
-    _, out["ct_seconds"], out["ct_peak"] = measure(lambda: ct_step(step, trial))
+    res_ct, out["ct_seconds"], out["ct_peak"] = measure(lambda: ct_step(step, trial))
     if step in PEERS_IN_PROCESS:
         frame = trial.data
-        _, out["peer_seconds"], out["peer_peak"] = measure(lambda: PEERS_IN_PROCESS[step](frame))
+        res_peer, out["peer_seconds"], out["peer_peak"] = measure(lambda: PEERS_IN_PROCESS[step](frame))
+        if step in ("ancova", "count_model"):   # the same rows and model: combined - physio agrees
+            out["agreement"] = abs(_combined_vs_physio(res_ct) - float(res_peer.params[2]))
     elif step == "survival":
         res = run_peer("cox", parquet)
         out.update({"peer_seconds": res.get("seconds"), "peer_peak": res.get("peak"), "peer_error": res.get("error")})
+        if res.get("coef"):                    # lifelines: acupuncture, combined vs physio (log hazard ratios)
+            out["agreement"] = abs(_combined_vs_physio(res_ct) - res["coef"][1])
     elif step == "table_one":
         res = run_peer("tableone", parquet, json.dumps(TABLE_ONE_VARIABLES), json.dumps(TABLE_ONE_CATEGORICAL),
                        json.dumps(out["nonnormal"]))
