@@ -127,6 +127,30 @@ def measure(fn: Callable[[], Any]) -> tuple[Any, float, int]:
     return value, seconds, max(_status("VmHWM") - before, 0)
 
 
+def timed(out: dict, side: str, fn: Callable[[], Any]) -> Any:
+    """measure() into out[side + "_seconds"/"_peak"]; a failure of one side, typically running out of memory under
+    the worker's address-space cap (``--memory-limit``; pyarrow then raises its own errors, not MemoryError), is
+    recorded as out[side + "_error"] and the other side still runs."""
+    try:
+        value, out[side + "_seconds"], out[side + "_peak"] = measure(fn)
+    except Exception as exc:  # noqa: BLE001  (recorded, not hidden: it is printed in the table)
+        out[side + "_seconds"] = out[side + "_peak"] = None
+        kind = "out of memory (over --memory-limit)" if isinstance(exc, MemoryError) else type(exc).__name__
+        out[side + "_error"] = f"{kind}: {str(exc)[:150]}" if str(exc) else kind
+        return None
+    return value
+
+
+def limit_memory(gib: float) -> None:
+    """Cap this process's address space so that a step that would need more fails alone with MemoryError
+    (the machine is shared; an OOM kill could take other work with it)."""
+    import resource
+
+    if gib > 0:
+        cap = int(gib * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
 # ---------------------------------------------------------------------------------------------------- data
 def _chunk_sizes(n: int) -> list[int]:
     return [min(CHUNK, n - start) for start in range(0, n, CHUNK)]
@@ -154,11 +178,20 @@ def _arrow_table(frame: pd.DataFrame):
     return table.cast(schema).replace_schema_metadata(None)
 
 
-def dataset(n: int, seed: int, *, csv: bool = True, verbose: bool = True) -> Path:
+def _write_part(size: int, offset: int, ss: np.random.SeedSequence, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(_arrow_table(_simulate_chunk(size, offset, ss)), tmp)
+    tmp.replace(path)
+
+
+def dataset(n: int, seed: int, *, csv: bool = True, verbose: bool = True, jobs: int = 1) -> Path:
     """The cached data of n subjects: parts/part-XXXXX.parquet (one per chunk), data.parquet and data.csv.
 
     Generated once per (n, seed) with ``np.random.SeedSequence(seed).spawn(chunks)``; a file ``done.json`` marks a
-    complete generation (an interrupted one is resumed part by part)."""
+    complete generation (an interrupted one is resumed part by part). ``jobs`` > 1 generates parts in that many
+    processes (the parts, and so the data, are the same)."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
@@ -171,16 +204,22 @@ def dataset(n: int, seed: int, *, csv: bool = True, verbose: bool = True) -> Pat
     sizes = _chunk_sizes(n)
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     t0 = time.perf_counter()
-    offset = 0
-    for i, (size, ss) in enumerate(zip(sizes, seeds, strict=True)):
-        path = parts / f"part-{i:05d}.parquet"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            pq.write_table(_arrow_table(_simulate_chunk(size, offset, ss)), tmp)
-            tmp.replace(path)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()
+    todo = [(size, off, ss, parts / f"part-{i:05d}.parquet")
+            for i, (size, off, ss) in enumerate(zip(sizes, offsets, seeds, strict=True))
+            if not (parts / f"part-{i:05d}.parquet").exists()]
+    if jobs > 1 and len(todo) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as pool:
+            for k, _ in enumerate(pool.map(_write_part, *zip(*todo, strict=True))):
+                if verbose:
+                    print(f"  generated part {k + 1} / {len(todo)} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    else:
+        for size, off, ss, path in todo:
+            _write_part(size, off, ss, path)
             if verbose:
-                print(f"  generated {offset + size:,} / {n:,} subjects ({time.perf_counter() - t0:.0f} s)", flush=True)
-        offset += size
+                print(f"  generated {off + size:,} / {n:,} subjects ({time.perf_counter() - t0:.0f} s)", flush=True)
     if csv:
         files = sorted(parts.glob("part-*.parquet"))
         schema = pq.read_schema(files[0])
@@ -376,16 +415,17 @@ def run_step(step: str, size: int, folder: Path, trial_pickle: Path) -> dict:
     if step in ("load_csv", "load_parquet"):
         source = csv if step == "load_csv" else parquet
         ct.load(ct.simulate_trial(arms=ARMS, n_per_arm=20, visits=VISITS, seed=1).data)  # imports, not timed
-        trial, out["ct_seconds"], out["ct_peak"] = measure(lambda: ct.load(source))
-        out["frame_bytes"] = int(trial.data.memory_usage(deep=True).sum())
-        out["rows"] = len(trial.data)
-        if step == "load_parquet":
-            with open(trial_pickle, "wb") as fh:
-                pickle.dump(trial, fh, protocol=5)
+        trial = timed(out, "ct", lambda: ct.load(source))
+        if trial is not None:
+            out["frame_bytes"] = int(trial.data.memory_usage(deep=True).sum())
+            out["rows"] = len(trial.data)
+            if step == "load_parquet":
+                with open(trial_pickle, "wb") as fh:
+                    pickle.dump(trial, fh, protocol=5)
         del trial
         peer = (lambda: pd.read_csv(csv, engine="pyarrow")) if step == "load_csv" else (lambda: pd.read_parquet(
             parquet))
-        _, out["peer_seconds"], out["peer_peak"] = measure(peer)
+        timed(out, "peer", peer)
         return out
     # imports and first-call set-up are not what is timed: both sides run once on a small trial first
     small = ct.simulate_trial(arms=ARMS, n_per_arm=60, visits=VISITS, seed=1)
@@ -396,16 +436,16 @@ def run_step(step: str, size: int, folder: Path, trial_pickle: Path) -> dict:
     if step == "table_one":
         out["nonnormal"] = _nonnormal(trial)
         trial = _load_trial(trial_pickle)      # the timed call gets a fresh trial (no facts cached by the above)
-    res_ct, out["ct_seconds"], out["ct_peak"] = measure(lambda: ct_step(step, trial))
+    res_ct = timed(out, "ct", lambda: ct_step(step, trial))
     if step in PEERS_IN_PROCESS:
         frame = trial.data
-        res_peer, out["peer_seconds"], out["peer_peak"] = measure(lambda: PEERS_IN_PROCESS[step](frame))
-        if step in ("ancova", "count_model"):   # the same rows and model: combined - physio agrees
+        res_peer = timed(out, "peer", lambda: PEERS_IN_PROCESS[step](frame))
+        if step in ("ancova", "count_model") and res_ct is not None and res_peer is not None:   # the same rows and model: combined - physio agrees
             out["agreement"] = abs(_combined_vs_physio(res_ct) - float(res_peer.params[2]))
     elif step == "survival":
         res = run_peer("cox", parquet)
         out.update({"peer_seconds": res.get("seconds"), "peer_peak": res.get("peak"), "peer_error": res.get("error")})
-        if res.get("coef"):                    # lifelines: acupuncture, combined vs physio (log hazard ratios)
+        if res.get("coef") and res_ct is not None:                    # lifelines: acupuncture, combined vs physio (log hazard ratios)
             out["agreement"] = abs(_combined_vs_physio(res_ct) - res["coef"][1])
     elif step == "table_one":
         res = run_peer("tableone", parquet, json.dumps(TABLE_ONE_VARIABLES), json.dumps(TABLE_ONE_CATEGORICAL),
@@ -414,9 +454,9 @@ def run_step(step: str, size: int, folder: Path, trial_pickle: Path) -> dict:
     return out
 
 
-def _subprocess_step(step: str, size: int, folder: Path, trial_pickle: Path) -> dict:
+def _subprocess_step(step: str, size: int, folder: Path, trial_pickle: Path, memory_limit: float) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", step, "--worker-size", str(size),
-           "--worker-folder", str(folder), "--worker-trial", str(trial_pickle)]
+           "--worker-folder", str(folder), "--worker-trial", str(trial_pickle), "--memory-limit", str(memory_limit)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["?"])[-1][:300]
@@ -476,6 +516,10 @@ def table(results: list[dict], growth: list[dict]) -> str:
             peak += (f" (frame {_mib(r['frame_bytes'])}; {r['memory_ratio']:.2f} x, "
                      f"{'pass' if r['memory_pass'] else 'FAIL'} <= {LOAD_MEMORY:g})")
         peer = r["peer"] + (f" [{r['peer_error']}]" if r.get("peer_error") else "")
+        if r.get("ct_error"):
+            peer += f" [combotherapy: {r['ct_error']}]"
+        if r.get("agreement") is not None:
+            peer += f"; combined - physio agrees to {r['agreement']:.1e}"
         lines.append(f"| {r['step']} | {r['size']:,} | {_fmt(r.get('ct_seconds'))} | {_fmt(r.get('peer_seconds'))} | "
                      f"{_fmt(r.get('ratio'), '.2f')} | {_fmt(r.get('target'), 'g')} | {verdict} | {peak} | {peer} |")
     if growth:
@@ -545,9 +589,9 @@ print(json.dumps(worst))
 """
 
 
-def duckdb_section(n: int, seed: int, subset: int = 10**6) -> dict:
+def duckdb_section(n: int, seed: int, subset: int = 10**6, jobs: int = 1) -> dict:
     """Out-of-core run on a Parquet folder of n subjects, and the lazy/in-memory comparison on a subset."""
-    folder = dataset(n, seed, csv=False) / "parts"
+    folder = dataset(n, seed, csv=False, jobs=jobs) / "parts"
     env = dict(os.environ)
     proc = subprocess.run([sys.executable, "-c", _DUCKDB_SCRIPT, str(folder)], capture_output=True, text=True,
                           env=env)
@@ -598,6 +642,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--setup-peers", action="store_true", help="create benchmarks/.venv-peers (lifelines, tableone)")
     ap.add_argument("--duckdb-subjects", type=int, default=0, help="run the DuckDB section on this many subjects")
+    ap.add_argument("--jobs", type=int, default=1, help="processes generating the data (default 1)")
+    ap.add_argument("--memory-limit", type=float, default=16.0,
+                    help="address-space cap of each step's process in GiB (0: none); a step over it is reported "
+                         "as out of memory")
     ap.add_argument("--json", type=Path, default=HERE / "bench_pipeline.json")
     ap.add_argument("--worker", choices=STEPS, help=argparse.SUPPRESS)
     ap.add_argument("--worker-size", type=int, help=argparse.SUPPRESS)
@@ -605,6 +653,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--worker-trial", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
+        limit_memory(args.memory_limit)
         print(json.dumps(run_step(args.worker, args.worker_size, args.worker_folder, args.worker_trial)))
         return
     if args.setup_peers:
@@ -617,17 +666,21 @@ def main(argv: list[str] | None = None) -> None:
     DATA.mkdir(exist_ok=True)
     for n in sizes:
         print(f"data: {n:,} subjects x {len(VISITS)} visits, seed {args.seed}", flush=True)
-        folder = dataset(n, args.seed)
+        folder = dataset(n, args.seed, jobs=args.jobs)
         with tempfile.TemporaryDirectory(dir=DATA) as tmp:
             pkl = Path(tmp) / "trial.pkl"
             for step in steps:
-                r = _subprocess_step(step, n, folder, pkl)
+                if not step.startswith("load") and not pkl.exists():
+                    r = {"step": step, "size": n, "error": "no loaded trial (the load_parquet step failed)"}
+                else:
+                    r = _subprocess_step(step, n, folder, pkl, args.memory_limit)
                 results.append(r)
+                errors = "; ".join(f"{k}: {r[k]}" for k in ("error", "ct_error", "peer_error") if r.get(k))
                 print(f"  {step}: ct {_fmt(r.get('ct_seconds'))} s, peer {_fmt(r.get('peer_seconds'))} s"
-                      + (f"  error: {r['error']}" if r.get("error") else ""), flush=True)
+                      + (f"  ({errors})" if errors else ""), flush=True)
     growth = judge(results)
     text = table(results, growth) if results else ""
-    duck = duckdb_section(args.duckdb_subjects, args.seed) if args.duckdb_subjects else None
+    duck = duckdb_section(args.duckdb_subjects, args.seed, jobs=args.jobs) if args.duckdb_subjects else None
     print()
     print(text)
     if duck is not None:
