@@ -92,7 +92,7 @@ def test_judge_and_table(bp):
 
 
 def test_duckdb_section_reports_cleanly(bp, generated, monkeypatch):
-    monkeypatch.setattr(bp, "dataset", lambda n, seed, csv=True: generated)
+    monkeypatch.setattr(bp, "dataset", lambda n, seed, **kw: generated)
     monkeypatch.setattr(bp, "DATA", generated)
     d = bp.duckdb_section(90, 5, subset=90)
     assert d["subjects"] == 90
