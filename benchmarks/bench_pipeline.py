@@ -440,12 +440,13 @@ def run_step(step: str, size: int, folder: Path, trial_pickle: Path) -> dict:
     if step in PEERS_IN_PROCESS:
         frame = trial.data
         res_peer = timed(out, "peer", lambda: PEERS_IN_PROCESS[step](frame))
-        if step in ("ancova", "count_model") and res_ct is not None and res_peer is not None:   # the same rows and model: combined - physio agrees
+        # the same rows and model: the combined - physio estimates agree
+        if step in ("ancova", "count_model") and res_ct is not None and res_peer is not None:
             out["agreement"] = abs(_combined_vs_physio(res_ct) - float(res_peer.params[2]))
     elif step == "survival":
         res = run_peer("cox", parquet)
         out.update({"peer_seconds": res.get("seconds"), "peer_peak": res.get("peak"), "peer_error": res.get("error")})
-        if res.get("coef") and res_ct is not None:                    # lifelines: acupuncture, combined vs physio (log hazard ratios)
+        if res.get("coef") and res_ct is not None:   # lifelines: acupuncture, combined vs physio (log hazard ratios)
             out["agreement"] = abs(_combined_vs_physio(res_ct) - res["coef"][1])
     elif step == "table_one":
         res = run_peer("tableone", parquet, json.dumps(TABLE_ONE_VARIABLES), json.dumps(TABLE_ONE_CATEGORICAL),
@@ -578,7 +579,8 @@ def compare(name, a, b):
             worst[f"{name}.{col} (relative)"] = float(np.nanmax(rel)) if len(rel) else 0.0
     for col in ["p", "p_adj"]:
         if col in a and col in b:
-            worst[f"{name}.{col} (absolute)"] = float(np.nanmax(np.abs(a[col].to_numpy(float) - b[col].to_numpy(float))))
+            diff = np.abs(a[col].to_numpy(float) - b[col].to_numpy(float))
+            worst[f"{name}.{col} (absolute)"] = float(np.nanmax(diff))
 for name, call in [("mmrm", lambda t: ct.mmrm(t, "pain")), ("ancova", lambda t: ct.ancova(t, "pain", 12))]:
     ra, rb = call(lazy), call(trial)
     compare(name + ".contrasts", ra.contrasts, rb.contrasts)
@@ -681,11 +683,10 @@ def main(argv: list[str] | None = None) -> None:
     growth = judge(results)
     text = table(results, growth) if results else ""
     duck = duckdb_section(args.duckdb_subjects, args.seed, jobs=args.jobs) if args.duckdb_subjects else None
-    print()
-    print(text)
+    if text:
+        print("\n" + text)
     if duck is not None:
-        print()
-        print(duckdb_text(duck))
+        print("\n" + duckdb_text(duck))
     import combotherapy as ct
 
     record = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "seed": args.seed,
