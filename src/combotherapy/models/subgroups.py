@@ -22,6 +22,7 @@ from ..inference import engine
 from ..instruments import Instrument
 from ..results import Fitted, Result
 from ..trial import Trial
+from ._degenerate import single_level_notes
 from ._design import ols
 from .ancova import fit_linear
 
@@ -291,6 +292,7 @@ def subgroups(trial: Trial, outcome: str, visit: float,
             skipped_rows.append({"variable": var, "level": lev, "reason": f"fewer than 2 subjects in an arm ({few})",
                                  **{f"n_{a}": int(tab.loc[lev, a]) for a in arms}})
         levels = [lev for lev in grp.levels if lev not in small]
+        notes += single_level_notes(var, levels)  # one level: no subgroups to compare
         if small:
             notes.append(f"'{var}': level(s) {small} not fitted (an arm has fewer than 2 subjects there); see "
                          ".skipped.")
