@@ -99,3 +99,9 @@ def test_responder_separation_is_a_model_error(base):
     d.loc[at, "pain"] = np.where(start > start.median(), 0.0, start)
     with pytest.raises(ModelError, match="separation"):
         ct.responders(_load(d), "pain", 12, threshold=0.3, relative=True)
+
+
+def test_subgroups_on_a_single_arm_subset_is_a_model_error(base):
+    d = base.loc[base["arm"].astype(str) == "combined"]
+    with pytest.raises(ModelError, match="only the arm 'combined'"):
+        ct.subgroups(_load(d), "pain", 12, by=["sex"], pairs="all")
