@@ -359,3 +359,56 @@ def test_inline_svg_is_prefixed_and_stripped():
         assert refs and refs <= set(ids)
     assert not set(ids_and_references(figs[0])[0]) & set(ids_and_references(figs[1])[0])
     assert _svg(Figure(figsize=(1, 1)), "x") == _svg(Figure(figsize=(1, 1)), "x")   # deterministic
+
+
+# --- secondary analyses, provenance and degenerate data ---------------------------------------------------------
+def test_secondary_sections_show_the_library_numbers(sample_html):
+    trial = ct.load(THREE_ARM)
+    surv = section(sample_html, "survival")
+    for v in ct.survival(trial, "recovery_time", "recovered").contrasts["estimate"]:   # hazard ratios
+        assert f"<td>{number(v)}</td>" in surv
+    assert '<figure id="fig-km">' in surv and "Kaplan-Meier" in surv
+    counts = section(sample_html, "counts")
+    for v in ct.count_model(trial, "analgesic_days", 12).contrasts["estimate"]:        # rate ratios
+        assert f"<td>{number(v)}</td>" in counts
+    safety = section(sample_html, "safety")
+    for v in ct.adverse_events(trial).contrasts["estimate"].dropna():
+        assert f"<td>{number(v)}</td>" in safety
+    sub = section(sample_html, "subgroups")
+    res = ct.subgroups(trial, "pain", 12, by=["pain_duration", "age", "sex", "site"])
+    for v in res.contrasts["estimate"]:
+        assert f"<td>{number(v)}</td>" in sub
+    assert '<figure id="fig-subgroups">' in sub
+    for key in ("survival", "counts", "safety", "subgroups"):
+        assert 'class="skipped"' not in section(sample_html, key) and f'href="#{key}"' in sample_html
+
+
+def test_provenance_is_inside_the_report(sample_html):
+    header = re.search(r"<header>(.*?)</header>", sample_html, re.S).group(1)
+    assert "Command: combotherapy report three_arm.csv --outcome pain --visit 12<" in header  # no folder, no --out
+    assert "Random seed: 0" in header and f"combotherapy {ct.__version__}" in header
+    assert "Data file SHA-256: " in header
+
+
+def test_a_model_error_shows_its_message_in_place_of_the_section():
+    # every subject recovers at week 10: the survival model raises a ModelError (it was a raw LinAlgError that
+    # cost the report its whole claims section); its message stands in the section, the rest goes on
+    trial = ct.simulate_trial(n_per_arm=15, seed=5)
+    tied = ct.load(trial.data.assign(recovery_time=10.0, recovered=1))
+    rep = build_report(tied, outcome="pain", visit=12)
+    surv = section(rep.html, "survival")
+    assert "Not computed for these data: in &#x27;recovery_time&#x27;, every subject has the event" in surv
+    assert "internal error" not in rep.html
+    claims = section(rep.html, "claims")
+    assert 'class="skipped">Not computed' not in claims and "same time" in claims   # the claim row says why
+    for key in ("primary", "counts", "safety"):
+        assert 'class="skipped"' not in section(rep.html, key), key
+
+
+def test_sections_only_for_the_columns_the_trial_has():
+    trial = ct.simulate_trial(arms=("physio", "combined"), n_per_arm=12, visits=(0, 4, 12), seed=8)
+    slim = ct.load(trial.data[["subject", "arm", "visit", "pain"]])
+    rep = build_report(slim, outcome="pain", visit=12)
+    for key in ("survival", "counts", "safety", "subgroups"):
+        assert f'<section id="{key}">' not in rep.html
+    assert "Command: combotherapy.report.build_report(...) (called from Python)" in rep.html

@@ -213,13 +213,35 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report_command(args: argparse.Namespace) -> str:
+    """The report command as provenance: file names without folders, and without --out (where it was written
+    does not change what it says, and the same data must give the same bytes wherever it is written)."""
+    import shlex
+
+    words = ["combotherapy", "report", Path(args.data).name, "--outcome", args.outcome, "--visit", f"{args.visit:g}"]
+    for c in args.covariate or ():
+        words += ["--covariate", c]
+    if getattr(args, "mapping", None) is not None:
+        words += ["--mapping", Path(args.mapping).name]
+    for option, pairs in (("--column", "column"), ("--arm", "arm"), ("--visit-label", "visit_label")):
+        for pair in getattr(args, pairs, None) or ():
+            k, v = pair
+            words += [option, f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"]
+    for option, dest in (("--layout", "layout"), ("--encoding", "encoding")):
+        if getattr(args, dest, None):
+            words += [option, str(getattr(args, dest))]
+    for c in getattr(args, "allow_identifier", None) or ():
+        words += ["--allow-identifier", c]
+    return shlex.join(words)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     with _output(args):
         trial = _load(args)
         report = write_report(trial, args.out, outcome=args.outcome, visit=args.visit,
-                              covariates=args.covariate or (), data_file=args.data)
+                              covariates=args.covariate or (), data_file=args.data, command=_report_command(args))
     for section, why in report.skipped:
         print(f"note: {section}: {why}", file=sys.stderr)
     print(f"written: {report.path}")
@@ -346,9 +368,12 @@ def _parser() -> argparse.ArgumentParser:
     h = sub.add_parser("report", help="a self-contained HTML report", epilog=_EPILOG,
                        description="Write one HTML file, viewable offline (figures inline as SVG, no external "
                                    "resources), with Table 1, the CONSORT diagram, the primary analysis (ANCOVA and "
-                                   "combination rule; MMRM over all visits), responders, the claims report and a "
-                                   "methods note. A section that cannot be computed for these data says why. The "
-                                   "same data and versions give the same bytes.")
+                                   "combination rule; MMRM over all visits), responders, time to recovery "
+                                   "(Kaplan-Meier, hazard ratios), count outcomes (rate ratios), adverse events and "
+                                   "subgroups when the trial has them, the claims report and a methods note, with "
+                                   "its provenance (version, data SHA-256, command, seed). A section that cannot be "
+                                   "computed for these data says why. The same data and versions give the same "
+                                   "bytes.")
     h.add_argument("data", type=Path, help="data file")
     h.add_argument("--out", type=Path, required=True, help="HTML file to write")
     h.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")

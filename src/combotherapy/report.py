@@ -30,6 +30,12 @@ __all__ = ["write_report", "build_report", "Report", "describe_trial"]
 RESPONDER_THRESHOLDS = (0.3, 0.5)
 #: packages whose versions decide the numbers and the figure bytes
 _VERSIONED = ("numpy", "pandas", "scipy", "statsmodels", "matplotlib")
+#: the time-to-event pair of the registry (follow-up time, event flag) that the survival section analyses
+SURVIVAL_COLUMNS = ("recovery_time", "recovered")
+#: the subject-level total of adverse events that the safety section analyses
+SAFETY_COLUMN = "adverse_events"
+#: subgroup variables of the subgroup section, when the trial has them (ct.subgroups' defaults)
+SUBGROUP_VARIABLES = ("pain_duration", "age", "sex", "site")
 
 
 @dataclass
@@ -287,8 +293,9 @@ def _responders(trial: Trial, outcome: str, visit: float, b: _Builder) -> str:
                         f"is better; {label} ranges {inst.range_text()} and {inst.better} is better")
     trial.check_visit(visit)
     out = []
-    for threshold in RESPONDER_THRESHOLDS:
-        out.append(result_html(responders(trial, outcome, visit, threshold=threshold, relative=True)))
+    for threshold in RESPONDER_THRESHOLDS:  # a threshold that cannot be analysed says why; the other still shows
+        out.append(b.attempt(f"Responders ({threshold:.0%})", lambda threshold=threshold: result_html(
+            responders(trial, outcome, visit, threshold=threshold, relative=True))))
     pct = [round(100 * t) for t in RESPONDER_THRESHOLDS]
     # the same denominator as the tables above: every randomised subject, no value at the visit = non-responder
     out.append(b.attempt("Responder curve", lambda: _figure(
@@ -315,6 +322,67 @@ def _claims(trial: Trial, b: _Builder) -> str:
     return "\n".join(out)
 
 
+def _has_columns(trial: Trial, *columns: str) -> bool:
+    return all(c in trial.data.columns for c in columns)
+
+
+def _survival(trial: Trial, b: _Builder) -> str:
+    from .models.survival import survival
+
+    time, event = SURVIVAL_COLUMNS
+    result = survival(trial, time, event)
+    out = [result_html(result)]
+    draw = _plot_function("survival")
+    if draw is not None:
+        inst = trial.instruments.get(event)
+        what = (inst.label or event) if inst is not None else event
+        out.append(b.attempt("Kaplan-Meier figure", lambda: _figure(
+            draw(result), "fig-km",
+            f"Kaplan-Meier curves by arm ({what.lower()}) with pointwise 95% confidence bands and the numbers "
+            "at risk; the hazard ratios are those of the Cox model in the table.")))
+    return "\n".join(out)
+
+
+def _count_outcomes(trial: Trial) -> list[str]:
+    return [o for o in trial.visit_outcomes if trial.instruments[o].kind == "count"]
+
+
+def _counts(trial: Trial, visit: float, b: _Builder) -> str:
+    from .models.counts import count_model
+
+    out = []
+    for outcome in _count_outcomes(trial):  # one model per count outcome; one failing does not cost the others
+        out.append(b.attempt(f"Count model of {outcome}", lambda outcome=outcome: result_html(
+            count_model(trial, outcome, visit))))
+    return "\n".join(out)
+
+
+def _safety(trial: Trial) -> str:
+    from .models.safety import adverse_events
+
+    return result_html(adverse_events(trial))
+
+
+def _subgroup_variables(trial: Trial) -> list[str]:
+    return [v for v in SUBGROUP_VARIABLES if v in trial.covariates]
+
+
+def _subgroups(trial: Trial, outcome: str, visit: float, b: _Builder) -> str:
+    from .models.subgroups import subgroups
+
+    trial.check_visit(visit)
+    pairs = "combination" if {"combined", "physio", "acupuncture"} <= set(trial.arms) else "all"
+    result = subgroups(trial, outcome, visit, by=_subgroup_variables(trial), pairs=pairs)
+    out = [result_html(result)]
+    forest = _plot_function("forest")
+    if forest is not None:
+        out.append(b.attempt("Subgroup forest plot", lambda: _figure(
+            forest(result), "fig-subgroups",
+            f"Differences between arms in {trial.instruments[outcome].label or outcome} at week {visit:g} within "
+            "each subgroup (exploratory; judge heterogeneity by the interaction test in the table).")))
+    return "\n".join(out)
+
+
 def _methods(outcome: str, visit: float, covariates: Sequence[str]) -> str:
     adj = f" and {', '.join(covariates)}" if covariates else ""
     items = [
@@ -335,6 +403,12 @@ def _methods(outcome: str, visit: float, covariates: Sequence[str]) -> str:
         "Claims report: each claim of the package's claims table tested on its own outcome and model; Holm across "
         "the testable claims; verdicts supported / not supported (the interval excludes the minimal important "
         "difference) / inconclusive.",
+        "Time to recovery (when the trial records it): Kaplan-Meier curves, log-rank test, Cox hazard ratios (Efron "
+        "ties) with the proportional-hazards check, and restricted mean survival time.",
+        "Count outcomes (when the trial has them): negative binomial rate ratios at the primary visit, adjusted for "
+        "the baseline count. Adverse events: subjects with at least one event and event rates per arm, with "
+        "Newcombe and exact Poisson intervals.",
+        "Subgroups (exploratory): the primary ANCOVA with an arm-by-subgroup interaction, one model per variable.",
         "Table 1 describes the randomised subjects at baseline; no tests of baseline balance.",
         "Figures are drawn from the results shown (never refitted) with one colour per arm (Okabe-Ito) and embedded "
         "as SVG; the report fetches nothing and carries no date, so the same data and versions give the same bytes.",
@@ -372,7 +446,8 @@ nav ol { columns: 2; }
 
 
 def build_report(trial: Trial, *, outcome: str = "pain", visit: float = 12.0, covariates: Sequence[str] = (),
-                 data_file: str | os.PathLike | None = None, title: str | None = None) -> Report:
+                 data_file: str | os.PathLike | None = None, title: str | None = None,
+                 command: str | None = None) -> Report:
     """Render the report of ``trial`` as one HTML document (nothing is written).
 
     Parameters
@@ -390,11 +465,22 @@ def build_report(trial: Trial, *, outcome: str = "pain", visit: float = 12.0, co
         the report (only the file name is shown, never the folder).
     title : str, optional
         Heading; default ``"combotherapy report: <data name>"``.
+    command : str, optional
+        The command that made the report, printed in its provenance block (``combotherapy report`` passes its
+        own arguments, file names without folders and without ``--out``); default: a Python call.
 
     Returns
     -------
     Report
         ``.html`` and ``.skipped`` (sections not computed, with the reason).
+
+    Notes
+    -----
+    Provenance printed at the top: the package version (and those of numpy, pandas, scipy, statsmodels,
+    matplotlib), the data file's name and SHA-256, the command, and the random seed (only the claims report's
+    Monte Carlo mediation test draws random numbers, with seed 0). A section whose analysis raises
+    :class:`ModelError` or :class:`DataError` shows that message in its place; the other sections go on.
+    Survival, count, safety and subgroup sections appear when the trial has those columns.
 
     Raises
     ------
@@ -423,6 +509,15 @@ def build_report(trial: Trial, *, outcome: str = "pain", visit: float = 12.0, co
               lambda: _primary(trial, outcome, visit, covariates, b))
     b.section("mmrm", f"Repeated measures: {outcome} over all visits", lambda: _mmrm(trial, outcome, covariates, b))
     b.section("responders", f"Responders: {outcome} at week {visit:g}", lambda: _responders(trial, outcome, visit, b))
+    if _has_columns(trial, *SURVIVAL_COLUMNS):
+        b.section("survival", "Time to recovery: Kaplan-Meier and hazard ratios", lambda: _survival(trial, b))
+    if _count_outcomes(trial):
+        b.section("counts", f"Count outcomes: rate ratios at week {visit:g}", lambda: _counts(trial, visit, b))
+    if _has_columns(trial, SAFETY_COLUMN):
+        b.section("safety", "Safety: adverse events", lambda: _safety(trial))
+    if _subgroup_variables(trial) and outcome in trial.visit_outcomes:
+        b.section("subgroups", f"Subgroups: {outcome} at week {visit:g} (exploratory)",
+                  lambda: _subgroups(trial, outcome, visit, b))
     b.section("claims", "Claims report", lambda: _claims(trial, b))
     b.section("methods", "Methods", lambda: _methods(outcome, visit, covariates))
 
@@ -432,8 +527,14 @@ def build_report(trial: Trial, *, outcome: str = "pain", visit: float = 12.0, co
     if data_file is not None:
         digest = hashlib.sha256(Path(data_file).read_bytes()).hexdigest()
         meta.append(f"Data file SHA-256: {digest}")
+    from .claims import MEDIATION_SIMS
+
     meta += [f"Primary outcome: {outcome} at week {visit:g}"
              + (f"; adjusted for {', '.join(covariates)}" if covariates else ""),
+             f"Command: {command}" if command else
+             "Command: combotherapy.report.build_report(...) (called from Python)",
+             f"Random seed: 0 (the claims report's Monte Carlo mediation test, {MEDIATION_SIMS} draws); no other "
+             "number in this report uses random numbers",
              f"Made by combotherapy {__version__} ({_versions()}). No date is recorded, so the same data and "
              "versions give the same bytes."]
     nav = "".join(f'<li><a href="#{k}">{_e(t)}</a></li>' for k, t in b.toc)
@@ -448,7 +549,7 @@ def build_report(trial: Trial, *, outcome: str = "pain", visit: float = 12.0, co
 
 def write_report(trial: Trial, path: str | os.PathLike, *, outcome: str = "pain", visit: float = 12.0,
                  covariates: Sequence[str] = (), data_file: str | os.PathLike | None = None,
-                 title: str | None = None) -> Report:
+                 title: str | None = None, command: str | None = None) -> Report:
     """Render the report (see :func:`build_report`) and write it atomically to ``path``.
 
     The whole document is rendered in memory first; the file appears only when it is complete, and an existing
@@ -467,6 +568,6 @@ def write_report(trial: Trial, path: str | os.PathLike, *, outcome: str = "pain"
     PosixPath('report.html')
     """
     report = build_report(trial, outcome=outcome, visit=visit, covariates=covariates, data_file=data_file,
-                          title=title)
+                          title=title, command=command)
     report.path = write_text(path, report.html)
     return report

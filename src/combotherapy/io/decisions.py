@@ -201,7 +201,8 @@ def _looks_identifying(label: str) -> bool:
         return True
     words = re.findall(r"[A-Za-z]+", s)
     caps = [w for w in words if w[0].isupper() and len(w) > 1 and w.lower() not in _VOCAB]
-    return len(caps) >= 2  # 'John Smith', 'Mary Ann Jones': two capitalised words outside the trial vocabulary
+    from ..privacy.labels import label_names_a_person  # a lexicon name, a date, a phone-like number
+    return len(caps) >= 2 or label_names_a_person(s)  # 'John Smith': two capitalised words outside the vocabulary
 
 
 def shown_labels(labels: list, what: str) -> str:

@@ -1,28 +1,30 @@
 """Reading study-level files: one row per study arm, per contrast, or per study with numbered arm columns.
 
 Study-level files hold published aggregate results. Author and study-label columns are publication metadata, not
-patient identifiers, so the patient identifier guard (:mod:`combotherapy.privacy`) is deliberately NOT run here:
-the privacy module is being rewritten to accept a "study-level" kind of file (see issue 13 and the privacy
-rewrite); until then this reader skips the guard rather than flag every author name.
+patient identifiers: the identifier guard (:func:`combotherapy.privacy.check_identifiers`) runs with
+``kind="study"``, which does not search those columns for names, dates or ages but still refuses e-mail
+addresses, phone numbers, record numbers and the like (a patient-level file passed here by mistake).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ProblemCollector
 from ..io.readers import read_source
+from ..privacy import check_identifiers
 
 __all__ = ["read_studies", "arms_from_wide", "study_layout"]
 
 
 def read_studies(source: str | os.PathLike | pd.DataFrame, *, columns: Mapping[str, str] | None = None,
-                 encoding: str | None = None, sheet: str | int | None = None) -> pd.DataFrame:
+                 encoding: str | None = None, sheet: str | int | None = None,
+                 allow_identifiers: Sequence[str] = ()) -> pd.DataFrame:
     """Read a study-level file (csv, tsv, parquet, excel, stata, sas) without modifying it.
 
     Parameters
@@ -32,12 +34,20 @@ def read_studies(source: str | os.PathLike | pd.DataFrame, *, columns: Mapping[s
         ``{"name used by the analysis": "column in the file"}``, e.g. ``{"study": "author", "event": "resp"}``.
     encoding, sheet
         As :func:`combotherapy.load`.
+    allow_identifiers : sequence of str
+        Columns (as named in the file) that the identifier guard is told to let through, after checking them.
 
     Returns
     -------
     DataFrame
         The rows as read (no row is dropped), columns renamed; text cells stripped of surrounding spaces;
         ``attrs["layout"]`` is ``"arms"``, ``"contrasts"`` or ``"wide"`` (see :func:`study_layout`).
+
+    Raises
+    ------
+    IdentifierError
+        A column holds direct identifiers beyond publication metadata (``kind="study"`` of the guard); no value
+        is shown.
 
     Examples
     --------
@@ -47,6 +57,8 @@ def read_studies(source: str | os.PathLike | pd.DataFrame, *, columns: Mapping[s
     'arms'
     """
     frame, name = read_source(source, encoding=encoding, sheet=sheet)
+    # before any rename, so that the guard's messages name the file's own columns; author/study labels pass
+    check_identifiers(frame, kind="study", allow=allow_identifiers)
     p = ProblemCollector()
     if columns:
         for target, col in columns.items():

@@ -18,6 +18,7 @@ from ..inference import GRID_RULE, Inference, ModelSpec, model_matrix, reference
 from ..instruments import Instrument
 from ..results import Fitted, Result
 from ..trial import Trial
+from ._degenerate import require_two_arms
 from ._design import OlsFit, ols
 
 __all__ = ["ancova", "AncovaResult", "fit_linear"]
@@ -168,6 +169,7 @@ def ancova(trial: Trial, outcome: str, visit: float, *, covariates: Sequence[str
     alpha = check_alpha(alpha)
     log = scale == "log"
     aset = analysis_set(trial, outcome, visit, covariates=covariates, missing=missing_baseline, positive=log)
+    require_two_arms(aset.arms, outcome, aset.visit, "ANCOVA")  # a single-arm subset: no contrast to make
     reference = check_reference(reference, aset.arms)
     spec, fit, inf = fit_linear(aset, log=log)
     inst, v = aset.instrument, aset.visit

@@ -250,7 +250,7 @@ def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]]
         except (PerfectSeparationError, np.linalg.LinAlgError, ValueError) as e:
             raise ModelError(f"the logistic model responder ~ arm + baseline could not be fitted ({e}); "
                              f"use the risk difference and risk ratio, which need no model") from None
-    mu = fit.fittedvalues
+        mu = fit.fittedvalues  # lazy: computed here so its exp() overflow under separation stays silenced
     if not fit.converged or np.any(mu < SEPARATION_EPS) or np.any(mu > 1 - SEPARATION_EPS):
         raise ModelError(f"responder status at this visit is perfectly predicted by arm and baseline '{outcome}'"
                          f"{' and the covariates' if cov.names else ''} (separation), so the adjusted odds ratio "

@@ -22,6 +22,7 @@ from ..inference import engine
 from ..instruments import Instrument
 from ..results import Fitted, Result
 from ..trial import Trial
+from ._degenerate import require_two_arms, single_level_notes
 from ._design import ols
 from .ancova import fit_linear
 
@@ -243,6 +244,7 @@ def subgroups(trial: Trial, outcome: str, visit: float,
         raise DataError(f"alpha must be between 0 and 1 (e.g. 0.05 for 95% intervals), not {alpha!r}")
     prep = analysis_set(trial, outcome, visit, missing=missing_baseline)
     arms, inst, v = prep.arms, prep.instrument, prep.visit
+    require_two_arms(arms, outcome, v, "subgroup analysis")  # a single-arm subset: no contrast to make
     chosen = _pairs(arms, pairs)
     cuts = dict(cuts or {})
     if isinstance(by, str):
@@ -291,6 +293,7 @@ def subgroups(trial: Trial, outcome: str, visit: float,
             skipped_rows.append({"variable": var, "level": lev, "reason": f"fewer than 2 subjects in an arm ({few})",
                                  **{f"n_{a}": int(tab.loc[lev, a]) for a in arms}})
         levels = [lev for lev in grp.levels if lev not in small]
+        notes += single_level_notes(var, levels)  # one level: no subgroups to compare
         if small:
             notes.append(f"'{var}': level(s) {small} not fitted (an arm has fewer than 2 subjects there); see "
                          ".skipped.")

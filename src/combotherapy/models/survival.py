@@ -23,6 +23,7 @@ from ..inference import Inference, engine
 from ..results import Fitted, Result
 from ..trial import Trial
 from ._covariates import Covariates, arm_design, subject_covariates
+from ._degenerate import check_event_times
 from .survival_estimators import cox_zph, km_median, km_table, rmst_by_arm
 
 __all__ = ["survival", "SurvivalResult", "km_table", "km_median", "rmst_by_arm", "cox_zph"]
@@ -260,6 +261,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     subj["arm"] = pd.Categorical(subj["arm"].astype(str), categories=arms, ordered=True)
     subj = subj.sort_values(["arm", "time"], kind="stable").reset_index(drop=True)
     t, e, a = subj["time"].to_numpy(float), subj["event"].to_numpy(float), subj["arm"].astype(str).to_numpy()
+    check_event_times(t, e, time, event)  # all events at one time: nothing to order (was a raw LinAlgError)
     events = subj.groupby("arm", observed=False)["event"].sum()
     notes = []
     dropped = [arm for arm in trial.arms if arm not in arms]

@@ -13,6 +13,7 @@ from ...arguments import ADJUST_METHODS, DEFAULTS, check_alpha, check_choice, ch
 from ...errors import ArgumentError, DataError, ModelError
 from ...inference import GRID_RULE, Inference, ReferenceGrid
 from ...results import Fitted, Result
+from .._degenerate import empty_visit_notes
 from .covariance import STRUCTURES, make_structure
 from .design import MMRMData, build, dependent_columns, design_maps, pattern_stats
 from .dfs import KenwardRoger, Residual, Satterthwaite
@@ -372,7 +373,7 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     ls = inf.emmeans(alpha=alpha)
     con = inf.compare(reference=reference, adjust=adjust, alpha=alpha)
     inst = trial.instrument(outcome)
-    notes = list(data.notes)
+    notes = list(data.notes) + empty_visit_notes(trial.visits, data.visits, outcome)  # a visit with no data
     if k == 1:
         notes.append("one post-baseline visit: the covariance is a single variance whatever structure was asked")
     gaps = np.diff(data.visits)
