@@ -20,7 +20,7 @@ from ..arms import contrast_pairs
 from ..errors import DataError
 from ..inference import engine
 from ..instruments import Instrument
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._design import ols
 from .ancova import fit_linear
@@ -170,6 +170,7 @@ class SubgroupResult(Result):
                 "favours the first arm of a contrast."]
 
 
+@records_design
 def subgroups(trial: Trial, outcome: str, visit: float,
               by: Sequence[str] = ("pain_duration", "age", "sex", "site"), *,
               cuts: Mapping[str, Sequence[float]] | None = None,
