@@ -209,3 +209,65 @@ def with_evalues(out):
         out.evalues = evalue_table(out)
         out.fitted.notes.append(EVALUE_NOTE)
     return out
+
+
+#: the prefix of each claim's reason on observational data
+CLAIM_CAVEAT = ("Observational data, arms not randomised and compared WITHOUT adjustment for confounding "
+                "(E-value {e}; for the interval {e_ci}): ")
+
+
+def claims_evalues(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """E-values of each claim's deciding contrast (columns ``evalue, evalue_ci, evalue_measure``).
+
+    Rate ratios are taken as risk ratios; hazard and odds ratios use the common-outcome conversions (the
+    conservative choice when the outcome's frequency is not checked); every other measure (mean differences,
+    ratios of geometric means, risk differences, mediated effects) goes through the claims report's standardised
+    effect ``std_effect`` with its SE from the (1 - alpha) interval: RR ~ exp(0.91 d).
+    """
+    from scipy import stats
+
+    n = len(table)
+    out = pd.DataFrame({"evalue": np.full(n, np.nan), "evalue_ci": np.full(n, np.nan),
+                        "evalue_measure": [""] * n}, index=table.index)
+    measure = table["measure"].astype(str)
+    est = pd.to_numeric(table["estimate"], errors="coerce")
+    lo, hi = pd.to_numeric(table["ci_low"], errors="coerce"), pd.to_numeric(table["ci_high"], errors="coerce")
+    z = stats.norm.ppf(1 - alpha / 2)
+    for i, m in zip(table.index, measure):  # one row per claim (a dozen)
+        if not np.isfinite(est[i]):
+            continue
+        if m.startswith(("rate ratio", "hazard ratio", "odds ratio")) and est[i] > 0:
+            kind = "RR" if m.startswith("rate ratio") else m.split()[0][0].upper() + "R"
+            ev = evalue(est[i], lo[i], hi[i], measure=kind, rare=None if kind == "RR" else False)
+            label = {"RR": "RR (rate ratio)", "HR": "HR (common event)", "OR": "OR (common outcome)"}[kind]
+        else:
+            d = float(pd.to_numeric(table.loc[i, "std_effect"], errors="coerce"))
+            se = (float(table.loc[i, "std_ci_high"]) - float(table.loc[i, "std_ci_low"])) / (2 * z)
+            if not (np.isfinite(d) and np.isfinite(se)):
+                continue
+            ev = evalue(d, measure="SMD", se=se)
+            label = "SMD (standardised effect)"
+        out.loc[i, ["evalue", "evalue_ci"]] = [float(ev["evalue"].iloc[0]), float(ev["evalue_ci"].iloc[0])]
+        out.loc[i, "evalue_measure"] = label
+    return out
+
+
+def observational_claims(report, alpha: float = 0.05):
+    """A claims report on observational data: the design recorded, each claim's E-values beside its contrast, and
+    each testable claim's reason opened with the warning that the arms were compared without adjustment."""
+    from ..results import record_design
+
+    table = report.table
+    ev = claims_evalues(table, alpha)
+    at = list(table.columns).index("ci_high") + 1
+    for k, col in enumerate(("evalue", "evalue_ci", "evalue_measure")):
+        table.insert(at + k, col, ev[col].to_numpy())
+    tested = ev["evalue"].notna()
+    fmt = lambda v: f"{v:.2f}" if np.isfinite(v) else "not computable"  # noqa: E731
+    table.loc[tested, "reason"] = [CLAIM_CAVEAT.format(e=fmt(e), e_ci=fmt(c)) + r for e, c, r in
+                                   zip(ev.loc[tested, "evalue"], ev.loc[tested, "evalue_ci"],
+                                       table.loc[tested, "reason"])]
+    record_design(report, "observational", warn=False)
+    report.fitted.notes.append(EVALUE_NOTE + " Here: for each claim's deciding contrast (evalue_measure says how "
+                               "the estimate was put on the risk-ratio scale).")
+    return report

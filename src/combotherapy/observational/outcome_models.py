@@ -215,7 +215,8 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
                     formula=f"{outcome} ~ arm" + (f" + {covariate_names(covariates)[0]}" if covariates else ""),
                     outcome=outcome, df_method="z", adjust=adjust, alpha=alpha,
                     n_per_arm=weights.fitted.n_per_arm, excluded=weights.fitted.excluded, notes=notes,
-                    extra={"design": ps.design, "estimand": weights.estimand, "se": se, "link": link})
+                    extra={"design": ps.design, "estimand": weights.estimand, "se": se, "link": link,
+                           "adjustment": weights.adjustment})
     out = WeightedRegressionResult(f"Weighted regression of {outcome}", fitted, coefficients=coef,
                                    contrasts=contrasts, terms=names, beta=gamma, vcov=vcov, link=link,
                                    weights=weights, outcome=outcome)
