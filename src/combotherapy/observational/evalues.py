@@ -146,6 +146,12 @@ def evalues(result, *, rare: bool | None = None) -> pd.DataFrame:
         ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
                     measure="OR", rare=rare)
         table["measure"] = f"OR ({'rare outcome: RR ~ OR' if rare else 'common outcome: RR ~ sqrt(OR)'})"
+    elif getattr(result, "link", None) == "log" and isinstance(contrasts, pd.DataFrame):
+        # rate ratios of a weighted Poisson or negative binomial model: taken as risk ratios
+        table = contrasts.copy()
+        ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
+                    measure="RR")
+        table["measure"] = "RR (rate ratio)"
     elif isinstance(ratios, pd.DataFrame):
         table = ratios.copy()
         ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
