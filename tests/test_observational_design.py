@@ -163,3 +163,18 @@ def test_html_report_names_the_design_and_shows_evalues(trials):
     assert "UNADJUSTED comparison" in html and "evalue_ci" in html and "Observational data, arms not" in html
     plain = build_report(rnd).html
     assert "Design: observational" not in plain and "evalue" not in plain
+
+
+def test_claims_report_decided_by_a_weighted_analysis_names_the_adjustment():
+    t = ct.load(REGISTRY, columns={"pain_w12": "pain"}, design="observational",
+                outcomes={"pain": ct.Instrument(better="lower", units="points")})
+    ps = ob.propensity_score(t, PS)
+    wr = ob.weighted_regression(ob.iptw(ps), "pain", "pain0 + age + sex + log(pain_duration)")
+    rep = ct.claims_report(t, results={"1": wr})
+    row = rep.table.set_index("id").loc["1"]
+    assert row["reason"].startswith("Observational data, arms not randomised; adjusted by inverse probability of "
+                                    "treatment weighting, ATE weights")
+    own = wr.evalues.set_index("contrast").loc[row["contrast"]]
+    assert row["evalue"] == own["evalue"] and row["evalue_ci"] == own["evalue_ci"]
+    assert "adjustment for confounding: claim by claim" in rep.summary()
+    assert UNADJUSTED_WARNING not in rep.notes

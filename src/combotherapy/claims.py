@@ -586,5 +586,5 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     report = ClaimsReport("Claims report", fitted, table=frame)
     if getattr(trial, "design", "randomised") == "observational":  # E-values, warnings (combotherapy.observational)
         from .observational.evalues import observational_claims
-        report = observational_claims(report, alpha)
+        report = observational_claims(report, alpha, results)
     return report

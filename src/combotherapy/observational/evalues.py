@@ -217,9 +217,11 @@ def with_evalues(out):
     return out
 
 
-#: the prefix of each claim's reason on observational data
+#: the prefix of each claim's reason on observational data (unadjusted, or decided by an adjusted result)
 CLAIM_CAVEAT = ("Observational data, arms not randomised and compared WITHOUT adjustment for confounding "
                 "(E-value {e}; for the interval {e_ci}): ")
+CLAIM_ADJUSTED = ("Observational data, arms not randomised; adjusted by {adjustment} (E-value {e}; for the interval "
+                  "{e_ci}): ")
 
 
 def claims_evalues(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -258,22 +260,42 @@ def claims_evalues(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return out
 
 
-def observational_claims(report, alpha: float = 0.05):
+def observational_claims(report, alpha: float = 0.05, results=None):
     """A claims report on observational data: the design recorded, each claim's E-values beside its contrast, and
-    each testable claim's reason opened with the warning that the arms were compared without adjustment."""
-    from ..results import record_design
+    each testable claim's reason opened with the warning that the arms were compared without adjustment (or, for a
+    claim decided by a fitted result given in ``results`` that records an adjustment, e.g. a weighted regression,
+    with that adjustment named)."""
+    from ..results import UNADJUSTED_WARNING, record_design
 
     table = report.table
     ev = claims_evalues(table, alpha)
+    for k, res in (results or {}).items():  # a result with its own E-values (observational fits): use its row
+        own = getattr(res, "evalues", None)
+        rows = table.index[table["id"].astype(str) == str(k)]
+        if not isinstance(own, pd.DataFrame) or not len(rows):
+            continue
+        hit = own[own["contrast"].astype(str) == str(table.loc[rows[0], "contrast"])]
+        if len(hit):
+            ev.loc[rows[0], ["evalue", "evalue_ci"]] = hit[["evalue", "evalue_ci"]].to_numpy(float)[0]
+            ev.loc[rows[0], "evalue_measure"] = f"from the result: {hit['measure'].iloc[0]}"
     at = list(table.columns).index("ci_high") + 1
     for k, col in enumerate(("evalue", "evalue_ci", "evalue_measure")):
         table.insert(at + k, col, ev[col].to_numpy())
-    tested = ev["evalue"].notna()
+    tested = pd.to_numeric(table["p"], errors="coerce").notna()
     fmt = lambda v: f"{v:.2f}" if np.isfinite(v) else "not computable"  # noqa: E731
-    table.loc[tested, "reason"] = [CLAIM_CAVEAT.format(e=fmt(e), e_ci=fmt(c)) + r for e, c, r in
-                                   zip(ev.loc[tested, "evalue"], ev.loc[tested, "evalue_ci"],
-                                       table.loc[tested, "reason"])]
-    record_design(report, "observational", warn=False)
+    adjusted = {str(k): r.fitted.extra.get("adjustment") for k, r in (results or {}).items()
+                if r.fitted.extra.get("adjustment")}
+    table.loc[tested, "reason"] = [
+        (CLAIM_ADJUSTED.format(adjustment=adjusted[str(i)], e=fmt(e), e_ci=fmt(c)) if str(i) in adjusted else
+         CLAIM_CAVEAT.format(e=fmt(e), e_ci=fmt(c))) + r
+        for i, e, c, r in zip(table.loc[tested, "id"], ev.loc[tested, "evalue"], ev.loc[tested, "evalue_ci"],
+                              table.loc[tested, "reason"])]
+    unadjusted = tested & ~table["id"].astype(str).isin(adjusted)
+    record_design(report, "observational", warn=False,
+                  adjustment=None if unadjusted.any() else "claim by claim, as each reason says")
+    if unadjusted.any() and adjusted:
+        report.fitted.notes[report.fitted.notes.index(UNADJUSTED_WARNING)] = (
+            UNADJUSTED_WARNING + f" Claims {sorted(adjusted)} were decided by the adjusted results given.")
     report.fitted.notes.append(EVALUE_NOTE + " Here: for each claim's deciding contrast (evalue_measure says how "
                                "the estimate was put on the risk-ratio scale).")
     return report
