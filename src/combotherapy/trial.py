@@ -95,6 +95,9 @@ class Trial:
     AttributeError: a Trial is immutable: cannot set 'source'
     """
 
+    #: how treatment was assigned, one of :data:`DESIGNS` (set once, in ``_setup``)
+    design: str
+
     def __init__(self, data: pd.DataFrame, instruments: Mapping[str, Instrument], *, source: str = "DataFrame",
                  notes: Sequence[str] | None = None, design: str = "randomised"):
         _check_canonical(data, instruments)
