@@ -81,6 +81,34 @@ def test_trial_models_name_the_design_and_warn_when_unadjusted(trials, fit):
     for name, frame in base.frames().items():
         pd.testing.assert_frame_equal(frame, res.frames()[name])
     assert res.to_json()["fitted"]["extra"]["design"] == "observational"
+    assert "evalues" in res.frames() and "evalues" not in base.frames() and "E-values" in text
+
+
+def _e(rr):
+    rr = np.where(rr < 1, 1 / rr, rr)
+    return rr + np.sqrt(rr * (rr - 1))
+
+
+def test_evalues_beside_trial_model_contrasts(trials):
+    rnd, obs = trials
+    anc = _quiet(ct.ancova, obs, "pain", 12)
+    base = rnd.data[rnd.data["visit"] == 0].groupby("arm", observed=True)["pain"]
+    n, var = base.size(), base.var(ddof=1)
+    sd = np.sqrt(((n - 1) * var).sum() / (n - 1).sum())
+    d, s = anc.contrasts["estimate"].to_numpy() / sd, anc.contrasts["se"].to_numpy() / sd
+    rr, lo, hi = np.exp(0.91 * d), np.exp(0.91 * d - 1.78 * s), np.exp(0.91 * d + 1.78 * s)
+    np.testing.assert_allclose(anc.evalues["evalue"], _e(rr), rtol=1e-12)
+    near = np.where(rr >= 1, lo, hi)
+    crosses = np.where(rr >= 1, lo <= 1, hi >= 1)
+    np.testing.assert_allclose(anc.evalues["evalue_ci"], np.where(crosses, 1.0, _e(near)), rtol=1e-12)
+    counts = _quiet(ct.count_model, obs, "analgesic_days", 12)
+    np.testing.assert_allclose(counts.evalues["evalue"], _e(counts.contrasts["estimate"].to_numpy()), rtol=1e-12)
+    assert (counts.evalues["evalue_measure"] == "RR").all()
+    surv = _quiet(ct.survival, obs)
+    assert (surv.evalues["evalue_measure"] == "HR (common event)").all()
+    h = surv.contrasts["estimate"].to_numpy()
+    np.testing.assert_allclose(surv.evalues["evalue"],
+                               _e((1 - 0.5 ** np.sqrt(h)) / (1 - 0.5 ** np.sqrt(1 / h))), rtol=1e-12)
 
 
 def test_observational_results_name_the_adjustment():

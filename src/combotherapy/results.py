@@ -390,12 +390,15 @@ def design_lines(extra: Mapping[str, Any]) -> list[str]:
     return [f"Adjustment for confounding: {adjustment}"] if adjustment else []
 
 
-def record_design(result: Result, design: str, *, adjustment: str | None = None, warn: bool = True) -> Result:
+def record_design(result: Result, design: str, *, adjustment: str | None = None, warn: bool = True,
+                  trial: Any = None) -> Result:
     """Record on ``result`` (and the results bundled in it) the design of the data it was fitted to.
 
     On observational data a result without an ``adjustment`` (every trial model: ANCOVA, MMRM, counts,
     responders, survival, the combination rule...) gets :data:`UNADJUSTED_WARNING` in its notes and, with
-    ``warn``, a :class:`ConfoundingWarning`; randomised results are left as they are.
+    ``warn``, a :class:`ConfoundingWarning`; with the ``trial`` it was fitted to, an ``evalues`` table is put
+    beside its contrasts (:func:`combotherapy.observational.evalues.trial_evalues`). Randomised results are left
+    as they are.
     """
     if design != "observational":
         return result
@@ -409,6 +412,13 @@ def record_design(result: Result, design: str, *, adjustment: str | None = None,
             unadjusted = True
             if UNADJUSTED_WARNING not in res.fitted.notes:
                 res.fitted.notes.append(UNADJUSTED_WARNING)
+            if trial is not None and "evalues" not in res.frames():
+                from .observational.evalues import EVALUE_NOTE, trial_evalues  # only for observational data
+                table = trial_evalues(res, trial)
+                if table is not None:
+                    res.evalues = table  # type: ignore[attr-defined]
+                    res.tables = (*res.tables, "evalues")
+                    res.fitted.notes.append(EVALUE_NOTE)
     if unadjusted and warn:
         warnings.warn(f"{result.title}: {UNADJUSTED_WARNING[9:]}", ConfoundingWarning, stacklevel=3)
     return result
@@ -427,7 +437,7 @@ def records_design(fit: _F) -> _F:
         data = args[0] if args else kwargs.get("trial", kwargs.get("result"))
         design = getattr(data, "design", None)
         if design == "observational" and isinstance(result, Result):
-            record_design(result, design)
+            record_design(result, design, trial=data if hasattr(data, "visit_outcomes") else None)
         return result
 
     return cast(_F, fit_recording_design)

@@ -299,3 +299,58 @@ def observational_claims(report, alpha: float = 0.05, results=None):
     report.fitted.notes.append(EVALUE_NOTE + " Here: for each claim's deciding contrast (evalue_measure says how "
                                "the estimate was put on the risk-ratio scale).")
     return report
+
+
+def trial_evalues(result, trial) -> pd.DataFrame | None:
+    """E-values beside the contrasts of a trial model fitted to observational data (None when none apply).
+
+    Ratio contrasts (``log_estimate``) are converted by the model's link: rate ratios (log link) are taken as risk
+    ratios, hazard ratios (a Cox model) and odds ratios (logit link, or a ``measure`` naming an odds ratio) use the
+    common-outcome conversions; mean differences of a visit-level outcome become SMDs over the pooled within-arm
+    SD of its baseline (as the claims report standardises), ``d = estimate / sd``, ``se_d = se / sd``. Risk
+    differences and other measures get no E-value here (the claims report gives one for each claim).
+    """
+    contrasts = getattr(result, "contrasts", None)
+    if not isinstance(contrasts, pd.DataFrame) or not {"estimate", "ci_low", "ci_high", "se"} <= set(contrasts):
+        return None
+    link = getattr(getattr(result, "inference", None), "link", None)
+    n = len(contrasts)
+    e_point, e_ci, label = np.full(n, np.nan), np.full(n, np.nan), [""] * n
+    est = contrasts["estimate"].to_numpy(float)
+    lo, hi = contrasts["ci_low"].to_numpy(float), contrasts["ci_high"].to_numpy(float)
+    measures = contrasts["measure"].astype(str).str.replace("_", " ").tolist() if "measure" in contrasts else [""] * n
+    if "log_estimate" in contrasts:
+        cox = "cox" in result.fitted.model.lower()
+        for i, m in enumerate(measures):  # a handful of contrasts
+            kind = ("OR" if "odds ratio" in m else "RR" if "risk ratio" in m else None) if m else \
+                ("HR" if cox else "OR" if link == "logit" else "RR" if link == "log" else None)
+            if kind is None or not (est[i] > 0 and np.isfinite(est[i])):
+                continue
+            ev = evalue(est[i], lo[i], hi[i], measure=kind, rare=None if kind == "RR" else False)
+            e_point[i], e_ci[i] = ev["evalue"].iloc[0], ev["evalue_ci"].iloc[0]
+            label[i] = {"RR": "RR", "HR": "HR (common event)", "OR": "OR (common outcome)"}[kind]
+    elif not any(measures) and result.fitted.outcome in getattr(trial, "visit_outcomes", ()):
+        sd = _pooled_baseline_sd(trial, result.fitted.outcome)
+        if not np.isfinite(sd) or sd <= 0:
+            return None
+        ev = evalue(est / sd, measure="SMD", se=contrasts["se"].to_numpy(float) / sd)
+        e_point, e_ci = ev["evalue"].to_numpy(), ev["evalue_ci"].to_numpy()
+        label = [f"SMD (difference / baseline SD {sd:.4g})"] * n
+    if np.all(np.isnan(e_point)):
+        return None
+    keep = [c for c in ("visit", "contrast", "first", "second", "estimate") if c in contrasts]
+    out = contrasts[keep].reset_index(drop=True).assign(evalue_measure=label, evalue=e_point, evalue_ci=e_ci)
+    # mixed-measure tables (responders): only the rows with an E-value
+    return out[out["evalue"].notna()].reset_index(drop=True)
+
+
+def _pooled_baseline_sd(trial, outcome: str) -> float:
+    """Pooled within-arm SD of the visit-0 values of ``outcome`` (NaN without two values in some arm)."""
+    frame = trial.data
+    base = frame.loc[frame["visit"].to_numpy(float) == 0.0, ["arm", outcome]].dropna()
+    if base.empty:
+        return float("nan")
+    g = base.groupby("arm", observed=True)[outcome]
+    n, var = g.size(), g.var(ddof=1)
+    ok = n > 1
+    return float(np.sqrt(((n[ok] - 1) * var[ok]).sum() / (n[ok] - 1).sum())) if ok.any() else float("nan")
