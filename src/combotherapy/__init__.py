@@ -33,6 +33,7 @@ _LAZY = {
     "power": ".power", "sample_size": ".power", "PowerResult": ".power",   # ct.power is the function
     "ClaimsReport": ".claims", "claims_report": ".claims",
     "ArgumentError": ".errors", "DataError": ".errors", "IdentifierError": ".errors", "ModelError": ".errors",
+    "ConfoundingWarning": ".results",
     "REGISTRY": ".instruments", "Instrument": ".instruments",
     "load": ".io",
     "AdherenceResult": ".models.adherence", "adherence": ".models.adherence",

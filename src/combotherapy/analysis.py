@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from .arguments import check_alpha, check_choice
 from .errors import DataError
-from .results import Result, to_json
+from .results import Result, records_design, to_json
 from .trial import Trial
 
 __all__ = ["primary", "PrimaryResult", "to_json", "MODELS"]  # to_json: from results (kept here for the CLI)
@@ -86,6 +86,7 @@ def _arms_missing(trial: Trial, needed: Sequence[str]) -> list[str]:
     return [a for a in needed if a not in present]
 
 
+@records_design
 def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
             covariates: Sequence[str] = (), baseline: bool = True, alpha: float = 0.05) -> PrimaryResult:
     """Compare the arms on one outcome: LS means, pairwise contrasts and, when the arms allow, the combination

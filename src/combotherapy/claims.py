@@ -318,7 +318,8 @@ def _subset(trial: Trial, subgroup: str) -> Trial | str:
         raise DataError(f"the subgroup filter {subgroup!r} compares '{col}' with a number, but '{col}' holds text; "
                         "give a numeric column or drop the filter")
     keep = {">=": x >= val, "<=": x <= val, ">": x > val, "<": x < val, "==": x == val}[op]
-    return Trial(trial.data.loc[keep.to_numpy()].reset_index(drop=True), trial.instruments, source=trial.source)
+    return Trial(trial.data.loc[keep.to_numpy()].reset_index(drop=True), trial.instruments, source=trial.source,
+                 design=trial.design)
 
 
 def _size(fitted: Fitted) -> dict:
@@ -582,4 +583,8 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
                            "when the model could not be fitted.",
                            "Each claim's model drops subjects without the values it needs: see the columns n and "
                            "n_excluded, and the model's own result for who and why."])
-    return ClaimsReport("Claims report", fitted, table=frame)
+    report = ClaimsReport("Claims report", fitted, table=frame)
+    if getattr(trial, "design", "randomised") == "observational":  # E-values, warnings (combotherapy.observational)
+        from .observational.evalues import observational_claims
+        report = observational_claims(report, alpha, results)
+    return report

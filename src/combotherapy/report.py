@@ -22,6 +22,7 @@ from pathlib import Path
 from .errors import DataError, ModelError
 from .files import write_text
 from .report_tables import result_html
+from .results import design_lines
 from .trial import Trial
 
 __all__ = ["write_report", "build_report", "Report", "describe_trial"]
@@ -68,6 +69,7 @@ def describe_trial(trial: Trial) -> list[str]:
     per_arm = subjects["arm"].astype(str).value_counts().reindex(trial.arms, fill_value=0)
     lines = [f"Subjects: {trial.n_subjects} ({', '.join(f'{a} {n}' for a, n in per_arm.items())})",
              f"Visits (weeks): {', '.join(f'{v:g}' for v in trial.visits)}"]
+    lines[:0] = design_lines({"design": getattr(trial, "design", "randomised")})  # observational data say so first
     if trial.visit_outcomes:
         seen = trial.data[trial.visit_outcomes].notna().any(axis=1).groupby(trial.data["visit"]).sum()
         lines.append("Subjects with any outcome recorded, by visit: "
@@ -523,7 +525,7 @@ def build_report(trial: Trial, *, outcome: str = "pain", visit: float = 12.0, co
 
     name = trial.source
     heading = title or f"combotherapy report: {name}"
-    meta = [f"Data: {name}"]
+    meta = [f"Data: {name}", *design_lines({"design": getattr(trial, "design", "randomised")})]
     if data_file is not None:
         digest = hashlib.sha256(Path(data_file).read_bytes()).hexdigest()
         meta.append(f"Data file SHA-256: {digest}")

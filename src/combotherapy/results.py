@@ -17,13 +17,15 @@ Example
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import os
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -34,7 +36,8 @@ from .errors import DataError, ModelError
 from .files import write_text
 from .inference.core import Inference
 
-__all__ = ["Fitted", "Result", "to_json"]
+__all__ = ["ConfoundingWarning", "Fitted", "Result", "UNADJUSTED_WARNING", "record_design", "records_design",
+           "to_json"]
 
 
 @dataclass
@@ -90,6 +93,7 @@ class Fitted:
         out = [f"Model: {self.model}"]
         if self.formula:
             out.append(f"Formula: {self.formula}")
+        out += design_lines(self.extra)
         for label, value in (("Outcome", self.outcome), ("Covariance", self.covariance),
                              ("Degrees of freedom", self.df_method)):
             if value:
@@ -172,6 +176,17 @@ class Result:
     @property
     def notes(self) -> list[str]:
         return self.fitted.notes
+
+    @property
+    def design(self) -> str:
+        """How treatment was assigned in the data analysed: ``"randomised"`` (default) or ``"observational"``
+        (recorded in ``fitted.extra["design"]``; see :func:`record_design`)."""
+        extra = getattr(self.__dict__.get("fitted"), "extra", None) or {}
+        return str(extra.get("design") or self.__dict__.get("_design") or "randomised")
+
+    @design.setter
+    def design(self, value: str) -> None:
+        self.__dict__["_design"] = value
 
     @property
     def excluded(self) -> pd.DataFrame:
@@ -350,6 +365,82 @@ class Result:
         if suffix not in writers:
             raise ValueError(f"unknown format {suffix!r}: use .md, .html, .tex or .csv")
         return write_text(path, writers[suffix](digits=digits))
+
+
+# --- the design of the data (randomised or observational) ------------------------------------------------------------
+
+class ConfoundingWarning(UserWarning):
+    """Non-randomised arms compared without adjustment for confounding."""
+
+
+#: the note a result fitted to observational data carries when nothing adjusted for confounding
+UNADJUSTED_WARNING = ("WARNING: observational data (treatment not randomised) and an UNADJUSTED comparison of the "
+                      "arms: this model compares them as if randomised (adjusting only for the covariates in its "
+                      "formula), so its differences can reflect confounding by indication. Use propensity weighting, "
+                      "matching or a doubly robust estimate (combotherapy.observational) and report E-values.")
+
+
+def design_lines(extra: Mapping[str, Any]) -> list[str]:
+    """The lines :meth:`Fitted.lines` shows about the design and the adjustment for confounding."""
+    adjustment = extra.get("adjustment")
+    if extra.get("design") == "observational":
+        how = f"adjustment for confounding: {adjustment}" if adjustment else \
+            "NO adjustment for confounding (arms compared as if randomised)"
+        return [f"Design: observational (treatment not randomised); {how}"]
+    return [f"Adjustment for confounding: {adjustment}"] if adjustment else []
+
+
+def record_design(result: Result, design: str, *, adjustment: str | None = None, warn: bool = True,
+                  trial: Any = None) -> Result:
+    """Record on ``result`` (and the results bundled in it) the design of the data it was fitted to.
+
+    On observational data a result without an ``adjustment`` (every trial model: ANCOVA, MMRM, counts,
+    responders, survival, the combination rule...) gets :data:`UNADJUSTED_WARNING` in its notes and, with
+    ``warn``, a :class:`ConfoundingWarning`; with the ``trial`` it was fitted to, an ``evalues`` table is put
+    beside its contrasts (:func:`combotherapy.observational.evalues.trial_evalues`). Randomised results are left
+    as they are.
+    """
+    if design != "observational":
+        return result
+    unadjusted = False
+    for res in [result, *result.parts()]:
+        extra = res.fitted.extra
+        extra["design"] = design
+        if adjustment is not None:
+            extra.setdefault("adjustment", adjustment)
+        if not extra.get("adjustment"):
+            unadjusted = True
+            if UNADJUSTED_WARNING not in res.fitted.notes:
+                res.fitted.notes.append(UNADJUSTED_WARNING)
+            if trial is not None and "evalues" not in res.frames():
+                from .observational.evalues import EVALUE_NOTE, trial_evalues  # only for observational data
+                table = trial_evalues(res, trial)
+                if table is not None:
+                    res.evalues = table  # type: ignore[attr-defined]
+                    res.tables = (*res.tables, "evalues")
+                    res.fitted.notes.append(EVALUE_NOTE)
+    if unadjusted and warn:
+        warnings.warn(f"{result.title}: {UNADJUSTED_WARNING[9:]}", ConfoundingWarning, stacklevel=3)
+    return result
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def records_design(fit: _F) -> _F:
+    """Decorate a model's fitting function: its result records the design of the Trial (or result) it was given
+    first (``trial.design``), through :func:`record_design`."""
+
+    @functools.wraps(fit)
+    def fit_recording_design(*args: Any, **kwargs: Any) -> Any:
+        result = fit(*args, **kwargs)
+        data = args[0] if args else kwargs.get("trial", kwargs.get("result"))
+        design = getattr(data, "design", None)
+        if design == "observational" and isinstance(result, Result):
+            record_design(result, design, trial=data if hasattr(data, "visit_outcomes") else None)
+        return result
+
+    return cast(_F, fit_recording_design)
 
 
 def _plain(frame: pd.DataFrame, digits: int) -> str:

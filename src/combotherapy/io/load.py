@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import DataError, ProblemCollector
 from ..instruments import REGISTRY, Instrument, check_declared, instrument_for
-from ..trial import KEY_COLUMNS, Decision, Trial
+from ..trial import KEY_COLUMNS, Decision, Trial, check_design
 from ..validate import normalise_missing, validate_long
 from .cells import apply_missing_codes, clean_name
 from .decisions import decide, role_suggestions
@@ -46,6 +46,7 @@ def load(
     decimal: str | None = None,
     missing: Mapping[str, Sequence] | None = None,
     allow_identifiers: Sequence[str] = (),
+    design: str = "randomised",
 ) -> Trial:
     """Load a trial from a file or DataFrame into the canonical long form.
 
@@ -92,6 +93,10 @@ def load(
         Columns the user has checked and keeps knowingly although the identifier guard flags them (source
         or canonical name). The guard judges columns by their source names: mapping ``{"subject": "mrn"}``
         does not make a record number safe.
+    design : {"randomised", "observational"}
+        How treatment was assigned. ``"observational"`` (a registry, clinic records, claims) is kept on the Trial
+        (``Trial.design``): every result fitted to it names the design, and a comparison of the arms without
+        adjustment for confounding carries a warning (see :mod:`combotherapy.observational`).
 
     Returns
     -------
@@ -139,6 +144,7 @@ def load(
     ["kept as covariates (neither mapped with columns= nor registered outcomes): 'bmi'"]
     """
     _check_arguments(columns, arms, visits, layout, missing)
+    design = check_design(design)
     read = read_table(source, encoding=encoding, sheet=sheet, sep=sep, decimal=decimal)
     frame, name, notes = read.frame, read.name, list(read.notes)
     declared = check_declared(dict(outcomes) if outcomes else None)
@@ -210,7 +216,7 @@ def load(
     data = _canonical_order(data, list(instruments))
     notes += [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
     decisions = [Decision("note", None, n) for n in notes] + decide(data, instruments, (columns or {}).keys())
-    return Trial._from_validated(data, instruments, source=name, decisions=decisions)
+    return Trial._from_validated(data, instruments, source=name, decisions=decisions, design=design)
 
 
 def _raise(problems: ProblemCollector, name: str) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..results import records_design
 from ..trial import Trial
 from .analyse import plan
 from .conditional_mean import stratified_bootstrap
@@ -35,6 +36,7 @@ def _draw_rows(imp, beta, Sigma, rows, D, rng):
     return _draw_given_means(imp.Y[rows], m, Sigma, D, rng)
 
 
+@records_design
 def approximate_bayes(trial: Trial, outcome: str, *, m: int = 200, strategy: str | None = None,
                       events: pd.DataFrame | None = None, reference_arms: str | Mapping[str, str] | None = None,
                       covariates: Sequence[str] = (), baseline: bool = True, covariance: str = "unstructured",
@@ -95,6 +97,7 @@ def approximate_bayes(trial: Trial, outcome: str, *, m: int = 200, strategy: str
                   extra={"df_method": "Barnard-Rubin", "imputations": m})
 
 
+@records_design
 def bootstrap_mi(trial: Trial, outcome: str, *, n_boot: int = 100, per_boot: int = 2, strategy: str | None = None,
                  events: pd.DataFrame | None = None, reference_arms: str | Mapping[str, str] | None = None,
                  covariates: Sequence[str] = (), baseline: bool = True, covariance: str = "unstructured",

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..results import records_design
 from ..trial import Trial
 from .analyse import plan
 from .model import fit_model, prepare, refit
@@ -35,6 +36,7 @@ def stratified_bootstrap(arm_codes: np.ndarray, rng: np.random.Generator) -> np.
     return np.sort(order[pos])
 
 
+@records_design
 def conditional_mean(trial: Trial, outcome: str, *, strategy: str | None = None, events: pd.DataFrame | None = None,
                      reference_arms: str | Mapping[str, str] | None = None, covariates: Sequence[str] = (),
                      baseline: bool = True, covariance: str = "unstructured", se: str = "jackknife",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from .result import ImputationResult
 
 __all__ = ["tipping_point", "TippingPointResult", "claimed_pairs"]
@@ -52,6 +52,7 @@ class TippingPointResult(Result):
         self.arm, self.better = arm, better
 
 
+@records_design
 def tipping_point(result: ImputationResult, deltas: Sequence[float] | None = None, *, arm: str | dict | None = None,
                   visit: float | None = None, pairs: Sequence[tuple[str, str]] | None = None,
                   alpha: float | None = None) -> TippingPointResult:

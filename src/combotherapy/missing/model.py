@@ -109,7 +109,8 @@ def _keep_all_subjects(trial: Trial, outcome: str) -> tuple[Trial, list[str]]:
     hit = new["subject"].isin(lacking).to_numpy() & (new["visit"].to_numpy(float) == first_visit)
     new.loc[hit, outcome] = 0.0
     new = new.sort_values(["subject", "visit"], kind="stable").reset_index(drop=True)
-    return Trial(new, trial.instruments, source=trial.source, notes=trial.notes), [str(s) for s in lacking]
+    return (Trial(new, trial.instruments, source=trial.source, notes=trial.notes, design=trial.design),
+            [str(s) for s in lacking])
 
 
 def resolve_references(arms: Sequence[str], reference_arms: str | Mapping[str, str] | None,

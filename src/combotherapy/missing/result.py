@@ -201,7 +201,8 @@ class ImputationResult(Result):
             new = pd.concat([new, add], ignore_index=True)
             new["arm"] = pd.Categorical(new["arm"], categories=d["arm"].cat.categories, ordered=True)
             new = new.sort_values(["subject", "visit"], kind="stable").reset_index(drop=True)
-        return Trial(new, self._trial.instruments, source=self._trial.source, notes=self._trial.notes)
+        return Trial(new, self._trial.instruments, source=self._trial.source, notes=self._trial.notes,
+                     design=self._trial.design)
 
 
 def finish(run: Run, trial: Trial, outcome: str, *, method: str, strategy: str, events_given: bool,

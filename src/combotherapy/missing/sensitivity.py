@@ -15,7 +15,7 @@ import pandas as pd
 from ..arms import contrast_label, contrast_pairs
 from ..models.ancova import ancova
 from ..models.mmrm import mmrm
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from .bayes import approximate_bayes
 from .conditional_mean import conditional_mean
@@ -84,6 +84,7 @@ def _rows(frame: pd.DataFrame, name: str, pairs: list, arms: list, visit: float,
     return pd.DataFrame(out, columns=_COLS)
 
 
+@records_design
 def sensitivity_panel(trial: Trial, outcome: str, *, visit: float | None = None,
                       reference_arms: str | Mapping[str, str] | None = None, covariates: Sequence[str] = (),
                       method: str = "approximate_bayes", m: int = 100, seed: int | None = 2024,

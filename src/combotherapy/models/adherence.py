@@ -18,7 +18,7 @@ from scipy import special
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_reference
 from ..errors import DataError, ModelError, ProblemCollector
 from ..inference import Inference
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._covariates import Covariates, arm_design, subject_covariates
 from .safety import _add, _ids, subject_frame
@@ -107,6 +107,7 @@ def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None, co
     return frame.loc[reason == ""].reset_index(drop=True), excluded
 
 
+@records_design
 def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str = "sessions_planned",
               reference: str | None = None, alpha: float = DEFAULTS["alpha"], adjust_for_baseline: str | None = None,
               covariates: Sequence[str] | str = (), scale: str | None = None,

@@ -16,7 +16,7 @@ from ..analysis_set import AnalysisSet, analysis_set
 from ..arguments import DEFAULTS, check_alpha, check_choice, check_reference
 from ..inference import GRID_RULE, Inference, ModelSpec, model_matrix, reference_grid
 from ..instruments import Instrument
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._degenerate import require_two_arms
 from ._design import OlsFit, ols
@@ -96,6 +96,7 @@ def favours(contrasts: pd.DataFrame, inst: Instrument) -> pd.Series:
                      index=contrasts.index)
 
 
+@records_design
 def ancova(trial: Trial, outcome: str, visit: float, *, covariates: Sequence[str] = (),
            adjust: str = DEFAULTS["adjust"], reference: str | None = None, alpha: float = DEFAULTS["alpha"],
            scale: str = "identity",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..arguments import DEFAULTS, check_alpha
 from ..errors import ArgumentError, DataError
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ..verdict import NOT_SUPPORTED, SUPPORTED, decide, mid_phrase
 from .catalog import fit_model
@@ -101,6 +101,7 @@ class CombinationResult(Result):
         return [f"Min statistic {self.statistic:.3f}; intersection-union p = {self.p:.4g}", self.verdict]
 
 
+@records_design
 def combination_test(trial: Trial, outcome: str, visit: float, *, model: str | Result = "ancova",
                      alpha: float = DEFAULTS["one_sided_alpha"], mid: float | None = None,
                      **options) -> CombinationResult:
@@ -242,6 +243,7 @@ _FACTORIAL = {
 }
 
 
+@records_design
 def synergy(trial: Trial, outcome: str, visit: float, *, alpha: float = DEFAULTS["alpha"],
             model: str | Result = "ancova", **options) -> SynergyResult:
     """2 x 2 factorial analysis: main effects of physiotherapy and acupuncture and their interaction.

@@ -14,7 +14,7 @@ from scipy import special, stats
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
 from ..errors import DataError, ModelError, ProblemCollector
 from ..inference import Inference
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._covariates import Covariates, arm_design, subject_covariates
 
@@ -194,6 +194,7 @@ def _dispersion_checks(y: np.ndarray, pois) -> dict:
 
 
 # --- the analysis --------------------------------------------------------------------------------
+@records_design
 def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12, *, family: str = "negbin",
                 exposure: str | None = None, covariates: Sequence[str] | str = (),
                 adjust: str = DEFAULTS["adjust"], alpha: float = DEFAULTS["alpha"],

@@ -11,7 +11,7 @@ from scipy import special, stats
 from ..analysis_set import change
 from ..arguments import check_alpha
 from ..errors import ModelError
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 
 if TYPE_CHECKING:  # only for the annotation: ancova imports nothing from here, but keep import time low
     from numpy.typing import ArrayLike
@@ -73,6 +73,7 @@ class EffectSizes(Result):
     tables = ("effect_sizes",)
 
 
+@records_design
 def effect_sizes(result: AncovaResult, *, alpha: float | None = None) -> EffectSizes:
     """Standardised effect sizes for each contrast of an ANCOVA result.
 

@@ -19,7 +19,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from ..errors import DataError, ModelError
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._design import is_factor, ols
 from .adherence import _prepare as _sessions
@@ -153,6 +153,7 @@ def _columns(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray
     return (np.column_stack(cols) if cols else np.empty((len(frame), 0))), names
 
 
+@records_design
 def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio"), mediator: str = "pain",
               mediator_visit: float = 4, outcome: str = ADHERENCE, outcome_visit: float = 12,
               covariates: Sequence[str] = (), n_sims: int = 1000, seed: int = 0, alpha: float = 0.05,

@@ -25,7 +25,7 @@ from ..arms import contrast_label, contrast_pairs
 from ..errors import ArgumentError, DataError, ModelError
 from ..inference import Inference, p_adjust
 from ..instruments import Instrument
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._covariates import Covariates, arm_design, subject_covariates
 from .proportions import newcombe_diff_ci, nnt_altman, risk_ratio_katz, score_test_diff, wilson_ci, z_value
@@ -401,6 +401,7 @@ def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tupl
 # ----------------------------------------------------------------------------------------------
 # public function
 # ----------------------------------------------------------------------------------------------
+@records_design
 def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, relative: bool = False,
                missing: Literal["non-responder", "exclude", "error"] = "non-responder", reference: str | None = None,
                alpha: float = DEFAULTS["alpha"], adjust: Literal["none", "bonferroni", "holm"] = DEFAULTS["adjust"],

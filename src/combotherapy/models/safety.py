@@ -21,7 +21,7 @@ from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ProblemCollector
 from ..inference import P_ADJUST_METHODS, p_adjust
 from ..instruments import AE_PREFIX
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._covariates import subject_covariates
 from .proportions import newcombe_diff_ci, wilson_ci
@@ -345,6 +345,7 @@ def _followup(trial: Trial, followup: str | float | None) -> tuple[pd.Series, st
             f"Follow-up: {value:g} weeks for every subject (as given: followup={value:g}).")
 
 
+@records_design
 def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: float = 0.05,
                    reference: str | None = None, adjust: str = "none",
                    followup: str | float | None = None, covariates: Sequence[str] | str = (),

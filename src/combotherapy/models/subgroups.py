@@ -20,7 +20,7 @@ from ..arms import contrast_pairs
 from ..errors import DataError
 from ..inference import engine
 from ..instruments import Instrument
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._degenerate import require_two_arms, single_level_notes
 from ._design import ols
@@ -171,6 +171,7 @@ class SubgroupResult(Result):
                 "favours the first arm of a contrast."]
 
 
+@records_design
 def subgroups(trial: Trial, outcome: str, visit: float,
               by: Sequence[str] = ("pain_duration", "age", "sex", "site"), *,
               cuts: Mapping[str, Sequence[float]] | None = None,

@@ -20,7 +20,7 @@ from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check
 from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ModelError, ProblemCollector
 from ..inference import Inference, engine
-from ..results import Fitted, Result
+from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._covariates import Covariates, arm_design, subject_covariates
 from ._degenerate import check_event_times
@@ -155,6 +155,7 @@ def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates
 
 
 # --- the analysis --------------------------------------------------------------------------------
+@records_design
 def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered", *,
              covariates: Sequence[str] | str = (), strata: Sequence[str] | str | None = None, ties: str = "efron",
              horizon: float | None = None, alpha: float = DEFAULTS["alpha"], reference: str | None = None,

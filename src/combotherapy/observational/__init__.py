@@ -6,9 +6,9 @@ The workflow, for two or more arms::
     w = iptw(ps, "ATE")                      # or "ATT" (target=arm) / "overlap"; trim=, truncate=
     balance(w)                               # SMDs for every pair of arms, before/after, threshold 0.1
     weighted_means(w, "pain")                # weighted arm means + contrasts (SEs account for the estimated PS)
-    weighted_regression(w, "pain", "pain0")  # weighted ANCOVA / logistic / Poisson, same SEs
+    weighted_regression(w, "pain", "pain0")  # weighted ANCOVA / logistic / Poisson / negative binomial
     weighted_cox(w, "work_weeks", "returned")  # hazard ratios, robust SEs
-    aipw(ps, "pain")                         # doubly robust
+    aipw(ps, "pain")                         # doubly robust (estimand="ATT", target=arm / "overlap")
     evalues(aipw(ps, "pain"))                # sensitivity to unmeasured confounding
     match(two_arm_ps, caliper=0.2)           # two arms only (see matching's notes: why weighting for three)
 
@@ -21,8 +21,11 @@ the arms where one subject carries > 10% of the weight, and the effective sample
 Timings (one core, 100,000 subjects, three arms): propensity score 1.3 s, weights + weighted means with the
 stacked sandwich 0.6 s, AIPW 0.3 s, balance 0.2 s, weighted Cox 0.9 s; matching 20,000 subjects 1 s.
 
-Data can be declared observational with :func:`mark_observational`; an unadjusted comparison of
-non-randomised arms (:func:`unadjusted`) carries a warning. :func:`simulate_registry` makes a registry with
+Data are declared observational on load, ``ct.load(path, design="observational")``, or on a Trial,
+``trial.with_design("observational")`` (a DataFrame with :func:`mark_observational`). Every result then names the
+design and the adjustment used; a trial model (ANCOVA, MMRM, counts, responders, survival, the combination rule) or
+:func:`unadjusted` compares non-randomised arms without adjustment and carries a warning; the claims report and the
+HTML report show E-values beside each claim. :func:`simulate_registry` makes a registry with
 confounding by indication and a known truth (``TRUE_EFFECTS``).
 """
 

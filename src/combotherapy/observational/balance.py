@@ -186,6 +186,7 @@ def balance(weights: WeightsResult | PropensityResult, *, threshold: float = THR
              "shown for 0/1 covariates."]
     fitted = Fitted(model=f"Covariate balance ({method})", formula=ps.fitted.formula,
                     n_per_arm={a: int(n) for a, n in zip(arms, onehot[used].sum(axis=0))}, notes=notes,
-                    extra={"design": ps.design, "threshold": threshold})
+                    extra={"design": ps.design, "threshold": threshold,
+                           "adjustment": f"balance check of {method}"})
     return BalanceResult("Covariate balance", fitted, balance=table, table_one=t1, failing=failing,
                          threshold=threshold, method=method)

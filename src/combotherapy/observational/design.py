@@ -1,8 +1,10 @@
 """Saying that data are observational, and the warning an unadjusted comparison of non-randomised arms carries.
 
-``Trial`` does not (yet) carry a design flag, so :func:`mark_observational` wraps a Trial or DataFrame in an
-:class:`ObservationalData` record that every function of :mod:`combotherapy.observational` accepts; results record
-``design`` in ``fitted.extra["design"]`` and their notes. :func:`unadjusted` compares arms as if randomised and, on
+A :class:`~combotherapy.Trial` carries its design (``ct.load(..., design="observational")`` or
+``trial.with_design("observational")``); a DataFrame has none, so :func:`mark_observational` wraps it (or a Trial) in
+an :class:`ObservationalData` record that every function of :mod:`combotherapy.observational` accepts. Results
+record ``design`` in ``fitted.extra["design"]`` (``Result.design``), the adjustment used in
+``fitted.extra["adjustment"]``, and both show in their summaries. :func:`unadjusted` compares arms as if randomised and, on
 observational data, says so loudly (a headline and a :class:`ConfoundingWarning`).
 """
 
@@ -15,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..results import Fitted, Result
+from ..results import ConfoundingWarning, Fitted, Result
 from ..trial import Trial
 from ._data import check_design, subject_frame
 from ._inference import arm_means_inference, attach
@@ -23,10 +25,6 @@ from ._tables import contrast_table, means_table
 
 __all__ = ["ConfoundingWarning", "ObservationalData", "UnadjustedResult", "design_of", "mark_observational",
            "unadjusted"]
-
-
-class ConfoundingWarning(UserWarning):
-    """Non-randomised arms compared without adjustment for confounding."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +82,8 @@ def design_of(obj: object, default: str = "randomised") -> str:
 def unwrap(data, design: str) -> tuple[Trial | pd.DataFrame, str]:
     if isinstance(data, ObservationalData):
         return data.data, "observational"
+    if isinstance(data, Trial) and data.design == "observational":  # the Trial's own declaration wins
+        return data, "observational"
     return data, check_design(design)
 
 

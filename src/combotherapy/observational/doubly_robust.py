@@ -8,7 +8,20 @@ regression for a 0/1 outcome) and predicted for everyone; with the generalised p
 which is consistent when either the propensity model or the outcome model is right. Standard errors come from the
 influence function phi_ia = m_a(X_i) + 1{A_i = a}(Y_i - m_a(X_i))/e_a(X_i) - psi_a:
 Cov(psi_a, psi_b) = sum_i phi_ia phi_ib / n^2 (nuisance estimation ignored, which is valid when both models are
-right and conservative-to-correct otherwise in large samples). The estimand is the ATE (whole population).
+right and conservative-to-correct otherwise in large samples). That is the ATE (whole population).
+
+The ATT of a chosen arm t and the overlap (generalised) estimand use the same form with a base weight b_i and an
+augmentation weight g_ia:
+
+    psi_a = sum_i [ b_i m_a(X_i) + 1{A_i = a} g_ia (Y_i - m_a(X_i)) ] / sum_i b_i,
+    phi_ia = n / sum_j b_j [ b_i (m_a(X_i) - psi_a) + 1{A_i = a} g_ia (Y_i - m_a(X_i)) ],
+
+- ATE: b_i = 1, g_ia = 1 / e_a(X_i) (the estimator above);
+- ATT of arm t: b_i = 1{A_i = t}, g_ia = e_t(X_i) / e_a(X_i) (the efficient influence function of
+  E[Y(a) | A = t], Hahn 1998), so psi_t is the observed mean of arm t;
+- overlap: b_i = h_i = 1 / sum_k 1/e_k(X_i), g_ia = h_i / e_a(X_i) (the augmented overlap-weighting estimator of
+  Li & Li 2019 and Mao, Li & Greene 2019, in Horvitz-Thompson form); the tilting h_i is treated as fixed, i.e.
+  inference is for the overlap population of the observed covariates.
 """
 
 from __future__ import annotations
@@ -57,8 +70,9 @@ class AIPWResult(Result):
 
 
 def aipw(ps: PropensityResult, outcome: str, *, outcome_covariates: str | None = None, family: str = "auto",
-         alpha: float = 0.05, adjust: str = "none", reference: str | None = None) -> AIPWResult:
-    """Doubly robust (AIPW) estimate of every arm's mean outcome and of every contrast (ATE).
+         alpha: float = 0.05, adjust: str = "none", reference: str | None = None, estimand: str = "ATE",
+         target: str | None = None) -> AIPWResult:
+    """Doubly robust (AIPW) estimate of every arm's mean outcome and of every contrast (ATE, ATT or overlap).
 
     Parameters
     ----------
@@ -73,6 +87,12 @@ def aipw(ps: PropensityResult, outcome: str, *, outcome_covariates: str | None =
     alpha, adjust, reference
         Interval level, multiplicity adjustment of contrast p-values ("none", "holm", "bonferroni") and an
         optional reference arm.
+    estimand : {"ATE", "ATT", "overlap"}
+        Target population: everyone (ATE), the subjects who received arm ``target`` (ATT), or the overlap
+        population (tilting h = 1 / sum_k 1/e_k, Li & Li 2019); see the module docstring for the estimators.
+    target : str, optional
+        The ATT's arm (required for the ATT with three or more arms; with two arms the second, as in
+        :func:`iptw`).
 
     Returns
     -------
@@ -82,7 +102,11 @@ def aipw(ps: PropensityResult, outcome: str, *, outcome_covariates: str | None =
     ----------
     Robins JM, Rotnitzky A, Zhao LP. Estimation of regression coefficients when some regressors are not always
     observed. JASA 1994;89:846-66. Glynn AN, Quinn KM. An introduction to the augmented inverse propensity
-    weighted estimator. Political Analysis 2010;18:36-56.
+    weighted estimator. Political Analysis 2010;18:36-56. Hahn J. On the role of the propensity score in efficient
+    semiparametric estimation of average treatment effects. Econometrica 1998;66:315-31. Li F, Li F. Propensity
+    score weighting for causal inference with multiple treatments. Ann Appl Stat 2019;13:2389-415. Mao H, Li L,
+    Greene T. Propensity score weighting analysis and treatment effect discovery. Stat Methods Med Res
+    2019;28:2439-54.
 
     Example
     -------
@@ -94,6 +118,7 @@ def aipw(ps: PropensityResult, outcome: str, *, outcome_covariates: str | None =
     """
     if not isinstance(ps, PropensityResult):
         raise DataError(f"expected a PropensityResult from propensity_score(), not {type(ps).__name__}")
+    target = _check_estimand(ps.arms, estimand, target)
     y = outcome_vector(ps.data, outcome)
     binary = bool(np.isin(y, (0.0, 1.0)).all())
     if family == "auto":
@@ -131,31 +156,65 @@ def aipw(ps: PropensityResult, outcome: str, *, outcome_covariates: str | None =
                                  "events to fit (perfect prediction); report the raw proportions instead")
             fit = sm.GLM(yk, Zk, family=sm.families.Binomial()).fit(tol=1e-12)
             m[:, k] = fit.predict(Z)
-    aug = m + onehot * (y[:, None] - m) / e
-    psi = aug.mean(axis=0)
-    phi = aug - psi
     n = len(y)
+    if estimand == "ATE":  # the original ATE arithmetic (b = 1, g = 1/e), kept operation for operation
+        g = 1 / e
+        aug = m + onehot * (y[:, None] - m) / e
+        psi = aug.mean(axis=0)
+        phi = aug - psi
+    else:
+        if estimand == "ATT":
+            b = onehot[:, ps.arms.index(target)].astype(float)
+            g = e[:, [ps.arms.index(target)]] / e
+        else:
+            b = 1.0 / (1.0 / e).sum(axis=1)
+            g = b[:, None] / e
+        resid = onehot * g * (y[:, None] - m)
+        psi = (b[:, None] * m + resid).sum(axis=0) / b.sum()
+        phi = n / b.sum() * (b[:, None] * (m - psi) + resid)
     vcov = phi.T @ phi / n**2
     arms = ps.arms
     means = means_table(arms, psi, vcov, alpha)
     contrasts = contrast_table(arms, psi, vcov, alpha=alpha, adjust=adjust, reference=reference)
     ratios = ratio_table(arms, psi, vcov, alpha=alpha, adjust=adjust, reference=reference) if binary else None
     resid_var = sum(np.var(y[onehot[:, k]], ddof=1) * (onehot[:, k].sum() - 1) for k in range(K)) / (n - K)
+    population = {"ATE": "ATE", "ATT": f"ATT (the population of the subjects who received {target})",
+                  "overlap": "overlap population (tilting 1 / sum_k 1/e_k; h treated as fixed)"}[estimand]
     notes = ["Doubly robust (AIPW): consistent if either the propensity model or the per-arm outcome models are "
-             "correct; influence-function standard errors, normal reference (z). Estimand: ATE."]
+             f"correct; influence-function standard errors, normal reference (z). Estimand: {population}."]
     if ps.design == "observational":
         notes.append("Observational data: no adjustment for unmeasured confounders; see the E-values.")
-    big = (1 / e[onehot]).max()
+    big = g[onehot].max()
     if big > 50:
         notes.append(f"Extreme inverse-probability factor up to {big:.0f}: the estimate leans on few subjects; "
                      "check overlap.")
     fitted = Fitted(model=f"Augmented IPW ({'logistic' if family == 'binomial' else 'linear'} outcome models "
                     "per arm)", formula=f"{outcome} ~ {rhs} (per arm); {ps.fitted.formula}", outcome=outcome,
                     df_method="z", adjust=adjust, alpha=alpha, n_per_arm=ps.fitted.n_per_arm, notes=notes,
-                    extra={"design": ps.design, "family": family})
-    out = AIPWResult(f"Doubly robust comparison of {outcome}", fitted, by_arm=means, contrasts=contrasts,
+                    extra={"design": ps.design, "family": family, "estimand": estimand, "target": target,
+                           "adjustment": f"doubly robust (AIPW), estimand {estimand}"
+                                         + (f" of {target}" if target else "")
+                                         + "; propensity score: " + ps.fitted.model.split(": ", 1)[-1]})
+    title = f"Doubly robust comparison of {outcome}" + ("" if estimand == "ATE" else
+                                                          f" ({estimand}{' of ' + target if target else ''})")
+    out = AIPWResult(title, fitted, by_arm=means, contrasts=contrasts,
                      ratios=ratios, vcov=vcov, influence=phi, outcome=outcome, ps=ps,
                      sd_outcome=float(np.sqrt(resid_var)))
     attach(out, arm_means_inference(arms, psi, vcov), outcome)
     return with_evalues(out)
 
+
+
+def _check_estimand(arms: list[str], estimand: str, target: str | None) -> str | None:
+    """The ATT's target arm (the second of two by default), or None; DataError for unknown settings."""
+    if estimand not in ("ATE", "ATT", "overlap"):
+        raise DataError(f"estimand must be one of ['ATE', 'ATT', 'overlap'], not {estimand!r}")
+    if estimand != "ATT":
+        if target is not None:
+            raise DataError(f"target= applies to the ATT only; the {estimand} has no target arm")
+        return None
+    if target is None and len(arms) == 2:
+        target = arms[1]
+    if target not in arms:
+        raise DataError(f"the ATT needs target= one of the arms {arms}, not {target!r}")
+    return target

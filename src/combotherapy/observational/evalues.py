@@ -146,6 +146,12 @@ def evalues(result, *, rare: bool | None = None) -> pd.DataFrame:
         ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
                     measure="OR", rare=rare)
         table["measure"] = f"OR ({'rare outcome: RR ~ OR' if rare else 'common outcome: RR ~ sqrt(OR)'})"
+    elif getattr(result, "link", None) == "log" and isinstance(contrasts, pd.DataFrame):
+        # rate ratios of a weighted Poisson or negative binomial model: taken as risk ratios
+        table = contrasts.copy()
+        ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
+                    measure="RR")
+        table["measure"] = "RR (rate ratio)"
     elif isinstance(ratios, pd.DataFrame):
         table = ratios.copy()
         ev = evalue(table["estimate"].to_numpy(), table["ci_low"].to_numpy(), table["ci_high"].to_numpy(),
@@ -209,3 +215,142 @@ def with_evalues(out):
         out.evalues = evalue_table(out)
         out.fitted.notes.append(EVALUE_NOTE)
     return out
+
+
+#: the prefix of each claim's reason on observational data (unadjusted, or decided by an adjusted result)
+CLAIM_CAVEAT = ("Observational data, arms not randomised and compared WITHOUT adjustment for confounding "
+                "(E-value {e}; for the interval {e_ci}): ")
+CLAIM_ADJUSTED = ("Observational data, arms not randomised; adjusted by {adjustment} (E-value {e}; for the interval "
+                  "{e_ci}): ")
+
+
+def claims_evalues(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """E-values of each claim's deciding contrast (columns ``evalue, evalue_ci, evalue_measure``).
+
+    Rate ratios are taken as risk ratios; hazard and odds ratios use the common-outcome conversions (the
+    conservative choice when the outcome's frequency is not checked); every other measure (mean differences,
+    ratios of geometric means, risk differences, mediated effects) goes through the claims report's standardised
+    effect ``std_effect`` with its SE from the (1 - alpha) interval: RR ~ exp(0.91 d).
+    """
+    from scipy import stats
+
+    n = len(table)
+    out = pd.DataFrame({"evalue": np.full(n, np.nan), "evalue_ci": np.full(n, np.nan),
+                        "evalue_measure": [""] * n}, index=table.index)
+    measure = table["measure"].astype(str)
+    est = pd.to_numeric(table["estimate"], errors="coerce")
+    lo, hi = pd.to_numeric(table["ci_low"], errors="coerce"), pd.to_numeric(table["ci_high"], errors="coerce")
+    z = stats.norm.ppf(1 - alpha / 2)
+    for i, m in zip(table.index, measure):  # one row per claim (a dozen)
+        if not np.isfinite(est[i]):
+            continue
+        if m.startswith(("rate ratio", "hazard ratio", "odds ratio")) and est[i] > 0:
+            kind = "RR" if m.startswith("rate ratio") else m.split()[0][0].upper() + "R"
+            ev = evalue(est[i], lo[i], hi[i], measure=kind, rare=None if kind == "RR" else False)
+            label = {"RR": "RR (rate ratio)", "HR": "HR (common event)", "OR": "OR (common outcome)"}[kind]
+        else:
+            d = float(pd.to_numeric(table.loc[i, "std_effect"], errors="coerce"))
+            se = (float(table.loc[i, "std_ci_high"]) - float(table.loc[i, "std_ci_low"])) / (2 * z)
+            if not (np.isfinite(d) and np.isfinite(se)):
+                continue
+            ev = evalue(d, measure="SMD", se=se)
+            label = "SMD (standardised effect)"
+        out.loc[i, ["evalue", "evalue_ci"]] = [float(ev["evalue"].iloc[0]), float(ev["evalue_ci"].iloc[0])]
+        out.loc[i, "evalue_measure"] = label
+    return out
+
+
+def observational_claims(report, alpha: float = 0.05, results=None):
+    """A claims report on observational data: the design recorded, each claim's E-values beside its contrast, and
+    each testable claim's reason opened with the warning that the arms were compared without adjustment (or, for a
+    claim decided by a fitted result given in ``results`` that records an adjustment, e.g. a weighted regression,
+    with that adjustment named)."""
+    from ..results import UNADJUSTED_WARNING, record_design
+
+    table = report.table
+    ev = claims_evalues(table, alpha)
+    for k, res in (results or {}).items():  # a result with its own E-values (observational fits): use its row
+        own = getattr(res, "evalues", None)
+        rows = table.index[table["id"].astype(str) == str(k)]
+        if not isinstance(own, pd.DataFrame) or not len(rows):
+            continue
+        hit = own[own["contrast"].astype(str) == str(table.loc[rows[0], "contrast"])]
+        if len(hit):
+            ev.loc[rows[0], ["evalue", "evalue_ci"]] = hit[["evalue", "evalue_ci"]].to_numpy(float)[0]
+            ev.loc[rows[0], "evalue_measure"] = f"from the result: {hit['measure'].iloc[0]}"
+    at = list(table.columns).index("ci_high") + 1
+    for k, col in enumerate(("evalue", "evalue_ci", "evalue_measure")):
+        table.insert(at + k, col, ev[col].to_numpy())
+    tested = pd.to_numeric(table["p"], errors="coerce").notna()
+    fmt = lambda v: f"{v:.2f}" if np.isfinite(v) else "not computable"  # noqa: E731
+    adjusted = {str(k): r.fitted.extra.get("adjustment") for k, r in (results or {}).items()
+                if r.fitted.extra.get("adjustment")}
+    table.loc[tested, "reason"] = [
+        (CLAIM_ADJUSTED.format(adjustment=adjusted[str(i)], e=fmt(e), e_ci=fmt(c)) if str(i) in adjusted else
+         CLAIM_CAVEAT.format(e=fmt(e), e_ci=fmt(c))) + r
+        for i, e, c, r in zip(table.loc[tested, "id"], ev.loc[tested, "evalue"], ev.loc[tested, "evalue_ci"],
+                              table.loc[tested, "reason"])]
+    unadjusted = tested & ~table["id"].astype(str).isin(adjusted)
+    record_design(report, "observational", warn=False,
+                  adjustment=None if unadjusted.any() else "claim by claim, as each reason says")
+    if unadjusted.any() and adjusted:
+        report.fitted.notes[report.fitted.notes.index(UNADJUSTED_WARNING)] = (
+            UNADJUSTED_WARNING + f" Claims {sorted(adjusted)} were decided by the adjusted results given.")
+    report.fitted.notes.append(EVALUE_NOTE + " Here: for each claim's deciding contrast (evalue_measure says how "
+                               "the estimate was put on the risk-ratio scale).")
+    return report
+
+
+def trial_evalues(result, trial) -> pd.DataFrame | None:
+    """E-values beside the contrasts of a trial model fitted to observational data (None when none apply).
+
+    Ratio contrasts (``log_estimate``) are converted by the model's link: rate ratios (log link) are taken as risk
+    ratios, hazard ratios (a Cox model) and odds ratios (logit link, or a ``measure`` naming an odds ratio) use the
+    common-outcome conversions; mean differences of a visit-level outcome become SMDs over the pooled within-arm
+    SD of its baseline (as the claims report standardises), ``d = estimate / sd``, ``se_d = se / sd``. Risk
+    differences and other measures get no E-value here (the claims report gives one for each claim).
+    """
+    contrasts = getattr(result, "contrasts", None)
+    if not isinstance(contrasts, pd.DataFrame) or not {"estimate", "ci_low", "ci_high", "se"} <= set(contrasts):
+        return None
+    link = getattr(getattr(result, "inference", None), "link", None)
+    n = len(contrasts)
+    e_point, e_ci, label = np.full(n, np.nan), np.full(n, np.nan), [""] * n
+    est = contrasts["estimate"].to_numpy(float)
+    lo, hi = contrasts["ci_low"].to_numpy(float), contrasts["ci_high"].to_numpy(float)
+    measures = contrasts["measure"].astype(str).str.replace("_", " ").tolist() if "measure" in contrasts else [""] * n
+    if "log_estimate" in contrasts:
+        cox = "cox" in result.fitted.model.lower()
+        for i, m in enumerate(measures):  # a handful of contrasts
+            kind = ("OR" if "odds ratio" in m else "RR" if "risk ratio" in m else None) if m else \
+                ("HR" if cox else "OR" if link == "logit" else "RR" if link == "log" else None)
+            if kind is None or not (est[i] > 0 and np.isfinite(est[i])):
+                continue
+            ev = evalue(est[i], lo[i], hi[i], measure=kind, rare=None if kind == "RR" else False)
+            e_point[i], e_ci[i] = ev["evalue"].iloc[0], ev["evalue_ci"].iloc[0]
+            label[i] = {"RR": "RR", "HR": "HR (common event)", "OR": "OR (common outcome)"}[kind]
+    elif not any(measures) and result.fitted.outcome in getattr(trial, "visit_outcomes", ()):
+        sd = _pooled_baseline_sd(trial, result.fitted.outcome)
+        if not np.isfinite(sd) or sd <= 0:
+            return None
+        ev = evalue(est / sd, measure="SMD", se=contrasts["se"].to_numpy(float) / sd)
+        e_point, e_ci = ev["evalue"].to_numpy(), ev["evalue_ci"].to_numpy()
+        label = [f"SMD (difference / baseline SD {sd:.4g})"] * n
+    if np.all(np.isnan(e_point)):
+        return None
+    keep = [c for c in ("visit", "contrast", "first", "second", "estimate") if c in contrasts]
+    out = contrasts[keep].reset_index(drop=True).assign(evalue_measure=label, evalue=e_point, evalue_ci=e_ci)
+    # mixed-measure tables (responders): only the rows with an E-value
+    return out[out["evalue"].notna()].reset_index(drop=True)
+
+
+def _pooled_baseline_sd(trial, outcome: str) -> float:
+    """Pooled within-arm SD of the visit-0 values of ``outcome`` (NaN without two values in some arm)."""
+    frame = trial.data
+    base = frame.loc[frame["visit"].to_numpy(float) == 0.0, ["arm", outcome]].dropna()
+    if base.empty:
+        return float("nan")
+    g = base.groupby("arm", observed=True)[outcome]
+    n, var = g.size(), g.var(ddof=1)
+    ok = n > 1
+    return float(np.sqrt(((n[ok] - 1) * var[ok]).sum() / (n[ok] - 1).sum())) if ok.any() else float("nan")

@@ -171,7 +171,8 @@ def weighted_means(weights: WeightsResult, outcome: str, *, se: str = "stacked",
     fitted = Fitted(model=f"Propensity-weighted means ({weights.estimand})", formula=f"{outcome} ~ 0 + arm, "
                     f"weights from {ps.fitted.formula}", outcome=outcome, df_method="z", adjust=adjust,
                     alpha=alpha, n_per_arm=weights.fitted.n_per_arm, excluded=weights.fitted.excluded,
-                    notes=notes, extra={"design": ps.design, "estimand": weights.estimand, "se": se})
+                    notes=notes, extra={"design": ps.design, "estimand": weights.estimand, "se": se,
+                                                    "adjustment": weights.adjustment})
     out = WeightedMeansResult(f"Weighted comparison of {outcome} ({weights.estimand})", fitted, by_arm=means,
                               contrasts=contrasts, ratios=ratios, vcov=vcov, weights=weights, outcome=outcome,
                               se_method=se)

@@ -184,7 +184,10 @@ def match(ps: PropensityResult, *, treated: str | None = None, caliper: float | 
     fitted = Fitted(model="Nearest-neighbour propensity score matching", formula=ps.fitted.formula,
                     outcome=outcome, df_method="z", alpha=alpha,
                     n_per_arm=dict(zip(counts["arm"], counts["matched"])), excluded=excluded, notes=notes,
-                    extra={"design": ps.design, "replace": replace, "caliper": caliper})
+                    extra={"design": ps.design, "replace": replace, "caliper": caliper,
+                           "adjustment": f"nearest-neighbour propensity score matching ({treated} vs {control}, "
+                                         f"{'with' if replace else 'without'} replacement"
+                                         + (f", caliper {caliper:g} SD of the logit" if caliper else "") + ")"})
     out = MatchResult(f"Matched comparison: {treated} vs {control}", fitted, counts=counts, effect=effect,
                       pairs=pairs, weights=weights, subclass=subclass, balance_result=bal, ps=ps,
                       treated=treated, control=control, outcome=outcome, caliper_width=width)

@@ -1,4 +1,5 @@
-"""Weighted outcome regressions (weighted ANCOVA, weighted logistic) with SEs that know the weights were estimated.
+"""Weighted outcome regressions (weighted ANCOVA, logistic, Poisson, negative binomial) with SEs that know the weights
+were estimated.
 
 The outcome is regressed on the arm (treatment coding, first arm as reference) and optional covariate terms, each
 subject weighted by its propensity weight; covariates in the outcome model make the weighted analysis doubly
@@ -7,9 +8,18 @@ robust for the arm coefficients of a linear model and sharpen it. Estimating equ
     U_i(gamma) = w_i(beta) x_i (y_i - mu(x_i' gamma)),   mu = identity (gaussian), expit (binomial) or exp
     (poisson: counts, a robust-Poisson marginal structural model),
 
+or, for the negative binomial (NB2, log link, variance mu + mu^2/theta; ``family="negbin"``), the weighted
+score of the log-likelihood in (gamma, theta):
+
+    U_i = w_i ( x_i theta (y_i - mu_i) / (theta + mu_i),
+                digamma(y_i + theta) - digamma(theta) + log theta + 1 - log(theta + mu_i)
+                - (theta + y_i) / (theta + mu_i) ),
+
+solved by Newton's method with the analytic Hessian (the maximiser of MASS::glm.nb with prior weights). These
 are stacked with the propensity model's score equations; the sandwich A^-1 B A^-T / n then carries the uncertainty
 of the estimated score (``se="stacked"``). ``se="known"`` treats the weights as fixed (``survey::svyglm`` with
-``ids = ~1``, including its n/(n-1) factor).
+``ids = ~1``, including its n/(n-1) factor; for the negative binomial, which svyglm does not fit, the same
+sandwich over (gamma, theta) with the same factor).
 
 The result carries ``terms``, ``beta`` and ``vcov`` (link scale), which is what the shared inference interface
 (``combotherapy.inference.Inference``) needs; arm contrasts are the arm coefficients (differences for a linear
@@ -57,8 +67,13 @@ class WeightedRegressionResult(Result):
     contrasts : DataFrame
         Every pair of arms from the arm coefficients (``log_estimate`` and odds ratios for a logistic model).
     terms, beta, vcov : the fit on the link scale (for the shared inference interface).
-    link : "identity" or "logit".
+    link : "identity", "logit" or "log".
+    theta, theta_se : float or None
+        The negative binomial's dispersion parameter (variance mu + mu^2/theta) and its sandwich SE.
     """
+
+    theta: float | None = None
+    theta_se: float | None = None
 
     tables = ("by_arm", "coefficients", "contrasts", "evalues")
 
@@ -112,7 +127,67 @@ def _first_level(name: str, names: list[str]) -> bool:
 
 
 def _mean(eta, family):
-    return expit(eta) if family == "binomial" else np.exp(eta) if family == "poisson" else eta
+    return expit(eta) if family == "binomial" else np.exp(eta) if family in ("poisson", "negbin") else eta
+
+
+def _negbin_parts(X, y, params):
+    """Per-subject score s_i of (gamma, theta) of the NB2 log-likelihood and its derivative ds_i/d(gamma, theta)
+    (unweighted; n x q and n x q x q)."""
+    from scipy.special import digamma, polygamma
+    gamma, theta = params[:-1], params[-1]
+    mu = np.exp(X @ gamma)
+    tm = theta + mu
+    s_g = X * (theta * (y - mu) / tm)[:, None]
+    s_t = digamma(y + theta) - digamma(theta) + np.log(theta) + 1 - np.log(tm) - (theta + y) / tm
+    d_gg = -(X.T[:, None, :] * X.T[None, :, :]).transpose(2, 0, 1) * (theta * mu * (theta + y) / tm**2)[:, None, None]
+    d_gt = X * ((y - mu) * mu / tm**2)[:, None]
+    d_tt = polygamma(1, y + theta) - polygamma(1, theta) + 1 / theta - 1 / tm - (mu - y) / tm**2
+    n, p = X.shape
+    D = np.empty((n, p + 1, p + 1))
+    D[:, :p, :p], D[:, :p, p], D[:, p, :p], D[:, p, p] = d_gg, d_gt, d_gt, d_tt
+    return np.column_stack([s_g, s_t]), D
+
+
+def _fit_negbin(X, y, w):
+    """Weighted NB2 maximum likelihood: Newton on (gamma, log theta) from the Poisson fit and a moment theta."""
+    gamma = _fit(X, y, w, "poisson")
+    mu = np.exp(X @ gamma)
+    excess = np.sum(w * ((y - mu) ** 2 - mu)) / np.sum(w * mu**2)
+    if not excess > 0:
+        raise ModelError("no overdispersion relative to the Poisson (theta would be infinite): use "
+                         "family='poisson'", kind="no overdispersion")
+    params = np.append(gamma, 1 / excess)
+    for _ in range(200):  # a few dozen Newton steps at most; each is vectorised over subjects
+        s, D = _negbin_parts(X, y, params)
+        score = (w[:, None] * s).sum(axis=0)
+        H = np.einsum("i,ijk->jk", w, D)
+        # Newton in (gamma, log theta): keeps theta positive
+        J = np.eye(len(params))
+        J[-1, -1] = params[-1]
+        step = np.linalg.solve(J.T @ H @ J, -J.T @ score)
+        # step halving on the weighted log-likelihood keeps the iteration ascending
+        new = params.copy()
+        for _half in range(30):
+            new = np.append(params[:-1] + step[:-1], params[-1] * np.exp(step[-1]))
+            if _negbin_loglik(X, y, w, new) >= _negbin_loglik(X, y, w, params) - 1e-10:
+                break
+            step = step / 2
+        params = new
+        if np.max(np.abs(step)) < 1e-12:
+            return params
+        if params[-1] > 1e8:
+            raise ModelError("theta runs to infinity (no overdispersion): use family='poisson'",
+                             kind="no overdispersion")
+    raise ModelError("the weighted negative binomial model did not converge: simplify the outcome model")
+
+
+def _negbin_loglik(X, y, w, params) -> float:
+    from scipy.special import gammaln
+    gamma, theta = params[:-1], params[-1]
+    mu = np.exp(X @ gamma)
+    ll = (gammaln(y + theta) - gammaln(theta) - gammaln(y + 1) + theta * np.log(theta) + y * np.log(mu)
+          - (theta + y) * np.log(theta + mu))
+    return float(np.sum(w * ll))
 
 
 def _fit(X, y, w, family):
@@ -144,9 +219,11 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     outcome : str
     covariates : str, optional
         Formula terms of the outcome model (e.g. ``"pain0 + age"``); none gives the weighted arm means model.
-    family : {"auto", "gaussian", "binomial", "poisson"}
+    family : {"auto", "gaussian", "binomial", "poisson", "negbin"}
         "auto": binomial for a 0/1 outcome, else gaussian. "poisson" (log link) for counts: with sandwich SEs
         it is valid for any count distribution (negative binomial included) since only the mean model is used.
+        "negbin": weighted negative binomial (NB2, log link) by maximum likelihood, theta estimated; rate ratios,
+        sandwich SEs over (gamma, theta) (stacked with the propensity model by default).
     se : {"stacked", "known", "bootstrap"}
         Stacked estimating equations (default), weights treated as known, or a nonparametric bootstrap of
         subjects that re-fits the propensity model and the outcome model in every replicate.
@@ -185,40 +262,57 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     binary = bool(np.isin(y, (0.0, 1.0)).all())
     if family == "auto":
         family = "binomial" if binary else "gaussian"
-    if family not in ("gaussian", "binomial", "poisson") or (family == "binomial" and not binary):
-        raise DataError(f"family must be 'gaussian', 'binomial' (0/1 outcome) or 'poisson', not {family!r}")
-    if family == "poisson" and (np.any(y < 0) or np.any(y != np.round(y))):
-        raise DataError(f"column '{outcome}': family='poisson' needs non-negative whole numbers (counts)")
+    if family not in ("gaussian", "binomial", "poisson", "negbin") or (family == "binomial" and not binary):
+        raise DataError(f"family must be 'gaussian', 'binomial' (0/1 outcome), 'poisson' or 'negbin', not "
+                        f"{family!r}")
+    if family in ("poisson", "negbin") and (np.any(y < 0) or np.any(y != np.round(y))):
+        raise DataError(f"column '{outcome}': family='{family}' needs non-negative whole numbers (counts)")
     X, names, L = _design(weights, covariates)
     w = weights.weights
     used = w > 0
-    gamma = _fit(X[used], y[used], w[used], family)
+    theta = theta_se = None
+    if family == "negbin":
+        params = _fit_negbin(X[used], y[used], w[used])
+        gamma, theta = params[:-1], float(params[-1])
+    else:
+        params = gamma = _fit(X[used], y[used], w[used], family)
     if se == "bootstrap":
         vcov = _bootstrap(weights, X, y, family, n_boot, seed)
     else:
-        vcov = _sandwich(weights, X, y, gamma, family, se)
+        full = _sandwich(weights, X, y, params, family, se)
+        vcov = full[:len(gamma), :len(gamma)]
+        if family == "negbin":
+            theta_se = float(np.sqrt(full[-1, -1]))
     sd = np.sqrt(np.diag(vcov))
     q = stats.norm.ppf(1 - alpha / 2)
     z = gamma / sd
     coef = pd.DataFrame({"term": names, "estimate": gamma, "se": sd, "df": np.inf, "statistic": z,
                          "p": 2 * stats.norm.sf(np.abs(z)), "ci_low": gamma - q * sd, "ci_high": gamma + q * sd})
     contrasts = _arm_contrasts(ps.arms, gamma, vcov, alpha, adjust, family != "gaussian")
-    link = {"gaussian": "identity", "binomial": "logit", "poisson": "log"}[family]
+    link = {"gaussian": "identity", "binomial": "logit", "poisson": "log", "negbin": "log"}[family]
     notes = [*weights.notes,
              f"Standard errors: {_SE_TEXT[se].format(n_boot=n_boot)}; z reference.",
              "Arm contrasts are the arm coefficients" + (" (conditional on the covariates)" if covariates else "")
              + ("; odds ratios for a logistic model." if family == "binomial" else
-                "; rate ratios for a Poisson model." if family == "poisson" else ".")]
-    kind = {"gaussian": "linear", "binomial": "logistic", "poisson": "Poisson (log-linear)"}[family]
+                "; rate ratios for a Poisson model." if family == "poisson" else
+                "; rate ratios for a negative binomial model." if family == "negbin" else ".")]
+    if family == "negbin":
+        notes.append(f"Negative binomial dispersion theta = {theta:.4g}" + (f" (SE {theta_se:.3g})" if theta_se
+                                                                             else "") + "; variance mu + mu^2/theta.")
+    kind = {"gaussian": "linear", "binomial": "logistic", "poisson": "Poisson (log-linear)",
+            "negbin": "negative binomial (log-linear)"}[family]
     fitted = Fitted(model=f"Propensity-weighted {kind} regression "
                     f"({weights.estimand} weights)",
                     formula=f"{outcome} ~ arm" + (f" + {covariate_names(covariates)[0]}" if covariates else ""),
                     outcome=outcome, df_method="z", adjust=adjust, alpha=alpha,
                     n_per_arm=weights.fitted.n_per_arm, excluded=weights.fitted.excluded, notes=notes,
-                    extra={"design": ps.design, "estimand": weights.estimand, "se": se, "link": link})
+                    extra={"design": ps.design, "estimand": weights.estimand, "se": se, "link": link,
+                           "adjustment": weights.adjustment, **({"theta": theta, "theta_se": theta_se}
+                                                                if family == "negbin" else {})})
     out = WeightedRegressionResult(f"Weighted regression of {outcome}", fitted, coefficients=coef,
                                    contrasts=contrasts, terms=names, beta=gamma, vcov=vcov, link=link,
                                    weights=weights, outcome=outcome)
+    out.theta, out.theta_se = theta, theta_se
     grid = ReferenceGrid(pd.DataFrame({"arm": ps.arms}), L, GRID_RULE)
     attach(out, Inference(tuple(names), gamma, vcov, np.inf, "z", grid, link=link), outcome)
     out.by_arm = out.inference.emmeans(alpha=alpha)
@@ -228,11 +322,17 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
 def _sandwich(weights, X, y, gamma, family, se):
     ps = weights.ps
     w = weights.weights
-    n, p = X.shape
-    mu = _mean(X @ gamma, family)
-    dmu = mu * (1 - mu) if family == "binomial" else mu if family == "poisson" else np.ones(n)
-    u = X * (w * (y - mu))[:, None]                                   # outcome equations, n x p
-    A_gg = (X.T * (w * dmu)) @ X / n
+    n = X.shape[0]
+    if family == "negbin":  # gamma holds (gamma, theta): the score of the NB2 log-likelihood
+        s, D = _negbin_parts(X, y, gamma)
+        u = s * w[:, None]
+        A_gg = -np.einsum("i,ijk->jk", w, D) / n
+    else:
+        mu = _mean(X @ gamma, family)
+        dmu = mu * (1 - mu) if family == "binomial" else mu if family == "poisson" else np.ones(n)
+        u = X * (w * (y - mu))[:, None]                                   # outcome equations, n x p
+        A_gg = (X.T * (w * dmu)) @ X / n
+    p = u.shape[1]
     if se == "known":
         Ainv = np.linalg.inv(A_gg)
         return Ainv @ (u.T @ u / n) @ Ainv.T / n * n / (n - 1)
@@ -286,6 +386,8 @@ def _arm_contrasts(arms, gamma, vcov, alpha, adjust, ratio) -> pd.DataFrame:
 def _bootstrap(weights, X, y, family, n_boot, seed) -> np.ndarray:
     def statistic(idx, c, w):
         keep = w > 0
+        if family == "negbin":
+            return _fit_negbin(X[idx][keep], y[idx][keep], w[keep])[:-1]
         return _fit(X[idx][keep], y[idx][keep], w[keep], family)
 
     return bootstrap_cov(weights, statistic, n_boot, seed, design=X)

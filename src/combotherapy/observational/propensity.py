@@ -182,7 +182,8 @@ def propensity_score(data: pd.DataFrame | Trial | ObservationalData, covariates:
                                                   else "multinomial logistic regression"),
                     formula=f"{treatment} ~ {rhs}", alpha=alpha,
                     n_per_arm={a: int(n) for a, n in zip(arms, np.bincount(codes, minlength=K))},
-                    notes=notes, extra={"design": design, "loglik": float(fit.llf), "iterations":
+                    notes=notes, extra={"design": design, "adjustment": "propensity score model (for weighting, "
+                                        "matching or AIPW; no outcome compared here)", "loglik": float(fit.llf), "iterations":
                                         int(fit.mle_retvals.get("iterations", -1))})
     return PropensityResult("Propensity score", fitted, scores=scores, coefficients=coef, overlap=overlap,
                             data=frame, arms=arms, treatment=treatment, covariates=rhs, design=design, X=X,

@@ -250,7 +250,8 @@ def weighted_cox(weights: WeightsResult, time: str, event: str, *, se: str = "st
     fitted = Fitted(model=f"Propensity-weighted Cox regression ({weights.estimand} weights)",
                     formula=f"Surv({time}, {event}) ~ arm", df_method="z", adjust=adjust, alpha=alpha,
                     n_per_arm=weights.fitted.n_per_arm, excluded=weights.fitted.excluded, notes=notes,
-                    extra={"design": ps.design, "estimand": weights.estimand, "se": se})
+                    extra={"design": ps.design, "estimand": weights.estimand, "se": se,
+                           "adjustment": weights.adjustment})
     out = WeightedCoxResult(f"Weighted Cox model of {time}", fitted, contrasts=contrasts, coefficients=coef,
                             beta=g, vcov=V, weights=weights, time=time, event=event)
     grid = ReferenceGrid(pd.DataFrame({"arm": arms}), np.eye(len(arms))[:, 1:],

@@ -56,6 +56,22 @@ class WeightsResult(Result):
         self.truncated = truncated
         self.trimmed = trimmed
 
+    @property
+    def adjustment(self) -> str:
+        """The adjustment in words, for result records: estimand (and target arm), stabilisation, trimming and
+        truncation with the numbers of subjects affected, and the propensity model."""
+        parts = [f"inverse probability of treatment weighting, {self.estimand} weights"
+                 + (f" of {self.target}" if self.target else "")]
+        if self.stabilized:
+            parts.append("stabilised")
+        trim, truncate = self.fitted.extra.get("trim"), self.fitted.extra.get("truncate")
+        if trim is not None:
+            parts.append(f"trimmed at a score of {trim:g} ({int(np.sum(self.trimmed))} subject(s) excluded)")
+        if truncate is not None:
+            parts.append(f"truncated at the {truncate:g} quantile ({int(np.sum(self.truncated))} weight(s) capped)")
+        parts.append("propensity score: " + self.ps.fitted.model.split(": ", 1)[-1])
+        return "; ".join(parts)
+
     def log_weight_gradient(self) -> np.ndarray:
         """n x K matrix C with d log w_i = sum_k C_ik d log e_ik(beta) (for the stacked sandwich).
 
@@ -169,9 +185,11 @@ def iptw(ps: PropensityResult, estimand: str = "ATE", *, target: str | None = No
                     n_per_arm=dict(zip(table["arm"], table["n_used"].astype(int))), excluded=excluded,
                     notes=notes, extra={"design": ps.design, "estimand": estimand, "target": target,
                                                "trim": trim, "truncate": truncate})
-    return WeightsResult(f"Weights ({estimand}{' of ' + target if target else ''})", fitted, table=table,
-                         weights=w, ps=ps, estimand=estimand, target=target, stabilized=stabilize,
-                         truncated=truncated, trimmed=trimmed)
+    out = WeightsResult(f"Weights ({estimand}{' of ' + target if target else ''})", fitted, table=table,
+                        weights=w, ps=ps, estimand=estimand, target=target, stabilized=stabilize,
+                        truncated=truncated, trimmed=trimmed)
+    fitted.extra["adjustment"] = out.adjustment
+    return out
 
 
 def _table(w, a, arms, truncated, trimmed) -> pd.DataFrame:

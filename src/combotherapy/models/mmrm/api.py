@@ -12,7 +12,7 @@ from ... import export
 from ...arguments import ADJUST_METHODS, DEFAULTS, check_alpha, check_choice, check_reference
 from ...errors import ArgumentError, DataError, ModelError
 from ...inference import GRID_RULE, Inference, ReferenceGrid
-from ...results import Fitted, Result
+from ...results import Fitted, Result, records_design
 from .._degenerate import empty_visit_notes
 from .covariance import STRUCTURES, make_structure
 from .design import MMRMData, build, dependent_columns, design_maps, pattern_stats
@@ -271,6 +271,7 @@ def _rank_message(data: MMRMData, dependent: list[int]) -> str:
             "every arm has observations at every visit")
 
 
+@records_design
 def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: Sequence[str] = (),
          baseline: bool = True, df: str = "satterthwaite", adjust: str = DEFAULTS["adjust"], method: str = "reml",
          weights: str = "equal", reference: str | None = None, alpha: float = DEFAULTS["alpha"]) -> MMRMResult:
