@@ -130,8 +130,9 @@ class _Engine:
                         f"one AS (SELECT {cols} FROM s LEFT JOIN b USING (subject)) ")
         else:
             s = self.shuffled()
+            # one row per subject, kept by the scheduler (the workers' memory on a cluster) for the passes below
             self.one_frame = s.map_partitions(_subject_rows, subject_cols, baseline_cols,
-                                              meta=_subject_rows(s._meta, subject_cols, baseline_cols))
+                                              meta=_subject_rows(s._meta, subject_cols, baseline_cols)).persist()
 
     def arm_sizes(self) -> pd.Series:
         if self.kind == "duckdb":
