@@ -103,12 +103,20 @@ T1_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("options", T1_OPTIONS)
-def test_table_one_duckdb(trial, tmp_path, options):
+def test_table_one_duckdb_and_parquet(trial, tmp_path):
+    options = T1_OPTIONS[1]
     want = ct.table_one(trial, **options)
     for name, rel in engines(trial, tmp_path).items():
         if name != "dask":
             same_table_one(ooc_table_one(rel, trial.arms, trial.instruments, **options), want)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", T1_OPTIONS)
+def test_table_one_options(trial, tmp_path, options):
+    want = ct.table_one(trial, **options)
+    for rel in engines(trial, tmp_path).values():
+        same_table_one(ooc_table_one(rel, trial.arms, trial.instruments, **options), want)
 
 
 def test_table_one_dask(trial):
@@ -163,10 +171,18 @@ def same_responders(got, want) -> None:
     same_numbers(got.inference.emmeans(), want.inference.emmeans())
 
 
+def test_responders_duckdb(trial):
+    for options in (R_OPTIONS[2],):
+        want = ct.responders(trial, **options)
+        same_responders(ooc_responders(duckdb.from_df(trial.data), trial.arms, trial.instruments, **options), want)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("options", R_OPTIONS)
-def test_responders_duckdb(trial, options):
+def test_responders_options(trial, tmp_path, options):
     want = ct.responders(trial, **options)
-    same_responders(ooc_responders(duckdb.from_df(trial.data), trial.arms, trial.instruments, **options), want)
+    for rel in engines(trial, tmp_path).values():
+        same_responders(ooc_responders(rel, trial.arms, trial.instruments, **options), want)
 
 
 def test_responders_dask(trial):
@@ -202,15 +218,21 @@ def same_survival(got, want) -> None:
     assert got.contrasts["estimate"].isna().all() and got.inference is None
 
 
-@pytest.mark.parametrize("options", S_OPTIONS)
-def test_survival_duckdb(trial, options):
-    want = ct.survival(trial, **options)
-    same_survival(ooc_survival(duckdb.from_df(trial.data), trial.arms, trial.instruments, **options), want)
-
-
-def test_survival_dask_and_messy(trial, messy):
+def test_survival_duckdb(trial):
     want = ct.survival(trial, **S_OPTIONS[1])
-    same_survival(ooc_survival(engines(trial)["dask"], trial.arms, trial.instruments, **S_OPTIONS[1]), want)
+    same_survival(ooc_survival(duckdb.from_df(trial.data), trial.arms, trial.instruments, **S_OPTIONS[1]), want)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", S_OPTIONS)
+def test_survival_options(trial, tmp_path, options):
+    want = ct.survival(trial, **options)
+    for rel in engines(trial, tmp_path).values():
+        same_survival(ooc_survival(rel, trial.arms, trial.instruments, **options), want)
+
+
+def test_survival_messy(messy):
+    """Subjects without follow-up, an arm without subjects; DuckDB and Dask."""
     want = ct.survival(messy)
     for rel in engines(messy).values():
         got = ooc_survival(rel, messy.arms, messy.instruments)
@@ -258,13 +280,27 @@ def test_refusals_and_checks(trial):
 # --------------------------------------------------------------------------------------------
 # Dask on a cluster
 # --------------------------------------------------------------------------------------------
-def test_dask_local_cluster(trial):
+def on_cluster(trial: ct.Trial, processes: bool, everything: bool = True) -> None:
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
-                                  processes=True) as cluster, distributed.Client(cluster):
+                                  processes=processes) as cluster, distributed.Client(cluster):
         ddf = dd.from_pandas(trial.data, npartitions=4)
         same_table_one(ooc_table_one(ddf, trial.arms, trial.instruments, **T1_OPTIONS[1]),
                        ct.table_one(trial, **T1_OPTIONS[1]))
+        if not everything:
+            return
         same_responders(ooc_responders(ddf, trial.arms, trial.instruments, **R_OPTIONS[0]),
                         ct.responders(trial, **R_OPTIONS[0]))
         same_survival(ooc_survival(ddf, trial.arms, trial.instruments), ct.survival(trial))
+
+
+def test_dask_local_cluster(trial):
+    """The distributed scheduler and its shuffle, two workers (threads: quick to start); Table 1 only (all three
+    analyses on worker processes: the slow test below)."""
+    on_cluster(trial, processes=False, everything=False)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_processes(trial):
+    """Two worker processes (the per-partition functions and their arguments travel by pickle); all three."""
+    on_cluster(trial, processes=True)
