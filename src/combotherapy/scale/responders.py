@@ -469,7 +469,7 @@ def responders(data: Any, arms: Sequence[str], instruments: Mapping[str, Instrum
     pairs = contrast_pairs(present, check_reference(reference, present))
     cov = Covariates(pd.DataFrame(), [], [], [])
     contrasts, logit, extra_notes, risks = _mem._contrast_table(
-        arm_tab, None, pairs, alpha, adjust, outcome, cov, False, "delta", n_boot, None,  # type: ignore[arg-type]
+        arm_tab, None, pairs, alpha, adjust, outcome, cov, False, "delta", n_boot, None,
         logistic=_logistic_from_sums(engine, arm_tab))
     inference = logit.pop("inference", None)
     no_rows = pd.DataFrame({"subject": pd.Series([], dtype="str"), "arm": pd.Series([], dtype="str"),

@@ -205,9 +205,9 @@ class _Engine:
             r = r.set_index("arm").reindex(groups)
             stats = {}
             for i, c in enumerate(names):
-                q = [np.full(3, np.nan) if v is None or (np.isscalar(v) and pd.isna(v))
-                     else np.asarray(v, dtype=float) for v in r[f"q{i}"]]
-                q = np.vstack(q) if q else np.zeros((0, 3))
+                rows_q = [np.full(3, np.nan) if v is None or (np.isscalar(v) and pd.isna(v))
+                          else np.asarray(v, dtype=float) for v in r[f"q{i}"]]
+                q = np.vstack(rows_q) if rows_q else np.zeros((0, 3))
                 st = pd.DataFrame({"n": r[f"n{i}"], "missing": r["_size"] - r[f"n{i}"], "mean": r[f"mean{i}"],
                                    "sd": r[f"sd{i}"], "median": q[:, 0], "q1": q[:, 1], "q3": q[:, 2],
                                    "min": r[f"min{i}"], "max": r[f"max{i}"]}, index=groups)
