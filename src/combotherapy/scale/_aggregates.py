@@ -59,10 +59,29 @@ class Sql:
     def __init__(self, rel: Any):
         self.rel = rel
         self.view = "ct_" + uuid.uuid4().hex
+        self.tables: list[str] = []
 
-    def __call__(self, text: str) -> pd.DataFrame:
-        """Run ``text`` (``{t}`` stands for the relation) and return its (aggregate) result as pandas."""
-        return self.rel.query(self.view, text.replace("{t}", qi(self.view))).df()
+    def materialise(self, name: str, body: str) -> str:
+        """``WITH <name> AS (...) `` over a temporary table holding the result of ``body`` (built once inside
+        DuckDB, dropped by :meth:`close`), or over ``body`` itself where no temporary table can be created."""
+        table = f"{self.view}_{name}"
+        try:
+            self(f"CREATE TEMP TABLE {qi(table)} AS {body}", fetch=False)
+        except Exception:  # e.g. a read-only connection: the subquery runs in every query instead
+            return f"WITH {name} AS ({body}) "
+        self.tables.append(table)
+        return f"WITH {name} AS (SELECT * FROM {qi(table)}) "
+
+    def close(self) -> None:
+        """Drop the temporary tables of this analysis."""
+        while self.tables:
+            self(f"DROP TABLE IF EXISTS {qi(self.tables.pop())}", fetch=False)
+
+    def __call__(self, text: str, fetch: bool = True) -> pd.DataFrame:
+        """Run ``text`` (``{t}`` stands for the relation) and return its (aggregate) result as pandas
+        (``fetch=False``: a statement without a result, such as CREATE TEMP TABLE)."""
+        out = self.rel.query(self.view, text.replace("{t}", qi(self.view)))
+        return out.df() if fetch and out is not None else pd.DataFrame()
 
 
 def schema(data: Any) -> dict[str, str]:

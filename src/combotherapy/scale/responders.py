@@ -111,7 +111,9 @@ class _Engine:
             y = qi(outcome)
             cut = f"({lit(threshold)} * baseline)" if relative else lit(threshold)
             zero = "baseline = 0" if relative else "false"
-            self.cte = (
+            assert self.sql is not None
+            # one row per subject with its status, built once inside DuckDB (dropped by close())
+            self.cte = self.sql.materialise("c",
                 f"WITH s AS (SELECT CAST(min(arm) AS VARCHAR) AS arm, "
                 f"any_value(CAST({y} AS DOUBLE)) FILTER (WHERE visit = 0) AS baseline, "
                 f"any_value(CAST({y} AS DOUBLE)) FILTER (WHERE visit = {lit(v)}) AS value, "
@@ -123,11 +125,16 @@ class _Engine:
                 f"WHEN {zero} THEN {lit(_STATUSES[3])} "
                 f"WHEN {lit(sign)} * (value - baseline) >= {cut} - {lit(_mem.TIE_TOLERANCE)} * greatest(1.0, "
                 f"abs({cut})) THEN {lit(_STATUSES[4])} "
-                f"ELSE {lit(_STATUSES[5])} END AS status, baseline < 0 AS negative FROM s) ")
+                f"ELSE {lit(_STATUSES[5])} END AS status, baseline < 0 AS negative FROM s) SELECT * FROM c")
         else:
             s = self.data.shuffle(on="subject")
             args = (outcome, v, sign, threshold, relative, missing)
             self.frame = s.map_partitions(_classify_part, *args, meta=_classify_part(s._meta, *args)).persist()
+
+    def close(self) -> None:
+        """Drop the temporary subject table (DuckDB)."""
+        if self.sql is not None:
+            self.sql.close()
 
     def status_counts(self) -> pd.DataFrame:
         """Per arm and status: subjects, subjects with a value at the visit, negative baselines, duplicates."""
@@ -419,71 +426,77 @@ def responders(data: Any, arms: Sequence[str], instruments: Mapping[str, Instrum
     inst, v, alpha, missing, adjust = _mem._check_arguments(facts, outcome, visit, threshold, relative,  # type: ignore
                                                                 missing, alpha, adjust)
     engine.classify(outcome, v, float(inst.sign), float(threshold), bool(relative), missing)
-    counts = engine.status_counts()
-    counts["arm"] = counts["arm"].astype(str)
-    if counts["duplicated"].sum() > 0:
-        raise DataError(f"{int(counts['duplicated'].sum())} subjects have more than one row at week {v:g}; a trial "
-                        "has one row per subject and visit: check the data with ct.load")
-    by = counts.pivot_table(index="arm", columns="status", values="n", aggfunc="sum", fill_value=0)
-    by = by.reindex(index=arm_order, columns=list(_STATUSES), fill_value=0).astype(int)
-    no_base = int(by[_STATUSES[0]].sum())
-    if no_base and missing != "exclude":
-        raise DataError(f"{no_base} subjects have no baseline (visit 0) value of '{outcome}'. Response is a change "
-                        f"from baseline; complete the data, or pass missing='exclude' to exclude them (they will be "
-                        f"reported)", kind="missing baseline", column=outcome)
-    no_value = int(by[_STATUSES[1]].sum() + by[_STATUSES[2]].sum())
-    if no_value and missing == "error":
-        raise DataError(f"{no_value} subjects have no '{outcome}' value at week {v:g}. Pass "
-                        "missing='non-responder' to count them as non-responders, or missing='exclude' to leave "
-                        "them out (they will be reported)", kind="missing value", column=outcome)
-    if relative and counts["negative"].sum() > 0:
-        raise DataError(f"relative thresholds need positive baselines, but {int(counts['negative'].sum())} subjects "
-                        f"have a negative baseline '{outcome}'; use an absolute threshold (relative=False)")
-    present = [a for a in arm_order if by.loc[a].sum() > 0]
-    by = by.loc[present]
-    seen = counts.groupby("arm")["seen"].sum().reindex(present, fill_value=0).astype(int)
-    if seen.sum() == 0:
-        raise DataError(f"column '{outcome}': every value at week {v:g} is missing; nothing to analyse at this "
-                        f"visit (choose another visit: {[f'{x:g}' for x in visits if x > 0]})")
-    few = [f"'{a}' ({k})" for a, k in seen.items() if k < 2]
-    if few:
-        raise DataError(f"arms with fewer than 2 subjects with a '{outcome}' value at week {v:g}: {', '.join(few)}; "
-                        "a comparison needs at least 2 observed per arm (choose another visit or check the data)")
-    n = by.drop(columns=[_STATUSES[0], _STATUSES[1]]).sum(axis=1).to_numpy(int)
-    x = by[_STATUSES[4]].to_numpy(int)
-    small = [f"'{a}' ({k})" for a, k in zip(present, n) if k < 2]
-    if small:
-        raise DataError(f"arms with fewer than 2 subjects analysable at week {v:g}: {', '.join(small)}; a "
-                        f"comparison needs at least 2 per arm (choose another visit or check the data)")
-    if len(present) < 2:
-        raise DataError(f"the trial has only one arm ({present}); responders are compared between arms")
-    lo, hi = wilson_ci(x, n, alpha)
-    arm_tab = pd.DataFrame({
-        "arm": pd.Series(present, dtype="str"), "n": n, "responders": x, "proportion": x / n, "ci_low": lo,
-        "ci_high": hi,
-        "missing_at_visit": (by[_STATUSES[2]] + by[_STATUSES[1]]).to_numpy(int),
-        "no_baseline": by[_STATUSES[0]].to_numpy(int),
-        "zero_baseline": by[_STATUSES[3]].to_numpy(int),
-    })[_mem.ARM_COLUMNS]
+    try:
+        counts = engine.status_counts()
+        counts["arm"] = counts["arm"].astype(str)
+        if counts["duplicated"].sum() > 0:
+            raise DataError(f"{int(counts['duplicated'].sum())} subjects have more than one row at week {v:g}; a trial "
+                            "has one row per subject and visit: check the data with ct.load")
+        by = counts.pivot_table(index="arm", columns="status", values="n", aggfunc="sum", fill_value=0)
+        by = by.reindex(index=arm_order, columns=list(_STATUSES), fill_value=0).astype(int)
+        no_base = int(by[_STATUSES[0]].sum())
+        if no_base and missing != "exclude":
+            raise DataError(f"{no_base} subjects have no baseline (visit 0) value of '{outcome}'. Response is a change "
+                            f"from baseline; complete the data, or pass missing='exclude' to exclude them "
+                            f"(they will be "
+                            f"reported)", kind="missing baseline", column=outcome)
+        no_value = int(by[_STATUSES[1]].sum() + by[_STATUSES[2]].sum())
+        if no_value and missing == "error":
+            raise DataError(f"{no_value} subjects have no '{outcome}' value at week {v:g}. Pass "
+                            "missing='non-responder' to count them as non-responders, or missing='exclude' to leave "
+                            "them out (they will be reported)", kind="missing value", column=outcome)
+        if relative and counts["negative"].sum() > 0:
+            raise DataError("relative thresholds need positive baselines, but "
+                            f"{int(counts['negative'].sum())} subjects "
+                            f"have a negative baseline '{outcome}'; use an absolute threshold (relative=False)")
+        present = [a for a in arm_order if by.loc[a].sum() > 0]
+        by = by.loc[present]
+        seen = counts.groupby("arm")["seen"].sum().reindex(present, fill_value=0).astype(int)
+        if seen.sum() == 0:
+            raise DataError(f"column '{outcome}': every value at week {v:g} is missing; nothing to analyse at this "
+                            f"visit (choose another visit: {[f'{x:g}' for x in visits if x > 0]})")
+        few = [f"'{a}' ({k})" for a, k in seen.items() if k < 2]
+        if few:
+            raise DataError(f"arms with fewer than 2 subjects with a '{outcome}' value at week {v:g}: "
+                            f"{', '.join(few)}; "
+                            "a comparison needs at least 2 observed per arm (choose another visit or check the data)")
+        n = by.drop(columns=[_STATUSES[0], _STATUSES[1]]).sum(axis=1).to_numpy(int)
+        x = by[_STATUSES[4]].to_numpy(int)
+        small = [f"'{a}' ({k})" for a, k in zip(present, n) if k < 2]
+        if small:
+            raise DataError(f"arms with fewer than 2 subjects analysable at week {v:g}: {', '.join(small)}; a "
+                            f"comparison needs at least 2 per arm (choose another visit or check the data)")
+        if len(present) < 2:
+            raise DataError(f"the trial has only one arm ({present}); responders are compared between arms")
+        lo, hi = wilson_ci(x, n, alpha)
+        arm_tab = pd.DataFrame({
+            "arm": pd.Series(present, dtype="str"), "n": n, "responders": x, "proportion": x / n, "ci_low": lo,
+            "ci_high": hi,
+            "missing_at_visit": (by[_STATUSES[2]] + by[_STATUSES[1]]).to_numpy(int),
+            "no_baseline": by[_STATUSES[0]].to_numpy(int),
+            "zero_baseline": by[_STATUSES[3]].to_numpy(int),
+        })[_mem.ARM_COLUMNS]
 
-    pairs = contrast_pairs(present, check_reference(reference, present))
-    cov = Covariates(pd.DataFrame(), [], [], [])
-    contrasts, logit, extra_notes, risks = _mem._contrast_table(
-        arm_tab, None, pairs, alpha, adjust, outcome, cov, False, "delta", n_boot, None,
-        logistic=_logistic_from_sums(engine, arm_tab))
-    inference = logit.pop("inference", None)
-    no_rows = pd.DataFrame({"subject": pd.Series([], dtype="str"), "arm": pd.Series([], dtype="str"),
-                            "baseline": pd.Series([], dtype=float), "value": pd.Series([], dtype=float),
-                            "improvement": pd.Series([], dtype=float), "responder": pd.Series([], dtype=float),
-                            "status": pd.Series([], dtype="str")})
-    fitted = _mem._record(facts, outcome, v, inst, threshold, relative, missing, reference, alpha,  # type: ignore
-                          adjust, arm_tab, no_rows, logit, extra_notes, len(pairs))
-    # no identifiers leave the engine: the note on subjects without a baseline gives the counts only
-    fitted.notes[:] = [re.sub(r"; subjects \)\.$", ").", t) for t in fitted.notes]
-    fitted.extra.update(covariates=[], standardise=False, interval="delta", engine=engine.kind)
-    title = f"Responders: {inst.label or outcome} at week {v:g}"
-    res = _mem.ResponderResult(title, fitted, by_arm=arm_tab, contrasts=contrasts, subjects=no_rows,
-                               standardised=risks)
-    res.inference = inference
-    res.instrument, res.better = inst, inst.better
-    return res
+        pairs = contrast_pairs(present, check_reference(reference, present))
+        cov = Covariates(pd.DataFrame(), [], [], [])
+        contrasts, logit, extra_notes, risks = _mem._contrast_table(
+            arm_tab, None, pairs, alpha, adjust, outcome, cov, False, "delta", n_boot, None,
+            logistic=_logistic_from_sums(engine, arm_tab))
+        inference = logit.pop("inference", None)
+        no_rows = pd.DataFrame({"subject": pd.Series([], dtype="str"), "arm": pd.Series([], dtype="str"),
+                                "baseline": pd.Series([], dtype=float), "value": pd.Series([], dtype=float),
+                                "improvement": pd.Series([], dtype=float), "responder": pd.Series([], dtype=float),
+                                "status": pd.Series([], dtype="str")})
+        fitted = _mem._record(facts, outcome, v, inst, threshold, relative, missing, reference, alpha,  # type: ignore
+                              adjust, arm_tab, no_rows, logit, extra_notes, len(pairs))
+        # no identifiers leave the engine: the note on subjects without a baseline gives the counts only
+        fitted.notes[:] = [re.sub(r"; subjects \)\.$", ").", t) for t in fitted.notes]
+        fitted.extra.update(covariates=[], standardise=False, interval="delta", engine=engine.kind)
+        title = f"Responders: {inst.label or outcome} at week {v:g}"
+        res = _mem.ResponderResult(title, fitted, by_arm=arm_tab, contrasts=contrasts, subjects=no_rows,
+                                   standardised=risks)
+        res.inference = inference
+        res.instrument, res.better = inst, inst.better
+        return res
+    finally:
+        engine.close()
