@@ -275,6 +275,12 @@ def test_refusals_and_checks(trial):
     bad.loc[bad.index[:3], "recovery_time"] = -1.0
     with pytest.raises(DataError, match="negative"):
         ooc_survival(duckdb.from_df(bad), trial.arms, trial.instruments)
+    vary = trial.data.copy()
+    first = vary.index[vary["subject"] == vary["subject"].iloc[0]]
+    vary.loc[first[1:], "recovered"] = 1.0 - vary.loc[first[0], "recovered"]
+    for rel in (duckdb.from_df(vary), dd.from_pandas(vary, npartitions=2)):
+        with pytest.raises(DataError, match="1 subject\\(s\\) with different values"):
+            ooc_survival(rel, trial.arms, trial.instruments)
 
 
 # --------------------------------------------------------------------------------------------

@@ -133,16 +133,18 @@ class _Engine:
         if self.kind == "duckdb":
             assert self.sql is not None
             t, e = f"CAST({qi(time)} AS DOUBLE)", f"CAST({qi(event)} AS DOUBLE)"
-            cte = (f"WITH r AS (SELECT subject, CAST(arm AS VARCHAR) AS arm, {t} AS t, {e} AS e FROM {{t}}), "
-                   "s AS (SELECT CAST(min(arm) AS VARCHAR) AS arm, any_value(t) AS t, any_value(e) AS e, "
-                   "count(DISTINCT t) AS nt, count(DISTINCT e) AS ne FROM r GROUP BY subject) ")
+            cte = f"WITH r AS (SELECT subject, CAST(arm AS VARCHAR) AS arm, {t} AS t, {e} AS e FROM {{t}}) "
             prob = self.sql(cte + "SELECT count(*) FILTER (WHERE isinf(t)) AS inf, "
                             "count(*) FILTER (WHERE t < 0) AS neg, "
                             "count(*) FILTER (WHERE e IS NOT NULL AND e NOT IN (0, 1)) AS bad_event, "
                             "count(*) FILTER (WHERE t IS NULL AND e IS NOT NULL) AS time_missing, "
                             "count(*) FILTER (WHERE t IS NOT NULL AND e IS NULL) AS event_missing FROM r").iloc[0]
             problems = {k: int(prob[k]) for k in _PROBLEMS}
-            vary = self.sql(cte + "SELECT count(*) FILTER (WHERE nt > 1) AS vt, count(*) FILTER (WHERE ne > 1) AS ve "
+            # one row per subject, built once inside DuckDB (dropped by close())
+            cte = self.sql.materialise("s", cte + "SELECT CAST(min(arm) AS VARCHAR) AS arm, any_value(t) AS t, "
+                                       "any_value(e) AS e, min(t) <> max(t) AS nt, min(e) <> max(e) AS ne "
+                                       "FROM r GROUP BY subject")
+            vary = self.sql(cte + "SELECT count(*) FILTER (WHERE nt) AS vt, count(*) FILTER (WHERE ne) AS ve "
                             "FROM s").iloc[0]
             problems.update(vary_time=int(vary["vt"]), vary_event=int(vary["ve"]))
             if any(problems.values()):
@@ -264,7 +266,11 @@ def survival(data: Any, arms: Sequence[str], instruments: dict[str, Instrument] 
         raise DataError(f"column(s) {bad} are not numbers; expected a numeric time and a 0/1 event flag",
                         kind="not a number", column=bad[0])
     inst_map = default_instruments(columns) if instruments is None else dict(instruments)
-    tab, none, problems = engine.counts(time, event)
+    try:
+        tab, none, problems = engine.counts(time, event)
+    finally:
+        if engine.sql is not None:
+            engine.sql.close()
     if any(problems.values()):
         lines = [f"column '{ {'time': time, 'event': event}[col] }': {problems[k]} row(s) "
                  + msg.format(time=time, event=event) for k, (col, msg) in _PROBLEMS.items() if problems.get(k)]
