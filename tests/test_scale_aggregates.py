@@ -240,6 +240,19 @@ def test_survival_messy(messy):
         assert any("without follow-up" in t and "excluded" in t for t in got.notes)
 
 
+def test_survival_stratified_logrank(messy):
+    """strata=: the stratified log-rank test; subjects without a stratum value (sex missing) excluded from every
+    table; a visit-varying column (pain) stratifies by its baseline value."""
+    for strata in (["sex", "site"], "pain"):
+        want = ct.survival(messy, strata=strata)
+        for rel in engines(messy).values():
+            got = ooc_survival(rel, messy.arms, messy.instruments, strata=strata)
+            same_survival(got, want)
+    assert any("without a value of the strata (sex, site), excluded" in t
+               for t in ooc_survival(duckdb.from_df(messy.data), messy.arms, messy.instruments,
+                                     strata=["sex", "site"]).notes)
+
+
 def test_logrank_from_counts_equals_survdiff():
     """Against statsmodels' survdiff on the rows, with ties and four groups."""
     from statsmodels.duration.survfunc import survdiff
@@ -254,6 +267,13 @@ def test_logrank_from_counts_equals_survdiff():
     chisq, p = logrank_from_counts(counts, ["d", "a", "c", "b"])
     want = survdiff(t, e, g)
     assert chisq == pytest.approx(want[0], rel=RTOL) and p == pytest.approx(want[1], rel=RTOL)
+    stratum = np.where(rng.random(n) < 0.4, "x", "y")
+    frame["stratum"] = stratum
+    counts = frame.groupby(["stratum", "group", "time"]).agg(n_events=("event", "sum"),
+                                                             n_all=("event", "size")).reset_index()
+    chisq, p = logrank_from_counts(counts, ["d", "a", "c", "b"])
+    want = survdiff(t, e, g, strata=stratum)
+    assert chisq == pytest.approx(want[0], rel=RTOL) and p == pytest.approx(want[1], rel=RTOL)
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,7 +283,7 @@ def test_refusals_and_checks(trial):
     rel = duckdb.from_df(trial.data)
     with pytest.raises(DataError, match="need every"):
         ooc_responders(rel, trial.arms, trial.instruments, "pain", 12, threshold=2, covariates=["age"])
-    with pytest.raises(DataError, match="need the rows"):
+    with pytest.raises(DataError, match="needs the rows"):
         ooc_survival(rel, trial.arms, trial.instruments, covariates=["age"])
     with pytest.raises(DataError, match="not in arms"):
         ooc_table_one(rel, ["physio", "combined"], trial.instruments)

@@ -41,7 +41,8 @@ def logrank_from_counts(counts: pd.DataFrame, groups: Sequence[str]) -> tuple[fl
     ----------
     counts : DataFrame
         ``group, time, n_events, n_all``: per group and distinct time the events and the subjects (events and
-        censorings) with that time.
+        censorings) with that time; with a ``stratum`` column, per stratum too, and the test is stratified
+        (the sums of ``O - E`` and of the covariances over the strata, as ``survdiff(strata=)``).
     groups : sequence of str
         The groups compared (k of them; the test has k - 1 df).
 
@@ -66,6 +67,18 @@ def logrank_from_counts(counts: pd.DataFrame, groups: Sequence[str]) -> tuple[fl
     2.0
     """
     gr = np.unique(np.asarray(list(groups), dtype=object).astype(str))
+    if "stratum" in counts.columns:  # stratified: the sums of every stratum (as survdiff(strata=))
+        labels = counts["stratum"].astype(str)
+        parts = [_logrank_parts(counts.loc[labels == st], gr) for st in np.unique(labels)]
+        o, v = sum(p[0] for p in parts), sum(p[1] for p in parts)
+    else:
+        o, v = _logrank_parts(counts, gr)
+    chisq = float(o.dot(np.linalg.solve(v, o)))
+    return chisq, float(1 - stats.chi2.cdf(chisq, len(gr) - 1))
+
+
+def _logrank_parts(counts: pd.DataFrame, gr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """O - E of groups 2..k and their covariance within one stratum (statsmodels' ``_survdiff``)."""
     utimes, rt = np.unique(counts["time"].to_numpy(float), return_inverse=True)
     ml = len(utimes)
     code = pd.Categorical(counts["group"].astype(str), categories=list(gr)).codes
@@ -89,9 +102,7 @@ def logrank_from_counts(counts: pd.DataFrame, groups: Sequence[str]) -> tuple[fl
             * (obs * (nrisk_tot - obs) / var_denom)[:, None]
         oe_rows.append(oe[ix].sum())
         var_rows.append(var[ix].sum(axis=0))
-    o, v = np.hstack(oe_rows), np.vstack(var_rows)
-    chisq = float(o.dot(np.linalg.solve(v, o)))
-    return chisq, float(1 - stats.chi2.cdf(chisq, len(gr) - 1))
+    return np.hstack(oe_rows), np.vstack(var_rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -108,18 +119,35 @@ _PROBLEMS = {
 }
 
 
-def _subject_part(part: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
+def _subject_part(part: pd.DataFrame, time: str, event: str, strata: Sequence[str] = ()) -> pd.DataFrame:
     """Dask: per partition holding all rows of its subjects, one row per subject: arm, time, event (first
-    non-missing), distinct counts, and per-subject counts of the row problems."""
+    non-missing), distinct counts, per-subject counts of the row problems, and per strata column ``i`` its first
+    value ``sm<i>``, whether it varies ``sv<i>`` and its visit-0 value ``sb<i>``."""
     t = part[time].astype(float)
     e = part[event].astype(float)
     frame = pd.DataFrame({"subject": part["subject"], "arm": part["arm"].astype("str"), "t": t, "e": e,
                           "inf": np.isinf(t), "neg": t < 0, "bad_event": e.notna() & ~e.isin((0.0, 1.0)),
                           "time_missing": t.isna() & e.notna(), "event_missing": t.notna() & e.isna()})
+    for i, c in enumerate(strata):
+        frame[f"st{i}"] = part[c].astype(object)
+        frame[f"sb{i}"] = part[c].astype(object).where(part["visit"] == 0.0)
     g = frame.groupby("subject", sort=False)
+    more = {}
+    for i in range(len(strata)):
+        more.update({f"sm{i}": (f"st{i}", "first"), f"sv{i}": (f"st{i}", "nunique"), f"sb{i}": (f"sb{i}", "first")})
     out = g.agg(arm=("arm", "first"), t=("t", "first"), e=("e", "first"), nt=("t", "nunique"), ne=("e", "nunique"),
-                **{k: (k, "sum") for k in _PROBLEMS})
+                **{k: (k, "sum") for k in _PROBLEMS}, **more)
+    for i in range(len(strata)):
+        out[f"sv{i}"] = out[f"sv{i}"] > 1
     return out.reset_index(drop=True)
+
+
+def _stratum_label(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """The stratum of each row: its strata values joined as text (the in-memory label)."""
+    out = pd.Series("", index=frame.index, dtype=object)
+    for j, c in enumerate(cols):
+        out = out + ("" if j == 0 else ", ") + frame[c].astype(object).astype(str)
+    return out
 
 
 class _Engine:
@@ -128,12 +156,16 @@ class _Engine:
         self.kind = engine_of(data)
         self.sql = Sql(data) if self.kind == "duckdb" else None
 
-    def counts(self, time: str, event: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-        """(per arm and time: events and subjects; per arm: subjects without follow-up; problem counts)."""
+    def counts(self, time: str, event: str, strata: Sequence[str] = ()
+               ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+        """(per [stratum,] arm and time: events and subjects; per arm: subjects without follow-up (``n``) and
+        without a stratum value (``n_stratum``); problem counts)."""
+        k = len(strata)
         if self.kind == "duckdb":
             assert self.sql is not None
             t, e = f"CAST({qi(time)} AS DOUBLE)", f"CAST({qi(event)} AS DOUBLE)"
-            cte = f"WITH r AS (SELECT subject, CAST(arm AS VARCHAR) AS arm, {t} AS t, {e} AS e FROM {{t}}) "
+            st = "".join(f", {qi(c)} AS st{i}" for i, c in enumerate(strata))
+            cte = f"WITH r AS (SELECT subject, visit, CAST(arm AS VARCHAR) AS arm, {t} AS t, {e} AS e{st} FROM {{t}}) "
             prob = self.sql(cte + "SELECT count(*) FILTER (WHERE isinf(t)) AS inf, "
                             "count(*) FILTER (WHERE t < 0) AS neg, "
                             "count(*) FILTER (WHERE e IS NOT NULL AND e NOT IN (0, 1)) AS bad_event, "
@@ -141,39 +173,66 @@ class _Engine:
                             "count(*) FILTER (WHERE t IS NOT NULL AND e IS NULL) AS event_missing FROM r").iloc[0]
             problems = {k: int(prob[k]) for k in _PROBLEMS}
             # one row per subject, built once inside DuckDB (dropped by close())
+            more = "".join(f", max(st{i}) AS sm{i}, min(st{i}) <> max(st{i}) AS sv{i}, "
+                           f"any_value(st{i}) FILTER (WHERE visit = 0) AS sb{i}" for i in range(k))
             cte = self.sql.materialise("s", cte + "SELECT CAST(min(arm) AS VARCHAR) AS arm, any_value(t) AS t, "
-                                       "any_value(e) AS e, min(t) <> max(t) AS nt, min(e) <> max(e) AS ne "
-                                       "FROM r GROUP BY subject")
+                                       "any_value(e) AS e, min(t) <> max(t) AS nt, min(e) <> max(e) AS ne"
+                                       f"{more} FROM r GROUP BY subject")
             vary = self.sql(cte + "SELECT count(*) FILTER (WHERE nt) AS vt, count(*) FILTER (WHERE ne) AS ve "
                             "FROM s").iloc[0]
             problems.update(vary_time=int(vary["vt"]), vary_event=int(vary["ve"]))
             if any(problems.values()):
                 return pd.DataFrame(), pd.DataFrame(), problems
-            tab = self.sql(cte + "SELECT arm, t AS time, sum(e) AS n_events, count(*) AS n_all FROM s "
-                           "WHERE t IS NOT NULL GROUP BY arm, t")
-            none = self.sql(cte + "SELECT arm, count(*) AS n FROM s WHERE t IS NULL AND e IS NULL GROUP BY arm")
+            # a strata column constant within subjects gives its value, else the baseline (visit-0) value
+            if k:
+                varies = self.sql(cte + "SELECT " + ", ".join(f"coalesce(bool_or(sv{i}), false) AS v{i}"
+                                                              for i in range(k)) + " FROM s").iloc[0]
+            keys = [f"sb{i}" if k and bool(varies[f"v{i}"]) else f"sm{i}" for i in range(k)]
+            sel = "".join(f"{c} AS k{i}, " for i, c in enumerate(keys))
+            has = "".join(f" AND {c} IS NOT NULL" for c in keys)
+            lacks = " OR ".join(f"{c} IS NULL" for c in keys) or "false"
+            tab = self.sql(cte + f"SELECT {sel}arm, t AS time, sum(e) AS n_events, count(*) AS n_all FROM s "
+                           f"WHERE t IS NOT NULL{has} GROUP BY ALL")
+            none = self.sql(cte + "SELECT arm, count(*) FILTER (WHERE t IS NULL AND e IS NULL) AS n, "
+                            f"count(*) FILTER (WHERE t IS NOT NULL AND ({lacks})) AS n_stratum FROM s GROUP BY arm")
             return tab, none, problems
         s = self.data.shuffle(on="subject")
-        subj = s.map_partitions(_subject_part, time, event, meta=_subject_part(s._meta, time, event))
+        strata = list(strata)
+        subj = s.map_partitions(_subject_part, time, event, strata, meta=_subject_part(s._meta, time, event, strata))
+        keys = [f"sm{i}" for i in range(k)]
+        if k:
+            subj = subj.persist()
+            varies = subj[[f"sv{i}" for i in range(k)]].any().compute()
+            keys = [f"sb{i}" if bool(varies[f"sv{i}"]) else f"sm{i}" for i in range(k)]
 
         def agg(part: pd.DataFrame) -> pd.DataFrame:
+            part = part.assign(**{f"k{i}": part[c] for i, c in enumerate(keys)})
+            kcols = [f"k{i}" for i in range(k)]
+            full = part[kcols].notna().all(axis=1) if k else pd.Series(True, index=part.index)
             has = part["t"].notna()
-            tab = part.loc[has].groupby(["arm", "t"], sort=False).agg(n_events=("e", "sum"), n_all=("e", "size"))
+            sel = part.loc[has & full].assign(stratum=_stratum_label(part.loc[has & full], kcols) if k else "")
+            tab = sel.groupby(["stratum", "arm", "t"], sort=False).agg(n_events=("e", "sum"), n_all=("e", "size"))
             tab = tab.reset_index().rename(columns={"t": "time"}).assign(kind="time")
+            lack = part.loc[has & ~full].groupby("arm", sort=False).size().rename("n_all").reset_index()
             none = part.loc[~has & part["e"].isna()].groupby("arm", sort=False).size().rename("n_all").reset_index()
             probs = pd.DataFrame({"arm": list(_PROBLEMS) + ["vary_time", "vary_event"],
                                   "n_all": [int(part[k].sum()) for k in _PROBLEMS]
                                   + [int((part["nt"] > 1).sum()), int((part["ne"] > 1).sum())]})
-            return pd.concat([tab, none.assign(kind="none", time=np.nan, n_events=0.0),
-                              probs.assign(kind="problem", time=np.nan, n_events=0.0)], ignore_index=True)[
-                ["kind", "arm", "time", "n_events", "n_all"]]
+            return pd.concat([tab, none.assign(kind="none", time=np.nan, n_events=0.0, stratum=""),
+                              lack.assign(kind="lack", time=np.nan, n_events=0.0, stratum=""),
+                              probs.assign(kind="problem", time=np.nan, n_events=0.0, stratum="")],
+                             ignore_index=True)[["kind", "stratum", "arm", "time", "n_events", "n_all"]]
 
-        meta = agg(_subject_part(s._meta, time, event))
+        meta = agg(_subject_part(s._meta, time, event, strata))
         raw = subj.map_partitions(agg, meta=meta).compute()
         problems = raw.loc[raw["kind"] == "problem"].groupby("arm")["n_all"].sum().astype(int).to_dict()
-        tab = raw.loc[raw["kind"] == "time"].groupby(["arm", "time"], sort=False)[["n_events", "n_all"]].sum() \
-            .reset_index()
-        none = raw.loc[raw["kind"] == "none"].groupby("arm")["n_all"].sum().rename("n").reset_index()
+        tab = raw.loc[raw["kind"] == "time"].groupby(["stratum", "arm", "time"], sort=False)[
+            ["n_events", "n_all"]].sum().reset_index()
+        if not k:
+            tab = tab.drop(columns="stratum")
+        none = pd.concat([raw.loc[raw["kind"] == "none"].groupby("arm")["n_all"].sum().rename("n"),
+                          raw.loc[raw["kind"] == "lack"].groupby("arm")["n_all"].sum().rename("n_stratum")],
+                         axis=1).fillna(0).rename_axis("arm").reset_index()
         return tab, none, problems
 
 
@@ -199,10 +258,13 @@ def survival(data: Any, arms: Sequence[str], instruments: dict[str, Instrument] 
         the event's instrument says whether the event is desirable.
     time, event, ties, horizon, alpha, reference, adjust
         As :func:`combotherapy.survival` (``ties`` concerns the Cox model only and is recorded).
-    covariates, strata
-        Only the defaults: the adjusted or stratified Cox model needs the rows (use
-        :func:`combotherapy.survival` in memory or on a documented, seeded subsample);
-        :class:`~combotherapy.errors.DataError` otherwise.
+    covariates
+        Only the default: the adjusted Cox model needs the rows (use :func:`combotherapy.survival` in memory or on
+        a documented, seeded subsample); :class:`~combotherapy.errors.DataError` otherwise.
+    strata : str or list of str, optional
+        Column(s) whose combinations of values are strata: the log-rank test is stratified (R ``survdiff(... +
+        strata())``), as in memory; subjects without a value are excluded from every table. A column that varies
+        between visits enters with its visit-0 value.
 
     Returns
     -------
@@ -231,7 +293,8 @@ def survival(data: Any, arms: Sequence[str], instruments: dict[str, Instrument] 
     of ``n_all`` within the arm, ``S(t) = prod (1 - d_j / n_j)``, Greenwood's variance, the log-transformed
     band, the median and its CI (R ``survfit``), and the RMST with its variance (:func:`rmst_by_arm`) are the
     in-memory code on those counts. The log-rank test is :func:`logrank_from_counts` (statsmodels'
-    ``survdiff`` arithmetic on the same counts). What comes back has one row per arm and distinct time.
+    ``survdiff`` arithmetic on the same counts; with strata, counts per stratum, arm and time). What comes back
+    has one row per [stratum,] arm and distinct time.
 
     References
     ----------
@@ -254,12 +317,17 @@ def survival(data: Any, arms: Sequence[str], instruments: dict[str, Instrument] 
     ties = check_choice(ties, _mem.TIES, "ties", " (efron: R's default; breslow: SAS's default)")
     alpha = check_alpha(alpha)
     adjust = check_adjust(adjust)
-    if (isinstance(covariates, str) or list(covariates)) or strata is not None:
-        raise DataError("survival out of core: covariates and strata enter the Cox model (and the stratified "
-                        "log-rank test), which need the rows; use ct.survival on the data in memory (or on a "
-                        "documented, seeded subsample of subjects)", kind="needs rows")
+    if isinstance(covariates, str) or list(covariates):
+        raise DataError("survival out of core: covariates enter the Cox model, which needs the rows; use "
+                        "ct.survival on the data in memory (or on a documented, seeded subsample of subjects)",
+                        kind="needs rows")
+    strata_cols = [strata] if isinstance(strata, str) else list(dict.fromkeys(strata or ()))
     engine = _Engine(data)
-    columns = check_columns(data, (time, event), "survival")
+    columns = check_columns(data, (time, event, *strata_cols), "survival")
+    taken = [c for c in strata_cols if c in ("subject", "arm", "visit", time, event)]
+    if taken:
+        raise DataError(f"{taken} cannot be strata: subject, arm and visit are part of the design, and the time "
+                        "and event columns are the outcome", kind="reserved column", column=taken[0])
     kinds = schema(data)
     bad = [c for c in (time, event) if kinds[c] not in ("numeric", "bool")]
     if bad:
@@ -267,7 +335,7 @@ def survival(data: Any, arms: Sequence[str], instruments: dict[str, Instrument] 
                         kind="not a number", column=bad[0])
     inst_map = default_instruments(columns) if instruments is None else dict(instruments)
     try:
-        tab, none, problems = engine.counts(time, event)
+        tab, none, problems = engine.counts(time, event, strata_cols)
     finally:
         if engine.sql is not None:
             engine.sql.close()
@@ -283,6 +351,12 @@ def survival(data: Any, arms: Sequence[str], instruments: dict[str, Instrument] 
     seen = list(tab["arm"].astype(str).unique()) + list(none["arm"].astype(str).unique())
     arm_order = check_arms(arms, seen, "survival")
     tab["arm"] = tab["arm"].astype(str)
+    kcols = [f"k{i}" for i in range(len(strata_cols))]
+    if kcols and "stratum" not in tab.columns:  # DuckDB: the strata values; their label as in memory
+        tab["stratum"] = _stratum_label(tab, kcols) if len(tab) else pd.Series([], dtype=str)
+    strata_tab = tab.drop(columns=[c for c in kcols if c in tab.columns]) if strata_cols else None
+    if strata_cols:
+        tab = tab.groupby(["arm", "time"], sort=False)[["n_events", "n_all"]].sum().reset_index()
     present = [a for a in arm_order if (tab["arm"] == a).any()]
     if len(present) < 2:
         raise ModelError(f"need at least two arms with follow-up in '{time}'; found {present}")
@@ -308,7 +382,8 @@ def survival(data: Any, arms: Sequence[str], instruments: dict[str, Instrument] 
     km = pd.DataFrame([(arm, int(n_arm[arm]), int(events[arm]), *km_median(curves[curves["group"] == arm]))
                        for arm in present], columns=["arm", "n", "events", "median", "ci_low", "ci_high"])
     if events.sum() > 0:
-        chisq, p_lr = logrank_from_counts(tab.assign(group=tab["arm"]), present)
+        lr_counts = strata_tab if strata_tab is not None else tab
+        chisq, p_lr = logrank_from_counts(lr_counts.assign(group=lr_counts["arm"]), present)
     else:
         chisq, p_lr = np.nan, np.nan
         notes.append(f"no events in '{event}' in any arm: the log-rank test is not defined")
@@ -344,10 +419,15 @@ def survival(data: Any, arms: Sequence[str], instruments: dict[str, Instrument] 
         notes.append(f"arm(s) {[arm for arm, x in zip(present, v) if x == 0]} have no events up to the horizon: "
                      "their RMST is the horizon with variance 0; a contrast between two such arms is exactly known "
                      "(se 0) and has no test")
-    without = none.assign(arm=none["arm"].astype(str)).groupby("arm")["n"].sum() if len(none) else pd.Series()
-    if without.sum() > 0:
-        notes.append("subjects without follow-up (time and event missing), excluded: "
-                     + ", ".join(f"{a} {int(k)}" for a, k in without.items() if k) + ".")
+    for col, what in (("n", "without follow-up (time and event missing)"),
+                      ("n_stratum", f"without a value of the strata ({', '.join(strata_cols)})")):
+        if len(none) and col in none.columns and none[col].sum() > 0:
+            per = none.assign(arm=none["arm"].astype(str)).groupby("arm")[col].sum()
+            notes.append(f"subjects {what}, excluded: " + ", ".join(f"{a} {int(k)}" for a, k in per.items() if k)
+                         + ".")
+    if strata_cols:
+        notes.append(f"the log-rank test is stratified by {', '.join(strata_cols)}; Kaplan–Meier curves, medians "
+                     "and RMST are unadjusted")
 
     better = inst_map.get(event)
     meaning = ("sooner in the first arm of the contrast" + (" (better: the event is desirable)"
@@ -363,12 +443,13 @@ def survival(data: Any, arms: Sequence[str], instruments: dict[str, Instrument] 
     visits = _visits(engine)
     fitted = Fitted(
         model=f"Kaplan–Meier and log-rank from counts per arm and time (out of core, {engine.kind}); no Cox model",
-        formula=f"Surv({time}, {event}) ~ arm", outcome=time, df_method="Wald z (asymptotic)", adjust=adjust,
+        formula=f"Surv({time}, {event}) ~ arm" + (f" + strata({', '.join(strata_cols)})" if strata_cols else ""),
+        outcome=time, df_method="Wald z (asymptotic)", adjust=adjust,
         alpha=alpha, ci_adjust=None, n_per_arm={arm: int(n_arm[arm]) for arm in present}, excluded=excluded,
         notes=notes,
         extra={"ties": ties, "horizon": tau, "events": {arm: int(events[arm]) for arm in present},
                "cox_loglik": np.nan, "reference_arm_of_coding": cox_arms[0] if cox_arms else None,
-               "cox_arms": cox_arms, "covariates": [], "strata": [], "time": time, "event": event,
+               "cox_arms": cox_arms, "covariates": [], "strata": strata_cols, "time": time, "event": event,
                "visits": visits, "engine": engine.kind},
     )
     res = _mem.SurvivalResult(f"Time to event: {time}", fitted, by_arm=km, logrank=logrank, contrasts=hr,
