@@ -70,7 +70,7 @@ def logrank_from_counts(counts: pd.DataFrame, groups: Sequence[str]) -> tuple[fl
     if "stratum" in counts.columns:  # stratified: the sums of every stratum (as survdiff(strata=))
         labels = counts["stratum"].astype(str)
         parts = [_logrank_parts(counts.loc[labels == st], gr) for st in np.unique(labels)]
-        o, v = sum(p[0] for p in parts), sum(p[1] for p in parts)
+        o, v = np.sum([p[0] for p in parts], axis=0), np.sum([p[1] for p in parts], axis=0)
     else:
         o, v = _logrank_parts(counts, gr)
     chisq = float(o.dot(np.linalg.solve(v, o)))
