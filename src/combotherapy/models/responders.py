@@ -120,8 +120,7 @@ def _ids(ids: pd.Index | pd.Series) -> str:
 
 def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float, relative: bool, missing: str,
                      alpha: float, adjust: str) -> tuple[Instrument, float]:
-    if not isinstance(trial, Trial):
-        raise DataError(f"trial must be a ct.Trial (from ct.load), not {type(trial).__name__}")
+    # the isinstance(trial, Trial) check is in responders(): the out-of-core path passes the same facts
     alpha, missing = check_alpha(alpha), check_choice(missing, MISSING_RULES, "missing")
     adjust = check_choice(adjust, ADJUST_METHODS, "adjust", " (a responder analysis adjusts each measure's "
                           "p-values over the pairs)")
@@ -337,7 +336,10 @@ def _standardised_rows(base: pd.DataFrame, info: dict, pairs: list[tuple[str, st
 
 def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tuple[str, str]], alpha: float,
                     adjust: str, outcome: str, cov: Covariates, standardise: bool, interval: str, n_boot: int,
-                    rng: np.random.Generator | None) -> tuple[pd.DataFrame, dict, list[str], pd.DataFrame | None]:
+                    rng: np.random.Generator | None, logistic=None
+                    ) -> tuple[pd.DataFrame, dict, list[str], pd.DataFrame | None]:
+    # ``logistic``: the odds-ratio fit (default :func:`_logistic` on ``frame``); the out-of-core path
+    # (combotherapy.scale.responders) passes the same fit from aggregate queries
     m = len(pairs)
     # Bonferroni-adjusted intervals: each pair at alpha / m; Holm has no matching intervals
     ci_alpha = alpha / m if adjust == "bonferroni" else alpha
@@ -364,7 +366,7 @@ def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tupl
         notes.append("Risk ratio: 0.5 was added to every cell of the 2x2 table for "
                      + ", ".join(np.array(labels)[np.asarray(rr.corrected, bool)]) + " (a zero count).")
 
-    lg, info = _logistic(frame, list(t.index), pairs, outcome, cov)
+    lg, info = (logistic or _logistic)(frame, list(t.index), pairs, outcome, cov)
     or_rows = base.assign(measure="odds_ratio", estimate=np.exp(lg["log_estimate"]), se=lg["se"],
                           statistic=lg["statistic"], p=lg["p"], ci_low=np.exp(lg["log_estimate"] - z * lg["se"]),
                           ci_high=np.exp(lg["log_estimate"] + z * lg["se"]), log_estimate=lg["log_estimate"],
@@ -505,6 +507,8 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     >>> res.contrasts["measure"].unique().tolist()
     ['risk_difference', 'risk_ratio', 'odds_ratio', 'nnt']
     """
+    if not isinstance(trial, Trial):
+        raise DataError(f"trial must be a ct.Trial (from ct.load), not {type(trial).__name__}")
     inst, v, alpha, missing, adjust = _check_arguments(trial, outcome, visit, threshold, relative, missing, alpha,
                                                        adjust)
     cov = subject_covariates(trial, covariates, reserved=[outcome])

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["km_table", "km_median", "rmst_by_arm", "cox_zph"]
+__all__ = ["km_table", "km_from_counts", "km_median", "rmst_by_arm", "cox_zph"]
 
 #: survival's tolerance for "the curve is at 0.5" in the median rule (sqrt of machine epsilon)
 _TOL = np.sqrt(np.finfo(float).eps)
@@ -43,6 +43,17 @@ def km_table(time: np.ndarray, event: np.ndarray, group: np.ndarray, alpha: floa
     df["group"] = pd.Categorical(df["group"], categories=order)
     g = (df.groupby(["group", "time"], observed=True, sort=True)["event"]
          .agg(n_events="sum", n_all="size").reset_index())
+    return km_from_counts(g, alpha)
+
+
+def km_from_counts(g: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """:func:`km_table` from the counts per group and distinct time: ``group`` (categorical, the groups' order),
+    ``time``, ``n_events``, ``n_all`` (events and subjects with that time), sorted by group and time.
+
+    What :func:`km_table` computes after its ``GROUP BY group, time``; the out-of-core path
+    (:mod:`combotherapy.scale.survival`) gets the same counts from an aggregate query.
+    """
+    g = g.copy()
     g["n_events"] = g["n_events"].astype(int)
     g["n_censored"] = g["n_all"] - g["n_events"]
     # at risk at t: subjects whose time is >= t = reverse cumulative count within the group

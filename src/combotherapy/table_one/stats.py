@@ -349,7 +349,12 @@ class _Builder:
         return cells
 
     # --- continuous -----------------------------------------------------------------------
-    def continuous(self, var: _Var) -> None:
+    def _continuous_stats(self, var: _Var) -> pd.DataFrame:
+        """``n, missing, mean, sd, median, q1, q3, min, max`` (float) per arm and ``overall`` (index: groups).
+
+        The one place that reads the rows of a continuous variable; the out-of-core path
+        (:mod:`combotherapy.scale.table_one`) overrides it with the same numbers from aggregate queries.
+        """
         x = self.frame[var.name].astype(float)
         g = x.groupby(self._group_index(), observed=False)
         per_arm = pd.DataFrame({"n": g.count(), "missing": g.size() - g.count(), "mean": g.mean(), "sd": g.std(),
@@ -360,6 +365,10 @@ class _Builder:
                              "min": x.min(), "max": x.max()}, name="overall")
         st = pd.concat([per_arm, overall.to_frame().T]).astype(float)
         st.index = self.groups
+        return st
+
+    def continuous(self, var: _Var) -> None:
+        st = self._continuous_stats(var)
         spread = st.loc["overall", "sd"] if var.display == "mean" else st.loc["overall", "q3"] - st.loc["overall", "q1"]
         dec = self.digits if self.digits is not None else _auto_decimals(spread)
 
@@ -412,7 +421,12 @@ class _Builder:
         return f"{int(count)} ({_fmt(pct, 1)})" if show_pct and np.isfinite(pct) else f"{int(count)}"
 
     # --- categorical ----------------------------------------------------------------------
-    def categorical(self, var: _Var) -> None:
+    def _categorical_counts(self, var: _Var) -> tuple[list, pd.DataFrame, np.ndarray]:
+        """The levels in display order, the level x arm count table and the missing count per arm and overall.
+
+        The one place that reads the rows of a categorical variable; the out-of-core path
+        (:mod:`combotherapy.scale.table_one`) overrides it with the same counts from aggregate queries.
+        """
         s = self.frame[var.name]
         if isinstance(s.dtype, pd.CategoricalDtype):
             levels = list(s.cat.categories)
@@ -422,14 +436,18 @@ class _Builder:
                 levels = sorted(uniq)
             except TypeError:  # mixed types: order as text
                 levels = sorted(uniq, key=str)
-        texts = [_level_text(v) for v in levels]
         codes = pd.Categorical(s, categories=levels)
         tab = pd.crosstab(codes, self._group_index(), dropna=False).reindex(index=levels, columns=self.arms,
                                                                              fill_value=0)
-        counts = np.column_stack([tab.to_numpy(dtype=float), tab.to_numpy(dtype=float).sum(axis=1)]) \
-            if levels else np.zeros((0, len(self.groups)))
         missing = self.frame[var.name].isna().groupby(self._group_index(), observed=False).sum()
         missing = np.array([*missing.reindex(self.arms).to_numpy(dtype=float), missing.sum()])
+        return levels, tab, missing
+
+    def categorical(self, var: _Var) -> None:
+        levels, tab, missing = self._categorical_counts(var)
+        texts = [_level_text(v) for v in levels]
+        counts = np.column_stack([tab.to_numpy(dtype=float), tab.to_numpy(dtype=float).sum(axis=1)]) \
+            if levels else np.zeros((0, len(self.groups)))
         nonmiss = counts.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             pct = 100 * counts / nonmiss
