@@ -35,6 +35,7 @@ _LAZY = {
     "ArgumentError": ".errors", "DataError": ".errors", "IdentifierError": ".errors", "ModelError": ".errors",
     "REGISTRY": ".instruments", "Instrument": ".instruments",
     "load": ".io",
+    "LazyTrial": ".scale", "from_dask": ".scale",
     "AdherenceResult": ".models.adherence", "adherence": ".models.adherence",
     "AncovaResult": ".models.ancova", "ancova": ".models.ancova",
     "CombinationResult": ".models.combination", "SynergyResult": ".models.combination",
@@ -89,6 +90,7 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the eager imports
     from .errors import ArgumentError, DataError, IdentifierError, ModelError  # noqa: F401
     from .instruments import REGISTRY, Instrument  # noqa: F401
     from .io import load  # noqa: F401
+    from .scale import LazyTrial, from_dask  # noqa: F401
     from .models.adherence import AdherenceResult, adherence  # noqa: F401
     from .models.ancova import AncovaResult, ancova  # noqa: F401
     from .models.combination import CombinationResult, SynergyResult, combination_test, synergy  # noqa: F401
@@ -111,7 +113,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArgumentError", "DataError", "IdentifierError", "ModelError",
     "Instrument", "REGISTRY", "Trial",
-    "load",
+    "load", "LazyTrial", "from_dask",
     "deidentify", "check_identifiers", "find_identifiers",
     "survival", "SurvivalResult", "count_model", "CountResult",
     "responders", "ResponderResult",
