@@ -46,6 +46,8 @@ def load(
     decimal: str | None = None,
     missing: Mapping[str, Sequence] | None = None,
     allow_identifiers: Sequence[str] = (),
+    backend: str | None = None,
+    table: str | None = None,
 ) -> Trial:
     """Load a trial from a file or DataFrame into the canonical long form.
 
@@ -93,9 +95,17 @@ def load(
         or canonical name). The guard judges columns by their source names: mapping ``{"subject": "mrn"}``
         does not make a record number safe.
 
+    backend : {None, "duckdb", "dask"}
+        ``"duckdb"``: keep the rows out of memory and return a :class:`~combotherapy.scale.LazyTrial` (a Parquet
+        file, a folder or glob of Parquet files, a DuckDB database file or connection with ``table=``, or a DuckDB
+        relation). A Dask data frame is always loaded lazily. See the README's "Large data" section.
+    table : str, optional
+        The table (or view) of a DuckDB database file or connection (``backend="duckdb"``).
+
     Returns
     -------
     Trial
+        (a :class:`~combotherapy.scale.LazyTrial` with ``backend="duckdb"`` or a Dask data frame)
 
     Raises
     ------
@@ -139,6 +149,11 @@ def load(
     ["kept as covariates (neither mapped with columns= nor registered outcomes): 'bmi'"]
     """
     _check_arguments(columns, arms, visits, layout, missing)
+    if backend is not None or table is not None or type(source).__module__.split(".")[0] in ("duckdb", "dask"):
+        from ..scale import load_lazy  # out-of-core: rows stay in DuckDB or on Dask (combotherapy.scale)
+        return load_lazy(source, backend=backend or "duckdb", table=table, columns=columns, arms=arms,  # type: ignore[return-value]
+                         layout=layout, outcomes=outcomes, visits=visits, missing=missing,
+                         allow_identifiers=allow_identifiers)
     read = read_table(source, encoding=encoding, sheet=sheet, sep=sep, decimal=decimal)
     frame, name, notes = read.frame, read.name, list(read.notes)
     declared = check_declared(dict(outcomes) if outcomes else None)
