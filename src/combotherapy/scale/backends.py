@@ -371,15 +371,15 @@ def load_dask(frame: Any, *, columns, arms, layout, outcomes, visits, missing, a
 
     meta = canonical(ren._meta)
     canon = ren.map_partitions(canonical, meta=meta)
-    checks = {"rows": canon["visit"].size, "no_subject": canon["subject"].isna().sum(),
-              "no_arm": ren["arm"].isna().sum(), "bad_arm": (canon["arm"].isna() & ren["arm"].notna()).sum(),
-              "no_visit": ren["visit"].isna().sum(),
-              "bad_visit": ((canon["visit"].isna() | (canon["visit"] < 0) | np.isinf(canon["visit"]))
-                            & ren["visit"].notna()).sum()}
+    checks = {"rows": canon["visit"].size, "no_subject": canon["subject"].isnull().sum(),
+              "no_arm": ren["arm"].isnull().sum(), "bad_arm": (canon["arm"].isnull() & ren["arm"].notnull()).sum(),
+              "no_visit": ren["visit"].isnull().sum(),
+              "bad_visit": ((canon["visit"].isnull() | (canon["visit"] < 0) | np.isinf(canon["visit"]))
+                            & ren["visit"].notnull()).sum()}
     for c in outcome_cols:
         inst = trial.instruments[c]
         v = canon[c]
-        checks[f"text:{c}"] = (v.isna() & ren[c].notna()).sum()
+        checks[f"text:{c}"] = (v.isnull() & ren[c].notnull()).sum()
         bad = np.isinf(v)
         if inst.low is not None:
             bad = bad | ((v <= inst.low) if inst.low_open else (v < inst.low))
@@ -387,7 +387,7 @@ def load_dask(frame: Any, *, columns, arms, layout, outcomes, visits, missing, a
             bad = bad | (v > inst.high)
         checks[f"range:{c}"] = bad.sum()
         if inst.integer:
-            checks[f"frac:{c}"] = (v.notna() & (v != v.round())).sum()
+            checks[f"frac:{c}"] = (v.notnull() & (v != v.round())).sum()
     level = covariates + [c for c in outcome_cols if trial.instruments[c].level == "subject"]
     g = canon.groupby("subject")
     checks["dup"] = canon.groupby(["subject", "visit"]).size().max()

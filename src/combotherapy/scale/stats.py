@@ -182,7 +182,8 @@ class _DaskSubjects:
                 r[hit] = k + 1
             return d.assign(reason=r)
 
-        self.frame = per.map_partitions(reason, meta=reason(per._meta))
+        # one shuffle on subject, kept on the workers (persisted there, never gathered) for the aggregates below
+        self.frame = per.map_partitions(reason, meta=reason(per._meta)).persist()
         self._cache: dict = {}
 
     def _parts(self, fn) -> list:
