@@ -87,6 +87,25 @@ class LazyTrial:
             raise AttributeError("this LazyTrial is on DuckDB: use .relation (a duckdb.DuckDBPyRelation)")
         return self._data
 
+    # --- row views: not on a lazy trial (a clear error naming the routes, never a silent subsample) ---------
+    @property
+    def data(self):
+        """Not available: the rows are not in memory (ModelError naming :meth:`collect` and :meth:`sample`)."""
+        needs_rows(self, "this analysis")
+
+    @property
+    def subjects(self):
+        needs_rows(self, "a per-subject table")
+
+    def at(self, visit: float):
+        needs_rows(self, "rows at one visit")
+
+    def baseline(self, outcome: str):
+        needs_rows(self, "per-subject baseline values")
+
+    def wide(self, outcome: str):
+        needs_rows(self, "a subject x visit table")
+
     # --- the Trial face ----------------------------------------------------------------
     @property
     def arms(self) -> list[str]:
