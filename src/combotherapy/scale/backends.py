@@ -336,7 +336,7 @@ def load_dask(frame: Any, *, columns, arms, layout, outcomes, visits, missing, a
         _sample_trial(frame.head(1000, npartitions=-1), 0, options)
         raise DataError(f"cannot load {name}: no subject column; map it with columns={{'subject': '<your column>'}}")
     hashed = frame[subj].map_partitions(_subject_hash, seed, meta=(subj, "uint64"))
-    cut = hashed.drop_duplicates().nsmallest(int(sample_subjects)).max()
+    cut = hashed.drop_duplicates().nsmallest(int(sample_subjects)).max().compute()
     sample = frame[hashed <= cut].compute()
     n_sampled = int(sample[subj].nunique())
     trial = _sample_trial(sample.reset_index(drop=True), n_sampled, options)
@@ -371,65 +371,73 @@ def load_dask(frame: Any, *, columns, arms, layout, outcomes, visits, missing, a
 
     meta = canonical(ren._meta)
     canon = ren.map_partitions(canonical, meta=meta)
-    checks = {"rows": canon["visit"].size, "no_subject": canon["subject"].isnull().sum(),
-              "no_arm": ren["arm"].isnull().sum(), "bad_arm": (canon["arm"].isnull() & ren["arm"].notnull()).sum(),
-              "no_visit": ren["visit"].isnull().sum(),
-              "bad_visit": ((canon["visit"].isnull() | (canon["visit"] < 0) | np.isinf(canon["visit"]))
-                            & ren["visit"].notnull()).sum()}
-    for c in outcome_cols:
-        inst = trial.instruments[c]
-        v = canon[c]
-        checks[f"text:{c}"] = (v.isnull() & ren[c].notnull()).sum()
-        bad = np.isinf(v)
-        if inst.low is not None:
-            bad = bad | ((v <= inst.low) if inst.low_open else (v < inst.low))
-        if inst.high is not None:
-            bad = bad | (v > inst.high)
-        checks[f"range:{c}"] = bad.sum()
-        if inst.integer:
-            checks[f"frac:{c}"] = (v.notnull() & (v != v.round())).sum()
     level = covariates + [c for c in outcome_cols if trial.instruments[c].level == "subject"]
-    g = canon.groupby("subject")
-    checks["dup"] = canon.groupby(["subject", "visit"]).size().max()
-    checks["n_arm"] = g["arm"].nunique().max()
-    for c in level:
-        checks[f"level:{c}"] = g[c].nunique().max()
-    checks["n_subjects"] = canon["subject"].nunique()
-    got = dict(zip(checks, dask.compute(*checks.values())))
+    instruments = {c: trial.instruments[c] for c in outcome_cols}
+
+    def checks(d: pd.DataFrame) -> dict:
+        """Every whole-data check on one partition (subjects whole: the frame is shuffled on subject)."""
+        cd = canonical(d)
+        out = {"rows": len(d), "no_subject": int(cd["subject"].isna().sum()), "no_arm": int(d["arm"].isna().sum()),
+               "bad_arm": int((cd["arm"].isna() & d["arm"].notna()).sum()), "no_visit": int(d["visit"].isna().sum()),
+               "bad_visit": int(((cd["visit"].isna() | (cd["visit"] < 0) | np.isinf(cd["visit"]))
+                                 & d["visit"].notna()).sum())}
+        for c, inst in instruments.items():
+            v = cd[c]
+            out[f"text:{c}"] = int((v.isna() & d[c].notna()).sum())
+            bad = np.isinf(v)
+            if inst.low is not None:
+                bad = bad | ((v <= inst.low) if inst.low_open else (v < inst.low))
+            if inst.high is not None:
+                bad = bad | (v > inst.high)
+            out[f"range:{c}"] = int(bad.sum())
+            out[f"frac:{c}"] = int((v.notna() & (v != v.round())).sum()) if inst.integer else 0
+        g = cd.groupby("subject", sort=False)
+        out["dup"] = int(cd.duplicated(["subject", "visit"]).sum())
+        out["two_arms"] = int((g["arm"].nunique() > 1).sum())
+        for c in level:
+            out[f"level:{c}"] = int(g[c].nunique().max()) if len(cd) else 0
+        out["n_subjects"] = int(cd["subject"].nunique())
+        out["arms"] = set(cd["arm"].dropna())
+        out["visits"] = set(cd["visit"].dropna().tolist())
+        return out
+
+    shuffled = ren.shuffle(on="subject")
+    parts = list(dask.compute(*[dask.delayed(checks)(p) for p in shuffled.to_delayed()]))
+    got = {key: (max(p[key] for p in parts) if key.startswith("level:") else sum(p[key] for p in parts))
+           for key in parts[0] if key not in ("arms", "visits")}
     for col, key, what in (("subject", "no_subject", "missing subject id"),
                            ("arm", "no_arm", "missing arm: every subject needs its randomised arm"),
                            ("visit", "no_visit", "missing visit: every row needs a visit"),
                            ("visit", "bad_visit", "visit labels that are not weeks since randomisation (0 or more)"),
                            ("arm", "bad_arm", "rows whose arm label is not an arm (see the labels listed)")):
-        if int(got[key]):
-            problems.add(col, what, (), int(got[key]))
-    for c in outcome_cols:
-        inst = trial.instruments[c]
-        if int(got[f"text:{c}"]):
-            problems.add(c, f"non-numeric values: expected numbers in {inst.range_text()}", (), int(got[f"text:{c}"]))
-        if int(got[f"range:{c}"]):
+        if got[key]:
+            problems.add(col, what, (), got[key])
+    for c, inst in instruments.items():
+        if got[f"text:{c}"]:
+            problems.add(c, f"non-numeric values: expected numbers in {inst.range_text()}", (), got[f"text:{c}"])
+        if got[f"range:{c}"]:
             problems.add(c, f"values outside the valid range {inst.range_text()} of {inst.label or c}", (),
-                         int(got[f"range:{c}"]))
-        if int(got.get(f"frac:{c}", 0)):
-            problems.add(c, "values that are not whole numbers: expected counts / integer scores", (),
-                         int(got[f"frac:{c}"]))
-    if int(got["dup"] or 0) > 1:
-        problems.add("visit", "duplicate subject-visit rows: expected one row per subject and visit")
-    if int(got["n_arm"] or 0) > 1:
-        problems.add("arm", "subjects appear in more than one arm (a subject is randomised once)")
-    varying = {c: int(got[f"level:{c}"] or 0) > 1 for c in level}
+                         got[f"range:{c}"])
+        if got[f"frac:{c}"]:
+            problems.add(c, "values that are not whole numbers: expected counts / integer scores", (), got[f"frac:{c}"])
+    if got["dup"]:
+        problems.add("visit", "duplicate subject-visit rows: expected one row per subject and visit", (), got["dup"])
+    if got["two_arms"]:
+        problems.add("arm", f"{got['two_arms']} subject(s) appear in more than one arm (a subject is randomised once)")
+    varying = {c: got[f"level:{c}"] > 1 for c in level}
     for c in outcome_cols:
         if trial.instruments[c].level == "subject" and varying.get(c):
             problems.add(c, "a subject-level outcome takes different values within subjects: expected one value "
                          "per subject")
     _raise(problems, name)
-    arm_present, visit_present = dask.compute(canon["arm"].drop_duplicates(), canon["visit"].drop_duplicates())
-    n_subjects = int(got["n_subjects"])
-    return LazyTrial(backend="dask", data=canon, arms=arm_order(list(arm_present.dropna())),
-                     visits=sorted(float(v) for v in visit_present.dropna()), instruments=dict(trial.instruments),
-                     columns=[*KEY_COLUMNS, *outcome_cols, *covariates],
-                     subject_columns=[c for c in [*outcome_cols, *covariates] if c in varying and not varying[c]], n_subjects=n_subjects,
-                     n_rows=int(got["rows"]), source=name, decisions=_notes(trial, n_sampled, n_subjects, seed, 0))
+    arm_present = set().union(*(p["arms"] for p in parts))
+    visit_present = set().union(*(p["visits"] for p in parts))
+    n_subjects = got["n_subjects"]
+    return LazyTrial(backend="dask", data=canon, arms=arm_order(list(arm_present)), visits=sorted(visit_present),
+                     instruments=dict(trial.instruments), columns=[*KEY_COLUMNS, *outcome_cols, *covariates],
+                     subject_columns=[c for c in [*outcome_cols, *covariates] if c in varying and not varying[c]],
+                     n_subjects=n_subjects, n_rows=got["rows"], source=name,
+                     decisions=_notes(trial, n_sampled, n_subjects, seed, 0))
 
 
 def _subject_hash(s: pd.Series, seed: int) -> pd.Series:

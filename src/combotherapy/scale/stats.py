@@ -62,16 +62,25 @@ class _DuckSubjects:
             "t", f"SELECT *, CASE {cases} ELSE 0 END AS reason FROM (SELECT subject, {', '.join(sel)} FROM t "
                  "GROUP BY subject)")
         self.types = dict(zip(self.rel.columns, [str(t) for t in self.rel.types]))
+        cols = ["y0", *ys, *cs]
+        # one query: non-missing counts of every column, and subjects by arm and reason (one row per group)
+        rows = self._q(f"SELECT arm, reason, count(*), {', '.join(f'count({c})' for c in cols)} FROM s GROUP BY ALL")
+        self._groups = pd.DataFrame([r[:3] for r in rows], columns=["arm", "reason", "n"])
+        self._nonnull = {c: sum(int(r[3 + j]) for r in rows) for j, c in enumerate(cols)}
 
     def _q(self, sql: str) -> list[tuple]:
         return self.rel.query("s", sql).fetchall()
 
     def reason_counts(self) -> pd.DataFrame:
-        rows = self._q("SELECT arm, reason, count(*) FROM s WHERE reason > 0 GROUP BY ALL ORDER BY reason, arm")
-        return pd.DataFrame(rows, columns=["arm", "reason", "n"])
+        g = self._groups
+        return g[g["reason"] > 0].sort_values(["reason", "arm"]).reset_index(drop=True)
+
+    def arm_counts(self) -> dict[str, int]:
+        g = self._groups
+        return {str(a): int(n) for a, n in g[g["reason"] == 0].groupby("arm")["n"].sum().items()}
 
     def count_reason(self, codes: Sequence[int]) -> int:
-        return int(self._q(f"SELECT count(*) FROM s WHERE reason IN ({', '.join(str(int(c)) for c in codes)})")[0][0])
+        return int(self._groups.loc[self._groups["reason"].isin(list(codes)), "n"].sum())
 
     def ids_reason(self, codes: Sequence[int], limit: int = 11) -> list[str]:
         where = f"reason IN ({', '.join(str(int(c)) for c in codes)})"
@@ -84,7 +93,7 @@ class _DuckSubjects:
         return n, ids
 
     def all_null(self, col: str) -> bool:
-        return int(self._q(f"SELECT count({col}) FROM s")[0][0]) == 0
+        return self._nonnull[col] == 0
 
     def numeric(self, col: str) -> bool:
         return self.types[col] not in ("VARCHAR", "BOOLEAN")
@@ -92,21 +101,22 @@ class _DuckSubjects:
     def summaries(self, cols: Sequence[str], logs: Sequence[bool], weight: Sequence[str] = ()) -> dict:
         """Per column among analysed subjects: mean (weighted by the number of non-missing ``weight`` columns if
         given), min, max, and whether it takes exactly two distinct values."""
-        out = {}
         w = " + ".join(f"CAST({c} IS NOT NULL AS DOUBLE)" for c in weight) if weight else "1.0"
-        for c, lg in zip(cols, logs):
-            x = f"ln({c})" if lg else f"CAST({c} AS DOUBLE)"
-            got = self._q(f"SELECT fsum({x} * {w}) / fsum({w}), min({x}), max({x}), "
-                          f"count(*) FILTER (WHERE {x} <> (SELECT min({x}) FROM s WHERE reason = 0) "
-                          f"AND {x} <> (SELECT max({x}) FROM s WHERE reason = 0)) FROM s WHERE reason = 0")[0]
-            out[c] = (float(got[0]), float(got[1]), float(got[2]), got[1] != got[2] and int(got[3]) == 0)
+        xs = [f"ln({c})" if lg else f"CAST({c} AS DOUBLE)" for c, lg in zip(cols, logs)]
+        ranges = self._q(f"SELECT {', '.join(f'min({x}), max({x})' for x in xs)} FROM s WHERE reason = 0")[0]
+        parts = []
+        for j, x in enumerate(xs):
+            lo, hi = literal(float(ranges[2 * j])), literal(float(ranges[2 * j + 1]))
+            parts.append(f"fsum({x} * ({w})) / fsum({w}), count(*) FILTER (WHERE {x} <> {lo} AND {x} <> {hi})")
+        got = self._q(f"SELECT {', '.join(parts)} FROM s WHERE reason = 0")[0]
+        out = {}
+        for j, c in enumerate(cols):
+            lo, hi = float(ranges[2 * j]), float(ranges[2 * j + 1])
+            out[c] = (float(got[2 * j]), lo, hi, lo != hi and int(got[2 * j + 1]) == 0)
         return out
 
     def levels(self, col: str) -> list:
         return [r[0] for r in self._q(f"SELECT DISTINCT {col} FROM s WHERE reason = 0 AND {col} IS NOT NULL")]
-
-    def arm_counts(self) -> dict[str, int]:
-        return {str(a): int(n) for a, n in self._q("SELECT arm, count(*) FROM s WHERE reason = 0 GROUP BY arm")}
 
     def _expr(self, f: Feature) -> str:
         if f.kind == "one":
@@ -184,7 +194,15 @@ class _DaskSubjects:
 
         # one shuffle on subject, kept on the workers (persisted there, never gathered) for the aggregates below
         self.frame = per.map_partitions(reason, meta=reason(per._meta)).persist()
-        self._cache: dict = {}
+        cols = ["y0", *ys, *cs]
+
+        def profile(d: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+            return d.groupby(["arm", "reason"]).size(), d[cols].notna().sum()
+
+        parts = self._parts(profile)
+        groups = pd.concat([p[0] for p in parts]).groupby(level=[0, 1]).sum() if parts else pd.Series(dtype=int)
+        self._groups = groups.rename("n").reset_index() if len(groups) else pd.DataFrame(columns=["arm", "reason", "n"])
+        self._nonnull = {c: int(sum(p[1][c] for p in parts)) for c in cols}
 
     def _parts(self, fn) -> list:
         import dask
@@ -194,12 +212,11 @@ class _DaskSubjects:
         return d[d["reason"].to_numpy() == 0]
 
     def reason_counts(self) -> pd.DataFrame:
-        got = self.frame[self.frame["reason"] > 0].groupby(["arm", "reason"]).size().compute()
-        out = got.rename("n").reset_index().sort_values(["reason", "arm"]).reset_index(drop=True)
-        return out[["arm", "reason", "n"]]
+        g = self._groups
+        return g[g["reason"] > 0].sort_values(["reason", "arm"]).reset_index(drop=True)[["arm", "reason", "n"]]
 
     def count_reason(self, codes: Sequence[int]) -> int:
-        return int(sum(self._parts(lambda d: int(np.isin(d["reason"].to_numpy(), list(codes)).sum()))))
+        return int(self._groups.loc[self._groups["reason"].isin(list(codes)), "n"].sum())
 
     def ids_reason(self, codes: Sequence[int], limit: int = 11) -> list[str]:
         parts = self._parts(lambda d: sorted(d.loc[np.isin(d["reason"].to_numpy(), list(codes)),
@@ -216,7 +233,7 @@ class _DaskSubjects:
         return sum(p[0] for p in parts), sorted(x for p in parts for x in p[1])[:limit]
 
     def all_null(self, col: str) -> bool:
-        return int(self.frame[col].count().compute()) == 0
+        return self._nonnull[col] == 0
 
     def numeric(self, col: str) -> bool:
         s = self.frame._meta[col]
@@ -250,8 +267,8 @@ class _DaskSubjects:
         return list(dict.fromkeys(v for p in parts for v in p))
 
     def arm_counts(self) -> dict[str, int]:
-        got = self.frame[self.frame["reason"] == 0]["arm"].value_counts().compute()
-        return {str(a): int(n) for a, n in got.items()}
+        g = self._groups
+        return {str(a): int(n) for a, n in g[g["reason"] == 0].groupby("arm")["n"].sum().items()}
 
     @staticmethod
     def _column(d: pd.DataFrame, f: Feature) -> np.ndarray:
