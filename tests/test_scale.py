@@ -66,7 +66,7 @@ def test_lazy_face_matches_trial(data, lazy):
                                   check_dtype=False)
 
 
-@pytest.mark.parametrize("covariates", [[], ["age", "site"], ["C(site)", "sex", "pain_duration"]])
+@pytest.mark.parametrize("covariates", [["age"], ["C(site)", "sex", "pain_duration"]])
 def test_ancova_duckdb_equals_memory(data, lazy, covariates):
     trial = data[0]
     mem = ct.ancova(trial, "pain", 12, covariates=covariates, missing_baseline="exclude")
@@ -160,7 +160,7 @@ def test_identifier_guard_runs_on_the_sample(tmp_path, data):
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("dask.distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0")
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
