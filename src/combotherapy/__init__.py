@@ -90,7 +90,6 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the eager imports
     from .errors import ArgumentError, DataError, IdentifierError, ModelError  # noqa: F401
     from .instruments import REGISTRY, Instrument  # noqa: F401
     from .io import load  # noqa: F401
-    from .scale import LazyTrial, from_dask  # noqa: F401
     from .models.adherence import AdherenceResult, adherence  # noqa: F401
     from .models.ancova import AncovaResult, ancova  # noqa: F401
     from .models.combination import CombinationResult, SynergyResult, combination_test, synergy  # noqa: F401
@@ -104,6 +103,7 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the eager imports
     from .models.survival import SurvivalResult, survival  # noqa: F401
     from .power import PowerResult, power, sample_size  # noqa: F401
     from .privacy import check_identifiers, deidentify, find_identifiers  # noqa: F401
+    from .scale import LazyTrial, from_dask  # noqa: F401
     from .simulate import simulate_trial  # noqa: F401
     from .table_one import TableOne, table_one  # noqa: F401
     from .trial import Trial  # noqa: F401

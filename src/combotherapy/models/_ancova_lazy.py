@@ -224,7 +224,7 @@ def ancova_lazy(lazy, outcome: str, visit: float, *, covariates: Sequence[str], 
     names = ["(Intercept)"] + [f"arm{a}" for a in arms[1:]]
     centers = [0.0] * len(features)
     nums = {name: col for name, col, _ in numeric}
-    for name, col, lg in numeric[:1]:
+    for _, col, lg in numeric[:1]:
         features.append(Feature("num", col, center=summ[col][0], log=lg))
         names.append("baseline")
         centers.append(summ[col][0])

@@ -203,7 +203,6 @@ def load_duckdb(source: Any, *, table: str | None, columns, arms, layout, outcom
         return expr
 
     problems = ProblemCollector()
-    arm_src, visit_src = quote(source_of["arm"]), quote(source_of["visit"])
     arm_map = _arm_lookup(rel.query("src", f"SELECT DISTINCT {raw('arm')} AS a FROM src").df()["a"], arms, problems)
     numeric_visit = types[source_of["visit"]] not in ("VARCHAR",)
     if numeric_visit:
@@ -377,7 +376,7 @@ def load_dask(frame: Any, *, columns, arms, layout, outcomes, visits, missing, a
     def checks(d: pd.DataFrame) -> dict:
         """Every whole-data check on one partition (subjects whole: the frame is shuffled on subject)."""
         cd = canonical(d)
-        out = {"rows": len(d), "no_subject": int(cd["subject"].isna().sum()), "no_arm": int(d["arm"].isna().sum()),
+        out: dict[str, Any] = {"rows": len(d), "no_subject": int(cd["subject"].isna().sum()), "no_arm": int(d["arm"].isna().sum()),
                "bad_arm": int((cd["arm"].isna() & d["arm"].notna()).sum()), "no_visit": int(d["visit"].isna().sum()),
                "bad_visit": int(((cd["visit"].isna() | (cd["visit"] < 0) | np.isinf(cd["visit"]))
                                  & d["visit"].notna()).sum())}

@@ -49,6 +49,19 @@ class LazyTrial:
     ...) refuse a LazyTrial and name the two routes: :meth:`sample` or :meth:`collect`.
     """
 
+    backend: str
+    instruments: Mapping[str, Instrument]
+    columns: tuple[str, ...]
+    n_subjects: int
+    n_rows: int
+    source: str
+    decisions: tuple[Decision, ...]
+    _data: Any
+    _connection: Any
+    _arms: tuple[str, ...]
+    _visits: tuple[float, ...]
+    _subject_columns: tuple[str, ...]
+
     def __init__(self, *, backend: str, data: Any, arms: Sequence[str], visits: Sequence[float],
                  instruments: Mapping[str, Instrument], columns: Sequence[str], subject_columns: Sequence[str],
                  n_subjects: int, n_rows: int, source: str, decisions: Sequence[Decision] = (),

@@ -106,8 +106,8 @@ class _DuckSubjects:
         ranges = self._q(f"SELECT {', '.join(f'min({x}), max({x})' for x in xs)} FROM s WHERE reason = 0")[0]
         parts = []
         for j, x in enumerate(xs):
-            lo, hi = literal(float(ranges[2 * j])), literal(float(ranges[2 * j + 1]))
-            parts.append(f"fsum({x} * ({w})) / fsum({w}), count(*) FILTER (WHERE {x} <> {lo} AND {x} <> {hi})")
+            low, high = literal(float(ranges[2 * j])), literal(float(ranges[2 * j + 1]))
+            parts.append(f"fsum({x} * ({w})) / fsum({w}), count(*) FILTER (WHERE {x} <> {low} AND {x} <> {high})")
         got = self._q(f"SELECT {', '.join(parts)} FROM s WHERE reason = 0")[0]
         out = {}
         for j, c in enumerate(cols):
