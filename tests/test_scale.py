@@ -175,3 +175,12 @@ def test_dask_equals_memory(data, client):
           ct.ancova(lazy, "pain", 12, covariates=["age", "site"], missing_baseline="exclude"))
     _same(ct.mmrm(trial, "pain", covariates=["age", "site"]), ct.mmrm(lazy, "pain", covariates=["age", "site"]),
           TABLES + ("type3",))
+
+
+def test_docstring_examples(tmp_path, monkeypatch):
+    import doctest
+
+    import combotherapy.scale.lazy as module
+    monkeypatch.chdir(tmp_path)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted >= 5

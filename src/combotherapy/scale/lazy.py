@@ -47,6 +47,22 @@ class LazyTrial:
     subjects through the in-memory loader (``ct.load``: mappings, cell types, covariates kept, the identifier guard
     on values); ``notes`` say how large the sample was. Models that need individual rows (Cox, GLMs, mediation,
     ...) refuse a LazyTrial and name the two routes: :meth:`sample` or :meth:`collect`.
+
+    Example
+    -------
+    >>> import combotherapy as ct
+    >>> ct.simulate_trial(n_per_arm=30, seed=1).data.to_parquet("visits.parquet")
+    >>> lazy = ct.load("visits.parquet", backend="duckdb")
+    >>> lazy.arms, lazy.n_subjects, lazy.relation.columns[:3]
+    (['physio', 'acupuncture', 'combined'], 90, ['subject', 'arm', 'visit'])
+    >>> ct.ancova(lazy, "pain", 12, missing_baseline="exclude").contrasts["contrast"].tolist()
+    ['combined - physio', 'combined - acupuncture', 'physio - acupuncture']
+    >>> ct.survival(lazy)
+    Traceback (most recent call last):
+    ...
+    combotherapy.errors.ModelError: this analysis needs individual rows, ...
+    >>> lazy.sample(20, seed=1).n_subjects
+    20
     """
 
     backend: str
