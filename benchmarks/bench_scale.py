@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -83,17 +84,16 @@ def bench_ancova(sizes: list[int]) -> None:
         print(f"{n:<9d} {len(d):<9d} {t_ct:9.2f}  {t_peer:9.2f}  {t_ct / t_peer:5.2f}")
 
 
-def bench_ooc(n: int, folder: str | None, memory_limit: str, check: bool, chunk_size: int = 250_000) -> None:
+def bench_ooc(n: int, folder: str | None, memory_limit: str, check: bool) -> None:
     import duckdb
 
     import combotherapy as ct
     where = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="ct_ooc_"))
     where.mkdir(parents=True, exist_ok=True)
-    if not any(where.glob("*.parquet")):
-        rng = np.random.default_rng(2026)
+    if not any(where.glob("*.parquet")):   # written by a child process, so that its memory is not counted here
         t0 = time.perf_counter()
-        for i, start in enumerate(range(0, n, chunk_size)):
-            chunk(start, min(chunk_size, n - start), rng).to_parquet(where / f"part{i:04d}.parquet", index=False)
+        subprocess.run([sys.executable, __file__, "generate", "--subjects", str(n), "--folder", str(where)],
+                       check=True)
         print(f"wrote {n} subjects to {where} in {time.perf_counter() - t0:.1f} s")
     size = sum(f.stat().st_size for f in where.glob("*.parquet"))
     rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{where}/*.parquet')").fetchall()[0][0]
@@ -123,15 +123,24 @@ def bench_ooc(n: int, folder: str | None, memory_limit: str, check: bool, chunk_
             print(f"{name}: largest relative difference of contrast estimates, lazy vs in-memory: {rel:.1e}")
 
 
+def generate(n: int, where: Path, chunk_size: int = 250_000) -> None:
+    rng = np.random.default_rng(2026)
+    where.mkdir(parents=True, exist_ok=True)
+    for i, start in enumerate(range(0, n, chunk_size)):
+        chunk(start, min(chunk_size, n - start), rng).to_parquet(where / f"part{i:04d}.parquet", index=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("check", choices=("ancova", "ooc"))
+    parser.add_argument("check", choices=("ancova", "ooc", "generate"))
     parser.add_argument("--subjects", type=int, nargs="+")
     parser.add_argument("--folder")
     parser.add_argument("--memory-limit", default="1GB")
     parser.add_argument("--check", action="store_true", dest="compare")
     args = parser.parse_args(argv)
-    if args.check == "ancova":
+    if args.check == "generate":
+        generate((args.subjects or [1_000_000])[0], Path(args.folder))
+    elif args.check == "ancova":
         bench_ancova(args.subjects or [100_000, 1_000_000])
     else:
         bench_ooc((args.subjects or [1_000_000])[0], args.folder, args.memory_limit, args.compare)
