@@ -97,7 +97,8 @@ def bench_ooc(n: int, folder: str | None, memory_limit: str, check: bool) -> Non
         print(f"wrote {n} subjects to {where} in {time.perf_counter() - t0:.1f} s")
     size = sum(f.stat().st_size for f in where.glob("*.parquet"))
     rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{where}/*.parquet')").fetchall()[0][0]
-    in_memory_mb = rows * (8 * 4 + 3 * 40) / 2**20   # roughly: 4 float columns + 3 short strings per row in pandas
+    known = where / "pandas_bytes.txt"
+    in_memory_mb = (int(known.read_text()) if known.exists() else rows * 200) / 2**20
     print(f"data: {rows} rows, {size / 2**20:.0f} MiB of Parquet (~{in_memory_mb:.0f} MiB as a pandas frame)")
     print(f"peak RSS before loading: {peak_rss_mb():.0f} MiB")
     # DuckDB settings (memory limit, threads, spill directory) are the connection's: pass a relation of it
@@ -126,8 +127,12 @@ def bench_ooc(n: int, folder: str | None, memory_limit: str, check: bool) -> Non
 def generate(n: int, where: Path, chunk_size: int = 250_000) -> None:
     rng = np.random.default_rng(2026)
     where.mkdir(parents=True, exist_ok=True)
+    in_memory = 0
     for i, start in enumerate(range(0, n, chunk_size)):
-        chunk(start, min(chunk_size, n - start), rng).to_parquet(where / f"part{i:04d}.parquet", index=False)
+        part = chunk(start, min(chunk_size, n - start), rng)
+        in_memory += int(part.memory_usage(deep=True).sum())
+        part.to_parquet(where / f"part{i:04d}.parquet", index=False)
+    (where / "pandas_bytes.txt").write_text(str(in_memory))   # the size of the same rows as a pandas frame
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -184,3 +184,24 @@ def test_docstring_examples(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted >= 5
+
+
+def test_mappings_as_in_memory(tmp_path, data):
+    """A messy export: renamed columns, arms coded 1/2/3, visits as labels, a missing-value code."""
+    frame = data[1]
+    codes = {"physio": 1, "acupuncture": 2, "combined": 3}
+    raw = pd.DataFrame({"pid": frame["subject"], "group": frame["arm"].map(codes).astype("int64"),
+                        "week": np.where(frame["visit"] == 0, "baseline", "Week " + frame["visit"].astype(int).astype(str)),
+                        "nrs": frame["pain"].fillna(-99.0), "age": frame["age"], "site": frame["site"]})
+    raw.to_parquet(tmp_path / "export.parquet")
+    options = dict(columns={"subject": "pid", "arm": "group", "visit": "week", "pain": "nrs"},
+                   arms={1: "physio", 2: "acupuncture", 3: "combined"}, missing={"pain": [-99]})
+    mem = ct.load(raw, **options)
+    lazy = ct.load(tmp_path / "export.parquet", backend="duckdb", **options)
+    assert lazy.arms == mem.arms and lazy.visits == mem.visits and lazy.columns == tuple(mem.data.columns)
+    got = lazy.collect().data
+    want = mem.data.sort_values(["subject", "visit"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got.drop(columns="arm"), want.drop(columns="arm"), check_dtype=False)
+    assert got["arm"].astype(str).tolist() == want["arm"].astype(str).tolist()
+    _same(ct.ancova(mem, "pain", 12, covariates=["age", "site"], missing_baseline="exclude"),
+          ct.ancova(lazy, "pain", 12, covariates=["age", "site"], missing_baseline="exclude"))
