@@ -10,7 +10,13 @@ or ``lazy.collect()``.
 
 For other aggregate analyses the canonical data are ``LazyTrial.relation`` (a ``duckdb.DuckDBPyRelation``) or
 ``LazyTrial.frame`` (a ``dask.dataframe.DataFrame``) with columns ``subject`` (text), ``arm`` (text; the order is
-``LazyTrial.arms``), ``visit`` (float weeks, 0 = baseline), then the outcome and covariate columns.
+``LazyTrial.arms``), ``visit`` (float weeks, 0 = baseline), then the outcome and covariate columns. Aggregate analyses
+plug in there with ``LazyTrial.arms``, ``.visits``, ``.instruments`` (the outcomes' ranges and directions) and
+``.subject_columns`` (columns constant within subjects); ``LazyTrial.backend`` says which of the two it is.
+
+Modules: ``lazy`` (:class:`LazyTrial`, the loaders' entry point, :func:`needs_rows`), ``backends`` (opening DuckDB
+sources and Dask frames, mappings, whole-data checks, sampling), ``stats`` (the per-subject table and its aggregates:
+cross-products and per-pattern cross-products for ``ct.ancova`` and ``ct.mmrm``).
 """
 
 from .lazy import LazyTrial, from_dask, load_lazy, needs_rows
