@@ -219,7 +219,8 @@ def load_duckdb(source: Any, *, table: str | None, columns, arms, layout, outcom
     out_expr = {c: f"TRY_CAST({raw(c)} AS DOUBLE)" for c in outcome_cols}
     select = [f"CAST({raw('subject')} AS VARCHAR) AS subject", f"{arm_expr} AS arm", f"{visit_expr} AS visit"]
     select += [f"{out_expr[c]} AS {quote(c)}" for c in outcome_cols]
-    select += [f"{raw(c)} AS {quote(c)}" for c in covariates]
+    select += [f"CAST({raw(c)} AS VARCHAR) AS {quote(c)}" if types[source_of[c]].startswith("ENUM")
+               else f"{raw(c)} AS {quote(c)}" for c in covariates]   # a categorical column is text
     all_null = " AND ".join(f"{quote(c)} IS NULL" for c in rel.columns)
     canon = rel.query("src", f"SELECT {', '.join(select)} FROM src WHERE NOT ({all_null})")
 

@@ -20,6 +20,9 @@ from .lazy import LazyTrial
 
 __all__ = ["Feature", "subject_table"]
 
+_NUMERIC_SQL = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+                "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL"}
+
 
 @dataclass(frozen=True)
 class Feature:
@@ -96,7 +99,8 @@ class _DuckSubjects:
         return self._nonnull[col] == 0
 
     def numeric(self, col: str) -> bool:
-        return self.types[col] not in ("VARCHAR", "BOOLEAN")
+        t = self.types[col].split("(")[0]
+        return t in _NUMERIC_SQL
 
     def summaries(self, cols: Sequence[str], logs: Sequence[bool], weight: Sequence[str] = ()) -> dict:
         """Per column among analysed subjects: mean (weighted by the number of non-missing ``weight`` columns if
