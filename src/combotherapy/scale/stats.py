@@ -67,9 +67,16 @@ class _DuckSubjects:
         self.types = dict(zip(self.rel.columns, [str(t) for t in self.rel.types]))
         cols = ["y0", *ys, *cs]
         # one query: non-missing counts of every column, and subjects by arm and reason (one row per group)
-        rows = self._q(f"SELECT arm, reason, count(*), {', '.join(f'count({c})' for c in cols)} FROM s GROUP BY ALL")
+        # (and the levels of every text column among analysed subjects)
+        text = [c for c in cs if not self.numeric(c)]
+        lists = "".join(f", list(DISTINCT {c}) FILTER (WHERE reason = 0)" for c in text)
+        rows = self._q(f"SELECT arm, reason, count(*), {', '.join(f'count({c})' for c in cols)}{lists} FROM s "
+                       "GROUP BY ALL")
         self._groups = pd.DataFrame([r[:3] for r in rows], columns=["arm", "reason", "n"])
         self._nonnull = {c: sum(int(r[3 + j]) for r in rows) for j, c in enumerate(cols)}
+        at = 3 + len(cols)
+        self._levels = {c: list(dict.fromkeys(v for r in rows for v in (r[at + j] or ()) if v is not None))
+                        for j, c in enumerate(text)}
 
     def _q(self, sql: str) -> list[tuple]:
         return self.rel.query("s", sql).fetchall()
@@ -107,19 +114,14 @@ class _DuckSubjects:
         given), min, max, and whether it takes exactly two distinct values."""
         w = " + ".join(f"CAST({c} IS NOT NULL AS DOUBLE)" for c in weight) if weight else "1.0"
         xs = [f"ln({c})" if lg else f"CAST({c} AS DOUBLE)" for c, lg in zip(cols, logs)]
-        ranges = self._q(f"SELECT {', '.join(f'min({x}), max({x})' for x in xs)} FROM s WHERE reason = 0")[0]
-        parts = []
-        for j, x in enumerate(xs):
-            low, high = literal(float(ranges[2 * j])), literal(float(ranges[2 * j + 1]))
-            parts.append(f"fsum({x} * ({w})) / fsum({w}), count(*) FILTER (WHERE {x} <> {low} AND {x} <> {high})")
-        got = self._q(f"SELECT {', '.join(parts)} FROM s WHERE reason = 0")[0]
-        out = {}
-        for j, c in enumerate(cols):
-            lo, hi = float(ranges[2 * j]), float(ranges[2 * j + 1])
-            out[c] = (float(got[2 * j]), lo, hi, lo != hi and int(got[2 * j + 1]) == 0)
-        return out
+        aggs = [f"fsum({x} * ({w})) / fsum({w}), min({x}), max({x}), count(DISTINCT {x})" for x in xs]
+        got = self._q(f"SELECT {', '.join(aggs)} FROM s WHERE reason = 0")[0]
+        return {c: (float(got[4 * j]), float(got[4 * j + 1]), float(got[4 * j + 2]), int(got[4 * j + 3]) == 2)
+                for j, c in enumerate(cols)}
 
     def levels(self, col: str) -> list:
+        if col in self._levels:
+            return self._levels[col]
         return [r[0] for r in self._q(f"SELECT DISTINCT {col} FROM s WHERE reason = 0 AND {col} IS NOT NULL")]
 
     def _expr(self, f: Feature) -> str:
