@@ -120,6 +120,9 @@ def _ids(ids: pd.Index | pd.Series) -> str:
 
 def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float, relative: bool, missing: str,
                      alpha: float, adjust: str) -> tuple[Instrument, float]:
+    if type(trial).__name__ == "LazyTrial":   # out-of-core data: name the routes, never subsample
+        from ..scale.lazy import needs_rows
+        needs_rows(trial, "the responder analysis")
     if not isinstance(trial, Trial):
         raise DataError(f"trial must be a ct.Trial (from ct.load), not {type(trial).__name__}")
     alpha, missing = check_alpha(alpha), check_choice(missing, MISSING_RULES, "missing")
