@@ -36,6 +36,7 @@ _LAZY = {
     "ConfoundingWarning": ".results",
     "REGISTRY": ".instruments", "Instrument": ".instruments",
     "load": ".io",
+    "LazyTrial": ".scale", "from_dask": ".scale",
     "AdherenceResult": ".models.adherence", "adherence": ".models.adherence",
     "AncovaResult": ".models.ancova", "ancova": ".models.ancova",
     "CombinationResult": ".models.combination", "SynergyResult": ".models.combination",
@@ -103,6 +104,7 @@ if _TYPE_CHECKING:  # type checkers and IDEs see the eager imports
     from .models.survival import SurvivalResult, survival  # noqa: F401
     from .power import PowerResult, power, sample_size  # noqa: F401
     from .privacy import check_identifiers, deidentify, find_identifiers  # noqa: F401
+    from .scale import LazyTrial, from_dask  # noqa: F401
     from .simulate import simulate_trial  # noqa: F401
     from .table_one import TableOne, table_one  # noqa: F401
     from .trial import Trial  # noqa: F401
@@ -112,7 +114,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArgumentError", "DataError", "IdentifierError", "ModelError",
     "Instrument", "REGISTRY", "Trial",
-    "load",
+    "load", "LazyTrial", "from_dask",
     "deidentify", "check_identifiers", "find_identifiers",
     "survival", "SurvivalResult", "count_model", "CountResult",
     "responders", "ResponderResult",

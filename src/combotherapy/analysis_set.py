@@ -139,6 +139,9 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
     ModelError
         An arm with fewer than ``min_per_arm`` analysed subjects.
     """
+    if type(trial).__name__ == "LazyTrial":   # out-of-core data: say which routes exist, never subsample silently
+        from .scale.lazy import needs_rows
+        needs_rows(trial, "this analysis")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
     missing = check_choice(missing, MISSING, "missing")

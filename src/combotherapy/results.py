@@ -106,9 +106,11 @@ class Fitted:
         if self.n_per_arm:
             arms = ", ".join(f"{a} {n}" for a, n in self.n_per_arm.items())
             out.append(f"Subjects analysed: {self.n} ({arms})")
-        n_ex = len(self.excluded)
+        counted = "n" in self.excluded.columns   # a lazy (out-of-core) fit counts exclusions by arm and reason
+        n_ex = int(self.excluded["n"].sum()) if counted else len(self.excluded)
         if n_ex:
-            reasons = self.excluded.groupby("reason", sort=False).size()
+            reasons = (self.excluded.groupby("reason", sort=False)["n"].sum() if counted
+                       else self.excluded.groupby("reason", sort=False).size())
             why = "; ".join(f"{n} {r}" for r, n in reasons.items())
             out.append(f"Subjects excluded: {n_ex} ({why})")
         else:

@@ -47,6 +47,8 @@ def load(
     missing: Mapping[str, Sequence] | None = None,
     allow_identifiers: Sequence[str] = (),
     design: str = "randomised",
+    backend: str | None = None,
+    table: str | None = None,
 ) -> Trial:
     """Load a trial from a file or DataFrame into the canonical long form.
 
@@ -98,9 +100,17 @@ def load(
         (``Trial.design``): every result fitted to it names the design, and a comparison of the arms without
         adjustment for confounding carries a warning (see :mod:`combotherapy.observational`).
 
+    backend : {None, "duckdb", "dask"}
+        ``"duckdb"``: keep the rows out of memory and return a :class:`~combotherapy.scale.LazyTrial` (a Parquet
+        file, a folder or glob of Parquet files, a DuckDB database file or connection with ``table=``, or a DuckDB
+        relation). A Dask data frame is always loaded lazily. See the README's "Large data" section.
+    table : str, optional
+        The table (or view) of a DuckDB database file or connection (``backend="duckdb"``).
+
     Returns
     -------
     Trial
+        (a :class:`~combotherapy.scale.LazyTrial` with ``backend="duckdb"`` or a Dask data frame)
 
     Raises
     ------
@@ -145,6 +155,15 @@ def load(
     """
     _check_arguments(columns, arms, visits, layout, missing)
     design = check_design(design)
+    if backend is not None or table is not None or type(source).__module__.split(".")[0] in ("duckdb", "dask"):
+        from ..scale import load_lazy  # out-of-core: rows stay in DuckDB or on Dask (combotherapy.scale)
+        if design != "randomised":
+            raise DataError("design='observational' is not supported on out-of-core data yet (the weighting and "
+                            "E-value analyses need rows): load it lazily, then .collect() or .sample(n, seed=...) "
+                            "and .with_design('observational') on the in-memory Trial")
+        return load_lazy(source, backend=backend or "duckdb", table=table, columns=columns, arms=arms,  # type: ignore[return-value]
+                         layout=layout, outcomes=outcomes, visits=visits, missing=missing,
+                         allow_identifiers=allow_identifiers)
     read = read_table(source, encoding=encoding, sheet=sheet, sep=sep, decimal=decimal)
     frame, name, notes = read.frame, read.name, list(read.notes)
     declared = check_declared(dict(outcomes) if outcomes else None)

@@ -179,6 +179,9 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
     adjust = check_adjust(adjust)
     if scale not in SCALES:
         raise DataError(f"scale must be None (binomial) or 'pearson' (quasi-binomial), not {scale!r}")
+    if type(trial).__name__ == "LazyTrial":   # out-of-core data: name the routes, never subsample
+        from ..scale.lazy import needs_rows
+        needs_rows(trial, "adherence")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
     cov = subject_covariates(trial, covariates, reserved=[attended, planned])

@@ -169,13 +169,31 @@ def ancova(trial: Trial, outcome: str, visit: float, *, covariates: Sequence[str
     scale = check_choice(scale, ("identity", "log"), "scale")
     alpha = check_alpha(alpha)
     log = scale == "log"
+    if _is_lazy(trial):   # out-of-core: the same model from cross-products computed by the engine
+        from ._ancova_lazy import ancova_lazy
+        return ancova_lazy(trial, outcome, visit, covariates=covariates, adjust=adjust, reference=reference,
+                           alpha=alpha, scale=scale, missing_baseline=missing_baseline)
     aset = analysis_set(trial, outcome, visit, covariates=covariates, missing=missing_baseline, positive=log)
     require_two_arms(aset.arms, outcome, aset.visit, "ANCOVA")  # a single-arm subset: no contrast to make
     reference = check_reference(reference, aset.arms)
     spec, fit, inf = fit_linear(aset, log=log)
-    inst, v = aset.instrument, aset.visit
-    n = pd.Series(aset.n_per_arm)
+    return report(inf, outcome=outcome, instrument=aset.instrument, visit=aset.visit, n_per_arm=aset.n_per_arm,
+                  excluded=aset.excluded, notes=list(aset.notes), covariates=list(aset.covariates),
+                  df_resid=fit.df_resid, sigma=fit.sigma, scale=scale, adjust=adjust, reference=reference,
+                  alpha=alpha, data=aset.frame)
 
+
+def _is_lazy(trial) -> bool:
+    return type(trial).__name__ == "LazyTrial" and type(trial).__module__.startswith("combotherapy.scale")
+
+
+def report(inf: Inference, *, outcome: str, instrument: Instrument, visit: float, n_per_arm: dict[str, int],
+           excluded: pd.DataFrame, notes: list[str], covariates: list[str], df_resid: int, sigma: float, scale: str,
+           adjust: str, reference: str | None, alpha: float, data) -> AncovaResult:
+    """The ANCOVA result from a fitted :class:`Inference`: the one step shared by the in-memory and the lazy fits."""
+    log = scale == "log"
+    inst, v = instrument, visit
+    n = pd.Series(n_per_arm)
     lsm = inf.emmeans(alpha=alpha)
     lsm["n"] = n.reindex(lsm["arm"]).to_numpy()
     con = inf.compare(reference=reference, adjust=adjust, alpha=alpha)
@@ -184,8 +202,8 @@ def ancova(trial: Trial, outcome: str, visit: float, *, covariates: Sequence[str
     coef = inf.coefficients(alpha)
 
     y = f"log({outcome})" if log else outcome
-    rhs = " + ".join(["arm", f"{y}[week 0]"] + aset.covariates)
-    notes = list(aset.notes)
+    rhs = " + ".join(["arm", f"{y}[week 0]"] + covariates)
+    notes = list(notes)
     notes.append("LS means (EMMs) are the model's predictions on the reference grid, not raw arm means. " + GRID_RULE)
     if log:
         notes.append("Analysed on the log scale: LS means are geometric means and contrasts are ratios of geometric "
@@ -194,10 +212,10 @@ def ancova(trial: Trial, outcome: str, visit: float, *, covariates: Sequence[str
     fitted = Fitted(
         model="ANCOVA (ordinary least squares)" + (", log scale" if log else ""),
         formula=f"{y}[week {v:g}] ~ {rhs}", outcome=outcome, visit=v, covariance="independent, homoscedastic",
-        df_method=f"residual ({fit.df_resid})", adjust=attrs["adjust"], ci_adjust=attrs["ci_adjust"], alpha=alpha,
-        n_per_arm=aset.n_per_arm, excluded=aset.excluded, notes=notes,
-        extra={"sigma": fit.sigma, "reference": reference, "scale": scale, "covariates": list(aset.covariates)})
+        df_method=f"residual ({df_resid})", adjust=attrs["adjust"], ci_adjust=attrs["ci_adjust"], alpha=alpha,
+        n_per_arm=n_per_arm, excluded=excluded, notes=notes,
+        extra={"sigma": sigma, "reference": reference, "scale": scale, "covariates": list(covariates)})
     label = inst.label or outcome
     title = f"ANCOVA: {label} at week {v:g}" + (" (log scale, ratios of geometric means)" if log else "")
     return AncovaResult(title, fitted, by_arm=lsm, contrasts=con, coefficients=coef, instrument=inst, scale=scale,
-                        data=aset.frame, inference=inf)
+                        data=data, inference=inf)

@@ -33,9 +33,10 @@ def _source(trial: Trial, outcome: str, visit: float, model: str | Result, neede
     if clash:
         raise ArgumentError(f"{purpose} sets {', '.join(clash)} itself (its contrasts are fixed and need no "
                             "multiplicity adjustment); remove that argument", argument=clash[0], kind="conflict")
-    if not isinstance(trial, Trial):
+    lazy = type(trial).__name__ == "LazyTrial"   # out-of-core: ancova and mmrm fit it from sufficient statistics
+    if not isinstance(trial, Trial) and not lazy:
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
-    present = set(trial.data["arm"].astype(str))
+    present = set(trial.arms) if lazy else set(trial.data["arm"].astype(str))
     missing = [a for a in needed if a not in present]
     if missing:
         raise DataError(f"{purpose} needs the arms {list(needed)}; this trial has no {', '.join(missing)} arm "

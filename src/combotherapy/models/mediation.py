@@ -229,6 +229,9 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
     ...
     combotherapy.errors.DataError: the mediator 'pain' is measured at week 12, at or after the outcome ...
     """
+    if type(trial).__name__ == "LazyTrial":   # out-of-core data: name the routes, never subsample
+        from ..scale.lazy import needs_rows
+        needs_rows(trial, "mediation")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
     if not (0 < alpha < 1):

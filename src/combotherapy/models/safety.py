@@ -64,6 +64,9 @@ def subject_frame(trial: Trial, columns: Sequence[str], *, counts: Sequence[str]
     Raises one :class:`DataError` listing every problem: a column that is missing, not numeric, not constant
     within a subject, or (for ``counts``) negative, infinite or not a whole number. Missing values stay NaN.
     """
+    if type(trial).__name__ == "LazyTrial":   # out-of-core data: name the routes, never subsample
+        from ..scale.lazy import needs_rows
+        needs_rows(trial, "this safety analysis")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
     data = trial.data
@@ -429,6 +432,9 @@ def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: f
         raise DataError(f"alpha must be between 0 and 1 (e.g. 0.05 for 95% intervals), not {alpha!r}")
     if str(adjust).lower() not in P_ADJUST_METHODS:
         raise DataError(f"adjust={adjust!r} is not known; use one of {', '.join(P_ADJUST_METHODS)}")
+    if type(trial).__name__ == "LazyTrial":   # out-of-core data: name the routes, never subsample
+        from ..scale.lazy import needs_rows
+        needs_rows(trial, "this safety analysis")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
     cov = subject_covariates(trial, covariates, reserved=[TOTAL]) if covariates else None

@@ -121,7 +121,7 @@ class _Model:
         self.n_aic = m if reml else m + st.p
         self.loglik = -fit.state.f / 2
         self.aic = -2 * self.loglik + 2 * self.n_aic
-        self.bic = -2 * self.loglik + self.n_aic * np.log(len(data.subjects))
+        self.bic = -2 * self.loglik + self.n_aic * np.log(data.n_subjects)
         self.convergence = {"converged": True, "iterations": fit.iterations, "newton_steps": fit.newton_steps,
                             "newton_decrement": fit.decrement, "max_scaled_gradient": fit.grad_norm,
                             "evaluations": fit.evaluations}
@@ -134,18 +134,16 @@ class _Model:
         enter additively here, so that average is the midpoint); factor levels weighted equally (or by their
         frequency among the observations)."""
         d = self.data
-        w = d.n_obs_per_subject.astype(float)
-        w = w / w.sum()
-        s = np.zeros(d.features.shape[1])
+        s = np.zeros(len(d.feature_names))
         s[0] = 1.0
         if d.baseline_feature is not None:
-            s[d.baseline_feature] = w @ d.features[:, d.baseline_feature]
+            s[d.baseline_feature] = d.obs_mean(d.baseline_feature)
         for f in d.numeric.values():
-            distinct = np.unique(d.features[:, f])
-            s[f] = distinct.mean() if len(distinct) == 2 else w @ d.features[:, f]
+            mid = d.two_valued_mid(f)
+            s[f] = mid if mid is not None else d.obs_mean(f)
         for levels, idx in d.factors.values():
             for f in idx:
-                s[f] = 1.0 / len(levels) if weights == "equal" else w @ d.features[:, f]
+                s[f] = 1.0 / len(levels) if weights == "equal" else d.obs_mean(f)
         for f, value in d.formula_ref.items():   # formula terms: built from the grid values (GRID_RULE)
             s[f] = value
         return s
@@ -232,7 +230,7 @@ def _check_options(covariance: str, df: str, method: str, weights: str, adjust: 
 
 
 def _check_identifiable(data: MMRMData, st: PatternStats, covariance: str, n_par: int) -> None:
-    n_sub, k = len(data.subjects), len(data.visits)
+    n_sub, k = data.n_subjects, len(data.visits)
     if covariance == "unstructured" and k > 1:
         if n_sub <= k:
             raise DataError(f"too few subjects ({n_sub}) for an unstructured covariance over {k} visits "
@@ -358,11 +356,15 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     """
     _check_options(covariance, df, method, weights, adjust)
     alpha = check_alpha(alpha)
-    data = build(trial, outcome, covariates, baseline)
+    if type(trial).__name__ == "LazyTrial":   # out-of-core: the pattern statistics come from the engine
+        from .lazy import build_lazy
+        data, st = build_lazy(trial, outcome, covariates, baseline)
+    else:
+        data = build(trial, outcome, covariates, baseline)
+        M = design_maps(len(data.visits), data.features.shape[1], data.cols)
+        st = pattern_stats(data.features, data.Y, M)
     k = len(data.visits)
     structure = make_structure(covariance, k)
-    M = design_maps(k, data.features.shape[1], data.cols)
-    st = pattern_stats(data.features, data.Y, M)
     _check_identifiable(data, st, covariance, structure.n_par)
     reml = method == "reml"
     S0 = moment_start(st)
@@ -386,10 +388,10 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     notes.append(f"LS means: baseline and numeric covariates at their mean over the analysed observations (a "
                  f"two-valued numeric covariate averaged over its two values with equal weights); factor covariates "
                  f"weighted {'equally over levels' if weights == 'equal' else 'by level frequency'}. " + GRID_RULE)
-    notes.append(f"AIC/BIC count {'covariance parameters only (SAS/mmrm REML convention)' if reml else 'covariance and fixed-effect parameters (ML)'}; BIC uses {len(data.subjects)} subjects")
+    notes.append(f"AIC/BIC count {'covariance parameters only (SAS/mmrm REML convention)' if reml else 'covariance and fixed-effect parameters (ML)'}; BIC uses {data.n_subjects} subjects")
     notes.append(f"positive contrasts mean the first arm scores higher on {outcome}; {inst.better} is better")
     terms = ["arm * visit"] + ([f"{outcome}_baseline * visit"] if baseline else []) + list(covariates)
-    counts = np.bincount(data.arm_codes, minlength=len(data.arms))
+    counts = data.arm_counts
     fitted = Fitted(model=f"MMRM ({'REML' if reml else 'ML'})", formula=f"{outcome} ~ " + " + ".join(terms),
                     outcome=outcome, covariance=structure.label, df_method=_DF_LABEL[df], adjust=adjust,
                     ci_adjust=con.attrs.get("ci_adjust"), alpha=alpha,

@@ -18,7 +18,7 @@ from ...errors import DataError, ProblemCollector
 from ...inference.grid import covariate_terms, formula_variables
 from .reml import PatternStats, xwx
 
-__all__ = ["Columns", "MMRMData", "build", "design_maps", "pattern_stats", "dependent_columns"]
+__all__ = ["Columns", "MMRMData", "build", "design_columns", "design_maps", "pattern_stats", "dependent_columns"]
 
 
 @dataclass
@@ -96,6 +96,25 @@ class MMRMData:
 
     def visit_label(self, a: int) -> str:
         return f"{self.visits[a]:g}"
+
+    @property
+    def n_subjects(self) -> int:
+        return len(self.subjects)
+
+    @property
+    def arm_counts(self) -> np.ndarray:
+        return np.bincount(self.arm_codes, minlength=len(self.arms))
+
+    def obs_mean(self, f: int) -> float:
+        """Mean of feature ``f`` over the analysed observations (subjects weighted by their observed visits)."""
+        w = self.n_obs_per_subject.astype(float)
+        w = w / w.sum()
+        return float(w @ self.features[:, f])
+
+    def two_valued_mid(self, f: int) -> float | None:
+        """The midpoint of a numeric feature that takes exactly two values among the analysed subjects, else None."""
+        distinct = np.unique(self.features[:, f])
+        return float(distinct.mean()) if len(distinct) == 2 else None
 
 
 def _factor_levels(values: pd.Series) -> list:
@@ -353,6 +372,19 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
             names.append(col_names[j])
     features = np.column_stack(feats)
 
+    cols = design_columns(arms, [float(v) for v in visits], arm_feat, base_feat, numeric, factors, term_cols)
+    return MMRMData(outcome=outcome, subjects=subj_ids[keep], arm_codes=arm_codes, arms=arms,
+                    visits=[float(v) for v in visits], Y=Y, features=features, feature_names=names, cols=cols,
+                    baseline_feature=base_feat, arm_features=arm_feat, numeric=numeric, factors=factors,
+                    excluded=excluded, notes=notes, formula_ref=formula_ref)
+
+
+def design_columns(arms: Sequence[str], visits: Sequence[float], arm_feat: Sequence[int], base_feat: int | None,
+                   numeric: dict[str, int], factors: dict[str, tuple[list[str], list[int]]],
+                   term_cols: Sequence[tuple[str, str, int]] = ()) -> Columns:
+    """The fixed-effects columns of ``arm * visit [+ baseline * visit] + covariates`` over the subject-level
+    features (shared by the in-memory and the lazy builds)."""
+    k = len(visits)
     feat, vis, cnames, terms = [], [], [], []
 
     def add(f, v, name, term):
@@ -382,9 +414,4 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     if base_feat is not None:
         for a in range(1, k):
             add(base_feat, a, f"baseline:{vlab[a]}", "baseline:visit")
-    # keep covariate columns grouped by term in the order they were declared
-    cols = Columns(np.array(feat), np.array(vis), cnames, terms)
-    return MMRMData(outcome=outcome, subjects=subj_ids[keep], arm_codes=arm_codes, arms=arms,
-                    visits=[float(v) for v in visits], Y=Y, features=features, feature_names=names, cols=cols,
-                    baseline_feature=base_feat, arm_features=arm_feat, numeric=numeric, factors=factors,
-                    excluded=excluded, notes=notes, formula_ref=formula_ref)
+    return Columns(np.array(feat), np.array(vis), cnames, terms)
