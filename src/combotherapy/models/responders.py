@@ -507,6 +507,12 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     >>> res.contrasts["measure"].unique().tolist()
     ['risk_difference', 'risk_ratio', 'odds_ratio', 'nnt']
     """
+    if type(trial).__name__ == "LazyTrial":   # out-of-core: responder counts by aggregate queries
+        from ..scale.responders import responders as responders_of_engine
+        return responders_of_engine(trial.engine_data, trial.arms, trial.instruments, outcome, visit,
+                                    threshold=threshold, relative=relative, missing=missing, reference=reference,
+                                    alpha=alpha, adjust=adjust, covariates=covariates, standardise=standardise,
+                                    interval=interval, n_boot=n_boot, rng=rng, source=trial.source)
     if not isinstance(trial, Trial):
         raise DataError(f"trial must be a ct.Trial (from ct.load), not {type(trial).__name__}")
     inst, v, alpha, missing, adjust = _check_arguments(trial, outcome, visit, threshold, relative, missing, alpha,

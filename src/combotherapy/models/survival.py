@@ -248,6 +248,11 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     >>> res.ph_test["term"].tolist()
     ['armacupuncture', 'armcombined', 'GLOBAL']
     """
+    if type(trial).__name__ == "LazyTrial":   # out-of-core: KM, log-rank and RMST from counts per arm and time
+        from ..scale.survival import survival as survival_of_engine
+        return survival_of_engine(trial.engine_data, trial.arms, dict(trial.instruments), time, event,
+                                  covariates=covariates, strata=strata, ties=ties, horizon=horizon, alpha=alpha,
+                                  reference=reference, adjust=adjust)
     ties = check_choice(ties, TIES, "ties", " (efron: R's default; breslow: SAS's default)")
     alpha = check_alpha(alpha)
     adjust = check_adjust(adjust)

@@ -26,7 +26,9 @@ class LazyTrial:
     data frame. It has the face of a :class:`~combotherapy.Trial` (``arms``, ``visits``, ``outcomes``,
     ``visit_outcomes``, ``covariates``, ``subject_columns``, ``instruments``, ``n_subjects``, ``notes``,
     ``decisions``, ``source``, :meth:`instrument`, :meth:`check_visit`); :func:`combotherapy.ancova` and
-    :func:`combotherapy.mmrm` fit it from sufficient statistics computed by the engine.
+    :func:`combotherapy.mmrm` fit it from sufficient statistics computed by the engine; :func:`combotherapy.table_one`,
+    :func:`combotherapy.responders` and :func:`combotherapy.survival` (Kaplan-Meier, log-rank, RMST) run as
+    aggregate queries (:mod:`combotherapy.scale.table_one`, ``.responders``, ``.survival``).
 
     Attributes
     ----------
@@ -57,10 +59,12 @@ class LazyTrial:
     (['physio', 'acupuncture', 'combined'], 90, ['subject', 'arm', 'visit'])
     >>> ct.ancova(lazy, "pain", 12, missing_baseline="exclude").contrasts["contrast"].tolist()
     ['combined - physio', 'combined - acupuncture', 'physio - acupuncture']
-    >>> ct.survival(lazy)
+    >>> ct.responders(lazy, "pain", 12, threshold=2).by_arm["n"].tolist()
+    [30, 30, 30]
+    >>> ct.mediation(lazy)
     Traceback (most recent call last):
     ...
-    combotherapy.errors.ModelError: this analysis needs individual rows, ...
+    combotherapy.errors.ModelError: mediation needs individual rows, ...
     >>> lazy.sample(20, seed=1).n_subjects
     20
     """
@@ -114,6 +118,14 @@ class LazyTrial:
         """The canonical long data frame (Dask backend)."""
         if self.backend != "dask":
             raise AttributeError("this LazyTrial is on DuckDB: use .relation (a duckdb.DuckDBPyRelation)")
+        return self._data
+
+    @property
+    def engine_data(self):
+        """The canonical long data on whichever engine holds it: :attr:`relation` (DuckDB) or :attr:`frame` (Dask).
+
+        The aggregate analyses of :mod:`combotherapy.scale` (Table 1, responders, Kaplan-Meier/log-rank/RMST)
+        take it, so ``ct.table_one``, ``ct.responders`` and ``ct.survival`` run on a LazyTrial directly."""
         return self._data
 
     # --- row views: not on a lazy trial (a clear error naming the routes, never a silent subsample) ---------
@@ -246,7 +258,8 @@ def needs_rows(trial: Any, what: str) -> None:
             f"{what} needs individual rows, and this trial is lazy ({trial.backend}, {trial.n_subjects} subjects, "
             f"rows not in memory); nothing was subsampled. Fit it on an in-memory trial: trial.collect() when the "
             f"data fit in memory, or trial.sample(n, seed=...) for a seeded subsample of subjects (its notes say "
-            f"so). ct.ancova and ct.mmrm run on a LazyTrial directly.", kind="needs rows")
+            f"so). ct.ancova, ct.mmrm, ct.table_one, ct.responders and ct.survival (Kaplan-Meier, log-rank, RMST; "
+            f"not the Cox model) run on a LazyTrial directly.", kind="needs rows")
 
 
 def load_lazy(source: Any, *, backend: str | None = "duckdb", table: str | None = None,

@@ -211,6 +211,12 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
     True
     >>> t1.save("table1.md")     # doctest: +SKIP
     """
+    if type(trial).__name__ == "LazyTrial":   # out-of-core: Table 1 by aggregate queries (combotherapy.scale)
+        from ..scale.table_one import table_one as table_one_of_engine
+        return table_one_of_engine(trial.engine_data, trial.arms, trial.instruments, covariates,
+                                   continuous=continuous, categorical=categorical, nonnormal=nonnormal,
+                                   reference=reference, alpha=alpha, suppress_below=suppress_below,
+                                   skew_threshold=skew_threshold, labels=labels, digits=digits)
     _check_options(trial, alpha, suppress_below, skew_threshold, reference, digits)
     names, notes_default = _select(trial, covariates, continuous, categorical, nonnormal)
     labels = dict(labels or {})
