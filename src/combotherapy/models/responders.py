@@ -508,7 +508,10 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     ['risk_difference', 'risk_ratio', 'odds_ratio', 'nnt']
     """
     if type(trial).__name__ == "LazyTrial":   # out-of-core: responder counts by aggregate queries
+        from ..scale.lazy import needs_rows
         from ..scale.responders import responders as responders_of_engine
+        if covariates not in ((), [], "", None) or standardise or interval == "bootstrap":
+            needs_rows(trial, "ct.responders with covariates, standardisation or the bootstrap")
         return responders_of_engine(trial.engine_data, trial.arms, trial.instruments, outcome, visit,
                                     threshold=threshold, relative=relative, missing=missing, reference=reference,
                                     alpha=alpha, adjust=adjust, covariates=covariates, standardise=standardise,

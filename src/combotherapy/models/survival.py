@@ -249,7 +249,10 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     ['armacupuncture', 'armcombined', 'GLOBAL']
     """
     if type(trial).__name__ == "LazyTrial":   # out-of-core: KM, log-rank and RMST from counts per arm and time
+        from ..scale.lazy import needs_rows
         from ..scale.survival import survival as survival_of_engine
+        if covariates not in ((), [], "", None):
+            needs_rows(trial, "ct.survival with covariates (the adjusted Cox model)")
         return survival_of_engine(trial.engine_data, trial.arms, dict(trial.instruments), time, event,
                                   covariates=covariates, strata=strata, ties=ties, horizon=horizon, alpha=alpha,
                                   reference=reference, adjust=adjust)
