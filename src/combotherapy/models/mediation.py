@@ -28,6 +28,8 @@ from .safety import _ids
 __all__ = ["mediation", "MediationResult", "ADHERENCE"]
 
 ADHERENCE = "adherence"
+#: numbers per block of replicates x subjects in the simulation (a few blocks are held at once)
+_BLOCK = 1 << 18
 EFFECT_ROWS = [("ACME (control)", "acme_control"), ("ACME (treated)", "acme_treated"),
                ("ACME (average)", "acme_average"), ("ADE (control)", "ade_control"),
                ("ADE (treated)", "ade_treated"), ("ADE (average)", "ade_average"), ("Total effect", "total"),
@@ -57,18 +59,53 @@ def simulate_effects(Xm: np.ndarray, mb: np.ndarray, mcov: np.ndarray, sigma: fl
     """
     Bo = rng.multivariate_normal(ob, ocov, size=n_sims, method="cholesky" if _pd(ocov) else "svd")
     Bm = rng.multivariate_normal(mb, mcov, size=n_sims, method="cholesky" if _pd(mcov) else "svd")
-    E = sigma * rng.standard_normal((n_sims, Xm.shape[0]))
-    Z = Xo[:, 3:]
-    base_m = (Xm[:, 2:] @ Bm[:, 2:].T).T + Bm[:, [0]]      # (r, n): the mediator without the treatment term
-    zo = (Z @ Bo[:, 3:].T).T + Bo[:, [0]]                                   # (r, n): outcome without T and M
-    mean = (lambda lp: 1 / (1 + np.exp(-lp))) if binomial else (lambda lp: lp)
-    pred = {}
-    for tm in (0, 1):   # two potential mediators x two treatments: four arrays of (replicates, subjects)
-        m = base_m + tm * Bm[:, [1]] + E
-        for te in (0, 1):
-            pred[tm, te] = mean(zo + te * Bo[:, [1]] + m * Bo[:, [2]]).mean(axis=1)
+    n = Xm.shape[0]
+    pred = {key: np.empty(n_sims) for key in ((0, 0), (0, 1), (1, 0), (1, 1))}
+    # Blocks of replicates: the errors are drawn block after block, which is the same stream as one draw of
+    # (n_sims, n) (a Generator's normals do not depend on how the request is split); memory stays a few blocks
+    # of ~_BLOCK numbers instead of several (n_sims, n) arrays.
+    rows = max(1, _BLOCK // max(n, 1))
+    buf = {k: np.empty((rows, n)) for k in ("e", "base", "zo", "z1", "m", "lp")}
+    for start in range(0, n_sims, rows):
+        stop = min(start + rows, n_sims)
+        k = stop - start
+        e, base_m, zo, z1, m, lp = (buf[name][:k] for name in ("e", "base", "zo", "z1", "m", "lp"))
+        bm, bo = Bm[start:stop], Bo[start:stop]
+        np.multiply(sigma, rng.standard_normal((k, n)), out=e)
+        _linear(Xm, bm, 2, out=base_m)   # (k, n): the mediator without the treatment term
+        _linear(Xo, bo, 3, out=zo)       # (k, n): the outcome without T and M
+        np.add(zo, bo[:, [1]], out=z1)   # ... with T = 1
+        if binomial:  # work with -lp: the mean 1 / (1 + exp(-lp)) then needs no extra pass
+            np.negative(zo, out=zo)
+            np.negative(z1, out=z1)
+            b_m = -bo[:, [2]]
+        else:
+            b_m = bo[:, [2]]
+        for tm in (0, 1):   # two potential mediators x two treatments
+            if tm:
+                np.add(base_m, bm[:, [1]], out=m)
+                np.add(m, e, out=m)
+            else:
+                np.add(base_m, e, out=m)
+            for te, z in ((0, zo), (1, z1)):
+                np.multiply(m, b_m, out=lp)
+                np.add(z, lp, out=lp)
+                if binomial:
+                    np.exp(lp, out=lp)
+                    np.add(lp, 1, out=lp)
+                    np.divide(1, lp, out=lp)
+                pred[tm, te][start:stop] = lp.mean(axis=1)
     return pd.DataFrame({"acme_control": pred[1, 0] - pred[0, 0], "acme_treated": pred[1, 1] - pred[0, 1],
                          "ade_control": pred[0, 1] - pred[0, 0], "ade_treated": pred[1, 1] - pred[1, 0]})
+
+
+def _linear(X: np.ndarray, B: np.ndarray, skip: int, out: np.ndarray) -> np.ndarray:
+    """``B[:, 0] + X[:, skip:] @ B[:, skip:].T`` as a (replicates, subjects) array, accumulated column by column
+    (a handful of covariates) so that a replicate's numbers do not depend on the block it is computed in."""
+    out[:] = B[:, [0]]
+    for j in range(skip, X.shape[1]):
+        out += X[:, j] * B[:, [j]]
+    return out
 
 
 def _pd(cov: np.ndarray) -> bool:
