@@ -6,15 +6,12 @@ tables are kept on the result (``.km_curves``) so that plots draw curves and num
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import survdiff
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
 from ..arms import contrast_label, contrast_pairs
@@ -23,7 +20,7 @@ from ..inference import Inference, engine
 from ..results import Fitted, Result
 from ..trial import Trial
 from ._covariates import Covariates, arm_design, subject_covariates
-from .survival_estimators import cox_zph, km_median, km_table, rmst_by_arm
+from .survival_estimators import cox_fit, cox_zph, km_median, km_table, rmst_by_arm
 
 __all__ = ["survival", "SurvivalResult", "km_table", "km_median", "rmst_by_arm", "cox_zph"]
 
@@ -301,12 +298,8 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
             raise ModelError("the Cox design (arm + covariates) is rank deficient: a covariate is constant, "
                              "constant within arms or a copy of another among the subjects analysed; remove it",
                              kind="singular")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")  # non-convergence is checked here and reported in the notes
-            fit = PHReg(t_c, X, status=e_c, ties=ties,
-                        strata=stratum[on] if stratum is not None else None).fit()
-            beta, vcov = np.asarray(fit.params, float), np.asarray(fit.cov_params(), float)
-        converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        cox = cox_fit(t_c, e_c, X, ties, stratum[on] if stratum is not None else None)
+        beta, vcov, converged = cox["params"], cox["vcov"], cox["converged"]
         if not (converged and np.all(np.isfinite(beta)) and np.all(np.isfinite(vcov))):
             # monotone likelihood: a coefficient runs to +-infinity (e.g. every event of one arm comes while the
             # other arm is still at risk and none of its events while the first is): no finite hazard ratio
@@ -314,6 +307,8 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                          "e.g. all events of one arm come before any event of another); hazard ratios and the PH "
                          "check are left empty. Kaplan–Meier, log-rank and RMST are unaffected.")
             fit = None
+        else:
+            fit = cox
     if fit is not None:
         # the grid's cells are log relative hazards against the grid mean; their differences the log hazard ratios
         inference = Inference(tuple(design.names), beta, vcov, np.inf, "z", design.grid, link="log")
@@ -322,7 +317,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         hr = inference.compare(reference=ref_c, adjust=adjust, alpha=alpha)
         keep = [(f, g) in set(pairs) for f, g in zip(hr["first"], hr["second"])]
         hr = _by_pairs(hr.loc[keep], pairs)
-        cox_loglik = float(fit.llf)
+        cox_loglik = float(cox["llf"])
         coefficients = inference.coefficients(alpha)
     else:
         coefficients = _empty_table(["term"], ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high"))
