@@ -90,7 +90,7 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     """
     data = trial.data
     problems = ProblemCollector()
-    ids = data["subject"].to_numpy()
+    ids = data["subject"].array  # indexed only at the rows of a problem (no conversion of every identifier)
     for col in (time, event):
         if col not in data.columns:
             raise DataError(f"column '{col}' is not in this trial; its columns are {list(data.columns)}. "
@@ -117,17 +117,28 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     if (~np.isnan(tv) & np.isnan(ev)).any():
         problems.add_for_subjects(ids, event, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 (censored)",
                      np.flatnonzero(~np.isnan(tv) & np.isnan(ev)))
-    frame = pd.DataFrame({"subject": data["subject"].to_numpy(), "arm": data["arm"].to_numpy(),
-                          "time": tv, "event": ev})
-    # subject-level columns repeat on every row of a subject: two different values is a data error
-    varying = frame.groupby("subject", sort=False)[["time", "event"]].transform("nunique") > 1
-    for col, name in (("time", time), ("event", event)):
-        if varying[col].any():
+    # one code per subject in order of first appearance (as groupby(sort=False)); the subject's first row
+    codes, subjects = pd.factorize(data["subject"])
+    first = np.empty(subjects.size, dtype=np.intp)
+    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
+    # subject-level columns repeat on every row of a subject: two different values is a data error. Per subject
+    # the smallest and largest non-missing value (nunique > 1 <=> they differ); the value is the largest (= the
+    # first non-missing one when there is one value)
+    values = {}
+    for col, name, v in (("time", time, tv), ("event", event, ev)):
+        lo = np.full(subjects.size, np.inf)
+        hi = np.full(subjects.size, -np.inf)
+        ok = ~np.isnan(v)
+        np.minimum.at(lo, codes[ok], v[ok])
+        np.maximum.at(hi, codes[ok], v[ok])
+        varying = (hi > lo)[codes]
+        if varying.any():
             problems.add_for_subjects(ids, name, "takes different values within a subject; it is a subject-level column and "
-                         "must be the same on every row of the subject", np.flatnonzero(varying[col]))
+                         "must be the same on every row of the subject", np.flatnonzero(varying))
+        values[col] = np.where(np.isfinite(hi), hi, np.nan)
     problems.raise_if_any()
-    subj = frame.groupby("subject", sort=False).agg(arm=("arm", "first"), time=("time", "first"),
-                                                     event=("event", "first")).reset_index()
+    subj = pd.DataFrame({"subject": subjects, "arm": data["arm"].array.take(first),
+                         "time": values["time"], "event": values["event"]})
     none = subj["time"].isna() & subj["event"].isna()
     excluded = subj.loc[none, ["subject", "arm"]].assign(reason="no follow-up recorded (time and event missing)")
     return subj.loc[~none].reset_index(drop=True), excluded.reset_index(drop=True)
@@ -136,6 +147,8 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
 def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates, strat: Covariates | None
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Covariate columns and one ``stratum`` label per subject; subjects missing either are excluded."""
+    if not cov.names and strat is None:  # nothing to join (a join would hash every identifier)
+        return subj, excluded
     subj = subj.join(cov.values[cov.names], on="subject")
     reason = cov.reasons(subj["subject"])
     if strat is not None:
@@ -254,9 +267,13 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     if len(arms) < 2:
         raise ModelError(f"need at least two arms with follow-up in '{time}'; found {arms}")
     reference = check_reference(reference, arms)
-    subj["arm"] = pd.Categorical(subj["arm"].astype(str), categories=arms, ordered=True)
+    # recoded by category, not by row (no text per subject); an arm outside `arms` would be missing, as before
+    cat = pd.Categorical(subj["arm"])
+    recode = np.append(pd.Index(arms).get_indexer(pd.Index(cat.categories).astype(str)), -1)
+    subj["arm"] = pd.Categorical.from_codes(recode[cat.codes], categories=arms, ordered=True)
     subj = subj.sort_values(["arm", "time"], kind="stable").reset_index(drop=True)
-    t, e, a = subj["time"].to_numpy(float), subj["event"].to_numpy(float), subj["arm"].astype(str).to_numpy()
+    t, e = subj["time"].to_numpy(float), subj["event"].to_numpy(float)
+    a = np.asarray(arms, dtype=object)[subj["arm"].cat.codes.to_numpy()]
     events = subj.groupby("arm", observed=False)["event"].sum()
     notes = []
     dropped = [arm for arm in trial.arms if arm not in arms]
