@@ -152,9 +152,10 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     m = ut.size
     xx = X[:, :, None] * X[:, None, :]
     def by_time(v: np.ndarray) -> np.ndarray:
-        out = np.zeros((m,) + v.shape[1:])
-        np.add.at(out, inv, v)
-        return out
+        """Sums of v over the subjects at each distinct time (bincount per column: no Python loop over rows)."""
+        flat = v.reshape(v.shape[0], -1)
+        out = np.column_stack([np.bincount(inv, flat[:, j], m) for j in range(flat.shape[1])])
+        return out.reshape((m,) + v.shape[1:])
     s0_all, s1_all, s2_all = by_time(r), by_time(r[:, None] * X), by_time(r[:, None, None] * xx)
     S0 = np.cumsum(s0_all[::-1], axis=0)[::-1]
     S1 = np.cumsum(s1_all[::-1], axis=0)[::-1]
@@ -189,8 +190,7 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     global_ = float(full @ np.linalg.solve(imat, full))
 
     # scaled Schoenfeld residuals: x_i minus the (Efron-averaged) risk-set mean, times (I/d)^-1, plus beta
-    mean_per_time = np.zeros((m, p))
-    np.add.at(mean_per_time, rep, mean)
+    mean_per_time = np.column_stack([np.bincount(rep, mean[:, j], m) for j in range(p)]) if p else np.zeros((m, 0))
     mean_per_time[ev] /= dk[:, None]
     order = np.lexsort((np.arange(n), time))
     order = order[dead[order]]
