@@ -90,7 +90,7 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
                         f"{list(trial.data.columns)}")
     data = trial.data
     problems = ProblemCollector()
-    ids = data["subject"].to_numpy()
+    ids = data["subject"].array  # indexed only at the rows of a problem
     cols = [outcome] + ([exposure] if exposure else [])
     num = {c: pd.to_numeric(data[c], errors="coerce") for c in cols}
     for c in cols:
@@ -109,29 +109,55 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
                          np.flatnonzero(bad))
     problems.raise_if_any()
 
-    subjects = data.drop_duplicates("subject")[["subject", "arm"]].set_index("subject")
-    rows = data.loc[data["visit"] == v].drop_duplicates("subject").set_index("subject")
-    frame = subjects.assign(
-        y=pd.to_numeric(rows[outcome], errors="coerce").reindex(subjects.index),
-        base=pd.to_numeric(trial.baseline(outcome), errors="coerce").reindex(subjects.index),
-        exposure=(pd.to_numeric(rows[exposure], errors="coerce").reindex(subjects.index) if exposure else 1.0),
-    ).reset_index()
-    frame = frame.join(cov.values[cov.names], on="subject")
+    # one row per subject in order of first appearance, by integer subject codes (no hashing of identifiers
+    # per step): the count at the visit and at baseline from each subject's first row there
+    codes, subjects = pd.factorize(data["subject"])
+    visit = data["visit"].to_numpy(float)
+
+    def per_subject(values: np.ndarray, at: float) -> np.ndarray:
+        rows = np.flatnonzero(visit == at)
+        rows = rows[~pd.Series(codes[rows]).duplicated().to_numpy()]
+        out = np.full(subjects.size, np.nan)
+        out[codes[rows]] = values[rows]
+        return out
+
+    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    y_all = num[outcome].to_numpy(float)
+    frame = pd.DataFrame({"subject": subjects, "arm": data["arm"].array.take(first),
+                          "y": per_subject(y_all, v), "base": per_subject(y_all, 0.0),
+                          "exposure": per_subject(num[exposure].to_numpy(float), v) if exposure else 1.0})
+    if cov.names:
+        frame = frame.join(cov.values[cov.names], on="subject")
+        cov_reason = cov.reasons(frame["subject"])
+    else:
+        cov_reason = np.full(len(frame), "", dtype=object)
     reason = np.select([frame["y"].isna(), frame["base"].isna(), frame["exposure"].isna()],
                        [f"no {outcome} at week {v:g}", f"no baseline {outcome}", f"no {exposure} at week {v:g}"],
-                       default=cov.reasons(frame["subject"]))
+                       default=cov_reason)
     excluded = frame.loc[reason != "", ["subject", "arm"]].assign(reason=reason[reason != ""])
     return frame.loc[reason == ""].reset_index(drop=True), excluded.reset_index(drop=True)
 
 
 # --- fitting -------------------------------------------------------------------------------------
 def _theta_ml(y: np.ndarray, mu: np.ndarray, theta: float) -> tuple[float, float]:
-    """Newton steps for the NB size theta at fixed means (MASS::theta.ml); returns (theta, observed info)."""
+    """Newton steps for the NB size theta at fixed means (MASS::theta.ml); returns (theta, observed info).
+
+    The digamma and trigamma terms depend on the counts only: they are evaluated once per distinct count and
+    weighted by how often it occurs (counts take few values; the sums are the same up to rounding)."""
+    uy, ny = np.unique(y, return_counts=True)
+    ny = ny.astype(float)
+    n = float(y.size)
+
+    def score_info(theta: float) -> tuple[float, float]:
+        mt = mu + theta
+        score = (ny @ special.digamma(theta + uy) - n * special.digamma(theta) + n * (np.log(theta) + 1)
+                 - np.sum(np.log(mt) + (y + theta) / mt))
+        info = (-(ny @ special.polygamma(1, theta + uy)) + n * (special.polygamma(1, theta) - 1 / theta)
+                + np.sum(2 / mt - (y + theta) / mt ** 2))
+        return float(score), float(info)
+
     for _ in range(_MAX_ITER):
-        score = np.sum(special.digamma(theta + y) - special.digamma(theta) + np.log(theta) + 1
-                       - np.log(theta + mu) - (y + theta) / (mu + theta))
-        info = np.sum(-special.polygamma(1, theta + y) + special.polygamma(1, theta) - 1 / theta
-                      + 2 / (mu + theta) - (y + theta) / (mu + theta) ** 2)
+        score, info = score_info(theta)
         step = score / info
         theta_new = theta + step
         if theta_new <= 0:  # keep the search inside the parameter space
@@ -140,9 +166,7 @@ def _theta_ml(y: np.ndarray, mu: np.ndarray, theta: float) -> tuple[float, float
             theta = theta_new
             break
         theta = theta_new
-    info = np.sum(-special.polygamma(1, theta + y) + special.polygamma(1, theta) - 1 / theta
-                  + 2 / (mu + theta) - (y + theta) / (mu + theta) ** 2)
-    return float(theta), float(info)
+    return float(theta), score_info(theta)[1]
 
 
 def fit_negbin(y: np.ndarray, X: np.ndarray, offset: np.ndarray) -> dict:

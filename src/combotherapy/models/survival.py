@@ -119,8 +119,7 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
                      np.flatnonzero(~np.isnan(tv) & np.isnan(ev)))
     # one code per subject in order of first appearance (as groupby(sort=False)); the subject's first row
     codes, subjects = pd.factorize(data["subject"])
-    first = np.empty(subjects.size, dtype=np.intp)
-    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)
+    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
     # subject-level columns repeat on every row of a subject: two different values is a data error. Per subject
     # the smallest and largest non-missing value (nunique > 1 <=> they differ); the value is the largest (= the
     # first non-missing one when there is one value)
