@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import special, stats
 
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
@@ -25,6 +24,7 @@ _TOL = 1e-12
 _MAX_ITER = 200
 #: theta above this is "no overdispersion": the NB likelihood is flat towards the Poisson boundary
 _THETA_MAX = 1e6
+_EPS = np.finfo(float).eps
 
 
 class CountResult(Result):
@@ -169,6 +169,58 @@ def _theta_ml(y: np.ndarray, mu: np.ndarray, theta: float) -> tuple[float, float
     return float(theta), score_info(theta)[1]
 
 
+def _deviance(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
+    """Poisson (alpha = 0) or NB2 deviance, as statsmodels' families (y / mu clipped at machine epsilon)."""
+    ylog = y * np.log(np.clip(y / mu, _EPS, np.inf))
+    if alpha == 0:
+        return float(2 * np.sum(ylog - (y - mu)))
+    ya = y + 1 / alpha
+    return float(2 * np.sum(ylog - ya * np.log(ya / (mu + 1 / alpha))))
+
+
+def _loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
+    if alpha == 0:
+        return float(np.sum(y * np.log(mu) - mu - special.gammaln(y + 1)))
+    return float(np.sum(y * np.log(alpha * mu) - (y + 1 / alpha) * np.log(1 + alpha * mu)
+                        + special.gammaln(y + 1 / alpha) - special.gammaln(1 / alpha) - special.gammaln(y + 1)))
+
+
+def _irls(y: np.ndarray, X: np.ndarray, offset: np.ndarray, alpha: float = 0.0,
+          start: np.ndarray | None = None) -> dict:
+    """Poisson (``alpha = 0``) or negative binomial (NB2, ``var = mu + alpha mu^2``, alpha known) regression
+    with log link by iteratively reweighted least squares: statsmodels ``GLM(...).fit(tol=1e-12)``'s iteration
+    (its start, working response and weights; stop when the deviance changes by at most 1e-12, or by no more
+    than its rounding), each weighted least-squares step solved from the p x p cross-products instead of an
+    SVD of the n x p matrix. The covariance is the inverse of X'WX at the last step's weights, as statsmodels'.
+
+    Returns ``params, vcov, mu, llf, df_resid, iterations``.
+    """
+    if start is None:
+        mu = (y + y.mean()) / 2
+        eta = np.log(mu)
+    else:
+        eta = X @ start + offset
+        mu = np.exp(eta)
+    dev = _deviance(y, mu, alpha)
+    beta, iterations = start, 0
+    while iterations < _MAX_ITER:
+        iterations += 1
+        w = mu / (1 + alpha * mu)                       # 1 / (g'(mu)^2 V(mu)) for the log link
+        z = eta + (y - mu) / mu - offset                # working response
+        Xw = X * w[:, None]
+        xtwx = X.T @ Xw
+        beta = np.linalg.solve(xtwx, Xw.T @ z)
+        eta = X @ beta + offset
+        mu = np.exp(eta)
+        dev_new = _deviance(y, mu, alpha)
+        done = abs(dev_new - dev) <= max(_TOL, 8 * np.finfo(float).eps * abs(dev_new))
+        dev = dev_new
+        if done:
+            break
+    return {"params": beta, "vcov": np.linalg.inv(xtwx), "mu": mu, "llf": _loglik(y, mu, alpha),
+            "df_resid": float(len(y) - np.linalg.matrix_rank(X)), "iterations": iterations}
+
+
 def fit_negbin(y: np.ndarray, X: np.ndarray, offset: np.ndarray) -> dict:
     """Negative binomial (NB2) regression by maximum likelihood, as ``MASS::glm.nb``.
 
@@ -181,33 +233,36 @@ def fit_negbin(y: np.ndarray, X: np.ndarray, offset: np.ndarray) -> dict:
         ``params, vcov`` (covariance with theta fixed, from the expected information, as ``summary(glm.nb)``),
         ``theta, theta_se`` (from the observed information of theta), ``llf``, ``mu``, ``iterations``.
     """
-    pois = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(tol=_TOL, maxiter=_MAX_ITER)
-    mu = pois.fittedvalues
+    y, X, offset = np.asarray(y, float), np.asarray(X, float), np.asarray(offset, float)
+    return _fit_negbin(y, X, offset, _irls(y, X, offset))
+
+
+def _fit_negbin(y: np.ndarray, X: np.ndarray, offset: np.ndarray, pois: dict) -> dict:
+    mu = pois["mu"]
     theta = len(y) / np.sum((y / mu - 1) ** 2)  # MASS's moment start
-    params, llf_old = pois.params, -np.inf
+    params, llf_old = pois["params"], -np.inf
     for it in range(1, _MAX_ITER + 1):
         theta, _ = _theta_ml(y, mu, theta)
         if not np.isfinite(theta) or theta > _THETA_MAX:
             raise ModelError("no overdispersion: the negative binomial size theta runs to infinity (the counts "
                              "look Poisson); use family='poisson'", kind="no overdispersion")
-        fit = sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=1 / theta), offset=offset).fit(
-            start_params=params, tol=_TOL, maxiter=_MAX_ITER)
-        params, mu, llf = fit.params, fit.fittedvalues, fit.llf
+        fit = _irls(y, X, offset, alpha=1 / theta, start=params)
+        params, mu, llf = fit["params"], fit["mu"], fit["llf"]
         if abs(llf - llf_old) <= _TOL * abs(llf) and it > 1:
             break
         llf_old = llf
     else:
         raise ModelError(f"the negative binomial fit did not converge in {_MAX_ITER} iterations")
     theta, info = _theta_ml(y, mu, theta)
-    return {"params": np.asarray(params), "vcov": np.asarray(fit.cov_params()), "theta": theta,
+    return {"params": np.asarray(params), "vcov": fit["vcov"], "theta": theta,
             "theta_se": 1 / np.sqrt(info), "llf": float(llf), "mu": np.asarray(mu), "iterations": it}
 
 
-def _dispersion_checks(y: np.ndarray, pois) -> dict:
+def _dispersion_checks(y: np.ndarray, pois: dict) -> dict:
     """Pearson chi-square / df and the Cameron–Trivedi regression test on a Poisson fit."""
-    mu = np.asarray(pois.fittedvalues)
+    mu = pois["mu"]
     pearson = float(np.sum((y - mu) ** 2 / mu))
-    df_resid = float(pois.df_resid)
+    df_resid = pois["df_resid"]
     aux = ((y - mu) ** 2 - y) / mu
     # OLS through the origin of aux on mu: slope estimates alpha in var = mu + alpha mu^2
     slope = np.sum(aux * mu) / np.sum(mu ** 2)
@@ -332,20 +387,20 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     y = frame["y"].to_numpy(float)
     offset = np.log(frame["exposure"].to_numpy(float))
 
-    pois = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(tol=_TOL, maxiter=_MAX_ITER)
+    pois = _irls(y, X, offset)
     checks = _dispersion_checks(y, pois)
     recommendation = "negbin" if checks["ct_p"] < alpha else "poisson"
     disp_rows = []
     if family == "negbin":
-        nb = fit_negbin(y, X, offset)
+        nb = _fit_negbin(y, X, offset, pois)
         beta, vcov, llf = nb["params"], nb["vcov"], nb["llf"]
         th, th_se = nb["theta"], nb["theta_se"]
         disp_rows += [("theta (NB size)", th, th_se, np.nan, np.nan, np.nan),
                       ("alpha = 1/theta", 1 / th, th_se / th ** 2, np.nan, np.nan, np.nan)]
-        lr = max(0.0, 2 * (llf - pois.llf))
+        lr = max(0.0, 2 * (llf - pois["llf"]))
         lr_row = ("LR test NB vs Poisson", np.nan, np.nan, lr, 1.0, 0.5 * stats.chi2.sf(lr, 1))
     else:
-        beta, vcov, llf = np.asarray(pois.params), np.asarray(pois.cov_params()), float(pois.llf)
+        beta, vcov, llf = pois["params"], pois["vcov"], pois["llf"]
         lr_row = None
     disp_rows += [
         ("Pearson chi2/df (Poisson)", checks["pearson"] / checks["df_resid"], np.nan, checks["pearson"],
