@@ -142,6 +142,11 @@ def main() -> None:
     ap.add_argument("--only", nargs="+", default=["count", "survival", "mediation"])
     args = ap.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
+    # warm-up: imports and first-call costs are not what is compared
+    small = ct.simulate_trial(n_per_arm=100, seed=1)
+    ct.count_model(small), ct.survival(small), ct.mediation(small, n_sims=100)
+    fs = subject_frame(small)
+    peer_negbin(fs, small.arms)(), peer_mediation(fs, 100)()
     rows = []
     for n in args.sizes:
         trial = load_trial(n, args.cache)

@@ -117,6 +117,15 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     if (~np.isnan(tv) & np.isnan(ev)).any():
         problems.add_for_subjects(ids, event, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 (censored)",
                      np.flatnonzero(~np.isnan(tv) & np.isnan(ev)))
+    if not problems and {time, event} <= set(trial.subject_columns):
+        # both columns are constant within every subject (the Trial computes that once): take the Trial's cached
+        # one-row-per-subject table (first non-missing value, subjects in order of first appearance)
+        subj = trial.subjects[["subject", "arm", time, event]].set_axis(["subject", "arm", "time", "event"], axis=1)
+        subj["time"] = pd.to_numeric(subj["time"], errors="coerce").astype(float)
+        subj["event"] = pd.to_numeric(subj["event"], errors="coerce").astype(float)
+        none = subj["time"].isna() & subj["event"].isna()
+        excluded = subj.loc[none, ["subject", "arm"]].assign(reason="no follow-up recorded (time and event missing)")
+        return subj.loc[~none].reset_index(drop=True), excluded.reset_index(drop=True)
     # one code per subject in order of first appearance (as groupby(sort=False)); the subject's first row
     codes, subjects = pd.factorize(data["subject"])
     first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())

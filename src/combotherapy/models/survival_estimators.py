@@ -38,32 +38,36 @@ def km_table(time: np.ndarray, event: np.ndarray, group: np.ndarray, alpha: floa
     :math:`S \\exp(\\pm z\\,\\mathrm{se}_{\\log})` capped at 1 — R ``survfit``'s default ``conf.type = "log"``.
     Where the curve has dropped to 0 the band is undefined (NaN), as in R.
     """
-    df = pd.DataFrame({"group": group, "time": time, "event": event})
-    order = list(pd.unique(df["group"]))
-    df["group"] = pd.Categorical(df["group"], categories=order)
-    g = (df.groupby(["group", "time"], observed=True, sort=True)["event"]
-         .agg(n_events="sum", n_all="size").reset_index())
-    g["n_events"] = g["n_events"].astype(int)
-    g["n_censored"] = g["n_all"] - g["n_events"]
-    # at risk at t: subjects whose time is >= t = reverse cumulative count within the group
-    g["n_risk"] = g.iloc[::-1].groupby("group", observed=True, sort=False)["n_all"].cumsum()
-    n, d = g["n_risk"].to_numpy(float), g["n_events"].to_numpy(float)
-    g["survival"] = pd.Series(1 - d / n).groupby(g["group"], observed=True).cumprod().to_numpy()
+    time, event = np.asarray(time, float), np.asarray(event, float)
+    gcode, labels = pd.factorize(np.asarray(group), sort=False)  # groups in order of first appearance
+    order = np.lexsort((time, gcode))
+    g, t, e = gcode[order], time[order], event[order]
+    # one row per distinct (group, time): where either changes along the sorted subjects
+    start = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]) if t.size else np.array([], int)
+    g_row, t_row = g[start], t[start]
+    n_all = np.diff(np.r_[start, t.size])
+    n_events = np.add.reduceat(e, start).astype(int) if t.size else np.array([], int)
+    n = np.empty(start.size)
+    survival = np.empty(start.size)
+    d = n_events.astype(float)
+    bounds = np.flatnonzero(np.r_[True, g_row[1:] != g_row[:-1], True]) if start.size else np.array([0])
+    for lo, hi in zip(bounds[:-1], bounds[1:]):  # one pass per group (a handful), vectorised within
+        # at risk at t: subjects whose time is >= t = reverse cumulative count within the group
+        n[lo:hi] = np.cumsum(n_all[lo:hi][::-1])[::-1]
+        survival[lo:hi] = np.cumprod(1 - d[lo:hi] / n[lo:hi])
     with np.errstate(divide="ignore", invalid="ignore"):
         term = np.where(n > d, d / (n * (n - d)), np.inf)
-    var_log = pd.Series(term).groupby(g["group"], observed=True).cumsum().to_numpy()
-    s = g["survival"].to_numpy()
+    # Greenwood's sum by pandas' grouped cumsum (compensated summation, as before) on integer group codes
+    var_log = pd.Series(term).groupby(g_row).cumsum().to_numpy()
+    s = survival
     se_log = np.where(s > 0, np.sqrt(var_log), np.nan)
     z = stats.norm.isf(alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        g["ci_low"] = np.where(s > 0, s * np.exp(-z * se_log), np.nan)
-        g["ci_high"] = np.where(s > 0, np.minimum(1.0, s * np.exp(z * se_log)), np.nan)
-    g["se_log"] = se_log
-    g["se"] = s * se_log
-    cols = ["group", "time", "n_risk", "n_events", "n_censored", "survival", "se_log", "se", "ci_low", "ci_high"]
-    out = g[cols].copy()
-    out["group"] = out["group"].astype(str)
-    return out
+        ci_low = np.where(s > 0, s * np.exp(-z * se_log), np.nan)
+        ci_high = np.where(s > 0, np.minimum(1.0, s * np.exp(z * se_log)), np.nan)
+    return pd.DataFrame({"group": np.asarray(labels, dtype=object).astype(str)[g_row], "time": t_row,
+                         "n_risk": n.astype(n_all.dtype), "n_events": n_events, "n_censored": n_all - n_events,
+                         "survival": s, "se_log": se_log, "se": s * se_log, "ci_low": ci_low, "ci_high": ci_high})
 
 
 def _first_below_half(y: np.ndarray, x: np.ndarray) -> float:
