@@ -19,7 +19,7 @@ from ..errors import DataError, ModelError, ProblemCollector
 from ..inference import Inference, engine
 from ..results import Fitted, Result
 from ..trial import Trial
-from ._covariates import Covariates, arm_design, subject_covariates
+from ._covariates import Covariates, Design, arm_design, subject_covariates
 from .survival_estimators import cox_fit, cox_zph, km_median, km_table, rmst_by_arm
 
 __all__ = ["survival", "SurvivalResult", "km_table", "km_median", "rmst_by_arm", "cox_zph"]
@@ -267,7 +267,10 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     ties = check_choice(ties, TIES, "ties", " (efron: R's default; breslow: SAS's default)")
     alpha = check_alpha(alpha)
     adjust = check_adjust(adjust)
-    cov = subject_covariates(trial, covariates, reserved=[time, event])
+    if covariates is None or (not isinstance(covariates, str) and len(covariates) == 0):
+        cov = Covariates(pd.DataFrame(), [], [], [])  # nothing to check or take per subject
+    else:
+        cov = subject_covariates(trial, covariates, reserved=[time, event])
     strat = subject_covariates(trial, strata, reserved=[time, event]) if strata is not None else None
     subj, excluded = _subject_data(trial, time, event)
     subj, excluded = _with_covariates(subj, excluded, cov, strat)
@@ -317,7 +320,14 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     if len(cox_arms) >= 2:
         on = np.isin(a, cox_arms)
         t_c, e_c = t[on], e[on]
-        design = arm_design(subj.loc[on].reset_index(drop=True), cox_arms, cov, intercept=False)
+        if cov.terms:
+            design = arm_design(subj.loc[on].reset_index(drop=True), cox_arms, cov, intercept=False)
+        else:
+            # arm only: a subject's row of the design depends on its arm alone, so the design (and its grid) is
+            # built on one row per arm and taken by arm code (no formula pass over every subject)
+            per_arm = arm_design(pd.DataFrame({"arm": cox_arms}), cox_arms, cov, intercept=False)
+            code = pd.Index(cox_arms).get_indexer(subj["arm"].cat.categories)[subj["arm"].cat.codes.to_numpy()[on]]
+            design = Design(per_arm.X[code], per_arm.names, per_arm.grid, per_arm.formula)
         X = design.X
         if np.linalg.matrix_rank(X) < X.shape[1]:
             raise ModelError("the Cox design (arm + covariates) is rank deficient: a covariate is constant, "
