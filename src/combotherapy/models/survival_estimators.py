@@ -215,6 +215,7 @@ def _cox_risk_sets(time: np.ndarray, event: np.ndarray, strata: np.ndarray | Non
         groups = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
     out = []
     for rows in groups:  # one pass per stratum (a handful), vectorised within
+        rows = rows[np.argsort(time[rows], kind="stable")]  # by time: the gathers below read memory in order
         ut, inv = np.unique(time[rows], return_inverse=True)
         dead = event[rows] == 1
         d = np.bincount(inv[dead], minlength=ut.size)
@@ -240,7 +241,7 @@ def _cox_eval(X: np.ndarray, beta: np.ndarray, sets: list[dict]) -> tuple[float,
     p = X.shape[1]
     loglik, grad, info = 0.0, np.zeros(p), np.zeros((p, p))
     for s in sets:
-        Xs = X[s["rows"]]
+        Xs = s["X"]
         inv, dead, m, rep, f = s["inv"], s["dead"], s["m"], s["rep"], s["f"]
         eta = Xs @ beta
         r = np.exp(eta)
@@ -284,6 +285,8 @@ def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str = "efr
     n, p = X.shape
     Xc = X - X.mean(axis=0)
     sets = _cox_risk_sets(time, event, strata, ties)
+    for s in sets:
+        s["X"] = Xc[s["rows"]]  # each stratum's rows once, in time order
     beta = np.zeros(p)
     old = beta + np.inf
     it = 0
