@@ -224,7 +224,8 @@ def _cox_risk_sets(time: np.ndarray, event: np.ndarray, strata: np.ndarray | Non
         rep = np.repeat(ev, dk)
         k = np.arange(rep.size) - np.repeat(np.cumsum(dk) - dk, dk)
         f = k / d[rep] if ties == "efron" else np.zeros(rep.size)
-        out.append({"rows": rows, "inv": inv, "dead": dead, "m": ut.size, "rep": rep, "f": f})
+        out.append({"rows": rows, "inv": inv, "dead": dead, "m": ut.size, "rep": rep, "f": f,
+                    "tied": bool(np.any(f > 0))})
     return out
 
 
@@ -242,24 +243,28 @@ def _cox_eval(X: np.ndarray, beta: np.ndarray, sets: list[dict]) -> tuple[float,
     loglik, grad, info = 0.0, np.zeros(p), np.zeros((p, p))
     for s in sets:
         Xs = s["X"]
-        inv, dead, m, rep, f = s["inv"], s["dead"], s["m"], s["rep"], s["f"]
+        inv, dead, m, rep, f, tied = s["inv"], s["dead"], s["m"], s["rep"], s["f"], s["tied"]
         eta = Xs @ beta
         r = np.exp(eta)
-        rd = np.where(dead, r, 0.0)
         S0 = np.cumsum(np.bincount(inv, r, m)[::-1])[::-1]
-        D0 = np.bincount(inv, rd, m)
         S1 = np.empty((m, p))
-        D1 = np.empty((m, p))
         for j in range(p):  # a handful of coefficients
             S1[:, j] = np.cumsum(np.bincount(inv, r * Xs[:, j], m)[::-1])[::-1]
-            D1[:, j] = np.bincount(inv, rd * Xs[:, j], m)
-        s0k = S0[rep] - f * D0[rep]
-        mean = (S1[rep] - f[:, None] * D1[rep]) / s0k[:, None]
+        if tied:  # Efron's correction for tied events (f = k/d > 0 somewhere)
+            rd = np.where(dead, r, 0.0)
+            D0 = np.bincount(inv, rd, m)
+            D1 = np.column_stack([np.bincount(inv, rd * Xs[:, j], m) for j in range(p)])
+            s0k = S0[rep] - f * D0[rep]
+            mean = (S1[rep] - f[:, None] * D1[rep]) / s0k[:, None]
+        else:  # no tied events, or Breslow: f = 0 and the terms above are exactly S0, S1
+            s0k = S0[rep]
+            mean = S1[rep] / s0k[:, None]
         loglik += float(eta[dead].sum() - np.log(s0k).sum())
         grad += Xs[dead].sum(axis=0) - mean.sum(axis=0)
         c = np.cumsum(np.bincount(rep, 1 / s0k, m))
-        cf = np.bincount(rep, f / s0k, m)
-        w = r * c[inv] - rd * cf[inv]
+        w = r * c[inv]
+        if tied:
+            w -= rd * np.bincount(rep, f / s0k, m)[inv]
         info += (Xs * w[:, None]).T @ Xs - mean.T @ mean
     return loglik, grad, info
 
