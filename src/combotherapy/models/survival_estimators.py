@@ -216,7 +216,10 @@ def _cox_risk_sets(time: np.ndarray, event: np.ndarray, strata: np.ndarray | Non
     out = []
     for rows in groups:  # one pass per stratum (a handful), vectorised within
         rows = rows[np.argsort(time[rows], kind="stable")]  # by time: the gathers below read memory in order
-        ut, inv = np.unique(time[rows], return_inverse=True)
+        ts = time[rows]
+        new = np.r_[True, ts[1:] != ts[:-1]] if ts.size else np.zeros(0, bool)
+        inv = np.cumsum(new) - 1        # index of the distinct time (sorted already: no second sort)
+        ut = ts[new]
         dead = event[rows] == 1
         d = np.bincount(inv[dead], minlength=ut.size)
         ev = np.flatnonzero(d > 0)
