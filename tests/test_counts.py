@@ -301,3 +301,26 @@ def test_arm_without_counts_at_the_visit_is_a_data_error():
     with pytest.raises(ct.DataError, match=r"\['control'\] have no subject analysable.*"
                                            r"'control': 16 no analgesic_days at week 12"):
         ct.count_model(trial, reference="control")
+
+
+# --- the IRLS written out against statsmodels' GLM (issue 15: speed without moving numbers) ---------------
+@pytest.mark.parametrize("alpha", [0.0, 0.7])
+def test_irls_equals_statsmodels_glm(alpha):
+    import statsmodels.api as sm
+
+    from combotherapy.models.counts import _irls
+    rng = np.random.default_rng(8)
+    n = 800
+    X = np.column_stack([np.ones(n), rng.integers(0, 2, n), rng.poisson(6, n)])
+    offset = np.log(rng.uniform(20, 28, n))
+    mu = np.exp(X @ [-2.0, -0.4, 0.08] + offset)
+    y = rng.negative_binomial(1 / alpha, 1 / (1 + alpha * mu)) if alpha else rng.poisson(mu)
+    y = y.astype(float)
+    family = sm.families.NegativeBinomial(alpha=alpha) if alpha else sm.families.Poisson()
+    ref = sm.GLM(y, X, family=family, offset=offset).fit(tol=1e-12, maxiter=200)
+    got = _irls(y, X, offset, alpha=alpha)
+    close(got["params"], ref.params, 1e-10)
+    close(got["vcov"], ref.cov_params(), 1e-8)
+    close(got["llf"], ref.llf, 1e-12)
+    close(got["mu"], ref.fittedvalues, 1e-10)
+    assert got["df_resid"] == ref.df_resid

@@ -206,3 +206,34 @@ def test_perfect_prediction_in_the_outcome_model_is_a_model_error():
     tiny = ct.simulate_trial(n_per_arm=2, seed=1)
     with pytest.raises(ct.ModelError, match="binomial outcome model could not be fitted"):
         mediation(tiny, n_sims=200)
+
+
+def test_simulation_in_blocks_is_the_same_as_in_one_step(monkeypatch):
+    """The replicates are simulated in blocks to bound memory; the errors are drawn block by block from the same
+    stream, so the draws do not depend on the block size, and they equal the whole (n_sims x n) computation
+    written out directly (to rounding)."""
+    import combotherapy.models.mediation as med
+    rng = np.random.default_rng(2)
+    n = 300
+    T = rng.integers(0, 2, n).astype(float)
+    Xm = np.column_stack([np.ones(n), T, rng.normal(size=n)])
+    Xo = np.column_stack([np.ones(n), T, rng.normal(size=n), Xm[:, 2]])
+    mb, ob = np.array([0.1, -1.0, 0.3]), np.array([0.5, 0.2, -0.3, 0.1])
+    mcov, ocov = np.diag([0.01, 0.02, 0.01]), np.diag([0.02, 0.01, 0.01, 0.03])
+    for binomial in (True, False):
+        whole = simulate_effects(Xm, mb, mcov, 1.3, Xo, ob, ocov, binomial, 150, np.random.default_rng(9))
+        monkeypatch.setattr(med, "_BLOCK", 7 * n)   # 7 replicates per block, the last one partial
+        blocks = simulate_effects(Xm, mb, mcov, 1.3, Xo, ob, ocov, binomial, 150, np.random.default_rng(9))
+        monkeypatch.undo()
+        pd.testing.assert_frame_equal(whole, blocks, check_exact=True)
+        # the same quantities in one step over all replicates (the draw order: outcome, mediator, errors)
+        g = np.random.default_rng(9)
+        Bo = g.multivariate_normal(ob, ocov, size=150, method="cholesky")
+        Bm = g.multivariate_normal(mb, mcov, size=150, method="cholesky")
+        E = 1.3 * g.standard_normal((150, n))
+        mean = (lambda lp: 1 / (1 + np.exp(-lp))) if binomial else (lambda lp: lp)
+        pred = {(tm, te): mean(Bo[:, [0]] + te * Bo[:, [1]] + (Bm[:, [0]] + tm * Bm[:, [1]] + np.outer(Bm[:, 2], Xm[:, 2])
+                                                               + E) * Bo[:, [2]] + np.outer(Bo[:, 3], Xo[:, 3])).mean(axis=1)
+                for tm in (0, 1) for te in (0, 1)}
+        np.testing.assert_allclose(whole["acme_control"], pred[1, 0] - pred[0, 0], rtol=1e-9, atol=1e-13)
+        np.testing.assert_allclose(whole["ade_treated"], pred[1, 1] - pred[1, 0], rtol=1e-9, atol=1e-13)

@@ -425,3 +425,73 @@ def test_strata_with_two_columns_and_a_missing_stratum():
 def test_unknown_stratum_column_is_a_data_error(fixture_trial):
     with pytest.raises(ct.DataError, match=r"\['centre'\] are not columns"):
         ct.survival(fixture_trial, strata="centre")
+
+
+# --- the vectorised estimators against independent computations (issue 15: speed without moving numbers) ----
+@pytest.mark.parametrize("ties,strata", [("efron", False), ("breslow", False), ("efron", True), ("breslow", True)])
+def test_cox_fit_equals_statsmodels_phreg(ties, strata):
+    """cox_fit (risk-set sums by cumulative sums, information as one cross-product) gives statsmodels PHReg's
+    estimates, covariance and log partial likelihood, with many tied times."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    from combotherapy.models.survival_estimators import cox_fit
+    rng = np.random.default_rng(11)
+    n = 600
+    X = np.column_stack([rng.integers(0, 2, n), rng.integers(0, 2, n), rng.normal(50, 10, n)])
+    t = np.round(rng.exponential(np.exp(-X @ [0.4, -0.3, 0.02])) * 4) / 4   # heavy ties
+    e = (rng.random(n) < 0.7).astype(float)
+    st = rng.choice(["a", "b", "c"], n) if strata else None
+    ref = PHReg(t, X, status=e, ties=ties, strata=st).fit()
+    got = cox_fit(t, e, X, ties, st)
+    assert got["converged"]
+    close(got["params"], ref.params, 1e-10)
+    close(got["vcov"], ref.cov_params(), 1e-10)
+    close(got["llf"], ref.llf, 1e-12)
+
+
+def test_cox_fit_monotone_likelihood_does_not_converge():
+    from combotherapy.models.survival_estimators import cox_fit
+    t = np.arange(1.0, 21.0)
+    x = (t <= 10).astype(float)       # every event of group 1 before any of group 0
+    e = np.r_[np.ones(10), np.zeros(10)]
+    assert not cox_fit(t, e, x[:, None])["converged"]
+
+
+def test_km_table_equals_a_direct_product_limit_computation():
+    from combotherapy.models.survival_estimators import km_table
+    rng = np.random.default_rng(5)
+    n = 400
+    t = np.round(rng.exponential(5, n), 0)
+    e = (rng.random(n) < 0.6).astype(float)
+    g = rng.choice(["y", "x"], n)
+    tab = km_table(t, e, g)
+    assert tab["group"].drop_duplicates().tolist() == list(pd.unique(g))  # order of first appearance
+    for grp in ("x", "y"):
+        part = tab.loc[tab["group"] == grp]
+        times = np.unique(t[g == grp])
+        n_risk = np.array([np.sum(t[g == grp] >= u) for u in times])
+        d = np.array([np.sum((t[g == grp] == u) & (e[g == grp] == 1)) for u in times])
+        np.testing.assert_array_equal(part["time"], times)
+        np.testing.assert_array_equal(part["n_risk"], n_risk)
+        np.testing.assert_array_equal(part["n_events"], d)
+        close(part["survival"], np.cumprod(1 - d / n_risk), 1e-14)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gw = np.cumsum(np.where(n_risk > d, d / (n_risk * (n_risk - d)), np.inf))
+        ok = part["survival"].to_numpy() > 0
+        close(part["se_log"].to_numpy()[ok], np.sqrt(gw[ok]), 1e-12)
+
+
+def test_subject_table_from_the_trial_cache_equals_the_row_level_path():
+    """Time and event constant within subjects come from the Trial's cached subject table; the same frame as
+    the row-by-row path (used when a column varies and must be reported)."""
+    from combotherapy.models.survival import _subject_data
+    trial = ct.simulate_trial(n_per_arm=40, seed=3)
+
+    class RowLevel:  # the same data, no subject-level columns known
+        data = property(lambda self: trial.data)
+        subject_columns: list = []
+
+    a = _subject_data(trial, "recovery_time", "recovered")
+    b = _subject_data(RowLevel(), "recovery_time", "recovered")
+    for x, y in zip(a, b):
+        pd.testing.assert_frame_equal(x, y)

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import special, stats
 
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
@@ -25,6 +24,7 @@ _TOL = 1e-12
 _MAX_ITER = 200
 #: theta above this is "no overdispersion": the NB likelihood is flat towards the Poisson boundary
 _THETA_MAX = 1e6
+_EPS = np.finfo(float).eps
 
 
 class CountResult(Result):
@@ -90,7 +90,7 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
                         f"{list(trial.data.columns)}")
     data = trial.data
     problems = ProblemCollector()
-    ids = data["subject"].to_numpy()
+    ids = data["subject"].array  # indexed only at the rows of a problem
     cols = [outcome] + ([exposure] if exposure else [])
     num = {c: pd.to_numeric(data[c], errors="coerce") for c in cols}
     for c in cols:
@@ -109,29 +109,55 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
                          np.flatnonzero(bad))
     problems.raise_if_any()
 
-    subjects = data.drop_duplicates("subject")[["subject", "arm"]].set_index("subject")
-    rows = data.loc[data["visit"] == v].drop_duplicates("subject").set_index("subject")
-    frame = subjects.assign(
-        y=pd.to_numeric(rows[outcome], errors="coerce").reindex(subjects.index),
-        base=pd.to_numeric(trial.baseline(outcome), errors="coerce").reindex(subjects.index),
-        exposure=(pd.to_numeric(rows[exposure], errors="coerce").reindex(subjects.index) if exposure else 1.0),
-    ).reset_index()
-    frame = frame.join(cov.values[cov.names], on="subject")
+    # one row per subject in order of first appearance, by integer subject codes (no hashing of identifiers
+    # per step): the count at the visit and at baseline from each subject's first row there
+    codes, subjects = pd.factorize(data["subject"])
+    visit = data["visit"].to_numpy(float)
+
+    def per_subject(values: np.ndarray, at: float) -> np.ndarray:
+        rows = np.flatnonzero(visit == at)
+        rows = rows[~pd.Series(codes[rows]).duplicated().to_numpy()]
+        out = np.full(subjects.size, np.nan)
+        out[codes[rows]] = values[rows]
+        return out
+
+    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    y_all = num[outcome].to_numpy(float)
+    frame = pd.DataFrame({"subject": subjects, "arm": data["arm"].array.take(first),
+                          "y": per_subject(y_all, v), "base": per_subject(y_all, 0.0),
+                          "exposure": per_subject(num[exposure].to_numpy(float), v) if exposure else 1.0})
+    if cov.names:
+        frame = frame.join(cov.values[cov.names], on="subject")
+        cov_reason = cov.reasons(frame["subject"])
+    else:
+        cov_reason = np.full(len(frame), "", dtype=object)
     reason = np.select([frame["y"].isna(), frame["base"].isna(), frame["exposure"].isna()],
                        [f"no {outcome} at week {v:g}", f"no baseline {outcome}", f"no {exposure} at week {v:g}"],
-                       default=cov.reasons(frame["subject"]))
+                       default=cov_reason)
     excluded = frame.loc[reason != "", ["subject", "arm"]].assign(reason=reason[reason != ""])
     return frame.loc[reason == ""].reset_index(drop=True), excluded.reset_index(drop=True)
 
 
 # --- fitting -------------------------------------------------------------------------------------
 def _theta_ml(y: np.ndarray, mu: np.ndarray, theta: float) -> tuple[float, float]:
-    """Newton steps for the NB size theta at fixed means (MASS::theta.ml); returns (theta, observed info)."""
+    """Newton steps for the NB size theta at fixed means (MASS::theta.ml); returns (theta, observed info).
+
+    The digamma and trigamma terms depend on the counts only: they are evaluated once per distinct count and
+    weighted by how often it occurs (counts take few values; the sums are the same up to rounding)."""
+    uy, ny = np.unique(y, return_counts=True)
+    ny = ny.astype(float)
+    n = float(y.size)
+
+    def score_info(theta: float) -> tuple[float, float]:
+        mt = mu + theta
+        score = (ny @ special.digamma(theta + uy) - n * special.digamma(theta) + n * (np.log(theta) + 1)
+                 - np.sum(np.log(mt) + (y + theta) / mt))
+        info = (-(ny @ special.polygamma(1, theta + uy)) + n * (special.polygamma(1, theta) - 1 / theta)
+                + np.sum(2 / mt - (y + theta) / mt ** 2))
+        return float(score), float(info)
+
     for _ in range(_MAX_ITER):
-        score = np.sum(special.digamma(theta + y) - special.digamma(theta) + np.log(theta) + 1
-                       - np.log(theta + mu) - (y + theta) / (mu + theta))
-        info = np.sum(-special.polygamma(1, theta + y) + special.polygamma(1, theta) - 1 / theta
-                      + 2 / (mu + theta) - (y + theta) / (mu + theta) ** 2)
+        score, info = score_info(theta)
         step = score / info
         theta_new = theta + step
         if theta_new <= 0:  # keep the search inside the parameter space
@@ -140,9 +166,59 @@ def _theta_ml(y: np.ndarray, mu: np.ndarray, theta: float) -> tuple[float, float
             theta = theta_new
             break
         theta = theta_new
-    info = np.sum(-special.polygamma(1, theta + y) + special.polygamma(1, theta) - 1 / theta
-                  + 2 / (mu + theta) - (y + theta) / (mu + theta) ** 2)
-    return float(theta), float(info)
+    return float(theta), score_info(theta)[1]
+
+
+def _deviance(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
+    """Poisson (alpha = 0) or NB2 deviance, as statsmodels' families (y / mu clipped at machine epsilon)."""
+    ylog = y * np.log(np.clip(y / mu, _EPS, np.inf))
+    if alpha == 0:
+        return float(2 * np.sum(ylog - (y - mu)))
+    ya = y + 1 / alpha
+    return float(2 * np.sum(ylog - ya * np.log(ya / (mu + 1 / alpha))))
+
+
+def _loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
+    if alpha == 0:
+        return float(np.sum(y * np.log(mu) - mu - special.gammaln(y + 1)))
+    return float(np.sum(y * np.log(alpha * mu) - (y + 1 / alpha) * np.log(1 + alpha * mu)
+                        + special.gammaln(y + 1 / alpha) - special.gammaln(1 / alpha) - special.gammaln(y + 1)))
+
+
+def _irls(y: np.ndarray, X: np.ndarray, offset: np.ndarray, alpha: float = 0.0,
+          start: np.ndarray | None = None) -> dict:
+    """Poisson (``alpha = 0``) or negative binomial (NB2, ``var = mu + alpha mu^2``, alpha known) regression
+    with log link by iteratively reweighted least squares: statsmodels ``GLM(...).fit(tol=1e-12)``'s iteration
+    (its start, working response and weights; stop when the deviance changes by at most 1e-12, or by no more
+    than its rounding), each weighted least-squares step solved from the p x p cross-products instead of an
+    SVD of the n x p matrix. The covariance is the inverse of X'WX at the last step's weights, as statsmodels'.
+
+    Returns ``params, vcov, mu, llf, df_resid, iterations``.
+    """
+    if start is None:
+        mu = (y + y.mean()) / 2
+        eta = np.log(mu)
+    else:
+        eta = X @ start + offset
+        mu = np.exp(eta)
+    dev = _deviance(y, mu, alpha)
+    beta, iterations = start, 0
+    while iterations < _MAX_ITER:
+        iterations += 1
+        w = mu / (1 + alpha * mu)                       # 1 / (g'(mu)^2 V(mu)) for the log link
+        z = eta + (y - mu) / mu - offset                # working response
+        Xw = X * w[:, None]
+        xtwx = X.T @ Xw
+        beta = np.linalg.solve(xtwx, Xw.T @ z)
+        eta = X @ beta + offset
+        mu = np.exp(eta)
+        dev_new = _deviance(y, mu, alpha)
+        done = abs(dev_new - dev) <= max(_TOL, 8 * np.finfo(float).eps * abs(dev_new))
+        dev = dev_new
+        if done:
+            break
+    return {"params": beta, "vcov": np.linalg.inv(xtwx), "mu": mu, "llf": _loglik(y, mu, alpha),
+            "df_resid": float(len(y) - np.linalg.matrix_rank(X)), "iterations": iterations}
 
 
 def fit_negbin(y: np.ndarray, X: np.ndarray, offset: np.ndarray) -> dict:
@@ -157,33 +233,36 @@ def fit_negbin(y: np.ndarray, X: np.ndarray, offset: np.ndarray) -> dict:
         ``params, vcov`` (covariance with theta fixed, from the expected information, as ``summary(glm.nb)``),
         ``theta, theta_se`` (from the observed information of theta), ``llf``, ``mu``, ``iterations``.
     """
-    pois = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(tol=_TOL, maxiter=_MAX_ITER)
-    mu = pois.fittedvalues
+    y, X, offset = np.asarray(y, float), np.asarray(X, float), np.asarray(offset, float)
+    return _fit_negbin(y, X, offset, _irls(y, X, offset))
+
+
+def _fit_negbin(y: np.ndarray, X: np.ndarray, offset: np.ndarray, pois: dict) -> dict:
+    mu = pois["mu"]
     theta = len(y) / np.sum((y / mu - 1) ** 2)  # MASS's moment start
-    params, llf_old = pois.params, -np.inf
+    params, llf_old = pois["params"], -np.inf
     for it in range(1, _MAX_ITER + 1):
         theta, _ = _theta_ml(y, mu, theta)
         if not np.isfinite(theta) or theta > _THETA_MAX:
             raise ModelError("no overdispersion: the negative binomial size theta runs to infinity (the counts "
                              "look Poisson); use family='poisson'", kind="no overdispersion")
-        fit = sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=1 / theta), offset=offset).fit(
-            start_params=params, tol=_TOL, maxiter=_MAX_ITER)
-        params, mu, llf = fit.params, fit.fittedvalues, fit.llf
+        fit = _irls(y, X, offset, alpha=1 / theta, start=params)
+        params, mu, llf = fit["params"], fit["mu"], fit["llf"]
         if abs(llf - llf_old) <= _TOL * abs(llf) and it > 1:
             break
         llf_old = llf
     else:
         raise ModelError(f"the negative binomial fit did not converge in {_MAX_ITER} iterations")
     theta, info = _theta_ml(y, mu, theta)
-    return {"params": np.asarray(params), "vcov": np.asarray(fit.cov_params()), "theta": theta,
+    return {"params": np.asarray(params), "vcov": fit["vcov"], "theta": theta,
             "theta_se": 1 / np.sqrt(info), "llf": float(llf), "mu": np.asarray(mu), "iterations": it}
 
 
-def _dispersion_checks(y: np.ndarray, pois) -> dict:
+def _dispersion_checks(y: np.ndarray, pois: dict) -> dict:
     """Pearson chi-square / df and the Cameron–Trivedi regression test on a Poisson fit."""
-    mu = np.asarray(pois.fittedvalues)
+    mu = pois["mu"]
     pearson = float(np.sum((y - mu) ** 2 / mu))
-    df_resid = float(pois.df_resid)
+    df_resid = pois["df_resid"]
     aux = ((y - mu) ** 2 - y) / mu
     # OLS through the origin of aux on mu: slope estimates alpha in var = mu + alpha mu^2
     slope = np.sum(aux * mu) / np.sum(mu ** 2)
@@ -309,20 +388,20 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     y = frame["y"].to_numpy(float)
     offset = np.log(frame["exposure"].to_numpy(float))
 
-    pois = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(tol=_TOL, maxiter=_MAX_ITER)
+    pois = _irls(y, X, offset)
     checks = _dispersion_checks(y, pois)
     recommendation = "negbin" if checks["ct_p"] < alpha else "poisson"
     disp_rows = []
     if family == "negbin":
-        nb = fit_negbin(y, X, offset)
+        nb = _fit_negbin(y, X, offset, pois)
         beta, vcov, llf = nb["params"], nb["vcov"], nb["llf"]
         th, th_se = nb["theta"], nb["theta_se"]
         disp_rows += [("theta (NB size)", th, th_se, np.nan, np.nan, np.nan),
                       ("alpha = 1/theta", 1 / th, th_se / th ** 2, np.nan, np.nan, np.nan)]
-        lr = max(0.0, 2 * (llf - pois.llf))
+        lr = max(0.0, 2 * (llf - pois["llf"]))
         lr_row = ("LR test NB vs Poisson", np.nan, np.nan, lr, 1.0, 0.5 * stats.chi2.sf(lr, 1))
     else:
-        beta, vcov, llf = np.asarray(pois.params), np.asarray(pois.cov_params()), float(pois.llf)
+        beta, vcov, llf = pois["params"], pois["vcov"], pois["llf"]
         lr_row = None
     disp_rows += [
         ("Pearson chi2/df (Poisson)", checks["pearson"] / checks["df_resid"], np.nan, checks["pearson"],

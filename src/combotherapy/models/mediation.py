@@ -28,6 +28,8 @@ from .safety import _ids
 __all__ = ["mediation", "MediationResult", "ADHERENCE"]
 
 ADHERENCE = "adherence"
+#: numbers per block of replicates x subjects in the simulation (a few blocks are held at once)
+_BLOCK = 1 << 18
 EFFECT_ROWS = [("ACME (control)", "acme_control"), ("ACME (treated)", "acme_treated"),
                ("ACME (average)", "acme_average"), ("ADE (control)", "ade_control"),
                ("ADE (treated)", "ade_treated"), ("ADE (average)", "ade_average"), ("Total effect", "total"),
@@ -57,18 +59,56 @@ def simulate_effects(Xm: np.ndarray, mb: np.ndarray, mcov: np.ndarray, sigma: fl
     """
     Bo = rng.multivariate_normal(ob, ocov, size=n_sims, method="cholesky" if _pd(ocov) else "svd")
     Bm = rng.multivariate_normal(mb, mcov, size=n_sims, method="cholesky" if _pd(mcov) else "svd")
-    E = sigma * rng.standard_normal((n_sims, Xm.shape[0]))
-    Z = Xo[:, 3:]
-    base_m = (Xm[:, 2:] @ Bm[:, 2:].T).T + Bm[:, [0]]      # (r, n): the mediator without the treatment term
-    zo = (Z @ Bo[:, 3:].T).T + Bo[:, [0]]                                   # (r, n): outcome without T and M
-    mean = (lambda lp: 1 / (1 + np.exp(-lp))) if binomial else (lambda lp: lp)
-    pred = {}
-    for tm in (0, 1):   # two potential mediators x two treatments: four arrays of (replicates, subjects)
-        m = base_m + tm * Bm[:, [1]] + E
-        for te in (0, 1):
-            pred[tm, te] = mean(zo + te * Bo[:, [1]] + m * Bo[:, [2]]).mean(axis=1)
+    n = Xm.shape[0]
+    pred = {key: np.empty(n_sims) for key in ((0, 0), (0, 1), (1, 0), (1, 1))}
+    # Blocks of replicates: the errors are drawn block after block, which is the same stream as one draw of
+    # (n_sims, n) (a Generator's normals do not depend on how the request is split); memory stays a few blocks
+    # of ~_BLOCK numbers instead of several (n_sims, n) arrays.
+    rows = max(1, _BLOCK // max(n, 1))
+    buf = {k: np.empty((rows, n)) for k in ("e", "base", "zo", "z1", "m", "lp")}
+    for start in range(0, n_sims, rows):
+        stop = min(start + rows, n_sims)
+        k = stop - start
+        e, base_m, zo, z1, m, lp = (buf[name][:k] for name in ("e", "base", "zo", "z1", "m", "lp"))
+        bm, bo = Bm[start:stop], Bo[start:stop]
+        np.multiply(sigma, rng.standard_normal((k, n)), out=e)
+        _linear(Xm, bm, 2, out=base_m)   # (k, n): the mediator without the treatment term
+        _linear(Xo, bo, 3, out=zo)       # (k, n): the outcome without T and M
+        np.add(zo, bo[:, [1]], out=z1)   # ... with T = 1
+        if binomial:  # work with -lp: the mean 1 / (1 + exp(-lp)) then needs no extra pass
+            np.negative(zo, out=zo)
+            np.negative(z1, out=z1)
+            b_m = -bo[:, [2]]
+        else:
+            b_m = bo[:, [2]]
+        for tm in (0, 1):   # two potential mediators x two treatments
+            if tm:
+                np.add(base_m, bm[:, [1]], out=m)
+                np.add(m, e, out=m)
+            else:
+                np.add(base_m, e, out=m)
+            np.multiply(m, b_m, out=m)  # the mediator's term of the linear predictor, the same for both te
+            for te, z in ((0, zo), (1, z1)):
+                np.add(z, m, out=lp)
+                if binomial:
+                    np.exp(lp, out=lp)
+                    np.add(lp, 1, out=lp)
+                    np.divide(1, lp, out=lp)
+                pred[tm, te][start:stop] = lp.mean(axis=1)
     return pd.DataFrame({"acme_control": pred[1, 0] - pred[0, 0], "acme_treated": pred[1, 1] - pred[0, 1],
                          "ade_control": pred[0, 1] - pred[0, 0], "ade_treated": pred[1, 1] - pred[1, 0]})
+
+
+def _linear(X: np.ndarray, B: np.ndarray, skip: int, out: np.ndarray) -> np.ndarray:
+    """``B[:, 0] + X[:, skip:] @ B[:, skip:].T`` as a (replicates, subjects) array, accumulated column by column
+    (a handful of covariates) so that a replicate's numbers do not depend on the block it is computed in."""
+    out[:] = B[:, [0]]
+    if X.shape[1] > skip:
+        term = np.empty_like(out)
+        for j in range(skip, X.shape[1]):
+            np.multiply(X[:, j], B[:, [j]], out=term)
+            out += term
+    return out
 
 
 def _pd(cov: np.ndarray) -> bool:
@@ -265,31 +305,51 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
                         f"('{outcome}' at week {ov:g}); a mediator must be measured before the outcome. Choose an "
                         "earlier mediator_visit or a later outcome_visit.")
 
+    # one row per subject of the two arms, in order of first appearance, by integer subject codes: identifiers
+    # are hashed once (no isin/reindex on text per step)
     data = trial.data
-    subj = data.drop_duplicates("subject").set_index("subject")["arm"].astype(str)
-    subj = subj[subj.isin(treatment)]
-    frame = pd.DataFrame({"arm": subj, "T": (subj == treated).astype(float)})
-    at = data.loc[data["visit"] == mv].set_index("subject")[mediator]
-    frame["m_base"] = trial.baseline(mediator).reindex(frame.index)
-    frame["M"] = at.reindex(frame.index) - frame["m_base"]
-    reasons = [(frame["m_base"].isna(), f"no baseline {mediator}"),
-               (at.reindex(frame.index).isna(), f"no {mediator} at week {mv:g} (mediator)")]
+    codes, subjects = pd.factorize(data["subject"])
+    visit = data["visit"].to_numpy(float)
+    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    arm_cat = pd.Series(data["arm"].array.take(first))
+    sel = np.flatnonzero(arm_cat.isin(treatment).to_numpy())
+    index = pd.Index(subjects.take(sel), name="subject")
+
+    def at_visit(column: str, week: float) -> np.ndarray:
+        """The subject's (first) value at the week, NaN when there is none."""
+        rows = np.flatnonzero(visit == week)
+        rows = rows[~pd.Series(codes[rows]).duplicated().to_numpy()]
+        pos = np.full(subjects.size, -1)
+        pos[codes[rows]] = rows
+        pos = pos[sel]
+        values = data[column].to_numpy(dtype=float, na_value=np.nan)
+        return np.where(pos >= 0, values[np.maximum(pos, 0)], np.nan)
+
+    arm = arm_cat.take(sel).astype(str)
+    frame = pd.DataFrame({"arm": arm.to_numpy(), "T": (arm == treated).to_numpy(float)}, index=index)
+    frame["arm"] = frame["arm"].astype(arm.dtype)
+    at = at_visit(mediator, mv)
+    frame["m_base"] = at_visit(mediator, 0.0)
+    frame["M"] = at - frame["m_base"].to_numpy()
+    reasons = [(frame["m_base"].isna().to_numpy(), f"no baseline {mediator}"),
+               (np.isnan(at), f"no {mediator} at week {mv:g} (mediator)")]
     excluded_sessions = pd.DataFrame(columns=["subject", "arm", "reason"])
     if adherence:
         sess, excluded_sessions = _sessions(trial, attended, planned, None)
-        sess = sess.set_index("subject")
-        frame["attended"] = sess["attended"].reindex(frame.index)
-        frame["planned"] = sess["planned"].reindex(frame.index)
-        excluded_sessions = excluded_sessions.loc[excluded_sessions["subject"].isin(frame.index)]
-        reasons.append((frame["planned"].isna() & ~frame.index.isin(excluded_sessions["subject"]),
-                        "no session counts"))
+        where = pd.Index(sess["subject"]).get_indexer(index)
+        for col in ("attended", "planned"):
+            v = sess[col].to_numpy(dtype=float, na_value=np.nan)
+            frame[col] = np.where(where >= 0, v[np.maximum(where, 0)], np.nan)
+        excluded_sessions = excluded_sessions.loc[index.get_indexer(excluded_sessions["subject"]) >= 0]
+        in_excluded = pd.Index(excluded_sessions["subject"]).unique().get_indexer(index) >= 0
+        reasons.append((frame["planned"].isna().to_numpy() & ~in_excluded, "no session counts"))
         base_cols = ["m_base"]
     else:
-        frame["Y"] = data.loc[data["visit"] == ov].set_index("subject")[outcome].reindex(frame.index)
-        reasons.append((frame["Y"].isna(), f"no {outcome} at week {ov:g} (outcome)"))
+        frame["Y"] = at_visit(outcome, ov)
+        reasons.append((frame["Y"].isna().to_numpy(), f"no {outcome} at week {ov:g} (outcome)"))
         if outcome != mediator:
-            frame["y_base"] = trial.baseline(outcome).reindex(frame.index)
-            reasons.append((frame["y_base"].isna(), f"no baseline {outcome}"))
+            frame["y_base"] = at_visit(outcome, 0.0)
+            reasons.append((frame["y_base"].isna().to_numpy(), f"no baseline {outcome}"))
             base_cols = ["m_base", "y_base"]
         else:
             base_cols = ["m_base"]
@@ -297,15 +357,16 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
     cov, notes = _baseline_covariates(trial, covariates, frame.index)
     for c in covariates:
         frame[c] = cov[c]
-        reasons.append((frame[c].isna(), f"covariate '{c}' missing"))
-    reason = pd.Series("", index=frame.index)
+        reasons.append((frame[c].isna().to_numpy(), f"covariate '{c}' missing"))
+    reason = np.full(len(frame), "", dtype=object)
     for mask, why in reasons:  # first reason wins
-        reason[(reason == "") & mask.to_numpy()] = why
-    if adherence:
-        reason[reason.index.isin(excluded_sessions["subject"])] = excluded_sessions.set_index("subject")["reason"]
+        reason[(reason == "") & mask] = why
+    if adherence and len(excluded_sessions):
+        which = pd.Index(excluded_sessions["subject"]).get_indexer(index)
+        reason[which >= 0] = excluded_sessions["reason"].to_numpy()[which[which >= 0]]
     keep = reason == ""
     excluded = pd.DataFrame({"subject": frame.index[~keep].astype(str), "arm": frame["arm"][~keep].to_numpy(),
-                             "reason": reason[~keep].to_numpy()})
+                             "reason": reason[~keep]})
     f = frame.loc[keep].reset_index()
     counts = f["arm"].value_counts().reindex([treated, control], fill_value=0)
     if (counts < 2).any():

@@ -6,15 +6,12 @@ tables are kept on the result (``.km_curves``) so that plots draw curves and num
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import survdiff
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
 from ..arms import contrast_label, contrast_pairs
@@ -22,9 +19,9 @@ from ..errors import DataError, ModelError, ProblemCollector
 from ..inference import Inference, engine
 from ..results import Fitted, Result, records_design
 from ..trial import Trial
-from ._covariates import Covariates, arm_design, subject_covariates
+from ._covariates import Covariates, Design, arm_design, subject_covariates
 from ._degenerate import check_event_times
-from .survival_estimators import cox_zph, km_median, km_table, rmst_by_arm
+from .survival_estimators import cox_fit, cox_zph, km_median, km_table, rmst_by_arm
 
 __all__ = ["survival", "SurvivalResult", "km_table", "km_median", "rmst_by_arm", "cox_zph"]
 
@@ -94,7 +91,7 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     """
     data = trial.data
     problems = ProblemCollector()
-    ids = data["subject"].to_numpy()
+    ids = data["subject"].array  # indexed only at the rows of a problem (no conversion of every identifier)
     for col in (time, event):
         if col not in data.columns:
             raise DataError(f"column '{col}' is not in this trial; its columns are {list(data.columns)}. "
@@ -121,17 +118,36 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     if (~np.isnan(tv) & np.isnan(ev)).any():
         problems.add_for_subjects(ids, event, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 (censored)",
                      np.flatnonzero(~np.isnan(tv) & np.isnan(ev)))
-    frame = pd.DataFrame({"subject": data["subject"].to_numpy(), "arm": data["arm"].to_numpy(),
-                          "time": tv, "event": ev})
-    # subject-level columns repeat on every row of a subject: two different values is a data error
-    varying = frame.groupby("subject", sort=False)[["time", "event"]].transform("nunique") > 1
-    for col, name in (("time", time), ("event", event)):
-        if varying[col].any():
+    if not problems and {time, event} <= set(trial.subject_columns):
+        # both columns are constant within every subject (the Trial computes that once): take the Trial's cached
+        # one-row-per-subject table (first non-missing value, subjects in order of first appearance)
+        subj = trial.subjects[["subject", "arm", time, event]].set_axis(["subject", "arm", "time", "event"], axis=1)
+        subj["time"] = pd.to_numeric(subj["time"], errors="coerce").astype(float)
+        subj["event"] = pd.to_numeric(subj["event"], errors="coerce").astype(float)
+        none = subj["time"].isna() & subj["event"].isna()
+        excluded = subj.loc[none, ["subject", "arm"]].assign(reason="no follow-up recorded (time and event missing)")
+        return subj.loc[~none].reset_index(drop=True), excluded.reset_index(drop=True)
+    # one code per subject in order of first appearance (as groupby(sort=False)); the subject's first row
+    codes, subjects = pd.factorize(data["subject"])
+    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    # subject-level columns repeat on every row of a subject: two different values is a data error. Per subject
+    # the smallest and largest non-missing value (nunique > 1 <=> they differ); the value is the largest (= the
+    # first non-missing one when there is one value)
+    values = {}
+    for col, name, v in (("time", time, tv), ("event", event, ev)):
+        lo = np.full(subjects.size, np.inf)
+        hi = np.full(subjects.size, -np.inf)
+        ok = ~np.isnan(v)
+        np.minimum.at(lo, codes[ok], v[ok])
+        np.maximum.at(hi, codes[ok], v[ok])
+        varying = (hi > lo)[codes]
+        if varying.any():
             problems.add_for_subjects(ids, name, "takes different values within a subject; it is a subject-level column and "
-                         "must be the same on every row of the subject", np.flatnonzero(varying[col]))
+                         "must be the same on every row of the subject", np.flatnonzero(varying))
+        values[col] = np.where(np.isfinite(hi), hi, np.nan)
     problems.raise_if_any()
-    subj = frame.groupby("subject", sort=False).agg(arm=("arm", "first"), time=("time", "first"),
-                                                     event=("event", "first")).reset_index()
+    subj = pd.DataFrame({"subject": subjects, "arm": data["arm"].array.take(first),
+                         "time": values["time"], "event": values["event"]})
     none = subj["time"].isna() & subj["event"].isna()
     excluded = subj.loc[none, ["subject", "arm"]].assign(reason="no follow-up recorded (time and event missing)")
     return subj.loc[~none].reset_index(drop=True), excluded.reset_index(drop=True)
@@ -140,6 +156,8 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
 def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates, strat: Covariates | None
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Covariate columns and one ``stratum`` label per subject; subjects missing either are excluded."""
+    if not cov.names and strat is None:  # nothing to join (a join would hash every identifier)
+        return subj, excluded
     subj = subj.join(cov.values[cov.names], on="subject")
     reason = cov.reasons(subj["subject"])
     if strat is not None:
@@ -259,7 +277,10 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     ties = check_choice(ties, TIES, "ties", " (efron: R's default; breslow: SAS's default)")
     alpha = check_alpha(alpha)
     adjust = check_adjust(adjust)
-    cov = subject_covariates(trial, covariates, reserved=[time, event])
+    if covariates is None or (not isinstance(covariates, str) and len(covariates) == 0):
+        cov = Covariates(pd.DataFrame(), [], [], [])  # nothing to check or take per subject
+    else:
+        cov = subject_covariates(trial, covariates, reserved=[time, event])
     strat = subject_covariates(trial, strata, reserved=[time, event]) if strata is not None else None
     subj, excluded = _subject_data(trial, time, event)
     subj, excluded = _with_covariates(subj, excluded, cov, strat)
@@ -267,9 +288,13 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     if len(arms) < 2:
         raise ModelError(f"need at least two arms with follow-up in '{time}'; found {arms}")
     reference = check_reference(reference, arms)
-    subj["arm"] = pd.Categorical(subj["arm"].astype(str), categories=arms, ordered=True)
+    # recoded by category, not by row (no text per subject); an arm outside `arms` would be missing, as before
+    cat = pd.Categorical(subj["arm"])
+    recode = np.append(pd.Index(arms).get_indexer(pd.Index(cat.categories).astype(str)), -1)
+    subj["arm"] = pd.Categorical.from_codes(recode[cat.codes], categories=arms, ordered=True)
     subj = subj.sort_values(["arm", "time"], kind="stable").reset_index(drop=True)
-    t, e, a = subj["time"].to_numpy(float), subj["event"].to_numpy(float), subj["arm"].astype(str).to_numpy()
+    t, e = subj["time"].to_numpy(float), subj["event"].to_numpy(float)
+    a = np.asarray(arms, dtype=object)[subj["arm"].cat.codes.to_numpy()]
     check_event_times(t, e, time, event)  # all events at one time: nothing to order (was a raw LinAlgError)
     events = subj.groupby("arm", observed=False)["event"].sum()
     notes = []
@@ -306,18 +331,21 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     if len(cox_arms) >= 2:
         on = np.isin(a, cox_arms)
         t_c, e_c = t[on], e[on]
-        design = arm_design(subj.loc[on].reset_index(drop=True), cox_arms, cov, intercept=False)
+        if cov.terms:
+            design = arm_design(subj.loc[on].reset_index(drop=True), cox_arms, cov, intercept=False)
+        else:
+            # arm only: a subject's row of the design depends on its arm alone, so the design (and its grid) is
+            # built on one row per arm and taken by arm code (no formula pass over every subject)
+            per_arm = arm_design(pd.DataFrame({"arm": cox_arms}), cox_arms, cov, intercept=False)
+            code = pd.Index(cox_arms).get_indexer(subj["arm"].cat.categories)[subj["arm"].cat.codes.to_numpy()[on]]
+            design = Design(per_arm.X[code], per_arm.names, per_arm.grid, per_arm.formula)
         X = design.X
         if np.linalg.matrix_rank(X) < X.shape[1]:
             raise ModelError("the Cox design (arm + covariates) is rank deficient: a covariate is constant, "
                              "constant within arms or a copy of another among the subjects analysed; remove it",
                              kind="singular")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")  # non-convergence is checked here and reported in the notes
-            fit = PHReg(t_c, X, status=e_c, ties=ties,
-                        strata=stratum[on] if stratum is not None else None).fit()
-            beta, vcov = np.asarray(fit.params, float), np.asarray(fit.cov_params(), float)
-        converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        cox = cox_fit(t_c, e_c, X, ties, stratum[on] if stratum is not None else None)
+        beta, vcov, converged = cox["params"], cox["vcov"], cox["converged"]
         if not (converged and np.all(np.isfinite(beta)) and np.all(np.isfinite(vcov))):
             # monotone likelihood: a coefficient runs to +-infinity (e.g. every event of one arm comes while the
             # other arm is still at risk and none of its events while the first is): no finite hazard ratio
@@ -325,6 +353,8 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                          "e.g. all events of one arm come before any event of another); hazard ratios and the PH "
                          "check are left empty. Kaplan–Meier, log-rank and RMST are unaffected.")
             fit = None
+        else:
+            fit = cox
     if fit is not None:
         # the grid's cells are log relative hazards against the grid mean; their differences the log hazard ratios
         inference = Inference(tuple(design.names), beta, vcov, np.inf, "z", design.grid, link="log")
@@ -333,7 +363,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
         hr = inference.compare(reference=ref_c, adjust=adjust, alpha=alpha)
         keep = [(f, g) in set(pairs) for f, g in zip(hr["first"], hr["second"])]
         hr = _by_pairs(hr.loc[keep], pairs)
-        cox_loglik = float(fit.llf)
+        cox_loglik = float(cox["llf"])
         coefficients = inference.coefficients(alpha)
     else:
         coefficients = _empty_table(["term"], ("estimate", "se", "df", "statistic", "p", "ci_low", "ci_high"))

@@ -38,43 +38,55 @@ def km_table(time: np.ndarray, event: np.ndarray, group: np.ndarray, alpha: floa
     :math:`S \\exp(\\pm z\\,\\mathrm{se}_{\\log})` capped at 1 — R ``survfit``'s default ``conf.type = "log"``.
     Where the curve has dropped to 0 the band is undefined (NaN), as in R.
     """
-    df = pd.DataFrame({"group": group, "time": time, "event": event})
-    order = list(pd.unique(df["group"]))
-    df["group"] = pd.Categorical(df["group"], categories=order)
-    g = (df.groupby(["group", "time"], observed=True, sort=True)["event"]
-         .agg(n_events="sum", n_all="size").reset_index())
-    return km_from_counts(g, alpha)
+    time, event = np.asarray(time, float), np.asarray(event, float)
+    gcode, labels = pd.factorize(np.asarray(group), sort=False)  # groups in order of first appearance
+    order = np.lexsort((time, gcode))
+    g, t, e = gcode[order], time[order], event[order]
+    # one row per distinct (group, time): where either changes along the sorted subjects
+    start = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]) if t.size else np.array([], int)
+    g_row, t_row = g[start], t[start]
+    n_all = np.diff(np.r_[start, t.size])
+    n_events = np.add.reduceat(e, start).astype(int) if t.size else np.array([], int)
+    return _km_from_arrays(g_row, np.asarray(labels, dtype=object).astype(str), t_row, n_all, n_events, alpha)
 
 
 def km_from_counts(g: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """:func:`km_table` from the counts per group and distinct time: ``group`` (categorical, the groups' order),
     ``time``, ``n_events``, ``n_all`` (events and subjects with that time), sorted by group and time.
 
-    What :func:`km_table` computes after its ``GROUP BY group, time``; the out-of-core path
+    What :func:`km_table` computes after its sort by group and time; the out-of-core path
     (:mod:`combotherapy.scale.survival`) gets the same counts from an aggregate query.
     """
-    g = g.copy()
-    g["n_events"] = g["n_events"].astype(int)
-    g["n_censored"] = g["n_all"] - g["n_events"]
-    # at risk at t: subjects whose time is >= t = reverse cumulative count within the group
-    g["n_risk"] = g.iloc[::-1].groupby("group", observed=True, sort=False)["n_all"].cumsum()
-    n, d = g["n_risk"].to_numpy(float), g["n_events"].to_numpy(float)
-    g["survival"] = pd.Series(1 - d / n).groupby(g["group"], observed=True).cumprod().to_numpy()
+    group = g["group"].astype("category") if not isinstance(g["group"].dtype, pd.CategoricalDtype) else g["group"]
+    labels = np.asarray(group.cat.categories, dtype=object).astype(str)
+    return _km_from_arrays(group.cat.codes.to_numpy(), labels, g["time"].to_numpy(float),
+                           g["n_all"].to_numpy().astype(int), g["n_events"].to_numpy().astype(int), alpha)
+
+
+def _km_from_arrays(g_row: np.ndarray, labels: np.ndarray, t_row: np.ndarray, n_all: np.ndarray,
+                    n_events: np.ndarray, alpha: float) -> pd.DataFrame:
+    """The step table from one row per (group code, distinct time), sorted by group and time."""
+    n = np.empty(g_row.size)
+    survival = np.empty(g_row.size)
+    d = n_events.astype(float)
+    bounds = np.flatnonzero(np.r_[True, g_row[1:] != g_row[:-1], True]) if g_row.size else np.array([0])
+    for lo, hi in zip(bounds[:-1], bounds[1:]):  # one pass per group (a handful), vectorised within
+        # at risk at t: subjects whose time is >= t = reverse cumulative count within the group
+        n[lo:hi] = np.cumsum(n_all[lo:hi][::-1])[::-1]
+        survival[lo:hi] = np.cumprod(1 - d[lo:hi] / n[lo:hi])
     with np.errstate(divide="ignore", invalid="ignore"):
         term = np.where(n > d, d / (n * (n - d)), np.inf)
-    var_log = pd.Series(term).groupby(g["group"], observed=True).cumsum().to_numpy()
-    s = g["survival"].to_numpy()
+    # Greenwood's sum by pandas' grouped cumsum (compensated summation, as before) on integer group codes
+    var_log = pd.Series(term).groupby(g_row).cumsum().to_numpy()
+    s = survival
     se_log = np.where(s > 0, np.sqrt(var_log), np.nan)
     z = stats.norm.isf(alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        g["ci_low"] = np.where(s > 0, s * np.exp(-z * se_log), np.nan)
-        g["ci_high"] = np.where(s > 0, np.minimum(1.0, s * np.exp(z * se_log)), np.nan)
-    g["se_log"] = se_log
-    g["se"] = s * se_log
-    cols = ["group", "time", "n_risk", "n_events", "n_censored", "survival", "se_log", "se", "ci_low", "ci_high"]
-    out = g[cols].copy()
-    out["group"] = out["group"].astype(str)
-    return out
+        ci_low = np.where(s > 0, s * np.exp(-z * se_log), np.nan)
+        ci_high = np.where(s > 0, np.minimum(1.0, s * np.exp(z * se_log)), np.nan)
+    return pd.DataFrame({"group": labels[g_row], "time": t_row,
+                         "n_risk": n.astype(n_all.dtype), "n_events": n_events, "n_censored": n_all - n_events,
+                         "survival": s, "se_log": se_log, "se": s * se_log, "ci_low": ci_low, "ci_high": ci_high})
 
 
 def _first_below_half(y: np.ndarray, x: np.ndarray) -> float:
@@ -163,9 +175,10 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     m = ut.size
     xx = X[:, :, None] * X[:, None, :]
     def by_time(v: np.ndarray) -> np.ndarray:
-        out = np.zeros((m,) + v.shape[1:])
-        np.add.at(out, inv, v)
-        return out
+        """Sums of v over the subjects at each distinct time (bincount per column: no Python loop over rows)."""
+        flat = v.reshape(v.shape[0], -1)
+        out = np.column_stack([np.bincount(inv, flat[:, j], m) for j in range(flat.shape[1])])
+        return out.reshape((m,) + v.shape[1:])
     s0_all, s1_all, s2_all = by_time(r), by_time(r[:, None] * X), by_time(r[:, None, None] * xx)
     S0 = np.cumsum(s0_all[::-1], axis=0)[::-1]
     S1 = np.cumsum(s1_all[::-1], axis=0)[::-1]
@@ -200,11 +213,126 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     global_ = float(full @ np.linalg.solve(imat, full))
 
     # scaled Schoenfeld residuals: x_i minus the (Efron-averaged) risk-set mean, times (I/d)^-1, plus beta
-    mean_per_time = np.zeros((m, p))
-    np.add.at(mean_per_time, rep, mean)
+    mean_per_time = np.column_stack([np.bincount(rep, mean[:, j], m) for j in range(p)]) if p else np.zeros((m, 0))
     mean_per_time[ev] /= dk[:, None]
     order = np.lexsort((np.arange(n), time))
     order = order[dead[order]]
     schoen = X[order] - mean_per_time[inv[order]]
     scaled = schoen @ np.linalg.inv(imat[:p, :p] / dead.sum()) + beta
     return chisq, np.array([global_]), gtime[order], time[order], scaled, ttimes[order]
+
+
+# --- Cox proportional hazards ----------------------------------------------------------------------
+def _cox_risk_sets(time: np.ndarray, event: np.ndarray, strata: np.ndarray | None, ties: str) -> list[dict]:
+    """Per stratum, what does not depend on the coefficients: the subjects, their distinct-time index, the
+    event expansion (one entry per event, its distinct time and its Efron fraction k/d)."""
+    if strata is None:
+        groups = [np.arange(time.size)]
+    else:
+        codes = pd.factorize(pd.Series(strata), sort=True)[0]
+        order = np.argsort(codes, kind="stable")
+        groups = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+    out = []
+    for rows in groups:  # one pass per stratum (a handful), vectorised within
+        rows = rows[np.argsort(time[rows], kind="stable")]  # by time: the gathers below read memory in order
+        ts = time[rows]
+        new = np.r_[True, ts[1:] != ts[:-1]] if ts.size else np.zeros(0, bool)
+        inv = np.cumsum(new) - 1        # index of the distinct time (sorted already: no second sort)
+        ut = ts[new]
+        dead = event[rows] == 1
+        d = np.bincount(inv[dead], minlength=ut.size)
+        ev = np.flatnonzero(d > 0)
+        dk = d[ev]
+        rep = np.repeat(ev, dk)
+        k = np.arange(rep.size) - np.repeat(np.cumsum(dk) - dk, dk)
+        f = k / d[rep] if ties == "efron" else np.zeros(rep.size)
+        out.append({"rows": rows, "inv": inv, "dead": dead, "m": ut.size, "rep": rep, "f": f,
+                    "tied": bool(np.any(f > 0))})
+    return out
+
+
+def _cox_eval(X: np.ndarray, beta: np.ndarray, sets: list[dict]) -> tuple[float, np.ndarray, np.ndarray]:
+    """Log partial likelihood (Efron or Breslow, as the fractions in ``sets``), its gradient and the observed
+    information, with risk-set sums by reverse cumulative sums over distinct times.
+
+    For the expanded events k (the j-th of d tied events at a time sees the tied deaths' risk scaled by
+    1 - j/d), :math:`s_{0k} = S_0 - f_k D_0`, :math:`s_{1k} = S_1 - f_k D_1`; the information's
+    :math:`\\sum_k s_{2k}/s_{0k}` is written as one weighted cross-product :math:`X^T \\mathrm{diag}(w) X` with
+    :math:`w_i = r_i \\sum_{t_k \\le t_i} 1/s_{0k} - \\delta_i r_i \\sum_{k \\text{ at } t_i} f_k / s_{0k}`,
+    so no array of subjects x p x p is formed.
+    """
+    p = X.shape[1]
+    loglik, grad, info = 0.0, np.zeros(p), np.zeros((p, p))
+    for s in sets:
+        Xs = s["X"]
+        inv, dead, m, rep, f, tied = s["inv"], s["dead"], s["m"], s["rep"], s["f"], s["tied"]
+        eta = Xs @ beta
+        r = np.exp(eta)
+        S0 = np.cumsum(np.bincount(inv, r, m)[::-1])[::-1]
+        S1 = np.empty((m, p))
+        for j in range(p):  # a handful of coefficients
+            S1[:, j] = np.cumsum(np.bincount(inv, r * Xs[:, j], m)[::-1])[::-1]
+        if tied:  # Efron's correction for tied events (f = k/d > 0 somewhere)
+            rd = np.where(dead, r, 0.0)
+            D0 = np.bincount(inv, rd, m)
+            D1 = np.column_stack([np.bincount(inv, rd * Xs[:, j], m) for j in range(p)])
+            s0k = S0[rep] - f * D0[rep]
+            mean = (S1[rep] - f[:, None] * D1[rep]) / s0k[:, None]
+        else:  # no tied events, or Breslow: f = 0 and the terms above are exactly S0, S1
+            s0k = S0[rep]
+            mean = S1[rep] / s0k[:, None]
+        loglik += float(eta[dead].sum() - np.log(s0k).sum())
+        grad += Xs[dead].sum(axis=0) - mean.sum(axis=0)
+        c = np.cumsum(np.bincount(rep, 1 / s0k, m))
+        w = r * c[inv]
+        if tied:
+            w -= rd * np.bincount(rep, f / s0k, m)[inv]
+        info += (Xs * w[:, None]).T @ Xs - mean.T @ mean
+    return loglik, grad, info
+
+
+def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str = "efron",
+            strata: np.ndarray | None = None, *, tol: float = 1e-8, maxiter: int = 100) -> dict:
+    """Cox proportional hazards by Newton–Raphson on the partial likelihood (Efron or Breslow ties, strata).
+
+    The iteration is statsmodels ``PHReg(...).fit()``'s: Newton steps from 0 on the likelihood divided by the
+    number of subjects, with 1e-10 added to the diagonal of that scaled information, until no coefficient
+    moves by more than ``tol`` (not converged after ``maxiter`` steps: monotone likelihood); the covariance is
+    the inverse observed information at the estimate. The columns of ``X`` are centred first (the partial
+    likelihood does not change; ``exp`` stays in range).
+
+    Returns
+    -------
+    dict
+        ``params``, ``vcov``, ``llf`` (log partial likelihood, as R ``coxph``'s ``loglik[2]``), ``converged``,
+        ``iterations``.
+    """
+    time, event = np.asarray(time, float), np.asarray(event, float)
+    X = np.asarray(X, float)
+    n, p = X.shape
+    Xc = X - X.mean(axis=0)
+    sets = _cox_risk_sets(time, event, strata, ties)
+    for s in sets:
+        s["X"] = Xc[s["rows"]]  # each stratum's rows once, in time order
+    beta = np.zeros(p)
+    old = beta + np.inf
+    it = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        while it < maxiter and np.any(np.abs(beta - old) > tol):
+            _, grad, info = _cox_eval(Xc, beta, sets)
+            H = info / n
+            H[np.diag_indices(p)] += 1e-10
+            old = beta
+            try:
+                beta = old + np.linalg.solve(H, grad / n)
+            except np.linalg.LinAlgError:
+                beta = np.full(p, np.nan)
+                break
+            it += 1
+        llf, _, info = _cox_eval(Xc, beta, sets)
+        try:
+            vcov = np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            vcov = np.full((p, p), np.nan)
+    return {"params": beta, "vcov": vcov, "llf": llf, "converged": it < maxiter and bool(np.all(np.isfinite(beta))),
+            "iterations": it}
