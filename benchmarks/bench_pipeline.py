@@ -251,7 +251,7 @@ def generate(n: int, seed: int, *, csv: bool = True, jobs: int = 1) -> Path:
     if (folder / "done.json").exists() or (not csv and (folder / "done-parts.json").exists()):
         return folder
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--generate", str(n), "--seed", str(seed),
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--generate-here", str(n), "--seed", str(seed),
            "--jobs", str(jobs)] + ([] if csv else ["--parts-only"])
     subprocess.run(cmd, check=True, env=env)
     return folder
@@ -670,6 +670,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="only generate (and cache) the data of N subjects, then stop")
     ap.add_argument("--parts-only", action="store_true",
                     help="with --generate: the Parquet parts only (what the DuckDB section reads), no CSV")
+    ap.add_argument("--generate-here", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--memory-limit", type=float, default=16.0,
                     help="address-space cap of each step's process in GiB (0: none); a step over it is reported "
                          "as out of memory")
@@ -683,10 +684,13 @@ def main(argv: list[str] | None = None) -> None:
         limit_memory(args.memory_limit)
         print(json.dumps(run_step(args.worker, args.worker_size, args.worker_folder, args.worker_trial)))
         return
+    if args.generate_here:          # the generation subprocess of generate()
+        DATA.mkdir(exist_ok=True)
+        dataset(args.generate_here, args.seed, csv=not args.parts_only, jobs=args.jobs)
+        return
     if args.generate:
         DATA.mkdir(exist_ok=True)
-        folder = dataset(args.generate, args.seed, csv=not args.parts_only, jobs=args.jobs)
-        print(f"data: {folder}")
+        print(f"data: {generate(args.generate, args.seed, csv=not args.parts_only, jobs=args.jobs)}")
         return
     if args.setup_peers:
         setup_peers()
