@@ -4,7 +4,7 @@ against its named peer, in one run, at 10^4, 10^5 and 10^6 subjects (three arms,
 Data: simulated three-arm trials (``ct.simulate_trial``, visits 0, 4, 8, 12, 26), generated once per size and seed
 in chunks of 100,000 subjects with spawned seeds (subjects renumbered across chunks), written as one CSV, one
 Parquet file and a folder of Parquet parts, and cached under ``benchmarks/.data/n<size>_seed<seed>/`` (ignored by
-git). Each (step, size) runs in a fresh subprocess; the loaded trial is handed to the analysis steps as a pickle
+git). Generation runs in a subprocess with one BLAS thread (see :func:`generate`); ``--generate N`` only generates. Each (step, size) runs in a fresh subprocess; the loaded trial is handed to the analysis steps as a pickle
 made right after ``ct.load`` of the Parquet file.
 
 Steps and peers (peer time includes the same row assembly a pandas user would write, except where noted):
@@ -40,6 +40,7 @@ Run from the repository root:
     PYTHONPATH=src python3 benchmarks/bench_pipeline.py --setup-peers          # once: the lifelines/tableone venv
     PYTHONPATH=src python3 benchmarks/bench_pipeline.py [--sizes 10000 100000 1000000] [--steps ...]
     PYTHONPATH=src python3 benchmarks/bench_pipeline.py --quick                # 10^4 only (smoke test)
+    PYTHONPATH=src python3 benchmarks/bench_pipeline.py --generate 20000000 --parts-only --jobs 2   # data only
     PYTHONPATH=src python3 benchmarks/bench_pipeline.py --sizes --duckdb-subjects 20000000
 Prints the table and writes it as JSON (``--json``, default benchmarks/bench_pipeline.json).
 Results are recorded in benchmarks/README.md.
