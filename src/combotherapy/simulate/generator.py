@@ -271,7 +271,9 @@ def simulate_trial(
     Trial
         Canonical long data (``subject, arm, visit``, covariates ``age, sex, pain_duration, site``, the
         visit-level outcomes, then subject-level ``sessions_attended, sessions_planned, recovery_time,
-        recovered, adverse_events`` and ``ae_<type>``), loaded through :func:`combotherapy.load`.
+        recovered, adverse_events`` and ``ae_<type>``): the trial :func:`combotherapy.load` makes of
+        :func:`simulate_frame`'s frame, built directly (the draw is canonical by construction, so it is not sent
+        through the loader's checks: about 10 times faster at 10^5 subjects).
 
     Raises
     ------
@@ -296,6 +298,10 @@ def simulate_trial(
     the fall in pain from baseline to the first follow-up visit. Recovery is Weibull (shape 1.3) with
     proportional hazards. Dropout is monotone, missing at random given the last observed pain.
     The full design is in the module docstring and ``data/sample/README.md``.
+
+    The draw is array operations over subjects (arms as integer codes, text columns built once per distinct value
+    and repeated by position); its time grows linearly with the number of subjects (about 1 s of CPU per 10^5
+    subjects; a third of it is the negative-binomial copula's gamma quantile).
 
     References
     ----------
