@@ -347,9 +347,3 @@ def _trial_data(draw: dict) -> pd.DataFrame:
         data[c] = pd.Series(values, index=data.index, dtype=object)
     return data
 
-
-def _to_trial(frame: pd.DataFrame) -> Trial:
-    """The simulated frame through the full loader (the reference :func:`simulate_trial` is checked against)."""
-    from ..io import load
-
-    return load(frame)
