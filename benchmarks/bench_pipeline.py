@@ -4,7 +4,7 @@ against its named peer, in one run, at 10^4, 10^5 and 10^6 subjects (three arms,
 Data: simulated three-arm trials (``ct.simulate_trial``, visits 0, 4, 8, 12, 26), generated once per size and seed
 in chunks of 100,000 subjects with spawned seeds (subjects renumbered across chunks), written as one CSV, one
 Parquet file and a folder of Parquet parts, and cached under ``benchmarks/.data/n<size>_seed<seed>/`` (ignored by
-git). Each (step, size) runs in a fresh subprocess; the loaded trial is handed to the analysis steps as a pickle
+git). Generation runs in a subprocess with one BLAS thread (see :func:`generate`); ``--generate N`` only generates. Each (step, size) runs in a fresh subprocess; the loaded trial is handed to the analysis steps as a pickle
 made right after ``ct.load`` of the Parquet file.
 
 Steps and peers (peer time includes the same row assembly a pandas user would write, except where noted):
@@ -40,6 +40,7 @@ Run from the repository root:
     PYTHONPATH=src python3 benchmarks/bench_pipeline.py --setup-peers          # once: the lifelines/tableone venv
     PYTHONPATH=src python3 benchmarks/bench_pipeline.py [--sizes 10000 100000 1000000] [--steps ...]
     PYTHONPATH=src python3 benchmarks/bench_pipeline.py --quick                # 10^4 only (smoke test)
+    PYTHONPATH=src python3 benchmarks/bench_pipeline.py --generate 20000000 --parts-only --jobs 2   # data only
     PYTHONPATH=src python3 benchmarks/bench_pipeline.py --sizes --duckdb-subjects 20000000
 Prints the table and writes it as JSON (``--json``, default benchmarks/bench_pipeline.json).
 Results are recorded in benchmarks/README.md.
@@ -157,14 +158,17 @@ def _chunk_sizes(n: int) -> list[int]:
 
 
 def _simulate_chunk(n: int, offset: int, seed_seq: np.random.SeedSequence) -> pd.DataFrame:
-    """n subjects of a three-arm trial (arms as equal as possible), subjects numbered from offset."""
+    """n subjects of a three-arm trial (arms as equal as possible), subjects numbered from offset.
+
+    The ids are made once per subject and repeated by position (``take``), not formatted row by row."""
     import combotherapy as ct
 
     per_arm = {a: n // 3 + (i < n % 3) for i, a in enumerate(ARMS)}
     frame = ct.simulate_trial(arms=ARMS, n_per_arm=per_arm, visits=VISITS, seed=None,
                               rng=np.random.default_rng(seed_seq)).data
     codes, _ = pd.factorize(frame["subject"])
-    frame["subject"] = pd.array(np.char.add("S", np.char.zfill((codes + offset + 1).astype(str), 9)), dtype="str")
+    ids = pd.array(np.char.add("S", np.char.zfill(np.arange(offset + 1, offset + n + 1).astype(str), 9)), dtype="str")
+    frame["subject"] = ids.take(codes)
     frame["arm"] = frame["arm"].astype(str)
     return frame
 
@@ -232,7 +236,25 @@ def dataset(n: int, seed: int, *, csv: bool = True, verbose: bool = True, jobs: 
         (folder / "data.parquet.tmp").replace(folder / "data.parquet")
         (folder / "data.csv.tmp").replace(folder / "data.csv")
     done.write_text(json.dumps({"subjects": n, "seed": seed, "chunk": CHUNK, "rows": n * len(VISITS),
-                                "seconds": round(time.perf_counter() - t0, 1)}))
+                                "seconds": round(time.perf_counter() - t0, 1), "jobs": jobs,
+                                "peak_rss_main": _status("VmHWM"), "load_average": list(os.getloadavg())}))
+    return folder
+
+
+def generate(n: int, seed: int, *, csv: bool = True, jobs: int = 1) -> Path:
+    """:func:`dataset` in a subprocess with single-threaded BLAS; the folder of the cached data.
+
+    The simulator's correlated errors are (subjects x 5) @ (5 x 5) matrix products; on a busy machine OpenBLAS's
+    threads make them about 10 times slower than one thread, with the same bytes (each output row is computed by
+    the same kernel). The variables must be set before numpy is imported, hence the subprocess; it also returns
+    the generator's memory to the system before anything is timed."""
+    folder = DATA / f"n{n}_seed{seed}"
+    if (folder / "done.json").exists() or (not csv and (folder / "done-parts.json").exists()):
+        return folder
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--generate-here", str(n), "--seed", str(seed),
+           "--jobs", str(jobs)] + ([] if csv else ["--parts-only"])
+    subprocess.run(cmd, check=True, env=env)
     return folder
 
 
@@ -593,7 +615,7 @@ print(json.dumps(worst))
 
 def duckdb_section(n: int, seed: int, subset: int = 10**6, jobs: int = 1) -> dict:
     """Out-of-core run on a Parquet folder of n subjects, and the lazy/in-memory comparison on a subset."""
-    folder = dataset(n, seed, csv=False, jobs=jobs) / "parts"
+    folder = generate(n, seed, csv=False, jobs=jobs) / "parts"
     env = dict(os.environ)
     proc = subprocess.run([sys.executable, "-c", _DUCKDB_SCRIPT, str(folder)], capture_output=True, text=True,
                           env=env)
@@ -645,6 +667,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--setup-peers", action="store_true", help="create benchmarks/.venv-peers (lifelines, tableone)")
     ap.add_argument("--duckdb-subjects", type=int, default=0, help="run the DuckDB section on this many subjects")
     ap.add_argument("--jobs", type=int, default=1, help="processes generating the data (default 1)")
+    ap.add_argument("--generate", type=int, default=0, metavar="N",
+                    help="only generate (and cache) the data of N subjects, then stop")
+    ap.add_argument("--parts-only", action="store_true",
+                    help="with --generate: the Parquet parts only (what the DuckDB section reads), no CSV")
+    ap.add_argument("--generate-here", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--memory-limit", type=float, default=16.0,
                     help="address-space cap of each step's process in GiB (0: none); a step over it is reported "
                          "as out of memory")
@@ -658,6 +685,14 @@ def main(argv: list[str] | None = None) -> None:
         limit_memory(args.memory_limit)
         print(json.dumps(run_step(args.worker, args.worker_size, args.worker_folder, args.worker_trial)))
         return
+    if args.generate_here:          # the generation subprocess of generate()
+        DATA.mkdir(exist_ok=True)
+        dataset(args.generate_here, args.seed, csv=not args.parts_only, jobs=args.jobs)
+        return
+    if args.generate:
+        DATA.mkdir(exist_ok=True)
+        print(f"data: {generate(args.generate, args.seed, csv=not args.parts_only, jobs=args.jobs)}")
+        return
     if args.setup_peers:
         setup_peers()
     sizes = [10**4] if args.quick else sorted(args.sizes)
@@ -668,7 +703,7 @@ def main(argv: list[str] | None = None) -> None:
     DATA.mkdir(exist_ok=True)
     for n in sizes:
         print(f"data: {n:,} subjects x {len(VISITS)} visits, seed {args.seed}", flush=True)
-        folder = dataset(n, args.seed, jobs=args.jobs)
+        folder = generate(n, args.seed, jobs=args.jobs)
         with tempfile.TemporaryDirectory(dir=DATA) as tmp:
             pkl = Path(tmp) / "trial.pkl"
             for step in steps:

@@ -93,10 +93,35 @@ def test_judge_and_table(bp):
 
 
 def test_duckdb_section_reports_cleanly(bp, generated, monkeypatch):
-    monkeypatch.setattr(bp, "dataset", lambda n, seed, **kw: generated)
+    monkeypatch.setattr(bp, "generate", lambda n, seed, **kw: generated)
     monkeypatch.setattr(bp, "DATA", generated)
     d = bp.duckdb_section(90, 5, subset=90)
     assert d["subjects"] == 90
     text = bp.duckdb_text(d)
     assert "DuckDB path" in text
     assert d.get("available") in (True, False) and "error" not in d, text
+
+
+def test_chunk_ids_are_global_and_the_rows_are_simulate_trials(bp):
+    ss = np.random.SeedSequence(4).spawn(2)[1]
+    frame = bp._simulate_chunk(31, 1000, ss)
+    trial = ct.simulate_trial(arms=bp.ARMS, n_per_arm={"physio": 11, "acupuncture": 10, "combined": 10},
+                              visits=bp.VISITS, seed=None, rng=np.random.default_rng(ss)).data
+    # the k-th subject of the chunk is S<offset + k>, 9 digits, formatted independently here
+    k = pd.factorize(trial["subject"])[0]
+    assert frame["subject"].tolist() == [f"S{1000 + i + 1:09d}" for i in k]
+    assert frame["arm"].tolist() == trial["arm"].astype(str).tolist()
+    pd.testing.assert_frame_equal(frame.drop(columns=["subject", "arm"]), trial.drop(columns=["subject", "arm"]))
+
+
+def test_generate_only_parts_and_the_cache(bp, tmp_path, monkeypatch):
+    monkeypatch.setattr(bp, "DATA", tmp_path)
+    monkeypatch.setattr(bp, "CHUNK", 20)
+    bp.main(["--generate-here", "50", "--parts-only", "--seed", "3"])     # what generate()'s subprocess runs
+    folder = tmp_path / "n50_seed3"
+    assert len(list((folder / "parts").glob("part-*.parquet"))) == 3
+    assert not (folder / "data.csv").exists()
+    assert json.loads((folder / "done-parts.json").read_text())["rows"] == 250
+    # a cached generation is returned as it is: no subprocess
+    monkeypatch.setattr(bp.subprocess, "run", lambda *a, **k: pytest.fail("regenerated a cached dataset"))
+    assert bp.generate(50, 3, csv=False) == folder
