@@ -134,6 +134,26 @@ def _as_text(s: pd.Series) -> pd.Series | None:
     return s if s.dtype == "str" else s.astype("str")
 
 
+def _coded_text(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series] | None:
+    """For a Categorical of text: the text view (a Categorical Series indexed by row position, missing cells
+    left out), the codes of its cells and its distinct values in order of first appearance, exactly what
+    ``pd.factorize`` of :func:`_as_text` gives, without building a text cell per row. None for other columns."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return None
+    categories = s.dtype.categories
+    if not (pd.api.types.is_string_dtype(categories.dtype) or categories.dtype == object) or \
+            pd.api.types.infer_dtype(categories, skipna=False) not in ("string", "empty"):
+        return None
+    cat_codes = np.asarray(s.array.codes)
+    present = cat_codes >= 0
+    codes, first = pd.factorize(cat_codes[present])
+    codes = np.asarray(codes)
+    u = pd.Series(np.asarray(categories, dtype=object)[np.asarray(first, dtype=np.int64)], dtype="str")
+    text = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(u.to_numpy(dtype=object), dtype=object),
+                                               validate=False), index=np.flatnonzero(present))
+    return text, codes, u
+
+
 def _all_iso_dates(s: pd.Series) -> bool:
     """True when the column holds no text, or every non-missing value is an ISO 8601 date (read as text:
     pandas would read bare numbers as epochs)."""
@@ -235,9 +255,14 @@ def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) 
         out += [_Finding(pos, name, k, "column name", present, f"the column name says {k}", "drop", (), label)
                 for k in _name_kinds(name)]
     s = s.reset_index(drop=True)  # masks are indexed by row position, so reported rows are positions
-    text = _as_text(s)
+    coded = _coded_text(s)
     codes = u = plain = None
-    if text is not None:
+    if coded is not None:  # text held as codes (a Categorical of text): its distinct values are at hand
+        text, codes, u = coded
+        plain = contains(u, NUMBER)
+    else:
+        text = _as_text(s)
+    if text is not None and coded is None:
         # every value rule works on the distinct values; cells are counted through the codes
         codes, uniques = pd.factorize(text)
         u = pd.Series(uniques, dtype="str")
