@@ -8,6 +8,8 @@ never written. Every failure of a reader, whatever the library raised, becomes a
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -86,26 +88,41 @@ def _read_text_coded(path: Path, sep: str, encoding: str | None) -> pd.DataFrame
     if encoding not in _UTF8:
         return None
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        if raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        names = pacsv.open_csv(pa.py_buffer(raw), parse_options=pacsv.ParseOptions(delimiter=sep)).schema.names
+        names = _header_names(path, sep)
         if not names or len(set(names)) < len(names) or any(not n for n in names):
             return None
         text = pa.dictionary(pa.int32(), pa.string())
         table = pacsv.read_csv(
-            pa.py_buffer(raw),
+            path,
             parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False,
-                                             newlines_in_values=b'"' in raw),
+                                             newlines_in_values=_holds(path, b'"')),
             convert_options=pacsv.ConvertOptions(column_types={n: text for n in names}, strings_can_be_null=False,
                                                  quoted_strings_can_be_null=False, null_values=[]))
-    except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError):
+    except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError, csv.Error):
         return None
     if table.num_rows == 0 or table.column_names != names:
         return None
-    del raw
     return _coded_frame(table)
+
+
+def _header_names(path: Path, sep: str) -> list[str] | None:
+    """The header row's names, as Python's csv module reads the first record (None if it cannot)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        head = fh.read(1 << 20)
+    rows = csv.reader(io.StringIO(head), delimiter=sep)
+    first = next(rows, None)
+    if first is None or ("\n" not in head and "\r" not in head and len(head) == 1 << 20):
+        return None
+    return first
+
+
+def _holds(path: Path, needle: bytes) -> bool:
+    """Does the file hold these bytes anywhere (a quote: values may then hold line breaks)?"""
+    import mmap
+
+    with open(path, "rb") as fh:
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return mm.find(needle) >= 0
 
 
 def _coded_frame(table) -> pd.DataFrame:

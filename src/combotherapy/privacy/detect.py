@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,9 @@ from .headers import (
     RECORD,
     SSN,
     URL,
+    _is_date_name,
+    _is_dob,
+    _is_time_name,
     _name_kinds,
     _tokens,
     roles,
@@ -154,6 +158,40 @@ def _coded_text(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series] | None:
     return text, codes, u
 
 
+def _distinct_view(s: pd.Series, text: pd.Series | None, u: pd.Series | None,
+                   plain: pd.Series | None) -> tuple[pd.Series, pd.Series | None, int, pd.Series]:
+    """The column's distinct non-missing values as a column of their own (same dtype; text as its distinct texts),
+    with their count and their numbers: the name-and-value rules run on it first, since a rule that finds
+    nothing in the distinct values finds nothing in the cells (see :func:`_may_fire`)."""
+    if text is not None and u is not None and plain is not None:
+        x = numbers(u, u, np.arange(len(u)), u, plain)
+        return u, u, len(u), x
+    present = s.dropna()
+    values = pd.Series(pd.unique(present), dtype=s.dtype) if len(present) else present.reset_index(drop=True)
+    return values, None, len(values), numbers(values, None)
+
+
+def _may_fire(rule, tokens: list[str], s: pd.Series, text: pd.Series | None, present: int, x: pd.Series) -> bool:
+    """Whether ``rule`` can find something in a column whose distinct values are ``s`` (a necessary condition).
+
+    Rules that flag a column when some cell matches find something in the cells exactly when they find it in
+    the distinct values. Two rules also weigh how many cells match; for them the test is that some distinct value
+    could match at all: a number that reads as YYYYMMDD or as epoch seconds (unnamed dates), a long whole number.
+    """
+    if rule is long_number_findings:
+        return bool((np.isfinite(x) & (x >= 1e8) & (x < 1e15) & (x == np.floor(x))).any())
+    if rule is date_findings and present and not (_is_dob(tokens) or _is_date_name(tokens)) \
+            and not (isinstance(s.dtype, (pd.DatetimeTZDtype, pd.PeriodDtype))
+                     or pd.api.types.is_datetime64_any_dtype(s.dtype)):
+        finite = x[np.isfinite(x)]
+        epoch = _is_time_name(tokens) and bool((finite.between(9.46e8, 2.2e9) | finite.between(9.46e11, 2.2e12)).any())
+        month, day = (finite // 100) % 100, finite % 100
+        yyyymmdd = ((finite >= 19000101) & (finite <= 21001231) & (finite == np.floor(finite)) & month.between(1, 12)
+                    & day.between(1, 31)).any()
+        return bool(epoch or yyyymmdd)
+    return bool(rule(tokens, s, text, present, x))
+
+
 def _all_iso_dates(s: pd.Series) -> bool:
     """True when the column holds no text, or every non-missing value is an ISO 8601 date (read as text:
     pandas would read bare numbers as epochs)."""
@@ -167,13 +205,18 @@ _first_rows = first_rows  # deidentify's name for it
 
 def _header_findings(name: object) -> list[str]:
     """Kinds of identifier held by the header text itself (an e-mail address used as a column name)."""
+    return list(_header_kinds(str(name)))
+
+
+@lru_cache(maxsize=65536)
+def _header_kinds(name: str) -> tuple[str, ...]:
     h = pd.Series([str(name)], dtype="str")
     kinds = [k for k in _HEADER_KINDS if k != PHONE and re.search(VALUE_PATTERNS[k], str(name))]
     if bool(phone_cells(h).iloc[0]):
         kinds.append(PHONE)
     if is_name_header(str(name)):
         kinds.append(NAME)
-    return kinds
+    return tuple(kinds)
 
 
 def _in(name: object, names: set) -> bool:
@@ -267,13 +310,20 @@ def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) 
         codes, uniques = pd.factorize(text)
         u = pd.Series(uniques, dtype="str")
         plain = contains(u, NUMBER)
-    x = numbers(s, text, codes, u, plain)
     rules = [zip_findings] + ([] if "publication" in role else [date_findings, age_findings])
     if not role & {"subject", "code"}:
         rules.append(long_number_findings)
+    distinct = None
+    x = None
     for rule in rules:
         if rule is long_number_findings and out:
             continue
+        if distinct is None:
+            distinct = _distinct_view(s, text, u, plain)
+        if not _may_fire(rule, tokens, *distinct):
+            continue  # the rule finds nothing in the distinct values, so nothing in the cells
+        if x is None:
+            x = numbers(s, text, codes, u, plain)
         out.extend(_finding(pos, name, f, label) for f in rule(tokens, s, text, present, x))
     if text is not None and len(text):
         skip = {f.kind for f in out} | ({FULL_DATE} if any(f.kind == MONTH_DATE for f in out) else set())
