@@ -25,12 +25,21 @@ import numpy as np
 import pandas as pd
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import pandas as pd, pyarrow  # noqa: F401
 import combotherapy as ct
 ct.load  # the lazy import happens before the baseline
 what, path = sys.argv[1], sys.argv[2]
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1])
+try:  # reset the peak resident set (Linux): the peak of the step alone is measured
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+except OSError:
+    pass
+base = status("VmRSS:")
 t = time.perf_counter()
 if what == "read_csv":
     frame = pd.read_csv(path, engine="pyarrow")
@@ -39,7 +48,7 @@ elif what == "read_parquet":
 else:
     frame = ct.load(path).data
 seconds = time.perf_counter() - t
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = status("VmHWM:")
 print(json.dumps({"seconds": seconds, "peak_kib": peak - base,
                   "frame_kib": frame.memory_usage(deep=True).sum() / 1024}))
 """

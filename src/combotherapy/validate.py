@@ -318,16 +318,26 @@ def _in_codes(codes: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
     return flag[codes]
 
 
-def _varying(s_codes: np.ndarray, n_subjects: int, values: np.ndarray) -> np.ndarray:
-    """Subjects (codes) with more than one distinct value (missing subjects and values ignored): a subject's
-    values differ when their smallest and largest differ."""
-    values = np.asarray(values, dtype=float)
-    keep = (s_codes >= 0) & ~np.isnan(values)
-    if not keep.any():
-        return np.empty(0, dtype=np.int64)
-    grouped = pd.Series(values[keep]).groupby(s_codes[keep], sort=False)
-    spread = grouped.max() != grouped.min()
-    return np.asarray(spread.index[spread.to_numpy()], dtype=np.int64)
+class _BySubject:
+    """Rows grouped by subject code once (missing subjects left out), for per-subject reductions with reduceat."""
+
+    def __init__(self, s_codes: np.ndarray):
+        rows = np.flatnonzero(s_codes >= 0)
+        codes = s_codes[rows]
+        if len(codes) > 1 and (codes[1:] < codes[:-1]).any():  # not already grouped: a stable sort groups them
+            order = np.argsort(codes, kind="stable")
+            rows, codes = rows[order], codes[order]
+        self.rows = rows
+        self.starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.empty(0, np.int64)
+        self.subjects = codes[self.starts] if len(codes) else np.empty(0, dtype=s_codes.dtype)
+
+    def varying(self, values: np.ndarray) -> np.ndarray:
+        """Subjects (codes) with more than one distinct non-missing value: the largest differs from the smallest."""
+        if not len(self.rows):
+            return np.empty(0, dtype=np.int64)
+        v = np.asarray(values, dtype=float)[self.rows]
+        high, low = np.fmax.reduceat(v, self.starts), np.fmin.reduceat(v, self.starts)
+        return np.asarray(self.subjects[~np.isnan(high) & (high != low)], dtype=np.int64)
 
 
 def str_column(codes: np.ndarray, values: pd.Series, index=None) -> pd.Series:
@@ -370,7 +380,8 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     visit = out["visit"].to_numpy()
 
     # a subject randomised to two arms
-    two = _varying(s_codes, n_subjects, np.where(arm_codes >= 0, arm_codes, np.nan))
+    by_subject = _BySubject(s_codes)
+    two = by_subject.varying(np.where(arm_codes >= 0, arm_codes, np.nan))
     if len(two):
         rows = frame.loc[_in_codes(s_codes, two, n_subjects), ROW]
         problems.add("arm", f"{len(two)} subject{'s appear' if len(two) > 1 else ' appears'} in more than one arm "
@@ -414,7 +425,7 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     for col, inst in instruments.items():
         if inst.level != "subject" or col not in out:
             continue
-        bad_s = _varying(s_codes, n_subjects, pd.Series(out[col]).to_numpy(dtype=float))
+        bad_s = by_subject.varying(pd.Series(out[col]).to_numpy(dtype=float))
         if len(bad_s):
             rows = frame.loc[_in_codes(s_codes, bad_s, n_subjects), ROW]
             problems.add(col, f"a subject-level outcome takes different values within {len(bad_s)} "

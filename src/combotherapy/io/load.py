@@ -222,9 +222,10 @@ def load(
                          text_codes=text_codes)
     _raise(problems, name)
 
-    data = _canonical_order(data, list(instruments))
+    data, subject_codes = _canonical_order(data, list(instruments))
     notes += [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
-    decisions = [Decision("note", None, n) for n in notes] + decide(data, instruments, (columns or {}).keys())
+    decisions = [Decision("note", None, n) for n in notes] + decide(data, instruments, (columns or {}).keys(),
+                                                                   subject_codes)
     return Trial._from_validated(data, instruments, source=name, decisions=decisions)
 
 
@@ -289,7 +290,7 @@ def _guard_identifiers(frame: pd.DataFrame, columns: Mapping[str, str] | None, a
     check_identifiers(named, allow=tuple(allowed))
 
 
-def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
+def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     # subjects in the order the file lists them, visits in time order; positional, so that no helper column
     # can collide with a user's column name. The subject column arrives as codes (numbered in order of first
     # appearance) and leaves as text.
@@ -298,8 +299,9 @@ def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
     order = np.lexsort((data["visit"].to_numpy(dtype=float), first))
     rest = [c for c in data.columns if c not in (*KEY_COLUMNS, *outcomes, ROW)]
     out = data[list(KEY_COLUMNS) + outcomes + rest].take(order).reset_index(drop=True)
-    out["subject"] = str_column(first[order], pd.Series(np.asarray(subject.categories, dtype=object)), out.index)
-    return out
+    codes = first[order]
+    out["subject"] = str_column(codes, pd.Series(np.asarray(subject.categories, dtype=object)), out.index)
+    return out, codes
 
 
 def _decoded(frame: pd.DataFrame, coded: Mapping[str, object]) -> pd.DataFrame:

@@ -35,6 +35,12 @@ from .headers import (
     RECORD,
     SSN,
     URL,
+    _AGE,
+    _COMPANIONS,
+    _RESIDENCE,
+    _YOB,
+    _ZIP,
+    _grams,
     _is_date_name,
     _is_dob,
     _is_time_name,
@@ -44,6 +50,7 @@ from .headers import (
 )
 from .names import candidates, given_name_only, is_name_header, name_values, names_in_text
 from .patterns import (
+    _SMALL,
     DIGITS_PHONE,
     DIGITS_RECORD,
     DIGITS_SSN,
@@ -139,9 +146,9 @@ def _as_text(s: pd.Series) -> pd.Series | None:
 
 
 def _coded_text(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series] | None:
-    """For a Categorical of text: the text view (a Categorical Series indexed by row position, missing cells
-    left out), the codes of its cells and its distinct values in order of first appearance, exactly what
-    ``pd.factorize`` of :func:`_as_text` gives, without building a text cell per row. None for other columns."""
+    """For a Categorical of text: the text view (the column's present cells, indexed by row position), the codes
+    of its cells and its distinct values in order of first appearance, exactly what ``pd.factorize`` of
+    :func:`_as_text` gives, without building a text cell per row. None for other columns."""
     if not isinstance(s.dtype, pd.CategoricalDtype):
         return None
     categories = s.dtype.categories
@@ -150,11 +157,18 @@ def _coded_text(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series] | None:
         return None
     cat_codes = np.asarray(s.array.codes)
     present = cat_codes >= 0
-    codes, first = pd.factorize(cat_codes[present])
-    codes = np.asarray(codes)
-    u = pd.Series(np.asarray(categories, dtype=object)[np.asarray(first, dtype=np.int64)], dtype="str")
-    text = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(u.to_numpy(dtype=object), dtype=object),
-                                               validate=False), index=np.flatnonzero(present))
+    codes_present = cat_codes[present]
+    k = len(categories)
+    # first row of each category (assigning in reverse leaves the first), categories ranked by it
+    first = np.full(k, len(codes_present), dtype=np.int64)
+    first[codes_present[::-1]] = np.arange(len(codes_present) - 1, -1, -1)
+    used = np.flatnonzero(first < len(codes_present))
+    order = used[np.argsort(first[used], kind="stable")]
+    rank = np.full(k, -1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = rank[codes_present]
+    u = pd.Series(np.asarray(categories, dtype=object)[order], dtype="str")
+    text = s[present]  # still codes: string methods and patterns run on the categories
     return text, codes, u
 
 
@@ -169,6 +183,27 @@ def _distinct_view(s: pd.Series, text: pd.Series | None, u: pd.Series | None,
     present = s.dropna()
     values = pd.Series(pd.unique(present), dtype=s.dtype) if len(present) else present.reset_index(drop=True)
     return values, None, len(values), numbers(values, None)
+
+
+def _gate(rule, tokens: list[str], s: pd.Series) -> bool:
+    """A cheap necessary condition for a rule to fire on a column without text: the rule's name test, or for the
+    rules that read numbers whatever the name, a largest number big enough to be a date or a long identifier."""
+    grams = _grams(tokens)
+    if rule is zip_findings:
+        return bool(set(tokens) & _ZIP or grams & _ZIP or (grams & _RESIDENCE and set(tokens) <= _RESIDENCE | _COMPANIONS))
+    if rule is age_findings:
+        return bool(grams & _YOB or set(tokens) & _AGE or grams & _AGE)
+    typed = isinstance(s.dtype, (pd.DatetimeTZDtype, pd.PeriodDtype)) or pd.api.types.is_datetime64_any_dtype(s.dtype)
+    if rule is date_findings and (typed or _is_dob(tokens) or _is_date_name(tokens)):
+        return True
+    if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype) \
+            or pd.api.types.is_complex_dtype(s.dtype):
+        return False  # numbers() reads no number from such a column: the number rules cannot fire
+    values = s.to_numpy(dtype=float, na_value=np.nan)
+    finite = values[np.isfinite(values)]
+    high = finite.max() if finite.size else -np.inf
+    return bool(high >= 1e8) if rule is long_number_findings else bool(high >= 19000101 or (
+        _is_time_name(tokens) and high >= 9.46e8))
 
 
 def _may_fire(rule, tokens: list[str], s: pd.Series, text: pd.Series | None, present: int, x: pd.Series) -> bool:
@@ -226,18 +261,60 @@ def _in(name: object, names: set) -> bool:
         return False
 
 
+@lru_cache(maxsize=64)
+def _any_prefilter(kinds: tuple[str, ...]) -> str:
+    return "|".join(f"(?:{PREFILTER[k]})" for k in kinds)
+
+
 def _study_ids(u: pd.Series) -> bool:
     """Structured study ids (``101-01-0001``): digit groups sharing their leading digits (site, country).
 
     Real phone numbers and SSNs have (nearly) as many leading-digit prefixes as values; study ids share a few.
     """
-    if contains(u, PSEUDONYM).all():
+    if len(u) and bool(contains(u.iloc[:1], PSEUDONYM).iloc[0]) and _pseudonyms(u).all():
         return True  # pseudonyms written by deidentify
-    digits = u.str.replace(r"[^0-9]", "", regex=True)
-    digits = digits[digits.str.len() >= 3]
-    if len(digits) <= 1:
+    # the first three digits of each value holding at least three (its digits run together, cut to three)
+    lead = _leading_digits(u)
+    if len(lead) <= 1:
         return True
-    return digits.str[:3].nunique() <= max(1.0, 0.75 * len(digits))
+    return lead.nunique() <= max(1.0, 0.75 * len(lead))
+
+
+def _leading_digits(u: pd.Series) -> pd.Series:
+    """The first three digits of each value that holds at least three digits (other values left out).
+
+    Read from the UTF-8 bytes of all values at once: ASCII digits are single bytes that no other character's
+    encoding contains, so the digits of value i are the digit bytes between its offsets.
+    """
+    import pyarrow as pa
+
+    if len(u) <= _SMALL:
+        digits = u.str.replace(r"[^0-9]", "", regex=True)
+        return digits[digits.str.len() >= 3].str[:3]
+    arr = pa.array(u.array, type=pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = arr.fill_null("")
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.empty(0, np.uint8)
+    is_digit = (data >= 48) & (data <= 57)
+    where = np.flatnonzero(is_digit)
+    first, last = np.searchsorted(where, offsets[:-1]), np.searchsorted(where, offsets[1:])  # digits before each
+    found = (last - first) >= 3
+    at = first[found]
+    lead = (data[where[at]].astype(np.int64) - 48) * 100 + (data[where[at + 1]] - 48) * 10 + (data[where[at + 2]] - 48)
+    return pd.Series(lead, index=u.index[found])
+
+
+def _pseudonyms(u: pd.Series) -> pd.Series:
+    """Mask over distinct values: written by deidentify (13 characters, so only those are matched)."""
+    if len(u) <= _SMALL:
+        return contains(u, PSEUDONYM)
+    out = np.zeros(len(u), dtype=bool)
+    long13 = (u.str.len() == 13).fillna(False).to_numpy(dtype=bool)
+    if long13.any():
+        out[long13] = contains(u[long13], PSEUDONYM).to_numpy(dtype=bool)
+    return pd.Series(out, index=u.index)
 
 
 def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Series, skip: set[str]) -> list[tuple]:
@@ -248,12 +325,16 @@ def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Seri
     """
     # deidentify's own pseudonyms ("S" + 12 hex characters) are never identifiers, whatever the column is called:
     # their hex digits could otherwise read as a phone number or a record number
-    words = u[~plain & ~contains(u, PSEUDONYM)]
+    words = u[~plain & ~_pseudonyms(u)]
     masks: dict[str, pd.Series] = {}
+    wanted = [k for k in VALUE_PATTERNS if k not in skip]
+    # one pass of every wanted prefilter at once keeps the values any of them can pass; each prefilter then runs on
+    # those few (a value a prefilter passes passes the alternation too, so the candidates are the same)
+    some = words[contains(words, _any_prefilter(tuple(wanted)))] if len(words) > _SMALL and wanted else words
     for kind, pattern in VALUE_PATTERNS.items():
         if kind in skip or words.empty:
             continue
-        cand = words[contains(words, PREFILTER[kind])]
+        cand = some[contains(some, PREFILTER[kind])]
         if kind == IP:
             cand = cand.str.replace(VERSION, " ", regex=True)
         if cand.empty:
@@ -318,6 +399,8 @@ def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) 
     for rule in rules:
         if rule is long_number_findings and out:
             continue
+        if text is None and not _gate(rule, tokens, s):
+            continue  # by its name and its largest number the column cannot fire this rule
         if distinct is None:
             distinct = _distinct_view(s, text, u, plain)
         if not _may_fire(rule, tokens, *distinct):
