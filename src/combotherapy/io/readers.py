@@ -71,6 +71,9 @@ def _read_text(path: Path, sep: str, encoding: str | None) -> pd.DataFrame:
         raise DataError(f"unknown encoding {encoding!r}; use a Python codec name such as 'utf-8' or 'latin-1'") from None
 
 
+#: the fast readers are used on tall files: at least this many rows per column
+_TALL = 10
+
 _UTF8 = {None, "utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig", "UTF-8", "UTF8", "UTF-8-SIG"}
 
 
@@ -88,9 +91,9 @@ def _read_text_coded(path: Path, sep: str, encoding: str | None) -> pd.DataFrame
     if encoding not in _UTF8:
         return None
     try:
-        names = _header_names(path, sep)
-        if not names or len(set(names)) < len(names) or any(not n for n in names):
-            return None
+        names, rows = _header_names(path, sep)
+        if not names or len(set(names)) < len(names) or any(not n for n in names) or rows < _TALL * len(names):
+            return None  # a wide file (few rows, many columns) gains nothing from codes: read as text
         text = pa.dictionary(pa.int32(), pa.string())
         table = pacsv.read_csv(
             path,
@@ -105,15 +108,17 @@ def _read_text_coded(path: Path, sep: str, encoding: str | None) -> pd.DataFrame
     return _coded_frame(table)
 
 
-def _header_names(path: Path, sep: str) -> list[str] | None:
-    """The header row's names, as Python's csv module reads the first record (None if it cannot)."""
+def _header_names(path: Path, sep: str) -> tuple[list[str] | None, float]:
+    """The header row's names, as Python's csv module reads the first record (None if it cannot), and a rough
+    count of the rows (the file's size over the length of its first lines)."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
         head = fh.read(1 << 20)
     rows = csv.reader(io.StringIO(head), delimiter=sep)
     first = next(rows, None)
     if first is None or ("\n" not in head and "\r" not in head and len(head) == 1 << 20):
-        return None
-    return first
+        return None, 0.0
+    lines = head.count("\n") or 1
+    return first, path.stat().st_size / max(len(head.encode("utf-8")) / lines, 1.0)
 
 
 def _holds(path: Path, needle: bytes) -> bool:
@@ -164,6 +169,11 @@ def _read_parquet_coded(path: Path) -> tuple[pd.DataFrame, tuple[int, ...], dict
     strings = [f.name for f in schema if f.name not in index
                and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
     if not strings or len(set(schema.names)) < len(schema.names):
+        return None
+    try:
+        if pq.read_metadata(path).num_rows < _TALL * len(schema.names):
+            return None
+    except (pa.ArrowException, OSError):
         return None
     frame = pd.read_parquet(path, read_dictionary=strings)
     coded = tuple(i for i, c in enumerate(frame.columns) if c in set(strings)

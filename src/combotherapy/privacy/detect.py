@@ -50,7 +50,9 @@ from .headers import (
 )
 from .names import candidates, given_name_only, is_name_header, name_values, names_in_text
 from .patterns import (
+    _INTL,
     _SMALL,
+    _compiled,
     DIGITS_PHONE,
     DIGITS_RECORD,
     DIGITS_SSN,
@@ -243,11 +245,20 @@ def _header_findings(name: object) -> list[str]:
     return list(_header_kinds(str(name)))
 
 
+def _phone_in(value: str) -> bool:
+    """:func:`~combotherapy.privacy.patterns.phone_cells` of one value (the same Python patterns, without a Series:
+    headers are scanned one at a time)."""
+    if _compiled(VALUE_PATTERNS[PHONE]).search(value):
+        return True
+    if not _compiled(r"\+|(?:^|[^0-9])00[1-9]").search(value):
+        return False
+    return any(8 <= sum(ch.isdigit() for ch in m.lstrip("0+")) + 0 <= 15 for m in _INTL.findall(value))
+
+
 @lru_cache(maxsize=65536)
 def _header_kinds(name: str) -> tuple[str, ...]:
-    h = pd.Series([str(name)], dtype="str")
     kinds = [k for k in _HEADER_KINDS if k != PHONE and re.search(VALUE_PATTERNS[k], str(name))]
-    if bool(phone_cells(h).iloc[0]):
+    if _phone_in(str(name)):
         kinds.append(PHONE)
     if is_name_header(str(name)):
         kinds.append(NAME)
@@ -366,11 +377,59 @@ def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Seri
     return hits
 
 
-def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) -> list[_Finding]:
-    """Every finding in one column: its header, its name, name-and-value rules, then values."""
+#: above this many columns, columns of plain numbers written as text are recognised in one pass over all cells
+_MANY = 50
+
+
+def _plain_number_columns(frame: pd.DataFrame) -> dict[int, int]:
+    """Text columns (position -> non-missing cells) whose distinct values are all plain, finite numbers below
+    10^7 (no digit run a phone, SSN or record-number pattern matches): found with one pass of each pattern over
+    the distinct values of all such columns together, as a wide file of measurements written as text has.
+
+    For such a column, whose name announces no ZIP code, age, year of birth, date or time (:func:`_quiet_by_name`),
+    no value rule and no name-and-value rule can fire (values: no word to match, no digit pattern matched; numbers:
+    none large enough for a date or a long identifier), so its findings are those of its header and name alone.
+    """
+    dtypes = frame.dtypes.to_numpy()
+    text = [i for i, d in enumerate(dtypes) if d == object or (pd.api.types.is_string_dtype(d)
+                                                               and not isinstance(d, pd.CategoricalDtype))]
+    if not text:
+        return {}
+    block = frame.iloc[:, text].to_numpy(dtype=object)
+    filled = pd.DataFrame(block).notna().to_numpy()
+    present = filled.sum(axis=0)
+    cols = np.broadcast_to(np.arange(len(text)), block.shape)[filled]
+    values = pd.Series(block[filled], dtype=object).astype("str")  # as _as_text reads each cell
+    codes, distinct = pd.factorize(values)
+    u = pd.Series(distinct, dtype="str")
+    plain = contains(u, NUMBER).to_numpy(dtype=bool)
+    x = np.full(len(u), np.nan)
+    if plain.any():
+        x[plain] = pd.to_numeric(u[plain], errors="coerce").to_numpy(dtype=float)
+    fine = plain & np.isfinite(x) & (np.abs(x) < 1e7)
+    if fine.any():
+        digits = np.zeros(len(u), dtype=bool)
+        for pattern in (DIGITS_PHONE, DIGITS_SSN, DIGITS_RECORD):
+            digits[fine] |= contains(u[fine], pattern).to_numpy(dtype=bool)
+        fine &= ~digits
+    bad = np.zeros(len(text), dtype=bool)
+    np.logical_or.at(bad, cols, ~fine[codes]) if len(codes) else None
+    return {text[j]: int(present[j]) for j in range(len(text)) if present[j] and not bad[j]}
+
+
+def _quiet_by_name(name: object) -> bool:
+    """The name announces none of the identifiers that the name-and-value rules look for in numbers."""
+    tokens = _tokens(name)
+    grams = _grams(tokens)
+    return not (set(tokens) & _ZIP or grams & _ZIP or grams & _RESIDENCE or grams & _YOB or set(tokens) & _AGE
+                or grams & _AGE or _is_dob(tokens) or _is_time_name(tokens))
+
+
+def _name_findings(pos: int, name: object, present: int, kind: str, subject: set) -> tuple[list[_Finding], list[str],
+                                                                                           set[str], str]:
+    """Findings from a column's header text and its name (no value looked at); with its tokens, roles and label."""
     tokens = _tokens(name)
     role = roles(tokens, kind) | ({"subject"} if _in(name, subject) else set())
-    present = int(s.notna().sum())
     in_header = _header_findings(name)
     label = f"column {pos + 1} (header withheld)" if in_header else printable(name)
     out = [_Finding(pos, name, k, "column header", present, f"the column header itself holds {k}", "drop", (),
@@ -378,6 +437,13 @@ def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) 
     if "publication" not in role:
         out += [_Finding(pos, name, k, "column name", present, f"the column name says {k}", "drop", (), label)
                 for k in _name_kinds(name)]
+    return out, tokens, role, label
+
+
+def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) -> list[_Finding]:
+    """Every finding in one column: its header, its name, name-and-value rules, then values."""
+    present = int(s.notna().sum())
+    out, tokens, role, label = _name_findings(pos, name, present, kind, subject)
     s = s.reset_index(drop=True)  # masks are indexed by row position, so reported rows are positions
     coded = _coded_text(s)
     codes = u = plain = None
@@ -431,8 +497,13 @@ def _scan(frame: pd.DataFrame, kind: str = "trial", subject: str | Iterable[obje
                         f"not {printable(kind)!r}")
     subjects = set() if subject is None else ({subject} if isinstance(subject, str) else set(subject))
     found: list[_Finding] = []
+    quiet = _plain_number_columns(frame) if frame.shape[1] > _MANY else {}
     for pos in range(frame.shape[1]):
-        found.extend(_scan_column(pos, frame.columns[pos], frame.iloc[:, pos], kind, subjects))
+        name = frame.columns[pos]
+        if pos in quiet and _quiet_by_name(name):
+            found.extend(_name_findings(pos, name, quiet[pos], kind, subjects)[0])
+            continue
+        found.extend(_scan_column(pos, name, frame.iloc[:, pos], kind, subjects))
     # an identifying index (names, record numbers, dates as the row labels) counts too
     if not isinstance(frame.index, pd.RangeIndex):
         for level in range(frame.index.nlevels):
