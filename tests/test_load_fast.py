@@ -50,7 +50,7 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def _trial_csv(rows: int = 40) -> str:
+def _trial_csv(rows: int = 60) -> str:
     rng = np.random.default_rng(3)
     lines = ["pid,group,week,pain,age,sex,site,bmi"]
     for i in range(rows):
@@ -127,7 +127,7 @@ def test_the_fast_reader_declines_what_it_cannot_read_exactly(tmp_path):
     for text in ("a,b\n1,2\n3\n", "a,b\n1,2\n  \n", "a,a\n1,2\n", "a,,b\n1,2,3\n"):
         assert readers._read_text_coded(_write(tmp_path, "x.csv", text), ",", None) is None
     assert readers._read_text_coded(_write(tmp_path, "y.csv", "a,b\n1,2\n"), ",", "latin-1") is None
-    coded = readers._read_text_coded(_write(tmp_path, "z.csv", '\ufeffa,b\n"x\ny", 2\n\n'), ",", None)
+    coded = readers._read_text_coded(_write(tmp_path, "z.csv", "\ufeffa,b\n" + "\"x\ny\", 2\n\n" * 20), ",", None)
     careful = readers._read_text(tmp_path / "z.csv", ",", None)
     assert list(coded.columns) == list(careful.columns) == ["a", "b"]
     for c in coded.columns:

@@ -269,7 +269,8 @@ def _covariates(frame: pd.DataFrame, cols: list[str], problems: ProblemCollector
         return pd.DataFrame(index=frame.index)
     dtypes = frame.dtypes
     text_cols = [c for c in cols if _is_text(dtypes[c]) or c in text_codes]
-    parts: dict[str, pd.Series] = {c: _covariate(frame, c, problems) for c in cols if c not in set(text_cols)}
+    is_text = set(text_cols)
+    parts: dict[str, pd.Series] = {c: _covariate(frame, c, problems) for c in cols if c not in is_text}
     if len(frame) > _TALL:  # many rows: column by column, each over its distinct values
         parts.update({c: _covariate(frame, c, problems, text=c in text_codes) for c in text_cols})
         text_cols = []

@@ -111,7 +111,10 @@ def decide(data: pd.DataFrame, instruments: Mapping[str, Instrument], mapped: It
     same = codes[1:] == codes[:-1]
     filled = block.notna().to_numpy()
     changes = np.zeros(len(covariates), dtype=bool)
-    if len(block) > 1:
+    if 1 < len(block) <= 5000:  # a few rows (a wide file): one comparison of every cell at once
+        cur, prev = block.iloc[1:].to_numpy(dtype=object), block.iloc[:-1].to_numpy(dtype=object)
+        changes = (same[:, None] & filled[1:] & filled[:-1] & (cur != prev)).any(axis=0)
+    elif len(block) > 1:
         # column by column: numbers compare as numbers, other cells as objects (a frame-wide object array of every
         # cell would cost a Python object per cell)
         for j, c in enumerate(covariates):
