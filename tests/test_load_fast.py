@@ -197,3 +197,15 @@ def test_guard_sees_text_held_as_codes_as_it_sees_text(stride):
         assert _scan(coded, kind, subject) == _scan(text, kind, subject), entry["header"]
         n += 1
     assert n > 100 // stride
+
+
+def test_the_loader_names_the_mapped_subject_column_to_the_guard():
+    ids = ["101-01-0001", "101-01-0002", "102-01-0001", "102-01-0002"]
+    raw = pd.DataFrame({"ref_x": np.repeat(ids, 2), "arm": ["physio"] * 4 + ["combined"] * 4,
+                        "visit": [0, 12] * 4, "pain": [5, 3, 4, 2, 6, 5, 4, 4]})
+    trial = ct.load(raw, columns={"subject": "ref_x"})  # study ids in the mapped subject column: legitimate
+    assert trial.n_subjects == 4
+    with pytest.raises(ct.IdentifierError, match="ref_y"):  # the same ids in any other column look like SSNs
+        ct.load(raw.assign(ref_y=raw["ref_x"]), columns={"subject": "ref_x"})
+    with pytest.raises(ct.IdentifierError, match="'mrn'"):  # and a record number stays one when mapped
+        ct.load(raw.rename(columns={"ref_x": "mrn"}), columns={"subject": "mrn"})

@@ -287,7 +287,9 @@ def _guard_identifiers(frame: pd.DataFrame, columns: Mapping[str, str] | None, a
                             for c in frame.columns], axis=1)
     allowed = {str(a) for a in ([allow] if isinstance(allow, str) else allow)}
     allowed |= {source_of[a] for a in list(allowed) if a in source_of}
-    check_identifiers(named, allow=tuple(allowed))
+    # the mapped subject column is named to the guard: structured study ids (101-01-0001) are legitimate there
+    subject = source_of.get("subject", "subject")
+    check_identifiers(named, allow=tuple(allowed), subject=subject if subject in named.columns else None)
 
 
 def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
