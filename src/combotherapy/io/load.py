@@ -326,11 +326,16 @@ def _typed(frame: pd.DataFrame, coded: Mapping[str, object], keep: Sequence[str]
             continue
         cat = frame[c].array
         codes = np.asarray(cat.codes)
-        used = np.bincount(codes[codes >= 0], minlength=len(cat.categories)) > 0 if len(codes) else \
-            np.zeros(len(cat.categories), dtype=bool)
         stripped = pd.Series(np.asarray(cat.categories, dtype=object), dtype=object).astype("string").str.strip()
         number = pd.to_numeric(stripped, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        if used.any() and not np.isnan(number[used]).any():
+        if not len(codes) or codes.max() < 0:
+            numeric = False  # no value at all: text, as the careful path keeps it
+        elif not np.isnan(number).any():
+            numeric = True   # every distinct text is a number (so every one that occurs)
+        else:
+            used = np.bincount(codes[codes >= 0], minlength=len(cat.categories)) > 0
+            numeric = not np.isnan(number[used]).any()
+        if numeric:
             parts[c] = pd.Series(np.append(number, np.nan)[codes], index=frame.index, dtype=float)
         else:
             parts[c] = frame[c]

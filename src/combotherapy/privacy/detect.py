@@ -158,8 +158,9 @@ def _coded_text(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series] | None:
             pd.api.types.infer_dtype(categories, skipna=False) not in ("string", "empty"):
         return None
     cat_codes = np.asarray(s.array.codes)
-    present = cat_codes >= 0
-    codes_present = cat_codes[present]
+    complete = not len(cat_codes) or cat_codes.min() >= 0
+    present = None if complete else cat_codes >= 0
+    codes_present = cat_codes if complete else cat_codes[present]
     k = len(categories)
     # first row of each category (assigning in reverse leaves the first), categories ranked by it
     first = np.full(k, len(codes_present), dtype=np.int64)
@@ -170,7 +171,7 @@ def _coded_text(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series] | None:
     rank[order] = np.arange(len(order))
     codes = rank[codes_present]
     u = pd.Series(np.asarray(categories, dtype=object)[order], dtype="str")
-    text = s[present]  # still codes: string methods and patterns run on the categories
+    text = s if complete else s[present]  # still codes: string methods and patterns run on the categories
     return text, codes, u
 
 
