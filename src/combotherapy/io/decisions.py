@@ -117,7 +117,7 @@ def decide(data: pd.DataFrame, instruments: Mapping[str, Instrument], mapped: It
     elif len(block) > 1:
         # column by column: numbers compare as numbers, other cells as objects (a frame-wide object array of every
         # cell would cost a Python object per cell)
-        for j, c in enumerate(covariates):
+        for j in range(len(covariates)):
             col = block.iloc[:, j]
             values = (col.to_numpy(dtype=float) if pd.api.types.is_float_dtype(col.dtype)
                       else col.to_numpy(dtype=object))

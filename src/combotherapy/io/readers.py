@@ -137,7 +137,7 @@ def _coded_frame(table) -> pd.DataFrame:
 
     table = table.unify_dictionaries()
     columns = {}
-    for j, name in enumerate(table.column_names):
+    for j in range(table.num_columns):
         col = table.column(j)
         if col.num_chunks == 0:
             col = pa.chunked_array([pa.array([], type=col.type)])

@@ -25,6 +25,11 @@ import pandas as pd
 
 from ..errors import DataError, IdentifierError, Problem
 from .headers import (
+    _AGE,
+    _COMPANIONS,
+    _RESIDENCE,
+    _YOB,
+    _ZIP,
     AGE,
     EMAIL,
     FULL_DATE,
@@ -35,11 +40,6 @@ from .headers import (
     RECORD,
     SSN,
     URL,
-    _AGE,
-    _COMPANIONS,
-    _RESIDENCE,
-    _YOB,
-    _ZIP,
     _grams,
     _is_date_name,
     _is_dob,
@@ -52,7 +52,6 @@ from .names import candidates, given_name_only, is_name_header, name_values, nam
 from .patterns import (
     _INTL,
     _SMALL,
-    _compiled,
     DIGITS_PHONE,
     DIGITS_RECORD,
     DIGITS_SSN,
@@ -60,6 +59,7 @@ from .patterns import (
     PREFILTER,
     VALUE_PATTERNS,
     VERSION,
+    _compiled,
     contains,
     phone_cells,
 )
@@ -392,7 +392,7 @@ def _plain_number_columns(frame: pd.DataFrame) -> dict[int, int]:
     none large enough for a date or a long identifier), so its findings are those of its header and name alone.
     """
     dtypes = frame.dtypes.to_numpy()
-    text = [i for i, d in enumerate(dtypes) if d == object or (pd.api.types.is_string_dtype(d)
+    text = [i for i, d in enumerate(dtypes) if pd.api.types.is_object_dtype(d) or (pd.api.types.is_string_dtype(d)
                                                                and not isinstance(d, pd.CategoricalDtype))]
     if not text:
         return {}

@@ -19,7 +19,6 @@ Two rules, both on the distinct values of a text column, vectorised over their w
 from __future__ import annotations
 
 import re
-
 import unicodedata
 from functools import lru_cache
 from importlib import resources
