@@ -377,8 +377,9 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
                       if subject_as_codes else str_column(s_codes, ids, frame.index))
 
     arm_codes, arm_names = _check_arms(frame, arms, problems)
-    out["visit"] = frame["visit"].astype(float)
-    visit = out["visit"].to_numpy()
+    visit_col = frame["visit"].astype(float)
+    out["visit"] = visit_col
+    visit = visit_col.to_numpy()
 
     # a subject randomised to two arms
     by_subject = _BySubject(s_codes)
