@@ -209,3 +209,15 @@ def test_the_loader_names_the_mapped_subject_column_to_the_guard():
         ct.load(raw.assign(ref_y=raw["ref_x"]), columns={"subject": "ref_x"})
     with pytest.raises(ct.IdentifierError, match="'mrn'"):  # and a record number stays one when mapped
         ct.load(raw.rename(columns={"ref_x": "mrn"}), columns={"subject": "mrn"})
+
+
+def test_mapping_problems_are_reported_from_the_text(tmp_path, monkeypatch):
+    text = _trial_csv()
+    path = _write(tmp_path, "trial.csv", text)
+    for kwargs in ({"columns": {"subject": "pid", "arm": "pid", "visit": "week"}},
+                   {"columns": {"subject": "nope", "arm": "group", "visit": "week"}},
+                   {"columns": {"sex": "pid", "arm": "group", "visit": "week"}}):
+        fast = _outcome(path, **kwargs)
+        with monkeypatch.context() as m:
+            _careful(m)
+            _same(fast, _outcome(path, **kwargs))

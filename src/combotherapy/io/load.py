@@ -149,9 +149,13 @@ def load(
     # columns read as codes of their text (the fast readers): every step below looks at each distinct text once.
     # Anything unusual (a mapping problem, no visit column, a wide file, baseline columns) turns them back into
     # the text the careful path has always worked on, so that its checks and messages are unchanged.
-    coded: dict[str, object] = {}
-    if read.coded and not problems and frame.shape[1] == width and frame.columns.is_unique:
-        coded = {frame.columns[i]: read.text_dtypes[i] for i in read.coded}
+    positions = read.coded
+    if positions and (problems or frame.shape[1] != width or not frame.columns.is_unique):
+        parts = [decode(frame.iloc[:, i], read.text_dtypes[i]) if i in read.text_dtypes else frame.iloc[:, i]
+                 for i in range(frame.shape[1])]
+        frame = pd.concat(parts, axis=1, ignore_index=True).set_axis(frame.columns, axis=1)
+        positions = ()
+    coded: dict[str, object] = {frame.columns[i]: read.text_dtypes[i] for i in positions}
     frame = normalise_missing(frame, coded=list(coded))
     frame, coded_notes = apply_missing_codes(frame, missing, problems, coded=coded)
     notes += coded_notes
