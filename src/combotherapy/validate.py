@@ -15,7 +15,7 @@ import pandas as pd
 from .arms import CANONICAL_ARMS, arm_order
 from .errors import ProblemCollector
 from .instruments import COVARIATE_RANGES, Instrument
-from .io.cells import DECIMAL_COMMA
+from .io.cells import DECIMAL_COMMA, recode
 from .io.decisions import shown_labels
 from .io.layout import ROW, _key
 from .io.readers import MISSING_TOKENS
@@ -39,8 +39,26 @@ def _text_block(frame: pd.DataFrame, positions: list[int]) -> tuple[pd.Series, t
     return flat.astype("string").str.strip(), block.shape
 
 
-def normalise_missing(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells that spell "missing" (blank, NA, '.', ...) become real missing values, text columns only."""
+def normalise_missing(frame: pd.DataFrame, coded=()) -> pd.DataFrame:
+    """Cells that spell "missing" (blank, NA, '.', ...) become real missing values, text columns only.
+
+    Columns named in ``coded`` hold codes of text (a Categorical of the cells' text): their distinct texts are
+    looked at once each.
+    """
+    if coded:
+        fixed = {}
+        for c in coded:
+            cat = frame[c].array
+            cats = pd.Series(np.asarray(cat.categories, dtype=object), dtype=object)
+            text = cats.astype("string").str.strip()
+            miss = text.isin(MISSING_TOKENS).fillna(False).to_numpy(dtype=bool) | text.isna().to_numpy()
+            if miss.any():
+                fixed[c] = recode(cat, cats.mask(pd.Series(miss)))
+        others = [c for c in frame.columns if c not in coded]
+        rest = (normalise_missing(frame[others]) if any(_is_text(frame[c].dtype) for c in others)
+                else frame[others])
+        parts = {c: fixed[c] if c in fixed else (rest[c] if c in rest.columns else frame[c]) for c in frame.columns}
+        return pd.DataFrame(parts, index=frame.index, copy=False)
     dtypes = frame.dtypes.to_numpy()
     text_pos = [i for i, d in enumerate(dtypes) if _is_text(d)]
     if not text_pos:
@@ -101,6 +119,25 @@ def subject_text(raw: pd.Series) -> pd.Series:
     return out.where(out.notna(), np.nan)
 
 
+def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes (-1 = missing) and the distinct values as an object Series, in order of first appearance: checks that
+    are a function of the value run once per distinct value and are mapped back through the codes."""
+    codes, uniques = pd.factorize(raw)
+    return np.asarray(codes), pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+
+
+def subject_codes(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Subject ids as codes of their text (:func:`subject_text` applied to each distinct id once): codes number the
+    subjects in order of first appearance (-1 = missing), and the Series holds their ids."""
+    codes, uniques = _distinct(raw)
+    if not isinstance(raw.dtype, pd.CategoricalDtype) and raw.dtype != object:
+        uniques = pd.Series(uniques.tolist(), dtype=raw.dtype)  # the column's own type: subject_text branches on it
+    text = subject_text(uniques)
+    again, ids = pd.factorize(text.astype(object))  # ids equal once trimmed ('a ' and 'a') are one subject
+    mapping = np.append(np.asarray(again), -1)
+    return mapping[codes], pd.Series(np.asarray(ids, dtype=object), dtype=object)
+
+
 def _rows(frame: pd.DataFrame, mask) -> pd.Series:
     return frame.loc[np.asarray(mask, dtype=bool), ROW]
 
@@ -149,15 +186,16 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemCollector) -> pd.Series:
+def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemCollector) -> tuple[np.ndarray, list]:
+    """Arm of each row: codes into the list of arm names returned (-1 = missing or not an arm)."""
     raw = frame["arm"]
-    missing = raw.isna()
+    codes, distinct = _distinct(raw)
+    missing = codes < 0
     if missing.any():
         problems.add("arm", "missing arm: every subject needs its randomised arm", _rows(frame, missing),
                      int(missing.sum()))
-    # labels are few: normalise each distinct label once, then map the column (no per-row Python)
-    distinct = pd.unique(raw[~missing].astype(object))
-    keys = raw.astype(object).map({v: _key(v) for v in distinct})
+    # labels are few: each distinct label is normalised and mapped once, then the codes carry it to the rows
+    keys = distinct.map(_key) if len(distinct) else pd.Series([], dtype=object)
     if arms:
         unnamed = [k for k, v in arms.items() if not isinstance(v, str) or not v.strip()]
         if unnamed:
@@ -171,51 +209,71 @@ def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemColl
         mapped = keys.map({k: canon.get(k.strip().lower()) for k in pd.unique(keys.dropna())})
         hint = (f"expected the canonical arms {list(CANONICAL_ARMS)}; map your labels with "
                 f"arms={{'<label>': 'physio', ...}} (other arm names are allowed when declared there)")
-    bad = mapped.isna() & ~missing
+    names = list(pd.unique(mapped.dropna()))
+    arm_of = np.append(mapped.map({a: i for i, a in enumerate(names)}).fillna(-1).to_numpy(dtype=np.int64), -1)
+    arm_codes = arm_of[codes]
+    bad_u = mapped.isna().to_numpy()
+    bad = np.append(bad_u, False)[codes]
     if bad.any():
-        seen = sorted(keys[bad].unique().tolist())[:10]
+        seen = sorted(keys[bad_u].unique().tolist())[:10]
         if arms and all(_is_number(k) for k in lookup) and not any(_is_number(s) for s in seen) and \
                 "not shown" not in shown_labels(seen, ""):
             # a Stata/SPSS/SAS column with value labels is read as its labels, not its numeric codes
             hint += (f"; the column holds text labels (value labels of a Stata file are applied when it is read), "
                      f"so map those, e.g. arms={{{seen[0]!r}: ...}}")
         problems.add("arm", f"{shown_labels(seen, 'arm labels')}; {hint}", _rows(frame, bad), int(bad.sum()))
-    return mapped
+    return arm_codes, names
 
 
-def _covariate(frame: pd.DataFrame, col: str, problems: ProblemCollector) -> pd.Series:
+def _covariate(frame: pd.DataFrame, col: str, problems: ProblemCollector, text: bool = False) -> pd.Series:
     """A column that is neither key nor outcome: numeric when every value is a number, else text.
 
     Numbers written with a decimal comma ('67,5') in a file not declared ``decimal=","`` are a problem:
-    kept as text they would become a factor with one level per value.
+    kept as text they would become a factor with one level per value. Text is looked at once per distinct
+    value. ``text=True``: the column is a Categorical of text cells (the fast reader's codes), checked as text.
     """
     raw = frame[col]
-    if pd.api.types.is_bool_dtype(raw.dtype) or isinstance(raw.dtype, pd.CategoricalDtype):
+    if not text and (pd.api.types.is_bool_dtype(raw.dtype) or isinstance(raw.dtype, pd.CategoricalDtype)):
         return raw
     if pd.api.types.is_numeric_dtype(raw.dtype):
         return _finite(frame, col, _real(frame, col, problems), problems)
-    text = raw.astype("string").str.strip()
-    num = pd.to_numeric(text, errors="coerce")
-    if (num.notna() | raw.isna()).all() and raw.notna().any():
-        return _finite(frame, col, num.astype(float), problems)
-    comma = text.str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool)
-    if comma.any() and (num.notna() | comma | raw.isna()).all():
+    codes, distinct = _distinct(raw)
+    if not text and raw.dtype != object and len(distinct):
+        distinct = pd.Series(distinct.tolist(), dtype=raw.dtype)  # the column's own type (str, ...)
+    stripped = distinct.astype("string").str.strip()
+    num = pd.to_numeric(stripped, errors="coerce")
+    if len(distinct) and num.notna().all():
+        return _finite(frame, col, pd.Series(np.append(num.to_numpy(dtype=float, na_value=np.nan), np.nan)[codes],
+                                             index=frame.index), problems)
+    comma_u = stripped.str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool).to_numpy()
+    if comma_u.any() and (num.notna().to_numpy() | comma_u).all():
+        comma = np.append(comma_u, False)[codes]
         problems.add(col, "numbers written with a decimal comma (such as 67,5): declare the file's decimal mark "
                      "with decimal=',' (and sep=';' for a semicolon-separated file)", _rows(frame, comma),
                      int(comma.sum()))
-    out = text.astype(object)
-    return out.where(raw.notna(), np.nan)
+    values = np.append(stripped.astype(object).to_numpy(), np.nan).astype(object)
+    return pd.Series(values[codes] if len(codes) else np.empty(0, dtype=object), index=frame.index, dtype=object)
 
 
-def _covariates(frame: pd.DataFrame, cols: list[str], problems: ProblemCollector) -> pd.DataFrame:
+#: above this many rows text covariates are typed column by column over their distinct values; below it, all
+#: text cells of a wide file at once (per-column calls cost milliseconds each: minutes for 10,000 columns)
+_TALL = 5000
+
+
+def _covariates(frame: pd.DataFrame, cols: list[str], problems: ProblemCollector,
+                text_codes: frozenset = frozenset()) -> pd.DataFrame:
     """Every covariate column typed, as one frame in ``cols`` order. Text columns whose cells are all numbers
     are converted in one pass over all their cells and kept as one float block (per-column Series cost
     milliseconds each: minutes for a 10,000-column file)."""
     if not cols:
         return pd.DataFrame(index=frame.index)
     dtypes = frame.dtypes
-    text_cols = [c for c in cols if _is_text(dtypes[c])]
-    parts: dict[str, pd.Series] = {c: _covariate(frame, c, problems) for c in cols if not _is_text(dtypes[c])}
+    text_cols = [c for c in cols if _is_text(dtypes[c]) or c in text_codes]
+    is_text = set(text_cols)
+    parts: dict[str, pd.Series] = {c: _covariate(frame, c, problems) for c in cols if c not in is_text}
+    if len(frame) > _TALL:  # many rows: column by column, each over its distinct values
+        parts.update({c: _covariate(frame, c, problems, text=c in text_codes) for c in text_cols})
+        text_cols = []
     blocks = []
     if text_cols:
         position = {c: i for i, c in enumerate(frame.columns)}
@@ -231,7 +289,7 @@ def _covariates(frame: pd.DataFrame, cols: list[str], problems: ProblemCollector
         for j in np.flatnonzero(~plain):
             c = text_cols[j]
             parts[c] = (_finite(frame, c, pd.Series(num[:, j], index=frame.index), problems) if numeric[j]
-                        else _covariate(frame, c, problems))
+                        else _covariate(frame, c, problems, text=c in text_codes))
     if parts:
         blocks.append(pd.DataFrame(parts, index=frame.index))
     out = pd.concat(blocks, axis=1) if len(blocks) > 1 else blocks[0]
@@ -254,36 +312,88 @@ def _covariate_ranges(frame: pd.DataFrame, out: pd.DataFrame, problems: ProblemC
                          int(bad.sum()))
 
 
+def _in_codes(codes: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
+    """Rows whose code (-1 = missing) is one of ``chosen`` (codes in 0..n-1)."""
+    flag = np.zeros(n + 1, dtype=bool)
+    flag[chosen] = True
+    return flag[codes]
+
+
+class _BySubject:
+    """Rows grouped by subject code once (missing subjects left out), for per-subject reductions with reduceat."""
+
+    def __init__(self, s_codes: np.ndarray):
+        rows = np.flatnonzero(s_codes >= 0)
+        codes = s_codes[rows]
+        if len(codes) > 1 and (codes[1:] < codes[:-1]).any():  # not already grouped: a stable sort groups them
+            order = np.argsort(codes, kind="stable")
+            rows, codes = rows[order], codes[order]
+        self.rows = rows
+        self.starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.empty(0, np.int64)
+        self.subjects = codes[self.starts] if len(codes) else np.empty(0, dtype=s_codes.dtype)
+
+    def varying(self, values: np.ndarray) -> np.ndarray:
+        """Subjects (codes) with more than one distinct non-missing value: the largest differs from the smallest."""
+        if not len(self.rows):
+            return np.empty(0, dtype=np.int64)
+        v = np.asarray(values, dtype=float)[self.rows]
+        high, low = np.fmax.reduceat(v, self.starts), np.fmin.reduceat(v, self.starts)
+        return np.asarray(self.subjects[~np.isnan(high) & (high != low)], dtype=np.int64)
+
+
+def str_column(codes: np.ndarray, values: pd.Series, index=None) -> pd.Series:
+    """A ``str`` column from codes (-1 = missing) into distinct texts, built by Arrow without a Python object per
+    row."""
+    import pyarrow as pa
+
+    dictionary = pa.array(values.to_numpy(dtype=object), type=pa.string())
+    taken = dictionary.take(pa.array(codes, mask=codes < 0)) if len(codes) else pa.array([], type=pa.string())
+    return pd.Series(pd.array(taken, dtype="str"), index=index)
+
+
 def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Mapping[str, Instrument],
-                  problems: ProblemCollector) -> pd.DataFrame:
-    """Check and type the canonical columns; problems go to ``problems`` (the caller raises)."""
+                  problems: ProblemCollector, subject_as_codes: bool = False,
+                  text_codes: frozenset = frozenset()) -> pd.DataFrame:
+    """Check and type the canonical columns; problems go to ``problems`` (the caller raises).
+
+    Checks that are a function of one value (subject ids, arm labels) run once per distinct value; checks
+    across rows (one arm per subject, one row per subject and visit, subject-level outcomes) run on integer
+    codes. With ``subject_as_codes`` the subject column comes back as a Categorical (the loader sorts by it, then
+    makes it text); otherwise as ``str``. ``text_codes`` names columns held as Categoricals of text cells (the
+    fast reader's codes): they are checked as the text they hold.
+    """
     # columns are collected in a dict and the frame built once at the end (assigning thousands of columns
     # one at a time is quadratic in their number)
     out: dict[str, object] = {ROW: frame[ROW].to_numpy()}
 
     # subject: a string id; never missing
     subj = frame["subject"]
-    miss = subj.isna()
+    s_codes, ids = subject_codes(subj)
+    miss = s_codes < 0
     if miss.any():
         problems.add("subject", "missing subject id", _rows(frame, miss), int(miss.sum()))
-    subject = subject_text(subj).astype("str")
-    out["subject"] = subject
+    n_subjects = len(ids)
+    out["subject"] = (pd.Categorical.from_codes(s_codes, categories=pd.Index(ids, dtype=object), validate=False)
+                      if subject_as_codes else str_column(s_codes, ids, frame.index))
 
-    arm = _check_arms(frame, arms, problems)
-    out["visit"] = frame["visit"].astype(float)
+    arm_codes, arm_names = _check_arms(frame, arms, problems)
+    visit_col = frame["visit"].astype(float)
+    out["visit"] = visit_col
+    visit = visit_col.to_numpy()
 
     # a subject randomised to two arms
-    pairs = pd.DataFrame({"s": subject, "a": arm}).dropna()
-    n_arms = pairs.groupby("s")["a"].nunique()
-    two = n_arms.index[n_arms > 1]
+    by_subject = _BySubject(s_codes)
+    two = by_subject.varying(np.where(arm_codes >= 0, arm_codes, np.nan))
     if len(two):
-        rows = frame.loc[subject.isin(two).to_numpy(), ROW]
+        rows = frame.loc[_in_codes(s_codes, two, n_subjects), ROW]
         problems.add("arm", f"{len(two)} subject{'s appear' if len(two) > 1 else ' appears'} in more than one arm "
                      "(a subject is randomised once)", rows, len(rows))
 
     # one row per subject and visit
-    keys = pd.DataFrame({"subject": subject, "visit": out["visit"]})
-    dup = keys.duplicated(keep=False) & keys["subject"].notna() & keys["visit"].notna()
+    v_codes = np.asarray(pd.factorize(visit)[0])
+    known = (s_codes >= 0) & (v_codes >= 0)
+    key = s_codes.astype(np.int64) * (int(v_codes.max()) + 2 if len(v_codes) else 1) + v_codes
+    dup = pd.Series(np.where(known, key, -1 - np.arange(len(key)))).duplicated(keep=False).to_numpy() & known
     if dup.any():
         problems.add("visit", "duplicate subject-visit rows: expected one row per subject and visit",
                      _rows(frame, dup), int(dup.sum()))
@@ -309,21 +419,23 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
         out[col] = vals
 
     # other columns: covariates
-    covariates = _covariates(frame, [c for c in frame.columns if c not in out and c not in ("arm", ROW)], problems)
+    covariates = _covariates(frame, [c for c in frame.columns if c not in out and c not in ("arm", ROW)], problems,
+                             frozenset(text_codes))
     _covariate_ranges(frame, covariates, problems)
 
     # subject-level outcomes are constant within a subject
     for col, inst in instruments.items():
         if inst.level != "subject" or col not in out:
             continue
-        varies = pd.Series(out[col]).groupby(subject.to_numpy()).nunique(dropna=True)
-        bad_s = varies.index[varies > 1]
+        bad_s = by_subject.varying(pd.Series(out[col]).to_numpy(dtype=float))
         if len(bad_s):
-            rows = frame.loc[subject.isin(bad_s).to_numpy(), ROW]
+            rows = frame.loc[_in_codes(s_codes, bad_s, n_subjects), ROW]
             problems.add(col, f"a subject-level outcome takes different values within {len(bad_s)} "
                          "subject(s): expected one value per subject", rows, len(rows))
 
-    levels = arm_order([a for a in arm.dropna().unique()])
+    levels = arm_order(list(arm_names))
+    position = {a: i for i, a in enumerate(levels)}
+    recoded = np.append(np.array([position[a] for a in arm_names], dtype=np.int64), -1)[arm_codes]
     result = pd.concat([pd.DataFrame(out, index=frame.index), covariates], axis=1)
-    result.insert(1, "arm", pd.Categorical(arm, categories=levels, ordered=True))
+    result.insert(1, "arm", pd.Categorical.from_codes(recoded, categories=levels, ordered=True, validate=False))
     return result

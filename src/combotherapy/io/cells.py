@@ -16,7 +16,8 @@ import pandas as pd
 
 from ..errors import ProblemCollector
 
-__all__ = ["check_cells", "apply_missing_codes", "read_decimal_commas", "DECIMAL_COMMA", "clean_name"]
+__all__ = ["check_cells", "apply_missing_codes", "read_decimal_commas", "DECIMAL_COMMA", "clean_name", "recode",
+           "decode"]
 
 #: a number written with a decimal comma: 67,5 or -0,25 (no thousands separators)
 DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
@@ -44,18 +45,41 @@ def _decode_bytes(col: pd.Series) -> tuple[pd.Series, bool]:
     return out, True
 
 
-def check_cells(frame: pd.DataFrame, problems: ProblemCollector) -> pd.DataFrame:
+def recode(cat: pd.Categorical, values) -> pd.Categorical:
+    """``cat`` with each category replaced by the matching entry of ``values`` (missing allowed); categories that
+    become equal are merged. One pass over the distinct values and one over the codes."""
+    new, uniques = pd.factorize(pd.Series(np.asarray(values, dtype=object), dtype=object))
+    mapping = np.append(new.astype(np.int32), np.int32(-1))  # code -1 (missing) stays -1
+    return pd.Categorical.from_codes(mapping[np.asarray(cat.codes)], categories=pd.Index(uniques, dtype=object),
+                                     validate=False)
+
+
+def decode(col: pd.Series, dtype=object) -> pd.Series:
+    """A column of codes (a Categorical of text) back to its cells' text, with the reader's dtype."""
+    cat = col.array
+    values = np.asarray(cat.categories, dtype=object)
+    codes = np.asarray(cat.codes)
+    out = np.append(values, np.nan).astype(object)[codes] if len(codes) else np.empty(0, dtype=object)
+    series = pd.Series(out, index=col.index, name=col.name, dtype=object)
+    return series if dtype == np.dtype(object) else series.astype(dtype)
+
+
+def check_cells(frame: pd.DataFrame, problems: ProblemCollector, skip=()) -> pd.DataFrame:
     """Report cells that cannot be trial data; bytes become text. Returns the (possibly decoded) frame.
 
-    Problems name the column and what it holds, never a value: the column may hold identifiers.
+    Problems name the column and what it holds, never a value: the column may hold identifiers. Columns at the
+    positions ``skip`` hold text by construction (the fast reader's codes) and are not looked at.
     """
     decoded: dict[str, pd.Series] = {}
     dtypes = frame.dtypes.to_numpy()
+    skip = set(skip)
     objects = [i for i, d in enumerate(dtypes) if pd.api.types.is_object_dtype(d)]
     # the kind of every object column from one 2-D array: per-column pandas access costs milliseconds
     block = frame.iloc[:, objects].to_numpy(dtype=object) if objects else None
     kinds = {i: pd.api.types.infer_dtype(block[:, j], skipna=True) for j, i in enumerate(objects)}
     for i, c in enumerate(frame.columns):  # a loop over columns; each check is vectorised over its cells
+        if i in skip:
+            continue
         if kinds.get(i) in ("string", "empty", "integer", "floating", "boolean", "mixed-integer-float"):
             continue  # plain text or numbers: nothing to check
         if i not in kinds and (pd.api.types.is_string_dtype(dtypes[i]) or pd.api.types.is_numeric_dtype(dtypes[i])):
@@ -115,7 +139,7 @@ def _code_text(code) -> str:
 
 
 def apply_missing_codes(frame: pd.DataFrame, missing: Mapping[str, Sequence] | None,
-                        problems: ProblemCollector) -> tuple[pd.DataFrame, list[str]]:
+                        problems: ProblemCollector, coded=()) -> tuple[pd.DataFrame, list[str]]:
     """Cells holding a declared missing-value code become missing; notes say how many, per column.
 
     ``missing`` maps a column (as named after ``columns=`` mapping, or ``"*"`` for every column) to its
@@ -137,6 +161,19 @@ def apply_missing_codes(frame: pd.DataFrame, missing: Mapping[str, Sequence] | N
         col = frame[c]
         wanted = {_code_text(code) for code in codes}
         numeric = np.array([float(t) for t in wanted if _is_float(t)], dtype=float)
+        if c in coded:  # codes of text: each distinct text is compared once
+            cats = pd.Series(np.asarray(col.array.categories, dtype=object), dtype=object)
+            text = cats.astype("string").str.strip()
+            on = text.isin(wanted).fillna(False).to_numpy(dtype=bool)
+            if len(numeric):
+                on = on | np.isin(pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan), numeric)
+            codes = np.asarray(col.array.codes)
+            hit = np.append(on, False)[codes]
+            if hit.any():
+                changed[c] = pd.Series(recode(col.array, cats.mask(pd.Series(on))), index=col.index, name=c)
+                notes.append(f"column '{clean_name(c)}': {int(hit.sum())} cell{'s' if hit.sum() > 1 else ''} holding "
+                             "a declared missing-value code read as missing (missing=)")
+            continue
         if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
             hit = np.isin(col.to_numpy(dtype=float, na_value=np.nan), numeric)
         else:
@@ -161,7 +198,7 @@ def _is_float(text: str) -> bool:
     return True
 
 
-def read_decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:
+def read_decimal_commas(frame: pd.DataFrame, coded=()) -> pd.DataFrame:
     """Cells that are numbers written with a decimal comma ('67,5') get a decimal point ('67.5').
 
     Only for files declared ``decimal=","``; other text is left as written (the validator then reports
@@ -170,6 +207,14 @@ def read_decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:
     changed = {}
     for i, c in enumerate(frame.columns):
         col = frame.iloc[:, i]
+        if i in coded:  # the distinct texts, once each
+            cats = pd.Series(np.asarray(col.array.categories, dtype=object), dtype=object)
+            text = cats.astype("string").str.strip()
+            comma = text.str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool)
+            if comma.any():
+                fixed = cats.where(~comma, text.str.replace(",", ".", regex=False).astype(object))
+                changed[c] = pd.Series(recode(col.array, fixed), index=col.index, name=c)
+            continue
         if col.dtype != object and not pd.api.types.is_string_dtype(col.dtype):
             continue
         text = col.astype("string").str.strip()

@@ -88,8 +88,10 @@ def _outcome_suggestion(col: str, values: pd.Series, constant: bool, taken: set[
     return None if best is None else best[1]
 
 
-def decide(data: pd.DataFrame, instruments: Mapping[str, Instrument], mapped: Iterable[str]) -> list[Decision]:
-    """Decisions about the validated canonical frame ``data`` (sorted by subject and visit)."""
+def decide(data: pd.DataFrame, instruments: Mapping[str, Instrument], mapped: Iterable[str],
+           subject_codes: np.ndarray | None = None) -> list[Decision]:
+    """Decisions about the validated canonical frame ``data`` (sorted by subject and visit); ``subject_codes``,
+    when the caller has them, number its subjects (equal codes, equal subjects)."""
     mapped = set(mapped)
     covariates = [c for c in data.columns if c not in KEY_COLUMNS and c not in instruments]
     out: list[Decision] = []
@@ -104,11 +106,22 @@ def decide(data: pd.DataFrame, instruments: Mapping[str, Instrument], mapped: It
     # within-subject change, for every covariate at once: the frame is sorted by subject, so a change is a
     # row whose value differs from the row before it of the same subject (missing cells never count)
     block = data[covariates]
-    same = (data["subject"].to_numpy()[1:] == data["subject"].to_numpy()[:-1])[:, None]
-    cur, prev = block.iloc[1:].to_numpy(dtype=object), block.iloc[:-1].to_numpy(dtype=object)
+    subject = data["subject"]
+    codes = subject_codes if subject_codes is not None else np.asarray(pd.factorize(subject)[0])
+    same = codes[1:] == codes[:-1]
     filled = block.notna().to_numpy()
-    changes = (same & filled[1:] & filled[:-1] & (cur != prev)).any(axis=0) if len(block) > 1 else \
-        np.zeros(len(covariates), dtype=bool)
+    changes = np.zeros(len(covariates), dtype=bool)
+    if 1 < len(block) <= 5000:  # a few rows (a wide file): one comparison of every cell at once
+        cur, prev = block.iloc[1:].to_numpy(dtype=object), block.iloc[:-1].to_numpy(dtype=object)
+        changes = (same[:, None] & filled[1:] & filled[:-1] & (cur != prev)).any(axis=0)
+    elif len(block) > 1:
+        # column by column: numbers compare as numbers, other cells as objects (a frame-wide object array of every
+        # cell would cost a Python object per cell)
+        for j in range(len(covariates)):
+            col = block.iloc[:, j]
+            values = (col.to_numpy(dtype=float) if pd.api.types.is_float_dtype(col.dtype)
+                      else col.to_numpy(dtype=object))
+            changes[j] = bool((same & filled[1:, j] & filled[:-1, j] & (values[1:] != values[:-1])).any())
     baseline = (data["visit"].to_numpy(dtype=float) == 0.0)
     only_later = filled.any(axis=0) & ~filled[baseline].any(axis=0) if baseline.any() else \
         np.zeros(len(covariates), dtype=bool)

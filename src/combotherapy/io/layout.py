@@ -177,47 +177,65 @@ def _is_missing(values: pd.Series) -> np.ndarray:
 
 
 def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemCollector) -> pd.Series:
-    """Visit column -> float weeks: numbers as they are, labels through ``visits=`` or 'Week 12'/'baseline'."""
+    """Visit column -> float weeks: numbers as they are, labels through ``visits=`` or 'Week 12'/'baseline'.
+
+    Each distinct label is parsed once and the result mapped back to the rows through its codes.
+    """
     raw = frame["visit"]
-    missing = _is_missing(raw)
+    codes, uniques = pd.factorize(raw)
+    codes = np.asarray(codes)
+    distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    if not isinstance(raw.dtype, pd.CategoricalDtype) and raw.dtype != object and len(distinct):
+        distinct = pd.Series(distinct.tolist(), dtype=raw.dtype)  # the column's own type, as a row would have
+    n = len(distinct)
+
+    def rows(mask_u: np.ndarray, missing_too: bool = False) -> np.ndarray:
+        return np.append(mask_u, missing_too)[codes]
+
+    missing_u = _is_missing(distinct) if n else np.zeros(0, dtype=bool)
+    missing = rows(missing_u, True)
     if missing.any():
         problems.add("visit", "missing visit: every row needs a visit (weeks since randomisation, 0 = baseline)",
                      frame.loc[missing, ROW], int(missing.sum()))
-    text = raw.astype("string").str.strip()
-    out = pd.Series(np.nan, index=frame.index, dtype=float)
+    text = distinct.astype("string").str.strip()
+    out = pd.Series(np.nan, index=distinct.index, dtype=float)
     if visits:
         lookup = {_key(k): float(v) for k, v in visits.items()}
         labels = {s: lookup.get(_key(s), np.nan) for s in pd.unique(text.dropna())}  # once per distinct label
         mapped = text.astype(object).map(labels).astype(float)
         out = mapped
-    numeric = pd.to_numeric(text.where(~pd.Series(missing, index=frame.index)), errors="coerce").astype(float)
+    numeric = pd.to_numeric(text.where(~pd.Series(missing_u, index=distinct.index)), errors="coerce").astype(float)
     out = out.fillna(numeric)
     week = text.str.extract(_WEEK_LABEL, expand=False)
-    negative = text.str.match(_NEGATIVE_WEEK).fillna(False).astype(bool).to_numpy()
-    week = week.mask(negative)
+    negative_u = text.str.match(_NEGATIVE_WEEK).fillna(False).astype(bool).to_numpy()
+    week = week.mask(negative_u)
     out = out.fillna(pd.to_numeric(week, errors="coerce").astype(float))
+    negative = rows(negative_u)
     if negative.any():
         problems.add("visit", "labels such as 'Week -2' are negative visit times: expected weeks since "
                      "randomisation, 0 or more (map screening visits to 0 with visits= if they are the baseline)",
                      frame.loc[negative, ROW], int(negative.sum()))
     out = out.mask(text.str.match(_BASELINE_LABEL).fillna(False).astype(bool) & out.isna(), 0.0)
-    bad = out.isna().to_numpy() & ~missing & ~negative
+    bad_u = out.isna().to_numpy() & ~missing_u & ~negative_u
+    bad = rows(bad_u)
     if bad.any():
-        labels = sorted(text[bad].unique().tolist())[:10]
+        labels = sorted(text[bad_u].unique().tolist())[:10]
         known = f"; visits= maps {sorted(map(str, visits))}" if visits else ""
         problems.add("visit", f"{shown_labels(labels, 'visit labels')} are not weeks: expected numbers (weeks since randomisation, "
                      f"0 = baseline) or labels mapped with visits={{label: week}}{known}",
                      frame.loc[bad, ROW], int(bad.sum()))
-    inf = np.isinf(out.to_numpy())
+    week_u = out.to_numpy(dtype=float)
+    inf_u = np.isinf(week_u)
+    inf = rows(inf_u)
     if inf.any():
         problems.add("visit", "infinite visit times: expected weeks since randomisation, a finite number",
                      frame.loc[inf, ROW], int(inf.sum()))
-        out = out.mask(inf)
-    neg = (out < 0).to_numpy()
+        week_u = np.where(inf_u, np.nan, week_u)
+    neg = rows(week_u < 0)
     if neg.any():
         problems.add("visit", "negative visit times: expected weeks since randomisation, 0 or more",
                      frame.loc[neg, ROW], int(neg.sum()))
-    return out
+    return pd.Series(np.append(week_u, np.nan)[codes], index=frame.index, dtype=float)
 
 
 def _key(label) -> str:

@@ -12,8 +12,8 @@ import pandas as pd
 from ..errors import DataError, ProblemCollector
 from ..instruments import REGISTRY, Instrument, check_declared, instrument_for
 from ..trial import KEY_COLUMNS, Decision, Trial, check_design
-from ..validate import normalise_missing, validate_long
-from .cells import apply_missing_codes, clean_name
+from ..validate import normalise_missing, str_column, validate_long
+from .cells import apply_missing_codes, clean_name, decode
 from .decisions import decide, role_suggestions
 from .layout import (
     BASELINE_SUFFIX,
@@ -164,16 +164,31 @@ def load(
         return load_lazy(source, backend=backend or "duckdb", table=table, columns=columns, arms=arms,  # type: ignore[return-value]
                          layout=layout, outcomes=outcomes, visits=visits, missing=missing,
                          allow_identifiers=allow_identifiers)
-    read = read_table(source, encoding=encoding, sheet=sheet, sep=sep, decimal=decimal)
+    read = read_table(source, encoding=encoding, sheet=sheet, sep=sep, decimal=decimal, coded=True)
     frame, name, notes = read.frame, read.name, list(read.notes)
     declared = check_declared(dict(outcomes) if outcomes else None)
     problems = ProblemCollector()
 
+    width = frame.shape[1]
     frame = apply_columns(frame, columns, problems)
-    frame = normalise_missing(frame)
-    frame, coded = apply_missing_codes(frame, missing, problems)
-    notes += coded
+    # columns read as codes of their text (the fast readers): every step below looks at each distinct text once.
+    # Anything unusual (a mapping problem, no visit column, a wide file, baseline columns) turns them back into
+    # the text the careful path has always worked on, so that its checks and messages are unchanged.
+    positions = read.coded
+    if positions and (problems or frame.shape[1] != width or not frame.columns.is_unique):
+        parts = [decode(frame.iloc[:, i], read.text_dtypes[i]) if i in read.text_dtypes else frame.iloc[:, i]
+                 for i in range(frame.shape[1])]
+        frame = pd.concat(parts, axis=1, ignore_index=True).set_axis(frame.columns, axis=1)
+        positions = ()
+    coded: dict[str, object] = {frame.columns[i]: read.text_dtypes[i] for i in positions}
+    frame = normalise_missing(frame, coded=list(coded))
+    frame, coded_notes = apply_missing_codes(frame, missing, problems, coded=coded)
+    notes += coded_notes
     _guard_identifiers(frame, columns, allow_identifiers)
+    fast = (not problems and layout != "wide" and all(c in frame.columns for c in (*REQUIRED, "visit"))
+            and not any(str(c).endswith(BASELINE_SUFFIX) for c in frame.columns))
+    if coded and not fast:
+        frame, coded = _decoded(frame, coded), {}
 
     missing_required = [c for c in REQUIRED if c not in frame.columns]
     for c in missing_required:
@@ -229,12 +244,17 @@ def load(
                                                  if i.level == "subject" and c in frame.columns]
         frame = add_baseline_rows(frame, baseline_cols, subject_cols, problems)
 
-    data = validate_long(frame, arms=arms, instruments=instruments, problems=problems)
+    text_codes: frozenset[str] = frozenset()
+    if coded:
+        frame, text_codes = _typed(frame, coded, keep=KEY_COLUMNS)
+    data = validate_long(frame, arms=arms, instruments=instruments, problems=problems, subject_as_codes=True,
+                         text_codes=text_codes)
     _raise(problems, name)
 
-    data = _canonical_order(data, list(instruments))
+    data, subject_codes = _canonical_order(data, list(instruments))
     notes += [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
-    decisions = [Decision("note", None, n) for n in notes] + decide(data, instruments, (columns or {}).keys())
+    decisions = [Decision("note", None, n) for n in notes] + decide(data, instruments, (columns or {}).keys(),
+                                                                   subject_codes)
     return Trial._from_validated(data, instruments, source=name, decisions=decisions, design=design)
 
 
@@ -296,15 +316,59 @@ def _guard_identifiers(frame: pd.DataFrame, columns: Mapping[str, str] | None, a
                             for c in frame.columns], axis=1)
     allowed = {str(a) for a in ([allow] if isinstance(allow, str) else allow)}
     allowed |= {source_of[a] for a in list(allowed) if a in source_of}
-    check_identifiers(named, allow=tuple(allowed))
+    # the mapped subject column is named to the guard: structured study ids (101-01-0001) are legitimate there
+    subject = source_of.get("subject", "subject")
+    check_identifiers(named, allow=tuple(allowed), subject=subject if subject in named.columns else None)
 
 
-def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
+def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     # subjects in the order the file lists them, visits in time order; positional, so that no helper column
-    # can collide with a user's column name
-    first = pd.factorize(data["subject"])[0]
+    # can collide with a user's column name. The subject column arrives as codes (numbered in order of first
+    # appearance) and leaves as text.
+    subject = data["subject"].array
+    first = np.asarray(subject.codes)
     order = np.lexsort((data["visit"].to_numpy(dtype=float), first))
     rest = [c for c in data.columns if c not in (*KEY_COLUMNS, *outcomes, ROW)]
-    return data[list(KEY_COLUMNS) + outcomes + rest].iloc[order].reset_index(drop=True)
+    out = data[list(KEY_COLUMNS) + outcomes + rest].take(order).reset_index(drop=True)
+    codes = first[order]
+    out["subject"] = str_column(codes, pd.Series(np.asarray(subject.categories, dtype=object)), out.index)
+    return out, codes
+
+
+def _decoded(frame: pd.DataFrame, coded: Mapping[str, object]) -> pd.DataFrame:
+    """Columns of codes back to the text (and dtype) the careful path reads."""
+    parts = {c: decode(frame[c], coded[c]) if c in coded else frame[c] for c in frame.columns}
+    return pd.DataFrame(parts, index=frame.index, copy=False)
+
+
+def _typed(frame: pd.DataFrame, coded: Mapping[str, object], keep: Sequence[str]) -> tuple[pd.DataFrame,
+                                                                                          frozenset[str]]:
+    """Columns of codes whose every present text is a number become float columns, parsed once per distinct text
+    exactly as the validator parses text (``pd.to_numeric`` of the trimmed text); the others stay codes, returned
+    by name, for the validator to check as the text they hold. ``keep`` columns (subject, arm, visit) stay codes:
+    their checks work on codes and distinct values."""
+    parts = {}
+    text = set()
+    for c in frame.columns:
+        if c not in coded or c in keep:
+            parts[c] = frame[c]
+            continue
+        cat = frame[c].array
+        codes = np.asarray(cat.codes)
+        stripped = pd.Series(np.asarray(cat.categories, dtype=object), dtype=object).astype("string").str.strip()
+        number = pd.to_numeric(stripped, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if not len(codes) or codes.max() < 0:
+            numeric = False  # no value at all: text, as the careful path keeps it
+        elif not np.isnan(number).any():
+            numeric = True   # every distinct text is a number (so every one that occurs)
+        else:
+            used = np.bincount(codes[codes >= 0], minlength=len(cat.categories)) > 0
+            numeric = not np.isnan(number[used]).any()
+        if numeric:
+            parts[c] = pd.Series(np.append(number, np.nan)[codes], index=frame.index, dtype=float)
+        else:
+            parts[c] = frame[c]
+            text.add(c)
+    return pd.DataFrame(parts, index=frame.index, copy=False), frozenset(text)
 
 

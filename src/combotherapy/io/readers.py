@@ -8,6 +8,8 @@ never written. Every failure of a reader, whatever the library raised, becomes a
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -40,6 +42,11 @@ class Source:
     frame: pd.DataFrame
     name: str
     notes: list[str] = field(default_factory=list)
+    #: positions of the columns read as codes of their text (``coded=True``): each is a pandas Categorical whose
+    #: categories are the cells' text as written (CSV) or as stored (Parquet strings), and whose dtype the
+    #: careful path would have seen is in ``text_dtypes``
+    coded: tuple[int, ...] = ()
+    text_dtypes: dict[int, object] = field(default_factory=dict)
 
 
 def _read_text(path: Path, sep: str, encoding: str | None) -> pd.DataFrame:
@@ -62,6 +69,116 @@ def _read_text(path: Path, sep: str, encoding: str | None) -> pd.DataFrame:
         raise DataError(f"cannot parse {path.name} as delimited text: {_short(e)}") from None
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}; use a Python codec name such as 'utf-8' or 'latin-1'") from None
+
+
+#: the fast readers are used on tall files: at least this many rows per column
+_TALL = 10
+
+_UTF8 = {None, "utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig", "UTF-8", "UTF8", "UTF-8-SIG"}
+
+
+def _read_text_coded(path: Path, sep: str, encoding: str | None) -> pd.DataFrame | None:
+    """The fast reader of a text file: every column as the codes of its distinct texts (Arrow's CSV reader).
+
+    The cells are exactly the text the careful reader (:func:`_read_text`) gets: no type inference, no missing
+    values (empty cells are empty text), blank lines kept as empty rows. Returns None whenever the file is not
+    plainly rectangular UTF-8 text with unique, non-empty headers (ragged rows, a whitespace-only line, a bad
+    byte, a header pandas would rename...): the careful reader then reads it and reports what it finds.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if encoding not in _UTF8:
+        return None
+    try:
+        names, rows = _header_names(path, sep)
+        if not names or len(set(names)) < len(names) or any(not n for n in names) or rows < _TALL * len(names):
+            return None  # a wide file (few rows, many columns) gains nothing from codes: read as text
+        text = pa.dictionary(pa.int32(), pa.string())
+        table = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False,
+                                             newlines_in_values=_holds(path, b'"')),
+            convert_options=pacsv.ConvertOptions(column_types={n: text for n in names}, strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False, null_values=[]))
+    except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError, csv.Error):
+        return None
+    if table.num_rows == 0 or table.column_names != names:
+        return None
+    return _coded_frame(table)
+
+
+def _header_names(path: Path, sep: str) -> tuple[list[str] | None, float]:
+    """The header row's names, as Python's csv module reads the first record (None if it cannot), and a rough
+    count of the rows (the file's size over the length of its first lines)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        head = fh.read(1 << 20)
+    rows = csv.reader(io.StringIO(head), delimiter=sep)
+    first = next(rows, None)
+    if first is None or ("\n" not in head and "\r" not in head and len(head) == 1 << 20):
+        return None, 0.0
+    lines = head.count("\n") or 1
+    return first, path.stat().st_size / max(len(head.encode("utf-8")) / lines, 1.0)
+
+
+def _holds(path: Path, needle: bytes) -> bool:
+    """Does the file hold these bytes anywhere (a quote: values may then hold line breaks)?"""
+    import mmap
+
+    with open(path, "rb") as fh:
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return mm.find(needle) >= 0
+
+
+def _coded_frame(table) -> pd.DataFrame:
+    """An Arrow table whose columns are dictionary-encoded text -> a frame of pandas Categoricals (no copy of the
+    text per cell: each column is its codes and its distinct values)."""
+    import pyarrow as pa
+
+    table = table.unify_dictionaries()
+    columns = {}
+    for j in range(table.num_columns):
+        col = table.column(j)
+        if col.num_chunks == 0:
+            col = pa.chunked_array([pa.array([], type=col.type)])
+        dictionary = col.chunk(0).dictionary
+        codes = np.concatenate([np.asarray(c.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
+                                for c in col.chunks]) if col.num_chunks > 1 else \
+            np.asarray(col.chunk(0).indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
+        categories = pd.Index(dictionary.to_numpy(zero_copy_only=False), dtype=object)
+        columns[j] = pd.Categorical.from_codes(codes, categories=categories, validate=False)
+    frame = pd.DataFrame(columns, copy=False)
+    frame.columns = table.column_names
+    return frame
+
+
+def _read_parquet_coded(path: Path) -> tuple[pd.DataFrame, tuple[int, ...], dict[int, object]] | None:
+    """Parquet with its string columns read as codes of their distinct values (other columns as pandas reads them).
+
+    Returns None when the file has no plain string column, or anything unusual (then it is read as before).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        return None
+    meta = schema.pandas_metadata or {}
+    index = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+    strings = [f.name for f in schema if f.name not in index
+               and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+    if not strings or len(set(schema.names)) < len(schema.names):
+        return None
+    try:
+        if pq.read_metadata(path).num_rows < _TALL * len(schema.names):
+            return None
+    except (pa.ArrowException, OSError):
+        return None
+    frame = pd.read_parquet(path, read_dictionary=strings)
+    coded = tuple(i for i, c in enumerate(frame.columns) if c in set(strings)
+                  and isinstance(frame.dtypes.iloc[i], pd.CategoricalDtype))
+    return frame, coded, {i: pd.StringDtype(na_value=np.nan) for i in coded}
 
 
 def _header_cells(path: Path, suffix: str, sep: str, encoding: str | None, sheet) -> list[str] | None:
@@ -228,25 +345,34 @@ def read_source(source: str | os.PathLike | pd.DataFrame, *, encoding: str | Non
 
 
 def read_table(source: str | os.PathLike | pd.DataFrame, *, encoding: str | None = None,
-               sheet: str | int | None = None, sep: str | None = None, decimal: str | None = None) -> Source:
-    """Read ``source``; the result carries notes (sheets not read, ...). Every failure is a DataError."""
+               sheet: str | int | None = None, sep: str | None = None, decimal: str | None = None,
+               coded: bool = False) -> Source:
+    """Read ``source``; the result carries notes (sheets not read, ...). Every failure is a DataError.
+
+    With ``coded=True`` (the loader's fast path) text files and the string columns of Parquet files come back as
+    pandas Categoricals of their cells' text, listed in ``Source.coded``; their values are exactly the text the
+    default reader gives (``Source.text_dtypes`` says which dtype that is), only stored once per distinct value.
+    """
     if decimal not in (None, ".", ","):
         raise DataError(f"decimal must be '.' or ',', not {decimal!r}")
     if sep is not None and (not isinstance(sep, str) or len(sep) != 1):
         raise DataError(f"sep must be one character such as ',', ';' or a tab, not {sep!r}")
+    positions: tuple[int, ...] = ()
+    dtypes: dict[int, object] = {}
     if isinstance(source, pd.DataFrame):
         frame, name, notes = source.copy(), "DataFrame", []
     else:
-        frame, name, notes = _read_path(source, encoding, sheet, sep)
+        frame, name, notes, positions, dtypes = _read_path(source, encoding, sheet, sep, coded)
     problems = ProblemCollector()
-    frame = check_cells(frame, problems)
+    frame = check_cells(frame, problems, skip=positions)
     problems.raise_if_any(message=f"cannot read {name}:")
     if decimal == ",":
-        frame = read_decimal_commas(frame)
-    return Source(frame, name, notes)
+        frame = read_decimal_commas(frame, coded=positions)
+    return Source(frame, name, notes, positions, dtypes)
 
 
-def _read_path(source, encoding, sheet, sep) -> tuple[pd.DataFrame, str, list[str]]:
+def _read_path(source, encoding, sheet, sep, coded=False) -> tuple[pd.DataFrame, str, list[str], tuple[int, ...],
+                                                                  dict[int, object]]:
     if not isinstance(source, (str, os.PathLike)):
         raise DataError(f"source must be a file path or a pandas DataFrame, not {type(source).__name__}")
     path = Path(source)
@@ -259,8 +385,18 @@ def _read_path(source, encoding, sheet, sep) -> tuple[pd.DataFrame, str, list[st
     suffix = path.suffix.lower()
     text_sep = sep or ("," if suffix == ".csv" else "\t")
     notes: list[str] = []
+    positions: tuple[int, ...] = ()
+    dtypes: dict[int, object] = {}
     try:
-        if suffix in (".csv", ".tsv", ".txt"):
+        fast = _read_text_coded(path, text_sep, encoding) if coded and suffix in (".csv", ".tsv", ".txt") else None
+        typed = _read_parquet_coded(path) if coded and suffix in (".parquet", ".pq") else None
+        if fast is not None:
+            frame = fast
+            positions = tuple(range(frame.shape[1]))
+            dtypes = {i: np.dtype(object) for i in positions}
+        elif typed is not None:
+            frame, positions, dtypes = typed
+        elif suffix in (".csv", ".tsv", ".txt"):
             frame = _read_text(path, text_sep, encoding)
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
@@ -289,11 +425,11 @@ def _read_path(source, encoding, sheet, sep) -> tuple[pd.DataFrame, str, list[st
     except Exception as e:  # noqa: BLE001 - any reader failure is a problem with the file, told as one
         raise DataError(f"cannot read {path.name} as {suffix[1:]} (truncated or damaged?): "
                         f"{type(e).__name__}: {_short(e)}") from None
-    if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm") and _maybe_mangled(frame.columns):
+    if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm") and fast is None and _maybe_mangled(frame.columns):
         frame = _restore_repeated_names(frame, _header_cells(path, suffix, text_sep, encoding, sheet))
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise DataError(f"{path.name} has no data rows" + ("" if frame.shape[1] else " and no columns") + ".")
     if suffix in (".csv", ".txt") and sep is None and frame.shape[1] == 1 and ";" in str(frame.columns[0]):
         raise DataError(f"{path.name} has one column whose header holds ';': the file looks separated by "
                         "semicolons (a European CSV); pass sep=';' (and decimal=',' if numbers are written 67,5)")
-    return frame, path.name, notes
+    return frame, path.name, notes, positions, dtypes

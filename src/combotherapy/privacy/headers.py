@@ -7,6 +7,7 @@ against word lists per Safe Harbor category (45 CFR 164.514(b)(2)).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -171,11 +172,15 @@ _AGE_UNITS = {"months": 12.0, "month": 12.0, "mo": 12.0, "mos": 12.0, "weeks": 5
 
 def _tokens(name: object) -> list[str]:
     """Split a column name into lower-case words: snake_case, camelCase, spaces, dots, digits."""
-    s = str(name)
+    return list(_split(str(name)))
+
+
+@lru_cache(maxsize=65536)
+def _split(s: str) -> tuple[str, ...]:
     s = re.sub(r"([a-z])([A-Z])", r"\1 \2", s)
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", s)
     s = re.sub(r"([A-Za-z])([0-9])|([0-9])([A-Za-z])", lambda m: " ".join(g for g in m.groups() if g), s)
-    return [t for t in re.split(r"[^A-Za-z0-9]+", s.lower()) if t]
+    return tuple(t for t in re.split(r"[^A-Za-z0-9]+", s.lower()) if t)
 
 
 def _grams(tokens: list[str]) -> set[str]:

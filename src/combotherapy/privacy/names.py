@@ -18,6 +18,7 @@ Two rules, both on the distinct values of a text column, vectorised over their w
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from importlib import resources
@@ -178,5 +179,5 @@ def is_name_header(name: str) -> bool:
     """A column header that is itself a person's name: a given name and a surname from the lexicon."""
     first, last = lexicon()
     words = [unicodedata.normalize("NFKD", t).encode("ascii", "ignore").decode().lower()
-             for t in pd.Series([name], dtype=object).str.findall(r"[A-Za-zÀ-ÿ]+").iloc[0]]
+             for t in re.findall(r"[A-Za-zÀ-ÿ]+", str(name))]  # what Series.str.findall does to one value
     return any(t in first for t in words) and any(t in last for t in words if t not in first) and len(words) <= 4

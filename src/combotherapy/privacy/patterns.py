@@ -128,6 +128,9 @@ def contains(text: pd.Series, pattern: str) -> pd.Series:
     """
     if not len(text):
         return pd.Series(False, index=text.index, dtype=bool)
+    if isinstance(text.dtype, pd.CategoricalDtype):  # text held as codes: each distinct value is searched once
+        found = contains(pd.Series(np.asarray(text.cat.categories, dtype=object), dtype="str"), pattern)
+        return pd.Series(np.append(found.to_numpy(dtype=bool), False)[text.cat.codes.to_numpy()], index=text.index)
     if len(text) <= _SMALL:
         # a handful of distinct values: Python's cached compiled pattern beats a call into Arrow (which compiles)
         search = _compiled(pattern).search

@@ -146,10 +146,10 @@ def _arm_lookup(distinct: pd.Series, arms: Mapping | None, problems: ProblemColl
     labels = distinct.dropna().reset_index(drop=True)
     frame = pd.DataFrame({ROW: np.arange(len(labels)), "arm": labels})
     local = ProblemCollector()
-    mapped = _check_arms(frame, arms, local)
+    codes, names = _check_arms(frame, arms, local)   # codes into names, -1: missing or not an arm
     for p in _labels_problems(local, {}).problems:
         problems.add(p.column, p.message)
-    return {lab: (None if pd.isna(m) else str(m)) for lab, m in zip(labels.tolist(), mapped.tolist())}
+    return {lab: (None if c < 0 else str(names[c])) for lab, c in zip(labels.tolist(), codes.tolist())}
 
 
 def _visit_lookup(distinct: pd.Series, visits: Mapping | None, problems: ProblemCollector) -> dict:
