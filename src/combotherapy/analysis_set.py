@@ -130,30 +130,44 @@ class SubjectIndex:
             self._at[v] = pos
         return self._at[v]
 
-    def first_valid(self, column: str) -> np.ndarray:
-        """Each subject's first row with a non-missing ``column`` (-1 when every value is missing)."""
+    def _column(self, column: str | pd.Series) -> pd.Series:
+        return self.data[column] if isinstance(column, str) else column
+
+    def first_valid(self, column: str | pd.Series) -> np.ndarray:
+        """Each subject's first row with a non-missing ``column`` (-1 when every value is missing); ``column`` is
+        a column name or a Series with one value per row of ``trial.data``."""
         order, starts = self._sorted()
         n_rows = len(order)
         if not self.n:
             return np.empty(0, dtype=np.intp)
-        ok = self.data[column].notna().to_numpy()[order]
+        ok = self._column(column).notna().to_numpy()[order]
         first = np.minimum.reduceat(np.where(ok, np.arange(n_rows), n_rows), starts)
         ends = np.append(starts[1:], n_rows)
         return np.where(first < ends, order[np.minimum(first, n_rows - 1)], -1)
 
-    def take(self, column: str, rows: np.ndarray) -> pd.Series:
+    def take(self, column: str | pd.Series, rows: np.ndarray) -> pd.Series:
         """``column`` at ``rows`` (one per subject, -1 giving a missing value), indexed by subject; the dtype
         follows ``reindex`` (whole numbers become floats when a value is missing)."""
-        values = self.data[column].reset_index(drop=True).reindex(rows)
+        values = self._column(column).reset_index(drop=True).reindex(rows)
         return values.set_axis(self.subjects)
 
-    def at_visit(self, column: str, visit: float) -> pd.Series:
+    def at_visit(self, column: str | pd.Series, visit: float) -> pd.Series:
         """Each subject's value of ``column`` at ``visit`` (missing when there is no row)."""
         return self.take(column, self.rows_at(visit))
 
-    def first(self, column: str) -> pd.Series:
+    def first(self, column: str | pd.Series) -> pd.Series:
         """Each subject's first non-missing value of ``column`` (as ``groupby("subject").first()``)."""
         return self.take(column, self.first_valid(column))
+
+    def varies(self, values: np.ndarray) -> np.ndarray:
+        """Per row: does the row's subject take two different non-missing ``values`` (floats, one per row)?"""
+        order, starts = self._sorted()
+        if not self.n:
+            return np.zeros(0, dtype=bool)
+        x = np.asarray(values, dtype=float)[order]
+        with np.errstate(invalid="ignore"):
+            spread = np.fmax.reduceat(x, starts) > np.fmin.reduceat(x, starts)  # NaN (all missing) -> False
+        return spread[self.codes]
 
 
 _INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

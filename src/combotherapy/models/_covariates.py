@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..analysis_set import SubjectIndex, subject_index
 from ..errors import DataError
 from ..inference import ReferenceGrid, formula_variables, model_matrix, reference_grid
 from ..trial import Trial
@@ -62,21 +63,28 @@ def subject_covariates(trial: Trial, covariates: Sequence[str] | str | None, *,
         raise DataError(f"{taken} cannot be covariates: subject, arm and visit are part of the design, and the "
                         "outcome (and its baseline) enter the model already", kind="reserved column",
                         column=taken[0])
-    values = pd.DataFrame(index=pd.Index(pd.unique(data["subject"]), name="subject"))
+    idx = subject_index(trial)  # row positions per subject, shared by every model of this trial
+    values = pd.DataFrame(index=idx.subjects)
     notes = []
-    subject_level = set(trial.subject_columns)
+    subject_level = set(trial.subject_columns) if names else set()
     for c in names:
         if c in subject_level:
-            values[c] = data.groupby("subject", sort=False)[c].first().reindex(values.index)
+            values[c] = idx.first(c)
         else:
-            values[c] = data.loc[data["visit"] == 0.0].drop_duplicates("subject").set_index("subject")[c] \
-                .reindex(values.index)
+            values[c] = _baseline_value(idx, c)
             notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
     empty = [c for c in names if values[c].isna().all()]
     if empty:
         raise DataError(f"covariate(s) {empty} have no value for any subject (at baseline for a covariate that "
                         "varies between visits); drop them from covariates", kind="empty column", column=empty[0])
     return Covariates(values, names, terms, notes)
+
+
+def _baseline_value(idx: SubjectIndex, column: str) -> pd.Series:
+    """Each subject's ``column`` on its first week-0 row (missing without one)."""
+    at_zero = pd.Series(np.where(idx.visit == 0.0, 1.0, np.nan))  # first_valid keeps the first week-0 row
+    rows = idx.first_valid(at_zero)
+    return idx.take(column, rows)
 
 
 @dataclass

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..analysis_set import subject_index
 from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ProblemCollector
 from ..inference import P_ADJUST_METHODS, p_adjust
@@ -91,17 +92,15 @@ def subject_frame(trial: Trial, columns: Sequence[str], *, counts: Sequence[str]
         if frac.any():
             _add(problems, data, c, "is not a whole number; expected a count (check for averaged or imputed "
                                     "values)", frac)
-    frame = pd.DataFrame({"subject": data["subject"].to_numpy(), **{c: num[c].to_numpy() for c in columns}})
-    g = frame.groupby("subject", sort=False)
+    idx = subject_index(trial)
     for c in columns:
-        varies = g[c].transform("nunique").to_numpy() > 1
+        varies = idx.varies(num[c].to_numpy())
         if varies.any():
             _add(problems, data, c, "takes different values within a subject; it is a subject-level column (one "
                                     "value per subject, repeated on each row)", varies)
     problems.raise_if_any()
-    out = g[list(columns)].first()  # first non-missing value
-    arms = data.drop_duplicates("subject").set_index("subject")["arm"].astype(str)
-    out.insert(0, "arm", arms.reindex(out.index))
+    # first non-missing value per subject (text was refused above: a recorded cell is a number)
+    out = pd.DataFrame({"arm": idx.arm.astype(str), **{c: idx.first(num[c]) for c in columns}})
     return out.reset_index()
 
 
