@@ -28,9 +28,9 @@ from .arguments import check_choice
 from .errors import DataError, ModelError
 from .inference.grid import formula_variables
 from .instruments import Instrument
-from .trial import Trial
+from .trial import KEY_COLUMNS, Trial
 
-__all__ = ["AnalysisSet", "analysis_set", "change", "list_subjects", "MISSING", "SubjectIndex", "subject_index"]
+__all__ = ["AnalysisSet", "analysis_set", "change", "list_subjects", "MISSING", "SubjectIndex", "subject_index", "subject_level_columns"]
 
 #: the missing-data rule for a subject without a value needed by the model
 MISSING = ("error", "exclude")
@@ -133,6 +133,23 @@ class SubjectIndex:
     def _column(self, column: str | pd.Series) -> pd.Series:
         return self.data[column] if isinstance(column, str) else column
 
+    def first_row_at(self, visit: float) -> np.ndarray:
+        """Each subject's first row at ``visit`` (-1 when none); unlike :meth:`rows_at`, a second row there is
+        not an error (as ``drop_duplicates("subject")`` on the visit's rows)."""
+        at = pd.Series(np.where(self.visit == float(visit), 1.0, np.nan))
+        return self.first_valid(at)
+
+    def constant(self, column: str) -> bool:
+        """Does ``column`` take at most one distinct non-missing value within every subject (a subject-level
+        column, the rule of ``Trial.subject_columns``)?"""
+        values = self.data[column]
+        if values.dtype.kind in "biuf":
+            x = values.to_numpy(dtype=float, na_value=np.nan)
+        else:  # text, categories, dates: compare their codes (missing -> NaN)
+            codes, _ = pd.factorize(values, use_na_sentinel=True)
+            x = np.where(codes < 0, np.nan, codes.astype(float))
+        return not self.varies(x).any()
+
     def first_valid(self, column: str | pd.Series) -> np.ndarray:
         """Each subject's first row with a non-missing ``column`` (-1 when every value is missing); ``column`` is
         a column name or a Series with one value per row of ``trial.data``."""
@@ -171,6 +188,20 @@ class SubjectIndex:
 
 
 _INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def subject_level_columns(trial: Trial, names: Sequence[str]) -> list[str]:
+    """The columns among ``names`` that are in ``trial.subject_columns`` (same rule), checked for these columns
+    only: a Table 1 or a model needs to know it for a handful of columns, not for every column of the trial."""
+    idx = subject_index(trial)
+    out = []
+    for c in names:
+        if c in KEY_COLUMNS or c not in idx.data.columns:
+            continue
+        inst = trial.instruments.get(c)
+        if (inst is None or inst.level == "subject") and idx.constant(c):
+            out.append(c)
+    return out
 
 
 def subject_index(trial: Trial) -> SubjectIndex:
@@ -213,7 +244,9 @@ class AnalysisSet:
 
     @property
     def n_per_arm(self) -> dict[str, int]:
-        n = self.frame["arm"].astype(str).value_counts().reindex(self.arms, fill_value=0)
+        n = self.frame["arm"].value_counts()  # by category: no text copy of every subject's arm
+        n.index = n.index.astype(str)
+        n = n.reindex(self.arms, fill_value=0)
         return {a: int(k) for a, k in n.items()}
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..analysis_set import SubjectIndex, subject_index
+from ..analysis_set import subject_index
 from ..errors import DataError
 from ..inference import ReferenceGrid, formula_variables, model_matrix, reference_grid
 from ..trial import Trial
@@ -71,20 +71,13 @@ def subject_covariates(trial: Trial, covariates: Sequence[str] | str | None, *,
         if c in subject_level:
             values[c] = idx.first(c)
         else:
-            values[c] = _baseline_value(idx, c)
+            values[c] = idx.take(c, idx.first_row_at(0.0))  # first week-0 row
             notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
     empty = [c for c in names if values[c].isna().all()]
     if empty:
         raise DataError(f"covariate(s) {empty} have no value for any subject (at baseline for a covariate that "
                         "varies between visits); drop them from covariates", kind="empty column", column=empty[0])
     return Covariates(values, names, terms, notes)
-
-
-def _baseline_value(idx: SubjectIndex, column: str) -> pd.Series:
-    """Each subject's ``column`` on its first week-0 row (missing without one)."""
-    at_zero = pd.Series(np.where(idx.visit == 0.0, 1.0, np.nan))  # first_valid keeps the first week-0 row
-    rows = idx.first_valid(at_zero)
-    return idx.take(column, rows)
 
 
 @dataclass

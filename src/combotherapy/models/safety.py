@@ -45,7 +45,7 @@ CONTRAST_COLUMNS = ["type", "contrast", "first", "second", "measure", "estimate"
 # shared subject-level helpers
 # ----------------------------------------------------------------------------------------------
 def _ids(subjects: Sequence) -> str:
-    ids = list(dict.fromkeys(map(str, subjects)))
+    ids = pd.unique(pd.Series(np.asarray(subjects, dtype=object)).astype(str).to_numpy())  # order of appearance
     more = f" and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else ""
     return ", ".join(ids[:_SHOWN]) + more
 
