@@ -94,6 +94,19 @@ def _smd_categorical(c1: np.ndarray, c2: np.ndarray) -> float:
 
 
 
+def _level_counts(level: np.ndarray, arm: np.ndarray, levels: list, arms: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Subjects per level (rows) and arm (columns) from integer codes (-1: missing level), and the missing
+    count per arm: one ``bincount`` (a crosstab without its grouping machinery). Subjects outside the arms
+    (code -1) are not counted."""
+    k, m = len(levels), len(arms)
+    seen = arm >= 0
+    level, arm = level[seen], arm[seen]
+    ok = level >= 0
+    cells = np.bincount(level[ok] * m + arm[ok], minlength=k * m).reshape(k, m)
+    missing = np.bincount(arm[~ok], minlength=m)
+    return pd.DataFrame(cells, index=levels, columns=arms), missing
+
+
 # --------------------------------------------------------------------------------------------
 # the function
 # --------------------------------------------------------------------------------------------
@@ -299,6 +312,7 @@ class _Builder:
         self.smd_rows: list[tuple] = []
         self.diff_rows: list[tuple] = []
         self.rows: list[dict] = []
+        self._groups: pd.Categorical | None = None
 
     # column names of the display table
     @property
@@ -321,7 +335,9 @@ class _Builder:
         self.tidy_rows.append((var, level, arm, statistic, float(value), suppression))
 
     def _group_index(self):
-        return pd.Categorical(self.frame["arm"], categories=self.arms)
+        if self._groups is None:  # built once, shared by every variable's grouped statistics
+            self._groups = pd.Categorical(self.frame["arm"], categories=self.arms)
+        return self._groups
 
     # --- SMD ------------------------------------------------------------------------------
     def _smd_cells(self, name: str, smd_of, hidden_arms: set) -> dict[str, str]:
@@ -423,13 +439,11 @@ class _Builder:
             except TypeError:  # mixed types: order as text
                 levels = sorted(uniq, key=str)
         texts = [_level_text(v) for v in levels]
-        codes = pd.Categorical(s, categories=levels)
-        tab = pd.crosstab(codes, self._group_index(), dropna=False).reindex(index=levels, columns=self.arms,
-                                                                             fill_value=0)
+        tab, missing = _level_counts(pd.Categorical(s, categories=levels).codes, self._group_index().codes,
+                                     levels, self.arms)
         counts = np.column_stack([tab.to_numpy(dtype=float), tab.to_numpy(dtype=float).sum(axis=1)]) \
             if levels else np.zeros((0, len(self.groups)))
-        missing = self.frame[var.name].isna().groupby(self._group_index(), observed=False).sum()
-        missing = np.array([*missing.reindex(self.arms).to_numpy(dtype=float), missing.sum()])
+        missing = np.array([*missing, missing.sum()], dtype=float)
         nonmiss = counts.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             pct = 100 * counts / nonmiss
