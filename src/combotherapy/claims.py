@@ -46,12 +46,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .analysis_set import subject_index
 from .arguments import DEFAULTS, check_alpha, check_choice
 from .errors import ArgumentError, DataError, ModelError
 from .inference import p_adjust
 from .instruments import REGISTRY
 from .results import Fitted, Result
-from .analysis_set import subject_index
 from .trial import Trial
 from .verdict import BELOW_MID, NOT_SUPPORTED, SUPPORTED, decide, mid_phrase, multiplicity_note, p_text
 
