@@ -391,7 +391,7 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float, fitted: Result | Non
         sub = _subset(trial, claim["subgroup"])
         if isinstance(sub, str):
             return _not_testable(claim, sub)
-        empty = sorted({a for pair in pairs for a in pair} - set(sub.data["arm"].astype(str)))
+        empty = sorted({a for pair in pairs for a in pair} - {str(a) for a in sub.data["arm"].unique()})
         if empty:
             return _not_testable(claim, f"no {' or '.join(empty)} subjects with {claim['subgroup']}")
         trial = sub

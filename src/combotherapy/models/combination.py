@@ -35,7 +35,7 @@ def _source(trial: Trial, outcome: str, visit: float, model: str | Result, neede
                             "multiplicity adjustment); remove that argument", argument=clash[0], kind="conflict")
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
-    present = set(trial.data["arm"].astype(str))
+    present = {str(a) for a in trial.data["arm"].unique()}  # distinct arms, not a text copy of every row
     missing = [a for a in needed if a not in present]
     if missing:
         raise DataError(f"{purpose} needs the arms {list(needed)}; this trial has no {', '.join(missing)} arm "
