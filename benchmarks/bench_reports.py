@@ -5,7 +5,9 @@ Issue 15's targets for them, as ratios measured in one run:
 - ``ct.table_one`` <= 1 x the ``tableone`` package (PyPI ``tableone``, benchmark-only: install it in a throwaway
   virtual environment, never as a dependency) describing the same baseline frame (one row per subject: the
   covariates and the visit-0 value of every visit-level outcome, by arm, with SMDs);
-- ``ct.claims_report`` on 10^6 subjects <= 10 x ``ct.load`` of the same data (a CSV of the simulated trial);
+- ``ct.claims_report`` on 10^6 subjects <= 10 x ``ct.load`` of the same data (a CSV of the simulated trial); as
+  ``ct.load`` itself is being made faster (its target: <= 2 x ``pd.read_csv(engine="pyarrow")``), the claims
+  report is also given as a multiple of 2 x that read, the load time it is meant to be compared with;
 - every step grows at most linearly: time at 10^6 <= 12 x time at 10^5.
 
 Data: ``ct.simulate_trial`` with the four arms (control, physio, acupuncture, combined: every claim of the
@@ -113,8 +115,9 @@ def main() -> None:
     for n in args.sizes:
         print(f"{n:,} subjects ({5 * n:,} rows)")
         path = data_file(n, args.cache)
+        _, t_csv = timed(pd.read_csv, path, engine="pyarrow")
         trial, t_load = timed(ct.load, path)
-        row = {"load": t_load}
+        row = {"read_csv (pyarrow)": t_csv, "load": t_load}
         _, row["table_one"] = timed(ct.table_one, trial)
         peer = tableone_time(trial)
         row["tableone (package)"] = peer if peer is not None else float("nan")
@@ -123,7 +126,8 @@ def main() -> None:
         if not args.no_claims:
             total, spent = claims_by_model(trial)
             row["claims_report"] = total
-            print(f"  ct.claims_report {total:.2f} s = {total / t_load:.2f} x ct.load (target <= 10 at 10^6)")
+            print(f"  ct.claims_report {total:.2f} s = {total / t_load:.2f} x ct.load (target <= 10 at 10^6); "
+                  f"{total / (2 * t_csv):.2f} x a ct.load at its own target (2 x pd.read_csv pyarrow, {t_csv:.2f} s)")
             for name, s in sorted(spent.items(), key=lambda kv: -kv[1]):
                 print(f"    {name:<22} {s:7.2f} s  {100 * s / total:5.1f}%")
             row.update({f"claims: {k}": v for k, v in spent.items()})
