@@ -347,7 +347,13 @@ def subgroups(trial: Trial, outcome: str, visit: float,
 
 def _pair_n(frame: pd.DataFrame, pairs: list[tuple[str, str]], levels: list[str]) -> np.ndarray:
     """Subjects of the two arms of each contrast row within its level (rows: levels x pairs, in compare order)."""
-    counts = frame.groupby(["level", frame["arm"].astype(str)], observed=True).size()
+    arm = frame["arm"]
+    arms = [str(a) for a in (arm.cat.categories if isinstance(arm.dtype, pd.CategoricalDtype) else pd.unique(arm))]
+    lev_codes, lev_names = pd.factorize(frame["level"])
+    arm_codes = pd.Categorical(arm, categories=arms).codes  # by code: no text copy of every subject's arm
+    ok = (lev_codes >= 0) & (arm_codes >= 0)
+    cells = np.bincount(lev_codes[ok] * len(arms) + arm_codes[ok], minlength=len(lev_names) * len(arms))
+    counts = pd.Series(cells, index=pd.MultiIndex.from_product([list(lev_names), arms]))
     k = len(pairs)
     return np.array([int(counts.get((lev, pairs[i % k][0]), 0) + counts.get((lev, pairs[i % k][1]), 0))
                      for i, lev in enumerate(levels)])
