@@ -121,3 +121,12 @@ def test_claims_per_subject_is_a_grouped_join():
         long = pd.concat([p.assign(claim=lab) for p, lab in zip(parts, labels)], ignore_index=True)
         expected = long.groupby(["subject", "arm"], sort=False)["claim"].agg(", ".join).rename("claims")
         pd.testing.assert_frame_equal(_claims_per_subject(parts, labels), expected.reset_index())
+
+
+def test_docstring_examples_of_the_analysis_set_module_run():
+    import doctest
+
+    import combotherapy.analysis_set as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
