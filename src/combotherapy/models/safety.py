@@ -275,10 +275,14 @@ def _arm_table(frame: pd.DataFrame, col: str, arms: list[str], alpha: float) -> 
 
 
 def _contrasts(tab: pd.DataFrame, type_: str, pairs: list[tuple[str, str]], alpha: float) -> pd.DataFrame:
-    t = tab.set_index("arm")
     first, second = [a for a, _ in pairs], [b for _, b in pairs]
-    x1, n1 = t.loc[first, "patients"].to_numpy(float), t.loc[first, "n"].to_numpy(float)
-    x2, n2 = t.loc[second, "patients"].to_numpy(float), t.loc[second, "n"].to_numpy(float)
+    row = {str(a): i for i, a in enumerate(tab["arm"])}  # the arms' rows, looked up once (a handful of arms)
+    i1, i2 = [row[a] for a in first], [row[b] for b in second]
+
+    def col(name: str) -> np.ndarray:
+        return tab[name].to_numpy(float)
+
+    x1, n1, x2, n2 = col("patients")[i1], col("n")[i1], col("patients")[i2], col("n")[i2]
     base = pd.DataFrame({"type": type_, "contrast": [contrast_label(a, b) for a, b in pairs], "first": first,
                          "second": second})
     rd = newcombe_diff_ci(x1, n1, x2, n2, alpha)
@@ -286,8 +290,7 @@ def _contrasts(tab: pd.DataFrame, type_: str, pairs: list[tuple[str, str]], alph
     fisher = [stats.fisher_exact([[a, m - a], [b, k - b]]).pvalue for a, m, b, k in zip(x1, n1, x2, n2)]
     rd_rows = base.assign(measure="risk_difference", estimate=rd.estimate, se=rd.se, p=fisher, ci_low=rd.ci_low,
                           ci_high=rd.ci_high, log_estimate=np.nan, note="")
-    e1, w1 = t.loc[first, "events"].to_numpy(float), t.loc[first, "patient_weeks"].to_numpy(float)
-    e2, w2 = t.loc[second, "events"].to_numpy(float), t.loc[second, "patient_weeks"].to_numpy(float)
+    e1, w1, e2, w2 = col("events")[i1], col("patient_weeks")[i1], col("events")[i2], col("patient_weeks")[i2]
     rr = rate_ratio_exact(e1, w1, e2, w2, alpha)
     note = np.select([e1 + e2 == 0, e2 == 0, e1 == 0],
                      ["not estimable: no events in either arm",
