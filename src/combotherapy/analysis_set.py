@@ -17,6 +17,7 @@ Example
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,9 +28,9 @@ from .arguments import check_choice
 from .errors import DataError, ModelError
 from .inference.grid import formula_variables
 from .instruments import Instrument
-from .trial import Trial
+from .trial import KEY_COLUMNS, Trial
 
-__all__ = ["AnalysisSet", "analysis_set", "change", "list_subjects", "MISSING"]
+__all__ = ["AnalysisSet", "analysis_set", "change", "list_subjects", "MISSING", "SubjectIndex", "subject_index", "subject_level_columns"]
 
 #: the missing-data rule for a subject without a value needed by the model
 MISSING = ("error", "exclude")
@@ -52,6 +53,163 @@ def change(value, baseline, *, relative: bool = False):
     base = baseline.where(baseline != 0) if isinstance(baseline, pd.Series) else np.where(baseline != 0, baseline,
                                                                                           np.nan)
     return diff / base
+
+
+class SubjectIndex:
+    """Where each subject's rows are in one trial's long frame: computed once per :class:`Trial` and shared.
+
+    Every model turns the long frame (one row per subject and visit) into one row per subject; with this index
+    that is array indexing (``take`` by row position) instead of a grouped or label-based lookup per call.
+
+    Attributes
+    ----------
+    subjects : Index
+        Subject codes in order of first appearance (the order of ``trial.data.drop_duplicates("subject")``).
+    codes : ndarray of int
+        For every row of ``trial.data``, the position of its subject in ``subjects``.
+    first_row : ndarray of int
+        The row of each subject's first appearance.
+    arm : Series
+        Each subject's arm (the categorical of ``trial.data["arm"]``), indexed by subject.
+
+    Notes
+    -----
+    Built once per trial (a trial never changes: :class:`combotherapy.trial.Trial` is immutable) with one
+    ``factorize`` of the subject column and one stable sort of its codes; every lookup afterwards is O(rows)
+    numpy. Use :func:`subject_index` to get the shared instance of a trial.
+
+    Example
+    -------
+    >>> import combotherapy as ct
+    >>> from combotherapy.analysis_set import subject_index
+    >>> idx = subject_index(ct.simulate_trial(n_per_arm=5, seed=1))
+    >>> idx.at_visit("pain", 12).index.name, len(idx.subjects)
+    ('subject', 15)
+    """
+
+    def __init__(self, data: pd.DataFrame):
+        self.data = data
+        codes, uniques = pd.factorize(data["subject"], use_na_sentinel=True)
+        self.codes = np.asarray(codes, dtype=np.intp)
+        self.subjects = pd.Index(uniques, name="subject")
+        n_rows = len(self.codes)
+        # codes number subjects in order of first appearance: a subject's first row raises the running maximum
+        new = np.ones(n_rows, dtype=bool)
+        if n_rows:
+            running = np.maximum.accumulate(self.codes)
+            new[1:] = running[1:] > running[:-1]
+        self.first_row = np.flatnonzero(new)
+        self.arm = data["arm"].take(self.first_row).set_axis(self.subjects)
+        self.visit = data["visit"].to_numpy(dtype=float)
+        self._order: np.ndarray | None = None
+        self._at: dict[float, np.ndarray] = {}
+
+    @property
+    def n(self) -> int:
+        return len(self.subjects)
+
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows ordered by subject (stable: within a subject in frame order) and where each subject starts."""
+        if self._order is None:
+            self._order = np.argsort(self.codes, kind="stable")
+            self._starts = np.searchsorted(self.codes[self._order], np.arange(self.n))
+        return self._order, self._starts
+
+    def rows_at(self, visit: float) -> np.ndarray:
+        """Each subject's row at ``visit`` (-1 when the subject has none); DataError when a subject has two."""
+        v = float(visit)
+        if v not in self._at:
+            rows = np.flatnonzero(self.visit == v)
+            counts = np.bincount(self.codes[rows], minlength=self.n)
+            if (counts > 1).any():
+                raise DataError(f"subjects {list_subjects(self.subjects[counts > 1])} have more than one row at week "
+                                f"{v:g}; a trial has one row per subject and visit: check the data with ct.load",
+                                kind="duplicate rows")
+            pos = np.full(self.n, -1, dtype=np.intp)
+            pos[self.codes[rows]] = rows
+            self._at[v] = pos
+        return self._at[v]
+
+    def _column(self, column: str | pd.Series) -> pd.Series:
+        return self.data[column] if isinstance(column, str) else column
+
+    def first_row_at(self, visit: float) -> np.ndarray:
+        """Each subject's first row at ``visit`` (-1 when none); unlike :meth:`rows_at`, a second row there is
+        not an error (as ``drop_duplicates("subject")`` on the visit's rows)."""
+        at = pd.Series(np.where(self.visit == float(visit), 1.0, np.nan))
+        return self.first_valid(at)
+
+    def constant(self, column: str) -> bool:
+        """Does ``column`` take at most one distinct non-missing value within every subject (a subject-level
+        column, the rule of ``Trial.subject_columns``)?"""
+        values = self.data[column]
+        if values.dtype.kind in "biuf":
+            x = values.to_numpy(dtype=float, na_value=np.nan)
+        else:  # text, categories, dates: compare their codes (missing -> NaN)
+            codes, _ = pd.factorize(values, use_na_sentinel=True)
+            x = np.where(codes < 0, np.nan, codes.astype(float))
+        return not self.varies(x).any()
+
+    def first_valid(self, column: str | pd.Series) -> np.ndarray:
+        """Each subject's first row with a non-missing ``column`` (-1 when every value is missing); ``column`` is
+        a column name or a Series with one value per row of ``trial.data``."""
+        order, starts = self._sorted()
+        n_rows = len(order)
+        if not self.n:
+            return np.empty(0, dtype=np.intp)
+        ok = self._column(column).notna().to_numpy()[order]
+        first = np.minimum.reduceat(np.where(ok, np.arange(n_rows), n_rows), starts)
+        ends = np.append(starts[1:], n_rows)
+        return np.where(first < ends, order[np.minimum(first, n_rows - 1)], -1)
+
+    def take(self, column: str | pd.Series, rows: np.ndarray) -> pd.Series:
+        """``column`` at ``rows`` (one per subject, -1 giving a missing value), indexed by subject; the dtype
+        follows ``reindex`` (whole numbers become floats when a value is missing)."""
+        values = self._column(column).reset_index(drop=True).reindex(rows)
+        return values.set_axis(self.subjects)
+
+    def at_visit(self, column: str | pd.Series, visit: float) -> pd.Series:
+        """Each subject's value of ``column`` at ``visit`` (missing when there is no row)."""
+        return self.take(column, self.rows_at(visit))
+
+    def first(self, column: str | pd.Series) -> pd.Series:
+        """Each subject's first non-missing value of ``column`` (as ``groupby("subject").first()``)."""
+        return self.take(column, self.first_valid(column))
+
+    def varies(self, values: np.ndarray) -> np.ndarray:
+        """Per row: does the row's subject take two different non-missing ``values`` (floats, one per row)?"""
+        order, starts = self._sorted()
+        if not self.n:
+            return np.zeros(0, dtype=bool)
+        x = np.asarray(values, dtype=float)[order]
+        with np.errstate(invalid="ignore"):
+            spread = np.fmax.reduceat(x, starts) > np.fmin.reduceat(x, starts)  # NaN (all missing) -> False
+        return spread[self.codes]
+
+
+_INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def subject_level_columns(trial: Trial, names: Sequence[str]) -> list[str]:
+    """The columns among ``names`` that are in ``trial.subject_columns`` (same rule), checked for these columns
+    only: a Table 1 or a model needs to know it for a handful of columns, not for every column of the trial."""
+    idx = subject_index(trial)
+    out = []
+    for c in names:
+        if c in KEY_COLUMNS or c not in idx.data.columns:
+            continue
+        inst = trial.instruments.get(c)
+        if (inst is None or inst.level == "subject") and idx.constant(c):
+            out.append(c)
+    return out
+
+
+def subject_index(trial: Trial) -> SubjectIndex:
+    """The :class:`SubjectIndex` of ``trial``, built on first use and kept as long as the trial lives."""
+    idx = _INDEXES.get(trial)
+    if idx is None:
+        idx = _INDEXES[trial] = SubjectIndex(trial.data)
+    return idx
 
 
 @dataclass(frozen=True)
@@ -86,7 +244,9 @@ class AnalysisSet:
 
     @property
     def n_per_arm(self) -> dict[str, int]:
-        n = self.frame["arm"].astype(str).value_counts().reindex(self.arms, fill_value=0)
+        n = self.frame["arm"].value_counts()  # by category: no text copy of every subject's arm
+        n.index = n.index.astype(str)
+        n = n.reindex(self.arms, fill_value=0)
         return {a: int(k) for a, k in n.items()}
 
 
@@ -147,18 +307,17 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
     missing = check_choice(missing, MISSING, "missing")
     inst = trial.instrument(outcome)
     terms, variables = _covariate_terms(trial, outcome, covariates)
-    data = trial.data
-    subjects = data.drop_duplicates("subject")[["subject", "arm"]].set_index("subject")
-    frame = subjects.copy()
+    idx = subject_index(trial)
+    frame = idx.arm.to_frame()
     v: float | None = None
     if inst.level == "visit":
         v = trial.check_visit(visit)   # a DataError naming the trial's visits (also for visit=None)
         if v == 0.0:
             raise DataError(f"visit 0 is the baseline of '{outcome}'; choose a follow-up visit from "
                             f"{[f'{x:g}' for x in trial.visits if x != 0]}", kind="baseline visit", column=outcome)
-        frame["value"] = data.loc[data["visit"] == v].set_index("subject")[outcome].reindex(frame.index)
+        frame["value"] = idx.at_visit(outcome, v)
         if baseline:
-            frame["baseline"] = trial.baseline(outcome).reindex(frame.index)
+            frame["baseline"] = idx.at_visit(outcome, 0.0)
             if frame["baseline"].isna().all():
                 raise DataError(
                     f"no subject has a baseline (week 0) value of '{outcome}', and the analysis adjusts for it. If "
@@ -169,15 +328,15 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
         raise DataError(f"outcome '{outcome}' is measured once per subject; this analysis needs an outcome measured "
                         "at baseline and at follow-up visits", kind="subject-level outcome", column=outcome)
     else:
-        frame["value"] = data.groupby("subject", sort=False)[outcome].first().reindex(frame.index)
+        frame["value"] = idx.first(outcome)
     where = f" at week {v:g}" if v is not None else ""
     notes: list[str] = []
-    subject_level = set(trial.subject_columns)
+    subject_level = set(trial.subject_columns) if variables else set()
     for c in variables:
         if c in subject_level:
-            frame[c] = data.groupby("subject", sort=False)[c].first().reindex(frame.index)
+            frame[c] = idx.first(c)
         else:
-            frame[c] = data.loc[data["visit"] == 0.0].set_index("subject")[c].reindex(frame.index)
+            frame[c] = idx.at_visit(c, 0.0)
             notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
     empty = [c for c in variables if frame[c].isna().all()]
     if empty:  # otherwise every subject would be excluded and the message would blame the arms
@@ -186,12 +345,13 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
     if frame["value"].isna().all():
         raise DataError(f"column '{outcome}': every value{where} is missing; nothing to analyse",
                         kind="no outcome", column=outcome)
-    reasons = pd.Series("", index=frame.index)
-    reasons[frame["value"].isna()] = f"no {outcome} value{where}"
+    # the first reason that applies, as a code into ``whys`` (0: analysed)
+    whys = ["", f"no {outcome} value{where}"]
+    reason = np.where(frame["value"].isna().to_numpy(), 1, 0)
     checks = ([("baseline", f"no baseline {outcome} value")] if baseline else []) + [
         (c, f"covariate '{c}' missing") for c in variables]
     for col, what in checks:
-        miss = (reasons == "") & frame[col].isna()
+        miss = (reason == 0) & frame[col].isna().to_numpy()
         if miss.any() and missing == "error":
             label = f"baseline '{outcome}' (week 0)" if col == "baseline" else f"covariate '{col}'"
             a_value = f"a week-{v:g} value" if v is not None else "a value"
@@ -199,21 +359,22 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
                             f"have no {label}: {list_subjects(frame.index[miss])}. Complete the data, or pass "
                             "missing_baseline='exclude' to analyse without them (they are then listed as excluded).",
                             kind="missing covariate", column=col if col != "baseline" else outcome)
-        reasons[miss] = what
+        whys.append(what)
+        reason[miss] = len(whys) - 1
     if positive:
         cols = ["value", "baseline"] if baseline else ["value"]
-        bad = (reasons == "") & (frame[cols] <= 0).any(axis=1)
+        bad = (reason == 0) & (frame[cols] <= 0).any(axis=1).to_numpy()
         if bad.any():
             raise DataError(f"column '{outcome}': scale='log' needs positive values, but {int(bad.sum())} subject(s) "
                             f"have a value <= 0 at baseline or{where}: {list_subjects(frame.index[bad])}. "
                             "Check the values, or analyse on the original scale (scale='identity').",
                             kind="not positive", column=outcome)
-    keep = reasons == ""
-    excluded = pd.DataFrame({"subject": frame.index[~keep], "arm": frame["arm"][~keep].astype(str).to_numpy(),
-                             "reason": reasons[~keep].to_numpy()})
+    keep = reason == 0
+    out = ~keep
+    excluded = pd.DataFrame({"subject": frame.index[out], "arm": frame["arm"][out].astype(str).to_numpy(),
+                             "reason": np.asarray(whys, dtype=object)[reason[out]]})
     analysed = frame.loc[keep].reset_index()
-    arms = [a for a in trial.arms if a in set(subjects["arm"].astype(str))]
-    counts = analysed["arm"].astype(str).value_counts().reindex(arms, fill_value=0)
+    arms, counts = _arm_counts(trial, idx.arm, analysed["arm"])
     small = counts[counts < min_per_arm]
     if len(small):
         listed = ", ".join(f"{a} ({n} subject{'s' if n != 1 else ''})" for a, n in small.items())
@@ -222,3 +383,13 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
                          "error. Choose another visit or drop that arm from the data.", kind="small arm",
                          arm=str(small.index[0]), column=outcome)
     return AnalysisSet(analysed, excluded, arms, inst, v, terms, variables, notes)
+
+
+def _arm_counts(trial: Trial, randomised: pd.Series, analysed: pd.Series) -> tuple[list[str], pd.Series]:
+    """The arms with randomised subjects (display order) and the number analysed in each."""
+    have = randomised.astype(str).value_counts() if not isinstance(randomised.dtype, pd.CategoricalDtype) else \
+        randomised.value_counts().rename(index=str)
+    arms = [a for a in trial.arms if have.get(a, 0) > 0]
+    n = analysed.value_counts()
+    n.index = n.index.astype(str)
+    return arms, n.reindex(arms, fill_value=0)

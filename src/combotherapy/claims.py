@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .analysis_set import subject_index
 from .arguments import DEFAULTS, check_alpha, check_choice
 from .errors import ArgumentError, DataError, ModelError
 from .inference import p_adjust
@@ -113,8 +114,11 @@ def _from_rows(rows: pd.DataFrame, sign: int, ratio: bool, alpha: float, scale_s
 
 
 def _baseline_sd(trial: Trial, outcome: str) -> float:
-    base = trial.baseline(outcome).dropna()
-    arms = trial.subjects.set_index("subject")["arm"].reindex(base.index)
+    trial.instrument(outcome)
+    idx = subject_index(trial)
+    base = idx.at_visit(outcome, 0.0)
+    seen = base.notna().to_numpy()
+    base, arms = base[seen], idx.arm[seen]
     pooled = base.groupby(arms, observed=True).var(ddof=1)
     n = base.groupby(arms, observed=True).size()
     return float(np.sqrt(((n - 1) * pooled).sum() / (n - 1).sum()))
@@ -329,13 +333,33 @@ def _size(fitted: Fitted) -> dict:
 
 def _excluded(rows: list[dict]) -> pd.DataFrame:
     """Subjects left out of at least one claim's analysis, with the claims they are missing from."""
-    parts = [r["_excluded"].assign(claim=str(r["id"])) for r in rows if isinstance(r.get("_excluded"), pd.DataFrame)]
-    if not parts:
+    shown = [r for r in rows if isinstance(r.get("_excluded"), pd.DataFrame)]
+    if not shown:
         return pd.DataFrame(columns=["subject", "arm", "reason", "claims"])
-    long = pd.concat(parts, ignore_index=True)
-    out = long.groupby(["subject", "arm"], sort=False)["claim"].agg(", ".join).rename("claims").reset_index()
+    out = _claims_per_subject([r["_excluded"] for r in shown], [str(r["id"]) for r in shown])
     out.insert(2, "reason", "left out of some claims' analyses (missing values, or no sessions planned): see "
                           "n_excluded per claim and the claims column")
+    return out
+
+
+def _claims_per_subject(parts: list[pd.DataFrame], labels: list[str]) -> pd.DataFrame:
+    """``subject, arm, claims``: each subject (and arm) of the parts, in order of first appearance, with the
+    labels of the parts it is in joined by ", " in part order (as a grouped ``", ".join``, without a Python call
+    per subject: one string per distinct membership pattern)."""
+    long = pd.concat(parts, ignore_index=True)
+    part = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    subj, _ = pd.factorize(long["subject"])
+    arm, arm_u = pd.factorize(long["arm"])
+    group, _ = pd.factorize(subj.astype(np.int64) * max(len(arm_u), 1) + arm)  # codes in order of appearance
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    _, first = np.unique(group, return_index=True)
+    member = np.bincount(group * len(parts) + part, minlength=n_groups * len(parts)).reshape(n_groups, len(parts))
+    patterns, which = np.unique(member, axis=0, return_inverse=True)
+    texts = np.array([", ".join(lab for lab, k in zip(labels, row) for _ in range(k)) for row in patterns],
+                     dtype=object)
+    out = long[["subject", "arm"]].iloc[first].reset_index(drop=True)
+    out["claims"] = pd.Series(texts[np.asarray(which).reshape(-1)], dtype="str") if n_groups else \
+        pd.Series([], dtype="str")
     return out
 
 
@@ -368,7 +392,7 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float, fitted: Result | Non
         sub = _subset(trial, claim["subgroup"])
         if isinstance(sub, str):
             return _not_testable(claim, sub)
-        empty = sorted({a for pair in pairs for a in pair} - set(sub.data["arm"].astype(str)))
+        empty = sorted({a for pair in pairs for a in pair} - {str(a) for a in sub.data["arm"].unique()})
         if empty:
             return _not_testable(claim, f"no {' or '.join(empty)} subjects with {claim['subgroup']}")
         trial = sub
@@ -574,7 +598,7 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
     frame[text] = frame[text].astype("str")
     fitted = Fitted(model="claims report: intersection-union tests of combined vs each monotherapy",
                     adjust=multiplicity, alpha=alpha, excluded=_excluded(rows),
-                    n_per_arm=trial.subjects["arm"].value_counts().reindex(trial.arms).astype(int).to_dict(),
+                    n_per_arm=subject_index(trial).arm.value_counts().reindex(trial.arms).astype(int).to_dict(),
                     notes=["p is one-sided, in the instrument's good direction; for the combination rule it is the "
                            "larger of the two p-values (combined vs physio, combined vs acupuncture).",
                            "Verdicts (one rule, combotherapy.verdict.decide): supported when the adjusted p < alpha "

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..analysis_set import subject_index
 from ..errors import DataError
 from ..inference import ReferenceGrid, formula_variables, model_matrix, reference_grid
 from ..trial import Trial
@@ -62,15 +63,15 @@ def subject_covariates(trial: Trial, covariates: Sequence[str] | str | None, *,
         raise DataError(f"{taken} cannot be covariates: subject, arm and visit are part of the design, and the "
                         "outcome (and its baseline) enter the model already", kind="reserved column",
                         column=taken[0])
-    values = pd.DataFrame(index=pd.Index(pd.unique(data["subject"]), name="subject"))
+    idx = subject_index(trial)  # row positions per subject, shared by every model of this trial
+    values = pd.DataFrame(index=idx.subjects)
     notes = []
-    subject_level = set(trial.subject_columns)
+    subject_level = set(trial.subject_columns) if names else set()
     for c in names:
         if c in subject_level:
-            values[c] = data.groupby("subject", sort=False)[c].first().reindex(values.index)
+            values[c] = idx.first(c)
         else:
-            values[c] = data.loc[data["visit"] == 0.0].drop_duplicates("subject").set_index("subject")[c] \
-                .reindex(values.index)
+            values[c] = idx.take(c, idx.first_row_at(0.0))  # first week-0 row
             notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
     empty = [c for c in names if values[c].isna().all()]
     if empty:

@@ -15,6 +15,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import special
 
+from ..analysis_set import subject_index
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_reference
 from ..errors import DataError, ModelError, ProblemCollector
 from ..inference import Inference
@@ -95,12 +96,15 @@ def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None, co
         if trial.instrument(baseline).level != "visit":
             raise DataError(f"adjust_for_baseline='{baseline}' is measured once per subject; give a visit-level "
                             "outcome whose week-0 value is the covariate (e.g. 'pain')")
-        base = trial.baseline(baseline)
-        frame["baseline"] = base.reindex(frame["subject"]).to_numpy(float)
+        frame["baseline"] = subject_index(trial).at_visit(baseline, 0.0).to_numpy(float)  # frame: one row each
         conds.append(frame["baseline"].isna())
         reasons.append(f"no baseline '{baseline}'")
-    frame = frame.join(cov.values[cov.names], on="subject")
-    reason = np.select(conds, reasons, default=cov.reasons(frame["subject"]))
+    if cov.names:
+        frame = frame.join(cov.values[cov.names], on="subject")
+        default = cov.reasons(frame["subject"])
+    else:
+        default = np.full(len(frame), "", dtype=object)
+    reason = np.select(conds, reasons, default=default)
     excluded = pd.DataFrame({"subject": frame["subject"][reason != ""].astype(str),
                              "arm": frame["arm"][reason != ""].astype(str),
                              "reason": reason[reason != ""]}).reset_index(drop=True)

@@ -36,7 +36,8 @@ def _source(trial: Trial, outcome: str, visit: float, model: str | Result, neede
     lazy = type(trial).__name__ == "LazyTrial"   # out-of-core: ancova and mmrm fit it from sufficient statistics
     if not isinstance(trial, Trial) and not lazy:
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
-    present = set(trial.arms) if lazy else set(trial.data["arm"].astype(str))
+    # distinct arms, not a text copy of every row
+    present = set(trial.arms) if lazy else {str(a) for a in trial.data["arm"].unique()}
     missing = [a for a in needed if a not in present]
     if missing:
         raise DataError(f"{purpose} needs the arms {list(needed)}; this trial has no {', '.join(missing)} arm "

@@ -130,8 +130,11 @@ def effect_sizes(result: AncovaResult, *, alpha: float | None = None) -> EffectS
         raise ModelError("effect_sizes standardises mean differences; a log-scale ANCOVA already reports a "
                          "scale-free effect (the ratio of geometric means). Refit with scale='identity'.")
     a = result.fitted.alpha if alpha is None else check_alpha(alpha)
-    d = data.assign(change=change(data["value"], data["baseline"]), arm=data["arm"].astype(str))
-    stats_by_arm = d.groupby("arm")[["change", "baseline"]].agg(["mean", "var", "count"])
+    d = data.assign(change=change(data["value"], data["baseline"]))
+    arm = d["arm"]  # grouped by its categories (no text copy of every subject's arm), indexed by arm name
+    arm = arm.cat.remove_unused_categories() if isinstance(arm.dtype, pd.CategoricalDtype) else arm.astype(str)
+    stats_by_arm = d.groupby(arm, observed=True)[["change", "baseline"]].agg(["mean", "var", "count"])
+    stats_by_arm.index = stats_by_arm.index.astype(str)
     labels = result.contrasts["contrast"].tolist()
     first = result.contrasts["first"].astype(str).tolist()    # identity from the columns, never from the labels
     second = result.contrasts["second"].astype(str).tolist()

@@ -19,6 +19,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
+from ..analysis_set import subject_index
 from ..arguments import DEFAULTS, check_alpha, check_choice, check_reference
 from ..arguments import MISSING_RULES as ARG_MISSING_RULES
 from ..arms import contrast_label, contrast_pairs
@@ -155,16 +156,16 @@ def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float,
 
 def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold: float, relative: bool,
               missing: str) -> pd.DataFrame:
-    data = trial.data
-    subj = data.drop_duplicates("subject").set_index("subject")["arm"]
-    at = data.loc[data["visit"] == v, ["subject", outcome]]
-    dup = at["subject"].duplicated(keep=False)
+    idx = subject_index(trial)  # row positions per subject, shared with the other models of this trial
+    rows = np.flatnonzero(idx.visit == v)
+    per_subject = np.bincount(idx.codes[rows], minlength=idx.n)
+    dup = per_subject[idx.codes[rows]] > 1
     if dup.any():
-        raise DataError(f"subjects {_ids(at.loc[dup, 'subject'].unique())} have more than one row at week {v:g}; "
-                        f"a trial has one row per subject and visit: check the data with ct.load")
-    base = trial.baseline(outcome).reindex(subj.index)
-    value = at.set_index("subject")[outcome].reindex(subj.index)
-    frame = pd.DataFrame({"subject": subj.index.to_numpy(), "arm": subj.to_numpy(),
+        raise DataError(f"subjects {_ids(pd.unique(idx.data['subject'].to_numpy()[rows[dup]]))} have more than one "
+                        f"row at week {v:g}; a trial has one row per subject and visit: check the data with ct.load")
+    base = idx.at_visit(outcome, 0.0)
+    value = idx.at_visit(outcome, v)
+    frame = pd.DataFrame({"subject": idx.subjects.to_numpy(), "arm": idx.arm.to_numpy(),
                           "baseline": base.to_numpy(dtype=float), "value": value.to_numpy(dtype=float)})
     frame["arm"] = pd.Categorical(frame["arm"], categories=trial.arms, ordered=True)
 

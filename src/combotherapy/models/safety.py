@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..analysis_set import subject_index
 from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ProblemCollector
 from ..inference import P_ADJUST_METHODS, p_adjust
@@ -44,7 +45,7 @@ CONTRAST_COLUMNS = ["type", "contrast", "first", "second", "measure", "estimate"
 # shared subject-level helpers
 # ----------------------------------------------------------------------------------------------
 def _ids(subjects: Sequence) -> str:
-    ids = list(dict.fromkeys(map(str, subjects)))
+    ids = pd.unique(pd.Series(np.asarray(subjects, dtype=object)).astype(str).to_numpy())  # order of appearance
     more = f" and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else ""
     return ", ".join(ids[:_SHOWN]) + more
 
@@ -94,17 +95,15 @@ def subject_frame(trial: Trial, columns: Sequence[str], *, counts: Sequence[str]
         if frac.any():
             _add(problems, data, c, "is not a whole number; expected a count (check for averaged or imputed "
                                     "values)", frac)
-    frame = pd.DataFrame({"subject": data["subject"].to_numpy(), **{c: num[c].to_numpy() for c in columns}})
-    g = frame.groupby("subject", sort=False)
+    idx = subject_index(trial)
     for c in columns:
-        varies = g[c].transform("nunique").to_numpy() > 1
+        varies = idx.varies(num[c].to_numpy())
         if varies.any():
             _add(problems, data, c, "takes different values within a subject; it is a subject-level column (one "
                                     "value per subject, repeated on each row)", varies)
     problems.raise_if_any()
-    out = g[list(columns)].first()  # first non-missing value
-    arms = data.drop_duplicates("subject").set_index("subject")["arm"].astype(str)
-    out.insert(0, "arm", arms.reindex(out.index))
+    # first non-missing value per subject (text was refused above: a recorded cell is a number)
+    out = pd.DataFrame({"arm": idx.arm.astype(str), **{c: idx.first(num[c]) for c in columns}})
     return out.reset_index()
 
 
@@ -279,10 +278,14 @@ def _arm_table(frame: pd.DataFrame, col: str, arms: list[str], alpha: float) -> 
 
 
 def _contrasts(tab: pd.DataFrame, type_: str, pairs: list[tuple[str, str]], alpha: float) -> pd.DataFrame:
-    t = tab.set_index("arm")
     first, second = [a for a, _ in pairs], [b for _, b in pairs]
-    x1, n1 = t.loc[first, "patients"].to_numpy(float), t.loc[first, "n"].to_numpy(float)
-    x2, n2 = t.loc[second, "patients"].to_numpy(float), t.loc[second, "n"].to_numpy(float)
+    row = {str(a): i for i, a in enumerate(tab["arm"])}  # the arms' rows, looked up once (a handful of arms)
+    i1, i2 = [row[a] for a in first], [row[b] for b in second]
+
+    def col(name: str) -> np.ndarray:
+        return tab[name].to_numpy(float)
+
+    x1, n1, x2, n2 = col("patients")[i1], col("n")[i1], col("patients")[i2], col("n")[i2]
     base = pd.DataFrame({"type": type_, "contrast": [contrast_label(a, b) for a, b in pairs], "first": first,
                          "second": second})
     rd = newcombe_diff_ci(x1, n1, x2, n2, alpha)
@@ -290,8 +293,7 @@ def _contrasts(tab: pd.DataFrame, type_: str, pairs: list[tuple[str, str]], alph
     fisher = [stats.fisher_exact([[a, m - a], [b, k - b]]).pvalue for a, m, b, k in zip(x1, n1, x2, n2)]
     rd_rows = base.assign(measure="risk_difference", estimate=rd.estimate, se=rd.se, p=fisher, ci_low=rd.ci_low,
                           ci_high=rd.ci_high, log_estimate=np.nan, note="")
-    e1, w1 = t.loc[first, "events"].to_numpy(float), t.loc[first, "patient_weeks"].to_numpy(float)
-    e2, w2 = t.loc[second, "events"].to_numpy(float), t.loc[second, "patient_weeks"].to_numpy(float)
+    e1, w1, e2, w2 = col("events")[i1], col("patient_weeks")[i1], col("events")[i2], col("patient_weeks")[i2]
     rr = rate_ratio_exact(e1, w1, e2, w2, alpha)
     note = np.select([e1 + e2 == 0, e2 == 0, e1 == 0],
                      ["not estimable: no events in either arm",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..analysis_set import analysis_set
+from ..analysis_set import analysis_set, subject_index, subject_level_columns
 from ..arms import contrast_pairs
 from ..errors import DataError
 from ..inference import engine
@@ -60,8 +60,8 @@ class _Grouping:
 
 def _grouping(trial: Trial, var: str, cuts: Mapping[str, Sequence[float]]) -> _Grouping:
     data = trial.data
-    if var in trial.subject_columns:
-        raw = data.groupby("subject", sort=False)[var].first()
+    if subject_level_columns(trial, [var]):
+        raw = subject_index(trial).first(var)  # first non-missing value per subject
         how = ""
     else:
         raw = data.loc[data["visit"] == 0.0].set_index("subject")[var]
@@ -85,11 +85,18 @@ def _grouping(trial: Trial, var: str, cuts: Mapping[str, Sequence[float]]) -> _G
         if len(distinct) > MAX_CATEGORIES:
             raise DataError(f"subgroup variable '{var}' is continuous ({len(distinct)} distinct values): give cut "
                             f"points, e.g. cuts={{'{var}': [{np.median(distinct):g}]}}")
-        values = raw.map(lambda v: f"{v:g}" if pd.notna(v) else np.nan).astype(object)
+        values = _labels(raw, lambda v: f"{v:g}")
         return _Grouping(values, [f"{v:g}" for v in distinct], how + f"'{var}' has {len(distinct)} distinct values, "
                                                                      "each a subgroup.")
-    values = raw.astype(object).where(raw.notna(), np.nan).map(lambda v: v if pd.isna(v) else str(v))
+    values = _labels(raw.astype(object), str)
     return _Grouping(values, sorted(values.dropna().unique()), how)
+
+
+def _labels(raw: pd.Series, label) -> pd.Series:
+    """``label(value)`` per subject (NaN where missing), computed once per distinct value, not per subject."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    texts = np.array([label(u) for u in uniques] + [np.nan], dtype=object)  # code -1 (missing) -> the last
+    return pd.Series(texts[codes], index=raw.index, name=raw.name, dtype=object)
 
 
 def _pairs(arms: list[str], pairs) -> list[tuple[str, str]]:
@@ -113,7 +120,8 @@ def _pairs(arms: list[str], pairs) -> list[tuple[str, str]]:
 def _design(frame: pd.DataFrame, arms: list[str], levels: list[str]):
     """X for ``value ~ arm * level + baseline`` (R's column order) and the arm x level reference grid."""
     n = len(frame)
-    a = (frame["arm"].astype(str).to_numpy()[:, None] == np.array(arms[1:])[None, :]).astype(float)
+    arm = pd.Categorical(frame["arm"], categories=arms).codes  # by code: no text comparison per subject
+    a = (arm[:, None] == np.arange(1, len(arms))[None, :]).astype(float)
     g = (frame["level"].to_numpy()[:, None] == np.array(levels[1:], dtype=object)[None, :]).astype(float)
     inter = (a[:, :, None] * g[:, None, :]).reshape(n, -1)  # arm-major, as R's arm:level columns
     base = frame["baseline"].to_numpy(float)
@@ -283,7 +291,7 @@ def subgroups(trial: Trial, outcome: str, visit: float,
         if miss.any():
             notes.append(f"'{var}': {int(miss.sum())} subject(s) without a value are left out of its model.")
         f = f.loc[~miss]
-        tab = pd.crosstab(pd.Categorical(f["level"], grp.levels), pd.Categorical(f["arm"].astype(str), arms),
+        tab = pd.crosstab(pd.Categorical(f["level"], grp.levels), pd.Categorical(f["arm"], arms),
                           dropna=False)
         tab.index, tab.columns = list(grp.levels), list(arms)
         count_rows.append(tab.rename_axis(index="level", columns="arm").stack().rename("n").reset_index()
@@ -332,7 +340,7 @@ def subgroups(trial: Trial, outcome: str, visit: float,
         model="ANCOVA with a treatment-by-subgroup interaction (ordinary least squares), one model per variable",
         formula=f"{outcome}[week {v:g}] ~ arm * subgroup + {outcome}[week 0]", outcome=outcome, visit=v,
         covariance="independent, homoscedastic", df_method="residual", adjust=str(overall.attrs.get("adjust", adjust)), alpha=alpha,
-        n_per_arm={a: int(k) for a, k in prep.frame["arm"].astype(str).value_counts().reindex(arms).items()},
+        n_per_arm=prep.n_per_arm,
         excluded=prep.excluded, notes=notes,
         extra={"by": by, "cuts": {k: list(x) for k, x in cuts.items()}, "pairs": chosen,
                "default_cuts": {k: list(x[0]) for k, x in DEFAULT_CUTS.items()}})
@@ -343,7 +351,13 @@ def subgroups(trial: Trial, outcome: str, visit: float,
 
 def _pair_n(frame: pd.DataFrame, pairs: list[tuple[str, str]], levels: list[str]) -> np.ndarray:
     """Subjects of the two arms of each contrast row within its level (rows: levels x pairs, in compare order)."""
-    counts = frame.groupby(["level", frame["arm"].astype(str)], observed=True).size()
+    arm = frame["arm"]
+    arms = [str(a) for a in (arm.cat.categories if isinstance(arm.dtype, pd.CategoricalDtype) else pd.unique(arm))]
+    lev_codes, lev_names = pd.factorize(frame["level"])
+    arm_codes = pd.Categorical(arm, categories=arms).codes  # by code: no text copy of every subject's arm
+    ok = (lev_codes >= 0) & (arm_codes >= 0)
+    cells = np.bincount(lev_codes[ok] * len(arms) + arm_codes[ok], minlength=len(lev_names) * len(arms))
+    counts = pd.Series(cells, index=pd.MultiIndex.from_product([list(lev_names), arms]))
     k = len(pairs)
     return np.array([int(counts.get((lev, pairs[i % k][0]), 0) + counts.get((lev, pairs[i % k][1]), 0))
                      for i, lev in enumerate(levels)])

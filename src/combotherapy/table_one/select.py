@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..analysis_set import subject_index, subject_level_columns
 from ..errors import DataError, ProblemCollector
 from ..trial import KEY_COLUMNS, Trial
 
@@ -63,9 +64,13 @@ def _unknown(name: str, available: Sequence[str]) -> str:
 def _select(trial: Trial, covariates, continuous, categorical, nonnormal) -> tuple[list[str], list[str]]:
     """The variables to describe, in order, and notes about defaults."""
     notes: list[str] = []
-    available = [c for c in trial.data.columns if c not in KEY_COLUMNS]
-    has_baseline = bool((trial.data["visit"] == 0).any())
-    subject_level = set(trial.subject_columns)
+    if isinstance(trial, Trial):
+        idx = subject_index(trial)
+        available = [c for c in idx.data.columns if c not in KEY_COLUMNS]
+        has_baseline = bool((idx.visit == 0).any())
+    else:  # the out-of-core path's row-less stand-in (combotherapy.scale.table_one._Schema): facts from aggregates
+        available = [c for c in trial.data.columns if c not in KEY_COLUMNS]
+        has_baseline = bool((trial.data["visit"] == 0).any())
     if covariates is None:
         # subject-level outcomes (recovery, adverse events, sessions) happen after randomisation
         chosen = list(trial.covariates)
@@ -76,6 +81,13 @@ def _select(trial: Trial, covariates, continuous, categorical, nonnormal) -> tup
     else:
         chosen = _names(covariates, "covariates")
     found = ProblemCollector()
+    # subject-level (constant within every subject) matters only without baseline rows
+    if has_baseline:
+        subject_level: set[str] = set()
+    elif isinstance(trial, Trial):
+        subject_level = set(subject_level_columns(trial, [c for c in chosen if c in available]))
+    else:
+        subject_level = set(trial.subject_columns)
     for name in chosen:
         if name in KEY_COLUMNS:
             found.add(name, f"'{name}' is a key column (subject, arm, visit), not a baseline characteristic")
@@ -101,19 +113,14 @@ def _select(trial: Trial, covariates, continuous, categorical, nonnormal) -> tup
 
 def _baseline_frame(trial: Trial, names: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
     """One row per randomised subject: subject, arm and each variable (visit-0 value if visit-level)."""
-    subj = trial.subjects
-    subject_level = set(trial.subject_columns)
-    frame = subj[["subject", "arm"]].copy()
+    idx = subject_index(trial)  # row positions per subject: every column is taken by position
+    subject_level = set(subject_level_columns(trial, names))
+    frame = idx.arm.reset_index()
     source = {n: "subject" if n in subject_level else "baseline" for n in names}
-    per_subject = [n for n in names if source[n] == "subject"]
-    at_zero = [n for n in names if source[n] == "baseline"]
-    for n in per_subject:  # keep the dtype: declared categories (and their order) matter
-        frame[n] = subj[n]
-    if at_zero:
-        base = trial.data.loc[trial.data["visit"] == 0.0, ["subject", *at_zero]].drop_duplicates("subject")
-        base = base.set_index("subject").reindex(frame["subject"])
-        for n in at_zero:
-            frame[n] = base[n].set_axis(frame.index)
+    at_zero = idx.first_row_at(0.0) if "baseline" in source.values() else None  # first visit-0 row
+    for n in names:  # keep the dtype: declared categories (and their order) matter
+        values = idx.first(n) if source[n] == "subject" else idx.take(n, at_zero)
+        frame[n] = values.set_axis(frame.index)
     return frame, source
 
 

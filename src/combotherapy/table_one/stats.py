@@ -94,6 +94,19 @@ def _smd_categorical(c1: np.ndarray, c2: np.ndarray) -> float:
 
 
 
+def _level_counts(level: np.ndarray, arm: np.ndarray, levels: list, arms: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Subjects per level (rows) and arm (columns) from integer codes (-1: missing level), and the missing
+    count per arm: one ``bincount`` (a crosstab without its grouping machinery). Subjects outside the arms
+    (code -1) are not counted."""
+    k, m = len(levels), len(arms)
+    seen = arm >= 0
+    level, arm = level[seen], arm[seen]
+    ok = level >= 0
+    cells = np.bincount(level[ok] * m + arm[ok], minlength=k * m).reshape(k, m)
+    missing = np.bincount(arm[~ok], minlength=m)
+    return pd.DataFrame(cells, index=levels, columns=arms), missing
+
+
 # --------------------------------------------------------------------------------------------
 # the function
 # --------------------------------------------------------------------------------------------
@@ -305,6 +318,7 @@ class _Builder:
         self.smd_rows: list[tuple] = []
         self.diff_rows: list[tuple] = []
         self.rows: list[dict] = []
+        self._groups: pd.Categorical | None = None
 
     # column names of the display table
     @property
@@ -327,7 +341,9 @@ class _Builder:
         self.tidy_rows.append((var, level, arm, statistic, float(value), suppression))
 
     def _group_index(self):
-        return pd.Categorical(self.frame["arm"], categories=self.arms)
+        if self._groups is None:  # built once, shared by every variable's grouped statistics
+            self._groups = pd.Categorical(self.frame["arm"], categories=self.arms)
+        return self._groups
 
     # --- SMD ------------------------------------------------------------------------------
     def _smd_cells(self, name: str, smd_of, hidden_arms: set) -> dict[str, str]:
@@ -442,12 +458,9 @@ class _Builder:
                 levels = sorted(uniq)
             except TypeError:  # mixed types: order as text
                 levels = sorted(uniq, key=str)
-        codes = pd.Categorical(s, categories=levels)
-        tab = pd.crosstab(codes, self._group_index(), dropna=False).reindex(index=levels, columns=self.arms,
-                                                                             fill_value=0)
-        missing = self.frame[var.name].isna().groupby(self._group_index(), observed=False).sum()
-        missing = np.array([*missing.reindex(self.arms).to_numpy(dtype=float), missing.sum()])
-        return levels, tab, missing
+        tab, missing = _level_counts(pd.Categorical(s, categories=levels).codes, self._group_index().codes,
+                                     levels, self.arms)
+        return levels, tab, np.array([*missing, missing.sum()], dtype=float)
 
     def categorical(self, var: _Var) -> None:
         levels, tab, missing = self._categorical_counts(var)
