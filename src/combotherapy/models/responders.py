@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -509,14 +509,15 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     ['risk_difference', 'risk_ratio', 'odds_ratio', 'nnt']
     """
     if type(trial).__name__ == "LazyTrial":   # out-of-core: responder counts by aggregate queries
+        lazy: Any = trial
         from ..scale.lazy import needs_rows
         from ..scale.responders import responders as responders_of_engine
         if covariates not in ((), [], "", None) or standardise or interval == "bootstrap":
             needs_rows(trial, "ct.responders with covariates, standardisation or the bootstrap")
-        return responders_of_engine(trial.engine_data, trial.arms, trial.instruments, outcome, visit,
+        return responders_of_engine(lazy.engine_data, lazy.arms, lazy.instruments, outcome, visit,
                                     threshold=threshold, relative=relative, missing=missing, reference=reference,
                                     alpha=alpha, adjust=adjust, covariates=covariates, standardise=standardise,
-                                    interval=interval, n_boot=n_boot, rng=rng, source=trial.source)
+                                    interval=interval, n_boot=n_boot, rng=rng, source=lazy.source)
     if not isinstance(trial, Trial):
         raise DataError(f"trial must be a ct.Trial (from ct.load), not {type(trial).__name__}")
     inst, v, alpha, missing, adjust = _check_arguments(trial, outcome, visit, threshold, relative, missing, alpha,

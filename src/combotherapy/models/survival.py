@@ -7,6 +7,7 @@ tables are kept on the result (``.km_curves``) so that plots draw curves and num
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -267,11 +268,12 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     ['armacupuncture', 'armcombined', 'GLOBAL']
     """
     if type(trial).__name__ == "LazyTrial":   # out-of-core: KM, log-rank and RMST from counts per arm and time
+        lazy: Any = trial
         from ..scale.lazy import needs_rows
         from ..scale.survival import survival as survival_of_engine
         if covariates not in ((), [], "", None):
             needs_rows(trial, "ct.survival with covariates (the adjusted Cox model)")
-        return survival_of_engine(trial.engine_data, trial.arms, dict(trial.instruments), time, event,
+        return survival_of_engine(lazy.engine_data, lazy.arms, dict(lazy.instruments), time, event,
                                   covariates=covariates, strata=strata, ties=ties, horizon=horizon, alpha=alpha,
                                   reference=reference, adjust=adjust)
     ties = check_choice(ties, TIES, "ties", " (efron: R's default; breslow: SAS's default)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -225,8 +226,9 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
     >>> t1.save("table1.md")     # doctest: +SKIP
     """
     if type(trial).__name__ == "LazyTrial":   # out-of-core: Table 1 by aggregate queries (combotherapy.scale)
+        lazy: Any = trial
         from ..scale.table_one import table_one as table_one_of_engine
-        return table_one_of_engine(trial.engine_data, trial.arms, trial.instruments, covariates,
+        return table_one_of_engine(lazy.engine_data, lazy.arms, lazy.instruments, covariates,
                                    continuous=continuous, categorical=categorical, nonnormal=nonnormal,
                                    reference=reference, alpha=alpha, suppress_below=suppress_below,
                                    skew_threshold=skew_threshold, labels=labels, digits=digits)
