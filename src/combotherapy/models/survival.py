@@ -21,7 +21,7 @@ from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._covariates import Covariates, Design, arm_design, subject_covariates
 from ._degenerate import check_event_times
-from .survival_estimators import cox_fit, cox_zph, km_median, km_table, rmst_by_arm
+from .survival_estimators import _logrank_chisq, _logrank_parts, cox_fit, cox_zph, km_median, km_table, rmst_by_arm
 
 __all__ = ["survival", "SurvivalResult", "km_table", "km_median", "rmst_by_arm", "cox_zph"]
 
@@ -318,7 +318,16 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
 
     # log-rank (statsmodels survdiff; rho = 0), stratified when strata are given; undefined without any event
     stratum = subj["stratum"].to_numpy() if strat is not None else None
-    if events.sum() > 0:
+    if events.sum() > 0 and stratum is None:
+        # statsmodels survdiff's arithmetic on km_table's counts per (arm, distinct time): no second pass over
+        # the subjects (the counts are what survdiff bins them into)
+        gr = np.unique(np.asarray(arms, dtype=object).astype(str))
+        code = pd.Categorical(curves["group"], categories=gr).codes
+        n_ev = curves["n_events"].to_numpy(float)
+        o, v = _logrank_parts(code, curves["time"].to_numpy(float), n_ev + curves["n_censored"].to_numpy(float),
+                              n_ev, gr.size)
+        chisq, p_lr = _logrank_chisq(o, v, gr.size)
+    elif events.sum() > 0:
         chisq, p_lr = survdiff(t, e, a, strata=stratum)
     else:
         chisq, p_lr = np.nan, np.nan

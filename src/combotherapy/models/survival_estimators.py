@@ -4,11 +4,13 @@ and its interval, the restricted mean survival time, and the proportional-hazard
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["km_table", "km_from_counts", "km_median", "rmst_by_arm", "cox_zph"]
+__all__ = ["km_table", "km_from_counts", "km_median", "rmst_by_arm", "logrank_from_counts", "cox_zph"]
 
 #: survival's tolerance for "the curve is at 0.5" in the median rule (sqrt of machine epsilon)
 _TOL = np.sqrt(np.finfo(float).eps)
@@ -143,6 +145,90 @@ def rmst_by_arm(curves: pd.DataFrame, horizon: float) -> pd.DataFrame:
         rows.append({"arm": grp, "horizon": float(horizon), "estimate": float(areas.sum()),
                      "var": float(np.sum(after ** 2 * h))})
     return pd.DataFrame(rows)
+
+
+# --- log-rank test ---------------------------------------------------------------------------------
+def logrank_from_counts(counts: pd.DataFrame, groups: Sequence[str]) -> tuple[float, float]:
+    """The k-sample log-rank chi-square and p from the events and subjects per group and distinct time.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``group, time, n_events, n_all``: per group and distinct time the events and the subjects (events and
+        censorings) with that time; with a ``stratum`` column, per stratum too, and the test is stratified
+        (the sums of ``O - E`` and of the covariances over the strata, as ``survdiff(strata=)``).
+    groups : sequence of str
+        The groups compared (k of them; the test has k - 1 df).
+
+    Returns
+    -------
+    (chisq, p)
+
+    Notes
+    -----
+    The arithmetic of statsmodels' ``survdiff`` on the same numbers: at each distinct time
+    the number at risk per group (reverse cumulative count), ``O - E`` of groups 2..k (groups sorted, the first
+    the reference) and the hypergeometric covariance ``r_g (delta_gh - r_h) d (N - d) / (N - 1)``, summed over the
+    times with more than one subject at risk; ``chisq = (O - E)' V^-1 (O - E)`` on k - 1 df. :func:`km_table`'s
+    rows are these counts (``n_all = n_events + n_censored``): :func:`combotherapy.survival` tests on them, and
+    the out-of-core path (:mod:`combotherapy.scale.survival`) on the counts of an aggregate query.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> from combotherapy.scale.survival import logrank_from_counts
+    >>> c = pd.DataFrame({"group": ["a", "a", "b", "b"], "time": [1.0, 2.0, 1.0, 3.0],
+    ...                   "n_events": [1, 1, 0, 1], "n_all": [1, 1, 1, 1]})
+    >>> logrank_from_counts(c, ["a", "b"])[0]     # statsmodels survdiff on the four rows: 2.0
+    2.0
+    """
+    gr = np.unique(np.asarray(list(groups), dtype=object).astype(str))
+
+    def parts(c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        code = pd.Categorical(c["group"].astype(str), categories=list(gr)).codes
+        return _logrank_parts(code, c["time"].to_numpy(float), c["n_all"].to_numpy(float),
+                              c["n_events"].to_numpy(float), len(gr))
+
+    if "stratum" in counts.columns:  # stratified: the sums of every stratum (as survdiff(strata=))
+        labels = counts["stratum"].astype(str)
+        ps = [parts(counts.loc[labels == st]) for st in np.unique(labels)]
+        o, v = np.sum([p[0] for p in ps], axis=0), np.sum([p[1] for p in ps], axis=0)
+    else:
+        o, v = parts(counts)
+    return _logrank_chisq(o, v, len(gr))
+
+
+def _logrank_chisq(o: np.ndarray, v: np.ndarray, k: int) -> tuple[float, float]:
+    chisq = float(o.dot(np.linalg.solve(v, o)))
+    return chisq, float(1 - stats.chi2.cdf(chisq, k - 1))
+
+
+def _logrank_parts(code: np.ndarray, time: np.ndarray, n_all: np.ndarray, d: np.ndarray, k: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """O - E of groups 2..k and their covariance within one stratum (statsmodels' ``_survdiff``), from one row
+    per (group, distinct time): ``code`` the group's position among the k sorted groups."""
+    utimes, rt = np.unique(time, return_inverse=True)
+    ml = len(utimes)
+    nrisk, obsv = [], []
+    for j in range(k):
+        mk = code == j
+        n = np.bincount(rt[mk], weights=n_all[mk], minlength=ml)
+        obsv.append(np.bincount(rt[mk], weights=d[mk], minlength=ml))
+        nrisk.append(np.cumsum(n[::-1])[::-1])
+    obs = sum(obsv)
+    nrisk_tot = sum(nrisk)
+    ix = np.flatnonzero(nrisk_tot > 1)
+    dfs = k - 1
+    r = np.vstack(nrisk) / np.clip(nrisk_tot, 1e-10, np.inf)[None, :]
+    var_denom = np.clip(nrisk_tot - 1, 1e-10, np.inf)
+    oe_rows, var_rows = [], []
+    for g in range(1, dfs + 1):
+        oe = obsv[g] - r[g] * obs
+        var = r[1:, :].T * (np.eye(1, dfs, g - 1).ravel() - r[g, :, None]) \
+            * (obs * (nrisk_tot - obs) / var_denom)[:, None]
+        oe_rows.append(oe[ix].sum())
+        var_rows.append(var[ix].sum(axis=0))
+    return np.hstack(oe_rows), np.vstack(var_rows)
 
 
 # --- proportional hazards check ------------------------------------------------------------------
