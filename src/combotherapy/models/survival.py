@@ -388,7 +388,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                                                     np.empty((0, 0)), np.array([]))
     elif beta is not None:
         terms = terms
-        chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties)
+        chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties, order=fit["order"])
     else:
         terms = []
         chisq_j, chisq_g, ev_time, scaled, km_x = (np.array([]), np.array([np.nan]), np.array([]),

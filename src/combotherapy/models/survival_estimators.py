@@ -232,13 +232,16 @@ def _logrank_parts(code: np.ndarray, time: np.ndarray, n_all: np.ndarray, d: np.
 
 
 # --- proportional hazards check ------------------------------------------------------------------
-def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray, ties: str
+def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray, ties: str,
+            order: np.ndarray | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score test of proportional hazards (R ``cox.zph(fit, transform = "km")``, survival >= 3.0).
 
     The Cox model is extended by :math:`X\\,g(t)` with :math:`g(t) = 1 - \\hat S(t-)` (pooled KM, left-continuous)
     centred at its mean over the events; the score test of the added coefficients at
     :math:`(\\hat\\beta, 0)` uses the full :math:`2p \\times 2p` information (Efron or Breslow as the fit).
+    ``order``, optional, is the stable sort of the subjects by time when the caller has it (:func:`cox_fit`'s
+    ``order`` on the same rows): the check then does not sort again.
 
     Returns
     -------
@@ -248,30 +251,47 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     n, p = X.shape
     X = X - X.mean(axis=0)  # centring: invariant statistics, better numerics (as survival's C code)
     r = np.exp(X @ beta)
-    # pooled KM, left-continuous, at each subject's time: 1 - S(t-)
-    kmt = km_table(time, event, np.zeros(n), alpha=0.05)
-    kt, ks = kmt["time"].to_numpy(float), kmt["survival"].to_numpy(float)
-    idx = np.searchsorted(kt, time, side="left")  # number of table times strictly below t
-    ttimes = 1 - np.concatenate([[1.0], ks])[idx]
+    # one stable sort by time serves the distinct times, the pooled KM and the residuals' order (event times
+    # in time order, ties in subject order)
+    if order is None:
+        order = np.argsort(time, kind="stable")
+    ts = time[order]
+    new = np.r_[True, ts[1:] != ts[:-1]] if n else np.zeros(0, bool)
+    inv = np.empty(n, dtype=np.intp)
+    inv[order] = np.cumsum(new) - 1  # index of each subject's distinct time (np.unique's inverse)
+    m = int(new.sum())
     dead = event == 1
+    # pooled KM, left-continuous, at each subject's time: 1 - S(t-) (km_table's arithmetic on one group: at
+    # risk = reverse cumulative count, S = cumulative product of 1 - d/n); S(t-) = S at the previous distinct time
+    n_all = np.bincount(inv, minlength=m)
+    d_all = np.bincount(inv, dead.astype(float), minlength=m).astype(int).astype(float)
+    ks = np.cumprod(1 - d_all / np.cumsum(n_all[::-1])[::-1])
+    ttimes = 1 - np.concatenate([[1.0], ks])[inv]
     gtime = ttimes - ttimes[dead].mean()
 
     # risk-set sums at each distinct event time, by reverse cumulative sums over time-sorted subjects
-    ut, inv = np.unique(time, return_inverse=True)
-    m = ut.size
-    xx = X[:, :, None] * X[:, None, :]
     def by_time(v: np.ndarray) -> np.ndarray:
         """Sums of v over the subjects at each distinct time (bincount per column: no Python loop over rows)."""
         flat = v.reshape(v.shape[0], -1)
         out = np.column_stack([np.bincount(inv, flat[:, j], m) for j in range(flat.shape[1])])
         return out.reshape((m,) + v.shape[1:])
-    s0_all, s1_all, s2_all = by_time(r), by_time(r[:, None] * X), by_time(r[:, None, None] * xx)
+
+    upper = [(j, k) for j in range(p) for k in range(j, p)]
+
+    def by_time_xx(wt: np.ndarray) -> np.ndarray:
+        """by_time(wt * x x') without the subjects x p x p array: the upper triangle's products (the same
+        product wt * (x_j x_k) per subject), mirrored."""
+        out = np.empty((m, p, p))
+        for j, k in upper:  # a handful of coefficients
+            out[:, j, k] = out[:, k, j] = np.bincount(inv, wt * (X[:, j] * X[:, k]), m)
+        return out
+    s0_all, s1_all, s2_all = by_time(r), by_time(r[:, None] * X), by_time_xx(r)
     S0 = np.cumsum(s0_all[::-1], axis=0)[::-1]
     S1 = np.cumsum(s1_all[::-1], axis=0)[::-1]
     S2 = np.cumsum(s2_all[::-1], axis=0)[::-1]
     w = dead.astype(float)
     D = by_time(w).astype(int)
-    D0, D1, D2 = by_time(w * r), by_time((w * r)[:, None] * X), by_time((w * r)[:, None, None] * xx)
+    D0, D1, D2 = by_time(w * r), by_time((w * r)[:, None] * X), by_time_xx(w * r)
     Xd = by_time(w[:, None] * X)
     g_t = by_time(w * gtime) / np.maximum(D, 1)  # g at each event time (same for all tied events)
 
@@ -301,7 +321,6 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     # scaled Schoenfeld residuals: x_i minus the (Efron-averaged) risk-set mean, times (I/d)^-1, plus beta
     mean_per_time = np.column_stack([np.bincount(rep, mean[:, j], m) for j in range(p)]) if p else np.zeros((m, 0))
     mean_per_time[ev] /= dk[:, None]
-    order = np.lexsort((np.arange(n), time))
     order = order[dead[order]]
     schoen = X[order] - mean_per_time[inv[order]]
     scaled = schoen @ np.linalg.inv(imat[:p, :p] / dead.sum()) + beta
@@ -391,7 +410,8 @@ def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str = "efr
     -------
     dict
         ``params``, ``vcov``, ``llf`` (log partial likelihood, as R ``coxph``'s ``loglik[2]``), ``converged``,
-        ``iterations``.
+        ``iterations``, ``order`` (without strata: the stable sort of the subjects by time, for :func:`cox_zph`;
+        None with strata).
     """
     time, event = np.asarray(time, float), np.asarray(event, float)
     X = np.asarray(X, float)
@@ -421,4 +441,4 @@ def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str = "efr
         except np.linalg.LinAlgError:
             vcov = np.full((p, p), np.nan)
     return {"params": beta, "vcov": vcov, "llf": llf, "converged": it < maxiter and bool(np.all(np.isfinite(beta))),
-            "iterations": it}
+            "iterations": it, "order": sets[0]["rows"] if strata is None else None}
