@@ -369,30 +369,34 @@ def _cox_eval(X: np.ndarray, beta: np.ndarray, sets: list[dict]) -> tuple[float,
     p = X.shape[1]
     loglik, grad, info = 0.0, np.zeros(p), np.zeros((p, p))
     for s in sets:
-        Xs = s["X"]
+        Xs, XT, Xd_sum = s["X"], s["XT"], s["Xd_sum"]
         inv, dead, m, rep, f, tied = s["inv"], s["dead"], s["m"], s["rep"], s["f"], s["tied"]
         eta = Xs @ beta
         r = np.exp(eta)
         S0 = np.cumsum(np.bincount(inv, r, m)[::-1])[::-1]
-        S1 = np.empty((m, p))
+        # per coefficient on contiguous columns (XT = Xs.T, copied once): the same products and sums
+        S1T = np.empty((p, m))
         for j in range(p):  # a handful of coefficients
-            S1[:, j] = np.cumsum(np.bincount(inv, r * Xs[:, j], m)[::-1])[::-1]
+            S1T[j] = np.cumsum(np.bincount(inv, r * XT[j], m)[::-1])[::-1]
+        meanT = np.empty((p, rep.size))  # the events' risk-set means, one contiguous row per coefficient
         if tied:  # Efron's correction for tied events (f = k/d > 0 somewhere)
             rd = np.where(dead, r, 0.0)
             D0 = np.bincount(inv, rd, m)
-            D1 = np.column_stack([np.bincount(inv, rd * Xs[:, j], m) for j in range(p)])
             s0k = S0[rep] - f * D0[rep]
-            mean = (S1[rep] - f[:, None] * D1[rep]) / s0k[:, None]
+            for j in range(p):
+                meanT[j] = (S1T[j][rep] - f * np.bincount(inv, rd * XT[j], m)[rep]) / s0k
         else:  # no tied events, or Breslow: f = 0 and the terms above are exactly S0, S1
             s0k = S0[rep]
-            mean = S1[rep] / s0k[:, None]
+            for j in range(p):
+                meanT[j] = S1T[j][rep] / s0k
         loglik += float(eta[dead].sum() - np.log(s0k).sum())
-        grad += Xs[dead].sum(axis=0) - mean.sum(axis=0)
+        # the events' sum in event order (cumsum: the sequential sum of mean.sum(axis=0) on events x p)
+        grad += Xd_sum - (np.cumsum(meanT, axis=1)[:, -1] if rep.size else np.zeros(p))
         c = np.cumsum(np.bincount(rep, 1 / s0k, m))
         w = r * c[inv]
         if tied:
             w -= rd * np.bincount(rep, f / s0k, m)[inv]
-        info += (Xs * w[:, None]).T @ Xs - mean.T @ mean
+        info += (Xs * w[:, None]).T @ Xs - meanT @ meanT.T
     return loglik, grad, info
 
 
@@ -420,6 +424,8 @@ def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str = "efr
     sets = _cox_risk_sets(time, event, strata, ties)
     for s in sets:
         s["X"] = Xc[s["rows"]]  # each stratum's rows once, in time order
+        s["XT"] = np.ascontiguousarray(s["X"].T)  # and per coefficient, contiguous
+        s["Xd_sum"] = s["X"][s["dead"]].sum(axis=0)  # the events' covariate sum (does not depend on beta)
     beta = np.zeros(p)
     old = beta + np.inf
     it = 0
