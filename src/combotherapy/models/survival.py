@@ -480,8 +480,12 @@ def _empty_contrasts(ratio: bool = False) -> pd.DataFrame:
 def _by_pairs(table: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
     """One row per pair (first, second) in ``pairs`` order; pairs not in ``table`` get empty (NaN) estimates."""
     attrs = table.attrs
-    index = pd.MultiIndex.from_tuples(pairs, names=["first", "second"])
-    out = table.set_index(["first", "second"]).reindex(index).reset_index()
+    # each pair's row by position (a dict over a handful of rows, not a MultiIndex reindex); -1: no row (NaN)
+    row = {pq: i for i, pq in enumerate(zip(table["first"], table["second"]))}
+    at = [row.get(pq, -1) for pq in pairs]
+    out = table.drop(columns=["first", "second"]).reset_index(drop=True).reindex(at).reset_index(drop=True)
+    out.insert(0, "second", pd.Series([g for _, g in pairs], dtype=table["second"].dtype))
+    out.insert(0, "first", pd.Series([f for f, _ in pairs], dtype=table["first"].dtype))
     out["contrast"] = [contrast_label(f, g) for f, g in pairs]
     out.attrs = attrs
     return out
@@ -504,9 +508,10 @@ def _rmst_compare(grid: pd.DataFrame, m: np.ndarray, v: np.ndarray, reference: s
     out = _by_pairs(out, pairs)
     mean = dict(zip(arms, m))
     exact = out["se"].isna().to_numpy()
-    out.loc[exact, "estimate"] = [mean[x] - mean[y] for (x, y), e in zip(pairs, exact) if e]
-    out.loc[exact, "se"] = 0.0
-    out.loc[exact, ["ci_low", "ci_high"]] = out.loc[exact, ["estimate", "estimate"]].to_numpy()
+    if exact.any():
+        out.loc[exact, "estimate"] = [mean[x] - mean[y] for (x, y), e in zip(pairs, exact) if e]
+        out.loc[exact, "se"] = 0.0
+        out.loc[exact, ["ci_low", "ci_high"]] = out.loc[exact, ["estimate", "estimate"]].to_numpy()
     return out
 
 
