@@ -301,17 +301,24 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     rep = np.repeat(ev, dk)
     k = np.arange(rep.size) - np.repeat(np.cumsum(dk) - dk, dk)
     f = k / D[rep] if ties == "efron" else np.zeros(rep.size)
+    # per event, one contiguous row per coefficient (pair): the same elementwise arithmetic as on events x p
+    # (x p) arrays, and each sum over the events by cumsum, the sequential sum of .sum(axis=0) on those arrays
+    def event_sum(v: np.ndarray) -> float:
+        return float(np.cumsum(v)[-1]) if v.size else 0.0
+
     s0 = S0[rep] - f * D0[rep]
-    s1 = S1[rep] - f[:, None] * D1[rep]
-    s2 = S2[rep] - f[:, None, None] * D2[rep]
-    mean = s1 / s0[:, None]
-    V = s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :]
+    meanT = np.empty((p, rep.size))
+    for j in range(p):
+        meanT[j] = (S1[:, j][rep] - f * D1[:, j][rep]) / s0
     gk = g_t[rep]
+    gk2 = gk ** 2
     imat = np.zeros((2 * p, 2 * p))
-    imat[:p, :p] = V.sum(axis=0)
-    imat[:p, p:] = imat[p:, :p] = (gk[:, None, None] * V).sum(axis=0)
-    imat[p:, p:] = (gk[:, None, None] ** 2 * V).sum(axis=0)
-    u = (g_t[ev, None] * Xd[ev]).sum(axis=0) - (gk[:, None] * mean).sum(axis=0)
+    for j, k_ in upper:  # V is symmetric: the upper triangle, mirrored
+        v_jk = (S2[:, j, k_][rep] - f * D2[:, j, k_][rep]) / s0 - meanT[j] * meanT[k_]
+        imat[j, k_] = imat[k_, j] = event_sum(v_jk)
+        imat[j, p + k_] = imat[p + k_, j] = imat[k_, p + j] = imat[p + j, k_] = event_sum(gk * v_jk)
+        imat[p + j, p + k_] = imat[p + k_, p + j] = event_sum(gk2 * v_jk)
+    u = (g_t[ev, None] * Xd[ev]).sum(axis=0) - np.array([event_sum(gk * meanT[j]) for j in range(p)])
 
     full = np.concatenate([np.zeros(p), u])
     chisq = np.array([full[np.r_[0:p, p + j]] @ np.linalg.solve(imat[np.ix_(np.r_[0:p, p + j], np.r_[0:p, p + j])],
@@ -319,7 +326,7 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     global_ = float(full @ np.linalg.solve(imat, full))
 
     # scaled Schoenfeld residuals: x_i minus the (Efron-averaged) risk-set mean, times (I/d)^-1, plus beta
-    mean_per_time = np.column_stack([np.bincount(rep, mean[:, j], m) for j in range(p)]) if p else np.zeros((m, 0))
+    mean_per_time = np.column_stack([np.bincount(rep, meanT[j], m) for j in range(p)]) if p else np.zeros((m, 0))
     mean_per_time[ev] /= dk[:, None]
     order = order[dead[order]]
     schoen = X[order] - mean_per_time[inv[order]]
