@@ -99,6 +99,8 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     t = pd.to_numeric(data[time], errors="coerce")
     e = pd.to_numeric(data[event], errors="coerce")
     for col, raw, num in ((time, data[time], t), (event, data[event], e)):
+        if pd.api.types.is_numeric_dtype(raw.dtype):  # numbers already: to_numeric made no value missing
+            continue
         bad = raw.notna() & num.isna()
         if bad.any():
             problems.add_for_subjects(ids, col, "is not a number; expected a number", np.flatnonzero(bad))
@@ -292,9 +294,13 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     cat = pd.Categorical(subj["arm"])
     recode = np.append(pd.Index(arms).get_indexer(pd.Index(cat.categories).astype(str)), -1)
     subj["arm"] = pd.Categorical.from_codes(recode[cat.codes], categories=arms, ordered=True)
-    subj = subj.sort_values(["arm", "time"], kind="stable").reset_index(drop=True)
+    # by arm, then time (stable: subjects in order within ties), as sort_values(["arm", "time"], kind="stable")
+    arm_code = subj["arm"].cat.codes.to_numpy()
+    by = np.lexsort((subj["time"].to_numpy(float), arm_code))
+    subj = subj.take(by).reset_index(drop=True)
+    arm_code = arm_code[by]
     t, e = subj["time"].to_numpy(float), subj["event"].to_numpy(float)
-    a = np.asarray(arms, dtype=object)[subj["arm"].cat.codes.to_numpy()]
+    a = np.asarray(arms, dtype=object)[arm_code]
     check_event_times(t, e, time, event)  # all events at one time: nothing to order (was a raw LinAlgError)
     events = subj.groupby("arm", observed=False)["event"].sum()
     notes = []
@@ -338,7 +344,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     pairs = contrast_pairs(arms, reference)
     fit = inference = None
     if len(cox_arms) >= 2:
-        on = np.isin(a, cox_arms)
+        on = np.isin(arm_code, [arms.index(arm) for arm in cox_arms])  # np.isin(a, cox_arms) on the codes
         t_c, e_c = t[on], e[on]
         if cov.terms:
             design = arm_design(subj.loc[on].reset_index(drop=True), cox_arms, cov, intercept=False)
