@@ -21,7 +21,16 @@ from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._covariates import Covariates, Design, arm_design, subject_covariates
 from ._degenerate import check_event_times
-from .survival_estimators import _logrank_chisq, _logrank_parts, cox_fit, cox_zph, km_median, km_table, rmst_by_arm
+from .survival_estimators import (
+    _km_sorted,
+    _logrank_chisq,
+    _logrank_parts,
+    cox_fit,
+    cox_zph,
+    km_median,
+    km_table,
+    rmst_by_arm,
+)
 
 __all__ = ["survival", "SurvivalResult", "km_table", "km_median", "rmst_by_arm", "cox_zph"]
 
@@ -295,7 +304,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     recode = np.append(pd.Index(arms).get_indexer(pd.Index(cat.categories).astype(str)), -1)
     subj["arm"] = pd.Categorical.from_codes(recode[cat.codes], categories=arms, ordered=True)
     # by arm, then time (stable: subjects in order within ties), as sort_values(["arm", "time"], kind="stable")
-    arm_code = subj["arm"].cat.codes.to_numpy()
+    arm_code = subj["arm"].cat.codes.to_numpy().astype(np.intp)
     by = np.lexsort((subj["time"].to_numpy(float), arm_code))
     subj = subj.take(by).reset_index(drop=True)
     arm_code = arm_code[by]
@@ -317,7 +326,8 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                      f"{cox_arms or '(none)'}. Kaplan–Meier, log-rank and RMST use every arm.")
 
     # Kaplan–Meier
-    curves = km_table(t, e, a, alpha)
+    # km_table(t, e, a, alpha) without its sort: the subjects are in arm-code and time order, each arm present
+    curves = _km_sorted(arm_code, t, e, np.asarray(arms, dtype=object).astype(str), alpha)
     n_arm = subj.groupby("arm", observed=False).size()
     km = pd.DataFrame([(arm, int(n_arm[arm]), int(events[arm]), *km_median(curves[curves["group"] == arm]))
                        for arm in arms], columns=["arm", "n", "events", "median", "ci_low", "ci_high"])

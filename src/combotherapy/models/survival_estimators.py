@@ -43,13 +43,18 @@ def km_table(time: np.ndarray, event: np.ndarray, group: np.ndarray, alpha: floa
     time, event = np.asarray(time, float), np.asarray(event, float)
     gcode, labels = pd.factorize(np.asarray(group), sort=False)  # groups in order of first appearance
     order = np.lexsort((time, gcode))
-    g, t, e = gcode[order], time[order], event[order]
+    return _km_sorted(gcode[order], time[order], event[order], np.asarray(labels, dtype=object).astype(str), alpha)
+
+
+def _km_sorted(g: np.ndarray, t: np.ndarray, e: np.ndarray, labels: np.ndarray, alpha: float) -> pd.DataFrame:
+    """:func:`km_table` on subjects already sorted by group code and time (stable), ``labels`` the codes' names:
+    :func:`combotherapy.survival` has its subjects in that order and does not sort them again."""
     # one row per distinct (group, time): where either changes along the sorted subjects
     start = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]) if t.size else np.array([], int)
     g_row, t_row = g[start], t[start]
     n_all = np.diff(np.r_[start, t.size])
     n_events = np.add.reduceat(e, start).astype(int) if t.size else np.array([], int)
-    return _km_from_arrays(g_row, np.asarray(labels, dtype=object).astype(str), t_row, n_all, n_events, alpha)
+    return _km_from_arrays(g_row, labels, t_row, n_all, n_events, alpha)
 
 
 def km_from_counts(g: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
