@@ -22,7 +22,16 @@ from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._covariates import Covariates, Design, arm_design, subject_covariates
 from ._degenerate import check_event_times
-from .survival_estimators import cox_fit, cox_zph, km_median, km_table, rmst_by_arm
+from .survival_estimators import (
+    _km_sorted,
+    _logrank_chisq,
+    _logrank_parts,
+    cox_fit,
+    cox_zph,
+    km_median,
+    km_table,
+    rmst_by_arm,
+)
 
 __all__ = ["survival", "SurvivalResult", "km_table", "km_median", "rmst_by_arm", "cox_zph"]
 
@@ -100,6 +109,8 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
     t = pd.to_numeric(data[time], errors="coerce")
     e = pd.to_numeric(data[event], errors="coerce")
     for col, raw, num in ((time, data[time], t), (event, data[event], e)):
+        if pd.api.types.is_numeric_dtype(raw.dtype):  # numbers already: to_numeric made no value missing
+            continue
         bad = raw.notna() & num.isna()
         if bad.any():
             problems.add_for_subjects(ids, col, "is not a number; expected a number", np.flatnonzero(bad))
@@ -294,9 +305,13 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     cat = pd.Categorical(subj["arm"])
     recode = np.append(pd.Index(arms).get_indexer(pd.Index(cat.categories).astype(str)), -1)
     subj["arm"] = pd.Categorical.from_codes(recode[cat.codes], categories=arms, ordered=True)
-    subj = subj.sort_values(["arm", "time"], kind="stable").reset_index(drop=True)
+    # by arm, then time (stable: subjects in order within ties), as sort_values(["arm", "time"], kind="stable")
+    arm_code = subj["arm"].cat.codes.to_numpy().astype(np.intp)
+    by = np.lexsort((subj["time"].to_numpy(float), arm_code))
+    subj = subj.take(by).reset_index(drop=True)
+    arm_code = arm_code[by]
     t, e = subj["time"].to_numpy(float), subj["event"].to_numpy(float)
-    a = np.asarray(arms, dtype=object)[subj["arm"].cat.codes.to_numpy()]
+    a = np.asarray(arms, dtype=object)[arm_code]
     check_event_times(t, e, time, event)  # all events at one time: nothing to order (was a raw LinAlgError)
     events = subj.groupby("arm", observed=False)["event"].sum()
     notes = []
@@ -313,14 +328,24 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                      f"{cox_arms or '(none)'}. Kaplan–Meier, log-rank and RMST use every arm.")
 
     # Kaplan–Meier
-    curves = km_table(t, e, a, alpha)
+    # km_table(t, e, a, alpha) without its sort: the subjects are in arm-code and time order, each arm present
+    curves = _km_sorted(arm_code, t, e, np.asarray(arms, dtype=object).astype(str), alpha)
     n_arm = subj.groupby("arm", observed=False).size()
     km = pd.DataFrame([(arm, int(n_arm[arm]), int(events[arm]), *km_median(curves[curves["group"] == arm]))
                        for arm in arms], columns=["arm", "n", "events", "median", "ci_low", "ci_high"])
 
     # log-rank (statsmodels survdiff; rho = 0), stratified when strata are given; undefined without any event
     stratum = subj["stratum"].to_numpy() if strat is not None else None
-    if events.sum() > 0:
+    if events.sum() > 0 and stratum is None:
+        # statsmodels survdiff's arithmetic on km_table's counts per (arm, distinct time): no second pass over
+        # the subjects (the counts are what survdiff bins them into)
+        gr = np.unique(np.asarray(arms, dtype=object).astype(str))
+        code = pd.Categorical(curves["group"], categories=gr).codes
+        n_ev = curves["n_events"].to_numpy(float)
+        o, v = _logrank_parts(code, curves["time"].to_numpy(float), n_ev + curves["n_censored"].to_numpy(float),
+                              n_ev, gr.size)
+        chisq, p_lr = _logrank_chisq(o, v, gr.size)
+    elif events.sum() > 0:
         chisq, p_lr = survdiff(t, e, a, strata=stratum)
     else:
         chisq, p_lr = np.nan, np.nan
@@ -331,7 +356,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     pairs = contrast_pairs(arms, reference)
     fit = inference = None
     if len(cox_arms) >= 2:
-        on = np.isin(a, cox_arms)
+        on = np.isin(arm_code, [arms.index(arm) for arm in cox_arms])  # np.isin(a, cox_arms) on the codes
         t_c, e_c = t[on], e[on]
         if cov.terms:
             design = arm_design(subj.loc[on].reset_index(drop=True), cox_arms, cov, intercept=False)
@@ -381,7 +406,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                                                     np.empty((0, 0)), np.array([]))
     elif beta is not None:
         terms = terms
-        chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties)
+        chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties, order=fit["order"])
     else:
         terms = []
         chisq_j, chisq_g, ev_time, scaled, km_x = (np.array([]), np.array([np.nan]), np.array([]),
@@ -473,8 +498,12 @@ def _empty_contrasts(ratio: bool = False) -> pd.DataFrame:
 def _by_pairs(table: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
     """One row per pair (first, second) in ``pairs`` order; pairs not in ``table`` get empty (NaN) estimates."""
     attrs = table.attrs
-    index = pd.MultiIndex.from_tuples(pairs, names=["first", "second"])
-    out = table.set_index(["first", "second"]).reindex(index).reset_index()
+    # each pair's row by position (a dict over a handful of rows, not a MultiIndex reindex); -1: no row (NaN)
+    row = {pq: i for i, pq in enumerate(zip(table["first"], table["second"]))}
+    at = [row.get(pq, -1) for pq in pairs]
+    out = table.drop(columns=["first", "second"]).reset_index(drop=True).reindex(at).reset_index(drop=True)
+    out.insert(0, "second", pd.Series([g for _, g in pairs], dtype=table["second"].dtype))
+    out.insert(0, "first", pd.Series([f for f, _ in pairs], dtype=table["first"].dtype))
     out["contrast"] = [contrast_label(f, g) for f, g in pairs]
     out.attrs = attrs
     return out
@@ -497,9 +526,10 @@ def _rmst_compare(grid: pd.DataFrame, m: np.ndarray, v: np.ndarray, reference: s
     out = _by_pairs(out, pairs)
     mean = dict(zip(arms, m))
     exact = out["se"].isna().to_numpy()
-    out.loc[exact, "estimate"] = [mean[x] - mean[y] for (x, y), e in zip(pairs, exact) if e]
-    out.loc[exact, "se"] = 0.0
-    out.loc[exact, ["ci_low", "ci_high"]] = out.loc[exact, ["estimate", "estimate"]].to_numpy()
+    if exact.any():
+        out.loc[exact, "estimate"] = [mean[x] - mean[y] for (x, y), e in zip(pairs, exact) if e]
+        out.loc[exact, "se"] = 0.0
+        out.loc[exact, ["ci_low", "ci_high"]] = out.loc[exact, ["estimate", "estimate"]].to_numpy()
     return out
 
 

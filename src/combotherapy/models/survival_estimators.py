@@ -4,11 +4,13 @@ and its interval, the restricted mean survival time, and the proportional-hazard
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["km_table", "km_from_counts", "km_median", "rmst_by_arm", "cox_zph"]
+__all__ = ["km_table", "km_from_counts", "km_median", "rmst_by_arm", "logrank_from_counts", "cox_zph"]
 
 #: survival's tolerance for "the curve is at 0.5" in the median rule (sqrt of machine epsilon)
 _TOL = np.sqrt(np.finfo(float).eps)
@@ -41,13 +43,18 @@ def km_table(time: np.ndarray, event: np.ndarray, group: np.ndarray, alpha: floa
     time, event = np.asarray(time, float), np.asarray(event, float)
     gcode, labels = pd.factorize(np.asarray(group), sort=False)  # groups in order of first appearance
     order = np.lexsort((time, gcode))
-    g, t, e = gcode[order], time[order], event[order]
+    return _km_sorted(gcode[order], time[order], event[order], np.asarray(labels, dtype=object).astype(str), alpha)
+
+
+def _km_sorted(g: np.ndarray, t: np.ndarray, e: np.ndarray, labels: np.ndarray, alpha: float) -> pd.DataFrame:
+    """:func:`km_table` on subjects already sorted by group code and time (stable), ``labels`` the codes' names:
+    :func:`combotherapy.survival` has its subjects in that order and does not sort them again."""
     # one row per distinct (group, time): where either changes along the sorted subjects
     start = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]) if t.size else np.array([], int)
     g_row, t_row = g[start], t[start]
     n_all = np.diff(np.r_[start, t.size])
     n_events = np.add.reduceat(e, start).astype(int) if t.size else np.array([], int)
-    return _km_from_arrays(g_row, np.asarray(labels, dtype=object).astype(str), t_row, n_all, n_events, alpha)
+    return _km_from_arrays(g_row, labels, t_row, n_all, n_events, alpha)
 
 
 def km_from_counts(g: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -145,14 +152,101 @@ def rmst_by_arm(curves: pd.DataFrame, horizon: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# --- log-rank test ---------------------------------------------------------------------------------
+def logrank_from_counts(counts: pd.DataFrame, groups: Sequence[str]) -> tuple[float, float]:
+    """The k-sample log-rank chi-square and p from the events and subjects per group and distinct time.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``group, time, n_events, n_all``: per group and distinct time the events and the subjects (events and
+        censorings) with that time; with a ``stratum`` column, per stratum too, and the test is stratified
+        (the sums of ``O - E`` and of the covariances over the strata, as ``survdiff(strata=)``).
+    groups : sequence of str
+        The groups compared (k of them; the test has k - 1 df).
+
+    Returns
+    -------
+    (chisq, p)
+
+    Notes
+    -----
+    The arithmetic of statsmodels' ``survdiff`` on the same numbers: at each distinct time
+    the number at risk per group (reverse cumulative count), ``O - E`` of groups 2..k (groups sorted, the first
+    the reference) and the hypergeometric covariance ``r_g (delta_gh - r_h) d (N - d) / (N - 1)``, summed over the
+    times with more than one subject at risk; ``chisq = (O - E)' V^-1 (O - E)`` on k - 1 df. :func:`km_table`'s
+    rows are these counts (``n_all = n_events + n_censored``): :func:`combotherapy.survival` tests on them, and
+    the out-of-core path (:mod:`combotherapy.scale.survival`) on the counts of an aggregate query.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> from combotherapy.scale.survival import logrank_from_counts
+    >>> c = pd.DataFrame({"group": ["a", "a", "b", "b"], "time": [1.0, 2.0, 1.0, 3.0],
+    ...                   "n_events": [1, 1, 0, 1], "n_all": [1, 1, 1, 1]})
+    >>> logrank_from_counts(c, ["a", "b"])[0]     # statsmodels survdiff on the four rows: 2.0
+    2.0
+    """
+    gr = np.unique(np.asarray(list(groups), dtype=object).astype(str))
+
+    def parts(c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        code = pd.Categorical(c["group"].astype(str), categories=list(gr)).codes
+        return _logrank_parts(code, c["time"].to_numpy(float), c["n_all"].to_numpy(float),
+                              c["n_events"].to_numpy(float), len(gr))
+
+    if "stratum" in counts.columns:  # stratified: the sums of every stratum (as survdiff(strata=))
+        labels = counts["stratum"].astype(str)
+        ps = [parts(counts.loc[labels == st]) for st in np.unique(labels)]
+        o, v = np.sum([p[0] for p in ps], axis=0), np.sum([p[1] for p in ps], axis=0)
+    else:
+        o, v = parts(counts)
+    return _logrank_chisq(o, v, len(gr))
+
+
+def _logrank_chisq(o: np.ndarray, v: np.ndarray, k: int) -> tuple[float, float]:
+    chisq = float(o.dot(np.linalg.solve(v, o)))
+    return chisq, float(1 - stats.chi2.cdf(chisq, k - 1))
+
+
+def _logrank_parts(code: np.ndarray, time: np.ndarray, n_all: np.ndarray, d: np.ndarray, k: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """O - E of groups 2..k and their covariance within one stratum (statsmodels' ``_survdiff``), from one row
+    per (group, distinct time): ``code`` the group's position among the k sorted groups."""
+    utimes, rt = np.unique(time, return_inverse=True)
+    ml = len(utimes)
+    nrisk, obsv = [], []
+    for j in range(k):
+        mk = code == j
+        n = np.bincount(rt[mk], weights=n_all[mk], minlength=ml)
+        obsv.append(np.bincount(rt[mk], weights=d[mk], minlength=ml))
+        nrisk.append(np.cumsum(n[::-1])[::-1])
+    obs = sum(obsv)
+    nrisk_tot = sum(nrisk)
+    ix = np.flatnonzero(nrisk_tot > 1)
+    dfs = k - 1
+    r = np.vstack(nrisk) / np.clip(nrisk_tot, 1e-10, np.inf)[None, :]
+    var_denom = np.clip(nrisk_tot - 1, 1e-10, np.inf)
+    oe_rows, var_rows = [], []
+    for g in range(1, dfs + 1):
+        oe = obsv[g] - r[g] * obs
+        var = r[1:, :].T * (np.eye(1, dfs, g - 1).ravel() - r[g, :, None]) \
+            * (obs * (nrisk_tot - obs) / var_denom)[:, None]
+        oe_rows.append(oe[ix].sum())
+        var_rows.append(var[ix].sum(axis=0))
+    return np.hstack(oe_rows), np.vstack(var_rows)
+
+
 # --- proportional hazards check ------------------------------------------------------------------
-def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray, ties: str
+def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray, ties: str,
+            order: np.ndarray | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score test of proportional hazards (R ``cox.zph(fit, transform = "km")``, survival >= 3.0).
 
     The Cox model is extended by :math:`X\\,g(t)` with :math:`g(t) = 1 - \\hat S(t-)` (pooled KM, left-continuous)
     centred at its mean over the events; the score test of the added coefficients at
     :math:`(\\hat\\beta, 0)` uses the full :math:`2p \\times 2p` information (Efron or Breslow as the fit).
+    ``order``, optional, is the stable sort of the subjects by time when the caller has it (:func:`cox_fit`'s
+    ``order`` on the same rows): the check then does not sort again.
 
     Returns
     -------
@@ -162,30 +256,47 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     n, p = X.shape
     X = X - X.mean(axis=0)  # centring: invariant statistics, better numerics (as survival's C code)
     r = np.exp(X @ beta)
-    # pooled KM, left-continuous, at each subject's time: 1 - S(t-)
-    kmt = km_table(time, event, np.zeros(n), alpha=0.05)
-    kt, ks = kmt["time"].to_numpy(float), kmt["survival"].to_numpy(float)
-    idx = np.searchsorted(kt, time, side="left")  # number of table times strictly below t
-    ttimes = 1 - np.concatenate([[1.0], ks])[idx]
+    # one stable sort by time serves the distinct times, the pooled KM and the residuals' order (event times
+    # in time order, ties in subject order)
+    if order is None:
+        order = np.argsort(time, kind="stable")
+    ts = time[order]
+    new = np.r_[True, ts[1:] != ts[:-1]] if n else np.zeros(0, bool)
+    inv = np.empty(n, dtype=np.intp)
+    inv[order] = np.cumsum(new) - 1  # index of each subject's distinct time (np.unique's inverse)
+    m = int(new.sum())
     dead = event == 1
+    # pooled KM, left-continuous, at each subject's time: 1 - S(t-) (km_table's arithmetic on one group: at
+    # risk = reverse cumulative count, S = cumulative product of 1 - d/n); S(t-) = S at the previous distinct time
+    n_all = np.bincount(inv, minlength=m)
+    d_all = np.bincount(inv, dead.astype(float), minlength=m).astype(int).astype(float)
+    ks = np.cumprod(1 - d_all / np.cumsum(n_all[::-1])[::-1])
+    ttimes = 1 - np.concatenate([[1.0], ks])[inv]
     gtime = ttimes - ttimes[dead].mean()
 
     # risk-set sums at each distinct event time, by reverse cumulative sums over time-sorted subjects
-    ut, inv = np.unique(time, return_inverse=True)
-    m = ut.size
-    xx = X[:, :, None] * X[:, None, :]
     def by_time(v: np.ndarray) -> np.ndarray:
         """Sums of v over the subjects at each distinct time (bincount per column: no Python loop over rows)."""
         flat = v.reshape(v.shape[0], -1)
         out = np.column_stack([np.bincount(inv, flat[:, j], m) for j in range(flat.shape[1])])
         return out.reshape((m,) + v.shape[1:])
-    s0_all, s1_all, s2_all = by_time(r), by_time(r[:, None] * X), by_time(r[:, None, None] * xx)
+
+    upper = [(j, k) for j in range(p) for k in range(j, p)]
+
+    def by_time_xx(wt: np.ndarray) -> np.ndarray:
+        """by_time(wt * x x') without the subjects x p x p array: the upper triangle's products (the same
+        product wt * (x_j x_k) per subject), mirrored."""
+        out = np.empty((m, p, p))
+        for j, k in upper:  # a handful of coefficients
+            out[:, j, k] = out[:, k, j] = np.bincount(inv, wt * (X[:, j] * X[:, k]), m)
+        return out
+    s0_all, s1_all, s2_all = by_time(r), by_time(r[:, None] * X), by_time_xx(r)
     S0 = np.cumsum(s0_all[::-1], axis=0)[::-1]
     S1 = np.cumsum(s1_all[::-1], axis=0)[::-1]
     S2 = np.cumsum(s2_all[::-1], axis=0)[::-1]
     w = dead.astype(float)
     D = by_time(w).astype(int)
-    D0, D1, D2 = by_time(w * r), by_time((w * r)[:, None] * X), by_time((w * r)[:, None, None] * xx)
+    D0, D1, D2 = by_time(w * r), by_time((w * r)[:, None] * X), by_time_xx(w * r)
     Xd = by_time(w[:, None] * X)
     g_t = by_time(w * gtime) / np.maximum(D, 1)  # g at each event time (same for all tied events)
 
@@ -195,17 +306,24 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     rep = np.repeat(ev, dk)
     k = np.arange(rep.size) - np.repeat(np.cumsum(dk) - dk, dk)
     f = k / D[rep] if ties == "efron" else np.zeros(rep.size)
+    # per event, one contiguous row per coefficient (pair): the same elementwise arithmetic as on events x p
+    # (x p) arrays, and each sum over the events by cumsum, the sequential sum of .sum(axis=0) on those arrays
+    def event_sum(v: np.ndarray) -> float:
+        return float(np.cumsum(v)[-1]) if v.size else 0.0
+
     s0 = S0[rep] - f * D0[rep]
-    s1 = S1[rep] - f[:, None] * D1[rep]
-    s2 = S2[rep] - f[:, None, None] * D2[rep]
-    mean = s1 / s0[:, None]
-    V = s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :]
+    meanT = np.empty((p, rep.size))
+    for j in range(p):
+        meanT[j] = (S1[:, j][rep] - f * D1[:, j][rep]) / s0
     gk = g_t[rep]
+    gk2 = gk ** 2
     imat = np.zeros((2 * p, 2 * p))
-    imat[:p, :p] = V.sum(axis=0)
-    imat[:p, p:] = imat[p:, :p] = (gk[:, None, None] * V).sum(axis=0)
-    imat[p:, p:] = (gk[:, None, None] ** 2 * V).sum(axis=0)
-    u = (g_t[ev, None] * Xd[ev]).sum(axis=0) - (gk[:, None] * mean).sum(axis=0)
+    for j, k_ in upper:  # V is symmetric: the upper triangle, mirrored
+        v_jk = (S2[:, j, k_][rep] - f * D2[:, j, k_][rep]) / s0 - meanT[j] * meanT[k_]
+        imat[j, k_] = imat[k_, j] = event_sum(v_jk)
+        imat[j, p + k_] = imat[p + k_, j] = imat[k_, p + j] = imat[p + j, k_] = event_sum(gk * v_jk)
+        imat[p + j, p + k_] = imat[p + k_, p + j] = event_sum(gk2 * v_jk)
+    u = (g_t[ev, None] * Xd[ev]).sum(axis=0) - np.array([event_sum(gk * meanT[j]) for j in range(p)])
 
     full = np.concatenate([np.zeros(p), u])
     chisq = np.array([full[np.r_[0:p, p + j]] @ np.linalg.solve(imat[np.ix_(np.r_[0:p, p + j], np.r_[0:p, p + j])],
@@ -213,9 +331,8 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     global_ = float(full @ np.linalg.solve(imat, full))
 
     # scaled Schoenfeld residuals: x_i minus the (Efron-averaged) risk-set mean, times (I/d)^-1, plus beta
-    mean_per_time = np.column_stack([np.bincount(rep, mean[:, j], m) for j in range(p)]) if p else np.zeros((m, 0))
+    mean_per_time = np.column_stack([np.bincount(rep, meanT[j], m) for j in range(p)]) if p else np.zeros((m, 0))
     mean_per_time[ev] /= dk[:, None]
-    order = np.lexsort((np.arange(n), time))
     order = order[dead[order]]
     schoen = X[order] - mean_per_time[inv[order]]
     scaled = schoen @ np.linalg.inv(imat[:p, :p] / dead.sum()) + beta
@@ -264,30 +381,34 @@ def _cox_eval(X: np.ndarray, beta: np.ndarray, sets: list[dict]) -> tuple[float,
     p = X.shape[1]
     loglik, grad, info = 0.0, np.zeros(p), np.zeros((p, p))
     for s in sets:
-        Xs = s["X"]
+        Xs, XT, Xd_sum = s["X"], s["XT"], s["Xd_sum"]
         inv, dead, m, rep, f, tied = s["inv"], s["dead"], s["m"], s["rep"], s["f"], s["tied"]
         eta = Xs @ beta
         r = np.exp(eta)
         S0 = np.cumsum(np.bincount(inv, r, m)[::-1])[::-1]
-        S1 = np.empty((m, p))
+        # per coefficient on contiguous columns (XT = Xs.T, copied once): the same products and sums
+        S1T = np.empty((p, m))
         for j in range(p):  # a handful of coefficients
-            S1[:, j] = np.cumsum(np.bincount(inv, r * Xs[:, j], m)[::-1])[::-1]
+            S1T[j] = np.cumsum(np.bincount(inv, r * XT[j], m)[::-1])[::-1]
+        meanT = np.empty((p, rep.size))  # the events' risk-set means, one contiguous row per coefficient
         if tied:  # Efron's correction for tied events (f = k/d > 0 somewhere)
             rd = np.where(dead, r, 0.0)
             D0 = np.bincount(inv, rd, m)
-            D1 = np.column_stack([np.bincount(inv, rd * Xs[:, j], m) for j in range(p)])
             s0k = S0[rep] - f * D0[rep]
-            mean = (S1[rep] - f[:, None] * D1[rep]) / s0k[:, None]
+            for j in range(p):
+                meanT[j] = (S1T[j][rep] - f * np.bincount(inv, rd * XT[j], m)[rep]) / s0k
         else:  # no tied events, or Breslow: f = 0 and the terms above are exactly S0, S1
             s0k = S0[rep]
-            mean = S1[rep] / s0k[:, None]
+            for j in range(p):
+                meanT[j] = S1T[j][rep] / s0k
         loglik += float(eta[dead].sum() - np.log(s0k).sum())
-        grad += Xs[dead].sum(axis=0) - mean.sum(axis=0)
+        # the events' sum in event order (cumsum: the sequential sum of mean.sum(axis=0) on events x p)
+        grad += Xd_sum - (np.cumsum(meanT, axis=1)[:, -1] if rep.size else np.zeros(p))
         c = np.cumsum(np.bincount(rep, 1 / s0k, m))
         w = r * c[inv]
         if tied:
             w -= rd * np.bincount(rep, f / s0k, m)[inv]
-        info += (Xs * w[:, None]).T @ Xs - mean.T @ mean
+        info += (Xs * w[:, None]).T @ Xs - meanT @ meanT.T
     return loglik, grad, info
 
 
@@ -305,7 +426,8 @@ def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str = "efr
     -------
     dict
         ``params``, ``vcov``, ``llf`` (log partial likelihood, as R ``coxph``'s ``loglik[2]``), ``converged``,
-        ``iterations``.
+        ``iterations``, ``order`` (without strata: the stable sort of the subjects by time, for :func:`cox_zph`;
+        None with strata).
     """
     time, event = np.asarray(time, float), np.asarray(event, float)
     X = np.asarray(X, float)
@@ -314,6 +436,8 @@ def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str = "efr
     sets = _cox_risk_sets(time, event, strata, ties)
     for s in sets:
         s["X"] = Xc[s["rows"]]  # each stratum's rows once, in time order
+        s["XT"] = np.ascontiguousarray(s["X"].T)  # and per coefficient, contiguous
+        s["Xd_sum"] = s["X"][s["dead"]].sum(axis=0)  # the events' covariate sum (does not depend on beta)
     beta = np.zeros(p)
     old = beta + np.inf
     it = 0
@@ -335,4 +459,4 @@ def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str = "efr
         except np.linalg.LinAlgError:
             vcov = np.full((p, p), np.nan)
     return {"params": beta, "vcov": vcov, "llf": llf, "converged": it < maxiter and bool(np.all(np.isfinite(beta))),
-            "iterations": it}
+            "iterations": it, "order": sets[0]["rows"] if strata is None else None}

@@ -23,86 +23,14 @@ from ..arms import contrast_pairs
 from ..errors import DataError, ModelError
 from ..instruments import Instrument
 from ..models import survival as _mem
-from ..models.survival_estimators import km_from_counts, km_median, rmst_by_arm
+from ..models.survival_estimators import km_from_counts, km_median, logrank_from_counts, rmst_by_arm
 from ..results import Fitted
 from ._aggregates import Sql, check_arms, check_columns, engine_of, qi, schema
 from .table_one import default_instruments
 
+# logrank_from_counts lives with the in-memory estimators (one copy: ct.survival runs its arithmetic on
+# km_table's counts); re-exported here, where the out-of-core path introduced it
 __all__ = ["survival", "logrank_from_counts"]
-
-
-# --------------------------------------------------------------------------------------------
-# the log-rank test from counts
-# --------------------------------------------------------------------------------------------
-def logrank_from_counts(counts: pd.DataFrame, groups: Sequence[str]) -> tuple[float, float]:
-    """The k-sample log-rank chi-square and p from the events and subjects per group and distinct time.
-
-    Parameters
-    ----------
-    counts : DataFrame
-        ``group, time, n_events, n_all``: per group and distinct time the events and the subjects (events and
-        censorings) with that time; with a ``stratum`` column, per stratum too, and the test is stratified
-        (the sums of ``O - E`` and of the covariances over the strata, as ``survdiff(strata=)``).
-    groups : sequence of str
-        The groups compared (k of them; the test has k - 1 df).
-
-    Returns
-    -------
-    (chisq, p)
-
-    Notes
-    -----
-    The arithmetic of statsmodels' ``survdiff`` (the in-memory path) on the same numbers: at each distinct time
-    the number at risk per group (reverse cumulative count), ``O - E`` of groups 2..k (groups sorted, the first
-    the reference) and the hypergeometric covariance ``r_g (delta_gh - r_h) d (N - d) / (N - 1)``, summed over the
-    times with more than one subject at risk; ``chisq = (O - E)' V^-1 (O - E)`` on k - 1 df.
-
-    Example
-    -------
-    >>> import pandas as pd
-    >>> from combotherapy.scale.survival import logrank_from_counts
-    >>> c = pd.DataFrame({"group": ["a", "a", "b", "b"], "time": [1.0, 2.0, 1.0, 3.0],
-    ...                   "n_events": [1, 1, 0, 1], "n_all": [1, 1, 1, 1]})
-    >>> logrank_from_counts(c, ["a", "b"])[0]     # statsmodels survdiff on the four rows: 2.0
-    2.0
-    """
-    gr = np.unique(np.asarray(list(groups), dtype=object).astype(str))
-    if "stratum" in counts.columns:  # stratified: the sums of every stratum (as survdiff(strata=))
-        labels = counts["stratum"].astype(str)
-        parts = [_logrank_parts(counts.loc[labels == st], gr) for st in np.unique(labels)]
-        o, v = np.sum([p[0] for p in parts], axis=0), np.sum([p[1] for p in parts], axis=0)
-    else:
-        o, v = _logrank_parts(counts, gr)
-    chisq = float(o.dot(np.linalg.solve(v, o)))
-    return chisq, float(1 - stats.chi2.cdf(chisq, len(gr) - 1))
-
-
-def _logrank_parts(counts: pd.DataFrame, gr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """O - E of groups 2..k and their covariance within one stratum (statsmodels' ``_survdiff``)."""
-    utimes, rt = np.unique(counts["time"].to_numpy(float), return_inverse=True)
-    ml = len(utimes)
-    code = pd.Categorical(counts["group"].astype(str), categories=list(gr)).codes
-    n_all, d = counts["n_all"].to_numpy(float), counts["n_events"].to_numpy(float)
-    nrisk, obsv = [], []
-    for j in range(len(gr)):
-        mk = code == j
-        n = np.bincount(rt[mk], weights=n_all[mk], minlength=ml)
-        obsv.append(np.bincount(rt[mk], weights=d[mk], minlength=ml))
-        nrisk.append(np.cumsum(n[::-1])[::-1])
-    obs = sum(obsv)
-    nrisk_tot = sum(nrisk)
-    ix = np.flatnonzero(nrisk_tot > 1)
-    dfs = len(gr) - 1
-    r = np.vstack(nrisk) / np.clip(nrisk_tot, 1e-10, np.inf)[None, :]
-    var_denom = np.clip(nrisk_tot - 1, 1e-10, np.inf)
-    oe_rows, var_rows = [], []
-    for g in range(1, dfs + 1):
-        oe = obsv[g] - r[g] * obs
-        var = r[1:, :].T * (np.eye(1, dfs, g - 1).ravel() - r[g, :, None]) \
-            * (obs * (nrisk_tot - obs) / var_denom)[:, None]
-        oe_rows.append(oe[ix].sum())
-        var_rows.append(var[ix].sum(axis=0))
-    return np.hstack(oe_rows), np.vstack(var_rows)
 
 
 # --------------------------------------------------------------------------------------------
