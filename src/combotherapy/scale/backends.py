@@ -283,12 +283,15 @@ def load_duckdb(source: Any, *, table: str | None, columns, arms, layout, outcom
     # per subject: duplicated visits, two arms, columns constant within subjects
     level = [c for c in covariates] + [c for c in outcome_cols if trial.instruments[c].level == "subject"]
     # "more than one distinct value" as min <> max: no per-group hash table, unlike count(DISTINCT ...)
-    per = ["count(*) - count(DISTINCT visit) AS dup", "min(arm) <> max(arm) AS two_arms"]
+    # duplicated subject-visit rows: rows minus distinct (subject, visit) pairs, by a plain GROUP BY that DuckDB can
+    # spill to disk (a count(DISTINCT ...) per subject keeps a hash set per group in memory and cannot)
+    per = ["count(*) AS rows", "min(arm) <> max(arm) AS two_arms"]
     per += [f"CAST(min({quote(c)}) <> max({quote(c)}) AS INTEGER) AS {quote('n_' + c)}" for c in level]
-    tops = ["count(*)", "sum(dup)", "count(*) FILTER (WHERE two_arms)"] + [f"max({quote('n_' + c)})" for c in level]
+    tops = ["count(*)", "sum(rows)", "count(*) FILTER (WHERE two_arms)"] + [f"max({quote('n_' + c)})" for c in level]
     got = canon.query("t", f"SELECT {', '.join(tops)} FROM (SELECT {', '.join(per)} FROM t GROUP BY subject)"
                       ).fetchall()[0]
-    n_subjects, dups, two_arms = int(got[0]), int(got[1] or 0), int(got[2])
+    pairs = canon.query("t", "SELECT count(*) FROM (SELECT subject, visit FROM t GROUP BY subject, visit)").fetchall()
+    n_subjects, dups, two_arms = int(got[0]), int(got[1] or 0) - int(pairs[0][0]), int(got[2])
     varying = {c: int(v or 0) > 0 for c, v in zip(level, got[3:])}
     if dups:
         problems.add("visit", "duplicate subject-visit rows: expected one row per subject and visit", (), dups)
