@@ -188,9 +188,10 @@ def _distinct_view(s: pd.Series, text: pd.Series | None, u: pd.Series | None,
     return values, None, len(values), numbers(values, None)
 
 
-def _gate(rule, tokens: list[str], s: pd.Series) -> bool:
+def _gate(rule, tokens: list[str], s: pd.Series, highs: dict | None = None) -> bool:
     """A cheap necessary condition for a rule to fire on a column without text: the rule's name test, or for the
-    rules that read numbers whatever the name, a largest number big enough to be a date or a long identifier."""
+    rules that read numbers whatever the name, a largest number big enough to be a date or a long identifier.
+    ``highs`` (a dict per column) keeps that largest number for the column's next rules."""
     grams = _grams(tokens)
     if rule is zip_findings:
         return bool(set(tokens) & _ZIP or grams & _ZIP or (grams & _RESIDENCE and set(tokens) <= _RESIDENCE | _COMPANIONS))
@@ -202,9 +203,13 @@ def _gate(rule, tokens: list[str], s: pd.Series) -> bool:
     if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype) \
             or pd.api.types.is_complex_dtype(s.dtype):
         return False  # numbers() reads no number from such a column: the number rules cannot fire
-    values = s.to_numpy(dtype=float, na_value=np.nan)
-    finite = values[np.isfinite(values)]
-    high = finite.max() if finite.size else -np.inf
+    high = None if highs is None else highs.get("high")
+    if high is None:
+        values = s.to_numpy(dtype=float, na_value=np.nan)
+        finite = values[np.isfinite(values)]
+        high = finite.max() if finite.size else -np.inf
+        if highs is not None:
+            highs["high"] = high
     return bool(high >= 1e8) if rule is long_number_findings else bool(high >= 19000101 or (
         _is_time_name(tokens) and high >= 9.46e8))
 
@@ -463,10 +468,11 @@ def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) 
         rules.append(long_number_findings)
     distinct = None
     x = None
+    highs: dict = {}
     for rule in rules:
         if rule is long_number_findings and out:
             continue
-        if text is None and not _gate(rule, tokens, s):
+        if text is None and not _gate(rule, tokens, s, highs):
             continue  # by its name and its largest number the column cannot fire this rule
         if distinct is None:
             distinct = _distinct_view(s, text, u, plain)
