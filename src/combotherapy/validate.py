@@ -329,16 +329,28 @@ class _BySubject:
             order = np.argsort(codes, kind="stable")
             rows, codes = rows[order], codes[order]
         self.rows = rows
+        self.all_rows = len(rows) == len(s_codes) and bool((np.diff(rows) == 1).all()) if len(rows) else False
         self.starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.empty(0, np.int64)
         self.subjects = codes[self.starts] if len(codes) else np.empty(0, dtype=s_codes.dtype)
+        # the group (position in ``subjects``) of each grouped row
+        self.group = np.repeat(np.arange(len(self.starts)), np.diff(np.append(self.starts, len(codes))))
 
     def varying(self, values: np.ndarray) -> np.ndarray:
-        """Subjects (codes) with more than one distinct non-missing value: the largest differs from the smallest."""
+        """Subjects (codes) with more than one distinct non-missing value: the largest differs from the smallest,
+        that is, some non-missing value differs from the subject's non-missing value before it."""
         if not len(self.rows):
             return np.empty(0, dtype=np.int64)
-        v = np.asarray(values, dtype=float)[self.rows]
-        high, low = np.fmax.reduceat(v, self.starts), np.fmin.reduceat(v, self.starts)
-        return np.asarray(self.subjects[~np.isnan(high) & (high != low)], dtype=np.int64)
+        v = np.asarray(values, dtype=float)
+        if not self.all_rows:
+            v = v[self.rows]
+        present = ~np.isnan(v)
+        group = self.group
+        if not present.all():
+            v, group = v[present], group[present]
+        changed = (group[1:] == group[:-1]) & (v[1:] != v[:-1])
+        flag = np.zeros(len(self.subjects), dtype=bool)
+        flag[group[1:][changed]] = True
+        return np.asarray(self.subjects[flag], dtype=np.int64)
 
 
 def str_column(codes: np.ndarray, values: pd.Series, index=None) -> pd.Series:
