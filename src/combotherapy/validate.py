@@ -405,7 +405,12 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     v_codes = np.asarray(pd.factorize(visit)[0])
     known = (s_codes >= 0) & (v_codes >= 0)
     key = s_codes.astype(np.int64) * (int(v_codes.max()) + 2 if len(v_codes) else 1) + v_codes
-    dup = pd.Series(np.where(known, key, -1 - np.arange(len(key)))).duplicated(keep=False).to_numpy() & known
+    if len(key) and known.any() and int(key[known].max()) <= 4 * len(key):
+        # keys are few enough to count directly (no hashing): a key seen twice is a duplicate
+        counts = np.bincount(key[known], minlength=int(key[known].max()) + 1)
+        dup = known & (counts[np.where(known, key, 0)] > 1)
+    else:
+        dup = pd.Series(np.where(known, key, -1 - np.arange(len(key)))).duplicated(keep=False).to_numpy() & known
     if dup.any():
         problems.add("visit", "duplicate subject-visit rows: expected one row per subject and visit",
                      _rows(frame, dup), int(dup.sum()))
