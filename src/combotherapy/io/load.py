@@ -202,7 +202,7 @@ def load(
     frame.insert(0, ROW, range(len(frame)))
     # an empty row (every cell missing, e.g. a spacer line in a spreadsheet) holds no data: it is ignored, and
     # the trial's notes say which rows were ignored, so nothing disappears unannounced
-    blank = frame.drop(columns=ROW).isna().all(axis=1).to_numpy()
+    blank = _blank_rows(frame.drop(columns=ROW))
     if len(frame) == 0:
         raise DataError(f"{name} has no data rows.")
     if blank.all():
@@ -297,6 +297,19 @@ def _weeks(value) -> bool:
     except (TypeError, ValueError):
         return False
     return bool(np.isfinite(v) and v >= 0)
+
+
+def _blank_rows(frame: pd.DataFrame, first: int = 8) -> np.ndarray:
+    """Rows whose every cell is missing (``frame.isna().all(axis=1)``): the first columns are looked at one by one,
+    and usually one of them (the subject id) rules out every row, so the other cells are never looked at."""
+    blank = np.ones(len(frame), dtype=bool)
+    for j in range(min(first, frame.shape[1])):
+        blank &= frame.iloc[:, j].isna().to_numpy()
+        if not blank.any():
+            return blank
+    if frame.shape[1] > first:
+        blank &= frame.iloc[:, first:].isna().all(axis=1).to_numpy()
+    return blank
 
 
 def _constant_within(frame: pd.DataFrame, col: str) -> bool:
