@@ -147,6 +147,16 @@ def _as_text(s: pd.Series) -> pd.Series | None:
     return s if s.dtype == "str" else s.astype("str")
 
 
+def _first_appearance_order(codes: np.ndarray, k: int) -> bool:
+    """Do the codes (none missing) use every one of ``k`` categories, each first seen after the one before it?
+    True exactly when no code exceeds the largest code before it by more than one, starting at 0 and ending
+    at k - 1."""
+    if not len(codes) or codes[0] != 0:
+        return False
+    high = np.maximum.accumulate(codes)
+    return bool(high[-1] == k - 1 and (codes[1:] <= high[:-1] + 1).all())
+
+
 def _coded_text(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series] | None:
     """For a Categorical of text: the text view (the column's present cells, indexed by row position), the codes
     of its cells and its distinct values in order of first appearance, exactly what ``pd.factorize`` of
@@ -162,14 +172,19 @@ def _coded_text(s: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Series] | None:
     present = None if complete else cat_codes >= 0
     codes_present = cat_codes if complete else cat_codes[present]
     k = len(categories)
-    # first row of each category (assigning in reverse leaves the first), categories ranked by it
-    first = np.full(k, len(codes_present), dtype=np.int64)
-    first[codes_present[::-1]] = np.arange(len(codes_present) - 1, -1, -1)
-    used = np.flatnonzero(first < len(codes_present))
-    order = used[np.argsort(first[used], kind="stable")]
-    rank = np.full(k, -1, dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    codes = rank[codes_present]
+    if _first_appearance_order(codes_present, k):
+        # the categories are already every value in order of first appearance (Arrow's dictionaries are built so)
+        order = np.arange(k)
+        codes = codes_present.astype(np.int64)
+    else:
+        # first row of each category (assigning in reverse leaves the first), categories ranked by it
+        first = np.full(k, len(codes_present), dtype=np.int64)
+        first[codes_present[::-1]] = np.arange(len(codes_present) - 1, -1, -1)
+        used = np.flatnonzero(first < len(codes_present))
+        order = used[np.argsort(first[used], kind="stable")]
+        rank = np.full(k, -1, dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes = rank[codes_present]
     u = pd.Series(np.asarray(categories, dtype=object)[order], dtype="str")
     text = s if complete else s[present]  # still codes: string methods and patterns run on the categories
     return text, codes, u
