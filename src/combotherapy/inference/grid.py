@@ -188,9 +188,22 @@ def model_matrix(frame: pd.DataFrame, arms: Sequence[str], fixed: Sequence[str] 
                      design_info=info)
 
 
+def _arm_categorical(values: pd.Series, arms: Sequence[str]) -> pd.Categorical:
+    """``pd.Categorical(values.astype(str), categories=arms)``; a categorical column with text categories is recoded
+    through its few categories (their position among ``arms``) instead of converting every row to text."""
+    arms = list(arms)
+    if isinstance(values.dtype, pd.CategoricalDtype) and len(values.cat.categories) \
+            and values.cat.categories.inferred_type == "string":
+        cats = values.cat.categories.to_numpy(object)
+        pos = pd.Index(arms, dtype=object).get_indexer(cats)
+        codes = values.cat.codes.to_numpy()
+        return pd.Categorical.from_codes(np.where(codes >= 0, pos[codes], -1), categories=arms)
+    return pd.Categorical(values.astype(str), categories=arms)
+
+
 def _coded(frame: pd.DataFrame, variables: Sequence[str], arm_col: str, arms: Sequence[str]) -> pd.DataFrame:
     data = frame[list(dict.fromkeys(variables))].copy()
-    data[arm_col] = pd.Categorical(data[arm_col].astype(str), categories=list(arms))
+    data[arm_col] = _arm_categorical(data[arm_col], arms)
     for c in variables[1:]:
         if is_factor(data[c]) and not isinstance(data[c].dtype, pd.CategoricalDtype):
             # R's factor(): levels sorted, only those present
