@@ -174,18 +174,67 @@ def model_matrix(frame: pd.DataFrame, arms: Sequence[str], fixed: Sequence[str] 
                              column=c)
     rhs = " + ".join([arm_col, *fixed, *covariates])
     env = patsy.EvalEnvironment([_ENV])
-    try:
-        X = patsy.dmatrix(rhs, data, eval_env=env, NA_action="raise", return_type="dataframe")
-    except patsy.PatsyError as err:
-        raise DataError(f"the covariate terms could not be built: {err.message}", kind="formula") from None
-    info = X.design_info
+    plain = None if covariates else _plain_design(data, rhs, env, arm_col, arms, fixed)
+    if plain is not None:
+        Xv, info = plain
+    else:
+        try:
+            X = patsy.dmatrix(rhs, data, eval_env=env, NA_action="raise", return_type="dataframe")
+        except patsy.PatsyError as err:
+            raise DataError(f"the covariate terms could not be built: {err.message}", kind="formula") from None
+        info = X.design_info
+        Xv = X.to_numpy(float)
     names = [_r_name(n) for n in info.column_names]
     terms = [""] * len(names)
     for term, sl in info.term_slices.items():
         for j in range(sl.start, sl.stop):
             terms[j] = "(Intercept)" if term.name() == "Intercept" else term.name()
-    return ModelSpec(X=X.to_numpy(float), names=names, terms=terms, variables=variables, formula=rhs, arms=arms,
+    return ModelSpec(X=Xv, names=names, terms=terms, variables=variables, formula=rhs, arms=arms,
                      design_info=info)
+
+
+#: patsy's design information of a plain ``arm + fixed`` design depends only on the formula, the arms and the
+#: column names (numeric columns, a categorical arm with these categories), so it is built once per key
+_PLAIN_INFO: dict[tuple, patsy.DesignInfo] = {}
+
+
+def _plain_design(data: pd.DataFrame, rhs: str, env, arm_col: str, arms: Sequence[str], fixed: Sequence[str]
+                  ) -> tuple[np.ndarray, patsy.DesignInfo] | None:
+    """``1 + arm + fixed numeric columns`` without patsy over every row: the design information from patsy on the
+    first row, the matrix (intercept, treatment dummies, the columns as floats) in numpy. None (patsy then builds
+    it all, and reports what is wrong) unless every value is present, the fixed columns are plain numbers, and
+    patsy's columns are exactly the expected ones."""
+    n = len(data)
+    codes = np.asarray(data[arm_col].cat.codes)
+    if not n or (codes < 0).any():
+        return None
+    cols = []
+    for c in fixed:
+        dt = data[c].dtype
+        if not isinstance(dt, np.dtype) or dt.kind not in "fiu":
+            return None
+        x = data[c].to_numpy(float)
+        if np.isnan(x).any():
+            return None
+        cols.append(x)
+    key = (rhs, arm_col, tuple(arms), tuple(fixed))
+    info = _PLAIN_INFO.get(key)
+    if info is None:
+        try:
+            info = patsy.dmatrix(rhs, data.iloc[:1], eval_env=env, NA_action="raise").design_info
+        except patsy.PatsyError:
+            return None
+        if len(_PLAIN_INFO) < 256:
+            _PLAIN_INFO[key] = info
+    k = len(arms)
+    if info.column_names != ["Intercept", *[f"{arm_col}[T.{a}]" for a in list(arms)[1:]], *fixed]:
+        return None
+    X = np.empty((n, k + len(cols)))
+    X[:, 0] = 1.0
+    X[:, 1:k] = codes[:, None] == np.arange(1, k)
+    for j, x in enumerate(cols):
+        X[:, k + j] = x
+    return X, info
 
 
 def _arm_categorical(values: pd.Series, arms: Sequence[str]) -> pd.Categorical:
