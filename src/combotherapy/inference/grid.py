@@ -250,9 +250,11 @@ def _arm_categorical(values: pd.Series, arms: Sequence[str]) -> pd.Categorical:
     return pd.Categorical(values.astype(str), categories=arms)
 
 
-def _coded(frame: pd.DataFrame, variables: Sequence[str], arm_col: str, arms: Sequence[str]) -> pd.DataFrame:
+def _coded(frame: pd.DataFrame, variables: Sequence[str], arm_col: str, arms: Sequence[str],
+           code_arm: bool = True) -> pd.DataFrame:
     data = frame[list(dict.fromkeys(variables))].copy()
-    data[arm_col] = _arm_categorical(data[arm_col], arms)
+    if code_arm:
+        data[arm_col] = _arm_categorical(data[arm_col], arms)
     for c in variables[1:]:
         if is_factor(data[c]) and not isinstance(data[c].dtype, pd.CategoricalDtype):
             # R's factor(): levels sorted, only those present
@@ -295,9 +297,12 @@ def _levels(data: pd.Series, weights: np.ndarray | None = None) -> tuple[list, n
     if isinstance(data.dtype, pd.CategoricalDtype):
         return list(data.cat.categories), None
     x = data.to_numpy(float)
-    distinct = np.unique(x)
-    if len(distinct) == 2:
-        return list(distinct), None
+    low, high = (x.min(), x.max()) if len(x) else (0.0, 0.0)
+    # np.unique (a sort) only when there may be exactly two distinct values: a continuous column skips it
+    if np.isnan(low) or (low < high and np.all((x == low) | (x == high))):
+        distinct = np.unique(x)
+        if len(distinct) == 2:
+            return list(distinct), None
     return [float(np.average(x, weights=weights))], None
 
 
@@ -342,7 +347,7 @@ def reference_grid(spec: ModelSpec, frame: pd.DataFrame, arm_col: str = "arm") -
     Every combination of the variables' grid values is put through the model's terms (so an interaction or a
     spline is evaluated at grid values), then the rows of each arm are averaged with equal weights.
     """
-    data = _coded(frame, spec.variables, arm_col, spec.arms)
+    data = _coded(frame, spec.variables, arm_col, spec.arms, code_arm=False)   # the grid's arms are spec.arms
     others = [v for v in dict.fromkeys(spec.variables) if v != arm_col]
     values = [_levels(data[v])[0] for v in others]
     combos = pd.MultiIndex.from_product([spec.arms, *values], names=[arm_col, *others]).to_frame(index=False)
