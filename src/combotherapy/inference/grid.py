@@ -174,23 +174,87 @@ def model_matrix(frame: pd.DataFrame, arms: Sequence[str], fixed: Sequence[str] 
                              column=c)
     rhs = " + ".join([arm_col, *fixed, *covariates])
     env = patsy.EvalEnvironment([_ENV])
-    try:
-        X = patsy.dmatrix(rhs, data, eval_env=env, NA_action="raise", return_type="dataframe")
-    except patsy.PatsyError as err:
-        raise DataError(f"the covariate terms could not be built: {err.message}", kind="formula") from None
-    info = X.design_info
+    plain = None if covariates else _plain_design(data, rhs, env, arm_col, arms, fixed)
+    if plain is not None:
+        Xv, info = plain
+    else:
+        try:
+            X = patsy.dmatrix(rhs, data, eval_env=env, NA_action="raise", return_type="dataframe")
+        except patsy.PatsyError as err:
+            raise DataError(f"the covariate terms could not be built: {err.message}", kind="formula") from None
+        info = X.design_info
+        Xv = X.to_numpy(float)
     names = [_r_name(n) for n in info.column_names]
     terms = [""] * len(names)
     for term, sl in info.term_slices.items():
         for j in range(sl.start, sl.stop):
             terms[j] = "(Intercept)" if term.name() == "Intercept" else term.name()
-    return ModelSpec(X=X.to_numpy(float), names=names, terms=terms, variables=variables, formula=rhs, arms=arms,
+    return ModelSpec(X=Xv, names=names, terms=terms, variables=variables, formula=rhs, arms=arms,
                      design_info=info)
 
 
-def _coded(frame: pd.DataFrame, variables: Sequence[str], arm_col: str, arms: Sequence[str]) -> pd.DataFrame:
+#: patsy's design information of a plain ``arm + fixed`` design depends only on the formula, the arms and the
+#: column names (numeric columns, a categorical arm with these categories), so it is built once per key
+_PLAIN_INFO: dict[tuple, patsy.DesignInfo] = {}
+
+
+def _plain_design(data: pd.DataFrame, rhs: str, env, arm_col: str, arms: Sequence[str], fixed: Sequence[str]
+                  ) -> tuple[np.ndarray, patsy.DesignInfo] | None:
+    """``1 + arm + fixed numeric columns`` without patsy over every row: the design information from patsy on the
+    first row, the matrix (intercept, treatment dummies, the columns as floats) in numpy. None (patsy then builds
+    it all, and reports what is wrong) unless every value is present, the fixed columns are plain numbers, and
+    patsy's columns are exactly the expected ones."""
+    n = len(data)
+    codes = np.asarray(data[arm_col].cat.codes)
+    if not n or (codes < 0).any():
+        return None
+    cols = []
+    for c in fixed:
+        dt = data[c].dtype
+        if not isinstance(dt, np.dtype) or dt.kind not in "fiu":
+            return None
+        x = data[c].to_numpy(float)
+        if np.isnan(x).any():
+            return None
+        cols.append(x)
+    key = (rhs, arm_col, tuple(arms), tuple(fixed))
+    info = _PLAIN_INFO.get(key)
+    if info is None:
+        try:
+            info = patsy.dmatrix(rhs, data.iloc[:1], eval_env=env, NA_action="raise").design_info
+        except patsy.PatsyError:
+            return None
+        if len(_PLAIN_INFO) < 256:
+            _PLAIN_INFO[key] = info
+    k = len(arms)
+    if info.column_names != ["Intercept", *[f"{arm_col}[T.{a}]" for a in list(arms)[1:]], *fixed]:
+        return None
+    X = np.empty((n, k + len(cols)))
+    X[:, 0] = 1.0
+    X[:, 1:k] = codes[:, None] == np.arange(1, k)
+    for j, x in enumerate(cols):
+        X[:, k + j] = x
+    return X, info
+
+
+def _arm_categorical(values: pd.Series, arms: Sequence[str]) -> pd.Categorical:
+    """``pd.Categorical(values.astype(str), categories=arms)``; a categorical column with text categories is recoded
+    through its few categories (their position among ``arms``) instead of converting every row to text."""
+    arms = list(arms)
+    if isinstance(values.dtype, pd.CategoricalDtype) and len(values.cat.categories) \
+            and values.cat.categories.inferred_type == "string":
+        cats = values.cat.categories.to_numpy(object)
+        pos = pd.Index(arms, dtype=object).get_indexer(cats)
+        codes = values.cat.codes.to_numpy()
+        return pd.Categorical.from_codes(np.where(codes >= 0, pos[codes], -1), categories=arms)
+    return pd.Categorical(values.astype(str), categories=arms)
+
+
+def _coded(frame: pd.DataFrame, variables: Sequence[str], arm_col: str, arms: Sequence[str],
+           code_arm: bool = True) -> pd.DataFrame:
     data = frame[list(dict.fromkeys(variables))].copy()
-    data[arm_col] = pd.Categorical(data[arm_col].astype(str), categories=list(arms))
+    if code_arm:
+        data[arm_col] = _arm_categorical(data[arm_col], arms)
     for c in variables[1:]:
         if is_factor(data[c]) and not isinstance(data[c].dtype, pd.CategoricalDtype):
             # R's factor(): levels sorted, only those present
@@ -233,9 +297,12 @@ def _levels(data: pd.Series, weights: np.ndarray | None = None) -> tuple[list, n
     if isinstance(data.dtype, pd.CategoricalDtype):
         return list(data.cat.categories), None
     x = data.to_numpy(float)
-    distinct = np.unique(x)
-    if len(distinct) == 2:
-        return list(distinct), None
+    low, high = (x.min(), x.max()) if len(x) else (0.0, 0.0)
+    # np.unique (a sort) only when there may be exactly two distinct values: a continuous column skips it
+    if np.isnan(low) or (low < high and np.all((x == low) | (x == high))):
+        distinct = np.unique(x)
+        if len(distinct) == 2:
+            return list(distinct), None
     return [float(np.average(x, weights=weights))], None
 
 
@@ -280,7 +347,7 @@ def reference_grid(spec: ModelSpec, frame: pd.DataFrame, arm_col: str = "arm") -
     Every combination of the variables' grid values is put through the model's terms (so an interaction or a
     spline is evaluated at grid values), then the rows of each arm are averaged with equal weights.
     """
-    data = _coded(frame, spec.variables, arm_col, spec.arms)
+    data = _coded(frame, spec.variables, arm_col, spec.arms, code_arm=False)   # the grid's arms are spec.arms
     others = [v for v in dict.fromkeys(spec.variables) if v != arm_col]
     values = [_levels(data[v])[0] for v in others]
     combos = pd.MultiIndex.from_product([spec.arms, *values], names=[arm_col, *others]).to_frame(index=False)
