@@ -121,7 +121,8 @@ def _baseline_sd(trial: Trial, outcome: str) -> float:
     base, arms = base[seen], idx.arm[seen]
     pooled = base.groupby(arms, observed=True).var(ddof=1)
     n = base.groupby(arms, observed=True).size()
-    return float(np.sqrt(((n - 1) * pooled).sum() / (n - 1).sum()))
+    with np.errstate(invalid="ignore", divide="ignore"):  # no baseline values: NaN (no SD to standardise by)
+        return float(np.sqrt(((n - 1) * pooled).sum() / (n - 1).sum()))
 
 
 # --- one evaluator per model: trial, claim row, pairs, alpha -> contrasts, units, measure ---------------------

@@ -344,7 +344,12 @@ class _Builder:
 
     def _group_index(self):
         if self._groups is None:  # built once, shared by every variable's grouped statistics
-            self._groups = pd.Categorical(self.frame["arm"], categories=self.arms)
+            # arms outside self.arms become missing, as before, without pandas 4's deprecated implicit drop
+            arm = self.frame["arm"]
+            if isinstance(arm.dtype, pd.CategoricalDtype):
+                self._groups = pd.Categorical(arm.cat.set_categories(self.arms))
+            else:
+                self._groups = pd.Categorical(arm.where(arm.isin(self.arms)), categories=self.arms)
         return self._groups
 
     # --- SMD ------------------------------------------------------------------------------
