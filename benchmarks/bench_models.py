@@ -7,7 +7,7 @@ Peers, fitted on the same rows (one row per subject of the analysis set), timing
   Newton) on the same design;
 - ``ct.survival(trial)`` (Kaplan–Meier, log-rank, Cox with Efron ties, cox.zph, RMST) against lifelines'
   ``CoxPHFitter().fit`` alone. lifelines pins pandas < 3, so it runs in a second virtual environment given by
-  ``--lifelines-python`` (e.g. ``python3 -m venv /tmp/venv-lifelines && /tmp/venv-lifelines/bin/pip install
+  ``--lifelines-python`` (e.g. ``python3 -m venv benchmarks/.venv-peers && benchmarks/.venv-peers/bin/pip install
   lifelines``) as a subprocess that times only the fit; without it the survival peer is skipped;
 - ``ct.mediation(trial)`` (adherence outcome, binomial GLM; mediator: change in pain to week 4) against
   statsmodels' ``Mediation(...).fit(n_rep=n_sims)`` with the same models and the same number of draws. statsmodels

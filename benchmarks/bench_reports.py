@@ -16,8 +16,8 @@ into ``--cache`` (reused by later runs) and read back with ``ct.load``. The clai
 by model (each model function of ``combotherapy.claims._MODELS`` wrapped in a timer for this run only).
 
 Run:  python benchmarks/bench_reports.py [--sizes 10000 100000 1000000] [--cache DIR] [--no-claims]
-(with ``tableone`` importable, e.g. ``python -m venv --system-site-packages /tmp/t1 && /tmp/t1/bin/pip install
-tableone`` and run with ``/tmp/t1/bin/python``; without it the tableone ratio is skipped).
+(with ``tableone`` importable, e.g. ``python -m venv --system-site-packages benchmarks/.venv-peers && benchmarks/.venv-peers/bin/pip install
+tableone`` and run with ``benchmarks/.venv-peers/bin/python``; without it the tableone ratio is skipped).
 """
 
 from __future__ import annotations

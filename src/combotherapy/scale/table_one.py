@@ -17,7 +17,7 @@ import pandas as pd
 from ..errors import DataError, ProblemCollector
 from ..instruments import Instrument, instrument_for
 from ..table_one.format import TableOne, _notes
-from ..table_one.select import _label, _names, _select
+from ..table_one.select import _label, _names, _select, check_options_for_arms
 from ..table_one.stats import _Builder, _Var
 from ..trial import KEY_COLUMNS
 from ._aggregates import Sql, check_arms, check_columns, engine_of, enum_levels, qi, schema
@@ -438,7 +438,7 @@ digits
     kinds_of = schema(data)
     inst = default_instruments(columns) if instruments is None else {k: v for k, v in instruments.items()
                                                                      if k in columns}
-    _check_options(arms, alpha, suppress_below, skew_threshold, reference, digits)
+    check_options_for_arms(arms, alpha, suppress_below, skew_threshold, reference, digits)
     candidates = [c for c in columns if c not in KEY_COLUMNS and (c not in inst or inst[c].level == "subject")]
     subject_level, has_baseline, seen = engine.facts(candidates)
     arm_order = check_arms(arms, seen, "table_one")
@@ -528,23 +528,4 @@ def _describe(engine: _Engine, data: Any, names: list[str], source: dict[str, st
     return TableOne(table=builder.display(), numbers=builder.tidy(), smd=builder.smd_frame(),
                     differences=builder.diff_frame(), variables=var_frame, n=n_arm, notes=notes,
                     reference=reference, alpha=alpha, suppress_below=suppress_below)
-
-
-def _check_options(arms: Sequence[str], alpha: float, suppress_below: int | None, skew_threshold: float | None,
-                   reference: str | None, digits: int | None) -> None:
-    """The option checks of :func:`combotherapy.table_one` (the same messages), against the arm list."""
-    problems = []
-    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
-        problems.append(f"alpha must be a number between 0 and 1 (0.05 gives 95% intervals), not {alpha!r}")
-    if suppress_below is not None and not (isinstance(suppress_below, int | np.integer) and
-                                           not isinstance(suppress_below, bool) and suppress_below >= 2):
-        problems.append(f"suppress_below must be None or a whole number >= 2 (e.g. 11), not {suppress_below!r}")
-    if skew_threshold is not None and not (isinstance(skew_threshold, int | float) and skew_threshold > 0):
-        problems.append(f"skew_threshold must be None or a positive number, not {skew_threshold!r}")
-    if digits is not None and not (isinstance(digits, int) and 0 <= digits <= 6):
-        problems.append(f"digits must be None (automatic) or a whole number 0-6, not {digits!r}")
-    if reference is not None and reference not in list(arms):
-        problems.append(f"reference arm {reference!r} is not an arm of this trial; its arms are {list(arms)}")
-    if problems:
-        raise DataError("table_one: " + "; ".join(problems))
 

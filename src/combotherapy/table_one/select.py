@@ -39,6 +39,12 @@ def _check_options(trial, alpha, suppress_below, skew_threshold, reference, digi
     if not isinstance(trial, Trial):
         raise DataError(f"table_one needs a ct.Trial (from ct.load or ct.simulate_trial), not "
                         f"{type(trial).__name__}")
+    check_options_for_arms(trial.arms, alpha, suppress_below, skew_threshold, reference, digits)
+
+
+def check_options_for_arms(arms: Sequence[str], alpha, suppress_below, skew_threshold, reference, digits) -> None:
+    """The option checks of :func:`combotherapy.table_one` against an arm list (the out-of-core path shares it)."""
+    arms = list(arms)
     problems = []
     if not (isinstance(alpha, int | float) and 0 < alpha < 1):
         problems.append(f"alpha must be a number between 0 and 1 (0.05 gives 95% intervals), not {alpha!r}")
@@ -49,8 +55,8 @@ def _check_options(trial, alpha, suppress_below, skew_threshold, reference, digi
         problems.append(f"skew_threshold must be None or a positive number, not {skew_threshold!r}")
     if digits is not None and not (isinstance(digits, int) and 0 <= digits <= 6):
         problems.append(f"digits must be None (automatic) or a whole number 0-6, not {digits!r}")
-    if reference is not None and reference not in trial.arms:
-        problems.append(f"reference arm {reference!r} is not an arm of this trial; its arms are {trial.arms}")
+    if reference is not None and reference not in arms:
+        problems.append(f"reference arm {reference!r} is not an arm of this trial; its arms are {arms}")
     if problems:
         raise DataError("table_one: " + "; ".join(problems))
 
