@@ -208,26 +208,11 @@ class Trial:
 
     def instrument(self, outcome: str) -> Instrument:
         """The instrument of an outcome column; DataError when the trial has no such outcome."""
-        if outcome not in self._frame.columns:
-            raise DataError(f"outcome '{outcome}' is not in this trial; its outcomes are {self.outcomes}")
-        inst = self.instruments.get(outcome) or instrument_for(outcome)
-        if inst is None:
-            raise DataError(f"column '{outcome}' is not an outcome (no instrument declared for it); "
-                            f"declare it with outcomes={{'{outcome}': ct.Instrument(...)}}")
-        return inst
+        return instrument_among(outcome, self._frame.columns, self.instruments, self.outcomes)
 
     def check_visit(self, visit: float) -> float:
         """``visit`` as a float if the trial has it, else a DataError listing the trial's visits."""
-        try:
-            v = float(visit)
-        except (TypeError, ValueError):
-            raise DataError(f"visit must be a number of weeks since randomisation, not {visit!r}; this trial's "
-                            f"visits (weeks) are {[f'{x:g}' for x in self.visits]}") from None
-        if v not in self._visits:
-            shown = f"{v:g}" if float(f"{v:g}") == v else repr(v)  # 12.0000001 must not print as 12
-            raise DataError(f"visit {shown} is not in this trial; its visits (weeks) are "
-                            f"{[f'{x:g}' for x in self.visits]}")
-        return v
+        return visit_among(visit, self._visits)
 
     # --- views ---------------------------------------------------------------------------
     def at(self, visit: float) -> pd.DataFrame:
@@ -328,3 +313,28 @@ def check_design(design: str) -> str:
 
 def _rebuild(frame, instruments, source, notes, decisions, design="randomised") -> Trial:
     return Trial._from_validated(frame, instruments, source=source, notes=(), decisions=decisions, design=design)
+
+
+def instrument_among(outcome: str, columns, instruments: Mapping[str, Instrument], outcomes: list[str]) -> Instrument:
+    """The instrument of an outcome column of a trial (in memory or lazy); DataError when it has no such outcome."""
+    if outcome not in columns:
+        raise DataError(f"outcome '{outcome}' is not in this trial; its outcomes are {outcomes}")
+    inst = instruments.get(outcome) or instrument_for(outcome)
+    if inst is None:
+        raise DataError(f"column '{outcome}' is not an outcome (no instrument declared for it); "
+                        f"declare it with outcomes={{'{outcome}': ct.Instrument(...)}}")
+    return inst
+
+
+def visit_among(visit: float, visits: Sequence[float]) -> float:
+    """``visit`` as a float if it is one of ``visits``, else a DataError listing them."""
+    shown_all = [f"{x:g}" for x in visits]
+    try:
+        v = float(visit)
+    except (TypeError, ValueError):
+        raise DataError(f"visit must be a number of weeks since randomisation, not {visit!r}; this trial's "
+                        f"visits (weeks) are {shown_all}") from None
+    if v not in visits:
+        shown = f"{v:g}" if float(f"{v:g}") == v else repr(v)  # 12.0000001 must not print as 12
+        raise DataError(f"visit {shown} is not in this trial; its visits (weeks) are {shown_all}")
+    return v

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ModelError
-from ..instruments import Instrument, instrument_for
-from ..trial import KEY_COLUMNS, Decision, Trial
+from ..instruments import Instrument
+from ..trial import KEY_COLUMNS, Decision, Trial, instrument_among, visit_among
 
 __all__ = ["LazyTrial", "load_lazy", "from_dask", "needs_rows", "BACKENDS"]
 
@@ -181,25 +181,11 @@ class LazyTrial:
 
     def instrument(self, outcome: str) -> Instrument:
         """The instrument of an outcome column; DataError when the trial has no such outcome."""
-        if outcome not in self.columns:
-            raise DataError(f"outcome '{outcome}' is not in this trial; its outcomes are {self.outcomes}")
-        inst = self.instruments.get(outcome) or instrument_for(outcome)
-        if inst is None:
-            raise DataError(f"column '{outcome}' is not an outcome (no instrument declared for it); "
-                            f"declare it with outcomes={{'{outcome}': ct.Instrument(...)}}")
-        return inst
+        return instrument_among(outcome, self.columns, self.instruments, self.outcomes)
 
     def check_visit(self, visit: float) -> float:
         """``visit`` as a float if the trial has it, else a DataError listing the trial's visits."""
-        try:
-            v = float(visit)
-        except (TypeError, ValueError):
-            raise DataError(f"visit must be a number of weeks since randomisation, not {visit!r}; this trial's "
-                            f"visits (weeks) are {[f'{x:g}' for x in self.visits]}") from None
-        if v not in self._visits:
-            raise DataError(f"visit {v:g} is not in this trial; its visits (weeks) are "
-                            f"{[f'{x:g}' for x in self.visits]}")
-        return v
+        return visit_among(visit, self._visits)
 
     # --- into memory -------------------------------------------------------------------
     def sample(self, n: int, *, seed: int) -> Trial:
