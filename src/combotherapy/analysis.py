@@ -158,7 +158,8 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
     options: dict = {"covariates": list(covariates)}
     if model == "ancova" and not baseline:
         raise DataError("ANCOVA compares arms at a visit adjusting for the baseline value, so it needs baseline; "
-                        "without baseline values use model='mmrm' with baseline=False")
+                        "without baseline values use model='mmrm' with baseline=False", kind="no baseline",
+                        arguments=("model", "baseline"))
     if not baseline:
         options["baseline"] = False
     fitted = fit_model(model, trial, outcome, visit, alpha=alpha, **options)

@@ -391,24 +391,32 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-# the library's messages name its Python arguments; on the command line each has an option
-_CLI_EQUIVALENTS = (
-    ("columns=", "columns= is --column CANONICAL=SOURCE (or \"columns\" in --mapping)"),
-    ("arms=", "arms= is --arm LABEL=ARM"),
-    ("visits=", "visits= is --visit-label LABEL=WEEKS"),
-    ("outcomes=", "outcomes= is \"outcomes\" in a --mapping JSON file, e.g. "
-                  '{"outcomes": {"score": {"low": 0, "better": "lower", "units": "points"}}}'),
-    ("encoding=", "encoding= is --encoding"),
-    (("allow=", "allow_identifiers="), "allow_identifiers= is --allow-identifier COLUMN"),
-    ("baseline=False", "model='mmrm' with baseline=False is --model mmrm --no-baseline"),
-    ("covariates=", "covariates= is --covariate COLUMN"),
-    ("with ct.mmrm", "ct.mmrm is --model mmrm (with --no-baseline for data without week-0 values)"),
-)
+#: the library's errors name the Python arguments that would fix them (``err.arguments``, a field: no message text is
+#: read); on the command line each has an option
+_CLI_EQUIVALENTS = {
+    "columns": "columns= is --column CANONICAL=SOURCE (or \"columns\" in --mapping)",
+    "arms": "arms= is --arm LABEL=ARM",
+    "visits": "visits= is --visit-label LABEL=WEEKS",
+    "outcomes": "outcomes= is \"outcomes\" in a --mapping JSON file, e.g. "
+                '{"outcomes": {"score": {"low": 0, "better": "lower", "units": "points"}}}',
+    "encoding": "encoding= is --encoding",
+    "allow_identifiers": "allow_identifiers= is --allow-identifier COLUMN",
+    "baseline": "baseline=False is --no-baseline",
+    "covariates": "covariates= is --covariates A,B",
+    "covariance": "covariance= is --covariance STRUCTURE",
+    "mmrm": "ct.mmrm is --model mmrm (with --no-baseline for data without week-0 values)",
+}
+#: several arguments named together read as one option phrase
+_CLI_TOGETHER = {("model", "baseline"): "model='mmrm' with baseline=False is --model mmrm --no-baseline"}
 
 
 #: an ArgumentError's ``argument`` field -> this command's option (fields, not message text, for these errors)
-_CLI_OPTIONS = {"covariates": "covariates= is --covariate COLUMN", "visit": "visit= is --visit WEEKS",
-                "model": "model= is --model", "baseline": "baseline=False is --no-baseline"}
+_CLI_OPTIONS = {"covariates": "covariates= is --covariates A,B", "visit": "visit= is --visit WEEKS",
+                "model": "model= is --model", "baseline": "baseline=False is --no-baseline",
+                "reference": "reference= is --reference ARM", "adjust": "adjust= is --adjust METHOD",
+                "alpha": "alpha= is --alpha", "covariance": "covariance= is --covariance STRUCTURE",
+                "df": "df= is --df METHOD", "threshold": "threshold= is --threshold (--relative for a percentage)",
+                "design": "design= is --design"}
 
 
 #: the primary analysis's models, spelled here so that --help imports no statistics (a test checks that this
@@ -423,13 +431,18 @@ def analysis_models() -> tuple[str, ...]:
     return MODELS
 
 
-def _cli_hint(message: str, error: Exception | None = None) -> str:
-    """A line translating the Python arguments a library message mentions into this command's options."""
+def _cli_hint(error: Exception) -> str:
+    """A line translating the Python arguments an error names in its fields into this command's options."""
     argument = getattr(error, "argument", None)
     if argument in _CLI_OPTIONS:
         return "On the command line: " + _CLI_OPTIONS[argument] + "."
-    found = [text for keys, text in _CLI_EQUIVALENTS
-             if any(k in message for k in ((keys,) if isinstance(keys, str) else keys))]
+    named = list(getattr(error, "arguments", ()) or ())
+    found = []
+    for together, text in _CLI_TOGETHER.items():
+        if all(a in named for a in together):
+            found.append(text)
+            named = [a for a in named if a not in together]
+    found += [_CLI_EQUIVALENTS[a] for a in named if a in _CLI_EQUIVALENTS]
     return ("On the command line: " + "; ".join(found) + ".") if found else ""
 
 
@@ -450,7 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or EXIT_OK)
     except (DataError, ModelError, ValueError) as e:  # ValueError: a bad value passed through to the library
-        hint = _cli_hint(str(e), e)
+        hint = _cli_hint(e)
         print(f"combotherapy {args.command}: {e}" + (f"\n{hint}" if hint else ""), file=sys.stderr)
         return EXIT_DATA
     except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head): not an error to report
