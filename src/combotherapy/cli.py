@@ -63,6 +63,18 @@ def _add_mapping_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--encoding", default=None, help="text encoding of csv/tsv files (default UTF-8)")
     g.add_argument("--allow-identifier", action="append", metavar="COLUMN",
                    help="keep a column the identifier guard flags, after checking it yourself (repeatable)")
+    g.add_argument("--design", choices=("randomised", "observational"), default=None,
+                   help="how treatment was assigned (ct.load's design=): observational data (a registry, clinic "
+                        "records) make every result name the design and warn on unadjusted comparisons "
+                        "(default randomised; the observational command: observational)")
+
+
+def add_backend_option(p: argparse.ArgumentParser) -> None:
+    """``--backend duckdb``: keep the rows out of memory (commands whose analysis runs on a LazyTrial)."""
+    p.add_argument("--backend", choices=("duckdb",), default=None,
+                   help="duckdb: read a Parquet/CSV file, a folder or glob of Parquet files, or a DuckDB database "
+                        "(with --table) out of memory, as ct.load(backend='duckdb') (default: in memory)")
+    p.add_argument("--table", default=None, help="the table of a DuckDB database file (--backend duckdb)")
 
 
 def _read_mapping(path: Path) -> dict:
@@ -101,7 +113,8 @@ def _instruments(outcomes: dict, path: Path | None) -> dict:
     return out
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, design: str = "randomised"):
+    """ct.load with the command's mapping and loading options (``design``: the command's default design)."""
     from .io import load
 
     spec = _read_mapping(args.mapping) if args.mapping else {}
@@ -109,9 +122,11 @@ def _load(args: argparse.Namespace):
     arms = {**spec.get("arms", {}), **dict(args.arm or ())}
     visits = {**spec.get("visits", {}), **dict(args.visit_label or ())}
     outcomes = _instruments(spec.get("outcomes", {}), args.mapping)
+    lazy = {"backend": args.backend, "table": getattr(args, "table", None)} if getattr(args, "backend", None) else {}
     return load(args.data, columns=columns or None, arms=arms or None, visits=visits or None,
                 layout=args.layout or spec.get("layout", "auto"), outcomes=outcomes or None,
-                encoding=args.encoding, allow_identifiers=tuple(args.allow_identifier or ()))
+                encoding=args.encoding, allow_identifiers=tuple(args.allow_identifier or ()),
+                design=getattr(args, "design", None) or design, **lazy)
 
 
 # --- commands -----------------------------------------------------------------------------------------------
@@ -279,6 +294,10 @@ def _proportion(text: str) -> float:
     return value
 
 
+def _covariates(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
 def _version() -> str:
     from . import __version__
 
@@ -324,6 +343,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--format", choices=("md", "html", "tex", "csv", "json", "docx", "xlsx"),
                    help="format of --out (default: its suffix)")
     t.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")
+    add_backend_option(t)
     _add_mapping_options(t)
     t.set_defaults(func=_cmd_table1)
 
@@ -337,8 +357,10 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--visit", type=float, default=12.0, help="weeks since randomisation (default 12)")
     a.add_argument("--model", choices=_PRIMARY_MODELS, default="ancova",
                    help="ancova (value at the visit on baseline) or mmrm (all visits); default ancova")
+    a.add_argument("--covariates", dest="covariate", type=_covariates, action="extend", metavar="A,B",
+                   help="adjust for these columns too, comma-separated (repeatable), e.g. --covariates age,site")
     a.add_argument("--covariate", action="append", metavar="COLUMN",
-                   help="adjust for this column too, e.g. --covariate age --covariate site (repeatable)")
+                   help="one column to adjust for (repeatable; the same as --covariates)")
     a.add_argument("--no-baseline", action="store_true",
                    help="mmrm only: do not adjust for the baseline value (for data without baseline measurements)")
     a.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -379,8 +401,10 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")
     h.add_argument("--outcome", default="pain", help="primary outcome (default pain)")
     h.add_argument("--visit", type=float, default=12.0, help="primary visit, weeks (default 12)")
+    h.add_argument("--covariates", dest="covariate", type=_covariates, action="extend", metavar="A,B",
+                   help="adjust the primary analysis for these columns too, comma-separated (repeatable)")
     h.add_argument("--covariate", action="append", metavar="COLUMN",
-                   help="adjust the primary analysis for this column too (repeatable)")
+                   help="one column to adjust for (repeatable; the same as --covariates)")
     _add_mapping_options(h)
     h.set_defaults(func=_cmd_report)
 

@@ -39,18 +39,19 @@ class Analysis:
     options: tuple[str, ...] = ()     # shared options the function accepts (keyword name = option name)
     rename: dict[str, str] = field(default_factory=dict)  # option -> the function's keyword when it differs
     extra: tuple[str, ...] = ()       # command-specific options (see _EXTRA)
+    lazy: bool = False                # runs on a LazyTrial too: the command takes --backend duckdb
 
 
 ANALYSES: dict[str, Analysis] = {
     "ancova": Analysis("models.ancova", "ancova", "ANCOVA of an outcome at one visit on its baseline value",
-                       ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha")),
+                       ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha"), lazy=True),
     "mmrm": Analysis("models.mmrm", "mmrm", "mixed model for repeated measures over all visits",
-                     ("outcome",), ("covariates", "adjust", "reference", "covariance", "df", "alpha")),
+                     ("outcome",), ("covariates", "adjust", "reference", "covariance", "df", "alpha"), lazy=True),
     "responders": Analysis("models.responders", "responders", "responder analysis (improvement by a threshold)",
                            ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha"),
-                           extra=("threshold", "relative")),
+                           extra=("threshold", "relative"), lazy=True),
     "survival": Analysis("models.survival", "survival", "time to recovery: Kaplan-Meier, log-rank and Cox model",
-                         ("time", "event"), ("covariates", "adjust", "reference", "alpha")),
+                         ("time", "event"), ("covariates", "adjust", "reference", "alpha"), lazy=True),
     "counts": Analysis("models.counts", "count_model", "count outcome (e.g. painkiller days): negative binomial",
                        ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha")),
     "adherence": Analysis("models.adherence", "adherence", "sessions attended of those planned, by arm",
@@ -145,6 +146,9 @@ def add_analysis_commands(sub, run, add_mapping_options, epilog: str) -> None:
         _add_extra(p, spec)
         _add_shared(p, spec.options)
         add_output_options(p)
+        if spec.lazy:
+            from .cli import add_backend_option
+            add_backend_option(p)
         add_mapping_options(p)
         p.set_defaults(func=run)
 
