@@ -408,7 +408,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_mapping_options(h)
     h.set_defaults(func=_cmd_report)
 
+    from .cli_analyses import _alpha, add_output_options
     from .cli_extra import add_meta, add_power  # declared without importing the statistics behind them
+    from .cli_missing import add_sensitivity
+    from .cli_observational import add_observational
+
+    add_observational(sub, _EPILOG, add_output_options, _add_mapping_options, _alpha)
+    add_sensitivity(sub, _EPILOG, add_output_options, _add_mapping_options, _alpha)
 
     add_meta(sub, _EPILOG)
     add_power(sub, _EPILOG)
@@ -429,6 +435,10 @@ _CLI_EQUIVALENTS = {
     "covariates": "covariates= is --covariates A,B",
     "covariance": "covariance= is --covariance STRUCTURE",
     "mmrm": "ct.mmrm is --model mmrm (with --no-baseline for data without week-0 values)",
+    "reference_arms": "reference_arms= is --reference-arms ARM (every arm) or --reference-arms ARM=REFERENCE "
+                      "(repeatable)",
+    "method": "method= is --method",
+    "estimand": "estimand= is --estimand",
 }
 #: several arguments named together read as one option phrase
 _CLI_TOGETHER = {("model", "baseline"): "model='mmrm' with baseline=False is --model mmrm --no-baseline"}

@@ -16,10 +16,12 @@ import importlib
 import json
 import math
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ANALYSES", "SHARED", "add_analysis_commands", "strict_json", "emit", "FORMATS"]
+__all__ = ["ANALYSES", "SHARED", "add_analysis_commands", "strict_json", "emit", "emit_to", "render", "FORMATS",
+           "command_outputs", "write_figure", "format_of", "output_format"]
 
 #: output formats; with --out the suffix decides unless --format is given
 FORMATS = ("text", "json", "md", "html", "tex", "csv", "docx", "xlsx")
@@ -209,43 +211,93 @@ def strict_json(result) -> str:
     return json.dumps(_strict(out), indent=2, allow_nan=False, default=str)
 
 
+def format_of(path, given: str | None = None, *, option: str = "--out") -> str:
+    """The output format: ``given`` (--format) or the suffix of ``path``."""
+    if given:
+        return given
+    suffix = Path(path).suffix.lower()
+    if suffix not in _SUFFIX:
+        raise ValueError(f"cannot tell the format of {option} {path} from its suffix {suffix!r}: use one of "
+                         f"{', '.join(sorted(_SUFFIX))}" + (" or give --format" if option == "--out" else ""))
+    return _SUFFIX[suffix]
+
+
 def output_format(args: argparse.Namespace) -> str:
     if getattr(args, "format", None):
         return args.format
     if getattr(args, "out", None) is not None:
-        suffix = Path(args.out).suffix.lower()
-        if suffix not in _SUFFIX:
-            raise ValueError(f"cannot tell the format of --out {args.out} from its suffix {suffix!r}: use one of "
-                             f"{', '.join(sorted(_SUFFIX))} or give --format")
-        return _SUFFIX[suffix]
+        return format_of(args.out)
     return "text"
+
+
+@contextmanager
+def command_outputs(args: argparse.Namespace, paths: dict):
+    """Check every output file of a command before anything is computed (never an input; another existing file
+    only with --force), and record each written one as the package's (:func:`combotherapy.files.command_output`).
+
+    Each file is written whole (through a temporary file renamed into place), and nothing is written before the
+    computation has finished, so a failed command leaves no output at all.
+    """
+    from contextlib import ExitStack
+
+    from .files import command_output
+
+    given = [p for p in paths.values() if p is not None]
+    if len({Path(p).resolve() for p in given}) < len(given):
+        raise ValueError("two outputs name the same file: give each its own")
+    inputs = (getattr(args, "data", None), getattr(args, "mapping", None))
+    with ExitStack() as stack:
+        for path in given:
+            stack.enter_context(command_output(path, inputs=inputs, force=getattr(args, "force", False)))
+        yield
+
+
+def write_figure(fig, path) -> None:
+    """Write a figure (deterministic bytes; .png, .svg or .pdf by the suffix)."""
+    from .plot.save import FORMATS, save
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ValueError(f"a figure is written as {', '.join('.' + f for f in FORMATS)}, not {path}")
+    save(fig, path)  # the package's figures are not registered with pyplot: nothing to close
+    print(f"written: {path}")
+
+
+def emit_to(result, path, provenance: dict | None = None, fmt: str | None = None, *, option: str = "--out") -> None:
+    """Write ``result`` to ``path`` in ``fmt`` (default: by the suffix), with a provenance sidecar."""
+    from .files import write_text
+
+    fmt = format_of(path, fmt, option=option)
+    if fmt in ("docx", "xlsx"):
+        from . import office
+
+        notes = list(result.fitted.lines()) + [f"{k}: {v}" for k, v in (provenance or {}).items()]
+        getattr(office, f"to_{fmt}")(result.frames(), path, title=result.title, notes=notes)
+    else:
+        text = render(result, fmt)
+        write_text(path, text if text.endswith("\n") else text + "\n")
+    if provenance is not None:  # CSV/Office files cannot carry it in their data: a sidecar beside them
+        write_text(Path(str(path) + ".provenance.json"), json.dumps(_strict(provenance), indent=2) + "\n")
+    print(f"written: {path}")
+
+
+def render(result, fmt: str) -> str:
+    """``result`` as text in a text format (text, json, md, html, tex, csv)."""
+    if fmt == "json":
+        return strict_json(result)
+    if fmt == "csv":
+        return result.to_frame().to_csv(index=False)
+    return {"text": result.summary, "md": result.to_markdown, "html": result.to_html, "tex": result.to_latex}[fmt]()
 
 
 def emit(result, args: argparse.Namespace, provenance: dict | None = None) -> None:
     """Print or write ``result`` in the format asked for (writes atomically through the files module)."""
-    from .files import write_text
-
     fmt = output_format(args)
     out = getattr(args, "out", None)
-    if fmt in ("docx", "xlsx"):
-        if out is None:
+    if out is None:
+        if fmt in ("docx", "xlsx"):
             raise ValueError(f"--format {fmt} needs --out FILE.{fmt}")
-        from . import office
-
-        notes = list(result.fitted.lines()) + [f"{k}: {v}" for k, v in (provenance or {}).items()]
-        getattr(office, f"to_{fmt}")(result.frames(), out, title=result.title, notes=notes)
-    else:
-        if fmt == "json":
-            text = strict_json(result)
-        elif fmt == "csv":
-            text = result.to_frame().to_csv(index=False)
-        else:
-            text = {"text": result.summary, "md": result.to_markdown, "html": result.to_html,
-                    "tex": result.to_latex}[fmt]()
-        if out is None:
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
-            return
-        write_text(out, text if text.endswith("\n") else text + "\n")
-    if provenance is not None:  # CSV/Office files cannot carry it in their data: a sidecar beside them
-        write_text(Path(str(out) + ".provenance.json"), json.dumps(_strict(provenance), indent=2) + "\n")
-    print(f"written: {out}")
+        text = render(result, fmt)
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    emit_to(result, out, provenance, fmt)
