@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -217,14 +218,23 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from . import analysis
+    from .cli_analyses import command_outputs, emit
 
-    trial = _load(args)
-    result = analysis.primary(trial, args.outcome, args.visit, model=args.model, covariates=args.covariate or (),
-                              baseline=not args.no_baseline)
-    if args.json:
-        print(json.dumps(analysis.to_json(result), indent=2, allow_nan=False))
-    else:
-        print(result.summary())
+    if args.json and (args.format or args.out):
+        raise ValueError("--json prints JSON (infinite bounds as null); with --format or --out use --format json "
+                         "(strict JSON: infinite bounds as \"inf\"/\"-inf\")")
+    with command_outputs(args, {"out": args.out}):
+        trial = _load(args)
+        options = {k: getattr(args, k) for k in ("alpha", "adjust", "reference", "covariance", "df")
+                   if getattr(args, k, None) is not None}
+        result = analysis.primary(trial, args.outcome, args.visit, model=args.model,
+                                  covariates=args.covariate or (), baseline=not args.no_baseline, **options)
+        if args.json:  # kept as it was (null for infinite bounds); --format json is the strict form
+            print(json.dumps(analysis.to_json(result), indent=2, allow_nan=False))
+        elif args.out is None and not args.format:
+            print(result.summary())
+        else:
+            emit(result, args, _provenance(args) if args.out is not None else None)
     return EXIT_OK
 
 
@@ -363,7 +373,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="one column to adjust for (repeatable; the same as --covariates)")
     a.add_argument("--no-baseline", action="store_true",
                    help="mmrm only: do not adjust for the baseline value (for data without baseline measurements)")
-    a.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    a.add_argument("--json", action="store_true", help="print JSON instead of a table (infinite bounds as null; "
+                   "--format json writes them as \"inf\"/\"-inf\")")
+    from .cli_analyses import _add_shared, add_output_options
+    _add_shared(a, ("adjust", "reference", "covariance", "df", "alpha"))
+    add_output_options(a)
     _add_mapping_options(a)
     a.set_defaults(func=_cmd_analyze)
 
@@ -488,6 +502,13 @@ def _os_error(e: OSError) -> str:
     return f"{e.strerror or e}: {target}" if target is not None else str(e)
 
 
+def _warning_line(command: str):
+    """``warnings.showwarning`` for the command line: ``combotherapy COMMAND: warning: ...`` without source lines."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"combotherapy {command}: warning: {message}", file=sys.stderr)
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 bad data or model, 2 bad usage, 3 internal error)."""
     try:
@@ -495,7 +516,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # argparse exits 2 on bad usage and 0 after --help
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     try:
-        return int(args.func(args) or EXIT_OK)
+        with warnings.catch_warnings():  # the library's warnings (e.g. ConfoundingWarning) as one line each
+            warnings.showwarning = _warning_line(args.command)
+            return int(args.func(args) or EXIT_OK)
     except (DataError, ModelError, ValueError) as e:  # ValueError: a bad value passed through to the library
         hint = _cli_hint(e)
         print(f"combotherapy {args.command}: {e}" + (f"\n{hint}" if hint else ""), file=sys.stderr)
