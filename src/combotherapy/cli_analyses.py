@@ -230,8 +230,12 @@ def output_format(args: argparse.Namespace) -> str:
     return "text"
 
 
+#: suffixes of figure outputs (combotherapy.plot.save.FORMATS, spelled here so the check needs no matplotlib)
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
 @contextmanager
-def command_outputs(args: argparse.Namespace, paths: dict):
+def command_outputs(args: argparse.Namespace, paths: dict, figures: tuple[str, ...] = ()):
     """Check every output file of a command before anything is computed (never an input; another existing file
     only with --force), and record each written one as the package's (:func:`combotherapy.files.command_output`).
 
@@ -245,6 +249,15 @@ def command_outputs(args: argparse.Namespace, paths: dict):
     given = [p for p in paths.values() if p is not None]
     if len({Path(p).resolve() for p in given}) < len(given):
         raise ValueError("two outputs name the same file: give each its own")
+    for key, path in paths.items():  # every format is known before anything is computed or written
+        if path is None:
+            continue
+        option = "--" + key.replace("_", "-")
+        if key in figures:
+            if Path(path).suffix.lower() not in FIGURE_SUFFIXES:
+                raise ValueError(f"{option} {path}: a figure is written as {', '.join(FIGURE_SUFFIXES)}")
+        else:
+            format_of(path, getattr(args, "format", None) if key == "out" else None, option=option)
     inputs = (getattr(args, "data", None), getattr(args, "mapping", None))
     with ExitStack() as stack:
         for path in given:

@@ -177,7 +177,7 @@ def _run(args: argparse.Namespace, compute, figure_of=None) -> int:
     from .cli_analyses import command_outputs, emit, write_figure
 
     figure_path = getattr(args, "figure", None)
-    with command_outputs(args, {"out": args.out, "figure": figure_path}):
+    with command_outputs(args, {"out": args.out, "figure": figure_path}, figures=("figure",)):
         trial = _load(args)
         result = compute(args, trial)
         fig = figure_of(result) if figure_path is not None and figure_of is not None else None

@@ -220,7 +220,7 @@ def _run(args: argparse.Namespace) -> int:
     from .cli_analyses import command_outputs, emit, emit_to, output_format, write_figure
 
     paths = {"out": args.out, "balance": args.balance, "love_plot": args.love_plot}
-    with command_outputs(args, paths):  # every output checked before anything is computed
+    with command_outputs(args, paths, figures=("love_plot",)):  # every output checked before anything is computed
         data = _frame(args)
         if args.arms:
             data = _only_arms(data, args.arms, args.treatment)
