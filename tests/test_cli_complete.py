@@ -273,3 +273,14 @@ def test_hints_come_from_fields_not_message_text():
         ct.load(pd.DataFrame({"pid": ["a"], "arm": ["physio"], "visit": [0], "pain": [5]}))
     except ct.DataError as e:
         assert e.arguments == ("columns",) and "--column CANONICAL=SOURCE" in _cli_hint(e)
+
+
+def test_out_with_a_figure_suffix_draws_the_commands_figure(capsys, tmp_path):
+    out = tmp_path / "km.svg"
+    code, printed, err = run(capsys, "survival", THREE_ARM, "--out", out)
+    assert code == 0 and f"written: {out}" in printed, err
+    lib = ct.survival(ct.load(THREE_ARM), "recovery_time", "recovered")
+    assert out.read_bytes() == ct.plot.figure_bytes(ct.plot.survival(lib), "svg")  # deterministic bytes
+    assert json.loads(Path(str(out) + ".provenance.json").read_text())["command"] == "survival"
+    code, _, err = run(capsys, "adherence", THREE_ARM, "--out", tmp_path / "a.png")
+    assert code == 1 and "draws no figure" in err and not (tmp_path / "a.png").exists()

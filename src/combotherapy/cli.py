@@ -193,12 +193,21 @@ def _cmd_table1(args: argparse.Namespace) -> int:
 
 def _cmd_analysis(args: argparse.Namespace) -> int:
     """Every command of cli_analyses.ANALYSES: load, call the library function, print or write the result."""
-    from .cli_analyses import call, emit
+    from .cli_analyses import ANALYSES, call, command_outputs, draw, emit, wants_figure, write_figure
+    from .files import write_text
 
-    with _output(args):
+    figure = wants_figure(args)
+    if figure and ANALYSES[args.command].figure is None:
+        draw(args, None)  # says which commands draw, before anything is loaded
+    with command_outputs(args, {"out": args.out}, figures=("out",) if figure else ()):
         trial = _load(args)
         result = call(args, trial)
-        emit(result, args, _provenance(args) if args.out is not None else None)
+        if figure:
+            fig = draw(args, result)
+            write_figure(fig, args.out)
+            write_text(Path(str(args.out) + ".provenance.json"), json.dumps(_provenance(args), indent=2) + "\n")
+        else:
+            emit(result, args, _provenance(args) if args.out is not None else None)
     return EXIT_OK
 
 

@@ -42,30 +42,34 @@ class Analysis:
     rename: dict[str, str] = field(default_factory=dict)  # option -> the function's keyword when it differs
     extra: tuple[str, ...] = ()       # command-specific options (see _EXTRA)
     lazy: bool = False                # runs on a LazyTrial too: the command takes --backend duckdb
+    figure: str | None = None         # combotherapy.plot function drawing the result (--out FILE.png/.svg/.pdf)
 
 
 ANALYSES: dict[str, Analysis] = {
     "ancova": Analysis("models.ancova", "ancova", "ANCOVA of an outcome at one visit on its baseline value",
-                       ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha"), lazy=True),
+                       ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha"), lazy=True,
+                       figure="forest"),
     "mmrm": Analysis("models.mmrm", "mmrm", "mixed model for repeated measures over all visits",
-                     ("outcome",), ("covariates", "adjust", "reference", "covariance", "df", "alpha"), lazy=True),
+                     ("outcome",), ("covariates", "adjust", "reference", "covariance", "df", "alpha"), lazy=True,
+                     figure="trajectory"),
     "responders": Analysis("models.responders", "responders", "responder analysis (improvement by a threshold)",
                            ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha"),
                            extra=("threshold", "relative"), lazy=True),
     "survival": Analysis("models.survival", "survival", "time to recovery: Kaplan-Meier, log-rank and Cox model",
-                         ("time", "event"), ("covariates", "adjust", "reference", "alpha"), lazy=True),
+                         ("time", "event"), ("covariates", "adjust", "reference", "alpha"), lazy=True,
+                         figure="survival"),
     "counts": Analysis("models.counts", "count_model", "count outcome (e.g. painkiller days): negative binomial",
-                       ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha")),
+                       ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha"), figure="forest"),
     "adherence": Analysis("models.adherence", "adherence", "sessions attended of those planned, by arm",
                           (), ("covariates", "adjust", "reference", "alpha")),
     "safety": Analysis("models.safety", "adverse_events", "adverse events by arm", (),
                        ("covariates", "adjust", "reference", "alpha")),
     "subgroups": Analysis("models.subgroups", "subgroups", "treatment effects within subgroups",
-                          ("outcome", "visit"), ("adjust", "alpha")),
+                          ("outcome", "visit"), ("adjust", "alpha"), figure="forest"),
     "mediation": Analysis("models.mediation", "mediation", "does early pain relief carry the effect on adherence?",
                           (), ("covariates", "alpha"), extra=("seed",)),
     "claims": Analysis("claims", "claims_report", "test every claim about combined therapy and give verdicts",
-                       (), ("adjust", "alpha"), rename={"adjust": "multiplicity"}),
+                       (), ("adjust", "alpha"), rename={"adjust": "multiplicity"}, figure="claims"),
     "combination": Analysis("models.combination", "combination_test",
                             "is the combined arm better than each monotherapy? (intersection-union test)",
                             ("outcome", "visit"), ("covariates", "alpha"), extra=("model", "mid")),
@@ -112,7 +116,7 @@ def _add_shared(p: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
 def add_output_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")
     g.add_argument("--out", type=Path, help="write to this file; the suffix picks the format (.json, .md, .html, "
-                   ".tex, .csv, .docx, .xlsx)")
+                   ".tex, .csv, .docx, .xlsx; .png, .svg or .pdf for the command's figure where it draws one)")
     g.add_argument("--format", choices=FORMATS, help="output format (default: text on screen, or the --out "
                    "suffix's). JSON is strict: infinite numbers are the strings \"inf\"/\"-inf\", missing ones null")
     g.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")
@@ -153,6 +157,24 @@ def add_analysis_commands(sub, run, add_mapping_options, epilog: str) -> None:
             add_backend_option(p)
         add_mapping_options(p)
         p.set_defaults(func=run)
+
+
+def wants_figure(args: argparse.Namespace) -> bool:
+    """--out names a figure file (and no --format says otherwise)."""
+    out = getattr(args, "out", None)
+    return out is not None and not getattr(args, "format", None) and Path(out).suffix.lower() in FIGURE_SUFFIXES
+
+
+def draw(args: argparse.Namespace, result):
+    """The command's figure of ``result`` (ANALYSES[...].figure), or a ValueError naming the commands that draw."""
+    spec = ANALYSES.get(args.command)
+    if spec is None or spec.figure is None:
+        drawing = ", ".join(name for name, s in ANALYSES.items() if s.figure)
+        raise ValueError(f"{args.command} draws no figure; --out {args.out} needs a table format (.json, .md, "
+                         f".html, .tex, .csv, .docx, .xlsx). Commands with a figure: {drawing}")
+    from . import plot
+
+    return getattr(plot, spec.figure)(result)
 
 
 def call(args: argparse.Namespace, trial):
