@@ -63,7 +63,8 @@ API_COMMANDS = {
     "ancova": "ancova", "mmrm": "mmrm", "responders": "responders", "survival": "survival", "count_model": "counts",
     "adherence": "adherence", "adverse_events": "safety", "subgroups": "subgroups", "mediation": "mediation",
     "claims_report": "claims", "combination_test": "combination", "synergy": "synergy", "table_one": "table1",
-    "simulate_trial": "simulate", "power": "power", "meta": "meta", "load": "validate",
+    "simulate_trial": "simulate", "power": "power", "sample_size": "sample-size", "effect_sizes": "effect-sizes",
+    "meta": "meta", "load": "validate",
     "observational.propensity_score": "observational", "observational.iptw": "observational",
     "observational.weighted_means": "observational", "observational.weighted_regression": "observational",
     "observational.weighted_cox": "observational", "observational.aipw": "observational",
@@ -284,3 +285,26 @@ def test_out_with_a_figure_suffix_draws_the_commands_figure(capsys, tmp_path):
     assert json.loads(Path(str(out) + ".provenance.json").read_text())["command"] == "survival"
     code, _, err = run(capsys, "adherence", THREE_ARM, "--out", tmp_path / "a.png")
     assert code == 1 and "draws no figure" in err and not (tmp_path / "a.png").exists()
+
+
+def test_effect_sizes_command_equals_the_library(capsys):
+    code, out, err = run(capsys, "effect-sizes", THREE_ARM, "--covariates", "age", "--format", "json")
+    assert code == 0, err
+    lib = ct.effect_sizes(ct.ancova(ct.load(THREE_ARM), "pain", 12, covariates=["age"]))
+    rows = _strict(out)["tables"]["effect_sizes"]
+    np.testing.assert_array_equal(_column(rows, "estimate"), lib.effect_sizes["estimate"].to_numpy(float))
+
+
+def test_sample_size_command_equals_the_library(capsys, tmp_path):
+    design = tmp_path / "design.json"
+    spec = {"outcomes": ["pain"], "effects": {"pain": {"physio": -1.0, "acupuncture": -1.0, "combined": -3.0}}}
+    design.write_text(json.dumps(spec))
+    out = tmp_path / "n.csv"
+    code, printed, err = run(capsys, "sample-size", "--design", design, "--out", out, "--target", "0.6",
+                             "--sims", "10", "--n-min", "8", "--n-max", "64", "--seed", "5")
+    assert code == 0, err
+    from combotherapy.power import make_design, sample_size
+
+    lib = sample_size(make_design(**spec), target=0.6, n_sims=10, n_min=8, n_max=64, seed=5)
+    assert f"n = {lib.n} per allocation unit" in printed
+    np.testing.assert_array_equal(pd.read_csv(out)["power"].to_numpy(float), lib.table["power"].to_numpy(float))

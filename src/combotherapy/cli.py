@@ -432,7 +432,7 @@ def _parser() -> argparse.ArgumentParser:
     h.set_defaults(func=_cmd_report)
 
     from .cli_analyses import _alpha, add_output_options
-    from .cli_extra import add_meta, add_power  # declared without importing the statistics behind them
+    from .cli_extra import add_meta, add_power, add_sample_size  # declared without importing their statistics
     from .cli_missing import add_sensitivity
     from .cli_observational import add_observational
 
@@ -441,6 +441,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_meta(sub, _EPILOG)
     add_power(sub, _EPILOG)
+    add_sample_size(sub, _EPILOG)
     return p
 
 

@@ -73,9 +73,21 @@ ANALYSES: dict[str, Analysis] = {
     "combination": Analysis("models.combination", "combination_test",
                             "is the combined arm better than each monotherapy? (intersection-union test)",
                             ("outcome", "visit"), ("covariates", "alpha"), extra=("model", "mid")),
+    "effect-sizes": Analysis("cli_analyses", "ancova_effect_sizes",
+                             "standardised effect sizes (Cohen's d, Hedges' g) of the ANCOVA contrasts",
+                             ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha")),
     "synergy": Analysis("models.combination", "synergy", "2 x 2 factorial: more than the sum of its parts?",
                         ("outcome", "visit"), ("covariates", "alpha"), extra=("model",)),
 }
+
+
+def ancova_effect_sizes(trial, outcome: str, visit: float, *, alpha: float | None = None, **options):
+    """``ct.effect_sizes(ct.ancova(trial, outcome, visit, **options), alpha=alpha)``: the effect-sizes command."""
+    from .models.ancova import ancova
+    from .models.effect_sizes import effect_sizes
+
+    fit = ancova(trial, outcome, visit, **options, **({"alpha": alpha} if alpha is not None else {}))
+    return effect_sizes(fit, alpha=alpha)
 
 
 def _covariates(text: str) -> list[str]:
