@@ -308,3 +308,9 @@ def test_sample_size_command_equals_the_library(capsys, tmp_path):
     lib = sample_size(make_design(**spec), target=0.6, n_sims=10, n_min=8, n_max=64, seed=5)
     assert f"n = {lib.n} per allocation unit" in printed
     np.testing.assert_array_equal(pd.read_csv(out)["power"].to_numpy(float), lib.table["power"].to_numpy(float))
+
+
+def test_the_docs_page_names_every_command():
+    page = (Path(__file__).parents[1] / "docs" / "cli.md").read_text()
+    for command in _parser()._subparsers._group_actions[0].choices:
+        assert f"`{command}" in page or f" `{command}`" in page, command

@@ -74,7 +74,7 @@ ANALYSES: dict[str, Analysis] = {
                             "is the combined arm better than each monotherapy? (intersection-union test)",
                             ("outcome", "visit"), ("covariates", "alpha"), extra=("model", "mid")),
     "effect-sizes": Analysis("cli_analyses", "ancova_effect_sizes",
-                             "standardised effect sizes (Cohen's d, Hedges' g) of the ANCOVA contrasts",
+                             "standardised effect sizes of the ANCOVA contrasts (Hedges' g of the change; difference / baseline SD)",
                              ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha")),
     "synergy": Analysis("models.combination", "synergy", "2 x 2 factorial: more than the sum of its parts?",
                         ("outcome", "visit"), ("covariates", "alpha"), extra=("model",)),
