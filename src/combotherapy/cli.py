@@ -171,6 +171,13 @@ def _provenance(args: argparse.Namespace) -> dict:
             "seed": getattr(args, "seed", None), "options": options}
 
 
+def _provenance_json(args: argparse.Namespace) -> str:
+    """The provenance sidecar's text: strict JSON (no NaN/Infinity tokens)."""
+    from .cli_analyses import _strict
+
+    return json.dumps(_strict(_provenance(args)), indent=2, allow_nan=False) + "\n"
+
+
 def _cmd_table1(args: argparse.Namespace) -> int:
     from .cli_analyses import emit, output_format
     from .table_one import table_one
@@ -186,7 +193,7 @@ def _cmd_table1(args: argparse.Namespace) -> int:
             else:
                 table.save(args.out)
                 from .files import write_text
-                write_text(Path(str(args.out) + ".provenance.json"), json.dumps(_provenance(args), indent=2) + "\n")
+                write_text(Path(str(args.out) + ".provenance.json"), _provenance_json(args))
                 print(f"written: {args.out}")
     return EXIT_OK
 
@@ -205,7 +212,7 @@ def _cmd_analysis(args: argparse.Namespace) -> int:
         if figure:
             fig = draw(args, result)
             write_figure(fig, args.out)
-            write_text(Path(str(args.out) + ".provenance.json"), json.dumps(_provenance(args), indent=2) + "\n")
+            write_text(Path(str(args.out) + ".provenance.json"), _provenance_json(args))
         else:
             emit(result, args, _provenance(args) if args.out is not None else None)
     return EXIT_OK

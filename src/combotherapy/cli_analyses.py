@@ -324,7 +324,8 @@ def emit_to(result, path, provenance: dict | None = None, fmt: str | None = None
         text = render(result, fmt)
         write_text(path, text if text.endswith("\n") else text + "\n")
     if provenance is not None:  # CSV/Office files cannot carry it in their data: a sidecar beside them
-        write_text(Path(str(path) + ".provenance.json"), json.dumps(_strict(provenance), indent=2) + "\n")
+        text = json.dumps(_strict(provenance), indent=2, allow_nan=False) + "\n"
+        write_text(Path(str(path) + ".provenance.json"), text)
     print(f"written: {path}")
 
 
