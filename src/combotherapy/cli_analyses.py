@@ -19,6 +19,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = ["ANALYSES", "SHARED", "add_analysis_commands", "strict_json", "emit", "emit_to", "render", "FORMATS",
            "command_outputs", "write_figure", "format_of", "output_format"]
@@ -81,12 +82,14 @@ ANALYSES: dict[str, Analysis] = {
 }
 
 
-def ancova_effect_sizes(trial, outcome: str, visit: float, *, alpha: float | None = None, **options):
+def ancova_effect_sizes(trial, outcome: str, visit: float, *, alpha: float | None = None, **options: Any):
     """``ct.effect_sizes(ct.ancova(trial, outcome, visit, **options), alpha=alpha)``: the effect-sizes command."""
     from .models.ancova import ancova
     from .models.effect_sizes import effect_sizes
 
-    fit = ancova(trial, outcome, visit, **options, **({"alpha": alpha} if alpha is not None else {}))
+    if alpha is not None:
+        options["alpha"] = alpha
+    fit = ancova(trial, outcome, visit, **options)
     return effect_sizes(fit, alpha=alpha)
 
 

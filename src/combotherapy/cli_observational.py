@@ -202,9 +202,10 @@ def compute(args: argparse.Namespace, data):
     if args.method == "aipw":
         if not args.outcome:
             raise DataError("--method aipw estimates an outcome's effect: give --outcome", kind="option")
-        extra = {"outcome_covariates": " + ".join(args.outcome_covariates)} if args.outcome_covariates else {}
-        return obs.aipw(ps, args.outcome, estimand=estimand, target=target, **extra,
-                        **_given(args, alpha="alpha", adjust="adjust", reference="reference")), bal
+        options = _given(args, alpha="alpha", adjust="adjust", reference="reference")
+        if args.outcome_covariates:
+            options["outcome_covariates"] = " + ".join(args.outcome_covariates)
+        return obs.aipw(ps, args.outcome, estimand=estimand, target=target, **options), bal
     inference = _given(args, alpha="alpha", adjust="adjust", se="se", seed="seed")
     if args.time:
         return obs.weighted_cox(weights, args.time, args.event, **inference), bal
