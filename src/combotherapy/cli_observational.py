@@ -61,7 +61,8 @@ def add_observational(sub, epilog: str, add_output_options, add_mapping_options,
                    help="trial files: the visit (weeks) whose rows are analysed (default: the last visit when an "
                         "outcome is compared, else baseline)")
     g = o.add_argument_group("weights and matching")
-    g.add_argument("--trim", type=float, help="iptw/aipw balance: exclude subjects whose smallest score is below this")
+    g.add_argument("--trim", type=float, help="iptw: exclude subjects whose smallest score is below this (aipw: "
+                   "only the weights of its balance check)")
     g.add_argument("--truncate", type=float, help="iptw: cap weights at this quantile, e.g. 0.99")
     g.add_argument("--stabilize", action="store_true", help="iptw, ate: stabilised weights")
     g.add_argument("--se", choices=("stacked", "known", "bootstrap"), default=None,
@@ -89,6 +90,7 @@ def _frame(args: argparse.Namespace):
     """A trial file through ct.load (design observational unless --design says otherwise); a subject-level file
     (no visit column after --column) as a frame, after the arm mapping and the identifier guard."""
     from .cli import _load, _read_mapping
+    from .io.layout import wide_columns
     from .io.readers import read_table
 
     spec = _read_mapping(args.mapping) if args.mapping else {}
@@ -96,7 +98,8 @@ def _frame(args: argparse.Namespace):
     source = read_table(args.data, encoding=args.encoding)
     named = {str(src): str(canon) for canon, src in columns.items()}
     frame = source.frame.rename(columns=named)
-    if "visit" in frame.columns or any(k.endswith("_w0") for k in columns) or args.layout == "wide":
+    visits = {**spec.get("visits", {}), **dict(args.visit_label or ())}
+    if "visit" in frame.columns or wide_columns(frame.columns, visits or None) or args.layout in ("long", "wide"):
         return _load(args, design="observational")
     from .observational import mark_observational
     from .privacy import check_identifiers
@@ -112,12 +115,16 @@ def _frame(args: argparse.Namespace):
 
 
 def _numeric(column):
-    """A text column whose every value is a number (or missing), as numbers; other columns unchanged."""
+    """A text column whose every value is a number (or one of the loader's missing tokens), as numbers; other
+    columns unchanged."""
     import pandas as pd
+
+    from .io.readers import MISSING_TOKENS
 
     if pd.api.types.is_numeric_dtype(column):
         return column
-    text = column.astype("string").str.strip().replace({"": pd.NA, "NA": pd.NA, "NaN": pd.NA, ".": pd.NA})
+    text = column.astype("string").str.strip()
+    text = text.mask(text.isin(MISSING_TOKENS))
     as_number = pd.to_numeric(text, errors="coerce")
     return as_number if (as_number.notna() == text.notna()).all() and text.notna().any() else text.astype(object)
 
