@@ -251,6 +251,9 @@ def test_duckdb_backend_gives_the_in_memory_numbers(capsys):
     a, b = _strict(lazy)["tables"]["contrasts"], _strict(eager)["tables"]["contrasts"]
     np.testing.assert_allclose(_column(a, "estimate"), _column(b, "estimate"), rtol=1e-10)
     assert "--backend" not in _parser().parse_args(["counts", "x.csv"]).__dict__  # only where it is supported
+    _, lazy, _ = run(capsys, "table1", THREE_ARM, "--backend", "duckdb")
+    _, eager, _ = run(capsys, "table1", THREE_ARM)
+    assert lazy == eager
 
 
 def test_analyze_takes_the_shared_options(capsys):
