@@ -88,7 +88,8 @@ def _arms_missing(trial: Trial, needed: Sequence[str]) -> list[str]:
 
 @records_design
 def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
-            covariates: Sequence[str] = (), baseline: bool = True, alpha: float = 0.05) -> PrimaryResult:
+            covariates: Sequence[str] = (), baseline: bool = True, alpha: float = 0.05, adjust: str | None = None,
+            reference: str | None = None, covariance: str | None = None, df: str | None = None) -> PrimaryResult:
     """Compare the arms on one outcome: LS means, pairwise contrasts and, when the arms allow, the combination
     rule and the factorial analysis.
 
@@ -113,6 +114,11 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
         1 - confidence level of the two-sided intervals; the combination rule's one-sided tests use
         ``alpha / 2`` (0.025 for 95% intervals, ICH E9), so each test rejects exactly when the matching end of the
         two-sided interval excludes no difference.
+    adjust, reference : str, optional
+        Multiplicity adjustment and reference arm of the model's pairwise contrasts (default: the model's, Holm
+        over all pairs); the combination rule and synergy are not affected.
+    covariance, df : str, optional
+        MMRM only: covariance structure and degrees-of-freedom method (default unstructured, Satterthwaite).
 
     Returns
     -------
@@ -158,9 +164,18 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
     options: dict = {"covariates": list(covariates)}
     if model == "ancova" and not baseline:
         raise DataError("ANCOVA compares arms at a visit adjusting for the baseline value, so it needs baseline; "
-                        "without baseline values use model='mmrm' with baseline=False")
+                        "without baseline values use model='mmrm' with baseline=False", kind="no baseline",
+                        arguments=("model", "baseline"))
     if not baseline:
         options["baseline"] = False
+    for name, value in (("adjust", adjust), ("reference", reference), ("covariance", covariance), ("df", df)):
+        if value is None:
+            continue
+        if model == "ancova" and name in ("covariance", "df"):
+            from .errors import ArgumentError
+            raise ArgumentError(f"{name}= applies to model='mmrm'; the ANCOVA has one residual variance and "
+                                "residual degrees of freedom", argument=name, kind="not applicable")
+        options[name] = value
     fitted = fit_model(model, trial, outcome, visit, alpha=alpha, **options)
     skipped = []
     missing = _arms_missing(trial, _COMBINATION_ARMS)

@@ -328,7 +328,8 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
                     f"no subject has a baseline (week 0) value of '{outcome}', and the analysis adjusts for it. If "
                     f"the file has a baseline column, map it with columns={{'{outcome}_baseline': '<column>'}} (it "
                     "becomes the week-0 rows); if the outcome is already a change from baseline, analyse it with "
-                    "ct.mmrm, which needs no baseline row.", kind="no baseline", column=outcome)
+                    "ct.mmrm, which needs no baseline row.", kind="no baseline", column=outcome,
+                    arguments=("columns", "mmrm"))
     elif baseline:
         raise DataError(f"outcome '{outcome}' is measured once per subject; this analysis needs an outcome measured "
                         "at baseline and at follow-up visits", kind="subject-level outcome", column=outcome)

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,6 +64,18 @@ def _add_mapping_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--encoding", default=None, help="text encoding of csv/tsv files (default UTF-8)")
     g.add_argument("--allow-identifier", action="append", metavar="COLUMN",
                    help="keep a column the identifier guard flags, after checking it yourself (repeatable)")
+    g.add_argument("--design", choices=("randomised", "observational"), default=None,
+                   help="how treatment was assigned (ct.load's design=): observational data (a registry, clinic "
+                        "records) make every result name the design and warn on unadjusted comparisons "
+                        "(default randomised; the observational command: observational)")
+
+
+def add_backend_option(p: argparse.ArgumentParser) -> None:
+    """``--backend duckdb``: keep the rows out of memory (commands whose analysis runs on a LazyTrial)."""
+    p.add_argument("--backend", choices=("duckdb",), default=None,
+                   help="duckdb: read a Parquet/CSV file, a folder or glob of Parquet files, or a DuckDB database "
+                        "(with --table) out of memory, as ct.load(backend='duckdb') (default: in memory)")
+    p.add_argument("--table", default=None, help="the table of a DuckDB database file (--backend duckdb)")
 
 
 def _read_mapping(path: Path) -> dict:
@@ -101,7 +114,8 @@ def _instruments(outcomes: dict, path: Path | None) -> dict:
     return out
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, design: str = "randomised"):
+    """ct.load with the command's mapping and loading options (``design``: the command's default design)."""
     from .io import load
 
     spec = _read_mapping(args.mapping) if args.mapping else {}
@@ -109,9 +123,11 @@ def _load(args: argparse.Namespace):
     arms = {**spec.get("arms", {}), **dict(args.arm or ())}
     visits = {**spec.get("visits", {}), **dict(args.visit_label or ())}
     outcomes = _instruments(spec.get("outcomes", {}), args.mapping)
+    lazy = {"backend": args.backend, "table": getattr(args, "table", None)} if getattr(args, "backend", None) else {}
     return load(args.data, columns=columns or None, arms=arms or None, visits=visits or None,
                 layout=args.layout or spec.get("layout", "auto"), outcomes=outcomes or None,
-                encoding=args.encoding, allow_identifiers=tuple(args.allow_identifier or ()))
+                encoding=args.encoding, allow_identifiers=tuple(args.allow_identifier or ()),
+                design=getattr(args, "design", None) or design, **lazy)
 
 
 # --- commands -----------------------------------------------------------------------------------------------
@@ -155,6 +171,13 @@ def _provenance(args: argparse.Namespace) -> dict:
             "seed": getattr(args, "seed", None), "options": options}
 
 
+def _provenance_json(args: argparse.Namespace) -> str:
+    """The provenance sidecar's text: strict JSON (no NaN/Infinity tokens)."""
+    from .cli_analyses import _strict
+
+    return json.dumps(_strict(_provenance(args)), indent=2, allow_nan=False) + "\n"
+
+
 def _cmd_table1(args: argparse.Namespace) -> int:
     from .cli_analyses import emit, output_format
     from .table_one import table_one
@@ -170,19 +193,28 @@ def _cmd_table1(args: argparse.Namespace) -> int:
             else:
                 table.save(args.out)
                 from .files import write_text
-                write_text(Path(str(args.out) + ".provenance.json"), json.dumps(_provenance(args), indent=2) + "\n")
+                write_text(Path(str(args.out) + ".provenance.json"), _provenance_json(args))
                 print(f"written: {args.out}")
     return EXIT_OK
 
 
 def _cmd_analysis(args: argparse.Namespace) -> int:
     """Every command of cli_analyses.ANALYSES: load, call the library function, print or write the result."""
-    from .cli_analyses import call, emit
+    from .cli_analyses import ANALYSES, call, command_outputs, draw, emit, wants_figure, write_figure
+    from .files import write_text
 
-    with _output(args):
+    figure = wants_figure(args)
+    if figure and ANALYSES[args.command].figure is None:
+        draw(args, None)  # says which commands draw, before anything is loaded
+    with command_outputs(args, {"out": args.out}, figures=("out",) if figure else ()):
         trial = _load(args)
         result = call(args, trial)
-        emit(result, args, _provenance(args) if args.out is not None else None)
+        if figure:
+            fig = draw(args, result)
+            write_figure(fig, args.out)
+            write_text(Path(str(args.out) + ".provenance.json"), _provenance_json(args))
+        else:
+            emit(result, args, _provenance(args) if args.out is not None else None)
     return EXIT_OK
 
 
@@ -202,14 +234,23 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from . import analysis
+    from .cli_analyses import command_outputs, emit
 
-    trial = _load(args)
-    result = analysis.primary(trial, args.outcome, args.visit, model=args.model, covariates=args.covariate or (),
-                              baseline=not args.no_baseline)
-    if args.json:
-        print(json.dumps(analysis.to_json(result), indent=2, allow_nan=False))
-    else:
-        print(result.summary())
+    if args.json and (args.format or args.out):
+        raise ValueError("--json prints JSON (infinite bounds as null); with --format or --out use --format json "
+                         "(strict JSON: infinite bounds as \"inf\"/\"-inf\")")
+    with command_outputs(args, {"out": args.out}):
+        trial = _load(args)
+        options = {k: getattr(args, k) for k in ("alpha", "adjust", "reference", "covariance", "df")
+                   if getattr(args, k, None) is not None}
+        result = analysis.primary(trial, args.outcome, args.visit, model=args.model,
+                                  covariates=args.covariate or (), baseline=not args.no_baseline, **options)
+        if args.json:  # kept as it was (null for infinite bounds); --format json is the strict form
+            print(json.dumps(analysis.to_json(result), indent=2, allow_nan=False))
+        elif args.out is None and not args.format:
+            print(result.summary())
+        else:
+            emit(result, args, _provenance(args) if args.out is not None else None)
     return EXIT_OK
 
 
@@ -279,6 +320,10 @@ def _proportion(text: str) -> float:
     return value
 
 
+def _covariates(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
 def _version() -> str:
     from . import __version__
 
@@ -324,6 +369,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--format", choices=("md", "html", "tex", "csv", "json", "docx", "xlsx"),
                    help="format of --out (default: its suffix)")
     t.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")
+    add_backend_option(t)
     _add_mapping_options(t)
     t.set_defaults(func=_cmd_table1)
 
@@ -337,11 +383,17 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--visit", type=float, default=12.0, help="weeks since randomisation (default 12)")
     a.add_argument("--model", choices=_PRIMARY_MODELS, default="ancova",
                    help="ancova (value at the visit on baseline) or mmrm (all visits); default ancova")
+    a.add_argument("--covariates", dest="covariate", type=_covariates, action="extend", metavar="A,B",
+                   help="adjust for these columns too, comma-separated (repeatable), e.g. --covariates age,site")
     a.add_argument("--covariate", action="append", metavar="COLUMN",
-                   help="adjust for this column too, e.g. --covariate age --covariate site (repeatable)")
+                   help="one column to adjust for (repeatable; the same as --covariates)")
     a.add_argument("--no-baseline", action="store_true",
                    help="mmrm only: do not adjust for the baseline value (for data without baseline measurements)")
-    a.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    a.add_argument("--json", action="store_true", help="print JSON instead of a table (infinite bounds as null; "
+                   "--format json writes them as \"inf\"/\"-inf\")")
+    from .cli_analyses import _add_shared, add_output_options
+    _add_shared(a, ("adjust", "reference", "covariance", "df", "alpha"))
+    add_output_options(a)
     _add_mapping_options(a)
     a.set_defaults(func=_cmd_analyze)
 
@@ -379,36 +431,57 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")
     h.add_argument("--outcome", default="pain", help="primary outcome (default pain)")
     h.add_argument("--visit", type=float, default=12.0, help="primary visit, weeks (default 12)")
+    h.add_argument("--covariates", dest="covariate", type=_covariates, action="extend", metavar="A,B",
+                   help="adjust the primary analysis for these columns too, comma-separated (repeatable)")
     h.add_argument("--covariate", action="append", metavar="COLUMN",
-                   help="adjust the primary analysis for this column too (repeatable)")
+                   help="one column to adjust for (repeatable; the same as --covariates)")
     _add_mapping_options(h)
     h.set_defaults(func=_cmd_report)
 
-    from .cli_extra import add_meta, add_power  # declared without importing the statistics behind them
+    from .cli_analyses import _alpha, add_output_options
+    from .cli_extra import add_meta, add_power, add_sample_size  # declared without importing their statistics
+    from .cli_missing import add_sensitivity
+    from .cli_observational import add_observational
+
+    add_observational(sub, _EPILOG, add_output_options, _add_mapping_options, _alpha)
+    add_sensitivity(sub, _EPILOG, add_output_options, _add_mapping_options, _alpha)
 
     add_meta(sub, _EPILOG)
     add_power(sub, _EPILOG)
+    add_sample_size(sub, _EPILOG)
     return p
 
 
-# the library's messages name its Python arguments; on the command line each has an option
-_CLI_EQUIVALENTS = (
-    ("columns=", "columns= is --column CANONICAL=SOURCE (or \"columns\" in --mapping)"),
-    ("arms=", "arms= is --arm LABEL=ARM"),
-    ("visits=", "visits= is --visit-label LABEL=WEEKS"),
-    ("outcomes=", "outcomes= is \"outcomes\" in a --mapping JSON file, e.g. "
-                  '{"outcomes": {"score": {"low": 0, "better": "lower", "units": "points"}}}'),
-    ("encoding=", "encoding= is --encoding"),
-    (("allow=", "allow_identifiers="), "allow_identifiers= is --allow-identifier COLUMN"),
-    ("baseline=False", "model='mmrm' with baseline=False is --model mmrm --no-baseline"),
-    ("covariates=", "covariates= is --covariate COLUMN"),
-    ("with ct.mmrm", "ct.mmrm is --model mmrm (with --no-baseline for data without week-0 values)"),
-)
+#: the library's errors name the Python arguments that would fix them (``err.arguments``, a field: no message text is
+#: read); on the command line each has an option
+_CLI_EQUIVALENTS = {
+    "columns": "columns= is --column CANONICAL=SOURCE (or \"columns\" in --mapping)",
+    "arms": "arms= is --arm LABEL=ARM",
+    "visits": "visits= is --visit-label LABEL=WEEKS",
+    "outcomes": "outcomes= is \"outcomes\" in a --mapping JSON file, e.g. "
+                '{"outcomes": {"score": {"low": 0, "better": "lower", "units": "points"}}}',
+    "encoding": "encoding= is --encoding",
+    "allow_identifiers": "allow_identifiers= is --allow-identifier COLUMN",
+    "baseline": "baseline=False is --no-baseline",
+    "covariates": "covariates= is --covariates A,B",
+    "covariance": "covariance= is --covariance STRUCTURE",
+    "mmrm": "ct.mmrm is --model mmrm (with --no-baseline for data without week-0 values)",
+    "reference_arms": "reference_arms= is --reference-arms ARM (every arm) or --reference-arms ARM=REFERENCE "
+                      "(repeatable)",
+    "method": "method= is --method",
+    "estimand": "estimand= is --estimand",
+}
+#: several arguments named together read as one option phrase
+_CLI_TOGETHER = {("model", "baseline"): "model='mmrm' with baseline=False is --model mmrm --no-baseline"}
 
 
 #: an ArgumentError's ``argument`` field -> this command's option (fields, not message text, for these errors)
-_CLI_OPTIONS = {"covariates": "covariates= is --covariate COLUMN", "visit": "visit= is --visit WEEKS",
-                "model": "model= is --model", "baseline": "baseline=False is --no-baseline"}
+_CLI_OPTIONS = {"covariates": "covariates= is --covariates A,B", "visit": "visit= is --visit WEEKS",
+                "model": "model= is --model", "baseline": "baseline=False is --no-baseline",
+                "reference": "reference= is --reference ARM", "adjust": "adjust= is --adjust METHOD",
+                "alpha": "alpha= is --alpha", "covariance": "covariance= is --covariance STRUCTURE",
+                "df": "df= is --df METHOD", "threshold": "threshold= is --threshold (--relative for a percentage)",
+                "design": "design= is --design"}
 
 
 #: the primary analysis's models, spelled here so that --help imports no statistics (a test checks that this
@@ -423,13 +496,18 @@ def analysis_models() -> tuple[str, ...]:
     return MODELS
 
 
-def _cli_hint(message: str, error: Exception | None = None) -> str:
-    """A line translating the Python arguments a library message mentions into this command's options."""
+def _cli_hint(error: Exception) -> str:
+    """A line translating the Python arguments an error names in its fields into this command's options."""
     argument = getattr(error, "argument", None)
     if argument in _CLI_OPTIONS:
         return "On the command line: " + _CLI_OPTIONS[argument] + "."
-    found = [text for keys, text in _CLI_EQUIVALENTS
-             if any(k in message for k in ((keys,) if isinstance(keys, str) else keys))]
+    named = list(getattr(error, "arguments", ()) or ())
+    found = []
+    for together, text in _CLI_TOGETHER.items():
+        if all(a in named for a in together):
+            found.append(text)
+            named = [a for a in named if a not in together]
+    found += [_CLI_EQUIVALENTS[a] for a in named if a in _CLI_EQUIVALENTS]
     return ("On the command line: " + "; ".join(found) + ".") if found else ""
 
 
@@ -441,6 +519,13 @@ def _os_error(e: OSError) -> str:
     return f"{e.strerror or e}: {target}" if target is not None else str(e)
 
 
+def _warning_line(command: str):
+    """``warnings.showwarning`` for the command line: ``combotherapy COMMAND: warning: ...`` without source lines."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"combotherapy {command}: warning: {message}", file=sys.stderr)
+    return show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 bad data or model, 2 bad usage, 3 internal error)."""
     try:
@@ -448,9 +533,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # argparse exits 2 on bad usage and 0 after --help
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     try:
-        return int(args.func(args) or EXIT_OK)
+        with warnings.catch_warnings():  # the library's warnings (e.g. ConfoundingWarning) as one line each
+            warnings.showwarning = _warning_line(args.command)
+            return int(args.func(args) or EXIT_OK)
     except (DataError, ModelError, ValueError) as e:  # ValueError: a bad value passed through to the library
-        hint = _cli_hint(str(e), e)
+        hint = _cli_hint(e)
         print(f"combotherapy {args.command}: {e}" + (f"\n{hint}" if hint else ""), file=sys.stderr)
         return EXIT_DATA
     except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head): not an error to report

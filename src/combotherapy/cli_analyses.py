@@ -16,10 +16,13 @@ import importlib
 import json
 import math
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-__all__ = ["ANALYSES", "SHARED", "add_analysis_commands", "strict_json", "emit", "FORMATS"]
+__all__ = ["ANALYSES", "SHARED", "add_analysis_commands", "strict_json", "emit", "emit_to", "render", "FORMATS",
+           "command_outputs", "write_figure", "format_of", "output_format"]
 
 #: output formats; with --out the suffix decides unless --format is given
 FORMATS = ("text", "json", "md", "html", "tex", "csv", "docx", "xlsx")
@@ -39,36 +42,55 @@ class Analysis:
     options: tuple[str, ...] = ()     # shared options the function accepts (keyword name = option name)
     rename: dict[str, str] = field(default_factory=dict)  # option -> the function's keyword when it differs
     extra: tuple[str, ...] = ()       # command-specific options (see _EXTRA)
+    lazy: bool = False                # runs on a LazyTrial too: the command takes --backend duckdb
+    figure: str | None = None         # combotherapy.plot function drawing the result (--out FILE.png/.svg/.pdf)
 
 
 ANALYSES: dict[str, Analysis] = {
     "ancova": Analysis("models.ancova", "ancova", "ANCOVA of an outcome at one visit on its baseline value",
-                       ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha")),
+                       ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha"), lazy=True,
+                       figure="forest"),
     "mmrm": Analysis("models.mmrm", "mmrm", "mixed model for repeated measures over all visits",
-                     ("outcome",), ("covariates", "adjust", "reference", "covariance", "df", "alpha")),
+                     ("outcome",), ("covariates", "adjust", "reference", "covariance", "df", "alpha"), lazy=True,
+                     figure="trajectory"),
     "responders": Analysis("models.responders", "responders", "responder analysis (improvement by a threshold)",
                            ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha"),
-                           extra=("threshold", "relative")),
+                           extra=("threshold", "relative"), lazy=True),
     "survival": Analysis("models.survival", "survival", "time to recovery: Kaplan-Meier, log-rank and Cox model",
-                         ("time", "event"), ("covariates", "adjust", "reference", "alpha")),
+                         ("time", "event"), ("covariates", "adjust", "reference", "alpha"), lazy=True,
+                         figure="survival"),
     "counts": Analysis("models.counts", "count_model", "count outcome (e.g. painkiller days): negative binomial",
-                       ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha")),
+                       ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha"), figure="forest"),
     "adherence": Analysis("models.adherence", "adherence", "sessions attended of those planned, by arm",
                           (), ("covariates", "adjust", "reference", "alpha")),
     "safety": Analysis("models.safety", "adverse_events", "adverse events by arm", (),
                        ("covariates", "adjust", "reference", "alpha")),
     "subgroups": Analysis("models.subgroups", "subgroups", "treatment effects within subgroups",
-                          ("outcome", "visit"), ("adjust", "alpha")),
+                          ("outcome", "visit"), ("adjust", "alpha"), figure="forest"),
     "mediation": Analysis("models.mediation", "mediation", "does early pain relief carry the effect on adherence?",
                           (), ("covariates", "alpha"), extra=("seed",)),
     "claims": Analysis("claims", "claims_report", "test every claim about combined therapy and give verdicts",
-                       (), ("adjust", "alpha"), rename={"adjust": "multiplicity"}),
+                       (), ("adjust", "alpha"), rename={"adjust": "multiplicity"}, figure="claims"),
     "combination": Analysis("models.combination", "combination_test",
                             "is the combined arm better than each monotherapy? (intersection-union test)",
                             ("outcome", "visit"), ("covariates", "alpha"), extra=("model", "mid")),
+    "effect-sizes": Analysis("cli_analyses", "ancova_effect_sizes",
+                             "standardised effect sizes of the ANCOVA contrasts (Hedges' g of the change; difference / baseline SD)",
+                             ("outcome", "visit"), ("covariates", "adjust", "reference", "alpha")),
     "synergy": Analysis("models.combination", "synergy", "2 x 2 factorial: more than the sum of its parts?",
                         ("outcome", "visit"), ("covariates", "alpha"), extra=("model",)),
 }
+
+
+def ancova_effect_sizes(trial, outcome: str, visit: float, *, alpha: float | None = None, **options: Any):
+    """``ct.effect_sizes(ct.ancova(trial, outcome, visit, **options), alpha=alpha)``: the effect-sizes command."""
+    from .models.ancova import ancova
+    from .models.effect_sizes import effect_sizes
+
+    if alpha is not None:
+        options["alpha"] = alpha
+    fit = ancova(trial, outcome, visit, **options)
+    return effect_sizes(fit, alpha=alpha)
 
 
 def _covariates(text: str) -> list[str]:
@@ -109,7 +131,7 @@ def _add_shared(p: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
 def add_output_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")
     g.add_argument("--out", type=Path, help="write to this file; the suffix picks the format (.json, .md, .html, "
-                   ".tex, .csv, .docx, .xlsx)")
+                   ".tex, .csv, .docx, .xlsx; .png, .svg or .pdf for the command's figure where it draws one)")
     g.add_argument("--format", choices=FORMATS, help="output format (default: text on screen, or the --out "
                    "suffix's). JSON is strict: infinite numbers are the strings \"inf\"/\"-inf\", missing ones null")
     g.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")
@@ -145,8 +167,29 @@ def add_analysis_commands(sub, run, add_mapping_options, epilog: str) -> None:
         _add_extra(p, spec)
         _add_shared(p, spec.options)
         add_output_options(p)
+        if spec.lazy:
+            from .cli import add_backend_option
+            add_backend_option(p)
         add_mapping_options(p)
         p.set_defaults(func=run)
+
+
+def wants_figure(args: argparse.Namespace) -> bool:
+    """--out names a figure file (and no --format says otherwise)."""
+    out = getattr(args, "out", None)
+    return out is not None and not getattr(args, "format", None) and Path(out).suffix.lower() in FIGURE_SUFFIXES
+
+
+def draw(args: argparse.Namespace, result):
+    """The command's figure of ``result`` (ANALYSES[...].figure), or a ValueError naming the commands that draw."""
+    spec = ANALYSES.get(args.command)
+    if spec is None or spec.figure is None:
+        drawing = ", ".join(name for name, s in ANALYSES.items() if s.figure)
+        raise ValueError(f"{args.command} draws no figure; --out {args.out} needs a table format (.json, .md, "
+                         f".html, .tex, .csv, .docx, .xlsx). Commands with a figure: {drawing}")
+    from . import plot
+
+    return getattr(plot, spec.figure)(result)
 
 
 def call(args: argparse.Namespace, trial):
@@ -205,43 +248,107 @@ def strict_json(result) -> str:
     return json.dumps(_strict(out), indent=2, allow_nan=False, default=str)
 
 
+def format_of(path, given: str | None = None, *, option: str = "--out") -> str:
+    """The output format: ``given`` (--format) or the suffix of ``path``."""
+    if given:
+        return given
+    suffix = Path(path).suffix.lower()
+    if suffix not in _SUFFIX:
+        raise ValueError(f"cannot tell the format of {option} {path} from its suffix {suffix!r}: use one of "
+                         f"{', '.join(sorted(_SUFFIX))}" + (" or give --format" if option == "--out" else ""))
+    return _SUFFIX[suffix]
+
+
 def output_format(args: argparse.Namespace) -> str:
     if getattr(args, "format", None):
         return args.format
     if getattr(args, "out", None) is not None:
-        suffix = Path(args.out).suffix.lower()
-        if suffix not in _SUFFIX:
-            raise ValueError(f"cannot tell the format of --out {args.out} from its suffix {suffix!r}: use one of "
-                             f"{', '.join(sorted(_SUFFIX))} or give --format")
-        return _SUFFIX[suffix]
+        return format_of(args.out)
     return "text"
+
+
+#: suffixes of figure outputs (combotherapy.plot.save.FORMATS, spelled here so the check needs no matplotlib)
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+@contextmanager
+def command_outputs(args: argparse.Namespace, paths: dict, figures: tuple[str, ...] = ()):
+    """Check every output file of a command before anything is computed (never an input; another existing file
+    only with --force), and record each written one as the package's (:func:`combotherapy.files.command_output`).
+
+    Each file is written whole (through a temporary file renamed into place), and nothing is written before the
+    computation has finished, so a failed command leaves no output at all.
+    """
+    from contextlib import ExitStack
+
+    from .files import command_output
+
+    given = [p for p in paths.values() if p is not None]
+    if len({Path(p).resolve() for p in given}) < len(given):
+        raise ValueError("two outputs name the same file: give each its own")
+    for key, path in paths.items():  # every format is known before anything is computed or written
+        if path is None:
+            continue
+        option = "--" + key.replace("_", "-")
+        if key in figures:
+            if Path(path).suffix.lower() not in FIGURE_SUFFIXES:
+                raise ValueError(f"{option} {path}: a figure is written as {', '.join(FIGURE_SUFFIXES)}")
+        else:
+            format_of(path, getattr(args, "format", None) if key == "out" else None, option=option)
+    inputs = (getattr(args, "data", None), getattr(args, "mapping", None))
+    with ExitStack() as stack:
+        for path in given:
+            stack.enter_context(command_output(path, inputs=inputs, force=getattr(args, "force", False)))
+        yield
+
+
+def write_figure(fig, path) -> None:
+    """Write a figure (deterministic bytes; .png, .svg or .pdf by the suffix)."""
+    from .plot.save import FORMATS, save
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ValueError(f"a figure is written as {', '.join('.' + f for f in FORMATS)}, not {path}")
+    save(fig, path)  # the package's figures are not registered with pyplot: nothing to close
+    print(f"written: {path}")
+
+
+def emit_to(result, path, provenance: dict | None = None, fmt: str | None = None, *, option: str = "--out") -> None:
+    """Write ``result`` to ``path`` in ``fmt`` (default: by the suffix), with a provenance sidecar."""
+    from .files import write_text
+
+    fmt = format_of(path, fmt, option=option)
+    if fmt in ("docx", "xlsx"):
+        from . import office
+
+        notes = list(result.fitted.lines()) + [f"{k}: {v}" for k, v in (provenance or {}).items()]
+        getattr(office, f"to_{fmt}")(result.frames(), path, title=result.title, notes=notes)
+    else:
+        text = render(result, fmt)
+        write_text(path, text if text.endswith("\n") else text + "\n")
+    if provenance is not None:  # CSV/Office files cannot carry it in their data: a sidecar beside them
+        text = json.dumps(_strict(provenance), indent=2, allow_nan=False) + "\n"
+        write_text(Path(str(path) + ".provenance.json"), text)
+    print(f"written: {path}")
+
+
+def render(result, fmt: str) -> str:
+    """``result`` as text in a text format (text, json, md, html, tex, csv)."""
+    if fmt == "json":
+        return strict_json(result)
+    if fmt == "csv":
+        return result.to_frame().to_csv(index=False)
+    return {"text": result.summary, "md": result.to_markdown, "html": result.to_html, "tex": result.to_latex}[fmt]()
 
 
 def emit(result, args: argparse.Namespace, provenance: dict | None = None) -> None:
     """Print or write ``result`` in the format asked for (writes atomically through the files module)."""
-    from .files import write_text
-
     fmt = output_format(args)
     out = getattr(args, "out", None)
-    if fmt in ("docx", "xlsx"):
-        if out is None:
+    if out is None:
+        if fmt in ("docx", "xlsx"):
             raise ValueError(f"--format {fmt} needs --out FILE.{fmt}")
-        from . import office
-
-        notes = list(result.fitted.lines()) + [f"{k}: {v}" for k, v in (provenance or {}).items()]
-        getattr(office, f"to_{fmt}")(result.frames(), out, title=result.title, notes=notes)
-    else:
-        if fmt == "json":
-            text = strict_json(result)
-        elif fmt == "csv":
-            text = result.to_frame().to_csv(index=False)
-        else:
-            text = {"text": result.summary, "md": result.to_markdown, "html": result.to_html,
-                    "tex": result.to_latex}[fmt]()
-        if out is None:
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
-            return
-        write_text(out, text if text.endswith("\n") else text + "\n")
-    if provenance is not None:  # CSV/Office files cannot carry it in their data: a sidecar beside them
-        write_text(Path(str(out) + ".provenance.json"), json.dumps(_strict(provenance), indent=2) + "\n")
-    print(f"written: {out}")
+        text = render(result, fmt)
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    emit_to(result, out, provenance, fmt)

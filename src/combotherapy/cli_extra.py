@@ -70,3 +70,34 @@ def _run_power(args: argparse.Namespace) -> int:
     from .power.command import run
 
     return run(args)
+
+
+def add_sample_size(sub, epilog: str) -> None:
+    """Add the ``sample-size`` sub-command (ct.sample_size) to the CLI's sub-parsers."""
+    z = sub.add_parser("sample-size", help="smallest n whose simulated power reaches a target (design JSON)",
+                       epilog=epilog,
+                       description="Search for the smallest n per allocation unit whose simulated power reaches "
+                                   "--target (doubling, then bisection, with the same simulations at every n: "
+                                   "combotherapy.sample_size), from a design JSON as the power command's. Prints "
+                                   "n and the arm sizes; writes every n tried as CSV.")
+    z.add_argument("--design", type=Path, required=True, help="design JSON file (as the power command's)")
+    z.add_argument("--out", type=Path, required=True, help="CSV file of every n tried")
+    z.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")
+    z.add_argument("--target", type=float, default=0.8, help="target power (default 0.8)")
+    z.add_argument("--kind", default="combination", help="row of the power table to reach the target (default "
+                   "combination: the combination verdict)")
+    z.add_argument("--outcome", default=None, help="outcome of that row (default the first)")
+    z.add_argument("--test", default=None, help="test of that row (default the first)")
+    z.add_argument("--n-min", type=int, default=10, help="smallest n tried (default 10)")
+    z.add_argument("--n-max", type=int, default=2000, help="largest n tried (default 2000)")
+    z.add_argument("--sims", type=int, default=1000, help="simulations per n (default 1000)")
+    z.add_argument("--seed", type=int, default=2026, help="root seed (default 2026)")
+    z.add_argument("--workers", type=int, default=None, help="Dask LocalCluster workers (default: serial)")
+    z.add_argument("--progress", action="store_true", help="show a progress bar")
+    z.set_defaults(func=_run_sample_size)
+
+
+def _run_sample_size(args: argparse.Namespace) -> int:
+    from .power.command import run_sample_size
+
+    return run_sample_size(args)

@@ -21,12 +21,16 @@ class Problem:
 
     ``rows`` are 0-based positions in the source as read (data rows, header excluded);
     messages show them 1-based as "row 2" = second data row, like a spreadsheet minus header.
+    ``arguments`` names the arguments of the call whose values fix the problem (``("columns",)``, ``("arms",)``,
+    ``("columns", "visits")``...), so a front end (the command line) can name its own options without reading
+    the message.
     """
 
     column: str | None
     message: str
     rows: tuple[int, ...] = ()
     count: int | None = None
+    arguments: tuple[str, ...] = ()
 
     def describe(self) -> str:
         where = f"column '{self.column}'" if self.column is not None else "dataset"
@@ -45,14 +49,18 @@ class DataError(ValueError):
     """The input data cannot be used as given.
 
     The message lists every problem found in one pass; ``problems`` holds them as
-    :class:`Problem` records for programs that want to act on them.
+    :class:`Problem` records for programs that want to act on them. ``kind``, ``column`` and ``arm`` say what
+    is wrong and where; ``arguments`` names the arguments of the call whose values would fix it (its own and its
+    problems', e.g. ``("columns",)``), for front ends that translate them into their own options.
     """
 
     def __init__(self, message: str | None = None, problems: Sequence[Problem] = (), *, kind: str | None = None,
-                 column: str | None = None, arm: str | None = None):
+                 column: str | None = None, arm: str | None = None, arguments: Sequence[str] = ()):
         self.problems: list[Problem] = list(problems)
         # fields code can branch on (never the message text, never a raw value from the data)
         self.kind, self.column, self.arm = kind, column, arm
+        named = [*arguments, *(a for p in self.problems for a in p.arguments)]
+        self.arguments: tuple[str, ...] = tuple(dict.fromkeys(named))
         if message is None:
             message = self._format(self.problems)
         elif self.problems:
@@ -87,13 +95,15 @@ class ModelError(RuntimeError):
     """A model could not be fitted as asked (singular design, no convergence, ...).
 
     The message says what to do instead; nothing is switched silently. ``kind`` (e.g. ``"singular"``,
-    ``"not estimable"``, ``"degenerate"``), ``column`` and ``arm`` (canonical name) are fields code can branch on.
+    ``"not estimable"``, ``"degenerate"``), ``column`` and ``arm`` (canonical name) are fields code can branch on;
+    ``arguments`` names the arguments of the call whose values would fix it (as :class:`DataError`'s).
     """
 
     def __init__(self, message: str = "", *, kind: str | None = None, column: str | None = None,
-                 arm: str | None = None):
+                 arm: str | None = None, arguments: Sequence[str] = ()):
         super().__init__(message)
         self.kind, self.column, self.arm = kind, column, arm
+        self.arguments: tuple[str, ...] = tuple(dict.fromkeys(arguments))
 
 
 @dataclass
@@ -102,11 +112,14 @@ class ProblemCollector:
 
     problems: list[Problem] = field(default_factory=list)
 
-    def add(self, column: str | None, message: str, rows: Iterable[int] = (), count: int | None = None) -> None:
+    def add(self, column: str | None, message: str, rows: Iterable[int] = (), count: int | None = None, *,
+            arguments: Sequence[str] = ()) -> None:
         rows = tuple(int(r) for r in rows)
-        self.problems.append(Problem(column, message, rows[:MAX_ROWS_SHOWN], count if count is not None else len(rows)))
+        self.problems.append(Problem(column, message, rows[:MAX_ROWS_SHOWN], count if count is not None else len(rows),
+                                     tuple(arguments)))
 
-    def add_for_subjects(self, subjects, column: str | None, message: str, rows) -> None:
+    def add_for_subjects(self, subjects, column: str | None, message: str, rows, *,
+                         arguments: Sequence[str] = ()) -> None:
         """Record a problem at ``rows`` (positions in ``trial.data``) naming the ``subjects`` they belong to.
 
         Row positions in a loaded trial need not match the source file; subject codes do.
@@ -114,7 +127,7 @@ class ProblemCollector:
         rows = [int(r) for r in rows]
         ids = list(dict.fromkeys(str(subjects[r]) for r in rows))
         shown = ", ".join(ids[:MAX_ROWS_SHOWN]) + (f" and {len(ids) - MAX_ROWS_SHOWN} more" if len(ids) > MAX_ROWS_SHOWN else "")
-        self.add(column, f"{message} [subject{'s' if len(ids) > 1 else ''} {shown}]", rows)
+        self.add(column, f"{message} [subject{'s' if len(ids) > 1 else ''} {shown}]", rows, arguments=arguments)
 
     def __bool__(self) -> bool:
         return bool(self.problems)

@@ -322,7 +322,8 @@ def instrument_among(outcome: str, columns, instruments: Mapping[str, Instrument
     inst = instruments.get(outcome) or instrument_for(outcome)
     if inst is None:
         raise DataError(f"column '{outcome}' is not an outcome (no instrument declared for it); "
-                        f"declare it with outcomes={{'{outcome}': ct.Instrument(...)}}")
+                        f"declare it with outcomes={{'{outcome}': ct.Instrument(...)}}", kind="not an outcome", column=outcome,
+                        arguments=("outcomes",))
     return inst
 
 

@@ -200,7 +200,7 @@ def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemColl
         unnamed = [k for k, v in arms.items() if not isinstance(v, str) or not v.strip()]
         if unnamed:
             problems.add("arm", f"arms= maps {unnamed} to no arm name: give each label an arm name such as "
-                         "'physio', 'acupuncture', 'combined' or 'control'")
+                         "'physio', 'acupuncture', 'combined' or 'control'", arguments=("arms",))
         lookup = {_key(k): str(v).strip() for k, v in arms.items() if k not in unnamed}
         mapped = keys.map(lookup)
         hint = f"arms= maps {sorted(lookup)}"
@@ -221,7 +221,8 @@ def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemColl
             # a Stata/SPSS/SAS column with value labels is read as its labels, not its numeric codes
             hint += (f"; the column holds text labels (value labels of a Stata file are applied when it is read), "
                      f"so map those, e.g. arms={{{seen[0]!r}: ...}}")
-        problems.add("arm", f"{shown_labels(seen, 'arm labels')}; {hint}", _rows(frame, bad), int(bad.sum()))
+        problems.add("arm", f"{shown_labels(seen, 'arm labels')}; {hint}", _rows(frame, bad), int(bad.sum()),
+                     arguments=("arms",))
     return arm_codes, names
 
 

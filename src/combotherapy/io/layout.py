@@ -75,12 +75,12 @@ def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, proble
     for src, canon in roles.items():
         if len(canon) > 1:
             problems.add(clean_name(src), f"columns= maps one column to {len(canon)} names {canon}: a column has one "
-                         "role; map each name to its own column")
+                         "role; map each name to its own column", arguments=("columns",))
     for canonical, src in columns.items():
         src = str(src)
         if src not in frame.columns:
             problems.add(clean_name(src), f"mapped to '{clean_name(canonical)}' in columns= but there is no such "
-                         "column" + close_matches(src, frame.columns))
+                         "column" + close_matches(src, frame.columns), arguments=("columns",))
             continue
         if len(roles[src]) > 1:
             continue
@@ -88,7 +88,7 @@ def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, proble
     clash = [c for c in rename.values() if c in frame.columns and c not in rename]
     for c in clash:
         problems.add(c, f"columns= maps another column to '{c}', but the file already has a column '{c}'; "
-                     f"map or rename one of them")
+                     f"map or rename one of them", arguments=("columns",))
     return frame.rename(columns=rename)
 
 
@@ -135,14 +135,14 @@ def detect_layout(frame: pd.DataFrame, layout: str, problems: ProblemCollector, 
                      "(map it with columns={'visit': '<your column>'}); a wide file needs outcome columns "
                      "named <outcome>_w<week>, such as pain_w0, pain_w12, or <outcome>_<label> with the labels "
                      "mapped to weeks by visits=, such as visits={'VIS1': 4}" + role_suggestions("visit", frame,
-                                                                                     SYNONYMS["visit"]))
+                                                                                     SYNONYMS["visit"]), arguments=("columns", "visits"))
         return "unknown"
     if layout == "wide" and not wide_cols:
         problems.add(None, "layout='wide' but no column is named <outcome>_w<week> (such as pain_w0, pain_w12); "
-                     "map your columns to such names with columns=")
+                     "map your columns to such names with columns=", arguments=("columns",))
     if layout == "long" and "visit" not in frame.columns:
         problems.add("visit", "missing: a long layout needs a visit column; map it with columns={'visit': ...}"
-                     + role_suggestions("visit", frame, SYNONYMS["visit"]))
+                     + role_suggestions("visit", frame, SYNONYMS["visit"]), arguments=("columns",))
     return layout
 
 
@@ -157,7 +157,7 @@ def wide_to_long(frame: pd.DataFrame, visits: Mapping | None = None,
         if len(cols) > 1:  # two columns for one outcome and week: a problem, and only the first is reshaped
             if problems is not None:
                 problems.add(None, f"columns {cols} all hold '{outcome}' at week {week:g}: keep one, or map them "
-                             "to different weeks with visits=")
+                             "to different weeks with visits=", arguments=("visits",))
             wide = {c: k for c, k in wide.items() if c not in cols[1:]}
     keep = [c for c in frame.columns if c not in wide]
     pieces = []
@@ -214,7 +214,7 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
     if negative.any():
         problems.add("visit", "labels such as 'Week -2' are negative visit times: expected weeks since "
                      "randomisation, 0 or more (map screening visits to 0 with visits= if they are the baseline)",
-                     frame.loc[negative, ROW], int(negative.sum()))
+                     frame.loc[negative, ROW], int(negative.sum()), arguments=("visits",))
     out = out.mask(text.str.match(_BASELINE_LABEL).fillna(False).astype(bool) & out.isna(), 0.0)
     bad_u = out.isna().to_numpy() & ~missing_u & ~negative_u
     bad = rows(bad_u)
@@ -223,7 +223,7 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
         known = f"; visits= maps {sorted(map(str, visits))}" if visits else ""
         problems.add("visit", f"{shown_labels(labels, 'visit labels')} are not weeks: expected numbers (weeks since randomisation, "
                      f"0 = baseline) or labels mapped with visits={{label: week}}{known}",
-                     frame.loc[bad, ROW], int(bad.sum()))
+                     frame.loc[bad, ROW], int(bad.sum()), arguments=("visits",))
     week_u = out.to_numpy(dtype=float)
     inf_u = np.isinf(week_u)
     inf = rows(inf_u)

@@ -193,7 +193,7 @@ def load(
     missing_required = [c for c in REQUIRED if c not in frame.columns]
     for c in missing_required:
         problems.add(c, f"required column missing; map it with columns={{'{c}': '<your column>'}}"
-                     + role_suggestions(c, frame, SYNONYMS.get(c, ())))
+                     + role_suggestions(c, frame, SYNONYMS.get(c, ())), arguments=("columns",))
     shape = detect_layout(frame, layout, problems, visits)
     if missing_required or shape == "unknown" or problems:
         _raise(problems, name)
@@ -232,10 +232,10 @@ def load(
             problems.add(c, f"not an outcome, but the name is the outcome '{canon}' in other letter case (names are "
                          f"case-sensitive): rename it with columns={{'{canon}': '{c}'}} (in a wide file map each "
                          f"column, e.g. {{'{canon}_w12': '<column>'}}), or declare it with "
-                         f"outcomes={{'{c}': ct.Instrument(...)}}")
+                         f"outcomes={{'{c}': ct.Instrument(...)}}", arguments=("columns", "outcomes"))
     for undeclared in [k for k in declared if k not in instruments]:
         problems.add(undeclared, "declared in outcomes= but there is no such column (after columns= mapping)"
-                     + close_matches(undeclared, frame.columns))
+                     + close_matches(undeclared, frame.columns), arguments=("outcomes", "columns"))
 
     if baseline_cols and not problems:
         subject_cols = [c for c in frame.columns if c not in KEY_COLUMNS and c != ROW and c not in baseline_cols.values()
@@ -285,7 +285,8 @@ def _check_arguments(columns, arms, visits, layout, missing=None) -> None:
     if layout not in ("auto", "long", "wide"):
         wrong.append(f"layout must be 'auto', 'long' or 'wide', not {layout!r}")
     if wrong:
-        raise DataError("; ".join(wrong))
+        named = [w.split("=", 1)[0] for w in wrong if "=" in w.split(" ", 1)[0]]  # our own sentences' first words
+        raise DataError("; ".join(wrong), arguments=named)
 
 
 def _weeks(value) -> bool:

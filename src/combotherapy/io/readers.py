@@ -61,8 +61,8 @@ def _read_text(path: Path, sep: str, encoding: str | None) -> pd.DataFrame:
     except UnicodeDecodeError as e:
         raise DataError(
             f"cannot read {path.name}: the file is not valid {enc} text (byte {e.start}). "
-            "Save it as UTF-8, or pass encoding= (for example encoding='latin-1' or 'cp1252')."
-        ) from None
+            "Save it as UTF-8, or pass encoding= (for example encoding='latin-1' or 'cp1252').",
+            arguments=("encoding",)) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path.name} is empty: it has no header and no rows.") from None
     except pd.errors.ParserError as e:
@@ -416,7 +416,7 @@ def _read_path(source, encoding, sheet, sep, coded=False) -> tuple[pd.DataFrame,
         raise
     except UnicodeDecodeError as e:
         raise DataError(f"cannot read {path.name}: text is not valid {encoding or 'utf-8'} (byte {e.start}); "
-                        "pass encoding=") from None
+                        "pass encoding=", arguments=("encoding",)) from None
     except zipfile.BadZipFile:
         raise DataError(f"cannot read {path.name}: it is not a valid {suffix[1:]} workbook (the zip container is "
                         "damaged or truncated); save it again from the spreadsheet program") from None

@@ -124,7 +124,7 @@ def resolve_references(arms: Sequence[str], reference_arms: str | Mapping[str, s
     bad = {a: r for a, r in given.items() if a not in arms or r not in arms}
     if bad:
         raise DataError(f"reference_arms={bad}: every arm and reference must be an arm of the analysed trial "
-                        f"({arms})")
+                        f"({arms})", kind="unknown arm", arguments=("reference_arms",))
     default = "control" if "control" in arms else None
     out = {}
     for a in arms:
@@ -136,7 +136,8 @@ def resolve_references(arms: Sequence[str], reference_arms: str | Mapping[str, s
             raise DataError(f"reference-based imputation needs the imputation reference of each arm, and this trial "
                             f"has no 'control' arm to default to; name it, e.g. reference_arms="
                             f"{{'combined': '{arms[0]}', ...}} or reference_arms='{arms[0]}' for every arm (arms: "
-                            f"{arms}). This is the arm whose means imputed values follow, not the contrast reference")
+                            f"{arms}). This is the arm whose means imputed values follow, not the contrast reference",
+                            kind="no reference arm", arguments=("reference_arms",))
         else:
             out[a] = a
     return out

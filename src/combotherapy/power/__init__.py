@@ -25,7 +25,7 @@ from .design import POWER_COVARIATES, POWER_OUTCOMES, Design, effects_from_pilot
 from .runner import run
 
 __all__ = ["power", "sample_size", "PowerResult", "SampleSizeResult", "Design", "make_design", "effects_from_pilot",
-           "POWER_OUTCOMES", "POWER_COVARIATES", "run_design_file"]
+           "POWER_OUTCOMES", "POWER_COVARIATES", "run_design_file", "read_design_file"]
 
 
 @dataclass
@@ -249,6 +249,15 @@ def run_design_file(design_path: str | Path, out: str | Path, *, n_sims: int = 1
                     progress: bool | None = None) -> PowerResult:
     """The ``combotherapy power`` command: read a design JSON (the arguments of :func:`make_design`), run
     :func:`power` and write the tidy table as CSV to ``out``."""
+    res = power(read_design_file(design_path), n_sims=n_sims, seed=seed, workers=workers, folder=folder,
+                progress=progress)
+    res.to_csv(out)
+    return res
+
+
+def read_design_file(design_path: str | Path) -> Design:
+    """The design of a JSON file holding the arguments of :func:`make_design` (the ``power`` and ``sample-size``
+    commands)."""
     try:
         spec = json.loads(Path(design_path).read_text())
     except (OSError, json.JSONDecodeError) as e:
@@ -260,7 +269,5 @@ def run_design_file(design_path: str | Path, out: str | Path, *, n_sims: int = 1
     unknown = sorted(set(spec) - set(allowed))
     if unknown:
         raise DataError(f"the design file has unknown entries {unknown}; known are {list(allowed)}")
-    res = power(make_design(**spec), n_sims=n_sims, seed=seed, workers=workers, folder=folder, progress=progress)
-    res.to_csv(out)
-    return res
+    return make_design(**spec)
 

@@ -673,7 +673,7 @@ def check_identifiers(frame: pd.DataFrame, *, allow: Iterable[object] = (), kind
             "To fix: drop these columns, or run ct.deidentify(frame, key=...) to drop, hash, shift and truncate "
             "them; a column you have checked and know to be safe can be kept with allow=[<column>]"
             " (allow_identifiers= in ct.load).")
-    err = IdentifierError(head, problems)
+    err = IdentifierError(head, problems, arguments=("allow_identifiers",))
     # fields for programs: which column, which kind (never a value), without parsing the message
     err.__dict__.update(findings=tuple(IdentifierFinding(f.label, f.position, f.kind, f.found_by, f.n_cells)
                                        for f in found),

@@ -245,14 +245,17 @@ def _check_identifiable(data: MMRMData, st: PatternStats, covariance: str, n_par
     if st.n_obs - st.p <= n_par:
         raise DataError(f"too few observations of '{data.outcome}' ({st.n_obs}) for {st.p} fixed effects and "
                         f"{n_par} covariance parameters; use fewer covariates or a simpler covariance "
-                        "(covariance='cs' or 'ar1')")
+                        "(covariance='cs' or 'ar1')", kind="too few observations", column=data.outcome,
+                        arguments=("covariates", "covariance"))
     dependent = dependent_columns(st)   # after the count: with fewer observations than effects every term is suspect
     if dependent:
-        raise DataError(_rank_message(data, dependent))
+        message, arguments = _rank_message(data, dependent)
+        raise DataError(message, kind="rank deficient", column=data.outcome, arguments=arguments)
 
 
-def _rank_message(data: MMRMData, dependent: list[int]) -> str:
-    """Name what makes the fixed-effects design rank deficient and what to do about it."""
+def _rank_message(data: MMRMData, dependent: list[int]) -> tuple[str, tuple[str, ...]]:
+    """Name what makes the fixed-effects design rank deficient and what to do about it (and the arguments that
+    would)."""
     terms = list(dict.fromkeys(data.cols.terms[j] for j in dependent))
     covs = [t for t in terms if t in data.numeric or t in data.factors
             or t not in ("(Intercept)", "arm", "visit", "arm:visit", "baseline", "baseline:visit")]
@@ -260,13 +263,13 @@ def _rank_message(data: MMRMData, dependent: list[int]) -> str:
         names = ", ".join(f"'{c}'" for c in covs)
         return (f"covariate {names} is a linear combination of the terms before it (the intercept, arm, visit, "
                 f"baseline or the covariates listed earlier) among the analysed subjects, so its effect is not "
-                f"identified; drop {names} from covariates=")
+                f"identified; drop {names} from covariates=", ("covariates",))
     if "baseline" in terms or "baseline:visit" in terms:
         return (f"the baseline value of '{data.outcome}' does not vary among the subjects analysed (at some visit), "
-                "so its slope is not identified; use baseline=False")
+                "so its slope is not identified; use baseline=False", ("baseline",))
     names = [data.cols.names[j] for j in dependent][:5]
     return (f"the fixed-effects design is rank deficient: {names} cannot be estimated from these data; check that "
-            "every arm has observations at every visit")
+            "every arm has observations at every visit", ())
 
 
 @records_design

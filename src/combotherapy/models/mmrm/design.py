@@ -292,7 +292,10 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     visits = np.asarray(vuniq[post_cols][present_visits], dtype=float)
     k = len(visits)
     if n == 0 or k == 0:
-        raise DataError(_nothing_to_analyse(outcome, reason, reason_text, baseline and not np.isfinite(base).any()))
+        no_baseline = baseline and not np.isfinite(base).any()
+        raise DataError(_nothing_to_analyse(outcome, reason, reason_text, no_baseline),
+                        kind="no baseline" if no_baseline else "no data", column=outcome,
+                        arguments=("columns", "baseline") if no_baseline else ())
     Y = Ypost[keep][:, present_visits] if not present_visits.all() else Ypost[keep]
     arm_kept = arm_all[keep]
     present = np.flatnonzero(np.bincount(arm_kept[arm_kept >= 0], minlength=len(all_arms))).tolist()
