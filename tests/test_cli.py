@@ -306,9 +306,10 @@ def test_analyze_json_matches_the_library(capsys):
     assert doc["verdict"] == comb.verdict
     assert doc["fitted"]["formula"] == res.fitted.formula and "age" in doc["fitted"]["formula"]
     assert doc["fitted"]["n_per_arm"] == res.fitted.n_per_arm
-    # one-sided intervals of the combination rule are infinite on one side: null in JSON, never NaN/Infinity
+    # one-sided intervals of the combination rule are infinite on one side: the documented string "-inf" in JSON
+    # (issue 11: null read as a missing bound), never NaN/Infinity tokens
     combo = pd.DataFrame(doc["tables"]["combination"])
-    assert combo["ci_low"].isna().all() and np.isfinite(combo["ci_high"].astype(float)).all()
+    assert (combo["ci_low"] == "-inf").all() and np.isfinite(combo["ci_high"].astype(float)).all()
     assert [p["type"] for p in doc["parts"]] == ["AncovaResult", "CombinationResult"]
     assert "NaN" not in out and "Infinity" not in out
 

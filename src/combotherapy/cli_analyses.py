@@ -219,33 +219,12 @@ def _strict(value):
     return value
 
 
-def _records(frame) -> list[dict]:
-    import pandas as pd
-
-    rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    out = []
-    for row in rows:
-        clean = {}
-        for k, v in row.items():
-            if hasattr(v, "item") and not isinstance(v, str):
-                v = v.item()  # numpy scalar -> Python
-            elif isinstance(v, pd.Timestamp):
-                v = v.isoformat()
-            clean[str(k)] = v
-        out.append(clean)
-    return out
-
-
 def strict_json(result) -> str:
-    """The result as strict JSON text (``allow_nan=False`` holds); infinite bounds are the string "inf"/"-inf"."""
+    """The result as strict JSON text (``allow_nan=False`` holds); infinite bounds are the string "inf"/"-inf"
+    (the library's :func:`combotherapy.results.to_json` rule, so the CLI and the API write the same JSON)."""
     from .results import to_json
 
-    out = to_json(result)  # its tables map infinities to null: rebuild them keeping the sign of infinity
-    out["tables"] = {name: _records(frame) for name, frame in result.frames().items()}
-    parts = result.parts()
-    if parts:
-        out["parts"] = [json.loads(strict_json(r)) for r in parts]
-    return json.dumps(_strict(out), indent=2, allow_nan=False, default=str)
+    return json.dumps(_strict(to_json(result)), indent=2, allow_nan=False, default=str)
 
 
 def format_of(path, given: str | None = None, *, option: str = "--out") -> str:

@@ -454,7 +454,8 @@ def _plain(frame: pd.DataFrame, digits: int) -> str:
 # --- JSON (every result: Result.to_json) -------------------------------------------------------------------------------------------------------
 
 def _json_value(value: Any) -> Any:
-    """A value as a JSON-able Python object; NaN, infinities and missing values become None."""
+    """A value as a JSON-able Python object: NaN and missing values become None, an infinity the string "inf" or
+    "-inf" (as the CLI's JSON: strict JSON has no infinity, and null would read as "missing")."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, bool | np.bool_):
@@ -463,7 +464,9 @@ def _json_value(value: Any) -> Any:
         return int(value)
     if isinstance(value, float | np.floating):
         f = float(value)
-        return f if math.isfinite(f) else None
+        if math.isinf(f):
+            return "inf" if f > 0 else "-inf"
+        return None if math.isnan(f) else f
     if isinstance(value, str):
         return value
     if isinstance(value, pd.DataFrame):
@@ -509,8 +512,9 @@ def to_json(result: Result) -> dict[str, Any]:
     dict
         ``{"type", "title", "fitted", "headline", "tables": {name: [row, ...]}}`` plus ``"verdict"`` when the
         result has one and, for :class:`PrimaryResult`, ``"parts"`` (each bundled result in the same form) and
-        ``"skipped"``. Numbers are Python floats/ints; NaN and infinities are ``None`` (JSON ``null``), so
-        ``json.dumps(..., allow_nan=False)`` succeeds.
+        ``"skipped"``. Numbers are Python floats/ints; NaN and missing values are ``None`` (JSON ``null``), an
+        infinity (the open end of a one-sided interval) is the string ``"inf"`` or ``"-inf"``, so
+        ``json.dumps(..., allow_nan=False)`` succeeds and no bound reads as missing.
 
     Example
     -------
