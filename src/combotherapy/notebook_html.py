@@ -161,7 +161,9 @@ def markdown_to_html(text: str) -> str:
                     break
                 i += 1
             tag = "ol" if ordered else "ul"
-            blocks.append(f"<{tag}>\n" + "\n".join(f"<li>{_inline(x)}</li>" for x in items) + f"\n</{tag}>")
+            first = int(re.sub(r"\D", "", item.group(2))) if ordered else 1
+            start = f' start="{first}"' if first != 1 else ""
+            blocks.append(f"<{tag}{start}>\n" + "\n".join(f"<li>{_inline(x)}</li>" for x in items) + f"\n</{tag}>")
             continue
         para = []
         while i < len(lines) and lines[i].strip() and not _starts_block(lines[i]):
