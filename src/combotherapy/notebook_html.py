@@ -37,7 +37,8 @@ h1,h2,h3{line-height:1.25}
 pre{background:#f6f8fa;padding:.6rem .8rem;overflow-x:auto;font-size:.85rem;line-height:1.35;white-space:pre}
 code{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.9em}
 .cell-code pre{border-left:3px solid #5b8bd6}
-.output pre{background:#fff;border-left:3px solid #bbb}
+.output pre{background:#fff;border-left:3px solid #bbb;white-space:pre-wrap;overflow-wrap:anywhere}
+.injected{font-size:.85rem;color:#555;margin:.2rem 0}
 .output pre.stderr{background:#fff6e5;border-left-color:#e0a030}
 .output pre.error{background:#fdecea;border-left-color:#c62828}
 .output img{max-width:100%;height:auto}
@@ -233,7 +234,8 @@ def render(nb: Any, *, title: str | None = None, paths: Mapping[str, str] | None
     Returns
     -------
     str
-        The page, ending with a newline. Cells tagged ``hide-in-html`` are left out; execution counts, cell and
+        The page, ending with a newline. Cells tagged ``hide-in-html`` are left out, and those tagged
+        ``injected-parameters`` are captioned as set by ``combotherapy reproduce``; execution counts, cell and
         output metadata are never written.
 
     Example
@@ -258,6 +260,8 @@ def render(nb: Any, *, title: str | None = None, paths: Mapping[str, str] | None
                 title = m.group(1).strip() if m else None
         elif cell.get("cell_type") == "code":
             parts = []
+            if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+                parts.append('<p class="injected">Parameters set by <code>combotherapy reproduce</code>:</p>')
             if source.strip():
                 parts.append(f'<div class="cell-code"><pre><code>{html.escape(_clean(source, paths), quote=False)}'
                              "</code></pre></div>")
