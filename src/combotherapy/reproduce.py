@@ -19,6 +19,7 @@ or those of a folder named explicitly (``root=``, ``combotherapy reproduce --not
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.metadata
 import os
@@ -88,7 +89,7 @@ def _kernel_manager(sockets: str):
     return AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
 
 
-#: run before a notebook's own cells (and left out of its HTML page): inline figures are PNGs without the
+#: appended to the injected parameters cell (and left out of the HTML page): inline figures are PNGs without the
 #: "Software" stamp, so the page's bytes do not name the matplotlib version
 _SETUP = ("%config InlineBackend.figure_formats = ['png']\n"
           "%config InlineBackend.print_figure_kwargs = {'bbox_inches': 'tight', 'metadata': {'Software': None}}")
@@ -106,11 +107,10 @@ def run_notebook(path: Path, parameters: dict, timeout: int = 900):
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
-    source = "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
+    source = "\n".join([*(f"{k} = {v!r}" for k, v in parameters.items()), _SETUP])
     injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
     idx = next((i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), -1)
     nb.cells.insert(idx + 1, injected)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(_SETUP, metadata={"tags": ["injected-setup", "hide-in-html"]}))
     try:
         with tempfile.TemporaryDirectory(prefix="combotherapy-kernel-") as sockets:
             client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=_kernel_manager(sockets),
@@ -133,6 +133,10 @@ def write_html(nb, target: Path, *, root: Path, out: Path) -> Path:
     """
     from .notebook_html import render
 
+    nb = copy.deepcopy(nb)
+    for cell in nb["cells"]:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["source"] = cell["source"].replace(_SETUP, "").rstrip()
     paths = {}
     for machine, shown in ((out, f"../{COMMITTED}"), (root, "..")):
         for variant in {str(machine), machine.as_posix()}:
