@@ -81,3 +81,28 @@ def test_every_notebook_turns_on_inline_figures():
         nb = json.loads((REPO / "notebooks" / name).read_text(encoding="utf-8"))
         code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
         assert "%matplotlib inline" in code, name
+
+
+def test_the_kernel_is_shut_down_when_its_notebook_is_done(tmp_path):
+    """nbclient stops only kernels it started; reproduce passes its own manager, so it must stop the kernel itself
+    (before, ten idle kernels held their notebooks' data until reproduce exited, then warned 'Parent appears to
+    have exited')."""
+    import os
+    import time
+
+    if os.name == "nt":
+        pytest.skip("os.kill(pid, 0) terminates the process on Windows")
+    v4 = nbformat.v4
+    path = tmp_path / "pid.ipynb"
+    nbformat.write(v4.new_notebook(cells=[v4.new_code_cell("import os\nprint(os.getpid())")]), path)
+    nb = rep.run_notebook(path, {}, timeout=120)
+    pid = int(nb.cells[-1].outputs[0]["text"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the kernel (pid {pid}) is still running after run_notebook returned")

@@ -95,6 +95,16 @@ _SETUP = ("%config InlineBackend.figure_formats = ['png']\n"
           "%config InlineBackend.print_figure_kwargs = {'bbox_inches': 'tight', 'metadata': {'Software': None}}")
 
 
+def _shut_down(km) -> None:
+    """Stop the kernel: nbclient shuts down only kernels it started itself, and ours (given as ``km=``) would
+    otherwise idle, holding its notebook's data, until ``reproduce`` exits (then warn that its parent exited)."""
+    from jupyter_client.utils import run_sync
+
+    if km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=False)
+    run_sync(km.cleanup_resources)()
+
+
 def run_notebook(path: Path, parameters: dict, timeout: int = 900):
     """Execute ``path`` in a fresh kernel with ``parameters`` injected after its parameters cell.
 
@@ -113,9 +123,13 @@ def run_notebook(path: Path, parameters: dict, timeout: int = 900):
     nb.cells.insert(idx + 1, injected)
     try:
         with tempfile.TemporaryDirectory(prefix="combotherapy-kernel-") as sockets:
-            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=_kernel_manager(sockets),
+            km = _kernel_manager(sockets)
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=km,
                                     resources={"metadata": {"path": str(path.parent)}})
-            client.execute()
+            try:
+                client.execute()
+            finally:
+                _shut_down(km)
     except CellExecutionError as e:
         cell = next((i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error"
                                                                for o in c.get("outputs", []))), None)
