@@ -106,3 +106,13 @@ def test_the_kernel_is_shut_down_when_its_notebook_is_done(tmp_path):
         time.sleep(0.1)
     else:
         pytest.fail(f"the kernel (pid {pid}) is still running after run_notebook returned")
+
+
+def test_every_figure_is_the_value_of_its_cell():
+    """Jupyter draws only a cell's last value: a figure made earlier in a cell is saved but never shown."""
+    for name in rep.NOTEBOOKS:
+        nb = json.loads((REPO / "notebooks" / name).read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            lines = [line for line in "".join(cell["source"]).splitlines() if line.strip()]
+            if cell["cell_type"] == "code" and any(line.startswith("figure(") for line in lines):
+                assert lines[-1].startswith("figure("), (name, lines[-1])
