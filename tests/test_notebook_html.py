@@ -116,3 +116,14 @@ def test_every_figure_is_the_value_of_its_cell():
             lines = [line for line in "".join(cell["source"]).splitlines() if line.strip()]
             if cell["cell_type"] == "code" and any(line.startswith("figure(") for line in lines):
                 assert lines[-1].startswith("figure("), (name, lines[-1])
+
+
+def test_hidden_cells_metadata_and_counts_stay_off_the_page():
+    nb = {"cells": [
+        {"cell_type": "code", "source": "secret_setup()", "metadata": {"tags": ["hide-in-html"]}, "outputs": []},
+        {"cell_type": "code", "source": "x", "execution_count": 7, "metadata": {"collapsed": True},
+         "outputs": [{"output_type": "execute_result", "execution_count": 7, "metadata": {"isolated": True},
+                      "data": {"text/plain": "\x1b[31mred\x1b[0m"}}]}]}
+    page = nh.render(nb, title="t")
+    assert "secret_setup" not in page and "collapsed" not in page and "isolated" not in page
+    assert "[7]" not in page and "<pre>red</pre>" in page  # no execution count; ANSI colours stripped
