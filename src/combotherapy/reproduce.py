@@ -7,6 +7,11 @@ and a fresh kernel. The output folder gets ``MANIFEST.sha256`` (one line per fil
 manifest; on drift, the installed package versions are compared with the lock file, since figure
 bytes depend on library versions.
 
+The executed copy of each notebook is written beside its outputs as ``<notebook>/<notebook>.html``
+(:mod:`combotherapy.notebook_html`: prose, code, printed tables and inline figures, machine paths
+replaced by repository-relative ones), so a reviewer can read every notebook without running it;
+those pages are in the manifest like every other file.
+
 Only the notebooks of the repository the package was installed from run (found from the package's own location,
 never by searching the working directory: a folder someone else prepared does not get its notebooks executed),
 or those of a folder named explicitly (``root=``, ``combotherapy reproduce --notebooks FOLDER``).
@@ -14,6 +19,7 @@ or those of a folder named explicitly (``root=``, ``combotherapy reproduce --not
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.metadata
 import os
@@ -83,31 +89,73 @@ def _kernel_manager(sockets: str):
     return AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
 
 
-def run_notebook(path: Path, parameters: dict, timeout: int = 900) -> None:
+#: appended to the injected parameters cell (and left out of the HTML page): inline figures are PNGs without the
+#: "Software" stamp, so the page's bytes do not name the matplotlib version
+_SETUP = ("%config InlineBackend.figure_formats = ['png']\n"
+          "%config InlineBackend.print_figure_kwargs = {'bbox_inches': 'tight', 'metadata': {'Software': None}}")
+
+
+def _shut_down(km) -> None:
+    """Stop the kernel: nbclient shuts down only kernels it started itself, and ours (given as ``km=``) would
+    otherwise idle, holding its notebook's data, until ``reproduce`` exits (then warn that its parent exited)."""
+    from jupyter_client.utils import run_sync
+
+    if km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=False)
+    run_sync(km.cleanup_resources)()
+
+
+def run_notebook(path: Path, parameters: dict, timeout: int = 900):
     """Execute ``path`` in a fresh kernel with ``parameters`` injected after its parameters cell.
 
-    The stored notebook is not modified; its executed copy is discarded (figures and tables
-    are the notebook's outputs, written by the library into the output folder).
+    The stored notebook is not modified; the executed copy is returned (an ``nbformat`` notebook) for
+    :func:`combotherapy.notebook_html.render`. Figures and tables are the notebook's outputs, written by the
+    library into the output folder.
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
-    source = "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
+    source = "\n".join([*(f"{k} = {v!r}" for k, v in parameters.items()), _SETUP])
     injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
     idx = next((i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), -1)
     nb.cells.insert(idx + 1, injected)
     try:
         with tempfile.TemporaryDirectory(prefix="combotherapy-kernel-") as sockets:
-            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=_kernel_manager(sockets),
+            km = _kernel_manager(sockets)
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", km=km,
                                     resources={"metadata": {"path": str(path.parent)}})
-            client.execute()
+            try:
+                client.execute()
+            finally:
+                _shut_down(km)
     except CellExecutionError as e:
         cell = next((i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error"
                                                                for o in c.get("outputs", []))), None)
         where = f"cell {cell}" if cell is not None else "a cell"
         raise NotebookError(f"{path.name} failed in {where}: {e.ename}: {e.evalue}") from None
+    return nb
+
+
+def write_html(nb, target: Path, *, root: Path, out: Path) -> Path:
+    """Render the executed notebook ``nb`` to ``target`` (see :mod:`combotherapy.notebook_html`).
+
+    Paths of this machine are shown as the notebook's own defaults would name them, relative to ``notebooks/``:
+    the output folder as ``../results`` and the repository as ``..``, so the page is the same whichever folder
+    ``reproduce`` wrote to.
+    """
+    from .notebook_html import render
+
+    nb = copy.deepcopy(nb)
+    for cell in nb["cells"]:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["source"] = cell["source"].replace(_SETUP, "").rstrip()
+    paths = {}
+    for machine, shown in ((out, f"../{COMMITTED}"), (root, "..")):
+        for variant in {str(machine), machine.as_posix()}:
+            paths[variant] = shown
+    return write_text(target, render(nb, paths=paths))
 
 
 def manifest(folder: Path) -> dict[str, str]:
@@ -169,7 +217,10 @@ def reproduce(out: Path | str | None = None, *, quiet: bool = False, root: Path 
     start = time.perf_counter()
     for i, (name, path) in enumerate(paths.items()):
         _progress(i, len(paths), name, quiet)
-        run_notebook(root / "notebooks" / name, {"data_path": str(path), "out_dir": str(out / Path(name).stem)})
+        stem = Path(name).stem
+        executed = run_notebook(root / "notebooks" / name, {"data_path": str(path), "out_dir": str(out / stem)})
+        if executed is not None:
+            write_html(executed, out / stem / f"{stem}.html", root=root, out=out)
     _progress(len(paths), len(paths), f"done in {time.perf_counter() - start:.0f} s", quiet)
     return _write_manifest(out)
 
