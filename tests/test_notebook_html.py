@@ -127,3 +127,16 @@ def test_hidden_cells_metadata_and_counts_stay_off_the_page():
     page = nh.render(nb, title="t")
     assert "secret_setup" not in page and "collapsed" not in page and "isolated" not in page
     assert "[7]" not in page and "<pre>red</pre>" in page  # no execution count; ANSI colours stripped
+
+
+def test_library_figures_display_inline_without_the_magic(tmp_path):
+    """A user's own notebook shows ct.plot figures as images with no `%matplotlib inline` (library figures are made
+    without pyplot, so nothing registered a display for them: the cell showed `<Figure size ...>`)."""
+    v4 = nbformat.v4
+    path = tmp_path / "own.ipynb"
+    nbformat.write(v4.new_notebook(cells=[v4.new_code_cell(
+        "import combotherapy as ct\ntrial = ct.simulate_trial(n_per_arm=15, seed=3)\n"
+        "ct.plot.waterfall(trial, 'pain', 12)")]), path)
+    nb = rep.run_notebook(path, {}, timeout=120)
+    outputs = nb.cells[-1].outputs
+    assert any("image/png" in o.get("data", {}) for o in outputs), outputs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import pandas as pd
@@ -17,10 +18,38 @@ def new_figure(figsize: tuple[float, float]) -> Figure:
 
     Library figures are created with :class:`matplotlib.figure.Figure` directly, so making
     hundreds of them (``combotherapy reproduce``) leaks nothing and needs no GUI backend.
-    In a notebook, they display as the value of a cell once the inline backend is active
-    (``%matplotlib inline`` or ``import matplotlib.pyplot``).
+    In a notebook they display as the value of a cell: pyplot-free figures have no display hook of their own
+    until the inline backend is active, so the first figure registers a PNG display for figures in a running
+    IPython shell (:func:`_display_in_ipython`; ``%matplotlib inline`` does the same and takes over).
     """
+    _display_in_ipython()
     return Figure(figsize=figsize, layout="constrained")
+
+
+_DISPLAY_REGISTERED = False
+
+
+def _display_in_ipython() -> None:
+    """Show library figures inline in Jupyter without ``%matplotlib inline`` (once per process; a no-op outside
+    IPython, and IPython is never imported here: it must already be running)."""
+    global _DISPLAY_REGISTERED
+    if _DISPLAY_REGISTERED or "IPython" not in sys.modules:
+        return
+    _DISPLAY_REGISTERED = True
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+
+        shell = get_ipython()
+        if shell is None:
+            return
+        png = shell.display_formatter.formatters["image/png"]
+        try:
+            png.lookup_by_type(Figure)  # an active inline backend already shows figures
+        except KeyError:
+            png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+    except Exception:  # display is a convenience: never let it break drawing
+        return
 
 
 def figure_and_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
