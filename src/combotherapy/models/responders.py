@@ -19,7 +19,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
-from ..analysis_set import subject_index
+from ..analysis_set import change, list_subjects, subject_index
 from ..arguments import DEFAULTS, check_alpha, check_choice, check_reference
 from ..arguments import MISSING_RULES as ARG_MISSING_RULES
 from ..arms import contrast_label, contrast_pairs
@@ -48,7 +48,6 @@ ADJUST_METHODS = ("none", "bonferroni", "holm")
 TIE_TOLERANCE = 1e-9
 #: fitted probabilities closer than this to 0 or 1 mean the logistic MLE does not exist
 SEPARATION_EPS = 1e-8
-_IDS_SHOWN = 5
 
 CONTRAST_COLUMNS = ["contrast", "first", "second", "measure", "estimate", "se", "df", "statistic", "p", "p_adj",
                     "ci_low", "ci_high", "log_estimate", "note"]
@@ -113,12 +112,6 @@ class ResponderResult(Result):
 # ----------------------------------------------------------------------------------------------
 # checks and classification
 # ----------------------------------------------------------------------------------------------
-def _ids(ids: pd.Index | pd.Series) -> str:
-    ids = list(ids)
-    more = f" and {len(ids) - _IDS_SHOWN} more" if len(ids) > _IDS_SHOWN else ""
-    return ", ".join(str(i) for i in ids[:_IDS_SHOWN]) + more
-
-
 def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float, relative: bool, missing: str,
                      alpha: float, adjust: str) -> tuple[Instrument, float]:
     # the isinstance(trial, Trial) check is in responders(): the out-of-core path passes the same facts
@@ -157,14 +150,9 @@ def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float,
 def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold: float, relative: bool,
               missing: str) -> pd.DataFrame:
     idx = subject_index(trial)  # row positions per subject, shared with the other models of this trial
-    rows = np.flatnonzero(idx.visit == v)
-    per_subject = np.bincount(idx.codes[rows], minlength=idx.n)
-    dup = per_subject[idx.codes[rows]] > 1
-    if dup.any():
-        raise DataError(f"subjects {_ids(pd.unique(idx.data['subject'].to_numpy()[rows[dup]]))} have more than one "
-                        f"row at week {v:g}; a trial has one row per subject and visit: check the data with ct.load")
+    at_v = idx.rows_at(v)       # a DataError naming the subjects with two rows at the visit
     base = idx.at_visit(outcome, 0.0)
-    value = idx.at_visit(outcome, v)
+    value = idx.take(outcome, at_v)
     frame = pd.DataFrame({"subject": idx.subjects.to_numpy(), "arm": idx.arm.to_numpy(),
                           "baseline": base.to_numpy(dtype=float), "value": value.to_numpy(dtype=float)})
     frame["arm"] = pd.Categorical(frame["arm"], categories=trial.arms, ordered=True)
@@ -172,23 +160,23 @@ def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold:
     no_base = frame["baseline"].isna()
     if no_base.any() and missing != "exclude":
         raise DataError(f"{int(no_base.sum())} subjects have no baseline (visit 0) value of '{outcome}': "
-                        f"{_ids(frame.loc[no_base, 'subject'])}. Response is a change from baseline; complete the "
+                        f"{list_subjects(frame.loc[no_base, 'subject'])}. Response is a change from baseline; complete the "
                         f"data, or pass missing='exclude' to exclude them (they will be reported)",
                         kind="missing baseline", column=outcome)
     no_value = frame["value"].isna() & ~no_base
     if no_value.any() and missing == "error":
         raise DataError(f"{int(no_value.sum())} subjects have no '{outcome}' value at week {v:g}: "
-                        f"{_ids(frame.loc[no_value, 'subject'])}. Pass missing='non-responder' to count them as "
+                        f"{list_subjects(frame.loc[no_value, 'subject'])}. Pass missing='non-responder' to count them as "
                         "non-responders, or missing='exclude' to leave them out (they will be reported)",
                         kind="missing value", column=outcome)
     if relative:
         neg = frame["baseline"] < 0
         if neg.any():
             raise DataError(f"relative thresholds need positive baselines, but {int(neg.sum())} subjects have a "
-                            f"negative baseline '{outcome}' ({_ids(frame.loc[neg, 'subject'])}); use an absolute "
+                            f"negative baseline '{outcome}' ({list_subjects(frame.loc[neg, 'subject'])}); use an absolute "
                             f"threshold (relative=False)")
 
-    improvement = inst.sign * (frame["value"] - frame["baseline"])
+    improvement = inst.sign * change(frame["value"], frame["baseline"])
     cut = threshold * frame["baseline"] if relative else pd.Series(float(threshold), index=frame.index)
     reached = improvement >= cut - TIE_TOLERANCE * np.maximum(1.0, cut.abs())
     zero_base = (frame["baseline"] == 0) & relative
@@ -619,7 +607,7 @@ def _record(trial: Trial, outcome: str, v: float, inst: Instrument, threshold: f
                                                      else "excluded (complete cases)") + f" ({miss}).")
     nob = _per_arm(arm_tab, "no_baseline")
     if nob:
-        ids = _ids(frame.loc[frame["status"] == "excluded: no baseline", "subject"])
+        ids = list_subjects(frame.loc[frame["status"] == "excluded: no baseline", "subject"])
         notes.append(f"No baseline value: excluded ({nob}; subjects {ids}).")
     zb = _per_arm(arm_tab, "zero_baseline")
     if zb:

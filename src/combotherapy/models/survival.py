@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.duration.survfunc import survdiff
 
+from ..analysis_set import exclusions, first_reason, numeric_columns, subject_index
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
 from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ModelError, ProblemCollector
@@ -94,7 +95,7 @@ class SurvivalResult(Result):
 
 # --- input ---------------------------------------------------------------------------------------
 def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per subject with ``subject, arm, time, event``; the subjects excluded and why.
+    """The analysis set: one row per subject with ``subject, arm, time, event``; the subjects excluded and why.
 
     Every problem is collected and raised together as one DataError naming column and rows (positions in
     ``trial.data``, 1-based in the message).
@@ -106,63 +107,39 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
         if col not in data.columns:
             raise DataError(f"column '{col}' is not in this trial; its columns are {list(data.columns)}. "
                             f"Pass the name of the {'time' if col == time else 'event flag'} column.")
-    t = pd.to_numeric(data[time], errors="coerce")
-    e = pd.to_numeric(data[event], errors="coerce")
-    for col, raw, num in ((time, data[time], t), (event, data[event], e)):
-        if pd.api.types.is_numeric_dtype(raw.dtype):  # numbers already: to_numeric made no value missing
-            continue
-        bad = raw.notna() & num.isna()
+    num = numeric_columns(problems, data, [time, event])
+    tv, ev = num[time].to_numpy(float), num[event].to_numpy(float)
+    no_t, no_e = np.isnan(tv), np.isnan(ev)
+    for col, bad, message in (
+            (time, np.isinf(tv), "is infinite; expected a finite time (censor at the last follow-up instead)"),
+            (time, tv < 0, "is negative; times must be >= 0 (time since randomisation)"),
+            (event, ~no_e & ~np.isin(ev, (0.0, 1.0)), "is not 0 or 1; expected 1 = event observed, 0 = censored"),
+            (time, no_t & ~no_e, f"is missing where '{event}' is given; give the time of the event or of the last "
+                                 "follow-up (censoring), or leave both empty to exclude the subject"),
+            (event, ~no_t & no_e, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 "
+                                  "(censored)")):
         if bad.any():
-            problems.add_for_subjects(ids, col, "is not a number; expected a number", np.flatnonzero(bad))
-    tv, ev = t.to_numpy(float), e.to_numpy(float)
-    if np.isinf(tv).any():
-        problems.add_for_subjects(ids, time, "is infinite; expected a finite time (censor at the last follow-up instead)",
-                     np.flatnonzero(np.isinf(tv)))
-    if (tv < 0).any():
-        problems.add_for_subjects(ids, time, "is negative; times must be >= 0 (time since randomisation)", np.flatnonzero(tv < 0))
-    if (~np.isnan(ev) & ~np.isin(ev, (0.0, 1.0))).any():
-        problems.add_for_subjects(ids, event, "is not 0 or 1; expected 1 = event observed, 0 = censored",
-                     np.flatnonzero(~np.isnan(ev) & ~np.isin(ev, (0.0, 1.0))))
-    if (np.isnan(tv) & ~np.isnan(ev)).any():
-        problems.add_for_subjects(ids, time, f"is missing where '{event}' is given; give the time of the event or of the last "
-                     "follow-up (censoring), or leave both empty to exclude the subject",
-                     np.flatnonzero(np.isnan(tv) & ~np.isnan(ev)))
-    if (~np.isnan(tv) & np.isnan(ev)).any():
-        problems.add_for_subjects(ids, event, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 (censored)",
-                     np.flatnonzero(~np.isnan(tv) & np.isnan(ev)))
+            problems.add_for_subjects(ids, col, message, np.flatnonzero(bad))
     if not problems and {time, event} <= set(trial.subject_columns):
         # both columns are constant within every subject (the Trial computes that once): take the Trial's cached
         # one-row-per-subject table (first non-missing value, subjects in order of first appearance)
         subj = trial.subjects[["subject", "arm", time, event]].set_axis(["subject", "arm", "time", "event"], axis=1)
         subj["time"] = pd.to_numeric(subj["time"], errors="coerce").astype(float)
         subj["event"] = pd.to_numeric(subj["event"], errors="coerce").astype(float)
-        none = subj["time"].isna() & subj["event"].isna()
-        excluded = subj.loc[none, ["subject", "arm"]].assign(reason="no follow-up recorded (time and event missing)")
-        return subj.loc[~none].reset_index(drop=True), excluded.reset_index(drop=True)
-    # one code per subject in order of first appearance (as groupby(sort=False)); the subject's first row
-    codes, subjects = pd.factorize(data["subject"])
-    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
-    # subject-level columns repeat on every row of a subject: two different values is a data error. Per subject
-    # the smallest and largest non-missing value (nunique > 1 <=> they differ); the value is the largest (= the
-    # first non-missing one when there is one value)
-    values = {}
-    for col, name, v in (("time", time, tv), ("event", event, ev)):
-        lo = np.full(subjects.size, np.inf)
-        hi = np.full(subjects.size, -np.inf)
-        ok = ~np.isnan(v)
-        np.minimum.at(lo, codes[ok], v[ok])
-        np.maximum.at(hi, codes[ok], v[ok])
-        varying = (hi > lo)[codes]
-        if varying.any():
-            problems.add_for_subjects(ids, name, "takes different values within a subject; it is a subject-level column and "
-                         "must be the same on every row of the subject", np.flatnonzero(varying))
-        values[col] = np.where(np.isfinite(hi), hi, np.nan)
-    problems.raise_if_any()
-    subj = pd.DataFrame({"subject": subjects, "arm": data["arm"].array.take(first),
-                         "time": values["time"], "event": values["event"]})
+    else:
+        # subject-level columns repeat on every row of a subject: two different values is a data error
+        idx = subject_index(trial)
+        for name, v in ((time, tv), (event, ev)):
+            varying = idx.varies(v)
+            if varying.any():
+                problems.add_for_subjects(ids, name, "takes different values within a subject; it is a subject-level "
+                                          "column and must be the same on every row of the subject",
+                                          np.flatnonzero(varying))
+        problems.raise_if_any()
+        subj = pd.DataFrame({"subject": idx.subjects.to_numpy(), "arm": idx.arm.array,
+                             "time": idx.first(pd.Series(tv)).to_numpy(), "event": idx.first(pd.Series(ev)).to_numpy()})
     none = subj["time"].isna() & subj["event"].isna()
-    excluded = subj.loc[none, ["subject", "arm"]].assign(reason="no follow-up recorded (time and event missing)")
-    return subj.loc[~none].reset_index(drop=True), excluded.reset_index(drop=True)
+    return exclusions(subj, first_reason([(none, "no follow-up recorded (time and event missing)")], len(subj)))
 
 
 def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates, strat: Covariates | None
@@ -177,11 +154,10 @@ def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates
         reason = np.where(reason == "", strat.reasons(subj["subject"], "stratum"), reason)
         # the combination of the strata columns' levels is the stratum (R: strata(a, b))
         subj["stratum"] = sv.astype(object).fillna("").astype(str).agg(", ".join, axis=1).to_numpy()
-    keep = reason == ""
-    if keep.all():
+    if (reason == "").all():
         return subj, excluded
-    more = subj.loc[~keep, ["subject", "arm"]].assign(reason=reason[~keep])
-    return subj.loc[keep].reset_index(drop=True), pd.concat([excluded, more], ignore_index=True)
+    subj, more = exclusions(subj, reason)
+    return subj, pd.concat([excluded, more], ignore_index=True)
 
 
 # --- the analysis --------------------------------------------------------------------------------

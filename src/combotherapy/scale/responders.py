@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from ..analysis_set import change
 from ..arguments import DEFAULTS, check_reference
 from ..arms import contrast_pairs
 from ..errors import DataError, ModelError
@@ -77,7 +78,7 @@ def _classify_part(part: pd.DataFrame, outcome: str, v: float, sign: float, thre
     base, value = frame["baseline"], frame["value"]
     no_base = base.isna()
     no_value = value.isna() & ~no_base
-    improvement = sign * (value - base)
+    improvement = sign * change(value, base)
     cut = threshold * base if relative else pd.Series(float(threshold), index=frame.index)
     reached = improvement >= cut - _mem.TIE_TOLERANCE * np.maximum(1.0, cut.abs())
     zero_base = (base == 0) & relative
