@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from formulaic import model_matrix
 from scipy import stats
 from scipy.special import expit
 
@@ -39,7 +38,7 @@ from ..errors import DataError, ModelError
 from ..inference import GRID_RULE, Inference, ReferenceGrid
 from ..results import Fitted, Result
 from ._bootstrap import bootstrap_cov
-from ._data import covariate_names, r_names
+from ._data import covariate_names, design_matrix, r_names
 from ._inference import attach, regression_grid
 from ._tables import ADJUST
 from .evalues import with_evalues
@@ -99,18 +98,18 @@ def _design(weights: WeightsResult, covariates: str | None) -> tuple[np.ndarray,
         if absent:
             raise DataError(f"outcome-model covariate(s) {absent} not in the data")
         try:
-            mm = model_matrix(rhs + " - 1", ps.data, na_action="raise")
+            mm = design_matrix(rhs + " - 1", ps.data)
         except Exception as exc:
             raise DataError(f"the outcome-model formula '{rhs}' could not be built (missing values are not "
                             f"dropped): {exc}") from None
-        cov_names = list(mm.model_spec.column_names)
-        Z = np.asarray(mm, dtype=float)
-        # formulaic keeps every level of the first factor when there is no intercept: drop the first level's
+        cov_names = list(mm.column_names)
+        Z = mm.X
+        # the formula library keeps every level of the first factor when there is no intercept: drop the first level's
         # column (full rank beside the intercept), as R's treatment contrasts do
         keep = [j for j, nm in enumerate(cov_names) if not _first_level(nm, cov_names)]
         cols += [Z[:, j] for j in keep]
         names += r_names([cov_names[j] for j in keep])
-        L = regression_grid(arms, ps.data, mm.model_spec, needed, keep)
+        L = regression_grid(arms, ps.data, mm, needed, keep)
     X = np.column_stack(cols)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ModelError(f"the outcome model's design is rank deficient ({names}): remove collinear terms")
