@@ -29,6 +29,7 @@ from ..instruments import Instrument
 from ..models import responders as _mem
 from ..models._covariates import Covariates, arm_design
 from ..models.proportions import wilson_ci
+from ..models.responder_measures import SEPARATION_EPS, contrast_table
 from ..trial import Trial
 from ._aggregates import Sql, check_arms, check_columns, engine_of, lit, qi
 from .table_one import default_instruments
@@ -301,7 +302,7 @@ def _logistic_from_sums(engine: _Engine, arm_tab: pd.DataFrame) -> Any:
         eta = np.concatenate([beta[0] + eff + beta[k] * summ["lo"].to_numpy(float),
                               beta[0] + eff + beta[k] * summ["hi"].to_numpy(float)])
         mu = expit(eta)
-        if not converged or np.any(mu < _mem.SEPARATION_EPS) or np.any(mu > 1 - _mem.SEPARATION_EPS):
+        if not converged or np.any(mu < SEPARATION_EPS) or np.any(mu > 1 - SEPARATION_EPS):
             raise ModelError(f"responder status at this visit is perfectly predicted by arm and baseline '{outcome}'"
                              " (separation), so the adjusted odds ratio does not exist; report the risk difference "
                              "and risk ratio, or use a penalised (Firth) logistic model")
@@ -480,7 +481,7 @@ def responders(data: Any, arms: Sequence[str], instruments: Mapping[str, Instrum
 
         pairs = contrast_pairs(present, check_reference(reference, present))
         cov = Covariates(pd.DataFrame(), [], [], [])
-        contrasts, logit, extra_notes, risks = _mem._contrast_table(
+        contrasts, logit, extra_notes, risks = contrast_table(
             arm_tab, None, pairs, alpha, adjust, outcome, cov, False, "delta", n_boot, None,
             logistic=_logistic_from_sums(engine, arm_tab))
         inference = logit.pop("inference", None)
