@@ -23,8 +23,8 @@ from ._covariates import Covariates, arm_design
 from .proportions import newcombe_diff_ci, nnt_altman, risk_ratio_katz, score_test_diff, z_value
 from .standardisation import bootstrap_risks, counterfactual_designs, standardised_contrasts, standardised_risks
 
-__all__ = ["ADJUSTED", "CONTRAST_COLUMNS", "INTERVALS", "MEASURES", "SEPARATION_EPS", "contrast_table", "logistic_fit",
-           "standardised_rows"]
+__all__ = ["ADJUSTED", "CONTRAST_COLUMNS", "INTERVALS", "MEASURES", "SEPARATION_EPS", "check_separation", "contrast_table", "logistic_fit",
+           "pair_log_odds", "standardised_rows"]
 
 #: the effect measures in ``.contrasts``, in the order they are listed for each pair
 MEASURES = ("risk_difference", "risk_ratio", "odds_ratio", "nnt")
@@ -38,6 +38,37 @@ CONTRAST_COLUMNS = ["contrast", "first", "second", "measure", "estimate", "se", 
                     "ci_low", "ci_high", "log_estimate", "note"]
 CONTRAST_COLUMNS = ["contrast", "first", "second", "measure", "estimate", "se", "df", "statistic", "p", "p_adj",
                     "ci_low", "ci_high", "log_estimate", "note"]
+
+
+def check_separation(converged: bool, mu: np.ndarray, outcome: str, covariates: bool = False) -> None:
+    """A ModelError when the logistic fit did not converge or a fitted probability is 0 or 1 (separation: the
+    maximum-likelihood estimate does not exist)."""
+    if not converged or np.any(mu < SEPARATION_EPS) or np.any(mu > 1 - SEPARATION_EPS):
+        raise ModelError(f"responder status at this visit is perfectly predicted by arm and baseline '{outcome}'"
+                         f"{' and the covariates' if covariates else ''} (separation), so the adjusted odds ratio "
+                         "does not exist; report the risk difference and risk ratio, or use a penalised (Firth) "
+                         "logistic model")
+
+
+def pair_log_odds(rows: pd.DataFrame, pairs: list[tuple[str, str]], fit_arms: list[str], beta: np.ndarray,
+                  vcov: np.ndarray) -> None:
+    """Fill ``rows`` (one per pair) with the log odds ratios of the pairs whose arms were fitted: the difference
+    of the arms' coefficients (column j of the design for arm j > 0; the reference arm is 0), Wald z test."""
+    pos = {a: j for j, a in enumerate(fit_arms)}
+    ok = [i for i, (a, b) in enumerate(pairs) if a in pos and b in pos]
+    C = np.zeros((len(ok), len(beta)))
+    for r, i in enumerate(ok):   # a handful of pairs
+        a, b = pairs[i]
+        if pos[a]:
+            C[r, pos[a]] += 1.0
+        if pos[b]:
+            C[r, pos[b]] -= 1.0
+    est = C @ beta
+    se = np.sqrt(np.einsum("ij,jk,ik->i", C, vcov, C))
+    rows.loc[ok, "log_estimate"] = est
+    rows.loc[ok, "se"] = se
+    rows.loc[ok, "statistic"] = est / se
+    rows.loc[ok, "p"] = 2 * stats.norm.sf(np.abs(est / se))
 
 
 def logistic_fit(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]],
@@ -83,27 +114,9 @@ def logistic_fit(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, st
             raise ModelError(f"the logistic model responder ~ arm + baseline could not be fitted ({e}); "
                              f"use the risk difference and risk ratio, which need no model") from None
         mu = fit.fittedvalues  # lazy: computed here so its exp() overflow under separation stays silenced
-    if not fit.converged or np.any(mu < SEPARATION_EPS) or np.any(mu > 1 - SEPARATION_EPS):
-        raise ModelError(f"responder status at this visit is perfectly predicted by arm and baseline '{outcome}'"
-                         f"{' and the covariates' if cov.names else ''} (separation), so the adjusted odds ratio "
-                         "does not exist; report the risk difference and risk ratio, or use a penalised (Firth) "
-                         "logistic model")
+    check_separation(fit.converged, mu, outcome, bool(cov.names))
     beta, vcov = np.asarray(fit.params), np.asarray(fit.cov_params())
-    pos = {a: j for j, a in enumerate(fit_arms)}  # column j of X for arm j > 0; reference arm is 0
-    ok = [i for i, (a, b) in enumerate(pairs) if a in pos and b in pos]
-    C = np.zeros((len(ok), X.shape[1]))
-    for r, i in enumerate(ok):
-        a, b = pairs[i]
-        if pos[a]:
-            C[r, pos[a]] += 1.0
-        if pos[b]:
-            C[r, pos[b]] -= 1.0
-    est = C @ beta
-    se = np.sqrt(np.einsum("ij,jk,ik->i", C, vcov, C))
-    rows.loc[ok, "log_estimate"] = est
-    rows.loc[ok, "se"] = se
-    rows.loc[ok, "statistic"] = est / se
-    rows.loc[ok, "p"] = 2 * stats.norm.sf(np.abs(est / se))
+    pair_log_odds(rows, pairs, fit_arms, beta, vcov)
     k = len(fit_arms)  # the baseline's column follows the intercept and the arm dummies
     info.update(n=int(len(sub)), baseline_coef=float(beta[k]), baseline_se=float(np.sqrt(vcov[k, k])),
                 terms=list(design.names), coef=beta.tolist(),

@@ -321,15 +321,7 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     # counting missing values as non-responders needs observed ones to count against: an arm (or a trial)
     # without values at the visit would otherwise give confident comparisons of imputed zeros
     seen = frame["value"].notna().groupby(frame["arm"], observed=False).sum().reindex(arms).astype(int)
-    if seen.sum() == 0:
-        raise DataError(f"column '{outcome}': every value at week {v:g} is missing; nothing to analyse at this "
-                        f"visit (choose another visit: {[f'{x:g}' for x in trial.visits if x > 0]})")
-    few = [f"'{a}' ({k})" for a, k in seen.items() if k < 2]
-    if few:
-        raise DataError(f"arms with fewer than 2 subjects with a '{outcome}' value at week {v:g}: {', '.join(few)}; "
-                        "a comparison needs at least 2 observed per arm (choose another visit or check the data)")
     analysed = frame.loc[frame["responder"].notna()].copy()
-
     status_count = pd.crosstab(frame["arm"], frame["status"]).reindex(index=arms, fill_value=0)
 
     def count(s: str) -> np.ndarray:
@@ -337,21 +329,10 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
 
     n = analysed.groupby("arm", observed=False)["responder"].count().reindex(arms).to_numpy(int)
     x = analysed.groupby("arm", observed=False)["responder"].sum().reindex(arms).to_numpy(float).astype(int)
-    small = [f"'{a}' ({k})" for a, k in zip(arms, n) if k < 2]
-    if small:
-        raise DataError(f"arms with fewer than 2 subjects analysable at week {v:g}: {', '.join(small)}; a "
-                        f"comparison needs at least 2 per arm (choose another visit or check the data)")
-    if len(arms) < 2:
-        raise DataError(f"the trial has only one arm ({arms}); responders are compared between arms")
-
-    lo, hi = wilson_ci(x, n, alpha)
-    arm_tab = pd.DataFrame({
-        "arm": pd.Series(arms, dtype="str"), "n": n, "responders": x, "proportion": x / n, "ci_low": lo,
-        "ci_high": hi,
-        "missing_at_visit": count("non-responder: no value at visit") + count("excluded: no value at visit"),
-        "no_baseline": count("excluded: no baseline"),
-        "zero_baseline": count("non-responder: baseline 0 (no relative improvement possible)"),
-    })[ARM_COLUMNS]
+    arm_tab = arm_table(arms, seen, n, x, count("non-responder: no value at visit") + count(
+        "excluded: no value at visit"), count("excluded: no baseline"),
+        count("non-responder: baseline 0 (no relative improvement possible)"), outcome=outcome, v=v,
+        visits=trial.visits, alpha=alpha)
 
     pairs = contrast_pairs(arms, check_reference(reference, arms))
     contrasts, logit, extra_notes, risks = contrast_table(arm_tab, analysed, pairs, alpha, adjust, outcome, cov,
@@ -375,6 +356,33 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     res.inference = inference
     res.instrument, res.better = inst, inst.better
     return res
+
+
+def arm_table(arms: list[str], seen: pd.Series, n: np.ndarray, x: np.ndarray, missing_at_visit: np.ndarray,
+              no_baseline: np.ndarray, zero_baseline: np.ndarray, *, outcome: str, v: float, visits: Sequence[float],
+              alpha: float) -> pd.DataFrame:
+    """The per-arm table (``ARM_COLUMNS``: Wilson interval per arm and the subjects behind the counts) from the
+    counts per arm, after the checks every responder analysis makes (in memory or out of core): values observed
+    at the visit (``seen``), at least 2 per arm, and at least two arms."""
+    if seen.sum() == 0:
+        raise DataError(f"column '{outcome}': every value at week {v:g} is missing; nothing to analyse at this "
+                        f"visit (choose another visit: {[f'{w:g}' for w in visits if w > 0]})")
+    few = [f"'{a}' ({k})" for a, k in seen.items() if k < 2]
+    if few:
+        raise DataError(f"arms with fewer than 2 subjects with a '{outcome}' value at week {v:g}: {', '.join(few)}; "
+                        "a comparison needs at least 2 observed per arm (choose another visit or check the data)")
+    small = [f"'{a}' ({k})" for a, k in zip(arms, n) if k < 2]
+    if small:
+        raise DataError(f"arms with fewer than 2 subjects analysable at week {v:g}: {', '.join(small)}; a "
+                        f"comparison needs at least 2 per arm (choose another visit or check the data)")
+    if len(arms) < 2:
+        raise DataError(f"the trial has only one arm ({arms}); responders are compared between arms")
+    lo, hi = wilson_ci(x, n, alpha)
+    return pd.DataFrame({
+        "arm": pd.Series(arms, dtype="str"), "n": n, "responders": x, "proportion": x / n, "ci_low": lo,
+        "ci_high": hi, "missing_at_visit": np.asarray(missing_at_visit, dtype=int),
+        "no_baseline": np.asarray(no_baseline, dtype=int), "zero_baseline": np.asarray(zero_baseline, dtype=int),
+    })[ARM_COLUMNS]
 
 
 def _per_arm(tab: pd.DataFrame, col: str) -> str:

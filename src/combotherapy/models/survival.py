@@ -395,36 +395,9 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
 
     # restricted mean survival time
     largest = subj.groupby("arm", observed=False)["time"].max()
-    tau_max = float(largest.min())
-    tau = tau_max if horizon is None else float(horizon)
-    if not tau > 0:
-        raise DataError(f"horizon must be a positive time, not {horizon!r}")
-    if tau > tau_max:
-        raise DataError(f"horizon {tau:g} is beyond the follow-up of arm '{largest.idxmin()}' (its largest time "
-                        f"in '{time}' is {tau_max:g}): the area under its curve is not estimable up to {tau:g}. "
-                        f"Use a horizon <= {tau_max:g}.")
-    grid = pd.DataFrame({"arm": arms})
-    r = rmst_by_arm(curves, tau)
-    z = stats.norm.isf(alpha / 2)
-    se = np.sqrt(r["var"].to_numpy())
-    rmst = pd.DataFrame({"arm": r["arm"], "horizon": tau, "estimate": r["estimate"], "se": se,
-                         "ci_low": r["estimate"] - z * se, "ci_high": r["estimate"] + z * se})
-    m, v = r["estimate"].to_numpy(), r["var"].to_numpy()
-    rmst_contrasts = _rmst_compare(grid, m, v, reference, adjust, alpha)
-    rmst_ratios = _as_ratio(_rmst_compare(grid, np.log(m), v / m ** 2, reference, adjust, alpha))
-    if (v == 0).any():
-        notes.append(f"arm(s) {[arm for arm, x in zip(arms, v) if x == 0]} have no events up to the horizon: "
-                     "their RMST is the horizon with variance 0; a contrast between two such arms is exactly known "
-                     "(se 0) and has no test")
-
-    better = trial.instruments.get(event)
-    meaning = ("sooner in the first arm of the contrast" + (" (better: the event is desirable)"
-               if better is not None and better.better == "higher" else ""))
-    notes += [
-        f"hazard ratio > 1: the event ('{event}') comes {meaning}",
-        "median CI: where the log-transformed pointwise band crosses 0.5 (R survfit's default conf.type = 'log')",
-        f"RMST horizon {tau:g}" + (" (default: the smallest of the arms' largest follow-up times)"
-                                   if horizon is None else ""),
+    tau, rmst, rmst_contrasts, rmst_ratios, rmst_notes = rmst_tables(curves, largest, arms, horizon, time,
+                                                                     reference, adjust, alpha)
+    notes += rmst_notes + event_notes(trial.instruments.get(event), event, tau, horizon) + [
         "PH check: score test of R cox.zph (transform 'km'); a small p means the hazard ratio changes over time",
     ] + cov.notes
     if cov.names or strat is not None:
@@ -455,6 +428,54 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     res.instrument = trial.instruments.get(event)  # the hazard is of the event: its direction says what is better
     res.better = res.instrument.better if res.instrument is not None else None
     return res
+
+
+def rmst_tables(curves: pd.DataFrame, largest: pd.Series, arms: list[str], horizon: float | None, time: str,
+                reference: str | None, adjust: str, alpha: float
+                ) -> tuple[float, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Restricted mean survival time per arm up to the horizon (default: the smallest of the arms' largest
+    times, ``largest``), its differences and ratios between arms, and notes; shared by the in-memory and the
+    out-of-core analysis.
+
+    Returns
+    -------
+    tau, rmst, rmst_contrasts, rmst_ratios, notes
+    """
+    tau_max = float(largest.min())
+    tau = tau_max if horizon is None else float(horizon)
+    if not tau > 0:
+        raise DataError(f"horizon must be a positive time, not {horizon!r}")
+    if tau > tau_max:
+        raise DataError(f"horizon {tau:g} is beyond the follow-up of arm '{largest.idxmin()}' (its largest time "
+                        f"in '{time}' is {tau_max:g}): the area under its curve is not estimable up to {tau:g}. "
+                        f"Use a horizon <= {tau_max:g}.")
+    grid = pd.DataFrame({"arm": arms})
+    r = rmst_by_arm(curves, tau)
+    z = stats.norm.isf(alpha / 2)
+    se = np.sqrt(r["var"].to_numpy())
+    rmst = pd.DataFrame({"arm": r["arm"], "horizon": tau, "estimate": r["estimate"], "se": se,
+                         "ci_low": r["estimate"] - z * se, "ci_high": r["estimate"] + z * se})
+    m, v = r["estimate"].to_numpy(), r["var"].to_numpy()
+    contrasts = _rmst_compare(grid, m, v, reference, adjust, alpha)
+    ratios = _as_ratio(_rmst_compare(grid, np.log(m), v / m ** 2, reference, adjust, alpha))
+    notes = []
+    if (v == 0).any():
+        notes.append(f"arm(s) {[arm for arm, x in zip(arms, v) if x == 0]} have no events up to the horizon: "
+                     "their RMST is the horizon with variance 0; a contrast between two such arms is exactly known "
+                     "(se 0) and has no test")
+    return tau, rmst, contrasts, ratios, notes
+
+
+def event_notes(better, event: str, tau: float, horizon: float | None) -> list[str]:
+    """What a hazard ratio means for this event (``better``: its Instrument, if any), the median's interval
+    and the RMST horizon."""
+    meaning = ("sooner in the first arm of the contrast" + (" (better: the event is desirable)"
+               if better is not None and better.better == "higher" else ""))
+    return [f"hazard ratio > 1: the event ('{event}') comes {meaning}",
+            "median CI: where the log-transformed pointwise band crosses 0.5 (R survfit's default conf.type = "
+            "'log')",
+            f"RMST horizon {tau:g}" + (" (default: the smallest of the arms' largest follow-up times)"
+                                       if horizon is None else "")]
 
 
 def _empty_table(text: list[str], numbers: tuple[str, ...]) -> pd.DataFrame:
