@@ -88,7 +88,11 @@ def from_result(res: Result, trial: Trial, claim: pd.Series, pairs, alpha: float
     """Any fitted result with an inference: its contrasts of ``pairs`` at the claim's visit, unadjusted, at
     ``alpha`` — the one evaluator for every model that implements the interface (no per-model code). ``sign``:
     the direction of benefit when it is not the result's instrument's (e.g. the hazard of recovery)."""
-    grid = res.inference.grid.frame
+    inference = res.inference
+    if inference is None:   # e.g. a result given to claims_report(results=) that is not one model fit
+        raise ModelError(f"the {res.fitted.model or 'given'} result has no inference (coefficients, covariance, "
+                         "grid), so its contrasts cannot be taken", kind="no inference")
+    grid = inference.grid.frame
     have = set(grid["arm"].astype(str))
     lost = [f"{a} - {b}" for a, b in pairs if a not in have or b not in have]
     if lost:  # e.g. an arm without any usable value: the model left it out, the claim cannot be decided
@@ -99,7 +103,7 @@ def from_result(res: Result, trial: Trial, claim: pd.Series, pairs, alpha: float
     ratio = "log_estimate" in con.columns
     inst = res.instrument if res.instrument is not None else trial.instrument(claim["outcome"])
     sd = 1.0 if ratio else _baseline_sd(trial, claim["outcome"])
-    measure = {"log": "ratio", "logit": "odds ratio"}.get(res.inference.link, "mean difference")
+    measure = {"log": "ratio", "logit": "odds ratio"}.get(inference.link, "mean difference")
     sign = inst.sign if sign is None else sign
     return _from_rows(con, sign, ratio, alpha, sd), ("" if ratio else inst.units), measure, res
 
@@ -136,7 +140,7 @@ def _count(trial, claim, pairs, alpha):
 def _survival(trial, claim, pairs, alpha):
     from .models.survival import survival
 
-    event = with_column(claim)
+    event = _second(claim)
     res = survival(trial, claim["outcome"], event, alpha=alpha)
     # the hazard is of the event (e.g. recovery): its instrument's direction says whether a higher hazard is the
     # benefit, whatever the time column's direction
@@ -150,7 +154,7 @@ def _adherence(trial, claim, pairs, alpha):
 
     # unadjusted, as for ancova; sessions of one patient are not independent trials, so when the binomial fit is
     # overdispersed (Pearson phi > 1) the quasi-binomial fit is used: the binomial SEs would be too small
-    planned = with_column(claim)
+    planned = _second(claim)
     res = adherence(trial, attended=claim["outcome"], planned=planned, alpha=alpha, adjust="none")
     measure = "odds ratio (sessions attended)"
     if res.phi > 1:
@@ -193,7 +197,7 @@ def _mediation(trial, claim, pairs, alpha):
     # "because pain falls first": the change in pain from baseline to the claim's visit (the first follow-up)
     # mediates the combined arm's effect on adherence; one mediation analysis per pair (two arms each)
     out = {}
-    mediator = with_column(claim)
+    mediator = _second(claim)
     for first, second in pairs:
         res = mediation(trial, treatment=(first, second), mediator=mediator, mediator_visit=float(claim["visit"]),
                         outcome="adherence", attended=claim["outcome"], n_sims=MEDIATION_SIMS, seed=0, alpha=alpha)
@@ -226,6 +230,11 @@ def with_column(claim: pd.Series) -> str | None:
     """The claim's second column: its ``with`` cell, else the model's default (``WITH_DEFAULTS``)."""
     given = str(claim.get("with", "") or "").strip()
     return given or WITH_DEFAULTS.get(claim["model"])
+
+
+def _second(claim: pd.Series) -> str:
+    """:func:`with_column` of a model that has a default, so never missing."""
+    return with_column(claim) or WITH_DEFAULTS[claim["model"]]
 
 
 def pick(table: pd.DataFrame, pairs, *, ratio: bool) -> pd.DataFrame:

@@ -140,6 +140,8 @@ class MediationResult(Result):
     """
 
     tables = ("effects", "paths")
+    effects: pd.DataFrame
+    paths: pd.DataFrame
 
     def __init__(self, title: str, fitted: Fitted, *, effects: pd.DataFrame, paths: pd.DataFrame,
                  draws: pd.DataFrame, data: pd.DataFrame):

@@ -153,6 +153,7 @@ def standardised_rows(base: pd.DataFrame, info: dict, pairs: list[tuple[str, str
         res = standardised_contrasts(P, J, model["vcov"], first, second, ci_alpha)
         rd, lrr = res["difference"], res["log_ratio"]
     else:
+        assert rng is not None  # responders() requires rng= for interval="bootstrap"
         arm_index = np.array([fit_arms.index(a) for a in model["frame"]["arm"]], dtype=int)
         boot, failed = bootstrap_risks(design.X, model["y"], arm_index, k, cols, model["beta"], n_boot, rng)
         if failed:

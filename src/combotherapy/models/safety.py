@@ -183,6 +183,9 @@ class AdverseEventResult(Result):
     """
 
     tables = ("by_arm", "by_type", "contrasts")
+    by_arm: pd.DataFrame
+    by_type: pd.DataFrame
+    contrasts: pd.DataFrame
 
     def __init__(self, title: str, fitted: Fitted, *, by_arm: pd.DataFrame, by_type: pd.DataFrame,
                  contrasts: pd.DataFrame, subjects: pd.DataFrame):

@@ -33,14 +33,14 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from ..arms import contrast_label, contrast_pairs
+from ..arms import contrast_pairs
 from ..errors import DataError, ModelError
 from ..inference import GRID_RULE, Inference, ReferenceGrid
 from ..results import Fitted, Result
 from ._bootstrap import bootstrap_cov
 from ._data import covariate_names, design_matrix, r_names
 from ._inference import attach, regression_grid
-from ._tables import ADJUST
+from ._tables import check_weighted_call, pair_contrasts
 from .evalues import with_evalues
 from .ipw import outcome_vector
 from .weights import WeightsResult
@@ -250,13 +250,7 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     >>> r.terms[:3]
     ['(Intercept)', 'armacupuncture', 'armcombined']
     """
-    if not isinstance(weights, WeightsResult):
-        raise DataError(f"expected a WeightsResult from iptw(), not {type(weights).__name__}")
-    if se not in ("stacked", "known", "bootstrap"):
-        raise DataError(f"se must be 'stacked', 'known' or 'bootstrap', not {se!r}")
-    if adjust not in ADJUST:
-        raise DataError(f"adjust must be one of {list(ADJUST)}, not {adjust!r}")
-    ps = weights.ps
+    ps = check_weighted_call(weights, se, adjust)
     y = outcome_vector(ps.data, outcome)
     binary = bool(np.isin(y, (0.0, 1.0)).all())
     if family == "auto":
@@ -357,7 +351,6 @@ def _sandwich(weights, X, y, gamma, family, se):
 
 
 def _arm_contrasts(arms, gamma, vcov, alpha, adjust, ratio) -> pd.DataFrame:
-    from statsmodels.stats.multitest import multipletests
     pairs = contrast_pairs(arms)
     L = np.zeros((len(pairs), len(gamma)))
     for r, (a, b) in enumerate(pairs):  # one row per pair of arms
@@ -366,18 +359,10 @@ def _arm_contrasts(arms, gamma, vcov, alpha, adjust, ratio) -> pd.DataFrame:
             L[r, ia] += 1.0
         if ib:
             L[r, ib] -= 1.0
-    est = L @ gamma
-    se = np.sqrt(np.einsum("ij,jk,ik->i", L, vcov, L))
-    z = est / se
-    p = 2 * stats.norm.sf(np.abs(z))
-    p_adj = p if adjust == "none" else multipletests(p, method=adjust)[1]
-    q = stats.norm.ppf(1 - alpha / 2)
-    out = pd.DataFrame({"contrast": [contrast_label(a, b) for a, b in pairs], "first": [a for a, _ in pairs],
-                        "second": [b for _, b in pairs], "estimate": est, "se": se, "df": np.inf, "statistic": z,
-                        "p": p, "p_adj": p_adj, "ci_low": est - q * se, "ci_high": est + q * se})
+    out = pair_contrasts(pairs, L, gamma, vcov, alpha=alpha, adjust=adjust)
     if ratio:
-        out.insert(4, "log_estimate", est)
-        out["estimate"] = np.exp(est)
+        out.insert(4, "log_estimate", out["estimate"].to_numpy())
+        out["estimate"] = np.exp(out["log_estimate"])
         out["ci_low"], out["ci_high"] = np.exp(out["ci_low"]), np.exp(out["ci_high"])
     return out
 
