@@ -207,6 +207,17 @@ def _nothing_to_analyse(outcome: str, reason: np.ndarray, reason_text: list[str]
             "that is missing, or check the column mapping)")
 
 
+def check_cells(cells: np.ndarray, arms: Sequence[str], visits: Sequence[float], outcome: str) -> None:
+    """Observations per arm (rows) and visit (columns): a DataError naming the empty cells, where the arm-by-visit
+    effect cannot be estimated (in memory and out of core)."""
+    empty = np.argwhere(cells == 0)
+    if len(empty):
+        where = ", ".join(f"arm '{arms[i]}' at visit {visits[j]:g}" for i, j in empty[:10])
+        raise DataError(f"column '{outcome}': no observation for {where}; the arm-by-visit effect cannot be "
+                        "estimated there. Remove that visit from the analysis (filter the trial's data) or pool it "
+                        "with a neighbouring visit")
+
+
 def check_covariate_columns(covariates: Sequence[str], columns: Sequence[str], outcome: str) -> None:
     """Every covariate a column of the trial and not part of the model (subject, arm, visit, the outcome); one
     DataError listing every problem (in memory and out of core)."""
@@ -319,12 +330,7 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     observed = ~np.isnan(Y)
     cells = np.column_stack([np.bincount(arm_codes, weights=observed[:, a], minlength=A)  # loop over visits
                              for a in range(k)])
-    empty = np.argwhere(cells == 0)
-    if len(empty):
-        where = ", ".join(f"arm '{arms[i]}' at visit {visits[j]:g}" for i, j in empty[:10])
-        raise DataError(f"column '{outcome}': no observation for {where}; the arm-by-visit effect cannot be "
-                        "estimated there. Remove that visit from the analysis (filter the trial's data) or pool it "
-                        "with a neighbouring visit")
+    check_cells(cells, arms, visits, outcome)
 
     # subject-level features: 1, arm dummies, baseline, covariates
     feats = [np.ones(n)]

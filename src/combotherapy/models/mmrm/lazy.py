@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import DataError, ModelError
-from .design import MMRMData, check_covariate_columns, design_columns, design_maps
+from .design import MMRMData, check_cells, check_covariate_columns, design_columns, design_maps
 from .reml import PatternStats
 
 __all__ = ["build_lazy", "LazyMMRMData"]
@@ -146,12 +146,7 @@ def build_lazy(lazy, outcome: str, covariates: Sequence[str] = (), baseline: boo
     # observations per arm and visit, from the pattern counts of the arm dummies
     per_arm = np.stack([cnt - ZZ[:, 0, arm_feat].sum(axis=1), *[ZZ[:, 0, f] for f in arm_feat]], axis=1)  # (P, A)
     cells = per_arm.T @ mask.astype(float)
-    empty = np.argwhere(cells == 0)
-    if len(empty):
-        where = ", ".join(f"arm '{arms[i]}' at visit {visits[j]:g}" for i, j in empty[:10])
-        raise DataError(f"column '{outcome}': no observation for {where}; the arm-by-visit effect cannot be "
-                        "estimated there. Remove that visit from the analysis (filter the trial's data) or pool it "
-                        "with a neighbouring visit")
+    check_cells(cells, arms, visits, outcome)
     cols = design_columns(arms, visits, arm_feat, base_feat, numeric, factors)
     M = design_maps(k, q, cols)
     n_obs_p = mask.sum(axis=1).astype(float)
