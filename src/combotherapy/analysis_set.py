@@ -25,23 +25,25 @@ import numpy as np
 import pandas as pd
 
 from .arguments import check_choice
-from .errors import DataError, ModelError
+from .errors import MAX_ROWS_SHOWN, DataError, ModelError, ProblemCollector
 from .inference.grid import formula_variables
 from .instruments import Instrument
 from .trial import KEY_COLUMNS, Trial
 
-__all__ = ["AnalysisSet", "analysis_set", "change", "list_subjects", "MISSING", "SubjectIndex", "subject_index", "subject_level_columns"]
+__all__ = ["AnalysisSet", "analysis_set", "change", "check_counts", "covariate_values", "exclusions",
+           "list_subjects", "MISSING", "numeric_columns", "SubjectIndex", "subject_frame", "subject_index",
+           "subject_level_columns"]
 
 #: the missing-data rule for a subject without a value needed by the model
 MISSING = ("error", "exclude")
-_MAX_LISTED = 10
 
 
-def list_subjects(ids: Sequence[str]) -> str:
-    """Subject codes for a message: the first ten, then "and N more"."""
-    ids = [str(i) for i in ids]
-    more = f" and {len(ids) - _MAX_LISTED} more" if len(ids) > _MAX_LISTED else ""
-    return ", ".join(ids[:_MAX_LISTED]) + more
+def list_subjects(ids: Sequence) -> str:
+    """Subject codes for a message, each once in order of appearance: the first five (``errors.MAX_ROWS_SHOWN``,
+    as a problem lists its rows), then "and N more"."""
+    codes = list(dict.fromkeys(str(i) for i in ids))
+    more = f" and {len(codes) - MAX_ROWS_SHOWN} more" if len(codes) > MAX_ROWS_SHOWN else ""
+    return ", ".join(codes[:MAX_ROWS_SHOWN]) + more
 
 
 def change(value, baseline, *, relative: bool = False):
@@ -217,6 +219,137 @@ def subject_index(trial: Trial) -> SubjectIndex:
     return idx
 
 
+# ----------------------------------------------------------------------------------------------
+# the pieces every analysis set is made of (one row per subject, checked, with reasons for exclusion)
+# ----------------------------------------------------------------------------------------------
+def check_trial(trial, what: str = "this analysis") -> None:
+    """A ``Trial`` in memory, or a DataError naming the routes for out-of-core data (never a silent subsample)."""
+    if type(trial).__name__ == "LazyTrial":
+        from .scale.lazy import needs_rows
+        needs_rows(trial, what)
+    if not isinstance(trial, Trial):
+        raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
+
+
+def numeric_columns(problems: ProblemCollector, data: pd.DataFrame, columns: Sequence[str]) -> dict[str, pd.Series]:
+    """``columns`` of ``data`` as numbers (missing stays missing); a recorded cell that is not a number is a
+    problem located by row and subject."""
+    out = {}
+    for c in columns:
+        raw = data[c]
+        num = pd.to_numeric(raw, errors="coerce")
+        if not pd.api.types.is_numeric_dtype(raw.dtype):  # numbers already: to_numeric made no value missing
+            bad = (raw.notna() & num.isna()).to_numpy()
+            if bad.any():
+                problems.add_for_subjects(data["subject"].array, c, "is not a number", np.flatnonzero(bad))
+        out[c] = num
+    return out
+
+
+def check_counts(problems: ProblemCollector, subjects, column: str, values: np.ndarray, rows: np.ndarray) -> None:
+    """Whole-number counts >= 0: ``values`` (floats, missing = NaN) at ``rows`` (positions in ``trial.data``,
+    whose subject codes are ``subjects``); each kind of bad value is one problem."""
+    v = np.asarray(values, dtype=float)
+    ok = ~np.isnan(v)
+    fin = ok & np.isfinite(v)
+    for bad, message in ((ok & ~np.isfinite(v), "is infinite; expected a whole-number count"),
+                         (fin & (v < 0), "is negative; counts must be whole numbers >= 0"),
+                         (fin & (v != np.round(v)), "is not a whole number; expected a whole-number count (check "
+                                                    "for averaged or imputed values)")):
+        if bad.any():
+            problems.add_for_subjects(subjects, column, message, rows[bad])
+
+
+def subject_frame(trial: Trial, columns: Sequence[str], *, counts: Sequence[str] = (), what: str = "") -> pd.DataFrame:
+    """One row per subject (``subject, arm`` and ``columns``) of subject-level columns, checking the data.
+
+    Raises one :class:`DataError` listing every problem: a column that is missing, not numeric, not constant
+    within a subject, or (for ``counts``) negative, infinite or not a whole number. Missing values stay NaN.
+    """
+    check_trial(trial, "this analysis")
+    data = trial.data
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise DataError(f"column(s) {missing} are not in this trial{what}; its columns are {list(data.columns)}. "
+                        "Rename the source columns when loading (ct.load(..., columns={...})).")
+    problems = ProblemCollector()
+    num = {c: v.astype(float) for c, v in numeric_columns(problems, data, columns).items()}
+    everywhere = np.arange(len(data))
+    for c in counts:
+        check_counts(problems, data["subject"].array, c, num[c].to_numpy(), everywhere)
+    idx = subject_index(trial)
+    for c in columns:
+        varies = idx.varies(num[c].to_numpy())
+        if varies.any():
+            problems.add_for_subjects(data["subject"].array, c, "takes different values within a subject; it is a "
+                                      "subject-level column (one value per subject, repeated on each row)",
+                                      np.flatnonzero(varies))
+    problems.raise_if_any()
+    # first non-missing value per subject (text was refused above: a recorded cell is a number)
+    out = pd.DataFrame({"arm": idx.arm.astype(str), **{c: idx.first(num[c]) for c in columns}})
+    return out.reset_index()
+
+
+def covariate_values(trial: Trial, covariates: Sequence[str] | str | None, *, reserved: Sequence[str] = ()
+                     ) -> tuple[list[str], list[str], pd.DataFrame, list[str]]:
+    """Covariate formula terms -> ``(terms, variables, values, notes)``: the data columns behind the terms, and
+    one value per subject of each (index: subject, in order of first appearance).
+
+    A subject-level column gives the subject's value; a column that varies between visits its baseline (week 0)
+    value, with a note saying so.
+
+    Raises
+    ------
+    DataError
+        A term that is not valid formula syntax or names something that is not a column, a variable that is part
+        of the design (subject, arm, visit, or one of ``reserved``: the outcome and its baseline), or one with
+        no value for any subject.
+    """
+    if isinstance(covariates, str):  # covariates="age" means one term, not 'a', 'g', 'e'
+        covariates = [covariates]
+    terms = list(dict.fromkeys(covariates or ()))
+    names = formula_variables(terms, list(trial.data.columns)) if terms else []
+    taken = [c for c in names if c in ("subject", "arm", "visit", *reserved)]
+    if taken:
+        raise DataError(f"{taken} cannot be covariates: subject, arm and visit are part of the design, and the "
+                        "outcome (and its baseline) enter the model already", kind="reserved column",
+                        column=taken[0])
+    idx = subject_index(trial)  # row positions per subject, shared by every model of this trial
+    values = pd.DataFrame(index=idx.subjects)
+    notes = []
+    subject_level = set(trial.subject_columns) if names else set()
+    for c in names:
+        if c in subject_level:
+            values[c] = idx.first(c)
+        else:
+            values[c] = idx.at_visit(c, 0.0)
+            notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
+    empty = [c for c in names if values[c].isna().all()]
+    if empty:  # otherwise every subject would be excluded and the message would blame the arms
+        raise DataError(f"covariate(s) {empty} have no value for any subject (at baseline for a covariate that "
+                        "varies between visits); drop them from covariates", kind="empty column", column=empty[0])
+    return terms, names, values, notes
+
+
+def first_reason(conditions: Sequence[tuple[np.ndarray, str]], n: int, default=None) -> np.ndarray:
+    """Per subject, the first reason whose condition holds, else ``default`` (per subject; "" = analysed)."""
+    reason = np.full(n, "", dtype=object) if default is None else np.asarray(default, dtype=object)
+    for mask, why in reversed(conditions):
+        reason = np.where(np.asarray(mask, dtype=bool), why, reason)
+    return reason
+
+
+def exclusions(frame: pd.DataFrame, reason: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split one row per subject (columns ``subject, arm``) by ``reason`` ("" = analysed): the analysed rows
+    (index reset) and the excluded subjects ``subject, arm, reason`` as text, the one form every result keeps."""
+    reason = np.asarray(reason, dtype=object)
+    out = reason != ""
+    excluded = pd.DataFrame({"subject": frame["subject"].to_numpy()[out].astype(str),
+                             "arm": frame["arm"].to_numpy()[out].astype(str),
+                             "reason": reason[out].astype(str)})
+    return frame.loc[~out].reset_index(drop=True), excluded
+
+
 @dataclass(frozen=True)
 class AnalysisSet:
     """Who is analysed, with what.
@@ -253,18 +386,6 @@ class AnalysisSet:
         n.index = n.index.astype(str)
         n = n.reindex(self.arms, fill_value=0)
         return {a: int(k) for a, k in n.items()}
-
-
-def _covariate_terms(trial: Trial, outcome: str, covariates) -> tuple[list[str], list[str]]:
-    if isinstance(covariates, str):  # covariates="age" means one covariate, not 'a', 'g', 'e'
-        covariates = [covariates]
-    terms = list(dict.fromkeys(covariates or ()))
-    variables = formula_variables(terms, list(trial.data.columns))
-    reserved = [c for c in variables if c in ("subject", "arm", "visit", outcome)]
-    if reserved:
-        raise DataError(f"{reserved} cannot be covariates: subject, arm and visit are part of the design and the "
-                        f"baseline of '{outcome}' is always included", kind="reserved column", column=reserved[0])
-    return terms, variables
 
 
 def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, baseline: bool = True,
@@ -304,14 +425,10 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
     ModelError
         An arm with fewer than ``min_per_arm`` analysed subjects.
     """
-    if type(trial).__name__ == "LazyTrial":   # out-of-core data: say which routes exist, never subsample silently
-        from .scale.lazy import needs_rows
-        needs_rows(trial, "this analysis")
-    if not isinstance(trial, Trial):
-        raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
+    check_trial(trial)   # out-of-core data: say which routes exist, never subsample silently
     missing = check_choice(missing, MISSING, "missing")
     inst = trial.instrument(outcome)
-    terms, variables = _covariate_terms(trial, outcome, covariates)
+    terms, variables, values, notes = covariate_values(trial, covariates, reserved=[outcome])
     idx = subject_index(trial)
     frame = idx.arm.to_frame()
     v: float | None = None
@@ -336,18 +453,8 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
     else:
         frame["value"] = idx.first(outcome)
     where = f" at week {v:g}" if v is not None else ""
-    notes: list[str] = []
-    subject_level = set(trial.subject_columns) if variables else set()
     for c in variables:
-        if c in subject_level:
-            frame[c] = idx.first(c)
-        else:
-            frame[c] = idx.at_visit(c, 0.0)
-            notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
-    empty = [c for c in variables if frame[c].isna().all()]
-    if empty:  # otherwise every subject would be excluded and the message would blame the arms
-        raise DataError(f"covariate(s) {empty} have no value for any subject (at baseline for a covariate that "
-                        "varies between visits); drop them from covariates", kind="empty column", column=empty[0])
+        frame[c] = values[c]
     if frame["value"].isna().all():
         raise DataError(f"column '{outcome}': every value{where} is missing; nothing to analyse",
                         kind="no outcome", column=outcome)

@@ -41,8 +41,8 @@ from patsy.mgcv_cubic_splines import CR
 
 from ..errors import DataError, ModelError
 
-__all__ = ["GRID_RULE", "ModelSpec", "ReferenceGrid", "covariate_terms", "formula_variables", "is_factor",
-           "model_matrix", "reference_grid", "ns"]
+__all__ = ["GRID_RULE", "ModelSpec", "ReferenceGrid", "covariate_terms", "formula_names", "formula_variables",
+           "is_factor", "model_matrix", "reference_grid", "ns"]
 
 GRID_RULE = ("Reference grid (emmeans' default): a numeric variable with two distinct values is treated as a factor "
              "with equal weights, other numeric variables are at their mean over the analysed subjects, factor "
@@ -83,6 +83,21 @@ ns = patsy.stateful_transform(_NaturalSpline)
 _ENV = {"ns": ns, "np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt}
 
 
+def formula_names(rhs: str) -> list[str]:
+    """The variable names a formula right-hand side uses (not the functions it calls), in order of first use;
+    a ``patsy.PatsyError`` when it is not valid formula syntax."""
+    out: list[str] = []
+    for t in patsy.ModelDesc.from_formula("~ " + str(rhs)).rhs_termlist:
+        for factor in t.factors:
+            tree = ast.parse(factor.code, mode="eval")
+            called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+            called |= {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Name) and id(node) not in called and node.id not in out:
+                    out.append(node.id)
+    return out
+
+
 def formula_variables(terms: Sequence[str], columns: Sequence[str]) -> list[str]:
     """The data columns that formula ``terms`` use, in order of first use.
 
@@ -96,20 +111,14 @@ def formula_variables(terms: Sequence[str], columns: Sequence[str]) -> list[str]
     cols = set(columns)
     for term in terms:
         try:
-            desc = patsy.ModelDesc.from_formula("~ " + str(term))
+            names = formula_names(term)
         except patsy.PatsyError as err:
             raise DataError(f"covariate term {term!r} is not valid formula syntax ({err.message}); write terms "
                             "such as 'age', 'C(site)', 'age*sex' or 'ns(age, df=3)'", kind="formula") from None
-        for t in desc.rhs_termlist:
-            for factor in t.factors:
-                tree = ast.parse(factor.code, mode="eval")
-                called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-                called |= {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.Name) and id(node) not in called:
-                        target = out if node.id in cols else unknown
-                        if node.id not in target:
-                            target.append(node.id)
+        for name in names:
+            target = out if name in cols else unknown
+            if name not in target:
+                target.append(name)
     if unknown:
         raise DataError(f"covariate(s) {unknown} are not columns of this trial (its columns are {sorted(cols)})",
                         kind="unknown column", column=unknown[0])

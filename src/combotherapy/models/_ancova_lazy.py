@@ -19,6 +19,7 @@ from ..arguments import check_reference
 from ..errors import DataError, ModelError
 from ..inference import Inference, model_matrix, reference_grid
 from ..inference.grid import _r_name, formula_variables
+from ._design import check_not_exact
 from .ancova import AncovaResult, report
 
 __all__ = ["ancova_lazy", "ols_from_crossproducts", "RowsNotInMemory"]
@@ -95,11 +96,7 @@ def ols_from_crossproducts(ZZ: np.ndarray, n: float, spread: float, terms: Seque
     bs = np.linalg.solve(L.T, np.linalg.solve(L, hs))
     rss = max(yy - float(bs @ hs), 0.0)
     sigma2 = rss / df
-    if spread == 0 or np.sqrt(sigma2) <= 1e-10 * spread:
-        raise ModelError(f"the outcome{what} is fitted exactly: its residual variance is zero relative to its scale "
-                         "(all values identical, or the outcome a copy of the baseline or a covariate). There is no "
-                         "variation left to test differences between arms against; check the data.",
-                         kind="degenerate")
+    check_not_exact(sigma2, spread, what)
     Linv = np.linalg.solve(L, np.eye(p))
     Vc = sigma2 * (Linv.T @ Linv) / np.outer(safe, safe)
     bc = bs / safe

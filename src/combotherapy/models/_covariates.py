@@ -16,9 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..analysis_set import subject_index
-from ..errors import DataError
-from ..inference import ReferenceGrid, formula_variables, model_matrix, reference_grid
+from ..analysis_set import covariate_values, first_reason
+from ..inference import ReferenceGrid, model_matrix, reference_grid
 from ..trial import Trial
 
 __all__ = ["Covariates", "Design", "subject_covariates", "arm_design"]
@@ -36,16 +35,13 @@ class Covariates:
     def reasons(self, subjects: pd.Series, what: str = "covariate") -> np.ndarray:
         """Exclusion reason per subject ("" when every covariate is present), in the order of ``subjects``."""
         v = self.values.reindex(subjects.to_numpy())
-        reason = np.full(len(subjects), "", dtype=object)
-        for c in self.names[::-1]:  # the first missing covariate names the reason
-            reason = np.where(v[c].isna().to_numpy(), f"{what} '{c}' missing", reason)
-        return reason
+        return first_reason([(v[c].isna().to_numpy(), f"{what} '{c}' missing") for c in self.names], len(subjects))
 
 
 def subject_covariates(trial: Trial, covariates: Sequence[str] | str | None, *,
                        reserved: Sequence[str] = ()) -> Covariates:
     """Check covariate terms and take one value per subject of each variable (baseline value for visit-level
-    columns).
+    columns), by the analysis-set rule (:func:`combotherapy.analysis_set.covariate_values`).
 
     Raises
     ------
@@ -53,30 +49,7 @@ def subject_covariates(trial: Trial, covariates: Sequence[str] | str | None, *,
         A term that is not valid formula syntax or names something that is not a column, a variable that is part
         of the design (subject, arm, visit or the analysed outcome), or one with no value for any subject.
     """
-    if isinstance(covariates, str):  # covariates="age" means one term, not 'a', 'g', 'e'
-        covariates = [covariates]
-    terms = list(dict.fromkeys(covariates or ()))
-    data = trial.data
-    names = formula_variables(terms, data.columns) if terms else []
-    taken = [c for c in names if c in ("subject", "arm", "visit", *reserved)]
-    if taken:
-        raise DataError(f"{taken} cannot be covariates: subject, arm and visit are part of the design, and the "
-                        "outcome (and its baseline) enter the model already", kind="reserved column",
-                        column=taken[0])
-    idx = subject_index(trial)  # row positions per subject, shared by every model of this trial
-    values = pd.DataFrame(index=idx.subjects)
-    notes = []
-    subject_level = set(trial.subject_columns) if names else set()
-    for c in names:
-        if c in subject_level:
-            values[c] = idx.first(c)
-        else:
-            values[c] = idx.take(c, idx.first_row_at(0.0))  # first week-0 row
-            notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
-    empty = [c for c in names if values[c].isna().all()]
-    if empty:
-        raise DataError(f"covariate(s) {empty} have no value for any subject (at baseline for a covariate that "
-                        "varies between visits); drop them from covariates", kind="empty column", column=empty[0])
+    terms, names, values, notes = covariate_values(trial, covariates, reserved=reserved)
     return Covariates(values, names, terms, notes)
 
 

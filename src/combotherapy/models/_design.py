@@ -94,6 +94,17 @@ class OlsFit:
     residuals: np.ndarray
 
 
+def check_not_exact(sigma2: float, spread: float, what: str = "") -> None:
+    """A ModelError for an exact fit (identical values, or an outcome copied from a covariate): the residual
+    variance (``sigma2``) is rounding noise against the outcome's range (``spread``), and tests on it would report
+    p-values such as 1e-7 that mean nothing."""
+    if spread == 0 or np.sqrt(sigma2) <= 1e-10 * spread:
+        raise ModelError(f"the outcome{what} is fitted exactly: its residual variance is zero relative to its scale "
+                         "(all values identical, or the outcome a copy of the baseline or a covariate). There is no "
+                         "variation left to test differences between arms against; check the data.",
+                         kind="degenerate")
+
+
 def ols(X: np.ndarray, y: np.ndarray, terms: Sequence[str], what: str = "") -> OlsFit:
     """Ordinary least squares with a rank check that names the collinear term.
 
@@ -123,13 +134,7 @@ def ols(X: np.ndarray, y: np.ndarray, terms: Sequence[str], what: str = "") -> O
     resid = y - X @ beta
     sigma2 = float(resid @ resid) / df
     spread = float(np.ptp(y))
-    if spread == 0 or np.sqrt(sigma2) <= 1e-10 * spread:
-        # an exact fit (identical values, or an outcome copied from a covariate): the residual variance is
-        # rounding noise, and tests on it would report p-values such as 1e-7 that mean nothing
-        raise ModelError(f"the outcome{what} is fitted exactly: its residual variance is zero relative to its scale "
-                         "(all values identical, or the outcome a copy of the baseline or a covariate). There is no "
-                         "variation left to test differences between arms against; check the data.",
-                         kind="degenerate")
+    check_not_exact(sigma2, spread, what)
     Rinv = np.linalg.solve(R, np.eye(p))
     vcov = sigma2 * (Rinv @ Rinv.T)  # (X'X)^-1 = R^-1 R^-T
     return OlsFit(beta=beta, vcov=vcov, df_resid=df, sigma=float(np.sqrt(sigma2)), residuals=resid)

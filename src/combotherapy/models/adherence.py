@@ -15,14 +15,13 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import special
 
-from ..analysis_set import subject_index
+from ..analysis_set import exclusions, first_reason, list_subjects, subject_frame, subject_index
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_reference
 from ..errors import DataError, ModelError, ProblemCollector
 from ..inference import Inference
 from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._covariates import Covariates, arm_design, subject_covariates
-from .safety import _add, _ids, subject_frame
 
 __all__ = ["adherence", "AdherenceResult", "DISPERSION_WARN"]
 
@@ -77,38 +76,35 @@ class AdherenceResult(Result):
         return lines
 
 
-def _prepare(trial: Trial, attended: str, planned: str, baseline: str | None, cov: Covariates | None = None
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    # mediation.py calls this without covariates
+def session_frame(trial: Trial, attended: str, planned: str, baseline: str | None = None,
+                  cov: Covariates | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The analysis set of session counts: one row per analysed subject (``subject, arm, attended, planned``,
+    ``baseline`` when asked, the covariates), and the excluded subjects with their reasons (also used by
+    :func:`combotherapy.models.mediation.mediation` for adherence as its outcome)."""
     cov = cov if cov is not None else subject_covariates(trial, ())
     frame = subject_frame(trial, [attended, planned], counts=[attended, planned], what=" (sessions)")
     frame = frame.rename(columns={attended: "attended", planned: "planned"})
     over = (frame["attended"] > frame["planned"]).to_numpy()
     if over.any():
         problems = ProblemCollector()
-        _add(problems, trial.data, attended, f"is larger than '{planned}'; a subject cannot attend more sessions "
-                                             "than were planned (check the two columns)",
-             trial.data["subject"].isin(frame.loc[over, "subject"]).to_numpy())
+        rows = np.flatnonzero(trial.data["subject"].isin(frame.loc[over, "subject"]).to_numpy())
+        problems.add_for_subjects(trial.data["subject"].array, attended, f"is larger than '{planned}'; a subject "
+                                  "cannot attend more sessions than were planned (check the two columns)", rows)
         problems.raise_if_any()
-    conds = [frame["planned"].isna(), frame["planned"] == 0, frame["attended"].isna()]
-    reasons = [f"no '{planned}' recorded", f"0 sessions planned ('{planned}')", f"no '{attended}' recorded"]
+    conditions = [(frame["planned"].isna(), f"no '{planned}' recorded"),
+                  (frame["planned"] == 0, f"0 sessions planned ('{planned}')"),
+                  (frame["attended"].isna(), f"no '{attended}' recorded")]
     if baseline is not None:
         if trial.instrument(baseline).level != "visit":
             raise DataError(f"adjust_for_baseline='{baseline}' is measured once per subject; give a visit-level "
                             "outcome whose week-0 value is the covariate (e.g. 'pain')")
         frame["baseline"] = subject_index(trial).at_visit(baseline, 0.0).to_numpy(float)  # frame: one row each
-        conds.append(frame["baseline"].isna())
-        reasons.append(f"no baseline '{baseline}'")
+        conditions.append((frame["baseline"].isna(), f"no baseline '{baseline}'"))
+    default = None
     if cov.names:
         frame = frame.join(cov.values[cov.names], on="subject")
         default = cov.reasons(frame["subject"])
-    else:
-        default = np.full(len(frame), "", dtype=object)
-    reason = np.select(conds, reasons, default=default)
-    excluded = pd.DataFrame({"subject": frame["subject"][reason != ""].astype(str),
-                             "arm": frame["arm"][reason != ""].astype(str),
-                             "reason": reason[reason != ""]}).reset_index(drop=True)
-    return frame.loc[reason == ""].reset_index(drop=True), excluded
+    return exclusions(frame, first_reason(conditions, len(frame), default))
 
 
 @records_design
@@ -189,7 +185,7 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
     if not isinstance(trial, Trial):
         raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
     cov = subject_covariates(trial, covariates, reserved=[attended, planned])
-    frame, excluded = _prepare(trial, attended, planned, adjust_for_baseline, cov)
+    frame, excluded = session_frame(trial, attended, planned, adjust_for_baseline, cov)
     arms_all = list(trial.arms)
     arms = [a for a in arms_all if (frame["arm"] == a).any()]
     notes: list[str] = []
@@ -274,7 +270,7 @@ def adherence(trial: Trial, *, attended: str = "sessions_attended", planned: str
     notes += cov.notes
     if len(excluded):
         why = excluded.groupby("reason", sort=False).size()
-        notes.append("Excluded: " + "; ".join(f"{k} {r} (subjects {_ids(excluded.loc[excluded['reason'] == r, 'subject'])})"
+        notes.append("Excluded: " + "; ".join(f"{k} {r} (subjects {list_subjects(excluded.loc[excluded['reason'] == r, 'subject'])})"
                                               for r, k in why.items()) + ".")
     notes += attrs["notes"]
     rhs = "arm" + (f" + {adjust_for_baseline}[week 0]" if adjust_for_baseline else "") \

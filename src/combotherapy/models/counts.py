@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ..analysis_set import check_counts, exclusions, first_reason, numeric_columns, subject_index
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
 from ..errors import DataError, ModelError, ProblemCollector
 from ..inference import Inference
@@ -63,24 +64,10 @@ class CountResult(Result):
 
 
 # --- input ---------------------------------------------------------------------------------------
-def _count_problems(values: pd.Series, positions: np.ndarray, column: str, problems: ProblemCollector,
-                    ids: np.ndarray) -> None:
-    v = values.to_numpy(float)
-    ok = ~np.isnan(v)
-    if (ok & (v < 0)).any():
-        problems.add_for_subjects(ids, column, "is negative; counts must be whole numbers >= 0", positions[ok & (v < 0)])
-    frac = ok & np.isfinite(v) & (v != np.round(v))
-    if frac.any():
-        problems.add_for_subjects(ids, column, "is not a whole number; a count model needs whole-number counts (check for "
-                     "averaged or imputed values)", positions[frac])
-    if (ok & ~np.isfinite(v)).any():
-        problems.add_for_subjects(ids, column, "is infinite; expected a whole-number count", positions[ok & ~np.isfinite(v)])
-
-
 def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | None, cov: Covariates
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Complete cases: one row per subject with ``subject, arm, y, base, exposure`` and the covariates; the
-    excluded and why."""
+    """The analysis set (complete cases): one row per subject with ``subject, arm, y, base, exposure`` and the
+    covariates; the excluded and why."""
     trial.instrument(outcome)
     v = trial.check_visit(visit)
     if v == 0:
@@ -91,51 +78,34 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
     data = trial.data
     problems = ProblemCollector()
     ids = data["subject"].array  # indexed only at the rows of a problem
-    cols = [outcome] + ([exposure] if exposure else [])
-    num = {c: pd.to_numeric(data[c], errors="coerce") for c in cols}
-    for c in cols:
-        bad = data[c].notna() & num[c].isna()
-        if bad.any():
-            problems.add_for_subjects(ids, c, "is not a number", np.flatnonzero(bad))
+    num = numeric_columns(problems, data, [outcome] + ([exposure] if exposure else []))
     used = data["visit"].isin([0.0, v]).to_numpy()
-    pos = np.flatnonzero(used)
-    _count_problems(num[outcome][used], pos, outcome, problems, ids)
+    check_counts(problems, ids, outcome, num[outcome].to_numpy(float)[used], np.flatnonzero(used))
     if exposure:
         at = (data["visit"] == v).to_numpy()
         e = num[exposure].to_numpy(float)
         bad = at & ~np.isnan(e) & ~(np.isfinite(e) & (e > 0))
         if bad.any():
-            problems.add_for_subjects(ids, exposure, f"is not a positive number at week {v:g}; exposure (time observed) must be > 0",
-                         np.flatnonzero(bad))
+            problems.add_for_subjects(ids, exposure, f"is not a positive number at week {v:g}; exposure (time "
+                                      "observed) must be > 0", np.flatnonzero(bad))
     problems.raise_if_any()
 
-    # one row per subject in order of first appearance, by integer subject codes (no hashing of identifiers
-    # per step): the count at the visit and at baseline from each subject's first row there
-    codes, subjects = pd.factorize(data["subject"])
-    visit = data["visit"].to_numpy(float)
-
-    def per_subject(values: np.ndarray, at: float) -> np.ndarray:
-        rows = np.flatnonzero(visit == at)
-        rows = rows[~pd.Series(codes[rows]).duplicated().to_numpy()]
-        out = np.full(subjects.size, np.nan)
-        out[codes[rows]] = values[rows]
-        return out
-
-    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
-    y_all = num[outcome].to_numpy(float)
-    frame = pd.DataFrame({"subject": subjects, "arm": data["arm"].array.take(first),
-                          "y": per_subject(y_all, v), "base": per_subject(y_all, 0.0),
-                          "exposure": per_subject(num[exposure].to_numpy(float), v) if exposure else 1.0})
+    # one row per subject in order of first appearance (the trial's subject index): the count at the visit and
+    # at baseline from each subject's first row there
+    idx = subject_index(trial)
+    at_v, at_0 = idx.first_row_at(v), idx.first_row_at(0.0)
+    y_all = num[outcome].astype(float)
+    frame = pd.DataFrame({"subject": idx.subjects.to_numpy(), "arm": idx.arm.array,
+                          "y": idx.take(y_all, at_v).to_numpy(), "base": idx.take(y_all, at_0).to_numpy(),
+                          "exposure": idx.take(num[exposure].astype(float), at_v).to_numpy() if exposure else 1.0})
+    default = None
     if cov.names:
         frame = frame.join(cov.values[cov.names], on="subject")
-        cov_reason = cov.reasons(frame["subject"])
-    else:
-        cov_reason = np.full(len(frame), "", dtype=object)
-    reason = np.select([frame["y"].isna(), frame["base"].isna(), frame["exposure"].isna()],
-                       [f"no {outcome} at week {v:g}", f"no baseline {outcome}", f"no {exposure} at week {v:g}"],
-                       default=cov_reason)
-    excluded = frame.loc[reason != "", ["subject", "arm"]].assign(reason=reason[reason != ""])
-    return frame.loc[reason == ""].reset_index(drop=True), excluded.reset_index(drop=True)
+        default = cov.reasons(frame["subject"])
+    reason = first_reason([(frame["y"].isna(), f"no {outcome} at week {v:g}"),
+                           (frame["base"].isna(), f"no baseline {outcome}"),
+                           (frame["exposure"].isna(), f"no {exposure} at week {v:g}")], len(frame), default)
+    return exclusions(frame, reason)
 
 
 # --- fitting -------------------------------------------------------------------------------------

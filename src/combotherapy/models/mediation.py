@@ -18,12 +18,12 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from ..analysis_set import change, covariate_values, exclusions, first_reason, list_subjects, subject_index
 from ..errors import DataError, ModelError
 from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._design import is_factor, ols
-from .adherence import _prepare as _sessions
-from .safety import _ids
+from .adherence import session_frame
 
 __all__ = ["mediation", "MediationResult", "ADHERENCE"]
 
@@ -140,6 +140,8 @@ class MediationResult(Result):
     """
 
     tables = ("effects", "paths")
+    effects: pd.DataFrame
+    paths: pd.DataFrame
 
     def __init__(self, title: str, fitted: Fitted, *, effects: pd.DataFrame, paths: pd.DataFrame,
                  draws: pd.DataFrame, data: pd.DataFrame):
@@ -157,25 +159,6 @@ class MediationResult(Result):
                 f"Effects are {x['treated']} minus {x['control']} on the outcome's scale; the mediator is the "
                 f"change in {x['mediator']} from baseline to week {x['mediator_visit']:g}.",
                 "Sequential ignorability is assumed (see Notes)."]
-
-
-def _baseline_covariates(trial: Trial, covariates: Sequence[str], subjects: pd.Index) -> tuple[pd.DataFrame, list]:
-    data = trial.data
-    unknown = [c for c in covariates if c not in data.columns]
-    reserved = [c for c in covariates if c in ("subject", "arm", "visit")]
-    if unknown or reserved:
-        raise DataError(f"covariate(s) {unknown + reserved} cannot be used; give baseline covariates of this trial "
-                        f"({trial.covariates})")
-    notes = []
-    out = pd.DataFrame(index=subjects)
-    level = set(trial.subject_columns)
-    for c in covariates:
-        if c in level:
-            out[c] = data.groupby("subject", sort=False)[c].first().reindex(subjects)
-        else:
-            out[c] = data.loc[data["visit"] == 0.0].set_index("subject")[c].reindex(subjects)
-            notes.append(f"Covariate '{c}' varies between visits; its baseline (week 0) value was used.")
-    return out, notes
 
 
 def _columns(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -305,37 +288,27 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
                         f"('{outcome}' at week {ov:g}); a mediator must be measured before the outcome. Choose an "
                         "earlier mediator_visit or a later outcome_visit.")
 
-    # one row per subject of the two arms, in order of first appearance, by integer subject codes: identifiers
-    # are hashed once (no isin/reindex on text per step)
-    data = trial.data
-    codes, subjects = pd.factorize(data["subject"])
-    visit = data["visit"].to_numpy(float)
-    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
-    arm_cat = pd.Series(data["arm"].array.take(first))
-    sel = np.flatnonzero(arm_cat.isin(treatment).to_numpy())
-    index = pd.Index(subjects.take(sel), name="subject")
+    # one row per subject of the two arms, in order of first appearance (the trial's subject index: row
+    # positions, identifiers hashed once)
+    idx = subject_index(trial)
+    sel = np.flatnonzero(idx.arm.isin(treatment).to_numpy())
+    index = idx.subjects[sel]
 
     def at_visit(column: str, week: float) -> np.ndarray:
         """The subject's (first) value at the week, NaN when there is none."""
-        rows = np.flatnonzero(visit == week)
-        rows = rows[~pd.Series(codes[rows]).duplicated().to_numpy()]
-        pos = np.full(subjects.size, -1)
-        pos[codes[rows]] = rows
-        pos = pos[sel]
-        values = data[column].to_numpy(dtype=float, na_value=np.nan)
-        return np.where(pos >= 0, values[np.maximum(pos, 0)], np.nan)
+        return idx.take(column, idx.first_row_at(week)).to_numpy(dtype=float, na_value=np.nan)[sel]
 
-    arm = arm_cat.take(sel).astype(str)
+    arm = idx.arm.take(sel).astype(str)
     frame = pd.DataFrame({"arm": arm.to_numpy(), "T": (arm == treated).to_numpy(float)}, index=index)
     frame["arm"] = frame["arm"].astype(arm.dtype)
     at = at_visit(mediator, mv)
     frame["m_base"] = at_visit(mediator, 0.0)
-    frame["M"] = at - frame["m_base"].to_numpy()
+    frame["M"] = change(at, frame["m_base"].to_numpy())
     reasons = [(frame["m_base"].isna().to_numpy(), f"no baseline {mediator}"),
                (np.isnan(at), f"no {mediator} at week {mv:g} (mediator)")]
     excluded_sessions = pd.DataFrame(columns=["subject", "arm", "reason"])
     if adherence:
-        sess, excluded_sessions = _sessions(trial, attended, planned, None)
+        sess, excluded_sessions = session_frame(trial, attended, planned)
         where = pd.Index(sess["subject"]).get_indexer(index)
         for col in ("attended", "planned"):
             v = sess[col].to_numpy(dtype=float, na_value=np.nan)
@@ -354,20 +327,20 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
         else:
             base_cols = ["m_base"]
     covariates = list(dict.fromkeys(covariates))
-    cov, notes = _baseline_covariates(trial, covariates, frame.index)
+    unknown = [c for c in covariates if c not in trial.data.columns]
+    reserved = [c for c in covariates if c in ("subject", "arm", "visit")]
+    if unknown or reserved:
+        raise DataError(f"covariate(s) {unknown + reserved} cannot be used; give baseline covariates of this trial "
+                        f"({trial.covariates})")
+    _, _, cov, notes = covariate_values(trial, covariates)
     for c in covariates:
-        frame[c] = cov[c]
+        frame[c] = cov[c].iloc[sel].set_axis(frame.index)
         reasons.append((frame[c].isna().to_numpy(), f"covariate '{c}' missing"))
-    reason = np.full(len(frame), "", dtype=object)
-    for mask, why in reasons:  # first reason wins
-        reason[(reason == "") & mask] = why
+    reason = first_reason(reasons, len(frame))
     if adherence and len(excluded_sessions):
         which = pd.Index(excluded_sessions["subject"]).get_indexer(index)
         reason[which >= 0] = excluded_sessions["reason"].to_numpy()[which[which >= 0]]
-    keep = reason == ""
-    excluded = pd.DataFrame({"subject": frame.index[~keep].astype(str), "arm": frame["arm"][~keep].to_numpy(),
-                             "reason": reason[~keep]})
-    f = frame.loc[keep].reset_index()
+    f, excluded = exclusions(frame.reset_index(), reason)
     counts = f["arm"].value_counts().reindex([treated, control], fill_value=0)
     if (counts < 2).any():
         raise DataError(f"too few subjects with mediator and outcome recorded: {dict(counts)}; each arm needs at "
@@ -460,7 +433,7 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
     if len(excluded):
         why = excluded.groupby("reason", sort=False).size()
         notes.append("Excluded: " + "; ".join(
-            f"{k} {r} (subjects {_ids(excluded.loc[excluded['reason'] == r, 'subject'])})" for r, k in why.items())
+            f"{k} {r} (subjects {list_subjects(excluded.loc[excluded['reason'] == r, 'subject'])})" for r, k in why.items())
             + ".")
     fitted = Fitted(
         model="Causal mediation analysis (quasi-Bayesian simulation): OLS mediator model, "

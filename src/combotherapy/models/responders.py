@@ -9,36 +9,26 @@ a logistic regression adjusted for baseline, and the number needed to treat (Alt
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
-from ..analysis_set import subject_index
+from ..analysis_set import change, list_subjects, subject_index
 from ..arguments import DEFAULTS, check_alpha, check_choice, check_reference
 from ..arguments import MISSING_RULES as ARG_MISSING_RULES
-from ..arms import contrast_label, contrast_pairs
-from ..errors import ArgumentError, DataError, ModelError
-from ..inference import Inference, p_adjust
+from ..arms import contrast_pairs
+from ..errors import ArgumentError, DataError
 from ..instruments import Instrument
 from ..results import Fitted, Result, records_design
 from ..trial import Trial
-from ._covariates import Covariates, arm_design, subject_covariates
-from .proportions import newcombe_diff_ci, nnt_altman, risk_ratio_katz, score_test_diff, wilson_ci, z_value
-from .standardisation import bootstrap_risks, counterfactual_designs, standardised_contrasts, standardised_risks
+from ._covariates import subject_covariates
+from .proportions import wilson_ci
+from .responder_measures import INTERVALS, MEASURES, contrast_table
 
 __all__ = ["responders", "ResponderResult", "MEASURES"]
 
-#: the effect measures in ``.contrasts``, in the order they are listed for each pair
-MEASURES = ("risk_difference", "risk_ratio", "odds_ratio", "nnt")
-#: the standardised (g-computation) measures added with covariates or ``standardise=True``
-ADJUSTED = ("adjusted_risk_difference", "adjusted_risk_ratio")
-INTERVALS = ("delta", "bootstrap")
 #: the shared missing-data vocabulary (combotherapy.arguments.MISSING_RULES): no value at the visit counts as a
 #: non-responder, excludes the subject, or is an error
 MISSING_RULES = ARG_MISSING_RULES
@@ -46,12 +36,6 @@ ADJUST_METHODS = ("none", "bonferroni", "holm")
 #: improvements this close (relative) to the threshold count as reaching it: decimal data such as
 #: 10 -> 7 against 30 % would otherwise fail by rounding (0.3 * 10 = 3.0000000000000004 > 3)
 TIE_TOLERANCE = 1e-9
-#: fitted probabilities closer than this to 0 or 1 mean the logistic MLE does not exist
-SEPARATION_EPS = 1e-8
-_IDS_SHOWN = 5
-
-CONTRAST_COLUMNS = ["contrast", "first", "second", "measure", "estimate", "se", "df", "statistic", "p", "p_adj",
-                    "ci_low", "ci_high", "log_estimate", "note"]
 ARM_COLUMNS = ["arm", "n", "responders", "proportion", "ci_low", "ci_high", "missing_at_visit", "no_baseline",
                "zero_baseline"]
 
@@ -113,12 +97,6 @@ class ResponderResult(Result):
 # ----------------------------------------------------------------------------------------------
 # checks and classification
 # ----------------------------------------------------------------------------------------------
-def _ids(ids: pd.Index | pd.Series) -> str:
-    ids = list(ids)
-    more = f" and {len(ids) - _IDS_SHOWN} more" if len(ids) > _IDS_SHOWN else ""
-    return ", ".join(str(i) for i in ids[:_IDS_SHOWN]) + more
-
-
 def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float, relative: bool, missing: str,
                      alpha: float, adjust: str) -> tuple[Instrument, float]:
     # the isinstance(trial, Trial) check is in responders(): the out-of-core path passes the same facts
@@ -157,14 +135,9 @@ def _check_arguments(trial: Trial, outcome: str, visit: float, threshold: float,
 def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold: float, relative: bool,
               missing: str) -> pd.DataFrame:
     idx = subject_index(trial)  # row positions per subject, shared with the other models of this trial
-    rows = np.flatnonzero(idx.visit == v)
-    per_subject = np.bincount(idx.codes[rows], minlength=idx.n)
-    dup = per_subject[idx.codes[rows]] > 1
-    if dup.any():
-        raise DataError(f"subjects {_ids(pd.unique(idx.data['subject'].to_numpy()[rows[dup]]))} have more than one "
-                        f"row at week {v:g}; a trial has one row per subject and visit: check the data with ct.load")
+    at_v = idx.rows_at(v)       # a DataError naming the subjects with two rows at the visit
     base = idx.at_visit(outcome, 0.0)
-    value = idx.at_visit(outcome, v)
+    value = idx.take(outcome, at_v)
     frame = pd.DataFrame({"subject": idx.subjects.to_numpy(), "arm": idx.arm.to_numpy(),
                           "baseline": base.to_numpy(dtype=float), "value": value.to_numpy(dtype=float)})
     frame["arm"] = pd.Categorical(frame["arm"], categories=trial.arms, ordered=True)
@@ -172,23 +145,23 @@ def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold:
     no_base = frame["baseline"].isna()
     if no_base.any() and missing != "exclude":
         raise DataError(f"{int(no_base.sum())} subjects have no baseline (visit 0) value of '{outcome}': "
-                        f"{_ids(frame.loc[no_base, 'subject'])}. Response is a change from baseline; complete the "
+                        f"{list_subjects(frame.loc[no_base, 'subject'])}. Response is a change from baseline; complete the "
                         f"data, or pass missing='exclude' to exclude them (they will be reported)",
                         kind="missing baseline", column=outcome)
     no_value = frame["value"].isna() & ~no_base
     if no_value.any() and missing == "error":
         raise DataError(f"{int(no_value.sum())} subjects have no '{outcome}' value at week {v:g}: "
-                        f"{_ids(frame.loc[no_value, 'subject'])}. Pass missing='non-responder' to count them as "
+                        f"{list_subjects(frame.loc[no_value, 'subject'])}. Pass missing='non-responder' to count them as "
                         "non-responders, or missing='exclude' to leave them out (they will be reported)",
                         kind="missing value", column=outcome)
     if relative:
         neg = frame["baseline"] < 0
         if neg.any():
             raise DataError(f"relative thresholds need positive baselines, but {int(neg.sum())} subjects have a "
-                            f"negative baseline '{outcome}' ({_ids(frame.loc[neg, 'subject'])}); use an absolute "
+                            f"negative baseline '{outcome}' ({list_subjects(frame.loc[neg, 'subject'])}); use an absolute "
                             f"threshold (relative=False)")
 
-    improvement = inst.sign * (frame["value"] - frame["baseline"])
+    improvement = inst.sign * change(frame["value"], frame["baseline"])
     cut = threshold * frame["baseline"] if relative else pd.Series(float(threshold), index=frame.index)
     reached = improvement >= cut - TIE_TOLERANCE * np.maximum(1.0, cut.abs())
     zero_base = (frame["baseline"] == 0) & relative
@@ -203,202 +176,6 @@ def _classify(trial: Trial, outcome: str, v: float, inst: Instrument, threshold:
                                   (status == "responder").astype(float))
     frame["status"] = pd.Series(status, dtype="str")
     return frame
-
-
-# ----------------------------------------------------------------------------------------------
-# effect measures
-# ----------------------------------------------------------------------------------------------
-def _logistic(frame: pd.DataFrame, arms: list[str], pairs: list[tuple[str, str]],
-              outcome: str, cov: Covariates) -> tuple[pd.DataFrame, dict]:
-    """Adjusted log odds ratios for each pair: logit P(resp) = b0 + b_arm + b_base * baseline + covariates.
-
-    ``info["model"]`` holds what standardisation needs (the fit, its design and arms) when the model was fitted.
-    """
-    counts = frame.groupby("arm", observed=True)["responder"].agg(["sum", "count"])
-    degenerate = [a for a in arms if counts.loc[a, "sum"] in (0, counts.loc[a, "count"])]
-    fit_arms = [a for a in arms if a not in degenerate]
-    rows = pd.DataFrame({"log_estimate": np.nan, "se": np.nan, "statistic": np.nan, "p": np.nan,
-                         "note": ""}, index=range(len(pairs)))
-    info = {"formula": f"responder ~ arm + baseline {outcome}" + "".join(f" + {c}" for c in cov.names),
-            "family": "binomial (logit link)",
-            "arms": fit_arms, "not_estimable": degenerate, "n": 0}
-    for i, (a, b) in enumerate(pairs):
-        bad = [x for x in (a, b) if x in degenerate]
-        if bad:
-            which = "; ".join(f"'{x}' has {'no' if counts.loc[x, 'sum'] == 0 else 'only'} responders" for x in bad)
-            rows.loc[i, "note"] = (f"not estimable: {which} (the logistic MLE does not exist; "
-                                   f"see risk_difference and risk_ratio)")
-    if len(fit_arms) < 2:
-        return rows, info
-
-    sub = frame.loc[frame["arm"].isin(fit_arms)].reset_index(drop=True)
-    sub = sub.assign(arm=sub["arm"].astype(str))
-    design = arm_design(sub, fit_arms, cov, ["baseline"])
-    X = design.X
-    y = sub["responder"].to_numpy(dtype=float)
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        what = (f"the baseline '{outcome}' is the same for every subject analysed" if not cov.names else
-                f"the baseline '{outcome}' or a covariate is constant, or a copy of another term, among the "
-                "subjects analysed")
-        raise ModelError(f"{what}, so the logistic model {info['formula']} cannot separate its effect from the "
-                         "intercept; the risk difference and risk ratio need no model, but the adjusted odds "
-                         "ratio is not defined")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # separation is checked below from the fitted values
-        try:
-            fit = sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-13, maxiter=200)
-        except (PerfectSeparationError, np.linalg.LinAlgError, ValueError) as e:
-            raise ModelError(f"the logistic model responder ~ arm + baseline could not be fitted ({e}); "
-                             f"use the risk difference and risk ratio, which need no model") from None
-        mu = fit.fittedvalues  # lazy: computed here so its exp() overflow under separation stays silenced
-    if not fit.converged or np.any(mu < SEPARATION_EPS) or np.any(mu > 1 - SEPARATION_EPS):
-        raise ModelError(f"responder status at this visit is perfectly predicted by arm and baseline '{outcome}'"
-                         f"{' and the covariates' if cov.names else ''} (separation), so the adjusted odds ratio "
-                         "does not exist; report the risk difference and risk ratio, or use a penalised (Firth) "
-                         "logistic model")
-    beta, vcov = np.asarray(fit.params), np.asarray(fit.cov_params())
-    pos = {a: j for j, a in enumerate(fit_arms)}  # column j of X for arm j > 0; reference arm is 0
-    ok = [i for i, (a, b) in enumerate(pairs) if a in pos and b in pos]
-    C = np.zeros((len(ok), X.shape[1]))
-    for r, i in enumerate(ok):
-        a, b = pairs[i]
-        if pos[a]:
-            C[r, pos[a]] += 1.0
-        if pos[b]:
-            C[r, pos[b]] -= 1.0
-    est = C @ beta
-    se = np.sqrt(np.einsum("ij,jk,ik->i", C, vcov, C))
-    rows.loc[ok, "log_estimate"] = est
-    rows.loc[ok, "se"] = se
-    rows.loc[ok, "statistic"] = est / se
-    rows.loc[ok, "p"] = 2 * stats.norm.sf(np.abs(est / se))
-    k = len(fit_arms)  # the baseline's column follows the intercept and the arm dummies
-    info.update(n=int(len(sub)), baseline_coef=float(beta[k]), baseline_se=float(np.sqrt(vcov[k, k])),
-                terms=list(design.names), coef=beta.tolist(),
-                model={"design": design, "beta": beta, "vcov": vcov, "frame": sub, "y": y},
-                inference=Inference(tuple(design.names), beta, vcov, np.inf, "z", design.grid, link="logit"))
-    return rows, info
-
-
-def _standardised_rows(base: pd.DataFrame, info: dict, pairs: list[tuple[str, str]], ci_alpha: float,
-                       interval: str, n_boot: int, rng: np.random.Generator | None
-                       ) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
-    """Covariate-adjusted (standardised) risk differences and ratios per pair, and the standardised risk per arm."""
-    empty = base.assign(estimate=np.nan, se=np.nan, statistic=np.nan, p=np.nan, ci_low=np.nan, ci_high=np.nan,
-                        log_estimate=np.nan, note="not estimable: the logistic model has no estimate for this arm "
-                                                  "(no or only responders)")
-    rd_rows, rr_rows = empty.assign(measure=ADJUSTED[0]), empty.assign(measure=ADJUSTED[1])
-    model = info.get("model")
-    if model is None:
-        return pd.concat([rd_rows, rr_rows], ignore_index=True), None, []
-    fit_arms, design = info["arms"], model["design"]
-    k = len(fit_arms)
-    cols = slice(1, k)
-    Xa = counterfactual_designs(design.X, k, cols)
-    P, J = standardised_risks(Xa, model["beta"])
-    ok = [i for i, (a, b) in enumerate(pairs) if a in fit_arms and b in fit_arms]
-    first = np.array([fit_arms.index(pairs[i][0]) for i in ok], dtype=int)
-    second = np.array([fit_arms.index(pairs[i][1]) for i in ok], dtype=int)
-    z = stats.norm.isf(ci_alpha / 2)
-    notes = []
-    arm_se = np.sqrt(np.einsum("kp,pq,kq->k", J, model["vcov"], J))
-    risks = pd.DataFrame({"arm": fit_arms, "estimate": P, "se": arm_se, "ci_low": P - z * arm_se,
-                          "ci_high": P + z * arm_se})
-    if interval == "delta":
-        res = standardised_contrasts(P, J, model["vcov"], first, second, ci_alpha)
-        rd, lrr = res["difference"], res["log_ratio"]
-    else:
-        arm_index = np.array([fit_arms.index(a) for a in model["frame"]["arm"]], dtype=int)
-        boot, failed = bootstrap_risks(design.X, model["y"], arm_index, k, cols, model["beta"], n_boot, rng)
-        if failed:
-            notes.append(f"Adjusted risks, bootstrap: {failed} of {n_boot} samples had no logistic estimate "
-                         "(separation or non-convergence) and were left out.")
-        if len(boot) < 2:
-            raise ModelError("the bootstrap of the adjusted risks failed in almost every sample (separation); use "
-                             "interval='delta'")
-        q = [100 * ci_alpha / 2, 100 * (1 - ci_alpha / 2)]
-        frames = []
-        for est, draws in ((P[first] - P[second], boot[:, first] - boot[:, second]),
-                           (np.log(P[first] / P[second]), np.log(boot[:, first] / boot[:, second]))):
-            se = draws.std(axis=0, ddof=1)
-            lo, hi = np.percentile(draws, q, axis=0)
-            frames.append(pd.DataFrame({"estimate": est, "se": se, "statistic": est / se,
-                                        "p": 2 * stats.norm.sf(np.abs(est / se)), "ci_low": lo, "ci_high": hi}))
-        rd, lrr = frames
-        risks["se"] = boot.std(axis=0, ddof=1)
-        risks["ci_low"], risks["ci_high"] = np.percentile(boot, q, axis=0)
-    for col in ("estimate", "se", "statistic", "p", "ci_low", "ci_high"):
-        rd_rows.loc[ok, col] = rd[col].to_numpy()
-        rr_rows.loc[ok, col] = (np.exp(lrr[col]) if col in ("estimate", "ci_low", "ci_high") else lrr[col]).to_numpy()
-    rr_rows.loc[ok, "log_estimate"] = lrr["estimate"].to_numpy()
-    rd_rows.loc[ok, "note"] = rr_rows.loc[ok, "note"] = ""
-    return pd.concat([rd_rows, rr_rows], ignore_index=True), risks, notes
-
-
-def _contrast_table(arm_tab: pd.DataFrame, frame: pd.DataFrame, pairs: list[tuple[str, str]], alpha: float,
-                    adjust: str, outcome: str, cov: Covariates, standardise: bool, interval: str, n_boot: int,
-                    rng: np.random.Generator | None, logistic=None
-                    ) -> tuple[pd.DataFrame, dict, list[str], pd.DataFrame | None]:
-    # ``logistic``: the odds-ratio fit (default :func:`_logistic` on ``frame``); the out-of-core path
-    # (combotherapy.scale.responders) passes the same fit from aggregate queries
-    m = len(pairs)
-    # Bonferroni-adjusted intervals: each pair at alpha / m; Holm has no matching intervals
-    ci_alpha = alpha / m if adjust == "bonferroni" else alpha
-    z = z_value(ci_alpha)
-    first, second = [a for a, _ in pairs], [b for _, b in pairs]
-    t = arm_tab.set_index("arm")
-    x1, n1 = t.loc[first, "responders"].to_numpy(float), t.loc[first, "n"].to_numpy(float)
-    x2, n2 = t.loc[second, "responders"].to_numpy(float), t.loc[second, "n"].to_numpy(float)
-    labels = [contrast_label(a, b) for a, b in pairs]
-    base = pd.DataFrame({"contrast": labels, "first": first, "second": second})
-    notes: list[str] = []
-
-    rd = newcombe_diff_ci(x1, n1, x2, n2, ci_alpha)
-    zs, ps = score_test_diff(x1, n1, x2, n2)
-    rd_rows = base.assign(measure="risk_difference", estimate=rd.estimate, se=rd.se, statistic=zs, p=ps,
-                          ci_low=rd.ci_low, ci_high=rd.ci_high, log_estimate=np.nan, note="")
-
-    rr = risk_ratio_katz(x1, n1, x2, n2, ci_alpha)
-    rr_note = np.where(rr.corrected, "0.5 added to each cell (a zero count)", "")
-    rr_note = np.where(np.isnan(rr.log_estimate), "not estimable: no responders in either arm", rr_note)
-    rr_rows = base.assign(measure="risk_ratio", estimate=rr.estimate, se=rr.se, statistic=rr.statistic, p=rr.p,
-                          ci_low=rr.ci_low, ci_high=rr.ci_high, log_estimate=rr.log_estimate, note=rr_note)
-    if np.any(rr.corrected):
-        notes.append("Risk ratio: 0.5 was added to every cell of the 2x2 table for "
-                     + ", ".join(np.array(labels)[np.asarray(rr.corrected, bool)]) + " (a zero count).")
-
-    lg, info = (logistic or _logistic)(frame, list(t.index), pairs, outcome, cov)
-    or_rows = base.assign(measure="odds_ratio", estimate=np.exp(lg["log_estimate"]), se=lg["se"],
-                          statistic=lg["statistic"], p=lg["p"], ci_low=np.exp(lg["log_estimate"] - z * lg["se"]),
-                          ci_high=np.exp(lg["log_estimate"] + z * lg["se"]), log_estimate=lg["log_estimate"],
-                          note=lg["note"])
-    if info["not_estimable"]:
-        notes.append("Odds ratio: not estimable for " + ", ".join(f"'{a}'" for a in info["not_estimable"])
-                     + " (no or only responders); the logistic model was fitted to the other arms.")
-
-    nnt = nnt_altman(rd.estimate, rd.ci_low, rd.ci_high)
-    nnt_rows = base.assign(measure="nnt", estimate=nnt.estimate, se=np.nan, statistic=np.nan, p=np.nan,
-                           ci_low=nnt.ci_low, ci_high=nnt.ci_high, log_estimate=np.nan, note=nnt.note)
-
-    parts = [rd_rows, rr_rows, or_rows, nnt_rows]
-    risks = None
-    if standardise:
-        std_rows, risks, std_notes = _standardised_rows(base, info, pairs, ci_alpha, interval, n_boot, rng)
-        parts.append(std_rows)
-        notes += std_notes
-    out = pd.concat(parts, ignore_index=True)
-    out["df"] = np.inf  # normal-theory (z) inference throughout
-    out["p_adj"] = np.nan
-    for meas in MEASURES + ADJUSTED:
-        sel = (out["measure"] == meas).to_numpy()
-        out.loc[sel, "p_adj"] = p_adjust(out.loc[sel, "p"].to_numpy(float), adjust)
-    # long form ordered by pair, then measure
-    out["_pair"] = out["contrast"].map({c: i for i, c in enumerate(labels)})
-    out["_meas"] = out["measure"].map({mm: i for i, mm in enumerate(MEASURES + ADJUSTED)})
-    out = out.sort_values(["_pair", "_meas"], kind="stable").drop(columns=["_pair", "_meas"])
-    out["note"] = out["note"].astype("str")
-    info.pop("model", None)  # arrays for standardisation only; the record keeps plain values
-    return out[CONTRAST_COLUMNS].reset_index(drop=True), info, notes, risks
 
 
 # ----------------------------------------------------------------------------------------------
@@ -544,15 +321,7 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     # counting missing values as non-responders needs observed ones to count against: an arm (or a trial)
     # without values at the visit would otherwise give confident comparisons of imputed zeros
     seen = frame["value"].notna().groupby(frame["arm"], observed=False).sum().reindex(arms).astype(int)
-    if seen.sum() == 0:
-        raise DataError(f"column '{outcome}': every value at week {v:g} is missing; nothing to analyse at this "
-                        f"visit (choose another visit: {[f'{x:g}' for x in trial.visits if x > 0]})")
-    few = [f"'{a}' ({k})" for a, k in seen.items() if k < 2]
-    if few:
-        raise DataError(f"arms with fewer than 2 subjects with a '{outcome}' value at week {v:g}: {', '.join(few)}; "
-                        "a comparison needs at least 2 observed per arm (choose another visit or check the data)")
     analysed = frame.loc[frame["responder"].notna()].copy()
-
     status_count = pd.crosstab(frame["arm"], frame["status"]).reindex(index=arms, fill_value=0)
 
     def count(s: str) -> np.ndarray:
@@ -560,24 +329,13 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
 
     n = analysed.groupby("arm", observed=False)["responder"].count().reindex(arms).to_numpy(int)
     x = analysed.groupby("arm", observed=False)["responder"].sum().reindex(arms).to_numpy(float).astype(int)
-    small = [f"'{a}' ({k})" for a, k in zip(arms, n) if k < 2]
-    if small:
-        raise DataError(f"arms with fewer than 2 subjects analysable at week {v:g}: {', '.join(small)}; a "
-                        f"comparison needs at least 2 per arm (choose another visit or check the data)")
-    if len(arms) < 2:
-        raise DataError(f"the trial has only one arm ({arms}); responders are compared between arms")
-
-    lo, hi = wilson_ci(x, n, alpha)
-    arm_tab = pd.DataFrame({
-        "arm": pd.Series(arms, dtype="str"), "n": n, "responders": x, "proportion": x / n, "ci_low": lo,
-        "ci_high": hi,
-        "missing_at_visit": count("non-responder: no value at visit") + count("excluded: no value at visit"),
-        "no_baseline": count("excluded: no baseline"),
-        "zero_baseline": count("non-responder: baseline 0 (no relative improvement possible)"),
-    })[ARM_COLUMNS]
+    arm_tab = arm_table(arms, seen, n, x, count("non-responder: no value at visit") + count(
+        "excluded: no value at visit"), count("excluded: no baseline"),
+        count("non-responder: baseline 0 (no relative improvement possible)"), outcome=outcome, v=v,
+        visits=trial.visits, alpha=alpha)
 
     pairs = contrast_pairs(arms, check_reference(reference, arms))
-    contrasts, logit, extra_notes, risks = _contrast_table(arm_tab, analysed, pairs, alpha, adjust, outcome, cov,
+    contrasts, logit, extra_notes, risks = contrast_table(arm_tab, analysed, pairs, alpha, adjust, outcome, cov,
                                                            standardise, interval, n_boot, rng)
     inference = logit.pop("inference", None)  # the logistic model (odds ratios), on the arms where it exists
 
@@ -600,6 +358,33 @@ def responders(trial: Trial, outcome: str, visit: float, *, threshold: float, re
     return res
 
 
+def arm_table(arms: list[str], seen: pd.Series, n: np.ndarray, x: np.ndarray, missing_at_visit: np.ndarray,
+              no_baseline: np.ndarray, zero_baseline: np.ndarray, *, outcome: str, v: float, visits: Sequence[float],
+              alpha: float) -> pd.DataFrame:
+    """The per-arm table (``ARM_COLUMNS``: Wilson interval per arm and the subjects behind the counts) from the
+    counts per arm, after the checks every responder analysis makes (in memory or out of core): values observed
+    at the visit (``seen``), at least 2 per arm, and at least two arms."""
+    if seen.sum() == 0:
+        raise DataError(f"column '{outcome}': every value at week {v:g} is missing; nothing to analyse at this "
+                        f"visit (choose another visit: {[f'{w:g}' for w in visits if w > 0]})")
+    few = [f"'{a}' ({k})" for a, k in seen.items() if k < 2]
+    if few:
+        raise DataError(f"arms with fewer than 2 subjects with a '{outcome}' value at week {v:g}: {', '.join(few)}; "
+                        "a comparison needs at least 2 observed per arm (choose another visit or check the data)")
+    small = [f"'{a}' ({k})" for a, k in zip(arms, n) if k < 2]
+    if small:
+        raise DataError(f"arms with fewer than 2 subjects analysable at week {v:g}: {', '.join(small)}; a "
+                        f"comparison needs at least 2 per arm (choose another visit or check the data)")
+    if len(arms) < 2:
+        raise DataError(f"the trial has only one arm ({arms}); responders are compared between arms")
+    lo, hi = wilson_ci(x, n, alpha)
+    return pd.DataFrame({
+        "arm": pd.Series(arms, dtype="str"), "n": n, "responders": x, "proportion": x / n, "ci_low": lo,
+        "ci_high": hi, "missing_at_visit": np.asarray(missing_at_visit, dtype=int),
+        "no_baseline": np.asarray(no_baseline, dtype=int), "zero_baseline": np.asarray(zero_baseline, dtype=int),
+    })[ARM_COLUMNS]
+
+
 def _per_arm(tab: pd.DataFrame, col: str) -> str:
     return ", ".join(f"{a} {k}" for a, k in zip(tab["arm"], tab[col]) if k)
 
@@ -619,7 +404,7 @@ def _record(trial: Trial, outcome: str, v: float, inst: Instrument, threshold: f
                                                      else "excluded (complete cases)") + f" ({miss}).")
     nob = _per_arm(arm_tab, "no_baseline")
     if nob:
-        ids = _ids(frame.loc[frame["status"] == "excluded: no baseline", "subject"])
+        ids = list_subjects(frame.loc[frame["status"] == "excluded: no baseline", "subject"])
         notes.append(f"No baseline value: excluded ({nob}; subjects {ids}).")
     zb = _per_arm(arm_tab, "zero_baseline")
     if zb:

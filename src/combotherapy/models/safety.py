@@ -5,8 +5,8 @@ events per patient-week (exact Poisson interval); the same by event type (column
 the risk difference of patients with an event (Newcombe hybrid score interval, Fisher's exact test) and the
 incidence rate ratio (exact conditional binomial interval and test, as R's ``poisson.test``).
 
-The subject-level helpers here (one row per subject, whole-number count checks) are shared with
-:mod:`combotherapy.models.adherence`.
+The one-row-per-subject frame and its checks (numbers, whole-number counts, constant within a subject) come
+from :func:`combotherapy.analysis_set.subject_frame`, as in :mod:`combotherapy.models.adherence`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..analysis_set import subject_index
+from ..analysis_set import subject_frame
 from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ProblemCollector
 from ..inference import P_ADJUST_METHODS, p_adjust
@@ -33,7 +33,6 @@ __all__ = ["adverse_events", "AdverseEventResult", "poisson_exact_ci", "rate_rat
 TOTAL = "adverse_events"
 FOLLOWUP_COLUMN = "followup_weeks"
 ANY = "any"
-_SHOWN = 5
 
 ARM_COLUMNS = ["arm", "n", "patients", "proportion", "ci_low", "ci_high", "events", "patient_weeks", "rate",
                "rate_ci_low", "rate_ci_high"]
@@ -42,71 +41,8 @@ CONTRAST_COLUMNS = ["type", "contrast", "first", "second", "measure", "estimate"
 
 
 # ----------------------------------------------------------------------------------------------
-# shared subject-level helpers
+# subject-level helpers (the checked one-row-per-subject frame is the analysis set's subject_frame)
 # ----------------------------------------------------------------------------------------------
-def _ids(subjects: Sequence) -> str:
-    ids = pd.unique(pd.Series(np.asarray(subjects, dtype=object)).astype(str).to_numpy())  # order of appearance
-    more = f" and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else ""
-    return ", ".join(ids[:_SHOWN]) + more
-
-
-def _add(problems: ProblemCollector, data: pd.DataFrame, column: str, message: str, mask: np.ndarray) -> None:
-    """A problem located by rows of ``trial.data`` and by subject (row positions of a loaded trial need not
-    match the source file; subject codes do)."""
-    rows = np.flatnonzero(mask)
-    subj = data["subject"].to_numpy()[rows]
-    n_subj = len(set(subj))
-    problems.add(column, f"{message} [subject{'s' if n_subj > 1 else ''} {_ids(subj)}]", rows)
-
-
-def subject_frame(trial: Trial, columns: Sequence[str], *, counts: Sequence[str] = (), what: str = "") -> pd.DataFrame:
-    """One row per subject (``subject, arm`` and ``columns``), checking the data on the way.
-
-    Raises one :class:`DataError` listing every problem: a column that is missing, not numeric, not constant
-    within a subject, or (for ``counts``) negative, infinite or not a whole number. Missing values stay NaN.
-    """
-    if type(trial).__name__ == "LazyTrial":   # out-of-core data: name the routes, never subsample
-        from ..scale.lazy import needs_rows
-        needs_rows(trial, "this safety analysis")
-    if not isinstance(trial, Trial):
-        raise DataError(f"expected a ct.Trial (from ct.load), got {type(trial).__name__}")
-    data = trial.data
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise DataError(f"column(s) {missing} are not in this trial{what}; its columns are {list(data.columns)}. "
-                        "Rename the source columns when loading (ct.load(..., columns={...})).")
-    problems = ProblemCollector()
-    num = {}
-    for c in columns:
-        v = pd.to_numeric(data[c], errors="coerce")
-        bad = (data[c].notna() & v.isna()).to_numpy()
-        if bad.any():
-            _add(problems, data, c, "is not a number", bad)
-        num[c] = v.astype(float)
-    for c in counts:
-        v = num[c].to_numpy()
-        ok = ~np.isnan(v)
-        if (ok & ~np.isfinite(v)).any():
-            _add(problems, data, c, "is infinite; expected a whole-number count", ok & ~np.isfinite(v))
-        fin = ok & np.isfinite(v)
-        if (fin & (v < 0)).any():
-            _add(problems, data, c, "is negative; counts must be whole numbers >= 0", fin & (v < 0))
-        frac = fin & (v != np.round(v))
-        if frac.any():
-            _add(problems, data, c, "is not a whole number; expected a count (check for averaged or imputed "
-                                    "values)", frac)
-    idx = subject_index(trial)
-    for c in columns:
-        varies = idx.varies(num[c].to_numpy())
-        if varies.any():
-            _add(problems, data, c, "takes different values within a subject; it is a subject-level column (one "
-                                    "value per subject, repeated on each row)", varies)
-    problems.raise_if_any()
-    # first non-missing value per subject (text was refused above: a recorded cell is a number)
-    out = pd.DataFrame({"arm": idx.arm.astype(str), **{c: idx.first(num[c]) for c in columns}})
-    return out.reset_index()
-
-
 def last_visit_with_data(trial: Trial) -> pd.Series:
     """Per subject, the last visit (weeks) with any non-missing visit-level outcome; NaN when there is none."""
     data = trial.data
@@ -247,6 +183,9 @@ class AdverseEventResult(Result):
     """
 
     tables = ("by_arm", "by_type", "contrasts")
+    by_arm: pd.DataFrame
+    by_type: pd.DataFrame
+    contrasts: pd.DataFrame
 
     def __init__(self, title: str, fitted: Fitted, *, by_arm: pd.DataFrame, by_type: pd.DataFrame,
                  contrasts: pd.DataFrame, subjects: pd.DataFrame):
@@ -336,10 +275,10 @@ def _followup(trial: Trial, followup: str | float | None) -> tuple[pd.Series, st
         f = subject_frame(trial, [followup], what=" (follow-up weeks)").set_index("subject")[followup]
         bad = ~(f >= 0)
         if bad.any():
-            rows = trial.data["subject"].isin(f.index[bad]).to_numpy()
+            rows = np.flatnonzero(trial.data["subject"].isin(f.index[bad]).to_numpy())
             problems = ProblemCollector()
-            _add(problems, trial.data, followup, "is missing or negative; follow-up must be weeks >= 0 for every "
-                                                 "subject", rows)
+            problems.add_for_subjects(trial.data["subject"].array, followup, "is missing or negative; follow-up "
+                                      "must be weeks >= 0 for every subject", rows)
             problems.raise_if_any()
         return f.astype(float), f"Follow-up: weeks at risk from column '{followup}'."
     value = float(followup)
@@ -455,9 +394,9 @@ def adverse_events(trial: Trial, *, types: Sequence[str] | None = None, alpha: f
         over = frame[all_types].sum(axis=1, min_count=1) > frame[TOTAL]
         if over.any():
             problems = ProblemCollector()
-            _add(problems, trial.data, TOTAL, f"is smaller than the sum of the type counts {all_types}; the total "
-                                              "must count every event", trial.data["subject"].isin(
-                                                  frame.loc[over, "subject"]).to_numpy())
+            rows = np.flatnonzero(trial.data["subject"].isin(frame.loc[over, "subject"]).to_numpy())
+            problems.add_for_subjects(trial.data["subject"].array, TOTAL, f"is smaller than the sum of the type "
+                                      f"counts {all_types}; the total must count every event", rows)
             problems.raise_if_any()
     if not has_total:
         frame[TOTAL] = frame[type_cols].sum(axis=1, min_count=len(type_cols))

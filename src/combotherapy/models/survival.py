@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.duration.survfunc import survdiff
 
+from ..analysis_set import exclusions, first_reason, numeric_columns, subject_index
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
 from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ModelError, ProblemCollector
@@ -94,7 +95,7 @@ class SurvivalResult(Result):
 
 # --- input ---------------------------------------------------------------------------------------
 def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per subject with ``subject, arm, time, event``; the subjects excluded and why.
+    """The analysis set: one row per subject with ``subject, arm, time, event``; the subjects excluded and why.
 
     Every problem is collected and raised together as one DataError naming column and rows (positions in
     ``trial.data``, 1-based in the message).
@@ -106,63 +107,39 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
         if col not in data.columns:
             raise DataError(f"column '{col}' is not in this trial; its columns are {list(data.columns)}. "
                             f"Pass the name of the {'time' if col == time else 'event flag'} column.")
-    t = pd.to_numeric(data[time], errors="coerce")
-    e = pd.to_numeric(data[event], errors="coerce")
-    for col, raw, num in ((time, data[time], t), (event, data[event], e)):
-        if pd.api.types.is_numeric_dtype(raw.dtype):  # numbers already: to_numeric made no value missing
-            continue
-        bad = raw.notna() & num.isna()
+    num = numeric_columns(problems, data, [time, event])
+    tv, ev = num[time].to_numpy(float), num[event].to_numpy(float)
+    no_t, no_e = np.isnan(tv), np.isnan(ev)
+    for col, bad, message in (
+            (time, np.isinf(tv), "is infinite; expected a finite time (censor at the last follow-up instead)"),
+            (time, tv < 0, "is negative; times must be >= 0 (time since randomisation)"),
+            (event, ~no_e & ~np.isin(ev, (0.0, 1.0)), "is not 0 or 1; expected 1 = event observed, 0 = censored"),
+            (time, no_t & ~no_e, f"is missing where '{event}' is given; give the time of the event or of the last "
+                                 "follow-up (censoring), or leave both empty to exclude the subject"),
+            (event, ~no_t & no_e, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 "
+                                  "(censored)")):
         if bad.any():
-            problems.add_for_subjects(ids, col, "is not a number; expected a number", np.flatnonzero(bad))
-    tv, ev = t.to_numpy(float), e.to_numpy(float)
-    if np.isinf(tv).any():
-        problems.add_for_subjects(ids, time, "is infinite; expected a finite time (censor at the last follow-up instead)",
-                     np.flatnonzero(np.isinf(tv)))
-    if (tv < 0).any():
-        problems.add_for_subjects(ids, time, "is negative; times must be >= 0 (time since randomisation)", np.flatnonzero(tv < 0))
-    if (~np.isnan(ev) & ~np.isin(ev, (0.0, 1.0))).any():
-        problems.add_for_subjects(ids, event, "is not 0 or 1; expected 1 = event observed, 0 = censored",
-                     np.flatnonzero(~np.isnan(ev) & ~np.isin(ev, (0.0, 1.0))))
-    if (np.isnan(tv) & ~np.isnan(ev)).any():
-        problems.add_for_subjects(ids, time, f"is missing where '{event}' is given; give the time of the event or of the last "
-                     "follow-up (censoring), or leave both empty to exclude the subject",
-                     np.flatnonzero(np.isnan(tv) & ~np.isnan(ev)))
-    if (~np.isnan(tv) & np.isnan(ev)).any():
-        problems.add_for_subjects(ids, event, f"is missing where '{time}' is given; expected 1 (event at that time) or 0 (censored)",
-                     np.flatnonzero(~np.isnan(tv) & np.isnan(ev)))
+            problems.add_for_subjects(ids, col, message, np.flatnonzero(bad))
     if not problems and {time, event} <= set(trial.subject_columns):
         # both columns are constant within every subject (the Trial computes that once): take the Trial's cached
         # one-row-per-subject table (first non-missing value, subjects in order of first appearance)
         subj = trial.subjects[["subject", "arm", time, event]].set_axis(["subject", "arm", "time", "event"], axis=1)
         subj["time"] = pd.to_numeric(subj["time"], errors="coerce").astype(float)
         subj["event"] = pd.to_numeric(subj["event"], errors="coerce").astype(float)
-        none = subj["time"].isna() & subj["event"].isna()
-        excluded = subj.loc[none, ["subject", "arm"]].assign(reason="no follow-up recorded (time and event missing)")
-        return subj.loc[~none].reset_index(drop=True), excluded.reset_index(drop=True)
-    # one code per subject in order of first appearance (as groupby(sort=False)); the subject's first row
-    codes, subjects = pd.factorize(data["subject"])
-    first = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
-    # subject-level columns repeat on every row of a subject: two different values is a data error. Per subject
-    # the smallest and largest non-missing value (nunique > 1 <=> they differ); the value is the largest (= the
-    # first non-missing one when there is one value)
-    values = {}
-    for col, name, v in (("time", time, tv), ("event", event, ev)):
-        lo = np.full(subjects.size, np.inf)
-        hi = np.full(subjects.size, -np.inf)
-        ok = ~np.isnan(v)
-        np.minimum.at(lo, codes[ok], v[ok])
-        np.maximum.at(hi, codes[ok], v[ok])
-        varying = (hi > lo)[codes]
-        if varying.any():
-            problems.add_for_subjects(ids, name, "takes different values within a subject; it is a subject-level column and "
-                         "must be the same on every row of the subject", np.flatnonzero(varying))
-        values[col] = np.where(np.isfinite(hi), hi, np.nan)
-    problems.raise_if_any()
-    subj = pd.DataFrame({"subject": subjects, "arm": data["arm"].array.take(first),
-                         "time": values["time"], "event": values["event"]})
+    else:
+        # subject-level columns repeat on every row of a subject: two different values is a data error
+        idx = subject_index(trial)
+        for name, v in ((time, tv), (event, ev)):
+            varying = idx.varies(v)
+            if varying.any():
+                problems.add_for_subjects(ids, name, "takes different values within a subject; it is a subject-level "
+                                          "column and must be the same on every row of the subject",
+                                          np.flatnonzero(varying))
+        problems.raise_if_any()
+        subj = pd.DataFrame({"subject": idx.subjects.to_numpy(), "arm": idx.arm.array,
+                             "time": idx.first(pd.Series(tv)).to_numpy(), "event": idx.first(pd.Series(ev)).to_numpy()})
     none = subj["time"].isna() & subj["event"].isna()
-    excluded = subj.loc[none, ["subject", "arm"]].assign(reason="no follow-up recorded (time and event missing)")
-    return subj.loc[~none].reset_index(drop=True), excluded.reset_index(drop=True)
+    return exclusions(subj, first_reason([(none, "no follow-up recorded (time and event missing)")], len(subj)))
 
 
 def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates, strat: Covariates | None
@@ -177,11 +154,10 @@ def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates
         reason = np.where(reason == "", strat.reasons(subj["subject"], "stratum"), reason)
         # the combination of the strata columns' levels is the stratum (R: strata(a, b))
         subj["stratum"] = sv.astype(object).fillna("").astype(str).agg(", ".join, axis=1).to_numpy()
-    keep = reason == ""
-    if keep.all():
+    if (reason == "").all():
         return subj, excluded
-    more = subj.loc[~keep, ["subject", "arm"]].assign(reason=reason[~keep])
-    return subj.loc[keep].reset_index(drop=True), pd.concat([excluded, more], ignore_index=True)
+    subj, more = exclusions(subj, reason)
+    return subj, pd.concat([excluded, more], ignore_index=True)
 
 
 # --- the analysis --------------------------------------------------------------------------------
@@ -419,36 +395,9 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
 
     # restricted mean survival time
     largest = subj.groupby("arm", observed=False)["time"].max()
-    tau_max = float(largest.min())
-    tau = tau_max if horizon is None else float(horizon)
-    if not tau > 0:
-        raise DataError(f"horizon must be a positive time, not {horizon!r}")
-    if tau > tau_max:
-        raise DataError(f"horizon {tau:g} is beyond the follow-up of arm '{largest.idxmin()}' (its largest time "
-                        f"in '{time}' is {tau_max:g}): the area under its curve is not estimable up to {tau:g}. "
-                        f"Use a horizon <= {tau_max:g}.")
-    grid = pd.DataFrame({"arm": arms})
-    r = rmst_by_arm(curves, tau)
-    z = stats.norm.isf(alpha / 2)
-    se = np.sqrt(r["var"].to_numpy())
-    rmst = pd.DataFrame({"arm": r["arm"], "horizon": tau, "estimate": r["estimate"], "se": se,
-                         "ci_low": r["estimate"] - z * se, "ci_high": r["estimate"] + z * se})
-    m, v = r["estimate"].to_numpy(), r["var"].to_numpy()
-    rmst_contrasts = _rmst_compare(grid, m, v, reference, adjust, alpha)
-    rmst_ratios = _as_ratio(_rmst_compare(grid, np.log(m), v / m ** 2, reference, adjust, alpha))
-    if (v == 0).any():
-        notes.append(f"arm(s) {[arm for arm, x in zip(arms, v) if x == 0]} have no events up to the horizon: "
-                     "their RMST is the horizon with variance 0; a contrast between two such arms is exactly known "
-                     "(se 0) and has no test")
-
-    better = trial.instruments.get(event)
-    meaning = ("sooner in the first arm of the contrast" + (" (better: the event is desirable)"
-               if better is not None and better.better == "higher" else ""))
-    notes += [
-        f"hazard ratio > 1: the event ('{event}') comes {meaning}",
-        "median CI: where the log-transformed pointwise band crosses 0.5 (R survfit's default conf.type = 'log')",
-        f"RMST horizon {tau:g}" + (" (default: the smallest of the arms' largest follow-up times)"
-                                   if horizon is None else ""),
+    tau, rmst, rmst_contrasts, rmst_ratios, rmst_notes = rmst_tables(curves, largest, arms, horizon, time,
+                                                                     reference, adjust, alpha)
+    notes += rmst_notes + event_notes(trial.instruments.get(event), event, tau, horizon) + [
         "PH check: score test of R cox.zph (transform 'km'); a small p means the hazard ratio changes over time",
     ] + cov.notes
     if cov.names or strat is not None:
@@ -479,6 +428,54 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     res.instrument = trial.instruments.get(event)  # the hazard is of the event: its direction says what is better
     res.better = res.instrument.better if res.instrument is not None else None
     return res
+
+
+def rmst_tables(curves: pd.DataFrame, largest: pd.Series, arms: list[str], horizon: float | None, time: str,
+                reference: str | None, adjust: str, alpha: float
+                ) -> tuple[float, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Restricted mean survival time per arm up to the horizon (default: the smallest of the arms' largest
+    times, ``largest``), its differences and ratios between arms, and notes; shared by the in-memory and the
+    out-of-core analysis.
+
+    Returns
+    -------
+    tau, rmst, rmst_contrasts, rmst_ratios, notes
+    """
+    tau_max = float(largest.min())
+    tau = tau_max if horizon is None else float(horizon)
+    if not tau > 0:
+        raise DataError(f"horizon must be a positive time, not {horizon!r}")
+    if tau > tau_max:
+        raise DataError(f"horizon {tau:g} is beyond the follow-up of arm '{largest.idxmin()}' (its largest time "
+                        f"in '{time}' is {tau_max:g}): the area under its curve is not estimable up to {tau:g}. "
+                        f"Use a horizon <= {tau_max:g}.")
+    grid = pd.DataFrame({"arm": arms})
+    r = rmst_by_arm(curves, tau)
+    z = stats.norm.isf(alpha / 2)
+    se = np.sqrt(r["var"].to_numpy())
+    rmst = pd.DataFrame({"arm": r["arm"], "horizon": tau, "estimate": r["estimate"], "se": se,
+                         "ci_low": r["estimate"] - z * se, "ci_high": r["estimate"] + z * se})
+    m, v = r["estimate"].to_numpy(), r["var"].to_numpy()
+    contrasts = _rmst_compare(grid, m, v, reference, adjust, alpha)
+    ratios = _as_ratio(_rmst_compare(grid, np.log(m), v / m ** 2, reference, adjust, alpha))
+    notes = []
+    if (v == 0).any():
+        notes.append(f"arm(s) {[arm for arm, x in zip(arms, v) if x == 0]} have no events up to the horizon: "
+                     "their RMST is the horizon with variance 0; a contrast between two such arms is exactly known "
+                     "(se 0) and has no test")
+    return tau, rmst, contrasts, ratios, notes
+
+
+def event_notes(better, event: str, tau: float, horizon: float | None) -> list[str]:
+    """What a hazard ratio means for this event (``better``: its Instrument, if any), the median's interval
+    and the RMST horizon."""
+    meaning = ("sooner in the first arm of the contrast" + (" (better: the event is desirable)"
+               if better is not None and better.better == "higher" else ""))
+    return [f"hazard ratio > 1: the event ('{event}') comes {meaning}",
+            "median CI: where the log-transformed pointwise band crosses 0.5 (R survfit's default conf.type = "
+            "'log')",
+            f"RMST horizon {tau:g}" + (" (default: the smallest of the arms' largest follow-up times)"
+                                       if horizon is None else "")]
 
 
 def _empty_table(text: list[str], numbers: tuple[str, ...]) -> pd.DataFrame:

@@ -8,17 +8,62 @@ the column names and row numbers so the user decides (complete-case subset, impu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula
+import patsy
 
 from ..arms import arm_order
 from ..errors import DataError, Problem
+from ..inference.grid import formula_names
 from ..trial import Trial
 
-__all__ = ["DESIGNS", "check_design", "covariate_names", "r_names", "subject_frame"]
+__all__ = ["DESIGNS", "FormulaDesign", "check_design", "covariate_names", "design_matrix", "r_names",
+           "subject_frame"]
+
+#: functions the observational formulas may call besides patsy's own (C, bs, cr, cc, center, standardize, I, Q)
+_ENV = {"np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt, "log2": np.log2, "log10": np.log10}
+
+
+@dataclass
+class FormulaDesign:
+    """A model matrix built by the package's one formula library (patsy), with its columns in formula order:
+    terms sorted by degree, main effects in the order written, as R's ``model.matrix`` lists them (patsy puts
+    factor terms first). A spline's columns are numbered from 1 (``bs(x, 3)[1]``), as R numbers them."""
+
+    X: np.ndarray
+    column_names: list[str]
+    info: patsy.DesignInfo
+    order: np.ndarray
+
+    def get_model_matrix(self, data: pd.DataFrame) -> np.ndarray:
+        """The same terms (same factor levels, spline knots) evaluated on new rows, e.g. a reference grid."""
+        (X,) = patsy.build_design_matrices([self.info], data, NA_action="raise", return_type="matrix")
+        return np.asarray(X, dtype=float)[:, self.order]
+
+
+def design_matrix(rhs: str, frame: pd.DataFrame) -> FormulaDesign:
+    """The design of the right-hand side ``rhs`` on ``frame`` (missing values raise, never dropped)."""
+    X = patsy.dmatrix(rhs, frame, eval_env=patsy.EvalEnvironment([_ENV]), NA_action="raise",
+                      return_type="dataframe")
+    info = X.design_info
+    written = patsy.ModelDesc.from_formula(rhs).rhs_termlist   # the terms in the order written
+    rank = {t: (len(t.factors), i) for i, t in enumerate(written)}
+    terms = sorted(info.term_slices, key=lambda t: rank.get(t, (len(t.factors), len(written))))
+    order, names = [], []
+    for term in terms:
+        sl = info.term_slices[term]
+        numbered = len(term.factors) == 1 and sl.stop - sl.start > 1 and \
+            info.factor_infos[term.factors[0]].type == "numerical"
+        for j in range(sl.start, sl.stop):
+            order.append(j)
+            name = info.column_names[j]
+            names.append(re.sub(r"\[(\d+)\]$", lambda m: f"[{int(m.group(1)) + 1}]", name) if numbered else name)
+    idx = np.asarray(order, dtype=np.intp)
+    return FormulaDesign(X.to_numpy(float)[:, idx], names, info, idx)
 
 #: the designs a result can name; "observational" switches on the confounding warnings
 DESIGNS = ("observational", "randomised")
@@ -27,7 +72,6 @@ DESIGNS = ("observational", "randomised")
 def r_names(names) -> list[str]:
     """Formula-library column names in R's style, as the rest of the package reports coefficients:
     ``Intercept`` -> ``(Intercept)``, ``sex[T.M]`` / ``sex[M]`` -> ``sexM``, ``C(site)[T.b]`` -> ``C(site)b``."""
-    import re
     return ["(Intercept)" if n == "Intercept" else re.sub(r"\[(?:T\.)?([^\]]*)\]", r"\1", n) for n in names]
 
 
@@ -48,7 +92,11 @@ def covariate_names(covariates: str | Sequence[str]) -> tuple[str, list[str]]:
         rhs = " + ".join(covariates)
     if not rhs:
         raise DataError("no covariates given: a propensity score needs at least one confounder")
-    needed = {str(v) for v in Formula(rhs).required_variables}
+    try:
+        needed = set(formula_names(rhs))
+    except patsy.PatsyError as err:
+        raise DataError(f"the covariate formula '{rhs}' is not valid formula syntax ({err.message})",
+                        kind="formula") from None
     # keep the order in which the names appear in the formula, so tables are stable and readable
     order = sorted(needed, key=lambda v: (rhs.find(v) if rhs.find(v) >= 0 else len(rhs), v))
     return rhs, order

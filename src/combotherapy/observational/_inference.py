@@ -26,8 +26,9 @@ def regression_grid(arms: list[str], frame: pd.DataFrame | None = None, spec=Non
     """L (K x p) for the design ``1 + arm dummies + covariate terms`` by the package's grid rule (GRID_RULE).
 
     Numeric variables with two values enter at both values (equal weights), other numeric ones at their mean
-    over the analysed subjects, factor levels equally weighted; the covariate terms (``spec``, a formulaic
-    model spec, columns ``keep``) are evaluated at every combination and averaged. The model has no
+    over the analysed subjects, factor levels equally weighted; the covariate terms (``spec``, a
+    :class:`~combotherapy.observational._data.FormulaDesign`, columns ``keep``) are evaluated at every
+    combination and averaged. The model has no
     arm-by-covariate terms, so every arm shares that covariate row.
     """
     K = len(arms)

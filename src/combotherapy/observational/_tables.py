@@ -33,6 +33,13 @@ def contrast_table(arms: list[str], est: np.ndarray, vcov: np.ndarray, *, alpha:
     L = np.zeros((len(pairs), len(arms)))
     for r, (a, b) in enumerate(pairs):  # rows of the contrast matrix, one per pair of arms
         L[r, arms.index(a)], L[r, arms.index(b)] = 1.0, -1.0
+    return pair_contrasts(pairs, L, est, vcov, alpha=alpha, adjust=adjust)
+
+
+def pair_contrasts(pairs: list[tuple[str, str]], L: np.ndarray, est: np.ndarray, vcov: np.ndarray, *, alpha: float,
+                   adjust: str) -> pd.DataFrame:
+    """The contrasts ``L @ est`` (one row of ``L`` per pair of arms) with Wald z tests, adjusted p-values and
+    intervals: the one contrast table of the observational estimators."""
     d = L @ est
     se = np.sqrt(np.einsum("ij,jk,ik->i", L, vcov, L))
     z = d / se
@@ -42,6 +49,20 @@ def contrast_table(arms: list[str], est: np.ndarray, vcov: np.ndarray, *, alpha:
     return pd.DataFrame({"contrast": [contrast_label(a, b) for a, b in pairs], "first": [a for a, _ in pairs],
                          "second": [b for _, b in pairs], "estimate": d, "se": se, "df": np.inf, "statistic": z,
                          "p": p, "p_adj": p_adj, "ci_low": d - q * se, "ci_high": d + q * se})
+
+
+def check_weighted_call(weights, se: str, adjust: str):
+    """The arguments every weighted outcome model checks: a WeightsResult (from ``iptw()``), the SE method and
+    the adjustment; returns the weights' propensity-score result."""
+    from .weights import WeightsResult
+
+    if not isinstance(weights, WeightsResult):
+        raise DataError(f"expected a WeightsResult from iptw(), not {type(weights).__name__}")
+    if se not in ("stacked", "known", "bootstrap"):
+        raise DataError(f"se must be 'stacked', 'known' or 'bootstrap', not {se!r}")
+    if adjust not in ADJUST:
+        raise DataError(f"adjust must be one of {list(ADJUST)}, not {adjust!r}")
+    return weights.ps
 
 
 def ratio_table(arms: list[str], est: np.ndarray, vcov: np.ndarray, *, alpha: float, adjust: str,

@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 import statsmodels.api as sm
-from formulaic import model_matrix
 
 from ..errors import DataError, ModelError
 from ..results import Fitted, Result
-from ._data import covariate_names
+from ._data import covariate_names, design_matrix
 from ._inference import arm_means_inference, attach
 from ._tables import contrast_table, means_table, ratio_table
 from .evalues import with_evalues
@@ -134,7 +133,7 @@ def aipw(ps: PropensityResult, outcome: str, *, outcome_covariates: str | None =
         if absent:
             raise DataError(f"outcome-model covariate(s) {absent} not in the data")
     try:
-        Z = np.asarray(model_matrix(rhs, ps.data, na_action="raise"), dtype=float)
+        Z = design_matrix(rhs, ps.data).X
     except Exception as exc:
         raise DataError(f"the outcome-model formula '{rhs}' could not be built (missing values are not "
                         f"dropped): {exc}") from None

@@ -30,18 +30,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from formulaic import model_matrix
 from scipy import stats
 from scipy.special import expit
 
-from ..arms import contrast_label, contrast_pairs
+from ..arms import contrast_pairs
 from ..errors import DataError, ModelError
 from ..inference import GRID_RULE, Inference, ReferenceGrid
 from ..results import Fitted, Result
 from ._bootstrap import bootstrap_cov
-from ._data import covariate_names, r_names
+from ._data import covariate_names, design_matrix, r_names
 from ._inference import attach, regression_grid
-from ._tables import ADJUST
+from ._tables import check_weighted_call, pair_contrasts
 from .evalues import with_evalues
 from .ipw import outcome_vector
 from .weights import WeightsResult
@@ -99,18 +98,18 @@ def _design(weights: WeightsResult, covariates: str | None) -> tuple[np.ndarray,
         if absent:
             raise DataError(f"outcome-model covariate(s) {absent} not in the data")
         try:
-            mm = model_matrix(rhs + " - 1", ps.data, na_action="raise")
+            mm = design_matrix(rhs + " - 1", ps.data)
         except Exception as exc:
             raise DataError(f"the outcome-model formula '{rhs}' could not be built (missing values are not "
                             f"dropped): {exc}") from None
-        cov_names = list(mm.model_spec.column_names)
-        Z = np.asarray(mm, dtype=float)
-        # formulaic keeps every level of the first factor when there is no intercept: drop the first level's
+        cov_names = list(mm.column_names)
+        Z = mm.X
+        # the formula library keeps every level of the first factor when there is no intercept: drop the first level's
         # column (full rank beside the intercept), as R's treatment contrasts do
         keep = [j for j, nm in enumerate(cov_names) if not _first_level(nm, cov_names)]
         cols += [Z[:, j] for j in keep]
         names += r_names([cov_names[j] for j in keep])
-        L = regression_grid(arms, ps.data, mm.model_spec, needed, keep)
+        L = regression_grid(arms, ps.data, mm, needed, keep)
     X = np.column_stack(cols)
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ModelError(f"the outcome model's design is rank deficient ({names}): remove collinear terms")
@@ -251,13 +250,7 @@ def weighted_regression(weights: WeightsResult, outcome: str, covariates: str | 
     >>> r.terms[:3]
     ['(Intercept)', 'armacupuncture', 'armcombined']
     """
-    if not isinstance(weights, WeightsResult):
-        raise DataError(f"expected a WeightsResult from iptw(), not {type(weights).__name__}")
-    if se not in ("stacked", "known", "bootstrap"):
-        raise DataError(f"se must be 'stacked', 'known' or 'bootstrap', not {se!r}")
-    if adjust not in ADJUST:
-        raise DataError(f"adjust must be one of {list(ADJUST)}, not {adjust!r}")
-    ps = weights.ps
+    ps = check_weighted_call(weights, se, adjust)
     y = outcome_vector(ps.data, outcome)
     binary = bool(np.isin(y, (0.0, 1.0)).all())
     if family == "auto":
@@ -358,7 +351,6 @@ def _sandwich(weights, X, y, gamma, family, se):
 
 
 def _arm_contrasts(arms, gamma, vcov, alpha, adjust, ratio) -> pd.DataFrame:
-    from statsmodels.stats.multitest import multipletests
     pairs = contrast_pairs(arms)
     L = np.zeros((len(pairs), len(gamma)))
     for r, (a, b) in enumerate(pairs):  # one row per pair of arms
@@ -367,18 +359,10 @@ def _arm_contrasts(arms, gamma, vcov, alpha, adjust, ratio) -> pd.DataFrame:
             L[r, ia] += 1.0
         if ib:
             L[r, ib] -= 1.0
-    est = L @ gamma
-    se = np.sqrt(np.einsum("ij,jk,ik->i", L, vcov, L))
-    z = est / se
-    p = 2 * stats.norm.sf(np.abs(z))
-    p_adj = p if adjust == "none" else multipletests(p, method=adjust)[1]
-    q = stats.norm.ppf(1 - alpha / 2)
-    out = pd.DataFrame({"contrast": [contrast_label(a, b) for a, b in pairs], "first": [a for a, _ in pairs],
-                        "second": [b for _, b in pairs], "estimate": est, "se": se, "df": np.inf, "statistic": z,
-                        "p": p, "p_adj": p_adj, "ci_low": est - q * se, "ci_high": est + q * se})
+    out = pair_contrasts(pairs, L, gamma, vcov, alpha=alpha, adjust=adjust)
     if ratio:
-        out.insert(4, "log_estimate", est)
-        out["estimate"] = np.exp(est)
+        out.insert(4, "log_estimate", out["estimate"].to_numpy())
+        out["estimate"] = np.exp(out["log_estimate"])
         out["ci_low"], out["ci_high"] = np.exp(out["ci_low"]), np.exp(out["ci_high"])
     return out
 

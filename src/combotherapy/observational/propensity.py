@@ -2,7 +2,7 @@
 
 For two arms a logistic regression (statsmodels ``Logit``), for three or more a multinomial logistic regression
 (statsmodels ``MNLogit``, the first arm as reference, as ``nnet::multinom``). Covariates are formula terms
-(``"age + C(site) + bs(pain_duration, 3)"``) built with the formula library ``formulaic``.
+(``"age + C(site) + bs(pain_duration, 3)"``) built with the package's formula library (patsy, as every model).
 
 Handling of hard cases (never silent):
 
@@ -22,12 +22,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from formulaic import model_matrix
 
 from ..errors import DataError, ModelError
 from ..results import Fitted, Result
 from ..trial import Trial
-from ._data import covariate_names, r_names, subject_frame
+from ._data import covariate_names, design_matrix, r_names, subject_frame
 from .design import ObservationalData, unwrap
 
 __all__ = ["PropensityResult", "propensity_score"]
@@ -141,11 +140,11 @@ def propensity_score(data: pd.DataFrame | Trial | ObservationalData, covariates:
     rhs, needed = covariate_names(covariates)
     frame, arms = subject_frame(data, treatment=treatment, columns=needed, outcome=outcome, visit=visit)
     try:
-        mm = model_matrix(rhs, frame, na_action="raise")
-    except Exception as exc:  # formulaic raises several types for bad terms
+        mm = design_matrix(rhs, frame)
+    except Exception as exc:  # the formula library raises several types for bad terms
         raise DataError(f"the covariate formula '{rhs}' could not be built: {exc}") from None
-    X = np.asarray(mm, dtype=float)
-    columns = r_names(mm.model_spec.column_names)
+    X = mm.X
+    columns = r_names(mm.column_names)
     if "(Intercept)" not in columns:
         raise DataError("the propensity model needs an intercept; remove '- 1' or '+ 0' from the formula")
     rank = np.linalg.matrix_rank(X)

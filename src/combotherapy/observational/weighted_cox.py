@@ -29,7 +29,7 @@ from ..inference import Inference, ReferenceGrid
 from ..instruments import instrument_for
 from ..results import Fitted, Result
 from ._bootstrap import bootstrap_cov
-from ._tables import ADJUST, contrast_table
+from ._tables import check_weighted_call, contrast_table
 from .evalues import with_evalues
 from .weights import WeightsResult
 
@@ -193,13 +193,7 @@ def weighted_cox(weights: WeightsResult, time: str, event: str, *, se: str = "st
     >>> weighted_cox(iptw(ps), "work_weeks", "returned").contrasts["contrast"].tolist()[0]
     'combined / physio'
     """
-    if not isinstance(weights, WeightsResult):
-        raise DataError(f"expected a WeightsResult from iptw(), not {type(weights).__name__}")
-    if se not in ("stacked", "known", "bootstrap"):
-        raise DataError(f"se must be 'stacked', 'known' or 'bootstrap', not {se!r}")
-    if adjust not in ADJUST:
-        raise DataError(f"adjust must be one of {list(ADJUST)}, not {adjust!r}")
-    ps = weights.ps
+    ps = check_weighted_call(weights, se, adjust)
     frame = ps.data
     problems = []
     for col in (time, event):

@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..analysis_set import change
 from ..errors import DataError
 from ..trial import Trial
 
@@ -106,9 +107,7 @@ def change_from_baseline(trial: Trial, outcome: str, visit: float, *, relative: 
                         f"be computed; these figures need the outcome measured at week 0 and at week {visit:g}")
     base = wide[0.0]
     out = pd.DataFrame({"arm": wide["arm"], "baseline": base.astype(float), "value": wide[visit].astype(float)})
-    out["change"] = out["value"] - out["baseline"]
-    if relative:
-        out["change"] = out["change"] / out["baseline"].where(out["baseline"] != 0)
+    out["change"] = change(out["value"], out["baseline"], relative=relative)   # the one rule
     return out.reset_index()
 
 

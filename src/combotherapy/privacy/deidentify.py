@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, Problem
-from .detect import _all_iso_dates, _as_text, _first_rows, _scan, check_identifiers, printable, safe_label
+from .detect import check_identifiers
 from .headers import _AGE_UNITS, AGE_TOP, HASH_CHARS, MIN_KEY_BYTES, MONTH_DATE, RESTRICTED_ZIP3, _tokens, roles
 from .patterns import contains
+from .scan import _all_iso_dates, _as_text, _first_rows, _scan, printable, safe_label
 
 #: words of a column name that announce free text (with multi-word values)
 _FREE_TEXT_WORDS = frozenset({"note", "notes", "comment", "comments", "text", "remark", "remarks", "narrative",

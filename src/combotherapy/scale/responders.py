@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import expit
 
+from ..analysis_set import change
 from ..arguments import DEFAULTS, check_reference
 from ..arms import contrast_pairs
 from ..errors import DataError, ModelError
@@ -27,7 +27,7 @@ from ..inference import Inference
 from ..instruments import Instrument
 from ..models import responders as _mem
 from ..models._covariates import Covariates, arm_design
-from ..models.proportions import wilson_ci
+from ..models.responder_measures import check_separation, contrast_table, pair_log_odds
 from ..trial import Trial
 from ._aggregates import Sql, check_arms, check_columns, engine_of, lit, qi
 from .table_one import default_instruments
@@ -77,7 +77,7 @@ def _classify_part(part: pd.DataFrame, outcome: str, v: float, sign: float, thre
     base, value = frame["baseline"], frame["value"]
     no_base = base.isna()
     no_value = value.isna() & ~no_base
-    improvement = sign * (value - base)
+    improvement = sign * change(value, base)
     cut = threshold * base if relative else pd.Series(float(threshold), index=frame.index)
     reached = improvement >= cut - _mem.TIE_TOLERANCE * np.maximum(1.0, cut.abs())
     zero_base = (base == 0) & relative
@@ -300,10 +300,7 @@ def _logistic_from_sums(engine: _Engine, arm_tab: pd.DataFrame) -> Any:
         eta = np.concatenate([beta[0] + eff + beta[k] * summ["lo"].to_numpy(float),
                               beta[0] + eff + beta[k] * summ["hi"].to_numpy(float)])
         mu = expit(eta)
-        if not converged or np.any(mu < _mem.SEPARATION_EPS) or np.any(mu > 1 - _mem.SEPARATION_EPS):
-            raise ModelError(f"responder status at this visit is perfectly predicted by arm and baseline '{outcome}'"
-                             " (separation), so the adjusted odds ratio does not exist; report the risk difference "
-                             "and risk ratio, or use a penalised (Firth) logistic model")
+        check_separation(converged, mu, outcome)
         # the design's names and reference grid (the baseline at its mean over the analysed subjects, or its two
         # values when it takes only two: the grid rule) from a small stand-in frame with those values
         n = float(summ["n"].sum())
@@ -312,21 +309,7 @@ def _logistic_from_sums(engine: _Engine, arm_tab: pd.DataFrame) -> Any:
         stand_in = pd.DataFrame({"arm": np.repeat(fit_arms, len(grid_values)),
                                  "baseline": np.tile(grid_values, k)})
         design = arm_design(stand_in, fit_arms, cov, ["baseline"])
-        pos = {a: j for j, a in enumerate(fit_arms)}
-        ok = [i for i, (a, b) in enumerate(pairs) if a in pos and b in pos]
-        C = np.zeros((len(ok), k + 1))
-        for r, i in enumerate(ok):
-            a, b = pairs[i]
-            if pos[a]:
-                C[r, pos[a]] += 1.0
-            if pos[b]:
-                C[r, pos[b]] -= 1.0
-        est = C @ beta
-        se = np.sqrt(np.einsum("ij,jk,ik->i", C, vcov, C))
-        rows.loc[ok, "log_estimate"] = est
-        rows.loc[ok, "se"] = se
-        rows.loc[ok, "statistic"] = est / se
-        rows.loc[ok, "p"] = 2 * stats.norm.sf(np.abs(est / se))
+        pair_log_odds(rows, pairs, fit_arms, beta, vcov)
         info.update(n=int(n), baseline_coef=float(beta[k]), baseline_se=float(np.sqrt(vcov[k, k])),
                     terms=list(design.names), coef=beta.tolist(),
                     inference=Inference(tuple(design.names), beta, vcov, np.inf, "z", design.grid, link="logit"))
@@ -452,34 +435,15 @@ def responders(data: Any, arms: Sequence[str], instruments: Mapping[str, Instrum
         present = [a for a in arm_order if by.loc[a].sum() > 0]
         by = by.loc[present]
         seen = counts.groupby("arm")["seen"].sum().reindex(present, fill_value=0).astype(int)
-        if seen.sum() == 0:
-            raise DataError(f"column '{outcome}': every value at week {v:g} is missing; nothing to analyse at this "
-                            f"visit (choose another visit: {[f'{x:g}' for x in visits if x > 0]})")
-        few = [f"'{a}' ({k})" for a, k in seen.items() if k < 2]
-        if few:
-            raise DataError(f"arms with fewer than 2 subjects with a '{outcome}' value at week {v:g}: "
-                            f"{', '.join(few)}; "
-                            "a comparison needs at least 2 observed per arm (choose another visit or check the data)")
         n = by.drop(columns=[_STATUSES[0], _STATUSES[1]]).sum(axis=1).to_numpy(int)
         x = by[_STATUSES[4]].to_numpy(int)
-        small = [f"'{a}' ({k})" for a, k in zip(present, n) if k < 2]
-        if small:
-            raise DataError(f"arms with fewer than 2 subjects analysable at week {v:g}: {', '.join(small)}; a "
-                            f"comparison needs at least 2 per arm (choose another visit or check the data)")
-        if len(present) < 2:
-            raise DataError(f"the trial has only one arm ({present}); responders are compared between arms")
-        lo, hi = wilson_ci(x, n, alpha)
-        arm_tab = pd.DataFrame({
-            "arm": pd.Series(present, dtype="str"), "n": n, "responders": x, "proportion": x / n, "ci_low": lo,
-            "ci_high": hi,
-            "missing_at_visit": (by[_STATUSES[2]] + by[_STATUSES[1]]).to_numpy(int),
-            "no_baseline": by[_STATUSES[0]].to_numpy(int),
-            "zero_baseline": by[_STATUSES[3]].to_numpy(int),
-        })[_mem.ARM_COLUMNS]
+        arm_tab = _mem.arm_table(present, seen, n, x, (by[_STATUSES[2]] + by[_STATUSES[1]]).to_numpy(int),
+                                 by[_STATUSES[0]].to_numpy(int), by[_STATUSES[3]].to_numpy(int), outcome=outcome,
+                                 v=v, visits=visits, alpha=alpha)
 
         pairs = contrast_pairs(present, check_reference(reference, present))
         cov = Covariates(pd.DataFrame(), [], [], [])
-        contrasts, logit, extra_notes, risks = _mem._contrast_table(
+        contrasts, logit, extra_notes, risks = contrast_table(
             arm_tab, None, pairs, alpha, adjust, outcome, cov, False, "delta", n_boot, None,
             logistic=_logistic_from_sums(engine, arm_tab))
         inference = logit.pop("inference", None)

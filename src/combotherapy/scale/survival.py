@@ -16,14 +16,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
 from ..arms import contrast_pairs
 from ..errors import DataError, ModelError
 from ..instruments import Instrument
 from ..models import survival as _mem
-from ..models.survival_estimators import km_from_counts, km_median, logrank_from_counts, rmst_by_arm
+from ..models.survival_estimators import km_from_counts, km_median, logrank_from_counts
 from ..results import Fitted
 from ._aggregates import Sql, check_arms, check_columns, engine_of, qi, schema
 from .table_one import default_instruments
@@ -326,27 +325,9 @@ def survival(data: Any, arms: Sequence[str], instruments: dict[str, Instrument] 
                  "out of core: fit ct.survival on the data in memory or on a documented, seeded subsample")
 
     largest = tab.groupby("group", observed=False)["time"].max()
-    tau_max = float(largest.min())
-    tau = tau_max if horizon is None else float(horizon)
-    if not tau > 0:
-        raise DataError(f"horizon must be a positive time, not {horizon!r}")
-    if tau > tau_max:
-        raise DataError(f"horizon {tau:g} is beyond the follow-up of arm '{largest.idxmin()}' (its largest time "
-                        f"in '{time}' is {tau_max:g}): the area under its curve is not estimable up to {tau:g}. "
-                        f"Use a horizon <= {tau_max:g}.")
-    grid = pd.DataFrame({"arm": present})
-    r = rmst_by_arm(curves, tau)
-    z = stats.norm.isf(alpha / 2)
-    se = np.sqrt(r["var"].to_numpy())
-    rmst = pd.DataFrame({"arm": r["arm"], "horizon": tau, "estimate": r["estimate"], "se": se,
-                         "ci_low": r["estimate"] - z * se, "ci_high": r["estimate"] + z * se})
-    m, v = r["estimate"].to_numpy(), r["var"].to_numpy()
-    rmst_contrasts = _mem._rmst_compare(grid, m, v, reference, adjust, alpha)
-    rmst_ratios = _mem._as_ratio(_mem._rmst_compare(grid, np.log(m), v / m ** 2, reference, adjust, alpha))
-    if (v == 0).any():
-        notes.append(f"arm(s) {[arm for arm, x in zip(present, v) if x == 0]} have no events up to the horizon: "
-                     "their RMST is the horizon with variance 0; a contrast between two such arms is exactly known "
-                     "(se 0) and has no test")
+    tau, rmst, rmst_contrasts, rmst_ratios, rmst_notes = _mem.rmst_tables(curves, largest, present, horizon, time,
+                                                                          reference, adjust, alpha)
+    notes += rmst_notes
     for col, what in (("n", "without follow-up (time and event missing)"),
                       ("n_stratum", f"without a value of the strata ({', '.join(strata_cols)})")):
         if len(none) and col in none.columns and none[col].sum() > 0:
@@ -358,14 +339,7 @@ def survival(data: Any, arms: Sequence[str], instruments: dict[str, Instrument] 
                      "and RMST are unadjusted")
 
     better = inst_map.get(event)
-    meaning = ("sooner in the first arm of the contrast" + (" (better: the event is desirable)"
-               if better is not None and better.better == "higher" else ""))
-    notes += [
-        f"hazard ratio > 1: the event ('{event}') comes {meaning}",
-        "median CI: where the log-transformed pointwise band crosses 0.5 (R survfit's default conf.type = 'log')",
-        f"RMST horizon {tau:g}" + (" (default: the smallest of the arms' largest follow-up times)"
-                                   if horizon is None else ""),
-    ]
+    notes += _mem.event_notes(better, event, tau, horizon)
     excluded = pd.DataFrame({"subject": pd.Series([], dtype="str"), "arm": pd.Series([], dtype="str"),
                              "reason": pd.Series([], dtype="str")})
     visits = _visits(engine)

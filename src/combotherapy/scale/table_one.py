@@ -16,9 +16,9 @@ import pandas as pd
 
 from ..errors import DataError, ProblemCollector
 from ..instruments import Instrument, instrument_for
-from ..table_one.format import TableOne, _notes
+from ..table_one.format import TableOne
 from ..table_one.select import _label, _names, _select, check_options_for_arms
-from ..table_one.stats import _Builder, _Var
+from ..table_one.stats import _Builder, _Var, assemble
 from ..trial import KEY_COLUMNS
 from ._aggregates import Sql, check_arms, check_columns, engine_of, enum_levels, qi, schema
 
@@ -508,24 +508,8 @@ def _describe(engine: _Engine, data: Any, names: list[str], source: dict[str, st
     cat = engine.categorical_counts(cat_names, arms_present, enums)
     builder = _AggBuilder(cont, cat, arms_present, n_arm, ref, reference, alpha, suppress_below, digits)
 
-    variables = []
-    for name in names:
-        label = _label(shim, name, labels)  # type: ignore[arg-type]
-        if kinds[name] == "continuous":
-            sk = skew[name]
-            median = name in nonn_set or (skew_threshold is not None and np.isfinite(sk) and abs(sk) > skew_threshold)
-            var = _Var(name, label, "continuous", "median" if median else "mean", source[name], sk)
-            builder.continuous(var)
-        else:
-            var = _Var(name, label, "categorical", "n (%)", source[name])
-            builder.categorical(var)
-        variables.append(var)
-    var_frame = pd.DataFrame([v.__dict__ for v in variables],
-                             columns=["name", "label", "kind", "display", "source", "skewness"])
-    var_frame = var_frame.rename(columns={"name": "variable"})
-    notes = _notes(variables, ref, arms_present, reference, alpha, suppress_below, skew_threshold, builder) \
-        + notes_default
-    return TableOne(table=builder.display(), numbers=builder.tidy(), smd=builder.smd_frame(),
-                    differences=builder.diff_frame(), variables=var_frame, n=n_arm, notes=notes,
-                    reference=reference, alpha=alpha, suppress_below=suppress_below)
+    return assemble(builder, names, kinds, source, lambda name: _label(shim, name, labels),  # type: ignore[arg-type]
+                    lambda name: skew[name], nonn_set, skew_threshold, ref=ref, arms=arms_present,
+                    reference=reference, alpha=alpha, suppress_below=suppress_below, n_arm=n_arm,
+                    notes_default=notes_default)
 

@@ -276,21 +276,33 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
     ref = reference if reference is not None else arms[0]
     n_arm = pd.Series([int(counts[a]) for a in arms], index=arms, name="n")
     builder = _Builder(frame, arms, n_arm, ref, reference, alpha, suppress_below, digits)
+    return assemble(builder, names, kinds, source, lambda name: _label(trial, name, labels),
+                    lambda name: float(frame[name].astype(float).skew()), nonn_set, skew_threshold, ref=ref,
+                    arms=arms, reference=reference, alpha=alpha, suppress_below=suppress_below, n_arm=n_arm,
+                    notes_default=notes_default)
 
+
+def assemble(builder, names: Sequence[str], kinds: Mapping[str, str], source: Mapping[str, str], label_of,
+             skew_of, nonnormal: set, skew_threshold: float | None, *, ref: str, arms: list[str],
+             reference: str | None, alpha: float, suppress_below: int | None, n_arm: pd.Series,
+             notes_default: list[str]) -> TableOne:
+    """The variables' rows (a continuous variable as median when named in ``nonnormal`` or skewed beyond
+    ``skew_threshold``, else mean), the notes and the :class:`TableOne`; ``builder`` computes the numbers (from
+    the baseline frame, or from aggregates out of core), ``label_of``/``skew_of`` give a variable's label and
+    skewness."""
     variables = []
     for name in names:
-        label = _label(trial, name, labels)
+        label = label_of(name)
         if kinds[name] == "continuous":
-            skew = float(frame[name].astype(float).skew())
-            median = name in nonn_set or (skew_threshold is not None and np.isfinite(skew)
-                                          and abs(skew) > skew_threshold)
+            skew = skew_of(name)
+            median = name in nonnormal or (skew_threshold is not None and np.isfinite(skew)
+                                           and abs(skew) > skew_threshold)
             var = _Var(name, label, "continuous", "median" if median else "mean", source[name], skew)
             builder.continuous(var)
         else:
             var = _Var(name, label, "categorical", "n (%)", source[name])
             builder.categorical(var)
         variables.append(var)
-
     var_frame = pd.DataFrame([v.__dict__ for v in variables],
                              columns=["name", "label", "kind", "display", "source", "skewness"])
     var_frame = var_frame.rename(columns={"name": "variable"})
@@ -300,10 +312,6 @@ def table_one(trial: Trial, covariates: str | Sequence[str] | None = None, *,
                     reference=reference, alpha=alpha, suppress_below=suppress_below)
 
 
-
-# --------------------------------------------------------------------------------------------
-# assembling the numbers and the display
-# --------------------------------------------------------------------------------------------
 class _Builder:
     """Accumulates tidy numbers and display rows variable by variable."""
 

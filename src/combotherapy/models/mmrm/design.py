@@ -207,6 +207,29 @@ def _nothing_to_analyse(outcome: str, reason: np.ndarray, reason_text: list[str]
             "that is missing, or check the column mapping)")
 
 
+def check_cells(cells: np.ndarray, arms: Sequence[str], visits: Sequence[float], outcome: str) -> None:
+    """Observations per arm (rows) and visit (columns): a DataError naming the empty cells, where the arm-by-visit
+    effect cannot be estimated (in memory and out of core)."""
+    empty = np.argwhere(cells == 0)
+    if len(empty):
+        where = ", ".join(f"arm '{arms[i]}' at visit {visits[j]:g}" for i, j in empty[:10])
+        raise DataError(f"column '{outcome}': no observation for {where}; the arm-by-visit effect cannot be "
+                        "estimated there. Remove that visit from the analysis (filter the trial's data) or pool it "
+                        "with a neighbouring visit")
+
+
+def check_covariate_columns(covariates: Sequence[str], columns: Sequence[str], outcome: str) -> None:
+    """Every covariate a column of the trial and not part of the model (subject, arm, visit, the outcome); one
+    DataError listing every problem (in memory and out of core)."""
+    problems = ProblemCollector()
+    for c in covariates:
+        if c not in columns:
+            problems.add(c, f"covariate '{c}' is not a column of the trial; its columns are {list(columns)}")
+        elif c in ("subject", "arm", "visit", outcome):
+            problems.add(c, "is part of the model already; do not list it as a covariate")
+    problems.raise_if_any()
+
+
 def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = True) -> MMRMData:
     """Subject-level arrays and design for ``outcome ~ arm * visit [+ baseline * visit] + covariates``.
 
@@ -227,13 +250,7 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     if terms:
         covariates = list(dict.fromkeys(plain + [v for v in formula_variables(terms, list(df.columns))
                                                  if v not in plain]))
-    problems = ProblemCollector()
-    for c in covariates:
-        if c not in df.columns:
-            problems.add(c, f"covariate '{c}' is not a column of the trial; its columns are {list(df.columns)}")
-        elif c in ("subject", "arm", "visit", outcome):
-            problems.add(c, "is part of the model already; do not list it as a covariate")
-    problems.raise_if_any()
+    check_covariate_columns(covariates, list(df.columns), outcome)
 
     scodes, subj_ids, first_row = _subject_codes(df["subject"])
     n_all = len(subj_ids)
@@ -248,6 +265,7 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
         key = scodes.astype(np.int64) * len(vuniq) + vcodes
         dup = np.bincount(key)[key] > 1          # O(rows), no sort: key < subjects x distinct visits
         if dup.any():
+            problems = ProblemCollector()
             problems.add("visit", "the same subject has this visit more than once; each subject must have at most "
                          "one row per visit (aggregate or remove the repeated rows)", np.flatnonzero(dup))
             problems.raise_if_any()
@@ -315,12 +333,7 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     observed = ~np.isnan(Y)
     cells = np.column_stack([np.bincount(arm_codes, weights=observed[:, a], minlength=A)  # loop over visits
                              for a in range(k)])
-    empty = np.argwhere(cells == 0)
-    if len(empty):
-        where = ", ".join(f"arm '{arms[i]}' at visit {visits[j]:g}" for i, j in empty[:10])
-        raise DataError(f"column '{outcome}': no observation for {where}; the arm-by-visit effect cannot be "
-                        "estimated there. Remove that visit from the analysis (filter the trial's data) or pool it "
-                        "with a neighbouring visit")
+    check_cells(cells, arms, visits, outcome)
 
     # subject-level features: 1, arm dummies, baseline, covariates
     feats = [np.ones(n)]

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ...errors import DataError, ModelError, ProblemCollector
-from .design import MMRMData, design_columns, design_maps
+from ...errors import DataError, ModelError
+from .design import MMRMData, check_cells, check_covariate_columns, design_columns, design_maps
 from .reml import PatternStats
 
 __all__ = ["build_lazy", "LazyMMRMData"]
@@ -59,13 +59,7 @@ def build_lazy(lazy, outcome: str, covariates: Sequence[str] = (), baseline: boo
         raise ModelError(f"covariate terms {terms} need rows on a lazy trial: the out-of-core MMRM takes column names "
                          "(numeric columns linear, others as factors). Nothing was subsampled; fit such terms on "
                          "trial.collect() or trial.sample(n, seed=...)", kind="needs rows")
-    problems = ProblemCollector()
-    for c in covariates:
-        if c not in lazy.columns:
-            problems.add(c, f"covariate '{c}' is not a column of the trial; its columns are {list(lazy.columns)}")
-        elif c in ("subject", "arm", "visit", outcome):
-            problems.add(c, "is part of the model already; do not list it as a covariate")
-    problems.raise_if_any()
+    check_covariate_columns(covariates, list(lazy.columns), outcome)
 
     post = [v for v in lazy.visits if v > 0]
     ys = [f"y{j + 1}" for j in range(len(post))]
@@ -152,12 +146,7 @@ def build_lazy(lazy, outcome: str, covariates: Sequence[str] = (), baseline: boo
     # observations per arm and visit, from the pattern counts of the arm dummies
     per_arm = np.stack([cnt - ZZ[:, 0, arm_feat].sum(axis=1), *[ZZ[:, 0, f] for f in arm_feat]], axis=1)  # (P, A)
     cells = per_arm.T @ mask.astype(float)
-    empty = np.argwhere(cells == 0)
-    if len(empty):
-        where = ", ".join(f"arm '{arms[i]}' at visit {visits[j]:g}" for i, j in empty[:10])
-        raise DataError(f"column '{outcome}': no observation for {where}; the arm-by-visit effect cannot be "
-                        "estimated there. Remove that visit from the analysis (filter the trial's data) or pool it "
-                        "with a neighbouring visit")
+    check_cells(cells, arms, visits, outcome)
     cols = design_columns(arms, visits, arm_feat, base_feat, numeric, factors)
     M = design_maps(k, q, cols)
     n_obs_p = mask.sum(axis=1).astype(float)
