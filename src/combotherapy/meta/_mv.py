@@ -88,6 +88,8 @@ class Evaluation:
 
     ll_ml: float
     ll_reml: float
+    rss: float
+    logdet: float
     beta: np.ndarray
     vb: np.ndarray
     score_ml: np.ndarray
@@ -134,7 +136,7 @@ def evaluate(classes: list[SizeClass], sigma2: np.ndarray, logdet_xtx: float, de
     sign, ld_xtwx = np.linalg.slogdet(xtwx)
     ll_ml = -0.5 * k * _LOG2PI - 0.5 * logdet - 0.5 * rss
     ll_reml = -0.5 * (k - p) * _LOG2PI + 0.5 * logdet_xtx - 0.5 * logdet - 0.5 * ld_xtwx - 0.5 * rss
-    out = Evaluation(ll_ml, ll_reml, beta, C, np.zeros(c), np.zeros(c), np.zeros((c, c)), np.zeros((c, c)))
+    out = Evaluation(ll_ml, ll_reml, rss, logdet, beta, C, np.zeros(c), np.zeros(c), np.zeros((c, c)), np.zeros((c, c)))
     if not derivatives or c == 0:
         return out
     tr_me = np.zeros(c)            # tr(M^-1 E_j)
@@ -163,7 +165,7 @@ def evaluate(classes: list[SizeClass], sigma2: np.ndarray, logdet_xtx: float, de
 
 
 def maximise(classes: list[SizeClass], free: np.ndarray, fixed_values: np.ndarray, start: np.ndarray, reml: bool,
-             logdet_xtx: float, *, tol: float = 1e-11, maxiter: int = 500) -> tuple[np.ndarray, Evaluation, int]:
+             logdet_xtx: float, *, tol: float = 1e-12, maxiter: int = 500) -> tuple[np.ndarray, Evaluation, int]:
     """(RE)ML estimates of the variance components by Fisher scoring, projected onto ``sigma2 >= 0``.
 
     ``free`` marks the components to estimate (the others stay at ``fixed_values``). A step that lowers the

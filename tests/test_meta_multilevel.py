@@ -1,0 +1,119 @@
+"""Multilevel / multivariate meta-analysis against metafor 3.8-1 rma.mv (tests/reference/meta_multilevel.R)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import combotherapy as ct
+from combotherapy import meta
+
+ROOT = Path(__file__).parents[1]
+DS = ROOT / "src/combotherapy/datasets"
+REF = json.loads((ROOT / "tests/reference/meta_multilevel.json").read_text())
+
+
+def _read(name):
+    return pd.read_csv(DS / f"metafor_dat_{name}/dat_{name}.csv")
+
+
+@pytest.fixture(scope="module")
+def kon():
+    d = _read("konstantopoulos2011")
+    return d.assign(year_c=d["year"] - 1990)   # the reference's I(year - 1990)
+
+
+@pytest.fixture(scope="module")
+def ass():
+    return _read("assink2016")
+
+
+@pytest.fixture(scope="module")
+def ber():
+    return _read("berkey1998")
+
+
+def vcalc(d, rho):
+    """metafor's vcalc(vi, cluster=study, obs=esid, rho=rho): rho sqrt(vi vj) within a study (written out)."""
+    same = d["study"].to_numpy()[:, None] == d["study"].to_numpy()[None, :]
+    s = np.sqrt(d["vi"].to_numpy())
+    V = np.where(same, rho * np.outer(s, s), 0.0)
+    np.fill_diagonal(V, d["vi"].to_numpy())
+    return V
+
+
+def berkey_blocks(d):
+    """The 2 x 2 sampling covariance of each trial's two outcomes, in row order (metafor's bldiag)."""
+    return [d.loc[d["trial"] == t, ["v1i", "v2i"]].to_numpy() for t in d["trial"].unique()]
+
+
+def _cases(kon, ass, ber):
+    out = {}
+    for m in ("REML", "ML"):
+        out[f"kon_{m}"] = lambda m=m: meta.rma_mv(kon, random=["district", "school"], method=m)
+        out[f"kon_year_{m}"] = lambda m=m: meta.rma_mv(kon, random="~ 1 | district/school", mods=["year_c"], method=m)
+        out[f"ass_{m}"] = lambda m=m: meta.rma_mv(ass, random=["study", "esid"], method=m)
+        out[f"ass_deltype_{m}"] = lambda m=m: meta.rma_mv(ass, random=["study", "esid"], mods=["deltype"], method=m)
+    out["kon_year_REML_t"] = lambda: meta.rma_mv(kon, random=["district", "school"], mods=["year_c"], test="t")
+    out["kon_year_REML_t_contain"] = lambda: meta.rma_mv(kon, random=["district", "school"], mods=["year_c"],
+                                                         test="t", dfs="contain")
+    out["ass_deltype_REML_t_contain"] = lambda: meta.rma_mv(ass, random=["study", "esid"], mods=["deltype"],
+                                                            test="t", dfs="contain")
+    V = vcalc(ass, REF["assink_V_rho"])
+    out["ass_V_REML"] = lambda: meta.rma_mv(ass, V=V, random=["study", "esid"])
+    out["ass_V_deltype_ML"] = lambda: meta.rma_mv(ass, V=V, random=["study", "esid"], mods=["deltype"], method="ML")
+    for m in ("REML", "ML"):
+        out[f"ber_{m}"] = lambda m=m: meta.rma_mv(ber, V=berkey_blocks(ber), random=["trial"], mods=["outcome"],
+                                                  intercept=False, method=m)
+    return out
+
+
+CASES = list(REF["fits"])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_rma_mv_matches_metafor(case, kon, ass, ber):
+    ref = REF["fits"][case]
+    res = _cases(kon, ass, ber)[case]()
+    e = res.estimates
+    for col, key in (("estimate", "b"), ("se", "se"), ("statistic", "zval"), ("ci_low", "ci_lb"),
+                     ("ci_high", "ci_ub")):
+        np.testing.assert_allclose(e[col], np.atleast_1d(ref[key]), rtol=0, atol=1e-6, err_msg=f"{case} {col}")
+    np.testing.assert_allclose(e["p"], np.atleast_1d(ref["pval"]), rtol=1e-5, atol=1e-9, err_msg=case)
+    if ref["ddf"] is not None:
+        np.testing.assert_array_equal(e["df"], np.atleast_1d(ref["ddf"]))
+    vc = res.variance_components
+    np.testing.assert_allclose(vc["sigma2"], np.atleast_1d(ref["sigma2"]), rtol=0, atol=1e-5, err_msg=case)
+    assert vc["levels"].tolist() == list(np.atleast_1d(ref["nlevels"]))
+    h = res.heterogeneity.iloc[0]
+    np.testing.assert_allclose(h["QE"], ref["QE"], rtol=1e-10, err_msg=case)
+    np.testing.assert_allclose(h["QE_p"], ref["QEp"], rtol=1e-6, atol=1e-300, err_msg=case)
+    f = res.fit.iloc[0]
+    for col, key in (("logLik", "ll"), ("deviance", "dev"), ("AIC", "AIC"), ("BIC", "BIC"), ("AICc", "AICc")):
+        np.testing.assert_allclose(f[col], ref[key], rtol=0, atol=1e-6, err_msg=f"{case} {col}")
+    np.testing.assert_allclose([res.ll_ml, res.ll_reml], [ref["ll_ML"], ref["ll_REML"]], rtol=0, atol=1e-6)
+    if len(res.moderators):
+        mod = res.moderators.iloc[0]
+        np.testing.assert_allclose(mod["statistic"], ref["QM"], rtol=1e-6, err_msg=case)
+        np.testing.assert_allclose(mod["p"], ref["QMp"], rtol=1e-5, atol=1e-12, err_msg=case)
+        assert mod["df"] == ref["QMdf"][0]
+
+
+@pytest.mark.parametrize("case", list(REF["lrt"]))
+def test_likelihood_ratio_test_matches_metafor_anova(case, kon, ass):
+    ref = REF["lrt"][case]
+    if case.startswith("kon"):
+        full = meta.rma_mv(kon, random=["district", "school"])
+        j = 0 if case.endswith("district") else 1
+    else:
+        full = meta.rma_mv(ass, random=["study", "esid"], method="ML")
+        j = 1
+    out = full.test_component(j)
+    red = out.iloc[1]
+    np.testing.assert_allclose(red["LRT"], ref["LRT"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(red["p"], ref["pval"], rtol=1e-5)
+    np.testing.assert_allclose(out["logLik"], [ref["ll_full"], ref["ll_reduced"]], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(out["AIC"], [ref["AIC_full"], ref["AIC_reduced"]], rtol=0, atol=1e-6)
+    assert out["parameters"].tolist() == [ref["df_full"], ref["df_reduced"]]
