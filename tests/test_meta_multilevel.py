@@ -117,3 +117,78 @@ def test_likelihood_ratio_test_matches_metafor_anova(case, kon, ass):
     np.testing.assert_allclose(out["logLik"], [ref["ll_full"], ref["ll_reduced"]], rtol=0, atol=1e-6)
     np.testing.assert_allclose(out["AIC"], [ref["AIC_full"], ref["AIC_reduced"]], rtol=0, atol=1e-6)
     assert out["parameters"].tolist() == [ref["df_full"], ref["df_reduced"]]
+
+
+def test_one_level_is_the_random_effects_model(kon):
+    """With one level holding every row and independent errors, rma.mv is rma.uni (REML and ML)."""
+    for m in ("REML", "ML"):
+        mv = meta.rma_mv(kon, random=["study"], mods=["year_c"], method=m)
+        uni = meta.rma(kon, mods=["year_c"], method=m)
+        np.testing.assert_allclose(mv.b, uni.b, rtol=0, atol=1e-8)
+        np.testing.assert_allclose(mv.estimates["se"], uni.estimates["se"], rtol=0, atol=1e-8)
+        np.testing.assert_allclose(mv.sigma2[0], uni.tau2, rtol=0, atol=1e-8)
+        np.testing.assert_allclose(mv.heterogeneity["QE"].iloc[0], uni.heterogeneity["Q"].iloc[0], rtol=1e-10)
+
+
+def test_block_list_equals_full_matrix_and_row_order_does_not_matter(ber):
+    blocks = berkey_blocks(ber)
+    full = np.zeros((10, 10))
+    for i, b in enumerate(blocks):
+        full[2 * i:2 * i + 2, 2 * i:2 * i + 2] = b
+    a = meta.rma_mv(ber, V=blocks, random=["trial"], mods=["outcome"], intercept=False)
+    b = meta.rma_mv(ber, V=full, random=["trial"], mods=["outcome"], intercept=False)
+    perm = np.random.default_rng(1).permutation(10)
+    c = meta.rma_mv(ber.iloc[perm], V=full[np.ix_(perm, perm)], random=["trial"], mods=["outcome"], intercept=False)
+    for r in (b, c):
+        np.testing.assert_allclose(r.b, a.b, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.sigma2, a.sigma2, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.loglik, a.loglik, rtol=0, atol=1e-10)
+
+
+def test_contrast_and_test_use_the_shared_engine(ass):
+    res = meta.rma_mv(ass, random=["study", "esid"], mods=["deltype"], test="t", dfs="contain")
+    out = res.test([[0, 1, -1]], "overt - covert")
+    # independent computation of the same contrast; df: the smallest of the two coefficients' (metafor's rule)
+    L = np.array([0, 1, -1.0])
+    est, se = L @ res.b, np.sqrt(L @ res.vb @ L)
+    row = out.iloc[0]
+    assert list(out.columns[:4]) == ["contrast", "estimate", "se", "df"]
+    np.testing.assert_allclose([row["estimate"], row["se"], row["df"]], [est, se, 97.0], rtol=1e-12)
+    from scipy import stats
+    np.testing.assert_allclose(row["p"], 2 * stats.t.sf(abs(est / se), 97), rtol=1e-10)
+    assert res.coefficients is res.estimates
+    assert "moderators" in res.tables and "moderators" not in meta.rma_mv(ass, random=["study", "esid"]).tables
+    assert res.to_json()["tables"]["variance_components"][0]["component"] == "study"
+
+
+def test_bad_input_is_named(kon):
+    bad = kon.copy()
+    bad.loc[[3, 7], "school"] = np.nan
+    with pytest.raises(ct.DataError) as e:
+        meta.rma_mv(bad, random=["district", "school"])
+    assert e.value.problems[0].column == "school" and e.value.problems[0].rows == (3, 7)
+    bad = kon.assign(vi=kon["vi"].where(kon.index != 5, 0.0))
+    with pytest.raises(ct.DataError, match="positive sampling variance") as e:
+        meta.rma_mv(bad, random=["district", "school"], study="study")
+    assert e.value.problems[0].rows == (5,) and "[study 6]" in str(e.value)
+
+
+def test_non_positive_definite_V_names_the_studies(ber):
+    blocks = berkey_blocks(ber)
+    blocks[2] = np.array([[0.0021, 0.01], [0.01, 0.0014]])   # trial 3: covariance larger than the variances allow
+    with pytest.raises(ct.DataError, match="not positive definite") as e:
+        meta.rma_mv(ber, V=blocks, random=["trial"], mods=["outcome"], intercept=False, study="author")
+    assert e.value.problems[0].rows == (4, 5) and "study Knowles et al." in str(e.value)
+    with pytest.raises(ct.DataError, match="10 x 10"):
+        meta.rma_mv(ber, V=np.eye(9), random=["trial"])
+
+
+def test_more_components_than_levels_is_a_model_error(kon):
+    with pytest.raises(ct.ModelError, match="cannot be told apart") as e:
+        meta.rma_mv(kon, random=["study", "school"])          # one school per study: two names for one level
+    assert e.value.kind == "not identifiable"
+    with pytest.raises(ct.ModelError, match="single group"):
+        meta.rma_mv(kon.assign(one=1), random=["one", "study"])
+    small = kon.iloc[2:6]
+    with pytest.raises(ct.ModelError, match="4 effect sizes cannot estimate"):
+        meta.rma_mv(small, random=["district", "school"], mods=["year_c"])

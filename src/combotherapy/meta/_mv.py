@@ -128,7 +128,7 @@ def evaluate(classes: list[SizeClass], sigma2: np.ndarray, logdet_xtx: float, de
     beta = C @ xtwy
     rss = 0.0
     pys = []
-    for cl, (Minv, A) in zip(classes, parts, strict=True):
+    for cl, (Minv, _A) in zip(classes, parts, strict=True):
         r = cl.y - cl.X @ beta
         py = np.einsum("brs,bs->br", Minv, r)
         rss += float(np.sum(r * py))

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..arguments import DEFAULTS
 from ..errors import DataError, ModelError, ProblemCollector
 from ..results import Result
 from . import _mv
@@ -54,6 +55,8 @@ class RMAMVResult(Result):
         self.ll_ml, self.ll_reml, self.ll_qe = ll_ml, ll_reml, ll_qe
         self._data_args = data_args
         self.coefficients = self.estimates
+        if self.moderators.empty:   # no moderators: no omnibus test to show
+            self.tables = tuple(t for t in type(self).tables if t != "moderators")
 
     @property
     def k(self) -> int:
@@ -79,7 +82,8 @@ class RMAMVResult(Result):
         used = np.flatnonzero(row != 0)
         return float(np.min(self.ddf[used])) if len(used) else float(np.min(self.ddf))
 
-    def contrast(self, C, labels, *, adjust: str = "none", side: str = "two-sided") -> pd.DataFrame:
+    def contrast(self, C, labels, *, adjust: str = "none", side: str = "two-sided", alpha: float | None = None
+                 ) -> pd.DataFrame:
         """Linear combinations ``C @ beta`` of the coefficients through the package's one contrast engine
         (:func:`combotherapy.inference.engine.test_linear`).
 
@@ -90,6 +94,8 @@ class RMAMVResult(Result):
         labels : sequence of str
         adjust, side
             As :func:`combotherapy.inference.engine.test_linear`.
+        alpha : float, optional
+            1 - confidence level (default: the fit's ``level``).
 
         Returns
         -------
@@ -110,10 +116,12 @@ class RMAMVResult(Result):
 
         C = np.atleast_2d(np.asarray(C, dtype=float))
         df = np.inf if self.test_kind == "z" else self._df
-        return test_linear(C, self.b, self.vb, df, list(labels), adjust=adjust, alpha=1 - self.level, side=side)
+        alpha = 1 - self.level if alpha is None else alpha
+        return test_linear(C, self.b, self.vb, df, list(labels), adjust=adjust, alpha=alpha, side=side)
 
-    def test(self, L, labels=None, *, visit=None, adjust: str = "none", alpha: float | None = None,
-             side: str = "two-sided", scale: str = "response") -> pd.DataFrame:
+    def test(self, L, labels=None, *, visit: float | None = None, adjust: str = DEFAULTS["adjust"],
+             alpha: float = DEFAULTS["alpha"], side: str = DEFAULTS["side"], scale: str = "response"
+             ) -> pd.DataFrame:
         """Test linear combinations given as rows on the coefficients (the shared interface's ``test``).
 
         ``visit`` and ``scale`` do not apply to a meta-analysis (there are no arms or visits) and must be left
@@ -125,8 +133,7 @@ class RMAMVResult(Result):
         C = np.atleast_2d(np.asarray(L, dtype=float))
         labels = [labels] if isinstance(labels, str) else (list(labels) if labels is not None else
                                                            [f"L{i + 1}" for i in range(len(C))])
-        out = self.contrast(C, labels, adjust=adjust, side=side)
-        return out
+        return self.contrast(C, labels, adjust=adjust, side=side, alpha=alpha)
 
     def test_component(self, component: int | str) -> pd.DataFrame:
         """Likelihood-ratio test of one variance component: the model refitted with it fixed at 0.
@@ -149,6 +156,14 @@ class RMAMVResult(Result):
         fixed[j] = 0.0
         args["sigma2"] = fixed
         return lrt(self, _fit(**args))
+
+
+def _named(labels: np.ndarray | None, rows) -> str:
+    """`` [studies A, B]`` for a message (publication labels, not patient identifiers); empty without labels."""
+    if labels is None:
+        return ""
+    names = list(dict.fromkeys(map(str, labels[rows])))
+    return f" [stud{'y' if len(names) == 1 else 'ies'} {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}]"
 
 
 def _parse_random(random) -> list[str]:
@@ -183,9 +198,9 @@ def _design(data: pd.DataFrame, mods, intercept: bool, labels) -> tuple[np.ndarr
     X = np.column_stack(cols)
     bad = ~np.isfinite(X).all(axis=1) | data[list(mods)].isna().any(axis=1).to_numpy()
     if bad.any():
-        raise DataError(f"moderators missing for rows {', '.join(map(str, np.flatnonzero(bad)[:10] + 1))} (studies "
-                        f"{', '.join(map(str, labels[bad][:10]))}): give a value for every row or leave those rows "
-                        "out explicitly", kind="missing moderator")
+        raise DataError(f"moderators missing for rows {', '.join(map(str, np.flatnonzero(bad)[:10] + 1))}"
+                        f"{_named(labels, bad)}: give a value for every row or leave those rows out explicitly",
+                        kind="missing moderator")
     if intercept:
         X, names = np.column_stack([np.ones(n), X]), ["intercept", *names]
     if np.linalg.matrix_rank(X) < X.shape[1]:
@@ -204,12 +219,12 @@ def _sampling(data, yi, vi, V, labels) -> tuple[np.ndarray, np.ndarray]:
     y = pd.to_numeric(data[yi], errors="coerce").to_numpy(dtype=float)
     bad_y = np.flatnonzero(~np.isfinite(y))
     if len(bad_y):
-        p.add(yi, f"is missing or not finite [studies {', '.join(map(str, labels[bad_y][:5]))}]", bad_y)
+        p.add(yi, f"is missing or not finite{_named(labels, bad_y)}", bad_y)
     if V is None:
         v = pd.to_numeric(data[vi], errors="coerce").to_numpy(dtype=float)
         bad = np.flatnonzero(~(np.isfinite(v) & (v > 0)))
         if len(bad):
-            p.add(vi, f"is not a positive sampling variance [studies {', '.join(map(str, labels[bad][:5]))}]", bad)
+            p.add(vi, f"is not a positive sampling variance{_named(labels, bad)}", bad)
         p.raise_if_any(message="rma_mv(): every row needs a finite effect size and a positive sampling variance.")
         return y, v
     if isinstance(V, (list, tuple)):
@@ -229,11 +244,10 @@ def _sampling(data, yi, vi, V, labels) -> tuple[np.ndarray, np.ndarray]:
     d = np.diag(Vm)
     bad = np.flatnonzero(~(np.isfinite(d) & (d > 0)) | ~np.isfinite(Vm).all(axis=1))
     if len(bad):
-        p.add("V", f"the sampling variance (diagonal of V) is not positive and finite [studies "
-                   f"{', '.join(map(str, labels[bad][:5]))}]", bad)
+        p.add("V", f"the sampling variance (diagonal of V) is not positive and finite{_named(labels, bad)}", bad)
     asym = np.flatnonzero(np.any(np.abs(Vm - Vm.T) > 1e-10 * np.max(np.abs(d)), axis=1))
     if len(asym):
-        p.add("V", f"V is not symmetric [studies {', '.join(map(str, labels[asym][:5]))}]", asym)
+        p.add("V", f"V is not symmetric{_named(labels, asym)}", asym)
     p.raise_if_any(message="rma_mv(): every row needs a finite effect size and a valid sampling covariance.")
     return y, (Vm + Vm.T) / 2
 
@@ -251,8 +265,7 @@ def _check_pd(V: np.ndarray, classes: list[_mv.SizeClass], labels) -> None:
     if bad_rows:
         rows = np.sort(np.concatenate(bad_rows))
         p = ProblemCollector()
-        p.add("V", f"the sampling covariance of these rows is not positive definite [studies "
-                   f"{', '.join(dict.fromkeys(map(str, labels[rows])))}]", rows)
+        p.add("V", f"the sampling covariance of these rows is not positive definite{_named(labels, rows)}", rows)
         p.raise_if_any(message="rma_mv(): V must be positive definite (correlations within [-1, 1] and consistent).")
 
 
@@ -265,7 +278,7 @@ def _grouping(data, random, labels) -> tuple[np.ndarray, list[str], np.ndarray]:
     for c in random:
         miss = np.flatnonzero(data[c].isna().to_numpy())
         if len(miss):
-            p.add(c, f"the grouping value is missing [studies {', '.join(map(str, labels[miss][:5]))}]", miss)
+            p.add(c, f"the grouping value is missing{_named(labels, miss)}", miss)
     p.raise_if_any(message="rma_mv(): every row needs a value in each grouping column of random=.")
     codes = np.array([data.groupby(random[:j + 1], sort=True, dropna=False).ngroup().to_numpy()
                       for j in range(len(random))], dtype=np.int64).reshape(len(random), len(data))
@@ -370,9 +383,11 @@ def _fit(*, data, yi, vi, V, random, mods, intercept, sigma2, method, test, dfs,
         raise ValueError("give the effect-size table as a DataFrame (data=)")
     data = data.reset_index(drop=True)
     random = _parse_random(random)
-    label_col = study if study is not None else (random[-1] if random else None)
+    label_col = study if study is not None else "study"
+    if study is not None and study not in data.columns:
+        raise DataError(f"study={study!r} is not a column of the data", kind="missing column", column=study)
     labels = (data[label_col].astype(str).to_numpy(dtype=object) if label_col in data.columns
-              else np.array([f"row {i + 1}" for i in range(len(data))], dtype=object))
+              else None)
     y, Vs = _sampling(data, yi, vi, V, labels)
     groups, names, levels = _grouping(data, random, labels)
     c, k = len(random), len(y)
