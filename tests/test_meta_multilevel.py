@@ -192,3 +192,10 @@ def test_more_components_than_levels_is_a_model_error(kon):
     small = kon.iloc[2:6]
     with pytest.raises(ct.ModelError, match="4 effect sizes cannot estimate"):
         meta.rma_mv(small, random=["district", "school"], mods=["year_c"])
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+    module = importlib.import_module("combotherapy.meta.multilevel")
+    assert doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE).failed == 0

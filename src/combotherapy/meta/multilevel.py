@@ -44,7 +44,12 @@ class RMAMVResult(Result):
         ``method, logLik, deviance, AIC, BIC, AICc, parameters`` as metafor's ``fit.stats`` for the method used.
     """
 
-    tables = ("estimates", "variance_components", "heterogeneity", "moderators", "fit")
+    tables: tuple[str, ...] = ("estimates", "variance_components", "heterogeneity", "moderators", "fit")
+    estimates: pd.DataFrame
+    variance_components: pd.DataFrame
+    heterogeneity: pd.DataFrame
+    moderators: pd.DataFrame
+    fit: pd.DataFrame
 
     def __init__(self, title, fitted, *, y, V, X, terms, groups, names, free, method, test, level, b, vb, ddf,
                  sigma2, ll_ml, ll_reml, ll_qe, data_args, **tables):
