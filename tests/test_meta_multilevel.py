@@ -67,6 +67,10 @@ def _cases(kon, ass, ber):
     for m in ("REML", "ML"):
         out[f"ber_{m}"] = lambda m=m: meta.rma_mv(ber, V=berkey_blocks(ber), random=["trial"], mods=["outcome"],
                                                   intercept=False, method=m)
+    toy = pd.DataFrame(REF["toy"])
+    for m in ("REML", "ML"):
+        out[f"toy_{m}"] = lambda m=m: meta.rma_mv(toy, random=["district", "school"], method=m)
+        out[f"toy2_{m}"] = lambda m=m: meta.rma_mv(toy, yi="yi2", random=["district", "school"], method=m)
     return out
 
 

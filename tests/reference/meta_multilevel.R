@@ -45,6 +45,17 @@ Vber <- bldiag(lapply(split(ber[, c("v1i", "v2i")], ber$trial), as.matrix))
 f$ber_REML <- fit(rma.mv(yi, Vber, mods = ~ outcome - 1, random = ~ 1 | trial, data = ber, control = ctrl))
 f$ber_ML <- fit(rma.mv(yi, Vber, mods = ~ outcome - 1, random = ~ 1 | trial, data = ber, method = "ML",
                        control = ctrl))
+# estimates on the boundary (sigma2 = 0): a small inline data set, both components 0; shifted districts: school 0
+toy <- data.frame(district = rep(1:4, each = 3), school = rep(1:3, 4),
+                  yi = c(0.10, -0.05, 0.02, 0.08, 0.01, -0.03, 0.12, 0.00, 0.05, -0.02, 0.06, 0.03),
+                  vi = rep(c(0.05, 0.08, 0.1), 4))
+toy$yi2 <- toy$yi + rep(c(-0.4, 0.3, 0.5, -0.2), each = 3)
+out$toy <- toy
+for (m in c("REML", "ML")) {
+  f[[paste0("toy_", m)]] <- fit(rma.mv(yi, vi, random = ~ 1 | district/school, data = toy, method = m, control = ctrl))
+  f[[paste0("toy2_", m)]] <- fit(rma.mv(yi2, vi, random = ~ 1 | district/school, data = toy, method = m,
+                                        control = ctrl))
+}
 out$fits <- f
 # likelihood-ratio tests: one component fixed at 0
 lr <- function(full, red) { a <- anova(full, red)

@@ -486,7 +486,7 @@ def _fit(*, data, yi, vi, V, random, mods, intercept, sigma2, method, test, dfs,
                          alpha=1 - level, notes=notes, studies=int(levels[0]) if c else k, comparisons=k)
     data_args = dict(data=data, yi=yi, vi=vi, V=V, random=random, mods=mods, intercept=intercept, sigma2=sigma2,
                      method=method, test=test, dfs=dfs, level=level, study=study)
-    return RMAMVResult(f"Multilevel meta-analysis ({model})", fitted, y=y, V=Vs, X=X, terms=terms, groups=groups,
+    return RMAMVResult(f"Multilevel meta-analysis ({structure}; {method})", fitted, y=y, V=Vs, X=X, terms=terms, groups=groups,
                        names=names, free=free, method=method, test=test, level=level, b=b, vb=vb, ddf=ddf,
                        sigma2=s2, ll_ml=ev.ll_ml, ll_reml=ev.ll_reml, ll_qe=ll_qe, data_args=data_args,
                        estimates=est, variance_components=vc, heterogeneity=het, moderators=mods_tab, fit=fit)
