@@ -203,3 +203,19 @@ def test_docstring_examples_run():
     import importlib
     module = importlib.import_module("combotherapy.meta.multilevel")
     assert doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_arguments_and_nesting_checks(kon):
+    with pytest.raises(ct.ArgumentError):
+        meta.rma_mv(kon, random=["district", "school"], method="DL")
+    with pytest.raises(ct.ModelError, match="one value per variance component"):
+        meta.rma_mv(kon, random=["district", "school"], sigma2=[None])
+    full = meta.rma_mv(kon, random=["district", "school"], mods=["year_c"])
+    with pytest.raises(ct.ModelError, match="method='ML'"):
+        meta.lrt(full, meta.rma_mv(kon, random=["district", "school"], sigma2=[0, None]))
+    # a fixed component stays where it was put, and the fit is the one-level model
+    fixed = meta.rma_mv(kon, random=["district", "school"], sigma2=[0, None])
+    one = meta.rma_mv(kon, random=["study"])
+    assert fixed.variance_components["fixed"].tolist() == [True, False] and fixed.sigma2[0] == 0
+    np.testing.assert_allclose([fixed.b[0], fixed.sigma2[1], fixed.loglik], [one.b[0], one.sigma2[0], one.loglik],
+                               rtol=0, atol=1e-9)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..arguments import DEFAULTS
+from ..arguments import DEFAULTS, check_alpha, check_choice
 from ..errors import DataError, ModelError, ProblemCollector
 from ..results import Result
 from . import _mv
@@ -375,17 +375,12 @@ def rma_mv(data: pd.DataFrame, *, yi: str = "yi", vi: str | None = "vi", V=None,
 
 
 def _fit(*, data, yi, vi, V, random, mods, intercept, sigma2, method, test, dfs, level, study) -> RMAMVResult:
-    method = str(method).upper()
-    if method not in ("REML", "ML"):
-        raise ValueError(f"method must be 'REML' or 'ML', not {method!r}")
-    if test not in ("z", "t"):
-        raise ValueError(f"test must be 'z' or 't', not {test!r}")
-    if dfs not in ("residual", "contain"):
-        raise ValueError(f"dfs must be 'residual' or 'contain', not {dfs!r}")
-    if not 0 < level < 1:
-        raise ValueError("level must be between 0 and 1")
+    method = check_choice(method, ("reml", "ml"), "method").upper()
+    test = check_choice(test, ("z", "t"), "test")
+    dfs = check_choice(dfs, ("residual", "contain"), "dfs")
+    level = check_alpha(level, "level")
     if not isinstance(data, pd.DataFrame):
-        raise ValueError("give the effect-size table as a DataFrame (data=)")
+        raise DataError("give the effect-size table as a DataFrame (data=)", kind="not a table")
     data = data.reset_index(drop=True)
     random = _parse_random(random)
     label_col = study if study is not None else "study"
@@ -399,10 +394,9 @@ def _fit(*, data, yi, vi, V, random, mods, intercept, sigma2, method, test, dfs,
     fixed = np.full(c, np.nan)
     if sigma2 is not None:
         vals = [np.nan if s is None else float(s) for s in sigma2]
-        if len(vals) != c:
-            raise ValueError(f"sigma2 has {len(vals)} values for {c} variance component(s)")
-        if any(np.isfinite(v) and v < 0 for v in vals):
-            raise ValueError("fixed values of sigma2 must be non-negative")
+        if len(vals) != c or any(np.isfinite(v) and v < 0 for v in vals):
+            raise ModelError(f"sigma2 needs one value per variance component ({c}: {', '.join(names)}), None to "
+                             "estimate it or a fixed value >= 0", kind="bad sigma2")
         fixed = np.array(vals, dtype=float)
     free = ~np.isfinite(fixed)
     X, terms = _design(data, mods, intercept, labels)
@@ -412,7 +406,7 @@ def _fit(*, data, yi, vi, V, random, mods, intercept, sigma2, method, test, dfs,
         if free[j] and levels[j] < 2:
             problems.append(f"'{names[j]}' has a single group, so its variance cannot be estimated (fix it: "
                             f"sigma2 = 0, or drop the level)")
-        if free[j] and j > 0 and levels[j] == levels[j - 1]:
+        if free[j] and j > 0 and free[j - 1] and levels[j] == levels[j - 1]:
             problems.append(f"every '{names[j - 1]}' group holds one '{random[j]}' group ({levels[j]} groups at "
                             f"both levels), so the two variance components cannot be told apart: drop one level")
     if int(free.sum()) + p >= k:
