@@ -92,8 +92,8 @@ def test_rma_mv_matches_metafor(case, kon, ass, ber):
     np.testing.assert_allclose(vc["sigma2"], np.atleast_1d(ref["sigma2"]), rtol=0, atol=1e-5, err_msg=case)
     assert vc["levels"].tolist() == list(np.atleast_1d(ref["nlevels"]))
     h = res.heterogeneity.iloc[0]
-    np.testing.assert_allclose(h["QE"], ref["QE"], rtol=1e-10, err_msg=case)
-    np.testing.assert_allclose(h["QE_p"], ref["QEp"], rtol=1e-6, atol=1e-300, err_msg=case)
+    np.testing.assert_allclose(h["Q"], ref["QE"], rtol=1e-10, err_msg=case)
+    np.testing.assert_allclose(h["Q_p"], ref["QEp"], rtol=1e-6, atol=1e-300, err_msg=case)
     f = res.fit.iloc[0]
     for col, key in (("logLik", "ll"), ("deviance", "dev"), ("AIC", "AIC"), ("BIC", "BIC"), ("AICc", "AICc")):
         np.testing.assert_allclose(f[col], ref[key], rtol=0, atol=1e-6, err_msg=f"{case} {col}")
@@ -131,7 +131,7 @@ def test_one_level_is_the_random_effects_model(kon):
         np.testing.assert_allclose(mv.b, uni.b, rtol=0, atol=1e-8)
         np.testing.assert_allclose(mv.estimates["se"], uni.estimates["se"], rtol=0, atol=1e-8)
         np.testing.assert_allclose(mv.sigma2[0], uni.tau2, rtol=0, atol=1e-8)
-        np.testing.assert_allclose(mv.heterogeneity["QE"].iloc[0], uni.heterogeneity["Q"].iloc[0], rtol=1e-10)
+        np.testing.assert_allclose(mv.heterogeneity["Q"].iloc[0], uni.heterogeneity["Q"].iloc[0], rtol=1e-10)
 
 
 def test_block_list_equals_full_matrix_and_row_order_does_not_matter(ber):

@@ -37,7 +37,8 @@ class RMAMVResult(Result):
         ``component, sigma2, sigma, levels, fixed`` (one row per level of the grouping, outermost first; the
         component of an inner level is named like metafor's, ``"district/school"``).
     heterogeneity : DataFrame
-        The test of residual heterogeneity ``QE, QE_df, QE_p``.
+        The test of residual heterogeneity (metafor's QE) with the names of :func:`~combotherapy.meta.rma`'s table:
+        ``Q, Q_df, Q_p``.
     moderators : DataFrame
         The omnibus test of the moderators ``test, statistic, df, df2, p`` (empty without moderators).
     fit : DataFrame
@@ -441,7 +442,7 @@ def _fit(*, data, yi, vi, V, random, mods, intercept, sigma2, method, test, dfs,
     vc = pd.DataFrame({"component": names, "sigma2": s2, "sigma": np.sqrt(s2), "levels": levels.astype(int),
                        "fixed": ~free})
     qe_df = k - p
-    het = pd.DataFrame({"QE": [at0.rss], "QE_df": [qe_df], "QE_p": [stats.chi2.sf(at0.rss, qe_df)]})
+    het = pd.DataFrame({"Q": [at0.rss], "Q_df": [qe_df], "Q_p": [stats.chi2.sf(at0.rss, qe_df)]})
     btt = np.arange(1, p) if intercept else np.arange(p)
     m = len(btt)
     if m:
@@ -498,7 +499,7 @@ def lrt(full: RMAMVResult, reduced: RMAMVResult) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Rows ``full`` and ``reduced``: ``model, parameters, logLik, AIC, BIC, AICc, QE`` and, on the reduced row,
+        Rows ``full`` and ``reduced``: ``model, parameters, logLik, AIC, BIC, AICc, Q`` (residual heterogeneity) and, on the reduced row,
         ``LRT, df, p`` (chi-square; a component tested at its boundary of 0 makes the p-value conservative).
 
     Examples
@@ -526,7 +527,7 @@ def lrt(full: RMAMVResult, reduced: RMAMVResult) -> pd.DataFrame:
     for name, r in (("full", full), ("reduced", reduced)):
         f = r.fit.iloc[0]
         rows.append({"model": name, "parameters": r.parameters, "logLik": r.loglik, "AIC": f["AIC"], "BIC": f["BIC"],
-                     "AICc": f["AICc"], "QE": float(r.heterogeneity["QE"].iloc[0])})
+                     "AICc": f["AICc"], "Q": float(r.heterogeneity["Q"].iloc[0])})
     out = pd.DataFrame(rows)
     out["LRT"], out["df"], out["p"] = [np.nan, stat], [np.nan, df], [np.nan, stats.chi2.sf(stat, df)]
     return out
