@@ -98,6 +98,12 @@ def test_rma_mv_matches_metafor(case, kon, ass, ber):
     for col, key in (("logLik", "ll"), ("deviance", "dev"), ("AIC", "AIC"), ("BIC", "BIC"), ("AICc", "AICc")):
         np.testing.assert_allclose(f[col], ref[key], rtol=0, atol=1e-6, err_msg=f"{case} {col}")
     np.testing.assert_allclose([res.ll_ml, res.ll_reml], [ref["ll_ML"], ref["ll_REML"]], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(h["I2"], ref["I2"], rtol=0, atol=1e-5, err_msg=case)
+    np.testing.assert_allclose(res.studies["weight"], ref["weights"], rtol=0, atol=1e-6, err_msg=case)
+    if ref["pi"] is not None:
+        np.testing.assert_allclose(e[["pi_low", "pi_high"]].iloc[0], ref["pi"], rtol=0, atol=1e-6, err_msg=case)
+    else:
+        assert "pi_low" not in e
     if len(res.moderators):
         mod = res.moderators.iloc[0]
         np.testing.assert_allclose(mod["statistic"], ref["QM"], rtol=1e-6, err_msg=case)
@@ -196,6 +202,15 @@ def test_more_components_than_levels_is_a_model_error(kon):
     small = kon.iloc[2:6]
     with pytest.raises(ct.ModelError, match="4 effect sizes cannot estimate"):
         meta.rma_mv(small, random=["district", "school"], mods=["year_c"])
+
+
+def test_forest_plot_draws_the_multilevel_model(kon):
+    res = meta.rma_mv(kon, random=["district", "school"], study="study")
+    d = ct.plot.meta.forest_data(res)
+    assert d["kind"].tolist() == ["study"] * 56 + ["pooled", "prediction"]
+    np.testing.assert_allclose(d["weight"].iloc[:56].sum(), 100)
+    fig = ct.plot.meta.forest(res)
+    assert len(fig.axes) == 1
 
 
 def test_docstring_examples_run():

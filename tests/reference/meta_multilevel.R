@@ -1,4 +1,5 @@
 # Reference numbers for combotherapy.meta.rma_mv (multilevel / multivariate meta-analysis, metafor's rma.mv).
+# I2 is the multilevel I2 of the metafor documentation (Cheung 2014), computed here from the fit as that page does.
 # Run from the repository root: Rscript tests/reference/meta_multilevel.R > tests/reference/meta_multilevel.json
 suppressPackageStartupMessages({library(metafor); library(jsonlite)})
 # the moderator year is centred at 1990 (column year_c in the tests): with raw years the intercept (year 0) and its SE
@@ -15,7 +16,11 @@ fit <- function(r) {
        ddf = if (all(is.na(r$ddf))) NULL else as.numeric(r$ddf), sigma2 = r$sigma2, nlevels = r$s.nlevels,
        QE = r$QE, QEp = r$QEp, QM = r$QM, QMp = r$QMp, QMdf = r$QMdf,
        ll = fs[1], dev = fs[2], AIC = fs[3], BIC = fs[4], AICc = fs[5],
-       ll_ML = r$fit.stats["ll", "ML"], ll_REML = r$fit.stats["ll", "REML"])
+       ll_ML = r$fit.stats["ll", "ML"], ll_REML = r$fit.stats["ll", "REML"],
+       weights = as.numeric(weights(r)),
+       I2 = { W <- solve(r$V); X <- model.matrix(r); P <- W - W %*% X %*% solve(t(X) %*% W %*% X) %*% t(X) %*% W
+              100 * sum(r$sigma2) / (sum(r$sigma2) + (r$k - r$p) / sum(diag(P))) },
+       pi = if (r$int.only) { pr <- predict(r); c(pr$pi.lb, pr$pi.ub) } else NULL)
 }
 out <- list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
             md5 = unname(tools::md5sum(files)))

@@ -90,6 +90,8 @@ class Evaluation:
     ll_reml: float
     rss: float
     logdet: float
+    minv_diag: np.ndarray      # diag(M^-1) in the data's row order (metafor's "diagonal" weights)
+    trace_p: float             # tr(P), P = M^-1 - M^-1 X (X'M^-1X)^-1 X'M^-1
     beta: np.ndarray
     vb: np.ndarray
     score_ml: np.ndarray
@@ -106,6 +108,7 @@ def evaluate(classes: list[SizeClass], sigma2: np.ndarray, logdet_xtx: float, de
     k = sum(cl.idx.size for cl in classes)
     parts = []
     xtwx, xtwy, logdet = np.zeros((p, p)), np.zeros(p), 0.0
+    minv_diag, ata = np.empty(k), np.zeros((p, p))
     for cl in classes:
         M = cl.V + np.einsum("j,jbrs->brs", sigma2, cl.E) if c else cl.V.copy()
         try:
@@ -116,9 +119,11 @@ def evaluate(classes: list[SizeClass], sigma2: np.ndarray, logdet_xtx: float, de
         logdet += 2 * float(np.log(np.diagonal(L, axis1=1, axis2=2)).sum())
         Minv = np.linalg.inv(M)
         Minv = (Minv + np.swapaxes(Minv, 1, 2)) / 2
+        minv_diag[cl.idx] = np.diagonal(Minv, axis1=1, axis2=2)
         A = Minv @ cl.X                                              # (nb, m, p)
         xtwx += np.einsum("brp,brq->pq", cl.X, A)
         xtwy += np.einsum("brp,br->p", A, cl.y)
+        ata += np.einsum("brp,brq->pq", A, A)
         parts.append((Minv, A))
     try:
         C = np.linalg.inv(xtwx)
@@ -136,7 +141,7 @@ def evaluate(classes: list[SizeClass], sigma2: np.ndarray, logdet_xtx: float, de
     sign, ld_xtwx = np.linalg.slogdet(xtwx)
     ll_ml = -0.5 * k * _LOG2PI - 0.5 * logdet - 0.5 * rss
     ll_reml = -0.5 * (k - p) * _LOG2PI + 0.5 * logdet_xtx - 0.5 * logdet - 0.5 * ld_xtwx - 0.5 * rss
-    out = Evaluation(ll_ml, ll_reml, rss, logdet, beta, C, np.zeros(c), np.zeros(c), np.zeros((c, c)), np.zeros((c, c)))
+    out = Evaluation(ll_ml, ll_reml, rss, logdet, minv_diag, float(minv_diag.sum() - np.sum(C * ata)), beta, C, np.zeros(c), np.zeros(c), np.zeros((c, c)), np.zeros((c, c)))
     if not derivatives or c == 0:
         return out
     tr_me = np.zeros(c)            # tr(M^-1 E_j)

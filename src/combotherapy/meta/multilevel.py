@@ -32,25 +32,32 @@ class RMAMVResult(Result):
     ----------
     estimates : DataFrame
         One row per coefficient: ``term, estimate, se, df, statistic, p, p_adj, ci_low, ci_high`` (``df`` is inf
-        for z tests). The same table is :attr:`coefficients`.
+        for z tests) and, without moderators, the prediction interval ``pi_low, pi_high`` (``se^2`` plus every
+        variance component). The same table is :attr:`coefficients`.
     variance_components : DataFrame
         ``component, sigma2, sigma, levels, fixed`` (one row per level of the grouping, outermost first; the
         component of an inner level is named like metafor's, ``"district/school"``).
     heterogeneity : DataFrame
         The test of residual heterogeneity (metafor's QE) with the names of :func:`~combotherapy.meta.rma`'s table:
-        ``Q, Q_df, Q_p``.
+        ``Q, Q_df, Q_p``; ``tau2`` the sum of the variance components and ``I2`` the share of the total variance
+        they make up, ``100 sum(sigma2) / (sum(sigma2) + (k - p) / tr(P))`` with ``P`` at ``sigma2 = 0`` (Cheung
+        2014; the multilevel I2 of the metafor documentation).
     moderators : DataFrame
         The omnibus test of the moderators ``test, statistic, df, df2, p`` (empty without moderators).
     fit : DataFrame
         ``method, logLik, deviance, AIC, BIC, AICc, parameters`` as metafor's ``fit.stats`` for the method used.
+    studies : DataFrame
+        One row per effect size: ``study, yi, vi, sei, ci_low, ci_high, weight`` (weight: ``diag(M^-1)`` in percent
+        of its sum, metafor's ``weights()``), so :func:`combotherapy.plot.meta.forest` draws the model.
     """
 
-    tables: tuple[str, ...] = ("estimates", "variance_components", "heterogeneity", "moderators", "fit")
+    tables: tuple[str, ...] = ("estimates", "variance_components", "heterogeneity", "moderators", "fit", "studies")
     estimates: pd.DataFrame
     variance_components: pd.DataFrame
     heterogeneity: pd.DataFrame
     moderators: pd.DataFrame
     fit: pd.DataFrame
+    studies: pd.DataFrame
 
     def __init__(self, title, fitted, *, y, V, X, terms, groups, names, free, method, test, level, b, vb, ddf,
                  sigma2, ll_ml, ll_reml, ll_qe, data_args, **tables):
@@ -60,6 +67,7 @@ class RMAMVResult(Result):
         self.b, self.vb, self.ddf, self.sigma2 = b, vb, ddf, sigma2
         self.ll_ml, self.ll_reml, self.ll_qe = ll_ml, ll_reml, ll_qe
         self._data_args = data_args
+        self.measure = data_args["data"].attrs.get("measure", "GEN")
         self.coefficients = self.estimates
         if self.moderators.empty:   # no moderators: no omnibus test to show
             self.tables = tuple(t for t in type(self).tables if t != "moderators")
@@ -421,8 +429,8 @@ def _fit(*, data, yi, vi, V, random, mods, intercept, sigma2, method, test, dfs,
     _check_pd(Vs, classes, labels)
     logdet_xtx = float(np.linalg.slogdet(X.T @ X)[1])
     at0 = _mv.evaluate(classes, np.zeros(c), logdet_xtx, derivatives=False)   # sigma2 = 0: QE and the start
-    r0 = y - X @ at0.beta
     vdiag = np.diag(Vs) if np.ndim(Vs) == 2 else Vs
+    r0 = y - X @ at0.beta
     total = max(0.001 * max(c, 1), float(np.var(r0, ddof=1) - 1 / np.mean(1 / vdiag)))
     start = np.full(c, total / max(c, 1))
     s2, ev, iterations = _mv.maximise(classes, free, np.nan_to_num(fixed), start, method == "REML", logdet_xtx)
@@ -439,10 +447,20 @@ def _fit(*, data, yi, vi, V, random, mods, intercept, sigma2, method, test, dfs,
         crit = np.full(p, stats.norm.ppf(0.5 + level / 2))
     est = pd.DataFrame({"term": terms, "estimate": b, "se": se, "df": ddf, "statistic": stat, "p": pv,
                         "p_adj": pv, "ci_low": b - crit * se, "ci_high": b + crit * se})
+    if p == 1 and intercept:   # prediction interval of a new effect: all variance components added (metafor)
+        half = crit[0] * np.sqrt(se[0] ** 2 + s2.sum())
+        est["pi_low"], est["pi_high"] = b[0] - half, b[0] + half
+    zc = stats.norm.ppf(0.5 + level / 2)
+    rows = labels if labels is not None else np.array([f"row {i + 1}" for i in range(k)], dtype=object)
+    studies = pd.DataFrame({"study": rows, "yi": y, "vi": vdiag, "sei": np.sqrt(vdiag),
+                            "ci_low": y - zc * np.sqrt(vdiag), "ci_high": y + zc * np.sqrt(vdiag),
+                            "weight": 100 * ev.minv_diag / ev.minv_diag.sum()})
     vc = pd.DataFrame({"component": names, "sigma2": s2, "sigma": np.sqrt(s2), "levels": levels.astype(int),
                        "fixed": ~free})
     qe_df = k - p
-    het = pd.DataFrame({"Q": [at0.rss], "Q_df": [qe_df], "Q_p": [stats.chi2.sf(at0.rss, qe_df)]})
+    s2_typical = qe_df / at0.trace_p if qe_df > 0 else np.nan   # the "typical" sampling variance
+    het = pd.DataFrame({"Q": [at0.rss], "Q_df": [qe_df], "Q_p": [stats.chi2.sf(at0.rss, qe_df)],
+                        "tau2": [s2.sum()], "I2": [100 * s2.sum() / (s2.sum() + s2_typical)]})
     btt = np.arange(1, p) if intercept else np.arange(p)
     m = len(btt)
     if m:
@@ -484,7 +502,8 @@ def _fit(*, data, yi, vi, V, random, mods, intercept, sigma2, method, test, dfs,
     return RMAMVResult(f"Multilevel meta-analysis ({structure}; {method})", fitted, y=y, V=Vs, X=X, terms=terms, groups=groups,
                        names=names, free=free, method=method, test=test, level=level, b=b, vb=vb, ddf=ddf,
                        sigma2=s2, ll_ml=ev.ll_ml, ll_reml=ev.ll_reml, ll_qe=ll_qe, data_args=data_args,
-                       estimates=est, variance_components=vc, heterogeneity=het, moderators=mods_tab, fit=fit)
+                       estimates=est, variance_components=vc, heterogeneity=het, moderators=mods_tab, fit=fit,
+                       studies=studies)
 
 
 def lrt(full: RMAMVResult, reduced: RMAMVResult) -> pd.DataFrame:
