@@ -14,13 +14,14 @@ from .component import CNMASynergyResult, NetcombResult, cnma_synergy, discomb, 
 from .effect_sizes import MEASURES, escalc, pairwise
 from .io import arms_from_wide, read_studies
 from .metareg import MetaRegResult, metareg
+from .multilevel import RMAMVResult, lrt, rma_mv
 from .network import NetmetaResult, league_table, netmeta, netrank, netsplit
 from .pairwise_ma import RegTestResult, RMAResult, influence, leave1out, regtest, rma, trimfill
 
 __all__ = [
     "MEASURES", "escalc", "pairwise", "read_studies", "arms_from_wide",
     "rma", "RMAResult", "leave1out", "influence", "regtest", "RegTestResult", "trimfill",
-    "metareg", "MetaRegResult",
+    "metareg", "MetaRegResult", "rma_mv", "RMAMVResult", "lrt",
     "netmeta", "NetmetaResult", "netsplit", "netrank", "league_table", "network",
     "netcomb", "discomb", "NetcombResult", "cnma_synergy", "CNMASynergyResult", "component",
 ]
