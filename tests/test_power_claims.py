@@ -108,3 +108,92 @@ def test_claims_design_errors():
         make_design(analysis="claims", claims=pd.DataFrame([{**ct.claims.default_claims().iloc[0], "model": "x"}]))
     with pytest.raises(ct.ArgumentError):
         make_design(analysis="claim")
+
+
+# --- survival and count outcomes: closed forms --------------------------------------------------------------------
+SURV = {"hr": {"combined": 1.5}, "median": 20.0, "shape": 1.0, "follow_up": 26.0, "dropout": 0.1}
+COUNT = {"rate_ratio": {"combined": 0.75}, "mean": 4.0, "dispersion": 1.2, "dropout": 0.1}
+
+
+def schoenfeld(n: int, alpha: float = 0.05) -> float:
+    """Schoenfeld (1981): power of the log-rank / Cox test of a hazard ratio with 1:1 allocation from the expected
+    number of events d: Phi(|log HR| sqrt(d / 4) - z). Exponential times (rate log 2 / median x HR), exponential
+    loss to follow-up and administrative censoring at T: P(event) = l / (l + m) (1 - exp(-(l + m) T))."""
+    lam = np.log(2) / SURV["median"] * np.array([1.0, SURV["hr"]["combined"]])
+    mu = -np.log(1 - SURV["dropout"]) / SURV["follow_up"]
+    d = n * float(np.sum(lam / (lam + mu) * (1 - np.exp(-(lam + mu) * SURV["follow_up"]))))
+    return float(stats.norm.cdf(np.log(SURV["hr"]["combined"]) * np.sqrt(d / 4) - stats.norm.ppf(1 - alpha / 2)))
+
+
+def nb_wald(n: int, alpha: float = 0.05) -> float:
+    """The Wald test of a negative binomial rate ratio at the known truth: Var(log mean_a) = (1/mu_a + 1/theta) / n_a
+    with n_a the subjects observed (dropout missing completely at random)."""
+    m = COUNT["mean"] * np.array([1.0, COUNT["rate_ratio"]["combined"]])
+    v = float(np.sum((1 / m + 1 / COUNT["dispersion"]) / (n * (1 - COUNT["dropout"]))))
+    e, z = abs(np.log(COUNT["rate_ratio"]["combined"])) / np.sqrt(v), stats.norm.ppf(1 - alpha / 2)
+    return float(stats.norm.cdf(e - z) + stats.norm.cdf(-e - z))
+
+
+def _check_closed_forms(n_sims: int, n: int = 70) -> None:
+    res = ct.power(outcomes=[], arms=["physio", "combined"], survival=SURV, count=COUNT, n=[n], n_sims=n_sims,
+                   seed=5)
+    t = res.table[res.table["kind"] == "contrast"].set_index(["truth", "outcome"])
+    for outcome, expected in (("recovery_time", schoenfeld(n)), ("analgesic_days", nb_wald(n))):
+        row = t.loc[("design", outcome)]
+        assert abs(row["power"] - expected) < 3 * row["mc_se"], (outcome, row["power"], expected)
+        null = t.loc[("null", outcome)]  # type I error of the two-sided test at alpha
+        assert abs(null["power"] - 0.05) < 3 * np.sqrt(0.05 * 0.95 / n_sims), (outcome, null["power"])
+
+
+def test_survival_and_count_power_match_closed_forms_ci():
+    _check_closed_forms(300)
+
+
+@pytest.mark.slow
+def test_survival_and_count_power_match_closed_forms_2000():
+    _check_closed_forms(SLOW_SIMS)
+
+
+def test_survival_and_count_contrasts_are_the_package_models():
+    """The array path's Cox contrasts equal ct.survival's through the inference interface on a Trial holding the
+    same simulated subjects; its negative binomial contrasts equal the closed form of the arm-only NB2 fit (the
+    means' MLE is each arm's sample mean; theta maximises the profile likelihood, found here by scipy; the Wald
+    variance of a log mean is (1/mu + 1/theta) / n)."""
+    from combotherapy.power import analyse as pa
+    from combotherapy.power.design import draw
+    from combotherapy.trial import Trial
+
+    d = make_design(outcomes=[], arms=["physio", "acupuncture", "combined"], survival=SURV, count=COUNT, n=40)
+    x = draw(d, 40, np.random.default_rng(2))
+    m = x["arm"].size
+    time, event = x["survival"]
+    frame = pd.DataFrame({"subject": [f"S{i:03d}" for i in range(m)],
+                          "arm": pd.Categorical(np.asarray(d.arms)[x["arm"]], categories=list(d.arms)),
+                          "visit": 12.0, "recovery_time": time, "recovered": event})
+    trial = Trial(frame, {"recovery_time": ct.instruments.REGISTRY["recovery_time"],
+                          "recovered": ct.instruments.REGISTRY["recovered"]}, source="test")
+    cox = ct.survival(trial, "recovery_time", "recovered").compare(pairs=pa.pairs(d), adjust="none")
+    np.testing.assert_allclose(pa.survival_arrays(d, x)[:, :2], cox[["log_estimate", "statistic"]].to_numpy(float),
+                               rtol=1e-8, atol=1e-10)
+    y = x["count"]
+    ok = ~np.isnan(y)
+    y, arm = y[ok], x["arm"][ok]
+    means = np.bincount(arm, weights=y) / np.bincount(arm)
+    mu = means[arm]
+
+    def nll(log_theta: float) -> float:
+        th = np.exp(log_theta)
+        return -float(np.sum(special.gammaln(y + th) - special.gammaln(th) + th * np.log(th / (th + mu))
+                             + y * np.log(mu / (th + mu))))
+
+    from scipy import optimize, special
+
+    theta = float(np.exp(optimize.minimize_scalar(nll, bounds=(-5, 5), method="bounded",
+                                                  options={"xatol": 1e-10}).x))
+    var = (1 / means + 1 / theta) / np.bincount(arm)
+    got = pa.count_arrays(d, x)
+    for (a, b), (est, z, df) in zip(pa.pairs(d), got):
+        i, j = d.arms.index(a), d.arms.index(b)
+        assert est == pytest.approx(np.log(means[i] / means[j]), rel=1e-8)
+        assert z == pytest.approx(est / np.sqrt(var[i] + var[j]), rel=1e-5)
+        assert df == np.inf
