@@ -197,3 +197,30 @@ def test_survival_and_count_contrasts_are_the_package_models():
         assert est == pytest.approx(np.log(means[i] / means[j]), rel=1e-8)
         assert z == pytest.approx(est / np.sqrt(var[i] + var[j]), rel=1e-5)
         assert df == np.inf
+
+
+# --- allocation search --------------------------------------------------------------------------------------------
+def test_allocation_search_returns_the_smallest_total():
+    kw = {"target": 0.6, "n_sims": 40, "n_min": 16, "n_max": 256, "seed": 4, "dropout": 0.0}
+    ss = ct.sample_size(allocations={"combined": [1 / 3, 0.5]}, **kw)
+    assert list(ss.allocations["allocation"]) == ["1:1:1", "0.75:0.75:1.5"]
+    reached = ss.allocations[ss.allocations["reached"]]
+    assert ss.n_total == reached["n_total"].min()
+    # the same search at the chosen allocation alone gives the same n (common random numbers)
+    alone = ct.sample_size(allocation=":".join(f"{r:g}" for r in ss.allocation), **kw)
+    assert (alone.n, alone.power) == (ss.n, ss.power)
+    assert "Allocation searched over 2 ratios" in ss.summary() and "MC SE" in ss.summary()
+
+
+def test_allocation_search_errors():
+    with pytest.raises(ct.ModelError, match="largest n tried is 12") as err:
+        ct.sample_size(target=0.99, n_sims=20, n_min=5, n_max=12, seed=1, allocations=["1:1:1", "1:1:2"])
+    assert err.value.kind == "unreachable" and "48 patients" in str(err.value)
+    with pytest.raises(ct.DataError, match="size zero"):
+        ct.sample_size(target=0.5, n_sims=10, allocations=["1:0:1"])
+    with pytest.raises(ct.DataError) as err:
+        ct.sample_size(target=0.5, n_sims=10, allocations={"control": [0.5]})
+    assert err.value.kind == "unknown arm"
+    from combotherapy.power.search import share_allocations
+
+    assert share_allocations(["physio", "acupuncture", "combined"], "combined", [1 / 3]) == [(1.0, 1.0, 1.0)]

@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, ModelError
+from ..errors import DataError
 from ..files import write_text
 from .analyse import power_table
 from .design import POWER_COVARIATES, POWER_OUTCOMES, Design, effects_from_pilot, make_design
 from .runner import run
+from .search import SampleSizeResult, sample_size  # noqa: E402  (search imports power from here)
 
 __all__ = ["power", "sample_size", "PowerResult", "SampleSizeResult", "Design", "make_design", "effects_from_pilot",
            "POWER_OUTCOMES", "POWER_COVARIATES", "run_design_file"]
@@ -135,113 +136,6 @@ def power(design: Design | None = None, *, n_sims: int = 1000, seed: int = 2026,
     sims = run(design, n_sims=int(n_sims), seed=int(seed), truths=truths, batch=int(batch), workers=workers,
                client=client, folder=folder, progress=progress)
     return PowerResult(power_table(design, sims), sims, design, int(seed))
-
-
-@dataclass
-class SampleSizeResult:
-    """Result of :func:`sample_size`: ``n`` (per allocation unit), ``sizes`` (per arm), ``power``, ``mc_se`` at
-    ``n``, and ``table`` (every n tried, in the order tried)."""
-
-    n: int
-    sizes: dict[str, int]
-    power: float
-    mc_se: float
-    target: float
-    table: pd.DataFrame
-
-    def summary(self) -> str:
-        return (f"Smallest n reaching power {self.target:g}: n = {self.n} per allocation unit ({self.sizes}); "
-                f"simulated power {self.power:.3f} (MC SE {self.mc_se:.3f}).")
-
-
-def sample_size(design: Design | None = None, *, target: float = 0.8, kind: str = "combination",
-                outcome: str | None = None, test: str | None = None, n_min: int = 10, n_max: int = 2000,
-                n_sims: int = 1000, seed: int = 2026, **options: Any) -> SampleSizeResult:
-    """Smallest n (per allocation unit) whose simulated power reaches ``target``, by a bracketing search.
-
-    Parameters
-    ----------
-    design : Design, optional
-        The design (its ``n`` is ignored), or its arguments in ``options``.
-    target : float
-        Target power.
-    kind, outcome, test : str
-        Which row of the power table (default: the combination verdict of the first outcome).
-    n_min, n_max : int
-        Search range.
-    n_sims, seed
-        Simulations per n tried, and the seed (the same simulations at every n: common random numbers).
-    **options
-        ``workers``, ``client``, ``progress``, ``batch`` for :func:`power`, or design arguments.
-
-    Returns
-    -------
-    SampleSizeResult
-
-    Raises
-    ------
-    ModelError
-        ``kind="unreachable"``: the target is not reached at ``n_max`` (the message gives the power there).
-
-    Notes
-    -----
-    The search doubles n from ``n_min`` until the simulated power reaches the target (bracket), then bisects
-    the bracket down to one subject. Powers are estimates with Monte Carlo SE about ``sqrt(0.8 * 0.2 / n_sims)``
-    near the target: with 1,000 simulations, n is the smallest reaching the target within about 0.013 power;
-    common random numbers across n keep the simulated curve close to monotone.
-
-    Example
-    -------
-    >>> import combotherapy as ct
-    >>> ss = ct.sample_size(target=0.5, n_sims=40, n_min=20, n_max=320, seed=3)
-    >>> ss.n >= 20
-    True
-    """
-    run_opts = {k: options.pop(k) for k in ("workers", "client", "progress", "batch") if k in options}
-    if design is None:
-        design = make_design(**options)
-    elif options:
-        raise DataError(f"give a Design or its arguments, not both ({sorted(options)})", kind="conflict")
-    if not 0 < target < 1:
-        raise DataError(f"target power must be between 0 and 1, not {target}")
-    from dataclasses import replace
-
-    seen: dict[int, pd.DataFrame] = {}
-
-    def at(n: int) -> tuple[float, float]:
-        if n not in seen:
-            res = power(replace(design, n=(n,)), n_sims=n_sims, seed=seed, null=False, **run_opts)
-            t = res.select(kind)
-            if outcome is not None:
-                t = t[t["outcome"] == outcome]
-            if test is not None:
-                t = t[t["test"] == test]
-            if t.empty:
-                raise DataError(f"no power rows of kind '{kind}' (outcome {outcome}, test {test}) for this design",
-                                kind="unknown test")
-            seen[n] = t.iloc[[0]]
-        row = seen[n].iloc[0]
-        return float(row["power"]), float(row["mc_se"])
-
-    lo, hi = None, n_min
-    while at(hi)[0] < target:
-        if hi >= n_max:
-            p, se = at(hi)
-            raise ModelError(f"target power {target:g} is not reached: the largest n tried is {hi} per allocation "
-                             f"unit ({design.sizes(hi)}), with simulated power {p:.3f} (MC SE {se:.3f}). Raise "
-                             "n_max, or revisit the effects and the design.", kind="unreachable")
-        lo, hi = hi, min(hi * 2, n_max)
-    if lo is None:
-        lo = n_min - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if at(mid)[0] >= target:
-            hi = mid
-        else:
-            lo = mid
-    p, se = at(hi)
-    table = pd.concat(seen.values(), ignore_index=True)
-    return SampleSizeResult(hi, design.sizes(hi), p, se, target, table)
 
 
 def run_design_file(design_path: str | Path, out: str | Path, *, n_sims: int = 1000, seed: int = 2026,
