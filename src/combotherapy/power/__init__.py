@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..files import write_text
+from ..results import Fitted, Result
 from .analyse import power_table
 from .design import POWER_COVARIATES, POWER_OUTCOMES, Design, effects_from_pilot, make_design
 from .runner import run
@@ -29,43 +28,84 @@ __all__ = ["power", "sample_size", "PowerResult", "SampleSizeResult", "Design", 
            "POWER_OUTCOMES", "POWER_COVARIATES", "run_design_file"]
 
 
-@dataclass
-class PowerResult:
-    """Result of :func:`power`.
+class PowerResult(Result):
+    """Result of :func:`power`, in the shared result vocabulary (:class:`combotherapy.results.Result`).
 
     Attributes
     ----------
     table : DataFrame
-        ``truth`` (``"design"`` or ``"null"``: the type I error), ``n`` (per allocation unit), ``n_total``,
-        ``kind`` (``contrast``: two-sided at alpha; ``contrast_holm``: Holm within the outcome's contrasts, as
-        ``ct.ancova``; ``one_sided``: the combination rule's components; ``combination``: the intersection-union
-        verdict; ``claim``: the verdict after Holm over the outcomes (claims); ``family``: any / every claim),
-        ``outcome``, ``test``, ``power`` (rejection rate), ``mc_se`` (its Monte Carlo SE), ``ci_low``, ``ci_high``
-        (power +/- 1.96 MC SE), ``sims``.
+        The tidy power table: ``truth`` (``"design"`` or ``"null"``: the type I error), ``n`` (per allocation
+        unit), ``n_total``, ``kind`` (``contrast``: two-sided at alpha; ``contrast_holm``: Holm within the
+        outcome's contrasts, as ``ct.ancova``; ``one_sided``: the combination rule's components; ``combination``:
+        the intersection-union verdict; ``claim``: the verdict after Holm over the outcomes (claims); ``family``:
+        any / every claim; with ``analysis="claims"``: ``claim_verdict`` (``outcome`` is the claim id; ``test``
+        ``supported``, ``supported, at least the MID`` or ``inconclusive``) and ``claims_family`` (all claims,
+        all combination claims, any claim supported)), ``outcome``, ``test``, ``power`` (rejection rate),
+        ``mc_se`` (its Monte Carlo SE), ``ci_low``, ``ci_high`` (power +/- 1.96 MC SE), ``sims``.
+    by_arm : DataFrame
+        ``n, arm, ratio, size``: the subjects per arm at each n of the grid.
+    contrasts : DataFrame
+        The two-sided arm contrasts' power: ``truth, n, n_total, outcome, first, second, contrast, estimate``
+        (the power), ``mc_se, ci_low, ci_high`` (its Monte Carlo interval), ``mean_effect`` (the mean simulated
+        estimate: difference, log hazard ratio or log rate ratio), ``sims`` (empty for the claims analysis).
     sims : DataFrame
-        One row per simulation: each contrast's estimate, t and df.
+        One row per simulation: each contrast's estimate, t and df (claims: each claim's status, p and effect).
     design : Design
+        The design simulated (not the randomised/observational flag of model results: a planned trial is
+        randomised).
     seed : int
     """
 
-    table: pd.DataFrame
-    sims: pd.DataFrame
-    design: Design
-    seed: int
+    tables = ("table", "by_arm", "contrasts")
+    design = None  # type: ignore[assignment]  # the Design (an instance attribute), not Result's data-design flag
+
+    def __init__(self, table: pd.DataFrame, sims: pd.DataFrame, design: Design, seed: int):
+        what = ("the claims report (every claim's model, multiplicity " + design.multiplicity + ", verdict rule)"
+                if design.analysis == "claims" else f"{design.model} contrasts and the combination rule")
+        n_sims = int(table["sims"].max()) if len(table) else 0
+        fitted = Fitted(model=f"simulation: {what}", alpha=design.alpha,
+                        adjust=design.multiplicity if design.analysis == "claims" else "holm",
+                        n_per_arm=design.sizes(design.n[0]),
+                        notes=["power is the proportion of simulated trials in which the test succeeds; mc_se = "
+                               "sqrt(p (1 - p) / sims); rows with truth 'null' are the type I error under the "
+                               "global null.",
+                               f"n_per_arm shows the first n of the grid ({design.n[0]}); by_arm lists every n."],
+                        extra={"seed": int(seed), "sims": n_sims, "design": "randomised"})
+        super().__init__("Simulated power", fitted, table=table, by_arm=_by_arm(design),
+                         contrasts=_contrasts(table, sims, design))
+        self.sims, self.design, self.seed = sims, design, int(seed)
+
+    def headline(self) -> list[str]:
+        return [f"Simulated power ({self.fitted.extra['sims']} simulations per point, seed {self.seed}, "
+                f"model {self.design.model if self.design.analysis != 'claims' else 'claims report'})"]
 
     def select(self, kind: str = "combination", truth: str = "design") -> pd.DataFrame:
         """Rows of one kind under one truth."""
         t = self.table
         return t[(t["kind"] == kind) & (t["truth"] == truth)].reset_index(drop=True)
 
-    def summary(self) -> str:
-        t = self.table[self.table["kind"].isin(["combination", "claim", "family", "contrast"])]
-        return (f"Simulated power ({int(self.table['sims'].max())} simulations per point, seed {self.seed}, "
-                f"model {self.design.model})\n" + t.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
 
-    def to_csv(self, path: str | Path) -> Path:
-        """Write the tidy table (atomically)."""
-        return write_text(path, self.table.to_csv(index=False, float_format="%.10g"))
+def _by_arm(design: Design) -> pd.DataFrame:
+    rows = [{"n": int(n), "arm": a, "ratio": r, "size": s} for n in design.n
+            for (a, r), s in zip(zip(design.arms, design.allocation), design.sizes(n).values())]
+    return pd.DataFrame(rows, columns=["n", "arm", "ratio", "size"])
+
+
+def _contrasts(table: pd.DataFrame, sims: pd.DataFrame, design: Design) -> pd.DataFrame:
+    cols = ["truth", "n", "n_total", "outcome", "first", "second", "contrast", "estimate", "mc_se", "ci_low",
+            "ci_high", "mean_effect", "sims"]
+    t = table[table["kind"] == "contrast"] if len(table) else table
+    if design.analysis == "claims" or t.empty:
+        return pd.DataFrame(columns=cols)
+    from .analyse import pairs
+
+    pair_of = {f"{a} - {b}": (a, b) for a, b in pairs(design)}  # the labels power_table wrote from these pairs
+    first, second = zip(*(pair_of[label] for label in t["test"]))
+    means = sims.groupby(["truth", "n"])[[c for c in sims.columns if c.endswith(":est")]].mean()
+    mean = [float(means.loc[(tr, n), f"{o}:{a}-{b}:est"])
+            for tr, n, o, a, b in zip(t["truth"], t["n"], t["outcome"], first, second)]
+    out = t.assign(first=list(first), second=list(second), contrast=t["test"], estimate=t["power"], mean_effect=mean)
+    return out[cols].reset_index(drop=True)
 
 
 def power(design: Design | None = None, *, n_sims: int = 1000, seed: int = 2026, null: bool = True,
@@ -155,6 +195,6 @@ def run_design_file(design_path: str | Path, out: str | Path, *, n_sims: int = 1
     if unknown:
         raise DataError(f"the design file has unknown entries {unknown}; known are {list(allowed)}")
     res = power(make_design(**spec), n_sims=n_sims, seed=seed, workers=workers, folder=folder, progress=progress)
-    res.to_csv(out)
+    res.to_csv(out, table="table")
     return res
 

@@ -43,12 +43,12 @@ class SampleSizeResult:
         return int(sum(self.sizes.values()))
 
     def summary(self) -> str:
-        text = (f"Smallest n reaching power {self.target:g}: n = {self.n} per allocation unit ({self.sizes}; "
-                f"{self.n_total} patients); simulated power {self.power:.3f} (MC SE {self.mc_se:.3f}).")
+        text = (f"Smallest n reaching power {self.target:g}: n = {self.n} per allocation unit ({self.sizes}); "
+                f"simulated power {self.power:.3f} (MC SE {self.mc_se:.3f}).")
         if self.allocation is not None and len(self.allocations):
             tried = self.allocations[self.allocations["reached"]]
-            text += (f"\nAllocation searched over {len(self.allocations)} ratios: the smallest total is at "
-                     f"{':'.join(f'{r:g}' for r in self.allocation)}. Powers are estimates (MC SE about "
+            text += (f"\nAllocation searched over {len(self.allocations)} ratios: the smallest total, "
+                     f"{self.n_total} patients, is at {':'.join(f'{r:g}' for r in self.allocation)}. Powers are estimates (MC SE about "
                      f"{self.mc_se:.3f} each), so totals of allocations within a few patients of each other are not "
                      f"distinguishable; totals reached: {', '.join(str(int(t)) for t in tried['n_total'])}.")
         return text
