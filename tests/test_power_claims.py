@@ -224,3 +224,45 @@ def test_allocation_search_errors():
     from combotherapy.power.search import share_allocations
 
     assert share_allocations(["physio", "acupuncture", "combined"], "combined", [1 / 3]) == [(1.0, 1.0, 1.0)]
+
+
+# --- the CLI and the result vocabulary ----------------------------------------------------------------------------
+def test_cli_power_reads_the_new_design_fields(tmp_path):
+    import json
+
+    from combotherapy.cli import main
+
+    claims = ct.claims.default_claims()
+    claims[claims["model"].isin(["ancova", "survival"])].to_csv(tmp_path / "claims.csv", index=False)
+    design = tmp_path / "design.json"
+    design.write_text(json.dumps({"n": 30, "analysis": "claims", "claims": "claims.csv",
+                                  "multiplicity": "fixed-sequence"}))
+    out = tmp_path / "power.csv"
+    assert main(["power", "--design", str(design), "--out", str(out), "--sims", "4", "--seed", "3"]) == 0
+    table = pd.read_csv(out, dtype={"outcome": str})
+    assert {"claim_verdict", "claims_family"} <= set(table["kind"]) and "4" in set(table["outcome"])
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps({"arms": ["physio", "combined"], "n": [40], "outcomes": [], "survival": SURV,
+                                  "count": COUNT}))
+    assert main(["power", "--design", str(events), "--out", str(tmp_path / "e.csv"), "--sims", "6"]) == 0
+    assert set(pd.read_csv(tmp_path / "e.csv")["outcome"]) == {"recovery_time", "analgesic_days"}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"survival": {"hr": {"yoga": 2.0}}}))
+    assert main(["power", "--design", str(bad), "--out", str(tmp_path / "x.csv"), "--sims", "2"]) == 1
+
+
+def test_power_result_speaks_the_vocabulary(tmp_path):
+    res = ct.power(n=[20, 30], n_sims=10, seed=1, allocation="1:1:2")
+    from combotherapy.results import Result
+
+    assert isinstance(res, Result)
+    by_arm = res.by_arm.set_index(["n", "arm"])["size"]
+    assert by_arm[30, "combined"] == 60 and by_arm[20, "physio"] == 20
+    con = res.contrasts
+    rows = res.select("contrast")
+    np.testing.assert_allclose(con.loc[con["truth"] == "design", "estimate"], rows["power"])
+    sims = res.sims[(res.sims["truth"] == "design") & (res.sims["n"] == 20)]
+    first = con[(con["truth"] == "design") & (con["n"] == 20)].iloc[0]
+    assert first["mean_effect"] == pytest.approx(sims[f"pain:{first['first']}-{first['second']}:est"].mean())
+    assert res.to_csv(tmp_path / "t.csv", table="table").read_text().startswith("truth,n,n_total,kind")
+    assert res.design.n == (20, 30) and res.seed == 1

@@ -178,6 +178,14 @@ def power(design: Design | None = None, *, n_sims: int = 1000, seed: int = 2026,
     return PowerResult(power_table(design, sims), sims, design, int(seed))
 
 
+def _read_claims(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype={"id": str, "subgroup": str}, keep_default_na=False,
+                           na_values={"visit": [""], "mid": [""]})
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot read the claims table {path.name}: {e}", kind="unreadable") from None
+
+
 def run_design_file(design_path: str | Path, out: str | Path, *, n_sims: int = 1000, seed: int = 2026,
                     workers: int | None = None, folder: str | Path | None = None,
                     progress: bool | None = None) -> PowerResult:
@@ -190,10 +198,15 @@ def run_design_file(design_path: str | Path, out: str | Path, *, n_sims: int = 1
     if not isinstance(spec, Mapping):
         raise DataError(f"the design file {design_path} must hold a JSON object of design arguments")
     allowed = ("arms", "n", "allocation", "visits", "visit", "outcomes", "effects", "dropout", "covariates",
-               "model", "alpha", "one_sided_alpha")
+               "model", "alpha", "one_sided_alpha", "analysis", "claims", "multiplicity", "survival", "count")
     unknown = sorted(set(spec) - set(allowed))
     if unknown:
         raise DataError(f"the design file has unknown entries {unknown}; known are {list(allowed)}")
+    spec = dict(spec)
+    if isinstance(spec.get("claims"), str):  # a claims CSV (as default_claims' table), relative to the design file
+        spec["claims"] = _read_claims(Path(design_path).parent / spec["claims"])
+    elif isinstance(spec.get("claims"), list):
+        spec["claims"] = pd.DataFrame(spec["claims"])
     res = power(make_design(**spec), n_sims=n_sims, seed=seed, workers=workers, folder=folder, progress=progress)
     res.to_csv(out, table="table")
     return res
