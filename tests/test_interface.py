@@ -16,6 +16,7 @@ import combotherapy as ct
 from combotherapy.analysis import primary
 from combotherapy.analysis_set import analysis_set
 from combotherapy.arguments import DEFAULTS, check_threshold
+from combotherapy.claims import default_claims
 from combotherapy.inference import Inference, ReferenceGrid
 from combotherapy.results import Fitted, Result
 
@@ -110,7 +111,7 @@ def _results(trial):
         "adverse_events": ct.adverse_events(trial),
         "mediation": ct.mediation(trial, n_sims=100),
         "power": ct.power(n=[20, 30], n_sims=10, seed=1),
-        "power_claims": ct.power(analysis="claims", claims=ct.claims.default_claims().iloc[:3], n=[20], n_sims=4,
+        "power_claims": ct.power(analysis="claims", claims=default_claims().iloc[:3], n=[20], n_sims=4,
                                  seed=1),
     }
     return out

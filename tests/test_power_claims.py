@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 import combotherapy as ct
+from combotherapy.claims import VERDICTS, default_claims
 from combotherapy.inference import p_adjust
 from combotherapy.power import claims_path as cp
 from combotherapy.power.design import make_design
@@ -31,7 +32,7 @@ def _report_verdicts(design, n: int, i: int, seed: int) -> pd.DataFrame:
 
 
 def _same(report: str, code: int) -> bool:
-    mine = {0: ct.claims.VERDICTS[0], 1: ct.claims.VERDICTS[1], 2: ct.claims.VERDICTS[2], 3: "inconclusive"}
+    mine = {0: VERDICTS[0], 1: VERDICTS[1], 2: VERDICTS[2], 3: "inconclusive"}
     if code == 4:
         return report.startswith("not testable")
     return report.startswith(mine[code]) if code == 1 else report == mine[code]
@@ -43,7 +44,7 @@ def _same(report: str, code: int) -> bool:
     (FOUR, 40, "fixed-sequence", True, 2),
 ])
 def test_power_path_verdicts_equal_the_claims_report(arms, n, multiplicity, drop_mediation, sims):
-    claims = ct.claims.default_claims()
+    claims = default_claims()
     if drop_mediation:
         claims = claims[claims["model"] != "mediation"]
     design = make_design(arms=arms, n=n, analysis="claims", claims=claims, multiplicity=multiplicity,
@@ -64,7 +65,7 @@ def test_power_path_verdicts_equal_the_claims_report(arms, n, multiplicity, drop
 
 
 def test_claims_power_table_counts_the_verdicts():
-    claims = ct.claims.default_claims()
+    claims = default_claims()
     claims = claims[claims["model"].isin(["ancova", "count", "safety"])]
     res = ct.power(analysis="claims", claims=claims, n=[60], n_sims=10, seed=3, null=True)
     codes = cp.verdict_codes(res.sims[(res.sims["truth"] == "design") & (res.sims["n"] == 60)], res.design.claims,
@@ -105,7 +106,7 @@ def test_multiplicity_across_claims_with_untestable_cells():
 
 def test_claims_design_errors():
     with pytest.raises(ct.DataError, match="unknown model"):
-        make_design(analysis="claims", claims=pd.DataFrame([{**ct.claims.default_claims().iloc[0], "model": "x"}]))
+        make_design(analysis="claims", claims=pd.DataFrame([{**default_claims().iloc[0], "model": "x"}]))
     with pytest.raises(ct.ArgumentError):
         make_design(analysis="claim")
 
@@ -232,7 +233,7 @@ def test_cli_power_reads_the_new_design_fields(tmp_path):
 
     from combotherapy.cli import main
 
-    claims = ct.claims.default_claims()
+    claims = default_claims()
     claims[claims["model"].isin(["ancova", "survival"])].to_csv(tmp_path / "claims.csv", index=False)
     design = tmp_path / "design.json"
     design.write_text(json.dumps({"n": 30, "analysis": "claims", "claims": "claims.csv",
