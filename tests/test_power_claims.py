@@ -39,7 +39,7 @@ def _same(report: str, code: int) -> bool:
 
 
 @pytest.mark.parametrize("arms, n, multiplicity, drop_mediation, sims", [
-    (("physio", "acupuncture", "combined"), 30, "holm", False, 2),
+    (("physio", "acupuncture", "combined"), 30, "holm", False, 1),
     (FOUR, 50, "holm", True, 2),
     (FOUR, 40, "fixed-sequence", True, 2),
 ])
@@ -147,7 +147,7 @@ def _check_closed_forms(n_sims: int, n: int = 70) -> None:
 
 
 def test_survival_and_count_power_match_closed_forms_ci():
-    _check_closed_forms(300)
+    _check_closed_forms(200)
 
 
 @pytest.mark.slow

@@ -57,7 +57,13 @@ class PowerResult(Result):
     """
 
     tables = ("table", "by_arm", "contrasts")
-    design = None  # type: ignore[assignment]  # the Design (an instance attribute), not Result's data-design flag
+    # the Design (an instance attribute, shadowing Result's randomised/observational property)
+    design: Design = None  # type: ignore[assignment]
+    table: pd.DataFrame
+    by_arm: pd.DataFrame
+    contrasts: pd.DataFrame
+    sims: pd.DataFrame
+    seed: int
 
     def __init__(self, table: pd.DataFrame, sims: pd.DataFrame, design: Design, seed: int):
         what = ("the claims report (every claim's model, multiplicity " + design.multiplicity + ", verdict rule)"

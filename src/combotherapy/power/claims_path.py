@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,8 @@ from ..errors import DataError, ModelError
 from ..instruments import REGISTRY
 from ..verdict import BELOW_MID, NOT_SUPPORTED, SUPPORTED
 
+#: the claims table's rows as plain records
+Claims = tuple[Mapping[str, Any], ...]
 #: status codes of a claim in one simulated trial
 TESTED, INCONCLUSIVE, NOT_TESTABLE = 0.0, 1.0, 2.0
 #: models decided on arrays (the others go through the claims report's evaluator on a Trial)
@@ -49,7 +52,7 @@ _SIMULATED = ("pain", "odi", "rmdq", "rom", "crp", "analgesic_days", "phq9", "eq
               "sessions_attended", "sessions_planned", "recovery_time", "recovered", "adverse_events")
 
 
-def claims_table(claims: Any) -> tuple[dict[str, Any], ...]:
+def claims_table(claims: Any) -> Claims:
     """The claims (default: the package's table) as plain records, checked as :func:`claims_report` checks them."""
     table = _claims.default_claims() if claims is None else pd.DataFrame(claims).copy()
     absent = [c for c in _claims._CLAIM_COLUMNS if c not in table.columns]
@@ -65,7 +68,7 @@ def claims_table(claims: Any) -> tuple[dict[str, Any], ...]:
         if rec["test"] not in ("combination", "physio_vs_control", "safety"):
             raise DataError(f"claim {rec['id']}: unknown test {rec['test']!r}; use combination, physio_vs_control "
                             "or safety", kind="unknown test")
-        clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
+        clean: dict[str, Any] = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
         clean["id"] = str(clean["id"])
         clean["mid"] = float(clean["mid"])
         clean["visit"] = None if clean.get("visit") is None else float(clean["visit"])
@@ -73,12 +76,12 @@ def claims_table(claims: Any) -> tuple[dict[str, Any], ...]:
     return tuple(out)
 
 
-def columns(claims: tuple[dict[str, Any], ...]) -> list[str]:
+def columns(claims: Claims) -> list[str]:
     """Per-simulation columns: ``claim:<id>:<status|p|effect>`` (``effect`` benefit-signed, on the MID's scale)."""
     return [f"claim:{c['id']}:{s}" for c in claims for s in ("status", "p", "effect")]
 
 
-def pairs_of(claim: dict[str, Any], arms: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+def pairs_of(claim: Mapping[str, Any], arms: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """The claim's arm pairs, as the claims report chooses them."""
     if claim["test"] == "combination":
         return _claims._COMBINATION
@@ -87,13 +90,13 @@ def pairs_of(claim: dict[str, Any], arms: tuple[str, ...]) -> tuple[tuple[str, s
     return tuple((a, "physio") for a in ("acupuncture", "combined") if a in arms)
 
 
-def _with(claim: dict[str, Any]) -> str | None:
+def _with(claim: Mapping[str, Any]) -> str | None:
     """The claim's second column (its ``with`` cell, else the model's default), as ``claims._with``."""
     given = str(claim.get("with") or "").strip()
     return given or _claims.WITH_DEFAULTS.get(claim["model"])
 
 
-def structural(claim: dict[str, Any], arms: tuple[str, ...], visits: tuple[float, ...]) -> str | None:
+def structural(claim: Mapping[str, Any], arms: tuple[str, ...], visits: tuple[float, ...]) -> str | None:
     """Why a claim is not testable in every trial of the design (None when it is testable): the report's checks
     of columns, visit and arms, which do not depend on the draw."""
     needed = [claim["outcome"], *_claims._NEEDS.get(claim["model"], ()), *([_with(claim)] if _with(claim) else [])]
@@ -111,7 +114,7 @@ def structural(claim: dict[str, Any], arms: tuple[str, ...], visits: tuple[float
     return None
 
 
-def mid_scale(claim: dict[str, Any]) -> float:
+def mid_scale(claim: Mapping[str, Any]) -> float:
     """The MID on the scale of the stored effect (``abs(log(mid))`` for ratio measures; the margin for safety)."""
     if claim["test"] == "safety":
         return -claim["mid"]
@@ -187,7 +190,7 @@ def _arms_used(code: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return present, recode[code]
 
 
-def _linear(x: Arrays, claim: dict[str, Any], prs, log: bool):
+def _linear(x: Arrays, claim: Mapping[str, Any], prs, log: bool):
     vi = x.visits.index(float(claim["visit"]))
     y_all = x.wide(claim["outcome"])
     y, base, code = y_all[:, vi], y_all[:, 0], x.codes()
@@ -214,7 +217,7 @@ def _linear(x: Arrays, claim: dict[str, Any], prs, log: bool):
     return _pair_stats(arm_beta, arm_vcov, idx, prs, float(df), REGISTRY[claim["outcome"]].sign)
 
 
-def _count(x: Arrays, claim: dict[str, Any], prs):
+def _count(x: Arrays, claim: Mapping[str, Any], prs):
     from ..models.counts import _fit_negbin, _irls
 
     vi = x.visits.index(float(claim["visit"]))
@@ -244,7 +247,7 @@ def _count(x: Arrays, claim: dict[str, Any], prs):
     return _pair_stats(np.r_[0.0, beta[1:k]], arm_vcov, idx, prs, math.inf, REGISTRY[claim["outcome"]].sign)
 
 
-def _survival(x: Arrays, claim: dict[str, Any], prs):
+def _survival(x: Arrays, claim: Mapping[str, Any], prs):
     from ..models.survival_estimators import cox_fit
 
     event = _with(claim) or "recovered"
@@ -262,7 +265,7 @@ def _survival(x: Arrays, claim: dict[str, Any], prs):
     return _pair_stats(np.r_[0.0, fit["params"]], vcov, idx, prs, math.inf, REGISTRY[event].sign)
 
 
-def _adherence(x: Arrays, claim: dict[str, Any], prs):
+def _adherence(x: Arrays, claim: Mapping[str, Any], prs):
     planned_col = _with(claim) or "sessions_planned"
     att, planned, code = x.subject(claim["outcome"]), x.subject(planned_col), x.codes()
     ok = ~np.isnan(att) & ~np.isnan(planned) & (planned > 0)
@@ -289,7 +292,7 @@ def _adherence(x: Arrays, claim: dict[str, Any], prs):
     return _pair_stats(arm_beta, arm_vcov, idx, prs, df, 1)
 
 
-def _safety(x: Arrays, claim: dict[str, Any], prs):
+def _safety(x: Arrays, claim: Mapping[str, Any], prs):
     from ..models.safety import noninferiority_rd
 
     ae, code = x.subject(claim["outcome"]), x.codes()
@@ -308,7 +311,7 @@ _ARRAY = {"ancova": lambda x, c, p: _linear(x, c, p, False), "ancova_log": lambd
           "count": _count, "survival": _survival, "adherence": _adherence, "safety": _safety}
 
 
-def evaluate(draw: dict[str, Any], claims: tuple[dict[str, Any], ...], arms: tuple[str, ...],
+def evaluate(draw: dict[str, Any], claims: Claims, arms: tuple[str, ...],
              visits: tuple[float, ...], alpha: float) -> np.ndarray:
     """One simulated trial (the simulator's draw): ``(status, p, effect)`` of every claim, flattened in
     :func:`columns` order. A Trial is built from the draw only for claims without an array form (mediation)."""
@@ -388,7 +391,7 @@ def adjust(p: np.ndarray, method: str, alpha: float) -> np.ndarray:
     return np.where(tested, out, np.nan)
 
 
-def verdict_codes(sims: pd.DataFrame, claims: tuple[dict[str, Any], ...], alpha: float, method: str
+def verdict_codes(sims: pd.DataFrame, claims: Claims, alpha: float, method: str
                   ) -> np.ndarray:
     """Verdict of every claim in every simulation: 0 supported, 1 supported below the MID, 2 not supported,
     3 inconclusive, 4 not testable (the rule of :func:`combotherapy.verdict.decide`)."""
@@ -405,7 +408,7 @@ def verdict_codes(sims: pd.DataFrame, claims: tuple[dict[str, Any], ...], alpha:
     return np.where(status == NOT_TESTABLE, 4, code)
 
 
-def verdict_text(code: int, claim: dict[str, Any], units: str = "") -> str:
+def verdict_text(code: int, claim: Mapping[str, Any], units: str = "") -> str:
     """The claims report's verdict for a code (the MID phrase as :func:`combotherapy.verdict.decide` prints it)."""
     from ..verdict import mid_phrase
 
@@ -417,11 +420,11 @@ def verdict_text(code: int, claim: dict[str, Any], units: str = "") -> str:
     return {2: NOT_SUPPORTED, 3: "inconclusive", 4: "not testable"}[code]
 
 
-def decisions(sims: pd.DataFrame, claims: tuple[dict[str, Any], ...], alpha: float, method: str
-              ) -> dict[tuple[str, str, str], np.ndarray]:
+def decisions(sims: pd.DataFrame, claims: Claims, alpha: float, method: str
+              ) -> dict[tuple[str, str, str], Any]:
     """Rejections keyed by (kind, claim id or family, test), for the power table."""
     code = verdict_codes(sims, claims, alpha, method)
-    out: dict[tuple[str, str, str], np.ndarray] = {}
+    out: dict[tuple[str, str, str], Any] = {}
     testable = ~np.all(code == 4, axis=0)
     for j, c in enumerate(claims):
         if not testable[j]:

@@ -57,7 +57,13 @@ class SampleSizeResult:
 def share_allocations(arms: Sequence[str], arm: str, shares: Sequence[float]) -> list[tuple[float, ...]]:
     """Allocations giving ``arm`` each share of the patients (the other arms equal): with K arms the ratios are
     ``K s`` for ``arm`` and ``K (1 - s) / (K - 1)`` for the others, so a share of 1/K is equal allocation and n
-    stays about the patients per arm."""
+    stays about the patients per arm.
+
+    Example
+    -------
+    >>> share_allocations(["physio", "acupuncture", "combined"], "combined", [1 / 3, 0.5])
+    [(1.0, 1.0, 1.0), (0.75, 0.75, 1.5)]
+    """
     if arm not in arms:
         raise DataError(f"the allocation search names the arm '{arm}', which is not in the design's arms "
                         f"{list(arms)}", kind="unknown arm", arm=arm)
@@ -162,7 +168,7 @@ def sample_size(design: Design | None = None, *, target: float = 0.8, kind: str 
     >>> len(ss.allocations)
     2
     """
-    run_opts = {k: options.pop(k) for k in ("workers", "client", "progress", "batch") if k in options}
+    run_opts: dict[str, Any] = {k: options.pop(k) for k in ("workers", "client", "progress", "batch") if k in options}
     if design is None:
         design = make_design(**options)
     elif options:
