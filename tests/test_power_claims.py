@@ -135,9 +135,9 @@ def nb_wald(n: int, alpha: float = 0.05) -> float:
     return float(stats.norm.cdf(e - z) + stats.norm.cdf(-e - z))
 
 
-def _check_closed_forms(n_sims: int, n: int = 70) -> None:
-    res = ct.power(outcomes=[], arms=["physio", "combined"], survival=SURV, count=COUNT, n=[n], n_sims=n_sims,
-                   seed=5)
+def _check_closed_forms(n_sims: int, n: int = 70, test: str = "cox") -> None:
+    res = ct.power(outcomes=[], arms=["physio", "combined"], survival={**SURV, "test": test}, count=COUNT, n=[n],
+                   n_sims=n_sims, seed=5)
     t = res.table[res.table["kind"] == "contrast"].set_index(["truth", "outcome"])
     for outcome, expected in (("recovery_time", schoenfeld(n)), ("analgesic_days", nb_wald(n))):
         row = t.loc[("design", outcome)]
@@ -151,8 +151,33 @@ def test_survival_and_count_power_match_closed_forms_ci():
 
 
 @pytest.mark.slow
-def test_survival_and_count_power_match_closed_forms_2000():
-    _check_closed_forms(SLOW_SIMS)
+@pytest.mark.parametrize("test", ["cox", "logrank"])
+def test_survival_and_count_power_match_closed_forms_2000(test):
+    _check_closed_forms(SLOW_SIMS, test=test)
+
+
+def test_logrank_statistic_is_the_survival_models():
+    """Each pair's log-rank z squared is ct.survival's log-rank chi-square on a Trial of the pair's two arms, and
+    its sign is the Cox log hazard ratio's."""
+    from combotherapy.power import analyse as pa
+    from combotherapy.power.design import draw
+    from combotherapy.trial import Trial
+
+    d = make_design(outcomes=[], arms=["physio", "acupuncture", "combined"], survival={**SURV, "test": "logrank"},
+                    n=40)
+    x = draw(d, 40, np.random.default_rng(8))
+    got = pa.survival_arrays(d, x)
+    time, event = x["survival"]
+    for (a, b), (est, z, _) in zip(pa.pairs(d), got):
+        keep = np.isin(x["arm"], [d.arms.index(a), d.arms.index(b)])
+        frame = pd.DataFrame({"subject": [f"S{i:03d}" for i in range(int(keep.sum()))],
+                              "arm": pd.Categorical(np.asarray(d.arms)[x["arm"][keep]], categories=[a, b]),
+                              "visit": 12.0, "recovery_time": time[keep], "recovered": event[keep]})
+        trial = Trial(frame, {"recovery_time": ct.instruments.REGISTRY["recovery_time"],
+                              "recovered": ct.instruments.REGISTRY["recovered"]}, source="test")
+        lr = ct.survival(trial, "recovery_time", "recovered").logrank.iloc[0]
+        assert z ** 2 == pytest.approx(lr["statistic"], rel=1e-10)
+        assert np.sign(z) == np.sign(est)
 
 
 def test_survival_and_count_contrasts_are_the_package_models():

@@ -161,7 +161,26 @@ def survival_arrays(design: Design, d: dict[str, Any]) -> np.ndarray:
                          kind="not converged")
     vcov = np.zeros((k, k))
     vcov[1:, 1:] = fit["vcov"]
-    return _arm_contrasts(design, np.r_[0.0, fit["params"]], vcov, np.inf)
+    out = _arm_contrasts(design, np.r_[0.0, fit["params"]], vcov, np.inf)
+    if design.survival is not None and design.survival.get("test") == "logrank":
+        out[:, 1] = logrank_z(design, d["arm"], time, event)
+    return out
+
+
+def logrank_z(design: Design, arm: np.ndarray, time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """The log-rank statistic of each pair ``(a, b)`` on the subjects of the two arms, signed like the log hazard
+    ratio of ``a`` to ``b`` (``(O - E)`` of ``a`` over its SD: the package's log-rank arithmetic,
+    :func:`~combotherapy.models.survival_estimators._logrank_parts`, as ``survdiff``)."""
+    from ..models.survival_estimators import _logrank_parts
+
+    idx = {a: i for i, a in enumerate(design.arms)}
+    z = np.empty(len(pairs(design)))
+    for j, (a, b) in enumerate(pairs(design)):  # a handful of pairs
+        rows = np.flatnonzero((arm == idx[a]) | (arm == idx[b]))
+        code = (arm[rows] == idx[a]).astype(np.intp)  # group 1: arm a
+        o, v = _logrank_parts(code, time[rows], np.ones(rows.size), event[rows], 2)
+        z[j] = float(o[0]) / np.sqrt(float(v[0, 0]))
+    return z
 
 
 def count_arrays(design: Design, d: dict[str, Any]) -> np.ndarray:

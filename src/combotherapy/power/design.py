@@ -90,7 +90,9 @@ class Design:
         A time-to-event outcome (``recovery_time``; the hazard is of recovery, higher is better): ``hr`` (arm ->
         hazard ratio against the baseline hazard, default 1), ``median`` (weeks, baseline hazard), ``shape``
         (Weibull shape, 1 = exponential), ``follow_up`` (weeks: administrative censoring), ``dropout``
-        (proportion lost to follow-up by then, exponential censoring). Analysed by Cox regression on arm.
+        (proportion lost to follow-up by then, exponential censoring), ``test`` (``"cox"``: the Wald test of Cox
+        regression on arm; ``"logrank"``: the log-rank test of each pair of arms; the estimate is the Cox log
+        hazard ratio either way).
     count : dict, optional
         A count outcome (``analgesic_days`` at the visit; lower is better): ``mean`` (of an arm with rate ratio
         1), ``rate_ratio`` (arm -> rate ratio, default 1), ``dispersion`` (negative binomial size theta:
@@ -179,7 +181,7 @@ def _json_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in spec.items()}
 
 
-SURVIVAL_KEYS = {"hr": None, "median": 30.0, "shape": 1.0, "follow_up": 52.0, "dropout": 0.0}
+SURVIVAL_KEYS = {"hr": None, "median": 30.0, "shape": 1.0, "follow_up": 52.0, "dropout": 0.0, "test": "cox"}
 COUNT_KEYS = {"rate_ratio": None, "mean": 13.0, "dispersion": 1.5, "dropout": 0.0}
 
 
@@ -204,8 +206,10 @@ def _spec(spec: Any, what: str, defaults: dict[str, Any], ratio_key: str, arms: 
         out[ratio_key] = {}
     if any(not (np.isfinite(r) and r > 0) for r in out[ratio_key].values()):
         problems.append(f"{ratio_key} values must be positive numbers")
+    if out.get("test", "cox") not in ("cox", "logrank"):
+        problems.append(f"test = {out['test']!r} must be 'cox' (Wald test of the Cox model) or 'logrank'")
     for k, v in out.items():
-        if k == ratio_key or (k == "dispersion" and v is None):
+        if k in (ratio_key, "test") or (k == "dispersion" and v is None):
             continue
         ok = isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
         ok = ok and (0 <= v < 1 if k == "dropout" else v > 0)
