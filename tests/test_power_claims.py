@@ -292,3 +292,16 @@ def test_power_result_speaks_the_vocabulary(tmp_path):
     assert first["mean_effect"] == pytest.approx(sims[f"pain:{first['first']}-{first['second']}:est"].mean())
     assert res.to_csv(tmp_path / "t.csv", table="table").read_text().startswith("truth,n,n_total,kind")
     assert res.design.n == (20, 30) and res.seed == 1
+
+
+@pytest.mark.slow
+def test_claims_family_error_rate_under_the_global_null():
+    """Under the global null (every arm the same, subject-level outcomes too) the claims without the safety claim
+    (non-inferiority, true under the null) and the mediation claim are supported together in at most alpha + 3 MC
+    SEs of the trials (Holm across claims; each combination claim an intersection-union test, conservative)."""
+    claims = default_claims()
+    claims = claims[~claims["model"].isin(["safety", "mediation"])]
+    sims = SLOW_SIMS // 2
+    res = ct.power(analysis="claims", claims=claims, arms=FOUR, n=[40], n_sims=sims, seed=9)
+    row = res.select("claims_family", truth="null").set_index("test").loc["any claim supported"]
+    assert row["power"] <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / sims), row["power"]

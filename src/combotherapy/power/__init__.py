@@ -75,7 +75,9 @@ class PowerResult(Result):
                         notes=["power is the proportion of simulated trials in which the test succeeds; mc_se = "
                                "sqrt(p (1 - p) / sims); rows with truth 'null' are the type I error under the "
                                "global null.",
-                               f"n_per_arm shows the first n of the grid ({design.n[0]}); by_arm lists every n."],
+                               f"n_per_arm shows the first n of the grid ({design.n[0]}); by_arm lists every n.",
+                               *(["Under the null, a non-inferiority claim (safety) is true: its 'supported' rate "
+                                  "there is power, not a type I error."] if design.analysis == "claims" else [])],
                         extra={"seed": int(seed), "sims": n_sims, "design": "randomised"})
         super().__init__("Simulated power", fitted, table=table, by_arm=_by_arm(design),
                          contrasts=_contrasts(table, sims, design))
@@ -125,7 +127,8 @@ def power(design: Design | None = None, *, n_sims: int = 1000, seed: int = 2026,
         A design from :func:`make_design`; or give its arguments here (``arms``, ``n`` (int or grid),
         ``allocation`` (e.g. ``"1:1:2"``), ``visits``, ``visit``, ``outcomes``, ``effects`` (mapping
         outcome -> arm -> week-12 change, or an ``Effects``), ``dropout``, ``covariates``, ``model``,
-        ``alpha``, ``one_sided_alpha``).
+        ``alpha``, ``one_sided_alpha``; ``survival`` and ``count`` outcomes; ``analysis="claims"`` with
+        ``claims`` and ``multiplicity`` for the full claims report: see :class:`~combotherapy.power.design.Design`).
     n_sims : int
         Simulated trials per design point.
     seed : int
@@ -151,7 +154,12 @@ def power(design: Design | None = None, *, n_sims: int = 1000, seed: int = 2026,
 
     Notes
     -----
-    Each trial is drawn from the simulator's model (:func:`combotherapy.simulate_trial`) and analysed by ANCOVA
+    With ``analysis="claims"`` each trial is drawn by :func:`combotherapy.simulate_trial`'s generator and every
+    claim is decided as :func:`combotherapy.claims_report` decides it (its model, pairs, subgroup, the multiplicity
+    across the testable claims, the verdict rule with the MID; :mod:`combotherapy.power.claims_path`), at level
+    ``alpha``; the table's ``claim_verdict`` rows give each claim's power (``supported``, ``supported, at least
+    the MID``, ``inconclusive``) and ``claims_family`` rows all / all combination / any claims supported.
+    Otherwise each trial is drawn from the simulator's model (:func:`combotherapy.simulate_trial`) and analysed by ANCOVA
     of the value at ``visit`` on arm, baseline and covariates (complete cases). The combination rule is the
     intersection-union test: both one-sided contrasts ``combined - physio`` and ``combined - acupuncture`` in the
     good direction at ``one_sided_alpha``; the claims family is Holm over the outcomes' IUT p-values. Power is
@@ -171,6 +179,10 @@ def power(design: Design | None = None, *, n_sims: int = 1000, seed: int = 2026,
     >>> res = ct.power(n=[40, 80], n_sims=50, seed=1, null=False)
     >>> res.select("combination")[["n", "power", "mc_se"]].shape
     (2, 3)
+    >>> from combotherapy.claims import default_claims
+    >>> claims = ct.power(analysis="claims", claims=default_claims().iloc[:2], n=[30], n_sims=5, seed=1, null=False)
+    >>> sorted(set(claims.select("claim_verdict")["outcome"]))
+    ['1', '2']
     """
     if design is None:
         design = make_design(**design_args)
