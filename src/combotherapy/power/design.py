@@ -152,6 +152,7 @@ class Design:
             eff = replace(eff, outcomes=outcomes, recovery_hr={**self.effects.recovery_hr, **{a: hr for a in self.arms}},
                           adherence_direct={**self.effects.adherence_direct, **{a: direct for a in self.arms}},
                           adverse_rates=rates)
+
         def same(ratios: Mapping[str, float]) -> dict[str, float]:  # every arm at the arms' geometric mean
             g = float(np.exp(np.mean(np.log([ratios[a] for a in self.arms]))))
             return {a: g for a in self.arms}
