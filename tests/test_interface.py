@@ -16,6 +16,7 @@ import combotherapy as ct
 from combotherapy.analysis import primary
 from combotherapy.analysis_set import analysis_set
 from combotherapy.arguments import DEFAULTS, check_threshold
+from combotherapy.claims import default_claims
 from combotherapy.inference import Inference, ReferenceGrid
 from combotherapy.results import Fitted, Result
 
@@ -109,6 +110,9 @@ def _results(trial):
         "responders": ct.responders(trial, "pain", 12, threshold=2),
         "adverse_events": ct.adverse_events(trial),
         "mediation": ct.mediation(trial, n_sims=100),
+        "power": ct.power(n=[20, 30], n_sims=10, seed=1),
+        "power_claims": ct.power(analysis="claims", claims=default_claims().iloc[:3], n=[20], n_sims=4,
+                                 seed=1),
     }
     return out
 
@@ -121,7 +125,7 @@ def results(trial):
 @pytest.mark.parametrize("name", ["ancova", "ancova_log", "mmrm", "combination", "synergy", "effect_sizes",
                                   "subgroups", "primary", "toy", "count", "survival", "adherence",
                                   "responders",
-                                  "adverse_events", "mediation"])
+                                  "adverse_events", "mediation", "power", "power_claims"])
 def test_every_result_speaks_the_vocabulary(results, name, tmp_path):
     res = results[name]
     assert isinstance(res, Result) and isinstance(res.title, str) and isinstance(res.fitted, Fitted)

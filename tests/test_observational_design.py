@@ -42,8 +42,8 @@ def test_trial_design_is_kept_through_load_subsets_and_pickling(tmp_path, trials
                   ct.Trial(obs.data, obs.instruments, design=obs.design)):
         assert again.design == "observational"
     assert obs.with_design("randomized").design == "randomised"   # the American spelling is understood
-    from combotherapy.claims import _subset
-    assert _subset(obs, "age>=50").design == "observational"
+    from combotherapy.claims import subset_trial
+    assert subset_trial(obs, "age>=50").design == "observational"
     path = tmp_path / "t.csv"
     obs.data.to_csv(path, index=False)
     assert ct.load(path, design="observational").design == "observational"

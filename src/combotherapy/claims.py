@@ -66,8 +66,8 @@ __all__ = ["claims_report", "default_claims", "ClaimsReport", "VERDICTS"]
 
 #: the verdicts (a supported claim below its MID reads "supported, below the minimal important difference of ...")
 VERDICTS = (SUPPORTED, BELOW_MID, NOT_SUPPORTED, "inconclusive")
-_COMBINATION = (("combined", "physio"), ("combined", "acupuncture"))
-_CLAIM_COLUMNS = ("id", "claim", "outcome", "model", "visit", "test", "mid", "subgroup")
+COMBINATION_PAIRS = (("combined", "physio"), ("combined", "acupuncture"))
+CLAIM_COLUMNS = ("id", "claim", "outcome", "model", "visit", "test", "mid", "subgroup")
 def default_claims() -> pd.DataFrame:
     """The claims table shipped with the package (a copy: extend it and pass it to :func:`claims_report`)."""
     text = resources.files("combotherapy").joinpath("data/claims.csv").read_text(encoding="utf-8")
@@ -86,7 +86,7 @@ def _base_row(claim: pd.Series) -> dict:
             "visit": claim["visit"], "mid": float(pd.to_numeric(claim["mid"], errors="coerce"))}
 
 
-def _subset(trial: Trial, subgroup: str) -> Trial | str:
+def subset_trial(trial: Trial, subgroup: str) -> Trial | str:
     """Apply a subgroup filter such as ``pain_duration>=12`` (column, operator, number)."""
     import re
 
@@ -157,7 +157,7 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float, fitted: Result | Non
         if not at.notna().any():
             return _not_testable(claim, f"no {col} data at week {float(claim['visit']):g}")
     if test == "combination":
-        pairs = _COMBINATION
+        pairs = COMBINATION_PAIRS
     elif test == "physio_vs_control":
         pairs = (("physio", "control"),)
     elif test == "safety":
@@ -168,7 +168,7 @@ def _evaluate(trial: Trial, claim: pd.Series, alpha: float, fitted: Result | Non
     if absent or not pairs:
         return _not_testable(claim, f"no {' or '.join(absent) or 'acupuncture'} arm")
     if claim.get("subgroup"):
-        sub = _subset(trial, claim["subgroup"])
+        sub = subset_trial(trial, claim["subgroup"])
         if isinstance(sub, str):
             return _not_testable(claim, sub)
         empty = sorted({a for pair in pairs for a in pair} - {str(a) for a in sub.data["arm"].unique()})
@@ -333,7 +333,7 @@ def claims_report(trial: Trial, claims: pd.DataFrame | None = None, *, alpha: fl
         raise ArgumentError(f"results for claim(s) {bad} are not fitted results with an inference interface",
                             argument="results", kind="no inference")
     table = default_claims() if claims is None else claims.copy()
-    absent = [c for c in _CLAIM_COLUMNS if c not in table.columns]
+    absent = [c for c in CLAIM_COLUMNS if c not in table.columns]
     if absent:
         raise DataError(f"the claims table lacks the columns {absent}; see ct.claims.default_claims()")
     table["subgroup"] = table["subgroup"].fillna("").astype(str)

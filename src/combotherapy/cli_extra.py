@@ -51,9 +51,12 @@ def add_power(sub, epilog: str) -> None:
                        description="Simulate trials from a design (a JSON object with the arguments of "
                                    "combotherapy.power.make_design: arms, n (a number or a list), allocation "
                                    "('1:1:2'), visits, visit, outcomes, effects {outcome: {arm: week-12 change}}, "
-                                   "dropout, covariates, model, alpha, one_sided_alpha), analyse each, and write "
-                                   "the power table (n, power, mc_se per contrast, combination verdict and claim; "
-                                   "type I error under the null) as CSV.")
+                                   "dropout, covariates, model, alpha, one_sided_alpha; survival {hr, median, shape, "
+                                   "follow_up, dropout} and count {rate_ratio, mean, dispersion, dropout} outcomes; "
+                                   "analysis 'claims' with claims (a claims CSV or a list of rows) and multiplicity "
+                                   "for the full claims report), analyse each, and write the power table (n, power, "
+                                   "mc_se per contrast, combination verdict and claim; type I error under the null) "
+                                   "as CSV.")
     w.add_argument("--design", type=Path, required=True, help="design JSON file")
     w.add_argument("--out", type=Path, required=True, help="CSV file to write")
     w.add_argument("--force", action="store_true", help="replace an existing --out file combotherapy did not write")

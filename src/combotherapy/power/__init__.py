@@ -11,60 +11,109 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, ModelError
-from ..files import write_text
+from ..errors import DataError
+from ..results import Fitted, Result
 from .analyse import power_table
 from .design import POWER_COVARIATES, POWER_OUTCOMES, Design, effects_from_pilot, make_design
 from .runner import run
+from .search import SampleSizeResult, sample_size  # noqa: E402  (search imports power from here)
 
 __all__ = ["power", "sample_size", "PowerResult", "SampleSizeResult", "Design", "make_design", "effects_from_pilot",
            "POWER_OUTCOMES", "POWER_COVARIATES", "run_design_file", "read_design_file"]
 
 
-@dataclass
-class PowerResult:
-    """Result of :func:`power`.
+class PowerResult(Result):
+    """Result of :func:`power`, in the shared result vocabulary (:class:`combotherapy.results.Result`).
 
     Attributes
     ----------
     table : DataFrame
-        ``truth`` (``"design"`` or ``"null"``: the type I error), ``n`` (per allocation unit), ``n_total``,
-        ``kind`` (``contrast``: two-sided at alpha; ``contrast_holm``: Holm within the outcome's contrasts, as
-        ``ct.ancova``; ``one_sided``: the combination rule's components; ``combination``: the intersection-union
-        verdict; ``claim``: the verdict after Holm over the outcomes (claims); ``family``: any / every claim),
-        ``outcome``, ``test``, ``power`` (rejection rate), ``mc_se`` (its Monte Carlo SE), ``ci_low``, ``ci_high``
-        (power +/- 1.96 MC SE), ``sims``.
+        The tidy power table: ``truth`` (``"design"`` or ``"null"``: the type I error), ``n`` (per allocation
+        unit), ``n_total``, ``kind`` (``contrast``: two-sided at alpha; ``contrast_holm``: Holm within the
+        outcome's contrasts, as ``ct.ancova``; ``one_sided``: the combination rule's components; ``combination``:
+        the intersection-union verdict; ``claim``: the verdict after Holm over the outcomes (claims); ``family``:
+        any / every claim; with ``analysis="claims"``: ``claim_verdict`` (``outcome`` is the claim id; ``test``
+        ``supported``, ``supported, at least the MID`` or ``inconclusive``) and ``claims_family`` (all claims,
+        all combination claims, any claim supported)), ``outcome``, ``test``, ``power`` (rejection rate),
+        ``mc_se`` (its Monte Carlo SE), ``ci_low``, ``ci_high`` (power +/- 1.96 MC SE), ``sims``.
+    by_arm : DataFrame
+        ``n, arm, ratio, size``: the subjects per arm at each n of the grid.
+    contrasts : DataFrame
+        The two-sided arm contrasts' power: ``truth, n, n_total, outcome, first, second, contrast, estimate``
+        (the power), ``mc_se, ci_low, ci_high`` (its Monte Carlo interval), ``mean_effect`` (the mean simulated
+        estimate: difference, log hazard ratio or log rate ratio), ``sims`` (empty for the claims analysis).
     sims : DataFrame
-        One row per simulation: each contrast's estimate, t and df.
+        One row per simulation: each contrast's estimate, t and df (claims: each claim's status, p and effect).
     design : Design
+        The design simulated (not the randomised/observational flag of model results: a planned trial is
+        randomised).
     seed : int
     """
 
+    tables = ("table", "by_arm", "contrasts")
+    # the Design (an instance attribute, shadowing Result's randomised/observational property)
+    design: Design = None  # type: ignore[assignment]
     table: pd.DataFrame
+    by_arm: pd.DataFrame
+    contrasts: pd.DataFrame
     sims: pd.DataFrame
-    design: Design
     seed: int
+
+    def __init__(self, table: pd.DataFrame, sims: pd.DataFrame, design: Design, seed: int):
+        what = ("the claims report (every claim's model, multiplicity " + design.multiplicity + ", verdict rule)"
+                if design.analysis == "claims" else f"{design.model} contrasts and the combination rule")
+        n_sims = int(table["sims"].max()) if len(table) else 0
+        fitted = Fitted(model=f"simulation: {what}", alpha=design.alpha,
+                        adjust=design.multiplicity if design.analysis == "claims" else "holm",
+                        n_per_arm=design.sizes(design.n[0]),
+                        notes=["power is the proportion of simulated trials in which the test succeeds; mc_se = "
+                               "sqrt(p (1 - p) / sims); rows with truth 'null' are the type I error under the "
+                               "global null.",
+                               f"n_per_arm shows the first n of the grid ({design.n[0]}); by_arm lists every n.",
+                               *(["Under the null, a non-inferiority claim (safety) is true: its 'supported' rate "
+                                  "there is power, not a type I error."] if design.analysis == "claims" else [])],
+                        extra={"seed": int(seed), "sims": n_sims, "design": "randomised"})
+        super().__init__("Simulated power", fitted, table=table, by_arm=_by_arm(design),
+                         contrasts=_contrasts(table, sims, design))
+        self.sims, self.design, self.seed = sims, design, int(seed)
+
+    def headline(self) -> list[str]:
+        return [f"Simulated power ({self.fitted.extra['sims']} simulations per point, seed {self.seed}, "
+                f"model {self.design.model if self.design.analysis != 'claims' else 'claims report'})"]
 
     def select(self, kind: str = "combination", truth: str = "design") -> pd.DataFrame:
         """Rows of one kind under one truth."""
         t = self.table
         return t[(t["kind"] == kind) & (t["truth"] == truth)].reset_index(drop=True)
 
-    def summary(self) -> str:
-        t = self.table[self.table["kind"].isin(["combination", "claim", "family", "contrast"])]
-        return (f"Simulated power ({int(self.table['sims'].max())} simulations per point, seed {self.seed}, "
-                f"model {self.design.model})\n" + t.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
 
-    def to_csv(self, path: str | Path) -> Path:
-        """Write the tidy table (atomically)."""
-        return write_text(path, self.table.to_csv(index=False, float_format="%.10g"))
+def _by_arm(design: Design) -> pd.DataFrame:
+    rows = [{"n": int(n), "arm": a, "ratio": r, "size": s} for n in design.n
+            for (a, r), s in zip(zip(design.arms, design.allocation), design.sizes(n).values())]
+    return pd.DataFrame(rows, columns=["n", "arm", "ratio", "size"])
+
+
+def _contrasts(table: pd.DataFrame, sims: pd.DataFrame, design: Design) -> pd.DataFrame:
+    cols = ["truth", "n", "n_total", "outcome", "first", "second", "contrast", "estimate", "mc_se", "ci_low",
+            "ci_high", "mean_effect", "sims"]
+    t = table[table["kind"] == "contrast"] if len(table) else table
+    if design.analysis == "claims" or t.empty:
+        return pd.DataFrame(columns=cols)
+    from .analyse import pairs
+
+    pair_of = {f"{a} - {b}": (a, b) for a, b in pairs(design)}  # the labels power_table wrote from these pairs
+    first, second = zip(*(pair_of[label] for label in t["test"]))
+    means = sims.groupby(["truth", "n"])[[c for c in sims.columns if c.endswith(":est")]].mean()
+    mean = [float(means.loc[(tr, n), f"{o}:{a}-{b}:est"])
+            for tr, n, o, a, b in zip(t["truth"], t["n"], t["outcome"], first, second)]
+    out = t.assign(first=list(first), second=list(second), contrast=t["test"], estimate=t["power"], mean_effect=mean)
+    return out[cols].reset_index(drop=True)
 
 
 def power(design: Design | None = None, *, n_sims: int = 1000, seed: int = 2026, null: bool = True,
@@ -78,7 +127,8 @@ def power(design: Design | None = None, *, n_sims: int = 1000, seed: int = 2026,
         A design from :func:`make_design`; or give its arguments here (``arms``, ``n`` (int or grid),
         ``allocation`` (e.g. ``"1:1:2"``), ``visits``, ``visit``, ``outcomes``, ``effects`` (mapping
         outcome -> arm -> week-12 change, or an ``Effects``), ``dropout``, ``covariates``, ``model``,
-        ``alpha``, ``one_sided_alpha``).
+        ``alpha``, ``one_sided_alpha``; ``survival`` and ``count`` outcomes; ``analysis="claims"`` with
+        ``claims`` and ``multiplicity`` for the full claims report: see :class:`~combotherapy.power.design.Design`).
     n_sims : int
         Simulated trials per design point.
     seed : int
@@ -104,7 +154,12 @@ def power(design: Design | None = None, *, n_sims: int = 1000, seed: int = 2026,
 
     Notes
     -----
-    Each trial is drawn from the simulator's model (:func:`combotherapy.simulate_trial`) and analysed by ANCOVA
+    With ``analysis="claims"`` each trial is drawn by :func:`combotherapy.simulate_trial`'s generator and every
+    claim is decided as :func:`combotherapy.claims_report` decides it (its model, pairs, subgroup, the multiplicity
+    across the testable claims, the verdict rule with the MID; :mod:`combotherapy.power.claims_path`), at level
+    ``alpha``; the table's ``claim_verdict`` rows give each claim's power (``supported``, ``supported, at least
+    the MID``, ``inconclusive``) and ``claims_family`` rows all / all combination / any claims supported.
+    Otherwise each trial is drawn from the simulator's model (:func:`combotherapy.simulate_trial`) and analysed by ANCOVA
     of the value at ``visit`` on arm, baseline and covariates (complete cases). The combination rule is the
     intersection-union test: both one-sided contrasts ``combined - physio`` and ``combined - acupuncture`` in the
     good direction at ``one_sided_alpha``; the claims family is Holm over the outcomes' IUT p-values. Power is
@@ -124,6 +179,10 @@ def power(design: Design | None = None, *, n_sims: int = 1000, seed: int = 2026,
     >>> res = ct.power(n=[40, 80], n_sims=50, seed=1, null=False)
     >>> res.select("combination")[["n", "power", "mc_se"]].shape
     (2, 3)
+    >>> from combotherapy.claims import default_claims
+    >>> claims = ct.power(analysis="claims", claims=default_claims().iloc[:2], n=[30], n_sims=5, seed=1, null=False)
+    >>> sorted(set(claims.select("claim_verdict")["outcome"]))
+    ['1', '2']
     """
     if design is None:
         design = make_design(**design_args)
@@ -137,111 +196,12 @@ def power(design: Design | None = None, *, n_sims: int = 1000, seed: int = 2026,
     return PowerResult(power_table(design, sims), sims, design, int(seed))
 
 
-@dataclass
-class SampleSizeResult:
-    """Result of :func:`sample_size`: ``n`` (per allocation unit), ``sizes`` (per arm), ``power``, ``mc_se`` at
-    ``n``, and ``table`` (every n tried, in the order tried)."""
-
-    n: int
-    sizes: dict[str, int]
-    power: float
-    mc_se: float
-    target: float
-    table: pd.DataFrame
-
-    def summary(self) -> str:
-        return (f"Smallest n reaching power {self.target:g}: n = {self.n} per allocation unit ({self.sizes}); "
-                f"simulated power {self.power:.3f} (MC SE {self.mc_se:.3f}).")
-
-
-def sample_size(design: Design | None = None, *, target: float = 0.8, kind: str = "combination",
-                outcome: str | None = None, test: str | None = None, n_min: int = 10, n_max: int = 2000,
-                n_sims: int = 1000, seed: int = 2026, **options: Any) -> SampleSizeResult:
-    """Smallest n (per allocation unit) whose simulated power reaches ``target``, by a bracketing search.
-
-    Parameters
-    ----------
-    design : Design, optional
-        The design (its ``n`` is ignored), or its arguments in ``options``.
-    target : float
-        Target power.
-    kind, outcome, test : str
-        Which row of the power table (default: the combination verdict of the first outcome).
-    n_min, n_max : int
-        Search range.
-    n_sims, seed
-        Simulations per n tried, and the seed (the same simulations at every n: common random numbers).
-    **options
-        ``workers``, ``client``, ``progress``, ``batch`` for :func:`power`, or design arguments.
-
-    Returns
-    -------
-    SampleSizeResult
-
-    Raises
-    ------
-    ModelError
-        ``kind="unreachable"``: the target is not reached at ``n_max`` (the message gives the power there).
-
-    Notes
-    -----
-    The search doubles n from ``n_min`` until the simulated power reaches the target (bracket), then bisects
-    the bracket down to one subject. Powers are estimates with Monte Carlo SE about ``sqrt(0.8 * 0.2 / n_sims)``
-    near the target: with 1,000 simulations, n is the smallest reaching the target within about 0.013 power;
-    common random numbers across n keep the simulated curve close to monotone.
-
-    Example
-    -------
-    >>> import combotherapy as ct
-    >>> ss = ct.sample_size(target=0.5, n_sims=40, n_min=20, n_max=320, seed=3)
-    >>> ss.n >= 20
-    True
-    """
-    run_opts = {k: options.pop(k) for k in ("workers", "client", "progress", "batch") if k in options}
-    if design is None:
-        design = make_design(**options)
-    elif options:
-        raise DataError(f"give a Design or its arguments, not both ({sorted(options)})", kind="conflict")
-    if not 0 < target < 1:
-        raise DataError(f"target power must be between 0 and 1, not {target}")
-    from dataclasses import replace
-
-    seen: dict[int, pd.DataFrame] = {}
-
-    def at(n: int) -> tuple[float, float]:
-        if n not in seen:
-            res = power(replace(design, n=(n,)), n_sims=n_sims, seed=seed, null=False, **run_opts)
-            t = res.select(kind)
-            if outcome is not None:
-                t = t[t["outcome"] == outcome]
-            if test is not None:
-                t = t[t["test"] == test]
-            if t.empty:
-                raise DataError(f"no power rows of kind '{kind}' (outcome {outcome}, test {test}) for this design",
-                                kind="unknown test")
-            seen[n] = t.iloc[[0]]
-        row = seen[n].iloc[0]
-        return float(row["power"]), float(row["mc_se"])
-
-    lo, hi = None, n_min
-    while at(hi)[0] < target:
-        if hi >= n_max:
-            p, se = at(hi)
-            raise ModelError(f"target power {target:g} is not reached: the largest n tried is {hi} per allocation "
-                             f"unit ({design.sizes(hi)}), with simulated power {p:.3f} (MC SE {se:.3f}). Raise "
-                             "n_max, or revisit the effects and the design.", kind="unreachable")
-        lo, hi = hi, min(hi * 2, n_max)
-    if lo is None:
-        lo = n_min - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if at(mid)[0] >= target:
-            hi = mid
-        else:
-            lo = mid
-    p, se = at(hi)
-    table = pd.concat(seen.values(), ignore_index=True)
-    return SampleSizeResult(hi, design.sizes(hi), p, se, target, table)
+def _read_claims(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype={"id": str, "subgroup": str}, keep_default_na=False,
+                           na_values={"visit": [""], "mid": [""]})
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot read the claims table {path.name}: {e}", kind="unreadable") from None
 
 
 def run_design_file(design_path: str | Path, out: str | Path, *, n_sims: int = 1000, seed: int = 2026,
@@ -251,7 +211,7 @@ def run_design_file(design_path: str | Path, out: str | Path, *, n_sims: int = 1
     :func:`power` and write the tidy table as CSV to ``out``."""
     res = power(read_design_file(design_path), n_sims=n_sims, seed=seed, workers=workers, folder=folder,
                 progress=progress)
-    res.to_csv(out)
+    res.to_csv(out, table="table")
     return res
 
 
@@ -265,9 +225,14 @@ def read_design_file(design_path: str | Path) -> Design:
     if not isinstance(spec, Mapping):
         raise DataError(f"the design file {design_path} must hold a JSON object of design arguments")
     allowed = ("arms", "n", "allocation", "visits", "visit", "outcomes", "effects", "dropout", "covariates",
-               "model", "alpha", "one_sided_alpha")
+               "model", "alpha", "one_sided_alpha", "analysis", "claims", "multiplicity", "survival", "count")
     unknown = sorted(set(spec) - set(allowed))
     if unknown:
         raise DataError(f"the design file has unknown entries {unknown}; known are {list(allowed)}")
+    spec = dict(spec)
+    if isinstance(spec.get("claims"), str):  # a claims CSV (as default_claims' table), relative to the design file
+        spec["claims"] = _read_claims(Path(design_path).parent / spec["claims"])
+    elif isinstance(spec.get("claims"), list):
+        spec["claims"] = pd.DataFrame(spec["claims"])
     return make_design(**spec)
 

@@ -18,9 +18,10 @@ from scipy import stats
 
 from ..arms import contrast_pairs
 from ..errors import ModelError
-from ..instruments import Instrument, instrument_for
+from ..instruments import REGISTRY, Instrument, instrument_for
 from ..simulate.effects import SITES
-from .design import Design
+from . import claims_path
+from .design import Design, draw
 
 MONOTHERAPIES = ("physio", "acupuncture")
 
@@ -31,8 +32,16 @@ def pairs(design: Design) -> list[tuple[str, str]]:
 
 
 def columns(design: Design) -> list[str]:
-    """Per-simulation columns: ``<outcome>:<first>-<second>:<est|t|df>``."""
-    return [f"{o}:{a}-{b}:{s}" for o in design.outcomes for a, b in pairs(design) for s in ("est", "t", "df")]
+    """Per-simulation columns: ``<outcome>:<first>-<second>:<est|t|df>`` (the claims analysis:
+    :func:`combotherapy.power.claims_path.columns`)."""
+    if design.analysis == "claims":
+        return claims_path.columns(design.claims)
+    return [f"{o}:{a}-{b}:{s}" for o in design.all_outcomes() for a, b in pairs(design) for s in ("est", "t", "df")]
+
+
+def sign(outcome: str) -> int:
+    """The direction of benefit: the instrument's, and for ``recovery_time`` the hazard of recovery's (+1)."""
+    return REGISTRY["recovered"].sign if outcome == "recovery_time" else _instrument(outcome).sign
 
 
 def _covariate_columns(design: Design, d: dict[str, Any], rows: np.ndarray) -> list[np.ndarray]:
@@ -125,10 +134,101 @@ def interface_arrays(design: Design, d: dict[str, Any], outcome: str) -> np.ndar
     return table[["estimate", "statistic", "df"]].to_numpy(float)
 
 
+def _arm_contrasts(design: Design, beta: np.ndarray, vcov: np.ndarray, df: float) -> np.ndarray:
+    """(pairs x 3) estimate, statistic, df from arm coefficients with arm 0 the reference."""
+    idx = {a: i for i, a in enumerate(design.arms)}
+    out = np.empty((len(pairs(design)), 3))
+    for j, (a, b) in enumerate(pairs(design)):
+        w = np.zeros(len(design.arms))
+        w[idx[a]] += 1.0
+        w[idx[b]] -= 1.0
+        est = float(w @ beta)
+        out[j] = est, est / np.sqrt(float(w @ vcov @ w)), df
+    return out
+
+
+def survival_arrays(design: Design, d: dict[str, Any]) -> np.ndarray:
+    """Cox regression of (time, event) on arm (the package's :func:`~combotherapy.models.survival_estimators.cox_fit`,
+    Efron ties, as :func:`combotherapy.survival`): log hazard ratios, Wald z, df = inf."""
+    from ..models.survival_estimators import cox_fit
+
+    time, event = d["survival"]
+    k = len(design.arms)
+    X = (d["arm"][:, None] == np.arange(1, k)[None, :]).astype(float)
+    fit = cox_fit(time, event, X, "efron")
+    if not fit["converged"]:
+        raise ModelError("the Cox model did not converge (an arm without events?): lengthen follow-up or raise n",
+                         kind="not converged")
+    vcov = np.zeros((k, k))
+    vcov[1:, 1:] = fit["vcov"]
+    out = _arm_contrasts(design, np.r_[0.0, fit["params"]], vcov, np.inf)
+    if design.survival is not None and design.survival.get("test") == "logrank":
+        out[:, 1] = logrank_z(design, d["arm"], time, event)
+    return out
+
+
+def logrank_z(design: Design, arm: np.ndarray, time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """The log-rank statistic of each pair ``(a, b)`` on the subjects of the two arms, signed like the log hazard
+    ratio of ``a`` to ``b`` (``(O - E)`` of ``a`` over its SD: the package's log-rank arithmetic,
+    :func:`~combotherapy.models.survival_estimators._logrank_parts`, as ``survdiff``)."""
+    from ..models.survival_estimators import _logrank_parts
+
+    idx = {a: i for i, a in enumerate(design.arms)}
+    z = np.empty(len(pairs(design)))
+    for j, (a, b) in enumerate(pairs(design)):  # a handful of pairs
+        rows = np.flatnonzero((arm == idx[a]) | (arm == idx[b]))
+        code = (arm[rows] == idx[a]).astype(np.intp)  # group 1: arm a
+        o, v = _logrank_parts(code, time[rows], np.ones(rows.size), event[rows], 2)
+        z[j] = float(o[0]) / np.sqrt(float(v[0, 0]))
+    return z
+
+
+def count_arrays(design: Design, d: dict[str, Any]) -> np.ndarray:
+    """Negative binomial regression of the count on arm (the package's IRLS and theta steps, as
+    :func:`combotherapy.count_model`; Poisson when theta runs to infinity): log rate ratios, Wald z, df = inf."""
+    from ..models.counts import _fit_negbin, _irls
+
+    y = d["count"]
+    ok = ~np.isnan(y)
+    arm, y = d["arm"][ok], y[ok]
+    k = len(design.arms)
+    if np.any(np.bincount(arm, weights=y, minlength=k) == 0):
+        raise ModelError("an arm has only zero counts: its rate ratio is not estimable", kind="zero counts")
+    X = np.column_stack([np.ones(y.size), (arm[:, None] == np.arange(1, k)[None, :]).astype(float)])
+    offset = np.zeros(y.size)
+    fit = _irls(y, X, offset)
+    if design.count is not None and design.count["dispersion"] is not None:
+        try:
+            fit = _fit_negbin(y, X, offset, fit)
+        except ModelError as err:
+            if err.kind != "no overdispersion":
+                raise
+    vcov = np.zeros((k, k))
+    vcov[1:, 1:] = np.asarray(fit["vcov"])[1:, 1:]
+    return _arm_contrasts(design, np.r_[0.0, np.asarray(fit["params"])[1:]], vcov, np.inf)
+
+
 def analyse(design: Design, d: dict[str, Any]) -> np.ndarray:
     """One simulated trial -> one row of :func:`columns`."""
     fn = ancova_arrays if design.model == "ancova" else interface_arrays
-    return np.concatenate([fn(design, d, o).ravel() for o in design.outcomes])
+    parts = [fn(design, d, o).ravel() for o in design.outcomes]
+    if design.survival is not None:
+        parts.append(survival_arrays(design, d).ravel())
+    if design.count is not None:
+        parts.append(count_arrays(design, d).ravel())
+    return np.concatenate(parts)
+
+
+def simulate(design: Design, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw one trial of size ``n`` and analyse it: one row of :func:`columns`. The claims analysis draws with the
+    simulator's own generator (every claim's outcome) and decides each claim by the claims report's rule."""
+    if design.analysis == "claims":
+        from ..simulate.generator import _draw
+
+        dr = _draw(list(design.arms), design.sizes(n), np.asarray(design.visits, dtype=float), design.effects,
+                   design.dropout, rng)
+        return claims_path.evaluate(dr, design.claims, design.arms, design.visits, design.alpha)
+    return analyse(design, draw(design, n, rng))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -151,8 +251,8 @@ def decisions(design: Design, sims: pd.DataFrame) -> dict[tuple[str, str, str], 
     prs = pairs(design)
     has_combination = all(a in design.arms for a in ("combined", *MONOTHERAPIES))
     iut = []
-    for o in design.outcomes:
-        sign = _instrument(o).sign
+    for o in design.all_outcomes():
+        good = sign(o)
         t = np.column_stack([sims[f"{o}:{a}-{b}:t"] for a, b in prs])
         df = np.column_stack([sims[f"{o}:{a}-{b}:df"] for a, b in prs])
         p2 = 2 * stats.t.sf(np.abs(t), df)
@@ -164,7 +264,7 @@ def decisions(design: Design, sims: pd.DataFrame) -> dict[tuple[str, str, str], 
             p1 = []
             for mono in MONOTHERAPIES:
                 j = prs.index(("combined", mono))
-                p1.append(stats.t.sf(sign * t[:, j], df[:, j]))  # one-sided, in the good direction
+                p1.append(stats.t.sf(good * t[:, j], df[:, j]))  # one-sided, in the good direction
                 out[("one_sided", o, f"combined - {mono}")] = p1[-1] <= design.one_sided_alpha
             p_iut = np.maximum(*p1)
             iut.append(p_iut)
@@ -172,7 +272,7 @@ def decisions(design: Design, sims: pd.DataFrame) -> dict[tuple[str, str, str], 
     if iut:
         p = np.column_stack(iut)
         padj = holm(p)
-        for j, o in enumerate(design.outcomes):
+        for j, o in enumerate(design.all_outcomes()):
             out[("claim", o, "combined beats both (Holm over claims)")] = padj[:, j] <= design.one_sided_alpha
         out[("family", "all", "any claim")] = (padj <= design.one_sided_alpha).any(axis=1)
         out[("family", "all", "every claim")] = (padj <= design.one_sided_alpha).all(axis=1)
@@ -184,7 +284,9 @@ def power_table(design: Design, sims: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (truth, n), g in sims.groupby(["truth", "n"], sort=True):
         total = sum(design.sizes(int(n)).values())
-        for (kind, outcome, test), rej in decisions(design, g).items():
+        found = (claims_path.decisions(g, design.claims, design.alpha, design.multiplicity)
+                 if design.analysis == "claims" else decisions(design, g))
+        for (kind, outcome, test), rej in found.items():
             r = len(rej)
             p = float(np.mean(rej))
             se = float(np.sqrt(p * (1 - p) / r))

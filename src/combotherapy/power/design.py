@@ -78,6 +78,26 @@ class Design:
         Two-sided level of the arm contrasts.
     one_sided_alpha : float
         One-sided level of the combination rule and of the claims family (Holm over outcomes).
+    analysis : {"contrasts", "claims"}
+        ``"contrasts"``: the outcomes' arm contrasts, the combination rule and Holm over the outcomes;
+        ``"claims"``: the full claims report (:func:`combotherapy.claims_report`: every claim's model, the
+        ``multiplicity`` rule, the verdict rule with the MID) on each simulated trial, at level ``alpha``.
+    claims : tuple of dict
+        The claims table's rows (``analysis="claims"``; default the package's table).
+    multiplicity : {"holm", "fixed-sequence", "none"}
+        The claims report's adjustment across claims.
+    survival : dict, optional
+        A time-to-event outcome (``recovery_time``; the hazard is of recovery, higher is better): ``hr`` (arm ->
+        hazard ratio against the baseline hazard, default 1), ``median`` (weeks, baseline hazard), ``shape``
+        (Weibull shape, 1 = exponential), ``follow_up`` (weeks: administrative censoring), ``dropout``
+        (proportion lost to follow-up by then, exponential censoring), ``test`` (``"cox"``: the Wald test of Cox
+        regression on arm; ``"logrank"``: the log-rank test of each pair of arms; the estimate is the Cox log
+        hazard ratio either way).
+    count : dict, optional
+        A count outcome (``analgesic_days`` at the visit; lower is better): ``mean`` (of an arm with rate ratio
+        1), ``rate_ratio`` (arm -> rate ratio, default 1), ``dispersion`` (negative binomial size theta:
+        variance mu + mu^2 / theta; None: Poisson), ``dropout`` (proportion missing, completely at random).
+        Analysed by negative binomial regression on arm (Poisson when theta runs to infinity).
     """
 
     arms: tuple[str, ...] = ("physio", "acupuncture", "combined")
@@ -94,6 +114,16 @@ class Design:
     one_sided_alpha: float = 0.025
     #: the user's effect overrides as given (kept for the JSON form of the design)
     overrides: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    analysis: str = "contrasts"
+    claims: tuple[Mapping[str, Any], ...] = ()
+    multiplicity: str = "holm"
+    survival: Mapping[str, Any] | None = None
+    count: Mapping[str, Any] | None = None
+
+    def all_outcomes(self) -> tuple[str, ...]:
+        """The outcomes of the contrasts analysis: the visit-level ones, then the survival and count outcomes."""
+        return (*self.outcomes, *(("recovery_time",) if self.survival else ()),
+                *(("analgesic_days",) if self.count else ()))
 
     def sizes(self, n: int) -> dict[str, int]:
         """Subjects per arm at grid size ``n``."""
@@ -108,7 +138,28 @@ class Design:
             change = {**e.change, **{a: mean for a in self.arms}}
             shape = {**e.shape, **{a: "linear" for a in self.arms}}
             outcomes[name] = replace(e, change=change, shape=shape)
-        return replace(self, effects=replace(self.effects, outcomes=outcomes))
+        eff = replace(self.effects, outcomes=outcomes)
+        if self.analysis == "claims":  # every claim's truth: subject-level effects the same in every arm too
+            for name in self.effects.outcomes:
+                e = outcomes[name]
+                mean = float(np.mean([e.change[a] for a in self.arms]))
+                outcomes[name] = replace(e, change={**e.change, **{a: mean for a in self.arms}},
+                                         shape={**e.shape, **{a: "linear" for a in self.arms}})
+            hr = float(np.exp(np.mean([np.log(self.effects.recovery_hr.get(a, 1.0)) for a in self.arms])))
+            direct = float(np.mean([self.effects.adherence_direct.get(a, 0.0) for a in self.arms]))
+            rates = {k: {**r, **{a: float(np.mean([r.get(b, 0.0) for b in self.arms])) for a in self.arms}}
+                     for k, r in self.effects.adverse_rates.items()}
+            eff = replace(eff, outcomes=outcomes, recovery_hr={**self.effects.recovery_hr, **{a: hr for a in self.arms}},
+                          adherence_direct={**self.effects.adherence_direct, **{a: direct for a in self.arms}},
+                          adverse_rates=rates)
+
+        def same(ratios: Mapping[str, float]) -> dict[str, float]:  # every arm at the arms' geometric mean
+            g = float(np.exp(np.mean(np.log([ratios[a] for a in self.arms]))))
+            return {a: g for a in self.arms}
+
+        surv = None if self.survival is None else {**self.survival, "hr": same(self.survival["hr"])}
+        count = None if self.count is None else {**self.count, "rate_ratio": same(self.count["rate_ratio"])}
+        return replace(self, effects=eff, survival=surv, count=count)
 
     def to_json(self) -> dict[str, Any]:
         """The design as plain JSON (what ``make_design(**d)`` reads back)."""
@@ -116,11 +167,60 @@ class Design:
                 "visits": list(self.visits), "visit": self.visit, "outcomes": list(self.outcomes),
                 "effects": {k: dict(v) for k, v in self.overrides.items()}, "dropout": self.dropout,
                 "covariates": list(self.covariates), "model": self.model, "alpha": self.alpha,
-                "one_sided_alpha": self.one_sided_alpha}
+                "one_sided_alpha": self.one_sided_alpha,
+                **({"analysis": "claims", "claims": [dict(c) for c in self.claims], "multiplicity": self.multiplicity}
+                   if self.analysis == "claims" else {}),
+                **({"survival": _json_spec(self.survival)} if self.survival else {}),
+                **({"count": _json_spec(self.count)} if self.count else {})}
 
     def key(self) -> str:
         """A canonical text of the design (a resumed run must have the same)."""
         return json.dumps(self.to_json(), sort_keys=True)
+
+
+def _json_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in spec.items()}
+
+
+SURVIVAL_KEYS = {"hr": None, "median": 30.0, "shape": 1.0, "follow_up": 52.0, "dropout": 0.0, "test": "cox"}
+COUNT_KEYS = {"rate_ratio": None, "mean": 13.0, "dispersion": 1.5, "dropout": 0.0}
+
+
+def _spec(spec: Any, what: str, defaults: dict[str, Any], ratio_key: str, arms: Sequence[str]) -> dict[str, Any] | None:
+    """Check a survival or count outcome's parameters; every problem in one ``DataError``."""
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping):
+        raise DataError(f"{what} must be a mapping of its parameters {sorted(defaults)}", kind="bad design")
+    unknown = sorted(set(spec) - set(defaults))
+    problems = [f"unknown entries {unknown} (known: {sorted(defaults)})"] if unknown else []
+    out = {k: spec.get(k, v) for k, v in defaults.items()}
+    ratios = dict(out[ratio_key] or {})
+    extra = [a for a in ratios if a not in arms]
+    if extra:
+        raise DataError(f"{what} gives a {ratio_key} for the arm '{extra[0]}', which is not in the design's arms "
+                        f"{list(arms)}; add the arm to arms= or remove it", kind="unknown arm", arm=extra[0])
+    try:
+        out[ratio_key] = {a: float(ratios.get(a, 1.0)) for a in arms}
+    except (TypeError, ValueError):
+        problems.append(f"{ratio_key} values must be numbers")
+        out[ratio_key] = {}
+    if any(not (np.isfinite(r) and r > 0) for r in out[ratio_key].values()):
+        problems.append(f"{ratio_key} values must be positive numbers")
+    if out.get("test", "cox") not in ("cox", "logrank"):
+        problems.append(f"test = {out['test']!r} must be 'cox' (Wald test of the Cox model) or 'logrank'")
+    for k, v in out.items():
+        if k in (ratio_key, "test") or (k == "dispersion" and v is None):
+            continue
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
+        ok = ok and (0 <= v < 1 if k == "dropout" else v > 0)
+        if not ok:
+            problems.append(f"{k} = {v!r} must be {'in [0, 1)' if k == 'dropout' else 'a positive number'}")
+        else:
+            out[k] = float(v)
+    if problems:
+        raise DataError(f"the {what} outcome's parameters: " + "; ".join(problems), kind="bad design")
+    return out
 
 
 def _allocation(allocation: Any, arms: Sequence[str]) -> tuple[float, ...]:
@@ -151,10 +251,13 @@ def make_design(*, arms: Sequence[str] = ("physio", "acupuncture", "combined"), 
                 allocation: Any = None, visits: Sequence[float] = DEFAULT_VISITS, visit: float = 12.0,
                 outcomes: str | Sequence[str] = ("pain",), effects: Effects | Mapping | None = None,
                 dropout: float = 0.15, covariates: Sequence[str] = (), model: str = "ancova",
-                alpha: float = 0.05, one_sided_alpha: float = 0.025) -> Design:
+                alpha: float = 0.05, one_sided_alpha: float = 0.025, analysis: str = "contrasts",
+                claims: Any = None, multiplicity: str = "holm", survival: Mapping[str, Any] | None = None,
+                count: Mapping[str, Any] | None = None) -> Design:
     """Check the arguments of a design and build it (see :class:`Design`); every problem is a ``DataError``."""
-    from ..arguments import check_alpha
+    from ..arguments import check_alpha, check_choice
     from ..models.catalog import FITS
+    from .claims_path import claims_table
 
     arms = [str(a) for a in arms] if not isinstance(arms, str) else [arms]
     arms = arm_order(arms)
@@ -172,7 +275,12 @@ def make_design(*, arms: Sequence[str] = ("physio", "acupuncture", "combined"), 
         overrides = {o: {a: float(x) for a, x in m.items()} for o, m in effects.items()}
     outs = [outcomes] if isinstance(outcomes, str) else list(outcomes)
     unknown = [o for o in outs if o not in POWER_OUTCOMES]
-    if unknown or not outs:
+    surv = _spec(survival, "survival", SURVIVAL_KEYS, "hr", arms)
+    cnt = _spec(count, "count", COUNT_KEYS, "rate_ratio", arms)
+    analysis = check_choice(analysis, ("contrasts", "claims"), "analysis")
+    multiplicity = check_choice(multiplicity, ("holm", "fixed-sequence", "none"), "multiplicity")
+    table = claims_table(claims) if analysis == "claims" else ()
+    if unknown or not (outs or surv or cnt):
         raise DataError(f"outcomes {unknown}: power is simulated for the visit-level outcomes {list(POWER_OUTCOMES)}",
                         kind="unknown outcome")
     bad_cov = [c for c in covariates if c not in POWER_COVARIATES]
@@ -186,7 +294,8 @@ def make_design(*, arms: Sequence[str] = ("physio", "acupuncture", "combined"), 
     design = Design(arms=tuple(arms_l), n=tuple(int(k) for k in ns), allocation=alloc,
                     visits=tuple(float(x) for x in v), visit=float(visit), outcomes=tuple(outs), effects=_plain(eff),
                     dropout=float(dropout), covariates=tuple(covariates), model=model, alpha=check_alpha(alpha),
-                    one_sided_alpha=check_alpha(one_sided_alpha), overrides=overrides)
+                    one_sided_alpha=check_alpha(one_sided_alpha), overrides=overrides, analysis=analysis,
+                    claims=table, multiplicity=multiplicity, survival=surv, count=cnt)
     for k in design.n:
         check_sizes(design, k)
     return design
@@ -267,7 +376,42 @@ def draw(design: Design, n: int, rng: np.random.Generator) -> dict[str, Any]:
             in_study &= ~leave
         observed = np.arange(nv)[None, :] <= last[:, None]
         values = {o: np.where(observed, x, np.nan) for o, x in values.items()}
-    return {"arm": arm, "age": age, "female": female, "duration": duration, "site": site, "values": values}
+    out = {"arm": arm, "age": age, "female": female, "duration": duration, "site": site, "values": values}
+    if design.survival is not None:  # drawn after the visit-level outcomes: their streams do not move
+        out["survival"] = draw_survival(design.survival, design.arms, arm, rng)
+    if design.count is not None:
+        out["count"] = draw_count(design.count, design.arms, arm, rng)
+    return out
+
+
+def draw_survival(spec: Mapping[str, Any], arms: Sequence[str], arm: np.ndarray, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(time, event) per subject: Weibull proportional hazards, ``S(t) = exp(-(t / scale)^shape * hr)`` with the
+    baseline median ``spec["median"]``, censored by exponential loss to follow-up (``dropout`` of subjects lost
+    by ``follow_up`` when nobody recovered) and at ``follow_up`` (administrative)."""
+    k = float(spec["shape"])
+    scale = spec["median"] / np.log(2.0) ** (1.0 / k)
+    hr = np.array([spec["hr"][a] for a in arms])[arm]
+    t = scale * (rng.exponential(1.0, arm.size) / hr) ** (1.0 / k)
+    end = np.full(arm.size, spec["follow_up"])
+    if spec["dropout"] > 0:
+        rate = -np.log(1.0 - spec["dropout"]) / spec["follow_up"]
+        end = np.minimum(end, rng.exponential(1.0 / rate, arm.size))
+    return np.minimum(t, end), (t <= end).astype(float)
+
+
+def draw_count(spec: Mapping[str, Any], arms: Sequence[str], arm: np.ndarray, rng: np.random.Generator
+               ) -> np.ndarray:
+    """Counts per subject: negative binomial (Poisson with a gamma(theta, 1/theta) multiplier) of mean
+    ``mean * rate_ratio[arm]``, Poisson without ``dispersion``; ``dropout`` of them missing completely at random."""
+    mu = spec["mean"] * np.array([spec["rate_ratio"][a] for a in arms])[arm]
+    theta = spec["dispersion"]
+    if theta is not None:
+        mu = mu * rng.gamma(theta, 1.0 / theta, arm.size)
+    y = rng.poisson(mu).astype(float)
+    if spec["dropout"] > 0:
+        y[rng.random(arm.size) < spec["dropout"]] = np.nan
+    return y
 
 
 def effects_from_pilot(pilot: Any, outcomes: str | Sequence[str] = ("pain",), visit: float = 12.0, *,

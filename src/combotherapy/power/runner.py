@@ -20,8 +20,8 @@ import pandas as pd
 
 from ..errors import DataError
 from ..files import write_text
-from .analyse import analyse, columns
-from .design import Design, draw
+from .analyse import columns, simulate
+from .design import Design
 
 Task = tuple[str, int, int, int]  # truth, n, first simulation, last simulation + 1
 
@@ -32,7 +32,7 @@ def run_batch(design: Design, truth: str, n: int, start: int, stop: int, seed: i
     rows = np.empty((stop - start, len(columns(design))))
     for i in range(start, stop):  # one simulated trial each (the trial itself is vectorised)
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
-        rows[i - start] = analyse(d, draw(d, n, rng))
+        rows[i - start] = simulate(d, n, rng)
     frame = pd.DataFrame(rows, columns=columns(design))
     frame.insert(0, "sim", np.arange(start, stop))
     frame.insert(0, "n", n)
