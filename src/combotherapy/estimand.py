@@ -275,8 +275,8 @@ def for_analysis(trial, outcome: str, model: str, *, visit: float | None = None,
     n_an = sum(n_per_arm.values()) if n_per_arm else None
     analysed = f"; {n_an} analysed" if n_an is not None else ""
     if model == "ancova":
-        population = (f"randomised subjects with a baseline value of {outcome} ({n_rand} randomised{analysed}: "
-                      f"those with a value at week {float(visit):g})")
+        population = (f"randomised subjects with a baseline value of {outcome}, analysed when they have a value at "
+                      f"week {float(visit):g} ({n_rand} randomised{analysed})")
         variable = f"{outcome} at week {float(visit):g}"
         summary = (f"difference in adjusted means between arms at week {float(visit):g} (ANCOVA LS means at the "
                    "mean baseline)")
