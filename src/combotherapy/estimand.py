@@ -163,7 +163,7 @@ def describe(strategy: str) -> str:
     return _DESCRIBE[strategy]
 
 
-# --- the estimand of a primary analysis (ANCOVA on complete cases, MMRM under MAR) -------------------------------------
+# --- the estimand of a primary analysis (ANCOVA on complete cases, MMRM under MAR) ---------------------------------
 
 #: what each primary model does with the values missing after dropout: (strategy, description)
 _PRIMARY_STRATEGY = {

@@ -139,7 +139,8 @@ def analyse(result, analysis: str = "ancova", *, threshold: float | None = None,
     In imputed data set ``l`` subject ``i`` responds when ``s (y_il - y_i0) >= c`` (``s`` = +1 when higher is
     better, -1 when lower is; ``c`` the threshold, or ``threshold * y_i0``), as in :func:`combotherapy.responders`.
     Per data set: the proportions ``p_a``, the risk difference ``p_1 - p_2`` with SE ``sqrt(p_1 q_1/n_1 + p_2
-    q_2/n_2)`` and the 2 x 2 table's log odds ratio with SE ``sqrt(1/x_1 + 1/(n_1-x_1) + 1/x_2 + 1/(n_2-x_2))``. Rubin's rules:
+    q_2/n_2)`` and the 2 x 2 table's log odds ratio with SE ``sqrt(1/x_1 + 1/(n_1-x_1) + 1/x_2 + 1/(n_2-x_2))``.
+    Rubin's rules:
     ``Q = mean(Q_l)``, ``T = W + (1 + 1/m) B`` with the Barnard-Rubin df (complete-data df infinite, as the
     z-tests of :func:`combotherapy.responders`); bootstrapped ML MI: von Hippel and Bartlett's rule. With no
     missing value every data set is the trial itself and the pooled estimates and SEs are those of

@@ -3,9 +3,9 @@
 
 Each imputed data set classifies every subject as a responder (improvement from baseline of at least the
 threshold, in the instrument's good direction, as :func:`combotherapy.responders`); per data set the proportion of
-responders per arm, the risk difference with its unpooled Wald standard error and the unadjusted log odds ratio with
-Woolf's standard error are computed, and the estimates are pooled with Rubin's rules (approximate Bayesian MI) or von Hippel
-and Bartlett's rule (bootstrapped ML MI). Conditional mean imputation is refused: responder status is a nonlinear
+responders per arm, the risk difference with its unpooled Wald standard error and the unadjusted log odds ratio
+with Woolf's standard error are computed, and the estimates are pooled with Rubin's rules (approximate Bayesian MI)
+or von Hippel and Bartlett's rule (bootstrapped ML MI). Conditional mean imputation is refused: responder status is a nonlinear
 (step) function of the imputed value, so classifying the conditional mean does not give the expected responder
 status.
 """
