@@ -92,8 +92,13 @@ def report_trial():
 @pytest.mark.slow
 def test_report_sections_show_the_estimand_and_the_panel(report_trial, monkeypatch):
     from combotherapy.report import _figure
-    from combotherapy.report_sections import (SENSITIVITY_IMPUTATIONS, SENSITIVITY_SEED, estimand_html,
-                                              reference_arms, sensitivity_html)
+    from combotherapy.report_sections import (
+        SENSITIVITY_IMPUTATIONS,
+        SENSITIVITY_SEED,
+        estimand_html,
+        reference_arms,
+        sensitivity_html,
+    )
     from combotherapy.report_tables import format_p
 
     trial = report_trial
