@@ -230,6 +230,7 @@ def for_analysis(trial, outcome: str, model: str, *, visit: float | None = None,
         raise DataError(f"an estimand is derived for the primary models 'ancova' and 'mmrm', not {model!r}")
     if model == "ancova" and visit is None:
         raise DataError("the estimand of an ANCOVA needs the visit of the comparison")
+    week = float(visit) if visit is not None else float("nan")
     inst = trial.instrument(outcome)
     wide = trial.wide(outcome)
     arms = [str(a) for a in trial.arms if (wide["arm"] == a).any()]
@@ -238,7 +239,7 @@ def for_analysis(trial, outcome: str, model: str, *, visit: float | None = None,
     n_rand = len(wide)
     strategy, how = _PRIMARY_STRATEGY[model]
     last = visits[-1] if visits else None
-    upto = float(visit) if model == "ancova" else last
+    upto = week if model == "ancova" else last
     cols = ["event", "strategy", "subjects", "description"]
     notes: list[str] = []
     if events is None:
@@ -246,11 +247,11 @@ def for_analysis(trial, outcome: str, model: str, *, visit: float | None = None,
         n_drop = int((derived["visit"].to_numpy(float) <= (upto if upto is not None else np.inf) + 1e-9).sum())
         rows = [("dropout (derived from monotone missing data)", strategy, n_drop, how)]
         if model == "ancova" and visits:
-            j = int(np.argmin(np.abs(np.asarray(visits) - float(visit))))
+            j = int(np.argmin(np.abs(np.asarray(visits) - week)))
             later = ~np.isnan(Y[:, j + 1:]).all(axis=1) if j + 1 < len(visits) else np.zeros(len(Y), bool)
             gap = int((np.isnan(Y[:, j]) & later).sum())
             if gap:
-                rows.append((f"missed week {float(visit):g} but seen later (intermittent)", strategy, gap,
+                rows.append((f"missed week {week:g} but seen later (intermittent)", strategy, gap,
                              "not an intercurrent event: left out of this visit's comparison as a missing value"))
         notes.append("intercurrent events derived from monotone dropout (none were given): a subject whose values "
                      "stop before the last visit has an event at the first missing visit; intermittent gaps are not "
@@ -276,9 +277,9 @@ def for_analysis(trial, outcome: str, model: str, *, visit: float | None = None,
     analysed = f"; {n_an} analysed" if n_an is not None else ""
     if model == "ancova":
         population = (f"randomised subjects with a baseline value of {outcome}, analysed when they have a value at "
-                      f"week {float(visit):g} ({n_rand} randomised{analysed})")
-        variable = f"{outcome} at week {float(visit):g}"
-        summary = (f"difference in adjusted means between arms at week {float(visit):g} (ANCOVA LS means at the "
+                      f"week {week:g} ({n_rand} randomised{analysed})")
+        variable = f"{outcome} at week {week:g}"
+        summary = (f"difference in adjusted means between arms at week {week:g} (ANCOVA LS means at the "
                    "mean baseline)")
     else:
         population = (f"randomised subjects with {'a baseline value and ' if baseline else ''}at least one later "
@@ -286,7 +287,7 @@ def for_analysis(trial, outcome: str, model: str, *, visit: float | None = None,
                       f"({n_rand} randomised{analysed})")
         variable = f"{outcome} at each visit (weeks {', '.join(f'{v:g}' for v in visits)})"
         summary = "difference in LS means between arms at each visit (MMRM)" + (
-            f"; the claims are judged at week {float(visit):g}" if visit is not None else "")
+            f"; the claims are judged at week {week:g}" if visit is not None else "")
     adj = ", ".join((["baseline"] if baseline else []) + list(covariates))
     variable += (f", adjusted for {adj}" if adj else "") + f"; {inst.better} is better"
     return Estimand(population=population, treatment=f"{' vs '.join(arms)}, as randomised", variable=variable,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -116,7 +117,7 @@ def sensitivity_html(trial: Trial, outcome: str, visit: float, covariates: Seque
         raise DataError(f"'{outcome}' has {len(visits)} post-baseline visit(s) with data; the imputation model (an "
                         "MMRM) needs at least 2")
     refs = reference_arms(trial)
-    panel = sensitivity_panel(trial, outcome, visit=visit, reference_arms=refs, covariates=list(covariates),
+    panel: Any = sensitivity_panel(trial, outcome, visit=visit, reference_arms=refs, covariates=list(covariates),
                               m=SENSITIVITY_IMPUTATIONS, seed=SENSITIVITY_SEED)
     ref_text = ", ".join(f"{a} -> {r}" for a, r in panel.results["MI J2R"].run.imp.references.items())
     out = [f"<p>The claims (combined better than each monotherapy at week {visit:g}) under each assumption about "
@@ -133,6 +134,6 @@ def sensitivity_html(trial: Trial, outcome: str, visit: float, covariates: Seque
                                          "of the intersection-union rule)", alpha=panel.fitted.alpha))
     out.append(attempt("Sensitivity forest plot", lambda: figure(
         sensitivity(panel), "fig-sensitivity",
-        f"Claimed contrasts in {trial.instruments[outcome].label or outcome} at week {visit:g} (estimate and 95% CI) "
+        f"Claimed contrasts in {trial.instrument(outcome).label or outcome} at week {visit:g} (estimate and 95% CI) "
         "under complete cases, MMRM and multiple imputation under MAR, J2R, CR and CIR.")))
     return "\n".join(out) + "\n"

@@ -112,10 +112,12 @@ def result_html(result, digits: int = 3, *, estimand: bool = True) -> str:
     out = [f'<div class="combotherapy-result"><h3>{html.escape(result.title)}</h3>',
            "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in fitted.lines()) + "</ul>"]
     out += [f"<p><strong>{html.escape(line)}</strong></p>" for line in result.headline()]
-    if estimand and getattr(result, "estimand", None) is not None:
+    if estimand:
+        from .estimand import Estimand
         from .results import estimand_html
 
-        out.append(estimand_html(result.estimand))
+        if isinstance(getattr(result, "estimand", None), Estimand):
+            out.append(estimand_html(result.estimand))
     for name, frame in result.frames().items():
         out.append(journal_html(frame, caption=name, adjust=adjust, alpha=alpha, digits=digits))
     if result.notes:

@@ -158,7 +158,8 @@ class Result:
     instrument = None
     better: str | None = None
     #: what is estimated (ICH E9(R1)): set on primary analyses (see :meth:`with_estimand`), printed in every export
-    estimand: Estimand | None = None
+    #: when it is an :class:`~combotherapy.estimand.Estimand` (the propensity weights keep their "ATE"/"ATT" here)
+    estimand: Any = None
     #: the primary model whose estimand :meth:`with_estimand` derives (``"ancova"``, ``"mmrm"``; None: not derived)
     estimand_model: str | None = None
 
@@ -301,7 +302,7 @@ class Result:
         parts = [self.title, "=" * len(self.title), *self.fitted.lines()]
         if self.headline():
             parts += ["", *self.headline()]
-        if self.estimand is not None:
+        if isinstance(self.estimand, Estimand):
             parts += ["", *self.estimand.lines()]
         for name, frame in self.frames().items():
             text = _plain(frame, digits)
@@ -362,10 +363,11 @@ class Result:
                              f"{type(self).__name__}; describe it yourself with combotherapy.estimand.Estimand "
                              "and set it as .estimand", kind="no estimand")
         f = self.fitted
-        v = f.visit if self.estimand_model == "ancova" else visit
+        model: str = self.estimand_model
+        v = f.visit if model == "ancova" else visit
         covariates = (f.extra.get("covariates") or []) if isinstance(f.extra.get("covariates"), list | tuple) else []
         out = copy.copy(self)
-        out.estimand = for_analysis(trial, f.outcome, self.estimand_model, visit=v, n_per_arm=f.n_per_arm,
+        out.estimand = for_analysis(trial, str(f.outcome), model, visit=v, n_per_arm=f.n_per_arm,
                                     events=events, covariates=covariates,
                                     baseline=f.extra.get("baseline_mean", 0.0) is not None)
         return out
@@ -379,7 +381,7 @@ class Result:
         out = [f"## {self.title}", ""] + [f"- {line}" for line in self.fitted.lines()]
         if self.headline():
             out += [""] + [f"**{line}**" for line in self.headline()]
-        if self.estimand is not None:
+        if isinstance(self.estimand, Estimand):
             out += ["", *_estimand_markdown(self.estimand)]
         for name, frame in self.frames().items():
             out += ["", f"### {name}", "", export.to_markdown(frame, digits=digits).rstrip("\n")]
@@ -391,7 +393,7 @@ class Result:
         out = [f'<div class="combotherapy-result"><h3>{html.escape(self.title)}</h3>',
                "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in self.fitted.lines()) + "</ul>"]
         out += [f"<p><strong>{html.escape(line)}</strong></p>" for line in self.headline()]
-        if self.estimand is not None:
+        if isinstance(self.estimand, Estimand):
             out.append(estimand_html(self.estimand))
         for name, frame in self.frames().items():
             out.append(export.to_html(frame, digits=digits, caption=name))
@@ -582,7 +584,7 @@ def to_json(result: Result) -> dict[str, Any]:
     out: dict[str, Any] = {"type": type(result).__name__, "title": result.title, "fitted": _fitted(result.fitted),
                            "headline": list(result.headline()),
                            "tables": {name: _records(frame) for name, frame in result.frames().items()}}
-    if result.estimand is not None:
+    if isinstance(result.estimand, Estimand):
         out["estimand"] = estimand_json(result.estimand)
     verdict = getattr(result, "verdict", None)
     if verdict is not None:

@@ -110,10 +110,10 @@ def pooled_responders(result, *, threshold: float, relative: bool = False, visit
                         f"fraction of baseline with relative=True), not {threshold!r}")
     visits = np.asarray(d.visits, float)
     v = visits[-1] if visit is None else float(visit)
-    j = np.flatnonzero(np.isclose(visits, v))
-    if not len(j):
+    hits = np.flatnonzero(np.isclose(visits, v))
+    if not len(hits):
         raise DataError(f"week {v:g} is not an analysed visit (weeks {', '.join(f'{x:g}' for x in visits)})")
-    j = int(j[0])
+    j = int(hits[0])
     base = d.features[:, d.baseline_feature]
     if relative and (base < 0).any():
         raise DataError(f"relative thresholds need positive baselines, but {int((base < 0).sum())} subjects have a "
