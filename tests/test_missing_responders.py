@@ -32,6 +32,11 @@ def test_no_missing_value_gives_the_plain_responder_numbers(complete):
     np.testing.assert_allclose(got["se"], rd["se"], rtol=1e-12)
     np.testing.assert_allclose(pooled.by_arm["estimate"], plain.by_arm["proportion"], rtol=0, atol=1e-12)
     assert np.allclose(got["fmi"], 0, atol=1e-12)       # every imputed data set is the trial itself
+    # the odds ratio of the logistic model responder ~ arm + baseline (statsmodels' GLM inside ct.responders)
+    orr = plain.contrasts[plain.contrasts["measure"] == "odds_ratio"].reset_index(drop=True)
+    got = pooled.contrasts[pooled.contrasts["measure"] == "odds_ratio"].reset_index(drop=True)
+    np.testing.assert_allclose(got["log_estimate"], orr["log_estimate"], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(got["se"], orr["se"], rtol=1e-8)
 
 
 def test_rubins_rules_by_hand_from_each_imputed_trial(incomplete):
@@ -39,13 +44,13 @@ def test_rubins_rules_by_hand_from_each_imputed_trial(incomplete):
     res = ct.missing.approximate_bayes(incomplete, "pain", m=m, seed=11)
     pooled = ct.missing.analyse(res, "responders", threshold=2.0, visit=12, alpha=0.05)
     # per imputation: ct.responders on the imputed trial (every subject has a value), risk difference and its SE
-    est, se, table = [], [], []
+    est, se, lors = [], [], []
     for i in range(m):  # a handful of imputations
         r = ct.responders(res.imputed_trial(i), "pain", 12, threshold=2.0, adjust="none")
         c = r.contrasts[r.contrasts["measure"] == "risk_difference"]
         est.append(c["estimate"].to_numpy())
         se.append(c["se"].to_numpy())
-        table.append(r.by_arm.set_index("arm")[["responders", "n"]])
+        lors.append(r.contrasts.loc[r.contrasts["measure"] == "odds_ratio", "log_estimate"].to_numpy())
     est, se = np.array(est), np.array(se)
     q = est.mean(axis=0)
     W = (se ** 2).mean(axis=0)
@@ -59,13 +64,10 @@ def test_rubins_rules_by_hand_from_each_imputed_trial(incomplete):
     np.testing.assert_allclose(got["se"], np.sqrt(T), rtol=1e-12)
     np.testing.assert_allclose(got["df"], df, rtol=1e-10)
     np.testing.assert_allclose(got["ci_low"], q - crit * np.sqrt(T), rtol=1e-10)
-    # the unadjusted odds ratio of each imputed 2 x 2 table (Woolf), pooled on the log scale
-    pairs = list(zip(got["first"], got["second"]))
-    lor = np.array([[np.log(t.loc[a, "responders"] * (t.loc[b, "n"] - t.loc[b, "responders"])
-                            / (t.loc[b, "responders"] * (t.loc[a, "n"] - t.loc[a, "responders"])))
-                     for a, b in pairs] for t in table])
-    orr = pooled.contrasts[pooled.contrasts["measure"] == "unadjusted_odds_ratio"]
-    np.testing.assert_allclose(orr["log_estimate"], lor.mean(axis=0), rtol=1e-12)
+    # the baseline-adjusted log odds ratio of each imputed trial (ct.responders' logistic model), pooled
+    lor = np.array(lors)
+    orr = pooled.contrasts[pooled.contrasts["measure"] == "odds_ratio"]
+    np.testing.assert_allclose(orr["log_estimate"], lor.mean(axis=0), rtol=1e-8)
     per = pooled.per_imputation
     np.testing.assert_allclose(per.loc[per["measure"] == "risk_difference", "estimate"], est.ravel(), rtol=1e-12)
     assert "responder at week 12" in pooled.estimand.variable and "Estimand" in pooled.summary()

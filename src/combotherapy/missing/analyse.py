@@ -125,7 +125,7 @@ def analyse(result, analysis: str = "ancova", *, threshold: float | None = None,
     Returns
     -------
     ImputationResult or ImputedResponders
-        Responders: ``by_arm`` (pooled proportions), ``contrasts`` (risk difference and the unadjusted odds ratio),
+        Responders: ``by_arm`` (pooled proportions), ``contrasts`` (risk difference and odds ratio),
         ``per_imputation`` (the estimates that were pooled) and the estimand.
 
     Raises
@@ -139,13 +139,13 @@ def analyse(result, analysis: str = "ancova", *, threshold: float | None = None,
     In imputed data set ``l`` subject ``i`` responds when ``s (y_il - y_i0) >= c`` (``s`` = +1 when higher is
     better, -1 when lower is; ``c`` the threshold, or ``threshold * y_i0``), as in :func:`combotherapy.responders`.
     Per data set: the proportions ``p_a``, the risk difference ``p_1 - p_2`` with SE ``sqrt(p_1 q_1/n_1 + p_2
-    q_2/n_2)`` and the 2 x 2 table's log odds ratio with SE ``sqrt(1/x_1 + 1/(n_1-x_1) + 1/x_2 + 1/(n_2-x_2))``.
-    Rubin's rules:
+    q_2/n_2)`` and the log odds ratio of the logistic model ``logit P(responder) = b_0 + b_arm + b_y0 y_i0`` (as
+    :func:`combotherapy.responders`) with its SE from the inverse information. Rubin's rules:
     ``Q = mean(Q_l)``, ``T = W + (1 + 1/m) B`` with the Barnard-Rubin df (complete-data df infinite, as the
     z-tests of :func:`combotherapy.responders`); bootstrapped ML MI: von Hippel and Bartlett's rule. With no
     missing value every data set is the trial itself and the pooled estimates and SEs are those of
-    :func:`combotherapy.responders` (risk difference and proportions; its odds ratio is adjusted for baseline,
-    this one is not); intervals are ``estimate +/- t SE``.
+    :func:`combotherapy.responders` (proportions, risk difference, odds ratio); intervals are ``estimate +/- t
+    SE`` (not Newcombe's score interval, which has no standard error to pool).
 
     Conditional mean imputation is refused for responders: responder status is a step function of the value, and
     the status of the conditional mean ``E[y | observed]`` is not the expected status ``P(y past the threshold |
@@ -164,7 +164,7 @@ def analyse(result, analysis: str = "ancova", *, threshold: float | None = None,
     >>> res = ct.missing.approximate_bayes(ct.simulate_trial(n_per_arm=30, seed=3), "pain", m=5, seed=1)
     >>> r = ct.missing.analyse(res, "responders", threshold=0.3, relative=True, visit=12)
     >>> sorted(set(r.contrasts["measure"]))
-    ['risk_difference', 'unadjusted_odds_ratio']
+    ['odds_ratio', 'risk_difference']
     """
     from ..errors import DataError
 
