@@ -1,4 +1,5 @@
-"""Sections of the HTML report about missing data: the estimand of the primary analyses and the sensitivity panel.
+"""Sections of the HTML report about missing data (the estimand of the primary analyses, the sensitivity panel) and
+the methods note.
 
 Thin like :mod:`combotherapy.report`: no statistics here. The estimand comes from
 :func:`combotherapy.estimand.for_analysis` (the one the primary result prints), the panel from
@@ -26,7 +27,7 @@ from .report_tables import journal_html
 from .trial import Trial
 
 __all__ = ["SENSITIVITY_IMPUTATIONS", "SENSITIVITY_SEED", "estimand_html", "sensitivity_html", "reference_arms",
-           "post_baseline_visits", "has_baseline"]
+           "post_baseline_visits", "has_baseline", "methods_html"]
 
 #: imputations and seed of the report's sensitivity panel (approximate Bayesian MI): few, so the report stays quick;
 #: the notebook (08) uses more
@@ -137,3 +138,46 @@ def sensitivity_html(trial: Trial, outcome: str, visit: float, covariates: Seque
         f"Claimed contrasts in {trial.instrument(outcome).label or outcome} at week {visit:g} (estimate and 95% CI) "
         "under complete cases, MMRM and multiple imputation under MAR, J2R, CR and CIR.")))
     return "\n".join(out) + "\n"
+
+
+def methods_html(outcome: str, visit: float, covariates: Sequence[str]) -> str:
+    """The report's methods note: one item per section."""
+    adj = f" and {', '.join(covariates)}" if covariates else ""
+    items = [
+        f"Primary analysis: analysis of covariance (ANCOVA) of {outcome} at week {visit:g} on arm and the baseline "
+        f"value{adj}, fitted by ordinary least squares to the subjects with a value at that visit; LS means at "
+        "the mean baseline; all pairwise contrasts with Holm-adjusted p-values and Bonferroni-adjusted intervals "
+        "(as R's emmeans).",
+        "Combination rule (when the trial has the combined arm and both monotherapies): one-sided tests of combined "
+        "- physio and combined - acupuncture in the instrument's good direction; the combination is better than "
+        "each monotherapy only if both reject (intersection-union min test, Laska and Meisner 1989), so no "
+        "multiplicity adjustment is applied. With a usual-care arm as well, the 2 x 2 factorial interaction "
+        "(combined - physio) - (acupuncture - control) tells whether the effects add up.",
+        "Repeated measures (at least two post-baseline visits): mixed model for repeated measures with arm, visit, "
+        "arm-by-visit, baseline and baseline-by-visit, an unstructured within-subject covariance, REML and "
+        "Satterthwaite degrees of freedom; valid when dropout is missing at random.",
+        "Responders: subjects improving by at least 30% and 50% of baseline (IMMPACT); subjects without a value at "
+        "the visit count as non-responders; risk differences with Newcombe's hybrid score interval.",
+        "Claims report: each claim of the package's claims table tested on its own outcome and model; Holm across "
+        "the testable claims; verdicts supported / not supported (the interval excludes the minimal important "
+        "difference) / inconclusive.",
+        "Time to recovery (when the trial records it): Kaplan-Meier curves, log-rank test, Cox hazard ratios (Efron "
+        "ties) with the proportional-hazards check, and restricted mean survival time.",
+        "Count outcomes (when the trial has them): negative binomial rate ratios at the primary visit, adjusted for "
+        "the baseline count. Adverse events: subjects with at least one event and event rates per arm, with "
+        "Newcombe and exact Poisson intervals.",
+        "Estimand (ICH E9(R1)): population, treatment, variable, intercurrent events and the population-level "
+        "summary of the primary analyses; without recorded intercurrent events, a subject whose values stop before "
+        "the last visit has a dropout event at the first missing visit, handled by the hypothetical strategy "
+        "(complete cases in the ANCOVA, missing at random in the MMRM).",
+        "Sensitivity to missing data (at least two post-baseline visits): the claims under complete cases, the "
+        "MMRM, and approximate Bayesian multiple imputation (an MMRM imputation model, ANCOVA at the visit, Rubin's "
+        "rules with Barnard-Rubin degrees of freedom) under MAR, jump to reference, copy reference and copy "
+        "increments in reference (Carpenter, Roger and Kenward 2013), and the tipping point: the shift of the "
+        "combined arm's imputed values that removes each claim.",
+        "Subgroups (exploratory): the primary ANCOVA with an arm-by-subgroup interaction, one model per variable.",
+        "Table 1 describes the randomised subjects at baseline; no tests of baseline balance.",
+        "Figures are drawn from the results shown (never refitted) with one colour per arm (Okabe-Ito) and embedded "
+        "as SVG; the report fetches nothing and carries no date, so the same data and versions give the same bytes.",
+    ]
+    return "<ul>\n" + "".join(f"<li>{_e(i)}</li>\n" for i in items) + "</ul>\n"
