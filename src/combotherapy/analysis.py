@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
+
 from .arguments import check_alpha, check_choice
 from .errors import DataError
+from .estimand import for_analysis
 from .results import Result, records_design, to_json
 from .trial import Trial
 
@@ -43,6 +46,9 @@ class PrimaryResult(Result):
         The model's tables (every visit for an MMRM); ``combination`` and ``synergy`` the tables of those tests.
     verdict : str or None
         The combination rule's verdict.
+    estimand : Estimand
+        What the primary analysis estimates (ICH E9(R1)), also on ``model_result`` and printed in its summary and
+        exports.
     """
 
     tables = ("by_arm", "contrasts", "combination", "synergy")
@@ -53,6 +59,7 @@ class PrimaryResult(Result):
                          combination=combination.contrasts if combination is not None else None,
                          synergy=synergy.effects if synergy is not None else None)
         self.model_result = model
+        self.estimand = model.estimand
         self.instrument, self.better = model.instrument, model.better
         self.combination_result = combination
         self.synergy_result = synergy
@@ -89,7 +96,8 @@ def _arms_missing(trial: Trial, needed: Sequence[str]) -> list[str]:
 @records_design
 def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
             covariates: Sequence[str] = (), baseline: bool = True, alpha: float = 0.05, adjust: str | None = None,
-            reference: str | None = None, covariance: str | None = None, df: str | None = None) -> PrimaryResult:
+            reference: str | None = None, covariance: str | None = None, df: str | None = None,
+            events: pd.DataFrame | None = None) -> PrimaryResult:
     """Compare the arms on one outcome: LS means, pairwise contrasts and, when the arms allow, the combination
     rule and the factorial analysis.
 
@@ -110,6 +118,11 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
     baseline : bool
         MMRM only: adjust for the baseline value (and its interaction with visit). ``False`` for trials without
         a baseline measurement; ANCOVA always adjusts for baseline.
+    events : DataFrame, optional
+        The trial's intercurrent events (``subject, visit[, event]``; ``visit`` the first visit the event affects)
+        for the estimand. Default: derived from monotone dropout, and the estimand says so. The analysis itself
+        does not change: values observed after an event are analysed as observed (treatment policy), missing
+        ones by the model's rule (complete cases for ANCOVA, MAR for the MMRM: the hypothetical strategy).
     alpha : float
         1 - confidence level of the two-sided intervals; the combination rule's one-sided tests use
         ``alpha / 2`` (0.025 for 95% intervals, ICH E9), so each test rejects exactly when the matching end of the
@@ -124,7 +137,8 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
     -------
     PrimaryResult
         ``.model_result`` (the fitted model), ``.combination_result``, ``.synergy_result`` (or ``None`` with the reason
-        in ``.skipped``), ``.verdict`` and the tables ``by_arm, contrasts, combination, synergy``.
+        in ``.skipped``), ``.verdict``, ``.estimand`` (see :func:`combotherapy.estimand.for_analysis`) and the
+        tables ``by_arm, contrasts, combination, synergy``.
 
     Raises
     ------
@@ -177,6 +191,9 @@ def primary(trial: Trial, outcome: str, visit: float, model: str = "ancova", *,
                                 "residual degrees of freedom", argument=name, kind="not applicable")
         options[name] = value
     fitted = fit_model(model, trial, outcome, visit, alpha=alpha, **options)
+    # what is estimated, printed with the result (ICH E9(R1)); the same tables, nothing refitted
+    fitted.estimand = for_analysis(trial, outcome, model, visit=visit, n_per_arm=fitted.fitted.n_per_arm,
+                                   events=events, covariates=list(covariates), baseline=baseline)
     skipped = []
     missing = _arms_missing(trial, _COMBINATION_ARMS)
     if missing:

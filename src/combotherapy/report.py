@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .errors import DataError, ModelError
 from .files import write_text
+from .report_sections import estimand_html, has_baseline, methods_html, post_baseline_visits, sensitivity_html
 from .report_tables import result_html
 from .results import design_lines
 from .trial import Trial
@@ -240,7 +241,9 @@ def _primary(trial: Trial, outcome: str, visit: float, covariates: Sequence[str]
                         "adjusts for it. The repeated-measures section analyses these data without baseline "
                         "adjustment.")
     result = primary(trial, outcome, visit, "ancova", covariates=covariates)
-    out = [result_html(result)]
+    out = [result_html(result, estimand=False),
+           _p("What this analysis estimates (population, intercurrent events and their strategy): the Estimand "
+              "section above.")]
     forest = _plot_function("forest")
     if forest is not None:
         out.append(b.attempt("Forest plot of the primary contrasts", lambda: _figure(
@@ -250,12 +253,6 @@ def _primary(trial: Trial, outcome: str, visit: float, covariates: Sequence[str]
     return "\n".join(out)
 
 
-def _post_baseline_visits(trial: Trial, outcome: str) -> list[float]:
-    data = trial.data
-    seen = data.loc[data[outcome].notna() & (data["visit"] > 0), "visit"]
-    return sorted(float(v) for v in seen.unique())
-
-
 def _mmrm(trial: Trial, outcome: str, covariates: Sequence[str], b: _Builder) -> str:
     from .models.mmrm import mmrm
 
@@ -263,15 +260,14 @@ def _mmrm(trial: Trial, outcome: str, covariates: Sequence[str], b: _Builder) ->
     if inst.level != "visit":
         raise DataError(f"outcome '{outcome}' is measured once per subject; repeated measures need a visit-level "
                         "outcome")
-    visits = _post_baseline_visits(trial, outcome)
+    visits = post_baseline_visits(trial, outcome)
     if len(visits) < 2:
         raise DataError(f"'{outcome}' has {len(visits)} post-baseline visit(s) with data "
                         f"({', '.join(f'week {v:g}' for v in visits) or 'none'}); a model over all visits needs at "
                         "least 2. The ANCOVA above is the analysis of these data.")
-    data = trial.data
-    has_baseline = bool(data.loc[data["visit"] == 0, outcome].notna().any())
-    result = mmrm(trial, outcome, covariates=list(covariates), baseline=has_baseline)
-    out = [] if has_baseline else [_p(f"The trial has no baseline (week 0) value of {outcome}: the model does not "
+    with_baseline = has_baseline(trial, outcome)
+    result = mmrm(trial, outcome, covariates=list(covariates), baseline=with_baseline)
+    out = [] if with_baseline else [_p(f"The trial has no baseline (week 0) value of {outcome}: the model does not "
                                       "adjust for baseline.")]
     out.append(result_html(result))
     trajectory = _plot_function("trajectory")
@@ -385,39 +381,6 @@ def _subgroups(trial: Trial, outcome: str, visit: float, b: _Builder) -> str:
     return "\n".join(out)
 
 
-def _methods(outcome: str, visit: float, covariates: Sequence[str]) -> str:
-    adj = f" and {', '.join(covariates)}" if covariates else ""
-    items = [
-        f"Primary analysis: analysis of covariance (ANCOVA) of {outcome} at week {visit:g} on arm and the baseline "
-        f"value{adj}, fitted by ordinary least squares to the subjects with a value at that visit; LS means at "
-        "the mean baseline; all pairwise contrasts with Holm-adjusted p-values and Bonferroni-adjusted intervals "
-        "(as R's emmeans).",
-        "Combination rule (when the trial has the combined arm and both monotherapies): one-sided tests of combined "
-        "- physio and combined - acupuncture in the instrument's good direction; the combination is better than "
-        "each monotherapy only if both reject (intersection-union min test, Laska and Meisner 1989), so no "
-        "multiplicity adjustment is applied. With a usual-care arm as well, the 2 x 2 factorial interaction "
-        "(combined - physio) - (acupuncture - control) tells whether the effects add up.",
-        "Repeated measures (at least two post-baseline visits): mixed model for repeated measures with arm, visit, "
-        "arm-by-visit, baseline and baseline-by-visit, an unstructured within-subject covariance, REML and "
-        "Satterthwaite degrees of freedom; valid when dropout is missing at random.",
-        "Responders: subjects improving by at least 30% and 50% of baseline (IMMPACT); subjects without a value at "
-        "the visit count as non-responders; risk differences with Newcombe's hybrid score interval.",
-        "Claims report: each claim of the package's claims table tested on its own outcome and model; Holm across "
-        "the testable claims; verdicts supported / not supported (the interval excludes the minimal important "
-        "difference) / inconclusive.",
-        "Time to recovery (when the trial records it): Kaplan-Meier curves, log-rank test, Cox hazard ratios (Efron "
-        "ties) with the proportional-hazards check, and restricted mean survival time.",
-        "Count outcomes (when the trial has them): negative binomial rate ratios at the primary visit, adjusted for "
-        "the baseline count. Adverse events: subjects with at least one event and event rates per arm, with "
-        "Newcombe and exact Poisson intervals.",
-        "Subgroups (exploratory): the primary ANCOVA with an arm-by-subgroup interaction, one model per variable.",
-        "Table 1 describes the randomised subjects at baseline; no tests of baseline balance.",
-        "Figures are drawn from the results shown (never refitted) with one colour per arm (Okabe-Ito) and embedded "
-        "as SVG; the report fetches nothing and carries no date, so the same data and versions give the same bytes.",
-    ]
-    return "<ul>\n" + "".join(f"<li>{_e(i)}</li>\n" for i in items) + "</ul>\n"
-
-
 _CSS = """
 body { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; max-width: 1100px; margin: 2em auto;
        padding: 0 1em; color: #1a1a1a; line-height: 1.45; }
@@ -507,9 +470,16 @@ def build_report(trial: Trial, *, outcome: str = "pain", visit: float = 12.0, co
     b.section("data", "Data", lambda: _html_list(describe_trial(trial)))
     b.section("table1", "Table 1: baseline characteristics", lambda: _table_one(trial))
     b.section("consort", "CONSORT flow diagram", lambda: _consort(trial, outcome, visit))
+    visit_outcome = outcome in trial.visit_outcomes
+    if visit_outcome:
+        b.section("estimand", f"Estimand: {outcome} at week {visit:g}",
+                  lambda: estimand_html(trial, outcome, visit, covariates))
     b.section("primary", f"Primary analysis: {outcome} at week {visit:g}",
               lambda: _primary(trial, outcome, visit, covariates, b))
     b.section("mmrm", f"Repeated measures: {outcome} over all visits", lambda: _mmrm(trial, outcome, covariates, b))
+    if visit_outcome and len(post_baseline_visits(trial, outcome)) >= 2:
+        b.section("sensitivity", f"Sensitivity to missing data: {outcome} at week {visit:g}",
+                  lambda: sensitivity_html(trial, outcome, visit, covariates, b.attempt, _figure))
     b.section("responders", f"Responders: {outcome} at week {visit:g}", lambda: _responders(trial, outcome, visit, b))
     if _has_columns(trial, *SURVIVAL_COLUMNS):
         b.section("survival", "Time to recovery: Kaplan-Meier and hazard ratios", lambda: _survival(trial, b))
@@ -521,7 +491,7 @@ def build_report(trial: Trial, *, outcome: str = "pain", visit: float = 12.0, co
         b.section("subgroups", f"Subgroups: {outcome} at week {visit:g} (exploratory)",
                   lambda: _subgroups(trial, outcome, visit, b))
     b.section("claims", "Claims report", lambda: _claims(trial, b))
-    b.section("methods", "Methods", lambda: _methods(outcome, visit, covariates))
+    b.section("methods", "Methods", lambda: methods_html(outcome, visit, covariates))
 
     name = trial.source
     heading = title or f"combotherapy report: {name}"
@@ -530,13 +500,16 @@ def build_report(trial: Trial, *, outcome: str = "pain", visit: float = 12.0, co
         digest = hashlib.sha256(Path(data_file).read_bytes()).hexdigest()
         meta.append(f"Data file SHA-256: {digest}")
     from .claims import MEDIATION_SIMS
+    from .report_sections import SENSITIVITY_IMPUTATIONS, SENSITIVITY_SEED
 
     meta += [f"Primary outcome: {outcome} at week {visit:g}"
              + (f"; adjusted for {', '.join(covariates)}" if covariates else ""),
              f"Command: {command}" if command else
              "Command: combotherapy.report.build_report(...) (called from Python)",
-             f"Random seed: 0 (the claims report's Monte Carlo mediation test, {MEDIATION_SIMS} draws); no other "
-             "number in this report uses random numbers",
+             f"Random seed: 0 (the claims report's Monte Carlo mediation test, {MEDIATION_SIMS} draws)"
+             + (f"; {SENSITIVITY_SEED} (the sensitivity panel's {SENSITIVITY_IMPUTATIONS} imputations)"
+                if any(k == "sensitivity" for k, _ in b.toc) else "") + "; no other number in this report uses "
+             "random numbers",
              f"Made by combotherapy {__version__} ({_versions()}). No date is recorded, so the same data and "
              "versions give the same bytes."]
     nav = "".join(f'<li><a href="#{k}">{_e(t)}</a></li>' for k, t in b.toc)

@@ -100,17 +100,24 @@ def journal_html(frame: pd.DataFrame, *, caption: str = "", adjust: str | None =
             + "".join(body) + "</tbody></table>\n")
 
 
-def result_html(result, digits: int = 3) -> str:
-    """A result (title, what was fitted, headline, tables, notes) with journal tables."""
+def result_html(result, digits: int = 3, *, estimand: bool = True) -> str:
+    """A result (title, what was fitted, headline, estimand, tables, notes) with journal tables; ``estimand=False``
+    leaves the estimand out (the report shows it in its own section)."""
     parts = result.parts()
     if parts:  # a bundle (the primary analysis): each part, then what was skipped and why
-        return ("\n".join(result_html(r, digits) for r in parts)
+        return ("\n".join(result_html(r, digits, estimand=estimand) for r in parts)
                 + "".join(f"<p>{html.escape(line)}</p>\n" for line in getattr(result, "skipped", [])))
     fitted = result.fitted
     adjust, alpha = getattr(fitted, "adjust", None), getattr(fitted, "alpha", None)
     out = [f'<div class="combotherapy-result"><h3>{html.escape(result.title)}</h3>',
            "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in fitted.lines()) + "</ul>"]
     out += [f"<p><strong>{html.escape(line)}</strong></p>" for line in result.headline()]
+    if estimand:
+        from .estimand import Estimand
+        from .results import estimand_html
+
+        if isinstance(getattr(result, "estimand", None), Estimand):
+            out.append(estimand_html(result.estimand))
     for name, frame in result.frames().items():
         out.append(journal_html(frame, caption=name, adjust=adjust, alpha=alpha, digits=digits))
     if result.notes:

@@ -33,6 +33,7 @@ import pandas as pd
 from . import export
 from .arguments import DEFAULTS
 from .errors import DataError, ModelError
+from .estimand import Estimand
 from .files import write_text
 from .inference.core import Inference
 
@@ -156,6 +157,11 @@ class Result:
     inference: Inference | None = None
     instrument = None
     better: str | None = None
+    #: what is estimated (ICH E9(R1)): set on primary analyses (see :meth:`with_estimand`), printed in every export
+    #: when it is an :class:`~combotherapy.estimand.Estimand` (the propensity weights keep their "ATE"/"ATT" here)
+    estimand: Any = None
+    #: the primary model whose estimand :meth:`with_estimand` derives (``"ancova"``, ``"mmrm"``; None: not derived)
+    estimand_model: str | None = None
 
     def __init__(self, title: str, fitted: Fitted, **tables: pd.DataFrame):
         self.title = title
@@ -296,6 +302,8 @@ class Result:
         parts = [self.title, "=" * len(self.title), *self.fitted.lines()]
         if self.headline():
             parts += ["", *self.headline()]
+        if isinstance(self.estimand, Estimand):
+            parts += ["", *self.estimand.lines()]
         for name, frame in self.frames().items():
             text = _plain(frame, digits)
             parts += ["", name, "-" * len(name), text]
@@ -316,6 +324,54 @@ class Result:
         """Results bundled in this one (e.g. the primary analysis), in display order; none by default."""
         return []
 
+    def with_estimand(self, trial: Any, *, visit: float | None = None, events: pd.DataFrame | None = None
+                      ) -> Result:
+        """A copy of this result that carries its estimand (ICH E9(R1)), printed by ``summary()`` and every export.
+
+        For the primary models only (``ct.ancova``: complete cases at the visit; ``ct.mmrm``: MAR); the
+        estimand is derived from the trial's dropout unless ``events`` are given (see
+        :func:`combotherapy.estimand.for_analysis`). Nothing is refitted; the tables are the same objects.
+
+        Parameters
+        ----------
+        trial : Trial
+            The trial the result was fitted to.
+        visit : float, optional
+            MMRM: the visit at which the claims are judged (ANCOVA: its own visit).
+        events : DataFrame, optional
+            The trial's intercurrent events: ``subject, visit[, event]``.
+
+        Returns
+        -------
+        Result
+            A shallow copy with :attr:`estimand` set.
+
+        Example
+        -------
+        >>> import combotherapy as ct
+        >>> trial = ct.simulate_trial(n_per_arm=20, seed=1)
+        >>> res = ct.ancova(trial, "pain", 12).with_estimand(trial)
+        >>> "Estimand (ICH E9(R1))" in res.summary()
+        True
+        """
+        import copy
+
+        from .estimand import for_analysis
+
+        if self.estimand_model is None:
+            raise ModelError(f"an estimand is derived for the primary models (ct.ancova, ct.mmrm), not for "
+                             f"{type(self).__name__}; describe it yourself with combotherapy.estimand.Estimand "
+                             "and set it as .estimand", kind="no estimand")
+        f = self.fitted
+        model: str = self.estimand_model
+        v = f.visit if model == "ancova" else visit
+        covariates = (f.extra.get("covariates") or []) if isinstance(f.extra.get("covariates"), list | tuple) else []
+        out = copy.copy(self)
+        out.estimand = for_analysis(trial, str(f.outcome), model, visit=v, n_per_arm=f.n_per_arm,
+                                    events=events, covariates=covariates,
+                                    baseline=f.extra.get("baseline_mean", 0.0) is not None)
+        return out
+
     # --- exports -------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         """The result as a JSON-able dict (see :func:`to_json`)."""
@@ -325,6 +381,8 @@ class Result:
         out = [f"## {self.title}", ""] + [f"- {line}" for line in self.fitted.lines()]
         if self.headline():
             out += [""] + [f"**{line}**" for line in self.headline()]
+        if isinstance(self.estimand, Estimand):
+            out += ["", *_estimand_markdown(self.estimand)]
         for name, frame in self.frames().items():
             out += ["", f"### {name}", "", export.to_markdown(frame, digits=digits).rstrip("\n")]
         if self.notes:
@@ -335,6 +393,8 @@ class Result:
         out = [f'<div class="combotherapy-result"><h3>{html.escape(self.title)}</h3>',
                "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in self.fitted.lines()) + "</ul>"]
         out += [f"<p><strong>{html.escape(line)}</strong></p>" for line in self.headline()]
+        if isinstance(self.estimand, Estimand):
+            out.append(estimand_html(self.estimand))
         for name, frame in self.frames().items():
             out.append(export.to_html(frame, digits=digits, caption=name))
         if self.notes:
@@ -528,6 +588,8 @@ def to_json(result: Result) -> dict[str, Any]:
     out: dict[str, Any] = {"type": type(result).__name__, "title": result.title, "fitted": _fitted(result.fitted),
                            "headline": list(result.headline()),
                            "tables": {name: _records(frame) for name, frame in result.frames().items()}}
+    if isinstance(result.estimand, Estimand):
+        out["estimand"] = estimand_json(result.estimand)
     verdict = getattr(result, "verdict", None)
     if verdict is not None:
         out["verdict"] = _json_value(verdict)
@@ -536,3 +598,24 @@ def to_json(result: Result) -> dict[str, Any]:
         out["parts"] = [to_json(r) for r in parts]
         out["skipped"] = list(getattr(result, "skipped", []))
     return out
+
+
+# --- the estimand in the exports -------------------------------------------------------------------------------------
+
+def estimand_json(e: Estimand) -> dict[str, Any]:
+    """An estimand as a JSON-able dict: ``population, treatment, variable, intercurrent_events, summary, notes``."""
+    return {"population": e.population, "treatment": e.treatment, "variable": e.variable,
+            "intercurrent_events": _records(e.events), "summary": e.summary, "notes": list(e.notes)}
+
+
+def _estimand_markdown(e: Estimand) -> list[str]:
+    lines = e.lines()
+    return [f"**{lines[0]}**", ""] + [f"- {line.strip()}" if not line.startswith("    ") else f"  - {line.strip()}"
+                                      for line in lines[1:]]
+
+
+def estimand_html(e: Estimand) -> str:
+    """An estimand as an HTML list (the first line as its heading)."""
+    lines = e.lines()
+    items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in lines[1:])
+    return f'<div class="estimand"><p><strong>{html.escape(lines[0])}</strong></p><ul>{items}</ul></div>'

@@ -148,7 +148,7 @@ class ImputationResult(Result):
     by_arm : DataFrame
         ``visit, arm, estimate, se, df, ci_low, ci_high``: the arm means (ANCOVA EMMs, covariates at their mean).
     estimand : Estimand
-        What is estimated; printed in the summary.
+        What is estimated; printed in the summary and every export (by the Result base).
     method, strategy : str
     """
 
@@ -161,9 +161,6 @@ class ImputationResult(Result):
         self._trial = trial
         inst = trial.instrument(fitted.outcome)
         self.instrument, self.outcome, self.better = inst, fitted.outcome, inst.better
-
-    def headline(self) -> list[str]:
-        return self.estimand.lines()
 
     def contrast_at(self, visit: float | None = None) -> pd.DataFrame:
         """Contrasts at one visit (default: the last)."""

@@ -64,6 +64,7 @@ class AncovaResult(Result):
     """
 
     tables = ("by_arm", "contrasts", "coefficients")
+    estimand_model = "ancova"  # the primary-analysis estimand: Result.with_estimand
 
     def __init__(self, title: str, fitted: Fitted, *, by_arm: pd.DataFrame, contrasts: pd.DataFrame,
                  coefficients: pd.DataFrame, instrument: Instrument, scale: str, data: pd.DataFrame,

@@ -57,6 +57,7 @@ class MMRMResult(Result):
     """
 
     tables = ("coefficients", "by_arm", "contrasts", "type3")
+    estimand_model = "mmrm"  # the primary-analysis estimand: Result.with_estimand
 
     def __init__(self, title: str, fitted: Fitted, *, model: _Model, **tables: pd.DataFrame):
         super().__init__(title, fitted, **tables)
