@@ -412,3 +412,16 @@ def test_sections_only_for_the_columns_the_trial_has():
     for key in ("survival", "counts", "safety", "subgroups"):
         assert f'<section id="{key}">' not in rep.html
     assert "Command: combotherapy.report.build_report(...) (called from Python)" in rep.html
+
+
+def test_methods_note_names_the_design_and_the_verdict_rule():
+    """The methods note said 'Table 1 describes the randomised subjects' for observational data, and described
+    verdicts by a rule the claims no longer use (issue 11, item 4: one verdict rule everywhere)."""
+    from combotherapy.report_sections import methods_html
+
+    rand, obs = methods_html("pain", 12, []), methods_html("pain", 12, [], "observational")
+    assert "randomised subjects" in rand and "randomised subjects" not in obs
+    assert "nobody was randomised" in obs and "confounders" in obs
+    for note in (rand, obs):
+        assert "claimed direction" in note and "minimal important difference" in note
+        assert "excludes the minimal" not in note

@@ -68,6 +68,8 @@ __all__ = ["claims_report", "default_claims", "ClaimsReport", "VERDICTS"]
 VERDICTS = (SUPPORTED, BELOW_MID, NOT_SUPPORTED, "inconclusive")
 COMBINATION_PAIRS = (("combined", "physio"), ("combined", "acupuncture"))
 CLAIM_COLUMNS = ("id", "claim", "outcome", "model", "visit", "test", "mid", "subgroup")
+
+
 def default_claims() -> pd.DataFrame:
     """The claims table shipped with the package (a copy: extend it and pass it to :func:`claims_report`)."""
     text = resources.files("combotherapy").joinpath("data/claims.csv").read_text(encoding="utf-8")

@@ -491,7 +491,8 @@ def build_report(trial: Trial, *, outcome: str = "pain", visit: float = 12.0, co
         b.section("subgroups", f"Subgroups: {outcome} at week {visit:g} (exploratory)",
                   lambda: _subgroups(trial, outcome, visit, b))
     b.section("claims", "Claims report", lambda: _claims(trial, b))
-    b.section("methods", "Methods", lambda: methods_html(outcome, visit, covariates))
+    b.section("methods", "Methods", lambda: methods_html(outcome, visit, covariates,
+                                                         getattr(trial, "design", "randomised")))
 
     name = trial.source
     heading = title or f"combotherapy report: {name}"

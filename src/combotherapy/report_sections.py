@@ -140,8 +140,9 @@ def sensitivity_html(trial: Trial, outcome: str, visit: float, covariates: Seque
     return "\n".join(out) + "\n"
 
 
-def methods_html(outcome: str, visit: float, covariates: Sequence[str]) -> str:
-    """The report's methods note: one item per section."""
+def methods_html(outcome: str, visit: float, covariates: Sequence[str], design: str = "randomised") -> str:
+    """The report's methods note: one item per section (``design``: the trial's ``"randomised"`` or
+    ``"observational"``, which decides what Table 1 and the comparisons can claim)."""
     adj = f" and {', '.join(covariates)}" if covariates else ""
     items = [
         f"Primary analysis: analysis of covariance (ANCOVA) of {outcome} at week {visit:g} on arm and the baseline "
@@ -159,8 +160,10 @@ def methods_html(outcome: str, visit: float, covariates: Sequence[str]) -> str:
         "Responders: subjects improving by at least 30% and 50% of baseline (IMMPACT); subjects without a value at "
         "the visit count as non-responders; risk differences with Newcombe's hybrid score interval.",
         "Claims report: each claim of the package's claims table tested on its own outcome and model; Holm across "
-        "the testable claims; verdicts supported / not supported (the interval excludes the minimal important "
-        "difference) / inconclusive.",
+        "the testable claims; a claim is supported when its Holm-adjusted test is significant with the estimate in "
+        "the claimed direction, otherwise not supported (the same rule as the combination test); the minimal "
+        "important difference is reported beside it, and a supported claim whose estimate is below it says so; "
+        "inconclusive when the model could not be fitted (the reason is given).",
         "Time to recovery (when the trial records it): Kaplan-Meier curves, log-rank test, Cox hazard ratios (Efron "
         "ties) with the proportional-hazards check, and restricted mean survival time.",
         "Count outcomes (when the trial has them): negative binomial rate ratios at the primary visit, adjusted for "
@@ -176,7 +179,10 @@ def methods_html(outcome: str, visit: float, covariates: Sequence[str]) -> str:
         "increments in reference (Carpenter, Roger and Kenward 2013), and the tipping point: the shift of the "
         "combined arm's imputed values that removes each claim.",
         "Subgroups (exploratory): the primary ANCOVA with an arm-by-subgroup interaction, one model per variable.",
-        "Table 1 describes the randomised subjects at baseline; no tests of baseline balance.",
+        ("Table 1 describes the randomised subjects at baseline; no tests of baseline balance." if design != "observational"
+         else "Table 1 describes the subjects at baseline by treatment received. The data are observational: nobody "
+         "was randomised, so the arms may differ in measured and unmeasured confounders, and the comparisons above "
+         "are associations unless confounding is addressed (propensity weighting or matching; E-values)."),
         "Figures are drawn from the results shown (never refitted) with one colour per arm (Okabe-Ito) and embedded "
         "as SVG; the report fetches nothing and carries no date, so the same data and versions give the same bytes.",
     ]
