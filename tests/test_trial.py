@@ -42,7 +42,8 @@ def test_writing_into_data_never_changes_the_trial():
         t.data["pain"].to_numpy()[0] = 5.0  # read-only view of the Trial's array
     t.notes.append("x")
     assert "x" not in t.notes
-    t.subjects.loc[0, "age"] = 1
+    subjects = t.subjects  # a copy: writing into it (not through the property: pandas calls that chained) is harmless
+    subjects.loc[0, "age"] = 1
     assert t.subjects["age"].tolist() == [40, 51, 63]
 
 
