@@ -1,7 +1,8 @@
 # Reference numbers for combotherapy.missing from R's rbmi (built from public source; see the json for commits).
 #   TMB_COMMIT=<sha> RBMI_COMMIT=<sha> MMRM_COMMIT=<sha> R_LIBS=<library with TMB, mmrm and rbmi built from source> \
 #     Rscript tests/reference/rbmi_reference.R  (repo root)
-# Built from kaskr/adcomp af56b57 (TMB 1.9.23), openpharma/mmrm ec290b2 and openpharma/rbmi 5961fa0.
+# Built from kaskr/adcomp af56b57 (TMB 1.9.23), openpharma/mmrm ec290b2 and openpharma/rbmi 5961fa0; about 32 min
+# on 2 busy cores (the conditional-mean cases alone, RBMI_PARTS=condmean: about 14 min).
 # Data: rbmi's antidepressant_data (src/combotherapy/datasets/rbmi_antidepressant/) and the package's sample trial
 # (tests/reference/rbmi_sample_trial.csv, written by rbmi_make_data.py).
 # Imputation model: outcome ~ baseline*visit + arm*visit, unstructured covariance, REML (rbmi defaults).
