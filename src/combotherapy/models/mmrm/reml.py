@@ -292,11 +292,6 @@ def fit_covariance(st: PatternStats, structure: Structure, theta0: np.ndarray, r
             step, pd = _newton_direction(g, J.T @ Hp @ J)
             dec = float(-g @ step)
             if pd and dec < tol:
-                # one last full step: quadratic convergence takes the error from about sqrt(dec) to dec (a
-                # decrement of 1e-12 still leaves about 1e-8 in the fixed effects); kept unless f rises beyond noise
-                phi_new, s_new = ev(theta + step)
-                if s_new is not None and s_new.f <= s.f + 1e-13 * abs(s.f):
-                    theta = theta + step
                 return theta, steps, dec, True
             t, slope = 1.0, float(g @ step)
             while t > 1e-12:
