@@ -64,7 +64,7 @@ API_COMMANDS = {
     "adherence": "adherence", "adverse_events": "safety", "subgroups": "subgroups", "mediation": "mediation",
     "claims_report": "claims", "combination_test": "combination", "synergy": "synergy", "table_one": "table1",
     "simulate_trial": "simulate", "power": "power", "sample_size": "sample-size", "effect_sizes": "effect-sizes",
-    "meta": "meta", "load": "validate",
+    "meta": "meta", "load": "validate", "deidentify": "deidentify",
     "observational.propensity_score": "observational", "observational.iptw": "observational",
     "observational.weighted_means": "observational", "observational.weighted_regression": "observational",
     "observational.weighted_cox": "observational", "observational.aipw": "observational",
@@ -319,3 +319,54 @@ def test_the_docs_page_names_every_command():
     page = (Path(__file__).parents[1] / "docs" / "cli.md").read_text()
     for command in _parser()._subparsers._group_actions[0].choices:
         assert f"`{command}" in page or f" `{command}`" in page, command
+
+
+# --- deidentify -----------------------------------------------------------------------------------------------
+
+KEY = "k8#Zq!v2LmP0xRt7Wb"
+
+
+def _raw_export(tmp_path) -> Path:
+    raw = pd.DataFrame({"mrn": ["A1001", "A1002", "A1003"], "name": ["Ann Smith", "Bob Jones", "Cy Lee"],
+                        "arm": ["physio", "combined", "physio"], "pain": [5, 6, 7],
+                        "rand_date": ["2024-01-02", "2024-01-05", "2024-02-01"],
+                        "visit_date": ["2024-01-09", "2024-01-12", "2024-02-08"]})
+    path = tmp_path / "raw.csv"
+    raw.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_deidentify_writes_what_the_library_gives_and_never_a_value(capsys, tmp_path, monkeypatch, suffix):
+    raw = _raw_export(tmp_path)
+    before = raw.read_bytes()
+    monkeypatch.setenv("COMBOTHERAPY_KEY", KEY)
+    out = tmp_path / f"clean{suffix}"
+    code, stdout, err = run(capsys, "deidentify", raw, "--out", out, "--subject", "mrn",
+                            "--randomisation-date", "rand_date")
+    assert code == 0, err
+    expected = ct.deidentify(pd.read_csv(raw), key=KEY, subject="mrn", randomisation_date="rand_date")
+    got = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
+    assert raw.read_bytes() == before  # the input is never modified
+    assert "name: dropped (name)" in stdout
+    for value in ("Ann Smith", "A1001", "2024-01-02"):
+        assert value not in stdout + err
+    ct.privacy.check_identifiers(got)  # the copy passes the guard
+
+
+def test_deidentify_needs_a_key_from_the_environment_or_a_file(capsys, tmp_path, monkeypatch):
+    raw = _raw_export(tmp_path)
+    monkeypatch.delenv("COMBOTHERAPY_KEY", raising=False)
+    out = tmp_path / "clean.csv"
+    code, _, err = run(capsys, "deidentify", raw, "--out", out, "--subject", "mrn", "--randomisation-date",
+                       "rand_date")
+    assert code == 1 and "COMBOTHERAPY_KEY" in err and not out.exists()
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(KEY + "\n")
+    code, _, err = run(capsys, "deidentify", raw, "--out", out, "--subject", "mrn", "--randomisation-date",
+                       "rand_date", "--key-file", key_file)
+    assert code == 0, err
+    assert KEY not in out.read_text()
+    code, _, err = run(capsys, "deidentify", raw, "--out", tmp_path / "clean.xlsx", "--key-file", key_file)
+    assert code == 1 and ".csv or .parquet" in err

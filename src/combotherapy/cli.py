@@ -442,10 +442,12 @@ def _parser() -> argparse.ArgumentParser:
     from .cli_extra import add_meta, add_power, add_sample_size  # declared without importing their statistics
     from .cli_missing import add_sensitivity
     from .cli_observational import add_observational
+    from .cli_privacy import add_deidentify
 
     add_observational(sub, _EPILOG, add_output_options, _add_mapping_options, _alpha)
     add_sensitivity(sub, _EPILOG, add_output_options, _add_mapping_options, _alpha)
 
+    add_deidentify(sub, _EPILOG)
     add_meta(sub, _EPILOG)
     add_power(sub, _EPILOG)
     add_sample_size(sub, _EPILOG)
