@@ -152,7 +152,8 @@ def netmeta(data: pd.DataFrame, *, TE: str = "TE", seTE: str = "seTE", treat1: s
     if reference not in trts:
         raise DataError(f"reference treatment {reference!r} is not in the network (treatments: {', '.join(trts)})")
     if method_tau not in NMA_TAU_METHODS:
-        raise ArgumentError(f"method_tau must be one of {', '.join(NMA_TAU_METHODS)}, not {method_tau!r}")
+        raise ArgumentError(f"method_tau must be one of {', '.join(NMA_TAU_METHODS)}, not {method_tau!r}",
+                            argument="method_tau", kind="unknown")
     measure = measure or data.attrs.get("measure", "")
     B = _graph.incidence(d, trts)
     y = d["TE"].to_numpy()
@@ -357,7 +358,8 @@ def netsplit(res: NetmetaResult, model: str = "random", method: str = "back-calc
         raise ValueError("model must be 'random' or 'common'")
     methods = {"back-calculation": "back-calculation", "sidde": "SIDDE"}
     if str(method).lower() not in methods:
-        raise ArgumentError(f"method must be 'back-calculation' or 'SIDDE', not {method!r}")
+        raise ArgumentError(f"method must be 'back-calculation' or 'SIDDE', not {method!r}", argument="method",
+                            kind="unknown")
     method = methods[str(method).lower()]
     d = res.data
     tau2 = res.tau2 if (model == "random" and np.isfinite(res.tau2)) else 0.0
