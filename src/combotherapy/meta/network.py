@@ -342,7 +342,7 @@ def netsplit(res: NetmetaResult, model: str = "random", method: str = "back-calc
     König J, Krahn U, Binder H. Visualizing the flow of evidence in network meta-analysis and characterizing
     mixed treatment comparisons. Stat Med 2013;32:5414-5429. Dias S et al. Checking consistency in mixed treatment
     comparison meta-analysis. Stat Med 2010;29:932-944. Efthimiou O, Rücker G, Schwarzer G, Higgins JPT, Egger M,
-    Salanti G. Network meta-analysis of rare events using the Mantel-Haenszel method. Stat Med 2019;38:2992-3012.
+    Salanti G. A Mantel-Haenszel model for network meta-analysis of rare events. Stat Med 2019;38:2992-3012.
 
     Examples
     --------
