@@ -34,7 +34,7 @@ def prepare(data: pd.DataFrame, TE: str, seTE: str, treat1: str, treat2: str, st
                       "treat2": data[treat2].astype(str).str.strip().to_numpy(),
                       "TE": pd.to_numeric(data[TE], errors="coerce").to_numpy(dtype=float),
                       "seTE": pd.to_numeric(data[seTE], errors="coerce").to_numpy(dtype=float)})
-    for c in ("n1", "n2"):   # arm sizes, when known, size the nodes of the network graph
+    for c in ("n1", "n2", "var1", "var2"):   # arm sizes size the graph's nodes; arm variances serve ML/REML tau^2
         if c in data.columns:
             d[c] = pd.to_numeric(data[c], errors="coerce").to_numpy(dtype=float)
     notes = list(data.attrs.get("notes", []))

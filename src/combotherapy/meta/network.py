@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import DataError
+from ..errors import ArgumentError, DataError
 from ..results import Result
 from . import _graph
 from ._fitted import StudyFitted as Fitted
+from ._nma_tau import NMA_TAU_METHODS, tau2_likelihood
 
 __all__ = ["netmeta", "NetmetaResult", "netsplit", "netrank", "league_table"]
 
@@ -42,10 +43,11 @@ class NetmetaResult(Result):
 
     tables = ("estimates", "heterogeneity", "decomposition", "ranking", "comparisons")
 
-    def __init__(self, title, fitted, *, trts, reference, data, fits, tau2, small_values, level, measure, **tables):
+    def __init__(self, title, fitted, *, trts, reference, data, fits, tau2, small_values, level, measure,
+                 method_tau="DL", **tables):
         super().__init__(title, fitted, **tables)
         self.trts, self.reference, self.data, self.fits, self.tau2 = trts, reference, data, fits, tau2
-        self.small_values, self.level, self.measure = small_values, level, measure
+        self.small_values, self.level, self.measure, self.method_tau = small_values, level, measure, method_tau
 
     @property
     def n(self) -> int:
@@ -73,7 +75,8 @@ class NetmetaResult(Result):
 
 def netmeta(data: pd.DataFrame, *, TE: str = "TE", seTE: str = "seTE", treat1: str = "treat1",
             treat2: str = "treat2", study: str = "study", reference: str | None = None,
-            small_values: str = "desirable", level: float = 0.95, measure: str | None = None) -> NetmetaResult:
+            small_values: str = "desirable", level: float = 0.95, measure: str | None = None,
+            method_tau: str = "DL") -> NetmetaResult:
     """Contrast-based network meta-analysis, common and random effects (netmeta's ``netmeta``).
 
     Parameters
@@ -89,6 +92,9 @@ def netmeta(data: pd.DataFrame, *, TE: str = "TE", seTE: str = "seTE", treat1: s
     level : float
     measure : str, optional
         Name of the effect measure (taken from ``data.attrs`` when made by ``pairwise``).
+    method_tau : {"DL", "REML", "ML"}
+        Estimator of tau^2: the generalised DerSimonian-Laird (default), restricted or full maximum likelihood
+        (netmeta's ``method.tau``; see Notes).
 
     Returns
     -------
@@ -109,6 +115,12 @@ def netmeta(data: pd.DataFrame, *, TE: str = "TE", seTE: str = "seTE", treat1: s
     ``max(0, (Q - df) / tr((I - H) U W))``. The random-effects model adds tau^2 to each comparison's variance before
     the multi-arm adjustment. Q is split into within-design Q (a model with separate effects per design) and the
     between-design remainder (design-by-treatment inconsistency).
+
+    ``method_tau="REML"`` or ``"ML"`` estimates tau^2 as netmeta does through ``metafor::rma.mv``: each study's
+    contrasts against one baseline arm, a common tau^2 with covariance tau^2/2 between contrasts of the same study,
+    and within a multi-arm study the baseline arm's variance as covariance when the data come from
+    :func:`~combotherapy.meta.pairwise` (columns ``var1, var2``), zero covariance for contrasts only (as netmeta).
+    The random-effects model then uses that tau^2; Q, I^2 and the decomposition do not depend on it.
 
     References
     ----------
@@ -139,14 +151,14 @@ def netmeta(data: pd.DataFrame, *, TE: str = "TE", seTE: str = "seTE", treat1: s
         reference = trts[0]
     if reference not in trts:
         raise DataError(f"reference treatment {reference!r} is not in the network (treatments: {', '.join(trts)})")
+    if method_tau not in NMA_TAU_METHODS:
+        raise ArgumentError(f"method_tau must be one of {', '.join(NMA_TAU_METHODS)}, not {method_tau!r}",
+                            argument="method_tau", kind="unknown")
+    measure = measure or data.attrs.get("measure", "")
     B = _graph.incidence(d, trts)
     y = d["TE"].to_numpy()
-    common = _graph.wls(B, y, _graph.adjusted_variances(d))
-    df = _graph.df_total(d, len(trts) - 1)
-    tau2 = _graph.tau2_dl(B, common, d, df)
-    random = _graph.wls(B, y, _graph.adjusted_variances(d, 0.0 if not np.isfinite(tau2) else tau2))
+    common, random, tau2, df = _fit_network(d, trts, B, reference, method_tau, measure)
     fits = {"common": common, "random": random}
-    measure = measure or data.attrs.get("measure", "")
     Q = common["Q"]
     i2, i2_lo, i2_hi = _graph.i2_interval(Q, df, level)
     het = pd.DataFrame({"tau2": [tau2], "tau": [np.sqrt(tau2)], "I2": [i2], "I2_low": [i2_lo], "I2_high": [i2_hi],
@@ -155,17 +167,35 @@ def netmeta(data: pd.DataFrame, *, TE: str = "TE", seTE: str = "seTE", treat1: s
                         Fitted(model="contrast-based network meta-analysis (graph-theoretical, weighted least squares)",
                                formula="TE ~ treatment differences", df_method="normal (z)", alpha=1 - level,
                                notes=list(d.attrs.get("notes", [])) + [
-                                   f"tau2 by the generalised DerSimonian-Laird estimator; reference: {reference}; "
+                                   f"tau2 by {_TAU_LABEL[method_tau]}; reference: {reference}; "
                                    f"small values are {small_values}."],
                                studies=int(d["study"].nunique()), comparisons=len(d)),
                         trts=trts, reference=reference, data=d, fits=fits, tau2=tau2, small_values=small_values,
-                        level=level, measure=measure, estimates=pd.DataFrame(), heterogeneity=het,
+                        level=level, measure=measure, method_tau=method_tau, estimates=pd.DataFrame(), heterogeneity=het,
                         decomposition=_decomposition(d, B, y, common, df), ranking=pd.DataFrame(),
                         comparisons=pd.DataFrame())
     res.estimates = _versus(res, reference)
     res.comparisons = _all_pairs(res)
     res.ranking = pscores(res)
     return res
+
+
+_TAU_LABEL = {"DL": "the generalised DerSimonian-Laird estimator", "REML": "restricted maximum likelihood",
+              "ML": "maximum likelihood"}
+
+
+def _fit_network(d: pd.DataFrame, trts: list[str], B: np.ndarray, reference: str, method_tau: str,
+                 measure: str) -> tuple[dict, dict, float, int]:
+    """Common- and random-effects fits of a connected network, tau^2 and the df of Q."""
+    y = d["TE"].to_numpy()
+    common = _graph.wls(B, y, _graph.adjusted_variances(d))
+    df = _graph.df_total(d, len(trts) - 1)
+    if method_tau == "DL":
+        tau2 = _graph.tau2_dl(B, common, d, df)
+    else:
+        tau2 = tau2_likelihood(d, trts, reference, method_tau, measure=measure)
+    random = _graph.wls(B, y, _graph.adjusted_variances(d, 0.0 if not np.isfinite(tau2) else tau2))
+    return common, random, tau2, df
 
 
 def disconnected_message(d: pd.DataFrame, parts: list[list[str]]) -> str:
@@ -274,14 +304,17 @@ def design_heterogeneity(res: NetmetaResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["design", "Q", "df", "p"])
 
 
-def netsplit(res: NetmetaResult, model: str = "random") -> pd.DataFrame:
-    """Direct and indirect evidence for each comparison, and their difference (netmeta ``netsplit``,
-    back-calculation).
+def netsplit(res: NetmetaResult, model: str = "random", method: str = "back-calculation") -> pd.DataFrame:
+    """Direct and indirect evidence for each comparison, and their difference (netmeta ``netsplit``).
 
     Parameters
     ----------
     res : NetmetaResult
     model : {"random", "common"}
+    method : {"back-calculation", "SIDDE"}
+        How the indirect estimate is found: back-calculated from the network and direct estimates, or by
+        separating indirect from direct design evidence (SIDDE): the network refitted without every study that
+        compares the two treatments (see Notes).
 
     Returns
     -------
@@ -293,14 +326,23 @@ def netsplit(res: NetmetaResult, model: str = "random") -> pd.DataFrame:
     Notes
     -----
     The direct estimate pools the comparison's own studies by inverse variance (variances ``seTE^2 + tau^2``,
-    unadjusted, as netmeta); the direct evidence proportion is ``P = Var(nma) / Var(direct)``; the indirect
-    estimate is ``(nma - P direct) / (1 - P)`` with variance ``Var(nma) / (1 - P)``.
+    unadjusted, as netmeta); the direct evidence proportion is ``P = Var(nma) / Var(direct)``. Back-calculation:
+    the indirect estimate is ``(nma - P direct) / (1 - P)`` with variance ``Var(nma) / (1 - P)``.
+
+    SIDDE (Efthimiou et al. 2019): for each comparison with direct evidence, every study that has both
+    treatments is removed whole (all arms of a multi-arm study), and a network meta-analysis of the remaining
+    studies, with its own tau^2 by ``res.method_tau``, gives the indirect estimate. As netmeta, there is no
+    indirect estimate when the remaining network is disconnected (even if the two treatments stay in one part of
+    it) or lacks one of them, or when the comparison has only direct evidence (``|P - 1| < 0.0005``); the
+    refitted networks carry contrasts only (no arm variances), so ML/REML tau^2 there uses zero within-study
+    covariance, as netmeta's refits do. One network fit per comparison: slower than back-calculation.
 
     References
     ----------
     König J, Krahn U, Binder H. Visualizing the flow of evidence in network meta-analysis and characterizing
     mixed treatment comparisons. Stat Med 2013;32:5414-5429. Dias S et al. Checking consistency in mixed treatment
-    comparison meta-analysis. Stat Med 2010;29:932-944.
+    comparison meta-analysis. Stat Med 2010;29:932-944. Efthimiou O, Rücker G, Schwarzer G, Higgins JPT, Egger M,
+    Salanti G. A Mantel-Haenszel model for network meta-analysis of rare events. Stat Med 2019;38:2992-3012.
 
     Examples
     --------
@@ -309,9 +351,16 @@ def netsplit(res: NetmetaResult, model: str = "random") -> pd.DataFrame:
     ...                   "TE": [0.5, 0.3, 0.4], "seTE": [0.2, 0.2, 0.25]})
     >>> netsplit(netmeta(d), "common")["comparison"].tolist()
     ['B:C', 'B:A', 'C:A']
+    >>> round(float(netsplit(netmeta(d), "common", method="SIDDE")["indirect"].iloc[0]), 6)   # A-C minus A-B
+    -0.1
     """
     if model not in ("random", "common"):
         raise ValueError("model must be 'random' or 'common'")
+    methods = {"back-calculation": "back-calculation", "sidde": "SIDDE"}
+    if str(method).lower() not in methods:
+        raise ArgumentError(f"method must be 'back-calculation' or 'SIDDE', not {method!r}", argument="method",
+                            kind="unknown")
+    method = methods[str(method).lower()]
     d = res.data
     tau2 = res.tau2 if (model == "random" and np.isfinite(res.tau2)) else 0.0
     te, se = res.effects(model)
@@ -333,13 +382,20 @@ def netsplit(res: NetmetaResult, model: str = "random") -> pd.DataFrame:
     nma_te = np.array([te.loc[i, j] for i, j in zip(t1, t2)])
     nma_var = np.array([se.loc[i, j] for i, j in zip(t1, t2)]) ** 2
     prop = nma_var / dir_var
-    # only direct evidence (P = 1), or P > 1 (possible with multi-arm studies): nothing to split, as netmeta
-    keep = prop < 1 - np.sqrt(np.finfo(float).eps)
+    k = direct["k"].to_numpy()
+    if method == "SIDDE":
+        ind_te, ind_var = _sidde_indirect(res, t1, t2, model)
+        keep = np.isfinite(ind_te) & (np.abs(prop - 1) >= 0.0005)
+        ind_te, ind_var = ind_te[keep], ind_var[keep]
+    else:
+        # only direct evidence (P = 1), or P > 1 (possible with multi-arm studies): nothing to split, as netmeta
+        keep = prop < 1 - np.sqrt(np.finfo(float).eps)
     prop, dir_te, dir_var, nma_te, nma_var = (x[keep] for x in (prop, dir_te, dir_var, nma_te, nma_var))
-    t1, t2, k = t1[keep], t2[keep], direct["k"].to_numpy()[keep]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ind_te = (nma_te - prop * dir_te) / (1 - prop)
-        ind_var = nma_var / (1 - prop)
+    t1, t2, k = t1[keep], t2[keep], k[keep]
+    if method == "back-calculation":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ind_te = (nma_te - prop * dir_te) / (1 - prop)
+            ind_var = nma_var / (1 - prop)
     diff = dir_te - ind_te
     dse = np.sqrt(dir_var + ind_var)
     stat, p, lo, hi = _ci(diff, dse, res.level)
@@ -348,7 +404,33 @@ def netsplit(res: NetmetaResult, model: str = "random") -> pd.DataFrame:
                         "se_direct": np.sqrt(dir_var), "indirect": ind_te, "se_indirect": np.sqrt(ind_var),
                         "estimate": diff, "se": dse, "df": np.inf, "statistic": stat, "p": p, "p_adj": p,
                         "ci_low": lo, "ci_high": hi})
+    out.attrs["method"] = method
     return out
+
+
+def _sidde_indirect(res: NetmetaResult, t1: np.ndarray, t2: np.ndarray, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """Indirect estimate t1 - t2 and its variance from the network without the studies comparing t1 and t2
+    (NaN where netmeta gives none)."""
+    d = res.data
+    arms = pd.concat([d[["study", "treat1"]].set_axis(["study", "t"], axis=1),
+                      d[["study", "treat2"]].set_axis(["study", "t"], axis=1)]).drop_duplicates()
+    member = pd.crosstab(arms["study"], arms["t"]).astype(bool)       # studies x treatments
+    est, var = np.full(len(t1), np.nan), np.full(len(t1), np.nan)
+    for c, (i, j) in enumerate(zip(t1, t2)):    # one network refit per directly compared pair (few dozen)
+        drop = member.index[member[i].to_numpy() & member[j].to_numpy()]
+        di = d[~d["study"].isin(drop)].reset_index(drop=True)
+        if di.empty:
+            continue
+        trts = sorted(set(di["treat1"]) | set(di["treat2"]))
+        if i not in trts or j not in trts or len(_graph.subnetworks(di, trts)) != 1:
+            continue
+        di = di.drop(columns=[x for x in ("var1", "var2") if x in di.columns])
+        fit = _fit_network(di, trts, _graph.incidence(di, trts), trts[0], res.method_tau, res.measure)
+        f = fit[0] if model == "common" else fit[1]
+        pi, pj = trts.index(i), trts.index(j)
+        est[c] = f["theta"][pi] - f["theta"][pj]
+        var[c] = f["cov"][pi, pi] + f["cov"][pj, pj] - 2 * f["cov"][pi, pj]
+    return est, var
 
 
 def netrank(res, method: str = "P-score", model: str = "random", nsim: int = 1000,
