@@ -112,6 +112,13 @@ def _check_condmean(res, strategy: str, n_boot: int) -> None:
         assert abs(ours[visit][1] - r["se"]) < N_MC * mc, (visit, ours[visit][1], r["se"], mc)
 
 
+def _var_of_se(msb: float, msw: float, b: int, d: int, se: float) -> float:
+    """MC variance of the von Hippel-Bartlett SE with b bootstrap samples (normal mean squares, delta method)."""
+    a = (1 + 1 / b) / d
+    c = 1 / (b * d) - a
+    return (a ** 2 * 2 * msb ** 2 / (b - 1) + c ** 2 * 2 * msw ** 2 / (b * (d - 1))) / (4 * se ** 2)
+
+
 def _check_bmlmi(res, strategy: str, n_boot: int) -> None:
     ref = _ref(f"antidepressant_bmlmi_{strategy}")
     reps = _reps(f"antidepressant_bmlmi_{strategy}")
@@ -122,14 +129,8 @@ def _check_bmlmi(res, strategy: str, n_boot: int) -> None:
         e = reps[visit].reshape(b_r, d)
         msb = d * e.mean(axis=1).var(ddof=1)
         msw = e.var(axis=1, ddof=1).mean()
-
-        def var_of_se(b: int) -> float:
-            a = (1 + 1 / b) / d
-            c = 1 / (b * d) - a
-            return (a ** 2 * 2 * msb ** 2 / (b - 1) + c ** 2 * 2 * msw ** 2 / (b * (d - 1))) / (4 * r["se"] ** 2)
-
         mc_e = np.sqrt(msb / (b_r * d) + msb / (n_boot * d))
-        mc_s = np.sqrt(var_of_se(b_r) + var_of_se(n_boot))
+        mc_s = np.sqrt(_var_of_se(msb, msw, b_r, d, r["se"]) + _var_of_se(msb, msw, n_boot, d, r["se"]))
         assert abs(ours[visit][0] - r["est"]) < N_MC * mc_e, (visit, ours[visit][0], r["est"], mc_e)
         assert abs(ours[visit][1] - r["se"]) < N_MC * mc_s, (visit, ours[visit][1], r["se"], mc_s)
 
