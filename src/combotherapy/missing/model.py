@@ -239,7 +239,9 @@ def refit(imp: ImputationData, st: PatternStats, start: Fit1, reml: bool = True,
     """Refit after a small change of the data (one subject left out, a bootstrap sample) by undamped Newton steps
     from ``start``: quadratic convergence, so once the Newton decrement is below ``tol`` one more step leaves an
     error of order ``tol`` squared. Falls back to the full damped fit when a step does not decrease the criterion
-    or leaves the positive definite cone."""
+    or leaves the positive definite cone, and to a fit from the moment start when that damped fit fails (a trial
+    step of its line search can reach a covariance at which the fixed-effects information is numerically singular:
+    1 of 200 bootstrap samples of antidepressant_data, found by the rbmi bootstrap check)."""
     s_ = imp.structure
     theta = start.theta
     state = evaluate(st, s_.sigma(s_.phi(theta)), reml)
@@ -265,4 +267,7 @@ def refit(imp: ImputationData, st: PatternStats, start: Fit1, reml: bool = True,
         theta, state = theta + step, new
         if dec < tol:
             return Fit1(beta=state.beta, Sigma=state.Sigma, theta=theta, newton_steps=steps)
-    return fit_model(imp, st, theta0=start.theta, reml=reml)
+    try:
+        return fit_model(imp, st, theta0=start.theta, reml=reml)
+    except ModelError:
+        return fit_model(imp, st, reml=reml)
