@@ -24,9 +24,10 @@ Tolerances
 - The default run uses fewer samples on our side (conditional mean B = 100, bootstrapped ML MI B = 60) with the
   tolerance widened accordingly (it is computed from each side's B); the rbmi-sized runs are marked slow.
 
-Not compared: rbmi's percentile interval (``pool(type = "percentile")``) is the plain percentile interval of the
-bootstrap estimates (quantile type 6), while ``pool.bootstrap`` computes the basic interval
-(2 theta - quantiles); they differ by method, not by MC error (see the report of this check).
+The percentile interval (``pool(type = "percentile")``): rbmi's replicates pooled by ``pool.bootstrap`` give rbmi's
+interval (the plain type-6 percentile interval) to 1e-10 and its p-value to 2e-4 (rbmi inverts the quantile function
+with ``uniroot``, whose default tolerance is about 1.2e-4; the package solves it exactly). Before this check the
+package gave the basic interval (2 theta - quantiles), which its docstring said was rbmi's.
 """
 
 from __future__ import annotations
@@ -89,6 +90,13 @@ def test_pooling_matches_rbmi_on_its_own_samples(strategy):
         out = pool.bootstrap(x[:1], x[1:, None], kind="normal")
         assert out["estimate"][0] == normal[visit]["est"]
         assert out["se"][0] == pytest.approx(normal[visit]["se"], abs=1e-10, rel=0)
+    percentile = _ref(f"antidepressant_condmean_bootstrap_percentile_{strategy}")
+    for visit, x in _reps(f"antidepressant_condmean_bootstrap_{strategy}").items():
+        out = pool.bootstrap(x[:1], x[1:, None], kind="percentile")
+        r = percentile[visit]
+        assert out["ci_low"][0] == pytest.approx(r["lci"], abs=1e-10, rel=0), visit
+        assert out["ci_high"][0] == pytest.approx(r["uci"], abs=1e-10, rel=0), visit
+        assert out["p"][0] == pytest.approx(r["pval"], abs=2e-4, rel=0), visit
     bml = _ref(f"antidepressant_bmlmi_{strategy}")
     for visit, x in _reps(f"antidepressant_bmlmi_{strategy}").items():
         assert len(x) == REF["bmlmi_B"] * REF["bmlmi_D"]
@@ -180,3 +188,11 @@ def test_refit_recovers_where_the_warm_damped_fit_fails(anti):
     cold = fit_model(imp, st)
     np.testing.assert_allclose(f.beta, cold.beta, atol=1e-8)
     np.testing.assert_allclose(f.Sigma, cold.Sigma, atol=1e-8)
+
+
+def test_percentile_p_follows_rbmi_at_the_edges():
+    """rbmi's pval_percentile rules where replicates sit exactly at 0 or all on one side (transcribed by hand)."""
+    cols = np.array([[0.0, 1, 2], [0, 0, -1], [0, -1, -2], [1, 2, 3], [-1, -2, -3], [0, 0, 0]]).T
+    greater, less = pool._percentile_p(cols)
+    np.testing.assert_allclose(greater, [1 / 4, 2 / 4, 3 / 4, 0, 1, 1])
+    np.testing.assert_allclose(less, [3 / 4, 1 / 4, 1 / 4, 1, 0, 1])

@@ -87,7 +87,8 @@ def conditional_mean(trial: Trial, outcome: str, *, strategy: str | None = None,
     REML to the values each strategy lets it use (after an event with a non-MAR strategy the values are left out).
     Means under the strategies: see :mod:`combotherapy.missing.impute`. Jackknife SE
     ``sqrt((n-1)/n sum_i (theta_(i) - theta_bar)^2)``; normal-theory intervals and p-values (df infinite), as rbmi.
-    Bootstrap: percentile (basic) intervals around the full-data estimate, samples drawn within arms.
+    Bootstrap: rbmi's percentile intervals (type-6 quantiles of the replicates) and p-values, samples drawn
+    within arms.
 
     References
     ----------

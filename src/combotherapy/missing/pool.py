@@ -66,20 +66,45 @@ def bootstrap(full: np.ndarray, boot: np.ndarray, alpha: float = 0.05, kind: str
               ) -> dict[str, np.ndarray]:
     """Bootstrap SE (sd of the replicates) and percentile or normal intervals around the full-data estimate.
 
-    The percentile interval and p-value follow rbmi (``pool(type='percentile')``): interval
-    ``2 theta - quantile(1 - alpha/2), 2 theta - quantile(alpha/2)`` (basic bootstrap) and the p-value the
-    smallest level whose interval excludes 0.
+    The percentile interval and p-value are rbmi's (``pool(type = "percentile")``): the interval is the
+    ``alpha/2`` and ``1 - alpha/2`` quantiles of the bootstrap estimates (Hyndman-Fan type 6, numpy's
+    ``"weibull"``), and the two-sided p-value is twice the smaller tail level at which that quantile function
+    crosses 0 (rbmi finds it with ``uniroot``, to about 1e-4; here it is solved exactly), capped at 1.
     """
     se = boot.std(axis=0, ddof=1)
     out = {"estimate": full, "se": se, "df": np.full(full.shape, np.inf)}
     if kind == "percentile":
-        lo, hi = np.quantile(boot, [1 - alpha / 2, alpha / 2], axis=0)
-        out["ci_low"], out["ci_high"] = 2 * full - lo, 2 * full - hi
-        # p: smallest alpha with 0 outside the basic interval
-        pos = np.mean(2 * full[None] - boot <= 0, axis=0)
-        neg = np.mean(2 * full[None] - boot >= 0, axis=0)
-        out["p"] = np.minimum(1.0, 2 * np.minimum(pos, neg))
+        out["ci_low"], out["ci_high"] = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0, method="weibull")
+        greater, less = _percentile_p(boot)
+        out["p"] = np.minimum(1.0, 2 * np.minimum(greater, less))
     return out
+
+
+def _percentile_p(boot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, rbmi's one-sided percentile p-values (``pval_percentile``): the level q at which the type-6
+    quantile of the replicates is 0 (p for 'greater') and 1 - q (p for 'less'). Every replicate above 0: (0, 1);
+    every one below: (1, 0); all exactly 0: (1, 1); some exactly 0: the smallest and 1 - the largest of their
+    levels rank / (n + 1); otherwise linear interpolation between the order statistics around 0 (type-6 positions
+    k / (n + 1))."""
+    x = np.sort(np.asarray(boot, dtype=float), axis=0)
+    n = x.shape[0]
+    below = (x < 0).sum(axis=0)  # k: x_(k) < 0 <= x_(k+1)
+    zeros = (x == 0).sum(axis=0)
+    k = np.clip(below, 1, n - 1)
+    lo = np.take_along_axis(x, (k - 1)[None], axis=0)[0]
+    hi = np.take_along_axis(x, k[None], axis=0)[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = (k + (0 - lo) / (hi - lo)) / (n + 1)
+    greater, less = q, 1 - q
+    some_zero = zeros > 0
+    greater = np.where(some_zero, (below + 1) / (n + 1), greater)
+    less = np.where(some_zero, 1 - (below + zeros) / (n + 1), less)
+    greater = np.where((below == 0) & ~some_zero, 0.0, greater)
+    less = np.where((below == 0) & ~some_zero, 1.0, less)
+    greater = np.where(below == n, 1.0, greater)
+    less = np.where(below == n, 0.0, less)
+    all_zero = zeros == n
+    return np.where(all_zero, 1.0, greater), np.where(all_zero, 1.0, less)
 
 
 def von_hippel_bartlett(est: np.ndarray, n_boot: int, per_boot: int) -> dict[str, np.ndarray]:
