@@ -304,6 +304,11 @@ def design_heterogeneity(res: NetmetaResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["design", "Q", "df", "p"])
 
 
+def _collate(names) -> np.ndarray:
+    """Sort keys of treatment names as R orders them in a UTF-8 locale: case folded, then as written (ties)."""
+    return np.array([f"{n.casefold()}\x00{n}" for n in np.asarray(names, dtype=str)], dtype=object)
+
+
 def netsplit(res: NetmetaResult, model: str = "random", method: str = "back-calculation") -> pd.DataFrame:
     """Direct and indirect evidence for each comparison, and their difference (netmeta ``netsplit``).
 
@@ -364,16 +369,18 @@ def netsplit(res: NetmetaResult, model: str = "random", method: str = "back-calc
     d = res.data
     tau2 = res.tau2 if (model == "random" and np.isfinite(res.tau2)) else 0.0
     te, se = res.effects(model)
-    # orientation as netmeta: alphabetical order, except that the reference treatment comes second
-    key1 = np.where(d["treat1"] == res.reference, "\uffff", d["treat1"])
-    key2 = np.where(d["treat2"] == res.reference, "\uffff", d["treat2"])
+    # orientation as netmeta: alphabetical order as R sorts in a UTF-8 locale (case folded first: 'rMAO-A' before
+    # 'TCA'), except that the reference treatment comes second
+    key1 = np.where(d["treat1"] == res.reference, "\uffff", _collate(d["treat1"]))
+    key2 = np.where(d["treat2"] == res.reference, "\uffff", _collate(d["treat2"]))
     first = key1 < key2
     a = np.where(first, d["treat1"], d["treat2"])
     b = np.where(first, d["treat2"], d["treat1"])
     sign = np.where(d["treat1"] == a, 1.0, -1.0)
     w = 1.0 / (d["seTE"].to_numpy() ** 2 + tau2)
     g = pd.DataFrame({"a": a, "b": b, "wy": w * sign * d["TE"].to_numpy(), "w": w, "study": d["study"],
-                      "ka": np.where(a == res.reference, "\uffff", a), "kb": np.where(b == res.reference, "\uffff", b)})
+                      "ka": np.where(a == res.reference, "\uffff", _collate(a)),
+                      "kb": np.where(b == res.reference, "\uffff", _collate(b))})
     direct = g.sort_values(["ka", "kb"]).groupby(["a", "b"], sort=False).agg(wy=("wy", "sum"), w=("w", "sum"), k=("study", "nunique"))
     t1 = direct.index.get_level_values(0).to_numpy()
     t2 = direct.index.get_level_values(1).to_numpy()
