@@ -92,9 +92,8 @@ def pairs_of(claim: Mapping[str, Any], arms: tuple[str, ...]) -> tuple[tuple[str
 
 
 def _with(claim: Mapping[str, Any]) -> str | None:
-    """The claim's second column (its ``with`` cell, else the model's default), as ``claims._with``."""
-    given = str(claim.get("with") or "").strip()
-    return given or _models.WITH_DEFAULTS.get(claim["model"])
+    """The claim's second column (its ``with`` cell, else the model's default): the claims report's own rule."""
+    return _models.with_column(pd.Series(claim))
 
 
 def structural(claim: Mapping[str, Any], arms: tuple[str, ...], visits: tuple[float, ...]) -> str | None:
