@@ -15,7 +15,7 @@ import pandas as pd
 from .arms import CANONICAL_ARMS, arm_order
 from .errors import ProblemCollector
 from .instruments import COVARIATE_RANGES, Instrument
-from .io.cells import DECIMAL_COMMA, recode
+from .io.cells import DECIMAL_COMMA, recode, stripped_categories
 from .io.decisions import shown_labels
 from .io.layout import ROW, _key
 from .io.readers import MISSING_TOKENS
@@ -47,12 +47,15 @@ def normalise_missing(frame: pd.DataFrame, coded=()) -> pd.DataFrame:
     """
     if coded:
         fixed = {}
-        for c in coded:
-            cat = frame[c].array
-            cats = pd.Series(np.asarray(cat.categories, dtype=object), dtype=object)
-            text = cats.astype("string").str.strip()
-            miss = text.isin(MISSING_TOKENS).fillna(False).to_numpy(dtype=bool) | text.isna().to_numpy()
+        # the distinct texts of every coded column, trimmed and compared in one pass (a pandas call per column
+        # costs milliseconds: most of the time on a file of a few thousand rows)
+        text, bounds = stripped_categories([frame[c] for c in coded])
+        missing = text.isin(MISSING_TOKENS).fillna(False).to_numpy(dtype=bool) | text.isna().to_numpy()
+        for j, c in enumerate(coded):
+            miss = missing[bounds[j]:bounds[j + 1]]
             if miss.any():
+                cat = frame[c].array
+                cats = pd.Series(np.asarray(cat.categories, dtype=object), dtype=object)
                 fixed[c] = recode(cat, cats.mask(pd.Series(miss)))
         others = [c for c in frame.columns if c not in coded]
         rest = (normalise_missing(frame[others]) if any(_is_text(frame[c].dtype) for c in others)
@@ -226,12 +229,14 @@ def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemColl
     return arm_codes, names
 
 
-def _covariate(frame: pd.DataFrame, col: str, problems: ProblemCollector, text: bool = False) -> pd.Series:
+def _covariate(frame: pd.DataFrame, col: str, problems: ProblemCollector, text: bool = False,
+               cells: dict | None = None) -> pd.Series:
     """A column that is neither key nor outcome: numeric when every value is a number, else text.
 
     Numbers written with a decimal comma ('67,5') in a file not declared ``decimal=","`` are a problem:
     kept as text they would become a factor with one level per value. Text is looked at once per distinct
     value. ``text=True``: the column is a Categorical of text cells (the fast reader's codes), checked as text.
+    A column kept as text is ``values[codes]``; with ``cells`` given, ``cells[col] = (codes, values)``.
     """
     raw = frame[col]
     if not text and (pd.api.types.is_bool_dtype(raw.dtype) or isinstance(raw.dtype, pd.CategoricalDtype)):
@@ -253,8 +258,13 @@ def _covariate(frame: pd.DataFrame, col: str, problems: ProblemCollector, text: 
                      "with decimal=',' (and sep=';' for a semicolon-separated file)", _rows(frame, comma),
                      int(comma.sum()))
     values = np.append(stripped.astype(object).to_numpy(), np.nan).astype(object)
+    if cells is not None:
+        cells[col] = (codes, values)
     return pd.Series(values[codes] if len(codes) else np.empty(0, dtype=object), index=frame.index, dtype=object)
 
+
+#: frames of at most this many columns are built without copying their columns into one block
+_FEW = 60
 
 #: above this many rows text covariates are typed column by column over their distinct values; below it, all
 #: text cells of a wide file at once (per-column calls cost milliseconds each: minutes for 10,000 columns)
@@ -262,7 +272,7 @@ _TALL = 5000
 
 
 def _covariates(frame: pd.DataFrame, cols: list[str], problems: ProblemCollector,
-                text_codes: frozenset = frozenset()) -> pd.DataFrame:
+                text_codes: frozenset = frozenset(), cells: dict | None = None) -> pd.DataFrame:
     """Every covariate column typed, as one frame in ``cols`` order. Text columns whose cells are all numbers
     are converted in one pass over all their cells and kept as one float block (per-column Series cost
     milliseconds each: minutes for a 10,000-column file)."""
@@ -273,7 +283,7 @@ def _covariates(frame: pd.DataFrame, cols: list[str], problems: ProblemCollector
     is_text = set(text_cols)
     parts: dict[str, pd.Series] = {c: _covariate(frame, c, problems) for c in cols if c not in is_text}
     if len(frame) > _TALL:  # many rows: column by column, each over its distinct values
-        parts.update({c: _covariate(frame, c, problems, text=c in text_codes) for c in text_cols})
+        parts.update({c: _covariate(frame, c, problems, text=c in text_codes, cells=cells) for c in text_cols})
         text_cols = []
     blocks = []
     if text_cols:
@@ -292,7 +302,7 @@ def _covariates(frame: pd.DataFrame, cols: list[str], problems: ProblemCollector
             parts[c] = (_finite(frame, c, pd.Series(num[:, j], index=frame.index), problems) if numeric[j]
                         else _covariate(frame, c, problems, text=c in text_codes))
     if parts:
-        blocks.append(pd.DataFrame(parts, index=frame.index))
+        blocks.append(pd.DataFrame(parts, index=frame.index, copy=len(parts) > _FEW))
     out = pd.concat(blocks, axis=1) if len(blocks) > 1 else blocks[0]
     return out[cols]
 
@@ -366,14 +376,16 @@ def str_column(codes: np.ndarray, values: pd.Series, index=None) -> pd.Series:
 
 def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Mapping[str, Instrument],
                   problems: ProblemCollector, subject_as_codes: bool = False,
-                  text_codes: frozenset = frozenset()) -> pd.DataFrame:
+                  text_codes: frozenset = frozenset(), text_cells: dict | None = None) -> pd.DataFrame:
     """Check and type the canonical columns; problems go to ``problems`` (the caller raises).
 
     Checks that are a function of one value (subject ids, arm labels) run once per distinct value; checks
     across rows (one arm per subject, one row per subject and visit, subject-level outcomes) run on integer
     codes. With ``subject_as_codes`` the subject column comes back as a Categorical (the loader sorts by it, then
     makes it text); otherwise as ``str``. ``text_codes`` names columns held as Categoricals of text cells (the
-    fast reader's codes): they are checked as the text they hold.
+    fast reader's codes): they are checked as the text they hold. ``text_cells``, a dict, receives for each text
+    covariate of a tall frame ``(codes, values)`` with the column equal to ``values[codes]`` (the loader's decisions
+    then compare codes, not a Python object per cell).
     """
     # columns are collected in a dict and the frame built once at the end (assigning thousands of columns
     # one at a time is quadratic in their number)
@@ -421,24 +433,27 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
         if col not in frame.columns:
             continue
         vals = _to_numeric(frame, col, f"numbers in {inst.range_text()} {inst.units}".rstrip(), problems)
-        lo_bad = pd.Series(False, index=frame.index)
-        if inst.low is not None:
-            lo_bad = (vals <= inst.low) if inst.low_open else (vals < inst.low)
-        hi_bad = (vals > inst.high) if inst.high is not None else pd.Series(False, index=frame.index)
-        out_of_range = (lo_bad | hi_bad).fillna(False).astype(bool)
-        if out_of_range.any():
-            problems.add(col, f"values outside the valid range {inst.range_text()} of {inst.label or col}",
-                         _rows(frame, out_of_range), int(out_of_range.sum()))
-        if inst.integer:
-            frac = (vals.notna() & (vals != np.round(vals))).astype(bool)
-            if frac.any():
-                problems.add(col, "values that are not whole numbers: expected counts / integer scores",
-                             _rows(frame, frac), int(frac.sum()))
+        # plain float arrays (NaN = missing, never out of range nor fractional): no pandas Series per comparison
+        v = vals.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            out_of_range = np.zeros(len(v), dtype=bool)
+            if inst.low is not None:
+                out_of_range |= (v <= inst.low) if inst.low_open else (v < inst.low)
+            if inst.high is not None:
+                out_of_range |= v > inst.high
+            if out_of_range.any():
+                problems.add(col, f"values outside the valid range {inst.range_text()} of {inst.label or col}",
+                             _rows(frame, out_of_range), int(out_of_range.sum()))
+            if inst.integer:
+                frac = ~np.isnan(v) & (v != np.round(v))
+                if frac.any():
+                    problems.add(col, "values that are not whole numbers: expected counts / integer scores",
+                                 _rows(frame, frac), int(frac.sum()))
         out[col] = vals
 
     # other columns: covariates
     covariates = _covariates(frame, [c for c in frame.columns if c not in out and c not in ("arm", ROW)], problems,
-                             frozenset(text_codes))
+                             frozenset(text_codes), text_cells)
     _covariate_ranges(frame, covariates, problems)
 
     # subject-level outcomes are constant within a subject
@@ -454,6 +469,9 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     levels = arm_order(list(arm_names))
     position = {a: i for i, a in enumerate(levels)}
     recoded = np.append(np.array([position[a] for a in arm_names], dtype=np.int64), -1)[arm_codes]
-    result = pd.concat([pd.DataFrame(out, index=frame.index), covariates], axis=1)
+    # a frame of a few dozen columns keeps one block per column (no copy of every cell into one 2-D block); a wide
+    # one is consolidated, as pandas warns about (and slows down on) frames of more than 100 blocks
+    result = pd.concat([pd.DataFrame(out, index=frame.index, copy=len(out) + covariates.shape[1] > _FEW),
+                        covariates], axis=1)
     result.insert(1, "arm", pd.Categorical.from_codes(recoded, categories=levels, ordered=True, validate=False))
     return result

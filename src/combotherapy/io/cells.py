@@ -17,7 +17,7 @@ import pandas as pd
 from ..errors import ProblemCollector
 
 __all__ = ["check_cells", "apply_missing_codes", "read_decimal_commas", "DECIMAL_COMMA", "clean_name", "recode",
-           "decode"]
+           "decode", "stripped_categories"]
 
 #: a number written with a decimal comma: 67,5 or -0,25 (no thousands separators)
 DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
@@ -52,6 +52,17 @@ def recode(cat: pd.Categorical, values) -> pd.Categorical:
     mapping = np.append(new.astype(np.int32), np.int32(-1))  # code -1 (missing) stays -1
     return pd.Categorical.from_codes(mapping[np.asarray(cat.codes)], categories=pd.Index(uniques, dtype=object),
                                      validate=False)
+
+
+def stripped_categories(columns: list[pd.Series]) -> tuple[pd.Series, np.ndarray]:
+    """The categories of several columns of codes, trimmed as ``Series.astype("string").str.strip()`` trims them, in
+    one pass: a ``string`` Series of every column's categories after each other, and the offsets (column ``j``'s
+    are ``out.iloc[bounds[j]:bounds[j + 1]]``). String methods are elementwise, so this is exactly the per-column
+    result, without a pandas call per column (milliseconds each)."""
+    arrays = [np.asarray(c.array.categories, dtype=object) for c in columns]
+    bounds = np.cumsum([0] + [len(a) for a in arrays])
+    values = np.concatenate(arrays) if arrays else np.empty(0, dtype=object)
+    return pd.Series(values, dtype=object).astype("string").str.strip(), bounds
 
 
 def decode(col: pd.Series, dtype=object) -> pd.Series:

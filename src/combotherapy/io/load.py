@@ -13,7 +13,7 @@ from ..errors import DataError, ProblemCollector
 from ..instruments import REGISTRY, Instrument, check_declared, instrument_for
 from ..trial import KEY_COLUMNS, Decision, Trial, check_design
 from ..validate import normalise_missing, str_column, validate_long
-from .cells import apply_missing_codes, clean_name, decode
+from .cells import apply_missing_codes, clean_name, decode, stripped_categories
 from .decisions import decide, role_suggestions
 from .layout import (
     BASELINE_SUFFIX,
@@ -247,14 +247,17 @@ def load(
     text_codes: frozenset[str] = frozenset()
     if coded:
         frame, text_codes = _typed(frame, coded, keep=KEY_COLUMNS)
+    text_cells: dict = {}  # text covariates as codes into their values: the decisions compare codes
     data = validate_long(frame, arms=arms, instruments=instruments, problems=problems, subject_as_codes=True,
-                         text_codes=text_codes)
+                         text_codes=text_codes, text_cells=text_cells)
     _raise(problems, name)
 
-    data, subject_codes = _canonical_order(data, list(instruments))
+    data, subject_codes, order = _canonical_order(data, list(instruments))
+    if order is not None:
+        text_cells = {c: (codes[order], values) for c, (codes, values) in text_cells.items()}
     notes += [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
     decisions = [Decision("note", None, n) for n in notes] + decide(data, instruments, (columns or {}).keys(),
-                                                                   subject_codes)
+                                                                   subject_codes, text_cells)
     return Trial._from_validated(data, instruments, source=name, decisions=decisions, design=design)
 
 
@@ -335,18 +338,39 @@ def _guard_identifiers(frame: pd.DataFrame, columns: Mapping[str, str] | None, a
     check_identifiers(named, allow=tuple(allowed), subject=subject if subject in named.columns else None)
 
 
-def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> tuple[pd.DataFrame, np.ndarray,
+                                                                      np.ndarray | None]:
     # subjects in the order the file lists them, visits in time order; positional, so that no helper column
     # can collide with a user's column name. The subject column arrives as codes (numbered in order of first
-    # appearance) and leaves as text.
+    # appearance) and leaves as text. Returns the frame, its subject codes and the order of the rows taken (None: as
+    # they were).
     subject = data["subject"].array
     first = np.asarray(subject.codes)
-    order = np.lexsort((data["visit"].to_numpy(dtype=float), first))
+    visit = data["visit"].to_numpy(dtype=float)
     rest = [c for c in data.columns if c not in (*KEY_COLUMNS, *outcomes, ROW)]
-    out = data[list(KEY_COLUMNS) + outcomes + rest].take(order).reset_index(drop=True)
-    codes = first[order]
+    out = data[list(KEY_COLUMNS) + outcomes + rest]
+    order = None
+    if _sorted(first, visit):  # a file written in this order (the common case): no copy of every column
+        out, codes = out.reset_index(drop=True), first
+    else:
+        order = np.lexsort((visit, first))
+        out, codes = out.take(order).reset_index(drop=True), first[order]
     out["subject"] = str_column(codes, pd.Series(np.asarray(subject.categories, dtype=object)), out.index)
-    return out, codes
+    return out, codes, order
+
+
+def _sorted(first: np.ndarray, visit: np.ndarray) -> bool:
+    """Are the rows already in lexsort order (subject code, then visit; a missing visit sorts last, ties in row
+    order)? Then the sort would return the rows as they are."""
+    if len(first) < 2:
+        return True
+    a, b = first[:-1], first[1:]
+    if (b < a).any():
+        return False
+    same = b == a
+    v0, v1 = visit[:-1][same], visit[1:][same]
+    # within a subject, visits must not decrease; NaN (sorted last by lexsort) may only be followed by NaN
+    return not ((v1 < v0).any() or (np.isnan(v0) & ~np.isnan(v1)).any())
 
 
 def _decoded(frame: pd.DataFrame, coded: Mapping[str, object]) -> pd.DataFrame:
@@ -361,16 +385,15 @@ def _typed(frame: pd.DataFrame, coded: Mapping[str, object], keep: Sequence[str]
     exactly as the validator parses text (``pd.to_numeric`` of the trimmed text); the others stay codes, returned
     by name, for the validator to check as the text they hold. ``keep`` columns (subject, arm, visit) stay codes:
     their checks work on codes and distinct values."""
-    parts = {}
+    candidates = [c for c in frame.columns if c in coded and c not in keep]
+    stripped, bounds = stripped_categories([frame[c] for c in candidates])  # every column's texts trimmed at once
+    floats: dict[str, np.ndarray] = {}
     text = set()
-    for c in frame.columns:
-        if c not in coded or c in keep:
-            parts[c] = frame[c]
-            continue
+    for j, c in enumerate(candidates):
         cat = frame[c].array
         codes = np.asarray(cat.codes)
-        stripped = pd.Series(np.asarray(cat.categories, dtype=object), dtype=object).astype("string").str.strip()
-        number = pd.to_numeric(stripped, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        part = stripped.iloc[bounds[j]:bounds[j + 1]].reset_index(drop=True)
+        number = pd.to_numeric(part, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         if not len(codes) or codes.max() < 0:
             numeric = False  # no value at all: text, as the careful path keeps it
         elif not np.isnan(number).any():
@@ -379,10 +402,9 @@ def _typed(frame: pd.DataFrame, coded: Mapping[str, object], keep: Sequence[str]
             used = np.bincount(codes[codes >= 0], minlength=len(cat.categories)) > 0
             numeric = not np.isnan(number[used]).any()
         if numeric:
-            parts[c] = pd.Series(np.append(number, np.nan)[codes], index=frame.index, dtype=float)
+            floats[c] = np.take(np.append(number, np.nan), codes)  # code -1 (missing) takes the NaN
         else:
-            parts[c] = frame[c]
             text.add(c)
+    parts = {c: pd.Series(floats[c], index=frame.index, copy=False) if c in floats else frame[c]
+             for c in frame.columns}
     return pd.DataFrame(parts, index=frame.index, copy=False), frozenset(text)
-
-
