@@ -122,17 +122,53 @@ def subject_text(raw: pd.Series) -> pd.Series:
     return out.where(out.notna(), np.nan)
 
 
+def _in_first_appearance_order(codes: np.ndarray, k: int) -> bool:
+    """Do the codes (-1 = missing) use each of ``k`` categories, each first seen after the one before it (as Arrow
+    builds its dictionaries)? Then ``pd.factorize`` would number the categories as the codes already do."""
+    present = codes[codes >= 0] if len(codes) and codes.min() < 0 else codes
+    if not len(present) or present[0] != 0:
+        return False
+    high = np.maximum.accumulate(present)
+    return bool(high[-1] == k - 1 and (present[1:] <= high[:-1] + 1).all())
+
+
 def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Codes (-1 = missing) and the distinct values as an object Series, in order of first appearance: checks that
-    are a function of the value run once per distinct value and are mapped back through the codes."""
+    are a function of the value run once per distinct value and are mapped back through the codes.
+
+    A Categorical whose codes already number its categories in order of first appearance (the fast readers'
+    columns) is taken as it is: that is exactly what ``pd.factorize`` returns, without hashing every row."""
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        codes = np.asarray(raw.array.codes)
+        categories = raw.array.categories
+        if _in_first_appearance_order(codes, len(categories)):
+            return codes.astype(np.intp), pd.Series(np.asarray(categories, dtype=object), dtype=object)
     codes, uniques = pd.factorize(raw)
     return np.asarray(codes), pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+
+
+def _plain_text(values: pd.Series) -> bool:
+    """Are these distinct values all text that trimming leaves as it is (then :func:`subject_text` returns them
+    unchanged, and, being distinct, they stay distinct)? Checked in Arrow, without a Python call per value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(values) or pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return False
+    try:
+        arr = pa.array(values.to_numpy(dtype=object), type=pa.string())
+    except (pa.ArrowException, TypeError, ValueError):
+        return False
+    trimmed = pc.utf8_trim_whitespace(arr)  # pandas' str.strip of Arrow-backed text
+    return bool(pc.all(pc.equal(pc.utf8_length(arr), pc.utf8_length(trimmed))).as_py())
 
 
 def subject_codes(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Subject ids as codes of their text (:func:`subject_text` applied to each distinct id once): codes number the
     subjects in order of first appearance (-1 = missing), and the Series holds their ids."""
     codes, uniques = _distinct(raw)
+    if isinstance(raw.dtype, pd.CategoricalDtype) and _plain_text(uniques):
+        return codes, uniques  # ids already as subject_text writes them, each once: nothing to map
     if not isinstance(raw.dtype, pd.CategoricalDtype) and raw.dtype != object:
         uniques = pd.Series(uniques.tolist(), dtype=raw.dtype)  # the column's own type: subject_text branches on it
     text = subject_text(uniques)

@@ -142,9 +142,11 @@ def _coded_frame(table) -> pd.DataFrame:
         if col.num_chunks == 0:
             col = pa.chunked_array([pa.array([], type=col.type)])
         dictionary = col.chunk(0).dictionary
-        codes = np.concatenate([np.asarray(c.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
-                                for c in col.chunks]) if col.num_chunks > 1 else \
-            np.asarray(col.chunk(0).indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
+        # the indices of every chunk in one array (one concatenation in C++); a null (none, as read) is code -1
+        indices = pa.chunked_array([c.indices for c in col.chunks], type=col.type.index_type)
+        if indices.null_count:
+            indices = indices.fill_null(-1)
+        codes = np.asarray(indices.to_numpy(), dtype=np.int32)
         categories = pd.Index(dictionary.to_numpy(zero_copy_only=False), dtype=object)
         columns[j] = pd.Categorical.from_codes(codes, categories=categories, validate=False)
     frame = pd.DataFrame(columns, copy=False)
