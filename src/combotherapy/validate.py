@@ -15,7 +15,7 @@ import pandas as pd
 from .arms import CANONICAL_ARMS, arm_order
 from .errors import ProblemCollector
 from .instruments import COVARIATE_RANGES, Instrument
-from .io.cells import DECIMAL_COMMA, recode, stripped_categories
+from .io.cells import DECIMAL_COMMA, stripped_categories
 from .io.decisions import shown_labels
 from .io.layout import ROW, _key
 from .io.readers import MISSING_TOKENS
@@ -54,9 +54,7 @@ def normalise_missing(frame: pd.DataFrame, coded=()) -> pd.DataFrame:
         for j, c in enumerate(coded):
             miss = missing[bounds[j]:bounds[j + 1]]
             if miss.any():
-                cat = frame[c].array
-                cats = pd.Series(np.asarray(cat.categories, dtype=object), dtype=object)
-                fixed[c] = recode(cat, cats.mask(pd.Series(miss)))
+                fixed[c] = _drop_categories(frame[c].array, miss)
         others = [c for c in frame.columns if c not in coded]
         rest = (normalise_missing(frame[others]) if any(_is_text(frame[c].dtype) for c in others)
                 else frame[others])
@@ -82,6 +80,16 @@ def normalise_missing(frame: pd.DataFrame, coded=()) -> pd.DataFrame:
     out = out[list(range(frame.shape[1]))]
     out.columns = frame.columns
     return out
+
+
+def _drop_categories(cat: pd.Categorical, drop: np.ndarray) -> pd.Categorical:
+    """``cat`` with the categories flagged in ``drop`` made missing: what :func:`~combotherapy.io.cells.recode` gives
+    for those categories replaced by a missing value (the others are distinct, so they keep their order and are
+    renumbered), without hashing them again."""
+    keep = ~drop
+    mapping = np.append(np.where(keep, np.cumsum(keep) - 1, -1), -1).astype(np.int32)  # code -1 stays -1
+    categories = pd.Index(np.asarray(cat.categories, dtype=object)[keep], dtype=object)
+    return pd.Categorical.from_codes(mapping[np.asarray(cat.codes)], categories=categories, validate=False)
 
 
 def _number_text(values: pd.Series) -> pd.Series:
