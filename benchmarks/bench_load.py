@@ -10,6 +10,12 @@ Run:  python benchmarks/bench_load.py [--subjects 10000 100000 1000000]
 Prints, per size: seconds of ``pd.read_csv(engine="pyarrow")``, ``ct.load(csv)``, ``pd.read_parquet`` and
 ``ct.load(parquet)``, their ratios (targets: CSV <= 2, Parquet <= 4), peak memory / frame (target <= 3), and the
 growth from one size to the next (target: 10x the subjects in <= 12x the time).
+
+Quick comparison on a shared machine:  python benchmarks/bench_load.py --interleaved 5 [--data FOLDER ...]
+Times the four calls and ``ct.load`` with the identifier guard replaced by a no-op, in one process, interleaved,
+best of 5 (warm: imports and first-use costs are not counted), and prints the ratios to pandas with and without
+the guard, so that the loader's own cost and the guard's can be told apart. ``--data`` names folders holding
+``data.csv`` and ``data.parquet`` (such as bench_pipeline's cached data) instead of writing new files.
 """
 
 from __future__ import annotations
@@ -82,10 +88,60 @@ def run(what: str, path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def interleaved(csv: Path, parquet: Path, repeat: int) -> dict[str, float]:
+    """Best-of-``repeat`` seconds of each call, the calls interleaved in this process (warm)."""
+    import time
+    import warnings
+    from unittest import mock
+
+    import combotherapy as ct
+
+    warnings.simplefilter("ignore")
+
+    def unguarded(path: Path):
+        with mock.patch("combotherapy.privacy.check_identifiers", lambda *a, **k: None):
+            return ct.load(path)
+
+    calls = {"read_csv": lambda: pd.read_csv(csv, engine="pyarrow"), "load_csv": lambda: ct.load(csv),
+             "load_csv_unguarded": lambda: unguarded(csv), "read_parquet": lambda: pd.read_parquet(parquet),
+             "load_parquet": lambda: ct.load(parquet), "load_parquet_unguarded": lambda: unguarded(parquet)}
+    for call in calls.values():
+        call()  # imports and first-use costs
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(repeat):
+        for name, call in calls.items():
+            t = time.perf_counter()
+            call()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return best
+
+
+def main_interleaved(args) -> None:
+    print(f"{'data':>24} {'read_csv':>9} {'load csv':>9} {'ratio':>6} {'no guard':>9} {'ratio':>6} "
+          f"{'read_pq':>8} {'load pq':>8} {'ratio':>6} {'no guard':>9} {'ratio':>6}")
+    with tempfile.TemporaryDirectory() as tmp:
+        sources = ([(Path(d).name, Path(d) / "data.csv", Path(d) / "data.parquet") for d in args.data] if args.data
+                   else [(f"{n} subjects", *write_data(Path(tmp), n)) for n in args.subjects])
+        for label, csv, parquet in sources:
+            b = interleaved(csv, parquet, args.interleaved)
+            print(f"{label:>24} {b['read_csv']:>9.3f} {b['load_csv']:>9.3f} {b['load_csv'] / b['read_csv']:>6.2f} "
+                  f"{b['load_csv_unguarded']:>9.3f} {b['load_csv_unguarded'] / b['read_csv']:>6.2f} "
+                  f"{b['read_parquet']:>8.3f} {b['load_parquet']:>8.3f} {b['load_parquet'] / b['read_parquet']:>6.2f} "
+                  f"{b['load_parquet_unguarded']:>9.3f} {b['load_parquet_unguarded'] / b['read_parquet']:>6.2f}",
+                  flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--interleaved", type=int, default=0, metavar="N",
+                        help="in one process, interleaved, best of N, with and without the identifier guard")
+    parser.add_argument("--data", nargs="+", default=[], metavar="FOLDER",
+                        help="with --interleaved: folders holding data.csv and data.parquet (instead of new files)")
     args = parser.parse_args()
+    if args.interleaved:
+        main_interleaved(args)
+        return
     print(f"{'subjects':>9} {'rows':>9} {'read_csv':>9} {'load csv':>9} {'ratio':>6} {'mem':>5} "
           f"{'read_pq':>8} {'load pq':>8} {'ratio':>6} {'mem':>5}")
     previous = None
