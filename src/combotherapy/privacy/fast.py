@@ -1,0 +1,252 @@
+"""A quick verdict on the columns ``ct.load`` hands the identifier guard, without a pass over their cells.
+
+:func:`~combotherapy.privacy.scan._scan_column` reads a column cell by cell only to count cells and name rows once
+something is found. Most columns of a registry file carry nothing, and that can be told from what is at hand:
+
+- a column of numbers (numpy integers, floats or booleans) from its smallest and largest values: every rule that
+  reads numbers needs a number beyond a threshold (a ZIP code above 999, an age above 90, a date or a long identifier
+  of 10,000, 19,000,101 or 10^8 and more), so a column whose range stays below them cannot fire any;
+- a Categorical of text (the fast readers' codes of distinct texts) from its categories alone: every rule and value
+  pattern flags a column when *some* distinct value matches, so when no category matches, no cell does. The
+  categories may hold values no cell uses; where a rule weighs values against each other (a column of given names
+  alone, ages written as text beside numbers, structured study ids), the verdict waits for the values in use.
+
+:func:`quick_column` gives the findings of a column when it can say for certain that the column carries nothing
+beyond what its header and name say (the findings are then exactly those of ``_scan_column``), and None otherwise:
+the column then goes through ``_scan_column``, which finds, counts and locates what is there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .headers import (
+    _AGE,
+    _AGE_UNITS,
+    _COMPANIONS,
+    _RESIDENCE,
+    _YOB,
+    _ZIP,
+    AGE,
+    AGE_TOP,
+    FULL_DATE,
+    IP,
+    MONTH_DATE,
+    NAME,
+    PHONE,
+    RECORD,
+    SSN,
+    _grams,
+    _is_date_name,
+    _is_dob,
+    _is_time_name,
+    _tokens,
+    roles,
+)
+from .patterns import NUMBER, contains
+from .rules import age_findings, date_findings, long_number_findings, numbers, zip_findings
+from .scan import (
+    _distinct_view,
+    _Finding,
+    _in,
+    _may_fire,
+    _name_findings,
+    _quiet_by_name,
+    _study_ids,
+    _value_masks,
+)
+
+__all__ = ["quick_column", "quiet_categoricals", "header_only"]
+
+_STUDY_KINDS = {PHONE, SSN, IP, RECORD}
+
+
+def quick_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) -> list[_Finding] | None:
+    """The findings of ``_scan_column(pos, name, s, kind, subject)`` when they come from the header and name alone
+    and that can be told without a pass over the cells; None when the column needs the full scan."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _quick_text(pos, name, s, kind, subject)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iufb":
+        return _quick_numbers(pos, name, s, kind, subject)
+    return None
+
+
+def _header(pos: int, name: object, s: pd.Series, kind: str, subject: set, present) -> tuple:
+    """``_name_findings`` with the count of non-missing cells taken only when a finding needs it."""
+    out, tokens, role, label = _name_findings(pos, name, 0, kind, subject)
+    if out:
+        out = _name_findings(pos, name, present(), kind, subject)[0]
+    return out, tokens, role, label
+
+
+def header_only(pos: int, name: object, s: pd.Series, kind: str, subject: set) -> list[_Finding]:
+    """The findings of a column's header and name, its non-missing cells counted only when there is one."""
+    return _header(pos, name, s, kind, subject, lambda: int(s.notna().sum()))[0]
+
+
+def _rules(role: set) -> list:
+    """The name-and-value rules ``_scan_column`` runs on a column with these roles, in its order."""
+    rules = [zip_findings] + ([] if "publication" in role else [date_findings, age_findings])
+    if not role & {"subject", "code"}:
+        rules.append(long_number_findings)
+    return rules
+
+
+def _quick_numbers(pos: int, name: object, s: pd.Series, kind: str, subject: set) -> list[_Finding] | None:
+    values = s.to_numpy()
+    out, tokens, role, label = _header(pos, name, s, kind, subject, lambda: int(s.notna().sum()))
+    if not len(values):
+        return None
+    grams = _grams(tokens)
+    if _is_dob(tokens):
+        return None  # a date of birth is flagged whatever its values: the full scan counts them
+    if values.dtype.kind == "b":
+        lo = hi = np.nan  # no number is read from booleans
+    elif values.dtype.kind == "f":
+        lo, hi = float(np.fmin.reduce(values)), float(np.fmax.reduce(values))  # NaN: every cell missing
+    else:
+        lo, hi = float(values.min()), float(values.max())
+    if np.isinf(lo) or np.isinf(hi):
+        return None
+    if np.isnan(hi):
+        return out  # no number: no rule can fire (a date of birth is handled above)
+    top = max(abs(lo), abs(hi))
+    for rule in _rules(role):
+        if rule is zip_findings:
+            if set(tokens) & _ZIP or grams & _ZIP:
+                fire = top > 999
+            else:
+                fire = bool(grams & _RESIDENCE and set(tokens) <= _RESIDENCE | _COMPANIONS) and hi >= 10000 \
+                    and lo <= 99999
+        elif rule is date_findings:
+            fire = top >= 10000 if _is_date_name(tokens) else (
+                hi >= 19000101 or (_is_time_name(tokens) and hi >= 9.46e8))
+        elif rule is age_findings:
+            if grams & _YOB:
+                fire = hi > 1800 and lo < pd.Timestamp.now().year - AGE_TOP
+            elif set(tokens) & _AGE or grams & _AGE:
+                fire = hi > AGE_TOP * next((_AGE_UNITS[t] for t in tokens if t in _AGE_UNITS), 1.0)
+            else:
+                fire = False
+        else:
+            fire = hi >= 1e8
+        if fire:
+            return None
+    return out
+
+
+def _string_categories(categories: pd.Index) -> bool:
+    return (pd.api.types.is_string_dtype(categories.dtype) or categories.dtype == object) and \
+        pd.api.types.infer_dtype(categories, skipna=False) == "string"
+
+
+def _quick_text(pos: int, name: object, s: pd.Series, kind: str, subject: set) -> list[_Finding] | None:
+    categories = s.dtype.categories
+    if not len(categories) or not _string_categories(categories):
+        return None
+    codes = np.asarray(s.array.codes)
+    out, tokens, role, label = _header(pos, name, s, kind, subject, lambda: int(np.count_nonzero(codes >= 0)))
+    u = pd.Series(categories.array if categories.dtype == "str" else np.asarray(categories, dtype=object),
+                  dtype="str")
+    superset = True
+    if _study_role(role):
+        # whether digit groups are study ids depends on the share of distinct leading digits among the used values
+        u, superset = _used(u, codes), False
+    plain = contains(u, NUMBER)
+    distinct = _distinct_view(u, u, u, plain)
+    if superset and _age_named(tokens) and distinct[3].isna().any() and distinct[3].notna().any():
+        # ages are read from "95 years" only when no value is a number: which values are used decides
+        u, superset = _used(u, codes), False
+        plain = contains(u, NUMBER)
+        distinct = _distinct_view(u, u, u, plain)
+    if not len(u):
+        return None
+    for rule in _rules(role):
+        if rule is long_number_findings and out:
+            continue
+        if _may_fire(rule, tokens, *distinct):
+            return None
+    skip = {f.kind for f in out} | ({FULL_DATE} if any(f.kind == MONTH_DATE for f in out) else set())
+    if _in(name, subject) or tokens in (["subject"], ["subjid"], ["usubjid"]):
+        skip.add(RECORD)
+    if role & {"subject", "code"} and ("code" in role or _study_ids(u)):
+        skip |= _STUDY_KINDS
+    if "version" in role:
+        skip |= {IP, FULL_DATE, MONTH_DATE}
+    if "publication" in role:
+        skip |= {NAME, FULL_DATE, MONTH_DATE, AGE}
+    masks = _value_masks(u, plain, skip, superset=superset)
+    if masks is None or any(bool(m.to_numpy(dtype=bool).any()) for m in masks.values()):
+        return None  # something may be there: the full scan finds, counts and locates it
+    return out
+
+
+def _study_role(role: set) -> bool:
+    """A subject-id column whose values' structure decides whether digit groups are study ids (not a code column)."""
+    return "subject" in role and "code" not in role
+
+
+def _age_named(tokens: list[str]) -> bool:
+    grams = _grams(tokens)
+    return bool(set(tokens) & _AGE or grams & _AGE) and not grams & _YOB
+
+
+def _used(u: pd.Series, codes: np.ndarray) -> pd.Series:
+    """The categories some cell uses, in category order (one pass over the codes)."""
+    seen = np.zeros(len(u) + 1, dtype=bool)
+    seen[codes] = True  # a missing cell's code -1 marks the spare last slot
+    return u[seen[:-1]].reset_index(drop=True)
+
+
+def quiet_categoricals(frame: pd.DataFrame, kind: str, subject: set) -> list[int]:
+    """Positions of the Categorical columns of text that carry nothing beyond what their header and name say, told
+    from the categories of all such columns at once (one pass of each pattern over them all).
+
+    A column qualifies when its name announces no ZIP code, residence, age, year of birth, date or time
+    (``_quiet_by_name``) nor subject ids (whose study-id test weighs the used values), no category is a number of
+    19,000,101 or more (a YYYYMMDD date or a long identifier), and no category matches a value pattern of any kind
+    (phone, SSN and record-number digit runs included) or the person-name rules. Every one of these tests holds for
+    any subset of the categories, so it holds for the categories the cells use: the rules and patterns that
+    ``_scan_column`` runs on such a column find nothing.
+    """
+    dtypes = frame.dtypes.to_numpy()
+    cols = []
+    for i, d in enumerate(dtypes):
+        if not (isinstance(d, pd.CategoricalDtype) and len(d.categories) and _string_categories(d.categories)):
+            continue
+        name = frame.columns[i]
+        tokens = _tokens(name)
+        role = roles(tokens, kind) | ({"subject"} if _in(name, subject) else set())
+        if _quiet_by_name(name) and not _study_role(role):
+            cols.append(i)
+    if not cols:
+        return []
+    parts = [_arrow_text(dtypes[i].categories) for i in cols]
+    sizes = np.array([len(p) for p in parts])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    union = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(parts, type=pa.large_string())), dtype="str")
+    union = union.reset_index(drop=True)
+    plain = contains(union, NUMBER)
+    x = numbers(union, union, np.arange(len(union)), union, plain).to_numpy(dtype=float)
+    masks = _value_masks(union, plain, set(), superset=True)
+    if masks is None:
+        return []
+    hit = np.zeros(len(union), dtype=bool)
+    for m in masks.values():
+        hit[m.index[m.to_numpy(dtype=bool)].to_numpy()] = True
+    big = np.where(np.isfinite(x), x, -np.inf) >= 19000101
+    bad = np.add.reduceat(hit | big, starts)
+    return [c for c, b in zip(cols, bad) if not b]
+
+
+def _arrow_text(categories: pd.Index) -> pa.Array:
+    """The categories as one Arrow array of large strings."""
+    if categories.dtype == "str":
+        arr = pa.array(categories.array)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        return arr.cast(pa.large_string())
+    return pa.array(np.asarray(categories, dtype=object), type=pa.large_string())
