@@ -219,3 +219,37 @@ def test_the_quick_path_decides_load_like_columns():
         assert quick_column(pos, frame.columns[pos], frame.iloc[:, pos], "trial", {"subject"}) == [], pos
     full, quick = _both(frame, subject="subject")
     assert quick == full == []
+
+
+def test_many_distinct_values_screened_in_one_pass():
+    """Columns of more than 2,000 distinct values (ids) are screened by one pattern first; the share of given names
+    is still taken over all of the column's values."""
+    ids = [f"A{i:06d}" for i in range(3000)]
+    given = ["Mary", "John", "Anna", "Peter", "Maria", "James"]
+    study = [f"{100 + i % 7}-01-{i:04d}" for i in range(2500)]
+    cases = {"label": ids + given[:3],                                   # three given names among ids: not a column
+             "code_x": ids[:5] + [given[i % 6] + "" for i in range(10)],  # few values: not screened
+             "tag": ids + [f"{given[i % 6]}{'' if i < 6 else ' ' + str(i)}" for i in range(3100)],
+             "ref": study, "subject": study, "mixed": ids + ["call 555-123-4567", "2024-03-01", "x@y.org", "12"]}
+    for name, values in cases.items():
+        for column in (pd.Series(pd.Categorical(values)), _variants(values)["unused"]):
+            full, quick = _both(pd.DataFrame({name: column}), subject="subject")
+            assert quick == full, name
+    given_only = [given[i % 6] for i in range(12)] + ids[:2990]
+    names_share = given_only + [f"{g}" for g in ["Linda", "Robert", "Susan"] * 1100]
+    for values in (given_only, names_share):
+        for name in ("tag", "subject"):  # the subject column is judged on its used values, with the share exact
+            full, quick = _both(pd.DataFrame({name: pd.Categorical(values)}), subject="subject")
+            assert quick == full, name
+    few = pd.DataFrame({"subject": pd.Categorical(ids + given[:3])})
+    from combotherapy.privacy.fast import quick_column
+
+    assert quick_column(0, "subject", few["subject"], "trial", {"subject"}) == []  # decided: 3 names in 3,003 values
+    # the share of given names alone among more than 2,000 distinct values, just above and just below one half
+    from combotherapy.privacy.names import lexicon
+
+    alone = [pad.format(n.capitalize()) for n in sorted(lexicon()[0]) for pad in ("{}", " {}", "{} ", " {} ")]
+    for n_ids, flagged in ((len(alone) - 200, True), (len(alone) + 200, False)):
+        frame = pd.DataFrame({"subject": pd.Categorical([f"A{i:06d}" for i in range(n_ids)] + alone)})
+        full, quick = _both(frame, subject="subject")
+        assert quick == full and bool(full) == flagged, n_ids

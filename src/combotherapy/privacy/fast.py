@@ -18,6 +18,8 @@ the column then goes through ``_scan_column``, which finds, counts and locates w
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -45,7 +47,8 @@ from .headers import (
     _tokens,
     roles,
 )
-from .patterns import NUMBER, contains
+from .names import _gate
+from .patterns import NUMBER, PREFILTER, VALUE_PATTERNS, contains
 from .rules import age_findings, date_findings, long_number_findings, numbers, zip_findings
 from .scan import (
     _distinct_view,
@@ -53,6 +56,7 @@ from .scan import (
     _in,
     _may_fire,
     _name_findings,
+    _pseudonyms,
     _quiet_by_name,
     _study_ids,
     _value_masks,
@@ -155,20 +159,8 @@ def _quick_text(pos: int, name: object, s: pd.Series, kind: str, subject: set) -
     if _study_role(role):
         # whether digit groups are study ids depends on the share of distinct leading digits among the used values
         u, superset = _used(u, codes), False
-    plain = contains(u, NUMBER)
-    distinct = _distinct_view(u, u, u, plain)
-    if superset and _age_named(tokens) and distinct[3].isna().any() and distinct[3].notna().any():
-        # ages are read from "95 years" only when no value is a number: which values are used decides
-        u, superset = _used(u, codes), False
-        plain = contains(u, NUMBER)
-        distinct = _distinct_view(u, u, u, plain)
     if not len(u):
         return None
-    for rule in _rules(role):
-        if rule is long_number_findings and out:
-            continue
-        if _may_fire(rule, tokens, *distinct):
-            return None
     skip = {f.kind for f in out} | ({FULL_DATE} if any(f.kind == MONTH_DATE for f in out) else set())
     if _in(name, subject) or tokens in (["subject"], ["subjid"], ["usubjid"]):
         skip.add(RECORD)
@@ -178,10 +170,50 @@ def _quick_text(pos: int, name: object, s: pd.Series, kind: str, subject: set) -
         skip |= {IP, FULL_DATE, MONTH_DATE}
     if "publication" in role:
         skip |= {NAME, FULL_DATE, MONTH_DATE, AGE}
-    masks = _value_masks(u, plain, skip, superset=superset)
+    total = None
+    if len(u) > _SCREEN and _quiet_by_name(name):
+        # many values (ids): one pass of every test a value must pass to count (a number, a pattern's tell-tale
+        # characters, a person-name gate) keeps the few that can; the name rules still weigh them against all values
+        whole = u
+        u = u[contains(u, _screen(tuple(k for k in VALUE_PATTERNS if k not in skip), NAME not in skip))]
+        total = _word_count(whole, u)
+    plain = contains(u, NUMBER)
+    distinct = _distinct_view(u, u, u, plain)
+    if superset and _age_named(tokens) and distinct[3].isna().any() and distinct[3].notna().any():
+        # ages are read from "95 years" only when no value is a number: which values are used decides
+        u, superset = _used(u, codes), False
+        plain = contains(u, NUMBER)
+        distinct = _distinct_view(u, u, u, plain)
+        if not len(u):
+            return None
+    for rule in _rules(role):
+        if rule is long_number_findings and out:
+            continue
+        if _may_fire(rule, tokens, *distinct):
+            return None
+    masks = _value_masks(u, plain, skip, superset=superset, n_words=total)
     if masks is None or any(bool(m.to_numpy(dtype=bool).any()) for m in masks.values()):
         return None  # something may be there: the full scan finds, counts and locates it
     return out
+
+
+#: above this many distinct values, a text column whose name announces no dated, aged or located value is screened
+_SCREEN = 2000
+
+
+@lru_cache(maxsize=64)
+def _screen(kinds: tuple[str, ...], names: bool) -> str:
+    """One pattern every value must match to take part in the value rules: a plain number (digit-run rules, number
+    rules), a wanted pattern's tell-tale characters, or (``names``) the person-name gate."""
+    return "|".join([f"(?:{NUMBER})"] + [f"(?:{PREFILTER[k]})" for k in kinds] + ([f"(?:{_gate()})"] if names else []))
+
+
+def _word_count(whole: pd.Series, kept: pd.Series):
+    """The number of values the person-name rules weigh (neither plain numbers nor deidentify's pseudonyms) among all
+    values ``whole``, counted when asked; values screened out are not plain numbers."""
+    def count() -> int:
+        return int(len(whole) - contains(kept, NUMBER).sum() - (_pseudonyms(whole) & ~contains(whole, NUMBER)).sum())
+    return count
 
 
 def _study_role(role: set) -> bool:

@@ -10,7 +10,7 @@ Arrow's vectorised engine; the word-level person-name rules see at most
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -363,13 +363,15 @@ def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Seri
     return hits
 
 
-def _value_masks(u: pd.Series, plain: pd.Series, skip: set[str], superset: bool = False) -> dict[str, pd.Series] | None:
+def _value_masks(u: pd.Series, plain: pd.Series, skip: set[str], superset: bool = False,
+                 n_words: Callable[[], int] | None = None) -> dict[str, pd.Series] | None:
     """Masks over the distinct values ``u``, one per kind of identifier that some value may carry.
 
     ``superset=True``: ``u`` may hold values that no cell has (a Categorical's unused categories); the masks are then
     only good for saying that nothing matches, and None says that the answer could depend on which values are used
     (the person-name rules weigh values against each other: a column of given names alone, more candidates than
-    :data:`~combotherapy.privacy.names.MAX_VALUES`).
+    :data:`~combotherapy.privacy.names.MAX_VALUES`). ``n_words``: when ``u`` holds only the values that can match
+    anything (a screened column), the number of the column's values that the share of given names is taken over.
     """
     # deidentify's own pseudonyms ("S" + 12 hex characters) are never identifiers, whatever the column is called:
     # their hex digits could otherwise read as a phone number or a record number
@@ -402,7 +404,7 @@ def _value_masks(u: pd.Series, plain: pd.Series, skip: set[str], superset: bool 
         single = given_name_only(named).reindex(words.index, fill_value=False)
         if superset and single.any():
             return None  # a share of the used values decides
-        if single.sum() >= 3 and single.mean() >= 0.5:
+        if single.sum() >= 3 and (single.mean() if n_words is None else single.sum() / n_words()) >= 0.5:
             m = m.reindex(words.index, fill_value=False) | single  # a column of given names alone
         masks[NAME] = m
     return masks
