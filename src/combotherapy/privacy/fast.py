@@ -47,9 +47,9 @@ from .headers import (
     _tokens,
     roles,
 )
-from .names import _gate
-from .patterns import NUMBER, PREFILTER, VALUE_PATTERNS, contains
-from .rules import age_findings, date_findings, long_number_findings, numbers, zip_findings
+from .names import _gate, candidates
+from .patterns import DIGITS_PHONE, DIGITS_RECORD, DIGITS_SSN, NUMBER, PREFILTER, VALUE_PATTERNS, contains
+from .rules import age_findings, date_findings, long_number_findings, zip_findings
 from .scan import (
     _distinct_view,
     _Finding,
@@ -237,23 +237,30 @@ def quiet_categoricals(frame: pd.DataFrame, kind: str, subject: set) -> list[int
     """Positions of the Categorical columns of text that carry nothing beyond what their header and name say, told
     from the categories of all such columns at once (one pass of each pattern over them all).
 
-    A column qualifies when its name announces no ZIP code, residence, age, year of birth, date or time
-    (``_quiet_by_name``) nor subject ids (whose study-id test weighs the used values), no category is a number of
-    19,000,101 or more (a YYYYMMDD date or a long identifier), and no category matches a value pattern of any kind
-    (phone, SSN and record-number digit runs included) or the person-name rules. Every one of these tests holds for
-    any subset of the categories, so it holds for the categories the cells use: the rules and patterns that
-    ``_scan_column`` runs on such a column find nothing.
+    A column qualifies when its name announces no ZIP code, residence, year of birth or date (a time or an age is
+    fine) nor subject ids (whose study-id test weighs the used values); no category is a number of 19,000,101 or
+    more (a YYYYMMDD date, epoch seconds or a long identifier); no category matches a value pattern of any kind
+    (phone, SSN and record-number digit runs included) or the person-name gate; and, for an age, every category is
+    a number, none above the Safe Harbor limit in the column's unit. Every one of these tests holds for any subset
+    of the categories, so it holds for the categories the cells use: the rules and patterns that ``_scan_column``
+    runs on such a column find nothing.
     """
     dtypes = frame.dtypes.to_numpy()
-    cols = []
+    cols, limits = [], []
     for i, d in enumerate(dtypes):
         if not (isinstance(d, pd.CategoricalDtype) and len(d.categories) and _string_categories(d.categories)):
             continue
         name = frame.columns[i]
         tokens = _tokens(name)
+        grams = _grams(tokens)
         role = roles(tokens, kind) | ({"subject"} if _in(name, subject) else set())
-        if _quiet_by_name(name) and not _study_role(role):
-            cols.append(i)
+        if _study_role(role) or set(tokens) & _ZIP or grams & (_ZIP | _RESIDENCE | _YOB) or _is_dob(tokens) \
+                or _is_date_name(tokens):
+            continue
+        cols.append(i)
+        # an age: every category a number, none above 90 in the column's unit (months, weeks, days)
+        limits.append(AGE_TOP * next((_AGE_UNITS[t] for t in tokens if t in _AGE_UNITS), 1.0)
+                      if set(tokens) & _AGE or grams & _AGE else np.inf)
     if not cols:
         return []
     parts = [_arrow_text(dtypes[i].categories) for i in cols]
@@ -261,16 +268,29 @@ def quiet_categoricals(frame: pd.DataFrame, kind: str, subject: set) -> list[int
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     union = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(parts, type=pa.large_string())), dtype="str")
     union = union.reset_index(drop=True)
-    plain = contains(union, NUMBER)
-    x = numbers(union, union, np.arange(len(union)), union, plain).to_numpy(dtype=float)
-    masks = _value_masks(union, plain, set(), superset=True)
-    if masks is None:
-        return []
+    plain = contains(union, NUMBER).to_numpy(dtype=bool)
+    x = np.full(len(union), np.nan)
     hit = np.zeros(len(union), dtype=bool)
-    for m in masks.values():
-        hit[m.index[m.to_numpy(dtype=bool)].to_numpy()] = True
-    big = np.where(np.isfinite(x), x, -np.inf) >= 19000101
-    bad = np.add.reduceat(hit | big, starts)
+    if plain.any():
+        x[plain] = pd.to_numeric(union[plain], errors="coerce").to_numpy(dtype=float)
+        # the digit-run patterns (phones, SSNs, record numbers as bare digits) need seven characters and more
+        long = union[plain & (union.str.len().to_numpy() >= 7)]
+        for pattern in (DIGITS_PHONE, DIGITS_SSN, DIGITS_RECORD):
+            m = contains(long, pattern)
+            hit[m.index[m.to_numpy(dtype=bool)].to_numpy()] = True
+    words = union[~plain]
+    if len(words):
+        masks = _value_masks(words, pd.Series(False, index=words.index), set(), superset=True)
+        if masks is None:  # given names alone, or very many name candidates: those columns take the full scan
+            masks = {NAME: pd.Series(True, index=candidates(words).index)}
+            masks.update(_value_masks(words, pd.Series(False, index=words.index), {NAME}, superset=True) or {})
+        for m in masks.values():
+            hit[m.index[m.to_numpy(dtype=bool)].to_numpy()] = True
+    high = np.where(np.isfinite(x), x, -np.inf)
+    bad = np.add.reduceat(hit | (high >= 19000101), starts) > 0
+    aged = np.array(limits) < np.inf
+    if aged.any():  # ages: a category that is not a number, or a number above the limit
+        bad |= aged & ((np.add.reduceat(~plain, starts) > 0) | (np.maximum.reduceat(high, starts) > np.array(limits)))
     return [c for c, b in zip(cols, bad) if not b]
 
 
