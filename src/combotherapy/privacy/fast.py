@@ -108,23 +108,24 @@ def _quick_numbers(pos: int, name: object, s: pd.Series, kind: str, subject: set
     if _is_dob(tokens):
         return None  # a date of birth is flagged whatever its values: the full scan counts them
     if values.dtype.kind == "b":
-        lo = hi = np.nan  # no number is read from booleans
-    elif values.dtype.kind == "f":
-        lo, hi = float(np.fmin.reduce(values)), float(np.fmax.reduce(values))  # NaN: every cell missing
-    else:
-        lo, hi = float(values.min()), float(values.max())
-    if np.isinf(lo) or np.isinf(hi):
-        return None
+        return out  # no number is read from booleans: no rule can fire (a date of birth is handled above)
+    # the largest number (NaN: every cell missing); the smallest only for the names whose rules look at it
+    hi = float(np.fmax.reduce(values)) if values.dtype.kind == "f" else float(values.max())
     if np.isnan(hi):
-        return out  # no number: no rule can fire (a date of birth is handled above)
+        return out  # no number: no rule can fire
+    if np.isposinf(hi):
+        return None  # the rules compare the largest finite number: the full scan finds it
+    zipped = bool(set(tokens) & _ZIP or grams & _ZIP)
+    resident = bool(grams & _RESIDENCE and set(tokens) <= _RESIDENCE | _COMPANIONS)
+    lo = hi
+    if zipped or resident or grams & _YOB or _is_date_name(tokens):
+        lo = float(np.fmin.reduce(values)) if values.dtype.kind == "f" else float(values.min())
+        if np.isneginf(lo):
+            return None
     top = max(abs(lo), abs(hi))
     for rule in _rules(role):
         if rule is zip_findings:
-            if set(tokens) & _ZIP or grams & _ZIP:
-                fire = top > 999
-            else:
-                fire = bool(grams & _RESIDENCE and set(tokens) <= _RESIDENCE | _COMPANIONS) and hi >= 10000 \
-                    and lo <= 99999
+            fire = top > 999 if zipped else resident and hi >= 10000 and lo <= 99999
         elif rule is date_findings:
             fire = top >= 10000 if _is_date_name(tokens) else (
                 hi >= 19000101 or (_is_time_name(tokens) and hi >= 9.46e8))
