@@ -18,6 +18,7 @@ the column then goes through ``_scan_column``, which finds, counts and locates w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -78,7 +79,8 @@ def quick_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) 
     return None
 
 
-def _header(pos: int, name: object, s: pd.Series, kind: str, subject: set, present) -> tuple:
+def _header(pos: int, name: object, s: pd.Series, kind: str, subject: set,
+            present: Callable[[], int]) -> tuple[list[_Finding], list[str], set[str], str]:
     """``_name_findings`` with the count of non-missing cells taken only when a finding needs it."""
     out, tokens, role, label = _name_findings(pos, name, 0, kind, subject)
     if out:
@@ -209,7 +211,7 @@ def _screen(kinds: tuple[str, ...], names: bool) -> str:
     return "|".join([f"(?:{NUMBER})"] + [f"(?:{PREFILTER[k]})" for k in kinds] + ([f"(?:{_gate()})"] if names else []))
 
 
-def _word_count(whole: pd.Series, kept: pd.Series):
+def _word_count(whole: pd.Series, kept: pd.Series) -> Callable[[], int]:
     """The number of values the person-name rules weigh (neither plain numbers nor deidentify's pseudonyms) among all
     values ``whole``, counted when asked; values screened out are not plain numbers."""
     def count() -> int:

@@ -5,6 +5,10 @@ Values are scanned per distinct value, not per row, with patterns written for RE
 Arrow's vectorised engine; the word-level person-name rules see at most
 :data:`~combotherapy.privacy.names.MAX_VALUES` distinct values of a column. :func:`printable` and
 :func:`safe_label` are the one way a header is printed.
+
+Columns as ``ct.load`` hands them over (Categoricals of text, numpy numbers) are first judged by
+:mod:`~combotherapy.privacy.fast` from their categories or their value range, without a pass over the cells; a column
+it cannot clear for certain goes through :func:`_scan_column`, so the findings are the same either way.
 """
 
 from __future__ import annotations
