@@ -251,14 +251,14 @@ def quiet_categoricals(frame: pd.DataFrame, kind: str, subject: set) -> list[int
     dtypes = frame.dtypes.to_numpy()
     cols, limits = [], []
     for i, d in enumerate(dtypes):
-        if not (isinstance(d, pd.CategoricalDtype) and len(d.categories) and _string_categories(d.categories)):
+        if not (isinstance(d, pd.CategoricalDtype) and len(d.categories)):
             continue
         name = frame.columns[i]
         tokens = _tokens(name)
         grams = _grams(tokens)
         role = roles(tokens, kind) | ({"subject"} if _in(name, subject) else set())
         if _study_role(role) or set(tokens) & _ZIP or grams & (_ZIP | _RESIDENCE | _YOB) or _is_dob(tokens) \
-                or _is_date_name(tokens):
+                or _is_date_name(tokens) or not _string_categories(d.categories):
             continue
         cols.append(i)
         # an age: every category a number, none above 90 in the column's unit (months, weeks, days)
