@@ -152,4 +152,3 @@ def phone_cells(text: pd.Series) -> pd.Series:
     ok = plus.str.findall(_INTL).map(
         lambda ms: any(8 <= sum(ch.isdigit() for ch in m.lstrip("0+")) + 0 <= 15 for m in ms))
     return local | ok.reindex(text.index, fill_value=False).astype(bool)
-
