@@ -5,12 +5,16 @@ Values are scanned per distinct value, not per row, with patterns written for RE
 Arrow's vectorised engine; the word-level person-name rules see at most
 :data:`~combotherapy.privacy.names.MAX_VALUES` distinct values of a column. :func:`printable` and
 :func:`safe_label` are the one way a header is printed.
+
+Columns as ``ct.load`` hands them over (Categoricals of text, numpy numbers) are first judged by
+:mod:`~combotherapy.privacy.fast` from their categories or their value range, without a pass over the cells; a column
+it cannot clear for certain goes through :func:`_scan_column`, so the findings are the same either way.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -42,7 +46,7 @@ from .headers import (
     _tokens,
     roles,
 )
-from .names import candidates, given_name_only, is_name_header, name_values, names_in_text
+from .names import MAX_VALUES, candidates, given_name_only, is_name_header, name_values, names_in_text
 from .patterns import (
     _INTL,
     _SMALL,
@@ -277,7 +281,11 @@ def _study_ids(u: pd.Series) -> bool:
     lead = _leading_digits(u)
     if len(lead) <= 1:
         return True
-    return lead.nunique() <= max(1.0, 0.75 * len(lead))
+    if pd.api.types.is_integer_dtype(lead.dtype):  # three digits as a number below 1000
+        distinct = int(np.count_nonzero(np.bincount(lead.to_numpy(), minlength=1000)))
+    else:
+        distinct = lead.nunique()
+    return distinct <= max(1.0, 0.75 * len(lead))
 
 
 def _leading_digits(u: pd.Series) -> pd.Series:
@@ -298,12 +306,34 @@ def _leading_digits(u: pd.Series) -> pd.Series:
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.empty(0, np.uint8)
     is_digit = (data >= 48) & (data <= 57)
+    fixed = _fixed_digits(offsets, data, is_digit)
+    if fixed is not None:  # every value as long as the first, with its digits in the same places (ids of one format)
+        lead = fixed
+        return pd.Series(lead, index=u.index) if len(lead) else pd.Series(lead, index=u.index[:0])
     where = np.flatnonzero(is_digit)
-    first, last = np.searchsorted(where, offsets[:-1]), np.searchsorted(where, offsets[1:])  # digits before each
+    before = np.concatenate([[0], np.cumsum(is_digit, dtype=np.int64)])
+    first, last = before[offsets[:-1]], before[offsets[1:]]  # digits before each value's start and end
     found = (last - first) >= 3
     at = first[found]
     lead = (data[where[at]].astype(np.int64) - 48) * 100 + (data[where[at + 1]] - 48) * 10 + (data[where[at + 2]] - 48)
     return pd.Series(lead, index=u.index[found])
+
+
+def _fixed_digits(offsets: np.ndarray, data: np.ndarray, is_digit: np.ndarray) -> np.ndarray | None:
+    """The leading three digits of every value when all values have the same byte length and their digits stand at
+    the same places (None otherwise, and when they have fewer than three digits)."""
+    n = len(offsets) - 1
+    width = int(offsets[1] - offsets[0]) if n else 0
+    if not n or not width or offsets[-1] - offsets[0] != n * width or not (np.diff(offsets) == width).all():
+        return None
+    start = int(offsets[0])
+    grid = is_digit[start: start + n * width].reshape(n, width)
+    places = np.flatnonzero(grid[0])
+    if len(places) < 3 or not (grid == grid[0]).all():
+        return None
+    block = data[start: start + n * width].reshape(n, width)
+    a, b, c = places[:3]
+    return (block[:, a].astype(np.int64) - 48) * 100 + (block[:, b] - 48) * 10 + (block[:, c] - 48)
 
 
 def _pseudonyms(u: pd.Series) -> pd.Series:
@@ -323,6 +353,30 @@ def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Seri
     Patterns run once per distinct value (``u``, with ``codes`` mapping cells to them), and only on values
     that pass a cheap test for the pattern's tell-tale characters.
     """
+    masks = _value_masks(u, plain, skip)
+    hits = []
+    for kind, m in (masks or {}).items():
+        matched = m.index[m.to_numpy(dtype=bool)].to_numpy()
+        if not matched.size:
+            continue
+        cells = np.isin(codes, matched)
+        rows = tuple(int(r) for r in text.index[cells][:5])
+        reason = {NAME: "person names in the values", RECORD: "record numbers in the values",
+                  AGE: f"ages above {89} written in the values"}.get(kind, f"cells match the {kind} pattern")
+        hits.append((kind, "values", int(cells.sum()), reason, "date" if kind == FULL_DATE else "drop", rows))
+    return hits
+
+
+def _value_masks(u: pd.Series, plain: pd.Series, skip: set[str], superset: bool = False,
+                 n_words: Callable[[], int] | None = None) -> dict[str, pd.Series] | None:
+    """Masks over the distinct values ``u``, one per kind of identifier that some value may carry.
+
+    ``superset=True``: ``u`` may hold values that no cell has (a Categorical's unused categories); the masks are then
+    only good for saying that nothing matches, and None says that the answer could depend on which values are used
+    (the person-name rules weigh values against each other: a column of given names alone, more candidates than
+    :data:`~combotherapy.privacy.names.MAX_VALUES`). ``n_words``: when ``u`` holds only the values that can match
+    anything (a screened column), the number of the column's values that the share of given names is taken over.
+    """
     # deidentify's own pseudonyms ("S" + 12 hex characters) are never identifiers, whatever the column is called:
     # their hex digits could otherwise read as a phone number or a record number
     words = u[~plain & ~_pseudonyms(u)]
@@ -332,7 +386,7 @@ def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Seri
     # those few (a value a prefilter passes passes the alternation too, so the candidates are the same)
     some = words[contains(words, _any_prefilter(tuple(wanted)))] if len(words) > _SMALL and wanted else words
     for kind, pattern in VALUE_PATTERNS.items():
-        if kind in skip or words.empty:
+        if kind in skip or words.empty or some.empty:
             continue
         cand = some[contains(some, PREFILTER[kind])]
         if kind == IP:
@@ -347,24 +401,21 @@ def _value_hits(text: pd.Series, codes: np.ndarray, u: pd.Series, plain: pd.Seri
             masks[kind] = m if kind not in masks else pd.concat([masks[kind], m])
     named = candidates(words) if NAME not in skip and not words.empty else words.iloc[:0]
     if len(named):
+        if superset and len(named) > MAX_VALUES:
+            return None  # evenly spaced candidates of the used values are not those of all values
         longer = contains(named, r"[^ ]+ [^ ]+ [^ ]")
         m = name_values(named) | names_in_text(named[longer]).reindex(named.index, fill_value=False)
         single = given_name_only(named).reindex(words.index, fill_value=False)
-        if single.sum() >= 3 and single.mean() >= 0.5:
+        if superset and single.any():
+            return None  # a share of the used values decides
+        if single.sum() >= 3 and (single.mean() if n_words is None else single.sum() / n_words()) >= 0.5:
             m = m.reindex(words.index, fill_value=False) | single  # a column of given names alone
         masks[NAME] = m
-    hits = []
-    for kind, m in masks.items():
-        matched = m.index[m.to_numpy(dtype=bool)].to_numpy()
-        if not matched.size:
-            continue
-        cells = np.isin(codes, matched)
-        rows = tuple(int(r) for r in text.index[cells][:5])
-        reason = {NAME: "person names in the values", RECORD: "record numbers in the values",
-                  AGE: f"ages above {89} written in the values"}.get(kind, f"cells match the {kind} pattern")
-        hits.append((kind, "values", int(cells.sum()), reason, "date" if kind == FULL_DATE else "drop", rows))
-    return hits
+    return masks
 
+
+#: whether _scan tries privacy.fast.quick_column first (tests compare both ways)
+_QUICK = True
 
 #: above this many columns, columns of plain numbers written as text are recognised in one pass over all cells
 _MANY = 50
@@ -486,14 +537,26 @@ def _scan(frame: pd.DataFrame, kind: str = "trial", subject: str | Iterable[obje
         raise DataError(f"kind must be 'trial' (patient-level data) or 'study' (published study-level data), "
                         f"not {printable(kind)!r}")
     subjects = set() if subject is None else ({subject} if isinstance(subject, str) else set(subject))
+    from .fast import (  # verdicts from the values at hand, when they are certain
+        header_only,
+        quick_column,
+        quiet_categoricals,
+    )
+
     found: list[_Finding] = []
     quiet = _plain_number_columns(frame) if frame.shape[1] > _MANY else {}
+    coded = set(quiet_categoricals(frame, kind, subjects)) if _QUICK else set()
     for pos in range(frame.shape[1]):
         name = frame.columns[pos]
         if pos in quiet and _quiet_by_name(name):
             found.extend(_name_findings(pos, name, quiet[pos], kind, subjects)[0])
             continue
-        found.extend(_scan_column(pos, name, frame.iloc[:, pos], kind, subjects))
+        if pos in coded:
+            found.extend(header_only(pos, name, frame.iloc[:, pos], kind, subjects))
+            continue
+        column = frame.iloc[:, pos]
+        quick = quick_column(pos, name, column, kind, subjects) if _QUICK else None
+        found.extend(_scan_column(pos, name, column, kind, subjects) if quick is None else quick)
     # an identifying index (names, record numbers, dates as the row labels) counts too
     if not isinstance(frame.index, pd.RangeIndex):
         for level in range(frame.index.nlevels):
