@@ -17,6 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ._subject_facts import subject_facts, subject_groups
 from .errors import DataError, ProblemCollector
 from .instruments import Instrument, instrument_for
 
@@ -154,19 +155,23 @@ class Trial:
         return tuple(sorted(float(v) for v in pd.unique(self._frame["visit"].to_numpy(dtype=float))))
 
     @cached_property
-    def _subject_columns(self) -> tuple[str, ...]:
+    def _facts(self) -> tuple[tuple[str, ...], pd.DataFrame]:
+        # a column is subject-level when it never takes two distinct values within a subject; the subject table
+        # has each subject's first non-missing values (pandas' grouped nunique(dropna=True) <= 1 and first(), by
+        # array operations on the rows grouped once, see _subject_facts)
         cols = [c for c in self._frame.columns if c not in KEY_COLUMNS
                 and (c not in self.instruments or self.instruments[c].level == "subject")]
-        if not cols:
-            return ()
-        # a column is subject-level when it never takes two distinct values within a subject
-        nun = self._frame.groupby("subject", sort=False, observed=True)[cols].nunique(dropna=True).max()
-        return tuple(c for c in cols if nun[c] <= 1)
+        if self._frame.empty:
+            return (), self._frame.groupby("subject", sort=False, observed=True)[["arm"]].first().reset_index()
+        return subject_facts(self._frame, subject_groups(self._frame["subject"]), cols)
+
+    @cached_property
+    def _subject_columns(self) -> tuple[str, ...]:
+        return self._facts[0]
 
     @cached_property
     def _subjects(self) -> pd.DataFrame:
-        cols = ["arm", *self._subject_columns]
-        return self._frame.groupby("subject", sort=False, observed=True)[cols].first().reset_index()
+        return self._facts[1]
 
     @property
     def arms(self) -> list[str]:
