@@ -70,3 +70,19 @@ def test_subject_facts_of_simulated_and_loaded_trials():
         keep, table = _by_pandas(trial)
         assert trial.subject_columns == keep
         pd.testing.assert_frame_equal(trial.subjects, table, check_exact=True)
+
+
+def test_facts_of_a_few_columns_equal_the_whole_table():
+    """A model asks for a few columns (Trial._subject_values): the same as the full table's columns, or None
+    when a column varies within a subject; learning them first does not change the full table afterwards."""
+    frame = _crafted(seed=1).sample(frac=1, random_state=4).reset_index(drop=True)
+    keep, table = _by_pandas(Trial(frame, {}))
+    for c in [c for c in frame.columns if c not in KEY_COLUMNS]:
+        t = Trial(frame, {})
+        got = t._subject_values([c])
+        if c in keep:
+            pd.testing.assert_frame_equal(got, table[["subject", "arm", c]], check_exact=True)
+        else:
+            assert got is None
+        assert t.subject_columns == keep
+        pd.testing.assert_frame_equal(t.subjects, table, check_exact=True)

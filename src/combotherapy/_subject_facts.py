@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["SubjectGroups", "subject_groups", "subject_facts", "constant_within", "first_values"]
+__all__ = ["SubjectGroups", "subject_groups", "subject_facts", "subject_table", "learn", "column_fact",
+           "constant_within", "first_values"]
 
 
 @dataclass(frozen=True)
@@ -206,39 +207,61 @@ def _object_facts(groups: SubjectGroups, column: pd.Series) -> tuple[bool, pd.Se
     return True, pd.Series(first, name=column.name, dtype=column.dtype)
 
 
-def subject_facts(frame: pd.DataFrame, groups: SubjectGroups, candidates: list[str]
-                  ) -> tuple[tuple[str, ...], pd.DataFrame]:
-    """The candidates that are constant within every subject (grouped ``nunique(dropna=True) <= 1``) and the
-    one-row-per-subject table of subject, arm and those columns (grouped ``first()``, ``reset_index()``), as
-    pandas' ``groupby("subject", sort=False, observed=True)`` gives them; each column is read once."""
-    constant: dict[str, bool] = {}
-    firsts: dict[str, pd.Series | None] = {}
-    for c in candidates:
-        column = frame[c]
-        if column.dtype == object and (quick := _object_facts(groups, column)) is not None:
-            constant[c] = quick[0]
-            if quick[0]:
-                firsts[c] = quick[1]
-            continue
-        keys = _keys(column)
-        known = constant_within(groups, column, keys) if keys is not None else None
-        if known is None:
-            continue
-        constant[c] = known
-        if known:
-            firsts[c] = first_values(groups, column, keys)
-    left = [c for c in candidates if c not in constant]
+#: what is known of one column: (constant within every subject, its first value per subject or None)
+Fact = tuple[bool, "pd.Series | None"]
+
+
+def column_fact(groups: SubjectGroups, column: pd.Series) -> Fact | None:
+    """Is the column constant within every subject, and (when it is) its first non-missing value per subject;
+    None for a kind left to pandas. Each column is read once."""
+    if column.dtype == object and (quick := _object_facts(groups, column)) is not None:
+        return quick
+    keys = _keys(column)
+    known = constant_within(groups, column, keys) if keys is not None else None
+    if known is None:
+        return None
+    return known, (first_values(groups, column, keys) if known else None)
+
+
+def learn(frame: pd.DataFrame, groups: SubjectGroups, columns: list[str], known: dict[str, Fact]) -> None:
+    """Add the facts of ``columns`` not yet in ``known`` (pandas' grouped nunique for kinds not handled here)."""
+    todo = [c for c in dict.fromkeys(columns) if c not in known]
+    left = []
+    for c in todo:
+        fact = column_fact(groups, frame[c])
+        if fact is None:
+            left.append(c)
+        else:
+            known[c] = fact
     if left:
         nun = frame.groupby("subject", sort=False, observed=True)[left].nunique(dropna=True).max()
-        constant.update({c: bool(nun[c] <= 1) for c in left})
-    columns = tuple(c for c in candidates if constant[c])
-    firsts["arm"] = first_values(groups, frame["arm"])
+        known.update({c: (bool(nun[c] <= 1), None) for c in left})
+
+
+def subject_table(frame: pd.DataFrame, groups: SubjectGroups, columns: tuple[str, ...] | list[str],
+                  known: dict[str, Fact]) -> pd.DataFrame:
+    """``subject, arm`` and subject-level ``columns`` (facts in ``known``), one row per subject: pandas'
+    ``groupby("subject", sort=False, observed=True)[["arm", *columns]].first().reset_index()``."""
+    if "arm" not in known:
+        known["arm"] = (True, first_values(groups, frame["arm"]))
     rows = groups.starts if groups.order is None else groups.order[groups.starts]
     out: dict[str, pd.Series] = {"subject": pd.Series(frame["subject"].array.take(rows), name="subject")}
-    out.update({c: s for c in ("arm", *columns) if (s := firsts.get(c)) is not None})
+    out.update({c: s for c in ("arm", *columns) if (s := known[c][1]) is not None})
     table = pd.DataFrame(out)
     by_pandas = [c for c in ("arm", *columns) if c not in out]
     if by_pandas:   # kinds not handled here: pandas' groupby (the same subjects in the same order)
         first = frame.groupby("subject", sort=False, observed=True)[by_pandas].first().reset_index(drop=True)
         table = pd.concat([table, first], axis=1)[["subject", "arm", *columns]]
-    return columns, table
+    return table
+
+
+def subject_facts(frame: pd.DataFrame, groups: SubjectGroups, candidates: list[str],
+                  known: dict[str, Fact] | None = None) -> tuple[tuple[str, ...], pd.DataFrame]:
+    """The candidates that are constant within every subject (grouped ``nunique(dropna=True) <= 1``) and the
+    one-row-per-subject table of subject, arm and those columns (grouped ``first()``, ``reset_index()``), as
+    pandas' ``groupby("subject", sort=False, observed=True)`` gives them. ``known``: facts already learnt
+    (updated in place)."""
+    known = {} if known is None else known
+    learn(frame, groups, candidates, known)
+    columns = tuple(c for c in candidates if known[c][0])
+    return columns, subject_table(frame, groups, columns, known)

@@ -120,10 +120,11 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
                                   "(censored)")):
         if bad.any():
             problems.add_for_subjects(ids, col, message, np.flatnonzero(bad))
-    if not problems and {time, event} <= set(trial.subject_columns):
-        # both columns are constant within every subject (the Trial computes that once): take the Trial's cached
-        # one-row-per-subject table (first non-missing value, subjects in order of first appearance)
-        subj = trial.subjects[["subject", "arm", time, event]].set_axis(["subject", "arm", "time", "event"], axis=1)
+    # both columns constant within every subject (the Trial learns that once per column): the Trial's
+    # one-row-per-subject values (first non-missing value, subjects in order of first appearance)
+    subj = _subject_values(trial, [time, event]) if not problems else None
+    if subj is not None:
+        subj = subj.set_axis(["subject", "arm", "time", "event"], axis=1)
         subj["time"] = pd.to_numeric(subj["time"], errors="coerce").astype(float)
         subj["event"] = pd.to_numeric(subj["event"], errors="coerce").astype(float)
     else:
@@ -140,6 +141,16 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
                              "time": idx.first(pd.Series(tv)).to_numpy(), "event": idx.first(pd.Series(ev)).to_numpy()})
     none = subj["time"].isna() & subj["event"].isna()
     return exclusions(subj, first_reason([(none, "no follow-up recorded (time and event missing)")], len(subj)))
+
+
+def _subject_values(trial, columns: list[str]) -> pd.DataFrame | None:
+    """``subject, arm`` and ``columns`` one row per subject when every column is subject-level, else None
+    (a Trial learns only these columns' facts; anything else with ``subject_columns`` and ``subjects`` works)."""
+    if isinstance(trial, Trial):
+        return trial._subject_values(columns)
+    if set(columns) <= set(trial.subject_columns):
+        return trial.subjects[["subject", "arm", *columns]]
+    return None
 
 
 def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates, strat: Covariates | None
