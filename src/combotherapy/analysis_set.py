@@ -344,9 +344,12 @@ def exclusions(frame: pd.DataFrame, reason: np.ndarray) -> tuple[pd.DataFrame, p
     (index reset) and the excluded subjects ``subject, arm, reason`` as text, the one form every result keeps."""
     reason = np.asarray(reason, dtype=object)
     out = reason != ""
-    excluded = pd.DataFrame({"subject": frame["subject"].to_numpy()[out].astype(str),
-                             "arm": frame["arm"].to_numpy()[out].astype(str),
-                             "reason": reason[out].astype(str)})
+    rows = np.flatnonzero(out)   # only the excluded subjects' codes and arms are converted to text
+    excluded = pd.DataFrame({"subject": frame["subject"].take(rows).to_numpy().astype(str),
+                             "arm": frame["arm"].take(rows).to_numpy().astype(str),
+                             "reason": reason[rows].astype(str)})
+    if not rows.size:   # nothing excluded: the same frame (index reset), without copying every row
+        return frame.reset_index(drop=True), excluded
     return frame.loc[~out].reset_index(drop=True), excluded
 
 

@@ -342,23 +342,32 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     # Cox model on the arms with events, first of them as reference; all contrasts from the coefficient vector
     pairs = contrast_pairs(arms, reference)
     fit = inference = None
+    w_c = None   # frequency weights of the Cox rows (arm only: one row per arm, distinct time and event status)
     if len(cox_arms) >= 2:
-        on = np.isin(arm_code, [arms.index(arm) for arm in cox_arms])  # np.isin(a, cox_arms) on the codes
-        t_c, e_c = t[on], e[on]
+        if cov.terms or stratum is not None:
+            on = np.isin(arm_code, [arms.index(arm) for arm in cox_arms])  # np.isin(a, cox_arms) on the codes
+            t_c, e_c = t[on], e[on]
         if cov.terms:
             design = arm_design(subj.loc[on].reset_index(drop=True), cox_arms, cov, intercept=False)
         else:
             # arm only: a subject's row of the design depends on its arm alone, so the design (and its grid) is
             # built on one row per arm and taken by arm code (no formula pass over every subject)
             per_arm = arm_design(pd.DataFrame({"arm": cox_arms}), cox_arms, cov, intercept=False)
-            code = pd.Index(cox_arms).get_indexer(subj["arm"].cat.categories)[subj["arm"].cat.codes.to_numpy()[on]]
+            if stratum is None:
+                # and subjects with the same arm, time and event status are interchangeable: the model is fitted
+                # to one row per (arm, distinct time, status), weighted by its number of subjects (the Kaplan-Meier
+                # table's counts), rows in time order and, within a time, in arm order (the subjects' order)
+                t_c, e_c, w_c, code = _cox_cells(curves, arms, cox_arms)
+            else:
+                code = pd.Index(cox_arms).get_indexer(subj["arm"].cat.categories)[
+                    subj["arm"].cat.codes.to_numpy()[on]]
             design = Design(per_arm.X[code], per_arm.names, per_arm.grid, per_arm.formula)
         X = design.X
         if np.linalg.matrix_rank(X) < X.shape[1]:
             raise ModelError("the Cox design (arm + covariates) is rank deficient: a covariate is constant, "
                              "constant within arms or a copy of another among the subjects analysed; remove it",
                              kind="singular")
-        cox = cox_fit(t_c, e_c, X, ties, stratum[on] if stratum is not None else None)
+        cox = cox_fit(t_c, e_c, X, ties, stratum[on] if stratum is not None else None, weights=w_c)
         beta, vcov, converged = cox["params"], cox["vcov"], cox["converged"]
         if not (converged and np.all(np.isfinite(beta)) and np.all(np.isfinite(vcov))):
             # monotone likelihood: a coefficient runs to +-infinity (e.g. every event of one arm comes while the
@@ -393,7 +402,8 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                                                     np.empty((0, 0)), np.array([]))
     elif beta is not None:
         terms = terms
-        chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties, order=fit["order"])
+        chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties, order=fit["order"],
+                                                              weights=w_c)
     else:
         terms = []
         chisq_j, chisq_g, ev_time, scaled, km_x = (np.array([]), np.array([np.nan]), np.array([]),
@@ -439,6 +449,28 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     res.instrument = trial.instruments.get(event)  # the hazard is of the event: its direction says what is better
     res.better = res.instrument.better if res.instrument is not None else None
     return res
+
+
+def _cox_cells(curves: pd.DataFrame, arms: list[str], cox_arms: list[str]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The Cox model's rows for a design on arm alone: one per (arm, distinct time, event status) with subjects,
+    from the Kaplan-Meier table (``curves``: per arm and distinct time, ``n_events`` and ``n_censored``), arms
+    restricted to ``cox_arms``; sorted by time, then arm (in ``arms`` order), events before censorings.
+
+    Returns time, event (1/0), weight (subjects) and each row's position in ``cox_arms``."""
+    g = pd.Index(arms).get_indexer(curves["group"].to_numpy(object))
+    pos = pd.Index(cox_arms).get_indexer(np.asarray(arms, dtype=object))[g]
+    keep = pos >= 0
+    tt = curves["time"].to_numpy(float)[keep]
+    counts = (curves["n_events"].to_numpy()[keep], curves["n_censored"].to_numpy()[keep])
+    time = np.concatenate([tt, tt])
+    event = np.repeat([1.0, 0.0], tt.size)
+    weight = np.concatenate(counts).astype(float)
+    code = np.concatenate([pos[keep], pos[keep]])
+    arm_rank = np.concatenate([g[keep], g[keep]])
+    order = np.lexsort((1 - event, arm_rank, time))
+    order = order[weight[order] > 0]
+    return time[order], event[order], weight[order], code[order]
 
 
 def rmst_tables(curves: pd.DataFrame, largest: pd.Series, arms: list[str], horizon: float | None, time: str,
