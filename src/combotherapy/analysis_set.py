@@ -385,7 +385,10 @@ class AnalysisSet:
 
     @property
     def n_per_arm(self) -> dict[str, int]:
-        n = self.frame["arm"].value_counts()  # by category: no text copy of every subject's arm
+        fast = _category_counts(self.frame["arm"])   # by category: no text copy of every subject's arm
+        if fast is not None:
+            return {a: fast.get(a, 0) for a in self.arms}
+        n = self.frame["arm"].value_counts()
         n.index = n.index.astype(str)
         n = n.reindex(self.arms, fill_value=0)
         return {a: int(k) for a, k in n.items()}
@@ -501,8 +504,22 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
     return AnalysisSet(analysed, excluded, arms, inst, v, terms, variables, notes)
 
 
+def _category_counts(values: pd.Series) -> dict[str, int] | None:
+    """Subjects per category of a categorical column (by its codes: no text per subject), keyed by the category as
+    text; None for a column that is not categorical."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return None
+    codes = values.cat.codes.to_numpy()
+    counts = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories))
+    return {str(c): int(k) for c, k in zip(values.cat.categories, counts)}
+
+
 def _arm_counts(trial: Trial, randomised: pd.Series, analysed: pd.Series) -> tuple[list[str], pd.Series]:
     """The arms with randomised subjects (display order) and the number analysed in each."""
+    have_fast, n_fast = _category_counts(randomised), _category_counts(analysed)
+    if have_fast is not None and n_fast is not None:
+        arms = [a for a in trial.arms if have_fast.get(a, 0) > 0]
+        return arms, pd.Series([n_fast.get(a, 0) for a in arms], index=arms, dtype="int64")
     have = randomised.astype(str).value_counts() if not isinstance(randomised.dtype, pd.CategoricalDtype) else \
         randomised.value_counts().rename(index=str)
     arms = [a for a in trial.arms if have.get(a, 0) > 0]

@@ -97,7 +97,9 @@ class Inference:
         frame, L = self._cells(visit)
         out = engine.lsmeans(frame, L, self.beta, self.vcov, self.df, alpha=alpha)
         lead = list(by or [c for c in frame.columns if c != "arm"]) + ["arm"]
-        out = out[lead + [c for c in out.columns if c not in lead]]
+        order = lead + [c for c in out.columns if c not in lead]
+        if order != list(out.columns):   # (a grid of arms alone is in this order already)
+            out = out[order]
         if scale == "response" and self.link != "identity":
             inverse = np.exp if self.link == "log" else special.expit
             out.insert(out.columns.get_loc("estimate") + 1, f"{self.link}_estimate", out["estimate"])
