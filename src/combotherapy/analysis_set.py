@@ -436,17 +436,18 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
     inst = trial.instrument(outcome)
     terms, variables, values, notes = covariate_values(trial, covariates, reserved=[outcome])
     idx = subject_index(trial)
-    frame = idx.arm.to_frame()
+    # the columns of one row per subject (Series indexed by subject), assembled into a frame once at the end
+    cols: dict[str, pd.Series] = {"arm": idx.arm}
     v: float | None = None
     if inst.level == "visit":
         v = trial.check_visit(visit)   # a DataError naming the trial's visits (also for visit=None)
         if v == 0.0:
             raise DataError(f"visit 0 is the baseline of '{outcome}'; choose a follow-up visit from "
                             f"{[f'{x:g}' for x in trial.visits if x != 0]}", kind="baseline visit", column=outcome)
-        frame["value"] = idx.at_visit(outcome, v)
+        cols["value"] = idx.at_visit(outcome, v)
         if baseline:
-            frame["baseline"] = idx.at_visit(outcome, 0.0)
-            if frame["baseline"].isna().all():
+            cols["baseline"] = idx.at_visit(outcome, 0.0)
+            if cols["baseline"].isna().all():
                 raise DataError(
                     f"no subject has a baseline (week 0) value of '{outcome}', and the analysis adjusts for it. If "
                     f"the file has a baseline column, map it with columns={{'{outcome}_baseline': '<column>'}} (it "
@@ -457,42 +458,47 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
         raise DataError(f"outcome '{outcome}' is measured once per subject; this analysis needs an outcome measured "
                         "at baseline and at follow-up visits", kind="subject-level outcome", column=outcome)
     else:
-        frame["value"] = idx.first(outcome)
+        cols["value"] = idx.first(outcome)
     where = f" at week {v:g}" if v is not None else ""
     for c in variables:
-        frame[c] = values[c]
-    if frame["value"].isna().all():
+        cols[c] = values[c]
+    gone = {c: cols[c].isna().to_numpy() for c in ["value", *(["baseline"] if baseline else []), *variables]}
+    if gone["value"].all():
         raise DataError(f"column '{outcome}': every value{where} is missing; nothing to analyse",
                         kind="no outcome", column=outcome)
     # the first reason that applies, as a code into ``whys`` (0: analysed)
     whys = ["", f"no {outcome} value{where}"]
-    reason = np.where(frame["value"].isna().to_numpy(), 1, 0)
+    reason = np.where(gone["value"], 1, 0)
     checks = ([("baseline", f"no baseline {outcome} value")] if baseline else []) + [
         (c, f"covariate '{c}' missing") for c in variables]
     for col, what in checks:
-        miss = (reason == 0) & frame[col].isna().to_numpy()
+        miss = (reason == 0) & gone[col]
         if miss.any() and missing == "error":
             label = f"baseline '{outcome}' (week 0)" if col == "baseline" else f"covariate '{col}'"
             a_value = f"a week-{v:g} value" if v is not None else "a value"
             raise DataError(f"{int(miss.sum())} subject(s) with {a_value} of '{outcome}' "
-                            f"have no {label}: {list_subjects(frame.index[miss])}. Complete the data, or pass "
+                            f"have no {label}: {list_subjects(idx.subjects[miss])}. Complete the data, or pass "
                             "missing_baseline='exclude' to analyse without them (they are then listed as excluded).",
                             kind="missing covariate", column=col if col != "baseline" else outcome)
         whys.append(what)
         reason[miss] = len(whys) - 1
     if positive:
-        cols = ["value", "baseline"] if baseline else ["value"]
-        bad = (reason == 0) & (frame[cols] <= 0).any(axis=1).to_numpy()
+        bad = (reason == 0) & (cols["value"] <= 0).to_numpy()
+        if baseline:
+            bad |= (reason == 0) & (cols["baseline"] <= 0).to_numpy()
         if bad.any():
             raise DataError(f"column '{outcome}': scale='log' needs positive values, but {int(bad.sum())} subject(s) "
-                            f"have a value <= 0 at baseline or{where}: {list_subjects(frame.index[bad])}. "
+                            f"have a value <= 0 at baseline or{where}: {list_subjects(idx.subjects[bad])}. "
                             "Check the values, or analyse on the original scale (scale='identity').",
                             kind="not positive", column=outcome)
     keep = reason == 0
-    out = ~keep
-    excluded = pd.DataFrame({"subject": frame.index[out], "arm": frame["arm"][out].astype(str).to_numpy(),
+    out = np.flatnonzero(~keep)
+    excluded = pd.DataFrame({"subject": idx.subjects[out], "arm": idx.arm.take(out).astype(str).to_numpy(),
                              "reason": np.asarray(whys, dtype=object)[reason[out]]})
-    analysed = frame.loc[keep].reset_index()
+    rows = np.flatnonzero(keep)
+    # Series keep their dtypes (an object column stays object); on one RangeIndex nothing is aligned by label
+    analysed = pd.DataFrame({"subject": pd.Series(idx.subjects.take(rows)),
+                             **{c: x.take(rows).reset_index(drop=True) for c, x in cols.items()}})
     arms, counts = _arm_counts(trial, idx.arm, analysed["arm"])
     small = counts[counts < min_per_arm]
     if len(small):

@@ -560,8 +560,6 @@ def compare(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
     table = test_linear(C, beta, vcov, df, keys["contrast"].tolist(), adjust=method, alpha=alpha, side=side,
                         groups=groups, k_means=k_means, pairwise_families=full_pairs)
     # identity as data: the arms (and the by-columns) beside the display label, so nothing parses labels
-    attrs = table.attrs
-    lead = {c: keys[c].array for c in [*by, "first", "second"]}
-    table = pd.DataFrame({**lead, **{c: table[c].array for c in table.columns}})
-    table.attrs = attrs
+    for c in reversed([*by, "first", "second"]):   # the key columns in front (attrs stay with the table)
+        table.insert(0, c, keys[c].array)
     return table
