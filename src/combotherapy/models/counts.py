@@ -95,7 +95,7 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
     idx = subject_index(trial)
     at_v, at_0 = idx.first_row_at(v), idx.first_row_at(0.0)
     y_all = num[outcome].astype(float)
-    frame = pd.DataFrame({"subject": idx.subjects.to_numpy(), "arm": idx.arm.array,
+    frame = pd.DataFrame({"subject": idx.subjects.array, "arm": idx.arm.array,
                           "y": idx.take(y_all, at_v).to_numpy(), "base": idx.take(y_all, at_0).to_numpy(),
                           "exposure": idx.take(num[exposure].astype(float), at_v).to_numpy() if exposure else 1.0})
     default = None
@@ -106,6 +106,17 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
                            (frame["base"].isna(), f"no baseline {outcome}"),
                            (frame["exposure"].isna(), f"no {exposure} at week {v:g}")], len(frame), default)
     return exclusions(frame, reason)
+
+
+def _arm_present(arm: pd.Series, name: str) -> bool:
+    """``(arm == name).any()``; for a categorical column from its codes (no comparison of every row)."""
+    if isinstance(arm.dtype, pd.CategoricalDtype):
+        cats = arm.cat.categories
+        if cats.inferred_type == "string" and name in cats:
+            return bool((arm.cat.codes.to_numpy() == cats.get_loc(name)).any())
+        if cats.inferred_type == "string":
+            return False
+    return bool((arm == name).any())
 
 
 # --- fitting -------------------------------------------------------------------------------------
@@ -332,8 +343,8 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     adjust = check_adjust(adjust)
     cov = subject_covariates(trial, covariates, reserved=[outcome] + ([exposure] if exposure else []))
     frame, excluded = _analysis_data(trial, outcome, visit, exposure, cov)
-    present = [a for a in trial.arms if (trial.data["arm"] == a).any()]
-    arms = [a for a in present if (frame["arm"] == a).any()]
+    present = [a for a in trial.arms if _arm_present(trial.data["arm"], a)]
+    arms = [a for a in present if _arm_present(frame["arm"], a)]
     lost = [a for a in present if a not in arms]
     if lost:
         # an arm must never vanish from the tables silently (ancova and responders refuse too)
