@@ -86,3 +86,21 @@ def test_facts_of_a_few_columns_equal_the_whole_table():
             assert got is None
         assert t.subject_columns == keep
         pd.testing.assert_frame_equal(t.subjects, table, check_exact=True)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_subject_index_from_the_trial_grouping_equals_factorize(shuffle):
+    """subject_index reuses the Trial's grouping when each subject's rows are contiguous: the same codes,
+    subjects, first rows and row order as the factorize-based index; otherwise it factorises."""
+    from combotherapy.analysis_set import SubjectIndex, subject_index
+    frame = ct.simulate_trial(n_per_arm=30, seed=2).data
+    if shuffle:
+        frame = frame.sample(frac=1, random_state=3).reset_index(drop=True)
+    t = Trial(frame, dict(ct.simulate_trial(n_per_arm=2, seed=2).instruments))
+    a, b = SubjectIndex(t.data), subject_index(t)
+    assert np.array_equal(a.codes, b.codes) and np.array_equal(a.first_row, b.first_row)
+    pd.testing.assert_index_equal(a.subjects, b.subjects, exact=True)
+    pd.testing.assert_series_equal(a.arm, b.arm)
+    for x, y in zip(a._sorted(), b._sorted()):
+        assert np.array_equal(x, y)
+    pd.testing.assert_series_equal(a.at_visit("pain", 12), b.at_visit("pain", 12))

@@ -89,21 +89,29 @@ class SubjectIndex:
     ('subject', 15)
     """
 
-    def __init__(self, data: pd.DataFrame):
+    def __init__(self, data: pd.DataFrame, groups=None):
         self.data = data
-        codes, uniques = pd.factorize(data["subject"], use_na_sentinel=True)
-        self.codes = np.asarray(codes, dtype=np.intp)
-        self.subjects = pd.Index(uniques, name="subject")
-        n_rows = len(self.codes)
-        # codes number subjects in order of first appearance: a subject's first row raises the running maximum
-        new = np.ones(n_rows, dtype=bool)
-        if n_rows:
-            running = np.maximum.accumulate(self.codes)
-            new[1:] = running[1:] > running[:-1]
-        self.first_row = np.flatnonzero(new)
+        self._order: np.ndarray | None = None
+        if groups is not None and groups.order is None and len(groups.code) == len(data):
+            # the Trial's grouping (each subject's rows contiguous, subjects in order of first appearance): the
+            # same codes, subjects and first rows as factorize gives, and the rows are already in subject order
+            self.codes = groups.code
+            self.subjects = pd.Index(data["subject"].array.take(groups.starts), name="subject")
+            self.first_row = groups.starts
+            self._order, self._starts = np.arange(len(data)), groups.starts
+        else:
+            codes, uniques = pd.factorize(data["subject"], use_na_sentinel=True)
+            self.codes = np.asarray(codes, dtype=np.intp)
+            self.subjects = pd.Index(uniques, name="subject")
+            n_rows = len(self.codes)
+            # codes number subjects in order of first appearance: a subject's first row raises the running maximum
+            new = np.ones(n_rows, dtype=bool)
+            if n_rows:
+                running = np.maximum.accumulate(self.codes)
+                new[1:] = running[1:] > running[:-1]
+            self.first_row = np.flatnonzero(new)
         self.arm = data["arm"].take(self.first_row).set_axis(self.subjects)
         self.visit = data["visit"].to_numpy(dtype=float)
-        self._order: np.ndarray | None = None
         self._at: dict[float, np.ndarray] = {}
 
     @property
@@ -215,7 +223,9 @@ def subject_index(trial: Trial) -> SubjectIndex:
     """The :class:`SubjectIndex` of ``trial``, built on first use and kept as long as the trial lives."""
     idx = _INDEXES.get(trial)
     if idx is None:
-        idx = _INDEXES[trial] = SubjectIndex(trial.data)
+        # the Trial's cached grouping of its rows by subject (neighbouring identifiers compared, none hashed)
+        groups = trial._groups if isinstance(trial, Trial) and not trial._frame.empty else None
+        idx = _INDEXES[trial] = SubjectIndex(trial.data, groups)
     return idx
 
 

@@ -83,7 +83,10 @@ class Inference:
         eye = np.eye(len(self.beta))
         out = engine.test_linear(eye, self.beta, self.vcov, self.df, list(self.terms), adjust="none", alpha=alpha,
                                  allow_zero_se=True)
-        return out.rename(columns={"contrast": "term"}).drop(columns="p_adj")
+        # the frame is this call's own: renamed and trimmed in place (rename + drop would copy it twice)
+        out.columns = ["term" if c == "contrast" else c for c in out.columns]
+        del out["p_adj"]
+        return out
 
     def emmeans(self, by: Sequence[str] | None = None, *, alpha: float = DEFAULTS["alpha"],
                 scale: str = "response", visit: float | None = None) -> pd.DataFrame:
