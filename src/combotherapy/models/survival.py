@@ -153,6 +153,14 @@ def _subject_values(trial, columns: list[str]) -> pd.DataFrame | None:
     return None
 
 
+def _arm_present(arm: pd.Series, name: str) -> bool:
+    """``(arm == name).any()``; for a categorical column with text categories from its codes."""
+    if isinstance(arm.dtype, pd.CategoricalDtype) and arm.cat.categories.inferred_type == "string":
+        cats = arm.cat.categories
+        return name in cats and bool((arm.cat.codes.to_numpy() == cats.get_loc(name)).any())
+    return bool((arm == name).any())
+
+
 def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates, strat: Covariates | None
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Covariate columns and one ``stratum`` label per subject; subjects missing either are excluded."""
@@ -284,7 +292,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     strat = subject_covariates(trial, strata, reserved=[time, event]) if strata is not None else None
     subj, excluded = _subject_data(trial, time, event)
     subj, excluded = _with_covariates(subj, excluded, cov, strat)
-    arms = [a for a in trial.arms if (subj["arm"] == a).any()]
+    arms = [a for a in trial.arms if _arm_present(subj["arm"], a)]
     if len(arms) < 2:
         raise ModelError(f"need at least two arms with follow-up in '{time}'; found {arms}")
     reference = check_reference(reference, arms)
@@ -298,9 +306,14 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     subj = subj.take(by).reset_index(drop=True)
     arm_code = arm_code[by]
     t, e = subj["time"].to_numpy(float), subj["event"].to_numpy(float)
-    a = np.asarray(arms, dtype=object)[arm_code]
     check_event_times(t, e, time, event)  # all events at one time: nothing to order (was a raw LinAlgError)
-    events = subj.groupby("arm", observed=False)["event"].sum()
+    # per arm (codes 0..k-1, every arm present): events, subjects and the largest time, by arrays on the codes
+    # (the grouped sum, size and max of the subjects: sums of 0/1 flags and maxima are exact in any order)
+    k_arms = len(arms)
+    events = pd.Series(np.bincount(arm_code, weights=e, minlength=k_arms), index=arms)
+    n_arm = pd.Series(np.bincount(arm_code, minlength=k_arms), index=arms)
+    largest_time = np.full(k_arms, -np.inf)
+    np.maximum.at(largest_time, arm_code, t)
     notes = []
     dropped = [arm for arm in trial.arms if arm not in arms]
     if dropped:
@@ -317,7 +330,6 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     # Kaplan–Meier
     # km_table(t, e, a, alpha) without its sort: the subjects are in arm-code and time order, each arm present
     curves = _km_sorted(arm_code, t, e, np.asarray(arms, dtype=object).astype(str), alpha)
-    n_arm = subj.groupby("arm", observed=False).size()
     km = pd.DataFrame([(arm, int(n_arm[arm]), int(events[arm]), *km_median(curves[curves["group"] == arm]))
                        for arm in arms], columns=["arm", "n", "events", "median", "ci_low", "ci_high"])
 
@@ -333,7 +345,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                               n_ev, gr.size)
         chisq, p_lr = _logrank_chisq(o, v, gr.size)
     elif events.sum() > 0:
-        chisq, p_lr = survdiff(t, e, a, strata=stratum)
+        chisq, p_lr = survdiff(t, e, np.asarray(arms, dtype=object)[arm_code], strata=stratum)
     else:
         chisq, p_lr = np.nan, np.nan
         notes.append(f"no events in '{event}' in any arm: the log-rank test is not defined")
@@ -415,7 +427,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                               pd.DataFrame(scaled, columns=terms)], axis=1)
 
     # restricted mean survival time
-    largest = subj.groupby("arm", observed=False)["time"].max()
+    largest = pd.Series(largest_time, index=pd.Index(arms, name="arm"))
     tau, rmst, rmst_contrasts, rmst_ratios, rmst_notes = rmst_tables(curves, largest, arms, horizon, time,
                                                                      reference, adjust, alpha)
     notes += rmst_notes + event_notes(trial.instruments.get(event), event, tau, horizon) + [
