@@ -553,6 +553,11 @@ def _by_pairs(table: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame
     # each pair's row by position (a dict over a handful of rows, not a MultiIndex reindex); -1: no row (NaN)
     row = {pq: i for i, pq in enumerate(zip(table["first"], table["second"]))}
     at = [row.get(pq, -1) for pq in pairs]
+    if at == list(range(len(table))):   # every pair, in this order already: the table as it is, labels set
+        out = table.reset_index(drop=True)
+        out["contrast"] = [contrast_label(f, g) for f, g in pairs]
+        out.attrs = attrs
+        return out
     out = table.drop(columns=["first", "second"]).reset_index(drop=True).reindex(at).reset_index(drop=True)
     out.insert(0, "second", pd.Series([g for _, g in pairs], dtype=table["second"].dtype))
     out.insert(0, "first", pd.Series([f for f, _ in pairs], dtype=table["first"].dtype))

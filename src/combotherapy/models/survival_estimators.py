@@ -135,16 +135,19 @@ def rmst_by_arm(curves: pd.DataFrame, horizon: float) -> pd.DataFrame:
     :math:`2\\int_0^\\tau t \\hat S(t)\\,dt - \\hat\\mu^2`, the variance of the restricted time
     :math:`\\min(T, \\tau)` itself, which does not shrink with the sample size and must not be used for CIs.
     """
-    c = curves.loc[curves["time"] <= horizon]
-    groups = list(pd.unique(curves["group"]))
+    # the table's columns once as arrays; each arm's rows up to the horizon by position (no frame per arm)
+    codes, groups = pd.factorize(curves["group"].to_numpy(object), sort=False)   # arms in order of appearance
+    within = curves["time"].to_numpy(float) <= horizon
+    times, surv = curves["time"].to_numpy(float), curves["survival"].to_numpy(float)
+    n_risk, n_ev = curves["n_risk"].to_numpy(float), curves["n_events"].to_numpy(float)
     rows = []
-    for grp in groups:  # one pass per arm (a handful), vectorised within
-        cg = c.loc[c["group"] == grp]
-        t = np.concatenate([[0.0], cg["time"].to_numpy(float), [horizon]])
-        s = np.concatenate([[1.0], cg["survival"].to_numpy(float)])  # S on [t_k, t_{k+1})
+    for i, grp in enumerate(groups):  # one pass per arm (a handful), vectorised within
+        at = np.flatnonzero(within & (codes == i))
+        t = np.concatenate([[0.0], times[at], [horizon]])
+        s = np.concatenate([[1.0], surv[at]])  # S on [t_k, t_{k+1})
         areas = np.diff(t) * s
         after = np.cumsum(areas[::-1])[::-1][1:]  # area from each t_j to the horizon
-        n, d = cg["n_risk"].to_numpy(float), cg["n_events"].to_numpy(float)
+        n, d = n_risk[at], n_ev[at]
         with np.errstate(divide="ignore", invalid="ignore"):
             h = np.where(n > d, d / (n * (n - d)), 0.0)
         rows.append({"arm": grp, "horizon": float(horizon), "estimate": float(areas.sum()),
