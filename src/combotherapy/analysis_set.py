@@ -146,8 +146,11 @@ class SubjectIndex:
     def first_row_at(self, visit: float) -> np.ndarray:
         """Each subject's first row at ``visit`` (-1 when none); unlike :meth:`rows_at`, a second row there is
         not an error (as ``drop_duplicates("subject")`` on the visit's rows)."""
-        at = pd.Series(np.where(self.visit == float(visit), 1.0, np.nan))
-        return self.first_valid(at)
+        rows = np.flatnonzero(self.visit == float(visit))   # ascending: the smallest row of each subject wins
+        first = np.full(self.n, len(self.codes), dtype=np.intp)
+        np.minimum.at(first, self.codes[rows], rows)
+        first[first == len(self.codes)] = -1
+        return first
 
     def constant(self, column: str) -> bool:
         """Does ``column`` take at most one distinct non-missing value within every subject (a subject-level
