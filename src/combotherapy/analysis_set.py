@@ -506,7 +506,7 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
                             kind="not positive", column=outcome)
     keep = reason == 0
     out = np.flatnonzero(~keep)
-    excluded = pd.DataFrame({"subject": idx.subjects[out], "arm": idx.arm.take(out).astype(str).to_numpy(),
+    excluded = pd.DataFrame({"subject": idx.subjects.take(out), "arm": _as_text(idx.arm, out),
                              "reason": np.asarray(whys, dtype=object)[reason[out]]})
     rows = np.flatnonzero(keep)
     # Series keep their dtypes (an object column stays object); on one RangeIndex nothing is aligned by label
@@ -521,6 +521,15 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
                          "error. Choose another visit or drop that arm from the data.", kind="small arm",
                          arm=str(small.index[0]), column=outcome)
     return AnalysisSet(analysed, excluded, arms, inst, v, terms, variables, notes)
+
+
+def _as_text(values: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """``values.take(rows).astype(str).to_numpy()``; a categorical column through its few categories."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()[rows]
+        if (codes >= 0).all():
+            return np.asarray(values.cat.categories.astype(str), dtype=object)[codes]
+    return values.take(rows).astype(str).to_numpy()
 
 
 def _category_counts(values: pd.Series) -> dict[str, int] | None:
