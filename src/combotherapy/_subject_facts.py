@@ -12,6 +12,7 @@ value of each column, the same dtypes. Columns of a kind not handled here go thr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ class SubjectGroups:
         return values if self.order is None else values[self.order]
 
 
-def _arrow(values) -> object | None:
+def _arrow(values) -> Any:
     """The pyarrow array behind a pandas Arrow-backed array (string dtype), or None."""
     if isinstance(values, (pd.arrays.ArrowStringArray, pd.arrays.ArrowExtensionArray)):
         try:
