@@ -88,13 +88,15 @@ def test_fast_constructor_and_pickle_roundtrip():
 def test_subject_level_facts_are_computed_once(monkeypatch):
     t = ct.load(raw())
     calls = []
-    original = pd.core.groupby.DataFrameGroupBy.nunique
+    # the facts are computed by trial.subject_facts (array operations; formerly a grouped nunique): once per Trial
+    import combotherapy.trial as trial_module
+    original = trial_module.subject_facts
 
-    def counting(self, *a, **k):
+    def counting(*a, **k):
         calls.append(1)
-        return original(self, *a, **k)
+        return original(*a, **k)
 
-    monkeypatch.setattr(pd.core.groupby.DataFrameGroupBy, "nunique", counting)
+    monkeypatch.setattr(trial_module, "subject_facts", counting)
     for _ in range(5):
         assert t.subject_columns == ["age"]
         assert list(t.subjects.columns) == ["subject", "arm", "age"]

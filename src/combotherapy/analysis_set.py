@@ -89,21 +89,29 @@ class SubjectIndex:
     ('subject', 15)
     """
 
-    def __init__(self, data: pd.DataFrame):
+    def __init__(self, data: pd.DataFrame, groups=None):
         self.data = data
-        codes, uniques = pd.factorize(data["subject"], use_na_sentinel=True)
-        self.codes = np.asarray(codes, dtype=np.intp)
-        self.subjects = pd.Index(uniques, name="subject")
-        n_rows = len(self.codes)
-        # codes number subjects in order of first appearance: a subject's first row raises the running maximum
-        new = np.ones(n_rows, dtype=bool)
-        if n_rows:
-            running = np.maximum.accumulate(self.codes)
-            new[1:] = running[1:] > running[:-1]
-        self.first_row = np.flatnonzero(new)
+        self._order: np.ndarray | None = None
+        if groups is not None and groups.order is None and len(groups.code) == len(data):
+            # the Trial's grouping (each subject's rows contiguous, subjects in order of first appearance): the
+            # same codes, subjects and first rows as factorize gives, and the rows are already in subject order
+            self.codes = groups.code
+            self.subjects = pd.Index(data["subject"].array.take(groups.starts), name="subject")
+            self.first_row = groups.starts
+            self._order, self._starts = np.arange(len(data)), groups.starts
+        else:
+            codes, uniques = pd.factorize(data["subject"], use_na_sentinel=True)
+            self.codes = np.asarray(codes, dtype=np.intp)
+            self.subjects = pd.Index(uniques, name="subject")
+            n_rows = len(self.codes)
+            # codes number subjects in order of first appearance: a subject's first row raises the running maximum
+            new = np.ones(n_rows, dtype=bool)
+            if n_rows:
+                running = np.maximum.accumulate(self.codes)
+                new[1:] = running[1:] > running[:-1]
+            self.first_row = np.flatnonzero(new)
         self.arm = data["arm"].take(self.first_row).set_axis(self.subjects)
         self.visit = data["visit"].to_numpy(dtype=float)
-        self._order: np.ndarray | None = None
         self._at: dict[float, np.ndarray] = {}
 
     @property
@@ -138,8 +146,11 @@ class SubjectIndex:
     def first_row_at(self, visit: float) -> np.ndarray:
         """Each subject's first row at ``visit`` (-1 when none); unlike :meth:`rows_at`, a second row there is
         not an error (as ``drop_duplicates("subject")`` on the visit's rows)."""
-        at = pd.Series(np.where(self.visit == float(visit), 1.0, np.nan))
-        return self.first_valid(at)
+        rows = np.flatnonzero(self.visit == float(visit))   # ascending: the smallest row of each subject wins
+        first = np.full(self.n, len(self.codes), dtype=np.intp)
+        np.minimum.at(first, self.codes[rows], rows)
+        first[first == len(self.codes)] = -1
+        return first
 
     def constant(self, column: str) -> bool:
         """Does ``column`` take at most one distinct non-missing value within every subject (a subject-level
@@ -215,7 +226,9 @@ def subject_index(trial: Trial) -> SubjectIndex:
     """The :class:`SubjectIndex` of ``trial``, built on first use and kept as long as the trial lives."""
     idx = _INDEXES.get(trial)
     if idx is None:
-        idx = _INDEXES[trial] = SubjectIndex(trial.data)
+        # the Trial's cached grouping of its rows by subject (neighbouring identifiers compared, none hashed)
+        groups = trial._groups if isinstance(trial, Trial) and not trial._frame.empty else None
+        idx = _INDEXES[trial] = SubjectIndex(trial.data, groups)
     return idx
 
 
@@ -344,9 +357,12 @@ def exclusions(frame: pd.DataFrame, reason: np.ndarray) -> tuple[pd.DataFrame, p
     (index reset) and the excluded subjects ``subject, arm, reason`` as text, the one form every result keeps."""
     reason = np.asarray(reason, dtype=object)
     out = reason != ""
-    excluded = pd.DataFrame({"subject": frame["subject"].to_numpy()[out].astype(str),
-                             "arm": frame["arm"].to_numpy()[out].astype(str),
-                             "reason": reason[out].astype(str)})
+    rows = np.flatnonzero(out)   # only the excluded subjects' codes and arms are converted to text
+    excluded = pd.DataFrame({"subject": frame["subject"].take(rows).to_numpy().astype(str),
+                             "arm": frame["arm"].take(rows).to_numpy().astype(str),
+                             "reason": reason[rows].astype(str)})
+    if not rows.size:   # nothing excluded: the same frame (index reset), without copying every row
+        return frame.reset_index(drop=True), excluded
     return frame.loc[~out].reset_index(drop=True), excluded
 
 
@@ -382,7 +398,10 @@ class AnalysisSet:
 
     @property
     def n_per_arm(self) -> dict[str, int]:
-        n = self.frame["arm"].value_counts()  # by category: no text copy of every subject's arm
+        fast = _category_counts(self.frame["arm"])   # by category: no text copy of every subject's arm
+        if fast is not None:
+            return {a: fast.get(a, 0) for a in self.arms}
+        n = self.frame["arm"].value_counts()
         n.index = n.index.astype(str)
         n = n.reindex(self.arms, fill_value=0)
         return {a: int(k) for a, k in n.items()}
@@ -430,17 +449,18 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
     inst = trial.instrument(outcome)
     terms, variables, values, notes = covariate_values(trial, covariates, reserved=[outcome])
     idx = subject_index(trial)
-    frame = idx.arm.to_frame()
+    # the columns of one row per subject (Series indexed by subject), assembled into a frame once at the end
+    cols: dict[str, pd.Series] = {"arm": idx.arm}
     v: float | None = None
     if inst.level == "visit":
         v = trial.check_visit(visit)   # a DataError naming the trial's visits (also for visit=None)
         if v == 0.0:
             raise DataError(f"visit 0 is the baseline of '{outcome}'; choose a follow-up visit from "
                             f"{[f'{x:g}' for x in trial.visits if x != 0]}", kind="baseline visit", column=outcome)
-        frame["value"] = idx.at_visit(outcome, v)
+        cols["value"] = idx.at_visit(outcome, v)
         if baseline:
-            frame["baseline"] = idx.at_visit(outcome, 0.0)
-            if frame["baseline"].isna().all():
+            cols["baseline"] = idx.at_visit(outcome, 0.0)
+            if cols["baseline"].isna().all():
                 raise DataError(
                     f"no subject has a baseline (week 0) value of '{outcome}', and the analysis adjusts for it. If "
                     f"the file has a baseline column, map it with columns={{'{outcome}_baseline': '<column>'}} (it "
@@ -451,42 +471,47 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
         raise DataError(f"outcome '{outcome}' is measured once per subject; this analysis needs an outcome measured "
                         "at baseline and at follow-up visits", kind="subject-level outcome", column=outcome)
     else:
-        frame["value"] = idx.first(outcome)
+        cols["value"] = idx.first(outcome)
     where = f" at week {v:g}" if v is not None else ""
     for c in variables:
-        frame[c] = values[c]
-    if frame["value"].isna().all():
+        cols[c] = values[c]
+    gone = {c: cols[c].isna().to_numpy() for c in ["value", *(["baseline"] if baseline else []), *variables]}
+    if gone["value"].all():
         raise DataError(f"column '{outcome}': every value{where} is missing; nothing to analyse",
                         kind="no outcome", column=outcome)
     # the first reason that applies, as a code into ``whys`` (0: analysed)
     whys = ["", f"no {outcome} value{where}"]
-    reason = np.where(frame["value"].isna().to_numpy(), 1, 0)
+    reason = np.where(gone["value"], 1, 0)
     checks = ([("baseline", f"no baseline {outcome} value")] if baseline else []) + [
         (c, f"covariate '{c}' missing") for c in variables]
     for col, what in checks:
-        miss = (reason == 0) & frame[col].isna().to_numpy()
+        miss = (reason == 0) & gone[col]
         if miss.any() and missing == "error":
             label = f"baseline '{outcome}' (week 0)" if col == "baseline" else f"covariate '{col}'"
             a_value = f"a week-{v:g} value" if v is not None else "a value"
             raise DataError(f"{int(miss.sum())} subject(s) with {a_value} of '{outcome}' "
-                            f"have no {label}: {list_subjects(frame.index[miss])}. Complete the data, or pass "
+                            f"have no {label}: {list_subjects(idx.subjects[miss])}. Complete the data, or pass "
                             "missing_baseline='exclude' to analyse without them (they are then listed as excluded).",
                             kind="missing covariate", column=col if col != "baseline" else outcome)
         whys.append(what)
         reason[miss] = len(whys) - 1
     if positive:
-        cols = ["value", "baseline"] if baseline else ["value"]
-        bad = (reason == 0) & (frame[cols] <= 0).any(axis=1).to_numpy()
+        bad = (reason == 0) & (cols["value"] <= 0).to_numpy()
+        if baseline:
+            bad |= (reason == 0) & (cols["baseline"] <= 0).to_numpy()
         if bad.any():
             raise DataError(f"column '{outcome}': scale='log' needs positive values, but {int(bad.sum())} subject(s) "
-                            f"have a value <= 0 at baseline or{where}: {list_subjects(frame.index[bad])}. "
+                            f"have a value <= 0 at baseline or{where}: {list_subjects(idx.subjects[bad])}. "
                             "Check the values, or analyse on the original scale (scale='identity').",
                             kind="not positive", column=outcome)
     keep = reason == 0
-    out = ~keep
-    excluded = pd.DataFrame({"subject": frame.index[out], "arm": frame["arm"][out].astype(str).to_numpy(),
+    out = np.flatnonzero(~keep)
+    excluded = pd.DataFrame({"subject": idx.subjects.take(out), "arm": _as_text(idx.arm, out),
                              "reason": np.asarray(whys, dtype=object)[reason[out]]})
-    analysed = frame.loc[keep].reset_index()
+    rows = np.flatnonzero(keep)
+    # Series keep their dtypes (an object column stays object); on one RangeIndex nothing is aligned by label
+    analysed = pd.DataFrame({"subject": pd.Series(idx.subjects.take(rows)),
+                             **{c: x.take(rows).reset_index(drop=True) for c, x in cols.items()}})
     arms, counts = _arm_counts(trial, idx.arm, analysed["arm"])
     small = counts[counts < min_per_arm]
     if len(small):
@@ -498,8 +523,31 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
     return AnalysisSet(analysed, excluded, arms, inst, v, terms, variables, notes)
 
 
+def _as_text(values: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """``values.take(rows).astype(str).to_numpy()``; a categorical column through its few categories."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()[rows]
+        if (codes >= 0).all():
+            return np.asarray(values.cat.categories.astype(str), dtype=object)[codes]
+    return values.take(rows).astype(str).to_numpy()
+
+
+def _category_counts(values: pd.Series) -> dict[str, int] | None:
+    """Subjects per category of a categorical column (by its codes: no text per subject), keyed by the category as
+    text; None for a column that is not categorical."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return None
+    codes = values.cat.codes.to_numpy()
+    counts = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories))
+    return {str(c): int(k) for c, k in zip(values.cat.categories, counts)}
+
+
 def _arm_counts(trial: Trial, randomised: pd.Series, analysed: pd.Series) -> tuple[list[str], pd.Series]:
     """The arms with randomised subjects (display order) and the number analysed in each."""
+    have_fast, n_fast = _category_counts(randomised), _category_counts(analysed)
+    if have_fast is not None and n_fast is not None:
+        arms = [a for a in trial.arms if have_fast.get(a, 0) > 0]
+        return arms, pd.Series([n_fast.get(a, 0) for a in arms], index=arms, dtype="int64")
     have = randomised.astype(str).value_counts() if not isinstance(randomised.dtype, pd.CategoricalDtype) else \
         randomised.value_counts().rename(index=str)
     arms = [a for a in trial.arms if have.get(a, 0) > 0]

@@ -17,6 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ._subject_facts import Fact, SubjectGroups, learn, subject_facts, subject_groups, subject_table
 from .errors import DataError, ProblemCollector
 from .instruments import Instrument, instrument_for
 
@@ -154,19 +155,58 @@ class Trial:
         return tuple(sorted(float(v) for v in pd.unique(self._frame["visit"].to_numpy(dtype=float))))
 
     @cached_property
-    def _subject_columns(self) -> tuple[str, ...]:
-        cols = [c for c in self._frame.columns if c not in KEY_COLUMNS
+    def _groups(self) -> SubjectGroups:
+        return subject_groups(self._frame["subject"])
+
+    @cached_property
+    def _known(self) -> dict[str, Fact]:
+        # per column: constant within every subject?, and its first value per subject (filled as columns are asked)
+        return {}
+
+    def _candidates(self) -> list[str]:
+        """Columns that may be subject-level: not keys, not visit-level outcomes."""
+        return [c for c in self._frame.columns if c not in KEY_COLUMNS
                 and (c not in self.instruments or self.instruments[c].level == "subject")]
-        if not cols:
-            return ()
-        # a column is subject-level when it never takes two distinct values within a subject
-        nun = self._frame.groupby("subject", sort=False, observed=True)[cols].nunique(dropna=True).max()
-        return tuple(c for c in cols if nun[c] <= 1)
+
+    @cached_property
+    def _facts(self) -> tuple[tuple[str, ...], pd.DataFrame]:
+        # a column is subject-level when it never takes two distinct values within a subject; the subject table
+        # has each subject's first non-missing values (pandas' grouped nunique(dropna=True) <= 1 and first(), by
+        # array operations on the rows grouped once, see _subject_facts)
+        if self._frame.empty:
+            return (), self._frame.groupby("subject", sort=False, observed=True)[["arm"]].first().reset_index()
+        return subject_facts(self._frame, self._groups, self._candidates(), self._known)
+
+    @cached_property
+    def _subject_columns(self) -> tuple[str, ...]:
+        return self._facts[0]
 
     @cached_property
     def _subjects(self) -> pd.DataFrame:
-        cols = ["arm", *self._subject_columns]
-        return self._frame.groupby("subject", sort=False, observed=True)[cols].first().reset_index()
+        return self._facts[1]
+
+    def _subject_level(self, columns: Sequence[str]) -> list[str]:
+        """The columns among ``columns`` that are in :attr:`subject_columns`, learning only these columns' facts
+        (a model needs them for a handful of columns, not for every column of the trial)."""
+        if "_facts" in self.__dict__:
+            have = set(self._subject_columns)
+            return [c for c in columns if c in have]
+        allowed = set(self._candidates())
+        asked = [c for c in columns if c in allowed]
+        if self._frame.empty or not asked:
+            return []
+        learn(self._frame, self._groups, asked, self._known)
+        return [c for c in asked if self._known[c][0]]
+
+    def _subject_values(self, columns: Sequence[str]) -> pd.DataFrame | None:
+        """``subject, arm`` and ``columns`` one row per subject, as ``subjects[["subject", "arm", *columns]]``,
+        when every column is subject-level (None otherwise); only these columns' facts are learnt."""
+        columns = list(columns)
+        if len(self._subject_level(columns)) < len(columns) or len(set(columns)) < len(columns):
+            return None
+        if "_facts" in self.__dict__:
+            return self.subjects[["subject", "arm", *columns]]
+        return subject_table(self._frame, self._groups, columns, self._known)
 
     @property
     def arms(self) -> list[str]:

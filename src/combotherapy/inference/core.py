@@ -83,7 +83,10 @@ class Inference:
         eye = np.eye(len(self.beta))
         out = engine.test_linear(eye, self.beta, self.vcov, self.df, list(self.terms), adjust="none", alpha=alpha,
                                  allow_zero_se=True)
-        return out.rename(columns={"contrast": "term"}).drop(columns="p_adj")
+        # the frame is this call's own: renamed and trimmed in place (rename + drop would copy it twice)
+        out.columns = ["term" if c == "contrast" else c for c in out.columns]
+        del out["p_adj"]
+        return out
 
     def emmeans(self, by: Sequence[str] | None = None, *, alpha: float = DEFAULTS["alpha"],
                 scale: str = "response", visit: float | None = None) -> pd.DataFrame:
@@ -97,7 +100,9 @@ class Inference:
         frame, L = self._cells(visit)
         out = engine.lsmeans(frame, L, self.beta, self.vcov, self.df, alpha=alpha)
         lead = list(by or [c for c in frame.columns if c != "arm"]) + ["arm"]
-        out = out[lead + [c for c in out.columns if c not in lead]]
+        order = lead + [c for c in out.columns if c not in lead]
+        if order != list(out.columns):   # (a grid of arms alone is in this order already)
+            out = out[order]
         if scale == "response" and self.link != "identity":
             inverse = np.exp if self.link == "log" else special.expit
             out.insert(out.columns.get_loc("estimate") + 1, f"{self.link}_estimate", out["estimate"])

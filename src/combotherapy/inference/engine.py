@@ -125,12 +125,17 @@ def _estimate(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule):
     return C, est, se, cov, _df_vector(C, df)
 
 
+# scipy.stats' t and norm tails are these special functions (stats.t.sf(x, df) = stdtr(df, -x), stats.t.isf(q, df) =
+# -stdtrit(df, q), stats.norm.sf(x) = ndtr(-x), stats.norm.isf(q) = -ndtri(q): the same numbers, bit for bit, for q in
+# (0, 1)); called directly they skip the distribution objects' argument handling, a fixed cost per result table
 def _t_sf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
-    return np.where(np.isinf(df), stats.norm.sf(x), stats.t.sf(x, np.where(np.isinf(df), 1.0, df)))
+    x = np.asarray(x, dtype=float)
+    return np.where(np.isinf(df), special.ndtr(-x), special.stdtr(np.where(np.isinf(df), 1.0, df), -x))
 
 
 def _t_isf(q: float | np.ndarray, df: np.ndarray) -> np.ndarray:
-    return np.where(np.isinf(df), stats.norm.isf(q), stats.t.isf(q, np.where(np.isinf(df), 1.0, df)))
+    q = np.asarray(q, dtype=float)
+    return np.where(np.isinf(df), -special.ndtri(q), -special.stdtrit(np.where(np.isinf(df), 1.0, df), q))
 
 
 def _unadjusted_p(t: np.ndarray, df: np.ndarray, side: str) -> np.ndarray:
@@ -455,10 +460,11 @@ def lsmeans(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
     alpha = check_alpha(alpha)
     L, est, se, _, dfs = _estimate(L, beta, vcov, df)
     half = _t_isf(alpha / 2, dfs) * se
-    out = grid.reset_index(drop=True).copy()
-    out["estimate"], out["se"], out["df"] = est, se, dfs
-    out["ci_low"], out["ci_high"] = est - half, est + half
-    return out
+    # one frame: the grid's columns, then the estimates (not five insertions into a copy of the grid)
+    columns = {c: grid[c].to_numpy() if not isinstance(grid[c].dtype, pd.api.extensions.ExtensionDtype)
+               else grid[c].array for c in grid.columns}
+    return pd.DataFrame({**columns, "estimate": est, "se": se, "df": dfs, "ci_low": est - half,
+                         "ci_high": est + half})
 
 
 def contrast_matrix(grid: pd.DataFrame, L: np.ndarray, *, reference: str | None = None,
@@ -494,7 +500,8 @@ def contrast_matrix(grid: pd.DataFrame, L: np.ndarray, *, reference: str | None 
             rows.append(L[pos[first]] - L[pos[second]])
             meta.append({**dict(zip(by, key)), "first": first, "second": second,
                          "contrast": contrast_label(first, second)})
-    return pd.DataFrame(meta), np.vstack(rows), k_max
+    cols = [*by, "first", "second", "contrast"]
+    return pd.DataFrame({c: [m[c] for m in meta] for c in cols}), np.vstack(rows), k_max
 
 
 def _where(by: list[str], key: tuple) -> str:
@@ -553,7 +560,6 @@ def compare(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
     table = test_linear(C, beta, vcov, df, keys["contrast"].tolist(), adjust=method, alpha=alpha, side=side,
                         groups=groups, k_means=k_means, pairwise_families=full_pairs)
     # identity as data: the arms (and the by-columns) beside the display label, so nothing parses labels
-    attrs = table.attrs
-    table = pd.concat([keys[list(by) + ["first", "second"]].reset_index(drop=True), table], axis=1)
-    table.attrs = attrs
+    for c in reversed([*by, "first", "second"]):   # the key columns in front (attrs stay with the table)
+        table.insert(0, c, keys[c].array)
     return table

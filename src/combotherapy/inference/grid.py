@@ -30,6 +30,7 @@ Example
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -350,14 +351,40 @@ def covariate_terms(frame: pd.DataFrame, terms: Sequence[str], weights: np.ndarr
     return X.to_numpy(float)[:, 1:], names[1:], col_terms[1:], ref[1:]
 
 
+def _plain_numeric(values: pd.Series) -> bool:
+    dt = values.dtype
+    return isinstance(dt, np.dtype) and dt.kind in "fiu"
+
+
+def _plain_grid(arms: list[str], values: list[list], arm_col: str) -> ReferenceGrid:
+    """The grid of ``1 + arm + numeric columns`` (each entering as itself) without patsy: the rows patsy builds
+    for every combination of the columns' grid values (intercept 1, the arm's treatment dummies, the values), in
+    the same order, averaged within each arm by the same matrix product."""
+    k = len(arms)
+    combos = list(itertools.product(*values))
+    Xg = np.zeros((k * len(combos), k + len(values)))
+    Xg[:, 0] = 1.0
+    for i in range(1, k):
+        Xg[i * len(combos):(i + 1) * len(combos), i] = 1.0
+    if values:
+        Xg[:, k:] = np.tile(np.asarray(combos, dtype=float), (k, 1))
+    codes = np.repeat(np.arange(k), len(combos))
+    counts = np.bincount(codes, minlength=k).astype(float)
+    L = (np.eye(k)[codes].T @ Xg) / counts[:, None]
+    return ReferenceGrid(pd.DataFrame({arm_col: arms}), L)
+
+
 def reference_grid(spec: ModelSpec, frame: pd.DataFrame, arm_col: str = "arm") -> ReferenceGrid:
     """The arm reference grid of ``spec`` over the analysed ``frame`` by :data:`GRID_RULE`.
 
     Every combination of the variables' grid values is put through the model's terms (so an interaction or a
     spline is evaluated at grid values), then the rows of each arm are averaged with equal weights.
     """
-    data = _coded(frame, spec.variables, arm_col, spec.arms, code_arm=False)   # the grid's arms are spec.arms
     others = [v for v in dict.fromkeys(spec.variables) if v != arm_col]
+    if spec.design_info.column_names == ["Intercept", *[f"{arm_col}[T.{a}]" for a in spec.arms[1:]], *others] \
+            and all(_plain_numeric(frame[v]) for v in others):
+        return _plain_grid(spec.arms, [_levels(frame[v])[0] for v in others], arm_col)
+    data = _coded(frame, spec.variables, arm_col, spec.arms, code_arm=False)   # the grid's arms are spec.arms
     values = [_levels(data[v])[0] for v in others]
     combos = pd.MultiIndex.from_product([spec.arms, *values], names=[arm_col, *others]).to_frame(index=False)
     for v in others:

@@ -75,7 +75,8 @@ def arm_design(frame: pd.DataFrame, arms: Sequence[str], cov: Covariates, fixed:
     With ``intercept=False`` (Cox models) the intercept column and its grid entry are dropped: the grid's values
     are then log relative hazards against the grid mean, and their differences the log hazard ratios.
     """
-    frame = frame.assign(arm=frame["arm"].astype(str))
+    if not isinstance(frame["arm"].dtype, pd.CategoricalDtype):   # a categorical arm is recoded by its categories
+        frame = frame.assign(arm=frame["arm"].astype(str))
     spec = model_matrix(frame, list(arms), list(fixed), cov.terms)
     grid = reference_grid(spec, frame)
     X, names, L = spec.X, list(spec.names), grid.L

@@ -194,9 +194,9 @@ def report(inf: Inference, *, outcome: str, instrument: Instrument, visit: float
     """The ANCOVA result from a fitted :class:`Inference`: the one step shared by the in-memory and the lazy fits."""
     log = scale == "log"
     inst, v = instrument, visit
-    n = pd.Series(n_per_arm)
     lsm = inf.emmeans(alpha=alpha)
-    lsm["n"] = n.reindex(lsm["arm"]).to_numpy()
+    # each LS mean's number of subjects (as pd.Series(n_per_arm).reindex(arms): NaN, as float, for an arm without)
+    lsm["n"] = np.array([n_per_arm.get(a, np.nan) for a in lsm["arm"]])
     con = inf.compare(reference=reference, adjust=adjust, alpha=alpha)
     attrs = con.attrs
     con["favours"] = favours(con, inst)

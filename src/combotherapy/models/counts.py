@@ -95,7 +95,7 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
     idx = subject_index(trial)
     at_v, at_0 = idx.first_row_at(v), idx.first_row_at(0.0)
     y_all = num[outcome].astype(float)
-    frame = pd.DataFrame({"subject": idx.subjects.to_numpy(), "arm": idx.arm.array,
+    frame = pd.DataFrame({"subject": idx.subjects.array, "arm": idx.arm.array,
                           "y": idx.take(y_all, at_v).to_numpy(), "base": idx.take(y_all, at_0).to_numpy(),
                           "exposure": idx.take(num[exposure].astype(float), at_v).to_numpy() if exposure else 1.0})
     default = None
@@ -108,14 +108,32 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
     return exclusions(frame, reason)
 
 
+def _arm_present(arm: pd.Series, name: str) -> bool:
+    """``(arm == name).any()``; for a categorical column from its codes (no comparison of every row)."""
+    if isinstance(arm.dtype, pd.CategoricalDtype):
+        cats = arm.cat.categories
+        if cats.inferred_type == "string" and name in cats:
+            return bool((arm.cat.codes.to_numpy() == cats.get_loc(name)).any())
+        if cats.inferred_type == "string":
+            return False
+    return bool((arm == name).any())
+
+
 # --- fitting -------------------------------------------------------------------------------------
-def _theta_ml(y: np.ndarray, mu: np.ndarray, theta: float) -> tuple[float, float]:
+def _distinct(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct counts, how often each occurs (float) and each subject's position among them."""
+    uy, inv, ny = np.unique(y, return_inverse=True, return_counts=True)
+    return uy, ny.astype(float), inv
+
+
+def _theta_ml(y: np.ndarray, mu: np.ndarray, theta: float,
+              distinct: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[float, float]:
     """Newton steps for the NB size theta at fixed means (MASS::theta.ml); returns (theta, observed info).
 
     The digamma and trigamma terms depend on the counts only: they are evaluated once per distinct count and
-    weighted by how often it occurs (counts take few values; the sums are the same up to rounding)."""
-    uy, ny = np.unique(y, return_counts=True)
-    ny = ny.astype(float)
+    weighted by how often it occurs (counts take few values; the sums are the same up to rounding).
+    ``distinct``: :func:`_distinct` of ``y`` when the caller has it (the same counts, found once)."""
+    uy, ny, _ = _distinct(y) if distinct is None else distinct
     n = float(y.size)
 
     def score_info(theta: float) -> tuple[float, float]:
@@ -141,27 +159,52 @@ def _theta_ml(y: np.ndarray, mu: np.ndarray, theta: float) -> tuple[float, float
 
 def _deviance(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
     """Poisson (alpha = 0) or NB2 deviance, as statsmodels' families (y / mu clipped at machine epsilon)."""
-    ylog = y * np.log(np.clip(y / mu, _EPS, np.inf))
+    # the same elementwise operations in the same order, into one or two buffers (at a million subjects each
+    # fresh temporary is a fresh mapping of memory, and the deviance is evaluated at every IRLS step)
+    ylog = np.divide(y, mu)
+    np.maximum(ylog, _EPS, out=ylog)                    # np.clip(y / mu, eps, inf) on finite and inf values
+    np.log(ylog, out=ylog)
+    np.multiply(y, ylog, out=ylog)
     if alpha == 0:
-        return float(2 * np.sum(ylog - (y - mu)))
+        rest = np.subtract(y, mu)
+        np.subtract(ylog, rest, out=ylog)
+        return float(2 * np.sum(ylog))
     ya = y + 1 / alpha
-    return float(2 * np.sum(ylog - ya * np.log(ya / (mu + 1 / alpha))))
+    rest = np.add(mu, 1 / alpha)
+    np.divide(ya, rest, out=rest)
+    np.log(rest, out=rest)
+    np.multiply(ya, rest, out=rest)
+    np.subtract(ylog, rest, out=ylog)
+    return float(2 * np.sum(ylog))
 
 
-def _loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
+def _loglik(y: np.ndarray, mu: np.ndarray, alpha: float,
+            distinct: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> float:
+    """Poisson or NB2 log-likelihood. With ``distinct`` (:func:`_distinct` of ``y``) the log-gamma terms are
+    evaluated once per distinct count and looked up per subject: the same values, so the same sum."""
+    def gammaln_at(shift: float) -> np.ndarray:
+        if distinct is None:
+            return special.gammaln(y + shift)
+        uy, _, inv = distinct
+        return special.gammaln(uy + shift)[inv]
+
     if alpha == 0:
-        return float(np.sum(y * np.log(mu) - mu - special.gammaln(y + 1)))
+        return float(np.sum(y * np.log(mu) - mu - gammaln_at(1.0)))
     return float(np.sum(y * np.log(alpha * mu) - (y + 1 / alpha) * np.log(1 + alpha * mu)
-                        + special.gammaln(y + 1 / alpha) - special.gammaln(1 / alpha) - special.gammaln(y + 1)))
+                        + gammaln_at(1 / alpha) - special.gammaln(1 / alpha) - gammaln_at(1.0)))
 
 
 def _irls(y: np.ndarray, X: np.ndarray, offset: np.ndarray, alpha: float = 0.0,
-          start: np.ndarray | None = None) -> dict:
+          start: np.ndarray | None = None, *, rank: int | None = None,
+          distinct: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict:
     """Poisson (``alpha = 0``) or negative binomial (NB2, ``var = mu + alpha mu^2``, alpha known) regression
     with log link by iteratively reweighted least squares: statsmodels ``GLM(...).fit(tol=1e-12)``'s iteration
     (its start, working response and weights; stop when the deviance changes by at most 1e-12, or by no more
     than its rounding), each weighted least-squares step solved from the p x p cross-products instead of an
     SVD of the n x p matrix. The covariance is the inverse of X'WX at the last step's weights, as statsmodels'.
+
+    ``rank`` (of ``X``) and ``distinct`` (:func:`_distinct` of ``y``), when the caller has them, are not computed
+    again (the negative binomial fit calls this several times on the same rows).
 
     Returns ``params, vcov, mu, llf, df_resid, iterations``.
     """
@@ -173,22 +216,33 @@ def _irls(y: np.ndarray, X: np.ndarray, offset: np.ndarray, alpha: float = 0.0,
         mu = np.exp(eta)
     dev = _deviance(y, mu, alpha)
     beta, iterations = start, 0
+    # each step's arrays are written into buffers made once (the same operations in the same order: the same
+    # numbers; at a million subjects a fresh temporary per operation costs more than the arithmetic)
+    # (Xw in X's memory order, as X * w[:, None] has it: the cross-products then sum in the same order)
+    w, z, Xw = np.empty(y.size), np.empty(y.size), np.empty_like(X, dtype=float)
     while iterations < _MAX_ITER:
         iterations += 1
-        w = mu / (1 + alpha * mu)                       # 1 / (g'(mu)^2 V(mu)) for the log link
-        z = eta + (y - mu) / mu - offset                # working response
-        Xw = X * w[:, None]
+        np.multiply(alpha, mu, out=w)                   # w = mu / (1 + alpha mu): 1 / (g'(mu)^2 V(mu)), log link
+        np.add(1, w, out=w)
+        np.divide(mu, w, out=w)
+        np.subtract(y, mu, out=z)                       # z = eta + (y - mu) / mu - offset: the working response
+        np.divide(z, mu, out=z)
+        np.add(eta, z, out=z)
+        np.subtract(z, offset, out=z)
+        np.multiply(X, w[:, None], out=Xw)
         xtwx = X.T @ Xw
         beta = np.linalg.solve(xtwx, Xw.T @ z)
-        eta = X @ beta + offset
+        eta = X @ beta
+        eta += offset
         mu = np.exp(eta)
         dev_new = _deviance(y, mu, alpha)
         done = abs(dev_new - dev) <= max(_TOL, 8 * np.finfo(float).eps * abs(dev_new))
         dev = dev_new
         if done:
             break
-    return {"params": beta, "vcov": np.linalg.inv(xtwx), "mu": mu, "llf": _loglik(y, mu, alpha),
-            "df_resid": float(len(y) - np.linalg.matrix_rank(X)), "iterations": iterations}
+    rank = np.linalg.matrix_rank(X) if rank is None else rank
+    return {"params": beta, "vcov": np.linalg.inv(xtwx), "mu": mu, "llf": _loglik(y, mu, alpha, distinct),
+            "df_resid": float(len(y) - rank), "iterations": iterations, "rank": int(rank)}
 
 
 def fit_negbin(y: np.ndarray, X: np.ndarray, offset: np.ndarray) -> dict:
@@ -211,19 +265,21 @@ def _fit_negbin(y: np.ndarray, X: np.ndarray, offset: np.ndarray, pois: dict) ->
     mu = pois["mu"]
     theta = len(y) / np.sum((y / mu - 1) ** 2)  # MASS's moment start
     params, llf_old = pois["params"], -np.inf
+    distinct = _distinct(y)   # the counts' distinct values, once for every theta step and log-likelihood
+    rank = pois.get("rank")
     for it in range(1, _MAX_ITER + 1):
-        theta, _ = _theta_ml(y, mu, theta)
+        theta, _ = _theta_ml(y, mu, theta, distinct)
         if not np.isfinite(theta) or theta > _THETA_MAX:
             raise ModelError("no overdispersion: the negative binomial size theta runs to infinity (the counts "
                              "look Poisson); use family='poisson'", kind="no overdispersion")
-        fit = _irls(y, X, offset, alpha=1 / theta, start=params)
+        fit = _irls(y, X, offset, alpha=1 / theta, start=params, rank=rank, distinct=distinct)
         params, mu, llf = fit["params"], fit["mu"], fit["llf"]
         if abs(llf - llf_old) <= _TOL * abs(llf) and it > 1:
             break
         llf_old = llf
     else:
         raise ModelError(f"the negative binomial fit did not converge in {_MAX_ITER} iterations")
-    theta, info = _theta_ml(y, mu, theta)
+    theta, info = _theta_ml(y, mu, theta, distinct)
     return {"params": np.asarray(params), "vcov": fit["vcov"], "theta": theta,
             "theta_se": 1 / np.sqrt(info), "llf": float(llf), "mu": np.asarray(mu), "iterations": it}
 
@@ -332,8 +388,8 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     adjust = check_adjust(adjust)
     cov = subject_covariates(trial, covariates, reserved=[outcome] + ([exposure] if exposure else []))
     frame, excluded = _analysis_data(trial, outcome, visit, exposure, cov)
-    present = [a for a in trial.arms if (trial.data["arm"] == a).any()]
-    arms = [a for a in present if (frame["arm"] == a).any()]
+    present = [a for a in trial.arms if _arm_present(trial.data["arm"], a)]
+    arms = [a for a in present if _arm_present(frame["arm"], a)]
     lost = [a for a in present if a not in arms]
     if lost:
         # an arm must never vanish from the tables silently (ancova and responders refuse too)
@@ -351,14 +407,15 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
                          f"{visit:g}: their rate is 0 and rate ratios are not estimable")
     design = arm_design(frame.rename(columns={"base": "baseline"}), arms, cov, ["baseline"])
     X = design.X
-    if np.linalg.matrix_rank(X) < X.shape[1]:
+    rank = int(np.linalg.matrix_rank(X))   # once: the fits below reuse it
+    if rank < X.shape[1]:
         raise ModelError("the design (arm + baseline count" + (" + covariates" if cov.names else "") + ") is rank "
                          "deficient, e.g. the baseline count is the same for every subject or a covariate is "
                          "constant or a copy of another; the model cannot be fitted")
     y = frame["y"].to_numpy(float)
     offset = np.log(frame["exposure"].to_numpy(float))
 
-    pois = _irls(y, X, offset)
+    pois = _irls(y, X, offset, rank=rank)
     checks = _dispersion_checks(y, pois)
     recommendation = "negbin" if checks["ct_p"] < alpha else "poisson"
     disp_rows = []

@@ -120,10 +120,11 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
                                   "(censored)")):
         if bad.any():
             problems.add_for_subjects(ids, col, message, np.flatnonzero(bad))
-    if not problems and {time, event} <= set(trial.subject_columns):
-        # both columns are constant within every subject (the Trial computes that once): take the Trial's cached
-        # one-row-per-subject table (first non-missing value, subjects in order of first appearance)
-        subj = trial.subjects[["subject", "arm", time, event]].set_axis(["subject", "arm", "time", "event"], axis=1)
+    # both columns constant within every subject (the Trial learns that once per column): the Trial's
+    # one-row-per-subject values (first non-missing value, subjects in order of first appearance)
+    subj = _subject_values(trial, [time, event]) if not problems else None
+    if subj is not None:
+        subj = subj.set_axis(["subject", "arm", "time", "event"], axis=1)
         subj["time"] = pd.to_numeric(subj["time"], errors="coerce").astype(float)
         subj["event"] = pd.to_numeric(subj["event"], errors="coerce").astype(float)
     else:
@@ -140,6 +141,24 @@ def _subject_data(trial: Trial, time: str, event: str) -> tuple[pd.DataFrame, pd
                              "time": idx.first(pd.Series(tv)).to_numpy(), "event": idx.first(pd.Series(ev)).to_numpy()})
     none = subj["time"].isna() & subj["event"].isna()
     return exclusions(subj, first_reason([(none, "no follow-up recorded (time and event missing)")], len(subj)))
+
+
+def _subject_values(trial, columns: list[str]) -> pd.DataFrame | None:
+    """``subject, arm`` and ``columns`` one row per subject when every column is subject-level, else None
+    (a Trial learns only these columns' facts; anything else with ``subject_columns`` and ``subjects`` works)."""
+    if isinstance(trial, Trial):
+        return trial._subject_values(columns)
+    if set(columns) <= set(trial.subject_columns):
+        return trial.subjects[["subject", "arm", *columns]]
+    return None
+
+
+def _arm_present(arm: pd.Series, name: str) -> bool:
+    """``(arm == name).any()``; for a categorical column with text categories from its codes."""
+    if isinstance(arm.dtype, pd.CategoricalDtype) and arm.cat.categories.inferred_type == "string":
+        cats = arm.cat.categories
+        return name in cats and bool((arm.cat.codes.to_numpy() == cats.get_loc(name)).any())
+    return bool((arm == name).any())
 
 
 def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates, strat: Covariates | None
@@ -273,7 +292,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     strat = subject_covariates(trial, strata, reserved=[time, event]) if strata is not None else None
     subj, excluded = _subject_data(trial, time, event)
     subj, excluded = _with_covariates(subj, excluded, cov, strat)
-    arms = [a for a in trial.arms if (subj["arm"] == a).any()]
+    arms = [a for a in trial.arms if _arm_present(subj["arm"], a)]
     if len(arms) < 2:
         raise ModelError(f"need at least two arms with follow-up in '{time}'; found {arms}")
     reference = check_reference(reference, arms)
@@ -287,9 +306,14 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     subj = subj.take(by).reset_index(drop=True)
     arm_code = arm_code[by]
     t, e = subj["time"].to_numpy(float), subj["event"].to_numpy(float)
-    a = np.asarray(arms, dtype=object)[arm_code]
     check_event_times(t, e, time, event)  # all events at one time: nothing to order (was a raw LinAlgError)
-    events = subj.groupby("arm", observed=False)["event"].sum()
+    # per arm (codes 0..k-1, every arm present): events, subjects and the largest time, by arrays on the codes
+    # (the grouped sum, size and max of the subjects: sums of 0/1 flags and maxima are exact in any order)
+    k_arms = len(arms)
+    events = pd.Series(np.bincount(arm_code, weights=e, minlength=k_arms), index=arms)
+    n_arm = pd.Series(np.bincount(arm_code, minlength=k_arms), index=arms)
+    largest_time = np.full(k_arms, -np.inf)
+    np.maximum.at(largest_time, arm_code, t)
     notes = []
     dropped = [arm for arm in trial.arms if arm not in arms]
     if dropped:
@@ -306,7 +330,6 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     # Kaplan–Meier
     # km_table(t, e, a, alpha) without its sort: the subjects are in arm-code and time order, each arm present
     curves = _km_sorted(arm_code, t, e, np.asarray(arms, dtype=object).astype(str), alpha)
-    n_arm = subj.groupby("arm", observed=False).size()
     km = pd.DataFrame([(arm, int(n_arm[arm]), int(events[arm]), *km_median(curves[curves["group"] == arm]))
                        for arm in arms], columns=["arm", "n", "events", "median", "ci_low", "ci_high"])
 
@@ -322,7 +345,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                               n_ev, gr.size)
         chisq, p_lr = _logrank_chisq(o, v, gr.size)
     elif events.sum() > 0:
-        chisq, p_lr = survdiff(t, e, a, strata=stratum)
+        chisq, p_lr = survdiff(t, e, np.asarray(arms, dtype=object)[arm_code], strata=stratum)
     else:
         chisq, p_lr = np.nan, np.nan
         notes.append(f"no events in '{event}' in any arm: the log-rank test is not defined")
@@ -331,23 +354,32 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     # Cox model on the arms with events, first of them as reference; all contrasts from the coefficient vector
     pairs = contrast_pairs(arms, reference)
     fit = inference = None
+    w_c = None   # frequency weights of the Cox rows (arm only: one row per arm, distinct time and event status)
     if len(cox_arms) >= 2:
-        on = np.isin(arm_code, [arms.index(arm) for arm in cox_arms])  # np.isin(a, cox_arms) on the codes
-        t_c, e_c = t[on], e[on]
+        if cov.terms or stratum is not None:
+            on = np.isin(arm_code, [arms.index(arm) for arm in cox_arms])  # np.isin(a, cox_arms) on the codes
+            t_c, e_c = t[on], e[on]
         if cov.terms:
             design = arm_design(subj.loc[on].reset_index(drop=True), cox_arms, cov, intercept=False)
         else:
             # arm only: a subject's row of the design depends on its arm alone, so the design (and its grid) is
             # built on one row per arm and taken by arm code (no formula pass over every subject)
             per_arm = arm_design(pd.DataFrame({"arm": cox_arms}), cox_arms, cov, intercept=False)
-            code = pd.Index(cox_arms).get_indexer(subj["arm"].cat.categories)[subj["arm"].cat.codes.to_numpy()[on]]
+            if stratum is None:
+                # and subjects with the same arm, time and event status are interchangeable: the model is fitted
+                # to one row per (arm, distinct time, status), weighted by its number of subjects (the Kaplan-Meier
+                # table's counts), rows in time order and, within a time, in arm order (the subjects' order)
+                t_c, e_c, w_c, code = _cox_cells(curves, arms, cox_arms)
+            else:
+                code = pd.Index(cox_arms).get_indexer(subj["arm"].cat.categories)[
+                    subj["arm"].cat.codes.to_numpy()[on]]
             design = Design(per_arm.X[code], per_arm.names, per_arm.grid, per_arm.formula)
         X = design.X
         if np.linalg.matrix_rank(X) < X.shape[1]:
             raise ModelError("the Cox design (arm + covariates) is rank deficient: a covariate is constant, "
                              "constant within arms or a copy of another among the subjects analysed; remove it",
                              kind="singular")
-        cox = cox_fit(t_c, e_c, X, ties, stratum[on] if stratum is not None else None)
+        cox = cox_fit(t_c, e_c, X, ties, stratum[on] if stratum is not None else None, weights=w_c)
         beta, vcov, converged = cox["params"], cox["vcov"], cox["converged"]
         if not (converged and np.all(np.isfinite(beta)) and np.all(np.isfinite(vcov))):
             # monotone likelihood: a coefficient runs to +-infinity (e.g. every event of one arm comes while the
@@ -382,7 +414,8 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                                                     np.empty((0, 0)), np.array([]))
     elif beta is not None:
         terms = terms
-        chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties, order=fit["order"])
+        chisq_j, chisq_g, _, ev_time, scaled, km_x = cox_zph(t_c, e_c, X, beta, ties, order=fit["order"],
+                                                              weights=w_c)
     else:
         terms = []
         chisq_j, chisq_g, ev_time, scaled, km_x = (np.array([]), np.array([np.nan]), np.array([]),
@@ -394,7 +427,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
                               pd.DataFrame(scaled, columns=terms)], axis=1)
 
     # restricted mean survival time
-    largest = subj.groupby("arm", observed=False)["time"].max()
+    largest = pd.Series(largest_time, index=pd.Index(arms, name="arm"))
     tau, rmst, rmst_contrasts, rmst_ratios, rmst_notes = rmst_tables(curves, largest, arms, horizon, time,
                                                                      reference, adjust, alpha)
     notes += rmst_notes + event_notes(trial.instruments.get(event), event, tau, horizon) + [
@@ -428,6 +461,28 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     res.instrument = trial.instruments.get(event)  # the hazard is of the event: its direction says what is better
     res.better = res.instrument.better if res.instrument is not None else None
     return res
+
+
+def _cox_cells(curves: pd.DataFrame, arms: list[str], cox_arms: list[str]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The Cox model's rows for a design on arm alone: one per (arm, distinct time, event status) with subjects,
+    from the Kaplan-Meier table (``curves``: per arm and distinct time, ``n_events`` and ``n_censored``), arms
+    restricted to ``cox_arms``; sorted by time, then arm (in ``arms`` order), events before censorings.
+
+    Returns time, event (1/0), weight (subjects) and each row's position in ``cox_arms``."""
+    g = pd.Index(arms).get_indexer(curves["group"].to_numpy(object))
+    pos = pd.Index(cox_arms).get_indexer(np.asarray(arms, dtype=object))[g]
+    keep = pos >= 0
+    tt = curves["time"].to_numpy(float)[keep]
+    counts = (curves["n_events"].to_numpy()[keep], curves["n_censored"].to_numpy()[keep])
+    time = np.concatenate([tt, tt])
+    event = np.repeat([1.0, 0.0], tt.size)
+    weight = np.concatenate(counts).astype(float)
+    code = np.concatenate([pos[keep], pos[keep]])
+    arm_rank = np.concatenate([g[keep], g[keep]])
+    order = np.lexsort((1 - event, arm_rank, time))
+    order = order[weight[order] > 0]
+    return time[order], event[order], weight[order], code[order]
 
 
 def rmst_tables(curves: pd.DataFrame, largest: pd.Series, arms: list[str], horizon: float | None, time: str,
@@ -498,6 +553,11 @@ def _by_pairs(table: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame
     # each pair's row by position (a dict over a handful of rows, not a MultiIndex reindex); -1: no row (NaN)
     row = {pq: i for i, pq in enumerate(zip(table["first"], table["second"]))}
     at = [row.get(pq, -1) for pq in pairs]
+    if at == list(range(len(table))):   # every pair, in this order already: the table as it is, labels set
+        out = table.reset_index(drop=True)
+        out["contrast"] = [contrast_label(f, g) for f, g in pairs]
+        out.attrs = attrs
+        return out
     out = table.drop(columns=["first", "second"]).reset_index(drop=True).reindex(at).reset_index(drop=True)
     out.insert(0, "second", pd.Series([g for _, g in pairs], dtype=table["second"].dtype))
     out.insert(0, "first", pd.Series([f for f, _ in pairs], dtype=table["first"].dtype))

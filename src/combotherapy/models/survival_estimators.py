@@ -135,16 +135,19 @@ def rmst_by_arm(curves: pd.DataFrame, horizon: float) -> pd.DataFrame:
     :math:`2\\int_0^\\tau t \\hat S(t)\\,dt - \\hat\\mu^2`, the variance of the restricted time
     :math:`\\min(T, \\tau)` itself, which does not shrink with the sample size and must not be used for CIs.
     """
-    c = curves.loc[curves["time"] <= horizon]
-    groups = list(pd.unique(curves["group"]))
+    # the table's columns once as arrays; each arm's rows up to the horizon by position (no frame per arm)
+    codes, groups = pd.factorize(curves["group"].to_numpy(object), sort=False)   # arms in order of appearance
+    within = curves["time"].to_numpy(float) <= horizon
+    times, surv = curves["time"].to_numpy(float), curves["survival"].to_numpy(float)
+    n_risk, n_ev = curves["n_risk"].to_numpy(float), curves["n_events"].to_numpy(float)
     rows = []
-    for grp in groups:  # one pass per arm (a handful), vectorised within
-        cg = c.loc[c["group"] == grp]
-        t = np.concatenate([[0.0], cg["time"].to_numpy(float), [horizon]])
-        s = np.concatenate([[1.0], cg["survival"].to_numpy(float)])  # S on [t_k, t_{k+1})
+    for i, grp in enumerate(groups):  # one pass per arm (a handful), vectorised within
+        at = np.flatnonzero(within & (codes == i))
+        t = np.concatenate([[0.0], times[at], [horizon]])
+        s = np.concatenate([[1.0], surv[at]])  # S on [t_k, t_{k+1})
         areas = np.diff(t) * s
         after = np.cumsum(areas[::-1])[::-1][1:]  # area from each t_j to the horizon
-        n, d = cg["n_risk"].to_numpy(float), cg["n_events"].to_numpy(float)
+        n, d = n_risk[at], n_ev[at]
         with np.errstate(divide="ignore", invalid="ignore"):
             h = np.where(n > d, d / (n * (n - d)), 0.0)
         rows.append({"arm": grp, "horizon": float(horizon), "estimate": float(areas.sum()),
@@ -238,7 +241,7 @@ def _logrank_parts(code: np.ndarray, time: np.ndarray, n_all: np.ndarray, d: np.
 
 # --- proportional hazards check ------------------------------------------------------------------
 def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray, ties: str,
-            order: np.ndarray | None = None
+            order: np.ndarray | None = None, weights: np.ndarray | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score test of proportional hazards (R ``cox.zph(fit, transform = "km")``, survival >= 3.0).
 
@@ -246,7 +249,9 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     centred at its mean over the events; the score test of the added coefficients at
     :math:`(\\hat\\beta, 0)` uses the full :math:`2p \\times 2p` information (Efron or Breslow as the fit).
     ``order``, optional, is the stable sort of the subjects by time when the caller has it (:func:`cox_fit`'s
-    ``order`` on the same rows): the check then does not sort again.
+    ``order`` on the same rows): the check then does not sort again. ``weights``, optional: frequency weights
+    as in :func:`cox_fit` (rows standing for identical subjects); the per-event outputs then repeat each event
+    row as many times as its weight.
 
     Returns
     -------
@@ -254,7 +259,9 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     scaled Schoenfeld residuals (events x p), and the ``km`` x-values of the events.
     """
     n, p = X.shape
-    X = X - X.mean(axis=0)  # centring: invariant statistics, better numerics (as survival's C code)
+    w = None if weights is None else np.asarray(weights, float)
+    # centring: invariant statistics, better numerics (as survival's C code)
+    X = X - (X.mean(axis=0) if w is None else (w @ X) / w.sum())
     r = np.exp(X @ beta)
     # one stable sort by time serves the distinct times, the pooled KM and the residuals' order (event times
     # in time order, ties in subject order)
@@ -268,16 +275,18 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     dead = event == 1
     # pooled KM, left-continuous, at each subject's time: 1 - S(t-) (km_table's arithmetic on one group: at
     # risk = reverse cumulative count, S = cumulative product of 1 - d/n); S(t-) = S at the previous distinct time
-    n_all = np.bincount(inv, minlength=m)
-    d_all = np.bincount(inv, dead.astype(float), minlength=m).astype(int).astype(float)
+    n_all = np.bincount(inv, minlength=m) if w is None else np.bincount(inv, w, minlength=m)
+    d_all = np.bincount(inv, dead.astype(float) if w is None else w * dead, minlength=m).astype(int).astype(float)
     ks = np.cumprod(1 - d_all / np.cumsum(n_all[::-1])[::-1])
     ttimes = 1 - np.concatenate([[1.0], ks])[inv]
-    gtime = ttimes - ttimes[dead].mean()
+    gtime = ttimes - (ttimes[dead].mean() if w is None else (w[dead] @ ttimes[dead]) / w[dead].sum())
 
     # risk-set sums at each distinct event time, by reverse cumulative sums over time-sorted subjects
     def by_time(v: np.ndarray) -> np.ndarray:
         """Sums of v over the subjects at each distinct time (bincount per column: no Python loop over rows)."""
         flat = v.reshape(v.shape[0], -1)
+        if w is not None:
+            flat = flat * w[:, None]
         out = np.column_stack([np.bincount(inv, flat[:, j], m) for j in range(flat.shape[1])])
         return out.reshape((m,) + v.shape[1:])
 
@@ -287,6 +296,8 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
         """by_time(wt * x x') without the subjects x p x p array: the upper triangle's products (the same
         product wt * (x_j x_k) per subject), mirrored."""
         out = np.empty((m, p, p))
+        if w is not None:
+            wt = wt * w
         for j, k in upper:  # a handful of coefficients
             out[:, j, k] = out[:, k, j] = np.bincount(inv, wt * (X[:, j] * X[:, k]), m)
         return out
@@ -294,11 +305,11 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     S0 = np.cumsum(s0_all[::-1], axis=0)[::-1]
     S1 = np.cumsum(s1_all[::-1], axis=0)[::-1]
     S2 = np.cumsum(s2_all[::-1], axis=0)[::-1]
-    w = dead.astype(float)
-    D = by_time(w).astype(int)
-    D0, D1, D2 = by_time(w * r), by_time((w * r)[:, None] * X), by_time_xx(w * r)
-    Xd = by_time(w[:, None] * X)
-    g_t = by_time(w * gtime) / np.maximum(D, 1)  # g at each event time (same for all tied events)
+    dw = dead.astype(float)
+    D = by_time(dw).astype(int)
+    D0, D1, D2 = by_time(dw * r), by_time((dw * r)[:, None] * X), by_time_xx(dw * r)
+    Xd = by_time(dw[:, None] * X)
+    g_t = by_time(dw * gtime) / np.maximum(D, 1)  # g at each event time (same for all tied events)
 
     ev = np.flatnonzero(D > 0)
     dk = D[ev]
@@ -334,15 +345,21 @@ def cox_zph(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta: np.ndarray
     mean_per_time = np.column_stack([np.bincount(rep, meanT[j], m) for j in range(p)]) if p else np.zeros((m, 0))
     mean_per_time[ev] /= dk[:, None]
     order = order[dead[order]]
+    n_dead = dead.sum()
+    if w is not None:   # each event row once per subject it stands for
+        order = np.repeat(order, np.rint(w[order]).astype(np.intp))
+        n_dead = order.size
     schoen = X[order] - mean_per_time[inv[order]]
-    scaled = schoen @ np.linalg.inv(imat[:p, :p] / dead.sum()) + beta
+    scaled = schoen @ np.linalg.inv(imat[:p, :p] / n_dead) + beta
     return chisq, np.array([global_]), gtime[order], time[order], scaled, ttimes[order]
 
 
 # --- Cox proportional hazards ----------------------------------------------------------------------
-def _cox_risk_sets(time: np.ndarray, event: np.ndarray, strata: np.ndarray | None, ties: str) -> list[dict]:
+def _cox_risk_sets(time: np.ndarray, event: np.ndarray, strata: np.ndarray | None, ties: str,
+                   weights: np.ndarray | None = None) -> list[dict]:
     """Per stratum, what does not depend on the coefficients: the subjects, their distinct-time index, the
-    event expansion (one entry per event, its distinct time and its Efron fraction k/d)."""
+    event expansion (one entry per event, its distinct time and its Efron fraction k/d). With ``weights``
+    (whole numbers) each row stands for that many subjects with the same time, event and covariates."""
     if strata is None:
         groups = [np.arange(time.size)]
     else:
@@ -357,14 +374,16 @@ def _cox_risk_sets(time: np.ndarray, event: np.ndarray, strata: np.ndarray | Non
         inv = np.cumsum(new) - 1        # index of the distinct time (sorted already: no second sort)
         ut = ts[new]
         dead = event[rows] == 1
-        d = np.bincount(inv[dead], minlength=ut.size)
+        w = None if weights is None else weights[rows]
+        d = np.bincount(inv[dead], minlength=ut.size) if w is None else \
+            np.rint(np.bincount(inv[dead], w[dead], minlength=ut.size)).astype(np.intp)
         ev = np.flatnonzero(d > 0)
         dk = d[ev]
         rep = np.repeat(ev, dk)
         k = np.arange(rep.size) - np.repeat(np.cumsum(dk) - dk, dk)
         f = k / d[rep] if ties == "efron" else np.zeros(rep.size)
         out.append({"rows": rows, "inv": inv, "dead": dead, "m": ut.size, "rep": rep, "f": f,
-                    "tied": bool(np.any(f > 0))})
+                    "tied": bool(np.any(f > 0)), "w": w})
     return out
 
 
@@ -376,15 +395,18 @@ def _cox_eval(X: np.ndarray, beta: np.ndarray, sets: list[dict]) -> tuple[float,
     1 - j/d), :math:`s_{0k} = S_0 - f_k D_0`, :math:`s_{1k} = S_1 - f_k D_1`; the information's
     :math:`\\sum_k s_{2k}/s_{0k}` is written as one weighted cross-product :math:`X^T \\mathrm{diag}(w) X` with
     :math:`w_i = r_i \\sum_{t_k \\le t_i} 1/s_{0k} - \\delta_i r_i \\sum_{k \\text{ at } t_i} f_k / s_{0k}`,
-    so no array of subjects x p x p is formed.
+    so no array of subjects x p x p is formed. With frequency weights (``sets[i]["w"]``, rows standing for
+    several identical subjects) every sum over subjects is weighted; the expansion over events is unchanged.
     """
     p = X.shape[1]
     loglik, grad, info = 0.0, np.zeros(p), np.zeros((p, p))
     for s in sets:
         Xs, XT, Xd_sum = s["X"], s["XT"], s["Xd_sum"]
-        inv, dead, m, rep, f, tied = s["inv"], s["dead"], s["m"], s["rep"], s["f"], s["tied"]
+        inv, dead, m, rep, f, tied, wt = s["inv"], s["dead"], s["m"], s["rep"], s["f"], s["tied"], s["w"]
         eta = Xs @ beta
         r = np.exp(eta)
+        if wt is not None:   # r below is what each row contributes to the risk sets: its weight times exp(eta)
+            r = wt * r
         S0 = np.cumsum(np.bincount(inv, r, m)[::-1])[::-1]
         # per coefficient on contiguous columns (XT = Xs.T, copied once): the same products and sums
         S1T = np.empty((p, m))
@@ -401,7 +423,7 @@ def _cox_eval(X: np.ndarray, beta: np.ndarray, sets: list[dict]) -> tuple[float,
             s0k = S0[rep]
             for j in range(p):
                 meanT[j] = S1T[j][rep] / s0k
-        loglik += float(eta[dead].sum() - np.log(s0k).sum())
+        loglik += float((eta[dead].sum() if wt is None else (wt * eta)[dead].sum()) - np.log(s0k).sum())
         # the events' sum in event order (cumsum: the sequential sum of mean.sum(axis=0) on events x p)
         grad += Xd_sum - (np.cumsum(meanT, axis=1)[:, -1] if rep.size else np.zeros(p))
         c = np.cumsum(np.bincount(rep, 1 / s0k, m))
@@ -413,7 +435,8 @@ def _cox_eval(X: np.ndarray, beta: np.ndarray, sets: list[dict]) -> tuple[float,
 
 
 def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str = "efron",
-            strata: np.ndarray | None = None, *, tol: float = 1e-8, maxiter: int = 100) -> dict:
+            strata: np.ndarray | None = None, *, tol: float = 1e-8, maxiter: int = 100,
+            weights: np.ndarray | None = None) -> dict:
     """Cox proportional hazards by Newton–Raphson on the partial likelihood (Efron or Breslow ties, strata).
 
     The iteration is statsmodels ``PHReg(...).fit()``'s: Newton steps from 0 on the likelihood divided by the
@@ -421,6 +444,11 @@ def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str = "efr
     moves by more than ``tol`` (not converged after ``maxiter`` steps: monotone likelihood); the covariance is
     the inverse observed information at the estimate. The columns of ``X`` are centred first (the partial
     likelihood does not change; ``exp`` stays in range).
+
+    ``weights``, optional: frequency weights (whole numbers), each row standing for that many subjects with the
+    same time, event and covariates (e.g. one row per arm, distinct time and event status for a model on arm
+    alone): the same fit as on the subjects themselves, up to the order of the floating-point sums. The number of
+    subjects is then the sum of the weights, and ``order`` sorts the rows.
 
     Returns
     -------
@@ -432,12 +460,18 @@ def cox_fit(time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str = "efr
     time, event = np.asarray(time, float), np.asarray(event, float)
     X = np.asarray(X, float)
     n, p = X.shape
-    Xc = X - X.mean(axis=0)
-    sets = _cox_risk_sets(time, event, strata, ties)
+    if weights is None:
+        Xc = X - X.mean(axis=0)
+    else:
+        weights = np.asarray(weights, float)
+        n = float(weights.sum())
+        Xc = X - (weights @ X) / n   # the subjects' mean
+    sets = _cox_risk_sets(time, event, strata, ties, weights)
     for s in sets:
         s["X"] = Xc[s["rows"]]  # each stratum's rows once, in time order
         s["XT"] = np.ascontiguousarray(s["X"].T)  # and per coefficient, contiguous
-        s["Xd_sum"] = s["X"][s["dead"]].sum(axis=0)  # the events' covariate sum (does not depend on beta)
+        # the events' covariate sum (does not depend on beta)
+        s["Xd_sum"] = s["X"][s["dead"]].sum(axis=0) if s["w"] is None else (s["w"][s["dead"]] @ s["X"][s["dead"]])
     beta = np.zeros(p)
     old = beta + np.inf
     it = 0
