@@ -68,13 +68,14 @@ def simulate_effects(Xm: np.ndarray, mb: np.ndarray, mcov: np.ndarray, sigma: fl
     Notes
     -----
     The arithmetic is exact algebra on mediate's definition, arranged to touch each (replicate, subject) number
-    a few times. A linear outcome's mean is linear in the error, which cancels from every ACME and ADE:
-    ACME(t) = ``b a`` and ADE(t) = ``c'`` draw by draw, and the errors are not drawn. For the binomial outcome the
-    four linear predictors of a replicate differ by the replicate's constants only,
-    ``-lp(tm, te) = L_ri - te c' - tm b a`` with ``L = -(c0 + b a0) - (h + b g)'z - b sigma e``, so one ``exp``
-    per number serves all four: ``Y(tm, te) = u / (u + exp(L))`` with ``u = exp(te c' + tm b a)``. The normals
-    are generated in a background thread (numpy releases the GIL; the stream is consumed in order) while the
-    arithmetic runs on the previous block.
+    a few times; the draws agree with the direct computation to rounding (about 1e-15). A linear outcome's mean
+    is linear in the error, which cancels from every ACME and ADE: ACME(t) = ``b a`` and ADE(t) = ``c'`` draw
+    by draw, and the errors are not drawn. For the binomial outcome the four linear predictors of a replicate
+    differ by the replicate's constants only: ``-lp(tm, te) = A' + G e_i + sum_j B_j (z_ij - mean z_j) - te c'
+    - tm b a`` (``G = -b sigma``, ``B_j = -(h_j + b g_j)``, the covariates centred so that no term is far from
+    0), so one ``exp`` per number serves all four: ``Y(tm, te) = u / (u + E_i)`` with ``E_i`` the exp of the
+    subject's terms and ``u = exp(te c' + tm b a - A')``. The normals are generated in a background thread
+    (:class:`ErrorStream`; numpy releases the GIL, the stream is consumed in order) while this thread works.
     """
     Bo = rng.multivariate_normal(ob, ocov, size=n_sims, method="cholesky" if _pd(ocov) else "svd")
     Bm = rng.multivariate_normal(mb, mcov, size=n_sims, method="cholesky" if _pd(mcov) else "svd")
