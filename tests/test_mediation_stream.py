@@ -22,7 +22,7 @@ def _stream_threads() -> list[threading.Thread]:
 @pytest.mark.parametrize(("chunk", "pool", "pieces"), [(1000, 2000, [7, 993, 1000, 2500, 500]),
                                                        (1 << 16, 1 << 20, [5000])])
 def test_stream_is_the_generators_own_however_split(chunk, pool, pieces):
-    """Chunks of any size, a pool of two chunks (the thread waits for the consumer), requests across chunk
+    """Chunks of any size, a small pool (the thread waits for the consumer), requests across chunk
     boundaries: exactly the numbers of one standard_normal call, and the generator's state moves as far."""
     total = sum(pieces)
     expected = np.random.default_rng(4).standard_normal(total)

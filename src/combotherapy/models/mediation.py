@@ -35,7 +35,7 @@ _BLOCK = 1 << 16
 #: numbers the error stream may generate ahead of the arithmetic (its buffer pool)
 _POOL = 1 << 24
 #: numbers per chunk of the error stream
-_CHUNK = 1 << 16
+_CHUNK = 1 << 18
 EFFECT_ROWS = [("ACME (control)", "acme_control"), ("ACME (treated)", "acme_treated"),
                ("ACME (average)", "acme_average"), ("ADE (control)", "ade_control"),
                ("ADE (treated)", "ade_treated"), ("ADE (average)", "ade_average"), ("Total effect", "total"),
@@ -147,7 +147,7 @@ class ErrorStream:
         self.state = rng.bit_generator.state
         self._rng = rng
         self._chunk = max(1, chunk or _CHUNK)
-        self._max = max(2, (pool or _POOL) // self._chunk)   # chunks in the pool (generated ahead at most)
+        self._max = max(3, (pool or _POOL) // self._chunk)   # chunks in the pool (generated ahead at most)
         self._made = 0
         self._full: queue.Queue = queue.Queue()
         self._free: queue.Queue = queue.Queue()
@@ -200,17 +200,20 @@ class ErrorStream:
         flat, pos = out.reshape(-1), 0
         while pos < flat.size:
             if self._offset == len(self._current):
-                if self._current.base is not None:
-                    self._free.put(self._current.base)
-                item = self._full.get()
-                if isinstance(item, BaseException):
-                    raise item
-                self._current, self._offset = item[0][:item[1]], 0
+                self._next_chunk()
             m = min(flat.size - pos, len(self._current) - self._offset)
             flat[pos:pos + m] = self._current[self._offset:self._offset + m]
             pos += m
             self._offset += m
         return out
+
+    def _next_chunk(self) -> None:
+        if self._current.base is not None:   # the consumer is done with it: back to the pool
+            self._free.put(self._current.base)
+        item = self._full.get()
+        if isinstance(item, BaseException):
+            raise item
+        self._current, self._offset = item[0][:item[1]], 0
 
     def close(self) -> None:
         """Stop generating (the caller is done, or failed) and wait for the thread."""
