@@ -157,12 +157,16 @@ class ErrorStream:
         self._thread = threading.Thread(target=self._run, name="mediation-errors", daemon=True)
         self._thread.start()
 
+    def limit(self, total: int) -> bool:
+        """Stop after ``total`` numbers (the thread reads it before each chunk); False if the stream is shorter."""
+        if int(total) > self.total:
+            return False
+        self.total = int(total)
+        return True
+
     def continues(self, rng: np.random.Generator, total: int) -> bool:
         """Whether this stream holds the ``total`` numbers ``rng`` would draw next; if so, it stops there."""
-        if int(total) <= self.total and rng.bit_generator.state == self.state:
-            self.total = int(total)   # read by the thread before each chunk
-            return True
-        return False
+        return rng.bit_generator.state == self.state and self.limit(total)
 
     def _buffer(self) -> np.ndarray | None:
         while not self._stop.is_set():
@@ -221,13 +225,12 @@ class ErrorStream:
         self._thread.join()
 
 
-def _early_errors(trial: Trial, covariates: Sequence[str], n_sims: int, seed: int,
-                  n_max: int) -> ErrorStream | None:
+def _early_errors(trial: Trial, covariates: Sequence[str], n_sims: int, seed: int) -> ErrorStream | None:
     """The error stream of a binomial-outcome simulation, started before the analysis set is known: with numeric
     covariates the mediator model has ``2 + z`` coefficients and the outcome model ``3 + z`` (``z`` = the
     mediator's baseline and the covariates), so the errors start after ``n_sims (5 + 2 z)`` normals. Its length,
-    ``n_sims`` x the subjects analysed (not known yet), is bounded by ``n_sims`` x ``n_max`` (the subjects of the
-    two arms); the simulation sets the exact length (:meth:`ErrorStream.continues`)."""
+    ``n_sims`` x the subjects analysed (not known yet), is bounded by ``n_sims`` x the rows of the trial until
+    the analysis set gives it (:meth:`ErrorStream.limit`)."""
     covs = list(dict.fromkeys(covariates))
     data = trial.data
     if any(c not in data.columns or is_factor(data[c]) for c in covs):
@@ -235,7 +238,7 @@ def _early_errors(trial: Trial, covariates: Sequence[str], n_sims: int, seed: in
     z = 1 + len(covs)
     rng = np.random.default_rng(seed)
     rng.standard_normal(n_sims * (5 + 2 * z))
-    return ErrorStream(rng, n_sims * n_max)
+    return ErrorStream(rng, n_sims * len(data))
 
 
 def _pd(cov: np.ndarray) -> bool:
@@ -415,16 +418,16 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
                         f"('{outcome}' at week {ov:g}); a mediator must be measured before the outcome. Choose an "
                         "earlier mediator_visit or a later outcome_visit.")
 
-    # one row per subject of the two arms, in order of first appearance (the trial's subject index: row
-    # positions, identifiers hashed once)
-    idx = subject_index(trial)
-    sel = np.flatnonzero(idx.arm.isin(treatment).to_numpy())
-    # The simulation's normals are the slow part: start drawing them early, in a background thread, from where
+    # The simulation's normals are the slow part: start drawing them now, in a background thread, from where
     # the generator will be after the coefficient draws (n_sims x the two models' coefficients), so that they
     # overlap the analysis set and the fits. simulate_effects checks that the stream is the one it would draw
     # (and draws its own if not, e.g. when a factor covariate adds design columns).
-    errors = _early_errors(trial, covariates, int(n_sims), seed, len(sel)) if adherence else None
+    errors = _early_errors(trial, covariates, int(n_sims), seed) if adherence else None
     try:
+        # one row per subject of the two arms, in order of first appearance (the trial's subject index: row
+        # positions, identifiers hashed once)
+        idx = subject_index(trial)
+        sel = np.flatnonzero(idx.arm.isin(treatment).to_numpy())
         index = idx.subjects[sel]
 
         def at_visit(column: str, week: float) -> np.ndarray:
@@ -474,6 +477,8 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
             which = pd.Index(excluded_sessions["subject"]).get_indexer(index)
             reason[which >= 0] = excluded_sessions["reason"].to_numpy()[which[which >= 0]]
         f, excluded = exclusions(frame.reset_index(), reason)
+        if errors is not None:
+            errors.limit(int(n_sims) * len(f))   # the simulation reads this many: the thread stops there
         counts = f["arm"].value_counts().reindex([treated, control], fill_value=0)
         if (counts < 2).any():
             raise DataError(f"too few subjects with mediator and outcome recorded: {dict(counts)}; each arm needs at "
