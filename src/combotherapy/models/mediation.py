@@ -32,9 +32,9 @@ __all__ = ["mediation", "MediationResult", "ADHERENCE"]
 ADHERENCE = "adherence"
 #: numbers per block of replicates x subjects in the simulation (a few blocks are held at once)
 _BLOCK = 1 << 16
-#: numbers the error stream may generate ahead of the arithmetic (its buffer pool, 256 MiB: the normals drawn
-#: while the analysis set and the model fits are made at 10^5 subjects)
-_POOL = 1 << 25
+#: numbers the error stream may generate ahead of the arithmetic (its buffer pool, 128 MiB: about the normals
+#: drawn while the analysis set and the model fits are made at 10^5 subjects)
+_POOL = 1 << 24
 #: numbers per chunk of the error stream
 _CHUNK = 1 << 18
 EFFECT_ROWS = [("ACME (control)", "acme_control"), ("ACME (treated)", "acme_treated"),
