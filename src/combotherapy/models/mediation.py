@@ -10,6 +10,8 @@ order of its internal calls).
 
 from __future__ import annotations
 
+import queue
+import threading
 import warnings
 from collections.abc import Sequence
 
@@ -29,7 +31,12 @@ __all__ = ["mediation", "MediationResult", "ADHERENCE"]
 
 ADHERENCE = "adherence"
 #: numbers per block of replicates x subjects in the simulation (a few blocks are held at once)
-_BLOCK = 1 << 18
+_BLOCK = 1 << 16
+#: numbers the error stream may generate ahead of the arithmetic (its buffer pool, 128 MiB: about the normals
+#: drawn while the analysis set and the model fits are made at 10^5 subjects)
+_POOL = 1 << 24
+#: numbers per chunk of the error stream
+_CHUNK = 1 << 18
 EFFECT_ROWS = [("ACME (control)", "acme_control"), ("ACME (treated)", "acme_treated"),
                ("ACME (average)", "acme_average"), ("ADE (control)", "ade_control"),
                ("ADE (treated)", "ade_treated"), ("ADE (average)", "ade_average"), ("Total effect", "total"),
@@ -44,7 +51,7 @@ IGNORABILITY = ("Causal reading rests on sequential ignorability (Imai et al. 20
 
 def simulate_effects(Xm: np.ndarray, mb: np.ndarray, mcov: np.ndarray, sigma: float, Xo: np.ndarray,
                      ob: np.ndarray, ocov: np.ndarray, binomial: bool, n_sims: int,
-                     rng: np.random.Generator) -> pd.DataFrame:
+                     rng: np.random.Generator, errors: ErrorStream | None = None) -> pd.DataFrame:
     """The quasi-Bayesian simulation of Imai, Keele and Tingley (2010), as R's ``mediation::mediate``.
 
     In each replicate r: mediator-model coefficients ``~ N(mb, mcov)``, outcome-model coefficients
@@ -55,60 +62,184 @@ def simulate_effects(Xm: np.ndarray, mb: np.ndarray, mcov: np.ndarray, sigma: fl
     ``rng`` in this fixed order — outcome coefficients, mediator coefficients, errors, each for all replicates at
     once — so the result depends on nothing but the seed (not on the order of another library's calls).
 
-    ``Xm`` = [1, T, Z] (mediator model), ``Xo`` = [1, T, M, Z] (outcome model).
+    ``Xm`` = [1, T, Z] (mediator model), ``Xo`` = [1, T, M, Z] (outcome model). ``errors``: the error stream
+    already started (:class:`ErrorStream`, from a generator positioned where ``rng`` is after the coefficient
+    draws; checked, and replaced by a stream from ``rng`` when it is not).
+
+    Notes
+    -----
+    The arithmetic is exact algebra on mediate's definition, arranged to touch each (replicate, subject) number
+    a few times; the draws agree with the direct computation to rounding (about 1e-15). A linear outcome's mean
+    is linear in the error, which cancels from every ACME and ADE: ACME(t) = ``b a`` and ADE(t) = ``c'`` draw
+    by draw, and the errors are not drawn. For the binomial outcome the four linear predictors of a replicate
+    differ by the replicate's constants only: ``-lp(tm, te) = A' + G e_i + sum_j B_j (z_ij - mean z_j) - te c'
+    - tm b a`` (``G = -b sigma``, ``B_j = -(h_j + b g_j)``, the covariates centred so that no term is far from
+    0), so one ``exp`` per number serves all four: ``Y(tm, te) = u / (u + E_i)`` with ``E_i`` the exp of the
+    subject's terms and ``u = exp(te c' + tm b a - A')``. The normals are generated in a background thread
+    (:class:`ErrorStream`; numpy releases the GIL, the stream is consumed in order) while this thread works.
     """
     Bo = rng.multivariate_normal(ob, ocov, size=n_sims, method="cholesky" if _pd(ocov) else "svd")
     Bm = rng.multivariate_normal(mb, mcov, size=n_sims, method="cholesky" if _pd(mcov) else "svd")
+    if not binomial:
+        if errors is not None:
+            errors.close()
+        acme, ade = Bo[:, 2] * Bm[:, 1], Bo[:, 1]
+        return pd.DataFrame({"acme_control": acme, "acme_treated": acme.copy(), "ade_control": ade,
+                             "ade_treated": ade.copy()})
     n = Xm.shape[0]
-    pred = {key: np.empty(n_sims) for key in ((0, 0), (0, 1), (1, 0), (1, 1))}
-    # Blocks of replicates: the errors are drawn block after block, which is the same stream as one draw of
-    # (n_sims, n) (a Generator's normals do not depend on how the request is split); memory stays a few blocks
-    # of ~_BLOCK numbers instead of several (n_sims, n) arrays.
     rows = max(1, _BLOCK // max(n, 1))
-    buf = {k: np.empty((rows, n)) for k in ("e", "base", "zo", "z1", "m", "lp")}
-    for start in range(0, n_sims, rows):
-        stop = min(start + rows, n_sims)
-        k = stop - start
-        e, base_m, zo, z1, m, lp = (buf[name][:k] for name in ("e", "base", "zo", "z1", "m", "lp"))
-        bm, bo = Bm[start:stop], Bo[start:stop]
-        np.multiply(sigma, rng.standard_normal((k, n)), out=e)
-        _linear(Xm, bm, 2, out=base_m)   # (k, n): the mediator without the treatment term
-        _linear(Xo, bo, 3, out=zo)       # (k, n): the outcome without T and M
-        np.add(zo, bo[:, [1]], out=z1)   # ... with T = 1
-        if binomial:  # work with -lp: the mean 1 / (1 + exp(-lp)) then needs no extra pass
-            np.negative(zo, out=zo)
-            np.negative(z1, out=z1)
-            b_m = -bo[:, [2]]
-        else:
-            b_m = bo[:, [2]]
-        for tm in (0, 1):   # two potential mediators x two treatments
-            if tm:
-                np.add(base_m, bm[:, [1]], out=m)
-                np.add(m, e, out=m)
-            else:
-                np.add(base_m, e, out=m)
-            np.multiply(m, b_m, out=m)  # the mediator's term of the linear predictor, the same for both te
-            for te, z in ((0, zo), (1, z1)):
-                np.add(z, m, out=lp)
-                if binomial:
-                    np.exp(lp, out=lp)
-                    np.add(lp, 1, out=lp)
-                    np.divide(1, lp, out=lp)
-                pred[tm, te][start:stop] = lp.mean(axis=1)
+    if errors is None or not errors.continues(rng, n_sims * n):
+        if errors is not None:
+            errors.close()
+        errors = ErrorStream(rng, n_sims * n)
+    # -lp(tm, te) = A + sum_j B_j x_j + G z - te c' - tm b a for replicate r (the row) and subject i; with the
+    # covariates centred the replicate's constant is A' = A + sum_j B_j mean(x_j), and
+    # Y(tm, te) = 1 / (1 + exp(A' - te c' - tm b a) E) = u / (u + E),  E = exp(G z + sum_j B_j (x_j - mean))
+    b = Bo[:, 2]
+    pairs = [(-(Bo[:, 3 + j] + b * Bm[:, 2 + j]), Xo[:, 3 + j]) for j in range(Xo.shape[1] - 3)] \
+        if np.array_equal(Xo[:, 3:], Xm[:, 2:]) else \
+        [(-Bo[:, j], Xo[:, j]) for j in range(3, Xo.shape[1])] + [(-b * Bm[:, j], Xm[:, j])
+                                                                  for j in range(2, Xm.shape[1])]
+    A = -(Bo[:, 0] + b * Bm[:, 0]) + sum((coef * x.mean() for coef, x in pairs), np.zeros(n_sims))
+    terms = [(coef, x - x.mean()) for coef, x in pairs]
+    G = -b * sigma
+    with np.errstate(over="ignore", under="ignore"):
+        u = {(0, 0): np.exp(-A), (0, 1): np.exp(Bo[:, 1] - A), (1, 0): np.exp(b * Bm[:, 1] - A),
+             (1, 1): np.exp(Bo[:, 1] + b * Bm[:, 1] - A)}
+    if not all(np.isfinite(uk).all() and (uk > 0).all() for uk in u.values()):
+        raise ModelError("the simulated outcome model's linear predictor at the covariates' means is beyond "
+                         "+-700 (probabilities of exactly 0 or 1); the binomial outcome model is degenerate")
+    sums = {key: np.empty(n_sims) for key in u}
+    work, t = np.empty((rows, n)), np.empty((rows, n))
+    try:
+        for start in range(0, n_sims, rows):
+            stop = min(start + rows, n_sims)
+            z, tk = errors.take(work[:stop - start]), t[:stop - start]
+            np.multiply(z, G[start:stop, None], out=z)
+            for coef, x in terms:
+                np.multiply(x, coef[start:stop, None], out=tk)
+                np.add(z, tk, out=z)
+            np.exp(z, out=z)                       # E, the same for the four (tm, te)
+            for key, uk in u.items():
+                np.add(z, uk[start:stop, None], out=tk)
+                np.divide(1, tk, out=tk)
+                sums[key][start:stop] = tk.sum(axis=1)
+    finally:
+        errors.close()
+    pred = {key: u[key] * (s / n) for key, s in sums.items()}
     return pd.DataFrame({"acme_control": pred[1, 0] - pred[0, 0], "acme_treated": pred[1, 1] - pred[0, 1],
                          "ade_control": pred[0, 1] - pred[0, 0], "ade_treated": pred[1, 1] - pred[1, 0]})
 
 
-def _linear(X: np.ndarray, B: np.ndarray, skip: int, out: np.ndarray) -> np.ndarray:
-    """``B[:, 0] + X[:, skip:] @ B[:, skip:].T`` as a (replicates, subjects) array, accumulated column by column
-    (a handful of covariates) so that a replicate's numbers do not depend on the block it is computed in."""
-    out[:] = B[:, [0]]
-    if X.shape[1] > skip:
-        term = np.empty_like(out)
-        for j in range(skip, X.shape[1]):
-            np.multiply(X[:, j], B[:, [j]], out=term)
-            out += term
-    return out
+class ErrorStream:
+    """The simulation's standard normals: ``total`` numbers of ``rng``'s stream, in order, generated in a
+    background thread into a bounded pool of chunks while the caller works (on the model fits, on earlier
+    replicates).
+
+    Generation is the slow part of the simulation (about 15 ns a normal); numpy releases the GIL while it fills
+    a buffer, so it overlaps the caller's work. A Generator's normals do not depend on how the request is split,
+    so :meth:`take` gives the same numbers as one ``rng.standard_normal(total)``. The stream does not need the
+    block shape, only where it starts (``state``) and how many numbers it holds, so it can start before the
+    analysis set is known; :meth:`continues` checks that it is the stream the simulation would draw.
+    """
+
+    def __init__(self, rng: np.random.Generator, total: int, chunk: int | None = None, pool: int | None = None):
+        self.total = int(total)
+        self.state = rng.bit_generator.state
+        self._rng = rng
+        self._chunk = max(1, chunk or _CHUNK)
+        self._max = max(3, (pool or _POOL) // self._chunk)   # chunks in the pool (generated ahead at most)
+        self._made = 0
+        self._full: queue.Queue = queue.Queue()
+        self._free: queue.Queue = queue.Queue()
+        self._current = np.empty(0)
+        self._offset = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mediation-errors", daemon=True)
+        self._thread.start()
+
+    def limit(self, total: int) -> bool:
+        """Stop after ``total`` numbers (the thread reads it before each chunk); False if the stream is shorter."""
+        if int(total) > self.total:
+            return False
+        self.total = int(total)
+        return True
+
+    def continues(self, rng: np.random.Generator, total: int) -> bool:
+        """Whether this stream holds the ``total`` numbers ``rng`` would draw next; if so, it stops there."""
+        return rng.bit_generator.state == self.state and self.limit(total)
+
+    def _buffer(self) -> np.ndarray | None:
+        while not self._stop.is_set():
+            try:
+                return self._free.get_nowait()
+            except queue.Empty:
+                pass
+            if self._made < self._max:
+                self._made += 1
+                return np.empty(self._chunk)
+            try:
+                return self._free.get(timeout=0.05)
+            except queue.Empty:
+                continue
+        return None
+
+    def _run(self) -> None:
+        try:
+            start = 0
+            while start < self.total:
+                buf = self._buffer()
+                if buf is None:
+                    return
+                k = min(self._chunk, self.total - start)
+                if k <= 0:   # the total was lowered meanwhile
+                    return
+                self._rng.standard_normal(out=buf[:k])
+                self._full.put((buf, k))
+                start += k
+        except BaseException as err:  # handed to the consumer, raised there
+            self._full.put(err)
+
+    def take(self, out: np.ndarray) -> np.ndarray:
+        """Fill ``out`` (C-contiguous) with the stream's next ``out.size`` numbers."""
+        flat, pos = out.reshape(-1), 0
+        while pos < flat.size:
+            if self._offset == len(self._current):
+                self._next_chunk()
+            m = min(flat.size - pos, len(self._current) - self._offset)
+            flat[pos:pos + m] = self._current[self._offset:self._offset + m]
+            pos += m
+            self._offset += m
+        return out
+
+    def _next_chunk(self) -> None:
+        if self._current.base is not None:   # the consumer is done with it: back to the pool
+            self._free.put(self._current.base)
+        item = self._full.get()
+        if isinstance(item, BaseException):
+            raise item
+        self._current, self._offset = item[0][:item[1]], 0
+
+    def close(self) -> None:
+        """Stop generating (the caller is done, or failed) and wait for the thread."""
+        self._stop.set()
+        self._thread.join()
+
+
+def _early_errors(trial: Trial, covariates: Sequence[str], n_sims: int, seed: int) -> ErrorStream | None:
+    """The error stream of a binomial-outcome simulation, started before the analysis set is known: with numeric
+    covariates the mediator model has ``2 + z`` coefficients and the outcome model ``3 + z`` (``z`` = the
+    mediator's baseline and the covariates), so the errors start after ``n_sims (5 + 2 z)`` normals. Its length,
+    ``n_sims`` x the subjects analysed (not known yet), is bounded by ``n_sims`` x the rows of the trial until
+    the analysis set gives it (:meth:`ErrorStream.limit`)."""
+    covs = list(dict.fromkeys(covariates))
+    data = trial.data
+    if any(c not in data.columns or is_factor(data[c]) for c in covs):
+        return None
+    z = 1 + len(covs)
+    rng = np.random.default_rng(seed)
+    rng.standard_normal(n_sims * (5 + 2 * z))
+    return ErrorStream(rng, n_sims * len(data))
 
 
 def _pd(cov: np.ndarray) -> bool:
@@ -288,102 +419,114 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
                         f"('{outcome}' at week {ov:g}); a mediator must be measured before the outcome. Choose an "
                         "earlier mediator_visit or a later outcome_visit.")
 
-    # one row per subject of the two arms, in order of first appearance (the trial's subject index: row
-    # positions, identifiers hashed once)
-    idx = subject_index(trial)
-    sel = np.flatnonzero(idx.arm.isin(treatment).to_numpy())
-    index = idx.subjects[sel]
+    # The simulation's normals are the slow part: start drawing them now, in a background thread, from where
+    # the generator will be after the coefficient draws (n_sims x the two models' coefficients), so that they
+    # overlap the analysis set and the fits. simulate_effects checks that the stream is the one it would draw
+    # (and draws its own if not, e.g. when a factor covariate adds design columns).
+    errors = _early_errors(trial, covariates, int(n_sims), seed) if adherence else None
+    try:
+        # one row per subject of the two arms, in order of first appearance (the trial's subject index: row
+        # positions, identifiers hashed once)
+        idx = subject_index(trial)
+        sel = np.flatnonzero(idx.arm.isin(treatment).to_numpy())
+        index = idx.subjects[sel]
 
-    def at_visit(column: str, week: float) -> np.ndarray:
-        """The subject's (first) value at the week, NaN when there is none."""
-        return idx.take(column, idx.first_row_at(week)).to_numpy(dtype=float, na_value=np.nan)[sel]
+        def at_visit(column: str, week: float) -> np.ndarray:
+            """The subject's (first) value at the week, NaN when there is none."""
+            return idx.take(column, idx.first_row_at(week)).to_numpy(dtype=float, na_value=np.nan)[sel]
 
-    arm = idx.arm.take(sel).astype(str)
-    frame = pd.DataFrame({"arm": arm.to_numpy(), "T": (arm == treated).to_numpy(float)}, index=index)
-    frame["arm"] = frame["arm"].astype(arm.dtype)
-    at = at_visit(mediator, mv)
-    frame["m_base"] = at_visit(mediator, 0.0)
-    frame["M"] = change(at, frame["m_base"].to_numpy())
-    reasons = [(frame["m_base"].isna().to_numpy(), f"no baseline {mediator}"),
-               (np.isnan(at), f"no {mediator} at week {mv:g} (mediator)")]
-    excluded_sessions = pd.DataFrame(columns=["subject", "arm", "reason"])
-    if adherence:
-        sess, excluded_sessions = session_frame(trial, attended, planned)
-        where = pd.Index(sess["subject"]).get_indexer(index)
-        for col in ("attended", "planned"):
-            v = sess[col].to_numpy(dtype=float, na_value=np.nan)
-            frame[col] = np.where(where >= 0, v[np.maximum(where, 0)], np.nan)
-        excluded_sessions = excluded_sessions.loc[index.get_indexer(excluded_sessions["subject"]) >= 0]
-        in_excluded = pd.Index(excluded_sessions["subject"]).unique().get_indexer(index) >= 0
-        reasons.append((frame["planned"].isna().to_numpy() & ~in_excluded, "no session counts"))
-        base_cols = ["m_base"]
-    else:
-        frame["Y"] = at_visit(outcome, ov)
-        reasons.append((frame["Y"].isna().to_numpy(), f"no {outcome} at week {ov:g} (outcome)"))
-        if outcome != mediator:
-            frame["y_base"] = at_visit(outcome, 0.0)
-            reasons.append((frame["y_base"].isna().to_numpy(), f"no baseline {outcome}"))
-            base_cols = ["m_base", "y_base"]
-        else:
+        arm = idx.arm.take(sel).astype(str)
+        frame = pd.DataFrame({"arm": arm.to_numpy(), "T": (arm == treated).to_numpy(float)}, index=index)
+        frame["arm"] = frame["arm"].astype(arm.dtype)
+        at = at_visit(mediator, mv)
+        frame["m_base"] = at_visit(mediator, 0.0)
+        frame["M"] = change(at, frame["m_base"].to_numpy())
+        reasons = [(frame["m_base"].isna().to_numpy(), f"no baseline {mediator}"),
+                   (np.isnan(at), f"no {mediator} at week {mv:g} (mediator)")]
+        excluded_sessions = pd.DataFrame(columns=["subject", "arm", "reason"])
+        if adherence:
+            sess, excluded_sessions = session_frame(trial, attended, planned)
+            where = pd.Index(sess["subject"]).get_indexer(index)
+            for col in ("attended", "planned"):
+                v = sess[col].to_numpy(dtype=float, na_value=np.nan)
+                frame[col] = np.where(where >= 0, v[np.maximum(where, 0)], np.nan)
+            excluded_sessions = excluded_sessions.loc[index.get_indexer(excluded_sessions["subject"]) >= 0]
+            in_excluded = pd.Index(excluded_sessions["subject"]).unique().get_indexer(index) >= 0
+            reasons.append((frame["planned"].isna().to_numpy() & ~in_excluded, "no session counts"))
             base_cols = ["m_base"]
-    covariates = list(dict.fromkeys(covariates))
-    unknown = [c for c in covariates if c not in trial.data.columns]
-    reserved = [c for c in covariates if c in ("subject", "arm", "visit")]
-    if unknown or reserved:
-        raise DataError(f"covariate(s) {unknown + reserved} cannot be used; give baseline covariates of this trial "
-                        f"({trial.covariates})")
-    _, _, cov, notes = covariate_values(trial, covariates)
-    for c in covariates:
-        frame[c] = cov[c].iloc[sel].set_axis(frame.index)
-        reasons.append((frame[c].isna().to_numpy(), f"covariate '{c}' missing"))
-    reason = first_reason(reasons, len(frame))
-    if adherence and len(excluded_sessions):
-        which = pd.Index(excluded_sessions["subject"]).get_indexer(index)
-        reason[which >= 0] = excluded_sessions["reason"].to_numpy()[which[which >= 0]]
-    f, excluded = exclusions(frame.reset_index(), reason)
-    counts = f["arm"].value_counts().reindex([treated, control], fill_value=0)
-    if (counts < 2).any():
-        raise DataError(f"too few subjects with mediator and outcome recorded: {dict(counts)}; each arm needs at "
-                        "least 2")
+        else:
+            frame["Y"] = at_visit(outcome, ov)
+            reasons.append((frame["Y"].isna().to_numpy(), f"no {outcome} at week {ov:g} (outcome)"))
+            if outcome != mediator:
+                frame["y_base"] = at_visit(outcome, 0.0)
+                reasons.append((frame["y_base"].isna().to_numpy(), f"no baseline {outcome}"))
+                base_cols = ["m_base", "y_base"]
+            else:
+                base_cols = ["m_base"]
+        covariates = list(dict.fromkeys(covariates))
+        unknown = [c for c in covariates if c not in trial.data.columns]
+        reserved = [c for c in covariates if c in ("subject", "arm", "visit")]
+        if unknown or reserved:
+            raise DataError(f"covariate(s) {unknown + reserved} cannot be used; give baseline covariates of this trial "
+                            f"({trial.covariates})")
+        _, _, cov, notes = covariate_values(trial, covariates)
+        for c in covariates:
+            frame[c] = cov[c].iloc[sel].set_axis(frame.index)
+            reasons.append((frame[c].isna().to_numpy(), f"covariate '{c}' missing"))
+        reason = first_reason(reasons, len(frame))
+        if adherence and len(excluded_sessions):
+            which = pd.Index(excluded_sessions["subject"]).get_indexer(index)
+            reason[which >= 0] = excluded_sessions["reason"].to_numpy()[which[which >= 0]]
+        f, excluded = exclusions(frame.reset_index(), reason)
+        if errors is not None:
+            errors.limit(int(n_sims) * len(f))   # the simulation reads this many: the thread stops there
+        counts = f["arm"].value_counts().reindex([treated, control], fill_value=0)
+        if (counts < 2).any():
+            raise DataError(f"too few subjects with mediator and outcome recorded: {dict(counts)}; each arm needs at "
+                            "least 2")
 
-    Z, z_names = _columns(f, base_cols + covariates)
-    z_names = [{"m_base": f"{mediator}[week 0]", "y_base": f"{outcome}[week 0]"}.get(n, n) for n in z_names]
-    T, M = f["T"].to_numpy(), f["M"].to_numpy()
-    one = np.ones(len(f))
-    Xm = np.column_stack([one, T, Z])
-    Xo = np.column_stack([one, T, M, Z])
-    m_terms = ["(Intercept)", "treatment"] + z_names
-    o_terms = ["(Intercept)", "treatment", "mediator"] + z_names
-    m_fit = ols(Xm, M, m_terms, what=" of the mediator")
-    if adherence:
-        y, n_tr = f["attended"].to_numpy(float), f["planned"].to_numpy(float)
-        outcome_model = sm.GLM(np.column_stack([y, n_tr - y]), Xo, family=sm.families.Binomial())
-        total_model = sm.GLM(np.column_stack([y, n_tr - y]), np.delete(Xo, 2, axis=1), family=sm.families.Binomial())
-        with warnings.catch_warnings():
-            # a warning from IRLS (perfect prediction, no convergence, overflow) is an error here: the
-            # simulation would otherwise run on infinite coefficients and report meaningless effects
-            warnings.simplefilter("error")
-            try:
-                o_res = outcome_model.fit(tol=1e-12, maxiter=100)
-                c_res = total_model.fit(tol=1e-12, maxiter=100)
-            except Exception as err:  # perfect prediction or singular design in IRLS
-                raise ModelError(f"the binomial outcome model could not be fitted ({err}); with few subjects or "
-                                 "extreme attendance the mediator or treatment predicts attendance perfectly") \
-                    from err
-        if not (o_res.converged and c_res.converged):
-            raise ModelError("the binomial outcome model did not converge; check for subjects attending none or all "
-                             "sessions in one arm")
-        ob, ocov, odf = np.asarray(o_res.params), np.asarray(o_res.cov_params()), np.inf
-        cb, ccov = np.asarray(c_res.params), np.asarray(c_res.cov_params())
-    else:
-        yv = f["Y"].to_numpy(float)
-        o_fit = ols(Xo, yv, o_terms, what=" of the outcome")
-        c_fit = ols(np.delete(Xo, 2, axis=1), yv, [t for t in o_terms if t != "mediator"], what=" of the outcome")
-        ob, ocov, odf = o_fit.beta, o_fit.vcov, float(o_fit.df_resid)
-        cb, ccov = c_fit.beta, c_fit.vcov
+        Z, z_names = _columns(f, base_cols + covariates)
+        z_names = [{"m_base": f"{mediator}[week 0]", "y_base": f"{outcome}[week 0]"}.get(n, n) for n in z_names]
+        T, M = f["T"].to_numpy(), f["M"].to_numpy()
+        one = np.ones(len(f))
+        Xm = np.column_stack([one, T, Z])
+        Xo = np.column_stack([one, T, M, Z])
+        m_terms = ["(Intercept)", "treatment"] + z_names
+        o_terms = ["(Intercept)", "treatment", "mediator"] + z_names
+        m_fit = ols(Xm, M, m_terms, what=" of the mediator")
+        if adherence:
+            y, n_tr = f["attended"].to_numpy(float), f["planned"].to_numpy(float)
+            outcome_model = sm.GLM(np.column_stack([y, n_tr - y]), Xo, family=sm.families.Binomial())
+            total_model = sm.GLM(np.column_stack([y, n_tr - y]), np.delete(Xo, 2, axis=1), family=sm.families.Binomial())
+            with warnings.catch_warnings():
+                # a warning from IRLS (perfect prediction, no convergence, overflow) is an error here: the
+                # simulation would otherwise run on infinite coefficients and report meaningless effects
+                warnings.simplefilter("error")
+                try:
+                    o_res = outcome_model.fit(tol=1e-12, maxiter=100)
+                    c_res = total_model.fit(tol=1e-12, maxiter=100)
+                except Exception as err:  # perfect prediction or singular design in IRLS
+                    raise ModelError(f"the binomial outcome model could not be fitted ({err}); with few subjects or "
+                                     "extreme attendance the mediator or treatment predicts attendance perfectly") \
+                        from err
+            if not (o_res.converged and c_res.converged):
+                raise ModelError("the binomial outcome model did not converge; check for subjects attending none or all "
+                                 "sessions in one arm")
+            ob, ocov, odf = np.asarray(o_res.params), np.asarray(o_res.cov_params()), np.inf
+            cb, ccov = np.asarray(c_res.params), np.asarray(c_res.cov_params())
+        else:
+            yv = f["Y"].to_numpy(float)
+            o_fit = ols(Xo, yv, o_terms, what=" of the outcome")
+            c_fit = ols(np.delete(Xo, 2, axis=1), yv, [t for t in o_terms if t != "mediator"], what=" of the outcome")
+            ob, ocov, odf = o_fit.beta, o_fit.vcov, float(o_fit.df_resid)
+            cb, ccov = c_fit.beta, c_fit.vcov
 
-    draws = simulate_effects(Xm, m_fit.beta, m_fit.vcov, m_fit.sigma, Xo, ob, ocov, adherence, int(n_sims),
-                             np.random.default_rng(seed))
+        draws = simulate_effects(Xm, m_fit.beta, m_fit.vcov, m_fit.sigma, Xo, ob, ocov, adherence,
+                                 int(n_sims), np.random.default_rng(seed), errors)
+    except BaseException:
+        if errors is not None:
+            errors.close()
+        raise
     draws["acme_average"] = (draws["acme_control"] + draws["acme_treated"]) / 2
     draws["ade_average"] = (draws["ade_control"] + draws["ade_treated"]) / 2
     draws["total"] = draws["acme_average"] + draws["ade_average"]
