@@ -153,14 +153,15 @@ def _adherence(trial, claim, pairs, alpha):
     from .models.adherence import adherence
 
     # unadjusted, as for ancova; sessions of one patient are not independent trials, so when the binomial fit is
-    # overdispersed (Pearson phi > 1) the quasi-binomial fit is used: the binomial SEs would be too small
+    # overdispersed (Pearson phi > 1) the quasi-binomial fit is used: the binomial SEs would be too small. phi is
+    # the binomial fit's Pearson chi-square / df whichever scale is asked for, so the quasi-binomial fit comes
+    # first and the binomial one is fitted only when phi <= 1 (one fit in the usual, overdispersed case)
     planned = _second(claim)
-    res = adherence(trial, attended=claim["outcome"], planned=planned, alpha=alpha, adjust="none")
-    measure = "odds ratio (sessions attended)"
-    if res.phi > 1:
-        res = adherence(trial, attended=claim["outcome"], planned=planned, alpha=alpha, adjust="none",
-                        scale="pearson")
-        measure = "odds ratio (sessions attended; quasi-binomial)"
+    res = adherence(trial, attended=claim["outcome"], planned=planned, alpha=alpha, adjust="none", scale="pearson")
+    measure = "odds ratio (sessions attended; quasi-binomial)"
+    if not res.phi > 1:
+        res = adherence(trial, attended=claim["outcome"], planned=planned, alpha=alpha, adjust="none")
+        measure = "odds ratio (sessions attended)"
     contrasts, _, _, res = from_result(res, trial, claim, pairs, alpha, sign=1)
     return contrasts, "", measure, res
 
