@@ -402,7 +402,7 @@ def _typed(frame: pd.DataFrame, coded: Mapping[str, object], keep: Sequence[str]
             used = np.bincount(codes[codes >= 0], minlength=len(cat.categories)) > 0
             numeric = not np.isnan(number[used]).any()
         if numeric:
-            floats[c] = np.take(np.append(number, np.nan), codes)  # code -1 (missing) takes the NaN
+            floats[c] = np.append(number, np.nan)[codes]  # code -1 (missing) takes the NaN (indexing: 2x np.take)
         else:
             text.add(c)
     parts = {c: pd.Series(floats[c], index=frame.index, copy=False) if c in floats else frame[c]
