@@ -155,27 +155,33 @@ def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
     return np.asarray(codes), pd.Series(np.asarray(uniques, dtype=object), dtype=object)
 
 
-def _plain_text(values: pd.Series) -> bool:
+def _plain_text(values: pd.Series):
     """Are these distinct values all text that trimming leaves as it is (then :func:`subject_text` returns them
-    unchanged, and, being distinct, they stay distinct)? Checked in Arrow, without a Python call per value."""
+    unchanged, and, being distinct, they stay distinct)? Checked in Arrow, without a Python call per value.
+    Returns their Arrow string array when they are, else None."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not len(values) or pd.api.types.infer_dtype(values, skipna=False) != "string":
-        return False
+        return None
     try:
         arr = pa.array(values.to_numpy(dtype=object), type=pa.string())
     except (pa.ArrowException, TypeError, ValueError):
-        return False
+        return None
     trimmed = pc.utf8_trim_whitespace(arr)  # pandas' str.strip of Arrow-backed text
-    return bool(pc.all(pc.equal(pc.utf8_length(arr), pc.utf8_length(trimmed))).as_py())
+    return arr if bool(pc.all(pc.equal(pc.utf8_length(arr), pc.utf8_length(trimmed))).as_py()) else None
 
 
-def subject_codes(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
+def subject_codes(raw: pd.Series, arrow: dict | None = None) -> tuple[np.ndarray, pd.Series]:
     """Subject ids as codes of their text (:func:`subject_text` applied to each distinct id once): codes number the
-    subjects in order of first appearance (-1 = missing), and the Series holds their ids."""
+    subjects in order of first appearance (-1 = missing), and the Series holds their ids. ``arrow``, a dict,
+    receives under ``"ids"`` the ids as an Arrow string array when they were converted to one on the way (then
+    :func:`str_column` need not convert them again)."""
     codes, uniques = _distinct(raw)
-    if isinstance(raw.dtype, pd.CategoricalDtype) and _plain_text(uniques):
+    plain = _plain_text(uniques) if isinstance(raw.dtype, pd.CategoricalDtype) else None
+    if plain is not None:
+        if arrow is not None:
+            arrow["ids"] = plain
         return codes, uniques  # ids already as subject_text writes them, each once: nothing to map
     if not isinstance(raw.dtype, pd.CategoricalDtype) and raw.dtype != object:
         uniques = pd.Series(uniques.tolist(), dtype=raw.dtype)  # the column's own type: subject_text branches on it
@@ -408,19 +414,20 @@ class _BySubject:
         return np.asarray(self.subjects[flag], dtype=np.int64)
 
 
-def str_column(codes: np.ndarray, values: pd.Series, index=None) -> pd.Series:
-    """A ``str`` column from codes (-1 = missing) into distinct texts, built by Arrow without a Python object per
-    row."""
+def str_column(codes: np.ndarray, values, index=None) -> pd.Series:
+    """A ``str`` column from codes (-1 = missing) into distinct texts (a Series, or an Arrow string array), built by
+    Arrow without a Python object per row."""
     import pyarrow as pa
 
-    dictionary = pa.array(values.to_numpy(dtype=object), type=pa.string())
+    dictionary = values if isinstance(values, pa.Array) else pa.array(values.to_numpy(dtype=object), type=pa.string())
     taken = dictionary.take(pa.array(codes, mask=codes < 0)) if len(codes) else pa.array([], type=pa.string())
     return pd.Series(pd.array(taken, dtype="str"), index=index)
 
 
 def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Mapping[str, Instrument],
                   problems: ProblemCollector, subject_as_codes: bool = False,
-                  text_codes: frozenset = frozenset(), text_cells: dict | None = None) -> pd.DataFrame:
+                  text_codes: frozenset = frozenset(), text_cells: dict | None = None,
+                  subject_arrow: dict | None = None) -> pd.DataFrame:
     """Check and type the canonical columns; problems go to ``problems`` (the caller raises).
 
     Checks that are a function of one value (subject ids, arm labels) run once per distinct value; checks
@@ -429,7 +436,8 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     makes it text); otherwise as ``str``. ``text_codes`` names columns held as Categoricals of text cells (the
     fast reader's codes): they are checked as the text they hold. ``text_cells``, a dict, receives for each text
     covariate of a tall frame ``(codes, values)`` with the column equal to ``values[codes]`` (the loader's decisions
-    then compare codes, not a Python object per cell).
+    then compare codes, not a Python object per cell). ``subject_arrow``, a dict, may receive the subject ids (the
+    categories of the subject column) as an Arrow string array under ``"ids"`` (see :func:`subject_codes`).
     """
     # columns are collected in a dict and the frame built once at the end (assigning thousands of columns
     # one at a time is quadratic in their number)
@@ -437,7 +445,7 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
 
     # subject: a string id; never missing
     subj = frame["subject"]
-    s_codes, ids = subject_codes(subj)
+    s_codes, ids = subject_codes(subj, subject_arrow if subject_as_codes else None)
     miss = s_codes < 0
     if miss.any():
         problems.add("subject", "missing subject id", _rows(frame, miss), int(miss.sum()))
