@@ -176,6 +176,13 @@ def _is_missing(values: pd.Series) -> np.ndarray:
     return (values.isna() | text.isin(MISSING_TOKENS)).to_numpy(dtype=bool)
 
 
+def _whole_weeks(u: np.ndarray) -> bool:
+    """Are these floats whole numbers of weeks, 0 or more (not -0.0), below 10^15? Then each one's text ('12.0')
+    reads back as itself, as numbers, never as a label, missing or negative: parsing returns the column as it is."""
+    with np.errstate(invalid="ignore"):
+        return bool(((u >= 0) & (u < 1e15) & (u == np.floor(u)) & ~np.signbit(u)).all())
+
+
 def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemCollector) -> pd.Series:
     """Visit column -> float weeks: numbers as they are, labels through ``visits=`` or 'Week 12'/'baseline'.
 
@@ -190,6 +197,8 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
         nan = np.isnan(values)
         uniques = pd.unique(values[~nan] if nan.any() else values)  # pd.factorize's uniques, in the same order
         codes = None
+        if not visits and not nan.any() and len(uniques) and _whole_weeks(uniques):
+            return pd.Series(values, index=frame.index, dtype=float)  # weeks as numbers already: nothing to parse
     else:
         factorized, uniques = pd.factorize(raw)
         codes = np.asarray(factorized)
