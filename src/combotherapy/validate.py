@@ -141,18 +141,24 @@ def _in_first_appearance_order(codes: np.ndarray, k: int) -> bool:
 
 
 def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    codes, uniques, _ = _distinct_as_is(raw)
+    return codes, uniques
+
+
+def _distinct_as_is(raw: pd.Series) -> tuple[np.ndarray, pd.Series, bool]:
     """Codes (-1 = missing) and the distinct values as an object Series, in order of first appearance: checks that
     are a function of the value run once per distinct value and are mapped back through the codes.
 
     A Categorical whose codes already number its categories in order of first appearance (the fast readers'
-    columns) is taken as it is: that is exactly what ``pd.factorize`` returns, without hashing every row."""
+    columns) is taken as it is: that is exactly what ``pd.factorize`` returns, without hashing every row (then the
+    third value returned is True: the codes and values are the Categorical's own)."""
     if isinstance(raw.dtype, pd.CategoricalDtype):
         codes = np.asarray(raw.array.codes)
         categories = raw.array.categories
         if _in_first_appearance_order(codes, len(categories)):
-            return codes.astype(np.intp), pd.Series(np.asarray(categories, dtype=object), dtype=object)
+            return codes.astype(np.intp), pd.Series(np.asarray(categories, dtype=object), dtype=object), True
     codes, uniques = pd.factorize(raw)
-    return np.asarray(codes), pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    return np.asarray(codes), pd.Series(np.asarray(uniques, dtype=object), dtype=object), False
 
 
 def _plain_text(values: pd.Series):
@@ -176,12 +182,15 @@ def subject_codes(raw: pd.Series, arrow: dict | None = None) -> tuple[np.ndarray
     """Subject ids as codes of their text (:func:`subject_text` applied to each distinct id once): codes number the
     subjects in order of first appearance (-1 = missing), and the Series holds their ids. ``arrow``, a dict,
     receives under ``"ids"`` the ids as an Arrow string array when they were converted to one on the way (then
-    :func:`str_column` need not convert them again)."""
-    codes, uniques = _distinct(raw)
+    :func:`str_column` need not convert them again), and under ``"categorical"`` the column's own Categorical when
+    its codes and categories are exactly the codes and ids returned (it need not be built again)."""
+    codes, uniques, as_is = _distinct_as_is(raw)
     plain = _plain_text(uniques) if isinstance(raw.dtype, pd.CategoricalDtype) else None
     if plain is not None:
         if arrow is not None:
             arrow["ids"] = plain
+            if as_is:
+                arrow["categorical"] = raw.array
         return codes, uniques  # ids already as subject_text writes them, each once: nothing to map
     if not isinstance(raw.dtype, pd.CategoricalDtype) and raw.dtype != object:
         uniques = pd.Series(uniques.tolist(), dtype=raw.dtype)  # the column's own type: subject_text branches on it
@@ -450,8 +459,12 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     if miss.any():
         problems.add("subject", "missing subject id", _rows(frame, miss), int(miss.sum()))
     n_subjects = len(ids)
-    out["subject"] = (pd.Categorical.from_codes(s_codes, categories=pd.Index(ids, dtype=object), validate=False)
-                      if subject_as_codes else str_column(s_codes, ids, frame.index))
+    same = (subject_arrow or {}).get("categorical") if subject_as_codes else None
+    if same is not None and not same.ordered:  # the column as read: its codes and categories are these already
+        out["subject"] = same
+    else:
+        out["subject"] = (pd.Categorical.from_codes(s_codes, categories=pd.Index(ids, dtype=object), validate=False)
+                          if subject_as_codes else str_column(s_codes, ids, frame.index))
 
     arm_codes, arm_names = _check_arms(frame, arms, problems)
     visit_col = frame["visit"].astype(float)
@@ -497,7 +510,9 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
                 problems.add(col, f"values outside the valid range {inst.range_text()} of {inst.label or col}",
                              _rows(frame, out_of_range), int(out_of_range.sum()))
             if inst.integer:
-                frac = ~np.isnan(v) & (v != np.round(v))
+                # v != round(v) for numbers that are present: |v - rint(v)| > 0 is False for NaN (and for inf, whose
+                # difference is NaN, as inf == round(inf)), in fewer passes over the column
+                frac = np.abs(v - np.rint(v)) > 0
                 if frac.any():
                     problems.add(col, "values that are not whole numbers: expected counts / integer scores",
                                  _rows(frame, frac), int(frac.sum()))
