@@ -497,9 +497,14 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     for col, inst in instruments.items():
         if col not in frame.columns:
             continue
-        vals = _to_numeric(frame, col, f"numbers in {inst.range_text()} {inst.units}".rstrip(), problems)
-        # plain float arrays (NaN = missing, never out of range nor fractional): no pandas Series per comparison
-        v = vals.to_numpy(dtype=float, na_value=np.nan)
+        raw = frame[col]
+        v = raw.to_numpy() if raw.dtype == np.dtype(np.float64) else None
+        if v is not None and not np.isinf(v).any():
+            vals = v  # a float column of finite numbers (Parquet, the fast reader's typed columns): as it is
+        else:
+            vals = _to_numeric(frame, col, f"numbers in {inst.range_text()} {inst.units}".rstrip(), problems)
+            # plain float arrays (NaN = missing, never out of range nor fractional): no pandas Series per comparison
+            v = vals.to_numpy(dtype=float, na_value=np.nan)
         with np.errstate(invalid="ignore"):
             out_of_range = np.zeros(len(v), dtype=bool)
             if inst.low is not None:
