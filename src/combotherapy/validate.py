@@ -56,8 +56,10 @@ def normalise_missing(frame: pd.DataFrame, coded=()) -> pd.DataFrame:
             if miss.any():
                 fixed[c] = _drop_categories(frame[c].array, miss)
         others = [c for c in frame.columns if c not in coded]
-        rest = (normalise_missing(frame[others]) if any(_is_text(frame[c].dtype) for c in others)
-                else frame[others])
+        text_others = any(_is_text(d) for c, d in frame.dtypes.items() if c not in coded)
+        if not fixed and not text_others:
+            return frame.copy(deep=False)  # nothing spells missing: the frame as it is (not rebuilt column by column)
+        rest = normalise_missing(frame[others]) if text_others else frame[others]
         parts = {c: fixed[c] if c in fixed else (rest[c] if c in rest.columns else frame[c]) for c in frame.columns}
         return pd.DataFrame(parts, index=frame.index, copy=False)
     dtypes = frame.dtypes.to_numpy()
