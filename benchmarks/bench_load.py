@@ -11,11 +11,12 @@ Prints, per size: seconds of ``pd.read_csv(engine="pyarrow")``, ``ct.load(csv)``
 ``ct.load(parquet)``, their ratios (targets: CSV <= 2, Parquet <= 4), peak memory / frame (target <= 3), and the
 growth from one size to the next (target: 10x the subjects in <= 12x the time).
 
-Quick comparison on a shared machine:  python benchmarks/bench_load.py --interleaved 5 [--data FOLDER ...]
+Quick comparison on a shared machine:  python benchmarks/bench_load.py --interleaved 5 [--cpu] [--data FOLDER ...]
 Times the four calls and ``ct.load`` with the identifier guard replaced by a no-op, in one process, interleaved,
 best of 5 (warm: imports and first-use costs are not counted), and prints the ratios to pandas with and without
 the guard, so that the loader's own cost and the guard's can be told apart. ``--data`` names folders holding
-``data.csv`` and ``data.parquet`` (such as bench_pipeline's cached data) instead of writing new files.
+``data.csv`` and ``data.parquet`` (such as bench_pipeline's cached data) instead of writing new files. ``--cpu``
+times CPU seconds of the process (all threads) instead of wall-clock seconds: steadier when others share the machine.
 """
 
 from __future__ import annotations
@@ -88,8 +89,10 @@ def run(what: str, path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def interleaved(csv: Path, parquet: Path, repeat: int) -> dict[str, float]:
-    """Best-of-``repeat`` seconds of each call, the calls interleaved in this process (warm)."""
+def interleaved(csv: Path, parquet: Path, repeat: int, cpu: bool = False) -> dict[str, float]:
+    """Best-of-``repeat`` seconds of each call, the calls interleaved in this process (warm); ``cpu``: CPU seconds of
+    the process (all its threads: Arrow's readers use several), which other work on a shared machine disturbs less
+    than wall-clock seconds."""
     import time
     import warnings
     from unittest import mock
@@ -108,11 +111,12 @@ def interleaved(csv: Path, parquet: Path, repeat: int) -> dict[str, float]:
     for call in calls.values():
         call()  # imports and first-use costs
     best = dict.fromkeys(calls, float("inf"))
+    clock = time.process_time if cpu else time.perf_counter
     for _ in range(repeat):
         for name, call in calls.items():
-            t = time.perf_counter()
+            t = clock()
             call()
-            best[name] = min(best[name], time.perf_counter() - t)
+            best[name] = min(best[name], clock() - t)
     return best
 
 
@@ -123,7 +127,7 @@ def main_interleaved(args) -> None:
         sources = ([(Path(d).name, Path(d) / "data.csv", Path(d) / "data.parquet") for d in args.data] if args.data
                    else [(f"{n} subjects", *write_data(Path(tmp), n)) for n in args.subjects])
         for label, csv, parquet in sources:
-            b = interleaved(csv, parquet, args.interleaved)
+            b = interleaved(csv, parquet, args.interleaved, cpu=args.cpu)
             print(f"{label:>24} {b['read_csv']:>9.3f} {b['load_csv']:>9.3f} {b['load_csv'] / b['read_csv']:>6.2f} "
                   f"{b['load_csv_unguarded']:>9.3f} {b['load_csv_unguarded'] / b['read_csv']:>6.2f} "
                   f"{b['read_parquet']:>8.3f} {b['load_parquet']:>8.3f} {b['load_parquet'] / b['read_parquet']:>6.2f} "
@@ -136,6 +140,8 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--interleaved", type=int, default=0, metavar="N",
                         help="in one process, interleaved, best of N, with and without the identifier guard")
+    parser.add_argument("--cpu", action="store_true",
+                        help="with --interleaved: CPU seconds of the process instead of wall-clock seconds")
     parser.add_argument("--data", nargs="+", default=[], metavar="FOLDER",
                         help="with --interleaved: folders holding data.csv and data.parquet (instead of new files)")
     args = parser.parse_args()

@@ -56,8 +56,10 @@ def normalise_missing(frame: pd.DataFrame, coded=()) -> pd.DataFrame:
             if miss.any():
                 fixed[c] = _drop_categories(frame[c].array, miss)
         others = [c for c in frame.columns if c not in coded]
-        rest = (normalise_missing(frame[others]) if any(_is_text(frame[c].dtype) for c in others)
-                else frame[others])
+        text_others = any(_is_text(d) for c, d in frame.dtypes.items() if c not in coded)
+        if not fixed and not text_others:
+            return frame.copy(deep=False)  # nothing spells missing: the frame as it is (not rebuilt column by column)
+        rest = normalise_missing(frame[others]) if text_others else frame[others]
         parts = {c: fixed[c] if c in fixed else (rest[c] if c in rest.columns else frame[c]) for c in frame.columns}
         return pd.DataFrame(parts, index=frame.index, copy=False)
     dtypes = frame.dtypes.to_numpy()
@@ -141,41 +143,56 @@ def _in_first_appearance_order(codes: np.ndarray, k: int) -> bool:
 
 
 def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    codes, uniques, _ = _distinct_as_is(raw)
+    return codes, uniques
+
+
+def _distinct_as_is(raw: pd.Series) -> tuple[np.ndarray, pd.Series, bool]:
     """Codes (-1 = missing) and the distinct values as an object Series, in order of first appearance: checks that
     are a function of the value run once per distinct value and are mapped back through the codes.
 
     A Categorical whose codes already number its categories in order of first appearance (the fast readers'
-    columns) is taken as it is: that is exactly what ``pd.factorize`` returns, without hashing every row."""
+    columns) is taken as it is: that is exactly what ``pd.factorize`` returns, without hashing every row (then the
+    third value returned is True: the codes and values are the Categorical's own)."""
     if isinstance(raw.dtype, pd.CategoricalDtype):
         codes = np.asarray(raw.array.codes)
         categories = raw.array.categories
         if _in_first_appearance_order(codes, len(categories)):
-            return codes.astype(np.intp), pd.Series(np.asarray(categories, dtype=object), dtype=object)
+            return codes.astype(np.intp), pd.Series(np.asarray(categories, dtype=object), dtype=object), True
     codes, uniques = pd.factorize(raw)
-    return np.asarray(codes), pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    return np.asarray(codes), pd.Series(np.asarray(uniques, dtype=object), dtype=object), False
 
 
-def _plain_text(values: pd.Series) -> bool:
+def _plain_text(values: pd.Series):
     """Are these distinct values all text that trimming leaves as it is (then :func:`subject_text` returns them
-    unchanged, and, being distinct, they stay distinct)? Checked in Arrow, without a Python call per value."""
+    unchanged, and, being distinct, they stay distinct)? Checked in Arrow, without a Python call per value.
+    Returns their Arrow string array when they are, else None."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not len(values) or pd.api.types.infer_dtype(values, skipna=False) != "string":
-        return False
+        return None
     try:
         arr = pa.array(values.to_numpy(dtype=object), type=pa.string())
     except (pa.ArrowException, TypeError, ValueError):
-        return False
+        return None
     trimmed = pc.utf8_trim_whitespace(arr)  # pandas' str.strip of Arrow-backed text
-    return bool(pc.all(pc.equal(pc.utf8_length(arr), pc.utf8_length(trimmed))).as_py())
+    return arr if bool(pc.all(pc.equal(pc.utf8_length(arr), pc.utf8_length(trimmed))).as_py()) else None
 
 
-def subject_codes(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
+def subject_codes(raw: pd.Series, arrow: dict | None = None) -> tuple[np.ndarray, pd.Series]:
     """Subject ids as codes of their text (:func:`subject_text` applied to each distinct id once): codes number the
-    subjects in order of first appearance (-1 = missing), and the Series holds their ids."""
-    codes, uniques = _distinct(raw)
-    if isinstance(raw.dtype, pd.CategoricalDtype) and _plain_text(uniques):
+    subjects in order of first appearance (-1 = missing), and the Series holds their ids. ``arrow``, a dict,
+    receives under ``"ids"`` the ids as an Arrow string array when they were converted to one on the way (then
+    :func:`str_column` need not convert them again), and under ``"categorical"`` the column's own Categorical when
+    its codes and categories are exactly the codes and ids returned (it need not be built again)."""
+    codes, uniques, as_is = _distinct_as_is(raw)
+    plain = _plain_text(uniques) if isinstance(raw.dtype, pd.CategoricalDtype) else None
+    if plain is not None:
+        if arrow is not None:
+            arrow["ids"] = plain
+            if as_is:
+                arrow["categorical"] = raw.array
         return codes, uniques  # ids already as subject_text writes them, each once: nothing to map
     if not isinstance(raw.dtype, pd.CategoricalDtype) and raw.dtype != object:
         uniques = pd.Series(uniques.tolist(), dtype=raw.dtype)  # the column's own type: subject_text branches on it
@@ -408,19 +425,20 @@ class _BySubject:
         return np.asarray(self.subjects[flag], dtype=np.int64)
 
 
-def str_column(codes: np.ndarray, values: pd.Series, index=None) -> pd.Series:
-    """A ``str`` column from codes (-1 = missing) into distinct texts, built by Arrow without a Python object per
-    row."""
+def str_column(codes: np.ndarray, values, index=None) -> pd.Series:
+    """A ``str`` column from codes (-1 = missing) into distinct texts (a Series, or an Arrow string array), built by
+    Arrow without a Python object per row."""
     import pyarrow as pa
 
-    dictionary = pa.array(values.to_numpy(dtype=object), type=pa.string())
+    dictionary = values if isinstance(values, pa.Array) else pa.array(values.to_numpy(dtype=object), type=pa.string())
     taken = dictionary.take(pa.array(codes, mask=codes < 0)) if len(codes) else pa.array([], type=pa.string())
     return pd.Series(pd.array(taken, dtype="str"), index=index)
 
 
 def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Mapping[str, Instrument],
                   problems: ProblemCollector, subject_as_codes: bool = False,
-                  text_codes: frozenset = frozenset(), text_cells: dict | None = None) -> pd.DataFrame:
+                  text_codes: frozenset = frozenset(), text_cells: dict | None = None,
+                  subject_arrow: dict | None = None) -> pd.DataFrame:
     """Check and type the canonical columns; problems go to ``problems`` (the caller raises).
 
     Checks that are a function of one value (subject ids, arm labels) run once per distinct value; checks
@@ -429,7 +447,8 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     makes it text); otherwise as ``str``. ``text_codes`` names columns held as Categoricals of text cells (the
     fast reader's codes): they are checked as the text they hold. ``text_cells``, a dict, receives for each text
     covariate of a tall frame ``(codes, values)`` with the column equal to ``values[codes]`` (the loader's decisions
-    then compare codes, not a Python object per cell).
+    then compare codes, not a Python object per cell). ``subject_arrow``, a dict, may receive the subject ids (the
+    categories of the subject column) as an Arrow string array under ``"ids"`` (see :func:`subject_codes`).
     """
     # columns are collected in a dict and the frame built once at the end (assigning thousands of columns
     # one at a time is quadratic in their number)
@@ -437,13 +456,17 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
 
     # subject: a string id; never missing
     subj = frame["subject"]
-    s_codes, ids = subject_codes(subj)
+    s_codes, ids = subject_codes(subj, subject_arrow if subject_as_codes else None)
     miss = s_codes < 0
     if miss.any():
         problems.add("subject", "missing subject id", _rows(frame, miss), int(miss.sum()))
     n_subjects = len(ids)
-    out["subject"] = (pd.Categorical.from_codes(s_codes, categories=pd.Index(ids, dtype=object), validate=False)
-                      if subject_as_codes else str_column(s_codes, ids, frame.index))
+    same = (subject_arrow or {}).get("categorical") if subject_as_codes else None
+    if same is not None and not same.ordered:  # the column as read: its codes and categories are these already
+        out["subject"] = same
+    else:
+        out["subject"] = (pd.Categorical.from_codes(s_codes, categories=pd.Index(ids, dtype=object), validate=False)
+                          if subject_as_codes else str_column(s_codes, ids, frame.index))
 
     arm_codes, arm_names = _check_arms(frame, arms, problems)
     visit_col = frame["visit"].astype(float)
@@ -476,9 +499,14 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     for col, inst in instruments.items():
         if col not in frame.columns:
             continue
-        vals = _to_numeric(frame, col, f"numbers in {inst.range_text()} {inst.units}".rstrip(), problems)
-        # plain float arrays (NaN = missing, never out of range nor fractional): no pandas Series per comparison
-        v = vals.to_numpy(dtype=float, na_value=np.nan)
+        raw = frame[col]
+        v = raw.to_numpy() if raw.dtype == np.dtype(np.float64) else None
+        if v is not None and not np.isinf(v).any():
+            vals = v  # a float column of finite numbers (Parquet, the fast reader's typed columns): as it is
+        else:
+            vals = _to_numeric(frame, col, f"numbers in {inst.range_text()} {inst.units}".rstrip(), problems)
+            # plain float arrays (NaN = missing, never out of range nor fractional): no pandas Series per comparison
+            v = vals.to_numpy(dtype=float, na_value=np.nan)
         with np.errstate(invalid="ignore"):
             out_of_range = np.zeros(len(v), dtype=bool)
             if inst.low is not None:
@@ -489,7 +517,9 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
                 problems.add(col, f"values outside the valid range {inst.range_text()} of {inst.label or col}",
                              _rows(frame, out_of_range), int(out_of_range.sum()))
             if inst.integer:
-                frac = ~np.isnan(v) & (v != np.round(v))
+                # v != round(v) for numbers that are present: |v - rint(v)| > 0 is False for NaN (and for inf, whose
+                # difference is NaN, as inf == round(inf)), in fewer passes over the column
+                frac = np.abs(v - np.rint(v)) > 0
                 if frac.any():
                     problems.add(col, "values that are not whole numbers: expected counts / integer scores",
                                  _rows(frame, frac), int(frac.sum()))

@@ -176,21 +176,47 @@ def _is_missing(values: pd.Series) -> np.ndarray:
     return (values.isna() | text.isin(MISSING_TOKENS)).to_numpy(dtype=bool)
 
 
+def _whole_weeks(u: np.ndarray) -> bool:
+    """Are these floats whole numbers of weeks, 0 or more (not -0.0), below 10^15? Then each one's text ('12.0')
+    reads back as itself, as numbers, never as a label, missing or negative: parsing returns the column as it is."""
+    with np.errstate(invalid="ignore"):
+        return bool(((u >= 0) & (u < 1e15) & (u == np.floor(u)) & ~np.signbit(u)).all())
+
+
 def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemCollector) -> pd.Series:
     """Visit column -> float weeks: numbers as they are, labels through ``visits=`` or 'Week 12'/'baseline'.
 
     Each distinct label is parsed once and the result mapped back to the rows through its codes.
     """
     raw = frame["visit"]
-    codes, uniques = pd.factorize(raw)
-    codes = np.asarray(codes)
+    # a float column (Parquet, a DataFrame): its distinct values without numbering every row; the rows' codes are
+    # computed only if some distinct value needs rows named (a problem) or changes on the way
+    plain = raw.dtype == np.dtype(np.float64)
+    if plain:
+        values = raw.to_numpy()
+        nan = np.isnan(values)
+        uniques = pd.unique(values[~nan] if nan.any() else values)  # pd.factorize's uniques, in the same order
+        codes = None
+        if not visits and not nan.any() and len(uniques) and _whole_weeks(uniques):
+            return pd.Series(values, index=frame.index, dtype=float)  # weeks as numbers already: nothing to parse
+    else:
+        factorized, uniques = pd.factorize(raw)
+        codes = np.asarray(factorized)
     distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
     if not isinstance(raw.dtype, pd.CategoricalDtype) and raw.dtype != object and len(distinct):
         distinct = pd.Series(distinct.tolist(), dtype=raw.dtype)  # the column's own type, as a row would have
     n = len(distinct)
 
+    def row_codes() -> np.ndarray:
+        nonlocal codes
+        if codes is None:
+            codes = np.asarray(pd.factorize(raw)[0])
+        return codes
+
     def rows(mask_u: np.ndarray, missing_too: bool = False) -> np.ndarray:
-        return np.append(mask_u, missing_too)[codes]
+        if plain and not np.asarray(mask_u).any():  # no distinct value flagged: only missing rows can be
+            return nan.copy() if missing_too else np.zeros(len(values), dtype=bool)
+        return np.append(mask_u, missing_too)[row_codes()]
 
     missing_u = _is_missing(distinct) if n else np.zeros(0, dtype=bool)
     missing = rows(missing_u, True)
@@ -235,7 +261,9 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
     if neg.any():
         problems.add("visit", "negative visit times: expected weeks since randomisation, 0 or more",
                      frame.loc[neg, ROW], int(neg.sum()))
-    return pd.Series(np.append(week_u, np.nan)[codes], index=frame.index, dtype=float)
+    if plain and len(week_u) == len(uniques) and np.array_equal(week_u.view(np.int64), uniques.view(np.int64)):
+        return pd.Series(values, index=frame.index, dtype=float)  # every value reads as itself: the column as it is
+    return pd.Series(np.append(week_u, np.nan)[row_codes()], index=frame.index, dtype=float)
 
 
 def _key(label) -> str:

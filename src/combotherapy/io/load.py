@@ -248,11 +248,12 @@ def load(
     if coded:
         frame, text_codes = _typed(frame, coded, keep=KEY_COLUMNS)
     text_cells: dict = {}  # text covariates as codes into their values: the decisions compare codes
+    arrow: dict = {}  # the subject ids as Arrow text, when validation converted them (they are not converted twice)
     data = validate_long(frame, arms=arms, instruments=instruments, problems=problems, subject_as_codes=True,
-                         text_codes=text_codes, text_cells=text_cells)
+                         text_codes=text_codes, text_cells=text_cells, subject_arrow=arrow)
     _raise(problems, name)
 
-    data, subject_codes, order = _canonical_order(data, list(instruments))
+    data, subject_codes, order = _canonical_order(data, list(instruments), arrow.get("ids"))
     if order is not None:
         text_cells = {c: (codes[order], values) for c, (codes, values) in text_cells.items()}
     notes += [f"baseline of '{o}' taken from column '{c}' as visit-0 rows" for o, c in baseline_cols.items()]
@@ -338,12 +339,12 @@ def _guard_identifiers(frame: pd.DataFrame, columns: Mapping[str, str] | None, a
     check_identifiers(named, allow=tuple(allowed), subject=subject if subject in named.columns else None)
 
 
-def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> tuple[pd.DataFrame, np.ndarray,
-                                                                      np.ndarray | None]:
+def _canonical_order(data: pd.DataFrame, outcomes: list[str], ids=None) -> tuple[pd.DataFrame, np.ndarray,
+                                                                                np.ndarray | None]:
     # subjects in the order the file lists them, visits in time order; positional, so that no helper column
     # can collide with a user's column name. The subject column arrives as codes (numbered in order of first
     # appearance) and leaves as text. Returns the frame, its subject codes and the order of the rows taken (None: as
-    # they were).
+    # they were). ``ids``: the subject column's categories as an Arrow string array, when validation made one.
     subject = data["subject"].array
     first = np.asarray(subject.codes)
     visit = data["visit"].to_numpy(dtype=float)
@@ -355,7 +356,9 @@ def _canonical_order(data: pd.DataFrame, outcomes: list[str]) -> tuple[pd.DataFr
     else:
         order = np.lexsort((visit, first))
         out, codes = out.take(order).reset_index(drop=True), first[order]
-    out["subject"] = str_column(codes, pd.Series(np.asarray(subject.categories, dtype=object)), out.index)
+    values = ids if ids is not None and len(ids) == len(subject.categories) else \
+        pd.Series(np.asarray(subject.categories, dtype=object))
+    out["subject"] = str_column(codes, values, out.index)
     return out, codes, order
 
 
@@ -402,7 +405,7 @@ def _typed(frame: pd.DataFrame, coded: Mapping[str, object], keep: Sequence[str]
             used = np.bincount(codes[codes >= 0], minlength=len(cat.categories)) > 0
             numeric = not np.isnan(number[used]).any()
         if numeric:
-            floats[c] = np.take(np.append(number, np.nan), codes)  # code -1 (missing) takes the NaN
+            floats[c] = np.append(number, np.nan)[codes]  # code -1 (missing) takes the NaN (indexing: 2x np.take)
         else:
             text.add(c)
     parts = {c: pd.Series(floats[c], index=frame.index, copy=False) if c in floats else frame[c]
