@@ -31,7 +31,7 @@ def fit_linear(aset: AnalysisSet, log: bool = False, extra: Sequence[str] = ()) 
     """
     f = aset.frame
     y = np.log(f["value"].to_numpy(float)) if log else f["value"].to_numpy(float)
-    cols = f.assign(baseline=np.log(f["baseline"].to_numpy(float)) if log else f["baseline"])
+    cols = f.assign(baseline=np.log(f["baseline"].to_numpy(float))) if log else f   # (no copy on the identity scale)
     spec = model_matrix(cols, aset.arms, ["baseline"], [*aset.covariates, *extra])
     fit = ols(spec.X, y, spec.terms, what=f" for '{aset.instrument.name}'")
     grid = reference_grid(spec, cols)
