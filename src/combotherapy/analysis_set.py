@@ -567,4 +567,5 @@ def _rows_of(values: pd.Series | pd.Index, rows: np.ndarray | None):
     """The values (a numpy or extension array, dtype kept) at positions ``rows`` (None: all of them), without
     the Series' index (``values.take(rows).reset_index(drop=True)`` builds and then drops a taken index)."""
     arr = values.to_numpy() if isinstance(values.dtype, np.dtype) else values.array
-    return arr if rows is None else arr.take(rows)
+    arr = arr if rows is None else arr.take(rows)
+    return pd.Series(arr, dtype=object) if arr.dtype == object else arr   # object stays object (not inferred as str)

@@ -80,7 +80,8 @@ Genz A, Bretz F. Computation of Multivariate Normal and t Probabilities. Springe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -335,7 +336,8 @@ def p_adjust(p: Sequence[float] | np.ndarray, method: str = "holm", groups: Sequ
 def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, labels: Sequence[str], *,
                 adjust: str = "none", alpha: float = 0.05, side: str = "two-sided",
                 groups: Sequence | None = None, k_means: Sequence[int] | int | None = None,
-                pairwise_families: bool = False, allow_zero_se: bool = False) -> pd.DataFrame:
+                pairwise_families: bool = False, allow_zero_se: bool = False,
+                _front: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Test linear combinations ``C @ beta`` with multiplicity adjustment within families.
 
     Parameters
@@ -415,8 +417,9 @@ def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, l
     half = crit * se
     ci_low = np.where(side == "less", -np.inf, est - half)
     ci_high = np.where(side == "greater", np.inf, est + half)
-    out = pd.DataFrame({"contrast": list(labels), "estimate": est, "se": se, "df": dfs, "statistic": t, "p": p,
-                        "p_adj": p_adj, "ci_low": ci_low, "ci_high": ci_high})
+    # (``_front``: key columns placed before ``contrast`` in the same construction, not inserted afterwards)
+    out = pd.DataFrame({**(_front or {}), "contrast": list(labels), "estimate": est, "se": se, "df": dfs,
+                        "statistic": t, "p": p, "p_adj": p_adj, "ci_low": ci_low, "ci_high": ci_high})
     out.attrs.update(adjust=used, ci_adjust=ci_used, side=side, alpha=alpha, notes=notes)
     return out
 
@@ -480,12 +483,28 @@ def contrast_matrix(grid: pd.DataFrame, L: np.ndarray, *, reference: str | None 
     if missing:
         raise ValueError(f"reference grid lacks column(s) {missing}")
     keys = [()] if not by else list(dict.fromkeys(grid[by].itertuples(index=False, name=None)))
+    meta, C, k_max = _contrast_rows(grid, L, reference, pairs, by, keys)
+    cols = [*by, "first", "second", "contrast"]
+    return pd.DataFrame({c: [m[c] for m in meta] for c in cols}), C, k_max
+
+
+def _contrast_rows(grid: pd.DataFrame, L: np.ndarray, reference: str | None,
+                   pairs: Sequence[tuple[str, str]] | None, by: list[str], keys: Sequence[tuple]
+                   ) -> tuple[list[dict], np.ndarray, int]:
+    """:func:`contrast_matrix`'s rows: one dict of key values per contrast, the matrix, the largest family (no
+    ``by``: ``keys`` is ignored and the grid's rows are one family)."""
     rows: list[np.ndarray] = []
     meta: list[dict] = []
     k_max = 0
+    if not by:
+        keys = [()]
     for key in keys:
-        sel = np.ones(len(grid), bool) if not by else (grid[by].apply(tuple, axis=1) == key).to_numpy()
-        arms_here = [str(a) for a in grid.loc[sel, "arm"]]
+        if not by:   # the whole grid (its rows in order), without a boolean .loc
+            sel = np.ones(len(grid), bool)
+            arms_here = [str(a) for a in grid["arm"]]
+        else:
+            sel = (grid[by].apply(tuple, axis=1) == key).to_numpy()
+            arms_here = [str(a) for a in grid.loc[sel, "arm"]]
         pos = dict(zip(arms_here, np.flatnonzero(sel)))
         if reference is not None and reference not in pos:
             raise ArgumentError(f"reference arm '{reference}' has no LS mean{_where(by, key)}; arms are {arms_here}",
@@ -500,8 +519,7 @@ def contrast_matrix(grid: pd.DataFrame, L: np.ndarray, *, reference: str | None 
             rows.append(L[pos[first]] - L[pos[second]])
             meta.append({**dict(zip(by, key)), "first": first, "second": second,
                          "contrast": contrast_label(first, second)})
-    cols = [*by, "first", "second", "contrast"]
-    return pd.DataFrame({c: [m[c] for m in meta] for c in cols}), np.vstack(rows), k_max
+    return meta, np.vstack(rows), k_max
 
 
 def _where(by: list[str], key: tuple) -> str:
@@ -552,11 +570,17 @@ def compare(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
     if method == "dunnett" and pairs is not None:
         raise ArgumentError("adjust='dunnett' applies to each arm against the reference; do not pass pairs=",
                             argument="pairs", kind="conflict")
+    full_pairs = reference is None and pairs is None
+    if not by:   # one family: the key columns as lists, in front of the table from the start
+        meta, C, k_max = _contrast_rows(grid, np.asarray(L, float), reference, pairs, [], ())
+        k_means = ((1 + np.sqrt(1 + 8 * np.array([len(meta)]))) / 2).round().astype(int)  # pairs = k(k-1)/2
+        front = {c: [m[c] for m in meta] for c in ("first", "second")}
+        return test_linear(C, beta, vcov, df, [m["contrast"] for m in meta], adjust=method, alpha=alpha,
+                           side=side, k_means=k_means, pairwise_families=full_pairs, _front=front)
     keys, C, k_max = contrast_matrix(grid, np.asarray(L, float), reference=reference, pairs=pairs, by=by)
     groups = keys[list(by)].apply(tuple, axis=1).tolist() if by else None
     k = (keys.groupby(list(by), sort=False).size() if by else pd.Series([len(keys)])).to_numpy()
     k_means = ((1 + np.sqrt(1 + 8 * k)) / 2).round().astype(int)  # pairs = k(k-1)/2
-    full_pairs = reference is None and pairs is None
     table = test_linear(C, beta, vcov, df, keys["contrast"].tolist(), adjust=method, alpha=alpha, side=side,
                         groups=groups, k_means=k_means, pairwise_families=full_pairs)
     # identity as data: the arms (and the by-columns) beside the display label, so nothing parses labels

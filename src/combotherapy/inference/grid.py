@@ -218,7 +218,9 @@ def _plain_design(frame: pd.DataFrame, rhs: str, env, arm_col: str, arms: Sequen
     n = len(frame)
     if not n or len(set(fixed)) != len(fixed) or arm_col in fixed:
         return None
-    codes = np.asarray(_arm_categorical(frame[arm_col], arms).codes)
+    codes = _arm_codes(frame[arm_col], arms)
+    if codes is None:
+        codes = np.asarray(_arm_categorical(frame[arm_col], arms).codes)
     if (codes < 0).any():
         return None
     cols = []
@@ -252,16 +254,25 @@ def _plain_design(frame: pd.DataFrame, rhs: str, env, arm_col: str, arms: Sequen
     return X, info
 
 
+def _arm_codes(values: pd.Series, arms: Sequence[str]) -> np.ndarray | None:
+    """The codes of :func:`_arm_categorical` (position among ``arms``, -1 for any other value) of a categorical
+    column with text categories, through its few categories; None for another column."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and len(values.cat.categories) \
+            and values.cat.categories.inferred_type == "string":
+        where = {a: i for i, a in enumerate(arms)}   # exact matches, as Index.get_indexer (arms are distinct)
+        pos = np.array([where.get(c, -1) for c in values.cat.categories.to_numpy(object)], dtype=np.intp)
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, pos[codes], -1)
+    return None
+
+
 def _arm_categorical(values: pd.Series, arms: Sequence[str]) -> pd.Categorical:
     """``pd.Categorical(values.astype(str), categories=arms)``; a categorical column with text categories is recoded
     through its few categories (their position among ``arms``) instead of converting every row to text."""
     arms = list(arms)
-    if isinstance(values.dtype, pd.CategoricalDtype) and len(values.cat.categories) \
-            and values.cat.categories.inferred_type == "string":
-        cats = values.cat.categories.to_numpy(object)
-        pos = pd.Index(arms, dtype=object).get_indexer(cats)
-        codes = values.cat.codes.to_numpy()
-        return pd.Categorical.from_codes(np.where(codes >= 0, pos[codes], -1), categories=arms)
+    codes = _arm_codes(values, arms)
+    if codes is not None:
+        return pd.Categorical.from_codes(codes, categories=arms)
     return pd.Categorical(values.astype(str), categories=arms)
 
 
