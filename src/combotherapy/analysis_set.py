@@ -110,7 +110,7 @@ class SubjectIndex:
                 running = np.maximum.accumulate(self.codes)
                 new[1:] = running[1:] > running[:-1]
             self.first_row = np.flatnonzero(new)
-        self.arm = data["arm"].take(self.first_row).set_axis(self.subjects)
+        self.arm = pd.Series(data["arm"].array.take(self.first_row), index=self.subjects, name="arm")
         self.visit = data["visit"].to_numpy(dtype=float)
         self._at: dict[float, np.ndarray] = {}
 
@@ -228,7 +228,8 @@ def subject_index(trial: Trial) -> SubjectIndex:
     if idx is None:
         # the Trial's cached grouping of its rows by subject (neighbouring identifiers compared, none hashed)
         groups = trial._groups if isinstance(trial, Trial) and not trial._frame.empty else None
-        idx = _INDEXES[trial] = SubjectIndex(trial.data, groups)
+        # (the Trial's own frame, read and never written: no per-trial copy of the frame object)
+        idx = _INDEXES[trial] = SubjectIndex(trial._frame if isinstance(trial, Trial) else trial.data, groups)
     return idx
 
 

@@ -81,12 +81,9 @@ class Inference:
     def coefficients(self, alpha: float = DEFAULTS["alpha"]) -> pd.DataFrame:
         """``term, estimate, se, df, statistic, p, ci_low, ci_high`` (two-sided, link scale, unadjusted)."""
         eye = np.eye(len(self.beta))
-        out = engine.test_linear(eye, self.beta, self.vcov, self.df, list(self.terms), adjust="none", alpha=alpha,
-                                 allow_zero_se=True)
-        # the frame is this call's own: renamed and trimmed in place (rename + drop would copy it twice)
-        out.columns = ["term" if c == "contrast" else c for c in out.columns]
-        del out["p_adj"]
-        return out
+        # built with a ``term`` column and without p_adj (no rename or drop afterwards)
+        return engine.test_linear(eye, self.beta, self.vcov, self.df, list(self.terms), adjust="none",
+                                  alpha=alpha, allow_zero_se=True, _label="term", _p_adj=False)
 
     def emmeans(self, by: Sequence[str] | None = None, *, alpha: float = DEFAULTS["alpha"],
                 scale: str = "response", visit: float | None = None) -> pd.DataFrame:
@@ -157,7 +154,10 @@ class Inference:
 
     # --- helpers -----------------------------------------------------------------------------
     def _cells(self, visit: float | None, need_single: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
-        frame, L = self.grid.frame.reset_index(drop=True), self.grid.L
+        frame, L = self.grid.frame, self.grid.L
+        index = frame.index
+        if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
+            frame = frame.reset_index(drop=True)   # (a grid on 0, 1, ... already: the same frame, not a copy)
         if "visit" in frame.columns:
             if visit is not None:
                 v = check_visit_value(visit, sorted(frame["visit"].unique()))

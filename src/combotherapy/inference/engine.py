@@ -337,7 +337,8 @@ def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, l
                 adjust: str = "none", alpha: float = 0.05, side: str = "two-sided",
                 groups: Sequence | None = None, k_means: Sequence[int] | int | None = None,
                 pairwise_families: bool = False, allow_zero_se: bool = False,
-                _front: Mapping[str, Any] | None = None) -> pd.DataFrame:
+                _front: Mapping[str, Any] | None = None, _label: str = "contrast", _p_adj: bool = True
+                ) -> pd.DataFrame:
     """Test linear combinations ``C @ beta`` with multiplicity adjustment within families.
 
     Parameters
@@ -417,9 +418,11 @@ def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, l
     half = crit * se
     ci_low = np.where(side == "less", -np.inf, est - half)
     ci_high = np.where(side == "greater", np.inf, est + half)
-    # (``_front``: key columns placed before ``contrast`` in the same construction, not inserted afterwards)
-    out = pd.DataFrame({**(_front or {}), "contrast": list(labels), "estimate": est, "se": se, "df": dfs,
-                        "statistic": t, "p": p, "p_adj": p_adj, "ci_low": ci_low, "ci_high": ci_high})
+    # (``_front``: key columns placed before ``contrast`` in the same construction, not inserted afterwards;
+    # ``_label``, ``_p_adj``: the label column's name and whether p_adj is shown, for a coefficient table)
+    out = pd.DataFrame({**(_front or {}), _label: list(labels), "estimate": est, "se": se, "df": dfs,
+                        "statistic": t, "p": p, **({"p_adj": p_adj} if _p_adj else {}), "ci_low": ci_low,
+                        "ci_high": ci_high})
     out.attrs.update(adjust=used, ci_adjust=ci_used, side=side, alpha=alpha, notes=notes)
     return out
 
