@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -86,7 +87,8 @@ class Inference:
                                   alpha=alpha, allow_zero_se=True, _label="term", _p_adj=False)
 
     def emmeans(self, by: Sequence[str] | None = None, *, alpha: float = DEFAULTS["alpha"],
-                scale: str = "response", visit: float | None = None) -> pd.DataFrame:
+                scale: str = "response", visit: float | None = None,
+                _tail: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Estimated marginal means of the grid's cells with unadjusted (1 - alpha) intervals.
 
         Columns: the grid's columns (``by`` first), ``estimate, se, df, ci_low, ci_high``; on the response scale of
@@ -95,7 +97,8 @@ class Inference:
         """
         scale = check_choice(scale, SCALES, "scale")
         frame, L = self._cells(visit)
-        out = engine.lsmeans(frame, L, self.beta, self.vcov, self.df, alpha=alpha)
+        # (``_tail``: a caller's columns, one value per cell, at the end of the table)
+        out = engine.lsmeans(frame, L, self.beta, self.vcov, self.df, alpha=alpha, _tail=_tail)
         lead = list(by or [c for c in frame.columns if c != "arm"]) + ["arm"]
         order = lead + [c for c in out.columns if c not in lead]
         if order != list(out.columns):   # (a grid of arms alone is in this order already)
@@ -110,7 +113,7 @@ class Inference:
     def compare(self, pairs: Sequence[tuple[str, str]] | None = None, *, reference: str | None = None,
                 by: Sequence[str] | None = None, visit: float | None = None, adjust: str = DEFAULTS["adjust"],
                 alpha: float = DEFAULTS["alpha"], side: str = DEFAULTS["side"],
-                scale: str = "response") -> pd.DataFrame:
+                scale: str = "response", _tail=None) -> pd.DataFrame:
         """Contrasts of arms: all pairs, each arm against ``reference``, or ``pairs`` [(first, second), ...].
 
         Families (for ``adjust``) are formed within each level of ``by`` (default: every grid column but
@@ -119,7 +122,7 @@ class Inference:
         frame, L = self._cells(visit)
         by = list(by) if by is not None else [c for c in frame.columns if c != "arm"]
         table = engine.compare(frame, L, self.beta, self.vcov, self.df, reference=reference, pairs=pairs,
-                               adjust=adjust, alpha=alpha, side=side, by=by)
+                               adjust=adjust, alpha=alpha, side=side, by=by, _tail=_tail)
         return self._ratio(table, scale)
 
     def test(self, L: np.ndarray | Mapping[str, float] | Sequence[Mapping[str, float]],

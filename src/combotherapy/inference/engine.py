@@ -337,8 +337,8 @@ def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, l
                 adjust: str = "none", alpha: float = 0.05, side: str = "two-sided",
                 groups: Sequence | None = None, k_means: Sequence[int] | int | None = None,
                 pairwise_families: bool = False, allow_zero_se: bool = False,
-                _front: Mapping[str, Any] | None = None, _label: str = "contrast", _p_adj: bool = True
-                ) -> pd.DataFrame:
+                _front: Mapping[str, Any] | None = None, _label: str = "contrast", _p_adj: bool = True,
+                _tail: Callable[[np.ndarray], Mapping[str, Any]] | None = None) -> pd.DataFrame:
     """Test linear combinations ``C @ beta`` with multiplicity adjustment within families.
 
     Parameters
@@ -422,7 +422,7 @@ def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, l
     # ``_label``, ``_p_adj``: the label column's name and whether p_adj is shown, for a coefficient table)
     out = pd.DataFrame({**(_front or {}), _label: list(labels), "estimate": est, "se": se, "df": dfs,
                         "statistic": t, "p": p, **({"p_adj": p_adj} if _p_adj else {}), "ci_low": ci_low,
-                        "ci_high": ci_high})
+                        "ci_high": ci_high, **(_tail(est) if _tail is not None else {})})
     out.attrs.update(adjust=used, ci_adjust=ci_used, side=side, alpha=alpha, notes=notes)
     return out
 
@@ -436,7 +436,7 @@ def _check_adjust(adjust: str, side: str) -> str:
 
 
 def lsmeans(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, *,
-            alpha: float = 0.05) -> pd.DataFrame:
+            alpha: float = 0.05, _tail: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """LS means (estimated marginal means) on the reference grid, with unadjusted (1 - alpha) CIs.
 
     Parameters
@@ -470,7 +470,7 @@ def lsmeans(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
     columns = {c: grid[c].to_numpy() if not isinstance(grid[c].dtype, pd.api.extensions.ExtensionDtype)
                else grid[c].array for c in grid.columns}
     return pd.DataFrame({**columns, "estimate": est, "se": se, "df": dfs, "ci_low": est - half,
-                         "ci_high": est + half})
+                         "ci_high": est + half, **(_tail or {})})   # (``_tail``: a caller's columns at the end)
 
 
 def contrast_matrix(grid: pd.DataFrame, L: np.ndarray, *, reference: str | None = None,
@@ -531,7 +531,8 @@ def _where(by: list[str], key: tuple) -> str:
 
 def compare(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, *,
             reference: str | None = None, pairs: Sequence[tuple[str, str]] | None = None, adjust: str = "holm",
-            alpha: float = 0.05, side: str = "two-sided", by: Sequence[str] = ()) -> pd.DataFrame:
+            alpha: float = 0.05, side: str = "two-sided", by: Sequence[str] = (),
+            _tail: Callable[[list[str], list[str], np.ndarray], Mapping[str, Any]] | None = None) -> pd.DataFrame:
     """Contrasts between arms' LS means: all pairs, each arm against ``reference``, or the given ``pairs``.
 
     Parameters
@@ -578,8 +579,10 @@ def compare(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
         meta, C, k_max = _contrast_rows(grid, np.asarray(L, float), reference, pairs, [], ())
         k_means = ((1 + np.sqrt(1 + 8 * np.array([len(meta)]))) / 2).round().astype(int)  # pairs = k(k-1)/2
         front = {c: [m[c] for m in meta] for c in ("first", "second")}
+        # (``_tail``: a caller's columns from first, second and the estimates, at the end of the same frame)
+        tail = None if _tail is None else (lambda est: _tail(front["first"], front["second"], est))
         return test_linear(C, beta, vcov, df, [m["contrast"] for m in meta], adjust=method, alpha=alpha,
-                           side=side, k_means=k_means, pairwise_families=full_pairs, _front=front)
+                           side=side, k_means=k_means, pairwise_families=full_pairs, _front=front, _tail=tail)
     keys, C, k_max = contrast_matrix(grid, np.asarray(L, float), reference=reference, pairs=pairs, by=by)
     groups = keys[list(by)].apply(tuple, axis=1).tolist() if by else None
     k = (keys.groupby(list(by), sort=False).size() if by else pd.Series([len(keys)])).to_numpy()
@@ -589,4 +592,7 @@ def compare(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
     # identity as data: the arms (and the by-columns) beside the display label, so nothing parses labels
     for c in reversed([*by, "first", "second"]):   # the key columns in front (attrs stay with the table)
         table.insert(0, c, keys[c].array)
+    if _tail is not None:
+        for c, values in _tail(keys["first"].tolist(), keys["second"].tolist(), table["estimate"].to_numpy()).items():
+            table[c] = values
     return table
