@@ -110,7 +110,7 @@ class SubjectIndex:
                 running = np.maximum.accumulate(self.codes)
                 new[1:] = running[1:] > running[:-1]
             self.first_row = np.flatnonzero(new)
-        self.arm = data["arm"].take(self.first_row).set_axis(self.subjects)
+        self.arm = pd.Series(data["arm"].array.take(self.first_row), index=self.subjects, name="arm")
         self.visit = data["visit"].to_numpy(dtype=float)
         self._at: dict[float, np.ndarray] = {}
 
@@ -228,7 +228,8 @@ def subject_index(trial: Trial) -> SubjectIndex:
     if idx is None:
         # the Trial's cached grouping of its rows by subject (neighbouring identifiers compared, none hashed)
         groups = trial._groups if isinstance(trial, Trial) and not trial._frame.empty else None
-        idx = _INDEXES[trial] = SubjectIndex(trial.data, groups)
+        # (the Trial's own frame, read and never written: no per-trial copy of the frame object)
+        idx = _INDEXES[trial] = SubjectIndex(trial._frame if isinstance(trial, Trial) else trial.data, groups)
     return idx
 
 
@@ -475,7 +476,7 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
     where = f" at week {v:g}" if v is not None else ""
     for c in variables:
         cols[c] = values[c]
-    gone = {c: cols[c].isna().to_numpy() for c in ["value", *(["baseline"] if baseline else []), *variables]}
+    gone = {c: _missing(cols[c]) for c in ["value", *(["baseline"] if baseline else []), *variables]}
     if gone["value"].all():
         raise DataError(f"column '{outcome}': every value{where} is missing; nothing to analyse",
                         kind="no outcome", column=outcome)
@@ -508,18 +509,18 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
     out = np.flatnonzero(~keep)
     excluded = pd.DataFrame({"subject": idx.subjects.take(out), "arm": _as_text(idx.arm, out),
                              "reason": np.asarray(whys, dtype=object)[reason[out]]})
-    rows = np.flatnonzero(keep)
-    # Series keep their dtypes (an object column stays object); on one RangeIndex nothing is aligned by label
-    analysed = pd.DataFrame({"subject": pd.Series(idx.subjects.take(rows)),
-                             **{c: x.take(rows).reset_index(drop=True) for c, x in cols.items()}})
+    rows = None if keep.all() else np.flatnonzero(keep)   # every subject analysed: the arrays as they are
+    # the columns' arrays keep their dtypes (an object column stays object); the frame gets a RangeIndex
+    analysed = pd.DataFrame({"subject": _rows_of(idx.subjects, rows),
+                             **{c: _rows_of(x, rows) for c, x in cols.items()}})
     arms, counts = _arm_counts(trial, idx.arm, analysed["arm"])
-    small = counts[counts < min_per_arm]
-    if len(small):
+    small = {a: n for a, n in counts.items() if n < min_per_arm}
+    if small:
         listed = ", ".join(f"{a} ({n} subject{'s' if n != 1 else ''})" for a, n in small.items())
         raise ModelError(f"arm(s) {listed} have fewer than {min_per_arm} subjects with '{outcome}'{where} (and "
                          f"baseline/covariates); an arm needs at least {min_per_arm} to estimate its mean with an "
                          "error. Choose another visit or drop that arm from the data.", kind="small arm",
-                         arm=str(small.index[0]), column=outcome)
+                         arm=str(next(iter(small))), column=outcome)
     return AnalysisSet(analysed, excluded, arms, inst, v, terms, variables, notes)
 
 
@@ -542,15 +543,30 @@ def _category_counts(values: pd.Series) -> dict[str, int] | None:
     return {str(c): int(k) for c, k in zip(values.cat.categories, counts)}
 
 
-def _arm_counts(trial: Trial, randomised: pd.Series, analysed: pd.Series) -> tuple[list[str], pd.Series]:
-    """The arms with randomised subjects (display order) and the number analysed in each."""
+def _arm_counts(trial: Trial, randomised: pd.Series, analysed: pd.Series) -> tuple[list[str], dict[str, int]]:
+    """The arms with randomised subjects (display order) and the number analysed in each (in that order)."""
     have_fast, n_fast = _category_counts(randomised), _category_counts(analysed)
     if have_fast is not None and n_fast is not None:
         arms = [a for a in trial.arms if have_fast.get(a, 0) > 0]
-        return arms, pd.Series([n_fast.get(a, 0) for a in arms], index=arms, dtype="int64")
+        return arms, {a: n_fast.get(a, 0) for a in arms}
     have = randomised.astype(str).value_counts() if not isinstance(randomised.dtype, pd.CategoricalDtype) else \
         randomised.value_counts().rename(index=str)
     arms = [a for a in trial.arms if have.get(a, 0) > 0]
     n = analysed.value_counts()
     n.index = n.index.astype(str)
-    return arms, n.reindex(arms, fill_value=0)
+    return arms, {a: int(k) for a, k in n.reindex(arms, fill_value=0).items()}
+
+
+def _missing(values: pd.Series) -> np.ndarray:
+    """``values.isna().to_numpy()``; a float column by numpy alone."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":
+        return np.isnan(values.to_numpy())
+    return values.isna().to_numpy()
+
+
+def _rows_of(values: pd.Series | pd.Index, rows: np.ndarray | None):
+    """The values (a numpy or extension array, dtype kept) at positions ``rows`` (None: all of them), without
+    the Series' index (``values.take(rows).reset_index(drop=True)`` builds and then drops a taken index)."""
+    arr = values.to_numpy() if isinstance(values.dtype, np.dtype) else values.array
+    arr = arr if rows is None else arr.take(rows)
+    return pd.Series(arr, dtype=object) if arr.dtype == object else arr   # object stays object (not inferred as str)

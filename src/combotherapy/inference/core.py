@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,15 +82,13 @@ class Inference:
     def coefficients(self, alpha: float = DEFAULTS["alpha"]) -> pd.DataFrame:
         """``term, estimate, se, df, statistic, p, ci_low, ci_high`` (two-sided, link scale, unadjusted)."""
         eye = np.eye(len(self.beta))
-        out = engine.test_linear(eye, self.beta, self.vcov, self.df, list(self.terms), adjust="none", alpha=alpha,
-                                 allow_zero_se=True)
-        # the frame is this call's own: renamed and trimmed in place (rename + drop would copy it twice)
-        out.columns = ["term" if c == "contrast" else c for c in out.columns]
-        del out["p_adj"]
-        return out
+        # built with a ``term`` column and without p_adj (no rename or drop afterwards)
+        return engine.test_linear(eye, self.beta, self.vcov, self.df, list(self.terms), adjust="none",
+                                  alpha=alpha, allow_zero_se=True, _label="term", _p_adj=False)
 
     def emmeans(self, by: Sequence[str] | None = None, *, alpha: float = DEFAULTS["alpha"],
-                scale: str = "response", visit: float | None = None) -> pd.DataFrame:
+                scale: str = "response", visit: float | None = None,
+                _tail: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Estimated marginal means of the grid's cells with unadjusted (1 - alpha) intervals.
 
         Columns: the grid's columns (``by`` first), ``estimate, se, df, ci_low, ci_high``; on the response scale of
@@ -98,7 +97,8 @@ class Inference:
         """
         scale = check_choice(scale, SCALES, "scale")
         frame, L = self._cells(visit)
-        out = engine.lsmeans(frame, L, self.beta, self.vcov, self.df, alpha=alpha)
+        # (``_tail``: a caller's columns, one value per cell, at the end of the table)
+        out = engine.lsmeans(frame, L, self.beta, self.vcov, self.df, alpha=alpha, _tail=_tail)
         lead = list(by or [c for c in frame.columns if c != "arm"]) + ["arm"]
         order = lead + [c for c in out.columns if c not in lead]
         if order != list(out.columns):   # (a grid of arms alone is in this order already)
@@ -113,7 +113,7 @@ class Inference:
     def compare(self, pairs: Sequence[tuple[str, str]] | None = None, *, reference: str | None = None,
                 by: Sequence[str] | None = None, visit: float | None = None, adjust: str = DEFAULTS["adjust"],
                 alpha: float = DEFAULTS["alpha"], side: str = DEFAULTS["side"],
-                scale: str = "response") -> pd.DataFrame:
+                scale: str = "response", _tail=None) -> pd.DataFrame:
         """Contrasts of arms: all pairs, each arm against ``reference``, or ``pairs`` [(first, second), ...].
 
         Families (for ``adjust``) are formed within each level of ``by`` (default: every grid column but
@@ -122,7 +122,7 @@ class Inference:
         frame, L = self._cells(visit)
         by = list(by) if by is not None else [c for c in frame.columns if c != "arm"]
         table = engine.compare(frame, L, self.beta, self.vcov, self.df, reference=reference, pairs=pairs,
-                               adjust=adjust, alpha=alpha, side=side, by=by)
+                               adjust=adjust, alpha=alpha, side=side, by=by, _tail=_tail)
         return self._ratio(table, scale)
 
     def test(self, L: np.ndarray | Mapping[str, float] | Sequence[Mapping[str, float]],
@@ -157,7 +157,10 @@ class Inference:
 
     # --- helpers -----------------------------------------------------------------------------
     def _cells(self, visit: float | None, need_single: bool = False) -> tuple[pd.DataFrame, np.ndarray]:
-        frame, L = self.grid.frame.reset_index(drop=True), self.grid.L
+        frame, L = self.grid.frame, self.grid.L
+        index = frame.index
+        if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
+            frame = frame.reset_index(drop=True)   # (a grid on 0, 1, ... already: the same frame, not a copy)
         if "visit" in frame.columns:
             if visit is not None:
                 v = check_visit_value(visit, sorted(frame["visit"].unique()))

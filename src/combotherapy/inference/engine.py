@@ -80,7 +80,8 @@ Genz A, Bretz F. Computation of Multivariate Normal and t Probabilities. Springe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -335,7 +336,9 @@ def p_adjust(p: Sequence[float] | np.ndarray, method: str = "holm", groups: Sequ
 def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, labels: Sequence[str], *,
                 adjust: str = "none", alpha: float = 0.05, side: str = "two-sided",
                 groups: Sequence | None = None, k_means: Sequence[int] | int | None = None,
-                pairwise_families: bool = False, allow_zero_se: bool = False) -> pd.DataFrame:
+                pairwise_families: bool = False, allow_zero_se: bool = False,
+                _front: Mapping[str, Any] | None = None, _label: str = "contrast", _p_adj: bool = True,
+                _tail: Callable[[np.ndarray], Mapping[str, Any]] | None = None) -> pd.DataFrame:
     """Test linear combinations ``C @ beta`` with multiplicity adjustment within families.
 
     Parameters
@@ -415,8 +418,11 @@ def test_linear(C: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, l
     half = crit * se
     ci_low = np.where(side == "less", -np.inf, est - half)
     ci_high = np.where(side == "greater", np.inf, est + half)
-    out = pd.DataFrame({"contrast": list(labels), "estimate": est, "se": se, "df": dfs, "statistic": t, "p": p,
-                        "p_adj": p_adj, "ci_low": ci_low, "ci_high": ci_high})
+    # (``_front``: key columns placed before ``contrast`` in the same construction, not inserted afterwards;
+    # ``_label``, ``_p_adj``: the label column's name and whether p_adj is shown, for a coefficient table)
+    out = pd.DataFrame({**(_front or {}), _label: list(labels), "estimate": est, "se": se, "df": dfs,
+                        "statistic": t, "p": p, **({"p_adj": p_adj} if _p_adj else {}), "ci_low": ci_low,
+                        "ci_high": ci_high, **(_tail(est) if _tail is not None else {})})
     out.attrs.update(adjust=used, ci_adjust=ci_used, side=side, alpha=alpha, notes=notes)
     return out
 
@@ -430,7 +436,7 @@ def _check_adjust(adjust: str, side: str) -> str:
 
 
 def lsmeans(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, *,
-            alpha: float = 0.05) -> pd.DataFrame:
+            alpha: float = 0.05, _tail: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """LS means (estimated marginal means) on the reference grid, with unadjusted (1 - alpha) CIs.
 
     Parameters
@@ -464,7 +470,7 @@ def lsmeans(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
     columns = {c: grid[c].to_numpy() if not isinstance(grid[c].dtype, pd.api.extensions.ExtensionDtype)
                else grid[c].array for c in grid.columns}
     return pd.DataFrame({**columns, "estimate": est, "se": se, "df": dfs, "ci_low": est - half,
-                         "ci_high": est + half})
+                         "ci_high": est + half, **(_tail or {})})   # (``_tail``: a caller's columns at the end)
 
 
 def contrast_matrix(grid: pd.DataFrame, L: np.ndarray, *, reference: str | None = None,
@@ -480,12 +486,28 @@ def contrast_matrix(grid: pd.DataFrame, L: np.ndarray, *, reference: str | None 
     if missing:
         raise ValueError(f"reference grid lacks column(s) {missing}")
     keys = [()] if not by else list(dict.fromkeys(grid[by].itertuples(index=False, name=None)))
+    meta, C, k_max = _contrast_rows(grid, L, reference, pairs, by, keys)
+    cols = [*by, "first", "second", "contrast"]
+    return pd.DataFrame({c: [m[c] for m in meta] for c in cols}), C, k_max
+
+
+def _contrast_rows(grid: pd.DataFrame, L: np.ndarray, reference: str | None,
+                   pairs: Sequence[tuple[str, str]] | None, by: list[str], keys: Sequence[tuple]
+                   ) -> tuple[list[dict], np.ndarray, int]:
+    """:func:`contrast_matrix`'s rows: one dict of key values per contrast, the matrix, the largest family (no
+    ``by``: ``keys`` is ignored and the grid's rows are one family)."""
     rows: list[np.ndarray] = []
     meta: list[dict] = []
     k_max = 0
+    if not by:
+        keys = [()]
     for key in keys:
-        sel = np.ones(len(grid), bool) if not by else (grid[by].apply(tuple, axis=1) == key).to_numpy()
-        arms_here = [str(a) for a in grid.loc[sel, "arm"]]
+        if not by:   # the whole grid (its rows in order), without a boolean .loc
+            sel = np.ones(len(grid), bool)
+            arms_here = [str(a) for a in grid["arm"]]
+        else:
+            sel = (grid[by].apply(tuple, axis=1) == key).to_numpy()
+            arms_here = [str(a) for a in grid.loc[sel, "arm"]]
         pos = dict(zip(arms_here, np.flatnonzero(sel)))
         if reference is not None and reference not in pos:
             raise ArgumentError(f"reference arm '{reference}' has no LS mean{_where(by, key)}; arms are {arms_here}",
@@ -500,8 +522,7 @@ def contrast_matrix(grid: pd.DataFrame, L: np.ndarray, *, reference: str | None 
             rows.append(L[pos[first]] - L[pos[second]])
             meta.append({**dict(zip(by, key)), "first": first, "second": second,
                          "contrast": contrast_label(first, second)})
-    cols = [*by, "first", "second", "contrast"]
-    return pd.DataFrame({c: [m[c] for m in meta] for c in cols}), np.vstack(rows), k_max
+    return meta, np.vstack(rows), k_max
 
 
 def _where(by: list[str], key: tuple) -> str:
@@ -510,7 +531,8 @@ def _where(by: list[str], key: tuple) -> str:
 
 def compare(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarray, df: DfRule, *,
             reference: str | None = None, pairs: Sequence[tuple[str, str]] | None = None, adjust: str = "holm",
-            alpha: float = 0.05, side: str = "two-sided", by: Sequence[str] = ()) -> pd.DataFrame:
+            alpha: float = 0.05, side: str = "two-sided", by: Sequence[str] = (),
+            _tail: Callable[[list[str], list[str], np.ndarray], Mapping[str, Any]] | None = None) -> pd.DataFrame:
     """Contrasts between arms' LS means: all pairs, each arm against ``reference``, or the given ``pairs``.
 
     Parameters
@@ -552,14 +574,25 @@ def compare(grid: pd.DataFrame, L: np.ndarray, beta: np.ndarray, vcov: np.ndarra
     if method == "dunnett" and pairs is not None:
         raise ArgumentError("adjust='dunnett' applies to each arm against the reference; do not pass pairs=",
                             argument="pairs", kind="conflict")
+    full_pairs = reference is None and pairs is None
+    if not by:   # one family: the key columns as lists, in front of the table from the start
+        meta, C, k_max = _contrast_rows(grid, np.asarray(L, float), reference, pairs, [], ())
+        k_means = ((1 + np.sqrt(1 + 8 * np.array([len(meta)]))) / 2).round().astype(int)  # pairs = k(k-1)/2
+        front = {c: [m[c] for m in meta] for c in ("first", "second")}
+        # (``_tail``: a caller's columns from first, second and the estimates, at the end of the same frame)
+        tail = None if _tail is None else (lambda est: _tail(front["first"], front["second"], est))
+        return test_linear(C, beta, vcov, df, [m["contrast"] for m in meta], adjust=method, alpha=alpha,
+                           side=side, k_means=k_means, pairwise_families=full_pairs, _front=front, _tail=tail)
     keys, C, k_max = contrast_matrix(grid, np.asarray(L, float), reference=reference, pairs=pairs, by=by)
     groups = keys[list(by)].apply(tuple, axis=1).tolist() if by else None
     k = (keys.groupby(list(by), sort=False).size() if by else pd.Series([len(keys)])).to_numpy()
     k_means = ((1 + np.sqrt(1 + 8 * k)) / 2).round().astype(int)  # pairs = k(k-1)/2
-    full_pairs = reference is None and pairs is None
     table = test_linear(C, beta, vcov, df, keys["contrast"].tolist(), adjust=method, alpha=alpha, side=side,
                         groups=groups, k_means=k_means, pairwise_families=full_pairs)
     # identity as data: the arms (and the by-columns) beside the display label, so nothing parses labels
     for c in reversed([*by, "first", "second"]):   # the key columns in front (attrs stay with the table)
         table.insert(0, c, keys[c].array)
+    if _tail is not None:
+        for c, values in _tail(keys["first"].tolist(), keys["second"].tolist(), table["estimate"].to_numpy()).items():
+            table[c] = values
     return table

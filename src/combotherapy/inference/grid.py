@@ -175,19 +175,20 @@ def model_matrix(frame: pd.DataFrame, arms: Sequence[str], fixed: Sequence[str] 
         A factor with a single level among the analysed rows (it cannot be estimated).
     """
     arms = [str(a) for a in arms]
-    variables = [arm_col, *fixed, *formula_variables(covariates, frame.columns)]
-    data = _coded(frame, variables, arm_col, arms)
-    for c in variables[1:]:
-        if is_factor(data[c]) and data[c].nunique() < 2:
-            raise ModelError(f"covariate '{c}' has a single level among the analysed subjects, so it cannot be "
-                             "estimated (the design would be singular); drop it from covariates", kind="singular",
-                             column=c)
+    variables = [arm_col, *fixed, *(formula_variables(covariates, frame.columns) if covariates else ())]
     rhs = " + ".join([arm_col, *fixed, *covariates])
     env = patsy.EvalEnvironment([_ENV])
-    plain = None if covariates else _plain_design(data, rhs, env, arm_col, arms, fixed)
+    # 1 + arm + numeric columns: from the arm's codes and the columns themselves (no coded copy of the frame)
+    plain = None if covariates else _plain_design(frame, rhs, env, arm_col, arms, fixed)
     if plain is not None:
         Xv, info = plain
     else:
+        data = _coded(frame, variables, arm_col, arms)
+        for c in variables[1:]:
+            if is_factor(data[c]) and data[c].nunique() < 2:
+                raise ModelError(f"covariate '{c}' has a single level among the analysed subjects, so it cannot be "
+                                 "estimated (the design would be singular); drop it from covariates",
+                                 kind="singular", column=c)
         try:
             X = patsy.dmatrix(rhs, data, eval_env=env, NA_action="raise", return_type="dataframe")
         except patsy.PatsyError as err:
@@ -208,22 +209,27 @@ def model_matrix(frame: pd.DataFrame, arms: Sequence[str], fixed: Sequence[str] 
 _PLAIN_INFO: dict[tuple, patsy.DesignInfo] = {}
 
 
-def _plain_design(data: pd.DataFrame, rhs: str, env, arm_col: str, arms: Sequence[str], fixed: Sequence[str]
+def _plain_design(frame: pd.DataFrame, rhs: str, env, arm_col: str, arms: Sequence[str], fixed: Sequence[str]
                   ) -> tuple[np.ndarray, patsy.DesignInfo] | None:
     """``1 + arm + fixed numeric columns`` without patsy over every row: the design information from patsy on the
     first row, the matrix (intercept, treatment dummies, the columns as floats) in numpy. None (patsy then builds
     it all, and reports what is wrong) unless every value is present, the fixed columns are plain numbers, and
     patsy's columns are exactly the expected ones."""
-    n = len(data)
-    codes = np.asarray(data[arm_col].cat.codes)
-    if not n or (codes < 0).any():
+    n = len(frame)
+    if not n or len(set(fixed)) != len(fixed) or arm_col in fixed:
+        return None
+    codes = _arm_codes(frame[arm_col], arms)
+    if codes is None:
+        codes = np.asarray(_arm_categorical(frame[arm_col], arms).codes)
+    if (codes < 0).any():
         return None
     cols = []
     for c in fixed:
-        dt = data[c].dtype
+        values = frame[c]
+        dt = values.dtype
         if not isinstance(dt, np.dtype) or dt.kind not in "fiu":
             return None
-        x = data[c].to_numpy(float)
+        x = values.to_numpy(float)
         if np.isnan(x).any():
             return None
         cols.append(x)
@@ -231,7 +237,8 @@ def _plain_design(data: pd.DataFrame, rhs: str, env, arm_col: str, arms: Sequenc
     info = _PLAIN_INFO.get(key)
     if info is None:
         try:
-            info = patsy.dmatrix(rhs, data.iloc[:1], eval_env=env, NA_action="raise").design_info
+            info = patsy.dmatrix(rhs, _coded(frame.iloc[:1], [arm_col, *fixed], arm_col, arms), eval_env=env,
+                                 NA_action="raise").design_info
         except patsy.PatsyError:
             return None
         if len(_PLAIN_INFO) < 256:
@@ -247,16 +254,25 @@ def _plain_design(data: pd.DataFrame, rhs: str, env, arm_col: str, arms: Sequenc
     return X, info
 
 
+def _arm_codes(values: pd.Series, arms: Sequence[str]) -> np.ndarray | None:
+    """The codes of :func:`_arm_categorical` (position among ``arms``, -1 for any other value) of a categorical
+    column with text categories, through its few categories; None for another column."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and len(values.cat.categories) \
+            and values.cat.categories.inferred_type == "string":
+        where = {a: i for i, a in enumerate(arms)}   # exact matches, as Index.get_indexer (arms are distinct)
+        pos = np.array([where.get(c, -1) for c in values.cat.categories.to_numpy(object)], dtype=np.intp)
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, pos[codes], -1)
+    return None
+
+
 def _arm_categorical(values: pd.Series, arms: Sequence[str]) -> pd.Categorical:
     """``pd.Categorical(values.astype(str), categories=arms)``; a categorical column with text categories is recoded
     through its few categories (their position among ``arms``) instead of converting every row to text."""
     arms = list(arms)
-    if isinstance(values.dtype, pd.CategoricalDtype) and len(values.cat.categories) \
-            and values.cat.categories.inferred_type == "string":
-        cats = values.cat.categories.to_numpy(object)
-        pos = pd.Index(arms, dtype=object).get_indexer(cats)
-        codes = values.cat.codes.to_numpy()
-        return pd.Categorical.from_codes(np.where(codes >= 0, pos[codes], -1), categories=arms)
+    codes = _arm_codes(values, arms)
+    if codes is not None:
+        return pd.Categorical.from_codes(codes, categories=arms)
     return pd.Categorical(values.astype(str), categories=arms)
 
 

@@ -116,8 +116,9 @@ def ols(X: np.ndarray, y: np.ndarray, terms: Sequence[str], what: str = "") -> O
     """
     n, p = X.shape
     # R factor of an unpivoted QR: a near-zero diagonal entry means the column lies in the span of the earlier ones
-    _, R = np.linalg.qr(X)
-    scale = np.linalg.norm(X, axis=0)
+    R = np.linalg.qr(X, mode="r")   # (the R of the reduced QR, without forming Q)
+    # column norms of X from R (an orthogonal transform keeps them): only the singularity threshold uses them
+    scale = np.sqrt(np.einsum("ij,ij->j", R, R))
     dep = np.abs(np.diag(R)) <= 1e-9 * np.where(scale > 0, scale, 1.0)
     if np.any(dep):
         bad = list(dict.fromkeys(terms[j] for j in np.flatnonzero(dep)))

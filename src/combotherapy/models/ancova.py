@@ -31,7 +31,7 @@ def fit_linear(aset: AnalysisSet, log: bool = False, extra: Sequence[str] = ()) 
     """
     f = aset.frame
     y = np.log(f["value"].to_numpy(float)) if log else f["value"].to_numpy(float)
-    cols = f.assign(baseline=np.log(f["baseline"].to_numpy(float)) if log else f["baseline"])
+    cols = f.assign(baseline=np.log(f["baseline"].to_numpy(float))) if log else f   # (no copy on the identity scale)
     spec = model_matrix(cols, aset.arms, ["baseline"], [*aset.covariates, *extra])
     fit = ols(spec.X, y, spec.terms, what=f" for '{aset.instrument.name}'")
     grid = reference_grid(spec, cols)
@@ -95,6 +95,13 @@ def favours(contrasts: pd.DataFrame, inst: Instrument) -> pd.Series:
     signed = est.to_numpy(float) * inst.sign
     return pd.Series(np.where(signed > 0, contrasts["first"], np.where(signed < 0, contrasts["second"], "neither")),
                      index=contrasts.index)
+
+
+def _favoured(first: list[str], second: list[str], link_estimate: np.ndarray, inst: Instrument) -> np.ndarray:
+    """:func:`favours` from the columns' values (the link-scale estimates) before the table is built."""
+    signed = np.asarray(link_estimate, dtype=float) * inst.sign
+    return np.where(signed > 0, np.asarray(first, dtype=object),
+                    np.where(signed < 0, np.asarray(second, dtype=object), "neither"))
 
 
 @records_design
@@ -194,12 +201,13 @@ def report(inf: Inference, *, outcome: str, instrument: Instrument, visit: float
     """The ANCOVA result from a fitted :class:`Inference`: the one step shared by the in-memory and the lazy fits."""
     log = scale == "log"
     inst, v = instrument, visit
-    lsm = inf.emmeans(alpha=alpha)
     # each LS mean's number of subjects (as pd.Series(n_per_arm).reindex(arms): NaN, as float, for an arm without)
-    lsm["n"] = np.array([n_per_arm.get(a, np.nan) for a in lsm["arm"]])
-    con = inf.compare(reference=reference, adjust=adjust, alpha=alpha)
+    # and the arm each contrast favours: the tables' last columns, built with them (no column inserted later)
+    n = np.array([n_per_arm.get(a, np.nan) for a in inf.grid.frame["arm"]])
+    lsm = inf.emmeans(alpha=alpha, _tail={"n": n})
+    con = inf.compare(reference=reference, adjust=adjust, alpha=alpha,
+                      _tail=lambda first, second, est: {"favours": _favoured(first, second, est, inst)})
     attrs = con.attrs
-    con["favours"] = favours(con, inst)
     coef = inf.coefficients(alpha)
 
     y = f"log({outcome})" if log else outcome
