@@ -155,6 +155,9 @@ class ErrorStream:
         self._current = np.empty(0)
         self._offset = 0
         self._stop = threading.Event()
+        #: work the consumer does while it waits for the generator (run in order, at most one per wait; the
+        #: rest by :meth:`run_idle` at the end): a fit whose result the simulation does not need
+        self.idle: list = []
         self._thread = threading.Thread(target=self._run, name="mediation-errors", daemon=True)
         self._thread.start()
 
@@ -215,6 +218,8 @@ class ErrorStream:
     def _next_chunk(self) -> None:
         if self._current.base is not None:   # the consumer is done with it: back to the pool
             self._free.put(self._current.base)
+        if self.idle and self._full.empty():   # the generator is behind: use the wait
+            self.idle.pop(0)()
         item = self._full.get()
         if isinstance(item, BaseException):
             raise item
@@ -224,6 +229,11 @@ class ErrorStream:
         """Stop generating (the caller is done, or failed) and wait for the thread."""
         self._stop.set()
         self._thread.join()
+
+    def run_idle(self) -> None:
+        """Run the idle work not yet done (in order)."""
+        while self.idle:
+            self.idle.pop(0)()
 
 
 def _early_errors(trial: Trial, covariates: Sequence[str], n_sims: int, seed: int) -> ErrorStream | None:
@@ -240,6 +250,23 @@ def _early_errors(trial: Trial, covariates: Sequence[str], n_sims: int, seed: in
     rng = np.random.default_rng(seed)
     rng.standard_normal(n_sims * (5 + 2 * z))
     return ErrorStream(rng, n_sims * len(data))
+
+
+def _binomial_fit(counts: np.ndarray, X: np.ndarray):
+    """statsmodels' binomial GLM (IRLS, tol 1e-12) of ``counts`` (attended, not attended) on ``X``; a warning
+    from IRLS (perfect prediction, no convergence, overflow) or no convergence is a ModelError: the simulation
+    would otherwise run on infinite coefficients and report meaningless effects."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            res = sm.GLM(counts, X, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=100)
+        except Exception as err:  # perfect prediction or singular design in IRLS
+            raise ModelError(f"the binomial outcome model could not be fitted ({err}); with few subjects or "
+                             "extreme attendance the mediator or treatment predicts attendance perfectly") from err
+    if not res.converged:
+        raise ModelError("the binomial outcome model did not converge; check for subjects attending none or all "
+                         "sessions in one arm")
+    return res
 
 
 def _pd(cov: np.ndarray) -> bool:
@@ -496,24 +523,15 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
         m_fit = ols(Xm, M, m_terms, what=" of the mediator")
         if adherence:
             y, n_tr = f["attended"].to_numpy(float), f["planned"].to_numpy(float)
-            outcome_model = sm.GLM(np.column_stack([y, n_tr - y]), Xo, family=sm.families.Binomial())
-            total_model = sm.GLM(np.column_stack([y, n_tr - y]), np.delete(Xo, 2, axis=1), family=sm.families.Binomial())
-            with warnings.catch_warnings():
-                # a warning from IRLS (perfect prediction, no convergence, overflow) is an error here: the
-                # simulation would otherwise run on infinite coefficients and report meaningless effects
-                warnings.simplefilter("error")
-                try:
-                    o_res = outcome_model.fit(tol=1e-12, maxiter=100)
-                    c_res = total_model.fit(tol=1e-12, maxiter=100)
-                except Exception as err:  # perfect prediction or singular design in IRLS
-                    raise ModelError(f"the binomial outcome model could not be fitted ({err}); with few subjects or "
-                                     "extreme attendance the mediator or treatment predicts attendance perfectly") \
-                        from err
-            if not (o_res.converged and c_res.converged):
-                raise ModelError("the binomial outcome model did not converge; check for subjects attending none or all "
-                                 "sessions in one arm")
+            counts2 = np.column_stack([y, n_tr - y])
+            o_res = _binomial_fit(counts2, Xo)
             ob, ocov, odf = np.asarray(o_res.params), np.asarray(o_res.cov_params()), np.inf
-            cb, ccov = np.asarray(c_res.params), np.asarray(c_res.cov_params())
+            total: list = []   # the total-effect model (no mediator): not needed by the simulation, so it is
+            # fitted while the simulation waits for the error stream (same fit, same numbers, whenever it runs)
+            if errors is not None:
+                errors.idle.append(lambda: total.append(_binomial_fit(counts2, np.delete(Xo, 2, axis=1))))
+            else:
+                total.append(_binomial_fit(counts2, np.delete(Xo, 2, axis=1)))
         else:
             yv = f["Y"].to_numpy(float)
             o_fit = ols(Xo, yv, o_terms, what=" of the outcome")
@@ -521,8 +539,14 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
             ob, ocov, odf = o_fit.beta, o_fit.vcov, float(o_fit.df_resid)
             cb, ccov = c_fit.beta, c_fit.vcov
 
-        draws = simulate_effects(Xm, m_fit.beta, m_fit.vcov, m_fit.sigma, Xo, ob, ocov, adherence,
-                                 int(n_sims), np.random.default_rng(seed), errors)
+        try:
+            draws = simulate_effects(Xm, m_fit.beta, m_fit.vcov, m_fit.sigma, Xo, ob, ocov, adherence,
+                                     int(n_sims), np.random.default_rng(seed), errors)
+        finally:   # the total model's fit, if the simulation had no wait for it (its error first, as before)
+            if errors is not None:
+                errors.run_idle()
+        if adherence:
+            cb, ccov = np.asarray(total[0].params), np.asarray(total[0].cov_params())
     except BaseException:
         if errors is not None:
             errors.close()
