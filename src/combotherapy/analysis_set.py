@@ -279,6 +279,19 @@ def subject_frame(trial: Trial, columns: Sequence[str], *, counts: Sequence[str]
     Raises one :class:`DataError` listing every problem: a column that is missing, not numeric, not constant
     within a subject, or (for ``counts``) negative, infinite or not a whole number. Missing values stay NaN.
     """
+    values = subject_arrays(trial, columns, counts=counts, what=what)
+    idx = subject_index(trial)
+    # first non-missing value per subject (text was refused above: a recorded cell is a number)
+    out = pd.DataFrame({"arm": idx.arm.astype(str),
+                        **{c: pd.Series(values[c], index=idx.subjects, name=c) for c in columns}})
+    return out.reset_index()
+
+
+def subject_arrays(trial: Trial, columns: Sequence[str], *, counts: Sequence[str] = (), what: str = ""
+                   ) -> dict[str, np.ndarray]:
+    """:func:`subject_frame`'s values without the frame: per column, each subject's first non-missing value
+    (floats, NaN when none) in the order of ``subject_index(trial).subjects``, after the same checks (one
+    :class:`DataError` listing every problem)."""
     check_trial(trial, "this analysis")
     data = trial.data
     missing = [c for c in columns if c not in data.columns]
@@ -298,9 +311,7 @@ def subject_frame(trial: Trial, columns: Sequence[str], *, counts: Sequence[str]
                                       "subject-level column (one value per subject, repeated on each row)",
                                       np.flatnonzero(varies))
     problems.raise_if_any()
-    # first non-missing value per subject (text was refused above: a recorded cell is a number)
-    out = pd.DataFrame({"arm": idx.arm.astype(str), **{c: idx.first(num[c]) for c in columns}})
-    return out.reset_index()
+    return {c: idx.first(num[c]).to_numpy() for c in columns}
 
 
 def covariate_values(trial: Trial, covariates: Sequence[str] | str | None, *, reserved: Sequence[str] = ()

@@ -25,7 +25,7 @@ from ..errors import DataError, ModelError
 from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._design import is_factor, ols
-from .adherence import session_frame
+from .adherence import session_counts
 
 __all__ = ["mediation", "MediationResult", "ADHERENCE"]
 
@@ -470,16 +470,14 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
         frame["M"] = change(at, frame["m_base"].to_numpy())
         reasons = [(frame["m_base"].isna().to_numpy(), f"no baseline {mediator}"),
                    (np.isnan(at), f"no {mediator} at week {mv:g} (mediator)")]
-        excluded_sessions = pd.DataFrame(columns=["subject", "arm", "reason"])
+        session_reason = None
         if adherence:
-            sess, excluded_sessions = session_frame(trial, attended, planned)
-            where = pd.Index(sess["subject"]).get_indexer(index)
-            for col in ("attended", "planned"):
-                v = sess[col].to_numpy(dtype=float, na_value=np.nan)
-                frame[col] = np.where(where >= 0, v[np.maximum(where, 0)], np.nan)
-            excluded_sessions = excluded_sessions.loc[index.get_indexer(excluded_sessions["subject"]) >= 0]
-            in_excluded = pd.Index(excluded_sessions["subject"]).unique().get_indexer(index) >= 0
-            reasons.append((frame["planned"].isna().to_numpy() & ~in_excluded, "no session counts"))
+            # every subject's counts by position in the subject index (no lookup by identifier): the subjects
+            # the sessions exclude keep that reason (it comes first), the others need counts
+            att, pl, conditions = session_counts(trial, attended, planned)
+            frame["attended"], frame["planned"] = att[sel], pl[sel]
+            session_reason = first_reason(conditions, idx.n)[sel]
+            reasons.append((np.isnan(pl[sel]) & (session_reason == ""), "no session counts"))
             base_cols = ["m_base"]
         else:
             frame["Y"] = at_visit(outcome, ov)
@@ -501,9 +499,8 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
             frame[c] = cov[c].iloc[sel].set_axis(frame.index)
             reasons.append((frame[c].isna().to_numpy(), f"covariate '{c}' missing"))
         reason = first_reason(reasons, len(frame))
-        if adherence and len(excluded_sessions):
-            which = pd.Index(excluded_sessions["subject"]).get_indexer(index)
-            reason[which >= 0] = excluded_sessions["reason"].to_numpy()[which[which >= 0]]
+        if session_reason is not None:
+            reason = np.where(session_reason != "", session_reason, reason)
         f, excluded = exclusions(frame.reset_index(), reason)
         if errors is not None:
             errors.limit(int(n_sims) * len(f))   # the simulation reads this many: the thread stops there
