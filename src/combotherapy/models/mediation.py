@@ -114,7 +114,7 @@ def simulate_effects(Xm: np.ndarray, mb: np.ndarray, mcov: np.ndarray, sigma: fl
     try:
         for start in range(0, n_sims, rows):
             stop = min(start + rows, n_sims)
-            z, tk = errors.take(work[:stop - start]), t[:stop - start]
+            z, tk = errors.take(work[:stop - start], borrow=True), t[:stop - start]
             np.multiply(z, G[start:stop, None], out=z)
             for coef, x in terms:
                 np.multiply(x, coef[start:stop, None], out=tk)
@@ -203,8 +203,17 @@ class ErrorStream:
         except BaseException as err:  # handed to the consumer, raised there
             self._full.put(err)
 
-    def take(self, out: np.ndarray) -> np.ndarray:
-        """Fill ``out`` (C-contiguous) with the stream's next ``out.size`` numbers."""
+    def take(self, out: np.ndarray, borrow: bool = False) -> np.ndarray:
+        """Fill ``out`` (C-contiguous) with the stream's next ``out.size`` numbers; with ``borrow``, when they
+        lie in one chunk, return them as a view of the chunk instead (shaped as ``out``, writable, valid until the
+        next call: the chunk then goes back to the pool), saving the copy."""
+        if borrow:
+            if self._offset == len(self._current):
+                self._next_chunk()
+            if len(self._current) - self._offset >= out.size:
+                view = self._current[self._offset:self._offset + out.size].reshape(out.shape)
+                self._offset += out.size
+                return view
         flat, pos = out.reshape(-1), 0
         while pos < flat.size:
             if self._offset == len(self._current):
