@@ -465,19 +465,21 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
         # positions, identifiers hashed once)
         idx = subject_index(trial)
         sel = np.flatnonzero(idx.arm.isin(treatment).to_numpy())
-        index = idx.subjects[sel]
 
         def at_visit(column: str, week: float) -> np.ndarray:
             """The subject's (first) value at the week, NaN when there is none."""
             return idx.take(column, idx.first_row_at(week)).to_numpy(dtype=float, na_value=np.nan)[sel]
 
-        arm = idx.arm.take(sel).astype(str)
-        frame = pd.DataFrame({"arm": arm.to_numpy(), "T": (arm == treated).to_numpy(float)}, index=index)
-        frame["arm"] = frame["arm"].astype(arm.dtype)
+        # the columns as arrays over the two arms' subjects (one frame, of the analysed rows, at the end)
+        if isinstance(idx.arm.dtype, pd.CategoricalDtype):   # arms as text from the categories, by their codes
+            arm = idx.arm.cat.categories.astype(str).take(idx.arm.cat.codes.to_numpy()[sel])
+        else:
+            arm = pd.Index(idx.arm.take(sel).astype(str))
+        frame: dict = {"arm": arm, "T": (arm == treated).astype(float)}
         at = at_visit(mediator, mv)
         frame["m_base"] = at_visit(mediator, 0.0)
-        frame["M"] = change(at, frame["m_base"].to_numpy())
-        reasons = [(frame["m_base"].isna().to_numpy(), f"no baseline {mediator}"),
+        frame["M"] = change(at, frame["m_base"])
+        reasons = [(np.isnan(frame["m_base"]), f"no baseline {mediator}"),
                    (np.isnan(at), f"no {mediator} at week {mv:g} (mediator)")]
         session_reason = None
         if adherence:
@@ -490,10 +492,10 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
             base_cols = ["m_base"]
         else:
             frame["Y"] = at_visit(outcome, ov)
-            reasons.append((frame["Y"].isna().to_numpy(), f"no {outcome} at week {ov:g} (outcome)"))
+            reasons.append((np.isnan(frame["Y"]), f"no {outcome} at week {ov:g} (outcome)"))
             if outcome != mediator:
                 frame["y_base"] = at_visit(outcome, 0.0)
-                reasons.append((frame["y_base"].isna().to_numpy(), f"no baseline {outcome}"))
+                reasons.append((np.isnan(frame["y_base"]), f"no baseline {outcome}"))
                 base_cols = ["m_base", "y_base"]
             else:
                 base_cols = ["m_base"]
@@ -505,12 +507,19 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
                             f"({trial.covariates})")
         _, _, cov, notes = covariate_values(trial, covariates)
         for c in covariates:
-            frame[c] = cov[c].iloc[sel].set_axis(frame.index)
-            reasons.append((frame[c].isna().to_numpy(), f"covariate '{c}' missing"))
-        reason = first_reason(reasons, len(frame))
+            frame[c] = cov[c].take(sel).array
+            reasons.append((pd.isna(frame[c]), f"covariate '{c}' missing"))
+        reason = first_reason(reasons, len(sel))
         if session_reason is not None:
             reason = np.where(session_reason != "", session_reason, reason)
-        f, excluded = exclusions(frame.reset_index(), reason)
+        # the analysed subjects as one frame (index reset); the excluded ones with their reasons, as text
+        keep = reason == ""
+        out_rows = np.flatnonzero(~keep)
+        _, excluded = exclusions(pd.DataFrame({"subject": idx.subjects.take(sel[out_rows]),
+                                               "arm": arm.take(out_rows)}), reason[out_rows])
+        rows = np.flatnonzero(keep)
+        f = pd.DataFrame({"subject": idx.subjects.take(sel[rows]),
+                          **{k: (v.take(rows) if isinstance(v, pd.Index) else v[rows]) for k, v in frame.items()}})
         if errors is not None:
             errors.limit(int(n_sims) * len(f))   # the simulation reads this many: the thread stops there
         counts = f["arm"].value_counts().reindex([treated, control], fill_value=0)
