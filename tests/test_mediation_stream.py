@@ -33,6 +33,20 @@ def test_stream_is_the_generators_own_however_split(chunk, pool, pieces):
     assert not _stream_threads()
 
 
+def test_borrowed_blocks_and_idle_work():
+    """Blocks borrowed from the chunks (the copy saved) and blocks across chunk boundaries (copied) give the
+    generator's numbers in order; idle work runs once each, in order, whether in a wait or at the end."""
+    pieces, total = [300, 700, 250, 999, 1], 2250
+    expected = np.random.default_rng(6).standard_normal(total)
+    stream, ran = ErrorStream(np.random.default_rng(6), total, chunk=1000, pool=3000), []
+    stream.idle.extend([lambda: ran.append(1), lambda: ran.append(2)])
+    got = np.concatenate([stream.take(np.empty(k), borrow=True).copy() for k in pieces])
+    stream.close()
+    stream.run_idle()
+    np.testing.assert_array_equal(got, expected)
+    assert ran == [1, 2] and not stream.idle
+
+
 def _design(n: int, seed: int = 2) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(seed)
     T = rng.integers(0, 2, n).astype(float)

@@ -280,6 +280,19 @@ def subject_frame(trial: Trial, columns: Sequence[str], *, counts: Sequence[str]
     Raises one :class:`DataError` listing every problem: a column that is missing, not numeric, not constant
     within a subject, or (for ``counts``) negative, infinite or not a whole number. Missing values stay NaN.
     """
+    values = subject_arrays(trial, columns, counts=counts, what=what)
+    idx = subject_index(trial)
+    # first non-missing value per subject (text was refused above: a recorded cell is a number)
+    out = pd.DataFrame({"arm": idx.arm.astype(str),
+                        **{c: pd.Series(values[c], index=idx.subjects, name=c) for c in columns}})
+    return out.reset_index()
+
+
+def subject_arrays(trial: Trial, columns: Sequence[str], *, counts: Sequence[str] = (), what: str = ""
+                   ) -> dict[str, np.ndarray]:
+    """:func:`subject_frame`'s values without the frame: per column, each subject's first non-missing value
+    (floats, NaN when none) in the order of ``subject_index(trial).subjects``, after the same checks (one
+    :class:`DataError` listing every problem)."""
     check_trial(trial, "this analysis")
     data = trial.data
     missing = [c for c in columns if c not in data.columns]
@@ -292,16 +305,31 @@ def subject_frame(trial: Trial, columns: Sequence[str], *, counts: Sequence[str]
     for c in counts:
         check_counts(problems, data["subject"].array, c, num[c].to_numpy(), everywhere)
     idx = subject_index(trial)
+    grouped = bool(len(idx.codes)) and bool((idx.codes[1:] >= idx.codes[:-1]).all())
+    out = {}
     for c in columns:
-        varies = idx.varies(num[c].to_numpy())
+        x = num[c].to_numpy()
+        if grouped:   # each subject's rows contiguous, subjects in order: first valid rows by one pass
+            rows = np.flatnonzero(~np.isnan(x))
+            code = idx.codes[rows]
+            start = np.ones(len(rows), dtype=bool)
+            start[1:] = code[1:] != code[:-1]
+            value = np.full(idx.n, np.nan)
+            value[code[start]] = x[rows[start]]
+            # a subject takes two values iff one of its recorded values differs from its first (fmax > fmin)
+            differs = x[rows] != value[code]
+            varies = np.zeros(idx.n, dtype=bool)
+            varies[code[differs]] = True
+            varies = varies[idx.codes]
+        else:
+            varies, value = idx.varies(x), idx.first(num[c]).to_numpy()
         if varies.any():
             problems.add_for_subjects(data["subject"].array, c, "takes different values within a subject; it is a "
                                       "subject-level column (one value per subject, repeated on each row)",
                                       np.flatnonzero(varies))
+        out[c] = value
     problems.raise_if_any()
-    # first non-missing value per subject (text was refused above: a recorded cell is a number)
-    out = pd.DataFrame({"arm": idx.arm.astype(str), **{c: idx.first(num[c]) for c in columns}})
-    return out.reset_index()
+    return out
 
 
 def covariate_values(trial: Trial, covariates: Sequence[str] | str | None, *, reserved: Sequence[str] = ()

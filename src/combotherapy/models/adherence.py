@@ -15,7 +15,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import special
 
-from ..analysis_set import exclusions, first_reason, list_subjects, subject_frame, subject_index
+from ..analysis_set import exclusions, first_reason, list_subjects, subject_arrays, subject_index
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_reference
 from ..errors import DataError, ModelError, ProblemCollector
 from ..inference import Inference
@@ -76,24 +76,37 @@ class AdherenceResult(Result):
         return lines
 
 
-def session_frame(trial: Trial, attended: str, planned: str, baseline: str | None = None,
-                  cov: Covariates | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The analysis set of session counts: one row per analysed subject (``subject, arm, attended, planned``,
-    ``baseline`` when asked, the covariates), and the excluded subjects with their reasons (also used by
-    :func:`combotherapy.models.mediation.mediation` for adherence as its outcome)."""
-    cov = cov if cov is not None else subject_covariates(trial, ())
-    frame = subject_frame(trial, [attended, planned], counts=[attended, planned], what=" (sessions)")
-    frame = frame.rename(columns={attended: "attended", planned: "planned"})
-    over = (frame["attended"] > frame["planned"]).to_numpy()
+def session_counts(trial: Trial, attended: str, planned: str
+                   ) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, str]]]:
+    """The session counts of every subject, as arrays in the order of ``subject_index(trial).subjects``:
+    ``attended``, ``planned`` (floats, NaN when not recorded) and the conditions that exclude a subject (mask,
+    reason; the first that holds applies), after the checks (counts whole numbers >= 0, constant within a
+    subject, attended <= planned: one DataError listing every problem)."""
+    values = subject_arrays(trial, [attended, planned], counts=[attended, planned], what=" (sessions)")
+    att, pl = values[attended], values[planned]
+    over = att > pl   # NaN compares False
     if over.any():
         problems = ProblemCollector()
-        rows = np.flatnonzero(trial.data["subject"].isin(frame.loc[over, "subject"]).to_numpy())
+        rows = np.flatnonzero(over[subject_index(trial).codes])   # every row of those subjects
         problems.add_for_subjects(trial.data["subject"].array, attended, f"is larger than '{planned}'; a subject "
                                   "cannot attend more sessions than were planned (check the two columns)", rows)
         problems.raise_if_any()
-    conditions = [(frame["planned"].isna(), f"no '{planned}' recorded"),
-                  (frame["planned"] == 0, f"0 sessions planned ('{planned}')"),
-                  (frame["attended"].isna(), f"no '{attended}' recorded")]
+    conditions = [(np.isnan(pl), f"no '{planned}' recorded"), (pl == 0, f"0 sessions planned ('{planned}')"),
+                  (np.isnan(att), f"no '{attended}' recorded")]
+    return att, pl, conditions
+
+
+def session_frame(trial: Trial, attended: str, planned: str, baseline: str | None = None,
+                  cov: Covariates | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The analysis set of session counts: one row per analysed subject (``subject, arm, attended, planned``,
+    ``baseline`` when asked, the covariates), and the excluded subjects with their reasons (the arrays behind
+    it, :func:`session_counts`, are also used by :func:`combotherapy.models.mediation.mediation` for adherence
+    as its outcome)."""
+    cov = cov if cov is not None else subject_covariates(trial, ())
+    att, pl, conditions = session_counts(trial, attended, planned)
+    idx = subject_index(trial)
+    frame = pd.DataFrame({"arm": idx.arm.astype(str), "attended": pd.Series(att, index=idx.subjects),
+                          "planned": pd.Series(pl, index=idx.subjects)}).reset_index()
     if baseline is not None:
         if trial.instrument(baseline).level != "visit":
             raise DataError(f"adjust_for_baseline='{baseline}' is measured once per subject; give a visit-level "

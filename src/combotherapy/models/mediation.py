@@ -25,7 +25,7 @@ from ..errors import DataError, ModelError
 from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._design import is_factor, ols
-from .adherence import session_frame
+from .adherence import session_counts
 
 __all__ = ["mediation", "MediationResult", "ADHERENCE"]
 
@@ -114,7 +114,7 @@ def simulate_effects(Xm: np.ndarray, mb: np.ndarray, mcov: np.ndarray, sigma: fl
     try:
         for start in range(0, n_sims, rows):
             stop = min(start + rows, n_sims)
-            z, tk = errors.take(work[:stop - start]), t[:stop - start]
+            z, tk = errors.take(work[:stop - start], borrow=True), t[:stop - start]
             np.multiply(z, G[start:stop, None], out=z)
             for coef, x in terms:
                 np.multiply(x, coef[start:stop, None], out=tk)
@@ -155,6 +155,9 @@ class ErrorStream:
         self._current = np.empty(0)
         self._offset = 0
         self._stop = threading.Event()
+        #: work the consumer does while it waits for the generator (run in order, at most one per wait; the
+        #: rest by :meth:`run_idle` at the end): a fit whose result the simulation does not need
+        self.idle: list = []
         self._thread = threading.Thread(target=self._run, name="mediation-errors", daemon=True)
         self._thread.start()
 
@@ -200,8 +203,17 @@ class ErrorStream:
         except BaseException as err:  # handed to the consumer, raised there
             self._full.put(err)
 
-    def take(self, out: np.ndarray) -> np.ndarray:
-        """Fill ``out`` (C-contiguous) with the stream's next ``out.size`` numbers."""
+    def take(self, out: np.ndarray, borrow: bool = False) -> np.ndarray:
+        """Fill ``out`` (C-contiguous) with the stream's next ``out.size`` numbers; with ``borrow``, when they
+        lie in one chunk, return them as a view of the chunk instead (shaped as ``out``, writable, valid until the
+        next call: the chunk then goes back to the pool), saving the copy."""
+        if borrow:
+            if self._offset == len(self._current):
+                self._next_chunk()
+            if len(self._current) - self._offset >= out.size:
+                view = self._current[self._offset:self._offset + out.size].reshape(out.shape)
+                self._offset += out.size
+                return view
         flat, pos = out.reshape(-1), 0
         while pos < flat.size:
             if self._offset == len(self._current):
@@ -215,6 +227,8 @@ class ErrorStream:
     def _next_chunk(self) -> None:
         if self._current.base is not None:   # the consumer is done with it: back to the pool
             self._free.put(self._current.base)
+        if self.idle and self._full.empty():   # the generator is behind: use the wait
+            self.idle.pop(0)()
         item = self._full.get()
         if isinstance(item, BaseException):
             raise item
@@ -224,6 +238,11 @@ class ErrorStream:
         """Stop generating (the caller is done, or failed) and wait for the thread."""
         self._stop.set()
         self._thread.join()
+
+    def run_idle(self) -> None:
+        """Run the idle work not yet done (in order)."""
+        while self.idle:
+            self.idle.pop(0)()
 
 
 def _early_errors(trial: Trial, covariates: Sequence[str], n_sims: int, seed: int) -> ErrorStream | None:
@@ -240,6 +259,23 @@ def _early_errors(trial: Trial, covariates: Sequence[str], n_sims: int, seed: in
     rng = np.random.default_rng(seed)
     rng.standard_normal(n_sims * (5 + 2 * z))
     return ErrorStream(rng, n_sims * len(data))
+
+
+def _binomial_fit(counts: np.ndarray, X: np.ndarray):
+    """statsmodels' binomial GLM (IRLS, tol 1e-12) of ``counts`` (attended, not attended) on ``X``; a warning
+    from IRLS (perfect prediction, no convergence, overflow) or no convergence is a ModelError: the simulation
+    would otherwise run on infinite coefficients and report meaningless effects."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            res = sm.GLM(counts, X, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=100)
+        except Exception as err:  # perfect prediction or singular design in IRLS
+            raise ModelError(f"the binomial outcome model could not be fitted ({err}); with few subjects or "
+                             "extreme attendance the mediator or treatment predicts attendance perfectly") from err
+    if not res.converged:
+        raise ModelError("the binomial outcome model did not converge; check for subjects attending none or all "
+                         "sessions in one arm")
+    return res
 
 
 def _pd(cov: np.ndarray) -> bool:
@@ -429,37 +465,37 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
         # positions, identifiers hashed once)
         idx = subject_index(trial)
         sel = np.flatnonzero(idx.arm.isin(treatment).to_numpy())
-        index = idx.subjects[sel]
 
         def at_visit(column: str, week: float) -> np.ndarray:
             """The subject's (first) value at the week, NaN when there is none."""
             return idx.take(column, idx.first_row_at(week)).to_numpy(dtype=float, na_value=np.nan)[sel]
 
-        arm = idx.arm.take(sel).astype(str)
-        frame = pd.DataFrame({"arm": arm.to_numpy(), "T": (arm == treated).to_numpy(float)}, index=index)
-        frame["arm"] = frame["arm"].astype(arm.dtype)
+        # the columns as arrays over the two arms' subjects (one frame, of the analysed rows, at the end)
+        if isinstance(idx.arm.dtype, pd.CategoricalDtype):   # arms as text from the categories, by their codes
+            arm = idx.arm.cat.categories.astype(str).take(idx.arm.cat.codes.to_numpy()[sel])
+        else:
+            arm = pd.Index(idx.arm.take(sel).astype(str))
+        frame: dict = {"arm": arm, "T": (arm == treated).astype(float)}
         at = at_visit(mediator, mv)
         frame["m_base"] = at_visit(mediator, 0.0)
-        frame["M"] = change(at, frame["m_base"].to_numpy())
-        reasons = [(frame["m_base"].isna().to_numpy(), f"no baseline {mediator}"),
+        frame["M"] = change(at, frame["m_base"])
+        reasons = [(np.isnan(frame["m_base"]), f"no baseline {mediator}"),
                    (np.isnan(at), f"no {mediator} at week {mv:g} (mediator)")]
-        excluded_sessions = pd.DataFrame(columns=["subject", "arm", "reason"])
+        session_reason = None
         if adherence:
-            sess, excluded_sessions = session_frame(trial, attended, planned)
-            where = pd.Index(sess["subject"]).get_indexer(index)
-            for col in ("attended", "planned"):
-                v = sess[col].to_numpy(dtype=float, na_value=np.nan)
-                frame[col] = np.where(where >= 0, v[np.maximum(where, 0)], np.nan)
-            excluded_sessions = excluded_sessions.loc[index.get_indexer(excluded_sessions["subject"]) >= 0]
-            in_excluded = pd.Index(excluded_sessions["subject"]).unique().get_indexer(index) >= 0
-            reasons.append((frame["planned"].isna().to_numpy() & ~in_excluded, "no session counts"))
+            # every subject's counts by position in the subject index (no lookup by identifier): the subjects
+            # the sessions exclude keep that reason (it comes first), the others need counts
+            att, pl, conditions = session_counts(trial, attended, planned)
+            frame["attended"], frame["planned"] = att[sel], pl[sel]
+            session_reason = first_reason(conditions, idx.n)[sel]
+            reasons.append((np.isnan(pl[sel]) & (session_reason == ""), "no session counts"))
             base_cols = ["m_base"]
         else:
             frame["Y"] = at_visit(outcome, ov)
-            reasons.append((frame["Y"].isna().to_numpy(), f"no {outcome} at week {ov:g} (outcome)"))
+            reasons.append((np.isnan(frame["Y"]), f"no {outcome} at week {ov:g} (outcome)"))
             if outcome != mediator:
                 frame["y_base"] = at_visit(outcome, 0.0)
-                reasons.append((frame["y_base"].isna().to_numpy(), f"no baseline {outcome}"))
+                reasons.append((np.isnan(frame["y_base"]), f"no baseline {outcome}"))
                 base_cols = ["m_base", "y_base"]
             else:
                 base_cols = ["m_base"]
@@ -471,13 +507,19 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
                             f"({trial.covariates})")
         _, _, cov, notes = covariate_values(trial, covariates)
         for c in covariates:
-            frame[c] = cov[c].iloc[sel].set_axis(frame.index)
-            reasons.append((frame[c].isna().to_numpy(), f"covariate '{c}' missing"))
-        reason = first_reason(reasons, len(frame))
-        if adherence and len(excluded_sessions):
-            which = pd.Index(excluded_sessions["subject"]).get_indexer(index)
-            reason[which >= 0] = excluded_sessions["reason"].to_numpy()[which[which >= 0]]
-        f, excluded = exclusions(frame.reset_index(), reason)
+            frame[c] = cov[c].take(sel).array
+            reasons.append((pd.isna(frame[c]), f"covariate '{c}' missing"))
+        reason = first_reason(reasons, len(sel))
+        if session_reason is not None:
+            reason = np.where(session_reason != "", session_reason, reason)
+        # the analysed subjects as one frame (index reset); the excluded ones with their reasons, as text
+        keep = reason == ""
+        out_rows = np.flatnonzero(~keep)
+        _, excluded = exclusions(pd.DataFrame({"subject": idx.subjects.take(sel[out_rows]),
+                                               "arm": arm.take(out_rows)}), reason[out_rows])
+        rows = np.flatnonzero(keep)
+        f = pd.DataFrame({"subject": idx.subjects.take(sel[rows]),
+                          **{k: (v.take(rows) if isinstance(v, pd.Index) else v[rows]) for k, v in frame.items()}})
         if errors is not None:
             errors.limit(int(n_sims) * len(f))   # the simulation reads this many: the thread stops there
         counts = f["arm"].value_counts().reindex([treated, control], fill_value=0)
@@ -496,24 +538,15 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
         m_fit = ols(Xm, M, m_terms, what=" of the mediator")
         if adherence:
             y, n_tr = f["attended"].to_numpy(float), f["planned"].to_numpy(float)
-            outcome_model = sm.GLM(np.column_stack([y, n_tr - y]), Xo, family=sm.families.Binomial())
-            total_model = sm.GLM(np.column_stack([y, n_tr - y]), np.delete(Xo, 2, axis=1), family=sm.families.Binomial())
-            with warnings.catch_warnings():
-                # a warning from IRLS (perfect prediction, no convergence, overflow) is an error here: the
-                # simulation would otherwise run on infinite coefficients and report meaningless effects
-                warnings.simplefilter("error")
-                try:
-                    o_res = outcome_model.fit(tol=1e-12, maxiter=100)
-                    c_res = total_model.fit(tol=1e-12, maxiter=100)
-                except Exception as err:  # perfect prediction or singular design in IRLS
-                    raise ModelError(f"the binomial outcome model could not be fitted ({err}); with few subjects or "
-                                     "extreme attendance the mediator or treatment predicts attendance perfectly") \
-                        from err
-            if not (o_res.converged and c_res.converged):
-                raise ModelError("the binomial outcome model did not converge; check for subjects attending none or all "
-                                 "sessions in one arm")
+            counts2 = np.column_stack([y, n_tr - y])
+            o_res = _binomial_fit(counts2, Xo)
             ob, ocov, odf = np.asarray(o_res.params), np.asarray(o_res.cov_params()), np.inf
-            cb, ccov = np.asarray(c_res.params), np.asarray(c_res.cov_params())
+            total: list = []   # the total-effect model (no mediator): not needed by the simulation, so it is
+            # fitted while the simulation waits for the error stream (same fit, same numbers, whenever it runs)
+            if errors is not None:
+                errors.idle.append(lambda: total.append(_binomial_fit(counts2, np.delete(Xo, 2, axis=1))))
+            else:
+                total.append(_binomial_fit(counts2, np.delete(Xo, 2, axis=1)))
         else:
             yv = f["Y"].to_numpy(float)
             o_fit = ols(Xo, yv, o_terms, what=" of the outcome")
@@ -521,8 +554,14 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
             ob, ocov, odf = o_fit.beta, o_fit.vcov, float(o_fit.df_resid)
             cb, ccov = c_fit.beta, c_fit.vcov
 
-        draws = simulate_effects(Xm, m_fit.beta, m_fit.vcov, m_fit.sigma, Xo, ob, ocov, adherence,
-                                 int(n_sims), np.random.default_rng(seed), errors)
+        try:
+            draws = simulate_effects(Xm, m_fit.beta, m_fit.vcov, m_fit.sigma, Xo, ob, ocov, adherence,
+                                     int(n_sims), np.random.default_rng(seed), errors)
+        finally:   # the total model's fit, if the simulation had no wait for it (its error first, as before)
+            if errors is not None:
+                errors.run_idle()
+        if adherence:
+            cb, ccov = np.asarray(total[0].params), np.asarray(total[0].cov_params())
     except BaseException:
         if errors is not None:
             errors.close()
