@@ -430,7 +430,7 @@ class Prepared(NamedTuple):
     :func:`simulate_effects`'s arguments before ``rng`` (``args``), the seed of its generator and the error
     stream already started (or None)."""
 
-    args: tuple
+    args: tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray, np.ndarray, np.ndarray, bool, int]
     seed: int
     errors: ErrorStream | None
 
