@@ -33,16 +33,16 @@ def _spy(monkeypatch) -> list[tuple[int, list[int]]]:
     runs: list[tuple[int, list[int]]] = []
     real = ms.simulate_shared
 
-    def spy(sims, source):
+    def spy(sims, source, threads=True):
         runs.append((source.total, [s.n_sims * s.n for s in sims]))
-        return real(sims, source)
+        return real(sims, source, threads)
 
     monkeypatch.setattr(ms, "simulate_shared", spy)
     return runs
 
 
 def _threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "mediation-errors"]
+    return [t for t in threading.enumerate() if t.name in ("mediation-errors", "mediation-shared")]
 
 
 @pytest.mark.parametrize(("n_per_arm", "dropout", "covariates"), [
@@ -66,7 +66,8 @@ def test_shared_stream_gives_the_separate_calls_results(monkeypatch, n_per_arm, 
 
 
 def test_many_small_blocks_interleave_exactly(monkeypatch):
-    """Blocks of a few replicates (many interleavings, the window moving often): still the separate results."""
+    """Blocks of a few replicates (many interleavings, the window moving often, threads waiting for each other):
+    still the separate results."""
     monkeypatch.setattr(med, "_BLOCK", 700)
     trial = ct.simulate_trial(n_per_arm={"combined": 80, "physio": 30, "acupuncture": 55}, seed=5)
     kws = [dict(treatment=p, n_sims=120, seed=3) for p in PAIRS + [("physio", "acupuncture")]]
@@ -77,8 +78,10 @@ def test_many_small_blocks_interleave_exactly(monkeypatch):
     assert len(runs) == 1 and len(runs[0][1]) == 3
 
 
-def test_simulate_shared_equals_simulate_effects():
-    """The window read by simulations of different sizes from one stream: each equals its own simulate_effects."""
+@pytest.mark.parametrize("threads", [True, False])
+def test_simulate_shared_equals_simulate_effects(threads):
+    """The window read by simulations of different sizes from one stream (each in its thread, or interleaved in
+    one): each equals its own simulate_effects."""
     rng = np.random.default_rng(1)
     mb, ob = np.array([0.2, -1.1, 0.3]), np.array([-0.5, 0.25, -0.4, 0.2])
     mcov, ocov = np.diag([0.02, 0.01, 0.01]), np.diag([0.05, 0.01, 0.002, 0.02])
@@ -90,7 +93,7 @@ def test_simulate_shared_equals_simulate_effects():
             for Xm, Xo in designs]
     rngs = [np.random.default_rng(7) for _ in designs]
     sims = [med._Replicates(Xm, mb, mcov, 1.3, Xo, ob, ocov, True, 110, r) for (Xm, Xo), r in zip(designs, rngs)]
-    got = ms.simulate_shared(sims, ErrorStream(rngs[0], 110 * 400, chunk=1000, pool=5000))
+    got = ms.simulate_shared(sims, ErrorStream(rngs[0], 110 * 400, chunk=1000, pool=5000), threads=threads)
     for g, w in zip(got, want):
         pd.testing.assert_frame_equal(g, w, check_exact=True)
     assert not _threads()
@@ -141,3 +144,24 @@ def test_claims_report_mediation_equals_separate_calls():
         row = res.effects.set_index("effect").loc["ACME (average)"]
         c = out[f"{first} - {second}"]
         assert (c.estimate, c.ci_low, c.ci_high, c.se) == (row["estimate"], row["ci_low"], row["ci_high"], row["se"])
+
+
+@pytest.mark.parametrize("where", ["mediation-shared", "MainThread"])
+def test_a_failing_thread_stops_the_others(monkeypatch, where):
+    """A simulation failing in its thread (the worker's or the caller's): its error is raised, and no thread is
+    left waiting for it."""
+    trial = ct.simulate_trial(n_per_arm=40, seed=2)
+    kws = [dict(treatment=p, n_sims=100) for p in PAIRS]
+    real = med._Replicates.blocks
+
+    def broken(self, errors):
+        for k, done in enumerate(real(self, errors)):
+            if k == 3 and threading.current_thread().name == where:
+                raise FloatingPointError("boom")
+            yield done
+
+    monkeypatch.setattr(med, "_BLOCK", 500)
+    monkeypatch.setattr(med._Replicates, "blocks", broken)
+    with pytest.raises(FloatingPointError, match="boom"):
+        ms.mediation_shared(trial, kws)
+    assert not _threads()

@@ -4,13 +4,16 @@ Two :func:`~combotherapy.models.mediation.mediation` calls with the same seed an
 coefficients draw the same coefficient normals' count first, so their simulation errors are read from the same
 stream of the generator: replicate r of an analysis of ``n`` subjects reads positions ``[r n, (r + 1) n)`` after
 the coefficients. Generating the normals is the simulation's floor (about 15 ns each), so the stream is generated
-once, up to the longest analysis, and every simulation reads it: the blocks of replicates are run interleaved,
-always the simulation furthest behind in the stream next, and a window keeps only the positions still to be read
-(at most about one block of each simulation). The results are those of separate calls, number for number.
+once (in :class:`~combotherapy.models.mediation.ErrorStream`'s background thread), up to the longest analysis,
+and every simulation reads it through a window that keeps only the positions still to be read: each simulation's
+arithmetic runs in its own thread (numpy releases the GIL), a simulation more than a few blocks ahead waiting for
+the one behind (the window stays within 4 blocks), or, with ``threads=False``, their blocks interleaved in the
+calling thread, the one furthest behind next. The results are those of separate calls, number for number.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -25,28 +28,38 @@ __all__ = ["mediation_shared", "simulate_shared"]
 
 
 class _Window:
-    """Positions ``[lo, hi)`` of one stream of normals, kept while a reader may still read them."""
+    """Positions ``[lo, hi)`` of one stream of normals, kept while a reader may still read them. Readers may run in
+    threads: a reader more than ``cap`` numbers ahead of the one furthest behind waits for it (the one behind
+    never waits, its block being smaller than ``cap``), so the window stays within ``cap``."""
 
-    def __init__(self, source: ErrorStream, readers: int):
-        self.source = source
+    def __init__(self, source: ErrorStream, readers: int, cap: int):
+        self.source, self.cap = source, cap
         self.buf = np.empty(0)
         self.lo = self.hi = 0
         self.cursors: dict[int, int] = {i: 0 for i in range(readers)}
+        self.cond = threading.Condition()
+        self.failed = False
 
     def take(self, reader: int, out: np.ndarray) -> np.ndarray:
-        p = self.cursors[reader]
-        need = p + out.size
-        if need > self.hi:
-            self._extend(need)
-        out.reshape(-1)[:] = self.buf[p - self.lo:need - self.lo]
-        self.cursors[reader] = need
+        with self.cond:
+            p = self.cursors[reader]
+            need = p + out.size
+            while need - min(self.cursors.values()) > self.cap and not self.failed:
+                self.cond.wait()
+            if self.failed:
+                raise RuntimeError("another simulation reading the shared stream failed")
+            if need > self.hi:
+                self._extend(need)
+            out.reshape(-1)[:] = self.buf[p - self.lo:need - self.lo]
+            self.cursors[reader] = need
+            self.cond.notify_all()
         return out
 
     def _extend(self, need: int) -> None:
         low = min(self.cursors.values())           # nothing before it is read again
         keep = self.hi - low
         if need - low > self.buf.size:
-            buf = np.empty(max(need - low, 2 * self.buf.size))
+            buf = np.empty(max(need - low, min(2 * self.buf.size, self.cap)))
             buf[:keep] = self.buf[low - self.lo:self.hi - self.lo]
             self.buf = buf
         elif low > self.lo and keep:
@@ -55,8 +68,11 @@ class _Window:
         self.source.take(self.buf[keep:need - low])
         self.hi = need
 
-    def done(self, reader: int) -> None:
-        del self.cursors[reader]
+    def done(self, reader: int, failed: bool = False) -> None:
+        with self.cond:
+            del self.cursors[reader]
+            self.failed = self.failed or failed
+            self.cond.notify_all()
 
 
 class _Reader:
@@ -69,20 +85,45 @@ class _Reader:
         return self.window.take(self.index, out)
 
 
-def simulate_shared(sims: Sequence[_Replicates], source: ErrorStream) -> list[pd.DataFrame]:
+def simulate_shared(sims: Sequence[_Replicates], source: ErrorStream, threads: bool = True) -> list[pd.DataFrame]:
     """Run binomial-outcome simulations whose errors all start at ``source``'s first number (each reads its own
-    ``n_sims x n`` numbers from there): one stream, their blocks interleaved, the one furthest behind next."""
-    window = _Window(source, len(sims))
+    ``n_sims x n`` numbers from there) from one stream. ``threads``: each simulation's arithmetic in its own thread
+    (numpy releases the GIL; the window holds at most a few blocks: a thread ahead waits); else their blocks are
+    interleaved in this thread, the one furthest behind next."""
+    window = _Window(source, len(sims), cap=4 * max(s.rows * s.n for s in sims))
     try:
-        runs = {i: s.blocks(_Reader(window, i)) for i, s in enumerate(sims)}
-        pos = dict.fromkeys(runs, 0)
-        while runs:
-            i = min(runs, key=pos.__getitem__)
-            try:
-                pos[i] = next(runs[i])
-            except StopIteration:
-                del runs[i]
-                window.done(i)
+        if threads and len(sims) > 1:
+            errors: list[BaseException] = []
+
+            def run(i: int) -> None:
+                try:
+                    for _ in sims[i].blocks(_Reader(window, i)):
+                        pass
+                except BaseException as err:   # raised in the calling thread
+                    errors.append(err)
+                    window.done(i, failed=True)
+                else:
+                    window.done(i)
+
+            workers = [threading.Thread(target=run, args=(i,), name="mediation-shared", daemon=True)
+                       for i in range(1, len(sims))]
+            for w in workers:
+                w.start()
+            run(0)
+            for w in workers:
+                w.join()
+            if errors:
+                raise errors[0]
+        else:
+            runs = {i: s.blocks(_Reader(window, i)) for i, s in enumerate(sims)}
+            pos = dict.fromkeys(runs, 0)
+            while runs:
+                i = min(runs, key=pos.__getitem__)
+                try:
+                    pos[i] = next(runs[i])
+                except StopIteration:
+                    del runs[i]
+                    window.done(i)
     finally:
         source.close()
     return [s.frame() for s in sims]
