@@ -82,8 +82,8 @@ def simulate_effects(Xm: np.ndarray, mb: np.ndarray, mcov: np.ndarray, sigma: fl
     subject's terms and ``u = exp(te c' + tm b a - A')``. The normals are generated in a background thread
     (:class:`ErrorStream`; numpy releases the GIL, the stream is consumed in order) while this thread works.
     """
-    sim = _Replicates(Xm, mb, mcov, sigma, Xo, ob, ocov, binomial, n_sims, rng)
     try:
+        sim = _Replicates(Xm, mb, mcov, sigma, Xo, ob, ocov, binomial, n_sims, rng)
         if not binomial:
             return sim.frame()
         if errors is None or not errors.continues(rng, n_sims * sim.n):
