@@ -193,15 +193,17 @@ def _safety(trial, claim, pairs, alpha):
 
 
 def _mediation(trial, claim, pairs, alpha):
-    from .models.mediation import mediation
+    from .models.mediation_shared import mediation_shared
 
     # "because pain falls first": the change in pain from baseline to the claim's visit (the first follow-up)
-    # mediates the combined arm's effect on adherence; one mediation analysis per pair (two arms each)
+    # mediates the combined arm's effect on adherence; one mediation analysis per pair (two arms each), their
+    # simulations (same seed) run from one stream of normals: the results of separate ct.mediation calls
     out = {}
     mediator = _second(claim)
-    for first, second in pairs:
-        res = mediation(trial, treatment=(first, second), mediator=mediator, mediator_visit=float(claim["visit"]),
-                        outcome="adherence", attended=claim["outcome"], n_sims=MEDIATION_SIMS, seed=0, alpha=alpha)
+    calls = [dict(treatment=(first, second), mediator=mediator, mediator_visit=float(claim["visit"]),
+                  outcome="adherence", attended=claim["outcome"], n_sims=MEDIATION_SIMS, seed=0, alpha=alpha)
+             for first, second in pairs]
+    for (first, second), res in zip(pairs, mediation_shared(trial, calls)):
         acme = res.draws["acme_average"].to_numpy()
         row = res.effects.set_index("effect").loc["ACME (average)"]
         # one-sided Monte Carlo p for ACME > 0, never 0: (draws <= 0, plus one) / (draws, plus one)

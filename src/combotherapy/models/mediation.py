@@ -13,7 +13,8 @@ from __future__ import annotations
 import queue
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from ..results import Fitted, Result, records_design
 from ..trial import Trial
 from ._design import is_factor, ols
 from .adherence import session_counts
+
+if TYPE_CHECKING:
+    from .mediation_shared import _Reader
 
 __all__ = ["mediation", "MediationResult", "ADHERENCE"]
 
@@ -78,45 +82,65 @@ def simulate_effects(Xm: np.ndarray, mb: np.ndarray, mcov: np.ndarray, sigma: fl
     subject's terms and ``u = exp(te c' + tm b a - A')``. The normals are generated in a background thread
     (:class:`ErrorStream`; numpy releases the GIL, the stream is consumed in order) while this thread works.
     """
-    Bo = rng.multivariate_normal(ob, ocov, size=n_sims, method="cholesky" if _pd(ocov) else "svd")
-    Bm = rng.multivariate_normal(mb, mcov, size=n_sims, method="cholesky" if _pd(mcov) else "svd")
-    if not binomial:
-        if errors is not None:
-            errors.close()
-        acme, ade = Bo[:, 2] * Bm[:, 1], Bo[:, 1]
-        return pd.DataFrame({"acme_control": acme, "acme_treated": acme.copy(), "ade_control": ade,
-                             "ade_treated": ade.copy()})
-    n = Xm.shape[0]
-    rows = max(1, _BLOCK // max(n, 1))
-    if errors is None or not errors.continues(rng, n_sims * n):
-        if errors is not None:
-            errors.close()
-        errors = ErrorStream(rng, n_sims * n)
-    # -lp(tm, te) = A + sum_j B_j x_j + G z - te c' - tm b a for replicate r (the row) and subject i; with the
-    # covariates centred the replicate's constant is A' = A + sum_j B_j mean(x_j), and
-    # Y(tm, te) = 1 / (1 + exp(A' - te c' - tm b a) E) = u / (u + E),  E = exp(G z + sum_j B_j (x_j - mean))
-    b = Bo[:, 2]
-    pairs = [(-(Bo[:, 3 + j] + b * Bm[:, 2 + j]), Xo[:, 3 + j]) for j in range(Xo.shape[1] - 3)] \
-        if np.array_equal(Xo[:, 3:], Xm[:, 2:]) else \
-        [(-Bo[:, j], Xo[:, j]) for j in range(3, Xo.shape[1])] + [(-b * Bm[:, j], Xm[:, j])
-                                                                  for j in range(2, Xm.shape[1])]
-    A = -(Bo[:, 0] + b * Bm[:, 0]) + sum((coef * x.mean() for coef, x in pairs), np.zeros(n_sims))
-    terms = [(coef, x - x.mean()) for coef, x in pairs]
-    G = -b * sigma
-    with np.errstate(over="ignore", under="ignore"):
-        u = {(0, 0): np.exp(-A), (0, 1): np.exp(Bo[:, 1] - A), (1, 0): np.exp(b * Bm[:, 1] - A),
-             (1, 1): np.exp(Bo[:, 1] + b * Bm[:, 1] - A)}
-    if not all(np.isfinite(uk).all() and (uk > 0).all() for uk in u.values()):
-        raise ModelError("the simulated outcome model's linear predictor at the covariates' means is beyond "
-                         "+-700 (probabilities of exactly 0 or 1); the binomial outcome model is degenerate")
-    sums = {key: np.empty(n_sims) for key in u}
-    work, t = np.empty((rows, n)), np.empty((rows, n))
     try:
+        sim = _Replicates(Xm, mb, mcov, sigma, Xo, ob, ocov, binomial, n_sims, rng)
+        if not binomial:
+            return sim.frame()
+        if errors is None or not errors.continues(rng, n_sims * sim.n):
+            if errors is not None:
+                errors.close()
+            errors = ErrorStream(rng, n_sims * sim.n)
+        for _ in sim.blocks(errors):
+            pass
+    finally:
+        if errors is not None:
+            errors.close()
+    return sim.frame()
+
+
+class _Replicates:
+    """One simulation of :func:`simulate_effects`: the coefficient draws (from ``rng``, at construction), the
+    replicates' constants, and the block loop over the errors (:meth:`blocks`, a generator, so that simulations
+    reading one stream of normals can be interleaved: :func:`simulate_shared`)."""
+
+    def __init__(self, Xm: np.ndarray, mb: np.ndarray, mcov: np.ndarray, sigma: float, Xo: np.ndarray,
+                 ob: np.ndarray, ocov: np.ndarray, binomial: bool, n_sims: int, rng: np.random.Generator):
+        Bo = rng.multivariate_normal(ob, ocov, size=n_sims, method="cholesky" if _pd(ocov) else "svd")
+        Bm = rng.multivariate_normal(mb, mcov, size=n_sims, method="cholesky" if _pd(mcov) else "svd")
+        self.Bo, self.Bm, self.binomial, self.n_sims, self.n = Bo, Bm, binomial, n_sims, Xm.shape[0]
+        if not binomial:
+            return
+        n = self.n
+        # -lp(tm, te) = A + sum_j B_j x_j + G z - te c' - tm b a for replicate r (the row) and subject i; with the
+        # covariates centred the replicate's constant is A' = A + sum_j B_j mean(x_j), and
+        # Y(tm, te) = 1 / (1 + exp(A' - te c' - tm b a) E) = u / (u + E),  E = exp(G z + sum_j B_j (x_j - mean))
+        b = Bo[:, 2]
+        pairs = [(-(Bo[:, 3 + j] + b * Bm[:, 2 + j]), Xo[:, 3 + j]) for j in range(Xo.shape[1] - 3)] \
+            if np.array_equal(Xo[:, 3:], Xm[:, 2:]) else \
+            [(-Bo[:, j], Xo[:, j]) for j in range(3, Xo.shape[1])] + [(-b * Bm[:, j], Xm[:, j])
+                                                                      for j in range(2, Xm.shape[1])]
+        A = -(Bo[:, 0] + b * Bm[:, 0]) + sum((coef * x.mean() for coef, x in pairs), np.zeros(n_sims))
+        self.terms = [(coef, x - x.mean()) for coef, x in pairs]
+        self.G = -b * sigma
+        with np.errstate(over="ignore", under="ignore"):
+            self.u = {(0, 0): np.exp(-A), (0, 1): np.exp(Bo[:, 1] - A), (1, 0): np.exp(b * Bm[:, 1] - A),
+                      (1, 1): np.exp(Bo[:, 1] + b * Bm[:, 1] - A)}
+        if not all(np.isfinite(uk).all() and (uk > 0).all() for uk in self.u.values()):
+            raise ModelError("the simulated outcome model's linear predictor at the covariates' means is beyond "
+                             "+-700 (probabilities of exactly 0 or 1); the binomial outcome model is degenerate")
+        self.sums = {key: np.empty(n_sims) for key in self.u}
+        self.rows = max(1, _BLOCK // max(n, 1))
+
+    def blocks(self, errors: ErrorStream | _Reader) -> Iterator[int]:
+        """Run the replicates block by block, reading the errors from ``errors`` (``take``); yield after each
+        block the count of normals read so far."""
+        n, n_sims, rows, G, u, sums = self.n, self.n_sims, self.rows, self.G, self.u, self.sums
+        work, t = np.empty((rows, n)), np.empty((rows, n))
         for start in range(0, n_sims, rows):
             stop = min(start + rows, n_sims)
             z, tk = errors.take(work[:stop - start], borrow=True), t[:stop - start]
             np.multiply(z, G[start:stop, None], out=z)
-            for coef, x in terms:
+            for coef, x in self.terms:
                 np.multiply(x, coef[start:stop, None], out=tk)
                 np.add(z, tk, out=z)
             np.exp(z, out=z)                       # E, the same for the four (tm, te)
@@ -124,11 +148,17 @@ def simulate_effects(Xm: np.ndarray, mb: np.ndarray, mcov: np.ndarray, sigma: fl
                 np.add(z, uk[start:stop, None], out=tk)
                 np.divide(1, tk, out=tk)
                 sums[key][start:stop] = tk.sum(axis=1)
-    finally:
-        errors.close()
-    pred = {key: u[key] * (s / n) for key, s in sums.items()}
-    return pd.DataFrame({"acme_control": pred[1, 0] - pred[0, 0], "acme_treated": pred[1, 1] - pred[0, 1],
-                         "ade_control": pred[0, 1] - pred[0, 0], "ade_treated": pred[1, 1] - pred[1, 0]})
+            yield stop * n
+
+    def frame(self) -> pd.DataFrame:
+        """The draws (after :meth:`blocks` has run, for a binomial outcome)."""
+        if not self.binomial:
+            acme, ade = self.Bo[:, 2] * self.Bm[:, 1], self.Bo[:, 1]
+            return pd.DataFrame({"acme_control": acme, "acme_treated": acme.copy(), "ade_control": ade,
+                                 "ade_treated": ade.copy()})
+        pred = {key: self.u[key] * (s / self.n) for key, s in self.sums.items()}
+        return pd.DataFrame({"acme_control": pred[1, 0] - pred[0, 0], "acme_treated": pred[1, 1] - pred[0, 1],
+                             "ade_control": pred[0, 1] - pred[0, 0], "ade_treated": pred[1, 1] - pred[1, 0]})
 
 
 class ErrorStream:
@@ -419,6 +449,45 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
     ...
     combotherapy.errors.DataError: the mediator 'pain' is measured at week 12, at or after the outcome ...
     """
+    steps = mediation_steps(trial, treatment=treatment, mediator=mediator, mediator_visit=mediator_visit,
+                             outcome=outcome, outcome_visit=outcome_visit, covariates=covariates, n_sims=n_sims,
+                             seed=seed, alpha=alpha, attended=attended, planned=planned)
+    prep = next(steps)
+    try:
+        draws = simulate_effects(*prep.args, np.random.default_rng(prep.seed), prep.errors)
+    except BaseException as err:
+        steps.throw(err)   # closes the error stream, raises err
+        raise
+    return finish(steps, draws)
+
+
+class Prepared(NamedTuple):
+    """What :func:`mediation` simulates from, once the analysis set is made and the models are fitted:
+    :func:`simulate_effects`'s arguments before ``rng`` (``args``), the seed of its generator and the error
+    stream already started (or None)."""
+
+    args: tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray, np.ndarray, np.ndarray, bool, int]
+    seed: int
+    errors: ErrorStream | None
+
+
+def finish(steps: Generator[Prepared, pd.DataFrame, MediationResult], draws: pd.DataFrame) -> MediationResult:
+    """The result of :func:`mediation_steps` given the simulated draws of its :class:`Prepared`."""
+    try:
+        steps.send(draws)
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError("the mediation analysis did not finish after its simulation")
+
+
+def mediation_steps(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio"), mediator: str = "pain",
+                     mediator_visit: float = 4, outcome: str = ADHERENCE, outcome_visit: float = 12,
+                     covariates: Sequence[str] = (), n_sims: int = 1000, seed: int = 0, alpha: float = 0.05,
+                     attended: str = "sessions_attended", planned: str = "sessions_planned"
+                     ) -> Generator[Prepared, pd.DataFrame, MediationResult]:
+    """:func:`mediation` in two steps: ``next`` checks the arguments, makes the analysis set and fits the models
+    and yields what to simulate (:class:`Prepared`); ``send(draws)`` (:func:`finish`) returns the result. Lets a
+    caller run several analyses' simulations together (:func:`.mediation_shared.mediation_shared`)."""
     if type(trial).__name__ == "LazyTrial":   # out-of-core data: name the routes, never subsample
         from ..scale.lazy import needs_rows
         needs_rows(trial, "mediation")
@@ -555,11 +624,16 @@ def mediation(trial: Trial, *, treatment: tuple[str, str] = ("combined", "physio
             cb, ccov = c_fit.beta, c_fit.vcov
 
         try:
-            draws = simulate_effects(Xm, m_fit.beta, m_fit.vcov, m_fit.sigma, Xo, ob, ocov, adherence,
-                                     int(n_sims), np.random.default_rng(seed), errors)
-        finally:   # the total model's fit, if the simulation had no wait for it (its error first, as before)
+            draws = yield Prepared((Xm, m_fit.beta, m_fit.vcov, m_fit.sigma, Xo, ob, ocov, adherence, int(n_sims)),
+                                   seed, errors)
+        except GeneratorExit:
+            raise
+        except BaseException:   # the simulation failed: the total model's fit first (its error first, as before)
             if errors is not None:
                 errors.run_idle()
+            raise
+        if errors is not None:   # the total model's fit, if the simulation had no wait for it
+            errors.run_idle()
         if adherence:
             cb, ccov = np.asarray(total[0].params), np.asarray(total[0].cov_params())
     except BaseException:
