@@ -212,7 +212,7 @@ def test_simulation_in_blocks_is_the_same_as_in_one_step(monkeypatch):
     """The replicates are simulated in blocks to bound memory; the errors are drawn block by block from the same
     stream, so the draws do not depend on the block size, and they equal the whole (n_sims x n) computation
     written out directly (to rounding)."""
-    import combotherapy.models.mediation as med
+    import combotherapy.models.mediation_simulation as med
     rng = np.random.default_rng(2)
     n = 300
     T = rng.integers(0, 2, n).astype(float)

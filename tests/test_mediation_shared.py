@@ -13,6 +13,7 @@ import pytest
 import combotherapy as ct
 import combotherapy.models.mediation as med
 import combotherapy.models.mediation_shared as ms
+import combotherapy.models.mediation_simulation as sim
 from combotherapy.models.mediation import ErrorStream, mediation, simulate_effects
 
 PAIRS = [("combined", "physio"), ("combined", "acupuncture")]
@@ -68,7 +69,7 @@ def test_shared_stream_gives_the_separate_calls_results(monkeypatch, n_per_arm, 
 def test_many_small_blocks_interleave_exactly(monkeypatch):
     """Blocks of a few replicates (many interleavings, the window moving often, threads waiting for each other):
     still the separate results."""
-    monkeypatch.setattr(med, "_BLOCK", 700)
+    monkeypatch.setattr(sim, "_BLOCK", 700)
     trial = ct.simulate_trial(n_per_arm={"combined": 80, "physio": 30, "acupuncture": 55}, seed=5)
     kws = [dict(treatment=p, n_sims=120, seed=3) for p in PAIRS + [("physio", "acupuncture")]]
     want = [mediation(trial, **kw) for kw in kws]
@@ -160,7 +161,7 @@ def test_a_failing_thread_stops_the_others(monkeypatch, where):
                 raise FloatingPointError("boom")
             yield done
 
-    monkeypatch.setattr(med, "_BLOCK", 500)
+    monkeypatch.setattr(sim, "_BLOCK", 500)
     monkeypatch.setattr(med._Replicates, "blocks", broken)
     with pytest.raises(FloatingPointError, match="boom"):
         ms.mediation_shared(trial, kws)

@@ -4,7 +4,7 @@ Two :func:`~combotherapy.models.mediation.mediation` calls with the same seed an
 coefficients draw the same coefficient normals' count first, so their simulation errors are read from the same
 stream of the generator: replicate r of an analysis of ``n`` subjects reads positions ``[r n, (r + 1) n)`` after
 the coefficients. Generating the normals is the simulation's floor (about 15 ns each), so the stream is generated
-once (in :class:`~combotherapy.models.mediation.ErrorStream`'s background thread), up to the longest analysis,
+once (in :class:`~combotherapy.models.mediation_simulation.ErrorStream`'s background thread), up to the longest analysis,
 and every simulation reads it through a window that keeps only the positions still to be read: each simulation's
 arithmetic runs in its own thread (numpy releases the GIL), a simulation more than a few blocks ahead waiting for
 the one behind (the window stays within 4 blocks), or, with ``threads=False``, their blocks interleaved in the
@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..results import records_design
 from ..trial import Trial
-from .mediation import ErrorStream, MediationResult, Prepared, _Replicates, finish, mediation_steps, simulate_effects
+from .mediation import MediationResult, Prepared, finish, mediation_steps
+from .mediation_simulation import ErrorStream, _Replicates, simulate_effects
 
 __all__ = ["mediation_shared", "simulate_shared"]
 
