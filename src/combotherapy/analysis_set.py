@@ -30,7 +30,7 @@ from .inference.grid import formula_variables
 from .instruments import Instrument
 from .trial import KEY_COLUMNS, Trial
 
-__all__ = ["AnalysisSet", "analysis_set", "change", "check_counts", "covariate_values", "exclusions",
+__all__ = ["AnalysisSet", "analysis_set", "arm_present", "change", "check_counts", "covariate_values", "exclusions",
            "list_subjects", "MISSING", "numeric_columns", "SubjectIndex", "subject_frame", "subject_index",
            "subject_level_columns"]
 
@@ -550,6 +550,15 @@ def analysis_set(trial: Trial, outcome: str, visit: float | None = None, *, base
                          "error. Choose another visit or drop that arm from the data.", kind="small arm",
                          arm=str(next(iter(small))), column=outcome)
     return AnalysisSet(analysed, excluded, arms, inst, v, terms, variables, notes)
+
+
+def arm_present(arm: pd.Series, name: str) -> bool:
+    """``(arm == name).any()``; for a categorical column of text categories from its codes (no comparison of
+    every row)."""
+    if isinstance(arm.dtype, pd.CategoricalDtype) and arm.cat.categories.inferred_type == "string":
+        cats = arm.cat.categories
+        return name in cats and bool((arm.cat.codes.to_numpy() == cats.get_loc(name)).any())
+    return bool((arm == name).any())
 
 
 def _as_text(values: pd.Series, rows: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ..analysis_set import check_counts, exclusions, first_reason, numeric_columns, subject_index
+from ..analysis_set import arm_present, check_counts, exclusions, first_reason, numeric_columns, subject_index
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
 from ..errors import DataError, ModelError, ProblemCollector
 from ..inference import Inference
@@ -106,17 +106,6 @@ def _analysis_data(trial: Trial, outcome: str, visit: float, exposure: str | Non
                            (frame["base"].isna(), f"no baseline {outcome}"),
                            (frame["exposure"].isna(), f"no {exposure} at week {v:g}")], len(frame), default)
     return exclusions(frame, reason)
-
-
-def _arm_present(arm: pd.Series, name: str) -> bool:
-    """``(arm == name).any()``; for a categorical column from its codes (no comparison of every row)."""
-    if isinstance(arm.dtype, pd.CategoricalDtype):
-        cats = arm.cat.categories
-        if cats.inferred_type == "string" and name in cats:
-            return bool((arm.cat.codes.to_numpy() == cats.get_loc(name)).any())
-        if cats.inferred_type == "string":
-            return False
-    return bool((arm == name).any())
 
 
 # --- fitting -------------------------------------------------------------------------------------
@@ -388,8 +377,8 @@ def count_model(trial: Trial, outcome: str = "analgesic_days", visit: float = 12
     adjust = check_adjust(adjust)
     cov = subject_covariates(trial, covariates, reserved=[outcome] + ([exposure] if exposure else []))
     frame, excluded = _analysis_data(trial, outcome, visit, exposure, cov)
-    present = [a for a in trial.arms if _arm_present(trial.data["arm"], a)]
-    arms = [a for a in present if _arm_present(frame["arm"], a)]
+    present = [a for a in trial.arms if arm_present(trial.data["arm"], a)]
+    arms = [a for a in present if arm_present(frame["arm"], a)]
     lost = [a for a in present if a not in arms]
     if lost:
         # an arm must never vanish from the tables silently (ancova and responders refuse too)

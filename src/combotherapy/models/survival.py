@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.duration.survfunc import survdiff
 
-from ..analysis_set import exclusions, first_reason, numeric_columns, subject_index
+from ..analysis_set import arm_present, exclusions, first_reason, numeric_columns, subject_index
 from ..arguments import DEFAULTS, check_adjust, check_alpha, check_choice, check_reference
 from ..arms import contrast_label, contrast_pairs
 from ..errors import DataError, ModelError, ProblemCollector
@@ -153,14 +153,6 @@ def _subject_values(trial, columns: list[str]) -> pd.DataFrame | None:
     return None
 
 
-def _arm_present(arm: pd.Series, name: str) -> bool:
-    """``(arm == name).any()``; for a categorical column with text categories from its codes."""
-    if isinstance(arm.dtype, pd.CategoricalDtype) and arm.cat.categories.inferred_type == "string":
-        cats = arm.cat.categories
-        return name in cats and bool((arm.cat.codes.to_numpy() == cats.get_loc(name)).any())
-    return bool((arm == name).any())
-
-
 def _with_covariates(subj: pd.DataFrame, excluded: pd.DataFrame, cov: Covariates, strat: Covariates | None
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Covariate columns and one ``stratum`` label per subject; subjects missing either are excluded."""
@@ -292,7 +284,7 @@ def survival(trial: Trial, time: str = "recovery_time", event: str = "recovered"
     strat = subject_covariates(trial, strata, reserved=[time, event]) if strata is not None else None
     subj, excluded = _subject_data(trial, time, event)
     subj, excluded = _with_covariates(subj, excluded, cov, strat)
-    arms = [a for a in trial.arms if _arm_present(subj["arm"], a)]
+    arms = [a for a in trial.arms if arm_present(subj["arm"], a)]
     if len(arms) < 2:
         raise ModelError(f"need at least two arms with follow-up in '{time}'; found {arms}")
     reference = check_reference(reference, arms)
