@@ -19,6 +19,7 @@ from .io.cells import DECIMAL_COMMA, stripped_categories
 from .io.decisions import shown_labels
 from .io.layout import ROW, _key
 from .io.readers import MISSING_TOKENS
+from .validate_arrays import BySubject, any_fraction, bounds, outside
 
 __all__ = ["normalise_missing", "validate_long"]
 
@@ -391,40 +392,6 @@ def _in_codes(codes: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
     return flag[codes]
 
 
-class _BySubject:
-    """Rows grouped by subject code once (missing subjects left out), for per-subject reductions with reduceat."""
-
-    def __init__(self, s_codes: np.ndarray):
-        rows = np.flatnonzero(s_codes >= 0)
-        codes = s_codes[rows]
-        if len(codes) > 1 and (codes[1:] < codes[:-1]).any():  # not already grouped: a stable sort groups them
-            order = np.argsort(codes, kind="stable")
-            rows, codes = rows[order], codes[order]
-        self.rows = rows
-        self.all_rows = len(rows) == len(s_codes) and bool((np.diff(rows) == 1).all()) if len(rows) else False
-        self.starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.empty(0, np.int64)
-        self.subjects = codes[self.starts] if len(codes) else np.empty(0, dtype=s_codes.dtype)
-        # the group (position in ``subjects``) of each grouped row
-        self.group = np.repeat(np.arange(len(self.starts)), np.diff(np.append(self.starts, len(codes))))
-
-    def varying(self, values: np.ndarray) -> np.ndarray:
-        """Subjects (codes) with more than one distinct non-missing value: the largest differs from the smallest,
-        that is, some non-missing value differs from the subject's non-missing value before it."""
-        if not len(self.rows):
-            return np.empty(0, dtype=np.int64)
-        v = np.asarray(values, dtype=float)
-        if not self.all_rows:
-            v = v[self.rows]
-        present = ~np.isnan(v)
-        group = self.group
-        if not present.all():
-            v, group = v[present], group[present]
-        changed = (group[1:] == group[:-1]) & (v[1:] != v[:-1])
-        flag = np.zeros(len(self.subjects), dtype=bool)
-        flag[group[1:][changed]] = True
-        return np.asarray(self.subjects[flag], dtype=np.int64)
-
-
 def str_column(codes: np.ndarray, values, index=None) -> pd.Series:
     """A ``str`` column from codes (-1 = missing) into distinct texts (a Series, or an Arrow string array), built by
     Arrow without a Python object per row."""
@@ -474,8 +441,8 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     visit = visit_col.to_numpy()
 
     # a subject randomised to two arms
-    by_subject = _BySubject(s_codes)
-    two = by_subject.varying(np.where(arm_codes >= 0, arm_codes, np.nan))
+    by_subject = BySubject(s_codes)
+    two = by_subject.varying_codes(arm_codes)
     if len(two):
         rows = frame.loc[_in_codes(s_codes, two, n_subjects), ROW]
         problems.add("arm", f"{len(two)} subject{'s appear' if len(two) > 1 else ' appears'} in more than one arm "
@@ -501,28 +468,31 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
             continue
         raw = frame[col]
         v = raw.to_numpy() if raw.dtype == np.dtype(np.float64) else None
-        if v is not None and not np.isinf(v).any():
+        lo, hi = bounds(v) if v is not None else (np.nan, np.nan)
+        if v is not None and lo != -np.inf and hi != np.inf:
             vals = v  # a float column of finite numbers (Parquet, the fast reader's typed columns): as it is
         else:
             vals = _to_numeric(frame, col, f"numbers in {inst.range_text()} {inst.units}".rstrip(), problems)
             # plain float arrays (NaN = missing, never out of range nor fractional): no pandas Series per comparison
             v = vals.to_numpy(dtype=float, na_value=np.nan)
-        with np.errstate(invalid="ignore"):
-            out_of_range = np.zeros(len(v), dtype=bool)
-            if inst.low is not None:
-                out_of_range |= (v <= inst.low) if inst.low_open else (v < inst.low)
-            if inst.high is not None:
-                out_of_range |= v > inst.high
-            if out_of_range.any():
-                problems.add(col, f"values outside the valid range {inst.range_text()} of {inst.label or col}",
-                             _rows(frame, out_of_range), int(out_of_range.sum()))
-            if inst.integer:
+            lo, hi = bounds(v)
+        # the smallest and largest values decide the range check; rows are looked at only when one fails it
+        if outside(lo, hi, inst.low, inst.high, inst.low_open):
+            with np.errstate(invalid="ignore"):
+                out_of_range = np.zeros(len(v), dtype=bool)
+                if inst.low is not None:
+                    out_of_range |= (v <= inst.low) if inst.low_open else (v < inst.low)
+                if inst.high is not None:
+                    out_of_range |= v > inst.high
+            problems.add(col, f"values outside the valid range {inst.range_text()} of {inst.label or col}",
+                         _rows(frame, out_of_range), int(out_of_range.sum()))
+        if inst.integer and any_fraction(v):
+            with np.errstate(invalid="ignore"):
                 # v != round(v) for numbers that are present: |v - rint(v)| > 0 is False for NaN (and for inf, whose
-                # difference is NaN, as inf == round(inf)), in fewer passes over the column
+                # difference is NaN, as inf == round(inf))
                 frac = np.abs(v - np.rint(v)) > 0
-                if frac.any():
-                    problems.add(col, "values that are not whole numbers: expected counts / integer scores",
-                                 _rows(frame, frac), int(frac.sum()))
+            problems.add(col, "values that are not whole numbers: expected counts / integer scores",
+                         _rows(frame, frac), int(frac.sum()))
         out[col] = vals
 
     # other columns: covariates
@@ -534,7 +504,7 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
     for col, inst in instruments.items():
         if inst.level != "subject" or col not in out:
             continue
-        bad_s = by_subject.varying(pd.Series(out[col]).to_numpy(dtype=float))
+        bad_s = by_subject.varying(np.asarray(out[col], dtype=float))
         if len(bad_s):
             rows = frame.loc[_in_codes(s_codes, bad_s, n_subjects), ROW]
             problems.add(col, f"a subject-level outcome takes different values within {len(bad_s)} "
