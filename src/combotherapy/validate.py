@@ -15,6 +15,7 @@ import pandas as pd
 from .arms import CANONICAL_ARMS, arm_order
 from .errors import ProblemCollector
 from .instruments import COVARIATE_RANGES, Instrument
+from .io.arrow_text import arrow_of
 from .io.cells import DECIMAL_COMMA, stripped_categories
 from .io.decisions import shown_labels
 from .io.layout import ROW, _key
@@ -164,18 +165,24 @@ def _distinct_as_is(raw: pd.Series) -> tuple[np.ndarray, pd.Series, bool]:
     return np.asarray(codes), pd.Series(np.asarray(uniques, dtype=object), dtype=object), False
 
 
-def _plain_text(values: pd.Series):
+def _plain_text(values: pd.Series, known=None):
     """Are these distinct values all text that trimming leaves as it is (then :func:`subject_text` returns them
     unchanged, and, being distinct, they stay distinct)? Checked in Arrow, without a Python call per value.
-    Returns their Arrow string array when they are, else None."""
+    Returns their Arrow string array when they are, else None. ``known``: the same values as an Arrow string array
+    (the reader's), used instead of converting them again."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not len(values) or pd.api.types.infer_dtype(values, skipna=False) != "string":
-        return None
-    try:
-        arr = pa.array(values.to_numpy(dtype=object), type=pa.string())
-    except (pa.ArrowException, TypeError, ValueError):
+    if known is not None and len(known) == len(values) and not known.null_count:
+        arr = known.cast(pa.string())
+    else:
+        if not len(values) or pd.api.types.infer_dtype(values, skipna=False) != "string":
+            return None
+        try:
+            arr = pa.array(values.to_numpy(dtype=object), type=pa.string())
+        except (pa.ArrowException, TypeError, ValueError):
+            return None
+    if not len(arr):
         return None
     trimmed = pc.utf8_trim_whitespace(arr)  # pandas' str.strip of Arrow-backed text
     return arr if bool(pc.all(pc.equal(pc.utf8_length(arr), pc.utf8_length(trimmed))).as_py()) else None
@@ -188,7 +195,8 @@ def subject_codes(raw: pd.Series, arrow: dict | None = None) -> tuple[np.ndarray
     :func:`str_column` need not convert them again), and under ``"categorical"`` the column's own Categorical when
     its codes and categories are exactly the codes and ids returned (it need not be built again)."""
     codes, uniques, as_is = _distinct_as_is(raw)
-    plain = _plain_text(uniques) if isinstance(raw.dtype, pd.CategoricalDtype) else None
+    known = arrow_of(raw.array.categories) if as_is else None  # the reader's Arrow text of these very values
+    plain = _plain_text(uniques, known) if isinstance(raw.dtype, pd.CategoricalDtype) else None
     if plain is not None:
         if arrow is not None:
             arrow["ids"] = plain

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ProblemCollector
+from .arrow_text import coded_frame
 from .cells import check_cells, clean_name, read_decimal_commas
 
 __all__ = ["read_source", "read_table", "Source", "MISSING_TOKENS", "SUFFIXES"]
@@ -105,7 +106,7 @@ def _read_text_coded(path: Path, sep: str, encoding: str | None) -> pd.DataFrame
         return None
     if table.num_rows == 0 or table.column_names != names:
         return None
-    return _coded_frame(table)
+    return coded_frame(table)
 
 
 def _header_names(path: Path, sep: str) -> tuple[list[str] | None, float]:
@@ -128,30 +129,6 @@ def _holds(path: Path, needle: bytes) -> bool:
     with open(path, "rb") as fh:
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             return mm.find(needle) >= 0
-
-
-def _coded_frame(table) -> pd.DataFrame:
-    """An Arrow table whose columns are dictionary-encoded text -> a frame of pandas Categoricals (no copy of the
-    text per cell: each column is its codes and its distinct values)."""
-    import pyarrow as pa
-
-    table = table.unify_dictionaries()
-    columns = {}
-    for j in range(table.num_columns):
-        col = table.column(j)
-        if col.num_chunks == 0:
-            col = pa.chunked_array([pa.array([], type=col.type)])
-        dictionary = col.chunk(0).dictionary
-        # the indices of every chunk in one array (one concatenation in C++); a null (none, as read) is code -1
-        indices = pa.chunked_array([c.indices for c in col.chunks], type=col.type.index_type)
-        if indices.null_count:
-            indices = indices.fill_null(-1)
-        codes = np.asarray(indices.to_numpy(), dtype=np.int32)
-        categories = pd.Index(dictionary.to_numpy(zero_copy_only=False), dtype=object)
-        columns[j] = pd.Categorical.from_codes(codes, categories=categories, validate=False)
-    frame = pd.DataFrame(columns, copy=False)
-    frame.columns = table.column_names
-    return frame
 
 
 def _read_parquet_coded(path: Path) -> tuple[pd.DataFrame, tuple[int, ...], dict[int, object]] | None:
@@ -177,7 +154,20 @@ def _read_parquet_coded(path: Path) -> tuple[pd.DataFrame, tuple[int, ...], dict
             return None
     except (pa.ArrowException, OSError):
         return None
-    frame = pd.read_parquet(path, read_dictionary=strings)
+    others = [n for n in schema.names if n not in set(strings)]
+    if index or not others:
+        frame = pd.read_parquet(path, read_dictionary=strings)
+    else:
+        # the other columns as pandas reads them; the text columns straight from Arrow as codes (pandas' own
+        # conversion would hash every column's merged dictionary again to check it)
+        rest = pd.read_parquet(path, columns=others)
+        text = pq.read_table(path, columns=strings, read_dictionary=strings)
+        if not isinstance(rest.index, pd.RangeIndex) or len(rest) != text.num_rows:
+            frame = pd.read_parquet(path, read_dictionary=strings)
+        else:
+            coded_text = coded_frame(text)
+            frame = pd.DataFrame({n: coded_text[n] if n in coded_text.columns else rest[n] for n in schema.names},
+                                 index=rest.index, copy=False)
     coded = tuple(i for i, c in enumerate(frame.columns) if c in set(strings)
                   and isinstance(frame.dtypes.iloc[i], pd.CategoricalDtype))
     return frame, coded, {i: pd.StringDtype(na_value=np.nan) for i in coded}

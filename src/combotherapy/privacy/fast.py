@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..io.arrow_text import arrow_of
 from .headers import (
     _AGE,
     _AGE_UNITS,
@@ -146,6 +147,8 @@ def _quick_numbers(pos: int, name: object, s: pd.Series, kind: str, subject: set
 
 
 def _string_categories(categories: pd.Index) -> bool:
+    if arrow_of(categories) is not None:
+        return True  # read by Arrow as text: every value is a string
     return (pd.api.types.is_string_dtype(categories.dtype) or categories.dtype == object) and \
         pd.api.types.infer_dtype(categories, skipna=False) == "string"
 
@@ -156,8 +159,9 @@ def _quick_text(pos: int, name: object, s: pd.Series, kind: str, subject: set) -
         return None
     codes = np.asarray(s.array.codes)
     out, tokens, role, label = _header(pos, name, s, kind, subject, lambda: int(np.count_nonzero(codes >= 0)))
-    u = pd.Series(categories.array if categories.dtype == "str" else np.asarray(categories, dtype=object),
-                  dtype="str")
+    known = arrow_of(categories)
+    u = pd.Series(pd.array(known.cast(pa.string()), dtype="str") if known is not None else
+                  categories.array if categories.dtype == "str" else np.asarray(categories, dtype=object), dtype="str")
     superset = True
     if _study_role(role):
         # whether digit groups are study ids depends on the share of distinct leading digits among the used values
@@ -299,6 +303,9 @@ def quiet_categoricals(frame: pd.DataFrame, kind: str, subject: set) -> list[int
 
 def _arrow_text(categories: pd.Index) -> pa.Array:
     """The categories as one Arrow array of large strings."""
+    known = arrow_of(categories)
+    if known is not None:
+        return known.cast(pa.large_string())
     if categories.dtype == "str":
         arr = pa.array(categories.array)
         if isinstance(arr, pa.ChunkedArray):
