@@ -89,3 +89,20 @@ def test_by_subject_varying_is_the_definition(layout):
                                       _varying_plain(codes, np.where(arm >= 0, arm, np.nan).astype(float)))
     assert BySubject(np.empty(0, dtype=np.intp)).varying(np.empty(0)).size == 0
     assert BySubject(np.array([-1, -1])).varying(np.array([1.0, 2.0])).size == 0
+
+
+@pytest.mark.parametrize("dtype,k", [(np.int8, 126), (np.int8, 127), (np.int16, 1000), (np.int32, 100),
+                                     (np.int64, 100)])
+@pytest.mark.parametrize("n", [10, 3 * _BLOCK])
+def test_take_values_is_append_and_index(dtype, k, n):
+    from combotherapy.validate_arrays import take_values
+
+    rng = np.random.default_rng(k)
+    codes = rng.integers(-1, k, n).astype(dtype)
+    codes[0] = k - 1
+    values = rng.normal(size=k)
+    np.testing.assert_array_equal(take_values(values, codes), np.append(values, np.nan)[codes])
+    mapping = rng.integers(-1, 50, k).astype(dtype)  # new codes, -1 for a dropped category
+    taken = take_values(mapping, codes, missing=-1)
+    np.testing.assert_array_equal(taken, np.append(mapping, -1)[codes])
+    assert taken.dtype == mapping.dtype

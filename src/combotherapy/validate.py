@@ -20,7 +20,7 @@ from .io.cells import DECIMAL_COMMA, stripped_categories
 from .io.decisions import shown_labels
 from .io.layout import ROW, _key
 from .io.readers import MISSING_TOKENS
-from .validate_arrays import BySubject, any_fraction, bounds, outside
+from .validate_arrays import BySubject, any_fraction, bounds, outside, take_values
 
 __all__ = ["normalise_missing", "validate_long"]
 
@@ -91,9 +91,10 @@ def _drop_categories(cat: pd.Categorical, drop: np.ndarray) -> pd.Categorical:
     for those categories replaced by a missing value (the others are distinct, so they keep their order and are
     renumbered), without hashing them again."""
     keep = ~drop
-    mapping = np.append(np.where(keep, np.cumsum(keep) - 1, -1), -1).astype(np.int32)  # code -1 stays -1
+    codes = np.asarray(cat.codes)
+    mapping = np.where(keep, np.cumsum(keep) - 1, -1).astype(codes.dtype)  # fewer categories: the codes' type holds them
     categories = pd.Index(np.asarray(cat.categories, dtype=object)[keep], dtype=object)
-    return pd.Categorical.from_codes(mapping[np.asarray(cat.codes)], categories=categories, validate=False)
+    return pd.Categorical.from_codes(take_values(mapping, codes, missing=-1), categories=categories, validate=False)
 
 
 def _number_text(values: pd.Series) -> pd.Series:
@@ -319,7 +320,7 @@ def _covariate(frame: pd.DataFrame, col: str, problems: ProblemCollector, text: 
     stripped = distinct.astype("string").str.strip()
     num = pd.to_numeric(stripped, errors="coerce")
     if len(distinct) and num.notna().all():
-        return _finite(frame, col, pd.Series(np.append(num.to_numpy(dtype=float, na_value=np.nan), np.nan)[codes],
+        return _finite(frame, col, pd.Series(take_values(num.to_numpy(dtype=float, na_value=np.nan), codes),
                                              index=frame.index), problems)
     comma_u = stripped.str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool).to_numpy()
     if comma_u.any() and (num.notna().to_numpy() | comma_u).all():

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ProblemCollector
+from ..validate_arrays import take_values
 from .cells import clean_name
 from .decisions import role_suggestions, shown_labels
 from .readers import MISSING_TOKENS
@@ -216,7 +217,10 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
     def rows(mask_u: np.ndarray, missing_too: bool = False) -> np.ndarray:
         if plain and not np.asarray(mask_u).any():  # no distinct value flagged: only missing rows can be
             return nan.copy() if missing_too else np.zeros(len(values), dtype=bool)
-        return np.append(mask_u, missing_too)[row_codes()]
+        flags = np.append(mask_u, missing_too)
+        if not flags.any():  # nothing flagged: no pass over the rows' codes
+            return np.zeros(len(raw), dtype=bool)
+        return flags[row_codes()]
 
     missing_u = _is_missing(distinct) if n else np.zeros(0, dtype=bool)
     missing = rows(missing_u, True)
@@ -263,7 +267,7 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
                      frame.loc[neg, ROW], int(neg.sum()))
     if plain and len(week_u) == len(uniques) and np.array_equal(week_u.view(np.int64), uniques.view(np.int64)):
         return pd.Series(values, index=frame.index, dtype=float)  # every value reads as itself: the column as it is
-    return pd.Series(np.append(week_u, np.nan)[row_codes()], index=frame.index, dtype=float)
+    return pd.Series(take_values(week_u, row_codes()), index=frame.index, dtype=float)
 
 
 def _key(label) -> str:

@@ -13,6 +13,7 @@ from ..errors import DataError, ProblemCollector
 from ..instruments import REGISTRY, Instrument, check_declared, instrument_for
 from ..trial import KEY_COLUMNS, Decision, Trial, check_design
 from ..validate import normalise_missing, str_column, validate_long
+from ..validate_arrays import take_values
 from .cells import apply_missing_codes, clean_name, decode, stripped_categories
 from .decisions import decide, role_suggestions
 from .layout import (
@@ -405,7 +406,7 @@ def _typed(frame: pd.DataFrame, coded: Mapping[str, object], keep: Sequence[str]
             used = np.bincount(codes[codes >= 0], minlength=len(cat.categories)) > 0
             numeric = not np.isnan(number[used]).any()
         if numeric:
-            floats[c] = np.append(number, np.nan)[codes]  # code -1 (missing) takes the NaN (indexing: 2x np.take)
+            floats[c] = take_values(number, codes)  # code -1 (missing) takes the NaN
         else:
             text.add(c)
     parts = {c: pd.Series(floats[c], index=frame.index, copy=False) if c in floats else frame[c]
