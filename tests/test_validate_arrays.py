@@ -106,3 +106,21 @@ def test_take_values_is_append_and_index(dtype, k, n):
     taken = take_values(mapping, codes, missing=-1)
     np.testing.assert_array_equal(taken, np.append(mapping, -1)[codes])
     assert taken.dtype == mapping.dtype
+
+
+def test_increasing_within_means_no_subject_has_a_visit_twice():
+    rng = np.random.default_rng(8)
+    for trial in range(300):
+        k = int(rng.integers(1, 8))
+        sizes = rng.integers(1, 5, k)
+        codes = np.repeat(np.arange(k), sizes)
+        visits = np.concatenate([np.sort(rng.choice([0.0, 4.0, 8.0, 12.0, np.nan], s)) for s in sizes])
+        if trial % 3 == 0:
+            codes = rng.permutation(codes)  # not grouped: the check declines
+        by = BySubject(codes)
+        known = [(c, v) for c, v in zip(codes.tolist(), visits.tolist()) if not np.isnan(v)]
+        if by.increasing_within(visits):
+            assert len(set(known)) == len(known), (codes, visits)  # never "no duplicates" when there are some
+        rising = all(visits[i + 1] > visits[i] for i in range(len(visits) - 1) if codes[i + 1] == codes[i])
+        if by.rows is None and rising and not np.isnan(visits).any():
+            assert by.increasing_within(visits)  # the common case is recognised

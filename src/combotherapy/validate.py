@@ -401,6 +401,20 @@ def _in_codes(codes: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
     return flag[codes]
 
 
+def _duplicate_visits(s_codes: np.ndarray, visit: np.ndarray) -> np.ndarray:
+    """Rows whose subject and visit (both present) another row has too."""
+    v_codes = np.asarray(pd.factorize(visit)[0])
+    known = (s_codes >= 0) & (v_codes >= 0)
+    key = s_codes.astype(np.int64) * (int(v_codes.max()) + 2 if len(v_codes) else 1) + v_codes
+    if len(key) and known.any() and int(key[known].max()) <= 4 * len(key):
+        # keys are few enough to count directly (no hashing): a key seen twice is a duplicate
+        counts = np.bincount(key[known], minlength=int(key[known].max()) + 1)
+        dup = known & (counts[np.where(known, key, 0)] > 1)
+    else:
+        dup = pd.Series(np.where(known, key, -1 - np.arange(len(key)))).duplicated(keep=False).to_numpy() & known
+    return dup
+
+
 def str_column(codes: np.ndarray, values, index=None) -> pd.Series:
     """A ``str`` column from codes (-1 = missing) into distinct texts (a Series, or an Arrow string array), built by
     Arrow without a Python object per row."""
@@ -457,19 +471,14 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
         problems.add("arm", f"{len(two)} subject{'s appear' if len(two) > 1 else ' appears'} in more than one arm "
                      "(a subject is randomised once)", rows, len(rows))
 
-    # one row per subject and visit
-    v_codes = np.asarray(pd.factorize(visit)[0])
-    known = (s_codes >= 0) & (v_codes >= 0)
-    key = s_codes.astype(np.int64) * (int(v_codes.max()) + 2 if len(v_codes) else 1) + v_codes
-    if len(key) and known.any() and int(key[known].max()) <= 4 * len(key):
-        # keys are few enough to count directly (no hashing): a key seen twice is a duplicate
-        counts = np.bincount(key[known], minlength=int(key[known].max()) + 1)
-        dup = known & (counts[np.where(known, key, 0)] > 1)
-    else:
-        dup = pd.Series(np.where(known, key, -1 - np.arange(len(key)))).duplicated(keep=False).to_numpy() & known
+    # one row per subject and visit (a file sorted by subject and time has none twice: told without counting pairs)
+    dup = np.zeros(0, dtype=bool)
+    if not by_subject.increasing_within(visit):
+        dup = _duplicate_visits(s_codes, visit)
     if dup.any():
         problems.add("visit", "duplicate subject-visit rows: expected one row per subject and visit",
                      _rows(frame, dup), int(dup.sum()))
+
 
     # outcomes: numbers in the instrument's range
     for col, inst in instruments.items():

@@ -140,6 +140,20 @@ class BySubject:
         changed = (group[1:] == group[:-1]) & (v[1:] != v[:-1])
         return self._flagged(group[1:][changed])
 
+    def increasing_within(self, values: np.ndarray) -> bool:
+        """On a file written subject by subject (the grouped layout above): do the values increase strictly within
+        every subject (visits in time order)? Then no subject has two rows with one value. False when they do not,
+        when a value is missing, or for another layout (the caller then counts the pairs)."""
+        v = np.asarray(values, dtype=float)
+        if self.rows is not None or len(v) != len(self._codes):
+            return False
+        if len(v) < 2:
+            return True
+        with np.errstate(invalid="ignore"):
+            rising = v[1:] > v[:-1]  # False for NaN
+        rising |= ~self._same_group()
+        return bool(rising.all()) and not np.isnan(v[0])
+
     def varying_codes(self, codes: np.ndarray) -> np.ndarray:
         """:meth:`varying` of integer codes, -1 = missing (``varying(np.where(codes >= 0, codes, np.nan))``)."""
         c = np.asarray(codes)
