@@ -35,7 +35,11 @@ def arrow_of(categories: pd.Index):
 
 def _remember(categories: pd.Index, values) -> None:
     key = id(categories)
-    _KNOWN[key] = (weakref.ref(categories, lambda _, key=key: _KNOWN.pop(key, None)), values)
+
+    def forget(_: object) -> None:  # the categories are gone: so is their entry (and a later object's id is free)
+        _KNOWN.pop(key, None)
+
+    _KNOWN[key] = (weakref.ref(categories, forget), values)
 
 
 def categorical(codes: np.ndarray, dictionary) -> pd.Categorical:
@@ -45,7 +49,7 @@ def categorical(codes: np.ndarray, dictionary) -> pd.Categorical:
     try:
         # the values are distinct by construction (an Arrow dictionary, or runs proven distinct): pandas' check of
         # that, a hash of every value, is skipped
-        dtype = pd.CategoricalDtype._from_fastpath(categories, False)  # type: ignore[attr-defined]
+        dtype = pd.CategoricalDtype._from_fastpath(categories, False)
     except AttributeError:  # a pandas without the fast path: the public constructor checks them
         dtype = pd.CategoricalDtype(categories)
     cat = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
