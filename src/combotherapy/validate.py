@@ -321,7 +321,7 @@ def _covariate(frame: pd.DataFrame, col: str, problems: ProblemCollector, text: 
     num = pd.to_numeric(stripped, errors="coerce")
     if len(distinct) and num.notna().all():
         return _finite(frame, col, pd.Series(take_values(num.to_numpy(dtype=float, na_value=np.nan), codes),
-                                             index=frame.index), problems)
+                                             index=frame.index, copy=False), problems)
     comma_u = stripped.str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool).to_numpy()
     if comma_u.any() and (num.notna().to_numpy() | comma_u).all():
         comma = np.append(comma_u, False)[codes]
@@ -331,7 +331,9 @@ def _covariate(frame: pd.DataFrame, col: str, problems: ProblemCollector, text: 
     values = np.append(stripped.astype(object).to_numpy(), np.nan).astype(object)
     if cells is not None:
         cells[col] = (codes, values)
-    return pd.Series(values[codes] if len(codes) else np.empty(0, dtype=object), index=frame.index, dtype=object)
+    # a new array: no copy of it (pandas 3 copies an array handed to Series unless told not to)
+    return pd.Series(values[codes] if len(codes) else np.empty(0, dtype=object), index=frame.index, dtype=object,
+                     copy=False)
 
 
 #: frames of at most this many columns are built without copying their columns into one block

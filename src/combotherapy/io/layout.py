@@ -199,7 +199,7 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
         uniques = pd.unique(values[~nan] if nan.any() else values)  # pd.factorize's uniques, in the same order
         codes = None
         if not visits and not nan.any() and len(uniques) and _whole_weeks(uniques):
-            return pd.Series(values, index=frame.index, dtype=float)  # weeks as numbers already: nothing to parse
+            return pd.Series(values, index=frame.index, dtype=float, copy=False)  # weeks as numbers already
     else:
         factorized, uniques = pd.factorize(raw)
         codes = np.asarray(factorized)
@@ -266,8 +266,8 @@ def parse_visits(frame: pd.DataFrame, visits: Mapping | None, problems: ProblemC
         problems.add("visit", "negative visit times: expected weeks since randomisation, 0 or more",
                      frame.loc[neg, ROW], int(neg.sum()))
     if plain and len(week_u) == len(uniques) and np.array_equal(week_u.view(np.int64), uniques.view(np.int64)):
-        return pd.Series(values, index=frame.index, dtype=float)  # every value reads as itself: the column as it is
-    return pd.Series(take_values(week_u, row_codes()), index=frame.index, dtype=float)
+        return pd.Series(values, index=frame.index, dtype=float, copy=False)  # every value reads as itself
+    return pd.Series(take_values(week_u, row_codes()), index=frame.index, dtype=float, copy=False)
 
 
 def _key(label) -> str:
