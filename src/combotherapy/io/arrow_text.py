@@ -74,11 +74,15 @@ def codes_by_runs(col) -> tuple[np.ndarray, object] | None:
         index = chunk.indices.to_numpy(zero_copy_only=False)
         new = np.empty(len(index), dtype=bool)
         np.not_equal(index[1:], index[:-1], out=new[1:])  # within a chunk, one index is one value
+        if int(new[1:].sum()) + 1 > len(chunk.dictionary):
+            return None  # more runs than values in this chunk: some value comes back (ages, sites, arms)
         first = chunk.dictionary[int(index[0])].as_py()
         new[0] = first != previous  # across chunks, the values themselves are compared
         previous = chunk.dictionary[int(index[-1])].as_py()
         flags.append(new)
         starts.append(chunk.dictionary.take(pa.array(index[new])))
+    if 3 * sum(len(s) for s in starts) > 2 * len(col):
+        return None  # runs of one row, mostly (a value per row, not per subject): merging the dictionaries is as cheap
     runs = pa.concat_arrays([s.cast(pa.string()) for s in starts]) if len(starts) > 1 else starts[0].cast(pa.string())
     n = len(runs)
     if runs.null_count:
