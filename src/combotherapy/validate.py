@@ -322,9 +322,13 @@ def _covariate(frame: pd.DataFrame, col: str, problems: ProblemCollector, text: 
     if len(distinct) and num.notna().all():
         return _finite(frame, col, pd.Series(take_values(num.to_numpy(dtype=float, na_value=np.nan), codes),
                                              index=frame.index, copy=False), problems)
-    comma_u = stripped.str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool).to_numpy()
-    if comma_u.any() and (num.notna().to_numpy() | comma_u).all():
-        comma = np.append(comma_u, False)[codes]
+    # a decimal comma is reported when every value that is not a number is written with one (a number is never
+    # written so); the pattern runs only when some such value holds a comma at all
+    other_u = num.isna().to_numpy()
+    rest = stripped[other_u]
+    if len(rest) and rest.str.contains(",", regex=False).fillna(False).any() and \
+            rest.str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool).all():
+        comma = np.append(other_u, False)[codes]
         problems.add(col, "numbers written with a decimal comma (such as 67,5): declare the file's decimal mark "
                      "with decimal=',' (and sep=';' for a semicolon-separated file)", _rows(frame, comma),
                      int(comma.sum()))
