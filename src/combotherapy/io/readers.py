@@ -160,8 +160,7 @@ def _read_parquet_coded(path: Path) -> tuple[pd.DataFrame, tuple[int, ...], dict
     else:
         # the other columns as pandas reads them; the text columns straight from Arrow as codes (pandas' own
         # conversion would hash every column's merged dictionary again to check it)
-        rest = pd.read_parquet(path, columns=others)
-        text = pq.read_table(path, columns=strings, read_dictionary=strings)
+        rest, text = _parquet_parts(path, others, strings)
         if not isinstance(rest.index, pd.RangeIndex) or len(rest) != text.num_rows:
             frame = pd.read_parquet(path, read_dictionary=strings)
         else:
@@ -171,6 +170,21 @@ def _read_parquet_coded(path: Path) -> tuple[pd.DataFrame, tuple[int, ...], dict
     coded = tuple(i for i, c in enumerate(frame.columns) if c in set(strings)
                   and isinstance(frame.dtypes.iloc[i], pd.CategoricalDtype))
     return frame, coded, {i: pd.StringDtype(na_value=np.nan) for i in coded}
+
+
+def _parquet_parts(path: Path, others: list[str], strings: list[str]):
+    """The file's other columns as ``pd.read_parquet(path, columns=others)`` gives them, and its text columns as an
+    Arrow table of dictionaries: one read of the file, converted by the function pandas' reader calls (when this
+    pandas has it; else two reads)."""
+    import pyarrow.parquet as pq
+
+    try:
+        from pandas.io._util import arrow_table_to_pandas  # what pd.read_parquet converts with (pandas >= 2.2)
+    except ImportError:  # pragma: no cover - another pandas: its reader, then Arrow for the text
+        return pd.read_parquet(path, columns=others), pq.read_table(path, columns=strings, read_dictionary=strings)
+    # read_parquet's own arguments: pandas' metadata (index, column types) restores the frame as it was written
+    table = pq.read_table(path, read_dictionary=strings, use_pandas_metadata=True)
+    return arrow_table_to_pandas(table.select(others)), table.select(strings)
 
 
 def _header_cells(path: Path, suffix: str, sep: str, encoding: str | None, sheet) -> list[str] | None:
