@@ -49,7 +49,7 @@ from .headers import (
     _tokens,
     roles,
 )
-from .names import _gate, candidates
+from .names import _gate, candidates, gate_mask
 from .patterns import DIGITS_PHONE, DIGITS_RECORD, DIGITS_SSN, NUMBER, PREFILTER, VALUE_PATTERNS, contains
 from .rules import age_findings, date_findings, long_number_findings, zip_findings
 from .scan import (
@@ -182,7 +182,10 @@ def _quick_text(pos: int, name: object, s: pd.Series, kind: str, subject: set) -
         # many values (ids): one pass of every test a value must pass to count (a number, a pattern's tell-tale
         # characters, a person-name gate) keeps the few that can; the name rules still weigh them against all values
         whole = u
-        u = u[contains(u, _screen(tuple(k for k in VALUE_PATTERNS if k not in skip), NAME not in skip))]
+        keep = np.array(contains(u, _screen(tuple(k for k in VALUE_PATTERNS if k not in skip), False)), dtype=bool)
+        if NAME not in skip and not keep.all():  # the screen's person-name gate, on the values the rest left out
+            keep[~keep] = gate_mask(u[~keep], small=0)
+        u = u[keep]
         total = _word_count(whole, u)
     plain = contains(u, NUMBER)
     distinct = _distinct_view(u, u, u, plain)

@@ -120,18 +120,20 @@ def _compiled(pattern: str) -> re.Pattern:
     return re.compile(pattern)
 
 
-def contains(text: pd.Series, pattern: str) -> pd.Series:
+def contains(text: pd.Series, pattern: str, small: int = _SMALL) -> pd.Series:
     """Boolean mask: the pattern occurs in the value (missing values: False).
 
     Runs Arrow's RE2 engine directly: pandas would re-parse the pattern with Python's parser on every call,
-    which costs more than the search itself on the few distinct values of most columns.
+    which costs more than the search itself on the few distinct values of most columns. Up to ``small`` values go
+    through Python's cached compiled pattern instead (``small=0``: always RE2, for a search that splits a larger one
+    and must keep its engine).
     """
     if not len(text):
         return pd.Series(False, index=text.index, dtype=bool)
     if isinstance(text.dtype, pd.CategoricalDtype):  # text held as codes: each distinct value is searched once
-        found = contains(pd.Series(np.asarray(text.cat.categories, dtype=object), dtype="str"), pattern)
+        found = contains(pd.Series(np.asarray(text.cat.categories, dtype=object), dtype="str"), pattern, small)
         return pd.Series(np.append(found.to_numpy(dtype=bool), False)[text.cat.codes.to_numpy()], index=text.index)
-    if len(text) <= _SMALL:
+    if len(text) <= small:
         # a handful of distinct values: Python's cached compiled pattern beats a call into Arrow (which compiles)
         search = _compiled(pattern).search
         return pd.Series([bool(search(v)) for v in text.to_numpy(dtype=object, na_value="")], index=text.index,
