@@ -64,3 +64,21 @@ def test_the_screen_split_in_two_is_the_screen():
     keep = np.array(contains(u, fast._screen(kinds, False), 0), dtype=bool)
     keep[~keep] = names.gate_mask(u[~keep], small=0)
     np.testing.assert_array_equal(keep, whole)
+
+
+@pytest.mark.parametrize("small", [64, 0])
+def test_the_union_of_prefilters_is_each_prefilter_in_either_engine(small):
+    """_value_masks keeps the values the union passes, then runs each kind's prefilter on those: the same values each
+    kind's prefilter passes on all of them, through Python's patterns (a few values) or RE2 (small=0)."""
+    from combotherapy.privacy.patterns import PREFILTER
+    from combotherapy.privacy.scan import _any_prefilter
+
+    u = _values()
+    kinds = tuple(VALUE_PATTERNS)
+    for start in range(0, len(u), 60):
+        part = u.iloc[start:start + 60]
+        union = contains(part, _any_prefilter(kinds), small).to_numpy(dtype=bool)
+        each = np.zeros(len(part), dtype=bool)
+        for k in kinds:
+            each |= contains(part, PREFILTER[k], small).to_numpy(dtype=bool)
+        np.testing.assert_array_equal(union, each)

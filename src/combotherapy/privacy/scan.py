@@ -267,7 +267,10 @@ def _in(name: object, names: set) -> bool:
 
 @lru_cache(maxsize=64)
 def _any_prefilter(kinds: tuple[str, ...]) -> str:
-    return "|".join(f"(?:{PREFILTER[k]})" for k in kinds)
+    # a pattern's leading (?i) becomes a scoped (?i:...) group: the same search in RE2, and valid in Python's re
+    # (which refuses a flag after the start), so that a few values can take this pass through Python's patterns too
+    return "|".join(f"(?i:{PREFILTER[k][4:]})" if PREFILTER[k].startswith("(?i)") else f"(?:{PREFILTER[k]})"
+                    for k in kinds)
 
 
 def _study_ids(u: pd.Series) -> bool:
@@ -383,8 +386,9 @@ def _value_masks(u: pd.Series, plain: pd.Series, skip: set[str], superset: bool 
     masks: dict[str, pd.Series] = {}
     wanted = [k for k in VALUE_PATTERNS if k not in skip]
     # one pass of every wanted prefilter at once keeps the values any of them can pass; each prefilter then runs on
-    # those few (a value a prefilter passes passes the alternation too, so the candidates are the same)
-    some = words[contains(words, _any_prefilter(tuple(wanted)))] if len(words) > _SMALL and wanted else words
+    # those few (a value a prefilter passes passes the alternation too, so the candidates are the same; on a few
+    # values both run through Python's cached patterns, and most columns' words pass none: no per-kind search)
+    some = words[contains(words, _any_prefilter(tuple(wanted)))] if len(words) and wanted else words
     for kind, pattern in VALUE_PATTERNS.items():
         if kind in skip or words.empty or some.empty:
             continue
