@@ -268,28 +268,30 @@ def _check_arms(frame: pd.DataFrame, arms: Mapping | None, problems: ProblemColl
     if missing.any():
         problems.add("arm", "missing arm: every subject needs its randomised arm", _rows(frame, missing),
                      int(missing.sum()))
-    # labels are few: each distinct label is normalised and mapped once, then the codes carry it to the rows
-    keys = distinct.map(_key) if len(distinct) else pd.Series([], dtype=object)
+    # labels are few: each distinct label is normalised and mapped once (in Python: a pandas call per step costs more
+    # than the handful of labels), then the codes carry it to the rows
+    keys = [_key(v) for v in distinct.tolist()]
     if arms:
         unnamed = [k for k, v in arms.items() if not isinstance(v, str) or not v.strip()]
         if unnamed:
             problems.add("arm", f"arms= maps {unnamed} to no arm name: give each label an arm name such as "
                          "'physio', 'acupuncture', 'combined' or 'control'", arguments=("arms",))
         lookup = {_key(k): str(v).strip() for k, v in arms.items() if k not in unnamed}
-        mapped = keys.map(lookup)
+        mapped = [lookup.get(k) for k in keys]
         hint = f"arms= maps {sorted(lookup)}"
     else:
         canon = {a: a for a in CANONICAL_ARMS}
-        mapped = keys.map({k: canon.get(k.strip().lower()) for k in pd.unique(keys.dropna())})
+        mapped = [canon.get(k.strip().lower()) for k in keys]
         hint = (f"expected the canonical arms {list(CANONICAL_ARMS)}; map your labels with "
                 f"arms={{'<label>': 'physio', ...}} (other arm names are allowed when declared there)")
-    names = list(pd.unique(mapped.dropna()))
-    arm_of = np.append(mapped.map({a: i for i, a in enumerate(names)}).fillna(-1).to_numpy(dtype=np.int64), -1)
+    names = list(dict.fromkeys(m for m in mapped if m is not None))  # in order of first appearance
+    position = {a: i for i, a in enumerate(names)}
+    arm_of = np.array([position[m] if m is not None else -1 for m in mapped] + [-1], dtype=np.int64)
     arm_codes = arm_of[codes]
-    bad_u = mapped.isna().to_numpy()
+    bad_u = np.array([m is None for m in mapped], dtype=bool)
     bad = np.append(bad_u, False)[codes]
     if bad.any():
-        seen = sorted(keys[bad_u].unique().tolist())[:10]
+        seen = sorted({k for k, b in zip(keys, bad_u) if b})[:10]
         if arms and all(_is_number(k) for k in lookup) and not any(_is_number(s) for s in seen) and \
                 "not shown" not in shown_labels(seen, ""):
             # a Stata/SPSS/SAS column with value labels is read as its labels, not its numeric codes
@@ -390,6 +392,8 @@ def _covariate_ranges(frame: pd.DataFrame, out: pd.DataFrame, problems: ProblemC
         vals = out.get(col)
         if vals is None or not pd.api.types.is_numeric_dtype(vals.dtype) or pd.api.types.is_bool_dtype(vals.dtype):
             continue
+        if not outside(*bounds(vals.to_numpy(dtype=float, na_value=np.nan)), low, high):
+            continue  # every value possible: no row to name
         v = vals.astype(float)
         bad = ((v < low) if low is not None else False) | ((v > high) if high is not None else False)
         bad = pd.Series(bad, index=frame.index).fillna(False).astype(bool)
