@@ -27,7 +27,7 @@ Steps and peers (peer time includes the same row assembly a pandas user would wr
 - ``mmrm``: ``ct.mmrm(trial, "pain")``, growth only;
 - growth: every step's time at 10 x the subjects <= 12 x its time.
 
-Timing: each call once, except the load steps, where a call under a second is timed again on both sides (up to 5
+Timing: each call once, except the load steps, where a call under a second is timed again on both sides (up to 9
 calls while they total under a second; the best is kept, the JSON says how many calls): at 10^4 one load takes 15-60
 ms and a single call swings by a third with the scheduler. The peak memory is the first call's.
 
@@ -134,7 +134,7 @@ def measure(fn: Callable[[], Any]) -> tuple[Any, float, int]:
 
 #: a load call shorter than this is timed again (both sides alike), up to REPEATS calls in all, and the best kept:
 #: a single call of 15-60 ms swings by a third with the scheduler (measured: 52-75 ms for one 10^4 load)
-SHORT, REPEATS = 1.0, 5
+SHORT, REPEATS = 1.0, 9
 
 
 def timed(out: dict, side: str, fn: Callable[[], Any], repeat: bool = False) -> Any:
