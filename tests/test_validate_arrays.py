@@ -124,3 +124,19 @@ def test_increasing_within_means_no_subject_has_a_visit_twice():
         rising = all(visits[i + 1] > visits[i] for i in range(len(visits) - 1) if codes[i + 1] == codes[i])
         if by.rows is None and rising and not np.isnan(visits).any():
             assert by.increasing_within(visits)  # the common case is recognised
+
+
+def test_column_map_keeps_order_and_raises_as_the_loop(monkeypatch):
+    from combotherapy import validate_arrays
+
+    monkeypatch.setattr(validate_arrays, "_THREADED_ROWS", 0)
+    items = list(range(50))
+    assert validate_arrays.column_map(lambda x: x * x, items, rows=10) == [x * x for x in items]
+
+    def fail(x):
+        if x == 7:
+            raise ValueError("seven")
+        return x
+
+    with pytest.raises(ValueError, match="seven"):
+        validate_arrays.column_map(fail, items, rows=10)

@@ -114,12 +114,15 @@ def _dictionary_codes(col) -> tuple[np.ndarray, object]:
 def coded_frame(table) -> pd.DataFrame:
     """An Arrow table whose columns are dictionary-encoded text -> a frame of pandas Categoricals (no copy of the
     text per cell: each column is its codes and its distinct values)."""
-    columns = {}
-    for j in range(table.num_columns):
+    from ..validate_arrays import column_map
+
+    def convert(j: int) -> pd.Categorical:
         col = table.column(j)
         runs = codes_by_runs(col) if sum(len(c.dictionary) for c in col.chunks) > _MANY else None
         codes, dictionary = runs if runs is not None else _dictionary_codes(col)
-        columns[j] = categorical(codes, dictionary)
+        return categorical(codes, dictionary)
+
+    columns = dict(enumerate(column_map(convert, list(range(table.num_columns)), table.num_rows)))
     frame = pd.DataFrame(columns, copy=False)
     frame.columns = table.column_names
     return frame

@@ -13,7 +13,7 @@ from ..errors import DataError, ProblemCollector
 from ..instruments import REGISTRY, Instrument, check_declared, instrument_for
 from ..trial import KEY_COLUMNS, Decision, Trial, check_design
 from ..validate import normalise_missing, str_column, validate_long
-from ..validate_arrays import take_values
+from ..validate_arrays import column_map, take_values
 from .cells import apply_missing_codes, clean_name, decode, stripped_categories
 from .decisions import decide, role_suggestions
 from .layout import (
@@ -391,7 +391,7 @@ def _typed(frame: pd.DataFrame, coded: Mapping[str, object], keep: Sequence[str]
     their checks work on codes and distinct values."""
     candidates = [c for c in frame.columns if c in coded and c not in keep]
     stripped, bounds = stripped_categories([frame[c] for c in candidates])  # every column's texts trimmed at once
-    floats: dict[str, np.ndarray] = {}
+    numbers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     text = set()
     for j, c in enumerate(candidates):
         cat = frame[c].array
@@ -402,13 +402,17 @@ def _typed(frame: pd.DataFrame, coded: Mapping[str, object], keep: Sequence[str]
             numeric = False  # no value at all: text, as the careful path keeps it
         elif not np.isnan(number).any():
             numeric = True   # every distinct text is a number (so every one that occurs)
+        elif np.isnan(number).all():
+            numeric = False  # no distinct text is a number, and some is used
         else:
             used = np.bincount(codes[codes >= 0], minlength=len(cat.categories)) > 0
             numeric = not np.isnan(number[used]).any()
         if numeric:
-            floats[c] = take_values(number, codes)  # code -1 (missing) takes the NaN
+            numbers[c] = (number, codes)
         else:
             text.add(c)
+    # each row's number from its code (-1, missing, takes the NaN); long columns two at a time
+    floats = dict(zip(numbers, column_map(lambda nc: take_values(*nc), list(numbers.values()), len(frame))))
     parts = {c: pd.Series(floats[c], index=frame.index, copy=False) if c in floats else frame[c]
              for c in frame.columns}
     return pd.DataFrame(parts, index=frame.index, copy=False), frozenset(text)
