@@ -140,3 +140,22 @@ def test_column_map_keeps_order_and_raises_as_the_loop(monkeypatch):
 
     with pytest.raises(ValueError, match="seven"):
         validate_arrays.column_map(fail, items, rows=10)
+
+
+@pytest.mark.parametrize("n", [0, 5, _BLOCK, 4 * _BLOCK + 3])
+def test_summary_is_bounds_and_any_fraction(n):
+    from combotherapy.validate_arrays import summary
+
+    rng = np.random.default_rng(n + 1)
+    for whole in (True, False):
+        for inf in (False, True):
+            for nan in (0.0, 0.5, 1.0):
+                v = _column(rng, max(n, 1), whole=whole, inf=inf, nan=nan)[:n]
+                for integer in (True, False):
+                    got = summary(v, integer)
+                    lo, hi = bounds(v)
+                    assert got[2] is (integer and any_fraction(v))
+                    np.testing.assert_array_equal(got[:2], (lo, hi))
+    v = np.zeros(4 * _BLOCK + 3)
+    v[-1], v[5] = 0.5, np.nan
+    assert summary(v, True)[2] and not summary(v[:-1], True)[2] and summary(v, True)[:2] == (0.0, 0.5)

@@ -20,7 +20,7 @@ from .io.cells import DECIMAL_COMMA, stripped_categories
 from .io.decisions import shown_labels
 from .io.layout import ROW, _key
 from .io.readers import MISSING_TOKENS
-from .validate_arrays import BySubject, any_fraction, bounds, outside, take_values
+from .validate_arrays import BySubject, bounds, column_map, outside, summary, take_values
 
 __all__ = ["normalise_missing", "validate_long"]
 
@@ -490,20 +490,24 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
                      _rows(frame, dup), int(dup.sum()))
 
 
-    # outcomes: numbers in the instrument's range
+    # outcomes: numbers in the instrument's range. Float columns (Parquet, the fast reader's typed columns) are
+    # summarised first (smallest, largest, any fraction), long ones two at a time
+    floats = {c: frame[c].to_numpy() for c in instruments if c in frame.columns
+              and frame[c].dtype == np.dtype(np.float64)}
+    summaries = dict(zip(floats, column_map(lambda c: summary(floats[c], instruments[c].integer), list(floats),
+                                            len(frame))))
     for col, inst in instruments.items():
         if col not in frame.columns:
             continue
-        raw = frame[col]
-        v = raw.to_numpy() if raw.dtype == np.dtype(np.float64) else None
-        lo, hi = bounds(v) if v is not None else (np.nan, np.nan)
+        v = floats.get(col)
+        lo, hi, fraction = summaries[col] if v is not None else (np.nan, np.nan, False)
         if v is not None and lo != -np.inf and hi != np.inf:
-            vals = v  # a float column of finite numbers (Parquet, the fast reader's typed columns): as it is
+            vals = v  # finite numbers: the column as it is
         else:
             vals = _to_numeric(frame, col, f"numbers in {inst.range_text()} {inst.units}".rstrip(), problems)
             # plain float arrays (NaN = missing, never out of range nor fractional): no pandas Series per comparison
             v = vals.to_numpy(dtype=float, na_value=np.nan)
-            lo, hi = bounds(v)
+            lo, hi, fraction = summary(v, inst.integer)
         # the smallest and largest values decide the range check; rows are looked at only when one fails it
         if outside(lo, hi, inst.low, inst.high, inst.low_open):
             with np.errstate(invalid="ignore"):
@@ -514,7 +518,7 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
                     out_of_range |= v > inst.high
             problems.add(col, f"values outside the valid range {inst.range_text()} of {inst.label or col}",
                          _rows(frame, out_of_range), int(out_of_range.sum()))
-        if inst.integer and any_fraction(v):
+        if inst.integer and fraction:
             with np.errstate(invalid="ignore"):
                 # v != round(v) for numbers that are present: |v - rint(v)| > 0 is False for NaN (and for inf, whose
                 # difference is NaN, as inf == round(inf))
@@ -528,11 +532,12 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
                              frozenset(text_codes), text_cells)
     _covariate_ranges(frame, covariates, problems)
 
-    # subject-level outcomes are constant within a subject
-    for col, inst in instruments.items():
-        if inst.level != "subject" or col not in out:
-            continue
-        bad_s = by_subject.varying(np.asarray(out[col], dtype=float))
+    # subject-level outcomes are constant within a subject (long columns checked two at a time)
+    level = [c for c, inst in instruments.items() if inst.level == "subject" and c in out]
+    varying = dict(zip(level, column_map(lambda c: by_subject.varying(np.asarray(out[c], dtype=float)), level,
+                                         len(frame))))
+    for col in level:
+        bad_s = varying[col]
         if len(bad_s):
             rows = frame.loc[_in_codes(s_codes, bad_s, n_subjects), ROW]
             problems.add(col, f"a subject-level outcome takes different values within {len(bad_s)} "

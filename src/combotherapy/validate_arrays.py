@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BySubject", "any_fraction", "bounds", "column_map", "outside", "take_values"]
+__all__ = ["BySubject", "any_fraction", "bounds", "column_map", "outside", "summary", "take_values"]
 
 #: rows per block: a block of float64 and its buffers stay within a core's cache
 _BLOCK = 1 << 15
@@ -94,6 +94,31 @@ def take_values(values: np.ndarray, codes: np.ndarray, missing=np.nan) -> np.nda
         codes = codes.astype(np.int32)
     shifted = codes + codes.dtype.type(1)  # pandas' codes are int8 below 127 categories: the shift stays in range
     return pc.take(pa.array(table), pa.array(shifted)).to_numpy(zero_copy_only=False)
+
+
+def summary(v: np.ndarray, integer: bool) -> tuple[float, float, bool]:
+    """``(*bounds(v), integer and any_fraction(v))`` in one pass over the column, block by block (three passes over a
+    column of millions of rows read its memory three times)."""
+    n = len(v)
+    if n <= _BLOCK:
+        return (*bounds(v), bool(integer) and any_fraction(v))
+    lo = hi = np.nan
+    fraction = False
+    buf = np.empty(_BLOCK, dtype=float)
+    flag = np.empty(_BLOCK, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for start in range(0, n, _BLOCK):  # blocks of rows, not a loop over rows
+            x = v[start:start + _BLOCK]
+            lo = np.fmin(lo, np.fmin.reduce(x))  # fmin and fmax ignore NaN: the reduction of the whole column
+            hi = np.fmax(hi, np.fmax.reduce(x))
+            if integer and not fraction:
+                r, m = buf[:len(x)], flag[:len(x)]
+                np.rint(x, out=r)
+                np.subtract(x, r, out=r)
+                np.abs(r, out=r)
+                np.greater(r, 0, out=m)
+                fraction = bool(m.any())
+    return float(lo), float(hi), fraction
 
 
 class BySubject:
