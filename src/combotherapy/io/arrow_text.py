@@ -70,7 +70,7 @@ def codes_by_runs(col) -> tuple[np.ndarray, object] | None:
         return None
     flags, starts = [], []
     previous = None
-    for chunk in chunks:  # a loop over the file's chunks (tens), each handled as arrays
+    for chunk in chunks:  # a loop over the file's chunks (tens to hundreds), each handled as arrays
         index = chunk.indices.to_numpy(zero_copy_only=False)
         new = np.empty(len(index), dtype=bool)
         np.not_equal(index[1:], index[:-1], out=new[1:])  # within a chunk, one index is one value
