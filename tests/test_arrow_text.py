@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from test_load_fast import CASES, _corpus_frames, _outcome, _same, _write
+from test_load_fast import CASES, _outcome, _same, _write
 
 import combotherapy as ct
 from combotherapy.io import arrow_text, readers
@@ -109,27 +109,6 @@ def test_parquet_text_by_runs_both_ways(order, tmp_path, monkeypatch):
     fast = _outcome(path)
     monkeypatch.setattr(readers, "_read_parquet_coded", lambda *a, **k: None)
     _same(fast, _outcome(path))
-
-
-@pytest.mark.parametrize("stride", [pytest.param(1, marks=pytest.mark.slow), 9])
-def test_guard_sees_arrow_remembered_text_as_it_sees_text(stride):
-    """The identifier corpus' text columns held as the readers hold them (codes, categories that remember their
-    Arrow text): the guard's findings equal its findings on the text itself."""
-    from combotherapy.privacy.detect import _scan
-
-    n = 0
-    for i, (entry, values) in enumerate(_corpus_frames()):
-        if i % stride:
-            continue
-        subject = entry["header"] if entry["context"].get("subject") else None
-        kind = entry["context"].get("kind", "trial")
-        codes, uniques = pd.factorize(values)
-        coded = pd.DataFrame({entry["header"]: arrow_text.categorical(codes.astype(np.int32),
-                                                                      pa.array(list(uniques), type=pa.string()))})
-        text = pd.DataFrame({entry["header"]: values})
-        assert _scan(coded, kind, subject) == _scan(text, kind, subject), entry["header"]
-        n += 1
-    assert n > 100 // stride
 
 
 @pytest.mark.parametrize("ext", ["csv", "parquet"])

@@ -43,18 +43,21 @@ def any_fraction(v: np.ndarray) -> bool:
     with np.errstate(invalid="ignore"):
         if n <= _BLOCK:
             return bool((np.abs(v - np.rint(v)) > 0).any())
-        buf = np.empty(_BLOCK, dtype=float)
-        flag = np.empty(_BLOCK, dtype=bool)
+        buf, flag = np.empty(_BLOCK, dtype=float), np.empty(_BLOCK, dtype=bool)
         for start in range(0, n, _BLOCK):  # blocks of rows, not a loop over rows
-            x = v[start:start + _BLOCK]
-            r, m = buf[:len(x)], flag[:len(x)]
-            np.rint(x, out=r)
-            np.subtract(x, r, out=r)
-            np.abs(r, out=r)
-            np.greater(r, 0, out=m)
-            if m.any():
+            if _block_fraction(v[start:start + _BLOCK], buf, flag):
                 return True
     return False
+
+
+def _block_fraction(x: np.ndarray, buf: np.ndarray, flag: np.ndarray) -> bool:
+    """``(np.abs(x - np.rint(x)) > 0).any()`` for one block, in the reused buffers (the caller ignores invalid)."""
+    r, m = buf[:len(x)], flag[:len(x)]
+    np.rint(x, out=r)
+    np.subtract(x, r, out=r)
+    np.abs(r, out=r)
+    np.greater(r, 0, out=m)
+    return bool(m.any())
 
 
 #: rows from which per-column array work runs in two threads (:func:`column_map`)
@@ -112,12 +115,7 @@ def summary(v: np.ndarray, integer: bool) -> tuple[float, float, bool]:
             lo = np.fmin(lo, np.fmin.reduce(x))  # fmin and fmax ignore NaN: the reduction of the whole column
             hi = np.fmax(hi, np.fmax.reduce(x))
             if integer and not fraction:
-                r, m = buf[:len(x)], flag[:len(x)]
-                np.rint(x, out=r)
-                np.subtract(x, r, out=r)
-                np.abs(r, out=r)
-                np.greater(r, 0, out=m)
-                fraction = bool(m.any())
+                fraction = _block_fraction(x, buf, flag)
     return float(lo), float(hi), fraction
 
 
