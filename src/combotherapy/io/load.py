@@ -9,10 +9,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+# the module, not its names: validate imports io's submodules (which runs this package's __init__, hence this
+# module), so `import combotherapy.validate` first would find it half-initialised
+from .. import validate as _validate
 from ..errors import DataError, ProblemCollector
 from ..instruments import REGISTRY, Instrument, check_declared, instrument_for
 from ..trial import KEY_COLUMNS, Decision, Trial, check_design
-from ..validate import normalise_missing, str_column, validate_long
 from ..validate_arrays import column_map, take_values
 from .cells import apply_missing_codes, clean_name, decode, stripped_categories
 from .decisions import decide, role_suggestions
@@ -182,7 +184,7 @@ def load(
         frame = pd.concat(parts, axis=1, ignore_index=True).set_axis(frame.columns, axis=1)
         positions = ()
     coded: dict[str, object] = {frame.columns[i]: read.text_dtypes[i] for i in positions}
-    frame = normalise_missing(frame, coded=list(coded))
+    frame = _validate.normalise_missing(frame, coded=list(coded))
     frame, coded_notes = apply_missing_codes(frame, missing, problems, coded=coded)
     notes += coded_notes
     _guard_identifiers(frame, columns, allow_identifiers)
@@ -250,8 +252,9 @@ def load(
         frame, text_codes = _typed(frame, coded, keep=KEY_COLUMNS)
     text_cells: dict = {}  # text covariates as codes into their values: the decisions compare codes
     arrow: dict = {}  # the subject ids as Arrow text, when validation converted them (they are not converted twice)
-    data = validate_long(frame, arms=arms, instruments=instruments, problems=problems, subject_as_codes=True,
-                         text_codes=text_codes, text_cells=text_cells, subject_arrow=arrow)
+    data = _validate.validate_long(frame, arms=arms, instruments=instruments, problems=problems,
+                                   subject_as_codes=True, text_codes=text_codes, text_cells=text_cells,
+                                   subject_arrow=arrow)
     _raise(problems, name)
 
     data, subject_codes, order = _canonical_order(data, list(instruments), arrow.get("ids"))
@@ -359,7 +362,7 @@ def _canonical_order(data: pd.DataFrame, outcomes: list[str], ids=None) -> tuple
         out, codes = out.take(order).reset_index(drop=True), first[order]
     values = ids if ids is not None and len(ids) == len(subject.categories) else \
         pd.Series(np.asarray(subject.categories, dtype=object))
-    out["subject"] = str_column(codes, values, out.index)
+    out["subject"] = _validate.str_column(codes, values, out.index)
     return out, codes, order
 
 
