@@ -1,0 +1,258 @@
+# Differential sweep: reference numbers for ct.ancova, ct.mmrm, ct.count_model, ct.survival and ct.responders on
+# tests/reference/data/sweep_trial.csv (written by sweep_make_data.py): arms of 30/90/45/135 in shuffled order,
+# monotone + intermittent dropout, a week-4 visit seen in 25 subjects (2 in control), a 4-level site factor whose
+# levels appear as west, north, south, east (east: 4 subjects, R's alphabetical reference level), income on a
+# scale of 5e4, tied whole-week recovery times, zero-heavy analgesic days with an exposure column, no pain
+# responder (>= 3 points) in control at week 2.
+#
+# Run from the repository root:  Rscript tests/reference/sweep.R   (writes tests/reference/sweep.json)
+# R's mmrm (0.3.18, with TMB 1.9.23) is not in Debian; it was built from public sources (commits recorded in the
+# json, as for rbmi_reference.R). Put its library first on R_LIBS (e.g. R_LIBS=<lib> Rscript ...) and set
+# MMRM_COMMIT / TMB_COMMIT to the commits built.
+#
+#   ANCOVA:  lm(value ~ arm + baseline + covariates) on complete cases at the visit; factor covariates with R's
+#            levels (alphabetical), emmeans defaults (equal weights over factor levels, numeric covariates at their
+#            mean); pairs() with every adjustment; Dunnett = trt.vs.ctrl with adjust = "mvt" (QMC, abseps 1e-3).
+#   MMRM:    mmrm::mmrm(pain ~ arm * visit + base * visit + covariates + us/cs/ar1h(visit | subject)), REML,
+#            Satterthwaite (exact, TMB's automatic derivatives) and Kenward-Roger (observed information, as SAS);
+#            LS means and arm differences per visit from emmeans (weights "equal").
+#   Counts:  MASS::glm.nb (epsilon 1e-12) and glm(poisson) of analgesic days at week 12 ~ arm + baseline count
+#            [+ site + income] [+ offset(log(days_observed))]; rate ratios by hand (exp(L b), Wald z); rates from
+#            emmeans(offset = 0).
+#   Survival: survfit (KM, log CI, Greenwood), survdiff, coxph efron/breslow (eps 1e-12) with site + income,
+#            hazard ratios by hand; RMST by hand (area under KM to tau, survRM2's variance), tau = smallest of the
+#            arms' largest times.
+#   Responders: glm(binomial) resp ~ arm + baseline + covariates (epsilon 1e-15), odds ratios by hand and the
+#            standardised risks (g-computation, delta method) as in responders_adjusted.R.
+suppressPackageStartupMessages({
+  library(emmeans); library(MASS); library(survival); library(jsonlite); library(mmrm)
+})
+emm_options(msg.interaction = FALSE)
+
+PATH <- "tests/reference/data/sweep_trial.csv"
+raw <- read.csv(PATH, stringsAsFactors = FALSE)
+arm_levels <- c("control", "physio", "acupuncture", "combined")
+pairs_for <- function(arms) {        # the package's contrast order
+  prio <- c(combined = 0, physio = 1, acupuncture = 2, control = 99)
+  ranked <- arms[order(prio[arms], match(arms, arms))]
+  out <- list()
+  for (i in seq_along(ranked)) for (j in seq_along(ranked)) if (j > i) out[[length(out) + 1]] <- c(ranked[i], ranked[j])
+  out
+}
+by_hand <- function(b, V, arms, prs = pairs_for(arms)) {
+  do.call(rbind, lapply(prs, function(p) {
+    L <- setNames(numeric(length(b)), names(b))
+    if (p[1] != arms[1]) L[paste0("arm", p[1])] <- 1
+    if (p[2] != arms[1]) L[paste0("arm", p[2])] <- -1
+    est <- sum(L * b); se <- sqrt(drop(t(L) %*% V %*% L))
+    data.frame(contrast = paste(p[1], "-", p[2]), log_estimate = est, se = se, estimate = exp(est),
+               ci_low = exp(est - qnorm(0.975) * se), ci_high = exp(est + qnorm(0.975) * se),
+               statistic = est / se, p = 2 * pnorm(-abs(est / se)))
+  }))
+}
+tab <- function(x) {
+  s <- as.data.frame(summary(x, infer = c(TRUE, TRUE)))
+  for (nm in c("lower.CL", "asymp.LCL")) names(s)[names(s) == nm] <- "ci_low"
+  for (nm in c("upper.CL", "asymp.UCL")) names(s)[names(s) == nm] <- "ci_high"
+  names(s)[names(s) == "SE"] <- "se"; names(s)[names(s) %in% c("t.ratio", "z.ratio")] <- "statistic"
+  names(s)[names(s) == "p.value"] <- "p"
+  for (nm in names(s)) if (is.factor(s[[nm]])) s[[nm]] <- as.character(s[[nm]])
+  s
+}
+subjects <- raw[!duplicated(raw$subject), c("subject", "arm", "age", "sex", "site", "income",
+                                            "recovery_time", "recovered")]
+
+# --- ANCOVA ---------------------------------------------------------------------------------------------------
+ancova_case <- function(visit, covariates) {
+  base <- raw[raw$visit == 0, c("subject", "pain")]; names(base)[2] <- "baseline"
+  at <- raw[raw$visit == visit, c("subject", "pain")]; names(at)[2] <- "value"
+  d <- merge(merge(subjects, base), at)
+  d <- d[complete.cases(d[, c("value", "baseline", covariates)]), ]
+  arms <- arm_levels[arm_levels %in% d$arm]
+  d$arm <- factor(d$arm, levels = arms)
+  for (c in covariates) if (is.character(d[[c]])) d[[c]] <- factor(d[[c]])
+  f <- as.formula(paste("value ~", paste(c("arm", "baseline", covariates), collapse = " + ")))
+  fit <- lm(f, data = d)
+  emm <- emmeans(fit, ~ arm)
+  out <- list(visit = visit, covariates = I(covariates), n = as.list(table(d$arm)), sigma = sigma(fit),
+              df = fit$df.residual, coefficients = as.list(coef(fit)),
+              coef_se = as.list(sqrt(diag(vcov(fit)))), lsmeans = tab(emm), contrasts = list())
+  for (m in c("none", "holm", "bonferroni", "sidak", "tukey", "mvt")) {
+    set.seed(1)
+    out$contrasts[[m]] <- tab(pairs(emm, adjust = m))
+  }
+  set.seed(1)
+  out$contrasts[["dunnett"]] <- tab(contrast(emm, "trt.vs.ctrl", ref = "control", adjust = "mvt"))
+  out$contrasts[["holm_vs_control"]] <- tab(contrast(emm, "trt.vs.ctrl", ref = "control", adjust = "holm"))
+  out
+}
+
+# --- MMRM -----------------------------------------------------------------------------------------------------
+long <- raw[raw$visit > 0 & !is.na(raw$pain), c("subject", "arm", "visit", "pain", "age", "sex", "site", "income")]
+b0 <- raw[raw$visit == 0, c("subject", "pain")]; names(b0)[2] <- "base"
+long <- merge(long, b0)
+long$arm <- factor(long$arm, levels = arm_levels)
+long$visitf <- factor(long$visit, levels = sort(unique(long$visit)))
+long$subject <- factor(long$subject)
+long$sex <- factor(long$sex); long$site <- factor(long$site)
+long <- long[order(long$subject, long$visitf), ]
+
+mmrm_case <- function(cov, method, covariates = c("age", "sex", "site", "income")) {
+  rhs <- paste(c("arm * visitf", "base * visitf", covariates, paste0(cov, "(visitf | subject)")), collapse = " + ")
+  fit <- mmrm(as.formula(paste("pain ~", rhs)), data = long, reml = TRUE, method = method)
+  emm <- emmeans(fit, ~ arm | visitf)
+  ls <- tab(emm)
+  ls$visit <- as.numeric(ls$visitf); ls$visitf <- NULL
+  prs <- pairs_for(arm_levels)
+  cl <- lapply(prs, function(p) as.numeric(arm_levels == p[1]) - as.numeric(arm_levels == p[2]))
+  names(cl) <- sapply(prs, paste, collapse = " - ")
+  cn <- tab(contrast(emm, method = cl, adjust = "none"))
+  cn$visit <- as.numeric(cn$visitf); cn$visitf <- NULL
+  list(covariance = cov, method = method, covariates = I(covariates), loglik = as.numeric(logLik(fit)),
+       converged = component(fit, "convergence") == 0, coef_names = names(coef(fit)), coef = unname(coef(fit)),
+       se = unname(sqrt(diag(vcov(fit)))), varcor = unname(VarCorr(fit)), lsmeans = ls, contrasts = cn,
+       n_subjects = length(unique(long$subject)))
+}
+
+# --- counts ---------------------------------------------------------------------------------------------------
+count_case <- function(covariates, exposure = NULL) {
+  base <- raw[raw$visit == 0, c("subject", "analgesic_days")]; names(base)[2] <- "base"
+  at <- raw[raw$visit == 12, c("subject", "analgesic_days", "days_observed")]
+  d <- merge(merge(subjects, at), base)
+  keep <- !is.na(d$analgesic_days) & !is.na(d$base)
+  if (!is.null(exposure)) keep <- keep & !is.na(d[[exposure]])
+  d <- d[keep, ]
+  arms <- arm_levels[arm_levels %in% d$arm]
+  d$arm <- factor(d$arm, levels = arms)
+  for (c in covariates) if (is.character(d[[c]])) d[[c]] <- factor(d[[c]])
+  d$y <- d$analgesic_days
+  d$off <- if (is.null(exposure)) 0 else log(d[[exposure]])
+  f <- as.formula(paste("y ~ arm + base", paste(c("", covariates), collapse = " + "), "+ offset(off)"))
+  ctl <- glm.control(epsilon = 1e-12, maxit = 200)
+  nb <- glm.nb(f, data = d, control = ctl)
+  po <- glm(f, family = poisson, data = d, control = ctl)
+  rates <- function(fit) {
+    e <- summary(emmeans(fit, ~ arm, offset = 0, data = d))
+    r <- summary(emmeans(fit, ~ arm, offset = 0, data = d), type = "response")
+    data.frame(arm = as.character(e$arm), log_estimate = e$emmean, se = e$SE,
+               estimate = r[[if ("response" %in% names(r)) "response" else "rate"]],
+               ci_low = r$asymp.LCL, ci_high = r$asymp.UCL)
+  }
+  one <- function(fit) list(coef_names = names(coef(fit)), coef = unname(coef(fit)),
+                            se = unname(sqrt(diag(vcov(fit)))), loglik = as.numeric(logLik(fit)),
+                            rate_ratios = by_hand(coef(fit), vcov(fit), arms), rates = rates(fit))
+  list(covariates = I(covariates), exposure = if (is.null(exposure)) NA else exposure,
+       n_per_arm = as.list(table(d$arm)), zeros = mean(d$y == 0),
+       negbin = c(one(nb), list(theta = nb$theta, theta_se = nb$SE.theta)), poisson = one(po))
+}
+
+# --- survival -------------------------------------------------------------------------------------------------
+surv_case <- function(covariates) {
+  s <- subjects
+  s$arm <- factor(s$arm, levels = arm_levels)
+  for (c in covariates) if (is.character(s[[c]])) s[[c]] <- factor(s[[c]])
+  s$time <- s$recovery_time; s$event <- s$recovered
+  km <- survfit(Surv(time, event) ~ arm, data = s)
+  tb <- summary(km)$table
+  kmt <- data.frame(arm = sub("arm=", "", rownames(tb)), n = unname(tb[, "records"]), events = unname(tb[, "events"]),
+                    median = unname(tb[, "median"]), median_low = unname(tb[, "0.95LCL"]),
+                    median_high = unname(tb[, "0.95UCL"]))
+  sk <- summary(km, censored = FALSE)
+  curve <- data.frame(arm = sub("arm=", "", as.character(sk$strata)), time = sk$time, n_risk = sk$n.risk,
+                      n_event = sk$n.event, surv = sk$surv, se = sk$std.err, ci_low = sk$lower, ci_high = sk$upper)
+  sd <- survdiff(Surv(time, event) ~ arm, data = s)
+  # RMST by hand: area under KM to tau, variance sum A_j^2 d_j / (n_j (n_j - d_j))
+  tau <- min(tapply(s$time, s$arm, max))
+  rmst <- do.call(rbind, lapply(arm_levels, function(a) {
+    f <- survfit(Surv(time, event) ~ 1, data = s[s$arm == a, ])
+    tt <- f$time; keep <- tt <= tau
+    t_j <- tt[keep]; S <- f$surv[keep]; d_j <- f$n.event[keep]; n_j <- f$n.risk[keep]
+    grid <- c(0, t_j, tau); Sg <- c(1, S)
+    area <- sum(diff(grid) * Sg)
+    A <- sapply(seq_along(t_j), function(j) sum(diff(c(t_j[j:length(t_j)], tau)) * S[j:length(t_j)]))
+    ok <- d_j > 0 & n_j > d_j
+    data.frame(arm = a, rmst = area, se = sqrt(sum((A^2 * d_j / (n_j * (n_j - d_j)))[ok])),
+               check = summary(f, rmean = tau)$table[["rmean"]])
+  }))
+  rhs <- paste(c("arm", covariates), collapse = " + ")
+  cox <- list()
+  for (ties in c("efron", "breslow")) {
+    cf <- coxph(as.formula(paste("Surv(time, event) ~", rhs)), data = s, ties = ties,
+                control = coxph.control(eps = 1e-12, iter.max = 100, toler.chol = 1e-14))
+    cox[[ties]] <- list(coef_names = names(coef(cf)), coef = unname(coef(cf)), se = unname(sqrt(diag(vcov(cf)))),
+                        loglik = cf$loglik, hazard_ratios = by_hand(coef(cf), vcov(cf), arm_levels))
+  }
+  list(covariates = I(covariates), km = kmt, curve = curve,
+       logrank = list(statistic = sd$chisq, df = length(sd$n) - 1,
+                      p = pchisq(sd$chisq, length(sd$n) - 1, lower.tail = FALSE)),
+       tau = tau, rmst = rmst, cox = cox)
+}
+
+# --- responders -----------------------------------------------------------------------------------------------
+TIE <- 1e-9
+resp_case <- function(visit, threshold, relative, covariates) {
+  base <- raw[raw$visit == 0, c("subject", "pain")]; names(base)[2] <- "baseline"
+  post <- raw[raw$visit == visit, c("subject", "pain")]; names(post)[2] <- "value"
+  s <- merge(merge(subjects[, c("subject", "arm", covariates)], base, all.x = TRUE), post, all.x = TRUE)
+  impr <- -(s$value - s$baseline)
+  cut <- if (relative) threshold * s$baseline else rep(threshold, nrow(s))
+  reached <- impr >= cut - TIE * pmax(1, abs(cut))
+  s$resp <- ifelse(is.na(s$value), 0, as.numeric(reached))
+  arms <- arm_levels[arm_levels %in% s$arm]
+  s$arm <- factor(s$arm, levels = arms)
+  for (c in covariates) if (is.character(s[[c]])) s[[c]] <- factor(s[[c]])
+  f <- as.formula(paste("resp ~ arm + baseline", paste(c("", covariates), collapse = " + ")))
+  fit <- glm(f, family = binomial, data = s, control = glm.control(epsilon = 1e-15, maxit = 100))
+  stopifnot(fit$converged)
+  b <- coef(fit); V <- vcov(fit)
+  risk <- lapply(arms, function(a) {
+    da <- s; da$arm <- factor(rep(a, nrow(s)), levels = arms)
+    p <- predict(fit, newdata = da, type = "response")
+    X <- model.matrix(terms(fit), data = da)
+    list(P = mean(p), g = colMeans(p * (1 - p) * X))
+  })
+  names(risk) <- arms
+  z <- qnorm(0.975)
+  standardised <- do.call(rbind, lapply(arms, function(a) {
+    se <- sqrt(drop(t(risk[[a]]$g) %*% V %*% risk[[a]]$g))
+    data.frame(arm = a, estimate = risk[[a]]$P, se = se, ci_low = risk[[a]]$P - z * se, ci_high = risk[[a]]$P + z * se)
+  }))
+  contrasts <- do.call(rbind, lapply(pairs_for(arms), function(pr) {
+    A <- risk[[pr[1]]]; B <- risk[[pr[2]]]
+    L <- setNames(numeric(length(b)), names(b))
+    if (pr[1] != arms[1]) L[paste0("arm", pr[1])] <- 1
+    if (pr[2] != arms[1]) L[paste0("arm", pr[2])] <- -1
+    lor <- sum(L * b); se_or <- sqrt(drop(t(L) %*% V %*% L))
+    rd <- A$P - B$P; g_rd <- A$g - B$g; se_rd <- sqrt(drop(t(g_rd) %*% V %*% g_rd))
+    lrr <- log(A$P) - log(B$P); g_rr <- A$g / A$P - B$g / B$P; se_rr <- sqrt(drop(t(g_rr) %*% V %*% g_rr))
+    data.frame(contrast = paste(pr[1], "-", pr[2]), or_log = lor, or_se = se_or, or_p = 2 * pnorm(-abs(lor / se_or)),
+               rd = rd, rd_se = se_rd, rd_low = rd - z * se_rd, rd_high = rd + z * se_rd,
+               rr = exp(lrr), rr_log = lrr, rr_se = se_rr, rr_low = exp(lrr - z * se_rr), rr_high = exp(lrr + z * se_rr))
+  }))
+  list(visit = visit, threshold = threshold, relative = relative, covariates = I(covariates),
+       n_per_arm = as.list(table(s$arm)), responders = as.list(tapply(s$resp, s$arm, sum)),
+       coef_names = names(b), coef = unname(b), se = unname(sqrt(diag(V))),
+       standardised = standardised, contrasts = contrasts)
+}
+
+covs <- c("age", "sex", "site", "income")
+out <- list(
+  meta = list(generated_by = "tests/reference/sweep.R", R = R.version.string,
+              emmeans = as.character(packageVersion("emmeans")), mvtnorm = as.character(packageVersion("mvtnorm")),
+              MASS = as.character(packageVersion("MASS")), survival = as.character(packageVersion("survival")),
+              mmrm = as.character(packageVersion("mmrm")), TMB = as.character(packageVersion("TMB")),
+              mmrm_commit = Sys.getenv("MMRM_COMMIT"), TMB_commit = Sys.getenv("TMB_COMMIT"),
+              jsonlite = as.character(packageVersion("jsonlite")), md5 = unname(tools::md5sum(PATH))),
+  ancova = list(w12_cov = ancova_case(12, covs), w2_site = ancova_case(2, c("site")),
+                w4_few = ancova_case(4, character()), w8_income = ancova_case(8, c("income", "sex"))),
+  mmrm = list(us_sat = mmrm_case("us", "Satterthwaite"), us_kr = mmrm_case("us", "Kenward-Roger"),
+              cs_sat = mmrm_case("cs", "Satterthwaite"), ar1h_sat = mmrm_case("ar1h", "Satterthwaite"),
+              us_nocov = mmrm_case("us", "Satterthwaite", character())),
+  counts = list(plain = count_case(character()), adjusted = count_case(c("site", "income")),
+                exposure = count_case(c("sex", "site"), "days_observed")),
+  survival = list(plain = surv_case(character()), adjusted = surv_case(c("site", "income"))),
+  responders = list(w12_rel30 = resp_case(12, 0.3, TRUE, covs), w8_abs2 = resp_case(8, 2, FALSE, c("site")))
+)
+writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", matrix = "rowmajor",
+                  dataframe = "rows"), "tests/reference/sweep.json")
+cat("wrote tests/reference/sweep.json\n")
