@@ -61,7 +61,8 @@ def _sorted_r(name: str) -> str:
 
 
 # --- ANCOVA: lm + emmeans -------------------------------------------------------------------------------------
-ANCOVA = {"w12_cov": (12, COVS), "w2_site": (2, ["site"]), "w4_few": (4, []), "w8_income": (8, ["income", "sex"])}
+ANCOVA = {"w12_cov": (12, COVS), "w2_site": (2, ["site"]), "w4_few": (4, []), "w8_income": (8, ["income", "sex"]),
+          "w4_all": (4, COVS)}
 
 
 def _check_pairs(ours: pd.DataFrame, rows, *, p_atol=None):
@@ -120,15 +121,32 @@ def test_ancova_dunnett_and_holm_vs_control_match_emmeans(trial, key):
                  ref["holm_vs_control"])
 
 
+def test_combination_rule_matches_one_sided_emmeans(trial):
+    """emmeans contrast(side = "<"); the package's intervals are one-sided at alpha = 0.025 (R's at 0.05)."""
+    from scipy import stats
+
+    ref = pd.DataFrame(REF["ancova"]["w12_cov"]["one_sided"]).set_index("contrast")
+    res = ct.combination_test(trial, "pain", 12, covariates=COVS)
+    ref = ref.loc[res.contrasts["contrast"]]
+    close(res.contrasts[["estimate", "se", "df", "statistic"]], ref[["estimate", "se", "df", "statistic"]], EST)
+    close(res.contrasts["p"], ref["p"], P)
+    close(res.contrasts["ci_high"], ref["estimate"] + stats.t.ppf(0.975, ref["df"]) * ref["se"], EST)
+    assert np.isneginf(res.contrasts["ci_low"]).all()
+
+
 # --- MMRM: R's mmrm (TMB), emmeans -----------------------------------------------------------------------------
 MMRM_CASES = {"us_sat": ("unstructured", "satterthwaite", COVS), "us_kr": ("unstructured", "kenward-roger", COVS),
               "cs_sat": ("cs", "satterthwaite", COVS), "ar1h_sat": ("ar1_het", "satterthwaite", COVS),
-              "us_nocov": ("unstructured", "satterthwaite", [])}
+              "us_nocov": ("unstructured", "satterthwaite", []), "ar1_sat": ("ar1", "satterthwaite", COVS),
+              "csh_sat": ("cs_het", "satterthwaite", COVS), "toeph_sat": ("toeplitz_het", "satterthwaite", COVS),
+              "toep_sat": ("toeplitz", "satterthwaite", COVS), "us_ml": ("unstructured", "satterthwaite", COVS),
+              "us_prop": ("unstructured", "satterthwaite", COVS)}
+MMRM_OPTIONS = {"us_ml": {"method": "ml"}, "us_prop": {"weights": "proportional"}}
 
 
 @pytest.fixture(scope="module")
 def mmrm_fits(trial):
-    return {k: ct.mmrm(trial, "pain", covariance=c, df=d, covariates=v, adjust="none")
+    return {k: ct.mmrm(trial, "pain", covariance=c, df=d, covariates=v, adjust="none", **MMRM_OPTIONS.get(k, {}))
             for k, (c, d, v) in MMRM_CASES.items()}
 
 
@@ -201,11 +219,21 @@ def test_counts_match_glm(trial, key, family):
 
 
 # --- survival: survfit, survdiff, coxph, RMST --------------------------------------------------------------------
-@pytest.mark.parametrize("key,covs", [("plain", []), ("adjusted", ["site", "income"])])
+@pytest.mark.parametrize("key,covs,strata", [("plain", [], None), ("adjusted", ["site", "income"], None),
+                                             ("strata", ["site", "income"], "sex")])
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
-def test_cox_matches_coxph(trial, key, covs, ties):
-    r = REF["survival"][key]["cox"][ties]
-    res = ct.survival(trial, covariates=covs, ties=ties, adjust="none")
+def test_cox_matches_coxph(trial, key, covs, strata, ties):
+    ref = REF["survival"][key]
+    r = ref["cox"][ties]
+    res = ct.survival(trial, covariates=covs, strata=strata, ties=ties, adjust="none")
+    lr = res.logrank.iloc[0]
+    close([lr["statistic"], lr["df"]], [ref["logrank"]["statistic"], ref["logrank"]["df"]], EST)
+    close(lr["p"], ref["logrank"]["p"], P)
+    if strata is None:   # cox.zph(transform = "km", terms = FALSE)
+        zph = pd.DataFrame(r["zph"])
+        assert res.ph_test["term"].tolist() == zph["term"].tolist()
+        close(res.ph_test[["statistic", "df"]], zph[["chisq", "df"]], EST)
+        close(res.ph_test["p"], zph["p"], P)
     coef = res.coefficients.set_index("term")
     assert sorted(coef.index) == sorted(r["coef_names"])
     close(coef.loc[r["coef_names"], "estimate"], r["coef"], EST)
@@ -227,13 +255,12 @@ def test_km_logrank_and_rmst_match_survival(trial):
     assert curve[["arm", "time"]].astype({"time": float}).equals(rc[["arm", "time"]].astype({"time": float}))
     close(curve[["n_risk", "n_events", "survival", "se", "ci_low", "ci_high"]],
           rc[["n_risk", "n_event", "surv", "se", "ci_low", "ci_high"]], EST)
-    lr = res.logrank.iloc[0]
-    close([lr["statistic"], lr["df"]], [ref["logrank"]["statistic"], ref["logrank"]["df"]], EST)
-    close(lr["p"], ref["logrank"]["p"], P)
-    rm = pd.DataFrame(ref["rmst"]).set_index("arm").loc[res.rmst["arm"]]
-    assert (res.rmst["horizon"] == ref["tau"]).all()
-    close(res.rmst[["estimate", "se"]], rm[["rmst", "se"]], EST)
-    close(rm["rmst"], rm["check"], 1e-12)
+    for horizon, ref in ((None, ref), (10.0, REF["survival"]["horizon"])):   # tau: survRM2's default, and 10
+        res = ct.survival(trial, horizon=horizon)
+        rm = pd.DataFrame(ref["rmst"]).set_index("arm").loc[res.rmst["arm"]]
+        assert (res.rmst["horizon"] == ref["tau"]).all()
+        close(res.rmst[["estimate", "se"]], rm[["rmst", "se"]], EST)
+        close(rm["rmst"], rm["check"], 1e-12)
 
 
 # --- responders: glm(binomial), g-computation; Wilson / Newcombe / Katz with a zero arm -------------------------
