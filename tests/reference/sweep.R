@@ -10,9 +10,10 @@
 # json, as for rbmi_reference.R). Put its library first on R_LIBS (e.g. R_LIBS=<lib> Rscript ...) and set
 # MMRM_COMMIT / TMB_COMMIT to the commits built.
 #
+# Subjects missing a covariate (income: 3, sex: 1) are excluded from every analysis that uses it (complete cases).
 #   ANCOVA:  lm(value ~ arm + baseline + covariates) on complete cases at the visit; factor covariates with R's
 #            levels (alphabetical), emmeans defaults (equal weights over factor levels, numeric covariates at their
-#            mean); pairs() with every adjustment; Dunnett = trt.vs.ctrl with adjust = "mvt" (QMC, abseps 1e-3).
+#            mean, the 0/1 covariate smoker on the grid as its two values, equally weighted: cov.keep = "2"); pairs() with every adjustment; Dunnett = trt.vs.ctrl with adjust = "mvt" (QMC, abseps 1e-3).
 #   MMRM:    mmrm::mmrm(pain ~ arm * visit + base * visit + covariates + us/cs/ar1h(visit | subject)), REML,
 #            Satterthwaite (exact, TMB's automatic derivatives) and Kenward-Roger (observed information, as SAS);
 #            LS means and arm differences per visit from emmeans (weights "equal").
@@ -30,7 +31,7 @@ suppressPackageStartupMessages({
 emm_options(msg.interaction = FALSE)
 
 PATH <- "tests/reference/data/sweep_trial.csv"
-raw <- read.csv(PATH, stringsAsFactors = FALSE)
+raw <- read.csv(PATH, stringsAsFactors = FALSE, na.strings = c("", "NA"))
 arm_levels <- c("control", "physio", "acupuncture", "combined")
 pairs_for <- function(arms) {        # the package's contrast order
   prio <- c(combined = 0, physio = 1, acupuncture = 2, control = 99)
@@ -59,7 +60,7 @@ tab <- function(x) {
   for (nm in names(s)) if (is.factor(s[[nm]])) s[[nm]] <- as.character(s[[nm]])
   s
 }
-subjects <- raw[!duplicated(raw$subject), c("subject", "arm", "age", "sex", "site", "income",
+subjects <- raw[!duplicated(raw$subject), c("subject", "arm", "age", "sex", "site", "income", "smoker",
                                             "recovery_time", "recovered")]
 
 # --- ANCOVA ---------------------------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ ancova_case <- function(visit, covariates) {
 }
 
 # --- MMRM -----------------------------------------------------------------------------------------------------
-long <- raw[raw$visit > 0 & !is.na(raw$pain), c("subject", "arm", "visit", "pain", "age", "sex", "site", "income")]
+long <- raw[raw$visit > 0 & !is.na(raw$pain), c("subject", "arm", "visit", "pain", "age", "sex", "site", "income", "smoker")]
 b0 <- raw[raw$visit == 0, c("subject", "pain")]; names(b0)[2] <- "base"
 long <- merge(long, b0)
 long$arm <- factor(long$arm, levels = arm_levels)
@@ -127,9 +128,11 @@ attr(nlminb_newton, "use_hessian") <- TRUE
 
 # vcov: "Asymptotic" (Satterthwaite), "Kenward-Roger" (mmrm's default for KR: with the second-derivative term of
 # its log-Cholesky parametrisation of UN) or "Kenward-Roger-Linear" (without it: SAS's linear UN, ct.mmrm's rule)
-mmrm_case <- function(cov, method, covariates = c("age", "sex", "site", "income"), vcov = NULL, reml = TRUE,
+mmrm_case <- function(cov, method, covariates = c("age", "sex", "site", "income", "smoker"), vcov = NULL, reml = TRUE,
                       weights = "equal") {
   rhs <- paste(c("arm * visitf", "base * visitf", covariates, paste0(cov, "(visitf | subject)")), collapse = " + ")
+  long <- long[complete.cases(long[, covariates]), ]   # subjects missing a covariate are excluded
+  long$subject <- droplevels(long$subject)
   fit <- mmrm(as.formula(paste("pain ~", rhs)), data = long, reml = reml,
               control = mmrm_control(method = method, vcov = vcov,
                                      optimizer_fun = list(nlminb_newton = nlminb_newton)))
@@ -156,6 +159,7 @@ count_case <- function(covariates, exposure = NULL) {
   d <- merge(merge(subjects, at), base)
   keep <- !is.na(d$analgesic_days) & !is.na(d$base)
   if (!is.null(exposure)) keep <- keep & !is.na(d[[exposure]])
+  for (c in covariates) keep <- keep & !is.na(d[[c]])
   d <- d[keep, ]
   arms <- arm_levels[arm_levels %in% d$arm]
   d$arm <- factor(d$arm, levels = arms)
@@ -188,6 +192,7 @@ count_case <- function(covariates, exposure = NULL) {
 # --- survival -------------------------------------------------------------------------------------------------
 surv_case <- function(covariates, strata = NULL, tau = NULL) {
   s <- subjects
+  s <- s[complete.cases(s[, c(covariates, strata)]), ]
   s$arm <- factor(s$arm, levels = arm_levels)
   for (c in covariates) if (is.character(s[[c]])) s[[c]] <- factor(s[[c]])
   s$time <- s$recovery_time; s$event <- s$recovered
@@ -239,6 +244,7 @@ resp_case <- function(visit, threshold, relative, covariates) {
   base <- raw[raw$visit == 0, c("subject", "pain")]; names(base)[2] <- "baseline"
   post <- raw[raw$visit == visit, c("subject", "pain")]; names(post)[2] <- "value"
   s <- merge(merge(subjects[, c("subject", "arm", covariates)], base, all.x = TRUE), post, all.x = TRUE)
+  s <- s[complete.cases(s[, covariates]), ]
   impr <- -(s$value - s$baseline)
   cut <- if (relative) threshold * s$baseline else rep(threshold, nrow(s))
   reached <- impr >= cut - TIE * pmax(1, abs(cut))
@@ -311,7 +317,7 @@ zero_case <- function(visit, threshold) {
   list(visit = visit, threshold = threshold, arms = arms, contrasts = con)
 }
 
-covs <- c("age", "sex", "site", "income")
+covs <- c("age", "sex", "site", "income", "smoker")
 out <- list(
   meta = list(generated_by = "tests/reference/sweep.R", R = R.version.string,
               emmeans = as.character(packageVersion("emmeans")), mvtnorm = as.character(packageVersion("mvtnorm")),

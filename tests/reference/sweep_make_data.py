@@ -4,7 +4,8 @@ Stresses that the other reference datasets do not combine: strongly unbalanced a
 acupuncture 45, combined 135, rows shuffled so the arms do not appear in canonical order), monotone dropout (more in
 control) and intermittent missed visits, a visit (week 4) observed in few subjects only, a 4-level site factor whose
 levels appear in non-alphabetical order with a rare level ("east", 4 subjects; R's alphabetical reference level),
-a numeric covariate on a large scale (income, ~5e4), tied whole-week recovery times, a zero-heavy count outcome
+a numeric covariate on a large scale (income, ~5e4;
+missing for 3 subjects, sex for 1), a 0/1 numeric covariate (smoker), tied whole-week recovery times, a zero-heavy count outcome
 with an exposure column, and a control arm with no pain responder (>= 3 points) at week 2.
 Run once; the CSV is committed.
 """
@@ -25,6 +26,7 @@ site = rng.choice(["west", "north", "south"], n, p=[0.45, 0.37, 0.18])
 site[0] = "west"                                      # first level seen is "west", not the alphabetical first
 site[rng.choice(np.arange(1, n), 4, replace=False)] = "east"   # the rare level
 income = np.round(rng.normal(52000, 15000, n), 0).clip(8000, None)
+smoker = (rng.random(n) < 0.2).astype(float)        # a two-valued numeric covariate (emmeans: a factor on the grid)
 site_eff = pd.Series({"west": 0.0, "north": 0.5, "south": -0.4, "east": 0.9})[site].to_numpy()
 effect = pd.Series({"control": 0.0, "physio": -1.0, "acupuncture": -0.7, "combined": -2.2})[arm].to_numpy()
 
@@ -74,8 +76,12 @@ cens = rng.uniform(6, 30, n)
 recovery_time = np.ceil(np.minimum(t, cens)).clip(1, 26)
 recovered = ((t <= cens) & (np.ceil(t) <= 26)).astype(int)
 
+# covariates missing for a few subjects (excluded by every analysis that uses them)
+income[rng.choice(n, 3, replace=False)] = np.nan
+sex = sex.astype(object)
+sex[rng.choice(n, 1)] = None
 rows = [pd.DataFrame({"subject": subject, "arm": arm, "visit": v, "age": age, "sex": sex, "site": site,
-                      "income": income, "pain": pain[:, j], "analgesic_days": analgesic[:, j],
+                      "income": income, "smoker": smoker, "pain": pain[:, j], "analgesic_days": analgesic[:, j],
                       "days_observed": days[:, j], "recovery_time": recovery_time, "recovered": recovered})
         for j, v in enumerate(visits)]
 out = pd.concat(rows)
