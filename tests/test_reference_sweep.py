@@ -138,6 +138,36 @@ def test_combination_rule_matches_one_sided_emmeans(trial):
     assert np.isneginf(res.contrasts["ci_low"]).all()
 
 
+@pytest.mark.parametrize("key,covs", [("w12_cov", COVS), ("w8_none", [])])
+def test_synergy_matches_factorial_lm(trial, key, covs):
+    ref = REF["synergy"][key]
+    res = ct.synergy(trial, "pain", int(key[1:].split("_")[0]), covariates=covs, missing_baseline="exclude")
+    eff = res.effects.set_index("effect")
+    r, row = ref["interaction"], eff.loc["interaction"]
+    close(row[["estimate", "se", "statistic", "ci_low", "ci_high", "df"]],
+          [r["estimate"], r["se"], r["statistic"], r["ci_low"], r["ci_high"], r["df"]], EST)
+    close(row["p"], r["p"], P)
+    for name in ("physio", "acupuncture"):
+        m, row = ref[name][0], eff.loc[name]
+        close(row[["estimate", "se", "df", "ci_low", "ci_high"]], [m["estimate"], m["se"], m["df"], m["ci_low"],
+                                                                     m["ci_high"]], EST)
+        close(row["p"], m["p"], P)
+
+
+def test_effect_sizes_match_metafor_and_emmeans(trial):
+    res = ct.ancova(trial, "pain", 12, covariates=COVS, missing_baseline="exclude")
+    es = ct.effect_sizes(res).effect_sizes
+    ref = {r["contrast"]: r for r in REF["effects"]["w12_cov"]}
+    assert set(es["contrast"]) == set(ref)
+    g = es[es.measure == "hedges_g_change"].set_index("contrast").loc[list(ref)]
+    d = es[es.measure == "adjusted_difference_sd_baseline"].set_index("contrast").loc[list(ref)]
+    r = pd.DataFrame(list(ref.values()))
+    close(np.c_[g["estimate"], g["se"] ** 2, g["ci_low"], g["ci_high"]],
+          r[["g", "var_g", "g_ci_low", "g_ci_high"]], EST)
+    close(d[["estimate", "ci_low", "ci_high", "sd"]], r[["d_adj", "d_adj_ci_low", "d_adj_ci_high", "sd_baseline"]],
+          EST)
+
+
 # --- MMRM: R's mmrm (TMB), emmeans -----------------------------------------------------------------------------
 MMRM_CASES = {"us_sat": ("unstructured", "satterthwaite", COVS), "us_kr": ("unstructured", "kenward-roger", COVS),
               "cs_sat": ("cs", "satterthwaite", COVS), "ar1h_sat": ("ar1_het", "satterthwaite", COVS),
@@ -202,7 +232,7 @@ def test_mmrm_kenward_roger_is_mmrm_linear_not_log_cholesky(mmrm_fits):
 
 
 # --- counts: MASS::glm.nb and glm(poisson) -----------------------------------------------------------------------
-COUNTS = {"plain": {}, "adjusted": {"covariates": ["site", "income"]},
+COUNTS = {"plain": {}, "adjusted": {"covariates": ["site", "income", "smoker"]},
           "exposure": {"covariates": ["sex", "site"], "exposure": "days_observed"}}
 
 

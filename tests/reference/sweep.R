@@ -26,7 +26,7 @@
 #   Responders: glm(binomial) resp ~ arm + baseline + covariates (epsilon 1e-15), odds ratios by hand and the
 #            standardised risks (g-computation, delta method) as in responders_adjusted.R.
 suppressPackageStartupMessages({
-  library(emmeans); library(MASS); library(survival); library(jsonlite); library(mmrm)
+  library(emmeans); library(MASS); library(survival); library(jsonlite); library(mmrm); library(metafor)
 })
 emm_options(msg.interaction = FALSE)
 
@@ -90,6 +90,49 @@ ancova_case <- function(visit, covariates) {
   cl <- list("combined - physio" = w("combined", "physio"), "combined - acupuncture" = w("combined", "acupuncture"))
   out$one_sided <- tab(contrast(emm, cl, side = "<", adjust = "none"))
   out
+}
+
+# synergy: lm(value ~ P * A + baseline + covariates); main effects = emmeans contrasts of P (A) averaged over the
+# other factor with equal weights. Effect sizes: Hedges' g on change (metafor::escalc "SMD"), and the adjusted
+# difference / pooled within-arm baseline SD (the formulas of ancova.R).
+synergy_case <- function(visit, covariates) {
+  base <- raw[raw$visit == 0, c("subject", "pain")]; names(base)[2] <- "baseline"
+  at <- raw[raw$visit == visit, c("subject", "pain")]; names(at)[2] <- "value"
+  d <- merge(merge(subjects, base), at)
+  d <- d[complete.cases(d[, c("value", "baseline", covariates)]), ]
+  for (c in covariates) if (is.character(d[[c]])) d[[c]] <- factor(d[[c]])
+  d$P <- factor(d$arm %in% c("physio", "combined"), levels = c(FALSE, TRUE))
+  d$A <- factor(d$arm %in% c("acupuncture", "combined"), levels = c(FALSE, TRUE))
+  fit <- lm(as.formula(paste("value ~ P * A + baseline", paste(c("", covariates), collapse = " + "))), data = d)
+  ci <- confint(fit)["PTRUE:ATRUE", ]
+  sm <- summary(fit)$coefficients["PTRUE:ATRUE", ]
+  main <- function(fac) tab(contrast(emmeans(fit, as.formula(paste("~", fac))), list(effect = c(-1, 1))))
+  list(interaction = list(estimate = sm[["Estimate"]], se = sm[["Std. Error"]], statistic = sm[["t value"]],
+                          p = sm[["Pr(>|t|)"]], ci_low = ci[[1]], ci_high = ci[[2]], df = fit$df.residual),
+       physio = main("P"), acupuncture = main("A"))
+}
+effect_case <- function(visit, covariates) {
+  base <- raw[raw$visit == 0, c("subject", "pain")]; names(base)[2] <- "baseline"
+  at <- raw[raw$visit == visit, c("subject", "pain")]; names(at)[2] <- "value"
+  d <- merge(merge(subjects, base), at)
+  d <- d[complete.cases(d[, c("value", "baseline", covariates)]), ]
+  for (c in covariates) if (is.character(d[[c]])) d[[c]] <- factor(d[[c]])
+  d$arm <- factor(d$arm, levels = arm_levels)
+  d$change <- d$value - d$baseline
+  emm <- emmeans(lm(as.formula(paste("value ~", paste(c("arm", "baseline", covariates), collapse = " + "))),
+                    data = d), ~ arm)
+  lapply(pairs_for(arm_levels), function(p) {
+    a <- d[d$arm == p[1], ]; b <- d[d$arm == p[2], ]
+    es <- escalc(measure = "SMD", m1i = mean(a$change), sd1i = sd(a$change), n1i = nrow(a),
+                 m2i = mean(b$change), sd2i = sd(b$change), n2i = nrow(b))
+    sd_base <- sqrt(((nrow(a) - 1) * var(a$baseline) + (nrow(b) - 1) * var(b$baseline)) / (nrow(a) + nrow(b) - 2))
+    w <- as.numeric(arm_levels == p[1]) - as.numeric(arm_levels == p[2])
+    ct <- tab(contrast(emm, list(w), adjust = "none"))
+    list(contrast = paste(p[1], "-", p[2]), g = es$yi[1], var_g = es$vi[1],
+         g_ci_low = es$yi[1] - qnorm(0.975) * sqrt(es$vi[1]), g_ci_high = es$yi[1] + qnorm(0.975) * sqrt(es$vi[1]),
+         sd_baseline = sd_base, d_adj = ct$estimate / sd_base, d_adj_ci_low = ct$ci_low / sd_base,
+         d_adj_ci_high = ct$ci_high / sd_base)
+  })
 }
 
 # --- MMRM -----------------------------------------------------------------------------------------------------
@@ -324,11 +367,14 @@ out <- list(
               MASS = as.character(packageVersion("MASS")), survival = as.character(packageVersion("survival")),
               mmrm = as.character(packageVersion("mmrm")), TMB = as.character(packageVersion("TMB")),
               mmrm_commit = Sys.getenv("MMRM_COMMIT"), TMB_commit = Sys.getenv("TMB_COMMIT"),
+              metafor = as.character(packageVersion("metafor")),
               jsonlite = as.character(packageVersion("jsonlite")), md5 = unname(tools::md5sum(PATH))),
   ancova = list(w12_cov = ancova_case(12, covs), w2_site = ancova_case(2, c("site")),
                 w4_few = ancova_case(4, character()), w8_income = ancova_case(8, c("income", "sex")),
                 # 25 subjects, 10 coefficients; no "east" subject measured at week 4 (the level is dropped)
                 w4_all = ancova_case(4, covs)),
+  synergy = list(w12_cov = synergy_case(12, covs), w8_none = synergy_case(8, character())),
+  effects = list(w12_cov = effect_case(12, covs)),
   mmrm = list(us_sat = mmrm_case("us", "Satterthwaite"), us_kr = mmrm_case("us", "Kenward-Roger", vcov = "Kenward-Roger-Linear"),
               us_kr_log_cholesky = mmrm_case("us", "Kenward-Roger", vcov = "Kenward-Roger"),
               cs_sat = mmrm_case("cs", "Satterthwaite"), ar1h_sat = mmrm_case("ar1h", "Satterthwaite"),
@@ -337,7 +383,7 @@ out <- list(
               us_prop = mmrm_case("us", "Satterthwaite", weights = "proportional"),
               ar1_sat = mmrm_case("ar1", "Satterthwaite"), csh_sat = mmrm_case("csh", "Satterthwaite"),
               toeph_sat = mmrm_case("toeph", "Satterthwaite"), toep_sat = mmrm_case("toep", "Satterthwaite")),
-  counts = list(plain = count_case(character()), adjusted = count_case(c("site", "income")),
+  counts = list(plain = count_case(character()), adjusted = count_case(c("site", "income", "smoker")),
                 exposure = count_case(c("sex", "site"), "days_observed")),
   survival = list(plain = surv_case(character()), adjusted = surv_case(c("site", "income")),
                   strata = surv_case(c("site", "income"), strata = "sex"), horizon = surv_case(character(), tau = 10)),
