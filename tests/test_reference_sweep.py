@@ -361,3 +361,27 @@ def test_arm_without_responders(trial):
     assert odds.loc[[i for i in odds.index if i.endswith("control")], "estimate"].isna().all()
     with pytest.raises(ct.ModelError):
         ct.responders(trial, "pain", 2, threshold=3, covariates=["site"])
+
+
+# --- three arms (control 30, physio 90, combined 135): no acupuncture arm -----------------------------------------
+def test_three_arms_match_r():
+    ref = REF["three_arms"]
+    data = pd.read_csv(DATA)
+    trial = ct.load(data[data["arm"] != "acupuncture"])
+    anc = ct.ancova(trial, "pain", 12, covariates=COVS, adjust="holm", missing_baseline="exclude")
+    _check_pairs(anc.contrasts, ref["ancova"]["contrasts"]["holm"])
+    mm = ct.mmrm(trial, "pain", covariates=COVS, adjust="none")
+    cn = pd.DataFrame(ref["mmrm"]["contrasts"]).set_index(["visit", "contrast"])
+    cn = cn.loc[list(zip(mm.contrasts["visit"], mm.contrasts["contrast"]))]
+    assert len(cn) == 12
+    close(mm.contrasts[["estimate", "se", "df"]], cn[["estimate", "se", "df"]], MMRM, atol=1e-8)
+    cm = ct.count_model(trial, "analgesic_days", 12, covariates=["site", "income", "smoker"], adjust="none")
+    rr = pd.DataFrame(ref["counts"]["negbin"]["rate_ratios"]).set_index("contrast").loc[cm.contrasts["contrast"]]
+    close(cm.contrasts[["estimate", "se"]], rr[["estimate", "se"]], NB)
+    sv = ct.survival(trial, covariates=["site", "income"], adjust="none")
+    hr = pd.DataFrame(ref["survival"]["cox"]["efron"]["hazard_ratios"]).set_index("contrast")
+    close(sv.contrasts[["estimate", "se"]], hr.loc[sv.contrasts["contrast"], ["estimate", "se"]], EST)
+    close(sv.logrank["statistic"].iloc[0], ref["survival"]["logrank"]["statistic"], EST)
+    rs = ct.responders(trial, "pain", 12, threshold=0.3, relative=True, covariates=COVS, adjust="none")
+    std = pd.DataFrame(ref["responders"]["standardised"]).set_index("arm").loc[rs.standardised["arm"]]
+    close(rs.standardised[["estimate", "se"]], std[["estimate", "se"]], EST)

@@ -88,7 +88,7 @@ ancova_case <- function(visit, covariates) {
   # the combination rule: combined - each monotherapy, one-sided (lower pain is better: side "<")
   w <- function(a, b) as.numeric(arms == a) - as.numeric(arms == b)
   cl <- list("combined - physio" = w("combined", "physio"), "combined - acupuncture" = w("combined", "acupuncture"))
-  out$one_sided <- tab(contrast(emm, cl, side = "<", adjust = "none"))
+  if (all(c("physio", "acupuncture") %in% arms)) out$one_sided <- tab(contrast(emm, cl, side = "<", adjust = "none"))
   out
 }
 
@@ -136,14 +136,18 @@ effect_case <- function(visit, covariates) {
 }
 
 # --- MMRM -----------------------------------------------------------------------------------------------------
-long <- raw[raw$visit > 0 & !is.na(raw$pain), c("subject", "arm", "visit", "pain", "age", "sex", "site", "income", "smoker")]
-b0 <- raw[raw$visit == 0, c("subject", "pain")]; names(b0)[2] <- "base"
-long <- merge(long, b0)
-long$arm <- factor(long$arm, levels = arm_levels)
-long$visitf <- factor(long$visit, levels = sort(unique(long$visit)))
-long$subject <- factor(long$subject)
-long$sex <- factor(long$sex); long$site <- factor(long$site)
-long <- long[order(long$subject, long$visitf), ]
+make_long <- function(raw) {
+  long <- raw[raw$visit > 0 & !is.na(raw$pain), c("subject", "arm", "visit", "pain", "age", "sex", "site", "income",
+                                                  "smoker")]
+  b0 <- raw[raw$visit == 0, c("subject", "pain")]; names(b0)[2] <- "base"
+  long <- merge(long, b0)
+  long$arm <- factor(long$arm, levels = arm_levels)
+  long$visitf <- factor(long$visit, levels = sort(unique(long$visit)))
+  long$subject <- factor(long$subject)
+  long$sex <- factor(long$sex); long$site <- factor(long$site)
+  long[order(long$subject, long$visitf), ]
+}
+long <- make_long(raw)
 
 # mmrm's default optimisers stop short of the REML maximum on this data (the unstructured log-likelihood was
 # 4e-7 .. 5e-6 below the package's, LS means ~1e-5 apart, most at the thin week-4 visit), so the fit is polished
@@ -390,6 +394,15 @@ out <- list(
   responders = list(w12_rel30 = resp_case(12, 0.3, TRUE, covs), w8_abs2 = resp_case(8, 2, FALSE, c("site")),
                     w2_zero_control = zero_case(2, 3))
 )
+# three arms (control 30, physio 90, combined 135: acupuncture's subjects removed): the case functions read the
+# globals raw, subjects, long and arm_levels
+arm_levels <- c("control", "physio", "combined")
+raw <- raw[raw$arm %in% arm_levels, ]
+subjects <- subjects[subjects$arm %in% arm_levels, ]
+long <- make_long(raw)
+out$three_arms <- list(ancova = ancova_case(12, covs), mmrm = mmrm_case("us", "Satterthwaite"),
+                       counts = count_case(c("site", "income", "smoker")), survival = surv_case(c("site", "income")),
+                       responders = resp_case(12, 0.3, TRUE, covs))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", matrix = "rowmajor",
                   dataframe = "rows"), "tests/reference/sweep.json")
 cat("wrote tests/reference/sweep.json\n")
