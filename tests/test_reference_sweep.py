@@ -174,8 +174,11 @@ MMRM_CASES = {"us_sat": ("unstructured", "satterthwaite", COVS), "us_kr": ("unst
               "us_nocov": ("unstructured", "satterthwaite", []), "ar1_sat": ("ar1", "satterthwaite", COVS),
               "csh_sat": ("cs_het", "satterthwaite", COVS), "toeph_sat": ("toeplitz_het", "satterthwaite", COVS),
               "toep_sat": ("toeplitz", "satterthwaite", COVS), "us_ml": ("unstructured", "satterthwaite", COVS),
-              "us_prop": ("unstructured", "satterthwaite", COVS)}
-MMRM_OPTIONS = {"us_ml": {"method": "ml"}, "us_prop": {"weights": "proportional"}}
+              "us_prop": ("unstructured", "satterthwaite", COVS),
+              "terms_equal": ("unstructured", "satterthwaite", ["age*smoker", "C(site)"]),
+              "terms_prop": ("unstructured", "satterthwaite", ["age*smoker", "C(site)"])}
+MMRM_OPTIONS = {"us_ml": {"method": "ml"}, "us_prop": {"weights": "proportional"},
+                "terms_prop": {"weights": "proportional"}}
 
 
 class _Fits(dict):

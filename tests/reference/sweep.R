@@ -176,9 +176,9 @@ attr(nlminb_newton, "use_hessian") <- TRUE
 # vcov: "Asymptotic" (Satterthwaite), "Kenward-Roger" (mmrm's default for KR: with the second-derivative term of
 # its log-Cholesky parametrisation of UN) or "Kenward-Roger-Linear" (without it: SAS's linear UN, ct.mmrm's rule)
 mmrm_case <- function(cov, method, covariates = c("age", "sex", "site", "income", "smoker"), vcov = NULL, reml = TRUE,
-                      weights = "equal") {
+                      weights = "equal", vars = covariates) {
   rhs <- paste(c("arm * visitf", "base * visitf", covariates, paste0(cov, "(visitf | subject)")), collapse = " + ")
-  long <- long[complete.cases(long[, covariates]), ]   # subjects missing a covariate are excluded
+  long <- long[complete.cases(long[, vars]), ]   # subjects missing a covariate are excluded
   long$subject <- droplevels(long$subject)
   fit <- mmrm(as.formula(paste("pain ~", rhs)), data = long, reml = reml,
               control = mmrm_control(method = method, vcov = vcov,
@@ -386,7 +386,11 @@ out <- list(
               us_ml = mmrm_case("us", "Satterthwaite", reml = FALSE),
               us_prop = mmrm_case("us", "Satterthwaite", weights = "proportional"),
               ar1_sat = mmrm_case("ar1", "Satterthwaite"), csh_sat = mmrm_case("csh", "Satterthwaite"),
-              toeph_sat = mmrm_case("toeph", "Satterthwaite"), toep_sat = mmrm_case("toep", "Satterthwaite")),
+              toeph_sat = mmrm_case("toeph", "Satterthwaite"), toep_sat = mmrm_case("toep", "Satterthwaite"),
+              # formula terms (the package's covariates=["age*smoker", "C(site)"]), both weightings
+              terms_equal = mmrm_case("us", "Satterthwaite", c("age * smoker", "site"), vars = c("age", "smoker", "site")),
+              terms_prop = mmrm_case("us", "Satterthwaite", c("age * smoker", "site"), vars = c("age", "smoker", "site"),
+                                     weights = "proportional")),
   counts = list(plain = count_case(character()), adjusted = count_case(c("site", "income", "smoker")),
                 exposure = count_case(c("sex", "site"), "days_observed")),
   survival = list(plain = surv_case(character()), adjusted = surv_case(c("site", "income")),
