@@ -135,6 +135,45 @@ effect_case <- function(visit, covariates) {
   })
 }
 
+# subgroups (the rule of subgroups.R): value ~ arm * level + baseline by lm on the subjects with a value of the
+# variable, after dropping levels where any arm has fewer than 2 subjects; contrasts within levels from emmeans;
+# the interaction F test anova(value ~ arm + level + baseline, fit). "all subjects": lm(value ~ arm + baseline).
+subgroup_case <- function(visit, by, which, adjust) {
+  base <- raw[raw$visit == 0, c("subject", "pain")]; names(base)[2] <- "baseline"
+  at <- raw[raw$visit == visit, c("subject", "pain")]; names(at)[2] <- "value"
+  s <- merge(merge(subjects, base), at)
+  s <- s[!is.na(s$value) & !is.na(s$baseline), ]
+  arms <- arm_levels[arm_levels %in% s$arm]
+  s$arm <- factor(s$arm, levels = arms)
+  ranked <- c("combined", "physio", "acupuncture", "control")
+  ranked <- ranked[ranked %in% arms]
+  prs <- if (which == "combination") lapply(intersect(c("physio", "acupuncture"), arms), function(m) c("combined", m)) else
+    pairs_for(arms)
+  meth <- setNames(lapply(prs, function(p) as.numeric(arms == p[1]) - as.numeric(arms == p[2])),
+                   sapply(prs, function(p) paste(p[1], "-", p[2])))
+  ctab <- function(emm) {
+    ct <- as.data.frame(summary(contrast(emm, method = meth, adjust = adjust), infer = TRUE))
+    data.frame(level = if ("level" %in% names(ct)) as.character(ct$level) else "all",
+               contrast = as.character(ct$contrast), estimate = ct$estimate, se = ct$SE, df = ct$df,
+               statistic = ct$t.ratio, p = ct$p.value, ci_low = ct$lower.CL, ci_high = ct$upper.CL)
+  }
+  out <- list(overall = ctab(emmeans(lm(value ~ arm + baseline, data = s), ~ arm)), variables = list())
+  for (v in by) {
+    x <- s[!is.na(s[[v]]), ]
+    x$level <- factor(x[[v]])
+    tab <- table(x$level, x$arm)
+    small <- rownames(tab)[apply(tab < 2, 1, any)]
+    x <- x[!(as.character(x$level) %in% small), ]
+    x$level <- droplevels(x$level)
+    fit <- lm(value ~ arm * level + baseline, data = x)
+    a <- anova(lm(value ~ arm + level + baseline, data = x), fit)
+    out$variables[[v]] <- list(contrasts = ctab(emmeans(fit, ~ arm | level)), skipped = I(small),
+                               interaction = list(statistic = a$F[2], df_num = a$Df[2], df = a$Res.Df[2],
+                                                  p = a$`Pr(>F)`[2]))
+  }
+  out
+}
+
 # --- MMRM -----------------------------------------------------------------------------------------------------
 make_long <- function(raw) {
   long <- raw[raw$visit > 0 & !is.na(raw$pain), c("subject", "arm", "visit", "pain", "age", "sex", "site", "income",
@@ -379,6 +418,8 @@ out <- list(
                 w4_all = ancova_case(4, covs)),
   synergy = list(w12_cov = synergy_case(12, covs), w8_none = synergy_case(8, character())),
   effects = list(w12_cov = effect_case(12, covs)),
+  subgroups = list(combination = subgroup_case(12, c("site", "sex", "smoker"), "combination", "none"),
+                   all_holm = subgroup_case(8, c("site", "sex"), "all", "holm")),
   mmrm = list(us_sat = mmrm_case("us", "Satterthwaite"), us_kr = mmrm_case("us", "Kenward-Roger", vcov = "Kenward-Roger-Linear"),
               us_kr_log_cholesky = mmrm_case("us", "Kenward-Roger", vcov = "Kenward-Roger"),
               cs_sat = mmrm_case("cs", "Satterthwaite"), ar1h_sat = mmrm_case("ar1h", "Satterthwaite"),
