@@ -231,7 +231,16 @@ mmrm_case <- function(cov, method, covariates = c("age", "sex", "site", "income"
   names(cl) <- sapply(prs, paste, collapse = " - ")
   cn <- tab(contrast(emm, method = cl, adjust = "none"))
   cn$visit <- as.numeric(cn$visitf); cn$visitf <- NULL
-  list(covariance = cov, method = method, vcov = fit$vcov, reml = reml, weights = weights, covariates = I(covariates),
+  adjusted <- list()
+  if (cov == "us" && method == "Satterthwaite" && weights == "equal" && reml && length(covariates) == 5) {
+    for (m in c("holm", "sidak", "tukey", "mvt")) {   # pairs within each visit (emmeans' "by" families)
+      set.seed(1)
+      a <- tab(pairs(emm, adjust = m))
+      a$visit <- as.numeric(as.character(a$visitf)); a$visitf <- NULL
+      adjusted[[m]] <- a
+    }
+  }
+  list(covariance = cov, method = method, vcov = fit$vcov, reml = reml, weights = weights, adjusted = adjusted, covariates = I(covariates),
        loglik = as.numeric(logLik(fit)), max_abs_gradient = max(abs(fit$tmb_object$gr(fit$theta_est))),
        converged = component(fit, "convergence") == 0, coef_names = names(coef(fit)), coef = unname(coef(fit)),
        se = unname(sqrt(diag(vcov(fit)))), varcor = unname(VarCorr(fit)), lsmeans = ls, contrasts = cn,
