@@ -280,6 +280,19 @@ def test_counts_match_glm(trial, key, family):
         close(theta["se"], r["theta_se"], 1e-3)       # glm.nb's SE.theta: one theta.ml iterate earlier
 
 
+def test_reference_arm_with_holm_matches_p_adjust(trial):
+    """count_model and survival with reference="physio", adjust="holm": by hand in R, p.adjust(p, "holm")."""
+    cm = ct.count_model(trial, "analgesic_days", 12, covariates=["site", "income", "smoker"], reference="physio",
+                        adjust="holm")
+    sv = ct.survival(trial, covariates=["site", "income"], reference="physio", adjust="holm")
+    for res, rows in ((cm, REF["counts"]["adjusted"]["negbin"]["vs_physio"]),
+                      (sv, REF["survival"]["adjusted"]["cox"]["efron"]["vs_physio"])):
+        r = pd.DataFrame(rows).set_index("contrast").loc[res.contrasts["contrast"]]
+        assert (res.contrasts["second"] == "physio").all() and len(r) == 3
+        close(res.contrasts[["estimate", "se"]], r[["estimate", "se"]], NB)
+        close(res.contrasts[["p", "p_adj"]], r[["p", "p_adj"]], P)
+
+
 # --- survival: survfit, survdiff, coxph, RMST --------------------------------------------------------------------
 @pytest.mark.parametrize("key,covs,strata", [("plain", [], None), ("adjusted", ["site", "income"], None),
                                              ("strata", ["site", "income"], "sex")])
@@ -327,7 +340,8 @@ def test_km_logrank_and_rmst_match_survival(trial):
 
 # --- responders: glm(binomial), g-computation; Wilson / Newcombe / Katz with a zero arm -------------------------
 RESP = {"w12_rel30": dict(visit=12, threshold=0.3, relative=True, covariates=COVS),
-        "w8_abs2": dict(visit=8, threshold=2, covariates=["site"])}
+        "w8_abs2": dict(visit=8, threshold=2, covariates=["site"]),
+        "w12_abs2_exclude": dict(visit=12, threshold=2, covariates=["site", "smoker"], missing="exclude")}
 
 
 @pytest.mark.parametrize("key", RESP)

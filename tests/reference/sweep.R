@@ -51,6 +51,12 @@ by_hand <- function(b, V, arms, prs = pairs_for(arms)) {
                statistic = est / se, p = 2 * pnorm(-abs(est / se)))
   }))
 }
+# every arm against a reference arm, Holm-adjusted p (p.adjust)
+vs_ref <- function(b, V, arms, ref) {
+  out <- by_hand(b, V, arms, lapply(setdiff(arms, ref), function(a) c(a, ref)))
+  out$p_adj <- p.adjust(out$p, "holm")
+  out
+}
 tab <- function(x) {
   s <- as.data.frame(summary(x, infer = c(TRUE, TRUE)))
   for (nm in c("lower.CL", "asymp.LCL")) names(s)[names(s) == nm] <- "ci_low"
@@ -274,7 +280,8 @@ count_case <- function(covariates, exposure = NULL) {
   }
   one <- function(fit) list(coef_names = names(coef(fit)), coef = unname(coef(fit)),
                             se = unname(sqrt(diag(vcov(fit)))), loglik = as.numeric(logLik(fit)),
-                            rate_ratios = by_hand(coef(fit), vcov(fit), arms), rates = rates(fit))
+                            rate_ratios = by_hand(coef(fit), vcov(fit), arms), rates = rates(fit),
+                            vs_physio = vs_ref(coef(fit), vcov(fit), arms, "physio"))
   list(covariates = I(covariates), exposure = if (is.null(exposure)) NA else exposure,
        n_per_arm = as.list(table(d$arm)), zeros = mean(d$y == 0),
        # glm.nb's SE.theta is theta.ml's information at its second-to-last iterate (eps = 1.2e-4 by default);
@@ -320,7 +327,8 @@ surv_case <- function(covariates, strata = NULL, tau = NULL) {
     cf <- coxph(as.formula(paste("Surv(time, event) ~", rhs)), data = s, ties = ties,
                 control = coxph.control(eps = 1e-12, iter.max = 100, toler.chol = 1e-14))
     cox[[ties]] <- list(coef_names = names(coef(cf)), coef = unname(coef(cf)), se = unname(sqrt(diag(vcov(cf)))),
-                        loglik = cf$loglik, hazard_ratios = by_hand(coef(cf), vcov(cf), arm_levels))
+                        loglik = cf$loglik, hazard_ratios = by_hand(coef(cf), vcov(cf), arm_levels),
+                        vs_physio = vs_ref(coef(cf), vcov(cf), arm_levels, "physio"))
     if (is.null(strata)) {
       zph <- cox.zph(cf, transform = "km", terms = FALSE)
       cox[[ties]]$zph <- data.frame(term = rownames(zph$table), chisq = unname(zph$table[, "chisq"]),
@@ -335,11 +343,12 @@ surv_case <- function(covariates, strata = NULL, tau = NULL) {
 
 # --- responders -----------------------------------------------------------------------------------------------
 TIE <- 1e-9
-resp_case <- function(visit, threshold, relative, covariates) {
+resp_case <- function(visit, threshold, relative, covariates, missing = "non-responder") {
   base <- raw[raw$visit == 0, c("subject", "pain")]; names(base)[2] <- "baseline"
   post <- raw[raw$visit == visit, c("subject", "pain")]; names(post)[2] <- "value"
   s <- merge(merge(subjects[, c("subject", "arm", covariates)], base, all.x = TRUE), post, all.x = TRUE)
   s <- s[complete.cases(s[, covariates]), ]
+  if (missing == "exclude") s <- s[!is.na(s$value), ]
   impr <- -(s$value - s$baseline)
   cut <- if (relative) threshold * s$baseline else rep(threshold, nrow(s))
   reached <- impr >= cut - TIE * pmax(1, abs(cut))
@@ -446,7 +455,8 @@ out <- list(
   survival = list(plain = surv_case(character()), adjusted = surv_case(c("site", "income")),
                   strata = surv_case(c("site", "income"), strata = "sex"), horizon = surv_case(character(), tau = 10)),
   responders = list(w12_rel30 = resp_case(12, 0.3, TRUE, covs), w8_abs2 = resp_case(8, 2, FALSE, c("site")),
-                    w2_zero_control = zero_case(2, 3))
+                    w2_zero_control = zero_case(2, 3),
+                    w12_abs2_exclude = resp_case(12, 2, FALSE, c("site", "smoker"), missing = "exclude"))
 )
 # three arms (control 30, physio 90, combined 135: acupuncture's subjects removed): the case functions read the
 # globals raw, subjects, long and arm_levels
