@@ -247,7 +247,7 @@ mmrm_case <- function(cov, method, covariates = c("age", "sex", "site", "income"
     }
   }
   list(covariance = cov, method = method, vcov = fit$vcov, reml = reml, weights = weights, adjusted = adjusted, covariates = I(covariates),
-       loglik = as.numeric(logLik(fit)), max_abs_gradient = max(abs(fit$tmb_object$gr(fit$theta_est))),
+       loglik = as.numeric(logLik(fit)), aic = AIC(fit), bic = BIC(fit), max_abs_gradient = max(abs(fit$tmb_object$gr(fit$theta_est))),
        converged = component(fit, "convergence") == 0, coef_names = names(coef(fit)), coef = unname(coef(fit)),
        se = unname(sqrt(diag(vcov(fit)))), varcor = unname(VarCorr(fit)), lsmeans = ls, contrasts = cn,
        n_subjects = length(unique(long$subject)))
