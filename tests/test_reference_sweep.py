@@ -242,6 +242,18 @@ def test_mmrm_adjusted_pairs_match_emmeans(trial, adjust):
                      p_atol=MVT if adjust == "mvt" else None, crit_atol=5 * MVT)
 
 
+@pytest.mark.parametrize("key", ["us_sat", "us_kr"])
+def test_mmrm_type3_matches_df_md(mmrm_fits, key):
+    """F tests of the SAS type III hypotheses (L written out in sweep.R) by mmrm::df_md: Satterthwaite, and
+    Kenward-Roger (linear UN, with its F scaling)."""
+    ref = pd.DataFrame(REF["mmrm"][key]["type3"]).set_index("term")
+    ours = mmrm_fits[key].type3.set_index("term")
+    assert sorted(ours.index) == sorted(ref.index)
+    ref = ref.loc[ours.index]
+    close(ours[["num_df", "den_df", "statistic"]], ref[["num_df", "den_df", "statistic"]], MMRM)
+    close(ours["p"], ref["p"], P)
+
+
 def test_mmrm_kenward_roger_is_mmrm_linear_not_log_cholesky(mmrm_fits):
     """Documented convention (models/mmrm/dfs.py): SAS's linear UN parametrisation. mmrm's default KR adds the
     second-derivative term of its log-Cholesky parametrisation: same df, different adjusted SEs."""

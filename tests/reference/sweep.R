@@ -237,6 +237,32 @@ mmrm_case <- function(cov, method, covariates = c("age", "sex", "site", "income"
   names(cl) <- sapply(prs, paste, collapse = " - ")
   cn <- tab(contrast(emm, method = cl, adjust = "none"))
   cn$visit <- as.numeric(cn$visitf); cn$visitf <- NULL
+  # type III F tests (the package's SAS-style L: an arm row = its main effect + the mean of its arm:visit
+  # columns over the k visits; a visit row likewise over the arms; baseline over the visits), mmrm::df_md
+  type3 <- NULL
+  if (cov == "us" && weights == "equal" && reml && length(covariates) == 5) {
+    cn <- names(coef(fit)); k <- nlevels(long$visitf); arms_here <- levels(long$arm)
+    row <- function(set) { r <- setNames(numeric(length(cn)), cn); for (nm in names(set)) r[nm] <- set[[nm]]; r }
+    L <- list(
+      arm = do.call(rbind, lapply(arms_here[-1], function(a) {
+        ia <- grep(paste0("^arm", a, ":visitf"), cn, value = TRUE)
+        row(c(setNames(list(1), paste0("arm", a)), setNames(as.list(rep(1 / k, length(ia))), ia)))
+      })),
+      visit = do.call(rbind, lapply(levels(long$visitf)[-1], function(v) {
+        iv <- grep(paste0("^arm[a-z]+:visitf", v, "$"), cn, value = TRUE)
+        row(c(setNames(list(1), paste0("visitf", v)), setNames(as.list(rep(1 / length(arms_here), length(iv))), iv)))
+      })),
+      `arm:visit` = diag(length(cn))[grep("^arm[a-z]+:visitf", cn), , drop = FALSE],
+      baseline = rbind(row(c(list(base = 1), setNames(as.list(rep(1 / k, k - 1)), grep(":base$", cn, value = TRUE))))),
+      `baseline:visit` = diag(length(cn))[grep(":base$", cn), , drop = FALSE],
+      age = diag(length(cn))[cn == "age", , drop = FALSE], income = diag(length(cn))[cn == "income", , drop = FALSE],
+      smoker = diag(length(cn))[cn == "smoker", , drop = FALSE], sex = diag(length(cn))[grep("^sex", cn), , drop = FALSE],
+      site = diag(length(cn))[grep("^site", cn), , drop = FALSE])
+    type3 <- do.call(rbind, lapply(names(L), function(nm) {
+      t <- df_md(fit, L[[nm]])
+      data.frame(term = nm, num_df = t$num_df, den_df = t$denom_df, statistic = t$f_stat, p = t$p_val)
+    }))
+  }
   adjusted <- list()
   if (cov == "us" && method == "Satterthwaite" && weights == "equal" && reml && length(covariates) == 5) {
     for (m in c("holm", "sidak", "tukey", "mvt")) {   # pairs within each visit (emmeans' "by" families)
@@ -246,7 +272,8 @@ mmrm_case <- function(cov, method, covariates = c("age", "sex", "site", "income"
       adjusted[[m]] <- a
     }
   }
-  list(covariance = cov, method = method, vcov = fit$vcov, reml = reml, weights = weights, adjusted = adjusted, covariates = I(covariates),
+  list(covariance = cov, method = method, vcov = fit$vcov, reml = reml, weights = weights, adjusted = adjusted,
+       type3 = type3, covariates = I(covariates),
        loglik = as.numeric(logLik(fit)), aic = AIC(fit), bic = BIC(fit), max_abs_gradient = max(abs(fit$tmb_object$gr(fit$theta_est))),
        converged = component(fit, "convergence") == 0, coef_names = names(coef(fit)), coef = unname(coef(fit)),
        se = unname(sqrt(diag(vcov(fit)))), varcor = unname(VarCorr(fit)), lsmeans = ls, contrasts = cn,
