@@ -241,23 +241,23 @@ mmrm_case <- function(cov, method, covariates = c("age", "sex", "site", "income"
   # columns over the k visits; a visit row likewise over the arms; baseline over the visits), mmrm::df_md
   type3 <- NULL
   if (cov == "us" && weights == "equal" && reml && length(covariates) == 5) {
-    cn <- names(coef(fit)); k <- nlevels(long$visitf); arms_here <- levels(long$arm)
-    row <- function(set) { r <- setNames(numeric(length(cn)), cn); for (nm in names(set)) r[nm] <- set[[nm]]; r }
+    cnames <- names(coef(fit)); k <- nlevels(long$visitf); arms_here <- levels(long$arm)
+    row <- function(set) { r <- setNames(numeric(length(cnames)), cnames); for (nm in names(set)) r[nm] <- set[[nm]]; r }
     L <- list(
       arm = do.call(rbind, lapply(arms_here[-1], function(a) {
-        ia <- grep(paste0("^arm", a, ":visitf"), cn, value = TRUE)
+        ia <- grep(paste0("^arm", a, ":visitf"), cnames, value = TRUE)
         row(c(setNames(list(1), paste0("arm", a)), setNames(as.list(rep(1 / k, length(ia))), ia)))
       })),
       visit = do.call(rbind, lapply(levels(long$visitf)[-1], function(v) {
-        iv <- grep(paste0("^arm[a-z]+:visitf", v, "$"), cn, value = TRUE)
+        iv <- grep(paste0("^arm[a-z]+:visitf", v, "$"), cnames, value = TRUE)
         row(c(setNames(list(1), paste0("visitf", v)), setNames(as.list(rep(1 / length(arms_here), length(iv))), iv)))
       })),
-      `arm:visit` = diag(length(cn))[grep("^arm[a-z]+:visitf", cn), , drop = FALSE],
-      baseline = rbind(row(c(list(base = 1), setNames(as.list(rep(1 / k, k - 1)), grep(":base$", cn, value = TRUE))))),
-      `baseline:visit` = diag(length(cn))[grep(":base$", cn), , drop = FALSE],
-      age = diag(length(cn))[cn == "age", , drop = FALSE], income = diag(length(cn))[cn == "income", , drop = FALSE],
-      smoker = diag(length(cn))[cn == "smoker", , drop = FALSE], sex = diag(length(cn))[grep("^sex", cn), , drop = FALSE],
-      site = diag(length(cn))[grep("^site", cn), , drop = FALSE])
+      `arm:visit` = diag(length(cnames))[grep("^arm[a-z]+:visitf", cnames), , drop = FALSE],
+      baseline = rbind(row(c(list(base = 1), setNames(as.list(rep(1 / k, k - 1)), grep(":base$", cnames, value = TRUE))))),
+      `baseline:visit` = diag(length(cnames))[grep(":base$", cnames), , drop = FALSE],
+      age = diag(length(cnames))[cnames == "age", , drop = FALSE], income = diag(length(cnames))[cnames == "income", , drop = FALSE],
+      smoker = diag(length(cnames))[cnames == "smoker", , drop = FALSE], sex = diag(length(cnames))[grep("^sex", cnames), , drop = FALSE],
+      site = diag(length(cnames))[grep("^site", cnames), , drop = FALSE])
     type3 <- do.call(rbind, lapply(names(L), function(nm) {
       t <- df_md(fit, L[[nm]])
       data.frame(term = nm, num_df = t$num_df, den_df = t$denom_df, statistic = t$f_stat, p = t$p_val)
