@@ -1,9 +1,10 @@
-# Differential sweep: reference numbers for ct.ancova, ct.mmrm, ct.count_model, ct.survival and ct.responders on
+# Differential sweep: reference numbers for ct.ancova (+ combination_test, synergy, effect_sizes), ct.mmrm,
+# ct.count_model, ct.survival, ct.responders and ct.subgroups (tests/test_reference_sweep.py) on
 # tests/reference/data/sweep_trial.csv (written by sweep_make_data.py): arms of 30/90/45/135 in shuffled order,
-# monotone + intermittent dropout, a week-4 visit seen in 25 subjects (2 in control), a 4-level site factor whose
+# monotone + intermittent dropout, a week-4 visit seen in 34 subjects (2 in acupuncture), a 4-level site factor whose
 # levels appear as west, north, south, east (east: 4 subjects, R's alphabetical reference level), income on a
-# scale of 5e4, tied whole-week recovery times, zero-heavy analgesic days with an exposure column, no pain
-# responder (>= 3 points) in control at week 2.
+# scale of 5e4 (missing for 3 subjects; sex for 1), a 0/1 covariate (smoker), tied whole-week recovery times,
+# zero-heavy analgesic days with an exposure column, no pain responder (>= 3 points) in control at week 2.
 #
 # Run from the repository root:  Rscript tests/reference/sweep.R   (writes tests/reference/sweep.json)
 # R's mmrm (0.3.18, with TMB 1.9.23) is not in Debian; it was built from public sources (commits recorded in the
@@ -13,10 +14,13 @@
 # Subjects missing a covariate (income: 3, sex: 1) are excluded from every analysis that uses it (complete cases).
 #   ANCOVA:  lm(value ~ arm + baseline + covariates) on complete cases at the visit; factor covariates with R's
 #            levels (alphabetical), emmeans defaults (equal weights over factor levels, numeric covariates at their
-#            mean, the 0/1 covariate smoker on the grid as its two values, equally weighted: cov.keep = "2"); pairs() with every adjustment; Dunnett = trt.vs.ctrl with adjust = "mvt" (QMC, abseps 1e-3).
-#   MMRM:    mmrm::mmrm(pain ~ arm * visit + base * visit + covariates + us/cs/ar1h(visit | subject)), REML,
-#            Satterthwaite (exact, TMB's automatic derivatives) and Kenward-Roger (observed information, as SAS);
-#            LS means and arm differences per visit from emmeans (weights "equal").
+#            mean, the 0/1 covariate smoker on the grid as its two values, equally weighted: cov.keep = "2");
+#            pairs() with every adjustment; Dunnett = trt.vs.ctrl with adjust = "mvt" (QMC, abseps 1e-3).
+#   MMRM:    mmrm::mmrm(pain ~ arm * visit + base * visit + covariates + us/cs/csh/ar1/ar1h/toep/toeph(visit |
+#            subject)), REML (and ML), Satterthwaite (exact, TMB's automatic derivatives) and Kenward-Roger
+#            (observed information); LS means and arm differences per visit from emmeans (weights "equal" and
+#            "proportional"), pairs() with holm/sidak/tukey/mvt, type III F tests by df_md, AIC/BIC.
+#   Synergy, effect sizes, subgroups: the rules of ancova.R and subgroups.R (see the functions below).
 #   Counts:  MASS::glm.nb (epsilon 1e-12) and glm(poisson) of analgesic days at week 12 ~ arm + baseline count
 #            [+ site + income] [+ offset(log(days_observed))]; rate ratios by hand (exp(L b), Wald z); rates from
 #            emmeans(offset = 0).
@@ -459,7 +463,7 @@ out <- list(
               jsonlite = as.character(packageVersion("jsonlite")), md5 = unname(tools::md5sum(PATH))),
   ancova = list(w12_cov = ancova_case(12, covs), w2_site = ancova_case(2, c("site")),
                 w4_few = ancova_case(4, character()), w8_income = ancova_case(8, c("income", "sex")),
-                # 25 subjects, 10 coefficients; no "east" subject measured at week 4 (the level is dropped)
+                # 34 subjects, 11 coefficients; no "east" subject measured at week 4 (the level is dropped)
                 w4_all = ancova_case(4, covs)),
   synergy = list(w12_cov = synergy_case(12, covs), w8_none = synergy_case(8, character())),
   effects = list(w12_cov = effect_case(12, covs)),
