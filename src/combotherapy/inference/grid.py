@@ -332,13 +332,14 @@ def _levels(data: pd.Series, weights: np.ndarray | None = None) -> tuple[list, n
     return [float(np.average(x, weights=weights))], None
 
 
-def covariate_terms(frame: pd.DataFrame, terms: Sequence[str], weights: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, list[str], list[str], np.ndarray]:
+def covariate_terms(frame: pd.DataFrame, terms: Sequence[str], weights: np.ndarray | None = None,
+                    proportional: bool = False) -> tuple[np.ndarray, list[str], list[str], np.ndarray]:
     """Columns of covariate ``terms`` alone (no intercept, no arm) and their reference-grid value.
 
     For models that build the rest of their design themselves (the MMRM): returns ``X`` (n x q), R-style column
     names, each column's term, and the grid row (q,) by :data:`GRID_RULE` (covariates enter additively, so the
-    row is the same for every arm and visit).
+    row is the same for every arm and visit). ``proportional=True`` weights the grid's combinations by their
+    frequency among the rows (``weights``: observations per subject), as emmeans' ``weights="proportional"``.
     """
     variables = formula_variables(terms, frame.columns)
     data = frame[variables].copy()
@@ -357,8 +358,18 @@ def covariate_terms(frame: pd.DataFrame, terms: Sequence[str], weights: np.ndarr
     for term, sl in info.term_slices.items():
         for j in range(sl.start, sl.stop):
             col_terms[j] = term.name()
-    combos = pd.MultiIndex.from_product([_levels(data[v], weights)[0] for v in variables],
-                                        names=variables).to_frame(index=False)
+    grid_values = [_levels(data[v], weights)[0] for v in variables]
+    if proportional:
+        # each combination weighted by how often it occurs: the rows themselves, with the variables the grid
+        # holds at one value (numeric, not two-valued) set to that value, averaged with the row weights
+        combos = data.reset_index(drop=True)
+        for v, values in zip(variables, grid_values):
+            if len(values) == 1 and not isinstance(data[v].dtype, pd.CategoricalDtype):
+                combos[v] = values[0]
+        (Xg,) = patsy.build_design_matrices([info], combos, return_type="matrix")
+        ref = np.average(np.asarray(Xg, dtype=float), axis=0, weights=weights)
+        return X.to_numpy(float)[:, 1:], names[1:], col_terms[1:], ref[1:]
+    combos = pd.MultiIndex.from_product(grid_values, names=variables).to_frame(index=False)
     for v in variables:
         if isinstance(data[v].dtype, pd.CategoricalDtype):
             combos[v] = pd.Categorical(combos[v], categories=data[v].cat.categories)

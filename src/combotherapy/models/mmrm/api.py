@@ -133,19 +133,25 @@ class _Model:
         covariates at their mean over the analysed observations (emmeans on the long data), except two-valued
         ones, which are averaged over their two values with equal weights (emmeans' ``cov.keep = "2"``; covariates
         enter additively here, so that average is the midpoint); factor levels weighted equally (or by their
-        frequency among the observations)."""
+        frequency among the observations). With proportional weights the two values of a two-valued covariate
+        are weighted by their frequency too, as emmeans weights every variable kept on the grid: its mean."""
         d = self.data
         s = np.zeros(len(d.feature_names))
         s[0] = 1.0
         if d.baseline_feature is not None:
             s[d.baseline_feature] = d.obs_mean(d.baseline_feature)
         for f in d.numeric.values():
-            mid = d.two_valued_mid(f)
+            # emmeans(weights = "proportional") weights the grid's two values by their frequency among the
+            # observations, i.e. the covariate's mean (checked against R's mmrm + emmeans in test_reference_sweep)
+            mid = d.two_valued_mid(f) if weights == "equal" else None
             s[f] = mid if mid is not None else d.obs_mean(f)
         for levels, idx in d.factors.values():
             for f in idx:
                 s[f] = 1.0 / len(levels) if weights == "equal" else d.obs_mean(f)
-        for f, value in d.formula_ref.items():   # formula terms: built from the grid values (GRID_RULE)
+        # formula terms: built from the grid values (GRID_RULE), or, with proportional weights, averaged over the
+        # observed combinations (emmeans; these were averaged with equal weights before, whatever weights said)
+        ref = d.formula_ref if weights == "equal" else d.formula_ref_proportional
+        for f, value in ref.items():
             s[f] = value
         return s
 
@@ -305,7 +311,8 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
     method : {"reml", "ml"}
     weights : {"equal", "proportional"}
         LS means average factor covariates over their levels with equal weights (SAS, emmeans) or with the
-        levels' frequencies among the analysed observations.
+        levels' frequencies among the analysed observations (then a two-valued numeric covariate, which the
+        equal-weights grid averages over its two values, is at its mean, as emmeans' ``weights="proportional"``).
     reference : str, optional
         Compare each arm with this arm instead of all pairs.
     alpha : float
@@ -389,8 +396,10 @@ def mmrm(trial, outcome: str, *, covariance: str = "unstructured", covariates: S
                      f"{structure.label} correlations are by visit position: lag 1 is any two consecutive visits, "
                      "whatever the time between them (as SAS REPEATED / TYPE=AR(1), TOEP); compare the fit (AIC) with "
                      "covariance='unstructured', whose correlations are free")
+    two = ("averaged over its two values with equal weights" if weights == "equal"
+           else "weighted by the frequency of its two values, i.e. at its mean")
     notes.append(f"LS means: baseline and numeric covariates at their mean over the analysed observations (a "
-                 f"two-valued numeric covariate averaged over its two values with equal weights); factor covariates "
+                 f"two-valued numeric covariate {two}); factor covariates "
                  f"weighted {'equally over levels' if weights == 'equal' else 'by level frequency'}. " + GRID_RULE)
     notes.append(f"AIC/BIC count {'covariance parameters only (SAS/mmrm REML convention)' if reml else 'covariance and fixed-effect parameters (ML)'}; BIC uses {data.n_subjects} subjects")
     notes.append(f"positive contrasts mean the first arm scores higher on {outcome}; {inst.better} is better")

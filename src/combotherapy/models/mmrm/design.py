@@ -89,6 +89,8 @@ class MMRMData:
     # formula terms ("age*sex", "ns(age, df=3)"): feature index -> its reference-grid value (GRID_RULE)
     formula_ref: dict[int, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # the same with the grid's combinations weighted by their frequency among the observations (weights="proportional")
+    formula_ref_proportional: dict[int, float] = field(default_factory=dict)
 
     @property
     def n_obs_per_subject(self) -> np.ndarray:
@@ -351,6 +353,7 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     numeric: dict[str, int] = {}
     factors: dict[str, tuple[list[str], list[int]]] = {}
     formula_ref: dict[int, float] = {}
+    formula_ref_proportional: dict[int, float] = {}
     in_terms = set(formula_variables(terms, list(df.columns))) if terms else set()
     for c in covariates:
         if c in in_terms and c not in plain:   # used only inside formula terms: built below
@@ -381,8 +384,10 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
         sub = cov_frame.iloc[np.flatnonzero(keep)].reset_index(drop=True)
         weights = (~np.isnan(Y)).sum(axis=1).astype(float)
         X, col_names, col_terms, ref = covariate_terms(sub, terms, weights)
+        ref_prop = covariate_terms(sub, terms, weights, proportional=True)[3]
         for j in range(X.shape[1]):
             formula_ref[len(feats)] = float(ref[j])
+            formula_ref_proportional[len(feats)] = float(ref_prop[j])
             term_cols.append((col_names[j], col_terms[j], len(feats)))
             feats.append(X[:, j])
             names.append(col_names[j])
@@ -392,7 +397,8 @@ def build(trial, outcome: str, covariates: Sequence[str] = (), baseline: bool = 
     return MMRMData(outcome=outcome, subjects=subj_ids[keep], arm_codes=arm_codes, arms=arms,
                     visits=[float(v) for v in visits], Y=Y, features=features, feature_names=names, cols=cols,
                     baseline_feature=base_feat, arm_features=arm_feat, numeric=numeric, factors=factors,
-                    excluded=excluded, notes=notes, formula_ref=formula_ref)
+                    excluded=excluded, notes=notes, formula_ref=formula_ref,
+                    formula_ref_proportional=formula_ref_proportional)
 
 
 def design_columns(arms: Sequence[str], visits: Sequence[float], arm_feat: Sequence[int], base_feat: int | None,
