@@ -33,12 +33,14 @@ from .headers import (
     _RESIDENCE,
     _YOB,
     _ZIP,
+    ACCOUNT,
     AGE,
     AGE_TOP,
     FULL_DATE,
     IP,
     MONTH_DATE,
     NAME,
+    NATIONAL_ID,
     PHONE,
     RECORD,
     SSN,
@@ -66,7 +68,7 @@ from .scan import (
 
 __all__ = ["quick_column", "quiet_categoricals", "header_only"]
 
-_STUDY_KINDS = {PHONE, SSN, IP, RECORD}
+_STUDY_KINDS = {PHONE, SSN, IP, RECORD, NATIONAL_ID, ACCOUNT}  # as _scan_column skips in study-id columns
 
 
 def quick_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) -> list[_Finding] | None:

@@ -278,7 +278,8 @@ def _numeric_dates(x: pd.Series) -> pd.Series:
 def _is_date_name(tokens: list[str]) -> bool:
     # CDISC/SAS numeric dates end in DT (RANDDT, RFSTDT, TRTSDT): short run-together tokens only
     return any(t in _DATE_TOKENS or (t.endswith(("date", "dtc", "dtm")) and t not in _NOT_DATES)
-               or (t.endswith("dt") and 4 <= len(t) <= 8) or t.startswith(("fecha", "datum")) for t in tokens)
+               or (t.endswith("dt") and 4 <= len(t) <= 8) or t.startswith(("fecha", "datum"))
+               or t.endswith("datum") for t in tokens)  # German and Dutch compounds: Aufnahmedatum, opnamedatum
 
 
 def _is_time_name(tokens: list[str]) -> bool:

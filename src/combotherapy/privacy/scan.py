@@ -28,16 +28,19 @@ from .headers import (
     _RESIDENCE,
     _YOB,
     _ZIP,
+    ACCOUNT,
     AGE,
     EMAIL,
     FULL_DATE,
     IP,
     MONTH_DATE,
     NAME,
+    NATIONAL_ID,
     PHONE,
     RECORD,
     SSN,
     URL,
+    ZIP,
     _grams,
     _is_date_name,
     _is_dob,
@@ -50,11 +53,14 @@ from .names import MAX_VALUES, candidates, given_name_only, is_name_header, name
 from .patterns import (
     _INTL,
     _SMALL,
+    AGE_TOPCODED,
+    DIGITS_CARD,
     DIGITS_PHONE,
     DIGITS_RECORD,
     DIGITS_SSN,
     NUMBER,
     PREFILTER,
+    TNM,
     VALUE_PATTERNS,
     VERSION,
     _compiled,
@@ -395,10 +401,14 @@ def _value_masks(u: pd.Series, plain: pd.Series, skip: set[str], superset: bool 
         cand = some[contains(some, PREFILTER[kind])]
         if kind == IP:
             cand = cand.str.replace(VERSION, " ", regex=True)
+        elif kind in _MASKED and len(cand):
+            # not identifiers although shaped like them: TNM stages ("T2N0M0" is a Canadian postcode's shape),
+            # the Safe Harbor category "90 or older" ("aged 90+", ">= 90 years")
+            cand = cand.str.replace(_MASKED[kind], " ", regex=True)
         if cand.empty:
             continue
         masks[kind] = phone_cells(cand) if kind == PHONE else contains(cand, pattern)
-    digit_rules = ((PHONE, DIGITS_PHONE), (SSN, DIGITS_SSN), (RECORD, DIGITS_RECORD))
+    digit_rules = ((PHONE, DIGITS_PHONE), (SSN, DIGITS_SSN), (RECORD, DIGITS_RECORD), (ACCOUNT, DIGITS_CARD))
     for kind, pattern in digit_rules:
         if kind not in skip and plain.any():
             m = contains(u[plain], pattern)
@@ -417,6 +427,8 @@ def _value_masks(u: pd.Series, plain: pd.Series, skip: set[str], superset: bool 
         masks[NAME] = m
     return masks
 
+
+_MASKED = {ZIP: TNM, AGE: AGE_TOPCODED}
 
 #: whether _scan tries privacy.fast.quick_column first (tests compare both ways)
 _QUICK = True
@@ -524,7 +536,7 @@ def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) 
         if _in(name, subject) or tokens in (["subject"], ["subjid"], ["usubjid"]):
             skip.add(RECORD)  # the subject column is pseudonymised (hashed) by deidentify, not dropped
         if role & {"subject", "code"} and ("code" in role or _study_ids(u)):
-            skip |= {PHONE, SSN, IP, RECORD}
+            skip |= {PHONE, SSN, IP, RECORD, NATIONAL_ID, ACCOUNT}  # digit groups there are study ids
         if "version" in role:
             skip |= {IP, FULL_DATE, MONTH_DATE}
         if "publication" in role:
