@@ -419,3 +419,29 @@ def test_legitimate_trial_file_loads(tmp_path):
         _write(frame, path, reader)
         trial = ct.load(path)
         assert trial.visits == [0.0, 12.0]
+
+
+# ------------------------------------------------------------------- messages raised before the guard has run
+def test_read_problem_withholds_a_header_that_is_an_identifier(tmp_path):
+    # a column of durations is refused by the reader, before the guard: its header must not be printed either
+    path = tmp_path / "durations.parquet"
+    pd.DataFrame({"jane.doe@example.org": pd.to_timedelta([1, 2], unit="D"), "pain": [1, 2]}).to_parquet(path)
+    with pytest.raises(ct.DataError) as info:
+        ct.load(path)
+    text = _everything(info.value)
+    assert "column 1 (header withheld)" in text and "jane" not in text and "example" not in text
+
+
+def test_sheet_names_that_are_identifiers_are_withheld(tmp_path):
+    path = tmp_path / "sheets.xlsx"
+    trial = _trial(8)
+    with pd.ExcelWriter(path) as writer:
+        trial.to_excel(writer, sheet_name="trial", index=False)
+        trial.to_excel(writer, sheet_name="John Smith", index=False)
+        trial.to_excel(writer, sheet_name="jdoe@example.org", index=False)
+    notes = " ".join(ct.load(path).notes)
+    assert "sheet 2 (name withheld)" in notes and "Smith" not in notes and "jdoe" not in notes
+    with pytest.raises(ct.DataError) as info:
+        ct.load(path, sheet="other")
+    text = _everything(info.value)
+    assert "'trial'" in text and "Smith" not in text and "jdoe" not in text
