@@ -90,6 +90,12 @@ IDENTIFIERS = [
     ("4111-1111-1111-1111", "account"), ("3782 822463 10005", "account"), ("4111111111111111", "account"),
     ("52.520008, 13.404954", "geographic"), ("40.7128° N, 74.0060° W", "geographic"),
     ("51°30'26\"N 0°7'39\"W", "geographic"),
+    # the same written with characters outside ASCII, as spreadsheets in other locales export them
+    ("+44\u00a020\u00a07946\u00a00958", "phone"), ("06\u202f12\u202f34\u202f56\u202f78", "phone"),
+    ("０２０ ７９４６ ０９５８", "phone"), ("０１２３４５６７８９", "phone"), ("415–555–2671", "phone"),
+    ("٠٦١٢٣٤٥٦٧٨", "phone"), ("123\u201145\u20116789", "social security"), ("１２３-４５-６７８９", "social security"),
+    ("2024\u201103\u201105", "date"), ("5\u00a0March\u00a02024", "date"), ("SW1A\u00a01AA", "ZIP"),
+    ("ｊａｎｅ＠ｅｘａｍｐｌｅ．ｏｒｇ", "email"),
 ]
 
 # telling headers in several languages over values that say nothing on their own
@@ -445,3 +451,15 @@ def test_sheet_names_that_are_identifiers_are_withheld(tmp_path):
         ct.load(path, sheet="other")
     text = _everything(info.value)
     assert "'trial'" in text and "Smith" not in text and "jdoe" not in text
+
+
+def test_deidentify_clears_the_new_kinds():
+    frame = pd.DataFrame({"subject": ["a", "b", "c"], "pain": [3, 4, 5],
+                          "col_a": ["DE89 3704 0044 0532 0130 00", "ok", "fine"], "col_b": ["AB 12 34 56 C", "x", "y"],
+                          "col_c": ["52.520008, 13.404954", "x", "y"], "col_d": ["０２０ ７９４６ ０９５８", "x", "y"]})
+    with pytest.raises(ct.IdentifierError) as info:
+        ct.check_identifiers(frame)
+    assert set(info.value.columns) == {"col_a", "col_b", "col_c", "col_d"}
+    clean = ct.deidentify(frame, key=b"0123456789abcdef0123")
+    ct.check_identifiers(clean)  # passes
+    assert not {"col_a", "col_b", "col_c", "col_d"} & set(clean.columns)

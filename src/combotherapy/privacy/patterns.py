@@ -233,6 +233,38 @@ def contains(text: pd.Series, pattern: str, small: int = _SMALL) -> pd.Series:
     return pd.Series(np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool), index=text.index)
 
 
+#: digits outside ASCII (full-width, Arabic-Indic, Extended Arabic-Indic, Devanagari): a value holding them may be a
+#: phone or an id number once read as ASCII (literal characters: the same class in RE2 and Python's re)
+OTHER_DIGITS = "[０-９٠-٩۰-۹०-९]"
+_DIGIT_BLOCKS = (0xFF10, 0x0660, 0x06F0, 0x0966)
+
+
+def ascii_forms(words: pd.Series) -> pd.Series:
+    """The values as the patterns read them: compatibility forms folded (NFKC: full-width digits and letters, no-break
+    and narrow spaces), Unicode hyphens and dashes as "-", zero-width characters removed, other scripts' digits as
+    ASCII digits. Values that are all ASCII are returned as they are (one pass finds the others); the index is kept.
+
+    Exports from spreadsheets in French or Asian locales write "06 12 34 56 78" with no-break spaces and dates with
+    non-breaking hyphens: read as they are, no pattern matches them.
+    """
+    if words.empty:
+        return words
+    odd = contains(words, r"[^\x00-\x7f]").to_numpy(dtype=bool)
+    if not odd.any():
+        return words
+    arr = pa.array(words[odd].array, type=pa.large_string())
+    arr = pc.utf8_normalize(arr, "NFKC")
+    arr = pc.replace_substring_regex(arr, "[\u2010-\u2015\u2212\ufe58\ufe63]", "-")
+    arr = pc.replace_substring_regex(arr, "[\u200b-\u200d\u2060\ufeff\u00ad]", "")
+    if pc.any(pc.match_substring_regex(arr, OTHER_DIGITS)).as_py():
+        for block in _DIGIT_BLOCKS[1:]:  # NFKC has folded the full-width ones
+            for d in range(10):
+                arr = pc.replace_substring(arr, chr(block + d), str(d))
+    out = words.copy()
+    out[odd] = pd.Series(pd.array(arr.cast(pa.string()), dtype="str"), index=words.index[odd])
+    return out
+
+
 def phone_cells(text: pd.Series) -> pd.Series:
     """Values holding a phone number: national forms by pattern; ``+`` and ``00`` forms with 8 to 15 digits (E.164)."""
     local = contains(text, VALUE_PATTERNS[PHONE])

@@ -64,6 +64,7 @@ from .patterns import (
     VALUE_PATTERNS,
     VERSION,
     _compiled,
+    ascii_forms,
     contains,
     phone_cells,
 )
@@ -390,11 +391,16 @@ def _value_masks(u: pd.Series, plain: pd.Series, skip: set[str], superset: bool 
     # their hex digits could otherwise read as a phone number or a record number
     words = u[~plain & ~_pseudonyms(u)]
     masks: dict[str, pd.Series] = {}
+    # the patterns read ASCII: no-break spaces, Unicode dashes, full-width or Arabic-Indic digits are folded first
+    # (only values holding a character outside ASCII are touched); a value that becomes a bare number ("０１２３...")
+    # goes through the digit-run rules below
+    read = ascii_forms(words)
+    folded = read[contains(read, NUMBER).to_numpy(dtype=bool)] if read is not words else read.iloc[:0]
     wanted = [k for k in VALUE_PATTERNS if k not in skip]
     # one pass of every wanted prefilter at once keeps the values any of them can pass; each prefilter then runs on
     # those few (a value a prefilter passes passes the alternation too, so the candidates are the same; on a few
     # values both run through Python's cached patterns, and most columns' words pass none: no per-kind search)
-    some = words[contains(words, _any_prefilter(tuple(wanted)))] if len(words) and wanted else words
+    some = read[contains(read, _any_prefilter(tuple(wanted)))] if len(words) and wanted else read
     for kind, pattern in VALUE_PATTERNS.items():
         if kind in skip or words.empty or some.empty:
             continue
@@ -409,9 +415,10 @@ def _value_masks(u: pd.Series, plain: pd.Series, skip: set[str], superset: bool 
             continue
         masks[kind] = phone_cells(cand) if kind == PHONE else contains(cand, pattern)
     digit_rules = ((PHONE, DIGITS_PHONE), (SSN, DIGITS_SSN), (RECORD, DIGITS_RECORD), (ACCOUNT, DIGITS_CARD))
+    digit_values = pd.concat([u[plain], folded]) if len(folded) else u[plain]
     for kind, pattern in digit_rules:
-        if kind not in skip and plain.any():
-            m = contains(u[plain], pattern)
+        if kind not in skip and len(digit_values):
+            m = contains(digit_values, pattern)
             masks[kind] = m if kind not in masks else pd.concat([masks[kind], m])
     named = candidates(words) if NAME not in skip and not words.empty else words.iloc[:0]
     if len(named):
