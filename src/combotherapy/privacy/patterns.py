@@ -185,7 +185,7 @@ _SEVEN = r"[0-9*#Xx](?:[^0-9]{0,3}[0-9]){6}"     # seven digits with short gaps:
 _MONTHS = (r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|f[ée]v|mai|juin|juil|ao[uû]t|d[ée]c|j[äa]n|m[äa]r|maer"
            r"|okt|dez|ene|abr|ago|dic|gen|mag|giu|lug|set|ott|fev|out|mei|avr|maa)")
 _SIX = r"[0-9](?:[^0-9A-Za-z]?[0-9]){5}"  # six digits with single separators: national id numbers
-PREFILTER = {EMAIL: r"@|＠|[\[({] ?(?:at|AT|At) ?[\])}]|(?i: at [a-z0-9-]+ dot )",
+PREFILTER = {EMAIL: r"@|＠|[\[({] ?(?:at|AT|At) ?[\])}]|(?i: dot )",
              URL: r"(?i)://|www\.|\.[a-z]{2,4}/", PHONE: _SEVEN, SSN: _SEVEN + r"|[*Xx#]{2}", IP: r"[0-9a-fA-F][.:][0-9a-fA-F:]",
              FULL_DATE: r"[0-9][-/.][0-9]|[年년]|" + _MONTHS, MONTH_DATE: _MONTHS + r"|[年년]",
              AGE: r"(?:9|1[0-2])[0-9](?:\.[0-9])? ?-?[A-Za-zå]|(?i:age|edad|alter|idade)",
