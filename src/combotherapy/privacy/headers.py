@@ -108,7 +108,7 @@ _WEAK = frozenset({"ip", "mobile", "tel", "photo", "photograph", "gps", "city", 
                    "portable", "lat", "lon", "lng", "account", "accounts", "nom", "nome", "nombre", "movil",
                    # everyday words in other languages or other senses: alone or beside identifier words only
                    "sin", "nie", "nif", "nss", "pan", "geo", "coords", "mail", "konto", "cuenta", "compte", "dossier",
-                   "rue", "ipp", "bic", "swift", "gsm", "posta", "rrn", "cnp", "ird", "ahv", "cpr",
+                   "rue", "ipp", "bic", "swift", "gsm", "rib", "posta", "rrn", "cnp", "ird", "ahv", "cpr",
                    "tlf"})
 _COMPANIONS = frozenset({
     "no", "nr", "num", "number", "numbers", "id", "code", "address", "addr", "name", "home", "work", "contact",

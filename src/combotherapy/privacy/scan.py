@@ -74,7 +74,7 @@ __all__ = ["KINDS_OF_FILE", "PSEUDONYM", "printable", "safe_label"]
 
 #: ``kind=`` of :func:`find_identifiers`: patient-level trial data, or study-level published data
 KINDS_OF_FILE = ("trial", "study")
-_HEADER_KINDS = (EMAIL, PHONE, SSN, URL, IP, RECORD)
+_HEADER_KINDS = (EMAIL, PHONE, SSN, URL, IP, RECORD, NATIONAL_ID, ACCOUNT)
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
