@@ -125,6 +125,9 @@ NAMED_VALUES = [
     ("CAP", ["00184", "20121"], "ZIP"), ("postcode", ["sw1a1aa", "m11ae"], "ZIP"), ("pincode", ["110001", "400001"], "ZIP"),
     ("postnummer", ["0150", "5003"], "ZIP"),
     ("age", [95, 40], "age"), ("âge", [95, 40], "age"), ("Alter", [95, 40], "age"),
+    # the month or day of birth in a column of its own is a date element more precise than the year
+    ("birth_month", [3, 11], "date"), ("Geburtsmonat", [3, 11], "date"), ("month_of_birth", ["March", "May"], "date"),
+    ("day_of_birth", [5, 21], "date"),
 ]
 
 # legitimate de-identified trial data: must not be refused
@@ -150,7 +153,9 @@ LEGITIMATE = {
     "phone_consult": ["yes", "no"], "email_reminder": ["yes", "no"], "address_type": ["urban", "rural"],
     "phone_calls_n": [0, 3, 5], "tel_consult": [1, 2], "mobile_app_use": [0, 1], "ip_adherence": [0.9, 0.8],
     "drug_name": ["Ibuprofen", "Naproxen"], "site_name": ["St Mary's Hospital", "Royal London"],
-    "sin_dolor": [1, 0], "mail_survey": [1, 0], "geo_region": ["North", "South"],
+    "sin_dolor": [1, 0], "mail_survey": [1, 0], "geo_region": ["North", "South"], "rib_fracture": [0, 1],
+    "lat_pulldown_kg": [30, 45], "cpr_performed": [0, 1], "birth_year": [1950, 1980], "birth_weight_g": [3000, 3500],
+    "months_since_birth": [3, 4],
     "subject": ["101-01-0001", "101-01-0002", "101-02-0003", "102-01-0004"],
 }
 

@@ -146,6 +146,12 @@ _DOB = frozenset({"dob", "dateofbirth", "birthdate", "birthday", "birthdt", "brt
                   "syntymaaika", "datanarodzin", "naissance", "nacimiento", "nascimento", "nascita"})
 _DATE_TOKENS = frozenset({"date", "dates", "dt", "datetime", "timestamp", "dttm", "dtm", "dtc", "datum", "fecha",
                           "fechas", "dat"})
+# the month or day of a birth date on its own column: a date element more precise than the year, whatever the values
+_DOB_PARTS = frozenset({"birthmonth", "monthofbirth", "birthmo", "dobmonth", "dobmo", "dobday", "birthdayofmonth",
+                        "dayofbirth", "birthdom", "geburtsmonat", "geburtstagmonat", "moisdenaissance",
+                        "moisnaissance", "jourdenaissance", "mesdenacimiento", "mesnacimiento", "diadenacimiento",
+                        "diadenascimento", "mesdenascimento", "mesedinascita", "giornodinascita", "geboortemaand",
+                        "geboortedag"})
 # tokens that make large numbers in a column epoch seconds rather than counts
 _TIME_TOKENS = frozenset({"time", "timestamp", "ts", "epoch", "unix", "created", "modified", "updated", "at", "when",
                           "datetime", "stamp", "timestamps", "logged", "recorded"})
@@ -255,6 +261,8 @@ def _name_kinds(name: object) -> list[str]:
     # "ip_address", "email_address", "mac_address": the address is not a street address
     if "address" in kinds and {EMAIL, IP, URL, "device serial"} & set(kinds):
         kinds.remove("address")
+    if grams & _DOB_PARTS and not grams & _DOB:
+        kinds.append(MONTH_DATE)  # "birth_month", "Geburtsmonat": the month (or day) of birth, whatever the values
     if set(tokens) & _CHANNEL_USE:
         # "phone_consult", "email_reminder", "address_type", "phone_calls_n": how a channel was used, a measurement
         # (the values are still searched: a phone number in such a column is found by its value)
