@@ -468,3 +468,31 @@ def test_deidentify_clears_the_new_kinds():
     clean = ct.deidentify(frame, key=b"0123456789abcdef0123")
     ct.check_identifiers(clean)  # passes
     assert not {"col_a", "col_b", "col_c", "col_d"} & set(clean.columns)
+
+
+def test_out_of_core_load_checks_the_whole_file(tmp_path):
+    # the lazy loader checks a seeded sample of 2,000 subjects in memory; an identifier in one row of 20,000 (and an
+    # age over 89 in one other row) must still be refused: the guard also sees every distinct text and each numeric
+    # column's extremes
+    pytest.importorskip("duckdb")
+    n = 20000
+    frame = _trial(n)
+    notes = np.full(n, "fine", dtype=object)
+    notes[17777] = "call +44 20 7946 0958"
+    frame["col_a"] = notes
+    frame["age"] = 40
+    frame.loc[15555, "age"] = 97
+    path = tmp_path / "lazy.parquet"
+    frame.to_parquet(path, index=False)
+    with pytest.raises(ct.IdentifierError) as info:
+        ct.load(path, backend="duckdb")
+    assert set(info.value.columns) == {"col_a", "age"}
+    assert not _leaks("+44 20 7946 0958", _everything(info.value), 5)
+    dd = pytest.importorskip("dask.dataframe")
+    with pytest.raises(ct.IdentifierError) as info:
+        ct.load(dd.from_pandas(frame, npartitions=4))
+    assert set(info.value.columns) == {"col_a", "age"}
+    frame["col_a"], frame["age"] = "fine", 40
+    frame.to_parquet(path, index=False)
+    assert ct.load(path, backend="duckdb").n_subjects == n // 2
+    assert ct.load(dd.from_pandas(frame, npartitions=4)).n_subjects == n // 2
