@@ -33,6 +33,17 @@ def clean_name(name) -> str:
     return _CONTROL.sub("?", str(name))
 
 
+def shown_name(name, position: int, what: str = "column") -> str:
+    """A column or sheet name as a reader's message may print it, before the identifier guard has run: withheld when
+    the name itself holds an identifier (an e-mail address, a phone number, a person's name used as a header or a
+    sheet name), control characters replaced."""
+    from ..privacy.scan import _header_findings  # here, not at the top: the privacy package imports io modules
+
+    if _header_findings(name):
+        return f"{what} {position + 1} ({'header' if what == 'column' else 'name'} withheld)"
+    return clean_name(name)
+
+
 def _decode_bytes(col: pd.Series) -> tuple[pd.Series, bool]:
     """Bytes cells as UTF-8 text; False when some cell is not valid UTF-8 (never replaced silently)."""
     obj = col.astype(object)
@@ -104,7 +115,7 @@ def check_cells(frame: pd.DataFrame, problems: ProblemCollector, skip=()) -> pd.
         if i not in kinds and (pd.api.types.is_string_dtype(dtypes[i]) or pd.api.types.is_numeric_dtype(dtypes[i])):
             continue
         col = frame.iloc[:, i]
-        name = clean_name(c)
+        name = shown_name(c, i)  # read problems are raised before the guard: a header holding an identifier is withheld
         if pd.api.types.is_timedelta64_dtype(col.dtype) or isinstance(col.dtype, (pd.PeriodDtype,
                                                                                    pd.IntervalDtype)):
             problems.add(name, f"holds {'durations' if pd.api.types.is_timedelta64_dtype(col.dtype) else 'periods or intervals'}"

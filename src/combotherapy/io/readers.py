@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import DataError, ProblemCollector
 from .arrow_text import coded_frame
-from .cells import check_cells, clean_name, read_decimal_commas
+from .cells import check_cells, clean_name, read_decimal_commas, shown_name
 
 __all__ = ["read_source", "read_table", "Source", "MISSING_TOKENS", "SUFFIXES"]
 
@@ -241,11 +241,12 @@ def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
         elif sheet in names:
             chosen = sheet
         else:
+            # sheet names are printed before the identifier guard runs: one named after a patient is withheld
             raise DataError(f"{path.name} has no sheet {clean_name(sheet)!r}; its sheets are "
-                            f"{[clean_name(n) for n in names]}")
+                            f"{[shown_name(n, i, 'sheet') for i, n in enumerate(names)]}")
         if sheet is None and len(names) > 1:
-            others = [clean_name(n) for n in names[1:]]
-            notes.append(f"{path.name}: read the first sheet '{clean_name(chosen)}' of {len(names)}; not read: "
+            others = [shown_name(n, i + 1, "sheet") for i, n in enumerate(names[1:])]
+            notes.append(f"{path.name}: read the first sheet '{shown_name(chosen, 0, 'sheet')}' of {len(names)}; not read: "
                          f"{others} (choose another with sheet=)")
         formulas = [[isinstance(v, str) and v.startswith("=") for v in row]
                     for row in book[chosen].iter_rows(values_only=True)]
@@ -261,7 +262,7 @@ def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
             problems = ProblemCollector()
             for j in np.flatnonzero(lost.any(axis=0)):
                 rows = np.flatnonzero(lost[:, j])
-                problems.add(clean_name(frame.columns[j]), "formula cells without a computed value (the workbook was "
+                problems.add(shown_name(frame.columns[j], int(j)), "formula cells without a computed value (the workbook was "
                              "written by a program that does not calculate formulas): open and save it in a "
                              "spreadsheet program, or export the values", rows, len(rows))
             problems.raise_if_any(message=f"cannot read {path.name}:")

@@ -108,9 +108,15 @@ def find_identifiers(frame: pd.DataFrame, *, kind: str = "trial",
     addresses; URLs; full dates in ISO, US, European (``01.03.24``) and written forms in English, French,
     German, Spanish, Italian, Portuguese and Dutch; month and year (``Mar 2024``, ``März 2024``); ages over
     89 written with a unit (``95 years``, ``92 ans``); ZIP codes with a city and state, UK and Canadian
-    postcodes, European postcodes before a town; street addresses; record numbers (``MRN: 00123456``,
-    zero-padded digit runs); and person names (:mod:`combotherapy.privacy.names`: a lexicon of common given
+    postcodes, European postcodes before a town; street addresses and post boxes; record numbers (``MRN: 00123456``,
+    ``Fallnummer 987654``, zero-padded digit runs); national id numbers (UK NI, NIR, Steuer-ID, BSN, Medicare, MBI,
+    DNI/NIE, codice fiscale, CPF, RRN, personnummer); account numbers (IBAN, payment cards); coordinates (five
+    decimals, or degree signs); and person names (:mod:`combotherapy.privacy.names`: a lexicon of common given
     names and surnames across locales, plus a shape rule; names inside free text and after titles).
+
+    Values holding characters outside ASCII are read as ASCII first (no-break spaces, full-width and Arabic-Indic
+    digits, Unicode dashes). A bare digit string among words is judged by the digit-run rules only; a 5-digit number
+    is a ZIP code only under a postcode- or residence-like name.
 
     *Context.* In subject-id columns, structured study ids whose leading digits repeat (sites) are not
     phones or SSNs; in study-code and version columns (``study_code``, ``protocol_no``, ``kit``,

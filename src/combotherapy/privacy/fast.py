@@ -33,12 +33,14 @@ from .headers import (
     _RESIDENCE,
     _YOB,
     _ZIP,
+    ACCOUNT,
     AGE,
     AGE_TOP,
     FULL_DATE,
     IP,
     MONTH_DATE,
     NAME,
+    NATIONAL_ID,
     PHONE,
     RECORD,
     SSN,
@@ -50,7 +52,16 @@ from .headers import (
     roles,
 )
 from .names import _gate, candidates, gate_mask
-from .patterns import DIGITS_PHONE, DIGITS_RECORD, DIGITS_SSN, NUMBER, PREFILTER, VALUE_PATTERNS, contains
+from .patterns import (
+    DIGITS_PHONE,
+    DIGITS_RECORD,
+    DIGITS_SSN,
+    NUMBER,
+    OTHER_DIGITS,
+    PREFILTER,
+    VALUE_PATTERNS,
+    contains,
+)
 from .rules import age_findings, date_findings, long_number_findings, zip_findings
 from .scan import (
     _distinct_view,
@@ -66,7 +77,7 @@ from .scan import (
 
 __all__ = ["quick_column", "quiet_categoricals", "header_only"]
 
-_STUDY_KINDS = {PHONE, SSN, IP, RECORD}
+_STUDY_KINDS = {PHONE, SSN, IP, RECORD, NATIONAL_ID, ACCOUNT}  # as _scan_column skips in study-id columns
 
 
 def quick_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) -> list[_Finding] | None:
@@ -215,7 +226,9 @@ _SCREEN = 2000
 def _screen(kinds: tuple[str, ...], names: bool) -> str:
     """One pattern every value must match to take part in the value rules: a plain number (digit-run rules, number
     rules), a wanted pattern's tell-tale characters, or (``names``) the person-name gate."""
-    return "|".join([f"(?:{NUMBER})"] + [f"(?:{PREFILTER[k]})" for k in kinds] + ([f"(?:{_gate()})"] if names else []))
+    # digits outside ASCII ("０２０ ７９４６ ０９５８") are read as ASCII digits by the value rules: such values stay in
+    return "|".join([f"(?:{NUMBER})", OTHER_DIGITS] + [f"(?:{PREFILTER[k]})" for k in kinds]
+                    + ([f"(?:{_gate()})"] if names else []))
 
 
 def _word_count(whole: pd.Series, kept: pd.Series) -> Callable[[], int]:

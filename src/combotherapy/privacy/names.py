@@ -39,7 +39,8 @@ maneuver manoeuvre questionnaire criteria classification approach protocol thera
 street road avenue lane university college school institute foundation trust house group arm site study trial only
 plus and or the of care ward unit program programme exercise exercises model type level grade stage phase week
 weeks day days month months year years visit baseline follow up control combined physio acupuncture yes no none
-other unknown missing male female left right both mild moderate severe pain wort""".split())
+other unknown missing male female left right both mild moderate severe pain wort surgery treatment voice repair
+reconstruction release fracture operation graft""".split())
 # a given name after these is a place or a saint ("Saint Louis", "San Diego", "Mount Pleasant")
 _PLACE_BEFORE = frozenset({"st", "saint", "san", "santa", "sainte", "sao", "mount", "mt", "lake", "port", "fort",
                            "cape", "new"})
@@ -142,7 +143,10 @@ def name_values(u: pd.Series) -> pd.Series:
     if w.empty:
         return out
     before = w.groupby("value")["folded"].shift(1)
-    w["first"] = _member(w["folded"], first) & (w["cap"] | w["upper"]) & ~_member(before, _PLACE_BEFORE)
+    # a hyphenated given name ("Hans-Peter", "Jean-Pierre", "Mary-Jane") counts by its first part
+    head = w["folded"].str.replace(r"-.*\Z", "", regex=True)
+    w["first"] = (_member(w["folded"], first) | _member(head, first)) & (w["cap"] | w["upper"]) \
+        & ~_member(before, _PLACE_BEFORE)
     w["last"] = _member(w["folded"], last) & (w["cap"] | w["upper"])
     w["initial"] = w["word"].str.fullmatch(r"[A-Z]\.?").fillna(False).astype(bool)
     w["stop"] = _member(w["folded"], _NOT_SURNAMES)

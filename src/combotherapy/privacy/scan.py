@@ -28,16 +28,19 @@ from .headers import (
     _RESIDENCE,
     _YOB,
     _ZIP,
+    ACCOUNT,
     AGE,
     EMAIL,
     FULL_DATE,
     IP,
     MONTH_DATE,
     NAME,
+    NATIONAL_ID,
     PHONE,
     RECORD,
     SSN,
     URL,
+    ZIP,
     _grams,
     _is_date_name,
     _is_dob,
@@ -50,14 +53,18 @@ from .names import MAX_VALUES, candidates, given_name_only, is_name_header, name
 from .patterns import (
     _INTL,
     _SMALL,
+    AGE_TOPCODED,
+    DIGITS_CARD,
     DIGITS_PHONE,
     DIGITS_RECORD,
     DIGITS_SSN,
     NUMBER,
     PREFILTER,
+    TNM,
     VALUE_PATTERNS,
     VERSION,
     _compiled,
+    ascii_forms,
     contains,
     phone_cells,
 )
@@ -67,7 +74,7 @@ __all__ = ["KINDS_OF_FILE", "PSEUDONYM", "printable", "safe_label"]
 
 #: ``kind=`` of :func:`find_identifiers`: patient-level trial data, or study-level published data
 KINDS_OF_FILE = ("trial", "study")
-_HEADER_KINDS = (EMAIL, PHONE, SSN, URL, IP, RECORD)
+_HEADER_KINDS = (EMAIL, PHONE, SSN, URL, IP, RECORD, NATIONAL_ID, ACCOUNT)
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
@@ -384,24 +391,34 @@ def _value_masks(u: pd.Series, plain: pd.Series, skip: set[str], superset: bool 
     # their hex digits could otherwise read as a phone number or a record number
     words = u[~plain & ~_pseudonyms(u)]
     masks: dict[str, pd.Series] = {}
+    # the patterns read ASCII: no-break spaces, Unicode dashes, full-width or Arabic-Indic digits are folded first
+    # (only values holding a character outside ASCII are touched); a value that becomes a bare number ("０１２３...")
+    # goes through the digit-run rules below
+    read = ascii_forms(words)
+    folded = read[contains(read, NUMBER).to_numpy(dtype=bool)] if read is not words else read.iloc[:0]
     wanted = [k for k in VALUE_PATTERNS if k not in skip]
     # one pass of every wanted prefilter at once keeps the values any of them can pass; each prefilter then runs on
     # those few (a value a prefilter passes passes the alternation too, so the candidates are the same; on a few
     # values both run through Python's cached patterns, and most columns' words pass none: no per-kind search)
-    some = words[contains(words, _any_prefilter(tuple(wanted)))] if len(words) and wanted else words
+    some = read[contains(read, _any_prefilter(tuple(wanted)))] if len(words) and wanted else read
     for kind, pattern in VALUE_PATTERNS.items():
         if kind in skip or words.empty or some.empty:
             continue
         cand = some[contains(some, PREFILTER[kind])]
         if kind == IP:
             cand = cand.str.replace(VERSION, " ", regex=True)
+        elif kind in _MASKED and len(cand):
+            # not identifiers although shaped like them: TNM stages ("T2N0M0" is a Canadian postcode's shape),
+            # the Safe Harbor category "90 or older" ("aged 90+", ">= 90 years")
+            cand = cand.str.replace(_MASKED[kind], " ", regex=True)
         if cand.empty:
             continue
         masks[kind] = phone_cells(cand) if kind == PHONE else contains(cand, pattern)
-    digit_rules = ((PHONE, DIGITS_PHONE), (SSN, DIGITS_SSN), (RECORD, DIGITS_RECORD))
+    digit_rules = ((PHONE, DIGITS_PHONE), (SSN, DIGITS_SSN), (RECORD, DIGITS_RECORD), (ACCOUNT, DIGITS_CARD))
+    digit_values = pd.concat([u[plain], folded]) if len(folded) else u[plain]
     for kind, pattern in digit_rules:
-        if kind not in skip and plain.any():
-            m = contains(u[plain], pattern)
+        if kind not in skip and len(digit_values):
+            m = contains(digit_values, pattern)
             masks[kind] = m if kind not in masks else pd.concat([masks[kind], m])
     named = candidates(words) if NAME not in skip and not words.empty else words.iloc[:0]
     if len(named):
@@ -417,6 +434,8 @@ def _value_masks(u: pd.Series, plain: pd.Series, skip: set[str], superset: bool 
         masks[NAME] = m
     return masks
 
+
+_MASKED = {ZIP: TNM, AGE: AGE_TOPCODED}
 
 #: whether _scan tries privacy.fast.quick_column first (tests compare both ways)
 _QUICK = True
@@ -524,7 +543,7 @@ def _scan_column(pos: int, name: object, s: pd.Series, kind: str, subject: set) 
         if _in(name, subject) or tokens in (["subject"], ["subjid"], ["usubjid"]):
             skip.add(RECORD)  # the subject column is pseudonymised (hashed) by deidentify, not dropped
         if role & {"subject", "code"} and ("code" in role or _study_ids(u)):
-            skip |= {PHONE, SSN, IP, RECORD}
+            skip |= {PHONE, SSN, IP, RECORD, NATIONAL_ID, ACCOUNT}  # digit groups there are study ids
         if "version" in role:
             skip |= {IP, FULL_DATE, MONTH_DATE}
         if "publication" in role:

@@ -137,6 +137,56 @@ def _sample_trial(sample: pd.DataFrame, n_sampled: int, options: dict) -> Any:
         raise
 
 
+def _guard_whole_file(rel: Any, types: dict[str, str], columns, allow_identifiers) -> None:
+    """The identifier guard on the whole file, out of core: every distinct text of every text column, and the smallest
+    and largest number of every numeric column (the number rules test thresholds). The seeded sample alone would miss
+    an identifier written in one row of many (found by the adversarial sweep of the guard)."""
+    parts = {}
+    for col, kind in types.items():
+        q = quote(col)
+        if kind == "VARCHAR":
+            parts[col] = rel.query("src", f"SELECT DISTINCT {q} AS v FROM src WHERE {q} IS NOT NULL").df()["v"]
+        elif kind in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                      "UBIGINT", "FLOAT", "DOUBLE") or kind.startswith("DECIMAL"):
+            got = rel.query("src", f"SELECT min({q}), max({q}) FROM src WHERE isfinite(CAST({q} AS DOUBLE))").fetchall()
+            parts[col] = pd.Series([v for v in got[0] if v is not None], dtype=float)
+    _guard_parts(parts, {k for k in parts if types[k] == "VARCHAR"}, columns, allow_identifiers)
+
+
+def _guard_dask(frame: Any, columns, allow_identifiers) -> None:
+    """:func:`_guard_whole_file` for a Dask frame: distinct texts and numeric extremes computed in one pass."""
+    import dask
+
+    text = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)]
+    nums = [c for c in frame.columns if c not in text and pd.api.types.is_numeric_dtype(frame[c].dtype)
+            and not pd.api.types.is_bool_dtype(frame[c].dtype)]
+    found = dask.compute(*[frame[c].dropna().unique() for c in text],
+                         *[frame[c].astype(float).replace([np.inf, -np.inf], np.nan).min() for c in nums],
+                         *[frame[c].astype(float).replace([np.inf, -np.inf], np.nan).max() for c in nums])
+    parts = {c: pd.Series(np.asarray(v, dtype=object)) for c, v in zip(text, found[: len(text)])}
+    k = len(nums)
+    for c, lo, hi in zip(nums, found[len(text): len(text) + k], found[len(text) + k:]):
+        parts[c] = pd.Series([v for v in (lo, hi) if pd.notna(v)], dtype=float)
+    _guard_parts(parts, set(text), columns, allow_identifiers)
+
+
+def _guard_parts(parts: dict, text: set, columns, allow_identifiers) -> None:
+    """The loader's guard on columns of distinct values (``text``: those holding text), under the source names."""
+    from ..errors import IdentifierError
+    from ..io.load import _guard_identifiers
+
+    if not parts:
+        return
+    frame = pd.concat([v.reset_index(drop=True).rename(k) for k, v in parts.items()], axis=1)
+    frame = frame.astype({k: object for k in parts if k in text})
+    try:
+        _guard_identifiers(frame, columns, allow_identifiers)
+    except IdentifierError as err:
+        err.add_note("found among the distinct values of the whole file (out of core): the cell counts and row "
+                     "numbers above count distinct values, not the file's rows")
+        raise
+
+
 def _lazy_unsupported(trial: Any, mapping: dict[str, str]) -> None:
     canonical = set(mapping.values())
     if "visit" not in canonical:
@@ -202,6 +252,7 @@ def load_duckdb(source: Any, *, table: str | None, columns, arms, layout, outcom
     sample = rel.query("src", pick).df()
     n_sampled = int(sample[subj].nunique()) if len(sample) else 0
     trial = _sample_trial(sample, n_sampled, options)
+    _guard_whole_file(rel, types, columns, allow_identifiers)
     _lazy_unsupported(trial, mapping)
 
     def raw(canonical: str) -> str:
@@ -360,6 +411,7 @@ def load_dask(frame: Any, *, columns, arms, layout, outcomes, visits, missing, a
     sample = frame[hashed <= cut].compute()
     n_sampled = int(sample[subj].nunique())
     trial = _sample_trial(sample.reset_index(drop=True), n_sampled, options)
+    _guard_dask(frame, columns, allow_identifiers)
     _lazy_unsupported(trial, mapping)
     problems = ProblemCollector()
 
