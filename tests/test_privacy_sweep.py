@@ -496,3 +496,34 @@ def test_out_of_core_load_checks_the_whole_file(tmp_path):
     frame.to_parquet(path, index=False)
     assert ct.load(path, backend="duckdb").n_subjects == n // 2
     assert ct.load(dd.from_pandas(frame, npartitions=4)).n_subjects == n // 2
+
+
+def test_out_of_core_guard_reads_distinct_values_in_batches(tmp_path, monkeypatch):
+    # at 10^8 rows the subject column alone holds 10^7-10^8 distinct ids: the whole-file guard takes them in batches
+    # (DuckDB's Arrow text sliced), so an identifier far down a long column is found, and a clean file still loads
+    pytest.importorskip("duckdb")
+    from combotherapy.scale import backends
+
+    monkeypatch.setattr(backends, "_GUARD_BATCH", 50)
+    batches = []
+    guard = backends._guard_parts
+    monkeypatch.setattr(backends, "_guard_parts", lambda parts, *a: (batches.append(parts), guard(parts, *a)))
+    n = 2000
+    frame = _trial(n)
+    notes = np.array([f"note {i // 2}" for i in range(n)], dtype=object)   # 1,000 distinct texts: 20 batches
+    notes[1999] = "mail jane.doe@example.org"
+    frame["col_a"] = notes
+    path = tmp_path / "lazy.parquet"
+    frame.to_parquet(path, index=False)
+    with pytest.raises(ct.IdentifierError) as info:
+        ct.load(path, backend="duckdb")
+    assert set(info.value.columns) == {"col_a"}
+    assert not _leaks("jane.doe@example.org", _everything(info.value), 5)
+    frame.loc[1999, "col_a"] = "note 999"
+    frame.to_parquet(path, index=False)
+    batches.clear()
+    assert ct.load(path, backend="duckdb").n_subjects == n // 2
+    # 1,000 distinct subjects and notes in 20 batches of 50, each value once; the other text columns in the first
+    assert len(batches) == 20 and all(len(b["col_a"]) == 50 for b in batches)
+    assert sum(len(b["subject"]) for b in batches) == 1000 and set(batches[0]) >= {"subject", "arm", "col_a"}
+    assert len(set().union(*(set(b["col_a"]) for b in batches))) == 1000

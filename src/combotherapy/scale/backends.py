@@ -137,20 +137,47 @@ def _sample_trial(sample: pd.DataFrame, n_sampled: int, options: dict) -> Any:
         raise
 
 
+#: distinct values of a column given to the whole-file guard at once (bounds the Python objects it makes: a
+#: registry's subject column holds 10^7-10^8 distinct ids; DuckDB hands them over as compact Arrow text)
+_GUARD_BATCH = 1_000_000
+
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+            "FLOAT", "DOUBLE")
+
+
 def _guard_whole_file(rel: Any, types: dict[str, str], columns, allow_identifiers) -> None:
     """The identifier guard on the whole file, out of core: every distinct text of every text column, and the smallest
     and largest number of every numeric column (the number rules test thresholds). The seeded sample alone would miss
-    an identifier written in one row of many (found by the adversarial sweep of the guard)."""
-    parts = {}
-    for col, kind in types.items():
-        q = quote(col)
-        if kind == "VARCHAR":
-            parts[col] = rel.query("src", f"SELECT DISTINCT {q} AS v FROM src WHERE {q} IS NOT NULL").df()["v"]
-        elif kind in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                      "UBIGINT", "FLOAT", "DOUBLE") or kind.startswith("DECIMAL"):
-            got = rel.query("src", f"SELECT min({q}), max({q}) FROM src WHERE isfinite(CAST({q} AS DOUBLE))").fetchall()
-            parts[col] = pd.Series([v for v in got[0] if v is not None], dtype=float)
-    _guard_parts(parts, {k for k in parts if types[k] == "VARCHAR"}, columns, allow_identifiers)
+    an identifier written in one row of many (found by the adversarial sweep of the guard).
+
+    The distinct texts come from DuckDB as Arrow arrays and are guarded in batches of :data:`_GUARD_BATCH` values
+    per column (the first batch of every column together, then the further batches of the long columns), so that
+    memory stays bounded at 10^8 rows; the first batch with a finding raises."""
+    nums = [c for c, kind in types.items() if kind in _NUMERIC or kind.startswith("DECIMAL")]
+    extremes: dict[str, pd.Series] = {}
+    if nums:
+        cells = ", ".join(f"min(CASE WHEN isfinite(CAST({quote(c)} AS DOUBLE)) THEN {quote(c)} END), "
+                          f"max(CASE WHEN isfinite(CAST({quote(c)} AS DOUBLE)) THEN {quote(c)} END)" for c in nums)
+        got = rel.query("src", f"SELECT {cells} FROM src").fetchall()[0]
+        extremes = {c: pd.Series([v for v in got[2 * i: 2 * i + 2] if v is not None], dtype=float)
+                    for i, c in enumerate(nums)}
+    text = {c: rel.query("src", f"SELECT DISTINCT {quote(c)} AS v FROM src WHERE {quote(c)} IS NOT NULL")
+            .to_arrow_table().column("v").combine_chunks() for c, kind in types.items() if kind == "VARCHAR"}
+    _guard_batches(text, extremes, columns, allow_identifiers)
+
+
+def _guard_batches(text: dict, extremes: dict[str, pd.Series], columns, allow_identifiers) -> None:
+    """The guard on the distinct texts (``text``: Arrow arrays or numpy arrays per column) in batches of
+    :data:`_GUARD_BATCH` values per column: the first batch of every column with the numeric extremes, then the further
+    batches of the long columns. Python objects are made for one batch at a time."""
+    longest = max([len(v) for v in text.values()], default=0)
+    for start in range(0, max(longest, 1), _GUARD_BATCH):
+        parts = {c: pd.Series(v.slice(start, _GUARD_BATCH).to_pylist() if hasattr(v, "to_pylist")
+                              else v[start:start + _GUARD_BATCH], dtype=object)
+                 for c, v in text.items() if start < len(v) or start == 0}
+        if start == 0:
+            parts.update(extremes)
+        _guard_parts(parts, set(text), columns, allow_identifiers)
 
 
 def _guard_dask(frame: Any, columns, allow_identifiers) -> None:
@@ -163,11 +190,12 @@ def _guard_dask(frame: Any, columns, allow_identifiers) -> None:
     found = dask.compute(*[frame[c].dropna().unique() for c in text],
                          *[frame[c].astype(float).replace([np.inf, -np.inf], np.nan).min() for c in nums],
                          *[frame[c].astype(float).replace([np.inf, -np.inf], np.nan).max() for c in nums])
-    parts = {c: pd.Series(np.asarray(v, dtype=object)) for c, v in zip(text, found[: len(text)])}
     k = len(nums)
-    for c, lo, hi in zip(nums, found[len(text): len(text) + k], found[len(text) + k:]):
-        parts[c] = pd.Series([v for v in (lo, hi) if pd.notna(v)], dtype=float)
-    _guard_parts(parts, set(text), columns, allow_identifiers)
+    extremes = {c: pd.Series([v for v in (lo, hi) if pd.notna(v)], dtype=float)
+                for c, lo, hi in zip(nums, found[len(text): len(text) + k], found[len(text) + k:])}
+    # the distinct texts arrive on the client (numpy arrays of Python strings); the guard takes them in batches
+    _guard_batches({c: np.asarray(v, dtype=object) for c, v in zip(text, found[: len(text)])}, extremes, columns,
+                   allow_identifiers)
 
 
 def _guard_parts(parts: dict, text: set, columns, allow_identifiers) -> None:
