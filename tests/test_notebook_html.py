@@ -140,3 +140,18 @@ def test_library_figures_display_inline_without_the_magic(tmp_path):
     nb = rep.run_notebook(path, {}, timeout=120)
     outputs = nb.cells[-1].outputs
     assert any("image/png" in o.get("data", {}) for o in outputs), outputs
+
+
+def test_printed_text_is_one_block_however_the_kernel_cut_it():
+    # a kernel sends printed text in as many stream messages as its timing makes: the page must not depend on it
+    def page(chunks):
+        outputs = [{"output_type": "stream", "name": "stdout", "text": c} for c in chunks]
+        outputs.append({"output_type": "stream", "name": "stderr", "text": "warning\n"})
+        outputs.append({"output_type": "stream", "name": "stdout", "text": "after\n"})
+        return nh.render({"cells": [{"cell_type": "code", "source": "print()", "metadata": {}, "outputs": outputs}]})
+
+    whole = page(["one\ntwo\n"])
+    assert page(["one\n", "two\n"]) == whole == page(["on", "e\ntw", "o\n"])
+    # streams of different names, or separated by another output, stay apart and in order
+    assert whole.count('<pre class="stdout">') == 2 and whole.count('<pre class="stderr">') == 1
+    assert whole.index("one\ntwo") < whole.index("warning") < whole.index("after")

@@ -218,6 +218,21 @@ def _output(out: Mapping[str, Any], paths: Mapping[str, str]) -> str:
     return ""
 
 
+def _coalesced(outputs: list) -> list:
+    """Consecutive stream outputs of one stream as one: the kernel sends printed text in as many chunks as its
+    timing makes (the same cell's text came in one chunk on one run and two on another), so the page must not
+    depend on where the chunks were cut."""
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and prev is not None and prev.get("output_type") == "stream"
+                and prev.get("name") == out.get("name")):
+            merged[-1] = {**prev, "text": _text(prev.get("text", "")) + _text(out.get("text", ""))}
+        else:
+            merged.append(out)
+    return merged
+
+
 def render(nb: Any, *, title: str | None = None, paths: Mapping[str, str] | None = None) -> str:
     """An executed notebook as a self-contained HTML page whose bytes depend only on its content.
 
@@ -265,7 +280,7 @@ def render(nb: Any, *, title: str | None = None, paths: Mapping[str, str] | None
             if source.strip():
                 parts.append(f'<div class="cell-code"><pre><code>{html.escape(_clean(source, paths), quote=False)}'
                              "</code></pre></div>")
-            rendered = [_output(o, paths) for o in cell.get("outputs", [])]
+            rendered = [_output(o, paths) for o in _coalesced(cell.get("outputs", []))]
             parts += [f'<div class="output">\n{r}\n</div>' for r in rendered if r]
             body.append("\n".join(parts))
         else:  # raw cells
