@@ -283,6 +283,26 @@ def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
     return frame, notes
 
 
+# --- Stata ----------------------------------------------------------------------------------------------
+
+def _read_stata(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """A Stata file with its value labels applied (arm 1/2 read as 'Physio'/'Acupuncture'), except in columns where
+    the labels name only some of the values present: those are scale anchors (pain 0 'no pain' ... 10 'worst pain'),
+    and applying them would turn the labelled cells of a number column into text (reported as non-numeric). Such
+    columns keep their numbers, with a note."""
+    frame = pd.read_stata(path, convert_categoricals=True)
+    partial = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)
+               and any(not isinstance(v, str) for v in frame[c].cat.categories)]  # a few categories per column
+    if not partial:
+        return frame, []
+    numbers = pd.read_stata(path, convert_categoricals=False, columns=partial)
+    frame = frame.copy()
+    for c in partial:
+        frame[c] = numbers[c].to_numpy()
+    shown = ", ".join(f"'{clean_name(c)}'" for c in partial)
+    return frame, [f"{path.name}: value labels of {shown} name only some values (scale anchors): read as numbers"]
+
+
 # --- SAS transport -----------------------------------------------------------------------------------------
 
 def _xport_truncated(path: Path) -> str | None:
@@ -448,7 +468,7 @@ def _read_path(source, encoding, sheet, sep, coded=False) -> tuple[pd.DataFrame,
         elif suffix in (".xlsx", ".xlsm"):
             frame, notes = _read_excel(path, sheet)
         elif suffix == ".dta":
-            frame = pd.read_stata(path, convert_categoricals=True)
+            frame, notes = _read_stata(path)
         elif suffix == ".sas7bdat":
             frame = pd.read_sas(path, format="sas7bdat", encoding=encoding or "utf-8")
         elif suffix == ".xpt":
