@@ -25,7 +25,9 @@ __all__ = ["apply_columns", "detect_layout", "wide_to_long", "parse_visits", "ad
 ROW = "\x00row"
 REQUIRED = ("subject", "arm")
 _WIDE = re.compile(r"^(?P<outcome>.+?)_(?:w|week)(?P<week>\d+(?:\.\d+)?)$", re.IGNORECASE)
-_WEEK_LABEL = re.compile(r"^\s*(?:w|wk|week)\s*[-_ ]?\s*(\d+(?:\.\d+)?)\s*$", re.IGNORECASE)
+#: 'Week 12', 'W12', 'wk-4' and, with the unit after the number, '12 weeks', '4wk' (one group: the number)
+_WEEK_LABEL = re.compile(r"^\s*(?:(?:w|wk|week)\s*[-_ ]?\s*(?=\d)|(?=[\d.]+\s*[-_ ]?\s*(?:w|wks?|weeks?)\s*$))"
+                         r"(\d+(?:\.\d+)?)(?:\s*[-_ ]?\s*(?:w|wks?|weeks?))?\s*$", re.IGNORECASE)
 #: 'Week -2', 'wk −4': a minus sign after a space is a negative week, not a separator
 _NEGATIVE_WEEK = re.compile(r"^\s*(?:w|wk|week)\s+[-\u2212]\s*\d", re.IGNORECASE)
 _BASELINE_LABEL = re.compile(r"^\s*(?:baseline|screening|bl|base)\s*$", re.IGNORECASE)

@@ -77,7 +77,7 @@ def load(
     visits : dict, optional
         Visit label -> weeks since randomisation, e.g. ``{"VIS1": 4, "VIS2": 8}``, for the visit column of a
         long file or the column-name suffixes of a wide one. Labels such as
-        ``"Week 12"``, ``"W12"`` and ``"baseline"`` are understood without it.
+        ``"Week 12"``, ``"W12"``, ``"12 weeks"`` and ``"baseline"`` are understood without it.
     encoding : str, optional
         Text encoding of csv/tsv files (default UTF-8, with or without a byte-order mark).
     sheet : str or int, optional
