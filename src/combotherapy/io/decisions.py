@@ -174,17 +174,17 @@ def _numbers_kept_as_text(data: pd.DataFrame, covariates: list, text_cells: Mapp
             continue
         if text_cells and c in text_cells:
             codes, values = text_cells[c]
-            distinct = pd.Series(values, dtype=object).iloc[:-1] if len(values) else pd.Series([], dtype=object)
-            counts = np.bincount(codes[codes >= 0], minlength=len(distinct)) if len(codes) else \
-                np.zeros(len(distinct), dtype=np.int64)
+            distinct = pd.Series(values[:-1], dtype=object)  # the last value is the missing cells' (code -1)
         else:
-            codes_c, uniques = pd.factorize(col)
+            codes, uniques = pd.factorize(col)
             distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
-            counts = np.bincount(codes_c[codes_c >= 0], minlength=len(distinct))
-        present = distinct.notna().to_numpy() & (counts > 0)
-        if not present.any():
-            continue
+        # distinct values first (few): most text covariates (sex, site) hold no number at all, and are done here
+        filled = distinct.notna().to_numpy()
         number = pd.to_numeric(distinct.astype("string").str.strip(), errors="coerce").notna().to_numpy()
+        if not (number & filled).any() or not (~number & filled).any():
+            continue
+        counts = np.bincount(codes[codes >= 0], minlength=len(distinct))  # cells per distinct value
+        present = filled & (counts > 0)
         numeric, other = number & present, ~number & present
         if not other.any() or counts[numeric].sum() <= counts[other].sum():
             continue  # text, or as much text as numbers: a text covariate
