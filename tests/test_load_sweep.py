@@ -370,3 +370,19 @@ def test_a_command_whose_input_fails_writes_nothing(tmp_path, capsys, command):
     assert main([*command, str(bad), "--out", str(out)]) != 0
     assert "rows 2" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"] and bad.read_bytes() == before
+
+
+def test_mapping_may_name_a_header_as_written_with_its_spaces(tmp_path):
+    d = clean(4)
+    path = tmp_path / "padded.csv"
+    d.rename(columns={"pain": "Pain ", "subject": " ID"}).to_csv(path, index=False)
+    trial = load_file(path, columns={"pain": "Pain ", "subject": " ID"})
+    pd.testing.assert_frame_equal(trial.data, expected(d))
+
+
+def test_a_wide_file_row_is_named_once_in_a_message(tmp_path):
+    """A wide row is one long row per visit; a problem names the file's row once and counts file rows."""
+    w = _wide(clean(4)[["subject", "arm", "visit", "pain", "age", "sex"]], lambda v: f"pain_w{v}")
+    path = tmp_path / "twice.csv"
+    pd.concat([w, w.iloc[[1]]]).to_csv(path, index=False)
+    assert "duplicate subject-visit rows: expected one row per subject and visit (rows 2, 5; 2 in all)" in error(path)

@@ -73,8 +73,10 @@ def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, proble
         return frame
     rename: dict[str, str] = {}
     roles: dict[str, list[str]] = {}
+    # sources are trimmed as the headers are: {'pain': 'Pain '} copied from the file's header row names 'Pain'
+    columns = {canonical: str(src).lstrip("\ufeff").strip() for canonical, src in columns.items()}
     for canonical, src in columns.items():
-        roles.setdefault(str(src), []).append(str(canonical))
+        roles.setdefault(src, []).append(str(canonical))
     for src, canon in roles.items():
         if len(canon) > 1:
             problems.add(clean_name(src), f"columns= maps one column to {len(canon)} names {canon}: a column has one "
