@@ -386,3 +386,13 @@ def test_a_wide_file_row_is_named_once_in_a_message(tmp_path):
     path = tmp_path / "twice.csv"
     pd.concat([w, w.iloc[[1]]]).to_csv(path, index=False)
     assert "duplicate subject-visit rows: expected one row per subject and visit (rows 2, 5; 2 in all)" in error(path)
+
+
+def test_stata_labels_with_one_stray_code_keep_the_labels(tmp_path):
+    """More labels than unlabelled values: the labels apply and only the stray code's row is reported."""
+    d = clean(4).assign(arm=lambda f: f.arm.map({a: i for i, a in enumerate(ARMS)}))
+    d.loc[4, "arm"] = 7
+    path = tmp_path / "stray.dta"
+    d.to_stata(path, write_index=False, value_labels={"arm": {0: "P", 1: "A", 2: "B", 3: "UC"}})
+    message = error(path, arms={"P": "physio", "A": "acupuncture", "B": "combined", "UC": "control"})
+    assert "unknown arm labels ['7']" in message and "(rows 5; 1 in all)" in message

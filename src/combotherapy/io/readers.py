@@ -225,6 +225,7 @@ def _short(error: BaseException) -> str:
 _EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
                            "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
 
+
 def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
     """One sheet of a workbook, with a note naming the sheets not read, and formula cells that carry no
     computed value reported (a workbook written by a script holds formulas that no spreadsheet has computed:
@@ -291,8 +292,11 @@ def _read_stata(path: Path) -> tuple[pd.DataFrame, list[str]]:
     and applying them would turn the labelled cells of a number column into text (reported as non-numeric). Such
     columns keep their numbers, with a note."""
     frame = pd.read_stata(path, convert_categoricals=True)
+    # anchors: most distinct values carry no label (pandas keeps those as numbers among the labels). A column with
+    # more labels than unlabelled values (arms 1 'Physio', 2 'Acupuncture' and a stray 3) keeps its labels, so that
+    # the stray value is the one reported
     partial = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)
-               and any(not isinstance(v, str) for v in frame[c].cat.categories)]  # a few categories per column
+               and _unlabelled_majority(frame[c].cat.categories)]
     if not partial:
         return frame, []
     numbers = pd.read_stata(path, convert_categoricals=False, columns=partial)
@@ -301,6 +305,11 @@ def _read_stata(path: Path) -> tuple[pd.DataFrame, list[str]]:
         frame[c] = numbers[c].to_numpy()
     shown = ", ".join(f"'{clean_name(c)}'" for c in partial)
     return frame, [f"{path.name}: value labels of {shown} name only some values (scale anchors): read as numbers"]
+
+
+def _unlabelled_majority(categories) -> bool:
+    numbers = sum(not isinstance(v, str) for v in categories)  # a loop over a column's few categories
+    return numbers > len(categories) - numbers
 
 
 # --- SAS transport -----------------------------------------------------------------------------------------
@@ -422,8 +431,9 @@ def _index_as_columns(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, lis
     # a level named like a column (set_index("subject", drop=False)) is a copy of it; levels named alike are
     # ambiguous: both are left out, as every index was before
     counts = pd.Series([str(n) for n in frame.index.names]).value_counts()
+    # a named RangeIndex (df.rename_axis("row")) holds only row positions: not data either
     keep = [i for i, n in enumerate(frame.index.names) if n is not None and n not in frame.columns
-            and counts[str(n)] == 1]
+            and counts[str(n)] == 1 and not isinstance(frame.index, pd.RangeIndex)]
     if not keep:
         return frame, []
     names = [frame.index.names[i] for i in keep]
