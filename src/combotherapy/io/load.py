@@ -123,8 +123,11 @@ def load(
 
     Notes
     -----
-    Missing values may be blank, ``NA``, ``N/A``, ``NaN``, ``NULL`` or ``.``. Nothing is dropped or
-    coerced silently: a value that cannot be used is reported, never turned into a missing value. An
+    Missing values may be blank, ``NA``, ``N/A``, ``NaN``, ``NULL`` or ``.``, in every format (a workbook's
+    ``None`` or ``null`` text is text, its error cells such as ``#N/A`` are their text). Nothing is dropped or
+    coerced silently: a value that cannot be used is reported, never turned into a missing value; other codes
+    (``-``, ``#N/A``, ``-99``) are reported with the ``missing=`` that would declare them. A named index of a
+    DataFrame or Parquet file is read as columns. An
     empty row (every cell missing, such as a spacer line in a spreadsheet) holds no data and is ignored;
     ``Trial.notes`` lists such rows. Row numbers in messages count the file's data rows, empty ones included.
 
