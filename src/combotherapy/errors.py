@@ -114,8 +114,16 @@ class ProblemCollector:
 
     def add(self, column: str | None, message: str, rows: Iterable[int] = (), count: int | None = None, *,
             arguments: Sequence[str] = ()) -> None:
-        rows = tuple(int(r) for r in rows)
-        self.problems.append(Problem(column, message, rows[:MAX_ROWS_SHOWN], count if count is not None else len(rows),
+        import numpy as np  # (here: the exception family is imported before anything heavy)
+        import pandas as pd
+
+        given = np.asarray(rows if hasattr(rows, "__len__") else list(rows), dtype=np.int64).ravel()
+        # each file row once: a wide file's row is several long rows (one per visit), and "rows 2, 2, 2" counted
+        # every visit of it; a count that was the number of rows given counts file rows too
+        unique = pd.unique(given) if len(given) else given
+        if count is None or (count == len(given) and len(unique) < len(given)):
+            count = len(unique)
+        self.problems.append(Problem(column, message, tuple(int(r) for r in unique[:MAX_ROWS_SHOWN]), count,
                                      tuple(arguments)))
 
     def add_for_subjects(self, subjects, column: str | None, message: str, rows, *,

@@ -16,7 +16,7 @@ from .arms import CANONICAL_ARMS, arm_order
 from .errors import ProblemCollector
 from .instruments import COVARIATE_RANGES, Instrument
 from .io.arrow_text import arrow_of
-from .io.cells import DECIMAL_COMMA, stripped_categories
+from .io.cells import DECIMAL_COMMA, code_hint, stripped_categories, text_hints
 from .io.decisions import shown_labels
 from .io.layout import ROW, _key
 from .io.readers import MISSING_TOKENS
@@ -244,9 +244,9 @@ def _to_numeric(frame: pd.DataFrame, col: str, what: str, problems: ProblemColle
     num = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").astype(float)
     bad = num.isna() & raw.notna()
     if bad.any():
-        comma = raw.astype("string").str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool)
-        hint = ("; some are written with a decimal comma (such as 67,5): declare decimal=','"
-                if (comma & bad).any() else "")
+        # what the cells that are not numbers look like (a decimal comma, a thousands separator, a spelling of
+        # "missing" such as '#N/A' or '-'), from their distinct texts: the message says how to declare them
+        hint = text_hints(col, pd.unique(raw[bad].astype("string").str.strip().dropna().to_numpy(dtype=object)))
         problems.add(col, f"{bad.sum()} non-numeric value{'s' if bad.sum() > 1 else ''}: expected {what}{hint}",
                      _rows(frame, bad), int(bad.sum()))
     return _finite(frame, col, num, problems)
@@ -331,8 +331,10 @@ def _covariate(frame: pd.DataFrame, col: str, problems: ProblemCollector, text: 
     if len(rest) and rest.str.contains(",", regex=False).fillna(False).any() and \
             rest.str.fullmatch(DECIMAL_COMMA.pattern).fillna(False).astype(bool).all():
         comma = np.append(other_u, False)[codes]
+        thousands = text_hints(col, rest.dropna().tolist()) if rest.str.fullmatch(r"\s*[+-]?\d{1,3},\d{3}\s*").any() \
+            else ""  # 1,234: perhaps a thousands separator, which decimal=',' would read as 1.234
         problems.add(col, "numbers written with a decimal comma (such as 67,5): declare the file's decimal mark "
-                     "with decimal=',' (and sep=';' for a semicolon-separated file)", _rows(frame, comma),
+                     "with decimal=',' (and sep=';' for a semicolon-separated file)" + thousands, _rows(frame, comma),
                      int(comma.sum()))
     values = np.append(stripped.astype(object).to_numpy(), np.nan).astype(object)
     if cells is not None:
@@ -516,8 +518,8 @@ def validate_long(frame: pd.DataFrame, *, arms: Mapping | None, instruments: Map
                     out_of_range |= (v <= inst.low) if inst.low_open else (v < inst.low)
                 if inst.high is not None:
                     out_of_range |= v > inst.high
-            problems.add(col, f"values outside the valid range {inst.range_text()} of {inst.label or col}",
-                         _rows(frame, out_of_range), int(out_of_range.sum()))
+            problems.add(col, f"values outside the valid range {inst.range_text()} of {inst.label or col}"
+                         + code_hint(col, v[out_of_range]), _rows(frame, out_of_range), int(out_of_range.sum()))
         if inst.integer and fraction:
             with np.errstate(invalid="ignore"):
                 # v != round(v) for numbers that are present: |v - rint(v)| > 0 is False for NaN (and for inf, whose

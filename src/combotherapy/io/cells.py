@@ -18,11 +18,23 @@ from ..errors import ProblemCollector
 from .arrow_text import arrow_of
 
 __all__ = ["check_cells", "apply_missing_codes", "read_decimal_commas", "DECIMAL_COMMA", "clean_name", "recode",
-           "decode", "stripped_categories"]
+           "decode", "stripped_categories", "text_hints", "code_hint"]
 
 #: a number written with a decimal comma: 67,5 or -0,25 (no thousands separators)
 DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: a number with thousands separators: 1,234 or 12,500.5 (with decimal=',' such a cell reads as 1.234)
+_THOUSANDS = re.compile(r"^\s*[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*$")
+#: how exports spell "missing" beyond the tokens read as missing (MISSING_TOKENS): Excel errors, dashes, words.
+#: Compared in lower case; a cell so spelt is still reported (never read as missing unless declared with missing=),
+#: the message only says how to declare it. Shown in messages: they are fixed spellings, never a person's data.
+_MISSING_LIKE = frozenset({"-", "--", "---", "?", "??", "*", "#n/a", "#na", "#n/a n/a", "<na>", "none", "null", "nil",
+                           "missing", "miss", "nr", "nd", "na.", "n.a.", "n.a", "n/d", "unknown", "unk", "nk", "not done",
+                           "not known", "-nan", "#div/0!", "#value!", "#num!", "#ref!", "#name?", "#null!", ".a", ".b",
+                           ".c", ".d", ".m", ".n", ".u", ".z"})
+#: numbers that exports use as missing-value codes (SPSS/SAS/Stata habits) when they fall outside a valid range
+_CODES = frozenset({-9.0, -99.0, -999.0, -9999.0, -88.0, -888.0, -77.0, -777.0, -1.0, 99.0, 999.0, 9999.0, 88.0,
+                    888.0, 77.0, 777.0, 98.0, 998.0, 97.0})
 _CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray)
 _UNSUPPORTED_KINDS = {"timedelta": "durations", "timedelta64": "durations", "period": "periods",
                       "interval": "intervals", "time": "times of day"}
@@ -42,6 +54,39 @@ def shown_name(name, position: int, what: str = "column") -> str:
     if _header_findings(name):
         return f"{what} {position + 1} ({'header' if what == 'column' else 'name'} withheld)"
     return clean_name(name)
+
+
+def text_hints(column: str, texts) -> str:
+    """What to say about cells that are not numbers, from their distinct texts (trimmed; only fixed spellings are
+    ever shown): a decimal comma or a thousands separator, and spellings of "missing" with the missing= that would
+    declare them. '' when nothing is recognised."""
+    texts = [str(t) for t in texts]
+    hints = []
+    comma = [t for t in texts if DECIMAL_COMMA.match(t)]
+    thousands = [t for t in texts if _THOUSANDS.match(t)]
+    if thousands:
+        # '1,234' is a decimal comma in a European file and a thousands separator in an English one: both readings
+        # are offered, so that a user is never told to declare decimal=',' that would read 1,234 as 1.234
+        hints.append("some hold a comma that is a decimal comma (such as 67,5: declare decimal=',') or a thousands "
+                     "separator (such as 1,234: remove the separators in the export)")
+    elif comma:
+        hints.append("some are written with a decimal comma (such as 67,5): declare decimal=','")
+    like = sorted({t for t in texts if t.lower() in _MISSING_LIKE})
+    if like:
+        hints.append(f"some are written {like[:6]}: if these mean missing, declare them with "
+                     f"missing={{{clean_name(column)!r}: {like[:6]!r}}}")
+    return "; " + "; ".join(hints) if hints else ""
+
+
+def code_hint(column: str, values: np.ndarray) -> str:
+    """Out-of-range values that are usual missing-value codes (-99, 999, ...): how to declare them. ''
+    otherwise. Only those fixed codes are shown."""
+    found = sorted({float(v) for v in np.unique(values[np.isfinite(values)]) if float(v) in _CODES})
+    if not found:
+        return ""
+    shown = [int(v) for v in found]
+    return (f"; {shown} look like missing-value codes: if they are, declare them with "
+            f"missing={{{clean_name(column)!r}: {shown!r}}}")
 
 
 def _decode_bytes(col: pd.Series) -> tuple[pd.Series, bool]:

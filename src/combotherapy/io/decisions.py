@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..instruments import COVARIATE_RANGES, REGISTRY, Instrument
 from ..trial import KEY_COLUMNS, Decision
-from .cells import clean_name
+from .cells import clean_name, text_hints
 
 __all__ = ["decide", "role_suggestions", "shown_labels"]
 
@@ -148,6 +148,7 @@ def decide(data: pd.DataFrame, instruments: Mapping[str, Instrument], mapped: It
         elif only_later[j]:
             out.append(Decision("post_baseline", name, f"covariate '{name}' is recorded only after baseline (no value "
                                 "at visit 0): it is not a baseline characteristic"))
+    out += _numbers_kept_as_text(data, covariates, text_cells)
     taken = set(instruments)
     index = {c: j for j, c in enumerate(covariates)}
     for c in unexplained:
@@ -158,6 +159,42 @@ def decide(data: pd.DataFrame, instruments: Mapping[str, Instrument], mapped: It
                                 f"({REGISTRY[target].label}): if it is, map it with columns={{'{target}': '{name}'}}; "
                                 "as loaded it is a covariate, measured after randomisation, and must not be shown as "
                                 "a baseline characteristic"))
+    return out
+
+
+def _numbers_kept_as_text(data: pd.DataFrame, covariates: list, text_cells: Mapping | None) -> list[Decision]:
+    """Text covariates whose values are mostly numbers: a few cells that are not ('-', '#N/A', 'see notes') turned
+    the whole column into text, so a model would treat it as a factor with a level per value. Loading goes on
+    (text covariates with a few numeric-looking levels are legitimate), but not without a word: the decision says
+    how many cells, and how to declare them as missing. Each column is looked at over its distinct values."""
+    out = []
+    for c in covariates:
+        col = data[c]
+        if col.dtype != object:
+            continue
+        if text_cells and c in text_cells:
+            codes, values = text_cells[c]
+            distinct = pd.Series(values[:-1], dtype=object)  # the last value is the missing cells' (code -1)
+        else:
+            codes, uniques = pd.factorize(col)
+            distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+        # distinct values first (few): most text covariates (sex, site) hold no number at all, and are done here
+        filled = distinct.notna().to_numpy()
+        number = pd.to_numeric(distinct.astype("string").str.strip(), errors="coerce").notna().to_numpy()
+        if not (number & filled).any() or not (~number & filled).any():
+            continue
+        counts = np.bincount(codes[codes >= 0], minlength=len(distinct))  # cells per distinct value
+        present = filled & (counts > 0)
+        numeric, other = number & present, ~number & present
+        if not other.any() or counts[numeric].sum() <= counts[other].sum():
+            continue  # text, or as much text as numbers: a text covariate
+        name = clean_name(c)
+        texts = distinct[other].astype(str).str.strip().tolist()
+        hint = text_hints(name, texts)
+        out.append(Decision("suggestion", name, f"covariate '{name}' is kept as text (a factor with one level per "
+                            f"value), not as numbers: {int(counts[other].sum())} of its "
+                            f"{int(counts[present].sum())} filled cells are not numbers"
+                            + (hint or "; correct them, or declare them as missing with missing=")))
     return out
 
 

@@ -25,7 +25,9 @@ __all__ = ["apply_columns", "detect_layout", "wide_to_long", "parse_visits", "ad
 ROW = "\x00row"
 REQUIRED = ("subject", "arm")
 _WIDE = re.compile(r"^(?P<outcome>.+?)_(?:w|week)(?P<week>\d+(?:\.\d+)?)$", re.IGNORECASE)
-_WEEK_LABEL = re.compile(r"^\s*(?:w|wk|week)\s*[-_ ]?\s*(\d+(?:\.\d+)?)\s*$", re.IGNORECASE)
+#: 'Week 12', 'W12', 'wk-4' and, with the unit after the number, '12 weeks', '4wk' (one group: the number)
+_WEEK_LABEL = re.compile(r"^\s*(?:(?:w|wk|week)\s*[-_ ]?\s*(?=\d)|(?=[\d.]+\s*[-_ ]?\s*(?:w|wks?|weeks?)\s*$))"
+                         r"(\d+(?:\.\d+)?)(?:\s*[-_ ]?\s*(?:w|wks?|weeks?))?\s*$", re.IGNORECASE)
 #: 'Week -2', 'wk −4': a minus sign after a space is a negative week, not a separator
 _NEGATIVE_WEEK = re.compile(r"^\s*(?:w|wk|week)\s+[-\u2212]\s*\d", re.IGNORECASE)
 _BASELINE_LABEL = re.compile(r"^\s*(?:baseline|screening|bl|base)\s*$", re.IGNORECASE)
@@ -71,8 +73,10 @@ def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, proble
         return frame
     rename: dict[str, str] = {}
     roles: dict[str, list[str]] = {}
+    # sources are trimmed as the headers are: {'pain': 'Pain '} copied from the file's header row names 'Pain'
+    columns = {canonical: str(src).lstrip("\ufeff").strip() for canonical, src in columns.items()}
     for canonical, src in columns.items():
-        roles.setdefault(str(src), []).append(str(canonical))
+        roles.setdefault(src, []).append(str(canonical))
     for src, canon in roles.items():
         if len(canon) > 1:
             problems.add(clean_name(src), f"columns= maps one column to {len(canon)} names {canon}: a column has one "
@@ -120,7 +124,36 @@ def wide_columns(columns, visits: Mapping | None = None) -> dict[str, tuple[str,
             if week:
                 out[c] = (outcome, float(week.group(1)))
                 break
+    # 'pain_bl', 'pain_screening': the baseline labels a long file's visit column understands, as the week-0
+    # column of an outcome that has other wide columns ('pain_w4'); otherwise such a column (age_bl) stays a
+    # covariate. 'pain_baseline' is left to the loader's per-outcome baseline columns, as before.
+    outcomes = {o for o, _ in out.values()}
+    for c in map(str, columns):
+        outcome, _, label = c.rpartition("_")
+        if c not in out and outcome in outcomes and _BASELINE_LABEL.match(label) and label.lower() != "baseline":
+            out[c] = (outcome, 0.0)
     return out
+
+
+#: '<stem><separator><number>' names ('pain.0', 'painV1', 'pain_t2'): a wide layout in a spelling not understood
+_WIDE_LIKE = re.compile(r"^(?P<stem>.*?[A-Za-z])[._ -]?(?:v|visit|t|time|m|month|fu)?[._ -]?(?P<n>\d+)$", re.IGNORECASE)
+
+
+def wide_hint(columns) -> str:
+    """'; columns such as ... look like ...' when several columns share a stem and differ by a number: how to map
+    them to a wide layout that is understood (columns=). '' otherwise. Names only, never values."""
+    stems: dict[str, list[str]] = {}
+    for c in map(str, columns):
+        m = _WIDE_LIKE.match(c)
+        if m:
+            stems.setdefault(m["stem"], []).append(c)
+    groups = [cols for cols in stems.values() if len(cols) > 1]
+    if not groups:
+        return ""
+    cols = max(groups, key=len)
+    stem = _WIDE_LIKE.match(cols[0])["stem"].rstrip("._ -")  # type: ignore[index]
+    return (f"; columns such as {[clean_name(c) for c in cols[:3]]} look like one outcome at several visits: map "
+            f"each to <outcome>_w<week>, e.g. columns={{'{clean_name(stem)}_w<week>': '{clean_name(cols[0])}', ...}}")
 
 
 def detect_layout(frame: pd.DataFrame, layout: str, problems: ProblemCollector, visits: Mapping | None = None) -> str:
@@ -135,8 +168,8 @@ def detect_layout(frame: pd.DataFrame, layout: str, problems: ProblemCollector, 
         problems.add("visit", "missing: cannot tell the layout. A long file needs a visit column "
                      "(map it with columns={'visit': '<your column>'}); a wide file needs outcome columns "
                      "named <outcome>_w<week>, such as pain_w0, pain_w12, or <outcome>_<label> with the labels "
-                     "mapped to weeks by visits=, such as visits={'VIS1': 4}" + role_suggestions("visit", frame,
-                                                                                     SYNONYMS["visit"]), arguments=("columns", "visits"))
+                     "mapped to weeks by visits=, such as visits={'VIS1': 4}" + (wide_hint(frame.columns) or
+                     role_suggestions("visit", frame, SYNONYMS["visit"])), arguments=("columns", "visits"))
         return "unknown"
     if layout == "wide" and not wide_cols:
         problems.add(None, "layout='wide' but no column is named <outcome>_w<week> (such as pain_w0, pain_w12); "

@@ -79,7 +79,7 @@ def load(
     visits : dict, optional
         Visit label -> weeks since randomisation, e.g. ``{"VIS1": 4, "VIS2": 8}``, for the visit column of a
         long file or the column-name suffixes of a wide one. Labels such as
-        ``"Week 12"``, ``"W12"`` and ``"baseline"`` are understood without it.
+        ``"Week 12"``, ``"W12"``, ``"12 weeks"`` and ``"baseline"`` are understood without it.
     encoding : str, optional
         Text encoding of csv/tsv files (default UTF-8, with or without a byte-order mark).
     sheet : str or int, optional
@@ -125,8 +125,11 @@ def load(
 
     Notes
     -----
-    Missing values may be blank, ``NA``, ``N/A``, ``NaN``, ``NULL`` or ``.``. Nothing is dropped or
-    coerced silently: a value that cannot be used is reported, never turned into a missing value. An
+    Missing values may be blank, ``NA``, ``N/A``, ``NaN``, ``NULL`` or ``.``, in every format (a workbook's
+    ``None`` or ``null`` text is text, its error cells such as ``#N/A`` are their text). Nothing is dropped or
+    coerced silently: a value that cannot be used is reported, never turned into a missing value; other codes
+    (``-``, ``#N/A``, ``-99``) are reported with the ``missing=`` that would declare them. A named index of a
+    DataFrame or Parquet file is read as columns. An
     empty row (every cell missing, such as a spacer line in a spreadsheet) holds no data and is ignored;
     ``Trial.notes`` lists such rows. Row numbers in messages count the file's data rows, empty ones included.
 
@@ -173,6 +176,7 @@ def load(
     problems = ProblemCollector()
 
     width = frame.shape[1]
+    header_hint = _header_hint(frame.columns)
     frame = apply_columns(frame, columns, problems)
     # columns read as codes of their text (the fast readers): every step below looks at each distinct text once.
     # Anything unusual (a mapping problem, no visit column, a wide file, baseline columns) turns them back into
@@ -198,6 +202,8 @@ def load(
         problems.add(c, f"required column missing; map it with columns={{'{c}': '<your column>'}}"
                      + role_suggestions(c, frame, SYNONYMS.get(c, ())), arguments=("columns",))
     shape = detect_layout(frame, layout, problems, visits)
+    if (missing_required or shape == "unknown") and header_hint:
+        problems.add(None, header_hint)
     if missing_required or shape == "unknown" or problems:
         _raise(problems, name)
 
@@ -271,6 +277,19 @@ def _raise(problems: ProblemCollector, name: str) -> None:
     problems.problems = [dataclasses.replace(p, column=None if p.column is None else clean_name(p.column),
                                              message=clean_name(p.message)) for p in problems.problems]
     problems.raise_if_any(message=f"cannot load {clean_name(name)}:")
+
+
+def _header_hint(names: pd.Index) -> str:
+    """Why the required columns may not be found although they are there: a header of several rows (a
+    DataFrame's MultiIndex columns) or a title row above the header (most names blank: pandas' 'Unnamed: 3')."""
+    if isinstance(names, pd.MultiIndex):
+        return (f"the column names have {names.nlevels} levels (MultiIndex columns): flatten them before loading, "
+                "e.g. frame.columns = ['_'.join(map(str, c)) for c in frame.columns]")
+    blank = sum(str(c).startswith("Unnamed: ") for c in names)
+    if len(names) > 2 and blank >= len(names) / 2:
+        return (f"{blank} of the {len(names)} column names are blank: the first row of the sheet is not the header "
+                "(a title or merged cells above it?); delete the rows above the column names and load again")
+    return ""
 
 
 def _check_arguments(columns, arms, visits, layout, missing=None) -> None:

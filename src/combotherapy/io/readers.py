@@ -221,6 +221,11 @@ def _short(error: BaseException) -> str:
 
 # --- Excel -------------------------------------------------------------------------------------------------
 
+#: what a spreadsheet shows in a cell whose formula failed; openpyxl gives them as this text
+_EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                           "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
+
+
 def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
     """One sheet of a workbook, with a note naming the sheets not read, and formula cells that carry no
     computed value reported (a workbook written by a script holds formulas that no spreadsheet has computed:
@@ -248,11 +253,22 @@ def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
             others = [shown_name(n, i + 1, "sheet") for i, n in enumerate(names[1:])]
             notes.append(f"{path.name}: read the first sheet '{shown_name(chosen, 0, 'sheet')}' of {len(names)}; not read: "
                          f"{others} (choose another with sheet=)")
-        formulas = [[isinstance(v, str) and v.startswith("=") for v in row]
-                    for row in book[chosen].iter_rows(values_only=True)]
+        cells = list(book[chosen].iter_rows(values_only=True))
+        formulas = [[isinstance(v, str) and v.startswith("=") for v in row] for row in cells]
+        errors = [(i, j, v) for i, row in enumerate(cells[1:]) for j, v in enumerate(row)
+                  if isinstance(v, str) and v in _EXCEL_ERRORS]
     finally:
         book.close()
-    frame = pd.read_excel(path, sheet_name=chosen, dtype=object)
+    # only blank cells are missing here, as in a CSV: pandas' default list would also read the text 'None', 'null',
+    # '#N/A', '<NA>', '-nan' ... as missing without a word (the validator's MISSING_TOKENS decide, for every format)
+    frame = pd.read_excel(path, sheet_name=chosen, dtype=object, keep_default_na=False, na_values=[""])
+    if errors:
+        # error cells (#DIV/0!, #N/A, #VALUE! ...) are read by pandas as missing: they are put back as the text a CSV
+        # export of the sheet holds, so that they are reported (or declared with missing=), never lost silently
+        frame = frame.copy()
+        for i, j, v in errors:  # a loop over error cells only (few), not over the sheet
+            if i < frame.shape[0] and j < frame.shape[1] and pd.isna(frame.iat[i, j]):
+                frame.iat[i, j] = v
     if formulas and len(formulas) > 1:
         width = max(len(r) for r in formulas)
         grid = np.array([r + [False] * (width - len(r)) for r in formulas[1:]], dtype=bool)
@@ -267,6 +283,34 @@ def _read_excel(path: Path, sheet) -> tuple[pd.DataFrame, list[str]]:
                              "spreadsheet program, or export the values", rows, len(rows))
             problems.raise_if_any(message=f"cannot read {path.name}:")
     return frame, notes
+
+
+# --- Stata ----------------------------------------------------------------------------------------------
+
+def _read_stata(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """A Stata file with its value labels applied (arm 1/2 read as 'Physio'/'Acupuncture'), except in columns where
+    the labels name only some of the values present: those are scale anchors (pain 0 'no pain' ... 10 'worst pain'),
+    and applying them would turn the labelled cells of a number column into text (reported as non-numeric). Such
+    columns keep their numbers, with a note."""
+    frame = pd.read_stata(path, convert_categoricals=True)
+    # anchors: most distinct values carry no label (pandas keeps those as numbers among the labels). A column with
+    # more labels than unlabelled values (arms 1 'Physio', 2 'Acupuncture' and a stray 3) keeps its labels, so that
+    # the stray value is the one reported
+    partial = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)
+               and _unlabelled_majority(frame[c].cat.categories)]
+    if not partial:
+        return frame, []
+    numbers = pd.read_stata(path, convert_categoricals=False, columns=partial)
+    frame = frame.copy()
+    for c in partial:
+        frame[c] = numbers[c].to_numpy()
+    shown = ", ".join(f"'{shown_name(c, list(frame.columns).index(c))}'" for c in partial)
+    return frame, [f"{path.name}: value labels of {shown} name only some values (scale anchors): read as numbers"]
+
+
+def _unlabelled_majority(categories) -> bool:
+    numbers = sum(not isinstance(v, str) for v in categories)  # a loop over a column's few categories
+    return numbers > len(categories) - numbers
 
 
 # --- SAS transport -----------------------------------------------------------------------------------------
@@ -370,12 +414,38 @@ def read_table(source: str | os.PathLike | pd.DataFrame, *, encoding: str | None
         frame, name, notes = source.copy(), "DataFrame", []
     else:
         frame, name, notes, positions, dtypes = _read_path(source, encoding, sheet, sep, coded)
+    frame, index_notes = _index_as_columns(frame, name)
+    notes = [*notes, *index_notes]
     problems = ProblemCollector()
     frame = check_cells(frame, problems, skip=positions)
     problems.raise_if_any(message=f"cannot read {name}:")
     if decimal == ",":
         frame = read_decimal_commas(frame, coded=positions)
     return Source(frame, name, notes, positions, dtypes)
+
+
+def _index_as_columns(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """Named index levels (``df.set_index(["subject", "visit"])``, or a Parquet file written from such a frame) are
+    data: they become columns, after the others (the positions of the readers' coded columns stay), with a note.
+    Without this they were dropped without a word, and the loader reported 'subject' missing. Unnamed levels are
+    row labels and are left out, as before."""
+    # a level named like a column (set_index("subject", drop=False)) is a copy of it; levels named alike are
+    # ambiguous: both are left out, as every index was before
+    counts = pd.Series([str(n) for n in frame.index.names]).value_counts()
+    # a named RangeIndex (df.rename_axis("row")) holds only row positions: not data either
+    keep = [i for i, n in enumerate(frame.index.names) if n is not None and n not in frame.columns
+            and counts[str(n)] == 1 and not isinstance(frame.index, pd.RangeIndex)]
+    if not keep:
+        return frame, []
+    names = [frame.index.names[i] for i in keep]
+    levels = [frame.index.get_level_values(i) for i in keep]
+    parts = {n: pd.Series(v, name=n, copy=False).set_axis(range(len(frame))) for n, v in zip(names, levels)}
+    out = pd.concat([frame.set_axis(range(len(frame)), axis=0), pd.DataFrame(parts, index=range(len(frame)))],
+                    axis=1)
+    # notes are made before the identifier guard runs: a header that is itself an identifier is withheld
+    shown = ", ".join(f"'{shown_name(n, frame.shape[1] + k)}'" for k, n in enumerate(names))
+    return out, [f"{name}: the index level{'s' if len(names) > 1 else ''} {shown} read as column"
+                 f"{'s' if len(names) > 1 else ''} (a named index holds data)"]
 
 
 def _read_path(source, encoding, sheet, sep, coded=False) -> tuple[pd.DataFrame, str, list[str], tuple[int, ...],
@@ -410,7 +480,7 @@ def _read_path(source, encoding, sheet, sep, coded=False) -> tuple[pd.DataFrame,
         elif suffix in (".xlsx", ".xlsm"):
             frame, notes = _read_excel(path, sheet)
         elif suffix == ".dta":
-            frame = pd.read_stata(path, convert_categoricals=True)
+            frame, notes = _read_stata(path)
         elif suffix == ".sas7bdat":
             frame = pd.read_sas(path, format="sas7bdat", encoding=encoding or "utf-8")
         elif suffix == ".xpt":
