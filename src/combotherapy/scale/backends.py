@@ -396,8 +396,9 @@ def load_duckdb(source: Any, *, table: str | None, columns, arms, layout, outcom
 def _notes(trial: Any, n_sampled: int, n_subjects: int, seed: int, n_blank: int) -> list[Decision]:
     keep = [d for d in trial.decisions if not (d.kind == "note" and "empty row" in d.message)]
     out = [Decision("note", None, f"lazy trial: arms, visits, outcome ranges and types, duplicates and subject-level "
-                    f"columns checked on all {n_subjects} subjects as aggregates; cell types, covariate ranges and the "
-                    f"identifier guard on values checked on a seeded sample of {n_sampled} subjects (seed {seed})")]
+                    f"columns checked on all {n_subjects} subjects as aggregates, and the identifier guard on every "
+                    f"distinct text and each numeric column's extremes; every other check of the in-memory loader "
+                    f"(cell types, covariate ranges...) on a seeded sample of {n_sampled} subjects (seed {seed})")]
     if n_blank:
         out.append(Decision("note", None, f"{n_blank} empty row{'s' if n_blank > 1 else ''} ignored"))
     return [*keep, *out]
