@@ -527,3 +527,26 @@ def test_out_of_core_guard_reads_distinct_values_in_batches(tmp_path, monkeypatc
     assert len(batches) == 20 and all(len(b["col_a"]) == 50 for b in batches)
     assert sum(len(b["subject"]) for b in batches) == 1000 and set(batches[0]) >= {"subject", "arm", "col_a"}
     assert len(set().union(*(set(b["col_a"]) for b in batches))) == 1000
+
+
+def test_out_of_core_guard_on_a_duckdb_connection_table_with_an_enum_column():
+    # ct.load(con, table=...) (README's large-data section): a connection is a duckdb object (its class lives in the
+    # compiled _duckdb module), and a table's ENUM column (DuckDB's categoricals) is guarded as its text
+    duckdb = pytest.importorskip("duckdb")
+    n = 20000
+    frame = _trial(n)
+    clinic = np.full(n, "north", dtype=object)
+    clinic[17777] = "jane.doe@example.org"
+    frame["clinic"] = clinic
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TYPE clinic_t AS ENUM (SELECT DISTINCT clinic FROM frame)")
+    con.execute("CREATE TABLE visits AS SELECT subject, arm, visit, pain, CAST(clinic AS clinic_t) AS clinic "
+                "FROM frame")
+    assert "ENUM" in dict((r[0], r[1]) for r in con.execute("DESCRIBE visits").fetchall())["clinic"]
+    with pytest.raises(ct.IdentifierError) as info:
+        ct.load(con, table="visits")
+    assert info.value.columns == ("clinic",)
+    assert not _leaks("jane.doe@example.org", _everything(info.value), 5)
+    con.execute("UPDATE visits SET clinic = 'north'")
+    assert ct.load(con, table="visits").n_subjects == n // 2

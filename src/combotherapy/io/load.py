@@ -161,7 +161,7 @@ def load(
     """
     _check_arguments(columns, arms, visits, layout, missing)
     design = check_design(design)
-    if backend is not None or table is not None or type(source).__module__.split(".")[0] in ("duckdb", "dask"):
+    if backend is not None or table is not None or type(source).__module__.split(".")[0] in ("duckdb", "_duckdb", "dask"):
         from ..scale import load_lazy  # out-of-core: rows stay in DuckDB or on Dask (combotherapy.scale)
         if design != "randomised":
             raise DataError("design='observational' is not supported on out-of-core data yet (the weighting and "

@@ -58,7 +58,8 @@ def literal(value: Any) -> str:
 
 
 def is_duckdb(obj: Any) -> bool:
-    return type(obj).__module__.split(".")[0] == "duckdb"
+    # duckdb's relations live in duckdb._relation, its connections in the compiled _duckdb module (duckdb 1.x-2.x)
+    return type(obj).__module__.split(".")[0] in ("duckdb", "_duckdb")
 
 
 # --- opening a source ------------------------------------------------------------------------------------------
@@ -161,8 +162,11 @@ def _guard_whole_file(rel: Any, types: dict[str, str], columns, allow_identifier
         got = rel.query("src", f"SELECT {cells} FROM src").fetchall()[0]
         extremes = {c: pd.Series([v for v in got[2 * i: 2 * i + 2] if v is not None], dtype=float)
                     for i, c in enumerate(nums)}
-    text = {c: rel.query("src", f"SELECT DISTINCT {quote(c)} AS v FROM src WHERE {quote(c)} IS NOT NULL")
-            .to_arrow_table().column("v").combine_chunks() for c, kind in types.items() if kind == "VARCHAR"}
+    # ENUM columns (a DuckDB table's categoricals) as their text; the Arrow columns stay chunked (one contiguous
+    # string array would overflow its 32-bit offsets past 2 GB of text)
+    text = {c: rel.query("src", f"SELECT DISTINCT CAST({quote(c)} AS VARCHAR) AS v FROM src WHERE {quote(c)} IS NOT "
+                                "NULL").to_arrow_table().column("v")
+            for c, kind in types.items() if kind == "VARCHAR" or kind.startswith("ENUM")}
     _guard_batches(text, extremes, columns, allow_identifiers)
 
 
