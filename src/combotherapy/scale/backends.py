@@ -142,8 +142,9 @@ def _sample_trial(sample: pd.DataFrame, n_sampled: int, options: dict) -> Any:
 #: registry's subject column holds 10^7-10^8 distinct ids; DuckDB hands them over as compact Arrow text)
 _GUARD_BATCH = 1_000_000
 
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
-            "FLOAT", "DOUBLE")
+#: DuckDB's numeric column types (a type name before any "(precision, scale)")
+NUMERIC_SQL = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                         "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL"})
 
 
 def _guard_whole_file(rel: Any, types: dict[str, str], columns, allow_identifiers) -> None:
@@ -154,7 +155,7 @@ def _guard_whole_file(rel: Any, types: dict[str, str], columns, allow_identifier
     The distinct texts come from DuckDB as Arrow arrays and are guarded in batches of :data:`_GUARD_BATCH` values
     per column (the first batch of every column together, then the further batches of the long columns), so that
     memory stays bounded at 10^8 rows; the first batch with a finding raises."""
-    nums = [c for c, kind in types.items() if kind in _NUMERIC or kind.startswith("DECIMAL")]
+    nums = [c for c, kind in types.items() if kind.split("(")[0] in NUMERIC_SQL]
     extremes: dict[str, pd.Series] = {}
     if nums:
         cells = ", ".join(f"min(CASE WHEN isfinite(CAST({quote(c)} AS DOUBLE)) THEN {quote(c)} END), "

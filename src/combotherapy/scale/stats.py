@@ -15,13 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .backends import literal, quote
+from .backends import NUMERIC_SQL, literal, quote
 from .lazy import LazyTrial
 
 __all__ = ["Feature", "subject_table"]
-
-_NUMERIC_SQL = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
-                "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL"}
 
 
 @dataclass(frozen=True)
@@ -107,7 +104,7 @@ class _DuckSubjects:
 
     def numeric(self, col: str) -> bool:
         t = self.types[col].split("(")[0]
-        return t in _NUMERIC_SQL
+        return t in NUMERIC_SQL
 
     def summaries(self, cols: Sequence[str], logs: Sequence[bool], weight: Sequence[str] = ()) -> dict:
         """Per column among analysed subjects: mean (weighted by the number of non-missing ``weight`` columns if
